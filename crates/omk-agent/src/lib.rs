@@ -1,0 +1,1 @@
+//! omk-agent (being written).

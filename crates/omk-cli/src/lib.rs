@@ -1,0 +1,1 @@
+//! omk-cli (being written).

@@ -1,0 +1,30 @@
+//! The event vocabulary of omk and the append-only log that stores it.
+//!
+//! Every step of a goal is recorded as an [`Envelope`] in the goal's `events.jsonl`: one JSON
+//! object per line, numbered densely from 1. The log is omk's source of truth; the proof,
+//! replay and resume are folds over it.
+//!
+//! Invariants:
+//! - Every event kind that any omk crate emits is defined here, in the one tagged enum [`Event`].
+//! - The log is append-only: [`EventLog`] never rewrites or truncates a line it wrote.
+//! - Reading is strict: a line that does not parse, a gap in the sequence or a line of another
+//!   goal is an error naming the line number, never skipped.
+//! - This crate does not spawn processes, read the environment or read the clock: timestamps
+//!   are parameters.
+//!
+//! Entry points: [`EventLog::create`] and [`EventLog::append`] to write, [`read_log`] to read.
+
+mod error;
+mod event;
+mod ids;
+mod log;
+mod timestamp;
+
+pub use crate::error::Error;
+pub use crate::event::{
+    AgentFinished, AgentStarted, AgentStatus, ArtifactRef, ChangedFile, ChangesCaptured, Envelope,
+    Event, FileOperation, GateFinished, GateKind, GoalCreated, GoalFailed, Step, TokenUsage,
+    WorktreeCreated,
+};
+pub use crate::ids::{GoalId, InvalidGoalId, Seq};
+pub use crate::log::{EventLog, FORMAT_VERSION, read_log};

@@ -1,0 +1,1 @@
+//! omk-gates (being written).

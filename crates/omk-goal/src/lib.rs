@@ -1,0 +1,1 @@
+//! omk-goal (being written).

@@ -1,0 +1,1 @@
+//! omk-proof (being written).

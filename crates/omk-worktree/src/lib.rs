@@ -1,0 +1,1 @@
+//! omk-worktree (being written).
