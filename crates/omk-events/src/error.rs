@@ -60,7 +60,9 @@ pub enum Error {
         supported: &'static str,
     },
     /// A line breaks the dense numbering of the log.
-    #[error("read event log {path} line {line}: expected sequence number {expected}, found {found}")]
+    #[error(
+        "read event log {path} line {line}: expected sequence number {expected}, found {found}"
+    )]
     Sequence {
         /// The path of the log.
         path: PathBuf,
@@ -72,7 +74,9 @@ pub enum Error {
         found: u64,
     },
     /// A line belongs to another goal.
-    #[error("read event log {path} line {line}: event of goal {found} in the log of goal {expected}")]
+    #[error(
+        "read event log {path} line {line}: event of goal {found} in the log of goal {expected}"
+    )]
     GoalMismatch {
         /// The path of the log.
         path: PathBuf,

@@ -18,7 +18,7 @@ mod error;
 mod event;
 mod ids;
 mod log;
-mod timestamp;
+pub mod timestamp;
 
 pub use crate::error::Error;
 pub use crate::event::{

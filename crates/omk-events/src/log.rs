@@ -34,13 +34,14 @@ pub struct EventLog {
 impl EventLog {
     /// Creates the log of a new goal at `path`; fails if a log already exists there.
     pub fn create(path: &Path, goal_id: &GoalId) -> Result<Self, Error> {
-        let file = OpenOptions::new().append(true).create_new(true).open(path).map_err(|source| {
-            if source.kind() == io::ErrorKind::AlreadyExists {
-                Error::AlreadyExists { path: path.to_owned() }
-            } else {
-                Error::Io { action: "create", path: path.to_owned(), source }
-            }
-        })?;
+        let file =
+            OpenOptions::new().append(true).create_new(true).open(path).map_err(|source| {
+                if source.kind() == io::ErrorKind::AlreadyExists {
+                    Error::AlreadyExists { path: path.to_owned() }
+                } else {
+                    Error::Io { action: "create", path: path.to_owned(), source }
+                }
+            })?;
         Ok(Self { path: path.to_owned(), goal_id: goal_id.clone(), file, next_seq: 1 })
     }
 
@@ -180,7 +181,10 @@ mod tests {
         let path = dir.path().join("events.jsonl");
         let mut log = EventLog::create(&path, &GoalId::parse("g1")?)?;
         let precise = at(7) + chrono::Duration::microseconds(123_456);
-        log.append(precise, Event::GoalFailed(GoalFailed { step: Step::Agent, error: "boom".into() }))?;
+        log.append(
+            precise,
+            Event::GoalFailed(GoalFailed { step: Step::Agent, error: "boom".into() }),
+        )?;
         assert_eq!(
             fs::read_to_string(&path)?,
             "{\"format\":\"1.0\",\"seq\":1,\"at\":\"2026-11-21T20:00:07.123Z\",\"goal_id\":\"g1\",\
@@ -212,7 +216,10 @@ mod tests {
             assert_eq!(err.to_string().replace(&path.display().to_string(), "LOG"), expect);
             Ok(())
         };
-        check(format!("{}\n{}\n", lines[0], lines[2]), "read event log LOG line 2: expected sequence number 2, found 3")?;
+        check(
+            format!("{}\n{}\n", lines[0], lines[2]),
+            "read event log LOG line 2: expected sequence number 2, found 3",
+        )?;
         check(format!("{}\nnot json\n", lines[0]), "parse event log LOG line 2")?;
         check(
             lines[0].replace("\"format\":\"1.0\"", "\"format\":\"2.0\""),
