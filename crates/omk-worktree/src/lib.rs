@@ -1,1 +1,27 @@
-//! omk-worktree (being written).
+//! Git worktrees for omk runs: create one per goal, read what changed in it, remove it.
+//!
+//! Every run happens in its own worktree on its own branch, so the user's checkout is never
+//! touched. What changed is read from git, never from the agent: [`capture_changes`] snapshots
+//! the whole worktree (untracked files included, `.gitignore` honored) into a tree object and
+//! diffs it against the base commit.
+//!
+//! Invariants:
+//! - This crate does not modify the user's checkout: it writes only objects, the new branch, the
+//!   new worktree and `.git/info/exclude`.
+//! - Every git command goes through one wrapper (`git.rs`) that sets the working directory,
+//!   passes argv (never a shell string), removes the `GIT_*` variables that would redirect git
+//!   to another repository, and returns git's stderr in its errors.
+//! - It does not read omk's events: callers map [`FileChange`] into their own types.
+//!
+//! Entry points: [`open`], [`head`], [`create`], [`capture_changes`], [`remove`].
+
+mod changes;
+mod error;
+mod git;
+mod repo;
+mod worktree;
+
+pub use crate::changes::{ChangeStatus, Changes, FileChange, capture_changes};
+pub use crate::error::Error;
+pub use crate::repo::{Head, Repo, exclude, head, open};
+pub use crate::worktree::{CreateOptions, Worktree, create, remove};

@@ -1,0 +1,233 @@
+//! Tests of omk-worktree against real git repositories in temporary directories.
+
+use std::{
+    fs,
+    path::{Path, PathBuf},
+    process::Command,
+};
+
+use omk_worktree::{ChangeStatus, CreateOptions, Error};
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+/// Runs git hermetically in `dir` for test set-up and returns its trimmed stdout.
+fn git(dir: &Path, args: &[&str]) -> String {
+    let output = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_AUTHOR_NAME", "Test")
+        .env("GIT_AUTHOR_EMAIL", "test@example.invalid")
+        .env("GIT_COMMITTER_NAME", "Test")
+        .env("GIT_COMMITTER_EMAIL", "test@example.invalid")
+        .env("GIT_AUTHOR_DATE", "2026-11-21T20:00:00Z")
+        .env("GIT_COMMITTER_DATE", "2026-11-21T20:00:00Z")
+        .output()
+        .expect("git runs in tests");
+    assert!(output.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+/// Creates a repository with one commit of `files` on branch `main`.
+fn repo_with(files: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path().join("repo");
+    fs::create_dir(&root).expect("create repo dir");
+    git(&root, &["init", "--quiet", "--initial-branch=main"]);
+    for (path, content) in files {
+        write(&root, path, content);
+    }
+    git(&root, &["add", "--all"]);
+    git(&root, &["commit", "--quiet", "--allow-empty", "-m", "base"]);
+    (dir, root)
+}
+
+fn write(root: &Path, path: &str, content: &str) {
+    let path = root.join(path);
+    fs::create_dir_all(path.parent().expect("file paths have a parent")).expect("create dirs");
+    fs::write(path, content).expect("write file");
+}
+
+#[test]
+fn open_finds_the_root_from_a_subdirectory() -> TestResult {
+    let (_dir, root) = repo_with(&[("src/lib.txt", "x\n")]);
+    let repo = omk_worktree::open(&root.join("src"))?;
+    assert_eq!(repo.root.canonicalize()?, root.canonicalize()?);
+    assert_eq!(repo.common_dir.canonicalize()?, root.join(".git").canonicalize()?);
+    Ok(())
+}
+
+#[test]
+fn open_rejects_plain_and_missing_directories() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let err = omk_worktree::open(dir.path()).unwrap_err();
+    assert!(matches!(err, Error::NotARepository { .. }), "{err:?}");
+    assert!(err.to_string().ends_with(
+        "is not inside a git repository; run `git init` there or pass -C with a repository"
+    ));
+    let err = omk_worktree::open(&dir.path().join("nope")).unwrap_err();
+    assert!(matches!(err, Error::NoSuchDirectory { .. }), "{err:?}");
+    Ok(())
+}
+
+#[test]
+fn head_names_the_branch_and_commit() -> TestResult {
+    let (_dir, root) = repo_with(&[("a.txt", "a\n")]);
+    let repo = omk_worktree::open(&root)?;
+    let head = omk_worktree::head(&repo)?;
+    assert_eq!(head.branch.as_deref(), Some("main"));
+    assert_eq!(head.commit, git(&root, &["rev-parse", "HEAD"]));
+    git(&root, &["checkout", "--quiet", "--detach"]);
+    assert_eq!(omk_worktree::head(&repo)?.branch, None);
+    Ok(())
+}
+
+#[test]
+fn head_of_an_empty_repository_is_an_error() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    git(dir.path(), &["init", "--quiet"]);
+    let repo = omk_worktree::open(dir.path())?;
+    assert!(matches!(omk_worktree::head(&repo), Err(Error::NoCommits { .. })));
+    Ok(())
+}
+
+#[test]
+fn changes_come_from_git_and_leave_the_worktree_alone() -> TestResult {
+    let (dir, root) = repo_with(&[
+        ("keep.txt", "same\n"),
+        ("edit.txt", "one\ntwo\nthree\n"),
+        ("gone.txt", "bye\n"),
+        ("old/name.txt", "a fairly long line so that rename detection has content to match\n"),
+        (".gitignore", "*.log\n"),
+    ]);
+    let repo = omk_worktree::open(&root)?;
+    let base = omk_worktree::head(&repo)?.commit;
+    let path = dir.path().join("wt");
+    let worktree = omk_worktree::create(
+        &repo,
+        &CreateOptions { path: &path, branch: "omk/g1", base_commit: &base },
+    )?;
+    assert_eq!(git(&path, &["branch", "--show-current"]), "omk/g1");
+
+    write(&path, "edit.txt", "one\n2\nthree\nfour\n");
+    fs::remove_file(path.join("gone.txt"))?;
+    fs::create_dir_all(path.join("new"))?;
+    fs::rename(path.join("old/name.txt"), path.join("new/name.txt"))?;
+    write(&path, "added/untracked.txt", "hello\n");
+    write(&path, "debug.log", "ignored\n");
+    fs::write(path.join("blob.bin"), [0u8, 1, 2, 0, 255])?;
+    let status_before = git(&path, &["status", "--porcelain"]);
+
+    let changes = omk_worktree::capture_changes(&worktree.path, &base)?;
+    let summary: Vec<String> = changes
+        .files
+        .iter()
+        .map(|file| {
+            let status = match &file.status {
+                ChangeStatus::Renamed { from } => format!("R {from} ->"),
+                other => format!("{other:?}"),
+            };
+            format!("{status} {} {:?} blob={}", file.path, file.lines, file.blob_id.is_some())
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            "Added added/untracked.txt Some((1, 0)) blob=true",
+            "Added blob.bin None blob=true",
+            "Modified edit.txt Some((2, 1)) blob=true",
+            "Deleted gone.txt Some((0, 1)) blob=false",
+            "R old/name.txt -> new/name.txt Some((0, 0)) blob=true",
+        ]
+    );
+    // The tree is what `git add --all && git write-tree` gives.
+    git(&path, &["add", "--all"]);
+    assert_eq!(changes.tree_id, git(&path, &["write-tree"]));
+    git(&path, &["reset", "--quiet"]);
+    assert_eq!(git(&path, &["status", "--porcelain"]), status_before, "the worktree is untouched");
+    assert_eq!(git(&root, &["status", "--porcelain"]), "", "the user's checkout is untouched");
+    Ok(())
+}
+
+#[test]
+fn an_unchanged_worktree_has_no_changes_and_the_base_tree() -> TestResult {
+    let (dir, root) = repo_with(&[("a.txt", "a\n")]);
+    let repo = omk_worktree::open(&root)?;
+    let base = omk_worktree::head(&repo)?.commit;
+    let path = dir.path().join("wt");
+    omk_worktree::create(
+        &repo,
+        &CreateOptions { path: &path, branch: "omk/g", base_commit: &base },
+    )?;
+    let changes = omk_worktree::capture_changes(&path, &base)?;
+    assert_eq!(changes.files, []);
+    assert_eq!(changes.tree_id, git(&root, &["rev-parse", "HEAD^{tree}"]));
+    Ok(())
+}
+
+#[test]
+fn create_refuses_an_existing_path_or_branch() -> TestResult {
+    let (dir, root) = repo_with(&[("a.txt", "a\n")]);
+    let repo = omk_worktree::open(&root)?;
+    let base = omk_worktree::head(&repo)?.commit;
+    let taken = dir.path().join("taken");
+    fs::create_dir(&taken)?;
+    let err = omk_worktree::create(
+        &repo,
+        &CreateOptions { path: &taken, branch: "omk/a", base_commit: &base },
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::PathExists { .. }), "{err:?}");
+
+    git(&root, &["branch", "omk/b"]);
+    let fresh = dir.path().join("fresh");
+    let err = omk_worktree::create(
+        &repo,
+        &CreateOptions { path: &fresh, branch: "omk/b", base_commit: &base },
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("a branch named 'omk/b' already exists"), "{err}");
+    assert!(!fresh.exists(), "a failed create leaves no directory");
+    Ok(())
+}
+
+#[test]
+fn remove_deletes_a_clean_worktree_and_refuses_a_dirty_one() -> TestResult {
+    let (dir, root) = repo_with(&[("a.txt", "a\n")]);
+    let repo = omk_worktree::open(&root)?;
+    let base = omk_worktree::head(&repo)?.commit;
+    let clean = dir.path().join("clean");
+    omk_worktree::create(
+        &repo,
+        &CreateOptions { path: &clean, branch: "omk/c", base_commit: &base },
+    )?;
+    omk_worktree::remove(&repo, &clean)?;
+    assert!(!clean.exists());
+    assert!(!git(&root, &["worktree", "list"]).contains("clean"));
+    assert_eq!(git(&root, &["branch", "--list", "omk/c"]), "omk/c", "the branch is kept");
+
+    let dirty = dir.path().join("dirty");
+    omk_worktree::create(
+        &repo,
+        &CreateOptions { path: &dirty, branch: "omk/d", base_commit: &base },
+    )?;
+    write(&dirty, "work.txt", "unsaved work\n");
+    let err = omk_worktree::remove(&repo, &dirty).unwrap_err();
+    assert!(err.to_string().contains("contains modified or untracked files"), "{err}");
+    assert_eq!(fs::read_to_string(dirty.join("work.txt"))?, "unsaved work\n", "no work is lost");
+    Ok(())
+}
+
+#[test]
+fn exclude_adds_a_pattern_once() -> TestResult {
+    let (_dir, root) = repo_with(&[("a.txt", "a\n")]);
+    let repo = omk_worktree::open(&root)?;
+    omk_worktree::exclude(&repo, "/.omk/")?;
+    omk_worktree::exclude(&repo, "/.omk/")?;
+    let text = fs::read_to_string(root.join(".git/info/exclude"))?;
+    assert_eq!(text.lines().filter(|line| *line == "/.omk/").count(), 1);
+    write(&root, ".omk/goals/x/events.jsonl", "{}\n");
+    assert_eq!(git(&root, &["status", "--porcelain"]), "");
+    Ok(())
+}
