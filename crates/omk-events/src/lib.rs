@@ -14,12 +14,14 @@
 //!
 //! Entry points: [`EventLog::create`] and [`EventLog::append`] to write, [`read_log`] to read.
 
+mod artifact;
 mod error;
 mod event;
 mod ids;
 mod log;
 pub mod timestamp;
 
+pub use crate::artifact::sha256_hex;
 pub use crate::error::Error;
 pub use crate::event::{
     AgentFinished, AgentStarted, AgentStatus, ArtifactRef, ChangedFile, ChangesCaptured, Envelope,

@@ -1,0 +1,244 @@
+//! The `[[gates]]` tables of `omk.toml`.
+
+use std::{
+    collections::BTreeSet,
+    fmt,
+    path::{Component, Path, PathBuf},
+    time::Duration,
+};
+
+use serde::{Deserialize, de};
+
+use omk_events::GateKind;
+
+use crate::spec::{GateCommand, GateSpec};
+
+/// The gates configured in `omk.toml`, in file order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GateConfig {
+    /// The configured gates.
+    pub gates: Vec<GateSpec>,
+}
+
+/// Returned when `omk.toml` is not a valid gate configuration.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}:{line}:{column}: {message}")]
+pub struct ConfigError {
+    /// The file.
+    pub path: PathBuf,
+    /// The 1-based line of the problem.
+    pub line: usize,
+    /// The 1-based column of the problem.
+    pub column: usize,
+    /// What is wrong and the expected form.
+    pub message: String,
+}
+
+/// Parses `text`, the content of the `omk.toml` at `path`.
+///
+/// The expected form is:
+///
+/// ```toml
+/// [[gates]]
+/// name = "test"                # letters, digits, '.', '_', '-'; unique
+/// command = "sh test.sh"       # a shell line, or an argv array: ["cargo", "test"]
+/// kind = "test"                # test | lint | fmt | build | security | other (default)
+/// required = true              # default true
+/// timeout_secs = 600           # default 1800
+/// cwd = "sub/dir"              # default: the worktree root
+/// ```
+pub fn parse_config(text: &str, path: &Path) -> Result<GateConfig, ConfigError> {
+    let error_at = |offset: usize, message: String| {
+        let before = &text[..offset.min(text.len())];
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |it| it.chars().count()) + 1;
+        ConfigError { path: path.to_owned(), line, column, message }
+    };
+    let file: File = toml::from_str(text).map_err(|err| {
+        let offset = err.span().map_or(0, |span| span.start);
+        error_at(offset, err.message().to_owned())
+    })?;
+
+    let mut names = BTreeSet::new();
+    let mut gates = Vec::new();
+    for gate in file.gates {
+        let name = gate.name.get_ref();
+        let name_at = gate.name.span().start;
+        if !GateSpec::is_valid_name(name) {
+            let message = format!(
+                "invalid gate name {name:?}: use 1 to 64 letters, digits, '.', '_' or '-', not starting with '.'"
+            );
+            return Err(error_at(name_at, message));
+        }
+        if !names.insert(name.clone()) {
+            return Err(error_at(
+                name_at,
+                format!("duplicate gate name {name:?}: gate names must be unique"),
+            ));
+        }
+        let command_at = gate.command.span().start;
+        let command = match gate.command.into_inner() {
+            RawCommand::Line(line) if line.trim().is_empty() => None,
+            RawCommand::Line(line) => Some(GateCommand::Shell(line)),
+            RawCommand::Argv(argv) if argv.first().is_none_or(|program| program.is_empty()) => None,
+            RawCommand::Argv(argv) => Some(GateCommand::Argv(argv)),
+        };
+        let Some(command) = command else {
+            return Err(error_at(
+                command_at,
+                format!(
+                    "gate {name:?} has an empty command: give a shell line or a non-empty argv array"
+                ),
+            ));
+        };
+        if gate.timeout_secs == Some(0) {
+            return Err(error_at(
+                name_at,
+                format!("gate {name:?}: timeout_secs must be at least 1"),
+            ));
+        }
+        let cwd = gate.cwd.map(PathBuf::from);
+        if let Some(cwd) = &cwd
+            && !cwd.components().all(|it| matches!(it, Component::Normal(_) | Component::CurDir))
+        {
+            return Err(error_at(
+                name_at,
+                format!(
+                    "gate {name:?}: cwd {} must be a relative path inside the worktree",
+                    cwd.display()
+                ),
+            ));
+        }
+        gates.push(GateSpec {
+            name: gate.name.into_inner(),
+            kind: gate.kind.unwrap_or_default(),
+            command,
+            required: gate.required.unwrap_or(true),
+            timeout: gate.timeout_secs.map_or(GateSpec::DEFAULT_TIMEOUT, Duration::from_secs),
+            cwd,
+        });
+    }
+    Ok(GateConfig { gates })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    gates: Vec<RawGate>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGate {
+    name: toml::Spanned<String>,
+    command: toml::Spanned<RawCommand>,
+    kind: Option<GateKind>,
+    required: Option<bool>,
+    timeout_secs: Option<u64>,
+    cwd: Option<String>,
+}
+
+enum RawCommand {
+    Line(String),
+    Argv(Vec<String>),
+}
+
+impl<'de> Deserialize<'de> for RawCommand {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> de::Visitor<'de> for Visitor {
+            type Value = RawCommand;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a shell command line string or an array of strings (argv)")
+            }
+
+            fn visit_str<E: de::Error>(self, line: &str) -> Result<RawCommand, E> {
+                Ok(RawCommand::Line(line.to_owned()))
+            }
+
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<RawCommand, A::Error> {
+                let mut argv = Vec::new();
+                while let Some(arg) = seq.next_element::<String>()? {
+                    argv.push(arg);
+                }
+                Ok(RawCommand::Argv(argv))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(text: &str, expect: &str) {
+        let actual = match parse_config(text, Path::new("omk.toml")) {
+            Ok(config) => config
+                .gates
+                .iter()
+                .map(|gate| {
+                    format!(
+                        "{} {} {:?} required={} timeout={}s cwd={:?}",
+                        gate.name,
+                        gate.kind,
+                        gate.command.argv(),
+                        gate.required,
+                        gate.timeout.as_secs(),
+                        gate.cwd
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n"),
+            Err(err) => format!("error: {err}"),
+        };
+        assert_eq!(actual, expect);
+    }
+
+    #[test]
+    fn valid_configs() {
+        check("", "");
+        check(
+            "[[gates]]\nname = \"test\"\ncommand = \"sh test.sh\"\nkind = \"test\"\n\n[[gates]]\nname = \"lint\"\ncommand = [\"cargo\", \"clippy\"]\nrequired = false\ntimeout_secs = 60\ncwd = \"sub\"\n",
+            "test test [\"sh\", \"-c\", \"sh test.sh\"] required=true timeout=1800s cwd=None\n\
+             lint other [\"cargo\", \"clippy\"] required=false timeout=60s cwd=Some(\"sub\")",
+        );
+    }
+
+    #[test]
+    fn invalid_configs_name_line_and_column() {
+        check(
+            "[[gates]]\nname = \"t\"\ncommand = \"x\"\ntimout = 3\n",
+            "error: omk.toml:4:1: unknown field `timout`, expected one of `name`, `command`, `kind`, `required`, `timeout_secs`, `cwd`",
+        );
+        check(
+            "[[gates]]\nname = \"t\"\ncommand = 3\n",
+            "error: omk.toml:3:11: invalid type: integer `3`, expected a shell command line string or an array of strings (argv)",
+        );
+        check("[[gates]]\nname = \"t\"\n", "error: omk.toml:1:1: missing field `command`");
+        check(
+            "[[gates]]\nname = \"t\"\ncommand = \"x\"\nkind = \"tests\"\n",
+            "error: omk.toml:4:8: unknown variant `tests`, expected one of `test`, `lint`, `fmt`, `build`, `security`, `other`",
+        );
+        check(
+            "[[gates]]\nname = \"a b\"\ncommand = \"x\"\n",
+            "error: omk.toml:2:8: invalid gate name \"a b\": use 1 to 64 letters, digits, '.', '_' or '-', not starting with '.'",
+        );
+        check(
+            "[[gates]]\nname = \"t\"\ncommand = \"x\"\n[[gates]]\nname = \"t\"\ncommand = \"y\"\n",
+            "error: omk.toml:5:8: duplicate gate name \"t\": gate names must be unique",
+        );
+        check(
+            "[[gates]]\nname = \"t\"\ncommand = []\n",
+            "error: omk.toml:3:11: gate \"t\" has an empty command: give a shell line or a non-empty argv array",
+        );
+        check(
+            "[[gates]]\nname = \"t\"\ncommand = \"x\"\ncwd = \"../up\"\n",
+            "error: omk.toml:2:8: gate \"t\": cwd ../up must be a relative path inside the worktree",
+        );
+        check("[gates\n", "error: omk.toml:1:7: unclosed table, expected `]`");
+        check("[agent]\n", "error: omk.toml:1:2: unknown field `agent`, expected `gates`");
+    }
+}
