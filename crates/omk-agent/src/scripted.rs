@@ -1,0 +1,303 @@
+//! The built-in scripted agent: replays a scenario, executing its tool calls in the worktree.
+
+use std::{
+    fs::{self, File},
+    io::{BufWriter, Read, Write},
+    path::{Component, Path, PathBuf},
+    process::{Command, Stdio},
+    thread,
+    time::{Duration, Instant},
+};
+
+use serde_json::{Value, json};
+
+use omk_events::{AgentFinished, AgentStatus, ArtifactRef, TokenUsage};
+
+use crate::{
+    agent::RunContext,
+    error::Error,
+    scenario::{Scenario, ToolCall},
+};
+
+/// How long a `Shell` tool call may run.
+const SHELL_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Replays `scenario` in `ctx.worktree` and writes the transcript.
+pub(crate) fn run(
+    agent: &str,
+    scenario: &Scenario,
+    ctx: &RunContext<'_>,
+) -> Result<AgentFinished, Error> {
+    let started = Instant::now();
+    let transcript_file = ctx.artifact_root.join(ctx.transcript_path);
+    let transcript_error = |source| Error::Transcript { path: transcript_file.clone(), source };
+    if let Some(dir) = transcript_file.parent() {
+        fs::create_dir_all(dir).map_err(transcript_error)?;
+    }
+    let file = File::options()
+        .write(true)
+        .create_new(true)
+        .open(&transcript_file)
+        .map_err(transcript_error)?;
+    let mut transcript = Transcript { out: BufWriter::new(file) };
+
+    transcript
+        .record("TurnBegin", json!({ "user_input": ctx.prompt }))
+        .map_err(transcript_error)?;
+    let mut finished = AgentFinished {
+        agent: agent.to_owned(),
+        status: AgentStatus::Failed,
+        error: None,
+        final_message: None,
+        steps: 0,
+        tool_calls: 0,
+        failed_tool_calls: 0,
+        usage: None,
+        transcript: None,
+        duration_ms: 0,
+    };
+    let mut turn_ended = false;
+    for (step_idx, step) in scenario.steps.iter().enumerate() {
+        let n = step_idx + 1;
+        finished.steps += 1;
+        transcript.record("StepBegin", json!({ "n": n })).map_err(transcript_error)?;
+        if let Some(error) = &step.error {
+            transcript
+                .record("StepInterrupted", json!({ "error": error }))
+                .map_err(transcript_error)?;
+            finished.error = Some(format!("step {n}: the model provider failed: {error}"));
+            turn_ended = true;
+            break;
+        }
+        for think in &step.think {
+            transcript
+                .record("ContentPart", json!({ "type": "think", "think": think }))
+                .map_err(transcript_error)?;
+        }
+        for text in &step.text {
+            transcript
+                .record("ContentPart", json!({ "type": "text", "text": text }))
+                .map_err(transcript_error)?;
+        }
+        if let Some(usage) = step.usage {
+            *finished.usage.get_or_insert_with(TokenUsage::default) += usage;
+            let token_usage = json!({
+                "input_other": usage.input_uncached,
+                "input_cache_read": usage.input_cache_read,
+                "input_cache_creation": usage.input_cache_write,
+                "output": usage.output,
+            });
+            transcript
+                .record("StatusUpdate", json!({ "token_usage": token_usage }))
+                .map_err(transcript_error)?;
+        }
+        for call in &step.tool_calls {
+            finished.tool_calls += 1;
+            let call_json = json!({
+                "id": call.id,
+                "function": { "name": call.name, "arguments": call.arguments.to_string() },
+            });
+            transcript.record("ToolCall", call_json).map_err(transcript_error)?;
+            let result = execute(call, ctx.worktree);
+            if result.is_err() {
+                finished.failed_tool_calls += 1;
+            }
+            let (is_error, message) = match result {
+                Ok(message) => (false, message),
+                Err(message) => (true, message),
+            };
+            let return_value = json!({ "is_error": is_error, "message": message });
+            transcript
+                .record(
+                    "ToolResult",
+                    json!({ "tool_call_id": call.id, "return_value": return_value }),
+                )
+                .map_err(transcript_error)?;
+        }
+        if step.tool_calls.is_empty() {
+            // A response without tool calls ends the turn, as in the Kimi CLI.
+            finished.status = AgentStatus::Completed;
+            finished.final_message = Some(step.text.join("\n")).filter(|text| !text.is_empty());
+            transcript.record("TurnEnd", json!({})).map_err(transcript_error)?;
+            turn_ended = true;
+            break;
+        }
+    }
+    if !turn_ended {
+        finished.error = Some(format!(
+            "the scenario ran out after step {}, which made tool calls; end it with a step without tool_call",
+            scenario.steps.len()
+        ));
+        transcript
+            .record("StepInterrupted", json!({ "error": finished.error }))
+            .map_err(transcript_error)?;
+    }
+    transcript
+        .out
+        .into_inner()
+        .map_err(|err| err.into_error())
+        .and_then(|file| file.sync_all())
+        .map_err(transcript_error)?;
+    finished.transcript = Some(
+        ArtifactRef::of_file(ctx.artifact_root, ctx.transcript_path).map_err(transcript_error)?,
+    );
+    finished.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    Ok(finished)
+}
+
+struct Transcript {
+    out: BufWriter<File>,
+}
+
+impl Transcript {
+    /// Appends one wire-shaped event line, `{"type": .., "payload": ..}`.
+    fn record(&mut self, event_type: &str, payload: Value) -> std::io::Result<()> {
+        let line = json!({ "type": event_type, "payload": payload });
+        writeln!(self.out, "{line}")
+    }
+}
+
+/// Executes one tool call; returns the message the model would see, or the error message.
+fn execute(call: &ToolCall, worktree: &Path) -> Result<String, String> {
+    let args = &call.arguments;
+    let text_arg = |key: &str| {
+        args.get(key).and_then(Value::as_str).ok_or_else(|| {
+            format!("{}: the argument {key:?} is missing or not a string", call.name)
+        })
+    };
+    match call.name.as_str() {
+        "WriteFile" => {
+            let (relative, content) = (text_arg("path")?, text_arg("content")?);
+            let path = confine(worktree, relative)?;
+            let append = match args.get("mode").and_then(Value::as_str) {
+                None | Some("overwrite") => false,
+                Some("append") => true,
+                Some(other) => {
+                    return Err(format!(
+                        "WriteFile: unknown mode {other:?}; use overwrite or append"
+                    ));
+                }
+            };
+            if let Some(dir) = path.parent() {
+                fs::create_dir_all(dir).map_err(|err| format!("WriteFile {relative}: {err}"))?;
+            }
+            let mut file = File::options()
+                .create(true)
+                .write(true)
+                .append(append)
+                .truncate(!append)
+                .open(&path)
+                .map_err(|err| format!("WriteFile {relative}: {err}"))?;
+            file.write_all(content.as_bytes())
+                .map_err(|err| format!("WriteFile {relative}: {err}"))?;
+            Ok(if append {
+                "File successfully appended."
+            } else {
+                "File successfully overwritten."
+            }
+            .to_owned())
+        }
+        "StrReplaceFile" => {
+            let relative = text_arg("path")?;
+            let path = confine(worktree, relative)?;
+            let mut content = fs::read_to_string(&path)
+                .map_err(|err| format!("StrReplaceFile {relative}: {err}"))?;
+            let edits = match args.get("edit") {
+                Some(Value::Array(edits)) => edits.clone(),
+                Some(edit @ Value::Object(_)) => vec![edit.clone()],
+                _ => {
+                    return Err(format!(
+                        "StrReplaceFile {relative}: the argument \"edit\" must be an object or an array of objects"
+                    ));
+                }
+            };
+            for edit in &edits {
+                let old = edit.get("old").and_then(Value::as_str).unwrap_or_default();
+                let new = edit.get("new").and_then(Value::as_str).unwrap_or_default();
+                if old.is_empty() || !content.contains(old) {
+                    return Err(format!(
+                        "StrReplaceFile {relative}: the text to replace was not found: {old:?}"
+                    ));
+                }
+                content = if edit.get("replace_all").and_then(Value::as_bool).unwrap_or(false) {
+                    content.replace(old, new)
+                } else {
+                    content.replacen(old, new, 1)
+                };
+            }
+            fs::write(&path, content).map_err(|err| format!("StrReplaceFile {relative}: {err}"))?;
+            Ok("File successfully edited.".to_owned())
+        }
+        "ReadFile" => {
+            let relative = text_arg("path")?;
+            let path = confine(worktree, relative)?;
+            fs::read_to_string(&path).map_err(|err| format!("ReadFile {relative}: {err}"))
+        }
+        "Shell" => run_shell(text_arg("command")?, worktree),
+        other => Err(format!(
+            "tool {other:?} is not supported by the scripted agent; use WriteFile, StrReplaceFile, ReadFile or Shell"
+        )),
+    }
+}
+
+/// Returns `worktree/relative`, refusing paths that leave the worktree.
+fn confine(worktree: &Path, relative: &str) -> Result<PathBuf, String> {
+    let path = Path::new(relative);
+    let path = if path.is_absolute() {
+        path.strip_prefix(worktree)
+            .map_err(|_| format!("path {relative} is outside the worktree"))?
+    } else {
+        path
+    };
+    if path.as_os_str().is_empty()
+        || !path.components().all(|it| matches!(it, Component::Normal(_) | Component::CurDir))
+    {
+        return Err(format!(
+            "path {relative} must be a file path inside the worktree, without '..'"
+        ));
+    }
+    Ok(worktree.join(path))
+}
+
+/// Runs `command` with `sh -c` in the worktree, killing it after [`SHELL_TIMEOUT`].
+fn run_shell(command: &str, worktree: &Path) -> Result<String, String> {
+    let mut child = Command::new("sh")
+        .args(["-c", command])
+        .current_dir(worktree)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|err| format!("Shell: start sh: {err}"))?;
+    // The reader drains the pipe while the command runs, so a large output cannot block it.
+    let stdout = child.stdout.take();
+    let reader = thread::spawn(move || {
+        let mut output = String::new();
+        if let Some(mut stdout) = stdout {
+            stdout.read_to_string(&mut output).ok();
+        }
+        output
+    });
+    let started = Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if started.elapsed() > SHELL_TIMEOUT => {
+                child.kill().ok();
+                child.wait().ok();
+                return Err(format!(
+                    "Shell: {command:?} timed out after {} s",
+                    SHELL_TIMEOUT.as_secs()
+                ));
+            }
+            Ok(None) => thread::sleep(Duration::from_millis(20)),
+            Err(err) => return Err(format!("Shell: wait for {command:?}: {err}")),
+        }
+    };
+    let output = reader.join().unwrap_or_default();
+    if status.success() {
+        Ok(output)
+    } else {
+        Err(format!("Shell: {command:?} failed with {status}: {output}"))
+    }
+}
