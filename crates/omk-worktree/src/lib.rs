@@ -13,15 +13,18 @@
 //!   to another repository, and returns git's stderr in its errors.
 //! - It does not read omk's events: callers map [`FileChange`] into their own types.
 //!
-//! Entry points: [`open`], [`head`], [`create`], [`capture_changes`], [`remove`].
+//! Entry points: [`open`], [`head`], [`create`], [`capture_changes`], [`remove`], and
+//! [`init_with_commit`] for sample projects.
 
 mod changes;
 mod error;
 mod git;
+mod init;
 mod repo;
 mod worktree;
 
 pub use crate::changes::{ChangeStatus, Changes, FileChange, capture_changes};
 pub use crate::error::Error;
+pub use crate::init::{Identity, init_with_commit};
 pub use crate::repo::{Head, Repo, exclude, head, open};
 pub use crate::worktree::{CreateOptions, Worktree, create, remove};

@@ -231,3 +231,19 @@ fn exclude_adds_a_pattern_once() -> TestResult {
     assert_eq!(git(&root, &["status", "--porcelain"]), "");
     Ok(())
 }
+
+#[test]
+fn init_with_commit_makes_a_repository_with_one_commit() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    write(dir.path(), "a.txt", "a\n");
+    let identity = omk_worktree::Identity { name: "Demo", email: "demo@example.invalid" };
+    let repo = omk_worktree::init_with_commit(dir.path(), "trunk", "first", identity)?;
+    let head = omk_worktree::head(&repo)?;
+    assert_eq!(head.branch.as_deref(), Some("trunk"));
+    assert_eq!(
+        git(dir.path(), &["log", "--format=%an <%ae> %s"]),
+        "Demo <demo@example.invalid> first"
+    );
+    assert_eq!(git(dir.path(), &["status", "--porcelain"]), "");
+    Ok(())
+}

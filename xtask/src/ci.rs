@@ -1,0 +1,205 @@
+//! `cargo xtask ci`: runs exactly what CI runs, in order, and stops at the first failing step.
+//!
+//! The steps are fmt, clippy, the tests (nextest when installed, else `cargo test`), the doc
+//! tests and tidy. Test steps run with `INSTA_UPDATE=no`, so a missing or changed snapshot fails
+//! instead of being written, and with `CI=true` unless `CI` is already set.
+
+use std::{
+    env,
+    ffi::OsStr,
+    fmt,
+    path::Path,
+    process::{Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, Result, bail};
+
+use crate::tidy;
+
+/// The facts about this machine that decide the exact commands CI runs.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PlanOptions {
+    /// Whether the workspace has a Cargo.lock, so that clippy can run `--locked`.
+    pub(crate) locked: bool,
+    /// Whether `cargo nextest` is installed.
+    pub(crate) nextest: bool,
+    /// Whether `CI` is already set in the environment.
+    pub(crate) ci_set: bool,
+}
+
+/// One CI step: a name for messages and what it runs.
+#[derive(Debug)]
+pub(crate) struct Step {
+    pub(crate) name: &'static str,
+    pub(crate) action: Action,
+}
+
+/// What a CI step runs.
+#[derive(Debug)]
+pub(crate) enum Action {
+    /// A cargo command, run from the workspace root with inherited stdio.
+    Cargo { args: Vec<&'static str>, env: Vec<(&'static str, &'static str)> },
+    /// `cargo xtask tidy`, run in this process.
+    Tidy,
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.action {
+            Action::Cargo { args, env } => {
+                for (key, value) in env {
+                    write!(f, "{key}={value} ")?;
+                }
+                write!(f, "cargo {}", args.join(" "))
+            }
+            Action::Tidy => f.write_str("cargo xtask tidy (in process)"),
+        }
+    }
+}
+
+/// Runs every CI step in the workspace at `root`, stopping at the first failure.
+pub(crate) fn run(root: &Path) -> Result<()> {
+    let cargo = crate::cargo();
+    let options = PlanOptions {
+        locked: root.join("Cargo.lock").is_file(),
+        nextest: nextest_available(&cargo, root),
+        ci_set: env::var_os("CI").is_some(),
+    };
+    if !options.nextest {
+        println!("note: `cargo nextest` is not installed, so the tests run with `cargo test`");
+    }
+    let steps = plan(options);
+    let started = Instant::now();
+    for (step_idx, step) in steps.iter().enumerate() {
+        println!("==> [{}/{}] {}: {step}", step_idx + 1, steps.len(), step.name);
+        let step_started = Instant::now();
+        let res = run_step(root, &cargo, step);
+        let elapsed = seconds(step_started.elapsed());
+        match res {
+            Ok(()) => println!("<== {} passed in {elapsed}", step.name),
+            Err(err) => {
+                return Err(err.context(format!("ci step `{}` failed after {elapsed}", step.name)));
+            }
+        }
+    }
+    println!("ci: all {} steps passed in {}", steps.len(), seconds(started.elapsed()));
+    Ok(())
+}
+
+/// Returns the steps CI runs, in order.
+pub(crate) fn plan(options: PlanOptions) -> Vec<Step> {
+    let mut clippy = vec!["clippy", "--workspace", "--all-targets"];
+    if options.locked {
+        clippy.push("--locked");
+    }
+    clippy.extend(["--", "-D", "warnings"]);
+
+    let mut test_env = vec![("INSTA_UPDATE", "no")];
+    if !options.ci_set {
+        test_env.push(("CI", "true"));
+    }
+    let tests = if options.nextest {
+        cargo_step("nextest", vec!["nextest", "run", "--workspace", "--profile", "ci"], &test_env)
+    } else {
+        cargo_step("test", vec!["test", "--workspace"], &test_env)
+    };
+
+    vec![
+        cargo_step("fmt", vec!["fmt", "--all", "--", "--check"], &[]),
+        cargo_step("clippy", clippy, &[]),
+        tests,
+        cargo_step("doctest", vec!["test", "--workspace", "--doc"], &test_env),
+        Step { name: "tidy", action: Action::Tidy },
+    ]
+}
+
+fn cargo_step(
+    name: &'static str,
+    args: Vec<&'static str>,
+    env: &[(&'static str, &'static str)],
+) -> Step {
+    Step { name, action: Action::Cargo { args, env: env.to_vec() } }
+}
+
+fn run_step(root: &Path, cargo: &OsStr, step: &Step) -> Result<()> {
+    match &step.action {
+        Action::Cargo { args, env } => {
+            let status = Command::new(cargo)
+                .args(args)
+                .envs(env.iter().copied())
+                .current_dir(root)
+                .status()
+                .with_context(|| format!("failed to start `{step}`"))?;
+            if !status.success() {
+                bail!("`{step}` exited with {status}");
+            }
+            Ok(())
+        }
+        Action::Tidy => {
+            let problems = tidy::run(root)?;
+            tidy::report(&problems)
+        }
+    }
+}
+
+fn nextest_available(cargo: &OsStr, root: &Path) -> bool {
+    Command::new(cargo)
+        .args(["nextest", "--version"])
+        .current_dir(root)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
+}
+
+fn seconds(duration: Duration) -> String {
+    format!("{:.1}s", duration.as_secs_f64())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{PlanOptions, plan};
+
+    fn check(options: PlanOptions, expect: &[&str]) {
+        let steps: Vec<String> = plan(options).iter().map(ToString::to_string).collect();
+        assert_eq!(steps, expect);
+    }
+
+    #[test]
+    fn plan_with_lock_and_nextest() {
+        check(
+            PlanOptions { locked: true, nextest: true, ci_set: false },
+            &[
+                "cargo fmt --all -- --check",
+                "cargo clippy --workspace --all-targets --locked -- -D warnings",
+                "INSTA_UPDATE=no CI=true cargo nextest run --workspace --profile ci",
+                "INSTA_UPDATE=no CI=true cargo test --workspace --doc",
+                "cargo xtask tidy (in process)",
+            ],
+        );
+    }
+
+    #[test]
+    fn plan_without_lock_or_nextest_in_ci() {
+        check(
+            PlanOptions { locked: false, nextest: false, ci_set: true },
+            &[
+                "cargo fmt --all -- --check",
+                "cargo clippy --workspace --all-targets -- -D warnings",
+                "INSTA_UPDATE=no cargo test --workspace",
+                "INSTA_UPDATE=no cargo test --workspace --doc",
+                "cargo xtask tidy (in process)",
+            ],
+        );
+    }
+
+    #[test]
+    fn step_names() {
+        let names: Vec<&str> = plan(PlanOptions { locked: true, nextest: true, ci_set: true })
+            .iter()
+            .map(|step| step.name)
+            .collect();
+        assert_eq!(names, ["fmt", "clippy", "nextest", "doctest", "tidy"]);
+    }
+}
