@@ -1,1 +1,32 @@
-//! omk-goal (being written).
+//! The run controller: from a prompt to a proof, every step an event in the goal's log.
+//!
+//! [`run_goal`] checks its inputs, then drives the pipeline worktree → agent → changes → gates →
+//! proof through the crates below it, appending one event per step to
+//! `.omk/goals/<goal-id>/events.jsonl` and writing `proof.json` as the fold of that log.
+//!
+//! Invariants:
+//! - Bad input (empty prompt, no repository, unknown agent, missing scenario, invalid
+//!   `omk.toml`) is an error before anything is created: no goal directory, no worktree.
+//! - Once the goal exists, a failing step is recorded as a `goal_failed` event and the run still
+//!   ends with a proof; errors are returned only when the log itself cannot be written.
+//! - The proof is computed from the log as read back from disk, never from in-memory state.
+//! - This crate does not read the environment or print: the clock and the progress observer are
+//!   parameters.
+//! - Gates come from the user's checkout (`omk.toml` at the repository root), never from the
+//!   agent's worktree, so an agent cannot weaken the gates that judge it.
+//!
+//! Entry points: [`run_goal`], [`load_proof`], [`create_demo_project`].
+
+mod clock;
+mod demo;
+mod error;
+mod files;
+mod goal_id;
+mod pipeline;
+mod store;
+
+pub use crate::clock::{Clock, FixedClock, SystemClock};
+pub use crate::demo::{DemoProject, create_demo_project};
+pub use crate::error::Error;
+pub use crate::pipeline::{RunOutcome, RunRequest, run_goal};
+pub use crate::store::{GoalPaths, LoadedProof, goal_paths, load_proof};

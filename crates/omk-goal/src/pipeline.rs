@@ -1,0 +1,228 @@
+//! The pipeline of one goal: worktree → agent → changes → gates → proof.
+
+use std::{collections::BTreeSet, fs, io, path::Path, time::Duration};
+
+use omk_agent::{Agent, AgentSpec, RunContext};
+use omk_events::{
+    AgentStarted, ChangedFile, ChangesCaptured, Envelope, Event, EventLog, FileOperation,
+    GoalCreated, GoalFailed, GoalId, Step, WorktreeCreated,
+};
+use omk_gates::{GateSpec, RunOptions};
+use omk_proof::Proof;
+use omk_worktree::{ChangeStatus, CreateOptions, Repo};
+
+use crate::{
+    clock::Clock,
+    error::Error,
+    files::write_atomic,
+    goal_id::new_goal_id,
+    store::{GoalPaths, goal_paths},
+};
+
+/// What `omk run` asks for.
+pub struct RunRequest<'a> {
+    /// A directory inside the repository to work on.
+    pub repo_dir: &'a Path,
+    /// What the agent should change.
+    pub prompt: &'a str,
+    /// The agent that makes the change.
+    pub agent: &'a AgentSpec,
+    /// Gates given on the command line, run after those of `omk.toml`.
+    pub extra_gates: &'a [GateSpec],
+    /// How many gates run at once.
+    pub max_parallel_gates: usize,
+    /// The source of event timestamps.
+    pub clock: &'a dyn Clock,
+    /// Called with every event right after it is durably in the log.
+    pub observer: &'a mut dyn FnMut(&Envelope),
+}
+
+/// How a run ended.
+#[derive(Debug, Clone)]
+pub struct RunOutcome {
+    /// The goal's id.
+    pub goal_id: GoalId,
+    /// The goal's files.
+    pub paths: GoalPaths,
+    /// The proof, as written to `proof.json`.
+    pub proof: Proof,
+}
+
+/// Runs a goal from prompt to proof.
+///
+/// Inputs are checked before anything is created; see the crate docs for what is an error.
+pub async fn run_goal(request: RunRequest<'_>) -> Result<RunOutcome, Error> {
+    let prompt = request.prompt.trim();
+    if prompt.is_empty() {
+        return Err(Error::EmptyPrompt);
+    }
+    let repo = omk_worktree::open(request.repo_dir)?;
+    let head = omk_worktree::head(&repo)?;
+    let agent = omk_agent::prepare(request.agent)?;
+    let gates = load_gates(&repo, request.extra_gates)?;
+
+    let created_at = request.clock.now();
+    let (goal_id, paths) = create_goal_dir(&repo, created_at, prompt)?;
+    let events_log = EventLog::create(&paths.events, &goal_id)?;
+    let mut log = Recorder { log: events_log, request };
+    log.record(Event::GoalCreated(GoalCreated {
+        prompt: prompt.to_owned(),
+        repo_root: repo.root.clone(),
+        base_branch: head.branch.clone(),
+        base_commit: head.commit.clone(),
+        agent: agent.spec().to_string(),
+        omk_version: env!("CARGO_PKG_VERSION").to_owned(),
+    }))?;
+
+    drive(&mut log, &repo, &paths, &goal_id, &head.commit, &agent, &gates).await?;
+
+    // The proof is the fold of the log as it is on disk.
+    let events = omk_events::read_log(&paths.events)?;
+    let proof = omk_proof::synthesize(&events)?;
+    write_atomic(&paths.proof, proof.to_json().as_bytes())
+        .map_err(|source| Error::Write { path: paths.proof.clone(), source })?;
+    Ok(RunOutcome { goal_id, paths, proof })
+}
+
+/// Appends events to the goal's log and tells the observer about each.
+struct Recorder<'r> {
+    log: EventLog,
+    request: RunRequest<'r>,
+}
+
+impl Recorder<'_> {
+    fn record(&mut self, event: Event) -> Result<(), Error> {
+        let envelope = self.log.append(self.request.clock.now(), event)?;
+        (self.request.observer)(&envelope);
+        Ok(())
+    }
+
+    fn fail(&mut self, step: Step, error: &dyn std::error::Error) -> Result<(), Error> {
+        self.record(Event::GoalFailed(GoalFailed { step, error: error_chain(error) }))
+    }
+}
+
+/// Runs the steps after `goal_created`; a failed step is recorded and ends the pipeline.
+async fn drive(
+    log: &mut Recorder<'_>,
+    repo: &Repo,
+    paths: &GoalPaths,
+    goal_id: &GoalId,
+    base_commit: &str,
+    agent: &Agent,
+    gates: &[GateSpec],
+) -> Result<(), Error> {
+    let branch = format!("omk/{goal_id}");
+    let options = CreateOptions { path: &paths.worktree, branch: &branch, base_commit };
+    let worktree = match omk_worktree::create(repo, &options) {
+        Ok(worktree) => worktree,
+        Err(err) => return log.fail(Step::Worktree, &err),
+    };
+    log.record(Event::WorktreeCreated(WorktreeCreated {
+        path: worktree.path.clone(),
+        branch: worktree.branch.clone(),
+        base_commit: worktree.base_commit.clone(),
+    }))?;
+
+    log.record(Event::AgentStarted(AgentStarted { agent: agent.spec().to_string() }))?;
+    let ctx = RunContext {
+        worktree: &worktree.path,
+        prompt: log.request.prompt.trim(),
+        artifact_root: &paths.goal_dir,
+        transcript_path: "artifacts/agent/transcript.jsonl",
+    };
+    match agent.run(&ctx) {
+        Ok(finished) => log.record(Event::AgentFinished(finished))?,
+        Err(err) => return log.fail(Step::Agent, &err),
+    }
+
+    match omk_worktree::capture_changes(&worktree.path, base_commit) {
+        Ok(changes) => log.record(Event::ChangesCaptured(ChangesCaptured {
+            base_commit: base_commit.to_owned(),
+            tree_id: changes.tree_id,
+            files: changes.files.into_iter().map(changed_file).collect(),
+        }))?,
+        Err(err) => return log.fail(Step::Changes, &err),
+    }
+
+    let options = RunOptions {
+        worktree: worktree.path.clone(),
+        artifact_root: paths.goal_dir.clone(),
+        artifact_dir: "artifacts/gates".to_owned(),
+        max_parallel: log.request.max_parallel_gates,
+        kill_grace: Duration::from_secs(5),
+    };
+    for result in omk_gates::run_gates(gates, &options).await {
+        log.record(Event::GateFinished(result))?;
+    }
+    Ok(())
+}
+
+/// Returns the gates of `omk.toml` at the repository root followed by `extra`.
+fn load_gates(repo: &Repo, extra: &[GateSpec]) -> Result<Vec<GateSpec>, Error> {
+    let path = repo.root.join("omk.toml");
+    let mut gates = match fs::read_to_string(&path) {
+        Ok(text) => omk_gates::parse_config(&text, &path)?.gates,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => Vec::new(),
+        Err(source) => return Err(Error::ReadConfig { path, source }),
+    };
+    gates.extend_from_slice(extra);
+    let mut names = BTreeSet::new();
+    for gate in &gates {
+        if !names.insert(gate.name.as_str()) {
+            return Err(Error::DuplicateGate { name: gate.name.clone() });
+        }
+    }
+    Ok(gates)
+}
+
+/// Creates `.omk/goals/<goal-id>` for a new goal, choosing an id no other goal has.
+fn create_goal_dir(
+    repo: &Repo,
+    at: chrono::DateTime<chrono::Utc>,
+    prompt: &str,
+) -> Result<(GoalId, GoalPaths), Error> {
+    omk_worktree::exclude(repo, "/.omk/")?;
+    let goals_dir = crate::store::goals_dir(&repo.root);
+    fs::create_dir_all(&goals_dir).map_err(|source| Error::Write { path: goals_dir, source })?;
+    let mut attempt = 1;
+    loop {
+        let goal_id = new_goal_id(at, prompt, attempt);
+        attempt += 1;
+        let paths = goal_paths(&repo.root, &goal_id);
+        match fs::create_dir(&paths.goal_dir) {
+            Ok(()) => return Ok((goal_id, paths)),
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(source) => return Err(Error::Write { path: paths.goal_dir, source }),
+        }
+    }
+}
+
+fn changed_file(change: omk_worktree::FileChange) -> ChangedFile {
+    let (operation, renamed_from) = match change.status {
+        ChangeStatus::Added => (FileOperation::Created, None),
+        ChangeStatus::Modified => (FileOperation::Modified, None),
+        ChangeStatus::Deleted => (FileOperation::Deleted, None),
+        ChangeStatus::Renamed { from } => (FileOperation::Renamed, Some(from)),
+    };
+    ChangedFile {
+        path: change.path,
+        operation,
+        renamed_from,
+        lines_added: change.lines.map(|(added, _)| added),
+        lines_removed: change.lines.map(|(_, removed)| removed),
+        blob_id: change.blob_id,
+    }
+}
+
+/// Returns `error` and its sources as one line, `outer: inner: root`.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

@@ -1,0 +1,86 @@
+//! Where a goal's state lives on disk, and reading it back.
+
+use std::{
+    fs,
+    path::{Path, PathBuf},
+};
+
+use omk_events::GoalId;
+use omk_proof::Proof;
+
+use crate::error::Error;
+
+/// The files and directories of one goal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GoalPaths {
+    /// `.omk/goals/<goal-id>`.
+    pub goal_dir: PathBuf,
+    /// `.omk/goals/<goal-id>/events.jsonl`, the source of truth.
+    pub events: PathBuf,
+    /// `.omk/goals/<goal-id>/proof.json`, derived from the events.
+    pub proof: PathBuf,
+    /// `.omk/worktrees/<goal-id>`, the goal's worktree.
+    pub worktree: PathBuf,
+}
+
+/// Returns the paths of goal `goal` in the repository whose root is `repo_root`.
+pub fn goal_paths(repo_root: &Path, goal: &GoalId) -> GoalPaths {
+    let goal_dir = goals_dir(repo_root).join(goal.as_str());
+    GoalPaths {
+        events: goal_dir.join("events.jsonl"),
+        proof: goal_dir.join("proof.json"),
+        worktree: repo_root.join(".omk").join("worktrees").join(goal.as_str()),
+        goal_dir,
+    }
+}
+
+pub(crate) fn goals_dir(repo_root: &Path) -> PathBuf {
+    repo_root.join(".omk").join("goals")
+}
+
+/// A proof together with where its goal lives.
+#[derive(Debug, Clone)]
+pub struct LoadedProof {
+    /// The goal's files.
+    pub paths: GoalPaths,
+    /// The proof, folded from the goal's log.
+    pub proof: Proof,
+}
+
+/// Returns the proof of goal `goal`, or of the latest goal, in the repository containing `dir`.
+///
+/// The proof is folded from the log, the source of truth, so it is right even when
+/// `proof.json` is missing.
+pub fn load_proof(dir: &Path, goal: Option<&str>) -> Result<LoadedProof, Error> {
+    let repo = omk_worktree::open(dir)?;
+    let goal = match goal {
+        Some(text) => {
+            let goal = GoalId::parse(text)?;
+            if !goal_paths(&repo.root, &goal).events.exists() {
+                return Err(Error::NoSuchGoal { goal: text.to_owned(), repo: repo.root });
+            }
+            goal
+        }
+        None => latest_goal(&repo.root)?.ok_or(Error::NoGoals { repo: repo.root.clone() })?,
+    };
+    let paths = goal_paths(&repo.root, &goal);
+    let events = omk_events::read_log(&paths.events)?;
+    let proof = omk_proof::synthesize(&events)?;
+    Ok(LoadedProof { paths, proof })
+}
+
+/// Returns the goal with the greatest id, which is the latest created, if any.
+fn latest_goal(repo_root: &Path) -> Result<Option<GoalId>, Error> {
+    let dir = goals_dir(repo_root);
+    let entries = match fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(Error::Write { path: dir, source }),
+    };
+    let latest = entries
+        .filter_map(Result::ok)
+        .filter(|entry| entry.path().join("events.jsonl").is_file())
+        .filter_map(|entry| GoalId::parse(entry.file_name().to_str()?).ok())
+        .max();
+    Ok(latest)
+}

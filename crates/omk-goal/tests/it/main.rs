@@ -1,0 +1,168 @@
+//! Tests of the run controller on the demo project: real git, real processes.
+
+use std::{fs, path::Path};
+
+use chrono::{TimeZone, Utc};
+
+use omk_agent::AgentSpec;
+use omk_events::{Envelope, Event};
+use omk_gates::GateSpec;
+use omk_goal::{Error, FixedClock, RunOutcome, RunRequest};
+use omk_proof::{ProofStatus, Readiness};
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+fn clock() -> FixedClock {
+    FixedClock::new(Utc.with_ymd_and_hms(2026, 11, 21, 20, 0, 0).single().expect("valid time"))
+}
+
+/// Runs `prompt` with `agent` in `repo` and returns the outcome and the kinds of events seen.
+fn run(
+    repo: &Path,
+    prompt: &str,
+    agent: &AgentSpec,
+    extra_gates: &[GateSpec],
+) -> Result<(RunOutcome, Vec<&'static str>), Error> {
+    let clock = clock();
+    let mut seen = Vec::new();
+    let mut observer = |envelope: &Envelope| seen.push(envelope.event.kind());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime builds");
+    let outcome = runtime.block_on(omk_goal::run_goal(RunRequest {
+        repo_dir: repo,
+        prompt,
+        agent,
+        extra_gates,
+        max_parallel_gates: 2,
+        clock: &clock,
+        observer: &mut observer,
+    }))?;
+    Ok((outcome, seen))
+}
+
+#[test]
+fn the_demo_goal_is_verified_and_awaits_acceptance() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let demo = omk_goal::create_demo_project(&dir.path().join("demo"))?;
+    let agent = AgentSpec::Script(demo.scenario.clone());
+    let (outcome, seen) = run(&demo.repo, demo.prompt, &agent, &[])?;
+
+    assert_eq!(
+        seen.join(" "),
+        "goal_created worktree_created agent_started agent_finished changes_captured \
+         gate_finished gate_finished"
+    );
+    let proof = &outcome.proof;
+    assert_eq!(
+        (proof.status, proof.readiness),
+        (ProofStatus::NotReady, Readiness::VerifiedAwaitingAcceptance)
+    );
+    let files: Vec<(&str, Option<u64>, Option<u64>)> = proof
+        .changed_files
+        .iter()
+        .map(|file| (file.path.as_str(), file.lines_added, file.lines_removed))
+        .collect();
+    assert_eq!(files, [("calc.sh", Some(1), Some(1))]);
+    assert!(proof.gates.iter().all(|gate| gate.passed && gate.after_last_mutation));
+
+    // proof.json is the fold of the log on disk.
+    let stored = fs::read_to_string(&outcome.paths.proof)?;
+    assert_eq!(stored, proof.to_json());
+    let loaded = omk_goal::load_proof(&demo.repo, None)?;
+    assert_eq!(loaded.proof, *proof);
+    assert_eq!(omk_goal::load_proof(&demo.repo, Some(outcome.goal_id.as_str()))?.proof, *proof);
+
+    // The user's checkout is untouched, and .omk/ is excluded from git.
+    assert_eq!(fs::read_to_string(demo.repo.join("calc.sh"))?.matches(" - ").count(), 1);
+    let status = std::process::Command::new("git")
+        .args(["status", "--porcelain"])
+        .current_dir(&demo.repo)
+        .output()?;
+    assert_eq!(String::from_utf8_lossy(&status.stdout), "");
+    Ok(())
+}
+
+#[test]
+fn a_failing_gate_keeps_the_goal_not_ready() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let demo = omk_goal::create_demo_project(&dir.path().join("demo"))?;
+    // A scenario that "fixes" the wrong thing: the test still fails.
+    let scenario = dir.path().join("wrong.scenario");
+    fs::write(
+        &scenario,
+        "tool_call: {\"id\":\"1\",\"name\":\"WriteFile\",\"arguments\":\"{\\\"path\\\":\\\"NOTES.md\\\",\\\"content\\\":\\\"looked at it\\\\n\\\"}\"}\n---\ntext: All fixed, tests pass!",
+    )?;
+    let (outcome, _) = run(&demo.repo, demo.prompt, &AgentSpec::Script(scenario), &[])?;
+    assert_eq!(outcome.proof.readiness, Readiness::GatesFailing);
+    let test_gate = &outcome.proof.gates[0];
+    assert_eq!((test_gate.name.as_str(), test_gate.exit_code), ("test", Some(1)));
+    let log = fs::read_to_string(outcome.paths.goal_dir.join("artifacts/gates/test.log"))?;
+    assert!(log.contains("FAIL  add 2 3: expected 5, got -1"), "{log}");
+    Ok(())
+}
+
+#[test]
+fn extra_gates_run_after_configured_ones_and_must_have_unique_names() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let demo = omk_goal::create_demo_project(&dir.path().join("demo"))?;
+    let agent = AgentSpec::Script(demo.scenario.clone());
+    let (outcome, _) =
+        run(&demo.repo, demo.prompt, &agent, &[GateSpec::shell("gate-1", "test -f README.md")])?;
+    let names: Vec<&str> = outcome.proof.gates.iter().map(|gate| gate.name.as_str()).collect();
+    assert_eq!(names, ["test", "syntax", "gate-1"]);
+
+    let err = run(&demo.repo, demo.prompt, &agent, &[GateSpec::shell("test", "true")]).unwrap_err();
+    assert_eq!(err.to_string(), "gate name \"test\" is used twice; rename one of the gates");
+    Ok(())
+}
+
+#[test]
+fn bad_input_creates_no_goal() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let demo = omk_goal::create_demo_project(&dir.path().join("demo"))?;
+    let agent = AgentSpec::Script(demo.scenario.clone());
+    let plain = dir.path().join("plain");
+    fs::create_dir(&plain)?;
+    let check = |repo: &Path, prompt: &str, agent: &AgentSpec, expect: &str| {
+        let err = run(repo, prompt, agent, &[]).expect_err("the input is bad");
+        assert_eq!(err.to_string().replace(&dir.path().display().to_string(), "TMP"), expect);
+    };
+    check(&demo.repo, "  \n", &agent, "the prompt is empty; say what the agent should change");
+    check(
+        &plain,
+        "fix",
+        &agent,
+        "TMP/plain is not inside a git repository; run `git init` there or pass -C with a repository",
+    );
+    check(
+        &demo.repo,
+        "fix",
+        &AgentSpec::Script(dir.path().join("nope.txt")),
+        "read scenario file TMP/nope.txt",
+    );
+    fs::write(demo.repo.join("omk.toml"), "[[gates]]\nname = \"t\"\n")?;
+    check(&demo.repo, "fix", &agent, "TMP/demo/calc/omk.toml:1:1: missing field `command`");
+    assert!(!demo.repo.join(".omk").exists(), "no goal state was created");
+    Ok(())
+}
+
+#[test]
+fn a_worktree_failure_is_recorded_and_the_proof_says_failed_infra() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let demo = omk_goal::create_demo_project(&dir.path().join("demo"))?;
+    let agent = AgentSpec::Script(demo.scenario.clone());
+    // The first run's worktree directory is in the way of the second run's.
+    let (first, _) = run(&demo.repo, demo.prompt, &agent, &[])?;
+    let second_id = format!("{}-2", first.goal_id);
+    fs::create_dir_all(demo.repo.join(".omk/worktrees").join(&second_id).join("occupied"))?;
+    let (second, seen) = run(&demo.repo, demo.prompt, &agent, &[])?;
+    assert_eq!(second.goal_id.as_str(), second_id);
+    assert_eq!(seen, ["goal_created", "goal_failed"]);
+    assert_eq!(second.proof.status, ProofStatus::FailedInfra);
+    let gap = &second.proof.known_gaps[0].message;
+    assert!(gap.starts_with("the worktree step failed: create worktree at "), "{gap}");
+    assert!(matches!(omk_events::read_log(&second.paths.events)?[1].event, Event::GoalFailed(_)));
+    Ok(())
+}
