@@ -65,3 +65,28 @@ pub enum Error {
     #[error(transparent)]
     GoalId(#[from] omk_events::InvalidGoalId),
 }
+
+impl Error {
+    /// Returns whether the error is caused by the user's input, which the message names.
+    ///
+    /// Such errors happen before a goal is created, so they leave nothing behind.
+    pub fn is_bad_input(&self) -> bool {
+        use omk_worktree::Error as RepoError;
+        match self {
+            Self::Agent(agent_error) => !matches!(agent_error, omk_agent::Error::Transcript { .. }),
+            Self::EmptyPrompt
+            | Self::Config(_)
+            | Self::ReadConfig { .. }
+            | Self::DuplicateGate { .. }
+            | Self::NoGoals { .. }
+            | Self::NoSuchGoal { .. }
+            | Self::GoalId(_) => true,
+            Self::Repo(
+                RepoError::NotARepository { .. }
+                | RepoError::NoSuchDirectory { .. }
+                | RepoError::NoCommits { .. },
+            ) => true,
+            Self::Repo(_) | Self::Write { .. } | Self::Log(_) | Self::Proof(_) => false,
+        }
+    }
+}

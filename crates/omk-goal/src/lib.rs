@@ -25,6 +25,9 @@ mod goal_id;
 mod pipeline;
 mod store;
 
+pub use omk_agent::AgentSpec;
+pub use omk_gates::GateSpec;
+
 pub use crate::clock::{Clock, FixedClock, SystemClock};
 pub use crate::demo::{DemoProject, create_demo_project};
 pub use crate::error::Error;

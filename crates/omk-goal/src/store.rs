@@ -13,6 +13,8 @@ use crate::error::Error;
 /// The files and directories of one goal.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GoalPaths {
+    /// The root of the repository (or linked worktree) the goal belongs to.
+    pub repo_root: PathBuf,
     /// `.omk/goals/<goal-id>`.
     pub goal_dir: PathBuf,
     /// `.omk/goals/<goal-id>/events.jsonl`, the source of truth.
@@ -31,6 +33,7 @@ pub fn goal_paths(repo_root: &Path, goal: &GoalId) -> GoalPaths {
         proof: goal_dir.join("proof.json"),
         worktree: repo_root.join(".omk").join("worktrees").join(goal.as_str()),
         goal_dir,
+        repo_root: repo_root.to_owned(),
     }
 }
 

@@ -272,7 +272,7 @@ impl Gap {
                 format!("read gate {gate}'s output artifact, fix the change, and run again")
             }
             Self::AcceptanceMissing => {
-                "review the change on the goal's branch and merge it if you agree".to_owned()
+                "review the change in the goal's worktree (.omk/worktrees/<goal-id>) and merge it if you agree".to_owned()
             }
         }
     }

@@ -1,0 +1,96 @@
+//! The command-line surface, declared with clap.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Run AI coding agents in isolated git worktrees and prove their changes with gates omk runs
+/// itself.
+#[derive(Debug, Parser)]
+#[command(name = "omk", version, propagate_version = true)]
+pub struct Cli {
+    /// Run as if omk was started in DIR
+    #[arg(short = 'C', global = true, value_name = "DIR")]
+    pub directory: Option<PathBuf>,
+
+    /// Print results as JSON on stdout, with a schema_version, and no progress on stderr
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands of omk.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run an agent on PROMPT in a new worktree, run the gates, and write the proof
+    ///
+    /// The agent works in `.omk/worktrees/<goal-id>` on branch `omk/<goal-id>`; your checkout is
+    /// not touched. Gates come from `[[gates]]` in omk.toml at the repository root, then --gate.
+    ///
+    /// Example: omk run "fix the failing test" --agent script:fix.scenario --gate "cargo test"
+    Run(RunArgs),
+    /// Inspect proofs
+    #[command(subcommand)]
+    Proof(ProofCommand),
+    /// Run the whole pipeline on a sample project with a scripted agent, offline
+    ///
+    /// Creates a small git project with a failing test, lets the built-in scripted agent fix it,
+    /// runs the gates and prints the proof. Needs nothing but git.
+    Demo(DemoArgs),
+}
+
+/// Arguments of `omk run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// What the agent should change
+    pub prompt: String,
+
+    /// The agent to run: script:FILE replays a scenario with the built-in scripted agent
+    #[arg(long, value_name = "AGENT")]
+    pub agent: String,
+
+    /// Run CMD with `sh -c` in the worktree as a required gate named gate-N (can be repeated)
+    #[arg(long = "gate", value_name = "CMD")]
+    pub gates: Vec<String>,
+
+    /// Run at most N gates at once [default: the number of CPUs]
+    #[arg(long, value_name = "N")]
+    pub max_parallel_gates: Option<usize>,
+}
+
+/// The subcommands of `omk proof`.
+#[derive(Debug, Subcommand)]
+pub enum ProofCommand {
+    /// Show the proof of GOAL, or of the latest goal
+    Show(ProofShowArgs),
+}
+
+/// Arguments of `omk proof show`.
+#[derive(Debug, Args)]
+pub struct ProofShowArgs {
+    /// The goal id [default: the latest goal]
+    pub goal: Option<String>,
+}
+
+/// Arguments of `omk demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Create the sample project in DIR, which must be empty or new [default: a new temp dir]
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,21 @@
+//! One module per command; this one dispatches and holds what commands share.
+
+mod demo;
+mod proof;
+mod run;
+mod shared;
+
+use crate::{
+    args::{Cli, Command, ProofCommand},
+    error::CliError,
+};
+
+/// Runs the command of `cli` and returns the exit code of its result.
+pub(crate) fn run(cli: &Cli) -> Result<u8, CliError> {
+    let ctx = shared::Context::from_cli(cli)?;
+    match &cli.command {
+        Command::Run(args) => run::run_run(&ctx, args),
+        Command::Proof(ProofCommand::Show(args)) => proof::run_proof_show(&ctx, args),
+        Command::Demo(args) => demo::run_demo(&ctx, args),
+    }
+}

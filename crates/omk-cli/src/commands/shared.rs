@@ -1,0 +1,159 @@
+//! What commands share: the global context, the clock, progress and result rendering.
+
+use std::{
+    env,
+    path::{Path, PathBuf},
+};
+
+use chrono::DateTime;
+use serde_json::json;
+
+use omk_events::{Envelope, Event};
+use omk_goal::{Clock, FixedClock, RunOutcome, SystemClock};
+use omk_proof::{Proof, Readiness};
+
+use crate::{
+    args::Cli,
+    error::{CliError, ExitCodes},
+    output,
+};
+
+/// The version of the JSON documents `--json` prints.
+pub(crate) const SCHEMA_VERSION: u32 = 1;
+
+/// The global options, resolved.
+pub(crate) struct Context {
+    /// The directory omk runs as if started in (`-C`, else the current directory).
+    pub(crate) dir: PathBuf,
+    /// Whether to print JSON.
+    pub(crate) json: bool,
+    /// The clock: `OMK_NOW` when set, else the system clock.
+    pub(crate) clock: Box<dyn Clock>,
+}
+
+impl Context {
+    pub(crate) fn from_cli(cli: &Cli) -> Result<Self, CliError> {
+        let cwd = env::current_dir()?;
+        let dir = match &cli.directory {
+            Some(dir) => cwd.join(dir),
+            None => cwd,
+        };
+        let clock: Box<dyn Clock> = match env::var("OMK_NOW") {
+            Ok(text) => {
+                let start = DateTime::parse_from_rfc3339(&text).map_err(|err| {
+                    CliError::usage(format!(
+                        "OMK_NOW={text:?} is not an RFC 3339 time such as 2026-11-21T20:00:00Z: {err}"
+                    ))
+                })?;
+                Box::new(FixedClock::new(start.to_utc()))
+            }
+            Err(_) => Box::new(SystemClock),
+        };
+        Ok(Self { dir, json: cli.json, clock })
+    }
+
+    /// Returns `path` resolved against the directory omk runs in.
+    pub(crate) fn resolve(&self, path: &Path) -> PathBuf {
+        self.dir.join(path)
+    }
+}
+
+/// Returns the exit code for a finished run's proof.
+pub(crate) fn exit_code_of(proof: &Proof) -> u8 {
+    if proof.readiness == Readiness::VerifiedAwaitingAcceptance {
+        ExitCodes::SUCCESS
+    } else if proof.status == omk_proof::ProofStatus::FailedInfra {
+        ExitCodes::INFRA
+    } else {
+        ExitCodes::NOT_READY
+    }
+}
+
+/// Prints the line of progress that explains `envelope`, with paths relative to `repo_root`.
+pub(crate) fn narrate(envelope: &Envelope, repo_root: &Path) {
+    let relative = |path: &Path| path.strip_prefix(repo_root).unwrap_or(path).display().to_string();
+    let line = match &envelope.event {
+        Event::GoalCreated(created) => format!(
+            "goal {} created from {}@{}; every step goes to its event log",
+            envelope.goal_id,
+            created.base_branch.as_deref().unwrap_or("HEAD"),
+            &created.base_commit[..created.base_commit.len().min(12)]
+        ),
+        Event::WorktreeCreated(worktree) => format!(
+            "worktree {} on branch {}; your checkout is not touched",
+            relative(&worktree.path),
+            worktree.branch
+        ),
+        Event::AgentStarted(started) => format!("agent {} started", started.agent),
+        Event::AgentFinished(finished) => {
+            let tokens =
+                finished.usage.map(|it| format!(", {} tokens", it.total())).unwrap_or_default();
+            let said = finished
+                .final_message
+                .as_deref()
+                .map(|it| format!(": \"{it}\""))
+                .unwrap_or_default();
+            format!(
+                "agent {} after {} steps and {} tool calls{tokens}{said}",
+                finished.status, finished.steps, finished.tool_calls
+            )
+        }
+        Event::ChangesCaptured(changes) => {
+            let files: Vec<String> = changes
+                .files
+                .iter()
+                .map(|file| match (file.lines_added, file.lines_removed) {
+                    (Some(added), Some(removed)) => format!("{} +{added} -{removed}", file.path),
+                    _ => format!("{} (binary)", file.path),
+                })
+                .collect();
+            format!(
+                "git shows {} changed file(s){}{}",
+                files.len(),
+                if files.is_empty() { "" } else { ": " },
+                files.join(", ")
+            )
+        }
+        Event::GateFinished(gate) => {
+            let verdict = if gate.passed() { "passed" } else { "FAILED" };
+            let how = match (&gate.spawn_error, gate.exit_code, gate.timed_out) {
+                (Some(error), _, _) => format!("could not start: {error}"),
+                (None, _, true) => "timed out".to_owned(),
+                (None, Some(code), false) => format!("exit {code}"),
+                (None, None, false) => format!("signal {}", gate.signal.unwrap_or_default()),
+            };
+            format!("gate {} {verdict} ({how}, {} ms)", gate.name, gate.duration_ms)
+        }
+        Event::GoalFailed(failed) => format!("the {} step failed: {}", failed.step, failed.error),
+    };
+    output::progress(&format!("  {line}"));
+}
+
+/// Returns the `--json` document of a finished run.
+pub(crate) fn run_json(outcome: &RunOutcome) -> Result<String, CliError> {
+    let proof = serde_json::to_value(&outcome.proof)
+        .map_err(|err| CliError::usage(format!("encode the proof as JSON: {err}")))?;
+    let document = json!({
+        "schema_version": SCHEMA_VERSION,
+        "goal_id": outcome.goal_id,
+        "goal_dir": outcome.paths.goal_dir,
+        "events": outcome.paths.events,
+        "proof_file": outcome.paths.proof,
+        "worktree": outcome.paths.worktree,
+        "proof": proof,
+    });
+    Ok(format!("{document:#}\n"))
+}
+
+/// Returns the human result of a finished run: the proof, then where its files are.
+pub(crate) fn run_text(outcome: &RunOutcome) -> String {
+    let repo_root = &outcome.paths.repo_root;
+    let relative = |path: &Path| path.strip_prefix(repo_root).unwrap_or(path).display().to_string();
+    format!(
+        "{}\nproof      {}\nevent log  {}\nworktree   {}\n",
+        omk_proof::render_text(&outcome.proof),
+        relative(&outcome.paths.proof),
+        relative(&outcome.paths.events),
+        relative(&outcome.paths.worktree),
+    )
+}

@@ -1,0 +1,85 @@
+//! The CLI's error type and the exit codes it maps to; every library error is converted here.
+
+use std::fmt;
+
+/// The documented exit codes of omk (`docs/reference/exit-codes.md`).
+#[derive(Debug)]
+pub struct ExitCodes;
+
+impl ExitCodes {
+    /// The command did what it was asked; for `run` and `demo`, every required gate passed.
+    pub const SUCCESS: u8 = 0;
+    /// The run finished but its proof is not ready for acceptance.
+    pub const NOT_READY: u8 = 1;
+    /// Bad input: arguments, prompt, repository, agent, scenario or config.
+    pub const USAGE: u8 = 2;
+    /// omk's own machinery failed: git, disk, a log that cannot be written.
+    pub const INFRA: u8 = 5;
+}
+
+/// What kind of failure an error is, which decides the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The user's input is wrong; the message names it and the fix.
+    Usage,
+    /// Something outside the input failed.
+    Infra,
+}
+
+impl ErrorKind {
+    /// Returns the exit code of this kind.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Self::Usage => ExitCodes::USAGE,
+            Self::Infra => ExitCodes::INFRA,
+        }
+    }
+}
+
+/// An error as the CLI reports it: a kind, a one-line message with its causes, and hints.
+#[derive(Debug)]
+pub struct CliError {
+    /// The kind, which picks the exit code.
+    pub kind: ErrorKind,
+    /// The message, with the error's sources joined by `: `.
+    pub message: String,
+    /// Suggestions printed after the message.
+    pub hints: Vec<String>,
+}
+
+impl CliError {
+    /// Returns a usage error with `message`.
+    pub fn usage(message: String) -> Self {
+        Self { kind: ErrorKind::Usage, message, hints: Vec::new() }
+    }
+
+    fn from_chain(kind: ErrorKind, error: &dyn std::error::Error) -> Self {
+        let mut message = error.to_string();
+        let mut source = error.source();
+        while let Some(cause) = source {
+            message.push_str(": ");
+            message.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        Self { kind, message, hints: Vec::new() }
+    }
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl From<omk_goal::Error> for CliError {
+    fn from(error: omk_goal::Error) -> Self {
+        let kind = if error.is_bad_input() { ErrorKind::Usage } else { ErrorKind::Infra };
+        Self::from_chain(kind, &error)
+    }
+}
+
+impl From<std::io::Error> for CliError {
+    fn from(error: std::io::Error) -> Self {
+        Self::from_chain(ErrorKind::Infra, &error)
+    }
+}

@@ -1,0 +1,125 @@
+//! A hermetic environment to run `omk` in: temp HOME, no git config, a fixed clock.
+
+use std::{
+    fmt, fs,
+    path::{Path, PathBuf},
+    process::Command,
+};
+
+/// A temporary directory and the environment every command of a test runs with.
+pub(crate) struct TestEnv {
+    dir: tempfile::TempDir,
+}
+
+/// What a command printed and how it exited.
+pub(crate) struct Output {
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+    pub(crate) code: Option<i32>,
+}
+
+impl fmt::Display for Output {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}[EOF]\n--- stderr ---\n{}[EOF]\n--- exit: {:?}",
+            self.stdout, self.stderr, self.code
+        )
+    }
+}
+
+impl TestEnv {
+    pub(crate) fn new() -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        fs::create_dir(dir.path().join("home"))?;
+        Ok(Self { dir })
+    }
+
+    /// Returns the root of the test's temporary directory.
+    pub(crate) fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn command(&self, program: &str, cwd: &Path) -> Command {
+        let mut command = Command::new(program);
+        command
+            .current_dir(cwd)
+            .env("HOME", self.root().join("home"))
+            .env("XDG_CONFIG_HOME", self.root().join("home/.config"))
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_NAME", "Test")
+            .env("GIT_AUTHOR_EMAIL", "test@example.invalid")
+            .env("GIT_COMMITTER_NAME", "Test")
+            .env("GIT_COMMITTER_EMAIL", "test@example.invalid")
+            .env("GIT_AUTHOR_DATE", "2026-11-21T20:00:00Z")
+            .env("GIT_COMMITTER_DATE", "2026-11-21T20:00:00Z")
+            .env("OMK_NOW", "2026-11-21T20:00:00Z")
+            .env_remove("GIT_DIR")
+            .env_remove("GIT_WORK_TREE");
+        command
+    }
+
+    /// Runs the built `omk` with `args` in `cwd`.
+    pub(crate) fn omk(&self, cwd: &Path, args: &[&str]) -> anyhow::Result<Output> {
+        let output = self.command(env!("CARGO_BIN_EXE_omk-dup"), cwd).args(args).output()?;
+        Ok(Output {
+            stdout: String::from_utf8(output.stdout)?,
+            stderr: String::from_utf8(output.stderr)?,
+            code: output.status.code(),
+        })
+    }
+
+    /// Runs git with `args` in `cwd` and returns its stdout; fails when git fails.
+    pub(crate) fn git(&self, cwd: &Path, args: &[&str]) -> anyhow::Result<String> {
+        let output = self.command("git", cwd).args(args).output()?;
+        anyhow::ensure!(
+            output.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        Ok(String::from_utf8(output.stdout)?)
+    }
+
+    /// Creates a git repository `name` with one commit of `files`.
+    pub(crate) fn repo(&self, name: &str, files: &[(&str, &str)]) -> anyhow::Result<PathBuf> {
+        let repo = self.root().join(name);
+        fs::create_dir(&repo)?;
+        self.git(&repo, &["init", "--quiet", "--initial-branch=main"])?;
+        for (path, content) in files {
+            let path = repo.join(path);
+            fs::create_dir_all(path.parent().expect("a file in the repo has a parent"))?;
+            fs::write(path, content)?;
+        }
+        self.git(&repo, &["add", "--all"])?;
+        self.git(&repo, &["commit", "--quiet", "-m", "base"])?;
+        Ok(repo)
+    }
+
+    /// Writes a file in the test's directory, outside any repository.
+    pub(crate) fn write(&self, name: &str, content: &str) -> anyhow::Result<PathBuf> {
+        let path = self.root().join(name);
+        fs::write(&path, content)?;
+        Ok(path)
+    }
+
+    /// Returns insta settings that replace this test's temp dir and timings with placeholders.
+    pub(crate) fn insta_settings(&self) -> insta::Settings {
+        let mut settings = insta::Settings::clone_current();
+        settings.add_filter(&regex_escape(&self.root().display().to_string()), "[TMP]");
+        settings.add_filter(r"\b\d+ ms\b", "[N] ms");
+        settings.set_prepend_module_to_snapshot(false);
+        settings
+    }
+}
+
+fn regex_escape(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if "\\.+*?()|[]{}^$#&-~".contains(c) {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}

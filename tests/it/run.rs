@@ -1,0 +1,162 @@
+//! `omk demo`, `omk run` and `omk proof show` end to end.
+
+use std::fs;
+
+use serde_json::Value;
+
+use crate::TestEnv;
+
+/// A scenario that fixes `add` in `lib.sh`, in the Kimi echo DSL.
+const FIX: &str = r#"text: Fixing the operator.
+tool_call: {"id": "tc-1", "name": "StrReplaceFile", "arguments": "{\"path\": \"lib.sh\", \"edit\": {\"old\": \"$1 - $2\", \"new\": \"$1 + $2\"}}"}
+---
+text: Fixed add().
+"#;
+
+const LIB_SH: &str = "add() { echo $(($1 - $2)); }\n";
+const TEST_SH: &str =
+    ". ./lib.sh\n[ \"$(add 2 3)\" = 5 ] || { echo \"add 2 3 is $(add 2 3)\"; exit 1; }\n";
+
+#[test]
+fn demo_proves_the_fix_and_says_what_to_try_next() -> anyhow::Result<()> {
+    let env = TestEnv::new()?;
+    let output = env.omk(env.root(), &["demo", "--dir", "demo"])?;
+    env.insta_settings().bind(|| insta::assert_snapshot!("demo", output));
+    assert_eq!(output.code, Some(0));
+
+    // The proof on disk is what `proof show --json` prints, and it names the fix.
+    let repo = env.root().join("demo/calc");
+    let shown = env.omk(&repo, &["proof", "show", "--json"])?;
+    assert_eq!(shown.code, Some(0));
+    let proof: Value = serde_json::from_str(&shown.stdout)?;
+    let goal = proof["goal_id"].as_str().unwrap_or_default();
+    let stored = fs::read_to_string(repo.join(".omk/goals").join(goal).join("proof.json"))?;
+    assert_eq!(shown.stdout, stored);
+    assert_eq!(proof["readiness"], "verified_awaiting_acceptance");
+    assert_eq!(proof["changed_files"][0]["path"], "calc.sh");
+
+    // The fix is in the goal's worktree, and the user's checkout still has the bug.
+    let worktree = repo.join(".omk/worktrees").join(goal);
+    assert!(fs::read_to_string(worktree.join("calc.sh"))?.contains("$(( $1 + $2 ))"));
+    assert!(fs::read_to_string(repo.join("calc.sh"))?.contains("$(( $1 - $2 ))"));
+    assert_eq!(env.git(&repo, &["status", "--porcelain"])?, "");
+    Ok(())
+}
+
+#[test]
+fn run_with_a_passing_gate_exits_0_and_a_failing_one_exits_1() -> anyhow::Result<()> {
+    let env = TestEnv::new()?;
+    let repo = env.repo("repo", &[("lib.sh", LIB_SH), ("test.sh", TEST_SH)])?;
+    let fix = env.write("fix.scenario", FIX)?;
+    let agent = format!("script:{}", fix.display());
+
+    let output = env.omk(&repo, &["run", "fix add", "--agent", &agent, "--gate", "sh test.sh"])?;
+    assert_eq!(output.code, Some(0), "{output}");
+    assert!(output.stdout.contains("readiness  verified_awaiting_acceptance"), "{output}");
+    assert!(output.stdout.contains("modified  lib.sh  +1 -1"), "{output}");
+
+    // An agent that changes nothing useful: the gate fails, so the proof is not ready.
+    let noop = env.write("noop.scenario", "text: Nothing to do, all tests pass.\n")?;
+    let agent = format!("script:{}", noop.display());
+    let output =
+        env.omk(&repo, &["run", "fix add", "--agent", &agent, "--gate", "sh test.sh", "--json"])?;
+    assert_eq!(output.code, Some(1), "{output}");
+    let document: Value = serde_json::from_str(&output.stdout)?;
+    assert_eq!(document["schema_version"], 1);
+    assert_eq!(document["proof"]["readiness"], "no_changes");
+    assert_eq!(document["proof"]["gates"][0]["exit_code"], 1);
+    assert_eq!(output.stderr, "", "no progress with --json");
+    Ok(())
+}
+
+#[test]
+fn run_without_gates_is_not_ready_and_says_how_to_add_one() -> anyhow::Result<()> {
+    let env = TestEnv::new()?;
+    let repo = env.repo("repo", &[("lib.sh", LIB_SH)])?;
+    let fix = env.write("fix.scenario", FIX)?;
+    let output =
+        env.omk(&repo, &["run", "fix add", "--agent", &format!("script:{}", fix.display())])?;
+    assert_eq!(output.code, Some(1), "{output}");
+    assert!(output.stdout.contains("readiness  unverified"), "{output}");
+    assert!(
+        output.stdout.contains("configure a gate in omk.toml ([[gates]]) or pass --gate 'CMD'"),
+        "{output}"
+    );
+    Ok(())
+}
+
+#[test]
+fn bad_input_is_a_one_line_error_with_exit_2_and_no_goal() -> anyhow::Result<()> {
+    let env = TestEnv::new()?;
+    let repo = env.repo("repo", &[("lib.sh", LIB_SH)])?;
+    let plain = env.root().join("plain");
+    fs::create_dir(&plain)?;
+    let fix = env.write("fix.scenario", FIX)?;
+    let agent = format!("script:{}", fix.display());
+    let bad_scenario = env.write("bad.scenario", "text: ok\n---\nsay: hello\n")?;
+
+    let check = |cwd: &std::path::Path, args: &[&str], expect: &str| -> anyhow::Result<()> {
+        let output = env.omk(cwd, args)?;
+        let stderr = output.stderr.replace(&env.root().display().to_string(), "[TMP]");
+        assert_eq!((output.code, stderr.as_str(), output.stdout.as_str()), (Some(2), expect, ""));
+        assert!(!repo.join(".omk").exists() && !plain.join(".omk").exists(), "no goal state");
+        Ok(())
+    };
+    check(
+        &plain,
+        &["run", "fix", "--agent", &agent],
+        "error: [TMP]/plain is not inside a git repository; run `git init` there or pass -C with a repository\n",
+    )?;
+    check(
+        &repo,
+        &["run", "  ", "--agent", &agent],
+        "error: the prompt is empty; say what the agent should change\n",
+    )?;
+    check(
+        &repo,
+        &["run", "fix", "--agent", "script:missing.scenario"],
+        "error: read scenario file [TMP]/repo/missing.scenario: No such file or directory (os error 2)\n",
+    )?;
+    check(
+        &repo,
+        &["run", "fix", "--agent", &format!("script:{}", bad_scenario.display())],
+        "error: scenario file [TMP]/bad.scenario, step 2: unknown directive \"say\"; expected id, usage, think, text, tool_call or error\n",
+    )?;
+    check(
+        &repo,
+        &["run", "fix", "--agent", "kimi"],
+        "error: unknown agent \"kimi\": use script:FILE (the built-in scripted agent)\n",
+    )?;
+    check(
+        &repo,
+        &["-C", "nowhere", "proof", "show"],
+        "error: [TMP]/repo/nowhere does not exist or is not a directory\n",
+    )?;
+    check(
+        &repo,
+        &["proof", "show"],
+        "error: no goal has run in [TMP]/repo; start one with `omk run PROMPT`\n",
+    )?;
+    fs::write(repo.join("omk.toml"), "[[gates]]\nname = \"t\"\ncommand = 7\n")?;
+    check(
+        &repo,
+        &["run", "fix", "--agent", &agent],
+        "error: [TMP]/repo/omk.toml:3:11: invalid type: integer `7`, expected a shell command line string or an array of strings (argv)\n",
+    )?;
+    Ok(())
+}
+
+#[test]
+fn usage_errors_come_from_clap_with_exit_2() -> anyhow::Result<()> {
+    let env = TestEnv::new()?;
+    let output = env.omk(env.root(), &["run", "fix"])?;
+    assert_eq!(output.code, Some(2));
+    assert!(
+        output.stderr.contains("the following required arguments were not provided"),
+        "{output}"
+    );
+    let help = env.omk(env.root(), &["--help"])?;
+    assert_eq!(help.code, Some(0));
+    assert!(help.stdout.contains("Run an agent on PROMPT in a new worktree"), "{help}");
+    Ok(())
+}
