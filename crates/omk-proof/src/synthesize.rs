@@ -14,9 +14,8 @@ use crate::{
 /// The events must be one goal's log in order, starting with `goal_created`, as
 /// `omk_events::read_log` returns it. The result depends on nothing but `events`.
 pub fn synthesize(events: &[Envelope]) -> Result<Proof, Error> {
-    let (first, last) = match (events.first(), events.last()) {
-        (Some(first), Some(last)) => (first, last),
-        _ => return Err(Error::NoEvents),
+    let (Some(first), Some(last)) = (events.first(), events.last()) else {
+        return Err(Error::NoEvents);
     };
     let Event::GoalCreated(created) = &first.event else {
         return Err(Error::MissingGoalCreated { found: first.event.kind() });
