@@ -54,14 +54,7 @@ impl CliError {
     }
 
     fn from_chain(kind: ErrorKind, error: &dyn std::error::Error) -> Self {
-        let mut message = error.to_string();
-        let mut source = error.source();
-        while let Some(cause) = source {
-            message.push_str(": ");
-            message.push_str(&cause.to_string());
-            source = cause.source();
-        }
-        Self { kind, message, hints: Vec::new() }
+        Self { kind, message: omk_goal::error_chain(error), hints: Vec::new() }
     }
 }
 

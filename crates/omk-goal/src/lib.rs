@@ -30,6 +30,6 @@ pub use omk_gates::GateSpec;
 
 pub use crate::clock::{Clock, FixedClock, SystemClock};
 pub use crate::demo::{DemoProject, create_demo_project};
-pub use crate::error::Error;
+pub use crate::error::{Error, error_chain};
 pub use crate::pipeline::{RunOutcome, RunRequest, run_goal};
 pub use crate::store::{GoalPaths, LoadedProof, goal_paths, load_proof};

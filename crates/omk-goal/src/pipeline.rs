@@ -13,7 +13,7 @@ use omk_worktree::{ChangeStatus, CreateOptions, Repo};
 
 use crate::{
     clock::Clock,
-    error::Error,
+    error::{Error, error_chain},
     files::write_atomic,
     goal_id::new_goal_id,
     store::{GoalPaths, goal_paths},
@@ -213,16 +213,4 @@ fn changed_file(change: omk_worktree::FileChange) -> ChangedFile {
         lines_removed: change.lines.map(|(_, removed)| removed),
         blob_id: change.blob_id,
     }
-}
-
-/// Returns `error` and its sources as one line, `outer: inner: root`.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
