@@ -4,7 +4,7 @@ use std::{
     fs::{self, File},
     io,
     os::unix::process::ExitStatusExt,
-    path::{Path, PathBuf},
+    path::PathBuf,
     process::{ExitStatus, Stdio},
     sync::Arc,
     time::{Duration, Instant},
@@ -61,8 +61,8 @@ pub async fn run_gates(specs: &[GateSpec], options: &RunOptions) -> Vec<GateFini
 pub async fn run_gate(spec: &GateSpec, options: &RunOptions) -> GateFinished {
     let started = Instant::now();
     let elapsed_ms = || u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    let (log_path, relative_path) = match create_log(spec, options) {
-        Ok(paths) => paths,
+    let (log, log_path, relative_path) = match create_log(spec, options) {
+        Ok(created) => created,
         Err(err) => {
             return GateFinished {
                 spawn_error: Some(format!("create the gate's log file: {err}")),
@@ -71,16 +71,15 @@ pub async fn run_gate(spec: &GateSpec, options: &RunOptions) -> GateFinished {
             };
         }
     };
-    let outcome = spawn_and_wait(spec, options, &log_path).await;
+    let outcome = spawn_and_wait(spec, options, log).await;
     let duration_ms = elapsed_ms();
-    let output = ArtifactRef::of_file(&options.artifact_root, &relative_path);
     match outcome {
         Ok((status, timed_out)) => GateFinished {
             exit_code: status.code(),
             signal: status.signal(),
             timed_out,
             duration_ms,
-            output: output.ok(),
+            output: ArtifactRef::of_file(&options.artifact_root, &relative_path).ok(),
             ..not_started(spec)
         },
         Err(err) => {
@@ -107,7 +106,9 @@ fn not_started(spec: &GateSpec) -> GateFinished {
 }
 
 /// Creates a fresh log file for the gate, never overwriting the log of an earlier run.
-fn create_log(spec: &GateSpec, options: &RunOptions) -> io::Result<(PathBuf, String)> {
+///
+/// Returns the open file, its path, and its path relative to the artifact root.
+fn create_log(spec: &GateSpec, options: &RunOptions) -> io::Result<(File, PathBuf, String)> {
     let dir = options.artifact_root.join(&options.artifact_dir);
     fs::create_dir_all(&dir)?;
     for attempt in 1u32.. {
@@ -117,7 +118,9 @@ fn create_log(spec: &GateSpec, options: &RunOptions) -> io::Result<(PathBuf, Str
         };
         let path = dir.join(&file_name);
         match File::options().write(true).create_new(true).open(&path) {
-            Ok(_) => return Ok((path, format!("{}/{file_name}", options.artifact_dir))),
+            Ok(file) => {
+                return Ok((file, path, format!("{}/{file_name}", options.artifact_dir)));
+            }
             Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {}
             Err(err) => return Err(err),
         }
@@ -129,14 +132,10 @@ fn create_log(spec: &GateSpec, options: &RunOptions) -> io::Result<(PathBuf, Str
 async fn spawn_and_wait(
     spec: &GateSpec,
     options: &RunOptions,
-    log_path: &Path,
+    log: File,
 ) -> Result<(ExitStatus, bool), String> {
     let argv = spec.command.argv();
     let (program, args) = argv.split_first().ok_or("the gate's command is empty")?;
-    let log = File::options()
-        .append(true)
-        .open(log_path)
-        .map_err(|err| format!("open the log: {err}"))?;
     let log_for_stderr = log.try_clone().map_err(|err| format!("open the log: {err}"))?;
     let cwd = match &spec.cwd {
         Some(cwd) => options.worktree.join(cwd),

@@ -32,12 +32,11 @@ pub fn open(dir: &Path) -> Result<Repo, Error> {
         return Err(Error::NoSuchDirectory { path: dir.to_owned() });
     }
     let args = ["rev-parse", "--path-format=absolute", "--show-toplevel", "--git-common-dir"];
+    // A plain directory and a bare repository both lack the worktree omk needs.
     let stdout = git::run(dir, &args).map_err(|err| match err {
-        Error::Git { stderr, .. } if stderr.contains("not a git repository") => {
-            Error::NotARepository { path: dir.to_owned() }
-        }
         Error::Git { ref stderr, .. }
-            if stderr.contains("this operation must be run in a work tree") =>
+            if stderr.contains("not a git repository")
+                || stderr.contains("this operation must be run in a work tree") =>
         {
             Error::NotARepository { path: dir.to_owned() }
         }
