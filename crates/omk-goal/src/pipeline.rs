@@ -40,11 +40,9 @@ pub struct RunRequest<'a> {
 /// How a run ended.
 #[derive(Debug, Clone)]
 pub struct RunOutcome {
-    /// The goal's id.
-    pub goal_id: GoalId,
     /// The goal's files.
     pub paths: GoalPaths,
-    /// The proof, as written to `proof.json`.
+    /// The proof, as written to `proof.json`; its `goal_id` names the goal.
     pub proof: Proof,
 }
 
@@ -81,7 +79,7 @@ pub async fn run_goal(request: RunRequest<'_>) -> Result<RunOutcome, Error> {
     let proof = omk_proof::synthesize(&events)?;
     write_atomic(&paths.proof, proof.to_json().as_bytes())
         .map_err(|source| Error::Write { path: paths.proof.clone(), source })?;
-    Ok(RunOutcome { goal_id, paths, proof })
+    Ok(RunOutcome { paths, proof })
 }
 
 /// Appends events to the goal's log and tells the observer about each.

@@ -35,7 +35,7 @@ pub(crate) fn run_demo(ctx: &Context, args: &DemoArgs) -> Result<u8, CliError> {
     let agent = AgentSpec::Script(demo.scenario.clone());
     let outcome = run_goal(ctx, &demo.repo, demo.prompt, &agent, &[], None)?;
     if ctx.json {
-        output::print_stdout(&shared::run_json(&outcome)?)?;
+        output::print_stdout(&shared::run_json(&outcome))?;
         return Ok(shared::exit_code_of(&outcome.proof));
     }
     let repo = demo.repo.display();
@@ -48,7 +48,7 @@ pub(crate) fn run_demo(ctx: &Context, args: &DemoArgs) -> Result<u8, CliError> {
         "\n{verdict}\n\n{}\nTry next:\n  omk -C {repo} proof show\n  omk -C {repo} proof show --json\n  \
          git -C {repo}/.omk/worktrees/{goal} diff\n  cat {repo}/.omk/goals/{goal}/events.jsonl\n",
         shared::run_text(&outcome),
-        goal = outcome.goal_id,
+        goal = outcome.proof.goal_id,
     );
     output::print_stdout(&text)?;
     Ok(shared::exit_code_of(&outcome.proof))

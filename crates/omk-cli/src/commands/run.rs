@@ -24,7 +24,7 @@ pub(crate) fn run_run(ctx: &Context, args: &RunArgs) -> Result<u8, CliError> {
         .map(|(idx, line)| GateSpec::shell(&format!("gate-{}", idx + 1), line))
         .collect();
     let outcome = run_goal(ctx, &ctx.dir, &args.prompt, &agent, &gates, args.max_parallel_gates)?;
-    let text = if ctx.json { shared::run_json(&outcome)? } else { shared::run_text(&outcome) };
+    let text = if ctx.json { shared::run_json(&outcome) } else { shared::run_text(&outcome) };
     output::print_stdout(&text)?;
     Ok(shared::exit_code_of(&outcome.proof))
 }

@@ -130,19 +130,19 @@ pub(crate) fn narrate(envelope: &Envelope, repo_root: &Path) {
 }
 
 /// Returns the `--json` document of a finished run.
-pub(crate) fn run_json(outcome: &RunOutcome) -> Result<String, CliError> {
+pub(crate) fn run_json(outcome: &RunOutcome) -> String {
     let proof = serde_json::to_value(&outcome.proof)
-        .map_err(|err| CliError::usage(format!("encode the proof as JSON: {err}")))?;
+        .expect("a proof serializes because every field is plain data with string keys");
     let document = json!({
         "schema_version": SCHEMA_VERSION,
-        "goal_id": outcome.goal_id,
+        "goal_id": outcome.proof.goal_id,
         "goal_dir": outcome.paths.goal_dir,
         "events": outcome.paths.events,
         "proof_file": outcome.paths.proof,
         "worktree": outcome.paths.worktree,
         "proof": proof,
     });
-    Ok(format!("{document:#}\n"))
+    format!("{document:#}\n")
 }
 
 /// Returns the human result of a finished run: the proof, then where its files are.

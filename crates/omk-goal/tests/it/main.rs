@@ -72,7 +72,10 @@ fn the_demo_goal_is_verified_and_awaits_acceptance() -> TestResult {
     assert_eq!(stored, proof.to_json());
     let loaded = omk_goal::load_proof(&demo.repo, None)?;
     assert_eq!(loaded.proof, *proof);
-    assert_eq!(omk_goal::load_proof(&demo.repo, Some(outcome.goal_id.as_str()))?.proof, *proof);
+    assert_eq!(
+        omk_goal::load_proof(&demo.repo, Some(outcome.proof.goal_id.as_str()))?.proof,
+        *proof
+    );
 
     // The user's checkout is untouched, and .omk/ is excluded from git.
     assert_eq!(fs::read_to_string(demo.repo.join("calc.sh"))?.matches(" - ").count(), 1);
@@ -155,10 +158,10 @@ fn a_worktree_failure_is_recorded_and_the_proof_says_failed_infra() -> TestResul
     let agent = AgentSpec::Script(demo.scenario.clone());
     // The first run's worktree directory is in the way of the second run's.
     let (first, _) = run(&demo.repo, demo.prompt, &agent, &[])?;
-    let second_id = format!("{}-2", first.goal_id);
+    let second_id = format!("{}-2", first.proof.goal_id);
     fs::create_dir_all(demo.repo.join(".omk/worktrees").join(&second_id).join("occupied"))?;
     let (second, seen) = run(&demo.repo, demo.prompt, &agent, &[])?;
-    assert_eq!(second.goal_id.as_str(), second_id);
+    assert_eq!(second.proof.goal_id.as_str(), second_id);
     assert_eq!(seen, ["goal_created", "goal_failed"]);
     assert_eq!(second.proof.status, ProofStatus::FailedInfra);
     let gap = &second.proof.known_gaps[0].message;
