@@ -29,21 +29,9 @@ pub(crate) fn run(
     ctx: &RunContext<'_>,
 ) -> Result<AgentFinished, Error> {
     let started = Instant::now();
-    let transcript_file = ctx.artifact_root.join(ctx.transcript_path);
-    let transcript_error = |source| Error::Transcript { path: transcript_file.clone(), source };
-    if let Some(dir) = transcript_file.parent() {
-        fs::create_dir_all(dir).map_err(transcript_error)?;
-    }
-    let file = File::options()
-        .write(true)
-        .create_new(true)
-        .open(&transcript_file)
-        .map_err(transcript_error)?;
-    let mut transcript = Transcript { out: BufWriter::new(file) };
+    let mut transcript = Transcript::create(ctx.artifact_root.join(ctx.transcript_path))?;
 
-    transcript
-        .record("TurnBegin", json!({ "user_input": ctx.prompt }))
-        .map_err(transcript_error)?;
+    transcript.record("TurnBegin", json!({ "user_input": ctx.prompt }))?;
     let mut finished = AgentFinished {
         agent: agent.to_owned(),
         status: AgentStatus::Failed,
@@ -60,24 +48,18 @@ pub(crate) fn run(
     for (step_idx, step) in scenario.steps.iter().enumerate() {
         let n = step_idx + 1;
         finished.steps += 1;
-        transcript.record("StepBegin", json!({ "n": n })).map_err(transcript_error)?;
+        transcript.record("StepBegin", json!({ "n": n }))?;
         if let Some(error) = &step.error {
-            transcript
-                .record("StepInterrupted", json!({ "error": error }))
-                .map_err(transcript_error)?;
+            transcript.record("StepInterrupted", json!({ "error": error }))?;
             finished.error = Some(format!("step {n}: the model provider failed: {error}"));
             turn_ended = true;
             break;
         }
         for think in &step.think {
-            transcript
-                .record("ContentPart", json!({ "type": "think", "think": think }))
-                .map_err(transcript_error)?;
+            transcript.record("ContentPart", json!({ "type": "think", "think": think }))?;
         }
         for text in &step.text {
-            transcript
-                .record("ContentPart", json!({ "type": "text", "text": text }))
-                .map_err(transcript_error)?;
+            transcript.record("ContentPart", json!({ "type": "text", "text": text }))?;
         }
         if let Some(usage) = step.usage {
             *finished.usage.get_or_insert_with(TokenUsage::default) += usage;
@@ -87,9 +69,7 @@ pub(crate) fn run(
                 "input_cache_creation": usage.input_cache_write,
                 "output": usage.output,
             });
-            transcript
-                .record("StatusUpdate", json!({ "token_usage": token_usage }))
-                .map_err(transcript_error)?;
+            transcript.record("StatusUpdate", json!({ "token_usage": token_usage }))?;
         }
         for call in &step.tool_calls {
             finished.tool_calls += 1;
@@ -97,7 +77,7 @@ pub(crate) fn run(
                 "id": call.id,
                 "function": { "name": call.name, "arguments": call.arguments.to_string() },
             });
-            transcript.record("ToolCall", call_json).map_err(transcript_error)?;
+            transcript.record("ToolCall", call_json)?;
             let result = execute(call, ctx.worktree);
             if result.is_err() {
                 finished.failed_tool_calls += 1;
@@ -107,18 +87,16 @@ pub(crate) fn run(
                 Err(message) => (true, message),
             };
             let return_value = json!({ "is_error": is_error, "message": message });
-            transcript
-                .record(
-                    "ToolResult",
-                    json!({ "tool_call_id": call.id, "return_value": return_value }),
-                )
-                .map_err(transcript_error)?;
+            transcript.record(
+                "ToolResult",
+                json!({ "tool_call_id": call.id, "return_value": return_value }),
+            )?;
         }
         if step.tool_calls.is_empty() {
             // A response without tool calls ends the turn, as in the Kimi CLI.
             finished.status = AgentStatus::Completed;
             finished.final_message = Some(step.text.join("\n")).filter(|text| !text.is_empty());
-            transcript.record("TurnEnd", json!({})).map_err(transcript_error)?;
+            transcript.record("TurnEnd", json!({}))?;
             turn_ended = true;
             break;
         }
@@ -128,32 +106,49 @@ pub(crate) fn run(
             "the scenario ran out after step {}, which made tool calls; end it with a step without tool_call",
             scenario.steps.len()
         ));
-        transcript
-            .record("StepInterrupted", json!({ "error": finished.error }))
-            .map_err(transcript_error)?;
+        transcript.record("StepInterrupted", json!({ "error": finished.error }))?;
     }
-    transcript
-        .out
-        .into_inner()
-        .map_err(|err| err.into_error())
-        .and_then(|file| file.sync_all())
-        .map_err(transcript_error)?;
-    finished.transcript = Some(
-        ArtifactRef::of_file(ctx.artifact_root, ctx.transcript_path).map_err(transcript_error)?,
-    );
+    let path = transcript.finish()?;
+    let artifact = ArtifactRef::of_file(ctx.artifact_root, ctx.transcript_path);
+    finished.transcript = Some(artifact.map_err(|source| Error::Transcript { path, source })?);
     finished.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     Ok(finished)
 }
 
+/// The transcript file, written one wire-shaped event per line.
 struct Transcript {
+    path: PathBuf,
     out: BufWriter<File>,
 }
 
 impl Transcript {
-    /// Appends one wire-shaped event line, `{"type": .., "payload": ..}`.
-    fn record(&mut self, event_type: &str, payload: Value) -> std::io::Result<()> {
+    /// Creates the transcript file; fails if it exists, so no earlier transcript is lost.
+    fn create(path: PathBuf) -> Result<Self, Error> {
+        let open = || {
+            if let Some(dir) = path.parent() {
+                fs::create_dir_all(dir)?;
+            }
+            File::options().write(true).create_new(true).open(&path)
+        };
+        match open() {
+            Ok(file) => Ok(Self { out: BufWriter::new(file), path }),
+            Err(source) => Err(Error::Transcript { path, source }),
+        }
+    }
+
+    /// Appends one event line, `{"type": .., "payload": ..}`.
+    fn record(&mut self, event_type: &str, payload: Value) -> Result<(), Error> {
         let line = json!({ "type": event_type, "payload": payload });
         writeln!(self.out, "{line}")
+            .map_err(|source| Error::Transcript { path: self.path.clone(), source })
+    }
+
+    /// Flushes and syncs the transcript to disk, and returns its path.
+    fn finish(self) -> Result<PathBuf, Error> {
+        match self.out.into_inner().map_err(|err| err.into_error()).and_then(|f| f.sync_all()) {
+            Ok(()) => Ok(self.path),
+            Err(source) => Err(Error::Transcript { path: self.path, source }),
+        }
     }
 }
 
