@@ -58,9 +58,10 @@ impl Context {
     }
 }
 
-/// Returns the exit code for a finished run's proof.
+/// Returns the exit code for a finished run's proof: success when it is ready or only awaits
+/// acceptance.
 pub(crate) fn exit_code_of(proof: &Proof) -> u8 {
-    if proof.readiness == Readiness::VerifiedAwaitingAcceptance {
+    if proof.readiness >= Readiness::AwaitingAcceptance && proof.known_gaps.iter().all(|it| it.gap.halts_with().is_none()) {
         ExitCodes::SUCCESS
     } else if proof.status == omk_proof::ProofStatus::FailedInfra {
         ExitCodes::INFRA
@@ -125,6 +126,38 @@ pub(crate) fn narrate(envelope: &Envelope, repo_root: &Path) {
             format!("gate {} {verdict} ({how}, {} ms)", gate.name, gate.duration_ms)
         }
         Event::GoalFailed(failed) => format!("the {} step failed: {}", failed.step, failed.error),
+        Event::GoalClassified(classified) => format!(
+            "goal kind {}; oracle gates: {}",
+            classified.goal_kind,
+            if classified.oracle_gates.is_empty() { "none".to_owned() } else { classified.oracle_gates.join(", ") }
+        ),
+        Event::BudgetSet(_) => "budget set".to_owned(),
+        Event::BudgetExhausted(exhausted) => format!("the {} budget ran out", exhausted.resource),
+        Event::GateStarted(gate) => format!("gate {} started", gate.name),
+        Event::GateSurfaceChecked(check) if check.changed_paths.is_empty() => {
+            "the gate surface is unchanged".to_owned()
+        }
+        Event::GateSurfaceChecked(check) => {
+            format!("the change touches the gate surface: {}", check.changed_paths.join(", "))
+        }
+        Event::ChangesCommitted(commit) => {
+            format!("committed {} on {}", &commit.commit[..commit.commit.len().min(12)], commit.branch)
+        }
+        Event::ReviewStarted(review) => format!("review wall: {}", review.checks.join(", ")),
+        Event::ReviewFinished(review) => format!("review {} {}", review.check, review.status),
+        Event::DecisionRequested(requested) => format!("a person must decide: {}", requested.question),
+        Event::DecisionMade(made) => {
+            format!("{} {}", made.by, if made.approved { "approved" } else { "declined" })
+        }
+        Event::ChangeAccepted(accepted) => format!("{} accepted the change", accepted.by),
+        Event::ChangeRejected(rejected) => {
+            format!("{} rejected the change: {}", rejected.by, rejected.reason)
+        }
+        Event::GoalPaused(paused) => format!("paused: {}", paused.reason),
+        Event::GoalResumed(resumed) => format!("resumed: {}", resumed.reason),
+        Event::GoalCancelled(cancelled) => format!("cancelled: {}", cancelled.reason),
+        Event::GoalBlocked(blocked) => format!("blocked: {}", blocked.reason),
+        Event::RecoveryPerformed(recovery) => format!("{}: {}", recovery.action, recovery.detail),
     };
     output::progress(&format!("  {line}"));
 }
