@@ -7,10 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     evidence::{
-        BudgetExhausted, BudgetSet, ChangeAccepted, ChangeRejected, ChangesCommitted,
-        DecisionMade, DecisionRequested, GateStarted, GateSurfaceChecked, GoalBlocked,
-        GoalCancelled, GoalClassified, GoalPaused, GoalResumed, RecoveryPerformed, ReviewFinished,
-        ReviewStarted,
+        BudgetExhausted, BudgetSet, ChangeAccepted, ChangeRejected, ChangesCommitted, DecisionMade,
+        DecisionRequested, GateStarted, GateSurfaceChecked, GoalBlocked, GoalCancelled,
+        GoalClassified, GoalPaused, GoalResumed, RecoveryPerformed, ReviewFinished, ReviewStarted,
     },
     ids::{GoalId, Seq},
 };

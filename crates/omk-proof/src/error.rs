@@ -31,7 +31,9 @@ pub enum Error {
         found: GoalId,
     },
     /// Sequence numbers do not increase.
-    #[error("synthesize proof: event {seq} comes after event {previous}; events must be in log order")]
+    #[error(
+        "synthesize proof: event {seq} comes after event {previous}; events must be in log order"
+    )]
     OutOfOrder {
         /// The offending sequence number.
         seq: Seq,

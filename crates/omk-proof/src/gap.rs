@@ -74,7 +74,8 @@ pub enum Gap {
     NoGates,
     /// Gates ran, but none is required.
     NoRequiredGate,
-    /// A required gate's latest run did not pass.
+    /// A required gate's latest run failed, or one of its runs on the proposed tree since the
+    /// last change did.
     RequiredGateFailed {
         /// The gate's name.
         gate: String,
@@ -169,17 +170,19 @@ impl Gap {
             Self::RequiredGateRanNoTests { .. } => Readiness::NoTestsRan,
             Self::AgentNotRun => Readiness::AgentNotRun,
             Self::AgentFailed { .. } => Readiness::AgentFailed,
-            Self::ReviewNotRun | Self::ReviewCheckMissing { .. } => Readiness::ReviewMissing,
-            Self::ReviewCheckFailed { .. } => Readiness::ReviewFailed,
+            Self::ReviewNotRun => Readiness::ReviewMissing,
+            Self::ReviewCheckMissing { .. } | Self::ReviewCheckFailed { .. } => {
+                Readiness::ReviewFailed
+            }
             Self::ChangesNotCaptured | Self::NoChanges => Readiness::NoChanges,
             Self::GateSurfaceNotChecked | Self::GateSurfaceChanged { .. } => {
                 Readiness::GateSurfaceChanged
             }
             Self::GateNotRunAfterChange { .. } => Readiness::NotRerunAfterChange,
             Self::GateRanOnDifferentTree { .. } => Readiness::GatesOnDifferentTree,
-            Self::AcceptanceMissing | Self::AcceptedOtherTree { .. } | Self::ChangeRejected { .. } => {
-                Readiness::AwaitingAcceptance
-            }
+            Self::AcceptanceMissing
+            | Self::AcceptedOtherTree { .. }
+            | Self::ChangeRejected { .. } => Readiness::AwaitingAcceptance,
         })
     }
 
@@ -209,7 +212,7 @@ impl Gap {
             Self::NoGates => "no verification gate ran on the change".to_owned(),
             Self::NoRequiredGate => "no gate that ran on the change is required".to_owned(),
             Self::RequiredGateFailed { gate } => {
-                format!("required gate {gate} did not pass in its latest run")
+                format!("required gate {gate} failed")
             }
             Self::OracleGateMissing { gate } => {
                 format!("gate {gate}, which the goal's kind requires, never ran on the change")
@@ -312,9 +315,7 @@ impl Gap {
             Self::AcceptanceMissing | Self::AcceptedOtherTree { .. } => {
                 "review the change and accept it with `omk accept` if you agree".to_owned()
             }
-            Self::ChangeRejected { .. } => {
-                "address the reason and run a follow-up goal".to_owned()
-            }
+            Self::ChangeRejected { .. } => "address the reason and run a follow-up goal".to_owned(),
         }
     }
 }

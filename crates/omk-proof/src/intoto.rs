@@ -137,7 +137,8 @@ pub fn subject(proof: &Proof) -> Result<ResourceDescriptor, ExportError> {
         return Err(ExportError::NoSubject { goal_id: proof.goal_id.to_string() });
     };
     let mut digest = BTreeMap::from([("gitTree".to_owned(), tree_id.clone())]);
-    if let Some(commit) = proof.git.head_commit.as_ref().filter(|_| proof.git.dirty == Some(false)) {
+    if let Some(commit) = proof.git.head_commit.as_ref().filter(|_| proof.git.dirty == Some(false))
+    {
         digest.insert("gitCommit".to_owned(), commit.clone());
     }
     Ok(ResourceDescriptor {
@@ -151,7 +152,9 @@ pub fn subject(proof: &Proof) -> Result<ResourceDescriptor, ExportError> {
 pub fn provenance(proof: &Proof, options: &ExportOptions) -> Result<Statement, ExportError> {
     let gates: Vec<Value> = proof
         .proposed_gates()
-        .map(|gate| json!({ "name": gate.name, "command": gate.command, "required": gate.required }))
+        .map(
+            |gate| json!({ "name": gate.name, "command": gate.command, "required": gate.required }),
+        )
         .collect();
     let byproducts: Vec<ResourceDescriptor> = proof
         .artifacts
@@ -259,11 +262,13 @@ pub fn verification_summary(
     let review_passed = !rungs
         .iter()
         .any(|rung| matches!(rung, Readiness::ReviewMissing | Readiness::ReviewFailed));
-    let surface_kept = !proof.known_gaps.iter().any(|it| {
-        matches!(it.gap, Gap::GateSurfaceChanged { .. } | Gap::GateSurfaceNotChecked)
-    });
+    let surface_kept = !proof
+        .known_gaps
+        .iter()
+        .any(|it| matches!(it.gap, Gap::GateSurfaceChanged { .. } | Gap::GateSurfaceNotChecked));
     let accepted = proof.integration.as_ref().is_some_and(|it| {
-        it.decision == IntegrationDecision::Accepted && Some(&it.tree_id) == proof.git.tree_id.as_ref()
+        it.decision == IntegrationDecision::Accepted
+            && Some(&it.tree_id) == proof.git.tree_id.as_ref()
     });
     let levels: Vec<&str> = [
         (gates_passed, "ORG_SOURCE_OMK_GATES_PASSED"),
@@ -283,10 +288,8 @@ pub fn verification_summary(
             ..ResourceDescriptor::default()
         })
         .collect();
-    let resource_uri = options
-        .resource_uri
-        .clone()
-        .unwrap_or_else(|| format!("urn:omk:goal:{}", proof.goal_id));
+    let resource_uri =
+        options.resource_uri.clone().unwrap_or_else(|| format!("urn:omk:goal:{}", proof.goal_id));
     let predicate = json!({
         "verifier": { "id": options.builder_id, "version": { "omk": proof.task.omk_version } },
         "timeVerified": rfc3339(proof.generated_at),
@@ -320,8 +323,8 @@ fn rfc3339(at: chrono::DateTime<chrono::Utc>) -> String {
 /// `PAE(type, body) = "DSSEv1" SP LEN(type) SP type SP LEN(body) SP body`, lengths in ASCII
 /// decimal bytes.
 pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
-    let mut out = format!("DSSEv1 {} {payload_type} {} ", payload_type.len(), payload.len())
-        .into_bytes();
+    let mut out =
+        format!("DSSEv1 {} {payload_type} {} ", payload_type.len(), payload.len()).into_bytes();
     out.extend_from_slice(payload);
     out
 }

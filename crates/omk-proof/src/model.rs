@@ -161,8 +161,7 @@ pub struct CommitEvidence {
     pub parent: String,
 }
 
-/// The run of one gate that decides, as the proof sees it: its latest run on the proposed tree
-/// after the last change, or, when there is none, its latest run.
+/// One gate as the proof sees it: its latest run, and counts of the runs that decide.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ProofGate {
@@ -202,8 +201,16 @@ pub struct ProofGate {
     pub cached_from: Option<String>,
     /// How many times the gate ran in this phase.
     pub runs: u32,
-    /// How many of those runs failed; non-zero beside a passing run flags a flaky or fixed gate.
+    /// How many of those runs failed.
     pub failed_runs: u32,
+    /// How many times it ran on the proposed tree since the last change: only these runs speak
+    /// for the change.
+    pub runs_on_tree: u32,
+    /// Failed runs that count against the gate: every run since the last change, and the last
+    /// run before it. One failure fails the gate even beside later passes (flaky).
+    pub counting_failures: u32,
+    /// Runs among those that passed without running a test, when the gate must run tests.
+    pub counting_no_tests: u32,
 }
 
 /// Whether the change touched what the gates check.

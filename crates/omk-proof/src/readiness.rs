@@ -69,23 +69,25 @@ impl fmt::Display for ProofStatus {
 /// Every requirement of readiness belongs to one rung; a proof names the lowest rung whose
 /// requirement is not met, so no missing piece of evidence can be skipped. The order is the
 /// ladder of omk 0.5 (gates, agent, review, mutation, rerun, acceptance) with three rungs
-/// this design adds: [`Readiness::NoTestsRan`], [`Readiness::GateSurfaceChanged`] and
+/// this design adds: [`Readiness::NoTestsRan`] (below all: adding any gate result to a test
+/// gate that ran nothing must not look like progress), [`Readiness::GateSurfaceChanged`] and
 /// [`Readiness::GatesOnDifferentTree`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Readiness {
+    /// A required test gate passed without running a test: the most misleading evidence, so the
+    /// lowest rung.
+    NoTestsRan,
     /// No gate ran on the change, none is required, or a required or oracle gate failed.
     GatesFailing,
-    /// A required test gate ran zero tests.
-    NoTestsRan,
+    /// The agent's latest run failed (below not-run: a failure is worse than no run yet).
+    AgentFailed,
     /// The gates passed, but no agent run finished.
     AgentNotRun,
-    /// The agent's latest run failed.
-    AgentFailed,
-    /// The review wall has not run on the proposed tree, or a check did not finish.
+    /// The review wall has not run on the proposed tree.
     ReviewMissing,
-    /// A review check failed or is blocked.
+    /// A review check failed, is blocked, or did not finish.
     ReviewFailed,
     /// The agent finished but no change was captured from git.
     NoChanges,
@@ -104,10 +106,10 @@ pub enum Readiness {
 impl Readiness {
     /// Every rung, lowest first.
     pub const LADDER: [Self; 12] = [
-        Self::GatesFailing,
         Self::NoTestsRan,
-        Self::AgentNotRun,
+        Self::GatesFailing,
         Self::AgentFailed,
+        Self::AgentNotRun,
         Self::ReviewMissing,
         Self::ReviewFailed,
         Self::NoChanges,
@@ -146,7 +148,7 @@ impl Readiness {
             Self::ReviewMissing => {
                 "the gates pass and the agent finished, but the review wall has not run on the change"
             }
-            Self::ReviewFailed => "a review check failed or needs a person",
+            Self::ReviewFailed => "a review check failed, is blocked, or did not finish",
             Self::NoChanges => "gates, agent and review pass, but git shows no captured change",
             Self::GateSurfaceChanged => {
                 "the change touches what the gates check, and nobody has approved that"

@@ -161,7 +161,11 @@ pub fn render_markdown(proof: &Proof) -> String {
                 IntegrationDecision::Accepted => "Accepted",
                 IntegrationDecision::Rejected => "Rejected",
             };
-            let reason = integration.reason.as_deref().map(|it| format!(": {}", escape(it))).unwrap_or_default();
+            let reason = integration
+                .reason
+                .as_deref()
+                .map(|it| format!(": {}", escape(it)))
+                .unwrap_or_default();
             let _ = writeln!(
                 md,
                 "{decision} by {} at {}{reason}",
@@ -213,7 +217,10 @@ fn gate_line(gate: &ProofGate) -> String {
         (GatePhase::Proposed, true) => "",
         (GatePhase::Proposed, false) => ", before the change",
     };
-    let tests = gate.tests.map(|it| format!(", {} tests passed, {} failed", it.passed, it.failed)).unwrap_or_default();
+    let tests = gate
+        .tests
+        .map(|it| format!(", {} tests passed, {} failed", it.passed, it.failed))
+        .unwrap_or_default();
     let output = gate.output.as_ref().map(|it| format!("  log {}", it.path)).unwrap_or_default();
     format!(
         "{:<7} {}  ({required}, {ending}, {} ms{when}{tests})  {}{output}",

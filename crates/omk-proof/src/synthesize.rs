@@ -73,7 +73,8 @@ pub struct Synthesizer {
     /// The latest review round of each tree.
     reviews: Vec<ReviewRound>,
     requested: Vec<HumanDecision>,
-    integration: Option<IntegrationEvidence>,
+    /// The latest accept or reject decision on each tree, the latest decision last.
+    integrations: Vec<IntegrationEvidence>,
     recovery: Vec<Recovery>,
 }
 
@@ -89,24 +90,53 @@ struct Created {
 struct GateRecord {
     /// The latest run overall.
     latest: (Seq, GateFinished),
-    /// The latest run on each tree (`None`: runs that did not record their tree).
-    on_trees: Vec<(Seq, GateFinished)>,
+    /// The latest run before the last change: it still counts against the gate until it reruns.
+    stale: Option<GateFinished>,
+    /// The runs since the last change, by the tree they ran on.
+    current: Vec<TreeRuns>,
     runs: u32,
     failed_runs: u32,
 }
 
 impl GateRecord {
-    /// Returns the run that decides: the latest on `tree` after `since`, else the latest.
-    fn deciding(&self, tree: Option<&str>, since: Option<Seq>) -> &(Seq, GateFinished) {
-        self.on_trees
-            .iter()
-            .find(|(seq, run)| {
-                tree.is_some()
-                    && run.tree_id.as_deref() == tree
-                    && since.is_none_or(|since| *seq > since)
-            })
-            .unwrap_or(&self.latest)
+    /// Returns the failed and the zero-test runs that count: the stale one and all since.
+    fn counting(&self) -> (u32, u32) {
+        let stale = self.stale.iter().map(|gate| {
+            (u32::from(!gate.passed()), u32::from(gate.passed() && ran_no_tests(gate)))
+        });
+        let current = self.current.iter().map(|runs| (runs.failed, runs.no_tests));
+        stale.chain(current).fold((0, 0), |(failed, no_tests), (f, n)| (failed + f, no_tests + n))
     }
+}
+
+/// A gate's runs on one tree since the last change.
+#[derive(Debug)]
+struct TreeRuns {
+    latest: (Seq, GateFinished),
+    runs: u32,
+    failed: u32,
+    no_tests: u32,
+}
+
+impl TreeRuns {
+    fn new(seq: Seq, gate: &GateFinished) -> Self {
+        let mut runs = Self { latest: (seq, gate.clone()), runs: 0, failed: 0, no_tests: 0 };
+        runs.count(gate);
+        runs
+    }
+
+    fn count(&mut self, gate: &GateFinished) {
+        self.runs += 1;
+        self.failed += u32::from(!gate.passed());
+        self.no_tests += u32::from(gate.passed() && ran_no_tests(gate));
+    }
+}
+
+/// Returns whether a test gate counted zero tests and is not allowed to.
+fn ran_no_tests(gate: &GateFinished) -> bool {
+    gate.gate_kind == GateKind::Test
+        && !gate.allow_no_tests
+        && gate.tests.is_some_and(|tests| tests.ran() == 0)
 }
 
 /// The latest review round on one tree: the declared checks and the latest result of each.
@@ -170,7 +200,7 @@ impl Synthesizer {
             }
             Event::AgentFinished(finished) => {
                 self.last_agent_finish = Some(seq);
-                self.last_mutation = Some(seq);
+                self.mutated(seq);
                 let agent = self.agent.get_or_insert_with(|| {
                     self.agent_cost_complete = true;
                     AgentEvidence {
@@ -205,7 +235,8 @@ impl Synthesizer {
                 }
                 match (finished.cost, self.agent_cost_complete) {
                     (Some(cost), true) => {
-                        let total = agent.cost.get_or_insert(Cost { usd: 0.0, source: cost.source });
+                        let total =
+                            agent.cost.get_or_insert(Cost { usd: 0.0, source: cost.source });
                         total.usd += cost.usd;
                         if cost.source == CostSource::Estimated {
                             total.source = CostSource::Estimated;
@@ -273,7 +304,7 @@ impl Synthesizer {
                 }
             }
             Event::ChangeAccepted(accepted) => {
-                self.integration = Some(IntegrationEvidence {
+                self.decide_integration(IntegrationEvidence {
                     decision: IntegrationDecision::Accepted,
                     by: accepted.by.clone(),
                     at: envelope.at,
@@ -283,7 +314,7 @@ impl Synthesizer {
                 });
             }
             Event::ChangeRejected(rejected) => {
-                self.integration = Some(IntegrationEvidence {
+                self.decide_integration(IntegrationEvidence {
                     decision: IntegrationDecision::Rejected,
                     by: rejected.by.clone(),
                     at: envelope.at,
@@ -293,7 +324,10 @@ impl Synthesizer {
                 });
             }
             Event::GoalFailed(failed) => {
-                self.halt_with(Gap::InfraFailure { step: failed.step, error: failed.error.clone() });
+                self.halt_with(Gap::InfraFailure {
+                    step: failed.step,
+                    error: failed.error.clone(),
+                });
             }
             Event::GoalPaused(paused) => {
                 self.halt_with(Gap::Paused { reason: paused.reason.clone() });
@@ -330,7 +364,22 @@ impl Synthesizer {
     fn propose_tree(&mut self, seq: Seq, tree_id: &str) {
         if self.proposed_tree.as_deref() != Some(tree_id) {
             self.proposed_tree = Some(tree_id.to_owned());
-            self.last_mutation = Some(seq);
+            self.mutated(seq);
+        }
+    }
+
+    /// Records an accept or reject decision; it replaces earlier decisions on the same tree only.
+    fn decide_integration(&mut self, decision: IntegrationEvidence) {
+        self.integrations.retain(|it| it.tree_id != decision.tree_id);
+        self.integrations.push(decision);
+    }
+
+    /// Records a change of the worktree: gate runs before it no longer speak for the change.
+    fn mutated(&mut self, seq: Seq) {
+        self.last_mutation = Some(seq);
+        for record in &mut self.gates {
+            record.current.clear();
+            record.stale = Some(record.latest.1.clone());
         }
     }
 
@@ -345,12 +394,18 @@ impl Synthesizer {
                 record.runs += 1;
                 record.failed_runs += failed;
                 record.latest = (seq, gate.clone());
-                record.on_trees.retain(|(_, run)| run.tree_id != gate.tree_id);
-                record.on_trees.push((seq, gate.clone()));
+                match record.current.iter_mut().find(|it| it.latest.1.tree_id == gate.tree_id) {
+                    Some(runs) => {
+                        runs.count(gate);
+                        runs.latest = (seq, gate.clone());
+                    }
+                    None => record.current.push(TreeRuns::new(seq, gate)),
+                }
             }
             None => self.gates.push(GateRecord {
                 latest: (seq, gate.clone()),
-                on_trees: vec![(seq, gate.clone())],
+                stale: None,
+                current: vec![TreeRuns::new(seq, gate)],
                 runs: 1,
                 failed_runs: failed,
             }),
@@ -377,7 +432,10 @@ impl Synthesizer {
         let gates: Vec<ProofGate> = records
             .iter()
             .map(|record| {
-                let (seq, gate) = record.deciding(proposed_tree, self.last_mutation);
+                let on_tree = record.current.iter().find(|it| {
+                    proposed_tree.is_some() && it.latest.1.tree_id.as_deref() == proposed_tree
+                });
+                let (seq, gate) = &record.latest;
                 let is_oracle =
                     gate.phase == GatePhase::Proposed && oracle_names.contains(&gate.name.as_str());
                 ProofGate {
@@ -400,11 +458,16 @@ impl Synthesizer {
                     cached_from: gate.cached_from.clone(),
                     runs: record.runs,
                     failed_runs: record.failed_runs,
+                    runs_on_tree: on_tree.map_or(0, |it| it.runs),
+                    counting_failures: record.counting().0,
+                    counting_no_tests: record.counting().1,
                 }
             })
             .collect();
         let post_mutation_gates_ran = self.last_mutation.is_some()
-            && gates.iter().any(|gate| gate.phase == GatePhase::Proposed && gate.after_last_mutation);
+            && gates
+                .iter()
+                .any(|gate| gate.phase == GatePhase::Proposed && gate.after_last_mutation);
 
         let mut gaps: Vec<Gap> = Vec::new();
         gaps.extend(self.halt.clone());
@@ -426,13 +489,17 @@ impl Synthesizer {
             gaps.push(Gap::NoRequiredGate);
         }
         for gate in proposed.iter().filter(|gate| gate.required) {
-            if !gate.passed {
+            // Every run since the last change, and the last one before it until the gate reruns,
+            // must pass: a failure is not erased by a later pass (a flaky gate proves nothing).
+            if gate.counting_failures > 0 {
                 gaps.push(Gap::RequiredGateFailed { gate: gate.name.clone() });
-            } else if gate.kind == GateKind::Test
-                && !gate.allow_no_tests
-                && gate.tests.is_some_and(|tests| tests.ran() == 0)
-            {
+            }
+            if gate.counting_no_tests > 0 {
                 gaps.push(Gap::RequiredGateRanNoTests { gate: gate.name.clone() });
+            }
+            // Only runs on the proposed tree since the last change speak for the change.
+            if gate.runs_on_tree > 0 {
+                continue;
             }
             if !gate.after_last_mutation {
                 gaps.push(Gap::GateNotRunAfterChange { gate: gate.name.clone() });
@@ -517,7 +584,9 @@ impl Synthesizer {
                     });
                 }
                 let order = |check: &str| started.checks.iter().position(|it| it == check);
-                reviews.sort_by_key(|section| (order(&section.check).is_none(), order(&section.check)));
+                reviews.sort_by_key(|section| {
+                    (order(&section.check).is_none(), order(&section.check))
+                });
             }
         }
 
@@ -545,10 +614,15 @@ impl Synthesizer {
                 let approved = surface_decision.is_some_and(|it| it.approved);
                 if !approved {
                     let rejected = surface_decision.is_some();
-                    gaps.push(Gap::GateSurfaceChanged { paths: check.changed_paths.clone(), rejected });
-                    let subject =
-                        DecisionSubject::GateSurface { proposed_digest: check.proposed_digest.clone() };
-                    if !rejected && !human_decisions_required.iter().any(|it| it.subject == subject) {
+                    gaps.push(Gap::GateSurfaceChanged {
+                        paths: check.changed_paths.clone(),
+                        rejected,
+                    });
+                    let subject = DecisionSubject::GateSurface {
+                        proposed_digest: check.proposed_digest.clone(),
+                    };
+                    if !rejected && !human_decisions_required.iter().any(|it| it.subject == subject)
+                    {
                         human_decisions_required.push(HumanDecision {
                             subject,
                             question: format!(
@@ -563,7 +637,13 @@ impl Synthesizer {
         }
 
         // Acceptance of the exact proposed tree.
-        match &self.integration {
+        // The decision on the proposed tree counts; another tree's is shown when there is none.
+        let integration = self
+            .integrations
+            .iter()
+            .find(|it| Some(it.tree_id.as_str()) == proposed_tree)
+            .or(self.integrations.last());
+        match integration {
             None => gaps.push(Gap::AcceptanceMissing),
             Some(integration) if integration.decision == IntegrationDecision::Rejected => {
                 gaps.push(Gap::ChangeRejected {
@@ -589,7 +669,10 @@ impl Synthesizer {
         let summary = match &self.halt {
             Some(halt) => format!("{status}: {}; {}", halt.message(), readiness.sentence()),
             None if status == ProofStatus::BlockedOnHuman => {
-                format!("{status}: a person must decide before the goal can go on; {}", readiness.sentence())
+                format!(
+                    "{status}: a person must decide before the goal can go on; {}",
+                    readiness.sentence()
+                )
             }
             None => format!("{status}: {}", readiness.sentence()),
         };
@@ -656,13 +739,17 @@ impl Synthesizer {
                 base_digest: check.base_digest.clone(),
                 proposed_digest: check.proposed_digest.clone(),
                 changed_paths: check.changed_paths.clone(),
-                decision: if check.changed_paths.is_empty() { None } else { surface_decision.cloned() },
+                decision: if check.changed_paths.is_empty() {
+                    None
+                } else {
+                    surface_decision.cloned()
+                },
             }),
             reviews,
             oracle,
             agent: self.agent.clone(),
             budget,
-            integration: self.integration.clone(),
+            integration: integration.cloned(),
             human_decisions_required,
             recovery: self.recovery.clone(),
             known_gaps: gaps.into_iter().map(KnownGap::from).collect(),

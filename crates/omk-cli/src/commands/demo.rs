@@ -52,7 +52,11 @@ pub(crate) fn run_demo(ctx: &Context, args: &DemoArgs) -> Result<u8, CliError> {
         goal = outcome.proof.goal_id,
     );
     output::print_stdout(&text)?;
-    Ok(if demo_went_as_expected(&outcome.proof) { ExitCodes::SUCCESS } else { ExitCodes::NOT_READY })
+    Ok(if demo_went_as_expected(&outcome.proof) {
+        ExitCodes::SUCCESS
+    } else {
+        ExitCodes::NOT_READY
+    })
 }
 
 /// Returns whether the demo's proof is what a working omk produces: the agent fixed the bug and

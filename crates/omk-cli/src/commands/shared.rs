@@ -61,7 +61,9 @@ impl Context {
 /// Returns the exit code for a finished run's proof: success when it is ready or only awaits
 /// acceptance.
 pub(crate) fn exit_code_of(proof: &Proof) -> u8 {
-    if proof.readiness >= Readiness::AwaitingAcceptance && proof.known_gaps.iter().all(|it| it.gap.halts_with().is_none()) {
+    if proof.readiness >= Readiness::AwaitingAcceptance
+        && proof.known_gaps.iter().all(|it| it.gap.halts_with().is_none())
+    {
         ExitCodes::SUCCESS
     } else if proof.status == omk_proof::ProofStatus::FailedInfra {
         ExitCodes::INFRA
@@ -129,7 +131,11 @@ pub(crate) fn narrate(envelope: &Envelope, repo_root: &Path) {
         Event::GoalClassified(classified) => format!(
             "goal kind {}; oracle gates: {}",
             classified.goal_kind,
-            if classified.oracle_gates.is_empty() { "none".to_owned() } else { classified.oracle_gates.join(", ") }
+            if classified.oracle_gates.is_empty() {
+                "none".to_owned()
+            } else {
+                classified.oracle_gates.join(", ")
+            }
         ),
         Event::BudgetSet(_) => "budget set".to_owned(),
         Event::BudgetExhausted(exhausted) => format!("the {} budget ran out", exhausted.resource),
@@ -141,11 +147,17 @@ pub(crate) fn narrate(envelope: &Envelope, repo_root: &Path) {
             format!("the change touches the gate surface: {}", check.changed_paths.join(", "))
         }
         Event::ChangesCommitted(commit) => {
-            format!("committed {} on {}", &commit.commit[..commit.commit.len().min(12)], commit.branch)
+            format!(
+                "committed {} on {}",
+                &commit.commit[..commit.commit.len().min(12)],
+                commit.branch
+            )
         }
         Event::ReviewStarted(review) => format!("review wall: {}", review.checks.join(", ")),
         Event::ReviewFinished(review) => format!("review {} {}", review.check, review.status),
-        Event::DecisionRequested(requested) => format!("a person must decide: {}", requested.question),
+        Event::DecisionRequested(requested) => {
+            format!("a person must decide: {}", requested.question)
+        }
         Event::DecisionMade(made) => {
             format!("{} {}", made.by, if made.approved { "approved" } else { "declined" })
         }

@@ -55,10 +55,7 @@ fn the_demo_goal_passes_its_gates_and_awaits_the_review_wall() -> TestResult {
          gate_finished gate_finished"
     );
     let proof = &outcome.proof;
-    assert_eq!(
-        (proof.status, proof.readiness),
-        (ProofStatus::NotReady, Readiness::ReviewMissing)
-    );
+    assert_eq!((proof.status, proof.readiness), (ProofStatus::NotReady, Readiness::ReviewMissing));
     let files: Vec<(&str, Option<u64>, Option<u64>)> = proof
         .changed_files
         .iter()
