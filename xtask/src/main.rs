@@ -5,6 +5,7 @@
 #![expect(clippy::print_stdout, clippy::print_stderr, reason = "xtask is a command line tool")]
 
 mod ci;
+mod codegen;
 mod tidy;
 
 use std::{
@@ -20,7 +21,8 @@ const USAGE: &str = "\
 Usage: cargo xtask <TASK>
 
 Tasks:
-  ci     Run exactly what CI runs: fmt, clippy, tests, doc tests and tidy
+  ci                 Run exactly what CI runs: fmt, clippy, tests (codegen freshness too), doc tests, tidy
+  codegen [--check]  Write the files generated from code (docs/proof.schema.json), or check them
   tidy   Check the workspace for problems that rustc and clippy do not catch
   help   Print this help
 ";
@@ -35,6 +37,17 @@ fn main() -> ExitCode {
         print!("{USAGE}");
         return ExitCode::SUCCESS;
     };
+    if task == "codegen" {
+        let check = match rest {
+            [] => false,
+            [flag] if flag == "--check" => true,
+            [unexpected, ..] => {
+                eprintln!("error: `codegen` takes only `--check`, got `{unexpected}`\n\n{USAGE}");
+                return ExitCode::from(USAGE_ERROR);
+            }
+        };
+        return finish(project_root().and_then(|root| codegen::run(&root, check)));
+    }
     let run: fn() -> Result<()> = match task.as_str() {
         "help" | "-h" | "--help" => {
             print!("{USAGE}");
@@ -51,7 +64,11 @@ fn main() -> ExitCode {
         eprintln!("error: `{task}` takes no arguments, got `{unexpected}`\n\n{USAGE}");
         return ExitCode::from(USAGE_ERROR);
     }
-    match run() {
+    finish(run())
+}
+
+fn finish(result: Result<()>) -> ExitCode {
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");

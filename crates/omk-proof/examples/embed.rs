@@ -5,6 +5,8 @@
 //!
 //! Run it with `cargo run -p omk-proof --example embed`.
 
+#![expect(clippy::print_stdout, reason = "an example prints what it built")]
+
 use chrono::{TimeZone, Utc};
 use omk_events::{
     Actor, AgentFinished, AgentStarted, AgentStatus, ChangeAccepted, ChangedFile, ChangesCaptured,
@@ -74,7 +76,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             proposed_digest: "9f".repeat(32),
             changed_paths: Vec::new(),
         }),
-        Event::ReviewStarted(ReviewStarted { tree_id: tree.into(), checks: vec!["secrets".into()] }),
+        Event::ReviewStarted(ReviewStarted {
+            tree_id: tree.into(),
+            checks: vec!["secrets".into()],
+        }),
         Event::ReviewFinished(ReviewFinished {
             check: "secrets".into(),
             tree_id: tree.into(),

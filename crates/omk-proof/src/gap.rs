@@ -313,7 +313,7 @@ impl Gap {
                 "run the gates on the proposed tree".to_owned()
             }
             Self::AcceptanceMissing | Self::AcceptedOtherTree { .. } => {
-                "review the change and accept it with `omk accept` if you agree".to_owned()
+                "review the change on the goal's branch and accept it if you agree".to_owned()
             }
             Self::ChangeRejected { .. } => "address the reason and run a follow-up goal".to_owned(),
         }

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use omk_events::{Envelope, Event};
 use omk_goal::{Clock, FixedClock, RunOutcome, SystemClock};
-use omk_proof::{Proof, Readiness};
+use omk_proof::{Gap, Proof, ProofStatus};
 
 use crate::{
     args::Cli,
@@ -58,15 +58,20 @@ impl Context {
     }
 }
 
-/// Returns the exit code for a finished run's proof: success when it is ready or only awaits
-/// acceptance.
+/// Returns the exit code for a finished run's proof.
+///
+/// Success means the change passed everything `omk run` checks: its only gaps are the steps
+/// that come after a run (the review wall, the gate-surface check and acceptance).
 pub(crate) fn exit_code_of(proof: &Proof) -> u8 {
-    if proof.readiness >= Readiness::AwaitingAcceptance
-        && proof.known_gaps.iter().all(|it| it.gap.halts_with().is_none())
+    let after_the_run = |gap: &Gap| {
+        matches!(gap, Gap::ReviewNotRun | Gap::GateSurfaceNotChecked | Gap::AcceptanceMissing)
+    };
+    if proof.status == ProofStatus::FailedInfra {
+        ExitCodes::INFRA
+    } else if matches!(proof.status, ProofStatus::Ready | ProofStatus::NotReady)
+        && proof.known_gaps.iter().all(|it| after_the_run(&it.gap))
     {
         ExitCodes::SUCCESS
-    } else if proof.status == omk_proof::ProofStatus::FailedInfra {
-        ExitCodes::INFRA
     } else {
         ExitCodes::NOT_READY
     }

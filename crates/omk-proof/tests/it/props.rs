@@ -116,7 +116,7 @@ fn any_log() -> impl Strategy<Value = Log> {
 }
 
 fn build(moves: &[Move]) -> Log {
-    moves.iter().fold(Log::new().worktree(), |log, step| apply(log, step))
+    moves.iter().fold(Log::new().worktree(), apply)
 }
 
 fn apply(log: Log, step: &Move) -> Log {
