@@ -24,8 +24,9 @@ pub mod timestamp;
 pub use crate::artifact::sha256_hex;
 pub use crate::error::Error;
 pub use crate::event::{
-    AgentFinished, AgentStarted, AgentStatus, ArtifactRef, ChangedFile, ChangesCaptured, Envelope,
-    Event, FileOperation, GateFinished, GateKind, GoalCreated, GoalFailed, Step, TokenUsage,
+    AgentFinished, AgentStarted, AgentStatus, ApprovalDecided, ApprovalDecision, ArtifactRef,
+    ChangedFile, ChangesCaptured, Cost, CostSource, Envelope, Event, FileOperation, GateFinished,
+    GateKind, GoalCreated, GoalFailed, ProcessExit, Step, TokenUsage, ToolCallRecord,
     WorktreeCreated,
 };
 pub use crate::ids::{GoalId, InvalidGoalId, Seq};

@@ -126,6 +126,16 @@ pub fn parse_config(text: &str, path: &Path) -> Result<GateConfig, ConfigError> 
 struct File {
     #[serde(default)]
     gates: Vec<RawGate>,
+    /// The agent sections, parsed by omk-agent; accepted here so typos elsewhere still fail.
+    #[serde(default)]
+    #[expect(dead_code, reason = "parsed by omk-agent")]
+    agent: Option<toml::Value>,
+    #[serde(default)]
+    #[expect(dead_code, reason = "parsed by omk-agent")]
+    approvals: Option<toml::Value>,
+    #[serde(default)]
+    #[expect(dead_code, reason = "parsed by omk-agent")]
+    prices: Option<toml::Value>,
 }
 
 #[derive(Deserialize)]

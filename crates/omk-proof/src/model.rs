@@ -5,7 +5,9 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use omk_events::{AgentFinished, ArtifactRef, ChangedFile, GateKind, GoalId, Step};
+use omk_events::{
+    AgentFinished, ApprovalDecided, ArtifactRef, ChangedFile, GateKind, GoalId, Step,
+};
 
 /// The version of the proof format this build writes.
 pub const PROOF_VERSION: u32 = 1;
@@ -42,6 +44,9 @@ pub struct Proof {
     pub known_gaps: Vec<KnownGap>,
     /// Every artifact the events name (transcripts, gate logs), in event order.
     pub artifacts: Vec<ArtifactRef>,
+    /// Every answer of omk's approval policy to the agent, with the rule that matched, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub approvals: Vec<ApprovalDecided>,
 }
 
 /// Whether a goal's change may be merged, or why its run stopped.

@@ -32,6 +32,7 @@ pub fn synthesize(events: &[Envelope]) -> Result<Proof, Error> {
     let mut gate_runs: Vec<(Seq, &GateFinished)> = Vec::new();
     let mut artifacts = Vec::new();
     let mut infra_failure = None;
+    let mut approvals = Vec::new();
     // The agent's last change is bounded by its last start; the capture that follows it is
     // the evidence gates must come after.
     let mut last_agent_start: Option<Seq> = None;
@@ -46,6 +47,8 @@ pub fn synthesize(events: &[Envelope]) -> Result<Proof, Error> {
             Event::AgentFinished(finished) => {
                 last_agent_finish = Some(envelope.seq);
                 artifacts.extend(finished.transcript.clone());
+                artifacts.extend(finished.stdout.clone());
+                artifacts.extend(finished.stderr.clone());
                 agent = Some(finished.clone());
             }
             Event::ChangesCaptured(changes) => {
@@ -61,6 +64,7 @@ pub fn synthesize(events: &[Envelope]) -> Result<Proof, Error> {
                 infra_failure =
                     Some(Gap::InfraFailure { step: failed.step, error: failed.error.clone() });
             }
+            Event::ApprovalDecided(decided) => approvals.push(decided.clone()),
         }
     }
 
@@ -148,6 +152,7 @@ pub fn synthesize(events: &[Envelope]) -> Result<Proof, Error> {
         post_mutation_gates_ran,
         known_gaps: gaps.into_iter().map(KnownGap::from).collect(),
         artifacts,
+        approvals,
     })
 }
 
@@ -192,6 +197,7 @@ mod tests {
                 usage: None,
                 transcript: None,
                 duration_ms: 1,
+                ..AgentFinished::new("script:a")
             })
         };
         let captured = |n_files: usize| {
