@@ -202,11 +202,11 @@ fn read_lines(stdout: impl io::Read, mut raw: File, lines: &mpsc::Sender<Line>) 
             Ok([]) | Err(_) => break,
             Ok(chunk) => chunk,
         };
-        raw.write_all(chunk).ok();
         let (used, line_end) = match chunk.iter().position(|&byte| byte == b'\n') {
             Some(idx) => (idx + 1, true),
             None => (chunk.len(), false),
         };
+        raw.write_all(&chunk[..used]).ok();
         let content = &chunk[..if line_end { used - 1 } else { used }];
         let room = MAX_LINE_BYTES.saturating_sub(current.len());
         if content.len() > room {

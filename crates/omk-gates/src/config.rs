@@ -249,6 +249,9 @@ mod tests {
             "error: omk.toml:2:8: gate \"t\": cwd ../up must be a relative path inside the worktree",
         );
         check("[gates\n", "error: omk.toml:1:7: unclosed table, expected `]`");
-        check("[agent]\n", "error: omk.toml:1:2: unknown field `agent`, expected `gates`");
+        check(
+            "[agnet]\n",
+            "error: omk.toml:1:2: unknown field `agnet`, expected one of `gates`, `agent`, `approvals`, `prices`",
+        );
     }
 }
