@@ -185,7 +185,7 @@ fn probe(program: &Path, args: &[&str]) -> Option<String> {
         match child.try_wait() {
             Ok(Some(status)) => break Some(status),
             Ok(None) if started.elapsed() < PROBE_TIMEOUT => {
-                thread::sleep(Duration::from_millis(20))
+                thread::sleep(Duration::from_millis(20));
             }
             _ => break None,
         }

@@ -157,7 +157,7 @@ impl Protocol for Codex {
     fn on_line(&mut self, line: &Value) -> Vec<String> {
         match str_at(line, "/type") {
             Some("thread.started") => {
-                self.report.session_id = str_at(line, "/thread_id").map(str::to_owned)
+                self.report.session_id = str_at(line, "/thread_id").map(str::to_owned);
             }
             Some("turn.started") => self.report.steps += 1,
             Some("item.started" | "item.completed") => {

@@ -28,27 +28,22 @@ pub(crate) fn run_agents(ctx: &Context) -> Result<u8, CliError> {
             .collect();
         format!("{:#}\n", json!({ "schema_version": SCHEMA_VERSION, "agents": agents }))
     } else {
-        let mut text = String::new();
+        let mut lines = Vec::new();
         for agent in &detected {
             let version = agent.version.as_deref().unwrap_or("-");
             let path = agent.path.as_ref().map(|it| it.display().to_string()).unwrap_or_default();
-            text.push_str(&format!(
-                "{:<7} {:<12} {:<11} {}\n",
+            lines.push(format!(
+                "{:<7} {version:<12} {:<11} {path}",
                 agent.program,
-                version,
-                agent.status.as_str(),
-                path
+                agent.status.as_str()
             ));
-            text.push_str(&format!("        {}\n", agent.note));
+            lines.push(format!("        {}", agent.note));
             if agent.status == Detection::Supported {
-                text.push_str(&format!(
-                    "        use: --agent {}\n",
-                    agent.agents.join(" | --agent ")
-                ));
+                lines.push(format!("        use: --agent {}", agent.agents.join(" | --agent ")));
             }
         }
-        text.push_str("always available: --agent cmd:COMMAND, --agent script:FILE\n");
-        text
+        lines.push("always available: --agent cmd:COMMAND, --agent script:FILE\n".to_owned());
+        lines.join("\n")
     };
     output::print_stdout(&text)?;
     Ok(ExitCodes::SUCCESS)
