@@ -55,6 +55,14 @@ impl TestEnv {
             .env("GIT_AUTHOR_DATE", "2026-11-21T20:00:00Z")
             .env("GIT_COMMITTER_DATE", "2026-11-21T20:00:00Z")
             .env("OMK_NOW", "2026-11-21T20:00:00Z")
+            .env("KIMI_DISABLE_TELEMETRY", "1")
+            .env("KIMI_CLI_NO_AUTO_UPDATE", "1")
+            .env_remove("KIMI_SHARE_DIR")
+            .env_remove("KIMI_API_KEY")
+            .env_remove("KIMI_BASE_URL")
+            .env_remove("KIMI_MODEL_NAME")
+            .env_remove("OPENAI_API_KEY")
+            .env_remove("OPENAI_BASE_URL")
             .env_remove("GIT_DIR")
             .env_remove("GIT_WORK_TREE");
         command
@@ -62,7 +70,19 @@ impl TestEnv {
 
     /// Runs the built `omk` with `args` in `cwd`.
     pub(crate) fn omk(&self, cwd: &Path, args: &[&str]) -> anyhow::Result<Output> {
-        let output = self.command(env!("CARGO_BIN_EXE_omk-dup"), cwd).args(args).output()?;
+        self.omk_with(cwd, args, &[])
+    }
+
+    /// Runs the built `omk` with `args` in `cwd` and the extra environment variables `vars`.
+    pub(crate) fn omk_with(
+        &self,
+        cwd: &Path,
+        args: &[&str],
+        vars: &[(&str, &str)],
+    ) -> anyhow::Result<Output> {
+        let mut command = self.command(env!("CARGO_BIN_EXE_omk-dup"), cwd);
+        command.args(args).envs(vars.iter().copied());
+        let output = command.output()?;
         Ok(Output {
             stdout: String::from_utf8(output.stdout)?,
             stderr: String::from_utf8(output.stderr)?,
@@ -94,6 +114,21 @@ impl TestEnv {
         self.git(&repo, &["add", "--all"])?;
         self.git(&repo, &["commit", "--quiet", "-m", "base"])?;
         Ok(repo)
+    }
+
+    /// Returns a directory holding the fake agent linked as `kimi`, `claude` and `codex`.
+    pub(crate) fn fake_agents(&self) -> anyhow::Result<PathBuf> {
+        let bin = self.root().join("fake-bin");
+        fs::create_dir_all(&bin)?;
+        for name in ["kimi", "claude", "codex"] {
+            std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_omk-fake-agent"), bin.join(name))?;
+        }
+        Ok(bin)
+    }
+
+    /// Returns `PATH` with `dir` in front.
+    pub(crate) fn path_with(dir: &Path) -> String {
+        format!("{}:{}", dir.display(), std::env::var("PATH").unwrap_or_default())
     }
 
     /// Writes a file in the test's directory, outside any repository.

@@ -124,8 +124,8 @@ fn bad_input_is_a_one_line_error_with_exit_2_and_no_goal() -> anyhow::Result<()>
     )?;
     check(
         &repo,
-        &["run", "fix", "--agent", "kimi"],
-        "error: unknown agent \"kimi\": use script:FILE (the built-in scripted agent)\n",
+        &["run", "fix", "--agent", "kimi-ultra"],
+        "error: unknown agent \"kimi-ultra\": use kimi, kimi-print, claude, codex, cmd:COMMAND or script:FILE\n",
     )?;
     check(
         &repo,
@@ -149,7 +149,7 @@ fn bad_input_is_a_one_line_error_with_exit_2_and_no_goal() -> anyhow::Result<()>
 #[test]
 fn usage_errors_come_from_clap_with_exit_2() -> anyhow::Result<()> {
     let env = TestEnv::new()?;
-    let output = env.omk(env.root(), &["run", "fix"])?;
+    let output = env.omk(env.root(), &["run"])?;
     assert_eq!(output.code, Some(2));
     assert!(
         output.stderr.contains("the following required arguments were not provided"),

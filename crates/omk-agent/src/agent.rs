@@ -1,27 +1,69 @@
 //! Choosing an agent and running it.
 
 use std::{
-    fmt,
+    ffi::OsString,
+    fmt, fs,
+    os::unix::fs::PermissionsExt,
     path::{Path, PathBuf},
+    time::{Duration, Instant},
 };
 
-use omk_events::AgentFinished;
+use omk_events::{AgentFinished, ApprovalDecided, ArtifactRef, Cost, CostSource};
 
-use crate::{error::Error, scenario, scripted};
+use crate::{
+    config::AgentConfig,
+    error::Error,
+    kimi,
+    process::{self, Launch, Limits, Protocol, StdinMode},
+    report::Report,
+    scenario, scripted, streams,
+};
 
-/// An agent as the user names it: `script:FILE`.
+/// An agent as the user names it, with `--agent` or `[agent] default` in `omk.toml`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AgentSpec {
-    /// The built-in scripted agent replaying the scenario at the path.
+    /// `script:FILE`: the built-in scripted agent replaying the scenario at the path.
     Script(PathBuf),
+    /// `kimi`: the Python Kimi CLI in Wire mode, approvals answered by omk's policy.
+    Kimi,
+    /// `kimi-print`: the Python Kimi CLI in print mode (it approves every tool call itself).
+    KimiPrint,
+    /// `claude`: Claude Code in print mode with stream-json output.
+    Claude,
+    /// `codex`: `codex exec --json` with the workspace-write sandbox.
+    Codex,
+    /// `cmd:COMMAND`: any command, run with `sh -c`; success is exit code 0.
+    Cmd(String),
 }
 
 impl AgentSpec {
-    /// Parses an agent name such as `script:fix.txt`.
+    /// Parses an agent name such as `kimi` or `script:fix.txt`.
     pub fn parse(text: &str) -> Result<Self, Error> {
+        match text {
+            "kimi" => return Ok(Self::Kimi),
+            "kimi-print" => return Ok(Self::KimiPrint),
+            "claude" => return Ok(Self::Claude),
+            "codex" => return Ok(Self::Codex),
+            _ => {}
+        }
         match text.split_once(':') {
             Some(("script", path)) if !path.is_empty() => Ok(Self::Script(PathBuf::from(path))),
+            Some(("cmd", command)) if !command.trim().is_empty() => {
+                Ok(Self::Cmd(command.to_owned()))
+            }
             _ => Err(Error::UnknownAgent { agent: text.to_owned() }),
+        }
+    }
+
+    /// Returns the agent's short name, which keys `[agent.programs]` and `[prices]`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Script(_) => "script",
+            Self::Kimi => "kimi",
+            Self::KimiPrint => "kimi-print",
+            Self::Claude => "claude",
+            Self::Codex => "codex",
+            Self::Cmd(_) => "cmd",
         }
     }
 }
@@ -30,8 +72,19 @@ impl fmt::Display for AgentSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Script(path) => write!(f, "script:{}", path.display()),
+            Self::Cmd(command) => write!(f, "cmd:{command}"),
+            other => f.write_str(other.name()),
         }
     }
+}
+
+/// What omk-cli reads from the environment on behalf of agents.
+#[derive(Debug, Clone, Default)]
+pub struct AgentEnvironment {
+    /// `PATH`, to find agent programs.
+    pub path: Option<OsString>,
+    /// Kimi's data directory (`KIMI_SHARE_DIR`, else `~/.kimi`), where print mode's usage is.
+    pub kimi_share_dir: Option<PathBuf>,
 }
 
 /// An agent ready to run: its inputs are read and checked.
@@ -39,11 +92,14 @@ impl fmt::Display for AgentSpec {
 pub struct Agent {
     spec: AgentSpec,
     kind: AgentKind,
+    config: AgentConfig,
+    kimi_share_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
 enum AgentKind {
     Script(scenario::Scenario),
+    Program(PathBuf),
 }
 
 /// What a run needs: where to work, what to do, where to keep the transcript.
@@ -53,20 +109,68 @@ pub struct RunContext<'a> {
     pub worktree: &'a Path,
     /// The user's prompt.
     pub prompt: &'a str,
+    /// The goal's id; agents' session ids are derived from it.
+    pub goal_id: &'a str,
     /// The directory artifact paths are relative to (the goal directory).
     pub artifact_root: &'a Path,
-    /// The transcript's path relative to `artifact_root`, with `/` separators.
+    /// The transcript's path relative to `artifact_root`, with `/` separators; the raw stdout
+    /// and stderr of agent processes go beside it.
     pub transcript_path: &'a str,
 }
 
-/// Checks that the agent of `spec` can run, reading its inputs (the scenario file).
+/// What a run reported: the decisions of the approval policy, then the run itself.
+#[derive(Debug, Clone)]
+pub struct AgentOutcome {
+    /// Every answer of the approval policy, in order.
+    pub approvals: Vec<ApprovalDecided>,
+    /// The run's report.
+    pub finished: AgentFinished,
+}
+
+/// Checks that the agent of `spec` can run: reads its scenario, or finds its program.
 ///
 /// Callers run this before creating anything, so bad input leaves no trace.
-pub fn prepare(spec: &AgentSpec) -> Result<Agent, Error> {
+pub fn prepare(
+    spec: &AgentSpec,
+    config: &AgentConfig,
+    environment: &AgentEnvironment,
+) -> Result<Agent, Error> {
     let kind = match spec {
         AgentSpec::Script(path) => AgentKind::Script(scenario::load(path)?),
+        AgentSpec::Cmd(_) => AgentKind::Program(find_program("sh", environment)?),
+        AgentSpec::Kimi | AgentSpec::KimiPrint | AgentSpec::Claude | AgentSpec::Codex => {
+            let program = match spec {
+                AgentSpec::Claude => "claude",
+                AgentSpec::Codex => "codex",
+                _ => "kimi",
+            };
+            let path =
+                match config.programs.get(spec.name()).or_else(|| config.programs.get(program)) {
+                    Some(path) if path.is_file() => path.clone(),
+                    Some(path) => {
+                        return Err(Error::ProgramNotFound {
+                            agent: spec.to_string(),
+                            program: path.display().to_string(),
+                            hint: "fix [agent.programs] in omk.toml".to_owned(),
+                        });
+                    }
+                    None => {
+                        find_program(program, environment).map_err(|_| Error::ProgramNotFound {
+                            agent: spec.to_string(),
+                            program: program.to_owned(),
+                            hint: install_hint(spec).to_owned(),
+                        })?
+                    }
+                };
+            AgentKind::Program(path)
+        }
     };
-    Ok(Agent { spec: spec.clone(), kind })
+    Ok(Agent {
+        spec: spec.clone(),
+        kind,
+        config: config.clone(),
+        kimi_share_dir: environment.kimi_share_dir.clone(),
+    })
 }
 
 impl Agent {
@@ -76,9 +180,249 @@ impl Agent {
     }
 
     /// Runs the agent to the end of its turn and returns what it reported.
-    pub fn run(&self, ctx: &RunContext<'_>) -> Result<AgentFinished, Error> {
-        match &self.kind {
-            AgentKind::Script(scenario) => scripted::run(&self.spec.to_string(), scenario, ctx),
+    ///
+    /// A failing, crashing or hanging agent is a failed outcome; errors are for omk's own
+    /// machinery (an artifact that cannot be written, a program that cannot be started).
+    pub fn run(&self, ctx: &RunContext<'_>) -> Result<AgentOutcome, Error> {
+        let program = match &self.kind {
+            AgentKind::Script(scenario) => {
+                let finished = scripted::run(&self.spec.to_string(), scenario, ctx)?;
+                return Ok(AgentOutcome { approvals: Vec::new(), finished });
+            }
+            AgentKind::Program(program) => program.display().to_string(),
+        };
+        let started = Instant::now();
+        let artifact_dir = ctx.transcript_path.rsplit_once('/').map_or("", |(dir, _)| dir);
+        let artifact = |name: &str| {
+            if artifact_dir.is_empty() { name.to_owned() } else { format!("{artifact_dir}/{name}") }
+        };
+        let (stdout_rel, stderr_rel) = (artifact("stdout.log"), artifact("stderr.log"));
+        let dir = ctx.artifact_root.join(artifact_dir);
+        fs::create_dir_all(&dir)
+            .map_err(|source| Error::Transcript { path: dir.clone(), source })?;
+        let session_id = session_id(ctx.goal_id);
+        let worktree = ctx.worktree.display().to_string();
+        let limits = Limits {
+            wall: self.config.timeout,
+            idle: self.config.idle_timeout,
+            grace: Duration::from_secs(5),
+        };
+        let mut launch = Launch {
+            argv: Vec::new(),
+            cwd: ctx.worktree.to_owned(),
+            env: Vec::new(),
+            stdin: StdinMode::Closed,
+            stdout_path: ctx.artifact_root.join(&stdout_rel),
+            stderr_path: ctx.artifact_root.join(&stderr_rel),
+        };
+        let args = |items: &[&str]| items.iter().map(|&it| it.to_owned()).collect::<Vec<_>>();
+        let (exit, mut report) = match &self.spec {
+            AgentSpec::Kimi => {
+                launch.argv =
+                    args(&[&program, "--wire", "--work-dir", &worktree, "--session", &session_id]);
+                launch.stdin = StdinMode::Protocol;
+                let mut wire = kimi::Wire::new(ctx.prompt, &self.config.approvals, ctx.worktree);
+                let exit = run_process(launch, limits, &mut wire, &stdout_rel)?;
+                wire.finish();
+                (exit, wire.report)
+            }
+            AgentSpec::KimiPrint => {
+                launch.argv = args(&[
+                    &program,
+                    "--print",
+                    "--output-format",
+                    "stream-json",
+                    "--work-dir",
+                    &worktree,
+                    "--session",
+                    &session_id,
+                    "-p",
+                    ctx.prompt,
+                ]);
+                let mut print = kimi::Print::default();
+                let exit = run_process(launch, limits, &mut print, &stdout_rel)?;
+                let record = self
+                    .kimi_share_dir
+                    .as_deref()
+                    .and_then(|share| kimi::find_session_record(share, &session_id));
+                print.finish(exit.exit_code, record.as_deref());
+                print.report.session_id = Some(session_id.clone());
+                (exit, print.report)
+            }
+            AgentSpec::Claude => {
+                let session = format!("--session-id={session_id}");
+                launch.argv = args(&[
+                    &program,
+                    "-p",
+                    "--output-format",
+                    "stream-json",
+                    "--verbose",
+                    "--permission-mode",
+                    "acceptEdits",
+                    "--allowedTools",
+                    "Bash,Read,Edit,Write,MultiEdit,Glob,Grep,LS,TodoWrite",
+                    "--disallowedTools",
+                    "Bash(git push:*),Bash(curl:*),Bash(wget:*),WebFetch,WebSearch",
+                    &session,
+                ]);
+                launch.stdin = StdinMode::Text(ctx.prompt.to_owned());
+                let mut claude = streams::Claude::default();
+                let exit = run_process(launch, limits, &mut claude, &stdout_rel)?;
+                claude.finish(exit.exit_code);
+                (exit, claude.report)
+            }
+            AgentSpec::Codex => {
+                launch.argv = args(&[
+                    &program,
+                    "exec",
+                    "--json",
+                    "-C",
+                    &worktree,
+                    "--sandbox",
+                    "workspace-write",
+                    "--skip-git-repo-check",
+                    ctx.prompt,
+                ]);
+                let mut codex = streams::Codex::default();
+                let exit = run_process(launch, limits, &mut codex, &stdout_rel)?;
+                codex.finish(exit.exit_code);
+                (exit, codex.report)
+            }
+            AgentSpec::Cmd(command) => {
+                let prompt_rel = artifact("prompt.txt");
+                let prompt_path = ctx.artifact_root.join(&prompt_rel);
+                fs::write(&prompt_path, ctx.prompt)
+                    .map_err(|source| Error::Transcript { path: prompt_path.clone(), source })?;
+                let uses_placeholder =
+                    command.contains("{prompt_file}") || command.contains("{prompt}");
+                let line = command
+                    .replace("{prompt_file}", &shell_quote(&prompt_path.display().to_string()))
+                    .replace("{prompt}", &shell_quote(ctx.prompt));
+                launch.argv = args(&[&program, "-c", &line]);
+                launch.env.push(("OMK_PROMPT_FILE".to_owned(), prompt_path.display().to_string()));
+                if !uses_placeholder {
+                    launch.stdin = StdinMode::Text(ctx.prompt.to_owned());
+                }
+                let mut plain = streams::Plain::default();
+                let mut exit = run_process(launch, limits, &mut plain, &stdout_rel)?;
+                exit.garbage_lines = 0;
+                plain.finish(exit.exit_code);
+                (exit, plain.report)
+            }
+            AgentSpec::Script(_) => unreachable!("the scripted agent returned above"),
+        };
+        if exit.timed_out || exit.idle_timed_out {
+            let limit = if exit.timed_out {
+                format!(
+                    "ran past its timeout of {} s ([agent] timeout_secs)",
+                    limits.wall.as_secs()
+                )
+            } else {
+                format!(
+                    "printed nothing for {} s ([agent] idle_timeout_secs)",
+                    limits.idle.as_secs()
+                )
+            };
+            report.verdict = Some(Err(format!("the agent {limit}; omk stopped it")));
+        }
+        let mut finished = AgentFinished::new(&self.spec.to_string());
+        report.fill(&mut finished);
+        finished.cost = self.cost(&report);
+        finished.stdout = Some(artifact_ref(ctx.artifact_root, &stdout_rel)?);
+        finished.stderr = Some(artifact_ref(ctx.artifact_root, &stderr_rel)?);
+        if finished.session_id.is_none() && matches!(self.spec, AgentSpec::Kimi | AgentSpec::Claude)
+        {
+            finished.session_id = Some(session_id);
+        }
+        finished.process = Some(exit);
+        finished.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        Ok(AgentOutcome { approvals: report.approvals, finished })
+    }
+
+    fn cost(&self, report: &Report) -> Option<Cost> {
+        if let Some(usd) = report.reported_cost_usd {
+            return Some(Cost { usd, source: CostSource::Reported });
+        }
+        let usage = report.usage?;
+        let (key, price) =
+            [self.spec.name(), if self.spec == AgentSpec::KimiPrint { "kimi" } else { "" }]
+                .into_iter()
+                .find_map(|key| self.config.prices.get(key).map(|price| (key, price)))?;
+        let per_token = |per_mtok: f64| per_mtok / 1_000_000.0;
+        #[expect(clippy::cast_precision_loss, reason = "token counts are far below 2^52")]
+        let usd = usage.input_uncached as f64 * per_token(price.input_per_mtok)
+            + usage.output as f64 * per_token(price.output_per_mtok)
+            + usage.input_cache_read as f64
+                * per_token(price.cache_read_per_mtok.unwrap_or(price.input_per_mtok))
+            + usage.input_cache_write as f64
+                * per_token(price.cache_write_per_mtok.unwrap_or(price.input_per_mtok));
+        Some(Cost {
+            usd,
+            source: CostSource::Estimated { table: format!("omk.toml [prices.{key}]") },
+        })
+    }
+}
+
+fn run_process(
+    launch: Launch,
+    limits: Limits,
+    protocol: &mut dyn Protocol,
+    stdout_rel: &str,
+) -> Result<omk_events::ProcessExit, Error> {
+    let program = launch.argv.first().cloned().unwrap_or_default();
+    process::run(launch, limits, protocol).map_err(|source| Error::Start {
+        program,
+        stdout: stdout_rel.to_owned(),
+        source,
+    })
+}
+
+fn artifact_ref(root: &Path, relative: &str) -> Result<ArtifactRef, Error> {
+    ArtifactRef::of_file(root, relative)
+        .map_err(|source| Error::Transcript { path: root.join(relative), source })
+}
+
+/// Returns a UUID-shaped session id derived from the goal id, so reruns are reproducible.
+fn session_id(goal_id: &str) -> String {
+    let hex = omk_events::sha256_hex(goal_id.as_bytes());
+    format!("{}-{}-4{}-8{}-{}", &hex[..8], &hex[8..12], &hex[13..16], &hex[17..20], &hex[20..32])
+}
+
+fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+/// Returns the path of `program` found on the `PATH` of `environment`.
+pub(crate) fn find_program(
+    program: &str,
+    environment: &AgentEnvironment,
+) -> Result<PathBuf, Error> {
+    let not_found = || Error::ProgramNotFound {
+        agent: program.to_owned(),
+        program: program.to_owned(),
+        hint: "put it on PATH".to_owned(),
+    };
+    let path = environment.path.as_ref().ok_or_else(not_found)?;
+    std::env::split_paths(path)
+        .map(|dir| dir.join(program))
+        .find(|candidate| is_executable(candidate))
+        .ok_or_else(not_found)
+}
+
+fn is_executable(path: &Path) -> bool {
+    fs::metadata(path).is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+}
+
+fn install_hint(spec: &AgentSpec) -> &'static str {
+    match spec {
+        AgentSpec::Claude => {
+            "install Claude Code (npm install -g @anthropic-ai/claude-code) or set [agent.programs] claude in omk.toml"
+        }
+        AgentSpec::Codex => {
+            "install Codex (npm install -g @openai/codex) or set [agent.programs] codex in omk.toml"
+        }
+        _ => {
+            "install the Python Kimi CLI 1.51.0 (scripts/install-kimi.sh, or pip install kimi-cli==1.51.0) or set [agent.programs] kimi in omk.toml"
         }
     }
 }

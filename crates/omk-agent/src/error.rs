@@ -6,7 +6,9 @@ use std::{io, path::PathBuf};
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The agent string names no known agent.
-    #[error("unknown agent {agent:?}: use script:FILE (the built-in scripted agent)")]
+    #[error(
+        "unknown agent {agent:?}: use kimi, kimi-print, claude, codex, cmd:COMMAND or script:FILE"
+    )]
     UnknownAgent {
         /// The agent as given.
         agent: String,
@@ -38,5 +40,38 @@ pub enum Error {
         /// The underlying error.
         #[source]
         source: io::Error,
+    },
+    /// The agent's program is not installed.
+    #[error("agent {agent}: program {program} not found; {hint}")]
+    ProgramNotFound {
+        /// The agent as given.
+        agent: String,
+        /// The program looked for.
+        program: String,
+        /// How to install or configure it.
+        hint: String,
+    },
+    /// The agent's program could not be started or its output could not be saved.
+    #[error("start {program} (its stdout goes to {stdout})")]
+    Start {
+        /// The program.
+        program: String,
+        /// The stdout artifact, relative to the goal directory.
+        stdout: String,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+    /// The agent sections of `omk.toml` are invalid.
+    #[error("{path}:{line}:{column}: {message}")]
+    Config {
+        /// The file.
+        path: PathBuf,
+        /// The 1-based line.
+        line: usize,
+        /// The 1-based column.
+        column: usize,
+        /// What is wrong and the expected form.
+        message: String,
     },
 }

@@ -1,27 +1,47 @@
 //! Agent adapters: how omk hands a prompt to an agent and reads back what it did.
 //!
-//! This crate starts with the built-in scripted agent (`script:FILE`): it replays a scenario
-//! written in the echo DSL of the Kimi CLI's `_scripted_echo` provider, executing each tool call
-//! (`WriteFile`, `StrReplaceFile`, `ReadFile`, `Shell`) in the worktree for real, so the same
-//! scenario file can later drive the real Kimi CLI. See `docs/scenario-format.md`.
+//! One adapter per agent, chosen by [`AgentSpec`] (`--agent` or `[agent] default` in
+//! `omk.toml`): the Python Kimi CLI in Wire mode (`kimi`, JSON-RPC over stdio, approvals
+//! answered by omk's [`ApprovalPolicy`]) and print mode (`kimi-print`), Claude Code
+//! (`claude`), Codex (`codex`), any command (`cmd:…`) and the built-in scripted agent
+//! (`script:FILE`), which replays a scenario in the echo DSL of the Kimi CLI's `_scripted_echo`
+//! provider so the same file drives the real Kimi CLI. [`detect_agents`] finds installed agent
+//! programs and tells the Python Kimi CLI from its 1.52 stub and from the TypeScript Kimi Code.
 //!
 //! Invariants:
 //! - Nothing an agent reports is taken as the truth about files: callers read changes from git.
-//! - The scripted agent does not write outside the worktree: paths with `..` or outside the
-//!   root are refused as failed tool calls.
+//! - Every agent process runs in the worktree in its own process group, with stdin closed
+//!   unless the protocol is bidirectional; wall-clock and idle timeouts stop it (polite cancel,
+//!   SIGTERM, SIGKILL of the group), and its raw stdout and stderr are saved whatever happens.
+//! - Agent output is parsed leniently: unknown events, fields and non-JSON lines are kept in
+//!   the raw artifacts and never fail a run.
+//! - A bare `kimi` is never started: the kimi-cli 1.52 stub runs a remote install script then.
+//! - The scripted agent does not write outside the worktree.
 //! - A failed agent run is an outcome ([`AgentStatus::Failed`]), not an error; errors are for
-//!   omk's own machinery (a transcript that cannot be written).
-//! - Every run leaves its raw transcript as an artifact.
+//!   omk's own machinery (an artifact that cannot be written, a program that cannot start).
+//! - This crate does not read the environment: [`AgentEnvironment`] is a parameter.
 //!
-//! Entry points: [`AgentSpec::parse`], [`prepare`], [`Agent::run`].
+//! Entry points: [`AgentSpec::parse`], [`parse_config`], [`prepare`], [`Agent::run`],
+//! [`detect_agents`].
 
 mod agent;
+mod config;
+mod detect;
 mod error;
+mod kimi;
+mod policy;
+mod process;
+mod report;
 mod scenario;
 mod scripted;
+mod streams;
 
 pub use omk_events::AgentStatus;
 
-pub use crate::agent::{Agent, AgentSpec, RunContext, prepare};
+pub use crate::agent::{Agent, AgentEnvironment, AgentOutcome, AgentSpec, RunContext, prepare};
+pub use crate::config::{AgentConfig, Price, parse_config};
+pub use crate::detect::{DetectedAgent, Detection, detect_agents};
 pub use crate::error::Error;
+pub use crate::policy::{ApprovalPolicy, ApprovalRequest, Decision, Rule};
+pub use crate::process::Limits;
 pub use crate::scenario::{Scenario, ScenarioStep, ToolCall, parse_scenario};

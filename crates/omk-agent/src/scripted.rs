@@ -11,7 +11,7 @@ use std::{
 
 use serde_json::{Value, json};
 
-use omk_events::{AgentFinished, AgentStatus, ArtifactRef, TokenUsage};
+use omk_events::{AgentFinished, AgentStatus, ArtifactRef, TokenUsage, ToolCallRecord};
 
 use crate::{
     agent::RunContext,
@@ -32,21 +32,8 @@ pub(crate) fn run(
     let mut transcript = Transcript::create(ctx.artifact_root.join(ctx.transcript_path))?;
 
     transcript.record("TurnBegin", json!({ "user_input": ctx.prompt }))?;
-    let mut finished = AgentFinished {
-        agent: agent.to_owned(),
-        version: Some(format!("omk-scripted {}", env!("CARGO_PKG_VERSION"))),
-        status: AgentStatus::Failed,
-        exit_code: None,
-        error: None,
-        final_message: None,
-        steps: 0,
-        tool_calls: 0,
-        failed_tool_calls: 0,
-        usage: None,
-        cost: None,
-        transcript: None,
-        duration_ms: 0,
-    };
+    let mut finished = AgentFinished::new(agent);
+    finished.agent_version = Some(format!("omk-scripted {}", env!("CARGO_PKG_VERSION")));
     let mut turn_ended = false;
     for (step_idx, step) in scenario.steps.iter().enumerate() {
         let n = step_idx + 1;
@@ -85,6 +72,11 @@ pub(crate) fn run(
             if result.is_err() {
                 finished.failed_tool_calls += 1;
             }
+            finished.tool_call_log.push(ToolCallRecord {
+                id: call.id.clone(),
+                name: call.name.clone(),
+                ok: Some(result.is_ok()),
+            });
             let (is_error, message) = match result {
                 Ok(message) => (false, message),
                 Err(message) => (true, message),

@@ -35,6 +35,12 @@ pub enum Command {
     /// Inspect proofs
     #[command(subcommand)]
     Proof(ProofCommand),
+    /// List the agent programs installed on this machine and whether omk can drive them
+    ///
+    /// Looks for kimi, claude and codex on PATH. A kimi is probed with `kimi --version` and
+    /// `kimi info --json`, never started bare: the kimi-cli 1.52 deprecation stub and the
+    /// TypeScript Kimi Code CLI are recognized and explained.
+    Agents,
     /// Run the whole pipeline on a sample project with a scripted agent, offline
     ///
     /// Creates a small git project with a failing test, lets the built-in scripted agent fix it,
@@ -48,9 +54,15 @@ pub struct RunArgs {
     /// What the agent should change
     pub prompt: String,
 
-    /// The agent to run: script:FILE replays a scenario with the built-in scripted agent
+    /// The agent to run: kimi, kimi-print, claude, codex, cmd:COMMAND or script:FILE
+    /// [default: `[agent] default` in omk.toml]
+    ///
+    /// kimi drives the Python Kimi CLI in Wire mode and answers its approval requests with the
+    /// `[[approvals]]` policy of omk.toml; kimi-print uses its print mode; cmd:COMMAND runs
+    /// COMMAND with `sh -c`, the prompt on stdin (or in {prompt_file}, or as {prompt});
+    /// script:FILE replays a scenario with the built-in scripted agent.
     #[arg(long, value_name = "AGENT")]
-    pub agent: String,
+    pub agent: Option<String>,
 
     /// Run CMD with `sh -c` in the worktree as a required gate named gate-N (can be repeated)
     #[arg(long = "gate", value_name = "CMD")]

@@ -87,6 +87,8 @@ pub enum Event {
     GoalBlocked(GoalBlocked),
     /// omk repaired its own state after a crash or a torn write.
     RecoveryPerformed(RecoveryPerformed),
+    /// omk's approval policy answered an agent's request to use a tool.
+    ApprovalDecided(ApprovalDecided),
 }
 
 impl Event {
@@ -117,6 +119,7 @@ impl Event {
             Self::GoalCancelled(_) => "goal_cancelled",
             Self::GoalBlocked(_) => "goal_blocked",
             Self::RecoveryPerformed(_) => "recovery_performed",
+            Self::ApprovalDecided(_) => "approval_decided",
         }
     }
 }
@@ -165,14 +168,8 @@ pub struct AgentStarted {
 pub struct AgentFinished {
     /// The agent, as given by the user.
     pub agent: String,
-    /// The agent CLI's version, when omk could read it.
-    #[serde(default)]
-    pub version: Option<String>,
     /// Whether the agent's run completed; this is not whether the change is good.
     pub status: AgentStatus,
-    /// The agent process's exit code, when it was a process that exited.
-    #[serde(default)]
-    pub exit_code: Option<i32>,
     /// Why the run failed, when it did.
     pub error: Option<String>,
     /// The agent's last message to the user, if it sent one.
@@ -185,13 +182,157 @@ pub struct AgentFinished {
     pub failed_tool_calls: u32,
     /// Token usage, when the agent reports it.
     pub usage: Option<TokenUsage>,
-    /// What the run cost, when the agent reports it or omk can estimate it.
-    #[serde(default)]
-    pub cost: Option<Cost>,
     /// The raw transcript of the run.
     pub transcript: Option<ArtifactRef>,
     /// Wall time of the run in milliseconds.
     pub duration_ms: u64,
+    /// The agent program's version, when omk could read it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_version: Option<String>,
+    /// The session id of the run, chosen by omk where the agent allows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
+    /// How the agent's process ended; `None` for agents that run inside omk.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process: Option<ProcessExit>,
+    /// Whether the failure is worth retrying (an overloaded or unreachable model provider).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub retryable: bool,
+    /// The tool calls the agent reported, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_call_log: Vec<ToolCallRecord>,
+    /// What the run cost, reported by the agent or estimated from a price table.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<Cost>,
+    /// The raw stdout of the agent's process, saved whatever happened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stdout: Option<ArtifactRef>,
+    /// The raw stderr of the agent's process, saved whatever happened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stderr: Option<ArtifactRef>,
+}
+
+impl AgentFinished {
+    /// Returns the report of a run of `agent` that has not done anything yet: failed, no steps.
+    pub fn new(agent: &str) -> Self {
+        Self {
+            agent: agent.to_owned(),
+            status: AgentStatus::Failed,
+            error: None,
+            final_message: None,
+            steps: 0,
+            tool_calls: 0,
+            failed_tool_calls: 0,
+            usage: None,
+            transcript: None,
+            duration_ms: 0,
+            agent_version: None,
+            session_id: None,
+            process: None,
+            retryable: false,
+            tool_call_log: Vec::new(),
+            cost: None,
+            stdout: None,
+            stderr: None,
+        }
+    }
+}
+
+/// How an agent's process ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct ProcessExit {
+    /// The exit code, `None` when a signal ended the process.
+    pub exit_code: Option<i32>,
+    /// The signal that ended the process, if any.
+    pub signal: Option<i32>,
+    /// Whether omk stopped the process because it ran past its wall-clock timeout.
+    pub timed_out: bool,
+    /// Whether omk stopped the process because it printed nothing for too long.
+    pub idle_timed_out: bool,
+    /// Lines of stdout that were not part of the protocol (not JSON), kept as diagnostics.
+    pub garbage_lines: u32,
+    /// Lines longer than omk's line limit, truncated when parsed (the raw artifact is whole).
+    pub oversized_lines: u32,
+}
+
+/// One tool call an agent reported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct ToolCallRecord {
+    /// The call's id, as the agent named it.
+    pub id: String,
+    /// The tool's name, such as `WriteFile` or `Bash`.
+    pub name: String,
+    /// Whether the call succeeded; `None` when the agent did not say.
+    pub ok: Option<bool>,
+}
+
+/// What an agent run cost, in US dollars.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Cost {
+    /// The amount in US dollars.
+    pub usd: f64,
+    /// Where the amount comes from.
+    pub source: CostSource,
+}
+
+/// Where a cost comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum CostSource {
+    /// The agent reported it (Claude Code's `total_cost_usd`).
+    Reported,
+    /// omk computed it from the token usage and a price table.
+    Estimated {
+        /// The price table, such as `omk.toml [prices.kimi]`.
+        table: String,
+    },
+}
+
+/// The payload of [`Event::ApprovalDecided`]: one answer of omk's approval policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct ApprovalDecided {
+    /// The tool the agent asked to use, such as `Shell`.
+    pub tool: String,
+    /// The agent's id of the tool call, when it gave one.
+    pub tool_call_id: Option<String>,
+    /// The shell command of the call, if it runs one.
+    pub command: Option<String>,
+    /// The file path the call writes, if it writes one.
+    pub path: Option<String>,
+    /// The answer.
+    pub decision: ApprovalDecision,
+    /// The rule that matched, as written in the policy (`deny command "git push*"`).
+    pub rule: String,
+    /// Where the rule comes from: `omk.toml` or `default`.
+    pub rule_source: String,
+}
+
+/// An answer of the approval policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ApprovalDecision {
+    /// The call may run.
+    Allow,
+    /// The call is refused.
+    Deny,
+    /// A person must decide; in an unattended run, the call is refused.
+    Ask,
+}
+
+impl fmt::Display for ApprovalDecision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Allow => "allow",
+            Self::Deny => "deny",
+            Self::Ask => "ask",
+        })
+    }
 }
 
 /// How an agent's run ended.
@@ -242,27 +383,6 @@ impl std::ops::AddAssign for TokenUsage {
         self.input_cache_write += other.input_cache_write;
         self.output += other.output;
     }
-}
-
-/// What an agent run cost, and where the figure comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-pub struct Cost {
-    /// The cost in US dollars.
-    pub usd: f64,
-    /// Whether the agent reported the figure or omk estimated it.
-    pub source: CostSource,
-}
-
-/// Where a [`Cost`] figure comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum CostSource {
-    /// The agent reported the cost itself.
-    Reported,
-    /// omk estimated it from the token usage and the price table in `omk.toml`.
-    Estimated,
 }
 
 /// A file kept beside the log, named by its path relative to the goal directory.

@@ -25,9 +25,10 @@ pub mod timestamp;
 pub use crate::artifact::sha256_hex;
 pub use crate::error::Error;
 pub use crate::event::{
-    AgentFinished, AgentStarted, AgentStatus, ArtifactRef, ChangedFile, ChangesCaptured, Cost,
-    CostSource, Envelope, Event, FileOperation, GateFinished, GateKind, GatePhase, GoalCreated,
-    GoalFailed, Step, TestCounts, TokenUsage, WorktreeCreated,
+    AgentFinished, AgentStarted, AgentStatus, ApprovalDecided, ApprovalDecision, ArtifactRef,
+    ChangedFile, ChangesCaptured, Cost, CostSource, Envelope, Event, FileOperation, GateFinished,
+    GateKind, GatePhase, GoalCreated, GoalFailed, ProcessExit, Step, TestCounts, TokenUsage,
+    ToolCallRecord, WorktreeCreated,
 };
 pub use crate::evidence::{
     Actor, BudgetExhausted, BudgetLimits, BudgetResource, BudgetSet, ChangeAccepted,

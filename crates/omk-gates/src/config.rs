@@ -126,6 +126,16 @@ pub fn parse_config(text: &str, path: &Path) -> Result<GateConfig, ConfigError> 
 struct File {
     #[serde(default)]
     gates: Vec<RawGate>,
+    /// The agent sections, parsed by omk-agent; accepted here so typos elsewhere still fail.
+    #[serde(default)]
+    #[expect(dead_code, reason = "parsed by omk-agent")]
+    agent: Option<toml::Value>,
+    #[serde(default)]
+    #[expect(dead_code, reason = "parsed by omk-agent")]
+    approvals: Option<toml::Value>,
+    #[serde(default)]
+    #[expect(dead_code, reason = "parsed by omk-agent")]
+    prices: Option<toml::Value>,
 }
 
 #[derive(Deserialize)]
@@ -239,6 +249,9 @@ mod tests {
             "error: omk.toml:2:8: gate \"t\": cwd ../up must be a relative path inside the worktree",
         );
         check("[gates\n", "error: omk.toml:1:7: unclosed table, expected `]`");
-        check("[agent]\n", "error: omk.toml:1:2: unknown field `agent`, expected `gates`");
+        check(
+            "[agnet]\n",
+            "error: omk.toml:1:2: unknown field `agnet`, expected one of `gates`, `agent`, `approvals`, `prices`",
+        );
     }
 }

@@ -8,6 +8,11 @@ pub enum Error {
     /// The prompt is empty or only whitespace.
     #[error("the prompt is empty; say what the agent should change")]
     EmptyPrompt,
+    /// No agent was named and `omk.toml` names no default.
+    #[error(
+        "no agent given: pass --agent (kimi, kimi-print, claude, codex, cmd:COMMAND, script:FILE) or set [agent] default in omk.toml"
+    )]
+    NoAgent,
     /// The repository cannot be used.
     #[error(transparent)]
     Repo(#[from] omk_worktree::Error),
@@ -73,8 +78,12 @@ impl Error {
     pub fn is_bad_input(&self) -> bool {
         use omk_worktree::Error as RepoError;
         match self {
-            Self::Agent(agent_error) => !matches!(agent_error, omk_agent::Error::Transcript { .. }),
+            Self::Agent(agent_error) => !matches!(
+                agent_error,
+                omk_agent::Error::Transcript { .. } | omk_agent::Error::Start { .. }
+            ),
             Self::EmptyPrompt
+            | Self::NoAgent
             | Self::Config(_)
             | Self::ReadConfig { .. }
             | Self::DuplicateGate { .. }

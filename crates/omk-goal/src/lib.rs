@@ -25,7 +25,7 @@ mod goal_id;
 mod pipeline;
 mod store;
 
-pub use omk_agent::AgentSpec;
+pub use omk_agent::{AgentEnvironment, AgentSpec, DetectedAgent, Detection, detect_agents};
 pub use omk_gates::GateSpec;
 
 pub use crate::clock::{Clock, FixedClock, SystemClock};

@@ -2,7 +2,7 @@
 
 use std::{collections::BTreeSet, fs, io, path::Path, time::Duration};
 
-use omk_agent::{Agent, AgentSpec, RunContext};
+use omk_agent::{Agent, AgentConfig, AgentEnvironment, AgentSpec, RunContext};
 use omk_events::{
     AgentStarted, ChangedFile, ChangesCaptured, Envelope, Event, EventLog, FileOperation,
     GoalCreated, GoalFailed, GoalId, Step, WorktreeCreated,
@@ -25,8 +25,10 @@ pub struct RunRequest<'a> {
     pub repo_dir: &'a Path,
     /// What the agent should change.
     pub prompt: &'a str,
-    /// The agent that makes the change.
-    pub agent: &'a AgentSpec,
+    /// The agent that makes the change; `None` takes `[agent] default` from `omk.toml`.
+    pub agent: Option<&'a AgentSpec>,
+    /// What omk-cli read from the environment for agents (`PATH`, Kimi's data directory).
+    pub agent_environment: &'a AgentEnvironment,
     /// Gates given on the command line, run after those of `omk.toml`.
     pub extra_gates: &'a [GateSpec],
     /// How many gates run at once.
@@ -56,8 +58,17 @@ pub async fn run_goal(request: RunRequest<'_>) -> Result<RunOutcome, Error> {
     }
     let repo = omk_worktree::open(request.repo_dir)?;
     let head = omk_worktree::head(&repo)?;
-    let agent = omk_agent::prepare(request.agent)?;
-    let gates = load_gates(&repo, request.extra_gates)?;
+    let (gates, agent_config) = load_config(&repo, request.extra_gates)?;
+    let spec = match (request.agent, &agent_config.default_agent) {
+        (Some(spec), _) => spec.clone(),
+        (None, Some(default)) => match omk_agent::AgentSpec::parse(default)? {
+            // A scenario named in omk.toml is relative to the repository root.
+            AgentSpec::Script(path) => AgentSpec::Script(repo.root.join(path)),
+            other => other,
+        },
+        (None, None) => return Err(Error::NoAgent),
+    };
+    let agent = omk_agent::prepare(&spec, &agent_config, request.agent_environment)?;
 
     let created_at = request.clock.now();
     let (goal_id, paths) = create_goal_dir(&repo, created_at, prompt)?;
@@ -123,14 +134,21 @@ async fn drive(
     }))?;
 
     log.record(Event::AgentStarted(AgentStarted { agent: agent.spec().to_string() }))?;
+    let goal_id_text = goal_id.to_string();
     let ctx = RunContext {
         worktree: &worktree.path,
         prompt: log.request.prompt.trim(),
+        goal_id: &goal_id_text,
         artifact_root: &paths.goal_dir,
         transcript_path: "artifacts/agent/transcript.jsonl",
     };
     match agent.run(&ctx) {
-        Ok(finished) => log.record(Event::AgentFinished(finished))?,
+        Ok(outcome) => {
+            for decided in outcome.approvals {
+                log.record(Event::ApprovalDecided(decided))?;
+            }
+            log.record(Event::AgentFinished(outcome.finished))?;
+        }
         Err(err) => return log.fail(Step::Agent, &err),
     }
 
@@ -161,12 +179,15 @@ async fn drive(
     Ok(())
 }
 
-/// Returns the gates of `omk.toml` at the repository root followed by `extra`.
-fn load_gates(repo: &Repo, extra: &[GateSpec]) -> Result<Vec<GateSpec>, Error> {
+/// Returns the gates of `omk.toml` at the repository root followed by `extra`, and its agent
+/// sections.
+fn load_config(repo: &Repo, extra: &[GateSpec]) -> Result<(Vec<GateSpec>, AgentConfig), Error> {
     let path = repo.root.join("omk.toml");
-    let mut gates = match fs::read_to_string(&path) {
-        Ok(text) => omk_gates::parse_config(&text, &path)?.gates,
-        Err(err) if err.kind() == io::ErrorKind::NotFound => Vec::new(),
+    let (mut gates, agent_config) = match fs::read_to_string(&path) {
+        Ok(text) => {
+            (omk_gates::parse_config(&text, &path)?.gates, omk_agent::parse_config(&text, &path)?)
+        }
+        Err(err) if err.kind() == io::ErrorKind::NotFound => (Vec::new(), AgentConfig::default()),
         Err(source) => return Err(Error::ReadConfig { path, source }),
     };
     gates.extend_from_slice(extra);
@@ -176,7 +197,7 @@ fn load_gates(repo: &Repo, extra: &[GateSpec]) -> Result<Vec<GateSpec>, Error> {
             return Err(Error::DuplicateGate { name: gate.name.clone() });
         }
     }
-    Ok(gates)
+    Ok((gates, agent_config))
 }
 
 /// Creates `.omk/goals/<goal-id>` for a new goal, choosing an id no other goal has.

@@ -12,7 +12,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use omk_events::{
     AgentFinished, AgentStarted, AgentStatus, ArtifactRef, ChangedFile, ChangesCaptured, Envelope,
     Event, FileOperation, GateFinished, GateKind, GatePhase, GateSurfaceChecked, GoalCreated,
-    GoalId, ReviewFinished, ReviewStarted, ReviewStatus, Seq, TestCounts, TokenUsage,
+    GoalId, ProcessExit, ReviewFinished, ReviewStarted, ReviewStatus, Seq, TestCounts, TokenUsage,
 };
 use peak_alloc::PeakAlloc;
 
@@ -42,9 +42,16 @@ fn event(seq: u64) -> Envelope {
         (_, 0 | 1) => Event::AgentStarted(AgentStarted { agent: "kimi".into() }),
         (_, 2) => Event::AgentFinished(AgentFinished {
             agent: "kimi".into(),
-            version: Some("1.51.0".into()),
+            agent_version: Some("1.51.0".into()),
             status: AgentStatus::Completed,
-            exit_code: Some(0),
+            process: Some(ProcessExit {
+                exit_code: Some(0),
+                signal: None,
+                timed_out: false,
+                idle_timed_out: false,
+                garbage_lines: 0,
+                oversized_lines: 0,
+            }),
             error: None,
             final_message: Some("done".into()),
             steps: 3,
@@ -59,6 +66,7 @@ fn event(seq: u64) -> Envelope {
             cost: None,
             transcript: Some(artifact("artifacts/agent/transcript.jsonl")),
             duration_ms: 1000,
+            ..AgentFinished::new("x")
         }),
         (_, 3) => Event::ChangesCaptured(ChangesCaptured {
             base_commit: "4b825dc642cb6eb9a060e54bf8d69288fc3f6c1d".into(),

@@ -11,7 +11,7 @@ use chrono::{TimeZone, Utc};
 use omk_events::{
     Actor, AgentFinished, AgentStarted, AgentStatus, ChangeAccepted, ChangedFile, ChangesCaptured,
     Envelope, Event, FileOperation, GateFinished, GateKind, GatePhase, GateSurfaceChecked,
-    GoalCreated, GoalId, ReviewFinished, ReviewStarted, ReviewStatus, Seq, TestCounts,
+    GoalCreated, GoalId, ProcessExit, ReviewFinished, ReviewStarted, ReviewStatus, Seq, TestCounts,
 };
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -28,9 +28,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Event::AgentStarted(AgentStarted { agent: "my-bot".into() }),
         Event::AgentFinished(AgentFinished {
             agent: "my-bot".into(),
-            version: Some("2.3".into()),
+            agent_version: Some("2.3".into()),
             status: AgentStatus::Completed,
-            exit_code: Some(0),
+            process: Some(ProcessExit {
+                exit_code: Some(0),
+                signal: None,
+                timed_out: false,
+                idle_timed_out: false,
+                garbage_lines: 0,
+                oversized_lines: 0,
+            }),
             error: None,
             final_message: Some("parse() now returns Err on empty input".into()),
             steps: 4,
@@ -40,6 +47,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             cost: None,
             transcript: None,
             duration_ms: 41_000,
+            ..AgentFinished::new("x")
         }),
         Event::ChangesCaptured(ChangesCaptured {
             base_commit: "4b825dc642cb6eb9a060e54bf8d69288fc3f6c1d".into(),

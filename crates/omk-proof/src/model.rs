@@ -4,9 +4,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use omk_events::{
-    Actor, AgentStatus, ArtifactRef, BudgetExhausted, BudgetLimits, ChangedFile,
+    Actor, AgentStatus, ApprovalDecided, ArtifactRef, BudgetExhausted, BudgetLimits, ChangedFile,
     ClassificationSource, Cost, DecisionSubject, GateKind, GatePhase, GoalId, GoalKind,
-    RecoveryAction, TestCounts, TokenUsage,
+    ProcessExit, RecoveryAction, TestCounts, TokenUsage, ToolCallRecord,
 };
 
 use crate::{
@@ -62,6 +62,9 @@ pub struct Proof {
     pub oracle: Option<OracleEvidence>,
     /// The agent's runs, once one finished.
     pub agent: Option<AgentEvidence>,
+    /// Every answer of omk's approval policy to the agent's tool requests, with the rule that
+    /// matched, in order.
+    pub approvals: Vec<ApprovalDecided>,
     /// The goal's budget: limits and use.
     pub budget: BudgetEvidence,
     /// The latest accept or reject decision on the change.
@@ -334,6 +337,12 @@ pub struct AgentEvidence {
     pub status: AgentStatus,
     /// The latest run's exit code, when the agent was a process that exited.
     pub exit_code: Option<i32>,
+    /// How the latest run's process ended, for agents that are processes.
+    pub process: Option<ProcessExit>,
+    /// Whether the latest run's failure is worth retrying (an overloaded model provider).
+    pub retryable: bool,
+    /// The latest run's session id, when the agent has sessions.
+    pub session_id: Option<String>,
     /// Why the latest run failed, when it did.
     pub error: Option<String>,
     /// The agent's last message in the latest run.
@@ -346,12 +355,18 @@ pub struct AgentEvidence {
     pub tool_calls: u64,
     /// Failed tool calls, over all runs.
     pub failed_tool_calls: u64,
+    /// The latest run's tool calls, in order, as the agent reported them.
+    pub tool_call_log: Vec<ToolCallRecord>,
     /// Token usage over all runs that reported it; `None` when none did.
     pub usage: Option<TokenUsage>,
     /// Cost over all runs; `None` unless every run had a cost. `estimated` when any run's was.
     pub cost: Option<Cost>,
     /// The latest run's transcript: path and SHA-256.
     pub transcript: Option<ArtifactRef>,
+    /// The latest run's raw stdout, for agents that are processes.
+    pub stdout: Option<ArtifactRef>,
+    /// The latest run's raw stderr, for agents that are processes.
+    pub stderr: Option<ArtifactRef>,
     /// Wall time over all runs, in milliseconds.
     pub duration_ms: u64,
 }

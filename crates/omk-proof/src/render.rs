@@ -37,7 +37,7 @@ pub fn render_text(proof: &Proof) -> String {
             let _ = write!(text, ", tokens {}", usage.total());
         }
         if let Some(cost) = &agent.cost {
-            let _ = write!(text, ", ${:.4} ({})", cost.usd, cost_source(cost.source));
+            let _ = write!(text, ", ${:.4} ({})", cost.usd, cost_source(&cost.source));
         }
         line(text);
     }
@@ -185,10 +185,10 @@ fn verdict_word(gate: &ProofGate) -> &'static str {
     }
 }
 
-fn cost_source(source: omk_events::CostSource) -> &'static str {
+fn cost_source(source: &omk_events::CostSource) -> &'static str {
     match source {
         omk_events::CostSource::Reported => "reported",
-        omk_events::CostSource::Estimated => "estimated",
+        omk_events::CostSource::Estimated { .. } => "estimated",
     }
 }
 

@@ -8,10 +8,10 @@ use std::borrow::Borrow;
 use chrono::{DateTime, Utc};
 
 use omk_events::{
-    AgentStatus, ArtifactRef, BudgetExhausted, BudgetLimits, ChangedFile, Cost, CostSource,
-    DecisionSubject, Envelope, Event, GateFinished, GateKind, GatePhase, GateSurfaceChecked,
-    GoalClassified, GoalCreated, GoalId, ReviewFinished, ReviewStarted, ReviewStatus, Seq,
-    TokenUsage,
+    AgentStatus, ApprovalDecided, ArtifactRef, BudgetExhausted, BudgetLimits, ChangedFile, Cost,
+    CostSource, DecisionSubject, Envelope, Event, GateFinished, GateKind, GatePhase,
+    GateSurfaceChecked, GoalClassified, GoalCreated, GoalId, ReviewFinished, ReviewStarted,
+    ReviewStatus, Seq, TokenUsage,
 };
 
 use crate::{
@@ -76,6 +76,7 @@ pub struct Synthesizer {
     /// The latest accept or reject decision on each tree, the latest decision last.
     integrations: Vec<IntegrationEvidence>,
     recovery: Vec<Recovery>,
+    approvals: Vec<ApprovalDecided>,
 }
 
 #[derive(Debug)]
@@ -208,22 +209,32 @@ impl Synthesizer {
                         version: None,
                         status: finished.status,
                         exit_code: None,
+                        process: None,
+                        retryable: false,
+                        session_id: None,
                         error: None,
                         final_message: None,
                         runs: 0,
                         steps: 0,
                         tool_calls: 0,
                         failed_tool_calls: 0,
+                        tool_call_log: Vec::new(),
                         usage: None,
                         cost: None,
                         transcript: None,
+                        stdout: None,
+                        stderr: None,
                         duration_ms: 0,
                     }
                 });
                 agent.agent.clone_from(&finished.agent);
-                agent.version.clone_from(&finished.version);
+                agent.version.clone_from(&finished.agent_version);
                 agent.status = finished.status;
-                agent.exit_code = finished.exit_code;
+                agent.exit_code = finished.process.as_ref().and_then(|it| it.exit_code);
+                agent.process.clone_from(&finished.process);
+                agent.retryable = finished.retryable;
+                agent.session_id.clone_from(&finished.session_id);
+                agent.tool_call_log.clone_from(&finished.tool_call_log);
                 agent.error.clone_from(&finished.error);
                 agent.final_message.clone_from(&finished.final_message);
                 agent.runs += 1;
@@ -233,13 +244,14 @@ impl Synthesizer {
                 if let Some(usage) = finished.usage {
                     *agent.usage.get_or_insert_with(TokenUsage::default) += usage;
                 }
-                match (finished.cost, self.agent_cost_complete) {
+                match (&finished.cost, self.agent_cost_complete) {
                     (Some(cost), true) => {
-                        let total =
-                            agent.cost.get_or_insert(Cost { usd: 0.0, source: cost.source });
+                        let total = agent
+                            .cost
+                            .get_or_insert_with(|| Cost { usd: 0.0, source: cost.source.clone() });
                         total.usd += cost.usd;
-                        if cost.source == CostSource::Estimated {
-                            total.source = CostSource::Estimated;
+                        if matches!(cost.source, CostSource::Estimated { .. }) {
+                            total.source = cost.source.clone();
                         }
                     }
                     _ => {
@@ -248,6 +260,8 @@ impl Synthesizer {
                     }
                 }
                 agent.transcript.clone_from(&finished.transcript);
+                agent.stdout.clone_from(&finished.stdout);
+                agent.stderr.clone_from(&finished.stderr);
                 agent.duration_ms += finished.duration_ms;
             }
             Event::ChangesCaptured(changes) => {
@@ -339,6 +353,7 @@ impl Synthesizer {
                 self.halt_with(Gap::BlockedOnExternal { reason: blocked.reason.clone() });
             }
             Event::GoalResumed(_) => self.halt = None,
+            Event::ApprovalDecided(decided) => self.approvals.push(decided.clone()),
             Event::RecoveryPerformed(recovery) => self.recovery.push(Recovery {
                 action: recovery.action,
                 detail: recovery.detail.clone(),
@@ -688,7 +703,7 @@ impl Synthesizer {
             used: BudgetUsed {
                 wall_ms: elapsed_ms(created.at, last_at),
                 tokens: usage_total,
-                usd: self.agent.as_ref().and_then(|it| it.cost).map(|it| it.usd),
+                usd: self.agent.as_ref().and_then(|it| it.cost.as_ref()).map(|it| it.usd),
                 turns: self.agent.as_ref().map_or(0, |it| it.steps),
             },
             exhausted: self.exhausted,
@@ -697,7 +712,8 @@ impl Synthesizer {
         let named = self
             .agent
             .iter()
-            .filter_map(|it| it.transcript.as_ref())
+            .flat_map(|it| [&it.transcript, &it.stdout, &it.stderr])
+            .flatten()
             .chain(gates.iter().filter_map(|it| it.output.as_ref()));
         for artifact in named {
             if !artifacts.iter().any(|it| it.path == artifact.path) {
@@ -748,6 +764,7 @@ impl Synthesizer {
             reviews,
             oracle,
             agent: self.agent.clone(),
+            approvals: self.approvals.clone(),
             budget,
             integration: integration.cloned(),
             human_decisions_required,

@@ -58,11 +58,15 @@ pub fn capture_changes(worktree: &Path, base_commit: &str) -> Result<Changes, Er
         git::run(worktree, &["rev-parse", "--path-format=absolute", "--git-path", "index"])?;
     let real_index = real_index.trim_end();
     if Path::new(real_index).exists() {
-        fs::copy(real_index, &temp_index).map_err(|source| Error::Io {
-            action: "copy",
-            path: real_index.into(),
-            source,
-        })?;
+        // The copy keeps the index's mtime: git trusts cached stats only for files older than
+        // the index, so a fresh mtime would hide edits made in the second the worktree was
+        // checked out ("racy git"), as fast agents do.
+        let copy = || -> std::io::Result<()> {
+            fs::copy(real_index, &temp_index)?;
+            let modified = fs::metadata(real_index)?.modified()?;
+            fs::File::options().write(true).open(&temp_index)?.set_modified(modified)
+        };
+        copy().map_err(|source| Error::Io { action: "copy", path: real_index.into(), source })?;
     }
     let env: [(&str, &OsStr); 1] = [("GIT_INDEX_FILE", temp_index.as_os_str())];
     git::run_with_env(worktree, &["add", "--all", "--", "."], &env)?;

@@ -2,7 +2,7 @@
 
 use std::{fs, path::Path};
 
-use omk_agent::{AgentSpec, AgentStatus, Error, RunContext};
+use omk_agent::{AgentConfig, AgentEnvironment, AgentSpec, AgentStatus, Error, RunContext};
 use omk_events::{AgentFinished, sha256_hex};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
@@ -21,14 +21,17 @@ fn check(
     let scenario_path = dir.path().join("scenario.txt");
     fs::write(&scenario_path, scenario).expect("write scenario");
     let spec = AgentSpec::parse(&format!("script:{}", scenario_path.display()))?;
-    let agent = omk_agent::prepare(&spec)?;
+    let agent = omk_agent::prepare(&spec, &AgentConfig::default(), &AgentEnvironment::default())?;
     let goal = dir.path().join("goal");
-    let finished = agent.run(&RunContext {
-        worktree: &worktree,
-        prompt: "fix the test",
-        artifact_root: &goal,
-        transcript_path: "artifacts/agent/transcript.jsonl",
-    })?;
+    let finished = agent
+        .run(&RunContext {
+            worktree: &worktree,
+            prompt: "fix the test",
+            goal_id: "20261121-200000-abcdef",
+            artifact_root: &goal,
+            transcript_path: "artifacts/agent/transcript.jsonl",
+        })?
+        .finished;
     Ok((finished, dir))
 }
 
@@ -120,9 +123,14 @@ fn bad_agent_names_and_scenario_files_are_errors() {
     let err = AgentSpec::parse("kimi-ultra").unwrap_err();
     assert_eq!(
         err.to_string(),
-        "unknown agent \"kimi-ultra\": use script:FILE (the built-in scripted agent)"
+        "unknown agent \"kimi-ultra\": use kimi, kimi-print, claude, codex, cmd:COMMAND or script:FILE"
     );
-    let err = omk_agent::prepare(&AgentSpec::Script("/no/such/scenario.txt".into())).unwrap_err();
+    let err = omk_agent::prepare(
+        &AgentSpec::Script("/no/such/scenario.txt".into()),
+        &AgentConfig::default(),
+        &AgentEnvironment::default(),
+    )
+    .unwrap_err();
     assert_eq!(err.to_string(), "read scenario file /no/such/scenario.txt");
     let err = check("text: ok\n---\nmagic: yes", &[]).unwrap_err();
     assert!(err.to_string().ends_with("step 2: unknown directive \"magic\"; expected id, usage, think, text, tool_call or error"), "{err}");

@@ -1,5 +1,6 @@
 //! One module per command; this one dispatches and holds what commands share.
 
+mod agents;
 mod demo;
 mod proof;
 mod run;
@@ -16,6 +17,7 @@ pub(crate) fn run(cli: &Cli) -> Result<u8, CliError> {
     match &cli.command {
         Command::Run(args) => run::run_run(&ctx, args),
         Command::Proof(ProofCommand::Show(args)) => proof::run_proof_show(&ctx, args),
+        Command::Agents => agents::run_agents(&ctx),
         Command::Demo(args) => demo::run_demo(&ctx, args),
     }
 }

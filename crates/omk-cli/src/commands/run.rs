@@ -13,9 +13,11 @@ use crate::{
 };
 
 pub(crate) fn run_run(ctx: &Context, args: &RunArgs) -> Result<u8, CliError> {
-    let agent = match AgentSpec::parse(&args.agent) {
-        Ok(AgentSpec::Script(path)) => AgentSpec::Script(ctx.resolve(&path)),
-        Err(err) => return Err(CliError::usage(err.to_string())),
+    let agent = match args.agent.as_deref().map(AgentSpec::parse) {
+        Some(Ok(AgentSpec::Script(path))) => Some(AgentSpec::Script(ctx.resolve(&path))),
+        Some(Ok(other)) => Some(other),
+        Some(Err(err)) => return Err(CliError::usage(err.to_string())),
+        None => None,
     };
     let gates: Vec<GateSpec> = args
         .gates
@@ -23,7 +25,8 @@ pub(crate) fn run_run(ctx: &Context, args: &RunArgs) -> Result<u8, CliError> {
         .enumerate()
         .map(|(idx, line)| GateSpec::shell(&format!("gate-{}", idx + 1), line))
         .collect();
-    let outcome = run_goal(ctx, &ctx.dir, &args.prompt, &agent, &gates, args.max_parallel_gates)?;
+    let outcome =
+        run_goal(ctx, &ctx.dir, &args.prompt, agent.as_ref(), &gates, args.max_parallel_gates)?;
     let text = if ctx.json { shared::run_json(&outcome) } else { shared::run_text(&outcome) };
     output::print_stdout(&text)?;
     Ok(shared::exit_code_of(&outcome.proof))
@@ -34,7 +37,7 @@ pub(crate) fn run_goal(
     ctx: &Context,
     repo_dir: &Path,
     prompt: &str,
-    agent: &AgentSpec,
+    agent: Option<&AgentSpec>,
     gates: &[GateSpec],
     max_parallel_gates: Option<usize>,
 ) -> Result<RunOutcome, CliError> {
@@ -55,6 +58,7 @@ pub(crate) fn run_goal(
         repo_dir,
         prompt,
         agent,
+        agent_environment: &ctx.agent_environment,
         extra_gates: gates,
         max_parallel_gates,
         clock: ctx.clock.as_ref(),

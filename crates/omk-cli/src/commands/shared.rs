@@ -9,7 +9,7 @@ use chrono::DateTime;
 use serde_json::json;
 
 use omk_events::{Envelope, Event};
-use omk_goal::{Clock, FixedClock, RunOutcome, SystemClock};
+use omk_goal::{AgentEnvironment, Clock, FixedClock, RunOutcome, SystemClock};
 use omk_proof::{Gap, Proof, ProofStatus};
 
 use crate::{
@@ -29,6 +29,8 @@ pub(crate) struct Context {
     pub(crate) json: bool,
     /// The clock: `OMK_NOW` when set, else the system clock.
     pub(crate) clock: Box<dyn Clock>,
+    /// `PATH` and Kimi's data directory (`KIMI_SHARE_DIR`, else `~/.kimi`), for agents.
+    pub(crate) agent_environment: AgentEnvironment,
 }
 
 impl Context {
@@ -49,7 +51,11 @@ impl Context {
             }
             Err(_) => Box::new(SystemClock),
         };
-        Ok(Self { dir, json: cli.json, clock })
+        let kimi_share_dir = env::var_os("KIMI_SHARE_DIR")
+            .map(PathBuf::from)
+            .or_else(|| env::var_os("HOME").map(|home| PathBuf::from(home).join(".kimi")));
+        let agent_environment = AgentEnvironment { path: env::var_os("PATH"), kimi_share_dir };
+        Ok(Self { dir, json: cli.json, clock, agent_environment })
     }
 
     /// Returns `path` resolved against the directory omk runs in.
@@ -175,6 +181,18 @@ pub(crate) fn narrate(envelope: &Envelope, repo_root: &Path) {
         Event::GoalCancelled(cancelled) => format!("cancelled: {}", cancelled.reason),
         Event::GoalBlocked(blocked) => format!("blocked: {}", blocked.reason),
         Event::RecoveryPerformed(recovery) => format!("{}: {}", recovery.action, recovery.detail),
+        Event::ApprovalDecided(decided) => {
+            let what = decided
+                .command
+                .as_deref()
+                .or(decided.path.as_deref())
+                .map(|it| format!(" {it:?}"))
+                .unwrap_or_default();
+            format!(
+                "approval: {} {}{what} by rule `{}` ({})",
+                decided.decision, decided.tool, decided.rule, decided.rule_source
+            )
+        }
     };
     output::progress(&format!("  {line}"));
 }

@@ -33,7 +33,8 @@ fn run(
     let outcome = runtime.block_on(omk_goal::run_goal(RunRequest {
         repo_dir: repo,
         prompt,
-        agent,
+        agent: Some(agent),
+        agent_environment: &omk_agent::AgentEnvironment::default(),
         extra_gates,
         max_parallel_gates: 2,
         clock: &clock,

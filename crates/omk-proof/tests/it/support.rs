@@ -5,7 +5,7 @@ use omk_events::{
     Actor, AgentFinished, AgentStarted, AgentStatus, ArtifactRef, ChangeAccepted, ChangeRejected,
     ChangedFile, ChangesCaptured, ChangesCommitted, Cost, CostSource, DecisionMade,
     DecisionRequested, DecisionSubject, Envelope, Event, FileOperation, GateFinished, GateKind,
-    GatePhase, GateSurfaceChecked, GoalCreated, GoalId, ReviewFinished, ReviewStarted,
+    GatePhase, GateSurfaceChecked, GoalCreated, GoalId, ProcessExit, ReviewFinished, ReviewStarted,
     ReviewStatus, Seq, TestCounts, TokenUsage, WorktreeCreated,
 };
 
@@ -84,9 +84,16 @@ impl Log {
         self.with(Event::AgentStarted(AgentStarted { agent: "script:fix.txt".into() })).with(
             Event::AgentFinished(AgentFinished {
                 agent: "script:fix.txt".into(),
-                version: Some("omk-scripted 0.1.0".into()),
+                agent_version: Some("omk-scripted 0.1.0".into()),
                 status,
-                exit_code: Some(i32::from(failed)),
+                process: Some(ProcessExit {
+                    exit_code: Some(i32::from(failed)),
+                    signal: None,
+                    timed_out: false,
+                    idle_timed_out: false,
+                    garbage_lines: 0,
+                    oversized_lines: 0,
+                }),
                 error: failed.then(|| "step 2: the model provider failed: 429".into()),
                 final_message: Some("Fixed add() in calc.sh.".into()),
                 steps: 3,
@@ -98,9 +105,13 @@ impl Log {
                     input_cache_write: 0,
                     output: 150,
                 }),
-                cost: Some(Cost { usd: 0.0125, source: CostSource::Estimated }),
+                cost: Some(Cost {
+                    usd: 0.0125,
+                    source: CostSource::Estimated { table: "omk.toml [prices.kimi]".into() },
+                }),
                 transcript: Some(artifact("artifacts/agent/transcript.jsonl")),
                 duration_ms: 2300,
+                ..AgentFinished::new("x")
             }),
         )
     }

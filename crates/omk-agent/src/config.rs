@@ -1,0 +1,188 @@
+//! The agent sections of `omk.toml`: `[agent]`, `[[approvals]]` and `[prices.<agent>]`.
+
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use serde::Deserialize;
+
+use crate::{
+    error::Error,
+    policy::{ApprovalPolicy, Decision, Rule},
+};
+
+/// What `omk.toml` says about agents; [`AgentConfig::default`] when it says nothing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgentConfig {
+    /// The agent when `--agent` is not given (`[agent] default`).
+    pub default_agent: Option<String>,
+    /// The wall-clock limit of a run (`[agent] timeout_secs`, default 3600).
+    pub timeout: Duration,
+    /// The longest time without output (`[agent] idle_timeout_secs`, default 600).
+    pub idle_timeout: Duration,
+    /// Programs to run instead of those found on `PATH`, by agent (`[agent.programs]`).
+    pub programs: BTreeMap<String, PathBuf>,
+    /// The approval policy (`[[approvals]]` rules, then the defaults).
+    pub approvals: ApprovalPolicy,
+    /// Token prices by agent name (`[prices.<agent>]`), for cost estimates.
+    pub prices: BTreeMap<String, Price>,
+}
+
+/// Prices in US dollars per million tokens.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Price {
+    /// Uncached input tokens.
+    pub input_per_mtok: f64,
+    /// Output tokens.
+    pub output_per_mtok: f64,
+    /// Input tokens read from a cache (default: the input price).
+    pub cache_read_per_mtok: Option<f64>,
+    /// Input tokens written to a cache (default: the input price).
+    pub cache_write_per_mtok: Option<f64>,
+}
+
+impl Default for AgentConfig {
+    fn default() -> Self {
+        Self {
+            default_agent: None,
+            timeout: Duration::from_secs(3600),
+            idle_timeout: Duration::from_secs(600),
+            programs: BTreeMap::new(),
+            approvals: ApprovalPolicy::default(),
+            prices: BTreeMap::new(),
+        }
+    }
+}
+
+/// Parses the agent sections of `text`, the content of the `omk.toml` at `path`.
+///
+/// Other top-level keys (`gates`) are left to their own parsers.
+pub fn parse_config(text: &str, path: &Path) -> Result<AgentConfig, Error> {
+    let error_at = |offset: usize, message: String| {
+        let before = &text[..offset.min(text.len())];
+        Error::Config {
+            path: path.to_owned(),
+            line: before.matches('\n').count() + 1,
+            column: before.rsplit('\n').next().map_or(0, |it| it.chars().count()) + 1,
+            message,
+        }
+    };
+    let file: File = toml::from_str(text).map_err(|err| {
+        error_at(err.span().map_or(0, |span| span.start), err.message().to_owned())
+    })?;
+    let mut config = AgentConfig::default();
+    if let Some(agent) = file.agent {
+        config.default_agent = agent.default;
+        for (key, value) in
+            [("timeout_secs", agent.timeout_secs), ("idle_timeout_secs", agent.idle_timeout_secs)]
+        {
+            if value == Some(0) {
+                return Err(error_at(0, format!("[agent] {key} must be at least 1")));
+            }
+        }
+        if let Some(secs) = agent.timeout_secs {
+            config.timeout = Duration::from_secs(secs);
+        }
+        if let Some(secs) = agent.idle_timeout_secs {
+            config.idle_timeout = Duration::from_secs(secs);
+        }
+        config.programs = agent.programs;
+    }
+    let mut rules = Vec::new();
+    for (idx, raw) in file.approvals.into_iter().enumerate() {
+        let decision = match raw.decision.as_str() {
+            "allow" => Decision::Allow,
+            "deny" => Decision::Deny,
+            "ask" => Decision::Ask,
+            other => {
+                return Err(error_at(
+                    0,
+                    format!(
+                        "[[approvals]] #{}: decision {other:?} must be allow, deny or ask",
+                        idx + 1
+                    ),
+                ));
+            }
+        };
+        rules.push(Rule {
+            decision,
+            tools: raw.tools,
+            programs: raw.programs,
+            commands: raw.commands,
+            paths: raw.paths,
+            outside_worktree: raw.outside_worktree,
+            source: format!("omk.toml [[approvals]] #{}", idx + 1),
+        });
+    }
+    config.approvals = ApprovalPolicy::with_rules(rules);
+    config.prices = file.prices;
+    Ok(config)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    agent: Option<RawAgent>,
+    #[serde(default)]
+    approvals: Vec<RawRule>,
+    #[serde(default)]
+    prices: BTreeMap<String, Price>,
+    /// Parsed by omk-gates.
+    #[serde(default)]
+    #[expect(dead_code, reason = "the gates are parsed by omk-gates; this only accepts the key")]
+    gates: Option<toml::Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAgent {
+    default: Option<String>,
+    timeout_secs: Option<u64>,
+    idle_timeout_secs: Option<u64>,
+    #[serde(default)]
+    programs: BTreeMap<String, PathBuf>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    decision: String,
+    #[serde(default)]
+    tools: Vec<String>,
+    #[serde(default)]
+    programs: Vec<String>,
+    #[serde(default)]
+    commands: Vec<String>,
+    #[serde(default)]
+    paths: Vec<String>,
+    #[serde(default)]
+    outside_worktree: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sections_parse_and_errors_name_the_place() {
+        let text = "[agent]\ndefault = \"kimi\"\ntimeout_secs = 5\n\n[[approvals]]\ndecision = \"deny\"\ntools = [\"Shell\"]\n\n[prices.kimi]\ninput_per_mtok = 0.6\noutput_per_mtok = 2.5\n\n[[gates]]\nname = \"t\"\ncommand = \"true\"\n";
+        let config = parse_config(text, Path::new("omk.toml")).expect("valid");
+        assert_eq!(config.default_agent.as_deref(), Some("kimi"));
+        assert_eq!(config.timeout, Duration::from_secs(5));
+        assert_eq!(config.approvals.rules[0].source, "omk.toml [[approvals]] #1");
+        assert_eq!(config.prices["kimi"].output_per_mtok, 2.5);
+
+        let err = parse_config("[agent]\ndefualt = 1\n", Path::new("omk.toml")).unwrap_err();
+        assert!(err.to_string().starts_with("omk.toml:2:1: unknown field `defualt`"), "{err}");
+        let err = parse_config("[[approvals]]\ndecision = \"maybe\"\n", Path::new("omk.toml"))
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "omk.toml:1:1: [[approvals]] #1: decision \"maybe\" must be allow, deny or ask"
+        );
+    }
+}

@@ -1,0 +1,285 @@
+//! Running an agent's process: its own process group, raw output saved, timeouts enforced.
+
+use std::{
+    fs::File,
+    io::{self, BufRead, BufReader, Write},
+    os::unix::process::{CommandExt, ExitStatusExt},
+    path::PathBuf,
+    process::{Child, ChildStdin, Command, ExitStatus, Stdio},
+    sync::mpsc,
+    thread,
+    time::{Duration, Instant},
+};
+
+use nix::{
+    sys::signal::{Signal, killpg},
+    unistd::Pid,
+};
+use serde_json::Value;
+
+use omk_events::ProcessExit;
+
+/// The longest stdout line omk parses; longer lines are truncated for parsing only.
+pub(crate) const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
+
+/// What to start and how.
+pub(crate) struct Launch {
+    /// The program and its arguments; never a bare program without arguments for `kimi`.
+    pub(crate) argv: Vec<String>,
+    /// The working directory (the worktree).
+    pub(crate) cwd: PathBuf,
+    /// Variables added to the inherited environment.
+    pub(crate) env: Vec<(String, String)>,
+    /// What the process reads on stdin.
+    pub(crate) stdin: StdinMode,
+    /// Where the raw stdout and stderr go.
+    pub(crate) stdout_path: PathBuf,
+    /// Where the raw stderr goes.
+    pub(crate) stderr_path: PathBuf,
+}
+
+/// What an agent reads on stdin.
+pub(crate) enum StdinMode {
+    /// Nothing: stdin is `/dev/null`.
+    Closed,
+    /// The text, then end of file.
+    Text(String),
+    /// A conversation: the protocol writes lines and closes stdin when it is done.
+    Protocol,
+}
+
+/// How long an agent may run.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// The wall-clock limit of the whole run.
+    pub wall: Duration,
+    /// The longest time without a line on stdout.
+    pub idle: Duration,
+    /// How long each step of stopping (cancel, SIGTERM) gets before the next.
+    pub grace: Duration,
+}
+
+/// A protocol spoken on the agent's stdout (and stdin, when bidirectional).
+pub(crate) trait Protocol {
+    /// Returns the lines to write on stdin once the process started (bidirectional protocols).
+    fn opening(&mut self) -> Vec<String>;
+    /// Handles one JSON line of stdout; returns lines to write back.
+    fn on_line(&mut self, line: &Value) -> Vec<String>;
+    /// Handles a line of stdout that is not JSON.
+    fn on_garbage(&mut self, line: &str);
+    /// Returns whether the conversation is over, so stdin can be closed.
+    fn is_done(&self) -> bool;
+    /// Returns the line that politely cancels the run, if the protocol has one.
+    fn cancel_line(&mut self) -> Option<String>;
+}
+
+/// Runs `launch` to its end, feeding stdout lines to `protocol`.
+///
+/// Returns an error only when the process cannot be started or its files cannot be written.
+pub(crate) fn run(
+    launch: Launch,
+    limits: Limits,
+    protocol: &mut dyn Protocol,
+) -> io::Result<ProcessExit> {
+    let stdout_file = File::create(&launch.stdout_path)?;
+    let stderr_file = File::create(&launch.stderr_path)?;
+    let (program, args) = launch
+        .argv
+        .split_first()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "empty command line"))?;
+    let mut command = Command::new(program);
+    command
+        .args(args)
+        .current_dir(&launch.cwd)
+        .envs(launch.env.iter().map(|(key, value)| (key, value)))
+        .stdin(match launch.stdin {
+            StdinMode::Closed => Stdio::null(),
+            StdinMode::Text(_) | StdinMode::Protocol => Stdio::piped(),
+        })
+        .stdout(Stdio::piped())
+        .stderr(stderr_file)
+        .process_group(0);
+    let mut child = command.spawn()?;
+    let pgid = i32::try_from(child.id()).ok().map(Pid::from_raw);
+    let mut stdin = child.stdin.take();
+    if let StdinMode::Text(text) = &launch.stdin {
+        // The prompt is written from a thread so a child that does not read cannot block omk.
+        if let Some(mut pipe) = stdin.take() {
+            let text = text.clone();
+            thread::spawn(move || pipe.write_all(text.as_bytes()).ok());
+        }
+    }
+    let (lines_tx, lines_rx) = mpsc::channel();
+    let stdout = child.stdout.take().expect("stdout is piped because it was set so above");
+    let reader = thread::spawn(move || read_lines(stdout, stdout_file, &lines_tx));
+
+    let started = Instant::now();
+    let mut last_line = Instant::now();
+    let mut exit = ProcessExit {
+        exit_code: None,
+        signal: None,
+        timed_out: false,
+        idle_timed_out: false,
+        garbage_lines: 0,
+        oversized_lines: 0,
+    };
+    write_lines(&mut stdin, &protocol.opening());
+    let mut stopped = false;
+    loop {
+        let wall_left = limits.wall.saturating_sub(started.elapsed());
+        let idle_left = limits.idle.saturating_sub(last_line.elapsed());
+        match lines_rx.recv_timeout(wall_left.min(idle_left)) {
+            Ok(line) => {
+                last_line = Instant::now();
+                if line.oversized {
+                    exit.oversized_lines += 1;
+                }
+                match serde_json::from_str::<Value>(&line.text) {
+                    Ok(value) if value.is_object() => {
+                        let replies = protocol.on_line(&value);
+                        write_lines(&mut stdin, &replies);
+                    }
+                    _ if line.text.trim().is_empty() => {}
+                    _ => {
+                        exit.garbage_lines += 1;
+                        protocol.on_garbage(&line.text);
+                    }
+                }
+                if protocol.is_done() {
+                    // Closing stdin ends a bidirectional agent cleanly.
+                    stdin = None;
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                if wall_left.is_zero() {
+                    exit.timed_out = true;
+                } else {
+                    exit.idle_timed_out = true;
+                }
+                stop(&mut child, pgid, &mut stdin, protocol, limits.grace);
+                stopped = true;
+                break;
+            }
+        }
+    }
+    drop(stdin);
+    let status = if stopped {
+        child.wait()?
+    } else {
+        let left = limits.wall.saturating_sub(started.elapsed()).max(limits.grace);
+        match wait_timeout(&mut child, left)? {
+            Some(status) => status,
+            None => {
+                exit.timed_out = true;
+                let mut none = None;
+                stop(&mut child, pgid, &mut none, protocol, limits.grace);
+                child.wait()?
+            }
+        }
+    };
+    // Whatever the leader's fate, no process of the agent may outlive it and keep writing.
+    signal_group(pgid, Signal::SIGKILL);
+    reader.join().ok();
+    exit.exit_code = status.code();
+    exit.signal = status.signal();
+    Ok(exit)
+}
+
+/// One line of stdout, without its newline.
+struct Line {
+    text: String,
+    oversized: bool,
+}
+
+/// Copies every byte of `stdout` to `raw` and sends each line, truncated to [`MAX_LINE_BYTES`].
+fn read_lines(stdout: impl io::Read, mut raw: File, lines: &mpsc::Sender<Line>) {
+    let mut reader = BufReader::with_capacity(64 * 1024, stdout);
+    let mut current = Vec::new();
+    let mut oversized = false;
+    loop {
+        let chunk = match reader.fill_buf() {
+            Ok([]) | Err(_) => break,
+            Ok(chunk) => chunk,
+        };
+        let (used, line_end) = match chunk.iter().position(|&byte| byte == b'\n') {
+            Some(idx) => (idx + 1, true),
+            None => (chunk.len(), false),
+        };
+        raw.write_all(&chunk[..used]).ok();
+        let content = &chunk[..if line_end { used - 1 } else { used }];
+        let room = MAX_LINE_BYTES.saturating_sub(current.len());
+        if content.len() > room {
+            oversized = true;
+        }
+        current.extend_from_slice(&content[..content.len().min(room)]);
+        reader.consume(used);
+        if line_end {
+            let text = String::from_utf8_lossy(&current).into_owned();
+            current.clear();
+            if lines.send(Line { text, oversized }).is_err() {
+                break;
+            }
+            oversized = false;
+        }
+    }
+    if !current.is_empty() {
+        lines.send(Line { text: String::from_utf8_lossy(&current).into_owned(), oversized }).ok();
+    }
+    raw.sync_all().ok();
+}
+
+fn write_lines(stdin: &mut Option<ChildStdin>, lines: &[String]) {
+    if let Some(pipe) = stdin {
+        for line in lines {
+            if pipe.write_all(line.as_bytes()).and_then(|()| pipe.write_all(b"\n")).is_err() {
+                // The agent closed its stdin; it will end on its own or by timeout.
+                *stdin = None;
+                return;
+            }
+        }
+        pipe.flush().ok();
+    }
+}
+
+/// Stops the agent: a polite cancel, then SIGTERM, then SIGKILL to its process group.
+fn stop(
+    child: &mut Child,
+    pgid: Option<Pid>,
+    stdin: &mut Option<ChildStdin>,
+    protocol: &mut dyn Protocol,
+    grace: Duration,
+) {
+    match (stdin.is_some(), protocol.cancel_line()) {
+        (true, Some(line)) => write_lines(stdin, &[line]),
+        _ => signal_group(pgid, Signal::SIGINT),
+    }
+    if matches!(wait_timeout(child, grace), Ok(Some(_))) {
+        return;
+    }
+    signal_group(pgid, Signal::SIGTERM);
+    if matches!(wait_timeout(child, grace), Ok(Some(_))) {
+        return;
+    }
+    signal_group(pgid, Signal::SIGKILL);
+}
+
+fn wait_timeout(child: &mut Child, limit: Duration) -> io::Result<Option<ExitStatus>> {
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(Some(status));
+        }
+        if started.elapsed() >= limit {
+            return Ok(None);
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn signal_group(pgid: Option<Pid>, signal: Signal) {
+    if let Some(pgid) = pgid {
+        // ESRCH means the group is already gone, which is the goal.
+        killpg(pgid, signal).ok();
+    }
+}

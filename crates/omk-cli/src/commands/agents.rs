@@ -1,0 +1,50 @@
+//! `omk agents`: the agent programs on this machine and whether omk can drive them.
+
+use serde_json::json;
+
+use omk_goal::Detection;
+
+use crate::{
+    commands::shared::{Context, SCHEMA_VERSION},
+    error::{CliError, ExitCodes},
+    output,
+};
+
+pub(crate) fn run_agents(ctx: &Context) -> Result<u8, CliError> {
+    let detected = omk_goal::detect_agents(&ctx.agent_environment);
+    let text = if ctx.json {
+        let agents: Vec<_> = detected
+            .iter()
+            .map(|agent| {
+                json!({
+                    "program": agent.program,
+                    "path": agent.path,
+                    "version": agent.version,
+                    "status": agent.status.as_str(),
+                    "agents": agent.agents,
+                    "note": agent.note,
+                })
+            })
+            .collect();
+        format!("{:#}\n", json!({ "schema_version": SCHEMA_VERSION, "agents": agents }))
+    } else {
+        let mut lines = Vec::new();
+        for agent in &detected {
+            let version = agent.version.as_deref().unwrap_or("-");
+            let path = agent.path.as_ref().map(|it| it.display().to_string()).unwrap_or_default();
+            lines.push(format!(
+                "{:<7} {version:<12} {:<11} {path}",
+                agent.program,
+                agent.status.as_str()
+            ));
+            lines.push(format!("        {}", agent.note));
+            if agent.status == Detection::Supported {
+                lines.push(format!("        use: --agent {}", agent.agents.join(" | --agent ")));
+            }
+        }
+        lines.push("always available: --agent cmd:COMMAND, --agent script:FILE\n".to_owned());
+        lines.join("\n")
+    };
+    output::print_stdout(&text)?;
+    Ok(ExitCodes::SUCCESS)
+}

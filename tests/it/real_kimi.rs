@@ -1,0 +1,165 @@
+//! The real Python Kimi CLI 1.51.0, offline with its scripted `_scripted_echo` model provider:
+//! kimi's own tools edit the repository, omk's gates judge the change.
+//!
+//! `scripts/install-kimi.sh` installs it (CI runs it from `.ci/run` and sets `OMK_REAL_KIMI`
+//! and `OMK_REQUIRE_REAL_KIMI=1`); without it these tests say so on stderr and pass, unless
+//! `OMK_REQUIRE_REAL_KIMI` is set.
+
+use std::{
+    env, fs,
+    io::Write,
+    path::{Path, PathBuf},
+};
+
+use serde_json::Value;
+
+use crate::TestEnv;
+
+const LIB_SH: &str = "add() { echo $(($1 - $2)); }\n";
+const TEST_SH: &str =
+    ". ./lib.sh\n[ \"$(add 2 3)\" = 5 ] || { echo \"add 2 3 is $(add 2 3)\"; exit 1; }\n";
+
+/// Fixes `add` with kimi's StrReplaceFile, runs a harmless command, then tries `git push`.
+const FIX_AND_PUSH: &str = r#"id: s1
+usage: {"input_other": 120, "output": 15}
+text: Fixing the operator.
+tool_call: {"id": "tc-1", "name": "StrReplaceFile", "arguments": "{\"path\": \"lib.sh\", \"edit\": {\"old\": \"$1 - $2\", \"new\": \"$1 + $2\"}}"}
+---
+id: s2
+usage: {"input_other": 40, "input_cache_read": 120, "output": 30}
+text: Checking, then pushing.
+tool_call: {"id": "tc-2", "name": "Shell", "arguments": "{\"command\": \"sh test.sh\"}"}
+tool_call: {"id": "tc-3", "name": "Shell", "arguments": "{\"command\": \"git push origin main\"}"}
+---
+id: s3
+usage: {"input_other": 10, "output": 8}
+text: Fixed add().
+"#;
+
+/// Returns the real kimi, or `None` (after saying why) when it is not installed.
+fn real_kimi() -> anyhow::Result<Option<PathBuf>> {
+    let path = match env::var_os("OMK_REAL_KIMI") {
+        Some(path) => PathBuf::from(path),
+        None => PathBuf::from(env::var_os("HOME").unwrap_or_default())
+            .join(".cache/omk/kimi-cli-1.51.0/venv/bin/kimi"),
+    };
+    if path.is_file() {
+        return Ok(Some(path));
+    }
+    anyhow::ensure!(
+        env::var_os("OMK_REQUIRE_REAL_KIMI").is_none(),
+        "OMK_REQUIRE_REAL_KIMI is set but {} does not exist; run scripts/install-kimi.sh",
+        path.display()
+    );
+    writeln!(
+        std::io::stderr(),
+        "note: the real kimi is not installed ({}); run scripts/install-kimi.sh to test against it",
+        path.display()
+    )?;
+    Ok(None)
+}
+
+/// Runs `omk run --agent AGENT` with the real kimi on `scenario`; returns the `--json` document.
+fn check(kimi: &Path, agent: &str, scenario: &str) -> anyhow::Result<Value> {
+    let env = TestEnv::new()?;
+    let repo = env.repo("repo", &[("lib.sh", LIB_SH), ("test.sh", TEST_SH)])?;
+    let scenario_path = env.write("scenario.txt", scenario)?;
+    // Kimi's default config file, in the test's HOME: the offline scripted provider.
+    let share = env.root().join("home/.kimi");
+    fs::create_dir_all(&share)?;
+    fs::write(
+        share.join("config.toml"),
+        format!(
+            "default_model = \"scripted\"\ntelemetry = false\n\n[models.scripted]\nprovider = \"scripted\"\n\
+             model = \"scripted_echo\"\nmax_context_size = 100000\n\n[providers.scripted]\n\
+             type = \"_scripted_echo\"\nbase_url = \"\"\napi_key = \"\"\n\n[providers.scripted.env]\n\
+             KIMI_SCRIPTED_ECHO_SCRIPTS = {:?}\n",
+            scenario_path.display().to_string()
+        ),
+    )?;
+    let bin = kimi.parent().expect("the kimi executable is in a directory");
+    let output = env.omk_with(
+        &repo,
+        &["run", "fix add", "--agent", agent, "--gate", "sh test.sh", "--json"],
+        &[("PATH", &TestEnv::path_with(bin))],
+    )?;
+    let document: Value =
+        serde_json::from_str(&output.stdout).map_err(|err| anyhow::anyhow!("{err}: {output}"))?;
+    anyhow::ensure!(output.code == Some(0), "{output}");
+    Ok(document)
+}
+
+fn usage(agent: &Value) -> String {
+    let usage = &agent["usage"];
+    format!(
+        "{}/{}/{}/{}",
+        usage["input_uncached"],
+        usage["input_cache_read"],
+        usage["input_cache_write"],
+        usage["output"]
+    )
+}
+
+#[test]
+fn real_kimi_wire_edits_the_repo_and_the_policy_denies_git_push() -> anyhow::Result<()> {
+    let Some(kimi) = real_kimi()? else { return Ok(()) };
+    let document = check(&kimi, "kimi", FIX_AND_PUSH)?;
+    let proof = &document["proof"];
+    assert_eq!(proof["readiness"], "review_missing", "{proof:#}");
+    assert_eq!(proof["changed_files"][0]["path"], "lib.sh");
+    assert_eq!(proof["changed_files"].as_array().map(Vec::len), Some(1));
+    let agent = &proof["agent"];
+    assert_eq!(agent["status"], "completed");
+    assert_eq!(agent["version"], "1.51.0");
+    assert_eq!(usage(agent), "170/120/0/53");
+    assert_eq!(agent["final_message"], "Fixed add().");
+    let decisions: Vec<String> = proof["approvals"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|it| format!("{} {} {}", it["decision"], it["tool"], it["command"]))
+        .collect();
+    assert_eq!(
+        decisions,
+        [
+            r#""allow" "StrReplaceFile" null"#,
+            r#""allow" "Shell" "sh test.sh""#,
+            r#""deny" "Shell" "git push origin main""#,
+        ]
+    );
+    let log: Vec<(String, Value)> = agent["tool_call_log"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|it| (it["id"].as_str().unwrap_or_default().to_owned(), it["ok"].clone()))
+        .collect();
+    assert_eq!(
+        log,
+        [
+            ("tc-1".to_owned(), Value::Bool(true)),
+            ("tc-2".to_owned(), Value::Bool(true)),
+            ("tc-3".to_owned(), Value::Bool(false))
+        ]
+    );
+    Ok(())
+}
+
+#[test]
+fn real_kimi_print_edits_the_repo_and_usage_comes_from_its_session() -> anyhow::Result<()> {
+    let Some(kimi) = real_kimi()? else { return Ok(()) };
+    // Print mode approves every call itself, so the scenario does not push.
+    let scenario = FIX_AND_PUSH.replace(
+        "tool_call: {\"id\": \"tc-3\", \"name\": \"Shell\", \"arguments\": \"{\\\"command\\\": \\\"git push origin main\\\"}\"}\n",
+        "",
+    );
+    let document = check(&kimi, "kimi-print", &scenario)?;
+    let proof = &document["proof"];
+    assert_eq!(proof["readiness"], "review_missing", "{proof:#}");
+    assert_eq!(proof["changed_files"][0]["path"], "lib.sh");
+    let agent = &proof["agent"];
+    assert_eq!(agent["status"], "completed");
+    assert_eq!(usage(agent), "170/120/0/53");
+    assert_eq!(agent["final_message"], "Fixed add().");
+    assert_eq!(agent["tool_calls"], 2);
+    Ok(())
+}
