@@ -1,6 +1,6 @@
 //! Benchmarks of the event log: `EventLog::append` (serialize, one write, `sync_data`) against
-//! `baseline_write_line`, a plain append of the same bytes without sync, so the ratio is the price
-//! of durability.
+//! `baseline_write_line`, a plain append of a line of the same event without sync, so the ratio
+//! is the price of the envelope and of durability.
 
 use std::{
     fs::{self, OpenOptions},
@@ -9,16 +9,10 @@ use std::{
 };
 
 use chrono::{DateTime, Utc};
-use criterion::{Criterion, Throughput};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use tempfile::TempDir;
 
 use omk_events::{Event, EventLog, GoalFailed, GoalId, Step};
-
-fn main() {
-    let mut criterion = Criterion::default().configure_from_args();
-    append(&mut criterion);
-    criterion.final_summary();
-}
 
 fn append(criterion: &mut Criterion) {
     let dir = TempDir::new().expect("the benchmark needs a temporary directory");
@@ -65,3 +59,6 @@ fn append(criterion: &mut Criterion) {
     });
     group.finish();
 }
+
+criterion_group!(benches, append);
+criterion_main!(benches);
