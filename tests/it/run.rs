@@ -32,7 +32,7 @@ fn demo_proves_the_fix_and_says_what_to_try_next() -> anyhow::Result<()> {
     let goal = proof["goal_id"].as_str().unwrap_or_default();
     let stored = fs::read_to_string(repo.join(".omk/goals").join(goal).join("proof.json"))?;
     assert_eq!(shown.stdout, stored);
-    assert_eq!(proof["readiness"], "verified_awaiting_acceptance");
+    assert_eq!(proof["readiness"], "review_missing");
     assert_eq!(proof["changed_files"][0]["path"], "calc.sh");
 
     // The fix is in the goal's worktree, and the user's checkout still has the bug.
@@ -52,7 +52,7 @@ fn run_with_a_passing_gate_exits_0_and_a_failing_one_exits_1() -> anyhow::Result
 
     let output = env.omk(&repo, &["run", "fix add", "--agent", &agent, "--gate", "sh test.sh"])?;
     assert_eq!(output.code, Some(0), "{output}");
-    assert!(output.stdout.contains("readiness  verified_awaiting_acceptance"), "{output}");
+    assert!(output.stdout.contains("readiness  review_missing"), "{output}");
     assert!(output.stdout.contains("modified  lib.sh  +1 -1"), "{output}");
 
     // An agent that changes nothing useful: the gate fails, so the proof is not ready.
@@ -63,7 +63,7 @@ fn run_with_a_passing_gate_exits_0_and_a_failing_one_exits_1() -> anyhow::Result
     assert_eq!(output.code, Some(1), "{output}");
     let document: Value = serde_json::from_str(&output.stdout)?;
     assert_eq!(document["schema_version"], 1);
-    assert_eq!(document["proof"]["readiness"], "no_changes");
+    assert_eq!(document["proof"]["readiness"], "gates_failing");
     assert_eq!(document["proof"]["gates"][0]["exit_code"], 1);
     assert_eq!(output.stderr, "", "no progress with --json");
     Ok(())
@@ -77,7 +77,7 @@ fn run_without_gates_is_not_ready_and_says_how_to_add_one() -> anyhow::Result<()
     let output =
         env.omk(&repo, &["run", "fix add", "--agent", &format!("script:{}", fix.display())])?;
     assert_eq!(output.code, Some(1), "{output}");
-    assert!(output.stdout.contains("readiness  unverified"), "{output}");
+    assert!(output.stdout.contains("readiness  gates_failing"), "{output}");
     assert!(
         output.stdout.contains("configure a gate in omk.toml ([[gates]]) or pass --gate 'CMD'"),
         "{output}"

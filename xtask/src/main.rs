@@ -1,12 +1,14 @@
 //! Maintainer tasks for the omk workspace, run as `cargo xtask <task>`.
 //!
 //! `cargo xtask ci` runs exactly what CI runs; `cargo xtask tidy` checks what rustc and clippy do
-//! not (see `tidy.rs`); `dist`, `release` and `bench` package, release and measure omk.
+//! not (see `tidy.rs`); `codegen` writes the files generated from code; `dist`, `release` and
+//! `bench` package, release and measure omk.
 //! Each task is one module with a `run` function; this file only parses the command line.
 #![expect(clippy::print_stdout, clippy::print_stderr, reason = "xtask is a command line tool")]
 
 mod bench;
 mod ci;
+mod codegen;
 mod dist;
 mod process;
 mod release;
@@ -33,10 +35,16 @@ struct Cli {
 /// The tasks, one module each.
 #[derive(Debug, Subcommand)]
 enum Task {
-    /// Run exactly what CI runs: fmt, clippy, tests, doc tests and tidy
+    /// Run exactly what CI runs: fmt, clippy, tests (codegen freshness too), doc tests and tidy
     Ci,
     /// Check the workspace for problems that rustc and clippy do not catch
     Tidy,
+    /// Write the files generated from code (docs/proof.schema.json), or check them
+    Codegen {
+        /// Check that the generated files are up to date instead of writing them
+        #[arg(long)]
+        check: bool,
+    },
     /// Build the release binary and package it with docs, completions and man pages
     Dist(dist::DistArgs),
     /// Bump every crate to VERSION, update CHANGELOG.md, run ci, commit and tag
@@ -50,6 +58,7 @@ fn main() -> ExitCode {
     let res = project_root().and_then(|root| match cli.task {
         Task::Ci => ci::run(&root),
         Task::Tidy => tidy::run(&root).and_then(|problems| tidy::report(&problems)),
+        Task::Codegen { check } => codegen::run(&root, check),
         Task::Dist(args) => dist::run(&root, &args),
         Task::Release(args) => release::run(&root, &args),
         Task::Bench(args) => bench::run(&root, &args),

@@ -34,13 +34,16 @@ pub(crate) fn run(
     transcript.record("TurnBegin", json!({ "user_input": ctx.prompt }))?;
     let mut finished = AgentFinished {
         agent: agent.to_owned(),
+        version: Some(format!("omk-scripted {}", env!("CARGO_PKG_VERSION"))),
         status: AgentStatus::Failed,
+        exit_code: None,
         error: None,
         final_message: None,
         steps: 0,
         tool_calls: 0,
         failed_tool_calls: 0,
         usage: None,
+        cost: None,
         transcript: None,
         duration_ms: 0,
     };

@@ -5,10 +5,18 @@ use std::{fmt, path::PathBuf};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{GoalId, Seq};
+use crate::{
+    evidence::{
+        BudgetExhausted, BudgetSet, ChangeAccepted, ChangeRejected, ChangesCommitted, DecisionMade,
+        DecisionRequested, GateStarted, GateSurfaceChecked, GoalBlocked, GoalCancelled,
+        GoalClassified, GoalPaused, GoalResumed, RecoveryPerformed, ReviewFinished, ReviewStarted,
+    },
+    ids::{GoalId, Seq},
+};
 
 /// One line of a goal's event log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Envelope {
     /// The log format version, `major.minor`; see [`crate::FORMAT_VERSION`].
     pub format: String,
@@ -16,6 +24,7 @@ pub struct Envelope {
     pub seq: Seq,
     /// When the event happened, in UTC with millisecond precision.
     #[serde(with = "crate::timestamp")]
+    #[cfg_attr(feature = "schema", schemars(with = "String"))]
     pub at: DateTime<Utc>,
     /// The goal the event belongs to.
     pub goal_id: GoalId,
@@ -27,6 +36,7 @@ pub struct Envelope {
 ///
 /// Serialized with the kind as an internal `kind` tag, in `snake_case`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Event {
     /// A goal was created from a prompt; always the first event of a log.
@@ -43,6 +53,40 @@ pub enum Event {
     GateFinished(GateFinished),
     /// A step failed for a reason outside the change itself (git, disk, a missing tool).
     GoalFailed(GoalFailed),
+    /// The goal's kind was decided, and with it the oracle gates that must prove it.
+    GoalClassified(GoalClassified),
+    /// The goal's budget limits were set or raised.
+    BudgetSet(BudgetSet),
+    /// A budget resource ran out; the run stopped to ask for more.
+    BudgetExhausted(BudgetExhausted),
+    /// A gate was started.
+    GateStarted(GateStarted),
+    /// The files that define what the gates check were compared between base and proposed tree.
+    GateSurfaceChecked(GateSurfaceChecked),
+    /// The worktree's changes were committed on the goal's branch.
+    ChangesCommitted(ChangesCommitted),
+    /// The review wall started on a tree, declaring the checks it will run.
+    ReviewStarted(ReviewStarted),
+    /// One check of the review wall finished.
+    ReviewFinished(ReviewFinished),
+    /// A person must decide something before the goal can go on.
+    DecisionRequested(DecisionRequested),
+    /// A person (or a named policy) decided.
+    DecisionMade(DecisionMade),
+    /// The proposed change was accepted for merging.
+    ChangeAccepted(ChangeAccepted),
+    /// The proposed change was rejected.
+    ChangeRejected(ChangeRejected),
+    /// The run was paused; it can be resumed.
+    GoalPaused(GoalPaused),
+    /// The run was resumed after a pause, a cancellation, a budget stop or a failure.
+    GoalResumed(GoalResumed),
+    /// The run was cancelled.
+    GoalCancelled(GoalCancelled),
+    /// The run waits on something outside omk and the repository.
+    GoalBlocked(GoalBlocked),
+    /// omk repaired its own state after a crash or a torn write.
+    RecoveryPerformed(RecoveryPerformed),
 }
 
 impl Event {
@@ -56,12 +100,30 @@ impl Event {
             Self::ChangesCaptured(_) => "changes_captured",
             Self::GateFinished(_) => "gate_finished",
             Self::GoalFailed(_) => "goal_failed",
+            Self::GoalClassified(_) => "goal_classified",
+            Self::BudgetSet(_) => "budget_set",
+            Self::BudgetExhausted(_) => "budget_exhausted",
+            Self::GateStarted(_) => "gate_started",
+            Self::GateSurfaceChecked(_) => "gate_surface_checked",
+            Self::ChangesCommitted(_) => "changes_committed",
+            Self::ReviewStarted(_) => "review_started",
+            Self::ReviewFinished(_) => "review_finished",
+            Self::DecisionRequested(_) => "decision_requested",
+            Self::DecisionMade(_) => "decision_made",
+            Self::ChangeAccepted(_) => "change_accepted",
+            Self::ChangeRejected(_) => "change_rejected",
+            Self::GoalPaused(_) => "goal_paused",
+            Self::GoalResumed(_) => "goal_resumed",
+            Self::GoalCancelled(_) => "goal_cancelled",
+            Self::GoalBlocked(_) => "goal_blocked",
+            Self::RecoveryPerformed(_) => "recovery_performed",
         }
     }
 }
 
 /// The payload of [`Event::GoalCreated`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct GoalCreated {
     /// The user's prompt, verbatim.
     pub prompt: String,
@@ -79,6 +141,7 @@ pub struct GoalCreated {
 
 /// The payload of [`Event::WorktreeCreated`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct WorktreeCreated {
     /// The worktree's directory.
     pub path: PathBuf,
@@ -90,6 +153,7 @@ pub struct WorktreeCreated {
 
 /// The payload of [`Event::AgentStarted`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct AgentStarted {
     /// The agent, as given by the user.
     pub agent: String,
@@ -97,11 +161,18 @@ pub struct AgentStarted {
 
 /// The payload of [`Event::AgentFinished`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct AgentFinished {
     /// The agent, as given by the user.
     pub agent: String,
+    /// The agent CLI's version, when omk could read it.
+    #[serde(default)]
+    pub version: Option<String>,
     /// Whether the agent's run completed; this is not whether the change is good.
     pub status: AgentStatus,
+    /// The agent process's exit code, when it was a process that exited.
+    #[serde(default)]
+    pub exit_code: Option<i32>,
     /// Why the run failed, when it did.
     pub error: Option<String>,
     /// The agent's last message to the user, if it sent one.
@@ -114,6 +185,9 @@ pub struct AgentFinished {
     pub failed_tool_calls: u32,
     /// Token usage, when the agent reports it.
     pub usage: Option<TokenUsage>,
+    /// What the run cost, when the agent reports it or omk can estimate it.
+    #[serde(default)]
+    pub cost: Option<Cost>,
     /// The raw transcript of the run.
     pub transcript: Option<ArtifactRef>,
     /// Wall time of the run in milliseconds.
@@ -122,6 +196,7 @@ pub struct AgentFinished {
 
 /// How an agent's run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AgentStatus {
     /// The agent finished its turn.
@@ -141,6 +216,7 @@ impl fmt::Display for AgentStatus {
 
 /// Token usage of an agent run, normalized across agents.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TokenUsage {
     /// Input tokens not read from a cache.
     pub input_uncached: u64,
@@ -168,8 +244,30 @@ impl std::ops::AddAssign for TokenUsage {
     }
 }
 
+/// What an agent run cost, and where the figure comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Cost {
+    /// The cost in US dollars.
+    pub usd: f64,
+    /// Whether the agent reported the figure or omk estimated it.
+    pub source: CostSource,
+}
+
+/// Where a [`Cost`] figure comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum CostSource {
+    /// The agent reported the cost itself.
+    Reported,
+    /// omk estimated it from the token usage and the price table in `omk.toml`.
+    Estimated,
+}
+
 /// A file kept beside the log, named by its path relative to the goal directory.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ArtifactRef {
     /// The path relative to the goal directory, with `/` separators.
     pub path: String,
@@ -181,6 +279,7 @@ pub struct ArtifactRef {
 
 /// The payload of [`Event::ChangesCaptured`]: what changed in the worktree, according to git.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ChangesCaptured {
     /// The commit the changes are measured against.
     pub base_commit: String,
@@ -192,6 +291,7 @@ pub struct ChangesCaptured {
 
 /// A file that differs between the base commit and the captured tree.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ChangedFile {
     /// The path relative to the repository root, with `/` separators.
     pub path: String,
@@ -209,6 +309,7 @@ pub struct ChangedFile {
 
 /// What happened to a changed file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FileOperation {
     /// The file is new.
@@ -234,6 +335,7 @@ impl fmt::Display for FileOperation {
 
 /// The payload of [`Event::GateFinished`]: the facts of one gate run, as omk measured them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct GateFinished {
     /// The gate's name, unique within a run.
     pub name: String,
@@ -243,6 +345,15 @@ pub struct GateFinished {
     pub command: Vec<String>,
     /// Whether the proof requires this gate to pass.
     pub required: bool,
+    /// Whether the gate ran on the base tree (to show what already failed) or on the change.
+    #[serde(default)]
+    pub phase: GatePhase,
+    /// The git tree id of the worktree content the gate ran on, when omk recorded it.
+    #[serde(default)]
+    pub tree_id: Option<String>,
+    /// Whether a test gate may pass without running any test.
+    #[serde(default)]
+    pub allow_no_tests: bool,
     /// The exit code, `None` when the gate was killed by a signal or could not start.
     pub exit_code: Option<i32>,
     /// The signal that ended the gate, if any.
@@ -255,6 +366,12 @@ pub struct GateFinished {
     pub duration_ms: u64,
     /// The captured stdout and stderr, interleaved.
     pub output: Option<ArtifactRef>,
+    /// The test counts parsed from the output, when the output has a format omk knows.
+    #[serde(default)]
+    pub tests: Option<TestCounts>,
+    /// The goal whose identical run this result was taken from, when it came from the cache.
+    #[serde(default)]
+    pub cached_from: Option<String>,
 }
 
 impl GateFinished {
@@ -264,8 +381,49 @@ impl GateFinished {
     }
 }
 
+/// When a gate ran, relative to the agent's change.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum GatePhase {
+    /// On the base tree, before the agent ran: shows which failures were already there.
+    Baseline,
+    /// On the changed worktree: the result that speaks for the change.
+    #[default]
+    Proposed,
+}
+
+impl fmt::Display for GatePhase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Baseline => "baseline",
+            Self::Proposed => "proposed",
+        })
+    }
+}
+
+/// Test counts parsed from a gate's output.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct TestCounts {
+    /// Tests that passed.
+    pub passed: u64,
+    /// Tests that failed.
+    pub failed: u64,
+    /// Tests that were skipped or ignored.
+    pub skipped: u64,
+}
+
+impl TestCounts {
+    /// Returns the number of tests that ran: passed plus failed.
+    pub fn ran(&self) -> u64 {
+        self.passed + self.failed
+    }
+}
+
 /// What a gate checks.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum GateKind {
     /// Runs tests.
@@ -298,6 +456,7 @@ impl fmt::Display for GateKind {
 
 /// The payload of [`Event::GoalFailed`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct GoalFailed {
     /// The step that failed.
     pub step: Step,
@@ -307,6 +466,7 @@ pub struct GoalFailed {
 
 /// A step of the goal pipeline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Step {
     /// Creating the worktree.
@@ -317,6 +477,12 @@ pub enum Step {
     Changes,
     /// Running the gates.
     Gates,
+    /// Committing the change in the worktree.
+    Commit,
+    /// Running the review wall.
+    Review,
+    /// Merging an accepted change.
+    Integration,
 }
 
 impl fmt::Display for Step {
@@ -326,6 +492,9 @@ impl fmt::Display for Step {
             Self::Agent => "agent",
             Self::Changes => "changes",
             Self::Gates => "gates",
+            Self::Commit => "commit",
+            Self::Review => "review",
+            Self::Integration => "integration",
         })
     }
 }

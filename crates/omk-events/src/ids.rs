@@ -9,6 +9,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 /// A goal id is 1 to 64 characters of lowercase ASCII letters, digits and `-`, starting with a
 /// letter or digit, so it is safe as a directory name and as part of a git branch name.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(transparent)]
 pub struct GoalId(String);
 
@@ -51,6 +52,7 @@ impl<'de> Deserialize<'de> for GoalId {
 
 /// The 1-based position of an event in its goal's log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(transparent)]
 pub struct Seq(pub u64);
 

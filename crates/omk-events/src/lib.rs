@@ -20,6 +20,7 @@
 mod artifact;
 mod error;
 mod event;
+mod evidence;
 mod ids;
 mod log;
 pub mod timestamp;
@@ -27,9 +28,16 @@ pub mod timestamp;
 pub use crate::artifact::sha256_hex;
 pub use crate::error::Error;
 pub use crate::event::{
-    AgentFinished, AgentStarted, AgentStatus, ArtifactRef, ChangedFile, ChangesCaptured, Envelope,
-    Event, FileOperation, GateFinished, GateKind, GoalCreated, GoalFailed, Step, TokenUsage,
-    WorktreeCreated,
+    AgentFinished, AgentStarted, AgentStatus, ArtifactRef, ChangedFile, ChangesCaptured, Cost,
+    CostSource, Envelope, Event, FileOperation, GateFinished, GateKind, GatePhase, GoalCreated,
+    GoalFailed, Step, TestCounts, TokenUsage, WorktreeCreated,
+};
+pub use crate::evidence::{
+    Actor, BudgetExhausted, BudgetLimits, BudgetResource, BudgetSet, ChangeAccepted,
+    ChangeRejected, ChangesCommitted, ClassificationSource, DecisionMade, DecisionRequested,
+    DecisionSubject, GateStarted, GateSurfaceChecked, GoalBlocked, GoalCancelled, GoalClassified,
+    GoalKind, GoalPaused, GoalResumed, RecoveryAction, RecoveryPerformed, ReviewFinished,
+    ReviewStarted, ReviewStatus,
 };
 pub use crate::ids::{GoalId, InvalidGoalId, Seq};
 pub use crate::log::{EventLog, FORMAT_VERSION, read_log};

@@ -16,7 +16,7 @@ use nix::{
 };
 use tokio::{process::Command, sync::Semaphore};
 
-use omk_events::{ArtifactRef, GateFinished};
+use omk_events::{ArtifactRef, GateFinished, GatePhase};
 
 use crate::spec::GateSpec;
 
@@ -96,12 +96,17 @@ fn not_started(spec: &GateSpec) -> GateFinished {
         gate_kind: spec.kind,
         command: spec.command.argv(),
         required: spec.required,
+        phase: GatePhase::Proposed,
+        tree_id: None,
+        allow_no_tests: false,
         exit_code: None,
         signal: None,
         timed_out: false,
         spawn_error: None,
         duration_ms: 0,
         output: None,
+        tests: None,
+        cached_from: None,
     }
 }
 

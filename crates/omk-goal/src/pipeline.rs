@@ -134,14 +134,17 @@ async fn drive(
         Err(err) => return log.fail(Step::Agent, &err),
     }
 
-    match omk_worktree::capture_changes(&worktree.path, base_commit) {
-        Ok(changes) => log.record(Event::ChangesCaptured(ChangesCaptured {
-            base_commit: base_commit.to_owned(),
-            tree_id: changes.tree_id,
-            files: changes.files.into_iter().map(changed_file).collect(),
-        }))?,
+    let tree_id = match omk_worktree::capture_changes(&worktree.path, base_commit) {
+        Ok(changes) => {
+            log.record(Event::ChangesCaptured(ChangesCaptured {
+                base_commit: base_commit.to_owned(),
+                tree_id: changes.tree_id.clone(),
+                files: changes.files.into_iter().map(changed_file).collect(),
+            }))?;
+            changes.tree_id
+        }
         Err(err) => return log.fail(Step::Changes, &err),
-    }
+    };
 
     let options = RunOptions {
         worktree: worktree.path.clone(),
@@ -150,7 +153,9 @@ async fn drive(
         max_parallel: log.request.max_parallel_gates,
         kill_grace: Duration::from_secs(5),
     };
-    for result in omk_gates::run_gates(gates, &options).await {
+    for mut result in omk_gates::run_gates(gates, &options).await {
+        // Nothing writes to the worktree between the capture and the gates, so they ran on it.
+        result.tree_id = Some(tree_id.clone());
         log.record(Event::GateFinished(result))?;
     }
     Ok(())

@@ -1,17 +1,30 @@
-//! The proof's data model: every field explicit and typed.
-
-use std::fmt;
+//! The proof's data model: every field explicit and typed, in the order it is written.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use omk_events::{AgentFinished, ArtifactRef, ChangedFile, GateKind, GoalId, Step};
+use omk_events::{
+    Actor, AgentStatus, ArtifactRef, BudgetExhausted, BudgetLimits, ChangedFile,
+    ClassificationSource, Cost, DecisionSubject, GateKind, GatePhase, GoalId, GoalKind,
+    RecoveryAction, TestCounts, TokenUsage,
+};
+
+use crate::{
+    error::Error,
+    gap::KnownGap,
+    readiness::{ProofStatus, Readiness},
+};
 
 /// The version of the proof format this build writes.
-pub const PROOF_VERSION: u32 = 1;
+///
+/// A reader accepts proofs of this version and older ones it knows; see [`Proof::from_json`].
+pub const PROOF_VERSION: u32 = 2;
 
 /// A goal's readiness report: what was done, what omk verified, and what is still missing.
+///
+/// Build one with [`crate::synthesize`]; a proof is a snapshot and has no mutating methods.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Proof {
     /// The proof format version, [`PROOF_VERSION`].
     pub version: u32,
@@ -19,126 +32,107 @@ pub struct Proof {
     pub goal_id: GoalId,
     /// Whether the change may be merged, or why the goal stopped.
     pub status: ProofStatus,
-    /// The highest rung of the readiness ladder the goal reached.
+    /// The lowest rung of the readiness ladder whose requirement is not met ([`Readiness::Ready`]
+    /// when all are).
     pub readiness: Readiness,
     /// One sentence rendered from `status` and `readiness`.
     pub summary: String,
-    /// The time of the last event folded into the proof.
+    /// The time of the last event folded into the proof (never the clock).
     #[serde(with = "omk_events::timestamp")]
+    #[cfg_attr(feature = "schema", schemars(with = "String"))]
     pub generated_at: DateTime<Utc>,
-    /// The user's prompt.
-    pub prompt: String,
+    /// What the goal was asked to do, and how long it has run.
+    pub task: TaskSummary,
     /// Where the change lives in git.
     pub git: GitEvidence,
-    /// The agent's run, once it finished.
-    pub agent: Option<AgentFinished>,
+    /// The commits made on the goal's branch, oldest first.
+    pub commits: Vec<CommitEvidence>,
     /// The files that differ from the base commit, according to git, sorted by path.
     pub changed_files: Vec<ChangedFile>,
-    /// Every gate run, in the order they finished.
+    /// The deciding run of every gate (see [`ProofGate`]), baseline gates first, each in the
+    /// order first seen.
     pub gates: Vec<ProofGate>,
-    /// Whether at least one gate ran after the agent's last change.
+    /// Whether at least one gate ran after the last change.
     pub post_mutation_gates_ran: bool,
-    /// What is missing before the change may be merged, each with its next step.
+    /// Whether the change touched what the gates check, once omk compared it.
+    pub gate_surface: Option<GateSurfaceEvidence>,
+    /// One section per review check run on the proposed tree.
+    pub reviews: Vec<ReviewSection>,
+    /// The goal's kind and the gates that must prove it, once classified.
+    pub oracle: Option<OracleEvidence>,
+    /// The agent's runs, once one finished.
+    pub agent: Option<AgentEvidence>,
+    /// The goal's budget: limits and use.
+    pub budget: BudgetEvidence,
+    /// The latest accept or reject decision on the change.
+    pub integration: Option<IntegrationEvidence>,
+    /// Decisions a person must take before the goal can go on.
+    pub human_decisions_required: Vec<HumanDecision>,
+    /// What omk repaired in its own state, oldest first; empty when nothing was.
+    pub recovery: Vec<Recovery>,
+    /// What is missing before the change may be merged, each with its next step; empty exactly
+    /// when the status is `ready`.
     pub known_gaps: Vec<KnownGap>,
-    /// Every artifact the events name (transcripts, gate logs), in event order.
+    /// Every artifact the proof's sections name, in the order they are named.
     pub artifacts: Vec<ArtifactRef>,
 }
 
-/// Whether a goal's change may be merged, or why its run stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ProofStatus {
-    /// Verified and accepted: the change may be merged.
-    Ready,
-    /// Some evidence is missing or failing; see the known gaps.
-    NotReady,
-    /// A person must answer a question or take a decision.
-    BlockedOnHuman,
-    /// Something outside omk and the repository must change first.
-    BlockedOnExternal,
-    /// The run stopped at its budget.
-    NeedsMoreBudget,
-    /// omk's own machinery (git, disk, a missing tool) failed.
-    FailedInfra,
-    /// The user cancelled the run.
-    Cancelled,
-    /// The run is paused and can be resumed.
-    Paused,
-}
-
-impl fmt::Display for ProofStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Ready => "ready",
-            Self::NotReady => "not_ready",
-            Self::BlockedOnHuman => "blocked_on_human",
-            Self::BlockedOnExternal => "blocked_on_external",
-            Self::NeedsMoreBudget => "needs_more_budget",
-            Self::FailedInfra => "failed_infra",
-            Self::Cancelled => "cancelled",
-            Self::Paused => "paused",
-        })
+impl Proof {
+    /// Returns the proof as pretty-printed JSON with a trailing newline: the bytes of `proof.json`.
+    ///
+    /// Fields are written in declaration order, so the same proof gives the same bytes.
+    pub fn to_json(&self) -> String {
+        let mut json = serde_json::to_string_pretty(self)
+            .expect("a proof serializes: every field is plain data with string keys");
+        json.push('\n');
+        json
     }
-}
 
-/// The readiness ladder, lowest rung first.
-///
-/// The proof names the lowest rung whose requirement is not met, so a goal climbs one rung at a
-/// time and a missing piece of evidence can never be skipped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Readiness {
-    /// omk's own machinery failed before the goal could be verified.
-    InfraFailed,
-    /// The agent has not finished a run yet.
-    AgentNotRun,
-    /// The agent's run failed.
-    AgentFailed,
-    /// The agent finished but git shows no change.
-    NoChanges,
-    /// The change exists but no required gate passed on it.
-    Unverified,
-    /// A required gate failed on the change.
-    GatesFailing,
-    /// Every required gate passed after the last change; a person or policy must accept it.
-    VerifiedAwaitingAcceptance,
-}
-
-impl Readiness {
-    /// Returns the sentence that explains the rung.
-    pub fn sentence(self) -> &'static str {
-        match self {
-            Self::InfraFailed => {
-                "omk could not finish the run, so nothing about the change is verified"
-            }
-            Self::AgentNotRun => "the agent has not finished a run yet",
-            Self::AgentFailed => "the agent's run failed",
-            Self::NoChanges => "the agent finished but changed no file",
-            Self::Unverified => "the change exists but no required gate passed on it",
-            Self::GatesFailing => "a required gate failed on the change",
-            Self::VerifiedAwaitingAcceptance => {
-                "every required gate passed on the change; it awaits acceptance"
-            }
+    /// Parses a proof written by [`Proof::to_json`], refusing versions this build does not know.
+    pub fn from_json(text: &str) -> Result<Self, Error> {
+        #[derive(Deserialize)]
+        struct Versioned {
+            version: u32,
         }
+        let Versioned { version } =
+            serde_json::from_str(text).map_err(|err| Error::InvalidJson(err.to_string()))?;
+        if version != PROOF_VERSION {
+            return Err(Error::UnsupportedVersion { found: version, supported: PROOF_VERSION });
+        }
+        serde_json::from_str(text).map_err(|err| Error::InvalidJson(err.to_string()))
+    }
+
+    /// Returns the gates that speak for the change: the proposed-phase ones.
+    pub fn proposed_gates(&self) -> impl Iterator<Item = &ProofGate> {
+        self.gates.iter().filter(|gate| gate.phase == GatePhase::Proposed)
     }
 }
 
-impl fmt::Display for Readiness {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::InfraFailed => "infra_failed",
-            Self::AgentNotRun => "agent_not_run",
-            Self::AgentFailed => "agent_failed",
-            Self::NoChanges => "no_changes",
-            Self::Unverified => "unverified",
-            Self::GatesFailing => "gates_failing",
-            Self::VerifiedAwaitingAcceptance => "verified_awaiting_acceptance",
-        })
-    }
+/// What the goal was asked to do, and how long it has run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct TaskSummary {
+    /// The user's prompt, verbatim.
+    pub prompt: String,
+    /// The agent, as given by the user.
+    pub agent: String,
+    /// The goal's kind, once classified.
+    pub goal_kind: Option<GoalKind>,
+    /// The version of omk that created the goal.
+    pub omk_version: String,
+    /// When the goal was created.
+    #[serde(with = "omk_events::timestamp")]
+    #[cfg_attr(feature = "schema", schemars(with = "String"))]
+    pub started_at: DateTime<Utc>,
+    /// Milliseconds from the goal's first event to its last.
+    pub elapsed_ms: u64,
+    /// The number of events folded into the proof.
+    pub events: u64,
 }
 
 /// Where the goal's change lives in git.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct GitEvidence {
     /// The branch the goal started from, `None` on a detached HEAD.
     pub base_branch: Option<String>,
@@ -146,22 +140,44 @@ pub struct GitEvidence {
     pub base_commit: String,
     /// The goal's branch, once its worktree exists.
     pub branch: Option<String>,
-    /// The tree id of the captured change, once captured.
+    /// The latest commit on the goal's branch, once the change was committed.
+    pub head_commit: Option<String>,
+    /// The tree id of the proposed change: the latest captured or committed tree.
     pub tree_id: Option<String>,
+    /// Whether the proposed tree differs from the head commit's tree (uncommitted changes);
+    /// `None` until both are known.
+    pub dirty: Option<bool>,
 }
 
-/// One gate run as the proof sees it.
+/// A commit omk made on the goal's branch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct CommitEvidence {
+    /// The commit id.
+    pub commit: String,
+    /// Its tree id.
+    pub tree_id: String,
+    /// Its parent.
+    pub parent: String,
+}
+
+/// One gate as the proof sees it: its latest run, and counts of the runs that decide.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ProofGate {
     /// The gate's name.
     pub name: String,
     /// What the gate checks.
     pub kind: GateKind,
+    /// Whether it ran on the base tree or on the change.
+    pub phase: GatePhase,
     /// The command line as run.
     pub command: Vec<String>,
-    /// Whether the proof requires the gate to pass.
+    /// Whether the proof requires the gate to pass (oracle gates are required too).
     pub required: bool,
-    /// Whether the gate passed: it started, exited 0 and did not time out.
+    /// Whether a test gate may pass without running a test.
+    pub allow_no_tests: bool,
+    /// Whether the run passed: it started, exited 0 and did not time out.
     pub passed: bool,
     /// The exit code, if the gate exited.
     pub exit_code: Option<i32>,
@@ -173,123 +189,259 @@ pub struct ProofGate {
     pub spawn_error: Option<String>,
     /// Wall time in milliseconds.
     pub duration_ms: u64,
-    /// The captured output.
+    /// Test counts parsed from the output, when omk knows its format.
+    pub tests: Option<TestCounts>,
+    /// The captured output: its path and SHA-256.
     pub output: Option<ArtifactRef>,
-    /// Whether the gate ran after the agent's last change, so its result speaks for the change.
+    /// The tree the gate ran on, when recorded.
+    pub tree_id: Option<String>,
+    /// Whether the run came after the last change, so its result speaks for the change.
     pub after_last_mutation: bool,
+    /// The goal whose identical run this result was taken from, when it came from the cache.
+    pub cached_from: Option<String>,
+    /// How many times the gate ran in this phase.
+    pub runs: u32,
+    /// How many of those runs failed.
+    pub failed_runs: u32,
+    /// How many times it ran on the proposed tree since the last change: only these runs speak
+    /// for the change.
+    pub runs_on_tree: u32,
+    /// Failed runs that count against the gate: every run since the last change, and the last
+    /// run before it. One failure fails the gate even beside later passes (flaky).
+    pub counting_failures: u32,
+    /// Runs among those that passed without running a test, when the gate must run tests.
+    pub counting_no_tests: u32,
 }
 
-/// A piece of evidence the proof lacks, with the sentence that explains it and the next step.
+/// Whether the change touched what the gates check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct KnownGap {
-    /// What is missing.
-    pub gap: Gap,
-    /// The gap as a sentence, rendered from `gap`.
-    pub message: String,
-    /// What to do about it, rendered from `gap`.
-    pub next_step: String,
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct GateSurfaceEvidence {
+    /// The tree that was checked.
+    pub tree_id: String,
+    /// The SHA-256 of the gate surface in the base commit.
+    pub base_digest: String,
+    /// The SHA-256 of the gate surface in the checked tree.
+    pub proposed_digest: String,
+    /// The gate-surface files that differ; empty when unchanged.
+    pub changed_paths: Vec<String>,
+    /// The human decision on the change, when one was taken after the check.
+    pub decision: Option<DecisionRecord>,
 }
 
-/// What a proof lacks.
+/// A decision a person or policy took.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Gap {
-    /// A step failed for a reason outside the change.
-    InfraFailure {
-        /// The step that failed.
-        step: Step,
-        /// The error.
-        error: String,
-    },
-    /// No agent run finished.
-    AgentNotRun,
-    /// The agent's run failed.
-    AgentFailed {
-        /// Why, when the agent said.
-        error: Option<String>,
-    },
-    /// The agent finished, but omk did not capture the changes from git afterwards.
-    ChangesNotCaptured,
-    /// Git shows no change.
-    NoChanges,
-    /// No gate is configured or detected.
-    NoGates,
-    /// Gates ran, but none of them after the agent's last change.
-    GatesNotRunAfterChange,
-    /// Gates ran after the change, but none of them is required.
-    NoRequiredGate,
-    /// A required gate did not pass on the change.
-    RequiredGateFailed {
-        /// The gate's name.
-        gate: String,
-    },
-    /// The change is verified and waits for a person or policy to accept it.
-    AcceptanceMissing,
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct DecisionRecord {
+    /// Whether it was approved.
+    pub approved: bool,
+    /// Who decided.
+    pub by: Actor,
+    /// When.
+    #[serde(with = "omk_events::timestamp")]
+    #[cfg_attr(feature = "schema", schemars(with = "String"))]
+    pub at: DateTime<Utc>,
+    /// Why, if they said.
+    pub reason: Option<String>,
 }
 
-impl Gap {
-    /// Returns the gap as a sentence.
-    pub fn message(&self) -> String {
-        match self {
-            Self::InfraFailure { step, error } => format!("the {step} step failed: {error}"),
-            Self::AgentNotRun => "no agent run has finished".to_owned(),
-            Self::AgentFailed { error: Some(error) } => format!("the agent's run failed: {error}"),
-            Self::AgentFailed { error: None } => "the agent's run failed".to_owned(),
-            Self::ChangesNotCaptured => {
-                "the changes were not read from git after the agent's run".to_owned()
-            }
-            Self::NoChanges => "git shows no changed file in the worktree".to_owned(),
-            Self::NoGates => "no verification gate ran".to_owned(),
-            Self::GatesNotRunAfterChange => {
-                "no gate ran after the agent's last change, so no result speaks for it".to_owned()
-            }
-            Self::NoRequiredGate => "no required gate ran after the change".to_owned(),
-            Self::RequiredGateFailed { gate } => {
-                format!("required gate {gate} did not pass on the change")
-            }
-            Self::AcceptanceMissing => "nobody has accepted the change yet".to_owned(),
-        }
-    }
+/// One section of the review wall.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct ReviewSection {
+    /// The check's name.
+    pub check: String,
+    /// Its verdict, or `missing` when the wall declared it but it did not finish.
+    pub status: ReviewSectionStatus,
+    /// What the check looked at and found.
+    pub evidence: Vec<String>,
+    /// Risks the check sees.
+    pub risks: Vec<String>,
+    /// What to do when it did not pass.
+    pub next_step: Option<String>,
+}
 
-    /// Returns the next step that closes the gap.
-    pub fn next_step(&self) -> String {
-        match self {
-            Self::InfraFailure { .. } => {
-                "fix the cause named in the error, then run the goal again".to_owned()
-            }
-            Self::AgentNotRun | Self::ChangesNotCaptured => "run the goal to the end".to_owned(),
-            Self::AgentFailed { .. } => {
-                "read the agent transcript, adjust the prompt or agent, and run again".to_owned()
-            }
-            Self::NoChanges => "make the prompt say what should change, and run again".to_owned(),
-            Self::NoGates => {
-                "configure a gate in omk.toml ([[gates]]) or pass --gate 'CMD', and run again"
-                    .to_owned()
-            }
-            Self::GatesNotRunAfterChange => "run the gates on the changed worktree".to_owned(),
-            Self::NoRequiredGate => "mark at least one gate required in omk.toml".to_owned(),
-            Self::RequiredGateFailed { gate } => {
-                format!("read gate {gate}'s output artifact, fix the change, and run again")
-            }
-            Self::AcceptanceMissing => {
-                "review the change in the goal's worktree (.omk/worktrees/<goal-id>) and merge it if you agree".to_owned()
-            }
-        }
+/// The verdict of a review section.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewSectionStatus {
+    /// The check found nothing wrong.
+    Passed,
+    /// The check found a problem.
+    Failed,
+    /// The check could not decide; a person must look.
+    Blocked,
+    /// The check was declared but did not finish on the proposed tree.
+    Missing,
+}
+
+impl std::fmt::Display for ReviewSectionStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Passed => "passed",
+            Self::Failed => "failed",
+            Self::Blocked => "blocked",
+            Self::Missing => "missing",
+        })
     }
 }
 
-impl From<Gap> for KnownGap {
-    fn from(gap: Gap) -> Self {
-        Self { message: gap.message(), next_step: gap.next_step(), gap }
+/// The goal's kind and the gates that must prove it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct OracleEvidence {
+    /// The goal's kind.
+    pub goal_kind: GoalKind,
+    /// Who decided the kind.
+    pub source: ClassificationSource,
+    /// The oracle gates and whether each passed on the proposed tree after the last change.
+    pub gates: Vec<OracleGate>,
+}
+
+/// One gate the goal's kind requires.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct OracleGate {
+    /// The gate's name.
+    pub name: String,
+    /// Whether it ran and passed.
+    pub status: OracleGateStatus,
+}
+
+/// Whether an oracle gate proved the change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum OracleGateStatus {
+    /// Its latest run passed.
+    Passed,
+    /// Its latest run failed.
+    Failed,
+    /// It never ran on the change.
+    Missing,
+}
+
+/// The agent's runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct AgentEvidence {
+    /// The agent, as given by the user.
+    pub agent: String,
+    /// The agent CLI's version, when known.
+    pub version: Option<String>,
+    /// How the latest run ended.
+    pub status: AgentStatus,
+    /// The latest run's exit code, when the agent was a process that exited.
+    pub exit_code: Option<i32>,
+    /// Why the latest run failed, when it did.
+    pub error: Option<String>,
+    /// The agent's last message in the latest run.
+    pub final_message: Option<String>,
+    /// The number of runs (more than one after a resume or a follow-up).
+    pub runs: u32,
+    /// Model steps, over all runs.
+    pub steps: u64,
+    /// Tool calls, over all runs.
+    pub tool_calls: u64,
+    /// Failed tool calls, over all runs.
+    pub failed_tool_calls: u64,
+    /// Token usage over all runs that reported it; `None` when none did.
+    pub usage: Option<TokenUsage>,
+    /// Cost over all runs; `None` unless every run had a cost. `estimated` when any run's was.
+    pub cost: Option<Cost>,
+    /// The latest run's transcript: path and SHA-256.
+    pub transcript: Option<ArtifactRef>,
+    /// Wall time over all runs, in milliseconds.
+    pub duration_ms: u64,
+}
+
+/// The goal's budget: limits and use.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct BudgetEvidence {
+    /// The limits in force at the end (the latest `budget_set`); no limit when unset.
+    pub limits: BudgetLimits,
+    /// What the goal used.
+    pub used: BudgetUsed,
+    /// The latest time a resource ran out, if one did.
+    pub exhausted: Option<BudgetExhausted>,
+}
+
+/// What a goal used.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct BudgetUsed {
+    /// Wall time from the first event to the last, in milliseconds.
+    pub wall_ms: u64,
+    /// Tokens over all agent runs.
+    pub tokens: u64,
+    /// Cost in US dollars over all agent runs, when known.
+    pub usd: Option<f64>,
+    /// Agent turns over all runs.
+    pub turns: u64,
+}
+
+/// Whether the change was accepted or rejected, by whom and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct IntegrationEvidence {
+    /// Accepted or rejected.
+    pub decision: IntegrationDecision,
+    /// Who decided: a person, or a named policy.
+    pub by: Actor,
+    /// When.
+    #[serde(with = "omk_events::timestamp")]
+    #[cfg_attr(feature = "schema", schemars(with = "String"))]
+    pub at: DateTime<Utc>,
+    /// Why, if they said.
+    pub reason: Option<String>,
+    /// The tree the decision is about.
+    pub tree_id: String,
+    /// The merge commit on the base branch, once merged.
+    pub merge_commit: Option<String>,
+}
+
+/// An accept or reject decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum IntegrationDecision {
+    /// The change may be merged.
+    Accepted,
+    /// The change must not be merged.
+    Rejected,
+}
+
+impl std::fmt::Display for IntegrationDecision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Accepted => "accepted",
+            Self::Rejected => "rejected",
+        })
     }
 }
 
-impl Proof {
-    /// Returns the proof as pretty-printed JSON with a trailing newline: the bytes of `proof.json`.
-    pub fn to_json(&self) -> String {
-        let mut json = serde_json::to_string_pretty(self)
-            .expect("a proof serializes because every field is plain data with string keys");
-        json.push('\n');
-        json
-    }
+/// A decision a person must take.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct HumanDecision {
+    /// What the decision is about.
+    pub subject: DecisionSubject,
+    /// The question to answer.
+    pub question: String,
+}
+
+/// One repair omk made to its own state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Recovery {
+    /// What was repaired.
+    pub action: RecoveryAction,
+    /// The details.
+    pub detail: String,
+    /// When.
+    #[serde(with = "omk_events::timestamp")]
+    #[cfg_attr(feature = "schema", schemars(with = "String"))]
+    pub at: DateTime<Utc>,
 }

@@ -1,12 +1,15 @@
-//! Human renderings of a proof.
+//! Human renderings of a proof: a short text summary for terminals and a Markdown PR body.
 
 use std::fmt::Write;
 
-use omk_events::{ChangedFile, FileOperation};
+use omk_events::{ChangedFile, FileOperation, GatePhase};
 
-use crate::model::{Proof, ProofGate};
+use crate::{
+    model::{IntegrationDecision, Proof, ProofGate},
+    readiness::ProofStatus,
+};
 
-/// Returns the proof as plain text for a terminal: verdict, changes, gates, gaps.
+/// Returns the proof as plain text for a terminal: verdict, change, agent, gates, gaps.
 pub fn render_text(proof: &Proof) -> String {
     let mut out = String::new();
     let mut line = |text: String| {
@@ -16,11 +19,14 @@ pub fn render_text(proof: &Proof) -> String {
     line(format!("goal       {}", proof.goal_id));
     line(format!("status     {}", proof.status));
     line(format!("readiness  {} ({})", proof.readiness, proof.readiness.sentence()));
-    line(format!("prompt     {}", one_line(&proof.prompt)));
+    line(format!("prompt     {}", one_line(&proof.task.prompt)));
     let branch = proof.git.branch.as_deref().unwrap_or("(no worktree)");
     line(format!("branch     {branch} from {}", short(&proof.git.base_commit)));
     if let Some(tree_id) = &proof.git.tree_id {
         line(format!("tree       {tree_id}"));
+    }
+    if let Some(commit) = &proof.git.head_commit {
+        line(format!("commit     {commit}"));
     }
     if let Some(agent) = &proof.agent {
         let mut text = format!(
@@ -29,6 +35,9 @@ pub fn render_text(proof: &Proof) -> String {
         );
         if let Some(usage) = &agent.usage {
             let _ = write!(text, ", tokens {}", usage.total());
+        }
+        if let Some(cost) = &agent.cost {
+            let _ = write!(text, ", ${:.4} ({})", cost.usd, cost_source(cost.source));
         }
         line(text);
     }
@@ -42,13 +51,145 @@ pub fn render_text(proof: &Proof) -> String {
     for gate in &proof.gates {
         line(format!("  {}", gate_line(gate)));
     }
-    line(String::new());
-    line("known gaps".to_owned());
-    for gap in &proof.known_gaps {
-        line(format!("  - {}", gap.message));
-        line(format!("    next: {}", gap.next_step));
+    if !proof.reviews.is_empty() {
+        line(String::new());
+        line(format!("reviews ({})", proof.reviews.len()));
+        for review in &proof.reviews {
+            line(format!("  {:<7} {}", review.status.to_string(), review.check));
+        }
+    }
+    if let Some(integration) = &proof.integration {
+        line(String::new());
+        line(format!(
+            "integration  {} by {} on tree {}",
+            integration.decision, integration.by, integration.tree_id
+        ));
+    }
+    if !proof.known_gaps.is_empty() {
+        line(String::new());
+        line("known gaps".to_owned());
+        for gap in &proof.known_gaps {
+            line(format!("  - {}", gap.message));
+            line(format!("    next: {}", gap.next_step));
+        }
     }
     out
+}
+
+/// Returns the proof as Markdown for a pull request body: verdict, gates table, changed files,
+/// gaps, reviews and integration.
+pub fn render_markdown(proof: &Proof) -> String {
+    let mut md = String::new();
+    let verdict = if proof.status == ProofStatus::Ready { "✅" } else { "❌" };
+    let _ = writeln!(md, "## omk proof: {verdict} `{}`\n", proof.status);
+    let _ = writeln!(md, "{}\n", escape(&proof.summary));
+    let _ = writeln!(md, "- **Goal:** `{}`", proof.goal_id);
+    let _ = writeln!(md, "- **Prompt:** {}", escape(&one_line(&proof.task.prompt)));
+    let _ = writeln!(md, "- **Readiness:** `{}`", proof.readiness);
+    let base = proof.git.base_branch.as_deref().unwrap_or("(detached)");
+    let _ = writeln!(md, "- **Base:** `{base}` at `{}`", short(&proof.git.base_commit));
+    if let Some(tree) = &proof.git.tree_id {
+        let _ = writeln!(md, "- **Proposed tree:** `{tree}`");
+    }
+    if let Some(agent) = &proof.agent {
+        let usage = agent.usage.map(|it| format!(", {} tokens", it.total())).unwrap_or_default();
+        let _ = writeln!(
+            md,
+            "- **Agent:** `{}` {} ({} runs, {} steps{usage})",
+            agent.agent, agent.status, agent.runs, agent.steps
+        );
+    }
+
+    md.push_str("\n### Gates\n\n");
+    if proof.gates.is_empty() {
+        md.push_str("No gate ran.\n");
+    } else {
+        md.push_str("| Gate | Phase | Required | Result | Tests | Duration | Command |\n");
+        md.push_str("|---|---|---|---|---|---|---|\n");
+        for gate in &proof.gates {
+            let tests = gate
+                .tests
+                .map(|it| format!("{} passed, {} failed", it.passed, it.failed))
+                .unwrap_or_else(|| "–".to_owned());
+            let _ = writeln!(
+                md,
+                "| `{}` | {} | {} | {} | {tests} | {} ms | `{}` |",
+                gate.name,
+                gate.phase,
+                if gate.required { "yes" } else { "no" },
+                verdict_word(gate),
+                gate.duration_ms,
+                escape(&gate.command.join(" ")).replace('`', "'"),
+            );
+        }
+    }
+
+    let _ = writeln!(md, "\n### Changed files ({})\n", proof.changed_files.len());
+    if proof.changed_files.is_empty() {
+        md.push_str("None.\n");
+    }
+    for file in &proof.changed_files {
+        let _ = writeln!(md, "- {}", escape(&changed_file_line(file)));
+    }
+
+    if !proof.known_gaps.is_empty() {
+        md.push_str("\n### Known gaps\n\n");
+        for gap in &proof.known_gaps {
+            let _ = writeln!(md, "- {} — *next:* {}", escape(&gap.message), escape(&gap.next_step));
+        }
+    }
+
+    md.push_str("\n### Reviews\n\n");
+    if proof.reviews.is_empty() {
+        md.push_str("The review wall has not run on this tree.\n");
+    }
+    for review in &proof.reviews {
+        let _ = writeln!(md, "- **{}**: {}", review.check, review.status);
+        for evidence in &review.evidence {
+            let _ = writeln!(md, "  - {}", escape(evidence));
+        }
+        for risk in &review.risks {
+            let _ = writeln!(md, "  - risk: {}", escape(risk));
+        }
+    }
+
+    md.push_str("\n### Integration\n\n");
+    match &proof.integration {
+        None => md.push_str("Not accepted yet.\n"),
+        Some(integration) => {
+            let decision = match integration.decision {
+                IntegrationDecision::Accepted => "Accepted",
+                IntegrationDecision::Rejected => "Rejected",
+            };
+            let reason = integration
+                .reason
+                .as_deref()
+                .map(|it| format!(": {}", escape(it)))
+                .unwrap_or_default();
+            let _ = writeln!(
+                md,
+                "{decision} by {} at {}{reason}",
+                escape(&integration.by.to_string()),
+                integration.at.format("%Y-%m-%d %H:%M:%S UTC")
+            );
+        }
+    }
+    md
+}
+
+fn verdict_word(gate: &ProofGate) -> &'static str {
+    match (gate.passed, gate.timed_out) {
+        (true, _) => "pass",
+        (false, true) => "timeout",
+        (false, false) => "FAIL",
+    }
+}
+
+fn cost_source(source: omk_events::CostSource) -> &'static str {
+    match source {
+        omk_events::CostSource::Reported => "reported",
+        omk_events::CostSource::Estimated => "estimated",
+    }
 }
 
 fn changed_file_line(file: &ChangedFile) -> String {
@@ -64,11 +205,6 @@ fn changed_file_line(file: &ChangedFile) -> String {
 }
 
 fn gate_line(gate: &ProofGate) -> String {
-    let verdict = match (gate.passed, gate.timed_out) {
-        (true, _) => "pass",
-        (false, true) => "timeout",
-        (false, false) => "FAIL",
-    };
     let ending = match (&gate.spawn_error, gate.exit_code, gate.signal) {
         (Some(error), _, _) => format!("could not start: {error}"),
         (None, Some(code), _) => format!("exit {code}"),
@@ -76,14 +212,35 @@ fn gate_line(gate: &ProofGate) -> String {
         (None, None, None) => "no exit status".to_owned(),
     };
     let required = if gate.required { "required" } else { "optional" };
-    let stale = if gate.after_last_mutation { "" } else { ", before the change" };
+    let when = match (gate.phase, gate.after_last_mutation) {
+        (GatePhase::Baseline, _) => ", baseline",
+        (GatePhase::Proposed, true) => "",
+        (GatePhase::Proposed, false) => ", before the change",
+    };
+    let tests = gate
+        .tests
+        .map(|it| format!(", {} tests passed, {} failed", it.passed, it.failed))
+        .unwrap_or_default();
     let output = gate.output.as_ref().map(|it| format!("  log {}", it.path)).unwrap_or_default();
     format!(
-        "{verdict:<7} {}  ({required}, {ending}, {} ms{stale})  {}{output}",
+        "{:<7} {}  ({required}, {ending}, {} ms{when}{tests})  {}{output}",
+        verdict_word(gate),
         gate.name,
         gate.duration_ms,
         gate.command.join(" ")
     )
+}
+
+/// Escapes the characters that Markdown would read as markup or table cells.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '|' | '*' | '_' | '<' | '>' | '[' | ']' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 fn one_line(text: &str) -> String {

@@ -1,329 +1,763 @@
 //! The fold from a goal's events to its proof.
+//!
+//! [`Synthesizer`] keeps only what the proof shows (the latest run of each gate, the latest
+//! review of each check, running totals), so its memory follows the proof, not the log.
 
-use std::collections::BTreeSet;
+use std::borrow::Borrow;
 
-use omk_events::{AgentStatus, Envelope, Event, GateFinished, Seq};
+use chrono::{DateTime, Utc};
+
+use omk_events::{
+    AgentStatus, ArtifactRef, BudgetExhausted, BudgetLimits, ChangedFile, Cost, CostSource,
+    DecisionSubject, Envelope, Event, GateFinished, GateKind, GatePhase, GateSurfaceChecked,
+    GoalClassified, GoalCreated, GoalId, ReviewFinished, ReviewStarted, ReviewStatus, Seq,
+    TokenUsage,
+};
 
 use crate::{
     error::Error,
-    model::{Gap, GitEvidence, KnownGap, PROOF_VERSION, Proof, ProofGate, ProofStatus, Readiness},
+    gap::{Gap, KnownGap},
+    model::{
+        AgentEvidence, BudgetEvidence, BudgetUsed, CommitEvidence, DecisionRecord,
+        GateSurfaceEvidence, GitEvidence, HumanDecision, IntegrationDecision, IntegrationEvidence,
+        OracleEvidence, OracleGate, OracleGateStatus, PROOF_VERSION, Proof, ProofGate, Recovery,
+        ReviewSection, ReviewSectionStatus, TaskSummary,
+    },
+    readiness::{ProofStatus, Readiness},
 };
 
 /// Returns the proof of the goal whose whole event log is `events`.
 ///
 /// The events must be one goal's log in order, starting with `goal_created`, as
-/// `omk_events::read_log` returns it. The result depends on nothing but `events`.
-pub fn synthesize(events: &[Envelope]) -> Result<Proof, Error> {
-    let (Some(first), Some(last)) = (events.first(), events.last()) else {
-        return Err(Error::NoEvents);
-    };
-    let Event::GoalCreated(created) = &first.event else {
-        return Err(Error::MissingGoalCreated { found: first.event.kind() });
-    };
-
-    let mut git = GitEvidence {
-        base_branch: created.base_branch.clone(),
-        base_commit: created.base_commit.clone(),
-        branch: None,
-        tree_id: None,
-    };
-    let mut agent = None;
-    let mut changed_files = Vec::new();
-    let mut gate_runs: Vec<(Seq, &GateFinished)> = Vec::new();
-    let mut artifacts = Vec::new();
-    let mut infra_failure = None;
-    // The agent's last change is bounded by its last start; the capture that follows it is
-    // the evidence gates must come after.
-    let mut last_agent_start: Option<Seq> = None;
-    let mut last_agent_finish: Option<Seq> = None;
-    let mut last_capture: Option<Seq> = None;
-
+/// `omk_events::read_log` returns it. The result depends on nothing but `events`: the same
+/// events give a byte-identical [`Proof::to_json`].
+pub fn synthesize<I>(events: I) -> Result<Proof, Error>
+where
+    I: IntoIterator,
+    I::Item: Borrow<Envelope>,
+{
+    let mut synthesizer = Synthesizer::new();
     for envelope in events {
+        synthesizer.apply(envelope.borrow())?;
+    }
+    synthesizer.finish()
+}
+
+/// An incremental [`synthesize`]: feed events one at a time, then [`Synthesizer::finish`].
+#[derive(Debug, Default)]
+pub struct Synthesizer {
+    created: Option<Created>,
+    last_seq: Option<Seq>,
+    last_at: Option<DateTime<Utc>>,
+    events: u64,
+    halt: Option<Gap>,
+    branch: Option<String>,
+    classified: Option<GoalClassified>,
+    limits: BudgetLimits,
+    exhausted: Option<BudgetExhausted>,
+    agent: Option<AgentEvidence>,
+    agent_cost_complete: bool,
+    last_agent_start: Option<Seq>,
+    last_agent_finish: Option<Seq>,
+    /// The proposed tree: the latest captured or committed tree.
+    proposed_tree: Option<String>,
+    last_mutation: Option<Seq>,
+    last_capture: Option<Seq>,
+    changed_files: Vec<ChangedFile>,
+    commits: Vec<CommitEvidence>,
+    gates: Vec<GateRecord>,
+    /// The latest gate-surface check of each tree.
+    surfaces: Vec<GateSurfaceChecked>,
+    /// The latest decision on each proposed gate-surface digest.
+    surface_decisions: Vec<(String, DecisionRecord)>,
+    /// The latest review round of each tree.
+    reviews: Vec<ReviewRound>,
+    requested: Vec<HumanDecision>,
+    /// The latest accept or reject decision on each tree, the latest decision last.
+    integrations: Vec<IntegrationEvidence>,
+    recovery: Vec<Recovery>,
+}
+
+#[derive(Debug)]
+struct Created {
+    goal_id: GoalId,
+    at: DateTime<Utc>,
+    event: GoalCreated,
+}
+
+/// What the proof must remember of one gate's runs in one phase.
+#[derive(Debug)]
+struct GateRecord {
+    /// The latest run overall.
+    latest: (Seq, GateFinished),
+    /// The latest run before the last change: it still counts against the gate until it reruns.
+    stale: Option<GateFinished>,
+    /// The runs since the last change, by the tree they ran on.
+    current: Vec<TreeRuns>,
+    runs: u32,
+    failed_runs: u32,
+}
+
+impl GateRecord {
+    /// Returns the failed and the zero-test runs that count: the stale one and all since.
+    fn counting(&self) -> (u32, u32) {
+        let stale = self.stale.iter().map(|gate| {
+            (u32::from(!gate.passed()), u32::from(gate.passed() && ran_no_tests(gate)))
+        });
+        let current = self.current.iter().map(|runs| (runs.failed, runs.no_tests));
+        stale.chain(current).fold((0, 0), |(failed, no_tests), (f, n)| (failed + f, no_tests + n))
+    }
+}
+
+/// A gate's runs on one tree since the last change.
+#[derive(Debug)]
+struct TreeRuns {
+    latest: (Seq, GateFinished),
+    runs: u32,
+    failed: u32,
+    no_tests: u32,
+}
+
+impl TreeRuns {
+    fn new(seq: Seq, gate: &GateFinished) -> Self {
+        let mut runs = Self { latest: (seq, gate.clone()), runs: 0, failed: 0, no_tests: 0 };
+        runs.count(gate);
+        runs
+    }
+
+    fn count(&mut self, gate: &GateFinished) {
+        self.runs += 1;
+        self.failed += u32::from(!gate.passed());
+        self.no_tests += u32::from(gate.passed() && ran_no_tests(gate));
+    }
+}
+
+/// Returns whether a test gate counted zero tests and is not allowed to.
+fn ran_no_tests(gate: &GateFinished) -> bool {
+    gate.gate_kind == GateKind::Test
+        && !gate.allow_no_tests
+        && gate.tests.is_some_and(|tests| tests.ran() == 0)
+}
+
+/// The latest review round on one tree: the declared checks and the latest result of each.
+#[derive(Debug)]
+struct ReviewRound {
+    started: ReviewStarted,
+    results: Vec<ReviewFinished>,
+}
+
+impl Synthesizer {
+    /// Returns a synthesizer that has seen no event.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Folds one event into the proof.
+    ///
+    /// Fails when the first event is not `goal_created`, when an event belongs to another goal,
+    /// or when sequence numbers do not increase.
+    pub fn apply(&mut self, envelope: &Envelope) -> Result<(), Error> {
+        let seq = envelope.seq;
+        match (&self.created, &envelope.event) {
+            (None, Event::GoalCreated(created)) => {
+                self.created = Some(Created {
+                    goal_id: envelope.goal_id.clone(),
+                    at: envelope.at,
+                    event: created.clone(),
+                });
+            }
+            (None, event) => return Err(Error::MissingGoalCreated { found: event.kind() }),
+            (Some(_), Event::GoalCreated(_)) => return Err(Error::DuplicateGoalCreated { seq }),
+            (Some(created), _) if created.goal_id != envelope.goal_id => {
+                return Err(Error::GoalMismatch {
+                    seq,
+                    expected: created.goal_id.clone(),
+                    found: envelope.goal_id.clone(),
+                });
+            }
+            (Some(_), _) => {}
+        }
+        if let Some(previous) = self.last_seq.filter(|previous| *previous >= seq) {
+            return Err(Error::OutOfOrder { seq, previous });
+        }
+        self.last_seq = Some(seq);
+        self.last_at = Some(envelope.at);
+        self.events += 1;
+
         match &envelope.event {
-            Event::GoalCreated(_) => {}
-            Event::WorktreeCreated(worktree) => git.branch = Some(worktree.branch.clone()),
-            Event::AgentStarted(_) => last_agent_start = Some(envelope.seq),
+            Event::GoalCreated(_) | Event::GateStarted(_) => {}
+            Event::AgentStarted(_) => self.last_agent_start = Some(seq),
+            Event::WorktreeCreated(worktree) => self.branch = Some(worktree.branch.clone()),
+            Event::GoalClassified(classified) => self.classified = Some(classified.clone()),
+            Event::BudgetSet(set) => self.limits = set.limits,
+            Event::BudgetExhausted(exhausted) => {
+                self.exhausted = Some(*exhausted);
+                self.halt_with(Gap::BudgetExhausted {
+                    resource: exhausted.resource,
+                    limit: exhausted.limit,
+                    used: exhausted.used,
+                });
+            }
             Event::AgentFinished(finished) => {
-                last_agent_finish = Some(envelope.seq);
-                artifacts.extend(finished.transcript.clone());
-                agent = Some(finished.clone());
+                self.last_agent_finish = Some(seq);
+                self.mutated(seq);
+                let agent = self.agent.get_or_insert_with(|| {
+                    self.agent_cost_complete = true;
+                    AgentEvidence {
+                        agent: finished.agent.clone(),
+                        version: None,
+                        status: finished.status,
+                        exit_code: None,
+                        error: None,
+                        final_message: None,
+                        runs: 0,
+                        steps: 0,
+                        tool_calls: 0,
+                        failed_tool_calls: 0,
+                        usage: None,
+                        cost: None,
+                        transcript: None,
+                        duration_ms: 0,
+                    }
+                });
+                agent.agent.clone_from(&finished.agent);
+                agent.version.clone_from(&finished.version);
+                agent.status = finished.status;
+                agent.exit_code = finished.exit_code;
+                agent.error.clone_from(&finished.error);
+                agent.final_message.clone_from(&finished.final_message);
+                agent.runs += 1;
+                agent.steps += u64::from(finished.steps);
+                agent.tool_calls += u64::from(finished.tool_calls);
+                agent.failed_tool_calls += u64::from(finished.failed_tool_calls);
+                if let Some(usage) = finished.usage {
+                    *agent.usage.get_or_insert_with(TokenUsage::default) += usage;
+                }
+                match (finished.cost, self.agent_cost_complete) {
+                    (Some(cost), true) => {
+                        let total =
+                            agent.cost.get_or_insert(Cost { usd: 0.0, source: cost.source });
+                        total.usd += cost.usd;
+                        if cost.source == CostSource::Estimated {
+                            total.source = CostSource::Estimated;
+                        }
+                    }
+                    _ => {
+                        self.agent_cost_complete = false;
+                        agent.cost = None;
+                    }
+                }
+                agent.transcript.clone_from(&finished.transcript);
+                agent.duration_ms += finished.duration_ms;
             }
             Event::ChangesCaptured(changes) => {
-                last_capture = Some(envelope.seq);
-                git.tree_id = Some(changes.tree_id.clone());
-                changed_files.clone_from(&changes.files);
+                self.last_capture = Some(seq);
+                self.propose_tree(seq, &changes.tree_id);
+                self.changed_files.clone_from(&changes.files);
             }
-            Event::GateFinished(gate) => {
-                artifacts.extend(gate.output.clone());
-                gate_runs.push((envelope.seq, gate));
+            Event::ChangesCommitted(commit) => {
+                self.propose_tree(seq, &commit.tree_id);
+                self.commits.push(CommitEvidence {
+                    commit: commit.commit.clone(),
+                    tree_id: commit.tree_id.clone(),
+                    parent: commit.parent.clone(),
+                });
+            }
+            Event::GateFinished(gate) => self.record_gate(seq, gate),
+            Event::GateSurfaceChecked(check) => {
+                self.surfaces.retain(|it| it.tree_id != check.tree_id);
+                self.surfaces.push(check.clone());
+            }
+            Event::ReviewStarted(started) => {
+                self.reviews.retain(|it| it.started.tree_id != started.tree_id);
+                self.reviews.push(ReviewRound { started: started.clone(), results: Vec::new() });
+            }
+            Event::ReviewFinished(finished) => {
+                // A result counts only within a round started on its tree.
+                if let Some(round) =
+                    self.reviews.iter_mut().find(|it| it.started.tree_id == finished.tree_id)
+                {
+                    round.results.retain(|it| it.check != finished.check);
+                    round.results.push(finished.clone());
+                }
+            }
+            Event::DecisionRequested(requested) => {
+                self.requested.retain(|it| it.subject != requested.subject);
+                self.requested.push(HumanDecision {
+                    subject: requested.subject.clone(),
+                    question: requested.question.clone(),
+                });
+            }
+            Event::DecisionMade(made) => {
+                self.requested.retain(|it| it.subject != made.subject);
+                if let DecisionSubject::GateSurface { proposed_digest } = &made.subject {
+                    self.surface_decisions.retain(|(digest, _)| digest != proposed_digest);
+                    self.surface_decisions.push((
+                        proposed_digest.clone(),
+                        DecisionRecord {
+                            approved: made.approved,
+                            by: made.by.clone(),
+                            at: envelope.at,
+                            reason: made.reason.clone(),
+                        },
+                    ));
+                }
+            }
+            Event::ChangeAccepted(accepted) => {
+                self.decide_integration(IntegrationEvidence {
+                    decision: IntegrationDecision::Accepted,
+                    by: accepted.by.clone(),
+                    at: envelope.at,
+                    reason: accepted.reason.clone(),
+                    tree_id: accepted.tree_id.clone(),
+                    merge_commit: accepted.merge_commit.clone(),
+                });
+            }
+            Event::ChangeRejected(rejected) => {
+                self.decide_integration(IntegrationEvidence {
+                    decision: IntegrationDecision::Rejected,
+                    by: rejected.by.clone(),
+                    at: envelope.at,
+                    reason: Some(rejected.reason.clone()),
+                    tree_id: rejected.tree_id.clone(),
+                    merge_commit: None,
+                });
             }
             Event::GoalFailed(failed) => {
-                infra_failure =
-                    Some(Gap::InfraFailure { step: failed.step, error: failed.error.clone() });
-            }
-        }
-    }
-
-    // Fail closed: a run counts only when it was started and finished, in that order, and
-    // the changes count only when captured after it finished.
-    let agent_done = matches!((last_agent_start, last_agent_finish), (Some(start), Some(finish)) if finish > start);
-    let captured_after_agent = agent_done
-        && matches!((last_capture, last_agent_finish), (Some(capture), Some(finish)) if capture > finish);
-    let after_last_mutation =
-        |seq: Seq| captured_after_agent && last_capture.is_some_and(|capture| seq > capture);
-    let gates: Vec<ProofGate> =
-        gate_runs.iter().map(|&(seq, gate)| proof_gate(gate, after_last_mutation(seq))).collect();
-    let post_mutation_gates_ran = gates.iter().any(|gate| gate.after_last_mutation);
-
-    // Collect every gap, then take the readiness rung from the lowest one.
-    let mut gaps = Vec::new();
-    let mut readiness = Readiness::VerifiedAwaitingAcceptance;
-    let mut lower_to = |rung: Readiness| readiness = readiness.min(rung);
-    if let Some(failure) = infra_failure.clone() {
-        gaps.push(failure);
-        lower_to(Readiness::InfraFailed);
-    }
-    match agent.as_ref().filter(|_| agent_done) {
-        None => {
-            gaps.push(Gap::AgentNotRun);
-            lower_to(Readiness::AgentNotRun);
-        }
-        Some(finished) if finished.status == AgentStatus::Failed => {
-            gaps.push(Gap::AgentFailed { error: finished.error.clone() });
-            lower_to(Readiness::AgentFailed);
-        }
-        Some(_) if !captured_after_agent => {
-            gaps.push(Gap::ChangesNotCaptured);
-            lower_to(Readiness::Unverified);
-        }
-        Some(_) if changed_files.is_empty() => {
-            gaps.push(Gap::NoChanges);
-            lower_to(Readiness::NoChanges);
-        }
-        Some(_) => {}
-    }
-
-    let required: BTreeSet<&str> =
-        gates.iter().filter(|gate| gate.required).map(|gate| gate.name.as_str()).collect();
-    if gates.is_empty() {
-        gaps.push(Gap::NoGates);
-        lower_to(Readiness::Unverified);
-    } else if !post_mutation_gates_ran {
-        gaps.push(Gap::GatesNotRunAfterChange);
-        lower_to(Readiness::Unverified);
-    } else if required.is_empty() {
-        gaps.push(Gap::NoRequiredGate);
-        lower_to(Readiness::Unverified);
-    }
-    for name in &required {
-        // The latest run after the change decides; a required gate with no such run fails.
-        let verdict = gates
-            .iter()
-            .rev()
-            .find(|gate| gate.name == *name && gate.after_last_mutation)
-            .map(|gate| gate.passed);
-        if verdict != Some(true) && post_mutation_gates_ran {
-            gaps.push(Gap::RequiredGateFailed { gate: (*name).to_owned() });
-            lower_to(Readiness::GatesFailing);
-        }
-    }
-    if gaps.is_empty() {
-        gaps.push(Gap::AcceptanceMissing);
-    }
-
-    let status =
-        if infra_failure.is_some() { ProofStatus::FailedInfra } else { ProofStatus::NotReady };
-    Ok(Proof {
-        version: PROOF_VERSION,
-        goal_id: first.goal_id.clone(),
-        status,
-        readiness,
-        summary: format!("{status}: {}", readiness.sentence()),
-        generated_at: last.at,
-        prompt: created.prompt.clone(),
-        git,
-        agent,
-        changed_files,
-        gates,
-        post_mutation_gates_ran,
-        known_gaps: gaps.into_iter().map(KnownGap::from).collect(),
-        artifacts,
-    })
-}
-
-fn proof_gate(gate: &GateFinished, after_last_mutation: bool) -> ProofGate {
-    ProofGate {
-        name: gate.name.clone(),
-        kind: gate.gate_kind,
-        command: gate.command.clone(),
-        required: gate.required,
-        passed: gate.passed(),
-        exit_code: gate.exit_code,
-        signal: gate.signal,
-        timed_out: gate.timed_out,
-        spawn_error: gate.spawn_error.clone(),
-        duration_ms: gate.duration_ms,
-        output: gate.output.clone(),
-        after_last_mutation,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use chrono::{TimeZone, Utc};
-    use omk_events::{
-        AgentFinished, AgentStarted, ChangedFile, ChangesCaptured, FileOperation, GateKind,
-        GoalCreated, GoalId, WorktreeCreated,
-    };
-
-    use super::*;
-
-    /// The events a goal can go through, as building blocks of arbitrary logs.
-    fn alphabet() -> Vec<Event> {
-        let finished = |status| {
-            Event::AgentFinished(AgentFinished {
-                agent: "script:a".into(),
-                status,
-                error: None,
-                final_message: None,
-                steps: 1,
-                tool_calls: 0,
-                failed_tool_calls: 0,
-                usage: None,
-                transcript: None,
-                duration_ms: 1,
-            })
-        };
-        let captured = |n_files: usize| {
-            let file = ChangedFile {
-                path: "a.txt".into(),
-                operation: FileOperation::Modified,
-                renamed_from: None,
-                lines_added: Some(1),
-                lines_removed: Some(0),
-                blob_id: Some("b".into()),
-            };
-            Event::ChangesCaptured(ChangesCaptured {
-                base_commit: "c".into(),
-                tree_id: "t".into(),
-                files: vec![file; n_files],
-            })
-        };
-        let gate = |exit_code, required| {
-            Event::GateFinished(GateFinished {
-                name: if required { "test".into() } else { "lint".into() },
-                gate_kind: GateKind::Test,
-                command: vec!["true".into()],
-                required,
-                exit_code: Some(exit_code),
-                signal: None,
-                timed_out: false,
-                spawn_error: None,
-                duration_ms: 1,
-                output: None,
-            })
-        };
-        vec![
-            Event::WorktreeCreated(WorktreeCreated {
-                path: "/w".into(),
-                branch: "omk/g".into(),
-                base_commit: "c".into(),
-            }),
-            Event::AgentStarted(AgentStarted { agent: "script:a".into() }),
-            finished(AgentStatus::Completed),
-            finished(AgentStatus::Failed),
-            captured(0),
-            captured(1),
-            gate(0, true),
-            gate(1, true),
-            gate(0, false),
-        ]
-    }
-
-    fn log_of(kinds: &[usize], alphabet: &[Event]) -> Vec<Envelope> {
-        let goal_id = GoalId::parse("g").expect("valid id");
-        let created = Event::GoalCreated(GoalCreated {
-            prompt: "p".into(),
-            repo_root: "/r".into(),
-            base_branch: None,
-            base_commit: "c".into(),
-            agent: "script:a".into(),
-            omk_version: "0".into(),
-        });
-        std::iter::once(created)
-            .chain(kinds.iter().map(|&kind_idx| alphabet[kind_idx].clone()))
-            .enumerate()
-            .map(|(idx, event)| Envelope {
-                format: "1.0".into(),
-                seq: Seq(idx as u64 + 1),
-                at: Utc.timestamp_opt(idx as i64, 0).single().expect("valid time"),
-                goal_id: goal_id.clone(),
-                event,
-            })
-            .collect()
-    }
-
-    /// Checks the fail-closed invariant on every log of up to five events after `goal_created`.
-    #[test]
-    fn verified_needs_a_passing_required_gate_after_the_last_change() {
-        let alphabet = alphabet();
-        let mut n_verified = 0;
-        let mut kinds: Vec<usize> = Vec::new();
-        loop {
-            let events = log_of(&kinds, &alphabet);
-            let proof = synthesize(&events).expect("every generated log starts with goal_created");
-            if proof.readiness == Readiness::VerifiedAwaitingAcceptance {
-                n_verified += 1;
-                let last_start = events
-                    .iter()
-                    .rposition(|it| matches!(it.event, Event::AgentStarted(_)))
-                    .expect("a verified goal has an agent run");
-                let last_capture = events
-                    .iter()
-                    .rposition(|it| matches!(it.event, Event::ChangesCaptured(_)))
-                    .expect("a verified goal has captured changes");
-                assert!(last_capture > last_start, "{kinds:?}");
-                let passing_required_after = events[last_capture..].iter().any(|it| {
-                    matches!(&it.event, Event::GateFinished(gate) if gate.required && gate.passed())
+                self.halt_with(Gap::InfraFailure {
+                    step: failed.step,
+                    error: failed.error.clone(),
                 });
-                assert!(passing_required_after, "{kinds:?}");
-                assert!(!proof.changed_files.is_empty(), "{kinds:?}");
-                assert_eq!(proof.known_gaps.len(), 1, "{kinds:?}");
-            } else {
-                assert!(
-                    proof.known_gaps.iter().all(|gap| gap.gap != Gap::AcceptanceMissing),
-                    "{kinds:?}"
-                );
             }
-            if !next_sequence(&mut kinds, alphabet.len(), 5) {
-                break;
+            Event::GoalPaused(paused) => {
+                self.halt_with(Gap::Paused { reason: paused.reason.clone() });
             }
+            Event::GoalCancelled(cancelled) => {
+                self.halt_with(Gap::Cancelled { reason: cancelled.reason.clone() });
+            }
+            Event::GoalBlocked(blocked) => {
+                self.halt_with(Gap::BlockedOnExternal { reason: blocked.reason.clone() });
+            }
+            Event::GoalResumed(_) => self.halt = None,
+            Event::RecoveryPerformed(recovery) => self.recovery.push(Recovery {
+                action: recovery.action,
+                detail: recovery.detail.clone(),
+                at: envelope.at,
+            }),
         }
-        assert!(n_verified > 0, "the generator reaches the verified rung");
+        Ok(())
     }
 
-    /// Advances `kinds` to the next sequence in length-then-lexicographic order.
-    fn next_sequence(kinds: &mut Vec<usize>, n_kinds: usize, max_len: usize) -> bool {
-        for idx in (0..kinds.len()).rev() {
-            if kinds[idx] + 1 < n_kinds {
-                kinds[idx] += 1;
-                kinds[idx + 1..].iter_mut().for_each(|it| *it = 0);
-                return true;
-            }
+    /// Records a halt; cancelled and paused are sticky until a resume, cancelled over paused.
+    fn halt_with(&mut self, gap: Gap) {
+        let rank = |gap: &Gap| match gap {
+            Gap::Cancelled { .. } => 2,
+            Gap::Paused { .. } => 1,
+            _ => 0,
+        };
+        if self.halt.as_ref().is_none_or(|current| rank(&gap) >= rank(current)) {
+            self.halt = Some(gap);
         }
-        if kinds.len() == max_len {
-            return false;
-        }
-        kinds.iter_mut().for_each(|it| *it = 0);
-        kinds.push(0);
-        true
     }
 
-    #[test]
-    fn a_log_must_start_with_goal_created() {
-        assert_eq!(synthesize(&[]), Err(Error::NoEvents));
-        let mut events = log_of(&[1], &alphabet());
-        events.remove(0);
-        assert_eq!(synthesize(&events), Err(Error::MissingGoalCreated { found: "agent_started" }));
+    /// Makes `tree_id` the proposed tree; a tree other than the current one is a mutation.
+    fn propose_tree(&mut self, seq: Seq, tree_id: &str) {
+        if self.proposed_tree.as_deref() != Some(tree_id) {
+            self.proposed_tree = Some(tree_id.to_owned());
+            self.mutated(seq);
+        }
     }
+
+    /// Records an accept or reject decision; it replaces earlier decisions on the same tree only.
+    fn decide_integration(&mut self, decision: IntegrationEvidence) {
+        self.integrations.retain(|it| it.tree_id != decision.tree_id);
+        self.integrations.push(decision);
+    }
+
+    /// Records a change of the worktree: gate runs before it no longer speak for the change.
+    fn mutated(&mut self, seq: Seq) {
+        self.last_mutation = Some(seq);
+        for record in &mut self.gates {
+            record.current.clear();
+            record.stale = Some(record.latest.1.clone());
+        }
+    }
+
+    fn record_gate(&mut self, seq: Seq, gate: &GateFinished) {
+        let failed = u32::from(!gate.passed());
+        let existing = self
+            .gates
+            .iter_mut()
+            .find(|it| it.latest.1.phase == gate.phase && it.latest.1.name == gate.name);
+        match existing {
+            Some(record) => {
+                record.runs += 1;
+                record.failed_runs += failed;
+                record.latest = (seq, gate.clone());
+                match record.current.iter_mut().find(|it| it.latest.1.tree_id == gate.tree_id) {
+                    Some(runs) => {
+                        runs.count(gate);
+                        runs.latest = (seq, gate.clone());
+                    }
+                    None => record.current.push(TreeRuns::new(seq, gate)),
+                }
+            }
+            None => self.gates.push(GateRecord {
+                latest: (seq, gate.clone()),
+                stale: None,
+                current: vec![TreeRuns::new(seq, gate)],
+                runs: 1,
+                failed_runs: failed,
+            }),
+        }
+    }
+
+    /// Returns the proof of the events folded so far.
+    pub fn finish(self) -> Result<Proof, Error> {
+        let Some(created) = self.created.as_ref() else {
+            return Err(Error::NoEvents);
+        };
+        let last_at = self.last_at.unwrap_or(created.at);
+        let proposed_tree = self.proposed_tree.as_deref();
+        let after_last_mutation = |seq: Seq| self.last_mutation.is_none_or(|last| seq > last);
+
+        // Gates: baseline first, then proposed, each in the order first seen.
+        let mut records: Vec<&GateRecord> = self.gates.iter().collect();
+        records.sort_by_key(|record| record.latest.1.phase);
+        let oracle_names: Vec<&str> = self
+            .classified
+            .as_ref()
+            .map(|it| it.oracle_gates.iter().map(String::as_str).collect())
+            .unwrap_or_default();
+        let gates: Vec<ProofGate> = records
+            .iter()
+            .map(|record| {
+                let on_tree = record.current.iter().find(|it| {
+                    proposed_tree.is_some() && it.latest.1.tree_id.as_deref() == proposed_tree
+                });
+                let (seq, gate) = &record.latest;
+                let is_oracle =
+                    gate.phase == GatePhase::Proposed && oracle_names.contains(&gate.name.as_str());
+                ProofGate {
+                    name: gate.name.clone(),
+                    kind: gate.gate_kind,
+                    phase: gate.phase,
+                    command: gate.command.clone(),
+                    required: gate.required || is_oracle,
+                    allow_no_tests: gate.allow_no_tests,
+                    passed: gate.passed(),
+                    exit_code: gate.exit_code,
+                    signal: gate.signal,
+                    timed_out: gate.timed_out,
+                    spawn_error: gate.spawn_error.clone(),
+                    duration_ms: gate.duration_ms,
+                    tests: gate.tests,
+                    output: gate.output.clone(),
+                    tree_id: gate.tree_id.clone(),
+                    after_last_mutation: after_last_mutation(*seq),
+                    cached_from: gate.cached_from.clone(),
+                    runs: record.runs,
+                    failed_runs: record.failed_runs,
+                    runs_on_tree: on_tree.map_or(0, |it| it.runs),
+                    counting_failures: record.counting().0,
+                    counting_no_tests: record.counting().1,
+                }
+            })
+            .collect();
+        let post_mutation_gates_ran = self.last_mutation.is_some()
+            && gates
+                .iter()
+                .any(|gate| gate.phase == GatePhase::Proposed && gate.after_last_mutation);
+
+        let mut gaps: Vec<Gap> = Vec::new();
+        gaps.extend(self.halt.clone());
+        for decision in &self.requested {
+            if !matches!(decision.subject, DecisionSubject::GateSurface { .. }) {
+                gaps.push(Gap::DecisionPending {
+                    subject: decision.subject.clone(),
+                    question: decision.question.clone(),
+                });
+            }
+        }
+
+        // Gates, tests, rerun and tree: judged on the latest proposed run of each required gate.
+        let proposed: Vec<&ProofGate> =
+            gates.iter().filter(|gate| gate.phase == GatePhase::Proposed).collect();
+        if proposed.is_empty() {
+            gaps.push(Gap::NoGates);
+        } else if !proposed.iter().any(|gate| gate.required) && oracle_names.is_empty() {
+            gaps.push(Gap::NoRequiredGate);
+        }
+        for gate in proposed.iter().filter(|gate| gate.required) {
+            // Every run since the last change, and the last one before it until the gate reruns,
+            // must pass: a failure is not erased by a later pass (a flaky gate proves nothing).
+            if gate.counting_failures > 0 {
+                gaps.push(Gap::RequiredGateFailed { gate: gate.name.clone() });
+            }
+            if gate.counting_no_tests > 0 {
+                gaps.push(Gap::RequiredGateRanNoTests { gate: gate.name.clone() });
+            }
+            // Only runs on the proposed tree since the last change speak for the change.
+            if gate.runs_on_tree > 0 {
+                continue;
+            }
+            if !gate.after_last_mutation {
+                gaps.push(Gap::GateNotRunAfterChange { gate: gate.name.clone() });
+            } else if gate.tree_id.is_none() || gate.tree_id.as_deref() != proposed_tree {
+                gaps.push(Gap::GateRanOnDifferentTree {
+                    gate: gate.name.clone(),
+                    tree_id: gate.tree_id.clone(),
+                });
+            }
+        }
+        let oracle = self.classified.as_ref().map(|classified| OracleEvidence {
+            goal_kind: classified.goal_kind,
+            source: classified.source,
+            gates: classified
+                .oracle_gates
+                .iter()
+                .map(|name| {
+                    let gate = proposed.iter().find(|gate| gate.name == *name);
+                    let status = match gate {
+                        None => OracleGateStatus::Missing,
+                        Some(gate) if gate.passed => OracleGateStatus::Passed,
+                        Some(_) => OracleGateStatus::Failed,
+                    };
+                    OracleGate { name: name.clone(), status }
+                })
+                .collect(),
+        });
+        for gate in oracle.iter().flat_map(|oracle| &oracle.gates) {
+            if gate.status == OracleGateStatus::Missing {
+                gaps.push(Gap::OracleGateMissing { gate: gate.name.clone() });
+            }
+        }
+
+        // The agent.
+        // Fail closed: a run counts only when it was started and finished, in that order.
+        let agent_done = matches!((self.last_agent_start, self.last_agent_finish),
+            (Some(start), Some(finish)) if finish > start);
+        match self.agent.as_ref().filter(|_| agent_done) {
+            None => gaps.push(Gap::AgentNotRun),
+            Some(agent) if agent.status == AgentStatus::Failed => {
+                gaps.push(Gap::AgentFailed { error: agent.error.clone() });
+            }
+            Some(_) => {}
+        }
+
+        // The review wall, on the proposed tree.
+        let round =
+            self.reviews.iter().find(|it| Some(it.started.tree_id.as_str()) == proposed_tree);
+        let mut reviews = Vec::new();
+        match round {
+            None => gaps.push(Gap::ReviewNotRun),
+            Some(ReviewRound { started, results }) => {
+                for check in &started.checks {
+                    if !results.iter().any(|it| it.check == *check) {
+                        gaps.push(Gap::ReviewCheckMissing { check: check.clone() });
+                        reviews.push(ReviewSection {
+                            check: check.clone(),
+                            status: ReviewSectionStatus::Missing,
+                            evidence: Vec::new(),
+                            risks: Vec::new(),
+                            next_step: None,
+                        });
+                    }
+                }
+                for result in results {
+                    if result.status != ReviewStatus::Passed {
+                        gaps.push(Gap::ReviewCheckFailed {
+                            check: result.check.clone(),
+                            next_step: result.next_step.clone(),
+                        });
+                    }
+                    reviews.push(ReviewSection {
+                        check: result.check.clone(),
+                        status: match result.status {
+                            ReviewStatus::Passed => ReviewSectionStatus::Passed,
+                            ReviewStatus::Failed => ReviewSectionStatus::Failed,
+                            ReviewStatus::Blocked => ReviewSectionStatus::Blocked,
+                        },
+                        evidence: result.evidence.clone(),
+                        risks: result.risks.clone(),
+                        next_step: result.next_step.clone(),
+                    });
+                }
+                let order = |check: &str| started.checks.iter().position(|it| it == check);
+                reviews.sort_by_key(|section| {
+                    (order(&section.check).is_none(), order(&section.check))
+                });
+            }
+        }
+
+        // The change itself.
+        let captured_after_agent = agent_done
+            && matches!((self.last_capture, self.last_agent_finish), (Some(capture), Some(finish)) if capture > finish);
+        if agent_done && !captured_after_agent {
+            gaps.push(Gap::ChangesNotCaptured);
+        } else if self.changed_files.is_empty() {
+            gaps.push(Gap::NoChanges);
+        }
+
+        // The gate surface of the proposed tree.
+        let surface = self.surfaces.iter().find(|it| Some(it.tree_id.as_str()) == proposed_tree);
+        let surface_decision = surface.and_then(|check| {
+            self.surface_decisions
+                .iter()
+                .find(|(digest, _)| *digest == check.proposed_digest)
+                .map(|(_, decision)| decision)
+        });
+        let mut human_decisions_required = self.requested.clone();
+        match surface {
+            None => gaps.push(Gap::GateSurfaceNotChecked),
+            Some(check) if !check.changed_paths.is_empty() => {
+                let approved = surface_decision.is_some_and(|it| it.approved);
+                if !approved {
+                    let rejected = surface_decision.is_some();
+                    gaps.push(Gap::GateSurfaceChanged {
+                        paths: check.changed_paths.clone(),
+                        rejected,
+                    });
+                    let subject = DecisionSubject::GateSurface {
+                        proposed_digest: check.proposed_digest.clone(),
+                    };
+                    if !rejected && !human_decisions_required.iter().any(|it| it.subject == subject)
+                    {
+                        human_decisions_required.push(HumanDecision {
+                            subject,
+                            question: format!(
+                                "the change touches what the gates check ({}); may it stand?",
+                                check.changed_paths.join(", ")
+                            ),
+                        });
+                    }
+                }
+            }
+            Some(_) => {}
+        }
+
+        // Acceptance of the exact proposed tree.
+        // The decision on the proposed tree counts; another tree's is shown when there is none.
+        let integration = self
+            .integrations
+            .iter()
+            .find(|it| Some(it.tree_id.as_str()) == proposed_tree)
+            .or(self.integrations.last());
+        match integration {
+            None => gaps.push(Gap::AcceptanceMissing),
+            Some(integration) if integration.decision == IntegrationDecision::Rejected => {
+                gaps.push(Gap::ChangeRejected {
+                    by: integration.by.clone(),
+                    reason: integration.reason.clone().unwrap_or_default(),
+                });
+            }
+            Some(integration) if Some(integration.tree_id.as_str()) != proposed_tree => {
+                gaps.push(Gap::AcceptedOtherTree { tree_id: integration.tree_id.clone() });
+            }
+            Some(_) => {}
+        }
+
+        // The verdict: halts first, then the lowest rung; gaps listed in that order.
+        gaps.sort_by_key(Gap::rung);
+        let readiness = gaps.iter().filter_map(Gap::rung).min().unwrap_or(Readiness::Ready);
+        let status = match self.halt.as_ref().and_then(Gap::halts_with) {
+            Some(status) => status,
+            None if !human_decisions_required.is_empty() => ProofStatus::BlockedOnHuman,
+            None if readiness == Readiness::Ready => ProofStatus::Ready,
+            None => ProofStatus::NotReady,
+        };
+        let summary = match &self.halt {
+            Some(halt) => format!("{status}: {}; {}", halt.message(), readiness.sentence()),
+            None if status == ProofStatus::BlockedOnHuman => {
+                format!(
+                    "{status}: a person must decide before the goal can go on; {}",
+                    readiness.sentence()
+                )
+            }
+            None => format!("{status}: {}", readiness.sentence()),
+        };
+
+        let head_commit = self.commits.last().map(|it| it.commit.clone());
+        let dirty = match (self.commits.last(), proposed_tree) {
+            (Some(commit), Some(tree)) => Some(commit.tree_id != tree),
+            _ => None,
+        };
+        let usage_total = self.agent.as_ref().and_then(|it| it.usage).map_or(0, |it| it.total());
+        let budget = BudgetEvidence {
+            limits: self.limits,
+            used: BudgetUsed {
+                wall_ms: elapsed_ms(created.at, last_at),
+                tokens: usage_total,
+                usd: self.agent.as_ref().and_then(|it| it.cost).map(|it| it.usd),
+                turns: self.agent.as_ref().map_or(0, |it| it.steps),
+            },
+            exhausted: self.exhausted,
+        };
+        let mut artifacts: Vec<ArtifactRef> = Vec::new();
+        let named = self
+            .agent
+            .iter()
+            .filter_map(|it| it.transcript.as_ref())
+            .chain(gates.iter().filter_map(|it| it.output.as_ref()));
+        for artifact in named {
+            if !artifacts.iter().any(|it| it.path == artifact.path) {
+                artifacts.push(artifact.clone());
+            }
+        }
+
+        let Created { goal_id, at: started_at, event: goal } = created;
+        Ok(Proof {
+            version: PROOF_VERSION,
+            goal_id: goal_id.clone(),
+            status,
+            readiness,
+            summary,
+            generated_at: last_at,
+            task: TaskSummary {
+                prompt: goal.prompt.clone(),
+                agent: goal.agent.clone(),
+                goal_kind: self.classified.as_ref().map(|it| it.goal_kind),
+                omk_version: goal.omk_version.clone(),
+                started_at: *started_at,
+                elapsed_ms: elapsed_ms(*started_at, last_at),
+                events: self.events,
+            },
+            git: GitEvidence {
+                base_branch: goal.base_branch.clone(),
+                base_commit: goal.base_commit.clone(),
+                branch: self.branch.clone(),
+                head_commit,
+                tree_id: self.proposed_tree.clone(),
+                dirty,
+            },
+            commits: self.commits.clone(),
+            changed_files: self.changed_files.clone(),
+            gates,
+            post_mutation_gates_ran,
+            gate_surface: surface.map(|check| GateSurfaceEvidence {
+                tree_id: check.tree_id.clone(),
+                base_digest: check.base_digest.clone(),
+                proposed_digest: check.proposed_digest.clone(),
+                changed_paths: check.changed_paths.clone(),
+                decision: if check.changed_paths.is_empty() {
+                    None
+                } else {
+                    surface_decision.cloned()
+                },
+            }),
+            reviews,
+            oracle,
+            agent: self.agent.clone(),
+            budget,
+            integration: integration.cloned(),
+            human_decisions_required,
+            recovery: self.recovery.clone(),
+            known_gaps: gaps.into_iter().map(KnownGap::from).collect(),
+            artifacts,
+        })
+    }
+}
+
+fn elapsed_ms(from: DateTime<Utc>, to: DateTime<Utc>) -> u64 {
+    u64::try_from((to - from).num_milliseconds()).unwrap_or(0)
 }

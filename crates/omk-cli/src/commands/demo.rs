@@ -1,7 +1,7 @@
 //! `omk demo`: the whole pipeline on a sample project, explained as it happens.
 
 use omk_goal::AgentSpec;
-use omk_proof::Readiness;
+use omk_proof::Proof;
 
 use crate::{
     args::DemoArgs,
@@ -9,7 +9,7 @@ use crate::{
         run::run_goal,
         shared::{self, Context},
     },
-    error::CliError,
+    error::{CliError, ExitCodes},
     output,
 };
 
@@ -39,8 +39,9 @@ pub(crate) fn run_demo(ctx: &Context, args: &DemoArgs) -> Result<u8, CliError> {
         return Ok(shared::exit_code_of(&outcome.proof));
     }
     let repo = demo.repo.display();
-    let verdict = if outcome.proof.readiness == Readiness::VerifiedAwaitingAcceptance {
-        "The agent's change passed every required gate omk ran on it; it now awaits your acceptance."
+    let verdict = if demo_went_as_expected(&outcome.proof) {
+        "The agent's change passed every required gate omk ran on it. The proof stays not_ready \
+         until the review wall has run on the change and you accept it: see its known gaps."
     } else {
         "The proof is not what the demo expects; read its known gaps below."
     };
@@ -51,5 +52,15 @@ pub(crate) fn run_demo(ctx: &Context, args: &DemoArgs) -> Result<u8, CliError> {
         goal = outcome.proof.goal_id,
     );
     output::print_stdout(&text)?;
-    Ok(shared::exit_code_of(&outcome.proof))
+    Ok(if demo_went_as_expected(&outcome.proof) {
+        ExitCodes::SUCCESS
+    } else {
+        ExitCodes::NOT_READY
+    })
+}
+
+/// Returns whether the demo's proof is what a working omk produces: the agent changed a file
+/// and the change passed every gate, so only the steps after a run are missing.
+fn demo_went_as_expected(proof: &Proof) -> bool {
+    shared::exit_code_of(proof) == ExitCodes::SUCCESS && !proof.changed_files.is_empty()
 }

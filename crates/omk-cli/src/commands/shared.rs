@@ -10,7 +10,7 @@ use serde_json::json;
 
 use omk_events::{Envelope, Event};
 use omk_goal::{Clock, FixedClock, RunOutcome, SystemClock};
-use omk_proof::{Proof, Readiness};
+use omk_proof::{Gap, Proof, ProofStatus};
 
 use crate::{
     args::Cli,
@@ -59,11 +59,19 @@ impl Context {
 }
 
 /// Returns the exit code for a finished run's proof.
+///
+/// Success means the change passed everything `omk run` checks: its only gaps are the steps
+/// that come after a run (the review wall, the gate-surface check and acceptance).
 pub(crate) fn exit_code_of(proof: &Proof) -> u8 {
-    if proof.readiness == Readiness::VerifiedAwaitingAcceptance {
-        ExitCodes::SUCCESS
-    } else if proof.status == omk_proof::ProofStatus::FailedInfra {
+    let after_the_run = |gap: &Gap| {
+        matches!(gap, Gap::ReviewNotRun | Gap::GateSurfaceNotChecked | Gap::AcceptanceMissing)
+    };
+    if proof.status == ProofStatus::FailedInfra {
         ExitCodes::INFRA
+    } else if matches!(proof.status, ProofStatus::Ready | ProofStatus::NotReady)
+        && proof.known_gaps.iter().all(|it| after_the_run(&it.gap))
+    {
+        ExitCodes::SUCCESS
     } else {
         ExitCodes::NOT_READY
     }
@@ -125,6 +133,48 @@ pub(crate) fn narrate(envelope: &Envelope, repo_root: &Path) {
             format!("gate {} {verdict} ({how}, {} ms)", gate.name, gate.duration_ms)
         }
         Event::GoalFailed(failed) => format!("the {} step failed: {}", failed.step, failed.error),
+        Event::GoalClassified(classified) => format!(
+            "goal kind {}; oracle gates: {}",
+            classified.goal_kind,
+            if classified.oracle_gates.is_empty() {
+                "none".to_owned()
+            } else {
+                classified.oracle_gates.join(", ")
+            }
+        ),
+        Event::BudgetSet(_) => "budget set".to_owned(),
+        Event::BudgetExhausted(exhausted) => format!("the {} budget ran out", exhausted.resource),
+        Event::GateStarted(gate) => format!("gate {} started", gate.name),
+        Event::GateSurfaceChecked(check) if check.changed_paths.is_empty() => {
+            "the gate surface is unchanged".to_owned()
+        }
+        Event::GateSurfaceChecked(check) => {
+            format!("the change touches the gate surface: {}", check.changed_paths.join(", "))
+        }
+        Event::ChangesCommitted(commit) => {
+            format!(
+                "committed {} on {}",
+                &commit.commit[..commit.commit.len().min(12)],
+                commit.branch
+            )
+        }
+        Event::ReviewStarted(review) => format!("review wall: {}", review.checks.join(", ")),
+        Event::ReviewFinished(review) => format!("review {} {}", review.check, review.status),
+        Event::DecisionRequested(requested) => {
+            format!("a person must decide: {}", requested.question)
+        }
+        Event::DecisionMade(made) => {
+            format!("{} {}", made.by, if made.approved { "approved" } else { "declined" })
+        }
+        Event::ChangeAccepted(accepted) => format!("{} accepted the change", accepted.by),
+        Event::ChangeRejected(rejected) => {
+            format!("{} rejected the change: {}", rejected.by, rejected.reason)
+        }
+        Event::GoalPaused(paused) => format!("paused: {}", paused.reason),
+        Event::GoalResumed(resumed) => format!("resumed: {}", resumed.reason),
+        Event::GoalCancelled(cancelled) => format!("cancelled: {}", cancelled.reason),
+        Event::GoalBlocked(blocked) => format!("blocked: {}", blocked.reason),
+        Event::RecoveryPerformed(recovery) => format!("{}: {}", recovery.action, recovery.detail),
     };
     output::progress(&format!("  {line}"));
 }

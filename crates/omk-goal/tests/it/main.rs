@@ -43,7 +43,7 @@ fn run(
 }
 
 #[test]
-fn the_demo_goal_is_verified_and_awaits_acceptance() -> TestResult {
+fn the_demo_goal_passes_its_gates_and_awaits_the_review_wall() -> TestResult {
     let dir = tempfile::tempdir()?;
     let demo = omk_goal::create_demo_project(&dir.path().join("demo"))?;
     let agent = AgentSpec::Script(demo.scenario.clone());
@@ -55,10 +55,7 @@ fn the_demo_goal_is_verified_and_awaits_acceptance() -> TestResult {
          gate_finished gate_finished"
     );
     let proof = &outcome.proof;
-    assert_eq!(
-        (proof.status, proof.readiness),
-        (ProofStatus::NotReady, Readiness::VerifiedAwaitingAcceptance)
-    );
+    assert_eq!((proof.status, proof.readiness), (ProofStatus::NotReady, Readiness::ReviewMissing));
     let files: Vec<(&str, Option<u64>, Option<u64>)> = proof
         .changed_files
         .iter()

@@ -1,0 +1,321 @@
+//! Known gaps: what a proof lacks, typed, each with its sentence, its next step and its rung.
+
+use serde::{Deserialize, Serialize};
+
+use omk_events::{Actor, BudgetResource, DecisionSubject, Step};
+
+use crate::readiness::{ProofStatus, Readiness};
+
+/// A piece of evidence the proof lacks, with the sentence that explains it and the next step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct KnownGap {
+    /// What is missing.
+    pub gap: Gap,
+    /// The gap as a sentence, rendered from `gap`.
+    pub message: String,
+    /// What to do about it, rendered from `gap`.
+    pub next_step: String,
+}
+
+impl From<Gap> for KnownGap {
+    fn from(gap: Gap) -> Self {
+        Self { message: gap.message(), next_step: gap.next_step(), gap }
+    }
+}
+
+/// What a proof lacks.
+///
+/// A gap either belongs to a readiness rung ([`Gap::rung`]) or stops the run and sets the
+/// status ([`Gap::halts_with`]); the proof's readiness is the lowest rung of its gaps.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Gap {
+    /// The run was cancelled.
+    Cancelled {
+        /// Why.
+        reason: String,
+    },
+    /// The run is paused.
+    Paused {
+        /// Why.
+        reason: String,
+    },
+    /// A step failed for a reason outside the change.
+    InfraFailure {
+        /// The step that failed.
+        step: Step,
+        /// The error.
+        error: String,
+    },
+    /// A budget resource ran out.
+    BudgetExhausted {
+        /// The resource.
+        resource: BudgetResource,
+        /// Its limit.
+        limit: f64,
+        /// What was used.
+        used: f64,
+    },
+    /// The run waits on something outside omk.
+    BlockedOnExternal {
+        /// On what.
+        reason: String,
+    },
+    /// A person must answer a question.
+    DecisionPending {
+        /// What about.
+        subject: DecisionSubject,
+        /// The question.
+        question: String,
+    },
+    /// No gate ran on the change.
+    NoGates,
+    /// Gates ran, but none is required.
+    NoRequiredGate,
+    /// A required gate's latest run failed, or one of its runs on the proposed tree since the
+    /// last change did.
+    RequiredGateFailed {
+        /// The gate's name.
+        gate: String,
+    },
+    /// A gate the goal's kind requires never ran on the change.
+    OracleGateMissing {
+        /// The gate's name.
+        gate: String,
+    },
+    /// A required test gate passed but ran zero tests.
+    RequiredGateRanNoTests {
+        /// The gate's name.
+        gate: String,
+    },
+    /// No agent run finished.
+    AgentNotRun,
+    /// The agent's latest run failed.
+    AgentFailed {
+        /// Why, when known.
+        error: Option<String>,
+    },
+    /// The review wall has not run on the proposed tree.
+    ReviewNotRun,
+    /// A declared review check did not finish on the proposed tree.
+    ReviewCheckMissing {
+        /// The check.
+        check: String,
+    },
+    /// A review check failed or is blocked.
+    ReviewCheckFailed {
+        /// The check.
+        check: String,
+        /// Its next step, as the check said.
+        next_step: Option<String>,
+    },
+    /// The agent finished, but omk did not capture the changes from git afterwards.
+    ChangesNotCaptured,
+    /// Git shows no change.
+    NoChanges,
+    /// omk did not compare the gate surface of the proposed tree with the base.
+    GateSurfaceNotChecked,
+    /// The change touches the gate surface and nobody approved it.
+    GateSurfaceChanged {
+        /// The gate-surface files that differ.
+        paths: Vec<String>,
+        /// Whether a person rejected the change of the surface (rather than not deciding yet).
+        rejected: bool,
+    },
+    /// A required gate has not run since the last change.
+    GateNotRunAfterChange {
+        /// The gate's name.
+        gate: String,
+    },
+    /// A required gate last ran on another tree than the proposed one.
+    GateRanOnDifferentTree {
+        /// The gate's name.
+        gate: String,
+        /// The tree it ran on, when recorded.
+        tree_id: Option<String>,
+    },
+    /// Nobody has accepted the proposed tree.
+    AcceptanceMissing,
+    /// An acceptance exists, but for another tree than the proposed one.
+    AcceptedOtherTree {
+        /// The tree that was accepted.
+        tree_id: String,
+    },
+    /// The change was rejected.
+    ChangeRejected {
+        /// Who rejected it.
+        by: Actor,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl Gap {
+    /// Returns the readiness rung this gap holds the proof at, or `None` for a gap that stops
+    /// the run instead (see [`Gap::halts_with`]) or waits on a person.
+    pub fn rung(&self) -> Option<Readiness> {
+        Some(match self {
+            Self::Cancelled { .. }
+            | Self::Paused { .. }
+            | Self::InfraFailure { .. }
+            | Self::BudgetExhausted { .. }
+            | Self::BlockedOnExternal { .. }
+            | Self::DecisionPending { .. } => return None,
+            Self::NoGates
+            | Self::NoRequiredGate
+            | Self::RequiredGateFailed { .. }
+            | Self::OracleGateMissing { .. } => Readiness::GatesFailing,
+            Self::RequiredGateRanNoTests { .. } => Readiness::NoTestsRan,
+            Self::AgentNotRun => Readiness::AgentNotRun,
+            Self::AgentFailed { .. } => Readiness::AgentFailed,
+            Self::ReviewNotRun => Readiness::ReviewMissing,
+            Self::ReviewCheckMissing { .. } | Self::ReviewCheckFailed { .. } => {
+                Readiness::ReviewFailed
+            }
+            Self::ChangesNotCaptured | Self::NoChanges => Readiness::NoChanges,
+            Self::GateSurfaceNotChecked | Self::GateSurfaceChanged { .. } => {
+                Readiness::GateSurfaceChanged
+            }
+            Self::GateNotRunAfterChange { .. } => Readiness::NotRerunAfterChange,
+            Self::GateRanOnDifferentTree { .. } => Readiness::GatesOnDifferentTree,
+            Self::AcceptanceMissing
+            | Self::AcceptedOtherTree { .. }
+            | Self::ChangeRejected { .. } => Readiness::AwaitingAcceptance,
+        })
+    }
+
+    /// Returns the status this gap gives the proof when it stops the run, or `None`.
+    pub fn halts_with(&self) -> Option<ProofStatus> {
+        match self {
+            Self::Cancelled { .. } => Some(ProofStatus::Cancelled),
+            Self::Paused { .. } => Some(ProofStatus::Paused),
+            Self::InfraFailure { .. } => Some(ProofStatus::FailedInfra),
+            Self::BudgetExhausted { .. } => Some(ProofStatus::NeedsMoreBudget),
+            Self::BlockedOnExternal { .. } => Some(ProofStatus::BlockedOnExternal),
+            _ => None,
+        }
+    }
+
+    /// Returns the gap as a sentence.
+    pub fn message(&self) -> String {
+        match self {
+            Self::Cancelled { reason } => format!("the run was cancelled: {reason}"),
+            Self::Paused { reason } => format!("the run is paused: {reason}"),
+            Self::InfraFailure { step, error } => format!("the {step} step failed: {error}"),
+            Self::BudgetExhausted { resource, limit, used } => {
+                format!("the {resource} budget ran out: used {used} of {limit}")
+            }
+            Self::BlockedOnExternal { reason } => format!("the run is blocked: {reason}"),
+            Self::DecisionPending { question, .. } => format!("a person must decide: {question}"),
+            Self::NoGates => "no verification gate ran on the change".to_owned(),
+            Self::NoRequiredGate => "no gate that ran on the change is required".to_owned(),
+            Self::RequiredGateFailed { gate } => {
+                format!("required gate {gate} failed")
+            }
+            Self::OracleGateMissing { gate } => {
+                format!("gate {gate}, which the goal's kind requires, never ran on the change")
+            }
+            Self::RequiredGateRanNoTests { gate } => {
+                format!("required test gate {gate} ran zero tests")
+            }
+            Self::AgentNotRun => "no agent run has finished".to_owned(),
+            Self::AgentFailed { error: Some(error) } => format!("the agent's run failed: {error}"),
+            Self::AgentFailed { error: None } => "the agent's run failed".to_owned(),
+            Self::ReviewNotRun => "the review wall has not run on the proposed tree".to_owned(),
+            Self::ReviewCheckMissing { check } => {
+                format!("review check {check} did not finish on the proposed tree")
+            }
+            Self::ReviewCheckFailed { check, .. } => format!("review check {check} did not pass"),
+            Self::ChangesNotCaptured => {
+                "the changes were not read from git after the agent's last run".to_owned()
+            }
+            Self::NoChanges => "git shows no changed file in the worktree".to_owned(),
+            Self::GateSurfaceNotChecked => {
+                "omk has not compared what the gates check between base and change".to_owned()
+            }
+            Self::GateSurfaceChanged { paths, rejected: false } => format!(
+                "the change touches what the gates check ({}), and nobody has approved that",
+                paths.join(", ")
+            ),
+            Self::GateSurfaceChanged { paths, rejected: true } => format!(
+                "the change touches what the gates check ({}), and a person rejected that",
+                paths.join(", ")
+            ),
+            Self::GateNotRunAfterChange { gate } => {
+                format!("required gate {gate} has not run since the last change")
+            }
+            Self::GateRanOnDifferentTree { gate, tree_id: Some(tree_id) } => {
+                format!("required gate {gate} last ran on tree {tree_id}, not the proposed one")
+            }
+            Self::GateRanOnDifferentTree { gate, tree_id: None } => {
+                format!("required gate {gate} did not record the tree it ran on")
+            }
+            Self::AcceptanceMissing => "nobody has accepted the change yet".to_owned(),
+            Self::AcceptedOtherTree { tree_id } => {
+                format!("the accepted tree {tree_id} is not the proposed one")
+            }
+            Self::ChangeRejected { by, reason } => format!("{by} rejected the change: {reason}"),
+        }
+    }
+
+    /// Returns the next step that closes the gap.
+    pub fn next_step(&self) -> String {
+        match self {
+            Self::Cancelled { .. } => "start a new goal; a cancelled run does not go on".to_owned(),
+            Self::Paused { .. } => "resume the run with `omk resume`".to_owned(),
+            Self::InfraFailure { .. } => {
+                "fix the cause named in the error, then run the goal again".to_owned()
+            }
+            Self::BudgetExhausted { .. } => {
+                "raise the budget with `omk budget add`, then `omk resume`".to_owned()
+            }
+            Self::BlockedOnExternal { .. } => {
+                "remove the blocker named in the reason, then `omk resume`".to_owned()
+            }
+            Self::DecisionPending { .. } => "answer the question, then `omk resume`".to_owned(),
+            Self::NoGates => {
+                "configure a gate in omk.toml ([[gates]]) or pass --gate 'CMD', and run again"
+                    .to_owned()
+            }
+            Self::NoRequiredGate => "mark at least one gate required in omk.toml".to_owned(),
+            Self::RequiredGateFailed { gate } => {
+                format!("read gate {gate}'s output artifact, fix the change, and run again")
+            }
+            Self::OracleGateMissing { gate } => {
+                format!("configure gate {gate} in omk.toml, or classify the goal differently")
+            }
+            Self::RequiredGateRanNoTests { gate } => format!(
+                "make gate {gate} run the tests, or set allow_no_tests = true for it in omk.toml"
+            ),
+            Self::AgentNotRun => "run the goal to the end".to_owned(),
+            Self::AgentFailed { .. } => {
+                "read the agent transcript, adjust the prompt or agent, and run again".to_owned()
+            }
+            Self::ReviewNotRun | Self::ReviewCheckMissing { .. } => {
+                "run the review wall on the proposed tree".to_owned()
+            }
+            Self::ReviewCheckFailed { check, next_step } => next_step
+                .clone()
+                .unwrap_or_else(|| format!("read review section {check}, fix the change")),
+            Self::ChangesNotCaptured => "run the goal to the end".to_owned(),
+            Self::NoChanges => "make the prompt say what should change, and run again".to_owned(),
+            Self::GateSurfaceNotChecked => "run the gate-surface check on the change".to_owned(),
+            Self::GateSurfaceChanged { rejected: false, .. } => {
+                "review the listed files and approve or reject the change of the gate surface"
+                    .to_owned()
+            }
+            Self::GateSurfaceChanged { rejected: true, .. } => {
+                "revert the listed gate-surface files in the change, and run again".to_owned()
+            }
+            Self::GateNotRunAfterChange { .. } | Self::GateRanOnDifferentTree { .. } => {
+                "run the gates on the proposed tree".to_owned()
+            }
+            Self::AcceptanceMissing | Self::AcceptedOtherTree { .. } => {
+                "review the change on the goal's branch and accept it if you agree".to_owned()
+            }
+            Self::ChangeRejected { .. } => "address the reason and run a follow-up goal".to_owned(),
+        }
+    }
+}
