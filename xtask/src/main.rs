@@ -1,11 +1,17 @@
 //! Maintainer tasks for the omk workspace, run as `cargo xtask <task>`.
 //!
 //! `cargo xtask ci` runs exactly what CI runs; `cargo xtask tidy` checks what rustc and clippy do
-//! not (see `tidy.rs`). Arguments are parsed by hand: two tasks without flags do not need clap.
+//! not (see `tidy.rs`); `codegen` writes the files generated from code; `dist`, `release` and
+//! `bench` package, release and measure omk.
+//! Each task is one module with a `run` function; this file only parses the command line.
 #![expect(clippy::print_stdout, clippy::print_stderr, reason = "xtask is a command line tool")]
 
+mod bench;
 mod ci;
 mod codegen;
+mod dist;
+mod process;
+mod release;
 mod tidy;
 
 use std::{
@@ -16,59 +22,48 @@ use std::{
 };
 
 use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
 
-const USAGE: &str = "\
-Usage: cargo xtask <TASK>
-
-Tasks:
-  ci                 Run exactly what CI runs: fmt, clippy, tests (codegen freshness too), doc tests, tidy
-  codegen [--check]  Write the files generated from code (docs/proof.schema.json), or check them
-  tidy   Check the workspace for problems that rustc and clippy do not catch
-  help   Print this help
-";
-
-/// The exit code for a command line that names no known task.
-const USAGE_ERROR: u8 = 2;
-
-fn main() -> ExitCode {
-    let args: Vec<String> =
-        env::args_os().skip(1).map(|arg| arg.to_string_lossy().into_owned()).collect();
-    let Some((task, rest)) = args.split_first() else {
-        print!("{USAGE}");
-        return ExitCode::SUCCESS;
-    };
-    if task == "codegen" {
-        let check = match rest {
-            [] => false,
-            [flag] if flag == "--check" => true,
-            [unexpected, ..] => {
-                eprintln!("error: `codegen` takes only `--check`, got `{unexpected}`\n\n{USAGE}");
-                return ExitCode::from(USAGE_ERROR);
-            }
-        };
-        return finish(project_root().and_then(|root| codegen::run(&root, check)));
-    }
-    let run: fn() -> Result<()> = match task.as_str() {
-        "help" | "-h" | "--help" => {
-            print!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        "ci" => run_ci,
-        "tidy" => run_tidy,
-        unknown => {
-            eprintln!("error: unknown task `{unknown}`\n\n{USAGE}");
-            return ExitCode::from(USAGE_ERROR);
-        }
-    };
-    if let Some(unexpected) = rest.first() {
-        eprintln!("error: `{task}` takes no arguments, got `{unexpected}`\n\n{USAGE}");
-        return ExitCode::from(USAGE_ERROR);
-    }
-    finish(run())
+/// Maintainer tasks for the omk workspace.
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", bin_name = "cargo xtask")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
 }
 
-fn finish(result: Result<()>) -> ExitCode {
-    match result {
+/// The tasks, one module each.
+#[derive(Debug, Subcommand)]
+enum Task {
+    /// Run exactly what CI runs: fmt, clippy, tests (codegen freshness too), doc tests and tidy
+    Ci,
+    /// Check the workspace for problems that rustc and clippy do not catch
+    Tidy,
+    /// Write the files generated from code (docs/proof.schema.json), or check them
+    Codegen {
+        /// Check that the generated files are up to date instead of writing them
+        #[arg(long)]
+        check: bool,
+    },
+    /// Build the release binary and package it with docs, completions and man pages
+    Dist(dist::DistArgs),
+    /// Bump every crate to VERSION, update CHANGELOG.md, run ci, commit and tag
+    Release(release::ReleaseArgs),
+    /// Run every benchmark of the workspace and rewrite docs/benchmarks.md
+    Bench(bench::BenchArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let res = project_root().and_then(|root| match cli.task {
+        Task::Ci => ci::run(&root),
+        Task::Tidy => tidy::run(&root).and_then(|problems| tidy::report(&problems)),
+        Task::Codegen { check } => codegen::run(&root, check),
+        Task::Dist(args) => dist::run(&root, &args),
+        Task::Release(args) => release::run(&root, &args),
+        Task::Bench(args) => bench::run(&root, &args),
+    });
+    match res {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");
@@ -90,11 +85,14 @@ pub(crate) fn cargo() -> OsString {
     env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"))
 }
 
-fn run_ci() -> Result<()> {
-    ci::run(&project_root()?)
-}
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
 
-fn run_tidy() -> Result<()> {
-    let problems = tidy::run(&project_root()?)?;
-    tidy::report(&problems)
+    use super::Cli;
+
+    #[test]
+    fn command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
 }

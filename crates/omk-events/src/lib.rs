@@ -14,6 +14,9 @@
 //!
 //! Entry points: [`EventLog::create`] and [`EventLog::append`] to write, [`read_log`] to read.
 
+// The crate is published: every public item is part of its manual on docs.rs.
+#![deny(missing_docs)]
+
 mod artifact;
 mod error;
 mod event;
