@@ -168,6 +168,10 @@ impl<'a> Wire<'a> {
 }
 
 impl Protocol for Wire<'_> {
+    fn report_mut(&mut self) -> &mut Report {
+        &mut self.report
+    }
+
     fn opening(&mut self) -> Vec<String> {
         let initialize = json!({
             "jsonrpc": "2.0", "id": INIT_ID, "method": "initialize",
@@ -236,10 +240,6 @@ impl Protocol for Wire<'_> {
         }
     }
 
-    fn on_garbage(&mut self, line: &str) {
-        self.report.last_garbage = Some(line.trim().to_owned());
-    }
-
     fn is_done(&self) -> bool {
         self.done
     }
@@ -284,8 +284,8 @@ impl Print {
 }
 
 impl Protocol for Print {
-    fn opening(&mut self) -> Vec<String> {
-        Vec::new()
+    fn report_mut(&mut self) -> &mut Report {
+        &mut self.report
     }
 
     fn on_line(&mut self, line: &Value) -> Vec<String> {
@@ -315,18 +315,6 @@ impl Protocol for Print {
             _ => {}
         }
         Vec::new()
-    }
-
-    fn on_garbage(&mut self, line: &str) {
-        self.report.last_garbage = Some(line.trim().to_owned());
-    }
-
-    fn is_done(&self) -> bool {
-        false
-    }
-
-    fn cancel_line(&mut self) -> Option<String> {
-        None
     }
 }
 

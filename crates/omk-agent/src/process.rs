@@ -19,6 +19,8 @@ use serde_json::Value;
 
 use omk_events::ProcessExit;
 
+use crate::report::Report;
+
 /// The longest stdout line omk parses; longer lines are truncated for parsing only.
 pub(crate) const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
 
@@ -60,17 +62,31 @@ pub struct Limits {
 }
 
 /// A protocol spoken on the agent's stdout (and stdin, when bidirectional).
+///
+/// The defaults fit one-way protocols: nothing to send, never done early, no polite cancel.
 pub(crate) trait Protocol {
+    /// Returns the report the protocol fills in.
+    fn report_mut(&mut self) -> &mut Report;
     /// Returns the lines to write on stdin once the process started (bidirectional protocols).
-    fn opening(&mut self) -> Vec<String>;
+    fn opening(&mut self) -> Vec<String> {
+        Vec::new()
+    }
     /// Handles one JSON line of stdout; returns lines to write back.
     fn on_line(&mut self, line: &Value) -> Vec<String>;
-    /// Handles a line of stdout that is not JSON.
-    fn on_garbage(&mut self, line: &str);
+    /// Handles a line of stdout that is not JSON: the last non-blank one is kept for errors.
+    fn on_garbage(&mut self, line: &str) {
+        if !line.trim().is_empty() {
+            self.report_mut().last_garbage = Some(line.trim().to_owned());
+        }
+    }
     /// Returns whether the conversation is over, so stdin can be closed.
-    fn is_done(&self) -> bool;
+    fn is_done(&self) -> bool {
+        false
+    }
     /// Returns the line that politely cancels the run, if the protocol has one.
-    fn cancel_line(&mut self) -> Option<String>;
+    fn cancel_line(&mut self) -> Option<String> {
+        None
+    }
 }
 
 /// Runs `launch` to its end, feeding stdout lines to `protocol`.

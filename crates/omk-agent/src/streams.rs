@@ -32,8 +32,8 @@ impl Claude {
 }
 
 impl Protocol for Claude {
-    fn opening(&mut self) -> Vec<String> {
-        Vec::new()
+    fn report_mut(&mut self) -> &mut Report {
+        &mut self.report
     }
 
     fn on_line(&mut self, line: &Value) -> Vec<String> {
@@ -102,18 +102,6 @@ impl Protocol for Claude {
         }
         Vec::new()
     }
-
-    fn on_garbage(&mut self, line: &str) {
-        self.report.last_garbage = Some(line.trim().to_owned());
-    }
-
-    fn is_done(&self) -> bool {
-        false
-    }
-
-    fn cancel_line(&mut self) -> Option<String> {
-        None
-    }
 }
 
 fn claude_usage(value: &Value) -> Option<TokenUsage> {
@@ -150,8 +138,8 @@ impl Codex {
 }
 
 impl Protocol for Codex {
-    fn opening(&mut self) -> Vec<String> {
-        Vec::new()
+    fn report_mut(&mut self) -> &mut Report {
+        &mut self.report
     }
 
     fn on_line(&mut self, line: &Value) -> Vec<String> {
@@ -213,18 +201,6 @@ impl Protocol for Codex {
         }
         Vec::new()
     }
-
-    fn on_garbage(&mut self, line: &str) {
-        self.report.last_garbage = Some(line.trim().to_owned());
-    }
-
-    fn is_done(&self) -> bool {
-        false
-    }
-
-    fn cancel_line(&mut self) -> Option<String> {
-        None
-    }
 }
 
 /// Any command: no protocol; the last line of output is its final message, the exit code its verdict.
@@ -245,26 +221,12 @@ impl Plain {
 }
 
 impl Protocol for Plain {
-    fn opening(&mut self) -> Vec<String> {
-        Vec::new()
+    fn report_mut(&mut self) -> &mut Report {
+        &mut self.report
     }
 
     fn on_line(&mut self, line: &Value) -> Vec<String> {
         self.report.last_garbage = Some(line.to_string());
         Vec::new()
-    }
-
-    fn on_garbage(&mut self, line: &str) {
-        if !line.trim().is_empty() {
-            self.report.last_garbage = Some(line.trim().to_owned());
-        }
-    }
-
-    fn is_done(&self) -> bool {
-        false
-    }
-
-    fn cancel_line(&mut self) -> Option<String> {
-        None
     }
 }
