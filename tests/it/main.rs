@@ -6,3 +6,9 @@ mod real_kimi;
 mod run;
 
 pub(crate) use env::TestEnv;
+
+/// A shell library whose `add` subtracts: the bug every end-to-end scenario fixes.
+pub(crate) const LIB_SH: &str = "add() { echo $(($1 - $2)); }\n";
+/// The test that fails until `add` adds.
+pub(crate) const TEST_SH: &str =
+    ". ./lib.sh\n[ \"$(add 2 3)\" = 5 ] || { echo \"add 2 3 is $(add 2 3)\"; exit 1; }\n";

@@ -13,11 +13,7 @@ use std::{
 
 use serde_json::Value;
 
-use crate::TestEnv;
-
-const LIB_SH: &str = "add() { echo $(($1 - $2)); }\n";
-const TEST_SH: &str =
-    ". ./lib.sh\n[ \"$(add 2 3)\" = 5 ] || { echo \"add 2 3 is $(add 2 3)\"; exit 1; }\n";
+use crate::{LIB_SH, TEST_SH, TestEnv};
 
 /// Fixes `add` with kimi's StrReplaceFile, runs a harmless command, then tries `git push`.
 const FIX_AND_PUSH: &str = r#"id: s1

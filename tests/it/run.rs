@@ -4,7 +4,7 @@ use std::fs;
 
 use serde_json::Value;
 
-use crate::TestEnv;
+use crate::{LIB_SH, TEST_SH, TestEnv};
 
 /// A scenario that fixes `add` in `lib.sh`, in the Kimi echo DSL.
 const FIX: &str = r#"text: Fixing the operator.
@@ -12,10 +12,6 @@ tool_call: {"id": "tc-1", "name": "StrReplaceFile", "arguments": "{\"path\": \"l
 ---
 text: Fixed add().
 "#;
-
-const LIB_SH: &str = "add() { echo $(($1 - $2)); }\n";
-const TEST_SH: &str =
-    ". ./lib.sh\n[ \"$(add 2 3)\" = 5 ] || { echo \"add 2 3 is $(add 2 3)\"; exit 1; }\n";
 
 #[test]
 fn demo_proves_the_fix_and_says_what_to_try_next() -> anyhow::Result<()> {

@@ -388,14 +388,7 @@ fn escape(text: &str) -> String {
 
 /// Returns the (package, target) of every bench target in the workspace, sorted.
 fn bench_targets(root: &Path) -> Result<Vec<(String, String)>> {
-    let json = process::read(
-        Command::new(crate::cargo())
-            .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
-            .current_dir(root),
-        "cargo metadata --no-deps",
-    )?;
-    let metadata: Value =
-        serde_json::from_str(&json).context("failed to parse `cargo metadata` output")?;
+    let metadata = process::workspace_metadata(root)?;
     let mut targets = Vec::new();
     for package in metadata["packages"].as_array().into_iter().flatten() {
         let Some(package_name) = package["name"].as_str() else { continue };

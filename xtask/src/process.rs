@@ -33,17 +33,21 @@ pub(crate) fn read(command: &mut Command, what: &str) -> Result<String> {
     String::from_utf8(output.stdout).with_context(|| format!("`{what}` printed invalid UTF-8"))
 }
 
-/// Returns cargo's target directory for the workspace at `root`, as `cargo metadata` reports it,
-/// so that `CARGO_TARGET_DIR` and `build.target-dir` are respected.
-pub(crate) fn target_dir(root: &Path) -> Result<PathBuf> {
+/// Returns `cargo metadata --no-deps` of the workspace at `root`, parsed.
+pub(crate) fn workspace_metadata(root: &Path) -> Result<Value> {
     let json = read(
         Command::new(crate::cargo())
             .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
             .current_dir(root),
         "cargo metadata --no-deps",
     )?;
-    let metadata: Value =
-        serde_json::from_str(&json).context("failed to parse `cargo metadata` output")?;
+    serde_json::from_str(&json).context("failed to parse `cargo metadata` output")
+}
+
+/// Returns cargo's target directory for the workspace at `root`, as `cargo metadata` reports it,
+/// so that `CARGO_TARGET_DIR` and `build.target-dir` are respected.
+pub(crate) fn target_dir(root: &Path) -> Result<PathBuf> {
+    let metadata = workspace_metadata(root)?;
     let dir = metadata["target_directory"]
         .as_str()
         .context("`cargo metadata` output has no string `target_directory`")?;
