@@ -56,7 +56,6 @@ pub struct Synthesizer {
     limits: BudgetLimits,
     exhausted: Option<BudgetExhausted>,
     agent: Option<AgentEvidence>,
-    agent_cost_complete: bool,
     last_agent_start: Option<Seq>,
     last_agent_finish: Option<Seq>,
     /// The proposed tree: the latest captured or committed tree.
@@ -91,45 +90,61 @@ struct Created {
 struct GateRecord {
     /// The latest run overall.
     latest: (Seq, GateFinished),
+    /// Every run.
+    all: Counts,
     /// The latest run before the last change: it still counts against the gate until it reruns.
-    stale: Option<GateFinished>,
+    stale: Counts,
     /// The runs since the last change, by the tree they ran on.
-    current: Vec<TreeRuns>,
-    runs: u32,
-    failed_runs: u32,
+    current: Vec<(Option<String>, Counts)>,
 }
 
 impl GateRecord {
-    /// Returns the failed and the zero-test runs that count: the stale one and all since.
-    fn counting(&self) -> (u32, u32) {
-        let stale = self.stale.iter().map(|gate| {
-            (u32::from(!gate.passed()), u32::from(gate.passed() && ran_no_tests(gate)))
-        });
-        let current = self.current.iter().map(|runs| (runs.failed, runs.no_tests));
-        stale.chain(current).fold((0, 0), |(failed, no_tests), (f, n)| (failed + f, no_tests + n))
+    fn add(&mut self, seq: Seq, gate: &GateFinished) {
+        self.all.add(gate);
+        match self.current.iter_mut().find(|(tree, _)| *tree == gate.tree_id) {
+            Some((_, counts)) => counts.add(gate),
+            None => self.current.push((gate.tree_id.clone(), Counts::of(gate))),
+        }
+        self.latest = (seq, gate.clone());
+    }
+
+    /// Returns the runs that count against the gate: the stale one and all since the change.
+    fn counting(&self) -> Counts {
+        self.current.iter().fold(self.stale, |sum, (_, counts)| sum + *counts)
     }
 }
 
-/// A gate's runs on one tree since the last change.
-#[derive(Debug)]
-struct TreeRuns {
-    latest: (Seq, GateFinished),
+/// How many runs a set holds, how many failed, and how many passed without running a test.
+#[derive(Debug, Clone, Copy, Default)]
+struct Counts {
     runs: u32,
     failed: u32,
     no_tests: u32,
 }
 
-impl TreeRuns {
-    fn new(seq: Seq, gate: &GateFinished) -> Self {
-        let mut runs = Self { latest: (seq, gate.clone()), runs: 0, failed: 0, no_tests: 0 };
-        runs.count(gate);
-        runs
+impl Counts {
+    fn of(gate: &GateFinished) -> Self {
+        let mut counts = Self::default();
+        counts.add(gate);
+        counts
     }
 
-    fn count(&mut self, gate: &GateFinished) {
+    fn add(&mut self, gate: &GateFinished) {
         self.runs += 1;
         self.failed += u32::from(!gate.passed());
         self.no_tests += u32::from(gate.passed() && ran_no_tests(gate));
+    }
+}
+
+impl std::ops::Add for Counts {
+    type Output = Self;
+
+    fn add(self, other: Self) -> Self {
+        Self {
+            runs: self.runs + other.runs,
+            failed: self.failed + other.failed,
+            no_tests: self.no_tests + other.no_tests,
+        }
     }
 }
 
@@ -202,30 +217,28 @@ impl Synthesizer {
             Event::AgentFinished(finished) => {
                 self.last_agent_finish = Some(seq);
                 self.mutated(seq);
-                let agent = self.agent.get_or_insert_with(|| {
-                    self.agent_cost_complete = true;
-                    AgentEvidence {
-                        agent: finished.agent.clone(),
-                        version: None,
-                        status: finished.status,
-                        exit_code: None,
-                        process: None,
-                        retryable: false,
-                        session_id: None,
-                        error: None,
-                        final_message: None,
-                        runs: 0,
-                        steps: 0,
-                        tool_calls: 0,
-                        failed_tool_calls: 0,
-                        tool_call_log: Vec::new(),
-                        usage: None,
-                        cost: None,
-                        transcript: None,
-                        stdout: None,
-                        stderr: None,
-                        duration_ms: 0,
-                    }
+                let first_run = self.agent.is_none();
+                let agent = self.agent.get_or_insert_with(|| AgentEvidence {
+                    agent: finished.agent.clone(),
+                    version: None,
+                    status: finished.status,
+                    exit_code: None,
+                    process: None,
+                    retryable: false,
+                    session_id: None,
+                    error: None,
+                    final_message: None,
+                    runs: 0,
+                    steps: 0,
+                    tool_calls: 0,
+                    failed_tool_calls: 0,
+                    tool_call_log: Vec::new(),
+                    usage: None,
+                    cost: None,
+                    transcript: None,
+                    stdout: None,
+                    stderr: None,
+                    duration_ms: 0,
                 });
                 agent.agent.clone_from(&finished.agent);
                 agent.version.clone_from(&finished.agent_version);
@@ -244,21 +257,18 @@ impl Synthesizer {
                 if let Some(usage) = finished.usage {
                     *agent.usage.get_or_insert_with(TokenUsage::default) += usage;
                 }
-                match (&finished.cost, self.agent_cost_complete) {
-                    (Some(cost), true) => {
-                        let total = agent
-                            .cost
-                            .get_or_insert_with(|| Cost { usd: 0.0, source: cost.source.clone() });
-                        total.usd += cost.usd;
-                        if matches!(cost.source, CostSource::Estimated { .. }) {
-                            total.source = cost.source.clone();
-                        }
-                    }
-                    _ => {
-                        self.agent_cost_complete = false;
-                        agent.cost = None;
-                    }
-                }
+                // The total is known only while every run had a cost.
+                agent.cost = match (first_run, agent.cost.take(), &finished.cost) {
+                    (true, _, cost) => cost.clone(),
+                    (false, Some(total), Some(cost)) => Some(Cost {
+                        usd: total.usd + cost.usd,
+                        source: match cost.source {
+                            CostSource::Estimated { .. } => cost.source.clone(),
+                            CostSource::Reported => total.source,
+                        },
+                    }),
+                    (false, _, _) => None,
+                };
                 agent.transcript.clone_from(&finished.transcript);
                 agent.stdout.clone_from(&finished.stdout);
                 agent.stderr.clone_from(&finished.stderr);
@@ -394,35 +404,20 @@ impl Synthesizer {
         self.last_mutation = Some(seq);
         for record in &mut self.gates {
             record.current.clear();
-            record.stale = Some(record.latest.1.clone());
+            record.stale = Counts::of(&record.latest.1);
         }
     }
 
     fn record_gate(&mut self, seq: Seq, gate: &GateFinished) {
-        let failed = u32::from(!gate.passed());
-        let existing = self
-            .gates
-            .iter_mut()
-            .find(|it| it.latest.1.phase == gate.phase && it.latest.1.name == gate.name);
-        match existing {
-            Some(record) => {
-                record.runs += 1;
-                record.failed_runs += failed;
-                record.latest = (seq, gate.clone());
-                match record.current.iter_mut().find(|it| it.latest.1.tree_id == gate.tree_id) {
-                    Some(runs) => {
-                        runs.count(gate);
-                        runs.latest = (seq, gate.clone());
-                    }
-                    None => record.current.push(TreeRuns::new(seq, gate)),
-                }
-            }
+        let same_gate =
+            |it: &GateRecord| it.latest.1.phase == gate.phase && it.latest.1.name == gate.name;
+        match self.gates.iter_mut().find(|it| same_gate(it)) {
+            Some(record) => record.add(seq, gate),
             None => self.gates.push(GateRecord {
                 latest: (seq, gate.clone()),
-                stale: None,
-                current: vec![TreeRuns::new(seq, gate)],
-                runs: 1,
-                failed_runs: failed,
+                all: Counts::of(gate),
+                stale: Counts::default(),
+                current: vec![(gate.tree_id.clone(), Counts::of(gate))],
             }),
         }
     }
@@ -447,9 +442,12 @@ impl Synthesizer {
         let gates: Vec<ProofGate> = records
             .iter()
             .map(|record| {
-                let on_tree = record.current.iter().find(|it| {
-                    proposed_tree.is_some() && it.latest.1.tree_id.as_deref() == proposed_tree
-                });
+                let on_tree = record
+                    .current
+                    .iter()
+                    .find(|(tree, _)| proposed_tree.is_some() && tree.as_deref() == proposed_tree)
+                    .map(|(_, counts)| counts);
+                let counting = record.counting();
                 let (seq, gate) = &record.latest;
                 let is_oracle =
                     gate.phase == GatePhase::Proposed && oracle_names.contains(&gate.name.as_str());
@@ -471,11 +469,11 @@ impl Synthesizer {
                     tree_id: gate.tree_id.clone(),
                     after_last_mutation: after_last_mutation(*seq),
                     cached_from: gate.cached_from.clone(),
-                    runs: record.runs,
-                    failed_runs: record.failed_runs,
+                    runs: record.all.runs,
+                    failed_runs: record.all.failed,
                     runs_on_tree: on_tree.map_or(0, |it| it.runs),
-                    counting_failures: record.counting().0,
-                    counting_no_tests: record.counting().1,
+                    counting_failures: counting.failed,
+                    counting_no_tests: counting.no_tests,
                 }
             })
             .collect();
