@@ -33,6 +33,11 @@ pub struct RunOptions {
     pub max_parallel: usize,
     /// How long a timed-out gate gets between SIGTERM and SIGKILL.
     pub kill_grace: Duration,
+    /// Whether the gates check the base tree or the change; recorded on every result.
+    pub phase: GatePhase,
+    /// The git tree id of the worktree content the gates run on, when the caller knows it;
+    /// recorded on every result.
+    pub tree_id: Option<String>,
 }
 
 /// Runs `specs`, up to `options.max_parallel` at once, and returns their results in spec order.
@@ -50,7 +55,7 @@ pub async fn run_gates(specs: &[GateSpec], options: &RunOptions) -> Vec<GateFini
     for (task, spec) in tasks.into_iter().zip(specs) {
         let result = task.await.unwrap_or_else(|err| GateFinished {
             spawn_error: Some(format!("the gate's task failed: {err}")),
-            ..not_started(spec)
+            ..not_started(spec, options)
         });
         results.push(result);
     }
@@ -67,7 +72,7 @@ pub async fn run_gate(spec: &GateSpec, options: &RunOptions) -> GateFinished {
             return GateFinished {
                 spawn_error: Some(format!("create the gate's log file: {err}")),
                 duration_ms: elapsed_ms(),
-                ..not_started(spec)
+                ..not_started(spec, options)
             };
         }
     };
@@ -80,24 +85,24 @@ pub async fn run_gate(spec: &GateSpec, options: &RunOptions) -> GateFinished {
             timed_out,
             duration_ms,
             output: ArtifactRef::of_file(&options.artifact_root, &relative_path).ok(),
-            ..not_started(spec)
+            ..not_started(spec, options)
         },
         Err(err) => {
             // The log file holds nothing when the program could not start.
             fs::remove_file(&log_path).ok();
-            GateFinished { spawn_error: Some(err), duration_ms, ..not_started(spec) }
+            GateFinished { spawn_error: Some(err), duration_ms, ..not_started(spec, options) }
         }
     }
 }
 
-fn not_started(spec: &GateSpec) -> GateFinished {
+fn not_started(spec: &GateSpec, options: &RunOptions) -> GateFinished {
     GateFinished {
         name: spec.name.clone(),
         gate_kind: spec.kind,
         command: spec.command.argv(),
         required: spec.required,
-        phase: GatePhase::Proposed,
-        tree_id: None,
+        phase: options.phase,
+        tree_id: options.tree_id.clone(),
         allow_no_tests: false,
         exit_code: None,
         signal: None,

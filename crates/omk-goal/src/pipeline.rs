@@ -5,7 +5,7 @@ use std::{collections::BTreeSet, fs, io, path::Path, time::Duration};
 use omk_agent::{Agent, AgentConfig, AgentEnvironment, AgentSpec, RunContext};
 use omk_events::{
     AgentStarted, ChangedFile, ChangesCaptured, Envelope, Event, EventLog, FileOperation,
-    GoalCreated, GoalFailed, GoalId, Step, WorktreeCreated,
+    GatePhase, GoalCreated, GoalFailed, GoalId, Step, WorktreeCreated,
 };
 use omk_gates::{GateSpec, RunOptions};
 use omk_proof::Proof;
@@ -170,10 +170,11 @@ async fn drive(
         artifact_dir: "artifacts/gates".to_owned(),
         max_parallel: log.request.max_parallel_gates,
         kill_grace: Duration::from_secs(5),
+        phase: GatePhase::Proposed,
+        // Nothing writes to the worktree between the capture and the gates, so they run on it.
+        tree_id: Some(tree_id),
     };
-    for mut result in omk_gates::run_gates(gates, &options).await {
-        // Nothing writes to the worktree between the capture and the gates, so they ran on it.
-        result.tree_id = Some(tree_id.clone());
+    for result in omk_gates::run_gates(gates, &options).await {
         log.record(Event::GateFinished(result))?;
     }
     Ok(())

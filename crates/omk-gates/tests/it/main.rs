@@ -2,7 +2,7 @@
 
 use std::{fs, path::Path, time::Duration};
 
-use omk_events::{GateFinished, sha256_hex};
+use omk_events::{GateFinished, GatePhase, sha256_hex};
 use omk_gates::{GateCommand, GateSpec, RunOptions};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
@@ -14,6 +14,8 @@ fn options(dir: &Path, max_parallel: usize) -> RunOptions {
         artifact_dir: "artifacts/gates".to_owned(),
         max_parallel,
         kill_grace: Duration::from_millis(300),
+        phase: GatePhase::Proposed,
+        tree_id: Some("1111111111111111111111111111111111111111".to_owned()),
     }
 }
 
@@ -57,6 +59,11 @@ fn exit_codes_and_interleaved_output_are_captured() -> TestResult {
     assert_eq!(bad.exit_code, Some(3));
     assert_eq!(log_of(dir.path(), bad), "failing\n");
     assert_eq!(bad.command, ["sh", "-c", "echo failing; exit 3"]);
+    // The tree and phase the caller names are recorded on every result.
+    for result in &results {
+        assert_eq!(result.phase, GatePhase::Proposed);
+        assert_eq!(result.tree_id.as_deref(), Some("1111111111111111111111111111111111111111"));
+    }
     Ok(())
 }
 
