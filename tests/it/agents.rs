@@ -5,7 +5,7 @@ use std::{fs, path::Path};
 
 use serde_json::Value;
 
-use crate::{LIB_SH, TEST_SH, TestEnv};
+use crate::{LIB_SH, TEST_SH, TestEnv, usage};
 
 /// Fixes `add`, tries to push (which the default policy denies), then reports.
 const FIX_AND_PUSH: &str = r#"id: s1
@@ -64,17 +64,6 @@ fn check(
         .map(|line| serde_json::from_str::<Value>(line).map(|it| it["event"]["kind"].to_string()))
         .collect::<Result<Vec<_>, _>>()?;
     Ok((document, kinds, env))
-}
-
-fn usage(agent: &Value) -> String {
-    let usage = &agent["usage"];
-    format!(
-        "{}/{}/{}/{}",
-        usage["input_uncached"],
-        usage["input_cache_read"],
-        usage["input_cache_write"],
-        usage["output"]
-    )
 }
 
 #[test]

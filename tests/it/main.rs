@@ -12,3 +12,15 @@ pub(crate) const LIB_SH: &str = "add() { echo $(($1 - $2)); }\n";
 /// The test that fails until `add` adds.
 pub(crate) const TEST_SH: &str =
     ". ./lib.sh\n[ \"$(add 2 3)\" = 5 ] || { echo \"add 2 3 is $(add 2 3)\"; exit 1; }\n";
+
+/// Returns the proof's agent token usage as `uncached/cache-read/cache-write/output`.
+pub(crate) fn usage(agent: &serde_json::Value) -> String {
+    let usage = &agent["usage"];
+    format!(
+        "{}/{}/{}/{}",
+        usage["input_uncached"],
+        usage["input_cache_read"],
+        usage["input_cache_write"],
+        usage["output"]
+    )
+}

@@ -13,7 +13,7 @@ use std::{
 
 use serde_json::Value;
 
-use crate::{LIB_SH, TEST_SH, TestEnv};
+use crate::{LIB_SH, TEST_SH, TestEnv, usage};
 
 /// Fixes `add` with kimi's StrReplaceFile, runs a harmless command, then tries `git push`.
 const FIX_AND_PUSH: &str = r#"id: s1
@@ -83,17 +83,6 @@ fn check(kimi: &Path, agent: &str, scenario: &str) -> anyhow::Result<Value> {
         serde_json::from_str(&output.stdout).map_err(|err| anyhow::anyhow!("{err}: {output}"))?;
     anyhow::ensure!(output.code == Some(0), "{output}");
     Ok(document)
-}
-
-fn usage(agent: &Value) -> String {
-    let usage = &agent["usage"];
-    format!(
-        "{}/{}/{}/{}",
-        usage["input_uncached"],
-        usage["input_cache_read"],
-        usage["input_cache_write"],
-        usage["output"]
-    )
 }
 
 #[test]

@@ -248,16 +248,14 @@ pub fn verification_summary(
         subject.annotations = Some(json!({ "sourceRefs": [format!("refs/heads/{branch}")] }));
     }
     let rungs: Vec<Readiness> = proof.known_gaps.iter().filter_map(|it| it.gap.rung()).collect();
-    let gates_passed = !proof.known_gaps.iter().any(|it| {
-        it.gap.rung().is_some_and(|rung| {
-            matches!(
-                rung,
-                Readiness::GatesFailing
-                    | Readiness::NoTestsRan
-                    | Readiness::NotRerunAfterChange
-                    | Readiness::GatesOnDifferentTree
-            )
-        })
+    let gates_passed = !rungs.iter().any(|rung| {
+        matches!(
+            rung,
+            Readiness::GatesFailing
+                | Readiness::NoTestsRan
+                | Readiness::NotRerunAfterChange
+                | Readiness::GatesOnDifferentTree
+        )
     });
     let review_passed = !rungs
         .iter()

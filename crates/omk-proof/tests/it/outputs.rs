@@ -14,7 +14,7 @@ use crate::support::{Log, T1, T2};
 
 #[test]
 fn markdown_of_a_ready_proof() {
-    let proof = omk_proof::synthesize(&Log::ready().events).expect("a valid log");
+    let proof = Log::ready().proof();
     insta::assert_snapshot!(omk_proof::render_markdown(&proof));
 }
 
@@ -25,7 +25,7 @@ fn markdown_and_text_of_a_failing_proof() {
         .agent(AgentStatus::Completed)
         .capture(T1, 2)
         .gate("test", true, false, T1);
-    let proof = omk_proof::synthesize(&log.events).expect("a valid log");
+    let proof = log.proof();
     insta::assert_snapshot!(format!(
         "{}\n---- text ----\n{}",
         omk_proof::render_markdown(&proof),
@@ -35,10 +35,7 @@ fn markdown_and_text_of_a_failing_proof() {
 
 #[test]
 fn in_toto_statements_of_a_ready_proof() {
-    let proof = omk_proof::synthesize(
-        &Log::ready().commit("5555555555555555555555555555555555555555", T1).events,
-    )
-    .expect("a valid log");
+    let proof = Log::ready().commit("5555555555555555555555555555555555555555", T1).proof();
     let statements =
         intoto::statements(&proof, &ExportOptions::default()).expect("a proposed tree exists");
     let kinds: Vec<&str> = statements.iter().map(|it| it.predicate_type.as_str()).collect();
@@ -73,7 +70,7 @@ fn in_toto_statements_of_a_ready_proof() {
 
 #[test]
 fn a_failing_proof_exports_a_failed_verdict() {
-    let proof = omk_proof::synthesize(&Log::verified().events).expect("a valid log");
+    let proof = Log::verified().proof();
     let statements =
         intoto::statements(&proof, &ExportOptions::default()).expect("a proposed tree exists");
     let verdict = statements.last().expect("a verdict");
@@ -85,14 +82,14 @@ fn a_failing_proof_exports_a_failed_verdict() {
         r#"["ORG_SOURCE_OMK_GATES_PASSED","ORG_SOURCE_OMK_REVIEW_PASSED","ORG_SOURCE_OMK_GATE_SURFACE_KEPT"]"#
     );
 
-    let nothing = omk_proof::synthesize(&Log::new().events).expect("a valid log");
+    let nothing = Log::new().proof();
     let err = intoto::statements(&nothing, &ExportOptions::default()).expect_err("no subject");
     assert!(err.to_string().contains("nothing to attest"), "{err}");
 }
 
 #[test]
 fn merge_is_allowed_only_for_a_ready_proof_of_that_exact_tree() {
-    let ready = omk_proof::synthesize(&Log::ready().events).expect("a valid log");
+    let ready = Log::ready().proof();
     assert_eq!(validate_for_merge(&ready, T1), Ok(()));
 
     let err = validate_for_merge(&ready, T2).expect_err("another tree");
@@ -101,10 +98,8 @@ fn merge_is_allowed_only_for_a_ready_proof_of_that_exact_tree() {
         [RefusalReason::TreeMismatch { proof_tree: Some(T1.into()), requested: T2.into() }]
     );
 
-    let paused = omk_proof::synthesize(
-        &Log::ready().with(Event::GoalPaused(GoalPaused { reason: "Ctrl-C".into() })).events,
-    )
-    .expect("a valid log");
+    let paused =
+        Log::ready().with(Event::GoalPaused(GoalPaused { reason: "Ctrl-C".into() })).proof();
     let err = validate_for_merge(&paused, T1).expect_err("paused");
     assert_eq!(
         err.reasons,
@@ -114,7 +109,7 @@ fn merge_is_allowed_only_for_a_ready_proof_of_that_exact_tree() {
         ]
     );
 
-    let verified = omk_proof::synthesize(&Log::verified().events).expect("a valid log");
+    let verified = Log::verified().proof();
     let err = validate_for_merge(&verified, T1).expect_err("not accepted");
     insta::assert_snapshot!(err.to_string(), @r"
     the proof does not allow this merge:
@@ -163,7 +158,7 @@ fn synthesis_rejects_logs_that_are_not_one_goal_in_order() {
 
 #[test]
 fn proofs_of_another_version_are_refused_with_the_fix() {
-    let proof = omk_proof::synthesize(&Log::ready().events).expect("a valid log");
+    let proof = Log::ready().proof();
     let json = proof.to_json().replacen("\"version\": 2", "\"version\": 9", 1);
     let err = omk_proof::Proof::from_json(&json).expect_err("version 9");
     assert!(err.to_string().contains("version 9 is not supported"), "{err}");

@@ -14,7 +14,7 @@ use crate::support::{BASE, Log, T1, T2, gate_run, review_result};
 
 /// Checks `log`'s proof has `status` and `readiness`, and snapshots it as `name`.
 fn scenario(name: &str, log: &Log, status: ProofStatus, readiness: Readiness) -> Proof {
-    let proof = omk_proof::synthesize(&log.events).expect("scenario logs start with goal_created");
+    let proof = log.proof();
     assert_eq!(
         (proof.status, proof.readiness),
         (status, readiness),
@@ -88,8 +88,7 @@ fn a_test_gate_that_allows_no_tests_may_count_zero() {
     let mut empty = gate_run("test", true, true, Some(T1));
     empty.tests = Some(TestCounts::default());
     empty.allow_no_tests = true;
-    let proof = omk_proof::synthesize(&Log::ready().with(Event::GateFinished(empty)).events)
-        .expect("a valid log");
+    let proof = Log::ready().with(Event::GateFinished(empty)).proof();
     assert_eq!(proof.status, ProofStatus::Ready);
 }
 
@@ -181,11 +180,9 @@ fn gate_surface_changed_blocks_on_a_person_until_approved() {
     let subject = proof.human_decisions_required[0].subject.clone();
     assert!(matches!(subject, DecisionSubject::GateSurface { .. }));
 
-    let approved = omk_proof::synthesize(&changed.clone().decide(subject.clone(), true).events)
-        .expect("a valid log");
+    let approved = changed.clone().decide(subject.clone(), true).proof();
     assert_eq!(approved.status, ProofStatus::Ready);
-    let declined =
-        omk_proof::synthesize(&changed.decide(subject, false).events).expect("a valid log");
+    let declined = changed.decide(subject, false).proof();
     assert_eq!(
         (declined.status, declined.readiness),
         (ProofStatus::NotReady, Readiness::GateSurfaceChanged)
@@ -295,7 +292,7 @@ fn blocked_on_human_when_a_question_is_pending() {
     );
     let answered =
         Log::ready().question("q").decide(DecisionSubject::Question { id: "q".into() }, true);
-    assert_eq!(omk_proof::synthesize(&answered.events).map(|it| it.status), Ok(ProofStatus::Ready));
+    assert_eq!(answered.proof().status, ProofStatus::Ready);
 }
 
 #[test]
@@ -386,7 +383,7 @@ fn paused_stays_paused_until_resumed() {
         .surface(T1, &[])
         .review(T1, ReviewStatus::Passed)
         .accept(T1);
-    let proof = omk_proof::synthesize(&resumed.events).expect("a valid log");
+    let proof = resumed.proof();
     assert_eq!(proof.status, ProofStatus::Ready, "{:#?}", proof.known_gaps);
 }
 

@@ -8,6 +8,7 @@ use omk_events::{
     GatePhase, GateSurfaceChecked, GoalCreated, GoalId, ProcessExit, ReviewFinished, ReviewStarted,
     ReviewStatus, Seq, TestCounts, TokenUsage, WorktreeCreated,
 };
+use omk_proof::Proof;
 
 pub(crate) const BASE: &str = "4b825dc642cb6eb9a060e54bf8d69288fc3f6c1d";
 pub(crate) const T1: &str = "1111111111111111111111111111111111111111";
@@ -56,6 +57,11 @@ impl Log {
     /// Returns the log of a goal verified on `T1` and accepted by a person.
     pub(crate) fn ready() -> Self {
         Self::verified().accept(T1)
+    }
+
+    /// Returns the proof of this log.
+    pub(crate) fn proof(&self) -> Proof {
+        omk_proof::synthesize(&self.events).expect("test logs start with goal_created")
     }
 
     pub(crate) fn push(&mut self, event: Event) {
