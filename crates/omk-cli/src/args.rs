@@ -35,6 +35,16 @@ pub enum Command {
     /// Inspect proofs
     #[command(subcommand)]
     Proof(ProofCommand),
+    /// Show the timeline of GOAL, or of the latest goal, from its event log
+    ///
+    /// One line per event: its number, time, offset from the start, step and what happened,
+    /// with durations, token usage and gate results, then a summary. The log's hash chain is
+    /// checked as it is read: a changed, missing or reordered event stops the replay with an
+    /// error naming its line. The output depends on nothing but the log, so it is the same on
+    /// every run.
+    ///
+    /// Example: omk replay --follow
+    Replay(ReplayArgs),
     /// List the agent programs installed on this machine and whether omk can drive them
     ///
     /// Looks for kimi, claude and codex on PATH. A kimi is probed with `kimi --version` and
@@ -85,6 +95,17 @@ pub enum ProofCommand {
 pub struct ProofShowArgs {
     /// The goal id [default: the latest goal]
     pub goal: Option<String>,
+}
+
+/// Arguments of `omk replay`.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// The goal id [default: the latest goal]
+    pub goal: Option<String>,
+
+    /// Keep reading while the goal's run is alive, and stop when it lets go of the log
+    #[arg(long, short = 'f')]
+    pub follow: bool,
 }
 
 /// Arguments of `omk demo`.

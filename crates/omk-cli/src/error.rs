@@ -71,6 +71,20 @@ impl From<omk_goal::Error> for CliError {
     }
 }
 
+impl From<omk_events::Error> for CliError {
+    fn from(error: omk_events::Error) -> Self {
+        use omk_events::Error as LogError;
+        let kind = match error {
+            LogError::Missing { .. }
+            | LogError::Empty { .. }
+            | LogError::UnsupportedFormat { .. }
+            | LogError::Locked { .. } => ErrorKind::Usage,
+            _ => ErrorKind::Infra,
+        };
+        Self::from_chain(kind, &error)
+    }
+}
+
 impl From<std::io::Error> for CliError {
     fn from(error: std::io::Error) -> Self {
         Self::from_chain(ErrorKind::Infra, &error)

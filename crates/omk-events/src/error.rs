@@ -2,6 +2,8 @@
 
 use std::{io, path::PathBuf};
 
+use crate::hash::EventHash;
+
 /// Returned when an event log cannot be created, appended to or read.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -61,7 +63,8 @@ pub enum Error {
     },
     /// A line breaks the dense numbering of the log.
     #[error(
-        "read event log {path} line {line}: expected sequence number {expected}, found {found}"
+        "read event log {path} line {line}: expected sequence number {expected}, found {found}: {}",
+        if found > expected { "an event is missing" } else { "an event is repeated or out of order" }
     )]
     Sequence {
         /// The path of the log.
@@ -86,6 +89,73 @@ pub enum Error {
         expected: String,
         /// The goal named on this line.
         found: String,
+    },
+    /// A line's bytes do not match the hash it carries.
+    #[error(
+        "verify event log {path} line {line}: the line does not match its hash: it was changed after it was written"
+    )]
+    Tampered {
+        /// The path of the log.
+        path: PathBuf,
+        /// The 1-based line number.
+        line: u64,
+    },
+    /// A line's `prev` is not the hash of the line before it.
+    #[error(
+        "verify event log {path} line {line}: the chain is broken: the line follows an event with hash {}, but the line before it has hash {}; a line was replaced, inserted or removed",
+        found.short(),
+        expected.short()
+    )]
+    ChainBroken {
+        /// The path of the log.
+        path: PathBuf,
+        /// The 1-based line number.
+        line: u64,
+        /// The hash of the line before.
+        expected: EventHash,
+        /// The `prev` the line carries.
+        found: EventHash,
+    },
+    /// Chained and unchained lines are mixed in one log.
+    #[error(
+        "verify event log {path} line {line}: the line's hash chain does not match the lines before it (hashed and unhashed lines are mixed)"
+    )]
+    MixedChain {
+        /// The path of the log.
+        path: PathBuf,
+        /// The 1-based line number.
+        line: u64,
+    },
+    /// Another process holds the goal's lock.
+    #[error(
+        "open event log {path}: goal {goal} is being run by {}; wait for that run to end or stop it",
+        match pid { Some(pid) => format!("pid {pid}"), None => "another process".to_owned() }
+    )]
+    Locked {
+        /// The path of the log.
+        path: PathBuf,
+        /// The goal whose log it is.
+        goal: String,
+        /// The process holding the lock, when it recorded itself.
+        pid: Option<u32>,
+    },
+    /// The log predates the hash chain, so this omk cannot append to it.
+    #[error(
+        "open event log {path}: the log has format {format}, which has no hash chain; this omk only appends to logs it can verify, so start a new goal"
+    )]
+    Unchained {
+        /// The path of the log.
+        path: PathBuf,
+        /// The format of the log.
+        format: String,
+    },
+    /// An earlier failed write could not be undone, so the log takes no more lines.
+    #[error(
+        "append to event log {path}: an earlier write failed and could not be cut back; reopen the log to repair it"
+    )]
+    Poisoned {
+        /// The path of the log.
+        path: PathBuf,
     },
     /// An event could not be encoded as JSON.
     #[error("encode event for {path}")]

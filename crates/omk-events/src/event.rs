@@ -11,6 +11,7 @@ use crate::{
         DecisionRequested, GateStarted, GateSurfaceChecked, GoalBlocked, GoalCancelled,
         GoalClassified, GoalPaused, GoalResumed, RecoveryPerformed, ReviewFinished, ReviewStarted,
     },
+    hash::EventHash,
     ids::{GoalId, Seq},
 };
 
@@ -29,7 +30,32 @@ pub struct Envelope {
     /// The goal the event belongs to.
     pub goal_id: GoalId,
     /// What happened.
+    #[serde(deserialize_with = "deserialize_event")]
     pub event: Event,
+    /// The hash of the previous line, [`EventHash::GENESIS`] for the first; absent in logs of
+    /// format 1.0, which predate the hash chain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prev: Option<EventHash>,
+    /// The hash of this line; see [`crate::hash`]. Absent in logs of format 1.0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hash: Option<EventHash>,
+}
+
+impl Envelope {
+    /// Returns an envelope outside any log: current format, no hash chain.
+    ///
+    /// For embedding and tests; [`crate::EventLog::append`] makes the envelopes of a log.
+    pub fn new(seq: Seq, at: DateTime<Utc>, goal_id: GoalId, event: Event) -> Self {
+        Self {
+            format: crate::FORMAT_VERSION.to_owned(),
+            seq,
+            at,
+            goal_id,
+            event,
+            prev: None,
+            hash: None,
+        }
+    }
 }
 
 /// What happened, one variant per event kind.
@@ -89,11 +115,70 @@ pub enum Event {
     RecoveryPerformed(RecoveryPerformed),
     /// omk's approval policy answered an agent's request to use a tool.
     ApprovalDecided(ApprovalDecided),
+    /// The agent did something while running: a step, a tool call, a message, token usage.
+    ///
+    /// The one chatty kind: the log commits these in groups rather than one by one.
+    AgentActivity(AgentActivity),
+    /// An event of a kind this build does not know, written by a newer omk: kept whole, shown
+    /// by replay, ignored by the proof.
+    ///
+    /// Read from logs only (see [`Envelope`]); it is never written, so serializing it is an
+    /// error. [`UnknownEvent::to_json`] gives its JSON back.
+    #[serde(skip)]
+    Unknown(UnknownEvent),
+}
+
+/// How durable an appended event must be before [`crate::EventLog::append`] returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// Synced to disk before `append` returns: every event that changes the goal's state.
+    Sync,
+    /// Written at once, synced with its group: chatty events whose loss in a power cut costs
+    /// detail, not state.
+    Group,
 }
 
 impl Event {
+    /// The `snake_case` names of every kind this build knows, as written in the log.
+    pub const KINDS: &[&str] = &[
+        "goal_created",
+        "worktree_created",
+        "agent_started",
+        "agent_finished",
+        "changes_captured",
+        "gate_finished",
+        "goal_failed",
+        "goal_classified",
+        "budget_set",
+        "budget_exhausted",
+        "gate_started",
+        "gate_surface_checked",
+        "changes_committed",
+        "review_started",
+        "review_finished",
+        "decision_requested",
+        "decision_made",
+        "change_accepted",
+        "change_rejected",
+        "goal_paused",
+        "goal_resumed",
+        "goal_cancelled",
+        "goal_blocked",
+        "recovery_performed",
+        "approval_decided",
+        "agent_activity",
+    ];
+
+    /// Returns how durable this event must be when appended.
+    pub fn durability(&self) -> Durability {
+        match self {
+            Self::AgentActivity(_) => Durability::Group,
+            _ => Durability::Sync,
+        }
+    }
+
     /// Returns the `snake_case` name of the event's kind, as written in the log.
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> &str {
         match self {
             Self::GoalCreated(_) => "goal_created",
             Self::WorktreeCreated(_) => "worktree_created",
@@ -120,7 +205,108 @@ impl Event {
             Self::GoalBlocked(_) => "goal_blocked",
             Self::RecoveryPerformed(_) => "recovery_performed",
             Self::ApprovalDecided(_) => "approval_decided",
+            Self::AgentActivity(_) => "agent_activity",
+            Self::Unknown(unknown) => &unknown.kind,
         }
+    }
+}
+
+/// Deserializes an event, keeping one of a kind this build does not know as
+/// [`Event::Unknown`] while a known kind with a bad payload stays an error.
+fn deserialize_event<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Event, D::Error> {
+    let raw = Box::<serde_json::value::RawValue>::deserialize(deserializer)?;
+    parse_event(raw.get()).map_err(serde::de::Error::custom)
+}
+
+/// Parses one event object; see [`Event::Unknown`].
+pub(crate) fn parse_event(text: &str) -> Result<Event, serde_json::Error> {
+    #[derive(Deserialize)]
+    struct Kind<'a> {
+        #[serde(borrow)]
+        kind: std::borrow::Cow<'a, str>,
+    }
+    serde_json::from_str::<Event>(text).or_else(|err| {
+        match serde_json::from_str::<Kind<'_>>(text) {
+            Ok(Kind { kind }) if !Event::KINDS.contains(&kind.as_ref()) => {
+                serde_json::from_str(text).map(Event::Unknown)
+            }
+            _ => Err(err),
+        }
+    })
+}
+
+/// An event of a kind this build does not know: its kind and its other members, verbatim.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct UnknownEvent {
+    /// The kind, as written.
+    pub kind: String,
+    /// Every other member of the event object.
+    #[serde(flatten)]
+    pub fields: serde_json::Map<String, serde_json::Value>,
+}
+
+impl UnknownEvent {
+    /// Returns the event object as it was written: its kind and its other members.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut object = serde_json::Map::with_capacity(self.fields.len() + 1);
+        object.insert("kind".to_owned(), self.kind.clone().into());
+        object.extend(self.fields.iter().map(|(key, value)| (key.clone(), value.clone())));
+        serde_json::Value::Object(object)
+    }
+}
+
+/// The payload of [`Event::AgentActivity`]: one thing an agent did while it ran.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct AgentActivity {
+    /// The model step the activity belongs to, from 1.
+    pub step: u32,
+    /// What happened.
+    pub activity: ActivityKind,
+    /// The tool, for tool calls and their results.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool: Option<String>,
+    /// The agent's id of the tool call, for tool calls and their results.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_call_id: Option<String>,
+    /// Whether a tool call succeeded, for results.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ok: Option<bool>,
+    /// Token usage of the run so far, for usage reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<TokenUsage>,
+    /// A short text: the message, or what the tool call does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+}
+
+/// What an agent did, in an [`AgentActivity`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ActivityKind {
+    /// A model step began.
+    Step,
+    /// The agent called a tool.
+    ToolCall,
+    /// A tool call returned.
+    ToolResult,
+    /// The agent said something.
+    Message,
+    /// The agent reported its token usage so far.
+    Usage,
+}
+
+impl fmt::Display for ActivityKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Step => "step",
+            Self::ToolCall => "tool call",
+            Self::ToolResult => "tool result",
+            Self::Message => "message",
+            Self::Usage => "usage",
+        })
     }
 }
 

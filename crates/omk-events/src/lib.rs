@@ -21,17 +21,20 @@ mod artifact;
 mod error;
 mod event;
 mod evidence;
+pub mod hash;
 mod ids;
 mod log;
+mod read;
+pub mod replay;
 pub mod timestamp;
 
 pub use crate::artifact::sha256_hex;
 pub use crate::error::Error;
 pub use crate::event::{
-    AgentFinished, AgentStarted, AgentStatus, ApprovalDecided, ApprovalDecision, ArtifactRef,
-    ChangedFile, ChangesCaptured, Cost, CostSource, Envelope, Event, FileOperation, GateFinished,
-    GateKind, GatePhase, GoalCreated, GoalFailed, ProcessExit, Step, TestCounts, TokenUsage,
-    ToolCallRecord, WorktreeCreated,
+    ActivityKind, AgentActivity, AgentFinished, AgentStarted, AgentStatus, ApprovalDecided,
+    ApprovalDecision, ArtifactRef, ChangedFile, ChangesCaptured, Cost, CostSource, Durability,
+    Envelope, Event, FileOperation, GateFinished, GateKind, GatePhase, GoalCreated, GoalFailed,
+    ProcessExit, Step, TestCounts, TokenUsage, ToolCallRecord, UnknownEvent, WorktreeCreated,
 };
 pub use crate::evidence::{
     Actor, BudgetExhausted, BudgetLimits, BudgetResource, BudgetSet, ChangeAccepted,
@@ -40,5 +43,7 @@ pub use crate::evidence::{
     GoalKind, GoalPaused, GoalResumed, RecoveryAction, RecoveryPerformed, ReviewFinished,
     ReviewStarted, ReviewStatus,
 };
+pub use crate::hash::EventHash;
 pub use crate::ids::{GoalId, InvalidGoalId, Seq};
-pub use crate::log::{EventLog, FORMAT_VERSION, read_log};
+pub use crate::log::{EventLog, FORMAT_VERSION, Opened};
+pub use crate::read::{LogReader, Poll, ReadLog, TornTail, Verified, read_log, verify};

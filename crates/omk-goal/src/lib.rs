@@ -32,4 +32,4 @@ pub use crate::clock::{Clock, FixedClock, SystemClock};
 pub use crate::demo::{DemoProject, create_demo_project};
 pub use crate::error::{Error, error_chain};
 pub use crate::pipeline::{RunOutcome, RunRequest, run_goal};
-pub use crate::store::{GoalPaths, LoadedProof, goal_paths, load_proof};
+pub use crate::store::{GoalPaths, LoadedProof, find_goal, goal_paths, load_proof};

@@ -86,8 +86,7 @@ pub async fn run_goal(request: RunRequest<'_>) -> Result<RunOutcome, Error> {
     drive(&mut log, &repo, &paths, &goal_id, &head.commit, &agent, &gates).await?;
 
     // The proof is the fold of the log as it is on disk.
-    let events = omk_events::read_log(&paths.events)?;
-    let proof = omk_proof::synthesize(&events)?;
+    let proof = crate::store::fold_log(&paths.events)?;
     write_atomic(&paths.proof, proof.to_json().as_bytes())
         .map_err(|source| Error::Write { path: paths.proof.clone(), source })?;
     Ok(RunOutcome { paths, proof })

@@ -13,6 +13,8 @@ use crate::error::Error;
 /// The files and directories of one goal.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GoalPaths {
+    /// The goal.
+    pub goal_id: GoalId,
     /// The root of the repository (or linked worktree) the goal belongs to.
     pub repo_root: PathBuf,
     /// `.omk/goals/<goal-id>`.
@@ -34,6 +36,7 @@ pub fn goal_paths(repo_root: &Path, goal: &GoalId) -> GoalPaths {
         worktree: repo_root.join(".omk").join("worktrees").join(goal.as_str()),
         goal_dir,
         repo_root: repo_root.to_owned(),
+        goal_id: goal.clone(),
     }
 }
 
@@ -55,6 +58,14 @@ pub struct LoadedProof {
 /// The proof is folded from the log, the source of truth, so it is right even when
 /// `proof.json` is missing.
 pub fn load_proof(dir: &Path, goal: Option<&str>) -> Result<LoadedProof, Error> {
+    let paths = find_goal(dir, goal)?;
+    let proof = fold_log(&paths.events)?;
+    Ok(LoadedProof { paths, proof })
+}
+
+/// Returns the paths of `goal` in the repository at `dir`, or of its latest goal when `goal`
+/// is `None`; a goal without a log is an error naming it.
+pub fn find_goal(dir: &Path, goal: Option<&str>) -> Result<GoalPaths, Error> {
     let repo = omk_worktree::open(dir)?;
     let goal = match goal {
         Some(text) => {
@@ -66,10 +77,16 @@ pub fn load_proof(dir: &Path, goal: Option<&str>) -> Result<LoadedProof, Error> 
         }
         None => latest_goal(&repo.root)?.ok_or(Error::NoGoals { repo: repo.root.clone() })?,
     };
-    let paths = goal_paths(&repo.root, &goal);
-    let events = omk_events::read_log(&paths.events)?;
-    let proof = omk_proof::synthesize(&events)?;
-    Ok(LoadedProof { paths, proof })
+    Ok(goal_paths(&repo.root, &goal))
+}
+
+/// Folds the log at `path` into its proof, streaming: memory follows the proof, not the log.
+pub(crate) fn fold_log(path: &Path) -> Result<omk_proof::Proof, Error> {
+    let mut synthesizer = omk_proof::Synthesizer::new();
+    for envelope in omk_events::LogReader::open(path)? {
+        synthesizer.apply(&envelope?)?;
+    }
+    Ok(synthesizer.finish()?)
 }
 
 /// Returns the goal with the greatest id, which is the latest created, if any.

@@ -124,7 +124,7 @@ fn event(seq: u64) -> Envelope {
             }
         }
     };
-    Envelope { format: "1.0".into(), seq: Seq(seq), at, goal_id, event }
+    Envelope::new(Seq(seq), at, goal_id, event)
 }
 
 fn artifact(path: &str) -> ArtifactRef {

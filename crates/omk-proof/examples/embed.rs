@@ -106,12 +106,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let goal_id = GoalId::parse("bot-run-1042")?;
     let start = Utc.with_ymd_and_hms(2026, 11, 21, 9, 0, 0).single().ok_or("bad time")?;
-    let events = evidence.into_iter().enumerate().map(|(idx, event)| Envelope {
-        format: omk_events::FORMAT_VERSION.into(),
-        seq: Seq(idx as u64 + 1),
-        at: start + chrono::Duration::seconds(idx as i64),
-        goal_id: goal_id.clone(),
-        event,
+    let events = evidence.into_iter().enumerate().map(|(idx, event)| {
+        let at = start + chrono::Duration::seconds(idx as i64);
+        Envelope::new(Seq(idx as u64 + 1), at, goal_id.clone(), event)
     });
 
     let proof = omk_proof::synthesize(events)?;

@@ -12,7 +12,7 @@ pub enum Error {
     #[error("synthesize proof: the first event is {found}, expected goal_created")]
     MissingGoalCreated {
         /// The kind of the first event.
-        found: &'static str,
+        found: String,
     },
     /// A second `goal_created` appeared.
     #[error("synthesize proof: event {seq} is a second goal_created; a log holds one goal")]

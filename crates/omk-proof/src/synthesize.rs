@@ -182,7 +182,9 @@ impl Synthesizer {
                     event: created.clone(),
                 });
             }
-            (None, event) => return Err(Error::MissingGoalCreated { found: event.kind() }),
+            (None, event) => {
+                return Err(Error::MissingGoalCreated { found: event.kind().to_owned() });
+            }
             (Some(_), Event::GoalCreated(_)) => return Err(Error::DuplicateGoalCreated { seq }),
             (Some(created), _) if created.goal_id != envelope.goal_id => {
                 return Err(Error::GoalMismatch {
@@ -201,7 +203,12 @@ impl Synthesizer {
         self.events += 1;
 
         match &envelope.event {
-            Event::GoalCreated(_) | Event::GateStarted(_) => {}
+            // Activity is detail the agent's finish summarizes; a newer omk's kinds say nothing
+            // this build could weigh, so they cannot raise readiness.
+            Event::GoalCreated(_)
+            | Event::GateStarted(_)
+            | Event::AgentActivity(_)
+            | Event::Unknown(_) => {}
             Event::AgentStarted(_) => self.last_agent_start = Some(seq),
             Event::WorktreeCreated(worktree) => self.branch = Some(worktree.branch.clone()),
             Event::GoalClassified(classified) => self.classified = Some(classified.clone()),

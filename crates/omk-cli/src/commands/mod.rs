@@ -3,6 +3,7 @@
 mod agents;
 mod demo;
 mod proof;
+mod replay;
 mod run;
 mod shared;
 
@@ -17,6 +18,7 @@ pub(crate) fn run(cli: &Cli) -> Result<u8, CliError> {
     match &cli.command {
         Command::Run(args) => run::run_run(&ctx, args),
         Command::Proof(ProofCommand::Show(args)) => proof::run_proof_show(&ctx, args),
+        Command::Replay(args) => replay::run_replay(&ctx, args),
         Command::Agents => agents::run_agents(&ctx),
         Command::Demo(args) => demo::run_demo(&ctx, args),
     }

@@ -2,7 +2,7 @@
 
 use std::{path::Path, thread};
 
-use omk_events::{Envelope, Event};
+use omk_events::{Envelope, replay::Timeline};
 use omk_goal::{AgentSpec, GateSpec, RunOutcome, RunRequest};
 
 use crate::{
@@ -44,13 +44,10 @@ pub(crate) fn run_goal(
     let max_parallel_gates = max_parallel_gates
         .unwrap_or_else(|| thread::available_parallelism().map_or(1, usize::from))
         .max(1);
-    let mut repo_root = repo_dir.to_owned();
+    let mut timeline = Timeline::new();
     let mut observer = |envelope: &Envelope| {
-        if let Event::GoalCreated(created) = &envelope.event {
-            repo_root.clone_from(&created.repo_root);
-        }
         if !ctx.json {
-            shared::narrate(envelope, &repo_root);
+            shared::narrate(&mut timeline, envelope);
         }
     };
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;

@@ -8,7 +8,7 @@ use std::{
 use chrono::DateTime;
 use serde_json::json;
 
-use omk_events::{Envelope, Event};
+use omk_events::{Envelope, replay::Timeline};
 use omk_goal::{AgentEnvironment, Clock, FixedClock, RunOutcome, SystemClock};
 use omk_proof::{Gap, Proof, ProofStatus};
 
@@ -83,118 +83,13 @@ pub(crate) fn exit_code_of(proof: &Proof) -> u8 {
     }
 }
 
-/// Prints the line of progress that explains `envelope`, with paths relative to `repo_root`.
-pub(crate) fn narrate(envelope: &Envelope, repo_root: &Path) {
-    let relative = |path: &Path| path.strip_prefix(repo_root).unwrap_or(path).display().to_string();
-    let line = match &envelope.event {
-        Event::GoalCreated(created) => format!(
-            "goal {} created from {}@{}; every step goes to its event log",
-            envelope.goal_id,
-            created.base_branch.as_deref().unwrap_or("HEAD"),
-            &created.base_commit[..created.base_commit.len().min(12)]
-        ),
-        Event::WorktreeCreated(worktree) => format!(
-            "worktree {} on branch {}; your checkout is not touched",
-            relative(&worktree.path),
-            worktree.branch
-        ),
-        Event::AgentStarted(started) => format!("agent {} started", started.agent),
-        Event::AgentFinished(finished) => {
-            let tokens =
-                finished.usage.map(|it| format!(", {} tokens", it.total())).unwrap_or_default();
-            let said = finished
-                .final_message
-                .as_deref()
-                .map(|it| format!(": \"{it}\""))
-                .unwrap_or_default();
-            format!(
-                "agent {} after {} steps and {} tool calls{tokens}{said}",
-                finished.status, finished.steps, finished.tool_calls
-            )
-        }
-        Event::ChangesCaptured(changes) => {
-            let files: Vec<String> = changes
-                .files
-                .iter()
-                .map(|file| match (file.lines_added, file.lines_removed) {
-                    (Some(added), Some(removed)) => format!("{} +{added} -{removed}", file.path),
-                    _ => format!("{} (binary)", file.path),
-                })
-                .collect();
-            format!(
-                "git shows {} changed file(s){}{}",
-                files.len(),
-                if files.is_empty() { "" } else { ": " },
-                files.join(", ")
-            )
-        }
-        Event::GateFinished(gate) => {
-            let verdict = if gate.passed() { "passed" } else { "FAILED" };
-            let how = match (&gate.spawn_error, gate.exit_code, gate.timed_out) {
-                (Some(error), _, _) => format!("could not start: {error}"),
-                (None, _, true) => "timed out".to_owned(),
-                (None, Some(code), false) => format!("exit {code}"),
-                (None, None, false) => format!("signal {}", gate.signal.unwrap_or_default()),
-            };
-            format!("gate {} {verdict} ({how}, {} ms)", gate.name, gate.duration_ms)
-        }
-        Event::GoalFailed(failed) => format!("the {} step failed: {}", failed.step, failed.error),
-        Event::GoalClassified(classified) => format!(
-            "goal kind {}; oracle gates: {}",
-            classified.goal_kind,
-            if classified.oracle_gates.is_empty() {
-                "none".to_owned()
-            } else {
-                classified.oracle_gates.join(", ")
-            }
-        ),
-        Event::BudgetSet(_) => "budget set".to_owned(),
-        Event::BudgetExhausted(exhausted) => format!("the {} budget ran out", exhausted.resource),
-        Event::GateStarted(gate) => format!("gate {} started", gate.name),
-        Event::GateSurfaceChecked(check) if check.changed_paths.is_empty() => {
-            "the gate surface is unchanged".to_owned()
-        }
-        Event::GateSurfaceChecked(check) => {
-            format!("the change touches the gate surface: {}", check.changed_paths.join(", "))
-        }
-        Event::ChangesCommitted(commit) => {
-            format!(
-                "committed {} on {}",
-                &commit.commit[..commit.commit.len().min(12)],
-                commit.branch
-            )
-        }
-        Event::ReviewStarted(review) => format!("review wall: {}", review.checks.join(", ")),
-        Event::ReviewFinished(review) => format!("review {} {}", review.check, review.status),
-        Event::DecisionRequested(requested) => {
-            format!("a person must decide: {}", requested.question)
-        }
-        Event::DecisionMade(made) => {
-            format!("{} {}", made.by, if made.approved { "approved" } else { "declined" })
-        }
-        Event::ChangeAccepted(accepted) => format!("{} accepted the change", accepted.by),
-        Event::ChangeRejected(rejected) => {
-            format!("{} rejected the change: {}", rejected.by, rejected.reason)
-        }
-        Event::GoalPaused(paused) => format!("paused: {}", paused.reason),
-        Event::GoalResumed(resumed) => format!("resumed: {}", resumed.reason),
-        Event::GoalCancelled(cancelled) => format!("cancelled: {}", cancelled.reason),
-        Event::GoalBlocked(blocked) => format!("blocked: {}", blocked.reason),
-        Event::RecoveryPerformed(recovery) => format!("{}: {}", recovery.action, recovery.detail),
-        Event::ApprovalDecided(decided) => {
-            let what = decided
-                .command
-                .as_deref()
-                .or(decided.path.as_deref())
-                .map(|it| format!(" {it:?}"))
-                .unwrap_or_default();
-            format!(
-                "approval: {} {}{what} by rule `{}` ({})",
-                decided.decision, decided.tool, decided.rule, decided.rule_source
-            )
-        }
-    };
-    output::progress(&format!("  {line}"));
+/// Prints the line of progress that explains `envelope`, the next event of `timeline`'s goal.
+pub(crate) fn narrate(timeline: &mut Timeline, envelope: &Envelope) {
+    let entry = timeline.entry(envelope);
+    match entry.duration_ms {
+        Some(ms) => output::progress(&format!("  {} ({ms} ms)", entry.what)),
+        None => output::progress(&format!("  {}", entry.what)),
+    }
 }
 
 /// Returns the `--json` document of a finished run.

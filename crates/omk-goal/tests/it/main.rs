@@ -22,10 +22,10 @@ fn run(
     prompt: &str,
     agent: &AgentSpec,
     extra_gates: &[GateSpec],
-) -> Result<(RunOutcome, Vec<&'static str>), Error> {
+) -> Result<(RunOutcome, Vec<String>), Error> {
     let clock = clock();
     let mut seen = Vec::new();
-    let mut observer = |envelope: &Envelope| seen.push(envelope.event.kind());
+    let mut observer = |envelope: &Envelope| seen.push(envelope.event.kind().to_owned());
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -164,6 +164,9 @@ fn a_worktree_failure_is_recorded_and_the_proof_says_failed_infra() -> TestResul
     assert_eq!(second.proof.status, ProofStatus::FailedInfra);
     let gap = &second.proof.known_gaps[0].message;
     assert!(gap.starts_with("the worktree step failed: create worktree at "), "{gap}");
-    assert!(matches!(omk_events::read_log(&second.paths.events)?[1].event, Event::GoalFailed(_)));
+    assert!(matches!(
+        omk_events::read_log(&second.paths.events)?.events[1].event,
+        Event::GoalFailed(_)
+    ));
     Ok(())
 }

@@ -68,7 +68,7 @@ impl Log {
         let seq = self.events.len() as u64 + 1;
         let at = start() + Duration::seconds(seq as i64 - 1);
         let goal_id = GoalId::parse(GOAL).expect("a valid goal id");
-        self.events.push(Envelope { format: "1.0".into(), seq: Seq(seq), at, goal_id, event });
+        self.events.push(Envelope::new(Seq(seq), at, goal_id, event));
     }
 
     pub(crate) fn with(mut self, event: Event) -> Self {

@@ -1,0 +1,489 @@
+//! Reading a log back: a streaming, strict reader that checks the hash chain as it goes.
+
+use std::{
+    fs::File,
+    io::{self, BufRead, BufReader},
+    path::{Path, PathBuf},
+};
+
+use sha2::{Digest, Sha256};
+
+use crate::{error::Error, event::Envelope, hash::EventHash, ids::GoalId, log::FORMAT_VERSION};
+
+/// `,"hash":"` + 64 hex digits + `"}`: how every chained line ends.
+const HASH_SUFFIX_LEN: usize = 9 + 64 + 2;
+
+/// Bytes after the last newline of a log: a line a crash cut short.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TornTail {
+    /// The 1-based number the line would have had.
+    pub line: u64,
+    /// Where it starts in the file.
+    pub offset: u64,
+    /// How many bytes of it there are.
+    pub bytes: u64,
+}
+
+/// A whole log, as [`read_log`] returns it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReadLog {
+    /// Every whole event, in order.
+    pub events: Vec<Envelope>,
+    /// The torn last line, if a crash left one; [`crate::EventLog::open`] repairs it.
+    pub torn_tail: Option<TornTail>,
+}
+
+/// What [`verify`] found: a log whose every line is intact and in its place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    /// The number of events.
+    pub events: u64,
+    /// The hash of the last event; `None` for a log of format 1.0, which has no chain.
+    pub head: Option<EventHash>,
+    /// The torn last line, if a crash left one.
+    pub torn_tail: Option<TornTail>,
+}
+
+/// Reads the whole log at `path`; see [`LogReader`] for what is checked.
+pub fn read_log(path: &Path) -> Result<ReadLog, Error> {
+    let mut reader = LogReader::open(path)?;
+    let events = reader.by_ref().collect::<Result<Vec<_>, _>>()?;
+    Ok(ReadLog { events, torn_tail: reader.torn_tail })
+}
+
+/// Walks the log at `path` and reports the first event that was changed, removed, inserted or
+/// reordered since it was written, in flat memory whatever the log's length.
+pub fn verify(path: &Path) -> Result<Verified, Error> {
+    let mut reader = LogReader::open(path)?;
+    let mut events = 0;
+    let mut head = None;
+    for envelope in reader.by_ref() {
+        let envelope = envelope?;
+        events += 1;
+        head = envelope.hash;
+    }
+    Ok(Verified { events, head, torn_tail: reader.torn_tail })
+}
+
+/// One step of [`LogReader::poll`].
+#[derive(Debug)]
+pub enum Poll {
+    /// The next whole event.
+    Event(Box<Envelope>),
+    /// The end of the file for now; a partial line, if any, waits for the rest of its bytes.
+    Pending,
+}
+
+/// A streaming reader of one log.
+///
+/// It yields each event in order and checks, line by line: the JSON, the format (another major
+/// version is an error telling to upgrade), the dense sequence numbers, the goal, each line's
+/// hash against its bytes and each `prev` against the line before. Anything wrong is an error
+/// naming the line, and the iteration ends there. Bytes after the last newline are a torn
+/// tail, not an error: [`LogReader::torn_tail`] reports them once the iteration is over.
+#[derive(Debug)]
+pub struct LogReader {
+    path: PathBuf,
+    input: BufReader<File>,
+    line: Vec<u8>,
+    line_no: u64,
+    offset: u64,
+    prev: Option<EventHash>,
+    chained: Option<bool>,
+    goal_id: Option<GoalId>,
+    torn_tail: Option<TornTail>,
+    done: bool,
+}
+
+impl LogReader {
+    /// Opens the log at `path`; a missing file is [`Error::Missing`].
+    pub fn open(path: &Path) -> Result<Self, Error> {
+        let file = File::open(path).map_err(|source| {
+            if source.kind() == io::ErrorKind::NotFound {
+                Error::Missing { path: path.to_owned() }
+            } else {
+                Error::Io { action: "read", path: path.to_owned(), source }
+            }
+        })?;
+        Ok(Self {
+            path: path.to_owned(),
+            input: BufReader::with_capacity(256 * 1024, file),
+            line: Vec::with_capacity(1024),
+            line_no: 0,
+            offset: 0,
+            prev: None,
+            chained: None,
+            goal_id: None,
+            torn_tail: None,
+            done: false,
+        })
+    }
+
+    /// Returns the torn last line, once the iteration has reached the end.
+    pub fn torn_tail(&self) -> Option<&TornTail> {
+        self.torn_tail.as_ref()
+    }
+
+    /// Returns the number of whole lines read so far.
+    pub fn lines_read(&self) -> u64 {
+        self.line_no
+    }
+
+    /// Reads the next whole event of a log that may still be growing, as `--follow` does.
+    ///
+    /// At the end of the file it returns [`Poll::Pending`] and keeps any partial line, so a
+    /// later call picks up where the writer went on.
+    pub fn poll(&mut self) -> Result<Poll, Error> {
+        let read = self.input.read_until(b'\n', &mut self.line).map_err(|source| Error::Io {
+            action: "read",
+            path: self.path.clone(),
+            source,
+        })?;
+        if read == 0 || self.line.last() != Some(&b'\n') {
+            return Ok(Poll::Pending);
+        }
+        let envelope = self.check_line()?;
+        self.line.clear();
+        Ok(Poll::Event(Box::new(envelope)))
+    }
+
+    fn next_event(&mut self) -> Result<Option<Envelope>, Error> {
+        self.line.clear();
+        let read = self.input.read_until(b'\n', &mut self.line).map_err(|source| Error::Io {
+            action: "read",
+            path: self.path.clone(),
+            source,
+        })?;
+        if read == 0 {
+            if self.line_no == 0 {
+                return Err(Error::Empty { path: self.path.clone() });
+            }
+            return Ok(None);
+        }
+        if self.line.last() != Some(&b'\n') {
+            self.torn_tail = Some(TornTail {
+                line: self.line_no + 1,
+                offset: self.offset,
+                bytes: self.line.len() as u64,
+            });
+            return Ok(None);
+        }
+        self.check_line().map(Some)
+    }
+
+    /// Checks the whole line in `self.line`, newline included, and moves past it.
+    fn check_line(&mut self) -> Result<Envelope, Error> {
+        self.line_no += 1;
+        let line_no = self.line_no;
+        let path = &self.path;
+        let text = &self.line[..self.line.len() - 1];
+        let envelope: Envelope = match serde_json::from_slice(text) {
+            Ok(envelope) => envelope,
+            // A newer major version's line may not parse at all: say that, not a parse error.
+            Err(source) => {
+                check_format(path, line_no, format_of(text).as_deref().unwrap_or(FORMAT_VERSION))?;
+                return Err(Error::Parse { path: path.clone(), line: line_no, source });
+            }
+        };
+        check_format(path, line_no, &envelope.format)?;
+        let expected = line_no;
+        if envelope.seq.0 != expected {
+            return Err(Error::Sequence {
+                path: path.clone(),
+                line: line_no,
+                expected,
+                found: envelope.seq.0,
+            });
+        }
+        match &self.goal_id {
+            None => self.goal_id = Some(envelope.goal_id.clone()),
+            Some(goal_id) if *goal_id != envelope.goal_id => {
+                return Err(Error::GoalMismatch {
+                    path: path.clone(),
+                    line: line_no,
+                    expected: goal_id.to_string(),
+                    found: envelope.goal_id.to_string(),
+                });
+            }
+            Some(_) => {}
+        }
+        let chained = envelope.hash.is_some() || envelope.prev.is_some();
+        if *self.chained.get_or_insert(chained) != chained {
+            return Err(Error::MixedChain { path: path.clone(), line: line_no });
+        }
+        if chained {
+            let (Some(prev), Some(hash)) = (envelope.prev, envelope.hash) else {
+                return Err(Error::MixedChain { path: path.clone(), line: line_no });
+            };
+            if body_hash(text) != Some(hash) {
+                return Err(Error::Tampered { path: path.clone(), line: line_no });
+            }
+            let expected_prev = self.prev.unwrap_or(EventHash::GENESIS);
+            if prev != expected_prev {
+                return Err(Error::ChainBroken {
+                    path: path.clone(),
+                    line: line_no,
+                    expected: expected_prev,
+                    found: prev,
+                });
+            }
+            self.prev = Some(hash);
+        }
+        self.offset += self.line.len() as u64;
+        Ok(envelope)
+    }
+}
+
+impl Iterator for LogReader {
+    type Item = Result<Envelope, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let next = self.next_event().transpose();
+        if !matches!(next, Some(Ok(_))) {
+            self.done = true;
+        }
+        next
+    }
+}
+
+/// Returns the hash of a chained line's body: the line without `,"hash":"…"`; `None` when the
+/// line does not end with a hash member in the form the writer writes.
+fn body_hash(line: &[u8]) -> Option<EventHash> {
+    let cut = line.len().checked_sub(HASH_SUFFIX_LEN)?;
+    let (body, suffix) = line.split_at(cut);
+    let hex = suffix.strip_prefix(b",\"hash\":\"")?.strip_suffix(b"\"}")?;
+    EventHash::from_hex(hex)?;
+    let mut hasher = Sha256::new();
+    hasher.update(body);
+    hasher.update(b"}");
+    Some(EventHash(hasher.finalize().into()))
+}
+
+fn check_format(path: &Path, line: u64, format: &str) -> Result<(), Error> {
+    let major = |version: &str| version.split('.').next().map(str::to_owned);
+    if major(format) != major(FORMAT_VERSION) {
+        return Err(Error::UnsupportedFormat {
+            path: path.to_owned(),
+            line,
+            found: format.to_owned(),
+            supported: FORMAT_VERSION,
+        });
+    }
+    Ok(())
+}
+
+/// Reads just the `format` member of a line that did not parse as an envelope.
+fn format_of(text: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Header {
+        format: String,
+    }
+    serde_json::from_slice::<Header>(text).ok().map(|header| header.format)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fs;
+
+    use chrono::{DateTime, TimeZone, Utc};
+
+    use super::*;
+    use crate::{
+        EventLog,
+        event::{AgentStarted, Event},
+    };
+
+    type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+    fn at(second: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 21, 20, 0, second).single().expect("valid test time")
+    }
+
+    fn write_log(dir: &Path, n_events: u32) -> Result<PathBuf, Error> {
+        let path = dir.join("events.jsonl");
+        let mut log = EventLog::create(&path, &GoalId::parse("g1").expect("valid id"))?;
+        for n in 0..n_events {
+            log.append(at(n), Event::AgentStarted(AgentStarted { agent: format!("a{n}") }))?;
+        }
+        Ok(path)
+    }
+
+    #[test]
+    fn bad_logs_are_errors_naming_the_line_and_what_is_wrong() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let path = write_log(dir.path(), 3)?;
+        let text = fs::read_to_string(&path)?;
+        let lines: Vec<&str> = text.lines().collect();
+
+        let check = |content: String, expect: &str| -> TestResult {
+            fs::write(&path, content)?;
+            let err = verify(&path).unwrap_err();
+            assert_eq!(err.to_string().replace(&path.display().to_string(), "LOG"), expect);
+            Ok(())
+        };
+        check(
+            format!("{}\n{}\n", lines[0], lines[2]),
+            "read event log LOG line 2: expected sequence number 2, found 3: an event is missing",
+        )?;
+        check(format!("{}\nnot json\n", lines[0]), "parse event log LOG line 2")?;
+        check(format!("{}\n\n{}\n", lines[0], lines[1]), "parse event log LOG line 2")?;
+        check(
+            lines[0].replace("\"format\":\"1.1\"", "\"format\":\"2.0\"") + "\n",
+            "read event log LOG line 1: format 2.0 is not supported (this omk reads 1.1); upgrade omk",
+        )?;
+        check(
+            "{\"format\":\"2.0\",\"something\":\"new\"}\n".to_owned(),
+            "read event log LOG line 1: format 2.0 is not supported (this omk reads 1.1); upgrade omk",
+        )?;
+        check(
+            format!("{}\n{}\n", lines[0], lines[1].replace("\"g1\"", "\"g2\"")),
+            "read event log LOG line 2: event of goal g2 in the log of goal g1",
+        )?;
+        check(
+            format!("{}\n{}\n{}\n", lines[0], lines[1].replace("\"a1\"", "\"a7\""), lines[2]),
+            "verify event log LOG line 2: the line does not match its hash: it was changed after \
+             it was written",
+        )?;
+        check(String::new(), "read event log LOG: the log is empty")?;
+        fs::remove_file(&path)?;
+        assert!(matches!(verify(&path), Err(Error::Missing { .. })));
+        Ok(())
+    }
+
+    #[test]
+    fn a_rewritten_line_with_a_fresh_hash_breaks_the_next_link() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let path = write_log(dir.path(), 3)?;
+        let original = read_log(&path)?;
+        let text = fs::read_to_string(&path)?;
+        let lines: Vec<&str> = text.lines().collect();
+        // A forger changes line 2 and gives it a matching hash of its own.
+        let forged = rehash(&lines[1].replace("\"a1\"", "\"evil\""));
+        fs::write(&path, format!("{}\n{forged}\n{}\n", lines[0], lines[2]))?;
+        let err = verify(&path).unwrap_err();
+        let message = err.to_string().replace(&path.display().to_string(), "LOG");
+        let hash2 = original.events[1].hash.ok_or("chained")?;
+        let forged_hash = read_log_lenient_hash(&forged);
+        assert_eq!(
+            message,
+            format!(
+                "verify event log LOG line 3: the chain is broken: the line follows an event with \
+                 hash {}, but the line before it has hash {}; a line was replaced, inserted or \
+                 removed",
+                hash2.short(),
+                forged_hash.short()
+            ),
+        );
+        Ok(())
+    }
+
+    /// Returns the hash a chained line carries.
+    fn read_log_lenient_hash(line: &str) -> EventHash {
+        EventHash::from_hex(&line.as_bytes()[line.len() - 66..line.len() - 2]).expect("a hash")
+    }
+
+    /// Recomputes the hash of a chained line after an edit, as a forger would.
+    fn rehash(line: &str) -> String {
+        let body = format!("{}}}", &line[..line.len() - HASH_SUFFIX_LEN]);
+        let hash = EventHash::of_body(body.as_bytes());
+        format!("{},\"hash\":\"{hash}\"}}", &body[..body.len() - 1])
+    }
+
+    #[test]
+    fn unknown_kinds_are_kept_and_verify() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let path = write_log(dir.path(), 1)?;
+        let text = fs::read_to_string(&path)?;
+        let first = text.lines().next().ok_or("one line")?;
+        let first_hash = read_log(&path)?.events[0].hash.ok_or("chained")?;
+        let body = format!(
+            "{{\"format\":\"1.7\",\"seq\":2,\"at\":\"2026-11-21T20:00:01.000Z\",\"goal_id\":\"g1\",\
+             \"event\":{{\"kind\":\"hologram_projected\",\"colour\":\"teal\",\"n\":3}},\
+             \"prev\":\"{first_hash}\"}}"
+        );
+        fs::write(
+            &path,
+            format!(
+                "{first}\n{}\n",
+                rehash(&format!("{},\"hash\":\"{}\"}}", &body[..body.len() - 1], "0".repeat(64)))
+            ),
+        )?;
+        let log = read_log(&path)?;
+        let Event::Unknown(unknown) = &log.events[1].event else {
+            panic!("an unknown kind is kept: {:?}", log.events[1].event);
+        };
+        assert_eq!(unknown.kind, "hologram_projected");
+        assert_eq!(unknown.fields["colour"], "teal");
+        assert_eq!(log.events[1].event.kind(), "hologram_projected");
+        assert_eq!(
+            serde_json::to_string(&unknown.to_json())?,
+            "{\"colour\":\"teal\",\"kind\":\"hologram_projected\",\"n\":3}"
+        );
+        assert_eq!(verify(&path)?.events, 2);
+
+        // A known kind with a bad payload is an error, not an unknown event.
+        let bad = rehash(
+            &text.lines().next().ok_or("one line")?.replace("\"agent\":\"a0\"", "\"agent\":7"),
+        );
+        fs::write(&path, format!("{bad}\n"))?;
+        assert!(matches!(read_log(&path), Err(Error::Parse { line: 1, .. })));
+        Ok(())
+    }
+
+    #[test]
+    fn kinds_lists_every_variant() {
+        // serde names every variant it expects when a kind is unknown; KINDS must be that list.
+        let Err(err) = serde_json::from_str::<Event>("{\"kind\":\"\"}") else {
+            panic!("an empty kind is not an event");
+        };
+        let message = err.to_string();
+        let listed: Vec<&str> = message
+            .split("expected one of ")
+            .nth(1)
+            .unwrap_or_default()
+            .split(", ")
+            .map(|it| it.trim_matches(|c: char| c == '`' || !c.is_ascii_graphic()))
+            .map(|it| it.split('`').next().unwrap_or_default())
+            .collect();
+        assert_eq!(listed, Event::KINDS, "{message}");
+    }
+
+    #[test]
+    fn a_torn_tail_is_reported_not_an_error() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let path = write_log(dir.path(), 2)?;
+        let len = fs::metadata(&path)?.len();
+        let mut bytes = fs::read(&path)?;
+        bytes.truncate(bytes.len() - 1);
+        fs::write(&path, &bytes)?;
+        let log = read_log(&path)?;
+        assert_eq!(log.events.len(), 1);
+        let first_len = fs::read_to_string(&path)?.lines().next().map_or(0, str::len) as u64 + 1;
+        assert_eq!(
+            log.torn_tail,
+            Some(TornTail { line: 2, offset: first_len, bytes: len - 1 - first_len })
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn poll_waits_for_a_partial_line_and_picks_it_up() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let path = write_log(dir.path(), 2)?;
+        let text = fs::read_to_string(&path)?;
+        let (head, rest) = text.split_at(text.len() - 20);
+        fs::write(&path, head)?;
+        let mut reader = LogReader::open(&path)?;
+        assert!(matches!(reader.poll()?, Poll::Event(_)));
+        assert!(matches!(reader.poll()?, Poll::Pending));
+        assert!(matches!(reader.poll()?, Poll::Pending));
+        fs::write(&path, format!("{head}{rest}"))?;
+        let Poll::Event(second) = reader.poll()? else { panic!("the line is whole now") };
+        assert_eq!(second.seq.0, 2);
+        assert!(matches!(reader.poll()?, Poll::Pending));
+        Ok(())
+    }
+}
