@@ -3,7 +3,7 @@
 use std::{
     fmt, fs,
     path::{Path, PathBuf},
-    process::Command,
+    process::{Child, Command, Stdio},
 };
 
 /// A temporary directory and the environment every command of a test runs with.
@@ -88,6 +88,13 @@ impl TestEnv {
             stderr: String::from_utf8(output.stderr)?,
             code: output.status.code(),
         })
+    }
+
+    /// Starts the built `omk` with `args` in `cwd`, its stdout and stderr piped.
+    pub(crate) fn spawn_omk(&self, cwd: &Path, args: &[&str]) -> anyhow::Result<Child> {
+        let mut command = self.command(env!("CARGO_BIN_EXE_omk-dup"), cwd);
+        command.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
+        Ok(command.spawn()?)
     }
 
     /// Runs git with `args` in `cwd` and returns its stdout; fails when git fails.

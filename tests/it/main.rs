@@ -3,6 +3,7 @@
 mod agents;
 mod env;
 mod real_kimi;
+mod replay;
 mod run;
 
 pub(crate) use env::TestEnv;

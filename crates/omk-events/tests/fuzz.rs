@@ -1,0 +1,117 @@
+//! Property tests of the reader on hostile input: arbitrary bytes never panic it, and any
+//! change to a written log is caught (or, for the last newline, reported as a torn tail).
+
+use std::{fs, path::Path};
+
+use chrono::{DateTime, Utc};
+use omk_events::{
+    ActivityKind, AgentActivity, AgentStarted, Error, Event, EventLog, GoalFailed, GoalId, Step,
+    read_log, verify,
+};
+use proptest::prelude::*;
+
+fn event(n: u8) -> Event {
+    match n % 3 {
+        0 => Event::AgentStarted(AgentStarted { agent: format!("cmd:echo {n}") }),
+        1 => Event::GoalFailed(GoalFailed {
+            step: Step::Gates,
+            error: "é\"\\\n".repeat(usize::from(n % 4)),
+        }),
+        _ => Event::AgentActivity(AgentActivity {
+            step: u32::from(n),
+            activity: ActivityKind::Message,
+            tool: None,
+            tool_call_id: None,
+            ok: None,
+            usage: None,
+            text: Some(format!("line {n}")),
+        }),
+    }
+}
+
+/// Writes a log of `kinds` and returns its bytes.
+fn write_log(dir: &Path, kinds: &[u8]) -> Vec<u8> {
+    let path = dir.join("events.jsonl");
+    let mut log = EventLog::create(&path, &GoalId::parse("g1").expect("valid id"))
+        .expect("a log can be created in a temp dir");
+    for (second, kind) in kinds.iter().enumerate() {
+        let at =
+            DateTime::<Utc>::from_timestamp(1_795_000_000 + second as i64, 0).unwrap_or_default();
+        log.append(at, event(*kind)).expect("a temp log takes appends");
+    }
+    drop(log);
+    let bytes = fs::read(&path).expect("the log reads back");
+    fs::remove_file(&path).expect("the log can be removed");
+    fs::remove_file(path.with_extension("lock")).ok();
+    bytes
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn arbitrary_bytes_never_panic_the_reader(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("events.jsonl");
+        fs::write(&path, &bytes).expect("write");
+        let _ = read_log(&path);
+        let _ = verify(&path);
+    }
+
+    #[test]
+    fn arbitrary_lines_after_a_valid_prefix_never_panic_the_reader(
+        kinds in proptest::collection::vec(any::<u8>(), 1..6),
+        tail in proptest::collection::vec(any::<u8>(), 0..512),
+    ) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut bytes = write_log(dir.path(), &kinds);
+        bytes.extend_from_slice(&tail);
+        let path = dir.path().join("events.jsonl");
+        fs::write(&path, &bytes).expect("write");
+        let _ = verify(&path);
+    }
+
+    #[test]
+    fn any_changed_byte_is_caught(
+        kinds in proptest::collection::vec(any::<u8>(), 1..8),
+        position in any::<prop::sample::Index>(),
+        flip in 1..=255u8,
+    ) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut bytes = write_log(dir.path(), &kinds);
+        let position = position.index(bytes.len());
+        bytes[position] ^= flip;
+        let path = dir.path().join("events.jsonl");
+        fs::write(&path, &bytes).expect("write");
+        match verify(&path) {
+            Err(_) => {}
+            // Only the last newline can change without an error: the line becomes torn.
+            Ok(verified) => {
+                prop_assert_eq!(position, bytes.len() - 1, "a change went unnoticed");
+                prop_assert_eq!(verified.events, kinds.len() as u64 - 1);
+                prop_assert!(verified.torn_tail.is_some());
+            }
+        }
+    }
+
+    #[test]
+    fn a_cut_log_keeps_its_whole_lines_and_reports_the_rest(
+        kinds in proptest::collection::vec(any::<u8>(), 1..8),
+        cut in any::<prop::sample::Index>(),
+    ) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let bytes = write_log(dir.path(), &kinds);
+        let cut = cut.index(bytes.len()) + 1;
+        let path = dir.path().join("events.jsonl");
+        fs::write(&path, &bytes[..cut]).expect("write");
+        let whole_lines = bytes[..cut].iter().filter(|it| **it == b'\n').count() as u64;
+        match verify(&path) {
+            Ok(verified) => {
+                prop_assert_eq!(verified.events, whole_lines);
+                prop_assert_eq!(verified.torn_tail.is_some(), bytes[cut - 1] != b'\n');
+            }
+            Err(Error::Empty { .. }) => prop_assert_eq!(whole_lines, 0),
+            Err(err) => prop_assert!(false, "a cut log is not an error: {err}"),
+        }
+    }
+}
