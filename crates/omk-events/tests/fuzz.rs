@@ -6,7 +6,7 @@ use std::{fs, path::Path};
 use chrono::{DateTime, Utc};
 use omk_events::{
     ActivityKind, AgentActivity, AgentStarted, Error, Event, EventLog, GoalFailed, GoalId, Step,
-    read_log, verify,
+    read_log, replay::Timeline, verify,
 };
 use proptest::prelude::*;
 
@@ -46,6 +46,24 @@ fn write_log(dir: &Path, kinds: &[u8]) -> Vec<u8> {
     bytes
 }
 
+/// Checks that reading, verifying and replaying the log at `path` agree, whatever it holds.
+fn agree(path: &Path) -> Result<(), TestCaseError> {
+    match (read_log(path), verify(path)) {
+        (Ok(log), Ok(verified)) => {
+            prop_assert_eq!(log.events.len() as u64, verified.events);
+            prop_assert_eq!(log.torn_tail, verified.torn_tail);
+            let mut timeline = Timeline::new();
+            for envelope in &log.events {
+                timeline.entry(envelope);
+            }
+            prop_assert_eq!(timeline.summary().events, verified.events);
+        }
+        (Err(read), Err(verified)) => prop_assert_eq!(read.to_string(), verified.to_string()),
+        (read, verified) => prop_assert!(false, "read {read:?} but verify {verified:?}"),
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
@@ -54,8 +72,7 @@ proptest! {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("events.jsonl");
         fs::write(&path, &bytes).expect("write");
-        let _ = read_log(&path);
-        let _ = verify(&path);
+        agree(&path)?;
     }
 
     #[test]
@@ -68,7 +85,7 @@ proptest! {
         bytes.extend_from_slice(&tail);
         let path = dir.path().join("events.jsonl");
         fs::write(&path, &bytes).expect("write");
-        let _ = verify(&path);
+        agree(&path)?;
     }
 
     #[test]
