@@ -139,36 +139,6 @@ pub enum Durability {
 }
 
 impl Event {
-    /// The `snake_case` names of every kind this build knows, as written in the log.
-    pub const KINDS: &[&str] = &[
-        "goal_created",
-        "worktree_created",
-        "agent_started",
-        "agent_finished",
-        "changes_captured",
-        "gate_finished",
-        "goal_failed",
-        "goal_classified",
-        "budget_set",
-        "budget_exhausted",
-        "gate_started",
-        "gate_surface_checked",
-        "changes_committed",
-        "review_started",
-        "review_finished",
-        "decision_requested",
-        "decision_made",
-        "change_accepted",
-        "change_rejected",
-        "goal_paused",
-        "goal_resumed",
-        "goal_cancelled",
-        "goal_blocked",
-        "recovery_performed",
-        "approval_decided",
-        "agent_activity",
-    ];
-
     /// Returns how durable this event must be when appended.
     pub fn durability(&self) -> Durability {
         match self {
@@ -176,39 +146,71 @@ impl Event {
             _ => Durability::Sync,
         }
     }
+}
 
-    /// Returns the `snake_case` name of the event's kind, as written in the log.
-    pub fn kind(&self) -> &str {
-        match self {
-            Self::GoalCreated(_) => "goal_created",
-            Self::WorktreeCreated(_) => "worktree_created",
-            Self::AgentStarted(_) => "agent_started",
-            Self::AgentFinished(_) => "agent_finished",
-            Self::ChangesCaptured(_) => "changes_captured",
-            Self::GateFinished(_) => "gate_finished",
-            Self::GoalFailed(_) => "goal_failed",
-            Self::GoalClassified(_) => "goal_classified",
-            Self::BudgetSet(_) => "budget_set",
-            Self::BudgetExhausted(_) => "budget_exhausted",
-            Self::GateStarted(_) => "gate_started",
-            Self::GateSurfaceChecked(_) => "gate_surface_checked",
-            Self::ChangesCommitted(_) => "changes_committed",
-            Self::ReviewStarted(_) => "review_started",
-            Self::ReviewFinished(_) => "review_finished",
-            Self::DecisionRequested(_) => "decision_requested",
-            Self::DecisionMade(_) => "decision_made",
-            Self::ChangeAccepted(_) => "change_accepted",
-            Self::ChangeRejected(_) => "change_rejected",
-            Self::GoalPaused(_) => "goal_paused",
-            Self::GoalResumed(_) => "goal_resumed",
-            Self::GoalCancelled(_) => "goal_cancelled",
-            Self::GoalBlocked(_) => "goal_blocked",
-            Self::RecoveryPerformed(_) => "recovery_performed",
-            Self::ApprovalDecided(_) => "approval_decided",
-            Self::AgentActivity(_) => "agent_activity",
-            Self::Unknown(unknown) => &unknown.kind,
+/// The one table of kinds: their names in the log and their variants. It makes
+/// [`Event::KINDS`], [`Event::kind`] and the fast path of [`parse_event`].
+macro_rules! kinds {
+    ($($name:literal => $variant:ident,)*) => {
+        impl Event {
+            /// The `snake_case` names of every kind this build knows, as written in the log.
+            pub const KINDS: &[&str] = &[$($name,)*];
+
+            /// Returns the `snake_case` name of the event's kind, as written in the log.
+            pub fn kind(&self) -> &str {
+                self.known_kind().unwrap_or_else(|| match self {
+                    Self::Unknown(unknown) => &unknown.kind,
+                    _ => "",
+                })
+            }
+
+            /// Returns the name of the event's kind when this build knows it.
+            pub fn known_kind(&self) -> Option<&'static str> {
+                match self {
+                    $(Self::$variant(_) => Some($name),)*
+                    Self::Unknown(_) => None,
+                }
+            }
         }
-    }
+
+        /// Parses the event object `text` of kind `kind` straight into its payload type, which
+        /// ignores the `kind` member; `None` for a kind this build does not know.
+        fn parse_known(kind: &str, text: &str) -> Option<Result<Event, serde_json::Error>> {
+            match kind {
+                $($name => Some(serde_json::from_str(text).map(Event::$variant)),)*
+                _ => None,
+            }
+        }
+    };
+}
+
+kinds! {
+    "goal_created" => GoalCreated,
+    "worktree_created" => WorktreeCreated,
+    "agent_started" => AgentStarted,
+    "agent_finished" => AgentFinished,
+    "changes_captured" => ChangesCaptured,
+    "gate_finished" => GateFinished,
+    "goal_failed" => GoalFailed,
+    "goal_classified" => GoalClassified,
+    "budget_set" => BudgetSet,
+    "budget_exhausted" => BudgetExhausted,
+    "gate_started" => GateStarted,
+    "gate_surface_checked" => GateSurfaceChecked,
+    "changes_committed" => ChangesCommitted,
+    "review_started" => ReviewStarted,
+    "review_finished" => ReviewFinished,
+    "decision_requested" => DecisionRequested,
+    "decision_made" => DecisionMade,
+    "change_accepted" => ChangeAccepted,
+    "change_rejected" => ChangeRejected,
+    "goal_paused" => GoalPaused,
+    "goal_resumed" => GoalResumed,
+    "goal_cancelled" => GoalCancelled,
+    "goal_blocked" => GoalBlocked,
+    "recovery_performed" => RecoveryPerformed,
+    "approval_decided" => ApprovalDecided,
+    "agent_activity" => AgentActivity,
 }
 
 /// Deserializes an event, keeping one of a kind this build does not know as
@@ -219,7 +221,15 @@ fn deserialize_event<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Resul
 }
 
 /// Parses one event object; see [`Event::Unknown`].
+///
+/// The writer puts `kind` first, so the kind is read off the front and the payload parsed
+/// directly, without buffering the object as serde's internally tagged enums do. Any other
+/// layout takes the derived path.
 pub(crate) fn parse_event(text: &str) -> Result<Event, serde_json::Error> {
+    let kind = text.strip_prefix("{\"kind\":\"").and_then(|rest| Some(&rest[..rest.find('"')?]));
+    if let Some(parsed) = kind.and_then(|kind| parse_known(kind, text)) {
+        return parsed;
+    }
     #[derive(Deserialize)]
     struct Kind<'a> {
         #[serde(borrow)]

@@ -36,21 +36,33 @@ impl EventHash {
 
     /// Parses 64 lowercase hex digits.
     pub(crate) fn from_hex(hex: &[u8]) -> Option<Self> {
-        fn digit(c: u8) -> Option<u8> {
-            match c {
-                b'0'..=b'9' => Some(c - b'0'),
-                b'a'..=b'f' => Some(c - b'a' + 10),
-                _ => None,
+        /// The value of each lowercase hex digit; 0xff for every other byte.
+        const VALUES: [u8; 256] = {
+            let mut values = [0xff; 256];
+            let mut c = 0;
+            while c < 10 {
+                values[b'0' as usize + c] = c as u8;
+                c += 1;
             }
-        }
+            let mut c = 0;
+            while c < 6 {
+                values[b'a' as usize + c] = 10 + c as u8;
+                c += 1;
+            }
+            values
+        };
         if hex.len() != 64 {
             return None;
         }
         let mut bytes = [0; 32];
+        let mut bad = 0u8;
         for (byte, pair) in bytes.iter_mut().zip(hex.chunks_exact(2)) {
-            *byte = (digit(pair[0])? << 4) | digit(pair[1])?;
+            let (high, low) = (VALUES[usize::from(pair[0])], VALUES[usize::from(pair[1])]);
+            // A bad digit sets the high bit; checked once at the end.
+            bad |= high | low;
+            *byte = (high << 4) | (low & 0xf);
         }
-        Some(Self(bytes))
+        (bad & 0x80 == 0).then_some(Self(bytes))
     }
 
     /// Returns the first 12 hex digits, enough to name a hash to a person.

@@ -18,6 +18,7 @@
 #![deny(missing_docs)]
 
 mod artifact;
+mod batch;
 mod error;
 mod event;
 mod evidence;

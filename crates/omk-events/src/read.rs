@@ -6,9 +6,19 @@ use std::{
     path::{Path, PathBuf},
 };
 
+use std::borrow::Cow;
+
+use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
-use crate::{error::Error, event::Envelope, hash::EventHash, ids::GoalId, log::FORMAT_VERSION};
+use crate::{
+    batch::{Batches, Next},
+    error::Error,
+    event::{Envelope, parse_event},
+    hash::EventHash,
+    ids::{GoalId, Seq},
+    log::FORMAT_VERSION,
+};
 
 /// `,"hash":"` + 64 hex digits + `"}`: how every chained line ends.
 const HASH_SUFFIX_LEN: usize = 9 + 64 + 2;
@@ -46,7 +56,7 @@ pub struct Verified {
 
 /// Reads the whole log at `path`; see [`LogReader`] for what is checked.
 pub fn read_log(path: &Path) -> Result<ReadLog, Error> {
-    let mut reader = LogReader::open(path)?;
+    let mut reader = LogReader::open(path)?.parallel_if_long();
     let events = reader.by_ref().collect::<Result<Vec<_>, _>>()?;
     Ok(ReadLog { events, torn_tail: reader.torn_tail })
 }
@@ -54,7 +64,7 @@ pub fn read_log(path: &Path) -> Result<ReadLog, Error> {
 /// Walks the log at `path` and reports the first event that was changed, removed, inserted or
 /// reordered since it was written, in flat memory whatever the log's length.
 pub fn verify(path: &Path) -> Result<Verified, Error> {
-    let mut reader = LogReader::open(path)?;
+    let mut reader = LogReader::open(path)?.parallel_if_long();
     let mut events = 0;
     let mut head = None;
     for envelope in reader.by_ref() {
@@ -84,15 +94,15 @@ pub enum Poll {
 #[derive(Debug)]
 pub struct LogReader {
     path: PathBuf,
-    input: BufReader<File>,
+    /// The file, until a parallel reader hands it to its thread.
+    input: Option<BufReader<File>>,
     line: Vec<u8>,
     line_no: u64,
     offset: u64,
-    prev: Option<EventHash>,
-    chained: Option<bool>,
-    goal_id: Option<GoalId>,
+    order: Order,
     torn_tail: Option<TornTail>,
     done: bool,
+    batches: Option<Batches>,
 }
 
 impl LogReader {
@@ -107,16 +117,42 @@ impl LogReader {
         })?;
         Ok(Self {
             path: path.to_owned(),
-            input: BufReader::with_capacity(256 * 1024, file),
+            input: Some(BufReader::with_capacity(256 * 1024, file)),
             line: Vec::with_capacity(1024),
             line_no: 0,
             offset: 0,
-            prev: None,
-            chained: None,
-            goal_id: None,
+            order: Order::default(),
             torn_tail: None,
             done: false,
+            batches: None,
         })
+    }
+
+    /// Reads with every core when the log is long (over 4 MiB), else on this thread.
+    pub fn parallel_if_long(self) -> Self {
+        let long = self
+            .input
+            .as_ref()
+            .and_then(|it| it.get_ref().metadata().ok())
+            .is_some_and(|it| it.len() > 4 << 20);
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        if long { self.parallel(cores.min(4)) } else { self }
+    }
+
+    /// Spreads the parsing and hashing of lines over `threads` threads, for long logs.
+    ///
+    /// The events, the checks and the errors are the same as reading on one thread; lines are
+    /// still yielded in order and memory stays bounded. [`LogReader::poll`] cannot be used
+    /// then. With fewer than 2 threads this does nothing.
+    pub fn parallel(mut self, threads: usize) -> Self {
+        if threads >= 2
+            && self.line_no == 0
+            && self.line.is_empty()
+            && let Some(input) = self.input.take()
+        {
+            self.batches = Some(Batches::start(self.path.clone(), input, threads));
+        }
+        self
     }
 
     /// Returns the torn last line, once the iteration has reached the end.
@@ -134,7 +170,14 @@ impl LogReader {
     /// At the end of the file it returns [`Poll::Pending`] and keeps any partial line, so a
     /// later call picks up where the writer went on.
     pub fn poll(&mut self) -> Result<Poll, Error> {
-        let read = self.input.read_until(b'\n', &mut self.line).map_err(|source| Error::Io {
+        let Some(input) = &mut self.input else {
+            return Err(Error::Io {
+                action: "follow",
+                path: self.path.clone(),
+                source: io::Error::other("a parallel reader cannot follow a growing log"),
+            });
+        };
+        let read = input.read_until(b'\n', &mut self.line).map_err(|source| Error::Io {
             action: "read",
             path: self.path.clone(),
             source,
@@ -148,8 +191,26 @@ impl LogReader {
     }
 
     fn next_event(&mut self) -> Result<Option<Envelope>, Error> {
+        if let Some(batches) = &mut self.batches {
+            return match batches.next()? {
+                Next::Event(line_no, envelope) => {
+                    self.line_no = line_no;
+                    self.order.check(&self.path, line_no, &envelope)?;
+                    Ok(Some(envelope))
+                }
+                Next::End { lines, torn_tail } => {
+                    self.line_no = lines;
+                    self.torn_tail = torn_tail;
+                    if lines == 0 && self.torn_tail.is_none() {
+                        return Err(Error::Empty { path: self.path.clone() });
+                    }
+                    Ok(None)
+                }
+            };
+        }
         self.line.clear();
-        let read = self.input.read_until(b'\n', &mut self.line).map_err(|source| Error::Io {
+        let Some(input) = &mut self.input else { return Ok(None) };
+        let read = input.read_until(b'\n', &mut self.line).map_err(|source| Error::Io {
             action: "read",
             path: self.path.clone(),
             source,
@@ -174,24 +235,63 @@ impl LogReader {
     /// Checks the whole line in `self.line`, newline included, and moves past it.
     fn check_line(&mut self) -> Result<Envelope, Error> {
         self.line_no += 1;
-        let line_no = self.line_no;
-        let path = &self.path;
         let text = &self.line[..self.line.len() - 1];
-        let envelope: Envelope = match serde_json::from_slice(text) {
-            Ok(envelope) => envelope,
-            // A newer major version's line may not parse at all: say that, not a parse error.
-            Err(source) => {
-                check_format(path, line_no, format_of(text).as_deref().unwrap_or(FORMAT_VERSION))?;
-                return Err(Error::Parse { path: path.clone(), line: line_no, source });
+        let envelope = check_alone(&self.path, self.line_no, text, self.order.goal_id.as_ref())?;
+        self.order.check(&self.path, self.line_no, &envelope)?;
+        self.offset += self.line.len() as u64;
+        Ok(envelope)
+    }
+}
+
+/// Checks one line on its own: its JSON, its format and, when chained, its hash.
+pub(crate) fn check_alone(
+    path: &Path,
+    line_no: u64,
+    text: &[u8],
+    goal_hint: Option<&GoalId>,
+) -> Result<Envelope, Error> {
+    let envelope = match parse_envelope(text, goal_hint) {
+        Ok(envelope) => envelope,
+        // A newer major version's line may not parse at all: say that, not a parse error.
+        Err(source) => {
+            check_format(path, line_no, format_of(text).as_deref().unwrap_or(FORMAT_VERSION))?;
+            return Err(Error::Parse { path: path.to_owned(), line: line_no, source });
+        }
+    };
+    check_format(path, line_no, &envelope.format)?;
+    match (envelope.prev, envelope.hash) {
+        (None, None) => {}
+        (Some(_), Some(hash)) => {
+            if body_hash(text) != Some(hash) {
+                return Err(Error::Tampered { path: path.to_owned(), line: line_no });
             }
-        };
-        check_format(path, line_no, &envelope.format)?;
-        let expected = line_no;
-        if envelope.seq.0 != expected {
+        }
+        _ => return Err(Error::MixedChain { path: path.to_owned(), line: line_no }),
+    }
+    Ok(envelope)
+}
+
+/// What lines must agree on in order: dense numbers, one goal, one chain.
+#[derive(Debug, Default)]
+pub(crate) struct Order {
+    goal_id: Option<GoalId>,
+    chained: Option<bool>,
+    prev: Option<EventHash>,
+}
+
+impl Order {
+    /// Checks `envelope`, read from line `line_no`, against the lines before it.
+    pub(crate) fn check(
+        &mut self,
+        path: &Path,
+        line_no: u64,
+        envelope: &Envelope,
+    ) -> Result<(), Error> {
+        if envelope.seq.0 != line_no {
             return Err(Error::Sequence {
-                path: path.clone(),
+                path: path.to_owned(),
                 line: line_no,
-                expected,
+                expected: line_no,
                 found: envelope.seq.0,
             });
         }
@@ -199,7 +299,7 @@ impl LogReader {
             None => self.goal_id = Some(envelope.goal_id.clone()),
             Some(goal_id) if *goal_id != envelope.goal_id => {
                 return Err(Error::GoalMismatch {
-                    path: path.clone(),
+                    path: path.to_owned(),
                     line: line_no,
                     expected: goal_id.to_string(),
                     found: envelope.goal_id.to_string(),
@@ -207,21 +307,15 @@ impl LogReader {
             }
             Some(_) => {}
         }
-        let chained = envelope.hash.is_some() || envelope.prev.is_some();
+        let chained = envelope.hash.is_some();
         if *self.chained.get_or_insert(chained) != chained {
-            return Err(Error::MixedChain { path: path.clone(), line: line_no });
+            return Err(Error::MixedChain { path: path.to_owned(), line: line_no });
         }
-        if chained {
-            let (Some(prev), Some(hash)) = (envelope.prev, envelope.hash) else {
-                return Err(Error::MixedChain { path: path.clone(), line: line_no });
-            };
-            if body_hash(text) != Some(hash) {
-                return Err(Error::Tampered { path: path.clone(), line: line_no });
-            }
+        if let (Some(prev), Some(hash)) = (envelope.prev, envelope.hash) {
             let expected_prev = self.prev.unwrap_or(EventHash::GENESIS);
             if prev != expected_prev {
                 return Err(Error::ChainBroken {
-                    path: path.clone(),
+                    path: path.to_owned(),
                     line: line_no,
                     expected: expected_prev,
                     found: prev,
@@ -229,8 +323,7 @@ impl LogReader {
             }
             self.prev = Some(hash);
         }
-        self.offset += self.line.len() as u64;
-        Ok(envelope)
+        Ok(())
     }
 }
 
@@ -249,6 +342,41 @@ impl Iterator for LogReader {
     }
 }
 
+/// Parses one line, borrowing from it where it can: the event's text is dispatched on its
+/// kind without a copy, and a goal id equal to `goal_id` is not validated again.
+fn parse_envelope(text: &[u8], goal_id: Option<&GoalId>) -> Result<Envelope, serde_json::Error> {
+    #[derive(serde::Deserialize)]
+    struct Line<'a> {
+        #[serde(borrow)]
+        format: Cow<'a, str>,
+        seq: Seq,
+        #[serde(borrow)]
+        at: Cow<'a, str>,
+        #[serde(borrow)]
+        goal_id: Cow<'a, str>,
+        #[serde(borrow)]
+        event: &'a RawValue,
+        #[serde(default)]
+        prev: Option<EventHash>,
+        #[serde(default)]
+        hash: Option<EventHash>,
+    }
+    let line: Line<'_> = serde_json::from_slice(text)?;
+    let goal_id = match goal_id {
+        Some(known) if known.as_str() == line.goal_id => known.clone(),
+        _ => GoalId::parse(&line.goal_id).map_err(serde::de::Error::custom)?,
+    };
+    Ok(Envelope {
+        format: line.format.into_owned(),
+        seq: line.seq,
+        at: crate::timestamp::parse(&line.at).map_err(serde::de::Error::custom)?,
+        goal_id,
+        event: parse_event(line.event.get())?,
+        prev: line.prev,
+        hash: line.hash,
+    })
+}
+
 /// Returns the hash of a chained line's body: the line without `,"hash":"…"`; `None` when the
 /// line does not end with a hash member in the form the writer writes.
 fn body_hash(line: &[u8]) -> Option<EventHash> {
@@ -263,6 +391,9 @@ fn body_hash(line: &[u8]) -> Option<EventHash> {
 }
 
 fn check_format(path: &Path, line: u64, format: &str) -> Result<(), Error> {
+    if format == FORMAT_VERSION {
+        return Ok(());
+    }
     let major = |version: &str| version.split('.').next().map(str::to_owned);
     if major(format) != major(FORMAT_VERSION) {
         return Err(Error::UnsupportedFormat {
@@ -339,8 +470,13 @@ mod tests {
             "read event log LOG line 1: format 2.0 is not supported (this omk reads 1.1); upgrade omk",
         )?;
         check(
-            format!("{}\n{}\n", lines[0], lines[1].replace("\"g1\"", "\"g2\"")),
+            format!("{}\n{}\n", lines[0], rehash(&lines[1].replace("\"g1\"", "\"g2\""))),
             "read event log LOG line 2: event of goal g2 in the log of goal g1",
+        )?;
+        check(
+            format!("{}\n{}\n", lines[0], lines[1].replace("\"g1\"", "\"g2\"")),
+            "verify event log LOG line 2: the line does not match its hash: it was changed after \
+             it was written",
         )?;
         check(
             format!("{}\n{}\n{}\n", lines[0], lines[1].replace("\"a1\"", "\"a7\""), lines[2]),

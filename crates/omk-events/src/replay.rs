@@ -6,12 +6,13 @@
 //! so its memory is flat however long the log.
 
 use std::{
+    borrow::Cow,
     fmt::Write as _,
     io::{self, Write},
     path::{Path, PathBuf},
 };
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, Timelike as _, Utc};
 use serde::Serialize;
 
 use crate::{
@@ -37,7 +38,7 @@ pub struct Entry {
     /// decision, control, or `?` for a kind this build does not know.
     pub step: &'static str,
     /// The event's kind, as written in the log.
-    pub kind: String,
+    pub kind: Cow<'static, str>,
     /// What happened, in one line.
     pub what: String,
     /// How long the step took, for events that end one.
@@ -83,7 +84,7 @@ pub struct Summary {
     /// Events of kinds this build does not know.
     pub unknown_events: u64,
     /// The kind of the last event, such as `change_accepted` or `goal_failed`.
-    pub last_kind: Option<String>,
+    pub last_kind: Option<Cow<'static, str>>,
 }
 
 /// A fold over a goal's events that describes each one; see the [module docs](self).
@@ -113,13 +114,17 @@ impl Timeline {
         let summary = &mut self.summary;
         summary.events += 1;
         summary.elapsed_ms = offset_ms;
-        summary.last_kind = Some(envelope.event.kind().to_owned());
+        let kind = match envelope.event.known_kind() {
+            Some(kind) => Cow::Borrowed(kind),
+            None => Cow::Owned(envelope.event.kind().to_owned()),
+        };
+        summary.last_kind = Some(kind.clone());
         let mut entry = Entry {
             seq: envelope.seq.0,
             at: envelope.at,
             offset_ms,
             step,
-            kind: envelope.event.kind().to_owned(),
+            kind,
             what,
             duration_ms: None,
             tokens: None,
@@ -157,169 +162,166 @@ impl Timeline {
 
     /// Returns the step of `event` and a sentence about it.
     fn describe(&mut self, event: &Event) -> (&'static str, String) {
-        let root = self.repo_root.clone();
-        let relative = |path: &Path| {
-            root.as_deref()
-                .and_then(|root| path.strip_prefix(root).ok())
-                .unwrap_or(path)
-                .display()
-                .to_string()
-        };
-        let short = |id: &str| id[..id.len().min(12)].to_owned();
-        match event {
-            Event::GoalCreated(created) => {
-                self.repo_root = Some(created.repo_root.clone());
-                let base = created.base_branch.as_deref().unwrap_or("HEAD");
-                let commit = short(&created.base_commit);
-                let prompt = one_line(&created.prompt, 80);
-                (
-                    "intake",
-                    format!("goal created from {base}@{commit} for {}: {prompt:?}", created.agent),
-                )
-            }
-            Event::GoalClassified(classified) => {
-                let oracle = if classified.oracle_gates.is_empty() {
-                    "none".to_owned()
-                } else {
-                    classified.oracle_gates.join(", ")
-                };
-                ("intake", format!("goal kind {}; oracle gates: {oracle}", classified.goal_kind))
-            }
-            Event::BudgetSet(_) => ("intake", "budget set".to_owned()),
-            Event::WorktreeCreated(worktree) => (
-                "worktree",
+        if let Event::GoalCreated(created) = event {
+            self.repo_root = Some(created.repo_root.clone());
+        }
+        describe(event, self.repo_root.as_deref())
+    }
+}
+
+/// Returns the step of `event` and a sentence about it, with paths relative to `root`.
+fn describe(event: &Event, root: Option<&Path>) -> (&'static str, String) {
+    let relative = |path: &Path| {
+        root.and_then(|root| path.strip_prefix(root).ok()).unwrap_or(path).display().to_string()
+    };
+    let short = |id: &str| id[..id.len().min(12)].to_owned();
+    match event {
+        Event::GoalCreated(created) => {
+            let base = created.base_branch.as_deref().unwrap_or("HEAD");
+            let commit = short(&created.base_commit);
+            let prompt = one_line(&created.prompt, 80);
+            (
+                "intake",
+                format!("goal created from {base}@{commit} for {}: {prompt:?}", created.agent),
+            )
+        }
+        Event::GoalClassified(classified) => {
+            let oracle = if classified.oracle_gates.is_empty() {
+                "none".to_owned()
+            } else {
+                classified.oracle_gates.join(", ")
+            };
+            ("intake", format!("goal kind {}; oracle gates: {oracle}", classified.goal_kind))
+        }
+        Event::BudgetSet(_) => ("intake", "budget set".to_owned()),
+        Event::WorktreeCreated(worktree) => (
+            "worktree",
+            format!(
+                "worktree {} on branch {}; your checkout is not touched",
+                relative(&worktree.path),
+                worktree.branch
+            ),
+        ),
+        Event::AgentStarted(started) => ("agent", format!("agent {} started", started.agent)),
+        Event::AgentActivity(activity) => ("agent", describe_activity(activity)),
+        Event::AgentFinished(finished) => {
+            let tokens =
+                finished.usage.map(|it| format!(", {} tokens", it.total())).unwrap_or_default();
+            let said = finished
+                .final_message
+                .as_deref()
+                .map(|it| format!(": {:?}", one_line(it, 120)))
+                .unwrap_or_default();
+            (
+                "agent",
                 format!(
-                    "worktree {} on branch {}; your checkout is not touched",
-                    relative(&worktree.path),
-                    worktree.branch
+                    "agent {} after {} steps and {} tool calls{tokens}{said}",
+                    finished.status, finished.steps, finished.tool_calls
                 ),
-            ),
-            Event::AgentStarted(started) => ("agent", format!("agent {} started", started.agent)),
-            Event::AgentActivity(activity) => ("agent", describe_activity(activity)),
-            Event::AgentFinished(finished) => {
-                let tokens =
-                    finished.usage.map(|it| format!(", {} tokens", it.total())).unwrap_or_default();
-                let said = finished
-                    .final_message
-                    .as_deref()
-                    .map(|it| format!(": {:?}", one_line(it, 120)))
-                    .unwrap_or_default();
-                (
-                    "agent",
+            )
+        }
+        Event::ApprovalDecided(decided) => {
+            let what = decided
+                .command
+                .as_deref()
+                .or(decided.path.as_deref())
+                .map(|it| format!(" {it:?}"))
+                .unwrap_or_default();
+            (
+                "agent",
+                format!(
+                    "approval: {} {}{what} by rule `{}` ({})",
+                    decided.decision, decided.tool, decided.rule, decided.rule_source
+                ),
+            )
+        }
+        Event::ChangesCaptured(changes) => {
+            let files: Vec<String> = changes
+                .files
+                .iter()
+                .map(|file| match (file.lines_added, file.lines_removed) {
+                    (Some(added), Some(removed)) => {
+                        format!("{} +{added} -{removed}", file.path)
+                    }
+                    _ => format!("{} (binary)", file.path),
+                })
+                .collect();
+            let list =
+                if files.is_empty() { String::new() } else { format!(": {}", files.join(", ")) };
+            ("changes", format!("git shows {} changed file(s){list}", files.len()))
+        }
+        Event::ChangesCommitted(commit) => {
+            ("changes", format!("committed {} on {}", short(&commit.commit), commit.branch))
+        }
+        Event::GateStarted(gate) => ("gates", format!("gate {} started", gate.name)),
+        Event::GateFinished(gate) => {
+            let verdict = if gate.passed() { "passed" } else { "FAILED" };
+            let how = match (&gate.spawn_error, gate.exit_code, gate.timed_out) {
+                (Some(error), _, _) => format!("could not start: {error}"),
+                (None, _, true) => "timed out".to_owned(),
+                (None, Some(code), false) => format!("exit {code}"),
+                (None, None, false) => format!("signal {}", gate.signal.unwrap_or_default()),
+            };
+            let tests = gate
+                .tests
+                .map(|it| {
                     format!(
-                        "agent {} after {} steps and {} tool calls{tokens}{said}",
-                        finished.status, finished.steps, finished.tool_calls
-                    ),
-                )
-            }
-            Event::ApprovalDecided(decided) => {
-                let what = decided
-                    .command
-                    .as_deref()
-                    .or(decided.path.as_deref())
-                    .map(|it| format!(" {it:?}"))
-                    .unwrap_or_default();
-                (
-                    "agent",
-                    format!(
-                        "approval: {} {}{what} by rule `{}` ({})",
-                        decided.decision, decided.tool, decided.rule, decided.rule_source
-                    ),
-                )
-            }
-            Event::ChangesCaptured(changes) => {
-                let files: Vec<String> = changes
-                    .files
-                    .iter()
-                    .map(|file| match (file.lines_added, file.lines_removed) {
-                        (Some(added), Some(removed)) => {
-                            format!("{} +{added} -{removed}", file.path)
-                        }
-                        _ => format!("{} (binary)", file.path),
-                    })
-                    .collect();
-                let list = if files.is_empty() {
-                    String::new()
-                } else {
-                    format!(": {}", files.join(", "))
-                };
-                ("changes", format!("git shows {} changed file(s){list}", files.len()))
-            }
-            Event::ChangesCommitted(commit) => {
-                ("changes", format!("committed {} on {}", short(&commit.commit), commit.branch))
-            }
-            Event::GateStarted(gate) => ("gates", format!("gate {} started", gate.name)),
-            Event::GateFinished(gate) => {
-                let verdict = if gate.passed() { "passed" } else { "FAILED" };
-                let how = match (&gate.spawn_error, gate.exit_code, gate.timed_out) {
-                    (Some(error), _, _) => format!("could not start: {error}"),
-                    (None, _, true) => "timed out".to_owned(),
-                    (None, Some(code), false) => format!("exit {code}"),
-                    (None, None, false) => format!("signal {}", gate.signal.unwrap_or_default()),
-                };
-                let tests = gate
-                    .tests
-                    .map(|it| {
-                        format!(
-                            ", tests {} passed {} failed {} skipped",
-                            it.passed, it.failed, it.skipped
-                        )
-                    })
-                    .unwrap_or_default();
-                let cached = gate
-                    .cached_from
-                    .as_deref()
-                    .map(|it| format!(", cached from {it}"))
-                    .unwrap_or_default();
-                (
-                    "gates",
-                    format!("gate {} ({}) {verdict}: {how}{tests}{cached}", gate.name, gate.phase),
-                )
-            }
-            Event::GateSurfaceChecked(check) if check.changed_paths.is_empty() => {
-                ("gates", "the gate surface is unchanged".to_owned())
-            }
-            Event::GateSurfaceChecked(check) => (
+                        ", tests {} passed {} failed {} skipped",
+                        it.passed, it.failed, it.skipped
+                    )
+                })
+                .unwrap_or_default();
+            let cached = gate
+                .cached_from
+                .as_deref()
+                .map(|it| format!(", cached from {it}"))
+                .unwrap_or_default();
+            (
                 "gates",
-                format!("the change touches the gate surface: {}", check.changed_paths.join(", ")),
-            ),
-            Event::ReviewStarted(review) => {
-                ("review", format!("review wall: {}", review.checks.join(", ")))
-            }
-            Event::ReviewFinished(review) => {
-                ("review", format!("review {} {}", review.check, review.status))
-            }
-            Event::DecisionRequested(requested) => {
-                ("decision", format!("a person must decide: {}", requested.question))
-            }
-            Event::DecisionMade(made) => (
-                "decision",
-                format!("{} {}", made.by, if made.approved { "approved" } else { "declined" }),
-            ),
-            Event::ChangeAccepted(accepted) => {
-                ("decision", format!("{} accepted the change", accepted.by))
-            }
-            Event::ChangeRejected(rejected) => {
-                ("decision", format!("{} rejected the change: {}", rejected.by, rejected.reason))
-            }
-            Event::GoalFailed(failed) => {
-                ("control", format!("the {} step failed: {}", failed.step, failed.error))
-            }
-            Event::BudgetExhausted(exhausted) => {
-                ("control", format!("the {} budget ran out", exhausted.resource))
-            }
-            Event::GoalPaused(paused) => ("control", format!("paused: {}", paused.reason)),
-            Event::GoalResumed(resumed) => ("control", format!("resumed: {}", resumed.reason)),
-            Event::GoalCancelled(cancelled) => {
-                ("control", format!("cancelled: {}", cancelled.reason))
-            }
-            Event::GoalBlocked(blocked) => ("control", format!("blocked: {}", blocked.reason)),
-            Event::RecoveryPerformed(recovery) => {
-                ("control", format!("{}: {}", recovery.action, recovery.detail))
-            }
-            Event::Unknown(unknown) => {
-                ("?", format!("{} (a kind from a newer omk, shown as written)", unknown.to_json()))
-            }
+                format!("gate {} ({}) {verdict}: {how}{tests}{cached}", gate.name, gate.phase),
+            )
+        }
+        Event::GateSurfaceChecked(check) if check.changed_paths.is_empty() => {
+            ("gates", "the gate surface is unchanged".to_owned())
+        }
+        Event::GateSurfaceChecked(check) => (
+            "gates",
+            format!("the change touches the gate surface: {}", check.changed_paths.join(", ")),
+        ),
+        Event::ReviewStarted(review) => {
+            ("review", format!("review wall: {}", review.checks.join(", ")))
+        }
+        Event::ReviewFinished(review) => {
+            ("review", format!("review {} {}", review.check, review.status))
+        }
+        Event::DecisionRequested(requested) => {
+            ("decision", format!("a person must decide: {}", requested.question))
+        }
+        Event::DecisionMade(made) => (
+            "decision",
+            format!("{} {}", made.by, if made.approved { "approved" } else { "declined" }),
+        ),
+        Event::ChangeAccepted(accepted) => {
+            ("decision", format!("{} accepted the change", accepted.by))
+        }
+        Event::ChangeRejected(rejected) => {
+            ("decision", format!("{} rejected the change: {}", rejected.by, rejected.reason))
+        }
+        Event::GoalFailed(failed) => {
+            ("control", format!("the {} step failed: {}", failed.step, failed.error))
+        }
+        Event::BudgetExhausted(exhausted) => {
+            ("control", format!("the {} budget ran out", exhausted.resource))
+        }
+        Event::GoalPaused(paused) => ("control", format!("paused: {}", paused.reason)),
+        Event::GoalResumed(resumed) => ("control", format!("resumed: {}", resumed.reason)),
+        Event::GoalCancelled(cancelled) => ("control", format!("cancelled: {}", cancelled.reason)),
+        Event::GoalBlocked(blocked) => ("control", format!("blocked: {}", blocked.reason)),
+        Event::RecoveryPerformed(recovery) => {
+            ("control", format!("{}: {}", recovery.action, recovery.detail))
+        }
+        Event::Unknown(unknown) => {
+            ("?", format!("{} (a kind from a newer omk, shown as written)", unknown.to_json()))
         }
     }
 }
@@ -357,20 +359,23 @@ fn one_line(text: &str, max: usize) -> String {
 
 /// Returns `ms` as `m:ss.mmm`, or `h:mm:ss.mmm` past an hour.
 fn clock(ms: i64) -> String {
+    let mut text = String::new();
+    write_clock(&mut text, ms);
+    text
+}
+
+/// Writes `ms` as [`clock`] returns it.
+fn write_clock(out: &mut String, ms: i64) {
     let sign = if ms < 0 { "-" } else { "" };
     let ms = ms.unsigned_abs();
     let (hours, minutes, seconds, millis) =
         (ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000);
-    if hours > 0 {
-        format!("{sign}{hours}:{minutes:02}:{seconds:02}.{millis:03}")
+    // Writing to a String cannot fail.
+    let _ = if hours > 0 {
+        write!(out, "{sign}{hours}:{minutes:02}:{seconds:02}.{millis:03}")
     } else {
-        format!("{sign}{minutes}:{seconds:02}.{millis:03}")
-    }
-}
-
-/// Returns `ms` as seconds with one decimal, such as `2.3 s`.
-fn seconds(ms: u64) -> String {
-    format!("{}.{} s", ms / 1000, ms % 1000 / 100)
+        write!(out, "{sign}{minutes}:{seconds:02}.{millis:03}")
+    };
 }
 
 /// Writes a timeline as text, one line per event, then a summary.
@@ -388,20 +393,29 @@ impl<W: Write> TextWriter<W> {
 
     /// Writes the line of `entry`: `#seq time +offset step what (duration)`.
     pub fn entry(&mut self, entry: &Entry) -> io::Result<()> {
-        self.line.clear();
-        let time = entry.at.format("%H:%M:%S%.3f");
-        let offset = clock(entry.offset_ms);
+        let line = &mut self.line;
+        line.clear();
+        let time = entry.at.time();
         // Writing to a String cannot fail.
         let _ = write!(
-            self.line,
-            "#{:<5} {time} +{offset:<9} {:<9} {}",
-            entry.seq, entry.step, entry.what
+            line,
+            "#{:<5} {:02}:{:02}:{:02}.{:03} +",
+            entry.seq,
+            time.hour(),
+            time.minute(),
+            time.second(),
+            time.nanosecond() / 1_000_000 % 1000
         );
+        let offset_start = line.len();
+        write_clock(line, entry.offset_ms);
+        let width = line.len() - offset_start;
+        let _ =
+            write!(line, "{:pad$} {:<9} {}", "", entry.step, entry.what, pad = 9 - width.min(9));
         if let Some(ms) = entry.duration_ms {
-            let _ = write!(self.line, " ({})", seconds(ms));
+            let _ = write!(line, " ({}.{} s)", ms / 1000, ms % 1000 / 100);
         }
-        self.line.push('\n');
-        self.out.write_all(self.line.as_bytes())
+        line.push('\n');
+        self.out.write_all(line.as_bytes())
     }
 
     /// Writes a line of its own, such as a header.
@@ -534,7 +548,6 @@ mod tests {
         assert_eq!(clock(0), "0:00.000");
         assert_eq!(clock(61_234), "1:01.234");
         assert_eq!(clock(3_723_004), "1:02:03.004");
-        assert_eq!(seconds(2_345), "2.3 s");
         assert_eq!(one_line("a\n  b", 10), "a b");
         assert_eq!(one_line("abcdefghijk", 5), "abcd…");
     }

@@ -5,8 +5,8 @@ use std::{fs, path::Path};
 
 use chrono::{DateTime, Utc};
 use omk_events::{
-    ActivityKind, AgentActivity, AgentStarted, Error, Event, EventLog, GoalFailed, GoalId, Step,
-    read_log, replay::Timeline, verify,
+    ActivityKind, AgentActivity, AgentStarted, Envelope, Error, Event, EventLog, GoalFailed,
+    GoalId, LogReader, Step, read_log, replay::Timeline, verify,
 };
 use proptest::prelude::*;
 
@@ -46,8 +46,26 @@ fn write_log(dir: &Path, kinds: &[u8]) -> Vec<u8> {
     bytes
 }
 
-/// Checks that reading, verifying and replaying the log at `path` agree, whatever it holds.
+/// Reads the log at `path` on `threads` threads: the events, then the error or the torn tail.
+fn read_with(path: &Path, threads: usize) -> (Vec<Envelope>, String) {
+    let mut reader = match LogReader::open(path) {
+        Ok(reader) => reader.parallel(threads),
+        Err(err) => return (Vec::new(), err.to_string()),
+    };
+    let mut events = Vec::new();
+    for envelope in reader.by_ref() {
+        match envelope {
+            Ok(envelope) => events.push(envelope),
+            Err(err) => return (events, err.to_string()),
+        }
+    }
+    (events, format!("{:?}", reader.torn_tail()))
+}
+
+/// Checks that reading, verifying and replaying the log at `path` agree, whatever it holds,
+/// and that reading on several threads gives what reading on one does.
 fn agree(path: &Path) -> Result<(), TestCaseError> {
+    prop_assert_eq!(read_with(path, 1), read_with(path, 3));
     match (read_log(path), verify(path)) {
         (Ok(log), Ok(verified)) => {
             prop_assert_eq!(log.events.len() as u64, verified.events);
@@ -100,6 +118,7 @@ proptest! {
         bytes[position] ^= flip;
         let path = dir.path().join("events.jsonl");
         fs::write(&path, &bytes).expect("write");
+        agree(&path)?;
         match verify(&path) {
             Err(_) => {}
             // Only the last newline can change without an error: the line becomes torn.
@@ -122,6 +141,7 @@ proptest! {
         let path = dir.path().join("events.jsonl");
         fs::write(&path, &bytes[..cut]).expect("write");
         let whole_lines = bytes[..cut].iter().filter(|it| **it == b'\n').count() as u64;
+        agree(&path)?;
         match verify(&path) {
             Ok(verified) => {
                 prop_assert_eq!(verified.events, whole_lines);
@@ -131,4 +151,29 @@ proptest! {
             Err(err) => prop_assert!(false, "a cut log is not an error: {err}"),
         }
     }
+}
+
+#[test]
+fn a_long_log_reads_alike_on_one_thread_and_on_several() -> Result<(), TestCaseError> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let kinds: Vec<u8> = (0..2000u32).map(|it| (it % 251) as u8).collect();
+    let bytes = write_log(dir.path(), &kinds);
+    let path = dir.path().join("events.jsonl");
+    fs::write(&path, &bytes).expect("write");
+    let (events, end) = read_with(&path, 3);
+    prop_assert_eq!(events.len(), 2000);
+    prop_assert_eq!(end.as_str(), "None");
+    agree(&path)?;
+
+    // One changed byte deep in the third batch, and a torn tail: the same error either way.
+    let mut changed = bytes.clone();
+    let line_1500 =
+        changed.iter().enumerate().filter(|(_, c)| **c == b'\n').nth(1498).map_or(0, |it| it.0);
+    changed[line_1500 + 30] ^= 1;
+    changed.extend_from_slice(b"{\"torn");
+    fs::write(&path, &changed).expect("write");
+    let (events, error) = read_with(&path, 3);
+    prop_assert_eq!(events.len(), 1499);
+    prop_assert!(error.contains("line 1500"), "{}", error);
+    agree(&path)
 }

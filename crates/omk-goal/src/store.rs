@@ -83,7 +83,7 @@ pub fn find_goal(dir: &Path, goal: Option<&str>) -> Result<GoalPaths, Error> {
 /// Folds the log at `path` into its proof, streaming: memory follows the proof, not the log.
 pub(crate) fn fold_log(path: &Path) -> Result<omk_proof::Proof, Error> {
     let mut synthesizer = omk_proof::Synthesizer::new();
-    for envelope in omk_events::LogReader::open(path)? {
+    for envelope in omk_events::LogReader::open(path)?.parallel_if_long() {
         synthesizer.apply(&envelope?)?;
     }
     Ok(synthesizer.finish()?)

@@ -34,6 +34,7 @@ pub(crate) fn run_replay(ctx: &Context, args: &ReplayArgs) -> Result<u8, CliErro
     let shown = if args.follow {
         follow(&mut replay, &mut reader, &paths.events)
     } else {
+        reader = reader.parallel_if_long();
         reader.by_ref().try_for_each(|envelope| replay.show(&envelope?))
     };
     match shown {
