@@ -24,7 +24,7 @@ use crate::{
 pub const FORMAT_VERSION: &str = "1.1";
 
 /// The most chatty events written before their group is synced.
-const GROUP_MAX_EVENTS: u32 = 256;
+const GROUP_MAX_EVENTS: u32 = 4096;
 /// The longest a chatty event stays unsynced, measured on the events' own timestamps.
 const GROUP_MAX_AGE: TimeDelta = TimeDelta::milliseconds(200);
 
@@ -35,7 +35,7 @@ const GROUP_MAX_AGE: TimeDelta = TimeDelta::milliseconds(200);
 ///
 /// Durability follows [`Event::durability`]: an event that changes the goal's state is synced
 /// to disk before [`EventLog::append`] returns, together with every chatty event before it;
-/// chatty events are written at once and synced in groups (at most 256 events or 200 ms of
+/// chatty events are written at once and synced in groups (at most 4096 events or 200 ms of
 /// event time). Each line is one `write`, so a crash leaves at most a torn last line.
 #[derive(Debug)]
 pub struct EventLog {
