@@ -2,12 +2,13 @@
 
 mod agents;
 mod demo;
+mod gates;
 mod proof;
 mod run;
 mod shared;
 
 use crate::{
-    args::{Cli, Command, ProofCommand},
+    args::{Cli, Command, GatesCommand, ProofCommand},
     error::CliError,
 };
 
@@ -19,5 +20,7 @@ pub(crate) fn run(cli: &Cli) -> Result<u8, CliError> {
         Command::Proof(ProofCommand::Show(args)) => proof::run_proof_show(&ctx, args),
         Command::Agents => agents::run_agents(&ctx),
         Command::Demo(args) => demo::run_demo(&ctx, args),
+        Command::Gates(GatesCommand::List) => gates::run_gates_list(&ctx),
+        Command::Gates(GatesCommand::Run(args)) => gates::run_gates_run(&ctx, args),
     }
 }

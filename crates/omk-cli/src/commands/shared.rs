@@ -64,13 +64,32 @@ impl Context {
     }
 }
 
+/// Returns the environment gates run with: omk's own, less variables that are not UTF-8.
+pub(crate) fn gate_environment() -> Vec<(String, String)> {
+    env::vars_os()
+        .filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)))
+        .collect()
+}
+
+/// Returns the number of gates to run at once: `requested`, else the number of CPUs.
+pub(crate) fn parallelism(requested: Option<usize>) -> usize {
+    requested.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from)).max(1)
+}
+
 /// Returns the exit code for a finished run's proof.
 ///
 /// Success means the change passed everything `omk run` checks: its only gaps are the steps
-/// that come after a run (the review wall, the gate-surface check and acceptance).
+/// that come after a run (the review wall, a person's decision on a changed gate surface, and
+/// acceptance).
 pub(crate) fn exit_code_of(proof: &Proof) -> u8 {
     let after_the_run = |gap: &Gap| {
-        matches!(gap, Gap::ReviewNotRun | Gap::GateSurfaceNotChecked | Gap::AcceptanceMissing)
+        matches!(
+            gap,
+            Gap::ReviewNotRun
+                | Gap::GateSurfaceNotChecked
+                | Gap::GateSurfaceChanged { rejected: false, .. }
+                | Gap::AcceptanceMissing
+        )
     };
     if proof.status == ProofStatus::FailedInfra {
         ExitCodes::INFRA
@@ -84,7 +103,13 @@ pub(crate) fn exit_code_of(proof: &Proof) -> u8 {
 }
 
 /// Prints the line of progress that explains `envelope`, with paths relative to `repo_root`.
+///
+/// Gate starts are not narrated: parallel gates start in an order that depends on timing, and
+/// each gate's result line follows in spec order.
 pub(crate) fn narrate(envelope: &Envelope, repo_root: &Path) {
+    if matches!(envelope.event, Event::GateStarted(_)) {
+        return;
+    }
     let relative = |path: &Path| path.strip_prefix(repo_root).unwrap_or(path).display().to_string();
     let line = match &envelope.event {
         Event::GoalCreated(created) => format!(
@@ -136,7 +161,9 @@ pub(crate) fn narrate(envelope: &Envelope, repo_root: &Path) {
                 (None, Some(code), false) => format!("exit {code}"),
                 (None, None, false) => format!("signal {}", gate.signal.unwrap_or_default()),
             };
-            format!("gate {} {verdict} ({how}, {} ms)", gate.name, gate.duration_ms)
+            let cached =
+                gate.cached_from.as_deref().map(|it| format!(", cached from {it}")).unwrap_or_default();
+            format!("gate {} {verdict} ({how}, {} ms{cached})", gate.name, gate.duration_ms)
         }
         Event::GoalFailed(failed) => format!("the {} step failed: {}", failed.step, failed.error),
         Event::GoalClassified(classified) => format!(
