@@ -339,7 +339,10 @@ mod tests {
         assert_eq!(config.gate_lines.get("t"), Some(&8));
         let gate = &config.gates[0];
         assert_eq!(gate.env.get("RUST_LOG").map(String::as_str), Some("info"));
-        assert_eq!((gate.inputs.as_slice(), gate.allow_no_tests), (&["src/**".to_owned()][..], true));
+        assert_eq!(
+            (gate.inputs.as_slice(), gate.allow_no_tests),
+            (&["src/**".to_owned()][..], true)
+        );
     }
 
     #[test]
@@ -394,9 +397,6 @@ mod tests {
             "[detect]\nexclude = [\"ok\", \"no way\"]\n",
             "error: omk.toml:2:18: [detect] exclude: \"no way\" is not a gate name; use the names `omk gates list` shows",
         );
-        check(
-            "[cache]\nenvs = []\n",
-            "error: omk.toml:2:1: unknown field `envs`, expected `env`",
-        );
+        check("[cache]\nenvs = []\n", "error: omk.toml:2:1: unknown field `envs`, expected `env`");
     }
 }

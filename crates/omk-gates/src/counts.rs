@@ -179,15 +179,24 @@ mod tests {
             Some((2, 1, 1)),
         );
         check("3 passed, 1 error in 0.12s\n", Some((3, 1, 0)));
-        check("============================ no tests ran in 0.01s =============================\n", Some((0, 0, 0)));
+        check(
+            "============================ no tests ran in 0.01s =============================\n",
+            Some((0, 0, 0)),
+        );
         // jest and vitest.
         check(
             "Test Suites: 1 failed, 1 passed, 2 total\nTests:       1 failed, 2 skipped, 5 passed, 8 total\n",
             Some((5, 1, 2)),
         );
-        check(" Test Files  1 passed (1)\n      Tests  1 failed | 4 passed | 1 skipped (6)\n", Some((4, 1, 1)));
+        check(
+            " Test Files  1 passed (1)\n      Tests  1 failed | 4 passed | 1 skipped (6)\n",
+            Some((4, 1, 1)),
+        );
         // node --test, TAP and spec reporters.
-        check("# tests 5\n# suites 0\n# pass 4\n# fail 1\n# cancelled 0\n# skipped 1\n# todo 0\n", Some((4, 1, 1)));
+        check(
+            "# tests 5\n# suites 0\n# pass 4\n# fail 1\n# cancelled 0\n# skipped 1\n# todo 0\n",
+            Some((4, 1, 1)),
+        );
         check("ℹ tests 2\nℹ pass 2\nℹ fail 0\n", Some((2, 0, 0)));
         // go test -v: top-level tests only; subtests are indented.
         check(

@@ -93,7 +93,8 @@ pub fn detect_gates(dir: &Path, path: Option<&OsStr>) -> Vec<DetectedGate> {
         add("go-test", GateKind::Test, &["go", "test", "-v", "./..."], "go.mod".into());
     }
 
-    if let Some(makefile) = ["GNUmakefile", "makefile", "Makefile"].into_iter().find(|it| exists(it))
+    if let Some(makefile) =
+        ["GNUmakefile", "makefile", "Makefile"].into_iter().find(|it| exists(it))
     {
         let text = fs::read_to_string(dir.join(makefile)).unwrap_or_default();
         for target in ["test", "check", "lint"] {

@@ -65,10 +65,15 @@ impl GateSource {
 ///
 /// A configured gate with the name of a detected gate replaces it; `[detect] enabled = false`
 /// and `[detect] exclude` keep detected gates from running, and the plan says so.
-pub fn plan_gates(config: &GateConfig, detected: Vec<DetectedGate>, extra: &[GateSpec]) -> GatePlan {
+pub fn plan_gates(
+    config: &GateConfig,
+    detected: Vec<DetectedGate>,
+    extra: &[GateSpec],
+) -> GatePlan {
     let mut entries = Vec::new();
     for spec in &config.gates {
-        let replaces = detected.iter().find(|it| it.spec.name == spec.name).map(|it| it.reason.clone());
+        let replaces =
+            detected.iter().find(|it| it.spec.name == spec.name).map(|it| it.reason.clone());
         let line = config.gate_lines.get(&spec.name).copied().unwrap_or(0);
         entries.push(PlannedGate {
             spec: spec.clone(),

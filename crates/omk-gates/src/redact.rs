@@ -111,7 +111,8 @@ impl Redactor {
         let current = changed.as_deref().unwrap_or(line);
         if PREFIXED_SECRETS.is_match(current) {
             let masked = PREFIXED_SECRETS.replace_all(current, |captures: &regex::Captures<'_>| {
-                let prefix = captures.get(1).or_else(|| captures.get(2)).map_or("", |it| it.as_str());
+                let prefix =
+                    captures.get(1).or_else(|| captures.get(2)).map_or("", |it| it.as_str());
                 format!("{prefix}[REDACTED]")
             });
             changed = Some(masked.into_owned());
@@ -140,8 +141,13 @@ mod tests {
 
     #[test]
     fn secret_variables_and_token_shapes_are_masked() {
-        let env = [("MY_API_TOKEN", "hunter2hunter2"), ("HOME", "/home/someone"), ("PW_TOKEN", "x")];
-        check(&env, "token hunter2hunter2 in /home/someone\n", "token [REDACTED:MY_API_TOKEN] in /home/someone\n");
+        let env =
+            [("MY_API_TOKEN", "hunter2hunter2"), ("HOME", "/home/someone"), ("PW_TOKEN", "x")];
+        check(
+            &env,
+            "token hunter2hunter2 in /home/someone\n",
+            "token [REDACTED:MY_API_TOKEN] in /home/someone\n",
+        );
         check(&[], "ok\n", "ok\n");
         check(
             &[],

@@ -96,10 +96,10 @@ pub async fn run_gates(
     options: &RunOptions,
     observer: &mut dyn FnMut(GateEvent<'_>),
 ) -> Vec<GateRun> {
-    let tree = match &options.cache {
-        Some(_) => Some(tree_files(&options.worktree, &options.env).map_err(|err| err.to_string())),
-        None => None,
-    };
+    let tree = options
+        .cache
+        .as_ref()
+        .map(|_| tree_files(&options.worktree, &options.env).map_err(|err| err.to_string()));
     let tree = Arc::new(tree);
     let permits = Arc::new(Semaphore::new(options.max_parallel.max(1)));
     let (sender, mut receiver) = mpsc::unbounded_channel();
@@ -108,7 +108,7 @@ pub async fn run_gates(
         let (spec, options) = (spec.clone(), options.clone());
         let (permits, tree, sender) = (Arc::clone(&permits), Arc::clone(&tree), sender.clone());
         tasks.push(tokio::spawn(async move {
-            let run = run_cached(&spec, &options, tree.as_ref().as_ref(), &permits, &sender, idx);
+            let run = run_cached(&spec, &options, tree.as_ref().as_ref(), &permits, &sender);
             let run = run.await;
             sender.send(Message::Finished(idx, Box::new(run))).ok();
         }));
@@ -192,7 +192,6 @@ async fn run_cached(
     tree: Option<&Result<TreeFiles, String>>,
     permits: &Semaphore,
     sender: &mpsc::UnboundedSender<Message>,
-    _idx: usize,
 ) -> GateRun {
     let key = match (&options.cache, tree) {
         (Some(cache), Some(Ok(tree))) => match tree.digest(&spec.inputs) {

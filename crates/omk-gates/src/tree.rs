@@ -117,10 +117,8 @@ pub(crate) fn input_matcher(inputs: &[String]) -> Result<GlobSet, TreeError> {
             vec![input.to_owned(), format!("{input}/**")]
         };
         for pattern in patterns {
-            let glob = Glob::new(&pattern).map_err(|source| TreeError::Pattern {
-                pattern: pattern.clone(),
-                source,
-            })?;
+            let glob = Glob::new(&pattern)
+                .map_err(|source| TreeError::Pattern { pattern: pattern.clone(), source })?;
             builder.add(glob);
         }
     }
@@ -141,7 +139,9 @@ fn file_digest(path: &Path) -> String {
         Ok(meta) if meta.is_file() => {
             let executable = meta.permissions().mode() & 0o111 != 0;
             hasher.update(if executable { b"exec\0" } else { b"file\0" });
-            if let Err(err) = fs::File::open(path).and_then(|mut file| io::copy(&mut file, &mut hasher)) {
+            if let Err(err) =
+                fs::File::open(path).and_then(|mut file| io::copy(&mut file, &mut hasher))
+            {
                 hasher.update(format!("unreadable: {}", err.kind()).as_bytes());
             }
         }

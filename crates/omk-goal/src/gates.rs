@@ -28,7 +28,10 @@ pub struct CheckoutGates {
 /// detected there, with `PATH` from `environment` deciding optional tools.
 ///
 /// Also adds `/.omk/` to `.git/info/exclude`, as every omk command that keeps state does.
-pub fn checkout_gates(dir: &Path, environment: &[(String, String)]) -> Result<CheckoutGates, Error> {
+pub fn checkout_gates(
+    dir: &Path,
+    environment: &[(String, String)],
+) -> Result<CheckoutGates, Error> {
     let repo = omk_worktree::open(dir)?;
     omk_worktree::exclude(&repo, "/.omk/")?;
     let path = repo.root.join("omk.toml");
@@ -46,9 +49,13 @@ pub fn checkout_gates(dir: &Path, environment: &[(String, String)]) -> Result<Ch
 
 /// Creates `.omk/gate-runs/<run-id>` for a standalone gate run started at `at`, and returns the
 /// run id and the directory; the id is unique in the repository.
-pub fn create_gate_run_dir(repo_root: &Path, at: DateTime<Utc>) -> Result<(String, PathBuf), Error> {
+pub fn create_gate_run_dir(
+    repo_root: &Path,
+    at: DateTime<Utc>,
+) -> Result<(String, PathBuf), Error> {
     let runs_dir = repo_root.join(".omk").join("gate-runs");
-    fs::create_dir_all(&runs_dir).map_err(|source| Error::Write { path: runs_dir.clone(), source })?;
+    fs::create_dir_all(&runs_dir)
+        .map_err(|source| Error::Write { path: runs_dir.clone(), source })?;
     let stamp = at.format("%Y%m%d-%H%M%S-%3f");
     for attempt in 1u32.. {
         let run_id = match attempt {

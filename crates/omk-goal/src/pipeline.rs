@@ -235,13 +235,16 @@ fn load_config(
 ) -> Result<(GatePlan, GateConfig, AgentConfig), Error> {
     let path = repo.root.join("omk.toml");
     let (gate_config, agent_config) = match fs::read_to_string(&path) {
-        Ok(text) => (omk_gates::parse_config(&text, &path)?, omk_agent::parse_config(&text, &path)?),
+        Ok(text) => {
+            (omk_gates::parse_config(&text, &path)?, omk_agent::parse_config(&text, &path)?)
+        }
         Err(err) if err.kind() == io::ErrorKind::NotFound => {
             (GateConfig::default(), AgentConfig::default())
         }
         Err(source) => return Err(Error::ReadConfig { path, source }),
     };
-    let search_path = environment.iter().find(|(name, _)| name == "PATH").map(|(_, it)| OsStr::new(it));
+    let search_path =
+        environment.iter().find(|(name, _)| name == "PATH").map(|(_, it)| OsStr::new(it));
     let detected = omk_gates::detect_gates(&repo.root, search_path);
     let plan = omk_gates::plan_gates(&gate_config, detected, extra);
     let mut names = BTreeSet::new();

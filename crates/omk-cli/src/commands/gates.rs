@@ -93,7 +93,9 @@ pub(crate) fn run_gates_run(ctx: &Context, args: &GatesRunArgs) -> Result<u8, Cl
     let mut observer = |event: GateEvent<'_>| {
         if show_progress {
             match event {
-                GateEvent::Started(started) => output::progress(&format!("  start {}", started.name)),
+                GateEvent::Started(started) => {
+                    output::progress(&format!("  start {}", started.name));
+                }
                 GateEvent::Finished(run) => output::progress(&format!("  {}", result_line(run))),
             }
         }
@@ -168,7 +170,9 @@ fn list_json(gates: &CheckoutGates) -> String {
 
 fn entry_json(entry: &PlannedGate) -> serde_json::Value {
     let (source, line, replaces, reason) = match &entry.source {
-        GateSource::Configured { line, replaces } => ("configured", Some(*line), replaces.clone(), None),
+        GateSource::Configured { line, replaces } => {
+            ("configured", Some(*line), replaces.clone(), None)
+        }
         GateSource::Detected { reason } => ("detected", None, None, Some(reason.clone())),
         GateSource::Extra => ("command_line", None, None, None),
     };
@@ -262,12 +266,17 @@ fn result_line(run: &GateRun) -> String {
     let how = omk_gates::failure_reason(result).unwrap_or_else(|| "exit 0".to_owned());
     let tests = result
         .tests
-        .map(|it| format!(", tests {} passed {} failed {} skipped", it.passed, it.failed, it.skipped))
+        .map(|it| {
+            format!(", tests {} passed {} failed {} skipped", it.passed, it.failed, it.skipped)
+        })
         .unwrap_or_default();
     let cached =
         result.cached_from.as_deref().map(|it| format!(", cached from {it}")).unwrap_or_default();
     let optional = if result.required { "" } else { " (optional)" };
-    format!("{verdict}  {}{optional}  ({how}{tests}, {} ms{cached})", result.name, result.duration_ms)
+    format!(
+        "{verdict}  {}{optional}  ({how}{tests}, {} ms{cached})",
+        result.name, result.duration_ms
+    )
 }
 
 /// Returns `argv` as one line a shell would split back into it, for reading.

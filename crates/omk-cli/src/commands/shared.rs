@@ -154,15 +154,14 @@ pub(crate) fn narrate(envelope: &Envelope, repo_root: &Path) {
             )
         }
         Event::GateFinished(gate) => {
-            let verdict = if gate.passed() { "passed" } else { "FAILED" };
-            let how = match (&gate.spawn_error, gate.exit_code, gate.timed_out) {
-                (Some(error), _, _) => format!("could not start: {error}"),
-                (None, _, true) => "timed out".to_owned(),
-                (None, Some(code), false) => format!("exit {code}"),
-                (None, None, false) => format!("signal {}", gate.signal.unwrap_or_default()),
-            };
-            let cached =
-                gate.cached_from.as_deref().map(|it| format!(", cached from {it}")).unwrap_or_default();
+            let failure = omk_gates::failure_reason(gate);
+            let verdict = if failure.is_none() { "passed" } else { "FAILED" };
+            let how = failure.unwrap_or_else(|| "exit 0".to_owned());
+            let cached = gate
+                .cached_from
+                .as_deref()
+                .map(|it| format!(", cached from {it}"))
+                .unwrap_or_default();
             format!("gate {} {verdict} ({how}, {} ms{cached})", gate.name, gate.duration_ms)
         }
         Event::GoalFailed(failed) => format!("the {} step failed: {}", failed.step, failed.error),

@@ -19,7 +19,10 @@ fn check(files: &[(&str, &str)], tools: &[&str], omk_toml: &str, expect: &str) -
     fs::create_dir(&bin)?;
     for tool in tools {
         fs::write(bin.join(tool), "#!/bin/sh\n")?;
-        std::os::unix::fs::PermissionsExt::set_mode(&mut fs::metadata(bin.join(tool))?.permissions(), 0o755);
+        std::os::unix::fs::PermissionsExt::set_mode(
+            &mut fs::metadata(bin.join(tool))?.permissions(),
+            0o755,
+        );
         fs::set_permissions(bin.join(tool), std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
     }
     let detected = omk_gates::detect_gates(dir.path(), Some(bin.as_os_str()));
@@ -56,7 +59,10 @@ fn every_ecosystem_of_a_project_is_detected() -> TestResult {
     check(
         &[
             ("Cargo.toml", "[package]\n"),
-            ("package.json", r#"{"scripts": {"test": "vitest run", "lint": "eslint .", "build": "tsc"}}"#),
+            (
+                "package.json",
+                r#"{"scripts": {"test": "vitest run", "lint": "eslint .", "build": "tsc"}}"#,
+            ),
             ("pnpm-lock.yaml", ""),
             ("pyproject.toml", "[tool.ruff]\nline-length = 100\n"),
             ("go.mod", "module example.com/m\n"),
@@ -86,7 +92,10 @@ fn without_nextest_cargo_test_runs_and_npm_is_the_default_manager() -> TestResul
     check(
         &[
             ("Cargo.toml", "[package]\n"),
-            ("package.json", r#"{"scripts": {"test": "echo \"Error: no test specified\" && exit 1", "lint": "x"}}"#),
+            (
+                "package.json",
+                r#"{"scripts": {"test": "echo \"Error: no test specified\" && exit 1", "lint": "x"}}"#,
+            ),
             ("yarn.lock", ""),
             ("setup.py", ""),
         ],
@@ -99,9 +108,13 @@ fn without_nextest_cargo_test_runs_and_npm_is_the_default_manager() -> TestResul
          pytest test [python3 -m pytest] run; detected: setup.py\n\
          gate-1 other [sh -c true] run; command line",
     )?;
-    check(&[("package.json", "{\"scripts\":{\"test\":\"node --test\"}}")], &[], "", 
+    check(
+        &[("package.json", "{\"scripts\":{\"test\":\"node --test\"}}")],
+        &[],
+        "",
         "node-test test [npm run test] run; detected: package.json script \"test\"; no lockfile, so npm\n\
-         gate-1 other [sh -c true] run; command line")
+         gate-1 other [sh -c true] run; command line",
+    )
 }
 
 #[test]

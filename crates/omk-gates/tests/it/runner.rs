@@ -29,7 +29,11 @@ fn secrets_are_masked_before_the_output_is_stored() -> TestResult {
     );
     assert_eq!(runs[0].tail, log, "the tail is redacted too");
     let output = runs[0].result.output.as_ref().expect("an artifact");
-    assert_eq!(output.sha256, omk_events::sha256_hex(log.as_bytes()), "the digest is of what is stored");
+    assert_eq!(
+        output.sha256,
+        omk_events::sha256_hex(log.as_bytes()),
+        "the digest is of what is stored"
+    );
     Ok(())
 }
 
@@ -37,7 +41,8 @@ fn secrets_are_masked_before_the_output_is_stored() -> TestResult {
 fn gates_get_exactly_the_given_environment_plus_their_own() -> TestResult {
     let dir = tempfile::tempdir()?;
     fs::create_dir(dir.path().join("wt"))?;
-    let mut spec = shell("env", "env | grep -v '^PWD=\\|^SHLVL=\\|^_=' | sort", Duration::from_secs(60));
+    let mut spec =
+        shell("env", "env | grep -v '^PWD=\\|^SHLVL=\\|^_=' | sort", Duration::from_secs(60));
     spec.env.insert("GATE_ONLY".to_owned(), "1".to_owned());
     let mut options = options(dir.path(), 1);
     options.env = vec![("PATH".to_owned(), "/usr/bin:/bin".to_owned())];
@@ -50,7 +55,8 @@ fn gates_get_exactly_the_given_environment_plus_their_own() -> TestResult {
 fn test_counts_are_parsed_and_a_test_gate_that_ran_none_fails() -> TestResult {
     let dir = tempfile::tempdir()?;
     fs::create_dir(dir.path().join("wt"))?;
-    let cargo_none = "echo 'test result: ok. 0 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out'";
+    let cargo_none =
+        "echo 'test result: ok. 0 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out'";
     let specs = [
         test_gate("pytest-like", "echo '==== 2 passed, 1 skipped in 0.01s ===='"),
         test_gate("none", cargo_none),
@@ -166,7 +172,10 @@ fn a_passed_gate_is_reused_on_an_unchanged_tree_and_rerun_after_a_change() -> Te
         };
         let specs = [
             shell("all", "cat a.txt", Duration::from_secs(60)),
-            GateSpec { inputs: vec!["docs".to_owned()], ..shell("docs", "cat docs/d.md", Duration::from_secs(60)) },
+            GateSpec {
+                inputs: vec!["docs".to_owned()],
+                ..shell("docs", "cat docs/d.md", Duration::from_secs(60))
+            },
             shell("failing", "exit 1", Duration::from_secs(60)),
         ];
         run_with(&specs, &options)
