@@ -93,7 +93,7 @@ fn kimi_wire_answers_approvals_by_policy_and_the_proof_shows_the_denial() -> any
     );
     assert_eq!(
         kinds.join(" "),
-        r#""goal_created" "worktree_created" "agent_started" "approval_decided" "approval_decided" "agent_finished" "changes_captured" "gate_finished""#
+        r#""goal_created" "worktree_created" "agent_started" "approval_decided" "approval_decided" "agent_finished" "changes_captured" "gate_surface_checked" "gate_started" "gate_finished""#
     );
     Ok(())
 }

@@ -2,6 +2,7 @@
 
 mod agents;
 mod env;
+mod gates;
 mod real_kimi;
 mod replay;
 mod run;

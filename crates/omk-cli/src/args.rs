@@ -51,6 +51,12 @@ pub enum Command {
     /// `kimi info --json`, never started bare: the kimi-cli 1.52 deprecation stub and the
     /// TypeScript Kimi Code CLI are recognized and explained.
     Agents,
+    /// List or run the project's gates, as `omk run` would, without an agent
+    ///
+    /// Gates are detected from the project's files (Cargo, Node, Python, Go, Makefile,
+    /// justfile) and configured with `[[gates]]` in omk.toml; see docs/gates.md.
+    #[command(subcommand)]
+    Gates(GatesCommand),
     /// Run the whole pipeline on a sample project with a scripted agent, offline
     ///
     /// Creates a small git project with a failing test, lets the built-in scripted agent fix it,
@@ -106,6 +112,38 @@ pub struct ReplayArgs {
     /// Keep reading while the goal's run is alive, and stop when it lets go of the log
     #[arg(long, short = 'f')]
     pub follow: bool,
+}
+
+/// The subcommands of `omk gates`.
+#[derive(Debug, Subcommand)]
+pub enum GatesCommand {
+    /// List the gates of the repository: which run, where each comes from, and why
+    List,
+    /// Run the gates in the checkout; exit 0 only when every required gate passed
+    ///
+    /// Logs go to .omk/gate-runs/<run-id>/artifacts/gates/. A gate whose spec, input files
+    /// and cache-relevant environment are unchanged since it last passed is taken from the
+    /// cache (.omk/cache/gates) instead of running again.
+    ///
+    /// Example: omk gates run --json --jobs 4
+    Run(GatesRunArgs),
+}
+
+/// Arguments of `omk gates run`.
+#[derive(Debug, Args)]
+pub struct GatesRunArgs {
+    /// Run only the gates named NAME, even ones omk.toml skips (can be repeated) [default: every
+    /// gate `omk gates list` marks as run]
+    #[arg(value_name = "NAME")]
+    pub names: Vec<String>,
+
+    /// Run at most N gates at once [default: the number of CPUs]
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<usize>,
+
+    /// Run every gate even when the cache has its result (fresh results are still stored)
+    #[arg(long)]
+    pub no_cache: bool,
 }
 
 /// Arguments of `omk demo`.

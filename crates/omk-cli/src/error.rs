@@ -9,12 +9,15 @@ pub struct ExitCodes;
 impl ExitCodes {
     /// The command did what it was asked; for `run` and `demo`, every required gate passed.
     pub const SUCCESS: u8 = 0;
-    /// The run finished but its proof is not ready for acceptance.
+    /// The run finished but its proof is not ready for acceptance; for `omk gates run`, a
+    /// required gate failed.
     pub const NOT_READY: u8 = 1;
     /// Bad input: arguments, prompt, repository, agent, scenario or config.
     pub const USAGE: u8 = 2;
     /// omk's own machinery failed: git, disk, a log that cannot be written.
     pub const INFRA: u8 = 5;
+    /// The user interrupted the command (Ctrl-C); `omk gates run` stopped its gates.
+    pub const INTERRUPTED: u8 = 130;
 }
 
 /// What kind of failure an error is, which decides the exit code.

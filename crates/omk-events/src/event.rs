@@ -691,9 +691,34 @@ pub struct GateFinished {
 }
 
 impl GateFinished {
-    /// Returns whether the gate passed: it started, exited 0 and did not time out.
+    /// Returns whether the gate's process passed: it started, exited 0 and did not time out.
+    ///
+    /// A test gate that ran no tests passed this way but still fails; see
+    /// [`GateFinished::failure`].
     pub fn passed(&self) -> bool {
         self.exit_code == Some(0) && !self.timed_out && self.spawn_error.is_none()
+    }
+
+    /// Returns why the gate failed, `None` when it passed: it could not start, timed out,
+    /// exited non-zero or was killed, or it is a test gate that ran no tests without
+    /// `allow_no_tests`.
+    pub fn failure(&self) -> Option<String> {
+        if let Some(error) = &self.spawn_error {
+            return Some(format!("could not start: {error}"));
+        }
+        if self.timed_out {
+            return Some("timed out".to_owned());
+        }
+        match (self.exit_code, self.signal) {
+            (Some(0), _) => {}
+            (Some(code), _) => return Some(format!("exit {code}")),
+            (None, Some(signal)) => return Some(format!("killed by signal {signal}")),
+            (None, None) => return Some("no exit status".to_owned()),
+        }
+        let no_tests = self.gate_kind == GateKind::Test
+            && !self.allow_no_tests
+            && self.tests.is_some_and(|it| it.ran() == 0);
+        no_tests.then(|| "ran no tests (set allow_no_tests = true if that is fine)".to_owned())
     }
 }
 

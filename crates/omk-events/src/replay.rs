@@ -141,7 +141,7 @@ impl Timeline {
             }
             Event::AgentActivity(activity) => entry.tokens = activity.usage.map(|it| it.total()),
             Event::GateFinished(gate) => {
-                if gate.passed() {
+                if gate.failure().is_none() {
                     summary.gates_passed += 1;
                 } else {
                     summary.gates_failed += 1;
@@ -149,7 +149,7 @@ impl Timeline {
                 entry.duration_ms = Some(gate.duration_ms);
                 entry.gate = Some(GateVerdict {
                     name: gate.name.clone(),
-                    passed: gate.passed(),
+                    passed: gate.failure().is_none(),
                     required: gate.required,
                     tests: gate.tests,
                 });
@@ -255,13 +255,9 @@ fn describe(event: &Event, root: Option<&Path>) -> (&'static str, String) {
         }
         Event::GateStarted(gate) => ("gates", format!("gate {} started", gate.name)),
         Event::GateFinished(gate) => {
-            let verdict = if gate.passed() { "passed" } else { "FAILED" };
-            let how = match (&gate.spawn_error, gate.exit_code, gate.timed_out) {
-                (Some(error), _, _) => format!("could not start: {error}"),
-                (None, _, true) => "timed out".to_owned(),
-                (None, Some(code), false) => format!("exit {code}"),
-                (None, None, false) => format!("signal {}", gate.signal.unwrap_or_default()),
-            };
+            let failure = gate.failure();
+            let verdict = if failure.is_none() { "passed" } else { "FAILED" };
+            let how = failure.unwrap_or_else(|| "exit 0".to_owned());
             let tests = gate
                 .tests
                 .map(|it| {

@@ -1,7 +1,7 @@
 //! The `[[gates]]` tables of `omk.toml`.
 
 use std::{
-    collections::BTreeSet,
+    collections::{BTreeMap, BTreeSet},
     fmt,
     path::{Component, Path, PathBuf},
     time::Duration,
@@ -13,11 +13,33 @@ use omk_events::GateKind;
 
 use crate::spec::{GateCommand, GateSpec};
 
-/// The gates configured in `omk.toml`, in file order.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// The gate sections of `omk.toml`: the configured gates, in file order, and how detection and
+/// the cache are set up.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GateConfig {
     /// The configured gates.
     pub gates: Vec<GateSpec>,
+    /// The 1-based line of each configured gate's name, by name, for `omk gates list`.
+    pub gate_lines: BTreeMap<String, usize>,
+    /// Whether detected gates run beside the configured ones (`[detect] enabled`, default true).
+    pub detect: bool,
+    /// Detected gates not to run (`[detect] exclude`).
+    pub detect_exclude: Vec<String>,
+    /// Environment variables whose values are part of every cache key, beside the built-in
+    /// list (`[cache] env`).
+    pub cache_env: Vec<String>,
+}
+
+impl Default for GateConfig {
+    fn default() -> Self {
+        Self {
+            gates: Vec::new(),
+            gate_lines: BTreeMap::new(),
+            detect: true,
+            detect_exclude: Vec::new(),
+            cache_env: Vec::new(),
+        }
+    }
 }
 
 /// Returned when `omk.toml` is not a valid gate configuration.
@@ -46,7 +68,19 @@ pub struct ConfigError {
 /// required = true              # default true
 /// timeout_secs = 600           # default 1800
 /// cwd = "sub/dir"              # default: the worktree root
+/// env = { RUST_LOG = "info" }  # added to the environment omk runs gates with
+/// inputs = ["src/**", "tests"] # what the result depends on (cache key); default: the tree
+/// allow_no_tests = false       # a test gate that ran zero tests fails unless this is true
+///
+/// [detect]
+/// enabled = true               # run detected gates beside configured ones (default true)
+/// exclude = ["cargo-clippy"]   # detected gates not to run
+///
+/// [cache]
+/// env = ["DATABASE_URL"]       # more variables whose values key the cache
 /// ```
+///
+/// A configured gate with the name of a detected gate replaces it.
 pub fn parse_config(text: &str, path: &Path) -> Result<GateConfig, ConfigError> {
     let error_at = |offset: usize, message: String| {
         let before = &text[..offset.min(text.len())];
@@ -61,6 +95,7 @@ pub fn parse_config(text: &str, path: &Path) -> Result<GateConfig, ConfigError> 
 
     let mut names = BTreeSet::new();
     let mut gates = Vec::new();
+    let mut gate_lines = BTreeMap::new();
     for gate in file.gates {
         let name = gate.name.get_ref();
         let name_at = gate.name.span().start;
@@ -99,7 +134,7 @@ pub fn parse_config(text: &str, path: &Path) -> Result<GateConfig, ConfigError> 
         }
         let cwd = gate.cwd.map(PathBuf::from);
         if let Some(cwd) = &cwd
-            && !cwd.components().all(|it| matches!(it, Component::Normal(_) | Component::CurDir))
+            && !is_relative_inside(cwd)
         {
             return Err(error_at(
                 name_at,
@@ -109,6 +144,25 @@ pub fn parse_config(text: &str, path: &Path) -> Result<GateConfig, ConfigError> 
                 ),
             ));
         }
+        let env = gate.env.unwrap_or_default();
+        if let Some(key) = env.keys().find(|key| !is_valid_env_name(key)) {
+            return Err(error_at(
+                name_at,
+                format!(
+                    "gate {name:?}: env key {key:?} is not a variable name: use letters, digits and '_', not starting with a digit"
+                ),
+            ));
+        }
+        let inputs = gate.inputs.unwrap_or_default();
+        if let Some(input) = inputs.iter().find(|input| !is_relative_inside(Path::new(input))) {
+            return Err(error_at(
+                name_at,
+                format!(
+                    "gate {name:?}: input {input:?} must be a relative path or glob inside the worktree"
+                ),
+            ));
+        }
+        gate_lines.insert(name.clone(), error_at(name_at, String::new()).line);
         gates.push(GateSpec {
             name: gate.name.into_inner(),
             kind: gate.kind.unwrap_or_default(),
@@ -116,9 +170,48 @@ pub fn parse_config(text: &str, path: &Path) -> Result<GateConfig, ConfigError> 
             required: gate.required.unwrap_or(true),
             timeout: gate.timeout_secs.map_or(GateSpec::DEFAULT_TIMEOUT, Duration::from_secs),
             cwd,
+            env,
+            inputs,
+            allow_no_tests: gate.allow_no_tests.unwrap_or(false),
         });
     }
-    Ok(GateConfig { gates })
+    let detect = file.detect.unwrap_or_default();
+    let mut detect_exclude = Vec::new();
+    for name in detect.exclude.unwrap_or_default() {
+        if !GateSpec::is_valid_name(name.get_ref()) {
+            let message = format!(
+                "[detect] exclude: {:?} is not a gate name; use the names `omk gates list` shows",
+                name.get_ref()
+            );
+            return Err(error_at(name.span().start, message));
+        }
+        detect_exclude.push(name.into_inner());
+    }
+    let mut cache_env = Vec::new();
+    for key in file.cache.and_then(|it| it.env).unwrap_or_default() {
+        if !is_valid_env_name(key.get_ref()) {
+            let message = format!("[cache] env: {:?} is not a variable name", key.get_ref());
+            return Err(error_at(key.span().start, message));
+        }
+        cache_env.push(key.into_inner());
+    }
+    Ok(GateConfig {
+        gates,
+        gate_lines,
+        detect: detect.enabled.unwrap_or(true),
+        detect_exclude,
+        cache_env,
+    })
+}
+
+fn is_valid_env_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+fn is_relative_inside(path: &Path) -> bool {
+    path.components().all(|it| matches!(it, Component::Normal(_) | Component::CurDir))
 }
 
 #[derive(Deserialize)]
@@ -126,6 +219,10 @@ pub fn parse_config(text: &str, path: &Path) -> Result<GateConfig, ConfigError> 
 struct File {
     #[serde(default)]
     gates: Vec<RawGate>,
+    #[serde(default)]
+    detect: Option<RawDetect>,
+    #[serde(default)]
+    cache: Option<RawCache>,
     /// The agent sections, parsed by omk-agent; accepted here so typos elsewhere still fail.
     #[serde(default)]
     #[expect(dead_code, reason = "parsed by omk-agent")]
@@ -147,6 +244,22 @@ struct RawGate {
     required: Option<bool>,
     timeout_secs: Option<u64>,
     cwd: Option<String>,
+    env: Option<BTreeMap<String, String>>,
+    inputs: Option<Vec<String>>,
+    allow_no_tests: Option<bool>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawDetect {
+    enabled: Option<bool>,
+    exclude: Option<Vec<toml::Spanned<String>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCache {
+    env: Option<Vec<toml::Spanned<String>>>,
 }
 
 enum RawCommand {
@@ -215,13 +328,28 @@ mod tests {
             "test test [\"sh\", \"-c\", \"sh test.sh\"] required=true timeout=1800s cwd=None\n\
              lint other [\"cargo\", \"clippy\"] required=false timeout=60s cwd=Some(\"sub\")",
         );
+        let config = parse_config(
+            "[detect]\nenabled = false\nexclude = [\"cargo-fmt\"]\n[cache]\nenv = [\"DB_URL\"]\n\n[[gates]]\nname = \"t\"\ncommand = \"x\"\nenv = { RUST_LOG = \"info\" }\ninputs = [\"src/**\"]\nallow_no_tests = true\n",
+            Path::new("omk.toml"),
+        )
+        .expect("valid config");
+        assert!(!config.detect);
+        assert_eq!(config.detect_exclude, ["cargo-fmt"]);
+        assert_eq!(config.cache_env, ["DB_URL"]);
+        assert_eq!(config.gate_lines.get("t"), Some(&8));
+        let gate = &config.gates[0];
+        assert_eq!(gate.env.get("RUST_LOG").map(String::as_str), Some("info"));
+        assert_eq!(
+            (gate.inputs.as_slice(), gate.allow_no_tests),
+            (&["src/**".to_owned()][..], true)
+        );
     }
 
     #[test]
     fn invalid_configs_name_line_and_column() {
         check(
             "[[gates]]\nname = \"t\"\ncommand = \"x\"\ntimout = 3\n",
-            "error: omk.toml:4:1: unknown field `timout`, expected one of `name`, `command`, `kind`, `required`, `timeout_secs`, `cwd`",
+            "error: omk.toml:4:1: unknown field `timout`, expected one of `name`, `command`, `kind`, `required`, `timeout_secs`, `cwd`, `env`, `inputs`, `allow_no_tests`",
         );
         check(
             "[[gates]]\nname = \"t\"\ncommand = 3\n",
@@ -251,7 +379,24 @@ mod tests {
         check("[gates\n", "error: omk.toml:1:7: unclosed table, expected `]`");
         check(
             "[agnet]\n",
-            "error: omk.toml:1:2: unknown field `agnet`, expected one of `gates`, `agent`, `approvals`, `prices`",
+            "error: omk.toml:1:2: unknown field `agnet`, expected one of `gates`, `detect`, `cache`, `agent`, `approvals`, `prices`",
         );
+        check(
+            "[[gates]]\nname = \"t\"\ncommand = \"x\"\nenv = { \"A-B\" = \"1\" }\n",
+            "error: omk.toml:2:8: gate \"t\": env key \"A-B\" is not a variable name: use letters, digits and '_', not starting with a digit",
+        );
+        check(
+            "[[gates]]\nname = \"t\"\ncommand = \"x\"\ninputs = [\"/etc\"]\n",
+            "error: omk.toml:2:8: gate \"t\": input \"/etc\" must be a relative path or glob inside the worktree",
+        );
+        check(
+            "[detect]\nenabled = \"no\"\n",
+            "error: omk.toml:2:11: invalid type: string \"no\", expected a boolean",
+        );
+        check(
+            "[detect]\nexclude = [\"ok\", \"no way\"]\n",
+            "error: omk.toml:2:18: [detect] exclude: \"no way\" is not a gate name; use the names `omk gates list` shows",
+        );
+        check("[cache]\nenvs = []\n", "error: omk.toml:2:1: unknown field `envs`, expected `env`");
     }
 }

@@ -1,26 +1,48 @@
 //! Verification gates: the commands omk runs itself to know, instead of believing the agent.
 //!
-//! A gate is a command (tests, lint, fmt, …) run in the goal's worktree. omk-gates reads gate
-//! specs from `omk.toml` ([`parse_config`]), runs them in parallel with timeouts ([`run_gates`]),
-//! and returns what it measured as [`omk_events::GateFinished`] payloads, with each gate's output
-//! kept in an artifact file named by its SHA-256.
+//! A gate is a command (tests, lint, fmt, …) run in a worktree. omk-gates detects the gates a
+//! project implies ([`detect_gates`]: Cargo, Node, Python, Go, Make, just), reads the configured
+//! ones from `omk.toml` ([`parse_config`]), merges both into a [`GatePlan`] ([`plan_gates`]),
+//! runs them in parallel with timeouts and a cache ([`run_gates`]), and returns what it measured
+//! as [`omk_events::GateFinished`] payloads: exit code or signal, duration, the output artifact
+//! named by its SHA-256, and test counts parsed from the output. [`check_gate_surface`] compares
+//! the files that define what the gates check between two git trees.
 //!
 //! Invariants:
-//! - A gate that cannot start, exits non-zero, is killed by a signal or times out is a failed
-//!   gate with the reason recorded; running gates does not return an error for any of these.
-//! - Each gate runs in its own process group with stdin closed; on timeout the whole group is
-//!   sent SIGTERM, then SIGKILL after a grace period, and no process of the group outlives it.
-//! - Output goes straight to the artifact file, never through memory, so a huge output can
-//!   neither deadlock nor exhaust memory.
+//! - A gate that cannot start, exits non-zero, is killed by a signal, times out or is cancelled
+//!   is a failed gate with the reason recorded; running gates does not return an error.
+//! - Each gate runs in its own process group with stdin closed and exactly the environment the
+//!   caller gives; on timeout or cancel the whole group is sent SIGTERM, then SIGKILL after a
+//!   grace period, and no process of the group outlives the gate.
+//! - Output streams through one pipe to the artifact file, with secrets masked before it is
+//!   stored; only a bounded tail stays in memory, so no output size can deadlock or exhaust it.
 //! - An invalid `omk.toml` is an error naming file, line and column; this crate does not fall
-//!   back silently to anything.
+//!   back silently to detection.
+//! - This crate does not read the environment or the clock for its decisions: `PATH`, the gate
+//!   environment, the parallelism and the run id are parameters. It runs `git ls-files` and
+//!   `git ls-tree` (the cache's tree digest, the gate surface) and no other git command.
 //!
-//! Entry points: [`parse_config`], [`GateSpec`], [`run_gates`].
+//! Entry points: [`detect_gates`], [`parse_config`], [`plan_gates`], [`run_gates`],
+//! [`check_gate_surface`].
 
+mod cache;
 mod config;
+mod counts;
+mod detect;
+mod plan;
+mod redact;
 mod run;
 mod spec;
+mod surface;
+mod tree;
 
+pub use crate::cache::{CacheOptions, DEFAULT_CACHE_ENV};
 pub use crate::config::{ConfigError, GateConfig, parse_config};
-pub use crate::run::{RunOptions, run_gate, run_gates};
+pub use crate::detect::{DetectedGate, detect_gates, find_program};
+pub use crate::plan::{GatePlan, GateSource, PlannedGate, plan_gates};
+pub use crate::run::{
+    GateEvent, GateRun, RunOptions, TAIL_BYTES, failure_reason, gate_passed, run_gate, run_gates,
+};
 pub use crate::spec::{GateCommand, GateSpec};
+pub use crate::surface::{SurfaceError, check_gate_surface, files_named_by, is_gate_surface};
+pub use crate::tree::{TreeError, TreeFiles, tree_files};

@@ -1,10 +1,12 @@
-//! Running gates: one process group each, output to an artifact file, timeouts enforced.
+//! Running gates: one process group each, output captured through one pipe into an artifact file
+//! (redacted, hashed and counted on the way), timeouts and cancellation enforced, results cached.
 
 use std::{
+    collections::VecDeque,
     fs::{self, File},
-    io,
+    io::{self, Write as _},
     os::unix::process::ExitStatusExt,
-    path::PathBuf,
+    path::{Path, PathBuf},
     process::{ExitStatus, Stdio},
     sync::Arc,
     time::{Duration, Instant},
@@ -14,11 +16,23 @@ use nix::{
     sys::signal::{Signal, killpg},
     unistd::Pid,
 };
-use tokio::{process::Command, sync::Semaphore};
+use sha2::{Digest, Sha256};
+use tokio::{
+    io::AsyncReadExt as _,
+    net::unix::pipe,
+    process::Command,
+    sync::{Semaphore, mpsc, oneshot, watch},
+};
 
-use omk_events::{ArtifactRef, GateFinished, GatePhase};
+use omk_events::{ArtifactRef, GateFinished, GatePhase, GateStarted, TestCounts};
 
-use crate::spec::GateSpec;
+use crate::{
+    cache::{self, CacheOptions},
+    counts::CountParser,
+    redact::Redactor,
+    spec::GateSpec,
+    tree::{TreeFiles, hex, tree_files},
+};
 
 /// Where and how gates run.
 #[derive(Debug, Clone)]
@@ -31,66 +45,263 @@ pub struct RunOptions {
     pub artifact_dir: String,
     /// How many gates run at once; at least 1.
     pub max_parallel: usize,
-    /// How long a timed-out gate gets between SIGTERM and SIGKILL.
+    /// How long a timed-out or cancelled gate gets between SIGTERM and SIGKILL.
     pub kill_grace: Duration,
     /// Whether the gates check the base tree or the change; recorded on every result.
     pub phase: GatePhase,
     /// The git tree id of the worktree content the gates run on, when the caller knows it;
     /// recorded on every result.
     pub tree_id: Option<String>,
+    /// The environment the gates run with, and nothing else; each gate's `env` is added to it.
+    /// Values of secret-looking variables are masked in the captured output.
+    pub env: Vec<(String, String)>,
+    /// The cache, or `None` to neither read nor write it.
+    pub cache: Option<CacheOptions>,
+    /// Turns `true` to cancel the run: running gates are stopped like timed-out ones (SIGTERM,
+    /// grace, SIGKILL) and gates not started yet do not start.
+    pub cancel: Option<watch::Receiver<bool>>,
 }
 
-/// Runs `specs`, up to `options.max_parallel` at once, and returns their results in spec order.
-pub async fn run_gates(specs: &[GateSpec], options: &RunOptions) -> Vec<GateFinished> {
+/// One gate's result and what only the caller needs: the end of its output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GateRun {
+    /// The result, as recorded in `gate_finished`.
+    pub result: GateFinished,
+    /// The last lines of the redacted output, at most [`TAIL_BYTES`] bytes.
+    pub tail: String,
+    /// Why the result's tree digest could not be computed and the cache was not used, if so.
+    pub cache_note: Option<String>,
+}
+
+/// What the runner reports while it runs.
+#[derive(Debug)]
+pub enum GateEvent<'a> {
+    /// A gate's process is about to start.
+    Started(&'a GateStarted),
+    /// A gate finished or came from the cache; reported in spec order.
+    Finished(&'a GateRun),
+}
+
+/// How much of the end of a gate's output is kept in memory.
+pub const TAIL_BYTES: usize = 8 * 1024;
+
+/// Lines longer than this are written in pieces of this size; a secret across a piece boundary
+/// is not masked.
+const MAX_LINE: usize = 64 * 1024;
+
+/// Runs `specs`, up to `options.max_parallel` at once, reporting each start and, in spec order,
+/// each result to `observer`; returns the results in spec order.
+pub async fn run_gates(
+    specs: &[GateSpec],
+    options: &RunOptions,
+    observer: &mut dyn FnMut(GateEvent<'_>),
+) -> Vec<GateRun> {
+    let tree = options
+        .cache
+        .as_ref()
+        .map(|_| tree_files(&options.worktree, &options.env).map_err(|err| err.to_string()));
+    let tree = Arc::new(tree);
     let permits = Arc::new(Semaphore::new(options.max_parallel.max(1)));
+    let (sender, mut receiver) = mpsc::unbounded_channel();
     let mut tasks = Vec::new();
-    for spec in specs {
-        let (spec, options, permits) = (spec.clone(), options.clone(), Arc::clone(&permits));
+    for (idx, spec) in specs.iter().enumerate() {
+        let (spec, options) = (spec.clone(), options.clone());
+        let (permits, tree, sender) = (Arc::clone(&permits), Arc::clone(&tree), sender.clone());
         tasks.push(tokio::spawn(async move {
-            let _permit = permits.acquire_owned().await;
-            run_gate(&spec, &options).await
+            let run = run_cached(&spec, &options, tree.as_ref().as_ref(), &permits, &sender);
+            let run = run.await;
+            sender.send(Message::Finished(idx, Box::new(run))).ok();
         }));
     }
-    let mut results = Vec::with_capacity(tasks.len());
-    for (task, spec) in tasks.into_iter().zip(specs) {
-        let result = task.await.unwrap_or_else(|err| GateFinished {
-            spawn_error: Some(format!("the gate's task failed: {err}")),
-            ..not_started(spec, options)
-        });
-        results.push(result);
+    drop(sender);
+
+    let mut finished: Vec<Option<GateRun>> = vec![None; specs.len()];
+    let mut next = 0;
+    while let Some(message) = receiver.recv().await {
+        match message {
+            Message::Started(started) => observer(GateEvent::Started(&started)),
+            Message::Finished(idx, run) => finished[idx] = Some(*run),
+        }
+        while let Some(Some(run)) = finished.get(next) {
+            observer(GateEvent::Finished(run));
+            next += 1;
+        }
     }
-    results
+    // A task that panicked sent no result; its gate is a failed gate with the reason.
+    for (idx, task) in tasks.into_iter().enumerate() {
+        if let Err(err) = task.await
+            && finished[idx].is_none()
+        {
+            let result = GateFinished {
+                spawn_error: Some(format!("the gate's task failed: {err}")),
+                ..not_started(&specs[idx], options)
+            };
+            finished[idx] = Some(GateRun { result, tail: String::new(), cache_note: None });
+        }
+    }
+    while let Some(Some(run)) = finished.get(next) {
+        observer(GateEvent::Finished(run));
+        next += 1;
+    }
+    finished.into_iter().flatten().collect()
 }
 
 /// Runs one gate and returns what omk measured; every failure is recorded, never returned.
-pub async fn run_gate(spec: &GateSpec, options: &RunOptions) -> GateFinished {
+///
+/// This does not use the cache; [`run_gates`] does.
+pub async fn run_gate(spec: &GateSpec, options: &RunOptions) -> GateRun {
+    run_fresh(spec, options).await
+}
+
+/// Returns whether the gate passed: it started, exited 0, did not time out and, for a test gate
+/// whose output omk can count, ran at least one test unless `allow_no_tests` says it need not.
+pub fn gate_passed(result: &GateFinished) -> bool {
+    failure_reason(result).is_none()
+}
+
+/// Returns why the gate failed, as a phrase such as `exit 3` or `ran no tests`, or `None` when it
+/// passed.
+pub fn failure_reason(result: &GateFinished) -> Option<String> {
+    result.failure()
+}
+
+enum Message {
+    Started(GateStarted),
+    Finished(usize, Box<GateRun>),
+}
+
+/// Runs the gate unless the cache has its result; stores a passed fresh result.
+async fn run_cached(
+    spec: &GateSpec,
+    options: &RunOptions,
+    tree: Option<&Result<TreeFiles, String>>,
+    permits: &Semaphore,
+    sender: &mpsc::UnboundedSender<Message>,
+) -> GateRun {
+    let key = match (&options.cache, tree) {
+        (Some(cache), Some(Ok(tree))) => match tree.digest(&spec.inputs) {
+            Ok(digest) => Ok(Some(cache::cache_key(spec, &digest, &options.env, &cache.env_names))),
+            Err(err) => Err(err.to_string()),
+        },
+        (Some(_), Some(Err(err))) => Err(err.clone()),
+        _ => Ok(None),
+    };
+    let cache_note = key.as_ref().err().map(|err| format!("cache not used: {err}"));
+    let key = key.ok().flatten();
+    if let (Some(cache), Some(key)) = (&options.cache, &key)
+        && cache.read
+        && let Some(run) = from_cache(spec, options, &cache.dir, key)
+    {
+        return run;
+    }
+
+    let Ok(_permit) = permits.acquire().await else {
+        unreachable!("the semaphore is never closed")
+    };
+    if options.cancel.as_ref().is_some_and(|it| *it.borrow()) {
+        let result = GateFinished {
+            spawn_error: Some("the run was cancelled before the gate started".to_owned()),
+            ..not_started(spec, options)
+        };
+        return GateRun { result, tail: String::new(), cache_note };
+    }
+    sender
+        .send(Message::Started(GateStarted {
+            name: spec.name.clone(),
+            gate_kind: spec.kind,
+            command: spec.command.argv(),
+        }))
+        .ok();
+    let mut run = run_fresh(spec, options).await;
+    run.cache_note = cache_note;
+    if let (Some(cache), Some(key)) = (&options.cache, &key)
+        && gate_passed(&run.result)
+    {
+        let log = run.result.output.as_ref().map(|it| options.artifact_root.join(&it.path));
+        if let Err(err) = cache::store(&cache.dir, key, &cache.run_id, &run.result, log.as_deref())
+        {
+            run.cache_note = Some(format!("cache not written: {err}"));
+        }
+    }
+    run
+}
+
+/// Returns the cached result for `key`, with its log copied into this run's artifacts.
+fn from_cache(spec: &GateSpec, options: &RunOptions, dir: &Path, key: &str) -> Option<GateRun> {
+    let (run_id, cached, cached_log) = cache::lookup(dir, key)?;
+    let output = match &cached.output {
+        Some(_) => {
+            let (mut file, _path, relative) = create_log(spec, options).ok()?;
+            let mut source = File::open(&cached_log).ok()?;
+            io::copy(&mut source, &mut file).ok()?;
+            Some(ArtifactRef::of_file(&options.artifact_root, &relative).ok()?)
+        }
+        None => None,
+    };
+    let tail = output
+        .as_ref()
+        .and_then(|it| fs::read(options.artifact_root.join(&it.path)).ok())
+        .map(|bytes| tail_text(&bytes[bytes.len().saturating_sub(TAIL_BYTES)..]))
+        .unwrap_or_default();
+    let result = GateFinished {
+        output,
+        cached_from: Some(cached.cached_from.clone().unwrap_or(run_id)),
+        exit_code: cached.exit_code,
+        signal: cached.signal,
+        timed_out: cached.timed_out,
+        duration_ms: cached.duration_ms,
+        tests: cached.tests,
+        ..not_started(spec, options)
+    };
+    Some(GateRun { result, tail, cache_note: None })
+}
+
+async fn run_fresh(spec: &GateSpec, options: &RunOptions) -> GateRun {
     let started = Instant::now();
     let elapsed_ms = || u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     let (log, log_path, relative_path) = match create_log(spec, options) {
         Ok(created) => created,
         Err(err) => {
-            return GateFinished {
+            let result = GateFinished {
                 spawn_error: Some(format!("create the gate's log file: {err}")),
                 duration_ms: elapsed_ms(),
                 ..not_started(spec, options)
             };
+            return GateRun { result, tail: String::new(), cache_note: None };
         }
     };
     let outcome = spawn_and_wait(spec, options, log).await;
     let duration_ms = elapsed_ms();
     match outcome {
-        Ok((status, timed_out)) => GateFinished {
-            exit_code: status.code(),
-            signal: status.signal(),
-            timed_out,
-            duration_ms,
-            output: ArtifactRef::of_file(&options.artifact_root, &relative_path).ok(),
-            ..not_started(spec, options)
-        },
+        Ok((status, timed_out, mut capture)) => {
+            let output = match capture.write_error {
+                None => Some(ArtifactRef {
+                    path: relative_path,
+                    sha256: hex(&capture.hasher.finalize()),
+                    bytes: capture.bytes,
+                }),
+                // The log is incomplete, so it is no evidence; the gate still ran.
+                Some(_) => None,
+            };
+            let result = GateFinished {
+                exit_code: status.code(),
+                signal: status.signal(),
+                timed_out,
+                duration_ms,
+                output,
+                tests: capture.counts,
+                ..not_started(spec, options)
+            };
+            let tail = tail_text(capture.tail.make_contiguous());
+            let cache_note = capture.write_error.map(|err| format!("the log is incomplete: {err}"));
+            GateRun { result, tail, cache_note }
+        }
         Err(err) => {
             // The log file holds nothing when the program could not start.
             fs::remove_file(&log_path).ok();
-            GateFinished { spawn_error: Some(err), duration_ms, ..not_started(spec, options) }
+            let result =
+                GateFinished { spawn_error: Some(err), duration_ms, ..not_started(spec, options) };
+            GateRun { result, tail: String::new(), cache_note: None }
         }
     }
 }
@@ -103,7 +314,7 @@ fn not_started(spec: &GateSpec, options: &RunOptions) -> GateFinished {
         required: spec.required,
         phase: options.phase,
         tree_id: options.tree_id.clone(),
-        allow_no_tests: false,
+        allow_no_tests: spec.allow_no_tests,
         exit_code: None,
         signal: None,
         timed_out: false,
@@ -138,48 +349,213 @@ fn create_log(spec: &GateSpec, options: &RunOptions) -> io::Result<(File, PathBu
     Err(io::Error::other("no free log file name"))
 }
 
-/// Runs the gate's process group to its end; returns its status and whether it timed out.
+/// What capturing a gate's output produced.
+struct Capture {
+    hasher: Sha256,
+    bytes: u64,
+    tail: VecDeque<u8>,
+    counts: Option<TestCounts>,
+    write_error: Option<io::Error>,
+}
+
+/// Runs the gate's process group to its end; returns its status, whether it timed out, and
+/// its captured output.
 async fn spawn_and_wait(
     spec: &GateSpec,
     options: &RunOptions,
     log: File,
-) -> Result<(ExitStatus, bool), String> {
+) -> Result<(ExitStatus, bool, Capture), String> {
     let argv = spec.command.argv();
     let (program, args) = argv.split_first().ok_or("the gate's command is empty")?;
-    let log_for_stderr = log.try_clone().map_err(|err| format!("open the log: {err}"))?;
+    let (reader, writer) = io::pipe().map_err(|err| format!("create a pipe: {err}"))?;
+    let writer_for_stderr = writer.try_clone().map_err(|err| format!("clone a pipe: {err}"))?;
     let cwd = match &spec.cwd {
         Some(cwd) => options.worktree.join(cwd),
         None => options.worktree.clone(),
     };
-    let mut child = Command::new(program)
+    let mut command = Command::new(program);
+    command
         .args(args)
         .current_dir(&cwd)
+        .env_clear()
+        .envs(options.env.iter().map(|(k, v)| (k, v)))
+        .envs(&spec.env)
         .stdin(Stdio::null())
-        .stdout(log)
-        .stderr(log_for_stderr)
+        .stdout(writer)
+        .stderr(writer_for_stderr)
         .process_group(0)
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|err| format!("{program}: {err} (in {})", cwd.display()))?;
+        .kill_on_drop(true);
+    let spawned = command.spawn();
+    // The command holds the pipe's write ends; only the gate's processes may keep them open, so
+    // the capture sees the end of output when they are gone.
+    drop(command);
+    let mut child = spawned.map_err(|err| format!("{program}: {err} (in {})", cwd.display()))?;
     let pgid = child.id().and_then(|id| i32::try_from(id).ok()).map(Pid::from_raw);
+    let _group = GroupGuard(pgid);
 
-    let (status, timed_out) = match tokio::time::timeout(spec.timeout, child.wait()).await {
-        Ok(status) => (status.map_err(|err| format!("wait for the gate: {err}"))?, false),
-        Err(_elapsed) => {
-            signal_group(pgid, Signal::SIGTERM);
-            let status = match tokio::time::timeout(options.kill_grace, child.wait()).await {
-                Ok(status) => status,
-                Err(_elapsed) => {
-                    signal_group(pgid, Signal::SIGKILL);
-                    child.wait().await
+    let redactor = Redactor::new(
+        options
+            .env
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_str()))
+            .chain(spec.env.iter().map(|(name, value)| (name.as_str(), value.as_str()))),
+    );
+    let (stop_capture, stopped) = oneshot::channel();
+    let reader = pipe::Receiver::from_owned_fd(reader.into())
+        .map_err(|err| format!("read the gate's output: {err}"))?;
+    let capture = tokio::spawn(capture(reader, log, redactor, stopped));
+
+    let mut cancel = options.cancel.clone();
+    let cancelled = async {
+        match &mut cancel {
+            Some(cancel) => {
+                // A dropped sender means nobody can cancel any more.
+                if cancel.wait_for(|it| *it).await.is_err() {
+                    std::future::pending::<()>().await;
                 }
-            };
-            (status.map_err(|err| format!("wait for the gate: {err}"))?, true)
+            }
+            None => std::future::pending().await,
         }
+    };
+    let (status, timed_out) = tokio::select! {
+        status = child.wait() => (status.map_err(|err| format!("wait for the gate: {err}"))?, false),
+        () = tokio::time::sleep(spec.timeout) => (stop(&mut child, pgid, options.kill_grace).await?, true),
+        () = cancelled => (stop(&mut child, pgid, options.kill_grace).await?, false),
     };
     // Whatever the leader's fate, no process of the gate may outlive it and keep writing.
     signal_group(pgid, Signal::SIGKILL);
-    Ok((status, timed_out))
+    // A process that left the group can hold the pipe open; stop reading after the grace period.
+    let mut capture = capture;
+    let captured = tokio::select! {
+        captured = &mut capture => captured,
+        () = tokio::time::sleep(options.kill_grace) => {
+            stop_capture.send(()).ok();
+            capture.await
+        }
+    };
+    let captured = captured.map_err(|err| format!("capture the gate's output: {err}"))?;
+    Ok((status, timed_out, captured))
+}
+
+/// Stops a gate that ran too long or was cancelled: SIGTERM to its group, then SIGKILL after
+/// the grace period; returns the leader's status.
+async fn stop(
+    child: &mut tokio::process::Child,
+    pgid: Option<Pid>,
+    grace: Duration,
+) -> Result<ExitStatus, String> {
+    signal_group(pgid, Signal::SIGTERM);
+    let status = match tokio::time::timeout(grace, child.wait()).await {
+        Ok(status) => status,
+        Err(_elapsed) => {
+            signal_group(pgid, Signal::SIGKILL);
+            child.wait().await
+        }
+    };
+    status.map_err(|err| format!("wait for the gate: {err}"))
+}
+
+/// Reads the gate's output until every writer is gone or `stop` fires, and writes it redacted to
+/// `log`, hashing it, counting tests and keeping the tail.
+async fn capture(
+    mut reader: pipe::Receiver,
+    log: File,
+    mut redactor: Redactor,
+    mut stop: oneshot::Receiver<()>,
+) -> Capture {
+    let mut state = Capture {
+        hasher: Sha256::new(),
+        bytes: 0,
+        tail: VecDeque::with_capacity(TAIL_BYTES),
+        counts: None,
+        write_error: None,
+    };
+    let mut counts = CountParser::default();
+    let mut log = io::BufWriter::with_capacity(64 * 1024, log);
+    let mut buffer = vec![0u8; 64 * 1024];
+    let mut pending: Vec<u8> = Vec::new();
+    loop {
+        let n_read = tokio::select! {
+            read = reader.read(&mut buffer) => match read {
+                Ok(0) | Err(_) => break,
+                Ok(n_read) => n_read,
+            },
+            _ = &mut stop => break,
+        };
+        pending.extend_from_slice(&buffer[..n_read]);
+        let mut start = 0;
+        while let Some(end) = pending[start..].iter().position(|it| *it == b'\n') {
+            let line_end = start + end + 1;
+            emit(&pending[start..line_end], &mut state, &mut log, &mut redactor, &mut counts);
+            start = line_end;
+        }
+        pending.drain(..start);
+        while pending.len() >= MAX_LINE {
+            let piece: Vec<u8> = pending.drain(..MAX_LINE).collect();
+            emit(&piece, &mut state, &mut log, &mut redactor, &mut counts);
+        }
+    }
+    if !pending.is_empty() {
+        emit(&pending, &mut state, &mut log, &mut redactor, &mut counts);
+    }
+    if let Err(err) = log.flush()
+        && state.write_error.is_none()
+    {
+        state.write_error = Some(err);
+    }
+    state.counts = counts.finish();
+    state
+}
+
+/// Redacts one line (or piece of a long line) and passes it to the log, the digest, the tail and
+/// the test counter.
+fn emit(
+    raw: &[u8],
+    state: &mut Capture,
+    log: &mut impl io::Write,
+    redactor: &mut Redactor,
+    counts: &mut CountParser,
+) {
+    let text = String::from_utf8_lossy(raw);
+    let redacted = redactor.redact(&text);
+    let line = redacted.as_deref().unwrap_or(&text);
+    let bytes = line.as_bytes();
+    if state.write_error.is_none()
+        && let Err(err) = log.write_all(bytes)
+    {
+        state.write_error = Some(err);
+    }
+    state.hasher.update(bytes);
+    state.bytes += bytes.len() as u64;
+    let keep = bytes.len().min(TAIL_BYTES);
+    let overflow = (state.tail.len() + keep).saturating_sub(TAIL_BYTES);
+    state.tail.drain(..overflow);
+    state.tail.extend(&bytes[bytes.len() - keep..]);
+    // No summary line of a test runner is this long; skipping giant lines keeps huge output cheap.
+    if bytes.len() <= 4096 {
+        counts.feed(line.trim_end_matches(['\n', '\r']));
+    }
+}
+
+/// Returns the tail as text, starting at a line boundary when it was cut.
+fn tail_text(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    if bytes.len() < TAIL_BYTES {
+        return text.into_owned();
+    }
+    match text.find('\n') {
+        Some(idx) => text[idx + 1..].to_owned(),
+        None => text.into_owned(),
+    }
+}
+
+/// Kills the gate's process group when dropped, so a cancelled run leaves no process behind.
+struct GroupGuard(Option<Pid>);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        signal_group(self.0, Signal::SIGKILL);
+    }
 }
 
 fn signal_group(pgid: Option<Pid>, signal: Signal) {

@@ -1,6 +1,6 @@
 //! What a gate is: a named command with a kind, a timeout and whether it is required.
 
-use std::{path::PathBuf, time::Duration};
+use std::{collections::BTreeMap, path::PathBuf, time::Duration};
 
 use omk_events::GateKind;
 
@@ -19,6 +19,13 @@ pub struct GateSpec {
     pub timeout: Duration,
     /// The directory to run in, relative to the worktree root; `None` for the root.
     pub cwd: Option<PathBuf>,
+    /// Variables set for the gate on top of the environment the caller gives the runner.
+    pub env: BTreeMap<String, String>,
+    /// The files the gate's result depends on, as paths or globs relative to the worktree root
+    /// (`src/**`, `*.md`, `docs`); empty for the whole tree. Only the cache reads them.
+    pub inputs: Vec<String>,
+    /// Whether a test gate may pass without running a test.
+    pub allow_no_tests: bool,
 }
 
 /// How a gate's command is given.
@@ -38,6 +45,11 @@ impl GateCommand {
             Self::Shell(line) => vec!["sh".to_owned(), "-c".to_owned(), line.clone()],
         }
     }
+
+    /// Returns a program and its arguments, run without a shell.
+    pub fn of(argv: &[&str]) -> Self {
+        Self::Argv(argv.iter().map(|it| (*it).to_owned()).collect())
+    }
 }
 
 impl GateSpec {
@@ -46,13 +58,22 @@ impl GateSpec {
 
     /// Returns a required gate of kind `other` that runs `line` with `sh -c`.
     pub fn shell(name: &str, line: &str) -> Self {
+        Self::new(name, GateKind::Other, GateCommand::Shell(line.to_owned()))
+    }
+
+    /// Returns a required gate with the default timeout, in the worktree root, without extra
+    /// environment or inputs.
+    pub fn new(name: &str, kind: GateKind, command: GateCommand) -> Self {
         Self {
             name: name.to_owned(),
-            kind: GateKind::Other,
-            command: GateCommand::Shell(line.to_owned()),
+            kind,
+            command,
             required: true,
             timeout: Self::DEFAULT_TIMEOUT,
             cwd: None,
+            env: BTreeMap::new(),
+            inputs: Vec::new(),
+            allow_no_tests: false,
         }
     }
 

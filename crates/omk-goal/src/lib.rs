@@ -12,15 +12,17 @@
 //! - The proof is computed from the log as read back from disk, never from in-memory state.
 //! - This crate does not read the environment or print: the clock and the progress observer are
 //!   parameters.
-//! - Gates come from the user's checkout (`omk.toml` at the repository root), never from the
-//!   agent's worktree, so an agent cannot weaken the gates that judge it.
+//! - Gates come from the user's checkout (`omk.toml` at the repository root, and detection
+//!   there), never from the agent's worktree, so an agent cannot weaken the gates that judge it;
+//!   what the change does to the files that define the gates is recorded as the gate surface.
 //!
-//! Entry points: [`run_goal`], [`load_proof`], [`create_demo_project`].
+//! Entry points: [`run_goal`], [`load_proof`], [`create_demo_project`], [`checkout_gates`].
 
 mod clock;
 mod demo;
 mod error;
 mod files;
+mod gates;
 mod goal_id;
 mod pipeline;
 mod store;
@@ -31,5 +33,6 @@ pub use omk_gates::GateSpec;
 pub use crate::clock::{Clock, FixedClock, SystemClock};
 pub use crate::demo::{DemoProject, create_demo_project};
 pub use crate::error::{Error, error_chain};
+pub use crate::gates::{CheckoutGates, checkout_gates, create_gate_run_dir};
 pub use crate::pipeline::{RunOutcome, RunRequest, run_goal};
-pub use crate::store::{GoalPaths, LoadedProof, find_goal, goal_paths, load_proof};
+pub use crate::store::{GoalPaths, LoadedProof, find_goal, gate_cache_dir, goal_paths, load_proof};

@@ -1,13 +1,13 @@
 //! The pipeline of one goal: worktree → agent → changes → gates → proof.
 
-use std::{collections::BTreeSet, fs, io, path::Path, time::Duration};
+use std::{collections::BTreeSet, ffi::OsStr, fs, io, path::Path, time::Duration};
 
 use omk_agent::{Agent, AgentConfig, AgentEnvironment, AgentSpec, RunContext};
 use omk_events::{
     AgentStarted, ChangedFile, ChangesCaptured, Envelope, Event, EventLog, FileOperation,
     GatePhase, GoalCreated, GoalFailed, GoalId, Step, WorktreeCreated,
 };
-use omk_gates::{GateSpec, RunOptions};
+use omk_gates::{CacheOptions, GateConfig, GateEvent, GatePlan, GateSpec, RunOptions};
 use omk_proof::Proof;
 use omk_worktree::{ChangeStatus, CreateOptions, Repo};
 
@@ -33,6 +33,12 @@ pub struct RunRequest<'a> {
     pub extra_gates: &'a [GateSpec],
     /// How many gates run at once.
     pub max_parallel_gates: usize,
+    /// The environment gates run with (omk-cli passes its own); `PATH` in it also decides which
+    /// gates are detected (cargo-nextest or cargo test).
+    pub gate_environment: &'a [(String, String)],
+    /// Whether gate results may come from the cache (`.omk/cache/gates`); fresh passed results
+    /// are stored either way.
+    pub reuse_cached_gates: bool,
     /// The source of event timestamps.
     pub clock: &'a dyn Clock,
     /// Called with every event right after it is durably in the log.
@@ -58,7 +64,9 @@ pub async fn run_goal(request: RunRequest<'_>) -> Result<RunOutcome, Error> {
     }
     let repo = omk_worktree::open(request.repo_dir)?;
     let head = omk_worktree::head(&repo)?;
-    let (gates, agent_config) = load_config(&repo, request.extra_gates)?;
+    let (plan, gate_config, agent_config) =
+        load_config(&repo, request.extra_gates, request.gate_environment)?;
+    let gates = plan.gates();
     let spec = match (request.agent, &agent_config.default_agent) {
         (Some(spec), _) => spec.clone(),
         (None, Some(default)) => match omk_agent::AgentSpec::parse(default)? {
@@ -83,7 +91,8 @@ pub async fn run_goal(request: RunRequest<'_>) -> Result<RunOutcome, Error> {
         omk_version: env!("CARGO_PKG_VERSION").to_owned(),
     }))?;
 
-    drive(&mut log, &repo, &paths, &goal_id, &head.commit, &agent, &gates).await?;
+    let gate_setup = GateSetup { gates: &gates, config: &gate_config };
+    drive(&mut log, &repo, &paths, &goal_id, &head.commit, &agent, &gate_setup).await?;
 
     // The proof is the fold of the log as it is on disk.
     let proof = crate::store::fold_log(&paths.events)?;
@@ -110,6 +119,12 @@ impl Recorder<'_> {
     }
 }
 
+/// The gates of a goal and the `omk.toml` sections that say how to run them.
+struct GateSetup<'a> {
+    gates: &'a [GateSpec],
+    config: &'a GateConfig,
+}
+
 /// Runs the steps after `goal_created`; a failed step is recorded and ends the pipeline.
 async fn drive(
     log: &mut Recorder<'_>,
@@ -118,8 +133,9 @@ async fn drive(
     goal_id: &GoalId,
     base_commit: &str,
     agent: &Agent,
-    gates: &[GateSpec],
+    gate_setup: &GateSetup<'_>,
 ) -> Result<(), Error> {
+    let gates = gate_setup.gates;
     let branch = format!("omk/{goal_id}");
     let options = CreateOptions { path: &paths.worktree, branch: &branch, base_commit };
     let worktree = match omk_worktree::create(repo, &options) {
@@ -163,6 +179,18 @@ async fn drive(
         Err(err) => return log.fail(Step::Changes, &err),
     };
 
+    // What the gates check, compared between the base commit and the proposed tree.
+    let environment = log.request.gate_environment;
+    let named = omk_gates::files_named_by(gates);
+    match omk_gates::check_gate_surface(&worktree.path, base_commit, &tree_id, &named, environment)
+    {
+        Ok(check) => log.record(Event::GateSurfaceChecked(check))?,
+        Err(err) => return log.fail(Step::Gates, &err),
+    }
+
+    let mut env_names: Vec<String> =
+        omk_gates::DEFAULT_CACHE_ENV.iter().map(|it| (*it).to_owned()).collect();
+    env_names.extend(gate_setup.config.cache_env.iter().cloned());
     let options = RunOptions {
         worktree: worktree.path.clone(),
         artifact_root: paths.goal_dir.clone(),
@@ -172,32 +200,59 @@ async fn drive(
         phase: GatePhase::Proposed,
         // Nothing writes to the worktree between the capture and the gates, so they run on it.
         tree_id: Some(tree_id),
+        env: environment.to_vec(),
+        cache: Some(CacheOptions {
+            dir: crate::store::gate_cache_dir(&repo.root),
+            run_id: goal_id.to_string(),
+            env_names,
+            read: log.request.reuse_cached_gates,
+        }),
+        cancel: None,
     };
-    for result in omk_gates::run_gates(gates, &options).await {
-        log.record(Event::GateFinished(result))?;
-    }
-    Ok(())
+    let mut recorded = Ok(());
+    let mut observer = |event: GateEvent<'_>| {
+        let event = match event {
+            GateEvent::Started(started) => Event::GateStarted(started.clone()),
+            GateEvent::Finished(run) => Event::GateFinished(run.result.clone()),
+        };
+        if recorded.is_ok() {
+            recorded = log.record(event);
+        }
+    };
+    omk_gates::run_gates(gates, &options, &mut observer).await;
+    recorded
 }
 
-/// Returns the gates of `omk.toml` at the repository root followed by `extra`, and its agent
-/// sections.
-fn load_config(repo: &Repo, extra: &[GateSpec]) -> Result<(Vec<GateSpec>, AgentConfig), Error> {
+/// Returns the plan of the gates of `omk.toml` at the repository root, the gates detected in the
+/// user's checkout and `extra`, the gate sections, and the agent sections.
+///
+/// Detection reads the checkout, not the agent's worktree, for the reason `omk.toml` does.
+fn load_config(
+    repo: &Repo,
+    extra: &[GateSpec],
+    environment: &[(String, String)],
+) -> Result<(GatePlan, GateConfig, AgentConfig), Error> {
     let path = repo.root.join("omk.toml");
-    let (mut gates, agent_config) = match fs::read_to_string(&path) {
+    let (gate_config, agent_config) = match fs::read_to_string(&path) {
         Ok(text) => {
-            (omk_gates::parse_config(&text, &path)?.gates, omk_agent::parse_config(&text, &path)?)
+            (omk_gates::parse_config(&text, &path)?, omk_agent::parse_config(&text, &path)?)
         }
-        Err(err) if err.kind() == io::ErrorKind::NotFound => (Vec::new(), AgentConfig::default()),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => {
+            (GateConfig::default(), AgentConfig::default())
+        }
         Err(source) => return Err(Error::ReadConfig { path, source }),
     };
-    gates.extend_from_slice(extra);
+    let search_path =
+        environment.iter().find(|(name, _)| name == "PATH").map(|(_, it)| OsStr::new(it));
+    let detected = omk_gates::detect_gates(&repo.root, search_path);
+    let plan = omk_gates::plan_gates(&gate_config, detected, extra);
     let mut names = BTreeSet::new();
-    for gate in &gates {
-        if !names.insert(gate.name.as_str()) {
-            return Err(Error::DuplicateGate { name: gate.name.clone() });
+    for gate in plan.entries.iter().filter(|it| it.skipped.is_none()) {
+        if !names.insert(gate.spec.name.as_str()) {
+            return Err(Error::DuplicateGate { name: gate.spec.name.clone() });
         }
     }
-    Ok((gates, agent_config))
+    Ok((plan, gate_config, agent_config))
 }
 
 /// Creates `.omk/goals/<goal-id>` for a new goal, choosing an id no other goal has.

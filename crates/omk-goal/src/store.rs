@@ -44,6 +44,11 @@ pub(crate) fn goals_dir(repo_root: &Path) -> PathBuf {
     repo_root.join(".omk").join("goals")
 }
 
+/// Returns `.omk/cache/gates`, the gate cache shared by goals and `omk gates run`.
+pub fn gate_cache_dir(repo_root: &Path) -> PathBuf {
+    repo_root.join(".omk").join("cache").join("gates")
+}
+
 /// A proof together with where its goal lives.
 #[derive(Debug, Clone)]
 pub struct LoadedProof {

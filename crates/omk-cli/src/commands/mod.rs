@@ -2,13 +2,14 @@
 
 mod agents;
 mod demo;
+mod gates;
 mod proof;
 mod replay;
 mod run;
 mod shared;
 
 use crate::{
-    args::{Cli, Command, ProofCommand},
+    args::{Cli, Command, GatesCommand, ProofCommand},
     error::CliError,
 };
 
@@ -21,5 +22,7 @@ pub(crate) fn run(cli: &Cli) -> Result<u8, CliError> {
         Command::Replay(args) => replay::run_replay(&ctx, args),
         Command::Agents => agents::run_agents(&ctx),
         Command::Demo(args) => demo::run_demo(&ctx, args),
+        Command::Gates(GatesCommand::List) => gates::run_gates_list(&ctx),
+        Command::Gates(GatesCommand::Run(args)) => gates::run_gates_run(&ctx, args),
     }
 }

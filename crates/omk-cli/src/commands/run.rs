@@ -50,6 +50,7 @@ pub(crate) fn run_goal(
             shared::narrate(&mut timeline, envelope);
         }
     };
+    let gate_environment = shared::gate_environment();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let outcome = runtime.block_on(omk_goal::run_goal(RunRequest {
         repo_dir,
@@ -58,6 +59,8 @@ pub(crate) fn run_goal(
         agent_environment: &ctx.agent_environment,
         extra_gates: gates,
         max_parallel_gates,
+        gate_environment: &gate_environment,
+        reuse_cached_gates: true,
         clock: ctx.clock.as_ref(),
         observer: &mut observer,
     }))?;

@@ -8,7 +8,7 @@ use std::{
 use chrono::DateTime;
 use serde_json::json;
 
-use omk_events::{Envelope, replay::Timeline};
+use omk_events::{Envelope, Event, replay::Timeline};
 use omk_goal::{AgentEnvironment, Clock, FixedClock, RunOutcome, SystemClock};
 use omk_proof::{Gap, Proof, ProofStatus};
 
@@ -64,13 +64,32 @@ impl Context {
     }
 }
 
+/// Returns the environment gates run with: omk's own, less variables that are not UTF-8.
+pub(crate) fn gate_environment() -> Vec<(String, String)> {
+    env::vars_os()
+        .filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)))
+        .collect()
+}
+
+/// Returns the number of gates to run at once: `requested`, else the number of CPUs.
+pub(crate) fn parallelism(requested: Option<usize>) -> usize {
+    requested.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from)).max(1)
+}
+
 /// Returns the exit code for a finished run's proof.
 ///
 /// Success means the change passed everything `omk run` checks: its only gaps are the steps
-/// that come after a run (the review wall, the gate-surface check and acceptance).
+/// that come after a run (the review wall, a person's decision on a changed gate surface, and
+/// acceptance).
 pub(crate) fn exit_code_of(proof: &Proof) -> u8 {
     let after_the_run = |gap: &Gap| {
-        matches!(gap, Gap::ReviewNotRun | Gap::GateSurfaceNotChecked | Gap::AcceptanceMissing)
+        matches!(
+            gap,
+            Gap::ReviewNotRun
+                | Gap::GateSurfaceNotChecked
+                | Gap::GateSurfaceChanged { rejected: false, .. }
+                | Gap::AcceptanceMissing
+        )
     };
     if proof.status == ProofStatus::FailedInfra {
         ExitCodes::INFRA
@@ -84,8 +103,14 @@ pub(crate) fn exit_code_of(proof: &Proof) -> u8 {
 }
 
 /// Prints the line of progress that explains `envelope`, the next event of `timeline`'s goal.
+///
+/// Gate starts are not narrated: parallel gates start in an order that depends on timing, and
+/// each gate's result line follows in spec order.
 pub(crate) fn narrate(timeline: &mut Timeline, envelope: &Envelope) {
     let entry = timeline.entry(envelope);
+    if matches!(envelope.event, Event::GateStarted(_)) {
+        return;
+    }
     match entry.duration_ms {
         Some(ms) => output::progress(&format!("  {} ({ms} ms)", entry.what)),
         None => output::progress(&format!("  {}", entry.what)),

@@ -1,9 +1,14 @@
-//! Tests of the gate runner with real processes.
+//! Tests of the gate runner with real processes, and of detection, the cache and the gate
+//! surface on real files and git repositories.
 
-use std::{fs, path::Path, time::Duration};
+mod detect;
+mod runner;
+mod surface;
+
+use std::{fs, path::Path, process::Command, time::Duration};
 
 use omk_events::{GateFinished, GatePhase, sha256_hex};
-use omk_gates::{GateCommand, GateSpec, RunOptions};
+use omk_gates::{GateCommand, GateRun, GateSpec, RunOptions};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -16,7 +21,44 @@ fn options(dir: &Path, max_parallel: usize) -> RunOptions {
         kill_grace: Duration::from_millis(300),
         phase: GatePhase::Proposed,
         tree_id: Some("1111111111111111111111111111111111111111".to_owned()),
+        env: base_env(),
+        cache: None,
+        cancel: None,
     }
+}
+
+/// The environment of the gates in tests: the test's PATH and nothing else.
+fn base_env() -> Vec<(String, String)> {
+    vec![("PATH".to_owned(), std::env::var("PATH").unwrap_or_default())]
+}
+
+/// Runs git hermetically in `dir`.
+fn git(dir: &Path, args: &[&str]) -> Result<String, Box<dyn std::error::Error>> {
+    let output = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_SYSTEM", "/dev/null")
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.com")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.com")
+        .env("GIT_AUTHOR_DATE", "2026-01-01T00:00:00Z")
+        .env("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z")
+        .output()?;
+    if !output.status.success() {
+        return Err(format!("git {args:?}: {}", String::from_utf8_lossy(&output.stderr)).into());
+    }
+    Ok(String::from_utf8(output.stdout)?.trim().to_owned())
+}
+
+/// Runs `specs` with `options` on a current-thread runtime, as omk does.
+fn run_with(specs: &[GateSpec], options: &RunOptions) -> Vec<GateRun> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime builds");
+    runtime.block_on(omk_gates::run_gates(specs, options, &mut |_| {}))
 }
 
 fn shell(name: &str, line: &str, timeout: Duration) -> GateSpec {
@@ -27,12 +69,8 @@ fn shell(name: &str, line: &str, timeout: Duration) -> GateSpec {
 fn run(specs: &[GateSpec], max_parallel: usize) -> (Vec<GateFinished>, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("temp dir");
     fs::create_dir(dir.path().join("wt")).expect("create worktree dir");
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime builds");
-    let results = runtime.block_on(omk_gates::run_gates(specs, &options(dir.path(), max_parallel)));
-    (results, dir)
+    let runs = run_with(specs, &options(dir.path(), max_parallel));
+    (runs.into_iter().map(|it| it.result).collect(), dir)
 }
 
 fn log_of(dir: &Path, gate: &GateFinished) -> String {
@@ -75,8 +113,8 @@ fn the_gate_runs_in_the_worktree_or_its_cwd_with_stdin_closed() -> TestResult {
         shell("root", "pwd; cat", Duration::from_secs(60)),
         GateSpec { cwd: Some("sub".into()), ..shell("sub", "pwd", Duration::from_secs(60)) },
     ];
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let results = runtime.block_on(omk_gates::run_gates(&specs, &options(dir.path(), 1)));
+    let results: Vec<GateFinished> =
+        run_with(&specs, &options(dir.path(), 1)).into_iter().map(|it| it.result).collect();
     let wt = dir.path().join("wt").canonicalize()?;
     assert_eq!(log_of(dir.path(), &results[0]), format!("{}\n", wt.display()));
     assert_eq!(log_of(dir.path(), &results[1]), format!("{}\n", wt.join("sub").display()));
@@ -162,8 +200,8 @@ fn a_second_run_keeps_the_first_runs_log() -> TestResult {
     fs::create_dir(dir.path().join("wt"))?;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let spec = shell("t", "echo run", Duration::from_secs(60));
-    let first = runtime.block_on(omk_gates::run_gate(&spec, &options(dir.path(), 1)));
-    let second = runtime.block_on(omk_gates::run_gate(&spec, &options(dir.path(), 1)));
+    let first = runtime.block_on(omk_gates::run_gate(&spec, &options(dir.path(), 1))).result;
+    let second = runtime.block_on(omk_gates::run_gate(&spec, &options(dir.path(), 1))).result;
     assert_eq!(first.output.map(|it| it.path).as_deref(), Some("artifacts/gates/t.log"));
     assert_eq!(second.output.map(|it| it.path).as_deref(), Some("artifacts/gates/t.2.log"));
     Ok(())

@@ -8,7 +8,7 @@ use omk_agent::AgentSpec;
 use omk_events::{Envelope, Event};
 use omk_gates::GateSpec;
 use omk_goal::{Error, FixedClock, RunOutcome, RunRequest};
-use omk_proof::{ProofStatus, Readiness};
+use omk_proof::{Gap, ProofStatus, Readiness};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -37,6 +37,8 @@ fn run(
         agent_environment: &omk_agent::AgentEnvironment::default(),
         extra_gates,
         max_parallel_gates: 2,
+        gate_environment: &[("PATH".to_owned(), std::env::var("PATH").unwrap_or_default())],
+        reuse_cached_gates: true,
         clock: &clock,
         observer: &mut observer,
     }))?;
@@ -53,10 +55,14 @@ fn the_demo_goal_passes_its_gates_and_awaits_the_review_wall() -> TestResult {
     assert_eq!(
         seen.join(" "),
         "goal_created worktree_created agent_started agent_finished changes_captured \
-         gate_finished gate_finished"
+         gate_surface_checked gate_started gate_started gate_finished gate_finished"
     );
     let proof = &outcome.proof;
     assert_eq!((proof.status, proof.readiness), (ProofStatus::NotReady, Readiness::ReviewMissing));
+    // The fix touches calc.sh only, not what the gates check.
+    let surface = proof.gate_surface.as_ref().expect("the gate surface was checked");
+    assert_eq!(surface.changed_paths, Vec::<String>::new());
+    assert_eq!(surface.base_digest, surface.proposed_digest);
     let files: Vec<(&str, Option<u64>, Option<u64>)> = proof
         .changed_files
         .iter()
@@ -82,6 +88,44 @@ fn the_demo_goal_passes_its_gates_and_awaits_the_review_wall() -> TestResult {
         .current_dir(&demo.repo)
         .output()?;
     assert_eq!(String::from_utf8_lossy(&status.stdout), "");
+    Ok(())
+}
+
+#[test]
+fn a_second_goal_on_the_same_tree_takes_passed_gates_from_the_cache() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let demo = omk_goal::create_demo_project(&dir.path().join("demo"))?;
+    let agent = AgentSpec::Script(demo.scenario.clone());
+    let (first, _) = run(&demo.repo, demo.prompt, &agent, &[])?;
+    let (second, seen) = run(&demo.repo, "the same fix again", &agent, &[])?;
+    assert_eq!(first.proof.gates[0].tree_id, second.proof.gates[0].tree_id);
+    assert!(!seen.iter().any(|it| it == "gate_started"), "cached gates do not start: {seen:?}");
+    let first_id = first.proof.goal_id.to_string();
+    for gate in &second.proof.gates {
+        assert_eq!(gate.cached_from.as_deref(), Some(first_id.as_str()), "{}", gate.name);
+    }
+    let log = fs::read_to_string(second.paths.goal_dir.join("artifacts/gates/test.log"))?;
+    assert!(log.contains("ok    add 2 3"), "the cached log is in the second goal: {log}");
+    Ok(())
+}
+
+#[test]
+fn an_agent_that_weakens_the_test_script_changes_the_gate_surface() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let demo = omk_goal::create_demo_project(&dir.path().join("demo"))?;
+    let scenario = dir.path().join("cheat.scenario");
+    fs::write(
+        &scenario,
+        "tool_call: {\"id\":\"1\",\"name\":\"WriteFile\",\"arguments\":\"{\\\"path\\\":\\\"test.sh\\\",\\\"content\\\":\\\"exit 0\\\\n\\\"}\"}\n---\ntext: Tests pass now.",
+    )?;
+    let (outcome, _) = run(&demo.repo, demo.prompt, &AgentSpec::Script(scenario), &[])?;
+    let surface = outcome.proof.gate_surface.as_ref().expect("the gate surface was checked");
+    assert_eq!(surface.changed_paths, ["test.sh"]);
+    assert!(
+        outcome.proof.known_gaps.iter().any(|it| matches!(it.gap, Gap::GateSurfaceChanged { .. })),
+        "{:?}",
+        outcome.proof.known_gaps
+    );
     Ok(())
 }
 

@@ -1,0 +1,296 @@
+//! `omk gates list` and `omk gates run`: the project's gates without an agent, fit to be a CI
+//! quality gate on their own.
+
+use std::{
+    fmt::Write as _,
+    io::{self, IsTerminal as _},
+    path::Path,
+    time::Duration,
+};
+
+use serde_json::json;
+
+use omk_gates::{CacheOptions, GateEvent, GateRun, GateSource, PlannedGate, RunOptions};
+use omk_goal::CheckoutGates;
+
+use crate::{
+    args::GatesRunArgs,
+    commands::shared::{self, Context, SCHEMA_VERSION},
+    error::{CliError, ExitCodes},
+    output,
+};
+
+/// How many lines of a failed gate's output `omk gates run` shows.
+const FAILURE_LINES: usize = 20;
+
+pub(crate) fn run_gates_list(ctx: &Context) -> Result<u8, CliError> {
+    let environment = shared::gate_environment();
+    let gates = omk_goal::checkout_gates(&ctx.dir, &environment)?;
+    let text = if ctx.json { list_json(&gates) } else { list_text(&gates) };
+    output::print_stdout(&text)?;
+    Ok(ExitCodes::SUCCESS)
+}
+
+pub(crate) fn run_gates_run(ctx: &Context, args: &GatesRunArgs) -> Result<u8, CliError> {
+    let environment = shared::gate_environment();
+    let gates = omk_goal::checkout_gates(&ctx.dir, &environment)?;
+    let specs: Vec<omk_gates::GateSpec> = if args.names.is_empty() {
+        gates.plan.gates()
+    } else {
+        let mut selected = Vec::new();
+        for name in &args.names {
+            match gates.plan.entries.iter().find(|it| &it.spec.name == name) {
+                Some(entry) if !selected.contains(&entry.spec) => selected.push(entry.spec.clone()),
+                Some(_) => {}
+                None => {
+                    let known: Vec<&str> =
+                        gates.plan.entries.iter().map(|it| it.spec.name.as_str()).collect();
+                    let mut error = CliError::usage(format!("no gate named {name:?}"));
+                    error.hints.push(if known.is_empty() {
+                        "this repository has no gates: configure one with [[gates]] in omk.toml"
+                            .to_owned()
+                    } else {
+                        format!("the gates are: {}", known.join(", "))
+                    });
+                    return Err(error);
+                }
+            }
+        }
+        selected
+    };
+    if specs.is_empty() {
+        let mut error = CliError::usage("no gate to run".to_owned());
+        error.hints.push(
+            "configure a gate with [[gates]] in omk.toml, or see `omk gates list` for what was detected"
+                .to_owned(),
+        );
+        return Err(error);
+    }
+
+    let (run_id, run_dir) = omk_goal::create_gate_run_dir(&gates.repo_root, ctx.clock.now())?;
+    let mut env_names: Vec<String> =
+        omk_gates::DEFAULT_CACHE_ENV.iter().map(|it| (*it).to_owned()).collect();
+    env_names.extend(gates.config.cache_env.iter().cloned());
+    let (cancel, cancelled) = tokio::sync::watch::channel(false);
+    let options = RunOptions {
+        worktree: gates.repo_root.clone(),
+        artifact_root: run_dir.clone(),
+        artifact_dir: "artifacts/gates".to_owned(),
+        max_parallel: shared::parallelism(args.jobs),
+        kill_grace: Duration::from_secs(5),
+        phase: omk_events::GatePhase::Proposed,
+        tree_id: None,
+        env: environment,
+        cache: Some(CacheOptions {
+            dir: omk_goal::gate_cache_dir(&gates.repo_root),
+            run_id: run_id.clone(),
+            env_names,
+            read: !args.no_cache,
+        }),
+        cancel: Some(cancelled),
+    };
+    let show_progress = !ctx.json && io::stderr().is_terminal();
+    let mut observer = |event: GateEvent<'_>| {
+        if show_progress {
+            match event {
+                GateEvent::Started(started) => {
+                    output::progress(&format!("  start {}", started.name));
+                }
+                GateEvent::Finished(run) => output::progress(&format!("  {}", result_line(run))),
+            }
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let (runs, interrupted) = runtime.block_on(async {
+        let run = omk_gates::run_gates(&specs, &options, &mut observer);
+        tokio::pin!(run);
+        tokio::select! {
+            runs = &mut run => (runs, false),
+            _ = tokio::signal::ctrl_c() => {
+                // The runner stops every gate's process group and reports them.
+                cancel.send(true).ok();
+                (run.await, true)
+            }
+        }
+    });
+
+    let text = if ctx.json {
+        run_json(&run_id, &run_dir, &runs)
+    } else {
+        run_text(&gates.repo_root, &run_dir, &runs)
+    };
+    output::print_stdout(&text)?;
+    let all_passed =
+        runs.iter().all(|it| !it.result.required || omk_gates::gate_passed(&it.result));
+    Ok(if interrupted {
+        ExitCodes::INTERRUPTED
+    } else if all_passed {
+        ExitCodes::SUCCESS
+    } else {
+        ExitCodes::NOT_READY
+    })
+}
+
+fn list_text(gates: &CheckoutGates) -> String {
+    if gates.plan.entries.is_empty() {
+        return "no gates: none configured in omk.toml and none detected (Cargo.toml, package.json, \
+                pyproject.toml, go.mod, Makefile, justfile)\nconfigure one with [[gates]] in omk.toml; see docs/gates.md\n"
+            .to_owned();
+    }
+    let width = gates.plan.entries.iter().map(|it| it.spec.name.len()).max().unwrap_or(0);
+    let mut text = String::new();
+    for entry in &gates.plan.entries {
+        let state = if entry.skipped.is_some() { "skip" } else { "run " };
+        let required = if entry.spec.required { "required" } else { "optional" };
+        let mut why = entry.source.describe();
+        if let Some(skipped) = &entry.skipped {
+            write!(why, "; skipped: {skipped}").expect("writing to a String cannot fail");
+        }
+        writeln!(
+            text,
+            "{state}  {:width$}  {:8}  {required}  {}\n      {why}",
+            entry.spec.name,
+            entry.spec.kind.to_string(),
+            shell_words(&entry.spec.command.argv()),
+        )
+        .expect("writing to a String cannot fail");
+    }
+    text
+}
+
+fn list_json(gates: &CheckoutGates) -> String {
+    let entries: Vec<serde_json::Value> = gates.plan.entries.iter().map(entry_json).collect();
+    let document = json!({
+        "schema_version": SCHEMA_VERSION,
+        "repo_root": gates.repo_root,
+        "gates": entries,
+    });
+    format!("{document:#}\n")
+}
+
+fn entry_json(entry: &PlannedGate) -> serde_json::Value {
+    let (source, line, replaces, reason) = match &entry.source {
+        GateSource::Configured { line, replaces } => {
+            ("configured", Some(*line), replaces.clone(), None)
+        }
+        GateSource::Detected { reason } => ("detected", None, None, Some(reason.clone())),
+        GateSource::Extra => ("command_line", None, None, None),
+    };
+    let spec = &entry.spec;
+    json!({
+        "name": spec.name,
+        "kind": spec.kind,
+        "command": spec.command.argv(),
+        "required": spec.required,
+        "timeout_secs": spec.timeout.as_secs(),
+        "cwd": spec.cwd,
+        "env": spec.env,
+        "inputs": spec.inputs,
+        "allow_no_tests": spec.allow_no_tests,
+        "runs": entry.skipped.is_none(),
+        "skipped_because": entry.skipped,
+        "source": source,
+        "config_line": line,
+        "replaces_detected": replaces,
+        "detected_because": reason,
+    })
+}
+
+fn run_json(run_id: &str, run_dir: &Path, runs: &[GateRun]) -> String {
+    let gates: Vec<serde_json::Value> = runs
+        .iter()
+        .map(|run| {
+            json!({
+                "passed": omk_gates::gate_passed(&run.result),
+                "failure": omk_gates::failure_reason(&run.result),
+                "log": run.result.output.as_ref().map(|it| run_dir.join(&it.path)),
+                "cache_note": run.cache_note,
+                "result": run.result,
+            })
+        })
+        .collect();
+    let passed = runs.iter().all(|it| !it.result.required || omk_gates::gate_passed(&it.result));
+    let document = json!({
+        "schema_version": SCHEMA_VERSION,
+        "run_id": run_id,
+        "run_dir": run_dir,
+        "passed": passed,
+        "gates": gates,
+    });
+    format!("{document:#}\n")
+}
+
+fn run_text(repo_root: &Path, run_dir: &Path, runs: &[GateRun]) -> String {
+    let mut text = String::new();
+    for run in runs {
+        writeln!(text, "{}", result_line(run)).expect("writing to a String cannot fail");
+        if let Some(output) = &run.result.output {
+            let log = run_dir.join(&output.path);
+            let log = log.strip_prefix(repo_root).unwrap_or(&log);
+            writeln!(text, "      log {}", log.display()).expect("writing to a String cannot fail");
+        }
+        if let Some(note) = &run.cache_note {
+            writeln!(text, "      {note}").expect("writing to a String cannot fail");
+        }
+        if !omk_gates::gate_passed(&run.result) && !run.tail.is_empty() {
+            let lines: Vec<&str> = run.tail.lines().collect();
+            for line in &lines[lines.len().saturating_sub(FAILURE_LINES)..] {
+                writeln!(text, "      | {line}").expect("writing to a String cannot fail");
+            }
+        }
+    }
+    let failed: Vec<&str> = runs
+        .iter()
+        .filter(|it| !omk_gates::gate_passed(&it.result))
+        .map(|it| it.result.name.as_str())
+        .collect();
+    let required_failed =
+        runs.iter().any(|it| it.result.required && !omk_gates::gate_passed(&it.result));
+    let verdict = match (failed.is_empty(), required_failed) {
+        (true, _) => format!("all {} gate(s) passed", runs.len()),
+        (false, true) => format!("FAILED: {}", failed.join(", ")),
+        (false, false) => format!("passed; optional gate(s) failed: {}", failed.join(", ")),
+    };
+    writeln!(text, "{verdict}").expect("writing to a String cannot fail");
+    text
+}
+
+/// Returns one line for a gate's result: verdict, name, how it ended, tests, duration, cache.
+fn result_line(run: &GateRun) -> String {
+    let result = &run.result;
+    let verdict = match (omk_gates::gate_passed(result), result.required) {
+        (true, _) => "pass",
+        (false, true) => "FAIL",
+        (false, false) => "fail",
+    };
+    let how = omk_gates::failure_reason(result).unwrap_or_else(|| "exit 0".to_owned());
+    let tests = result
+        .tests
+        .map(|it| {
+            format!(", tests {} passed {} failed {} skipped", it.passed, it.failed, it.skipped)
+        })
+        .unwrap_or_default();
+    let cached =
+        result.cached_from.as_deref().map(|it| format!(", cached from {it}")).unwrap_or_default();
+    let optional = if result.required { "" } else { " (optional)" };
+    format!(
+        "{verdict}  {}{optional}  ({how}{tests}, {} ms{cached})",
+        result.name, result.duration_ms
+    )
+}
+
+/// Returns `argv` as one line a shell would split back into it, for reading.
+fn shell_words(argv: &[String]) -> String {
+    argv.iter()
+        .map(|word| {
+            if !word.is_empty()
+                && word.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c))
+            {
+                word.clone()
+            } else {
+                format!("'{}'", word.replace('\'', r"'\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}

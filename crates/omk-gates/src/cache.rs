@@ -1,0 +1,150 @@
+//! The gate cache: a passed gate's result, keyed by the gate's spec, the content of the files it
+//! depends on and an allow-list of environment variables.
+//!
+//! An entry is `<dir>/<key>.json` (format version 1: `{"version":1,"run_id":…,"result":…}`,
+//! the result a `gate_finished` payload) beside `<key>.log`, the output the result names. Only
+//! passed gates are stored, so a failure is always re-run. Entries are written to a temporary
+//! file and renamed, so a reader never sees half an entry.
+
+use std::{
+    fs,
+    io::{self, Write as _},
+    path::{Path, PathBuf},
+};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use omk_events::{GateFinished, GateKind};
+
+use crate::{spec::GateSpec, tree::hex};
+
+/// How a run uses the cache.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheOptions {
+    /// The directory of the entries, such as `.omk/cache/gates`.
+    pub dir: PathBuf,
+    /// The id of this run (a goal id, or the id of an `omk gates run`), recorded in the entries
+    /// it writes and reported as `cached_from` by the runs that reuse them.
+    pub run_id: String,
+    /// The environment variables whose values are part of the key; see [`DEFAULT_CACHE_ENV`].
+    pub env_names: Vec<String>,
+    /// Whether to reuse entries; `false` (`--no-cache`) still stores fresh results.
+    pub read: bool,
+}
+
+/// The variables whose values key every cache entry: they change what builds and tests do.
+pub const DEFAULT_CACHE_ENV: &[&str] = &[
+    "PATH",
+    "CI",
+    "RUSTFLAGS",
+    "RUSTDOCFLAGS",
+    "CARGO_BUILD_TARGET",
+    "CARGO_TARGET_DIR",
+    "NODE_ENV",
+    "NODE_OPTIONS",
+    "PYTHONPATH",
+    "VIRTUAL_ENV",
+    "GOFLAGS",
+    "GOOS",
+    "GOARCH",
+    "CGO_ENABLED",
+];
+
+/// The version of the entry format.
+const ENTRY_VERSION: u32 = 1;
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Entry {
+    version: u32,
+    run_id: String,
+    result: GateFinished,
+}
+
+/// What the key is computed from, serialized to JSON in this field order.
+#[derive(Serialize)]
+struct KeyMaterial<'a> {
+    version: u32,
+    name: &'a str,
+    kind: GateKind,
+    argv: Vec<String>,
+    cwd: Option<String>,
+    env: &'a std::collections::BTreeMap<String, String>,
+    inputs: &'a [String],
+    allow_no_tests: bool,
+    timeout_ms: u128,
+    tree: &'a str,
+    cache_env: Vec<(&'a str, Option<&'a str>)>,
+}
+
+/// Returns the cache key of `spec` on a tree whose digest (over the spec's inputs) is `tree`.
+pub(crate) fn cache_key(
+    spec: &GateSpec,
+    tree: &str,
+    env: &[(String, String)],
+    env_names: &[String],
+) -> String {
+    let mut cache_env: Vec<(&str, Option<&str>)> = env_names
+        .iter()
+        .map(|name| {
+            let value = env.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str());
+            (name.as_str(), value)
+        })
+        .collect();
+    cache_env.sort_unstable();
+    cache_env.dedup();
+    let material = KeyMaterial {
+        version: ENTRY_VERSION,
+        name: &spec.name,
+        kind: spec.kind,
+        argv: spec.command.argv(),
+        cwd: spec.cwd.as_ref().map(|it| it.to_string_lossy().into_owned()),
+        env: &spec.env,
+        inputs: &spec.inputs,
+        allow_no_tests: spec.allow_no_tests,
+        timeout_ms: spec.timeout.as_millis(),
+        tree,
+        cache_env,
+    };
+    let json = serde_json::to_vec(&material)
+        .expect("the key material serializes because it is strings, numbers and a string map");
+    hex(&Sha256::digest(&json))
+}
+
+/// Returns the stored result for `key` and the path of its log, if there is a usable entry.
+pub(crate) fn lookup(dir: &Path, key: &str) -> Option<(String, GateFinished, PathBuf)> {
+    let text = fs::read_to_string(dir.join(format!("{key}.json"))).ok()?;
+    let entry: Entry = serde_json::from_str(&text).ok()?;
+    if entry.version != ENTRY_VERSION {
+        return None;
+    }
+    let log = dir.join(format!("{key}.log"));
+    if entry.result.output.is_some() && !log.is_file() {
+        return None;
+    }
+    Some((entry.run_id, entry.result, log))
+}
+
+/// Stores `result` of run `run_id` under `key`, with a copy of the log at `log`.
+pub(crate) fn store(
+    dir: &Path,
+    key: &str,
+    run_id: &str,
+    result: &GateFinished,
+    log: Option<&Path>,
+) -> io::Result<()> {
+    fs::create_dir_all(dir)?;
+    if let Some(log) = log {
+        let temp = tempfile::NamedTempFile::new_in(dir)?;
+        fs::copy(log, temp.path())?;
+        temp.persist(dir.join(format!("{key}.log"))).map_err(|err| err.error)?;
+    }
+    let entry = Entry { version: ENTRY_VERSION, run_id: run_id.to_owned(), result: result.clone() };
+    let json = serde_json::to_vec_pretty(&entry)
+        .expect("a cache entry serializes because it is plain data with string keys");
+    let mut temp = tempfile::NamedTempFile::new_in(dir)?;
+    temp.write_all(&json)?;
+    temp.as_file().sync_data()?;
+    temp.persist(dir.join(format!("{key}.json"))).map_err(|err| err.error)?;
+    Ok(())
+}

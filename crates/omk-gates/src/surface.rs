@@ -1,0 +1,262 @@
+//! The gate surface: the files that define what the gates check (gate configuration, CI files,
+//! build and test configuration, tests), and its comparison between two git trees.
+//!
+//! The classification is deliberately broad: a change to `package.json` or a `Makefile` can
+//! change what `npm test` or `make test` runs, so such files are surface too. A changed surface
+//! is not a failure; it is evidence a person decides on.
+
+use std::{
+    collections::BTreeMap,
+    path::Path,
+    process::{Command, Stdio},
+    sync::LazyLock,
+};
+
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use sha2::{Digest, Sha256};
+
+use omk_events::GateSurfaceChecked;
+
+use crate::tree::hex;
+
+/// Returned when a tree cannot be read to check its gate surface.
+#[derive(Debug, thiserror::Error)]
+#[error("read tree {tree} with git in {dir}: {message}")]
+pub struct SurfaceError {
+    /// The tree or commit.
+    pub tree: String,
+    /// The repository directory.
+    pub dir: String,
+    /// git's error output or the reason it did not start.
+    pub message: String,
+}
+
+/// The patterns of the gate surface, matched against paths relative to the repository root.
+const SURFACE_PATTERNS: &[&str] = &[
+    // omk's own gate configuration.
+    "omk.toml",
+    // CI configuration.
+    ".github/workflows/**",
+    ".github/actions/**",
+    ".gitlab-ci.yml",
+    ".gitlab/ci/**",
+    ".circleci/**",
+    ".buildkite/**",
+    ".ci/**",
+    "ci/**",
+    ".travis.yml",
+    "azure-pipelines.yml",
+    "Jenkinsfile",
+    ".pre-commit-config.yaml",
+    // Files that define what the detected gates run and how strictly.
+    "Makefile",
+    "GNUmakefile",
+    "makefile",
+    "justfile",
+    "Justfile",
+    ".justfile",
+    "**/Cargo.toml",
+    ".cargo/config.toml",
+    ".cargo/config",
+    ".config/nextest.toml",
+    "**/clippy.toml",
+    "**/.clippy.toml",
+    "**/rustfmt.toml",
+    "**/.rustfmt.toml",
+    "deny.toml",
+    "**/package.json",
+    "**/jest.config.*",
+    "**/vitest.config.*",
+    "**/vitest.workspace.*",
+    "**/.eslintrc*",
+    "**/eslint.config.*",
+    "**/tsconfig.json",
+    "**/pyproject.toml",
+    "**/setup.cfg",
+    "**/pytest.ini",
+    "**/tox.ini",
+    "**/conftest.py",
+    "**/ruff.toml",
+    "**/.ruff.toml",
+    "**/.golangci.yml",
+    "**/.golangci.yaml",
+    // Tests.
+    "tests/**",
+    "test/**",
+    "**/tests/**",
+    "**/test/**",
+    "**/__tests__/**",
+    "**/testdata/**",
+    "**/*_test.go",
+    "**/test_*.py",
+    "**/*_test.py",
+    "**/*.test.*",
+    "**/*.spec.*",
+    "**/*_test.rs",
+];
+
+static SURFACE: LazyLock<GlobSet> = LazyLock::new(|| {
+    let mut builder = GlobSetBuilder::new();
+    for pattern in SURFACE_PATTERNS {
+        builder.add(Glob::new(pattern).expect("the surface patterns are literals tested below"));
+    }
+    builder.build().expect("the surface patterns are literals tested below")
+});
+
+/// Returns whether `path` (relative to the repository root, `/`-separated) is gate surface.
+pub fn is_gate_surface(path: &str) -> bool {
+    SURFACE.is_match(path)
+}
+
+/// Returns the scripts the gates run, such as `test.sh` in `sh test.sh` or `./ci/check`: they
+/// define what the gates check, so they are gate surface too.
+///
+/// A script is the program when it is a relative path, or the first argument of an interpreter
+/// (`sh`, `bash`, `python3`, `node`, …) given without options; `sh -n calc.sh` checks calc.sh
+/// rather than running it, so calc.sh stays code.
+pub fn files_named_by(gates: &[crate::GateSpec]) -> Vec<String> {
+    const INTERPRETERS: &[&str] =
+        &["sh", "bash", "dash", "zsh", "python", "python3", "node", "ruby", "perl", "deno", "bun"];
+    let mut files: Vec<String> = Vec::new();
+    for gate in gates {
+        let argv = gate.command.argv();
+        let words: Vec<&str> = match &gate.command {
+            // One level of `sh -c LINE`: the words of the line, up to the first operator.
+            crate::GateCommand::Shell(line) => line
+                .split_whitespace()
+                .take_while(|word| !matches!(*word, ";" | "&&" | "||" | "|"))
+                .collect(),
+            crate::GateCommand::Argv(_) => argv.iter().map(String::as_str).collect(),
+        };
+        let script = match words.as_slice() {
+            [program, ..] if program.contains('/') => Some(*program),
+            [interpreter, script, ..]
+                if INTERPRETERS.contains(interpreter) && !script.starts_with('-') =>
+            {
+                Some(*script)
+            }
+            _ => None,
+        };
+        let Some(script) = script.map(|it| it.trim_start_matches("./")) else { continue };
+        if script.starts_with('/') || script.contains("..") || script.contains('$') {
+            continue;
+        }
+        files.push(match &gate.cwd {
+            Some(cwd) => format!("{}/{script}", cwd.to_string_lossy()),
+            None => script.to_owned(),
+        });
+    }
+    files.sort();
+    files.dedup();
+    files
+}
+
+/// Compares the gate surface of the git trees (or commits) `base` and `proposed`, read with
+/// `git ls-tree` in the repository or worktree at `dir`.
+///
+/// The surface is the files [`is_gate_surface`] names, plus `extra_files` (from
+/// [`files_named_by`]). Its digest is the SHA-256 of its files' paths, modes and blob ids.
+pub fn check_gate_surface(
+    dir: &Path,
+    base: &str,
+    proposed: &str,
+    extra_files: &[String],
+    env: &[(String, String)],
+) -> Result<GateSurfaceChecked, SurfaceError> {
+    let base_files = surface_files(dir, base, extra_files, env)?;
+    let proposed_files = surface_files(dir, proposed, extra_files, env)?;
+    let mut changed_paths: Vec<String> = base_files
+        .iter()
+        .filter(|(path, entry)| proposed_files.get(*path) != Some(entry))
+        .map(|(path, _)| path.clone())
+        .chain(proposed_files.keys().filter(|path| !base_files.contains_key(*path)).cloned())
+        .collect();
+    changed_paths.sort();
+    changed_paths.dedup();
+    Ok(GateSurfaceChecked {
+        tree_id: proposed.to_owned(),
+        base_digest: digest(&base_files),
+        proposed_digest: digest(&proposed_files),
+        changed_paths,
+    })
+}
+
+/// Returns the surface files of `tree`: path → `mode blob-id`.
+fn surface_files(
+    dir: &Path,
+    tree: &str,
+    extra_files: &[String],
+    env: &[(String, String)],
+) -> Result<BTreeMap<String, String>, SurfaceError> {
+    let error = |message: String| SurfaceError {
+        tree: tree.to_owned(),
+        dir: dir.display().to_string(),
+        message,
+    };
+    let output = Command::new("git")
+        .args(["ls-tree", "-r", "-z", "--full-tree", tree])
+        .current_dir(dir)
+        .env_clear()
+        .envs(env.iter().filter(|(name, _)| !name.starts_with("GIT_")).map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|err| error(err.to_string()))?;
+    if !output.status.success() {
+        return Err(error(String::from_utf8_lossy(&output.stderr).trim().to_owned()));
+    }
+    let mut files = BTreeMap::new();
+    for record in output.stdout.split(|byte| *byte == 0).filter(|it| !it.is_empty()) {
+        let record = String::from_utf8_lossy(record);
+        // `<mode> <type> <object>\t<path>`
+        let Some((meta, path)) = record.split_once('\t') else { continue };
+        let mut fields = meta.split(' ');
+        let (Some(mode), Some(_kind), Some(object)) = (fields.next(), fields.next(), fields.next())
+        else {
+            continue;
+        };
+        if is_gate_surface(path) || extra_files.iter().any(|it| it == path) {
+            files.insert(path.to_owned(), format!("{mode} {object}"));
+        }
+    }
+    Ok(files)
+}
+
+fn digest(files: &BTreeMap<String, String>) -> String {
+    let mut hasher = Sha256::new();
+    for (path, entry) in files {
+        hasher.update(format!("{entry}\t{path}\n").as_bytes());
+    }
+    hex(&hasher.finalize())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_is_gate_surface() {
+        let surface = [
+            "omk.toml",
+            ".github/workflows/ci.yml",
+            "Makefile",
+            "Cargo.toml",
+            "crates/a/Cargo.toml",
+            "package.json",
+            "web/package.json",
+            "pyproject.toml",
+            "tests/it/main.rs",
+            "crates/a/tests/x.rs",
+            "pkg/calc_test.go",
+            "src/app.test.ts",
+            "tests/test_calc.py",
+            ".config/nextest.toml",
+        ];
+        for path in surface {
+            assert!(is_gate_surface(path), "{path} is surface");
+        }
+        let not_surface = ["src/lib.rs", "README.md", "calc.sh", "docs/testing.md", "latest/x.rs"];
+        for path in not_surface {
+            assert!(!is_gate_surface(path), "{path} is not surface");
+        }
+    }
+}

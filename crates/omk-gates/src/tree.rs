@@ -1,0 +1,161 @@
+//! The content of a worktree as the cache sees it: every tracked and untracked file that git does
+//! not ignore, each with a digest of its content and mode.
+//!
+//! omk-gates lists the files with `git ls-files -co --exclude-standard -z` (one small process
+//! call, so it needs no git library and stays below omk-worktree) and hashes them itself, so the
+//! digest covers uncommitted and untracked changes exactly as the gates see them.
+
+use std::{
+    fmt::Write as _,
+    fs, io,
+    os::unix::fs::PermissionsExt,
+    path::Path,
+    process::{Command, Stdio},
+};
+
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use sha2::{Digest, Sha256};
+
+/// The files of a worktree, sorted by path, each with the SHA-256 of its mode and content.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TreeFiles {
+    /// `(path, digest)`, sorted by path; paths use `/`.
+    pub files: Vec<(String, String)>,
+}
+
+/// Returned when the files of a worktree cannot be listed.
+#[derive(Debug, thiserror::Error)]
+pub enum TreeError {
+    /// git could not be run or failed.
+    #[error("list the files of {dir} with git: {message}")]
+    Git {
+        /// The worktree.
+        dir: String,
+        /// git's error output or the reason it did not start.
+        message: String,
+    },
+    /// A pattern of `inputs` is not a valid glob.
+    #[error("input pattern {pattern:?} is not a valid glob")]
+    Pattern {
+        /// The pattern.
+        pattern: String,
+        /// The parser's error.
+        #[source]
+        source: globset::Error,
+    },
+}
+
+/// The directory omk keeps its state in; never part of what the gates check.
+const STATE_DIR: &str = ".omk/";
+
+/// Returns the files of the worktree at `dir`: tracked and untracked, not ignored, without `.omk/`.
+///
+/// `env` is the environment git runs with, less the `GIT_*` variables that would point it at
+/// another repository.
+pub fn tree_files(dir: &Path, env: &[(String, String)]) -> Result<TreeFiles, TreeError> {
+    let git_error = |message: String| TreeError::Git { dir: dir.display().to_string(), message };
+    let output = Command::new("git")
+        .args(["ls-files", "-co", "--exclude-standard", "-z"])
+        .current_dir(dir)
+        .env_clear()
+        .envs(env.iter().filter(|(name, _)| !name.starts_with("GIT_")).map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|err| git_error(err.to_string()))?;
+    if !output.status.success() {
+        return Err(git_error(String::from_utf8_lossy(&output.stderr).trim().to_owned()));
+    }
+    let mut paths: Vec<String> = output
+        .stdout
+        .split(|byte| *byte == 0)
+        .filter(|it| !it.is_empty())
+        .map(|it| String::from_utf8_lossy(it).into_owned())
+        .filter(|path| !path.starts_with(STATE_DIR))
+        .collect();
+    // A path both modified and untracked-listed cannot happen, but a deleted tracked file is
+    // listed once by -c; sort and dedup keep the list canonical either way.
+    paths.sort();
+    paths.dedup();
+    let files = paths
+        .into_iter()
+        .map(|path| {
+            let digest = file_digest(&dir.join(&path));
+            (path, digest)
+        })
+        .collect();
+    Ok(TreeFiles { files })
+}
+
+impl TreeFiles {
+    /// Returns the SHA-256 of the files that match `inputs`, or of all files when `inputs` is
+    /// empty.
+    ///
+    /// An input without glob characters matches that path and everything under it.
+    pub fn digest(&self, inputs: &[String]) -> Result<String, TreeError> {
+        let matcher = if inputs.is_empty() { None } else { Some(input_matcher(inputs)?) };
+        let mut hasher = Sha256::new();
+        for (path, digest) in &self.files {
+            if matcher.as_ref().is_none_or(|it| it.is_match(path)) {
+                hasher.update(path.as_bytes());
+                hasher.update([0]);
+                hasher.update(digest.as_bytes());
+                hasher.update([b'\n']);
+            }
+        }
+        Ok(hex(&hasher.finalize()))
+    }
+}
+
+/// Returns a matcher for `inputs`: globs, and plain paths with everything under them.
+pub(crate) fn input_matcher(inputs: &[String]) -> Result<GlobSet, TreeError> {
+    let mut builder = GlobSetBuilder::new();
+    for input in inputs {
+        let input = input.trim_end_matches('/');
+        let patterns = if input.contains(['*', '?', '[', '{']) {
+            vec![input.to_owned()]
+        } else {
+            vec![input.to_owned(), format!("{input}/**")]
+        };
+        for pattern in patterns {
+            let glob = Glob::new(&pattern)
+                .map_err(|source| TreeError::Pattern { pattern: pattern.clone(), source })?;
+            builder.add(glob);
+        }
+    }
+    builder.build().map_err(|source| TreeError::Pattern { pattern: inputs.join(", "), source })
+}
+
+/// Returns the digest of one file: its kind, executable bit and content; a file that cannot be
+/// read (deleted since listing) has a digest of its own.
+fn file_digest(path: &Path) -> String {
+    let mut hasher = Sha256::new();
+    match fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            hasher.update(b"link\0");
+            if let Ok(target) = fs::read_link(path) {
+                hasher.update(target.to_string_lossy().as_bytes());
+            }
+        }
+        Ok(meta) if meta.is_file() => {
+            let executable = meta.permissions().mode() & 0o111 != 0;
+            hasher.update(if executable { b"exec\0" } else { b"file\0" });
+            if let Err(err) =
+                fs::File::open(path).and_then(|mut file| io::copy(&mut file, &mut hasher))
+            {
+                hasher.update(format!("unreadable: {}", err.kind()).as_bytes());
+            }
+        }
+        // A directory here is a submodule or nested repository: its own content is not hashed.
+        Ok(_) => hasher.update(b"other\0"),
+        Err(_) => hasher.update(b"missing\0"),
+    }
+    hex(&hasher.finalize())
+}
+
+/// Returns `digest` as lowercase hex.
+pub(crate) fn hex(digest: &[u8]) -> String {
+    digest.iter().fold(String::with_capacity(digest.len() * 2), |mut text, byte| {
+        write!(text, "{byte:02x}").expect("writing to a String cannot fail");
+        text
+    })
+}

@@ -1,0 +1,221 @@
+//! The runner's evidence: redaction, test counts, the tail, the environment, events, cancel and
+//! the cache.
+
+use std::{fs, time::Duration};
+
+use omk_events::{GateKind, TestCounts};
+use omk_gates::{CacheOptions, GateEvent, GateSpec, RunOptions};
+
+use crate::{TestResult, git, log_of, options, run_with, shell};
+
+fn test_gate(name: &str, line: &str) -> GateSpec {
+    GateSpec { kind: GateKind::Test, ..shell(name, line, Duration::from_secs(60)) }
+}
+
+#[test]
+fn secrets_are_masked_before_the_output_is_stored() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    fs::create_dir(dir.path().join("wt"))?;
+    let mut options = options(dir.path(), 1);
+    options.env.push(("DEPLOY_TOKEN".to_owned(), "s3cr3t-value-1234".to_owned()));
+    let line = "echo \"token=$DEPLOY_TOKEN\"; echo 'Authorization: Bearer abcdefghijklmnopqrstuvwxyz' >&2; \
+                printf -- '-----BEGIN RSA PRIVATE KEY-----\\nMIIE\\n-----END RSA PRIVATE KEY-----\\ndone\\n'";
+    let runs = run_with(&[shell("leaky", line, Duration::from_secs(60))], &options);
+    let log = log_of(dir.path(), &runs[0].result);
+    assert_eq!(
+        log,
+        "token=[REDACTED:DEPLOY_TOKEN]\nAuthorization: Bearer [REDACTED]\n[REDACTED PRIVATE KEY]\n\
+         [REDACTED PRIVATE KEY]\n[REDACTED PRIVATE KEY]\ndone\n"
+    );
+    assert_eq!(runs[0].tail, log, "the tail is redacted too");
+    let output = runs[0].result.output.as_ref().expect("an artifact");
+    assert_eq!(
+        output.sha256,
+        omk_events::sha256_hex(log.as_bytes()),
+        "the digest is of what is stored"
+    );
+    Ok(())
+}
+
+#[test]
+fn gates_get_exactly_the_given_environment_plus_their_own() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    fs::create_dir(dir.path().join("wt"))?;
+    let mut spec =
+        shell("env", "env | grep -v '^PWD=\\|^SHLVL=\\|^_=' | sort", Duration::from_secs(60));
+    spec.env.insert("GATE_ONLY".to_owned(), "1".to_owned());
+    let mut options = options(dir.path(), 1);
+    options.env = vec![("PATH".to_owned(), "/usr/bin:/bin".to_owned())];
+    let runs = run_with(&[spec], &options);
+    assert_eq!(log_of(dir.path(), &runs[0].result), "GATE_ONLY=1\nPATH=/usr/bin:/bin\n");
+    Ok(())
+}
+
+#[test]
+fn test_counts_are_parsed_and_a_test_gate_that_ran_none_fails() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    fs::create_dir(dir.path().join("wt"))?;
+    let cargo_none =
+        "echo 'test result: ok. 0 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out'";
+    let specs = [
+        test_gate("pytest-like", "echo '==== 2 passed, 1 skipped in 0.01s ===='"),
+        test_gate("none", cargo_none),
+        GateSpec { allow_no_tests: true, ..test_gate("none-allowed", cargo_none) },
+        test_gate("unknown", "echo all good"),
+        GateSpec { kind: GateKind::Lint, ..test_gate("lint-none", cargo_none) },
+    ];
+    let runs = run_with(&specs, &options(dir.path(), 2));
+    let verdicts: Vec<String> = runs
+        .iter()
+        .map(|run| {
+            let tests = run.result.tests.map(|it: TestCounts| (it.passed, it.failed, it.skipped));
+            let reason = omk_gates::failure_reason(&run.result).unwrap_or_else(|| "passed".into());
+            format!("{} {tests:?} {reason}", run.result.name)
+        })
+        .collect();
+    assert_eq!(
+        verdicts,
+        [
+            "pytest-like Some((2, 0, 1)) passed",
+            "none Some((0, 0, 0)) ran no tests (set allow_no_tests = true if that is fine)",
+            "none-allowed Some((0, 0, 0)) passed",
+            "unknown None passed",
+            "lint-none Some((0, 0, 0)) passed",
+        ]
+    );
+    assert!(runs[2].result.allow_no_tests, "the result records allow_no_tests");
+    Ok(())
+}
+
+#[test]
+fn the_tail_is_bounded_and_starts_at_a_line() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    fs::create_dir(dir.path().join("wt"))?;
+    let line = "i=0; while [ $i -lt 5000 ]; do echo \"line $i\"; i=$((i+1)); done";
+    let runs = run_with(&[shell("long", line, Duration::from_secs(60))], &options(dir.path(), 1));
+    let tail = &runs[0].tail;
+    assert!(tail.len() <= omk_gates::TAIL_BYTES, "{}", tail.len());
+    assert!(tail.starts_with("line ") && tail.ends_with("line 4999\n"), "{tail:?}");
+    Ok(())
+}
+
+#[test]
+fn starts_are_reported_as_they_happen_and_results_in_spec_order() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    fs::create_dir(dir.path().join("wt"))?;
+    let specs = [
+        shell("slow", "sleep 0.3", Duration::from_secs(60)),
+        shell("fast", "true", Duration::from_secs(60)),
+    ];
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let mut seen = Vec::new();
+    let mut observer = |event: GateEvent<'_>| match event {
+        GateEvent::Started(started) => seen.push(format!("started {}", started.name)),
+        GateEvent::Finished(run) => seen.push(format!("finished {}", run.result.name)),
+    };
+    runtime.block_on(omk_gates::run_gates(&specs, &options(dir.path(), 2), &mut observer));
+    assert_eq!(seen, ["started slow", "started fast", "finished slow", "finished fast"]);
+    Ok(())
+}
+
+#[test]
+fn cancel_stops_running_gates_and_skips_the_rest() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    fs::create_dir(dir.path().join("wt"))?;
+    let (cancel, cancelled) = tokio::sync::watch::channel(false);
+    let options = RunOptions { cancel: Some(cancelled), ..options(dir.path(), 1) };
+    let specs = [
+        shell("running", "sleep 30", Duration::from_secs(60)),
+        shell("waiting", "true", Duration::from_secs(60)),
+    ];
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let started = std::time::Instant::now();
+    let runs = runtime.block_on(async {
+        let mut noop = |_: GateEvent<'_>| {};
+        let run = omk_gates::run_gates(&specs, &options, &mut noop);
+        let trigger = async {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            cancel.send(true).ok();
+        };
+        tokio::join!(run, trigger).0
+    });
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!((runs[0].result.signal, runs[0].result.timed_out), (Some(15), false));
+    assert_eq!(
+        runs[1].result.spawn_error.as_deref(),
+        Some("the run was cancelled before the gate started")
+    );
+    Ok(())
+}
+
+#[test]
+fn a_passed_gate_is_reused_on_an_unchanged_tree_and_rerun_after_a_change() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let wt = dir.path().join("wt");
+    fs::create_dir(&wt)?;
+    git(&wt, &["init", "-q"])?;
+    fs::write(wt.join(".gitignore"), "ignored.txt\n")?;
+    fs::write(wt.join("a.txt"), "a\n")?;
+    fs::create_dir(wt.join("docs"))?;
+    fs::write(wt.join("docs/d.md"), "d\n")?;
+    let cache_options = |run_id: &str, read: bool| CacheOptions {
+        dir: dir.path().join("cache"),
+        run_id: run_id.to_owned(),
+        env_names: vec!["PATH".to_owned(), "CI".to_owned()],
+        read,
+    };
+    let run = |run_id: &str, read: bool| {
+        let options = RunOptions {
+            cache: Some(cache_options(run_id, read)),
+            artifact_root: dir.path().join(run_id),
+            ..options(dir.path(), 2)
+        };
+        let specs = [
+            shell("all", "cat a.txt", Duration::from_secs(60)),
+            GateSpec {
+                inputs: vec!["docs".to_owned()],
+                ..shell("docs", "cat docs/d.md", Duration::from_secs(60))
+            },
+            shell("failing", "exit 1", Duration::from_secs(60)),
+        ];
+        run_with(&specs, &options)
+            .into_iter()
+            .map(|it| it.result.cached_from.unwrap_or_else(|| "ran".to_owned()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(run("r1", true), ["ran", "ran", "ran"]);
+    // Unchanged tree: passed gates come from r1; failures always run again.
+    assert_eq!(run("r2", true), ["r1", "r1", "ran"]);
+    let cached_log = fs::read_to_string(dir.path().join("r2/artifacts/gates/all.log"))?;
+    assert_eq!(cached_log, "a\n", "the cached log is copied into the run's artifacts");
+    // An ignored file does not count; an untracked one does, but only for gates whose inputs
+    // include it.
+    fs::write(wt.join("ignored.txt"), "x\n")?;
+    assert_eq!(run("r3", true), ["r1", "r1", "ran"]);
+    fs::write(wt.join("new.txt"), "x\n")?;
+    assert_eq!(run("r4", true), ["ran", "r1", "ran"]);
+    // --no-cache runs everything but still stores the results.
+    assert_eq!(run("r5", false), ["ran", "ran", "ran"]);
+    assert_eq!(run("r6", true), ["r5", "r5", "ran"]);
+    Ok(())
+}
+
+#[test]
+fn outside_a_git_repository_the_cache_is_not_used_and_says_why() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    fs::create_dir(dir.path().join("wt"))?;
+    let options = RunOptions {
+        cache: Some(CacheOptions {
+            dir: dir.path().join("cache"),
+            run_id: "r1".to_owned(),
+            env_names: Vec::new(),
+            read: true,
+        }),
+        ..options(dir.path(), 1)
+    };
+    let runs = run_with(&[shell("t", "true", Duration::from_secs(60))], &options);
+    assert!(runs[0].result.passed());
+    let note = runs[0].cache_note.as_deref().unwrap_or_default();
+    assert!(note.starts_with("cache not used: list the files of"), "{note}");
+    Ok(())
+}

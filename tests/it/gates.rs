@@ -1,0 +1,75 @@
+//! `omk gates list` and `omk gates run` end to end: detection, configuration, exit codes, the
+//! cache and redaction.
+
+use serde_json::Value;
+
+use crate::TestEnv;
+
+const OMK_TOML: &str = r#"[[gates]]
+name = "test"
+kind = "test"
+command = "echo 'ok 1'; echo '2 passed, 0 failed'"
+
+[[gates]]
+name = "leaky"
+command = "echo \"deploying with $DEPLOY_TOKEN\"; exit 3"
+required = false
+
+[detect]
+exclude = ["make-lint"]
+"#;
+
+const MAKEFILE: &str = "test:\n\t@echo '1 passed, 0 failed'\nlint:\n\t@false\n";
+
+#[test]
+fn gates_list_and_run_work_as_a_ci_quality_gate() -> anyhow::Result<()> {
+    let env = TestEnv::new()?;
+    let repo = env.repo("project", &[("omk.toml", OMK_TOML), ("Makefile", MAKEFILE)])?;
+    let secret = [("DEPLOY_TOKEN", "tok-123456789")];
+
+    let list = env.omk(&repo, &["gates", "list"])?;
+    let first = env.omk_with(&repo, &["gates", "run"], &secret)?;
+    // Unchanged tree: the passed gates come from the first run; the failure runs again.
+    let second = env.omk_with(&repo, &["gates", "run"], &secret)?;
+    env.insta_settings().bind(|| {
+        insta::assert_snapshot!("gates_list", list);
+        insta::assert_snapshot!("gates_run_first", first);
+        insta::assert_snapshot!("gates_run_cached", second);
+    });
+    assert_eq!((list.code, first.code, second.code), (Some(0), Some(0), Some(0)));
+    let stored = std::fs::read_to_string(
+        repo.join(".omk/gate-runs/gates-20261121-200000-000/artifacts/gates/leaky.log"),
+    )?;
+    assert_eq!(stored, "deploying with [REDACTED:DEPLOY_TOKEN]\n");
+    assert_eq!(env.git(&repo, &["status", "--porcelain"])?, "", ".omk/ is excluded from git");
+    Ok(())
+}
+
+#[test]
+fn a_failing_required_gate_exits_1_and_names_are_checked() -> anyhow::Result<()> {
+    let env = TestEnv::new()?;
+    let repo = env.repo("project", &[("omk.toml", OMK_TOML), ("Makefile", MAKEFILE)])?;
+
+    // An excluded gate runs when named, and fails the run.
+    let output = env.omk(&repo, &["gates", "run", "make-lint", "test", "--json", "--no-cache"])?;
+    assert_eq!(output.code, Some(1), "{output}");
+    let document: Value = serde_json::from_str(&output.stdout)?;
+    assert_eq!(document["passed"], false);
+    assert_eq!(document["gates"][0]["result"]["name"], "make-lint");
+    assert_eq!(document["gates"][0]["failure"], "exit 2");
+    assert_eq!(document["gates"][1]["result"]["tests"]["passed"], 2);
+    assert_eq!(document["gates"][1]["result"]["cached_from"], Value::Null);
+
+    let unknown = env.omk(&repo, &["gates", "run", "tset"])?;
+    assert_eq!(unknown.code, Some(2));
+    assert_eq!(
+        unknown.stderr,
+        "error: no gate named \"tset\"\nhint: the gates are: test, leaky, make-test, make-lint\n"
+    );
+
+    std::fs::write(repo.join("omk.toml"), "[[gates]]\nname = \"t\"\n")?;
+    let invalid = env.omk(&repo, &["gates", "list"])?;
+    assert_eq!(invalid.code, Some(2));
+    assert!(invalid.stderr.contains("omk.toml:1:1: missing field `command`"), "{invalid}");
+    Ok(())
+}
