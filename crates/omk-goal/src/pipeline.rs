@@ -122,7 +122,8 @@ async fn drive(
     gates: &[GateSpec],
 ) -> Result<(), Error> {
     let branch = format!("omk/{goal_id}");
-    let options = CreateOptions { path: &paths.worktree, branch: &branch, base_commit };
+    let options =
+        CreateOptions { path: &paths.worktree, branch: &branch, base_commit, copy: &[], setup: &[] };
     let worktree = match omk_worktree::create(repo, &options) {
         Ok(worktree) => worktree,
         Err(err) => return log.fail(Step::Worktree, &err),

@@ -27,4 +27,7 @@ pub use crate::changes::{ChangeStatus, Changes, FileChange, capture_changes};
 pub use crate::error::Error;
 pub use crate::init::{Identity, init_with_commit};
 pub use crate::repo::{Head, Repo, exclude, head, open};
-pub use crate::worktree::{CreateOptions, Worktree, create, remove};
+pub use crate::worktree::{
+    CreateOptions, Worktree, WorktreeInfo, create, lease_reason, list, lock, parse_lease_reason,
+    remove, unlock,
+};

@@ -43,6 +43,18 @@ fn repo_with(files: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf) {
     (dir, root)
 }
 
+/// Joins an error and its sources, as omk-cli shows them.
+fn chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 fn write(root: &Path, path: &str, content: &str) {
     let path = root.join(path);
     fs::create_dir_all(path.parent().expect("file paths have a parent")).expect("create dirs");
@@ -106,7 +118,7 @@ fn changes_come_from_git_and_leave_the_worktree_alone() -> TestResult {
     let path = dir.path().join("wt");
     let worktree = omk_worktree::create(
         &repo,
-        &CreateOptions { path: &path, branch: "omk/g1", base_commit: &base },
+        &CreateOptions { path: &path, branch: "omk/g1", base_commit: &base, copy: &[], setup: &[] },
     )?;
     assert_eq!(git(&path, &["branch", "--show-current"]), "omk/g1");
 
@@ -158,7 +170,7 @@ fn an_unchanged_worktree_has_no_changes_and_the_base_tree() -> TestResult {
     let path = dir.path().join("wt");
     omk_worktree::create(
         &repo,
-        &CreateOptions { path: &path, branch: "omk/g", base_commit: &base },
+        &CreateOptions { path: &path, branch: "omk/g", base_commit: &base, copy: &[], setup: &[] },
     )?;
     let changes = omk_worktree::capture_changes(&path, &base)?;
     assert_eq!(changes.files, []);
@@ -175,7 +187,7 @@ fn create_refuses_an_existing_path_or_branch() -> TestResult {
     fs::create_dir(&taken)?;
     let err = omk_worktree::create(
         &repo,
-        &CreateOptions { path: &taken, branch: "omk/a", base_commit: &base },
+        &CreateOptions { path: &taken, branch: "omk/a", base_commit: &base, copy: &[], setup: &[] },
     )
     .unwrap_err();
     assert!(matches!(err, Error::PathExists { .. }), "{err:?}");
@@ -184,10 +196,11 @@ fn create_refuses_an_existing_path_or_branch() -> TestResult {
     let fresh = dir.path().join("fresh");
     let err = omk_worktree::create(
         &repo,
-        &CreateOptions { path: &fresh, branch: "omk/b", base_commit: &base },
+        &CreateOptions { path: &fresh, branch: "omk/b", base_commit: &base, copy: &[], setup: &[] },
     )
     .unwrap_err();
-    assert!(err.to_string().contains("a branch named 'omk/b' already exists"), "{err}");
+    assert!(matches!(err, Error::BranchExists { .. }), "{err:?}");
+    assert!(err.to_string().contains("create branch omk/b: it already exists"), "{err}");
     assert!(!fresh.exists(), "a failed create leaves no directory");
     Ok(())
 }
@@ -200,7 +213,7 @@ fn remove_deletes_a_clean_worktree_and_refuses_a_dirty_one() -> TestResult {
     let clean = dir.path().join("clean");
     omk_worktree::create(
         &repo,
-        &CreateOptions { path: &clean, branch: "omk/c", base_commit: &base },
+        &CreateOptions { path: &clean, branch: "omk/c", base_commit: &base, copy: &[], setup: &[] },
     )?;
     omk_worktree::remove(&repo, &clean)?;
     assert!(!clean.exists());
@@ -210,11 +223,11 @@ fn remove_deletes_a_clean_worktree_and_refuses_a_dirty_one() -> TestResult {
     let dirty = dir.path().join("dirty");
     omk_worktree::create(
         &repo,
-        &CreateOptions { path: &dirty, branch: "omk/d", base_commit: &base },
+        &CreateOptions { path: &dirty, branch: "omk/d", base_commit: &base, copy: &[], setup: &[] },
     )?;
     write(&dirty, "work.txt", "unsaved work\n");
     let err = omk_worktree::remove(&repo, &dirty).unwrap_err();
-    assert!(err.to_string().contains("contains modified or untracked files"), "{err}");
+    assert!(chain(&err).contains("dirty"), "{}", chain(&err));
     assert_eq!(fs::read_to_string(dirty.join("work.txt"))?, "unsaved work\n", "no work is lost");
     Ok(())
 }
