@@ -260,3 +260,237 @@ fn init_with_commit_makes_a_repository_with_one_commit() -> TestResult {
     assert_eq!(git(dir.path(), &["status", "--porcelain"]), "");
     Ok(())
 }
+
+const IDENTITY: omk_worktree::Identity<'static> =
+    omk_worktree::Identity { name: "omk", email: "omk@example.invalid" };
+
+/// Creates worktree `omk/<name>` at `dir/<name>` from `base`.
+fn worktree(repo: &omk_worktree::Repo, dir: &Path, name: &str, base: &str) -> PathBuf {
+    let path = dir.join(name);
+    let branch = format!("omk/{name}");
+    omk_worktree::create(
+        repo,
+        &CreateOptions { path: &path, branch: &branch, base_commit: base, copy: &[], setup: &[] },
+    )
+    .expect("create worktree");
+    path
+}
+
+fn commit_all(path: &Path, goal: &str) -> omk_worktree::Commit {
+    let options = omk_worktree::CommitOptions {
+        identity: IDENTITY,
+        message: "agent change",
+        goal_id: goal,
+        time: 1_795_000_000,
+    };
+    omk_worktree::commit(path, &options).expect("commit").expect("something to commit")
+}
+
+#[test]
+fn commit_records_everything_with_a_goal_trailer_and_leaves_status_clean() -> TestResult {
+    let (dir, root) = repo_with(&[("a.txt", "a\n"), ("gone.txt", "x\n"), (".gitignore", "*.log\n")]);
+    let repo = omk_worktree::open(&root)?;
+    let base = omk_worktree::head(&repo)?.commit;
+    let path = worktree(&repo, dir.path(), "g1", &base);
+    write(&path, "a.txt", "changed\n");
+    write(&path, "new/file.txt", "new\n");
+    write(&path, "debug.log", "ignored\n");
+    fs::remove_file(path.join("gone.txt"))?;
+    let captured = omk_worktree::capture_changes(&path, &base)?;
+
+    let commit = commit_all(&path, "g1");
+    assert_eq!(commit.parent, base);
+    assert_eq!(commit.tree_id, captured.tree_id, "the commit holds the captured tree");
+    assert_eq!(git(&path, &["rev-parse", "omk/g1"]), commit.id, "the branch moved");
+    assert_eq!(
+        git(&path, &["log", "-1", "--format=%an <%ae>%n%B"]),
+        "omk <omk@example.invalid>\nagent change\n\nOmk-Goal: g1"
+    );
+    assert_eq!(git(&path, &["status", "--porcelain"]), "", "clean; the ignored file stays ignored");
+    assert_eq!(git(&path, &["diff-files", "--name-only"]), "", "the index has fresh stats");
+    git(&root, &["fsck", "--strict"]);
+    let options = omk_worktree::CommitOptions {
+        identity: IDENTITY,
+        message: "again",
+        goal_id: "g1",
+        time: 1_795_000_000,
+    };
+    assert_eq!(omk_worktree::commit(&path, &options)?, None, "nothing left to commit");
+    Ok(())
+}
+
+#[test]
+fn merge_check_lists_conflicts_like_git_merge_tree() -> TestResult {
+    let (dir, root) = repo_with(&[("a.txt", "one\n"), ("b.txt", "b\n")]);
+    let repo = omk_worktree::open(&root)?;
+    let base = omk_worktree::head(&repo)?.commit;
+    let clean = worktree(&repo, dir.path(), "clean", &base);
+    write(&clean, "c.txt", "c\n");
+    commit_all(&clean, "clean");
+    let clash = worktree(&repo, dir.path(), "clash", &base);
+    write(&clash, "a.txt", "theirs\n");
+    commit_all(&clash, "clash");
+
+    let check = omk_worktree::merge_check(&repo, "main", "omk/clean")?;
+    assert_eq!(check.kind, omk_worktree::MergeKind::FastForward);
+    assert_eq!(check.tree_id, git(&root, &["rev-parse", "omk/clean^{tree}"]));
+
+    write(&root, "a.txt", "ours\n");
+    git(&root, &["commit", "--quiet", "-am", "main moves"]);
+    let objects_before = git(&root, &["count-objects"]);
+    let check = omk_worktree::merge_check(&repo, "main", "omk/clash")?;
+    assert_eq!(check.kind, omk_worktree::MergeKind::ThreeWay);
+    assert_eq!(check.conflicts, ["a.txt"]);
+    let check = omk_worktree::merge_check(&repo, "main", "omk/clean")?;
+    assert_eq!(check.conflicts, Vec::<String>::new());
+    assert_eq!(git(&root, &["count-objects"]), objects_before, "nothing was written");
+    let git_tree = git(&root, &["merge-tree", "--write-tree", "main", "omk/clean"]);
+    assert_eq!(check.tree_id, git_tree, "the same tree as git merge-tree");
+    Ok(())
+}
+
+#[test]
+fn merge_fast_forwards_commits_or_refuses_without_touching_local_work() -> TestResult {
+    let (dir, root) = repo_with(&[("a.txt", "one\n"), ("b.txt", "b\n")]);
+    let repo = omk_worktree::open(&root)?;
+    let base = omk_worktree::head(&repo)?.commit;
+    let options = |branch| omk_worktree::MergeOptions {
+        branch,
+        target: "main",
+        strategy: omk_worktree::MergeStrategy::Merge,
+        message: "Merge omk goal",
+        identity: IDENTITY,
+        time: 1_795_000_000,
+    };
+
+    // Fast-forward of the checked-out main: git moves the user's files.
+    let ff = worktree(&repo, dir.path(), "ff", &base);
+    write(&ff, "c.txt", "c\n");
+    let committed = commit_all(&ff, "ff");
+    let merged = omk_worktree::merge(&repo, &options("omk/ff"))?;
+    assert_eq!(merged, omk_worktree::Merged::FastForward { commit: committed.id.clone() });
+    assert_eq!(fs::read_to_string(root.join("c.txt"))?, "c\n");
+    assert_eq!(git(&root, &["status", "--porcelain"]), "");
+    assert_eq!(
+        omk_worktree::merge(&repo, &options("omk/ff"))?,
+        omk_worktree::Merged::UpToDate { commit: committed.id }
+    );
+
+    // Uncommitted work in the user's checkout on a path the merge changes: refused.
+    let main_tip = git(&root, &["rev-parse", "HEAD"]);
+    let edit = worktree(&repo, dir.path(), "edit", &main_tip);
+    write(&edit, "b.txt", "agent\n");
+    commit_all(&edit, "edit");
+    write(&root, "b.txt", "user's unsaved edit\n");
+    let err = omk_worktree::merge(&repo, &options("omk/edit")).unwrap_err();
+    assert!(matches!(err, Error::DirtyCheckout { ref paths, .. } if paths == &["b.txt"]), "{err}");
+    assert_eq!(fs::read_to_string(root.join("b.txt"))?, "user's unsaved edit\n");
+    assert_eq!(git(&root, &["rev-parse", "HEAD"]), main_tip, "main did not move");
+    git(&root, &["checkout", "--quiet", "--", "b.txt"]);
+
+    // The base moved: a merge commit when clean, an error listing paths when not.
+    write(&root, "d.txt", "user\n");
+    git(&root, &["add", "d.txt"]);
+    git(&root, &["commit", "--quiet", "-m", "user work"]);
+    let merged = omk_worktree::merge(&repo, &options("omk/edit"))?;
+    let omk_worktree::Merged::Committed { commit, squash: false } = merged else {
+        panic!("expected a merge commit, got {merged:?}");
+    };
+    assert_eq!(git(&root, &["rev-parse", "HEAD"]), commit);
+    assert_eq!(git(&root, &["log", "-1", "--format=%p"]).split(' ').count(), 2);
+    assert_eq!(fs::read_to_string(root.join("b.txt"))?, "agent\n");
+    assert_eq!(git(&root, &["status", "--porcelain"]), "");
+
+    let tip = git(&root, &["rev-parse", "HEAD"]);
+    let clash = worktree(&repo, dir.path(), "clash", &base);
+    write(&clash, "b.txt", "other agent\n");
+    commit_all(&clash, "clash");
+    let err = omk_worktree::merge(&repo, &options("omk/clash")).unwrap_err();
+    assert!(matches!(err, Error::Conflicts { ref paths, .. } if paths == &["b.txt"]), "{err}");
+    assert_eq!(git(&root, &["rev-parse", "HEAD"]), tip);
+    assert_eq!(git(&root, &["status", "--porcelain"]), "");
+    Ok(())
+}
+
+#[test]
+fn merge_into_a_branch_nobody_has_checked_out_moves_only_the_ref() -> TestResult {
+    let (dir, root) = repo_with(&[("a.txt", "one\n")]);
+    let repo = omk_worktree::open(&root)?;
+    let base = omk_worktree::head(&repo)?.commit;
+    git(&root, &["branch", "release"]);
+    git(&root, &["commit", "--quiet", "--allow-empty", "-m", "main moves on"]);
+    let path = worktree(&repo, dir.path(), "g", &base);
+    write(&path, "b.txt", "b\n");
+    commit_all(&path, "g");
+    let options = omk_worktree::MergeOptions {
+        branch: "omk/g",
+        target: "release",
+        strategy: omk_worktree::MergeStrategy::Squash,
+        message: "Squash omk goal g",
+        identity: IDENTITY,
+        time: 1_795_000_000,
+    };
+    let merged = omk_worktree::merge(&repo, &options)?;
+    let omk_worktree::Merged::Committed { commit, squash: true } = merged else {
+        panic!("expected a squash commit, got {merged:?}");
+    };
+    assert_eq!(git(&root, &["rev-parse", "release"]), commit);
+    assert_eq!(git(&root, &["rev-parse", "release^"]), base, "one parent: the old tip");
+    assert_eq!(git(&root, &["show", "release:b.txt"]), "b");
+    assert!(!root.join("b.txt").exists(), "the user's checkout is untouched");
+    Ok(())
+}
+
+#[test]
+fn lock_list_and_unlock_agree_with_git() -> TestResult {
+    let (dir, root) = repo_with(&[("a.txt", "a\n")]);
+    let repo = omk_worktree::open(&root)?;
+    let base = omk_worktree::head(&repo)?.commit;
+    let path = worktree(&repo, dir.path(), "leased", &base);
+    let reason = omk_worktree::lease_reason("g-1", 4242);
+    omk_worktree::lock(&repo, &path, &reason)?;
+    assert!(git(&root, &["worktree", "list", "--porcelain"]).contains("locked omk goal g-1 pid 4242"));
+    let listed = omk_worktree::list(&repo)?;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].lock.as_deref(), Some(reason.as_str()));
+    assert_eq!(listed[0].branch.as_deref(), Some("omk/leased"));
+    assert_eq!(listed[0].head.as_deref(), Some(base.as_str()));
+    assert_eq!(omk_worktree::parse_lease_reason(&reason), Some(("g-1", 4242)));
+    let err = omk_worktree::remove(&repo, &path).unwrap_err();
+    assert!(chain(&err).contains("lock"), "{}", chain(&err));
+    omk_worktree::unlock(&repo, &path)?;
+    assert_eq!(omk_worktree::list(&repo)?[0].lock, None);
+    omk_worktree::remove(&repo, &path)?;
+    assert_eq!(omk_worktree::list(&repo)?, []);
+    Ok(())
+}
+
+#[test]
+fn create_copies_listed_files_runs_setup_and_undoes_a_failed_setup() -> TestResult {
+    let (dir, root) = repo_with(&[("a.txt", "a\n"), (".gitignore", ".env\n")]);
+    write(&root, ".env", "SECRET=1\n");
+    let repo = omk_worktree::open(&root)?;
+    let base = omk_worktree::head(&repo)?.commit;
+    let path = dir.path().join("wt");
+    let copy = [".env".to_owned(), "missing.txt".to_owned()];
+    let setup = ["echo ready > setup.out".to_owned()];
+    omk_worktree::create(
+        &repo,
+        &CreateOptions { path: &path, branch: "omk/s", base_commit: &base, copy: &copy, setup: &setup },
+    )?;
+    assert_eq!(fs::read_to_string(path.join(".env"))?, "SECRET=1\n");
+    assert_eq!(fs::read_to_string(path.join("setup.out"))?, "ready\n");
+
+    let failing = dir.path().join("failing");
+    let setup = ["echo broken >&2; exit 3".to_owned()];
+    let err = omk_worktree::create(
+        &repo,
+        &CreateOptions { path: &failing, branch: "omk/f", base_commit: &base, copy: &[], setup: &setup },
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::Setup { .. }), "{err:?}");
+    assert!(err.to_string().contains("exit status: 3: broken"), "{err}");
+    assert!(!failing.exists(), "the failed worktree is gone");
+    assert_eq!(git(&root, &["branch", "--list", "omk/f"]), "", "and its branch");
+    Ok(())
+}
