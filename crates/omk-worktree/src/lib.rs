@@ -19,6 +19,7 @@
 mod changes;
 mod commit;
 mod error;
+mod gc;
 mod git;
 mod init;
 mod merge;
@@ -28,6 +29,7 @@ mod worktree;
 pub use crate::changes::{ChangeStatus, Changes, FileChange, capture_changes};
 pub use crate::commit::{Commit, CommitOptions, commit};
 pub use crate::error::Error;
+pub use crate::gc::{GcEntry, GcOptions, GcVerdict, KeepReason, gc};
 pub use crate::init::{Identity, init_with_commit};
 pub use crate::merge::{
     MergeCheck, MergeKind, MergeOptions, MergeStrategy, Merged, merge, merge_check,

@@ -494,3 +494,66 @@ fn create_copies_listed_files_runs_setup_and_undoes_a_failed_setup() -> TestResu
     assert_eq!(git(&root, &["branch", "--list", "omk/f"]), "", "and its branch");
     Ok(())
 }
+
+#[test]
+fn gc_removes_only_finished_unheld_clean_and_merged_worktrees() -> TestResult {
+    let (dir, root) = repo_with(&[("a.txt", "a\n")]);
+    let repo = omk_worktree::open(&root)?;
+    let base = omk_worktree::head(&repo)?.commit;
+    let omk_root = root.join(".omk/worktrees");
+    let make = |goal: &str| worktree(&repo, &omk_root, goal, &base);
+    let done = make("done");
+    make("running");
+    let live = make("live");
+    omk_worktree::lock(&repo, &live, &omk_worktree::lease_reason("live", std::process::id()))?;
+    let crashed = make("crashed");
+    let mut exited = Command::new("true").spawn()?;
+    let dead_pid = exited.id();
+    exited.wait()?;
+    omk_worktree::lock(&repo, &crashed, &omk_worktree::lease_reason("crashed", dead_pid))?;
+    let dirty = make("dirty");
+    write(&dirty, "unsaved.txt", "work\n");
+    let ahead = make("ahead");
+    write(&ahead, "b.txt", "b\n");
+    commit_all(&ahead, "ahead");
+    let foreign = make("foreign");
+    omk_worktree::lock(&repo, &foreign, "on a USB stick")?;
+    let outside = worktree(&repo, dir.path(), "outside", &base);
+
+    let finished = |goal: &str| goal != "running";
+    let summary = |entries: Vec<omk_worktree::GcEntry>| -> Vec<String> {
+        entries
+            .into_iter()
+            .map(|entry| match entry.verdict {
+                omk_worktree::GcVerdict::Kept(reason) => format!("{} kept: {reason}", entry.goal)
+                    .replace(&std::process::id().to_string(), "PID"),
+                other => format!("{} {other:?}", entry.goal),
+            })
+            .collect()
+    };
+    let options =
+        omk_worktree::GcOptions { dry_run: true, root: &omk_root, is_finished: &finished };
+    let expected = |removed: &str| {
+        vec![
+            "ahead kept: 1 commit(s) on its branch are on no other branch".to_owned(),
+            format!("crashed {removed}"),
+            "dirty kept: 1 path(s) have uncommitted changes".to_owned(),
+            format!("done {removed}"),
+            "foreign kept: it is locked: on a USB stick".to_owned(),
+            "live kept: a running omk process (pid PID) holds its lease".to_owned(),
+            "running kept: its goal has not finished".to_owned(),
+        ]
+    };
+    assert_eq!(summary(omk_worktree::gc(&repo, &options)?), expected("WouldRemove"));
+    assert!(done.exists() && crashed.exists(), "a dry run removes nothing");
+
+    let options = omk_worktree::GcOptions { dry_run: false, ..options };
+    assert_eq!(summary(omk_worktree::gc(&repo, &options)?), expected("Removed"));
+    assert!(!done.exists() && !crashed.exists());
+    assert_eq!(git(&root, &["branch", "--list", "omk/done", "omk/crashed"]), "");
+    assert_eq!(fs::read_to_string(dirty.join("unsaved.txt"))?, "work\n");
+    assert!(outside.exists() && ahead.exists() && live.exists());
+    let listed = git(&root, &["worktree", "list"]);
+    assert!(!listed.contains("/done ") && listed.contains("/ahead "), "{listed}");
+    Ok(())
+}
