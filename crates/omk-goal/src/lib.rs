@@ -24,12 +24,15 @@ mod files;
 mod goal_id;
 mod pipeline;
 mod store;
+mod worktrees;
 
 pub use omk_agent::{AgentEnvironment, AgentSpec, DetectedAgent, Detection, detect_agents};
 pub use omk_gates::GateSpec;
+pub use omk_worktree::{GcEntry, GcVerdict, KeepReason, WorktreeInfo};
 
 pub use crate::clock::{Clock, FixedClock, SystemClock};
 pub use crate::demo::{DemoProject, create_demo_project};
 pub use crate::error::{Error, error_chain};
 pub use crate::pipeline::{RunOutcome, RunRequest, run_goal};
 pub use crate::store::{GoalPaths, LoadedProof, goal_paths, load_proof};
+pub use crate::worktrees::{gc_worktrees, list_worktrees};

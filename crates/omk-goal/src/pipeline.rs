@@ -9,7 +9,7 @@ use omk_events::{
 };
 use omk_gates::{GateSpec, RunOptions};
 use omk_proof::Proof;
-use omk_worktree::{ChangeStatus, CreateOptions, Repo};
+use omk_worktree::{ChangeStatus, CreateOptions, Repo, WorktreeConfig};
 
 use crate::{
     clock::Clock,
@@ -58,7 +58,7 @@ pub async fn run_goal(request: RunRequest<'_>) -> Result<RunOutcome, Error> {
     }
     let repo = omk_worktree::open(request.repo_dir)?;
     let head = omk_worktree::head(&repo)?;
-    let (gates, agent_config) = load_config(&repo, request.extra_gates)?;
+    let (gates, agent_config, worktree_config) = load_config(&repo, request.extra_gates)?;
     let spec = match (request.agent, &agent_config.default_agent) {
         (Some(spec), _) => spec.clone(),
         (None, Some(default)) => match omk_agent::AgentSpec::parse(default)? {
@@ -83,7 +83,8 @@ pub async fn run_goal(request: RunRequest<'_>) -> Result<RunOutcome, Error> {
         omk_version: env!("CARGO_PKG_VERSION").to_owned(),
     }))?;
 
-    drive(&mut log, &repo, &paths, &goal_id, &head.commit, &agent, &gates).await?;
+    let setup = Setup { base_commit: &head.commit, agent: &agent, gates: &gates, worktree_config: &worktree_config };
+    drive(&mut log, &repo, &paths, &goal_id, &setup).await?;
 
     // The proof is the fold of the log as it is on disk.
     let events = omk_events::read_log(&paths.events)?;
@@ -111,23 +112,56 @@ impl Recorder<'_> {
     }
 }
 
+/// What the steps after `goal_created` work with, checked before the goal was created.
+struct Setup<'a> {
+    base_commit: &'a str,
+    agent: &'a Agent,
+    gates: &'a [GateSpec],
+    worktree_config: &'a WorktreeConfig,
+}
+
 /// Runs the steps after `goal_created`; a failed step is recorded and ends the pipeline.
+///
+/// The worktree is leased (locked with this goal and process) while the steps run, so that
+/// `omk worktree gc` and `git worktree remove` leave it alone; the lease ends with the steps.
 async fn drive(
     log: &mut Recorder<'_>,
     repo: &Repo,
     paths: &GoalPaths,
     goal_id: &GoalId,
-    base_commit: &str,
-    agent: &Agent,
-    gates: &[GateSpec],
+    setup: &Setup<'_>,
 ) -> Result<(), Error> {
     let branch = format!("omk/{goal_id}");
-    let options =
-        CreateOptions { path: &paths.worktree, branch: &branch, base_commit, copy: &[], setup: &[] };
+    let options = CreateOptions {
+        path: &paths.worktree,
+        branch: &branch,
+        base_commit: setup.base_commit,
+        copy: &setup.worktree_config.copy,
+        setup: &setup.worktree_config.setup,
+    };
     let worktree = match omk_worktree::create(repo, &options) {
         Ok(worktree) => worktree,
         Err(err) => return log.fail(Step::Worktree, &err),
     };
+    let lease = omk_worktree::lease_reason(goal_id.as_str(), std::process::id());
+    if let Err(err) = omk_worktree::lock(repo, &worktree.path, &lease) {
+        return log.fail(Step::Worktree, &err);
+    }
+    let result = drive_leased(log, paths, goal_id, setup, &worktree).await;
+    // A lease that cannot be released is harmless: gc sees its holder is gone.
+    omk_worktree::unlock(repo, &worktree.path).ok();
+    result
+}
+
+/// Runs agent, change capture and gates in the leased worktree.
+async fn drive_leased(
+    log: &mut Recorder<'_>,
+    paths: &GoalPaths,
+    goal_id: &GoalId,
+    setup: &Setup<'_>,
+    worktree: &omk_worktree::Worktree,
+) -> Result<(), Error> {
+    let Setup { base_commit, agent, gates, .. } = *setup;
     log.record(Event::WorktreeCreated(WorktreeCreated {
         path: worktree.path.clone(),
         branch: worktree.branch.clone(),
@@ -181,15 +215,22 @@ async fn drive(
     Ok(())
 }
 
-/// Returns the gates of `omk.toml` at the repository root followed by `extra`, and its agent
-/// sections.
-fn load_config(repo: &Repo, extra: &[GateSpec]) -> Result<(Vec<GateSpec>, AgentConfig), Error> {
+/// Returns the gates of `omk.toml` at the repository root followed by `extra`, its agent
+/// sections and its worktree section.
+fn load_config(
+    repo: &Repo,
+    extra: &[GateSpec],
+) -> Result<(Vec<GateSpec>, AgentConfig, WorktreeConfig), Error> {
     let path = repo.root.join("omk.toml");
-    let (mut gates, agent_config) = match fs::read_to_string(&path) {
-        Ok(text) => {
-            (omk_gates::parse_config(&text, &path)?.gates, omk_agent::parse_config(&text, &path)?)
+    let (mut gates, agent_config, worktree_config) = match fs::read_to_string(&path) {
+        Ok(text) => (
+            omk_gates::parse_config(&text, &path)?.gates,
+            omk_agent::parse_config(&text, &path)?,
+            omk_worktree::parse_config(&text, &path)?,
+        ),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => {
+            (Vec::new(), AgentConfig::default(), WorktreeConfig::default())
         }
-        Err(err) if err.kind() == io::ErrorKind::NotFound => (Vec::new(), AgentConfig::default()),
         Err(source) => return Err(Error::ReadConfig { path, source }),
     };
     gates.extend_from_slice(extra);
@@ -199,7 +240,7 @@ fn load_config(repo: &Repo, extra: &[GateSpec]) -> Result<(Vec<GateSpec>, AgentC
             return Err(Error::DuplicateGate { name: gate.name.clone() });
         }
     }
-    Ok((gates, agent_config))
+    Ok((gates, agent_config, worktree_config))
 }
 
 /// Creates `.omk/goals/<goal-id>` for a new goal, choosing an id no other goal has.

@@ -18,6 +18,7 @@
 
 mod changes;
 mod commit;
+mod config;
 mod error;
 mod gc;
 mod git;
@@ -28,6 +29,7 @@ mod worktree;
 
 pub use crate::changes::{ChangeStatus, Changes, FileChange, capture_changes};
 pub use crate::commit::{Commit, CommitOptions, commit};
+pub use crate::config::{WorktreeConfig, parse_config};
 pub use crate::error::Error;
 pub use crate::gc::{GcEntry, GcOptions, GcVerdict, KeepReason, gc};
 pub use crate::init::{Identity, init_with_commit};

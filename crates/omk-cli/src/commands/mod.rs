@@ -5,9 +5,10 @@ mod demo;
 mod proof;
 mod run;
 mod shared;
+mod worktree;
 
 use crate::{
-    args::{Cli, Command, ProofCommand},
+    args::{Cli, Command, ProofCommand, WorktreeCommand},
     error::CliError,
 };
 
@@ -19,5 +20,7 @@ pub(crate) fn run(cli: &Cli) -> Result<u8, CliError> {
         Command::Proof(ProofCommand::Show(args)) => proof::run_proof_show(&ctx, args),
         Command::Agents => agents::run_agents(&ctx),
         Command::Demo(args) => demo::run_demo(&ctx, args),
+        Command::Worktree(WorktreeCommand::List) => worktree::run_worktree_list(&ctx),
+        Command::Worktree(WorktreeCommand::Gc(args)) => worktree::run_worktree_gc(&ctx, args),
     }
 }

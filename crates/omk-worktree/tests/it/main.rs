@@ -557,3 +557,24 @@ fn gc_removes_only_finished_unheld_clean_and_merged_worktrees() -> TestResult {
     assert!(!listed.contains("/done ") && listed.contains("/ahead "), "{listed}");
     Ok(())
 }
+
+#[test]
+fn the_worktree_section_of_omk_toml_is_parsed_strictly() -> TestResult {
+    let path = Path::new("omk.toml");
+    let text = "[[gates]]\nname = \"t\"\ncommand = \"true\"\n\n[worktree]\ncopy = [\".env\"]\nsetup = [\"make deps\"]\nmerge = \"squash\"\n";
+    let config = omk_worktree::parse_config(text, path)?;
+    assert_eq!(config.copy, [".env"]);
+    assert_eq!(config.setup, ["make deps"]);
+    assert_eq!(config.merge, omk_worktree::MergeStrategy::Squash);
+    assert_eq!(omk_worktree::parse_config("", path)?, omk_worktree::WorktreeConfig::default());
+    let err = omk_worktree::parse_config("[worktree]\nmerge = \"rebase\"\n", path).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "read omk.toml:1:1: [worktree] merge is \"rebase\"; expected \"merge\" or \"squash\""
+    );
+    let err = omk_worktree::parse_config("[worktree]\ncopy = [\"../x\"]\n", path).unwrap_err();
+    assert!(err.to_string().contains("stays inside it"), "{err}");
+    let err = omk_worktree::parse_config("[worktree]\nroot = \"x\"\n", path).unwrap_err();
+    assert!(err.to_string().starts_with("read omk.toml:2:1: unknown field `root`"), "{err}");
+    Ok(())
+}
