@@ -8,26 +8,11 @@ use std::{
 
 use omk_worktree::{ChangeStatus, CreateOptions, Error};
 
-type TestResult = Result<(), Box<dyn std::error::Error>>;
+use crate::fixture::git;
 
-/// Runs git hermetically in `dir` for test set-up and returns its trimmed stdout.
-fn git(dir: &Path, args: &[&str]) -> String {
-    let output = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_AUTHOR_NAME", "Test")
-        .env("GIT_AUTHOR_EMAIL", "test@example.invalid")
-        .env("GIT_COMMITTER_NAME", "Test")
-        .env("GIT_COMMITTER_EMAIL", "test@example.invalid")
-        .env("GIT_AUTHOR_DATE", "2026-11-21T20:00:00Z")
-        .env("GIT_COMMITTER_DATE", "2026-11-21T20:00:00Z")
-        .output()
-        .expect("git runs in tests");
-    assert!(output.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8_lossy(&output.stdout).trim().to_owned()
-}
+mod fixture;
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
 
 /// Creates a repository with one commit of `files` on branch `main`.
 fn repo_with(files: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf) {
@@ -576,5 +561,45 @@ fn the_worktree_section_of_omk_toml_is_parsed_strictly() -> TestResult {
     assert!(err.to_string().contains("stays inside it"), "{err}");
     let err = omk_worktree::parse_config("[worktree]\nroot = \"x\"\n", path).unwrap_err();
     assert!(err.to_string().starts_with("read omk.toml:2:1: unknown field `root`"), "{err}");
+    Ok(())
+}
+
+#[test]
+fn a_20000_file_repository_gives_the_same_trees_and_changes_as_git() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let root = fixture::many_files_repo(dir.path(), 20_000);
+    let repo = omk_worktree::open(&root)?;
+    let base = omk_worktree::head(&repo)?.commit;
+    let path = worktree(&repo, dir.path(), "big", &base);
+    assert_eq!(git(&path, &["status", "--porcelain"]), "", "git sees a clean checkout");
+    assert_eq!(git(&path, &["ls-files"]).lines().count(), 20_000);
+    fixture::hundred_edits(&path);
+
+    let changes = omk_worktree::capture_changes(&path, &base)?;
+    let ours: Vec<String> = changes
+        .files
+        .iter()
+        .map(|file| {
+            let status = match file.status {
+                ChangeStatus::Added => 'A',
+                ChangeStatus::Modified => 'M',
+                ChangeStatus::Deleted => 'D',
+                ChangeStatus::Renamed { .. } => 'R',
+            };
+            format!("{status}\t{}", file.path)
+        })
+        .collect();
+    git(&path, &["add", "--all"]);
+    assert_eq!(changes.tree_id, git(&path, &["write-tree"]));
+    let theirs = git(&path, &["diff", "--cached", "--name-status", "--no-renames", &base]);
+    assert_eq!(ours.len(), 100);
+    assert_eq!(ours.join("\n"), theirs);
+    git(&path, &["reset", "--quiet"]);
+
+    let committed = commit_all(&path, "big");
+    assert_eq!(committed.tree_id, changes.tree_id);
+    assert_eq!(git(&path, &["status", "--porcelain"]), "");
+    let check = omk_worktree::merge_check(&repo, "main", "omk/big")?;
+    assert_eq!(check.kind, omk_worktree::MergeKind::FastForward);
     Ok(())
 }
