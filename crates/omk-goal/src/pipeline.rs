@@ -83,7 +83,12 @@ pub async fn run_goal(request: RunRequest<'_>) -> Result<RunOutcome, Error> {
         omk_version: env!("CARGO_PKG_VERSION").to_owned(),
     }))?;
 
-    let setup = Setup { base_commit: &head.commit, agent: &agent, gates: &gates, worktree_config: &worktree_config };
+    let setup = Setup {
+        base_commit: &head.commit,
+        agent: &agent,
+        gates: &gates,
+        worktree_config: &worktree_config,
+    };
     drive(&mut log, &repo, &paths, &goal_id, &setup).await?;
 
     // The proof is the fold of the log as it is on disk.

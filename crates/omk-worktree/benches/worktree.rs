@@ -94,8 +94,13 @@ fn changed_files(criterion: &mut Criterion) {
     let repo = omk_worktree::open(&root).expect("open the generated repository");
     let base = omk_worktree::head(&repo).expect("the repository has a commit").commit;
     let path = dir.path().join("wt");
-    let options =
-        CreateOptions { path: &path, branch: "omk/edits", base_commit: &base, copy: &[], setup: &[] };
+    let options = CreateOptions {
+        path: &path,
+        branch: "omk/edits",
+        base_commit: &base,
+        copy: &[],
+        setup: &[],
+    };
     omk_worktree::create(&repo, &options).expect("create a worktree");
     fixture::hundred_edits(&path);
     let mut group = criterion.benchmark_group("changed_files_100_edits_20k");
@@ -117,8 +122,13 @@ fn merge_check(criterion: &mut Criterion) {
     let repo = omk_worktree::open(&root).expect("open the generated repository");
     let base = omk_worktree::head(&repo).expect("the repository has a commit").commit;
     let path = dir.path().join("wt");
-    let options =
-        CreateOptions { path: &path, branch: "omk/agent", base_commit: &base, copy: &[], setup: &[] };
+    let options = CreateOptions {
+        path: &path,
+        branch: "omk/agent",
+        base_commit: &base,
+        copy: &[],
+        setup: &[],
+    };
     omk_worktree::create(&repo, &options).expect("create a worktree");
     fixture::hundred_edits(&path);
     fixture::git(&path, &["add", "--all"]);
@@ -144,8 +154,7 @@ fn merge_check(criterion: &mut Criterion) {
     });
     group.bench_function("omk_merge_check", |bencher| {
         bencher.iter(|| {
-            let check =
-                omk_worktree::merge_check(&repo, "main", "omk/agent").expect("merge check");
+            let check = omk_worktree::merge_check(&repo, "main", "omk/agent").expect("merge check");
             assert_eq!(check.conflicts.len(), 5);
         });
     });

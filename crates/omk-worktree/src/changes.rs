@@ -122,16 +122,10 @@ pub(crate) fn diff_against(
     tree: gix::ObjectId,
 ) -> Result<Vec<FileChange>, Error> {
     let diff_error = || Error::gix("diff the worktree against its base", path);
-    let base_tree = git
-        .find_commit(base)
-        .map_err(diff_error())?
-        .tree()
-        .map_err(diff_error())?;
+    let base_tree = git.find_commit(base).map_err(diff_error())?.tree().map_err(diff_error())?;
     let new_tree = git.find_tree(tree).map_err(diff_error())?;
-    let options = gix::diff::Options::default()
-        .with_rewrites(Some(gix::diff::Rewrites::default()));
-    let changes =
-        git.diff_tree_to_tree(&base_tree, &new_tree, options).map_err(diff_error())?;
+    let options = gix::diff::Options::default().with_rewrites(Some(gix::diff::Rewrites::default()));
+    let changes = git.diff_tree_to_tree(&base_tree, &new_tree, options).map_err(diff_error())?;
     let mut cache = git.diff_resource_cache_for_tree_diff().map_err(diff_error())?;
     let mut files = Vec::new();
     for change in changes {
@@ -144,9 +138,10 @@ pub(crate) fn diff_against(
             Change::Addition { id, .. } => (ChangeStatus::Added, Some(id.to_string())),
             Change::Modification { id, .. } => (ChangeStatus::Modified, Some(id.to_string())),
             Change::Deletion { .. } => (ChangeStatus::Deleted, None),
-            Change::Rewrite { source_location, id, .. } => {
-                (ChangeStatus::Renamed { from: text(source_location.as_ref()) }, Some(id.to_string()))
-            }
+            Change::Rewrite { source_location, id, .. } => (
+                ChangeStatus::Renamed { from: text(source_location.as_ref()) },
+                Some(id.to_string()),
+            ),
         };
         let lines = if change.entry_mode().is_commit() {
             None

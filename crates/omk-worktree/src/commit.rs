@@ -45,11 +45,7 @@ pub fn commit(worktree: &Path, options: &CommitOptions<'_>) -> Result<Option<Com
     if tree_id == parent_tree {
         return Ok(None);
     }
-    let message = format!(
-        "{}\n\nOmk-Goal: {}\n",
-        options.message.trim_end(),
-        options.goal_id
-    );
+    let message = format!("{}\n\nOmk-Goal: {}\n", options.message.trim_end(), options.goal_id);
     let signature = gix::actor::Signature {
         name: options.identity.name.into(),
         email: options.identity.email.into(),
@@ -69,7 +65,11 @@ pub fn commit(worktree: &Path, options: &CommitOptions<'_>) -> Result<Option<Com
         })?
         .detach();
     write_index(&git, worktree, tree_id)?;
-    Ok(Some(Commit { id: id.to_string(), tree_id: tree_id.to_string(), parent: parent.id.to_string() }))
+    Ok(Some(Commit {
+        id: id.to_string(),
+        tree_id: tree_id.to_string(),
+        parent: parent.id.to_string(),
+    }))
 }
 
 /// Rewrites the index of the worktree of `git` to `tree`, keeping the stats of entries whose

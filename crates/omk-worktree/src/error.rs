@@ -127,7 +127,9 @@ pub enum Error {
         source: io::Error,
     },
     /// A setup command of `[worktree] setup` failed in the new worktree.
-    #[error("run the setup command `{command}` in {dir}: {problem}; fix it in [worktree] setup of omk.toml")]
+    #[error(
+        "run the setup command `{command}` in {dir}: {problem}; fix it in [worktree] setup of omk.toml"
+    )]
     Setup {
         /// The command, as written in omk.toml.
         command: String,

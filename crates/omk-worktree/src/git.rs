@@ -58,4 +58,3 @@ pub(crate) fn run_with_env(
     String::from_utf8(output.stdout)
         .map_err(|_| Error::Output { args: args.join(" "), problem: "it is not UTF-8".to_owned() })
 }
-

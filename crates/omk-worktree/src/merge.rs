@@ -135,8 +135,10 @@ pub fn merge(repo: &Repo, options: &MergeOptions<'_>) -> Result<Merged, Error> {
     let merge_error =
         || Error::gix(format!("merge {} into {}", options.branch, options.target), &repo.root);
     let target_tip = resolve_commit(&git, target_name.as_bstr().to_string().as_str())?;
-    let branch_tip = resolve_commit(&git, branch_name(options.branch)?.as_bstr().to_string().as_str())?;
-    let merge_base = git.merge_base(target_tip, branch_tip).map_err(merge_error())?.map(gix::Id::detach);
+    let branch_tip =
+        resolve_commit(&git, branch_name(options.branch)?.as_bstr().to_string().as_str())?;
+    let merge_base =
+        git.merge_base(target_tip, branch_tip).map_err(merge_error())?.map(gix::Id::detach);
     if merge_base == Some(branch_tip) {
         return Ok(Merged::UpToDate { commit: target_tip.to_string() });
     }

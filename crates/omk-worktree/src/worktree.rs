@@ -183,8 +183,10 @@ pub fn parse_lease_reason(reason: &str) -> Option<(&str, u32)> {
 
 /// Returns the full name of local branch `short`, or an error naming the problem.
 pub(crate) fn branch_name(short: &str) -> Result<gix::refs::FullName, Error> {
-    gix::refs::FullName::try_from(format!("refs/heads/{short}")).map_err(|err| {
-        Error::InvalidName { what: "branch", name: short.to_owned(), problem: err.to_string() }
+    gix::refs::FullName::try_from(format!("refs/heads/{short}")).map_err(|err| Error::InvalidName {
+        what: "branch",
+        name: short.to_owned(),
+        problem: err.to_string(),
     })
 }
 
@@ -244,11 +246,8 @@ fn prepare(repo: &Repo, worktree: &Worktree, options: &CreateOptions<'_>) -> Res
         let relative = Path::new(file);
         let escapes = relative.is_absolute()
             || relative.components().any(|part| matches!(part, std::path::Component::ParentDir));
-        let copy_error = |source| Error::Copy {
-            file: file.clone(),
-            worktree: worktree.path.clone(),
-            source,
-        };
+        let copy_error =
+            |source| Error::Copy { file: file.clone(), worktree: worktree.path.clone(), source };
         if escapes {
             return Err(copy_error(std::io::Error::new(
                 std::io::ErrorKind::InvalidInput,

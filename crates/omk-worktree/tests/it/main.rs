@@ -273,7 +273,8 @@ fn commit_all(path: &Path, goal: &str) -> omk_worktree::Commit {
 
 #[test]
 fn commit_records_everything_with_a_goal_trailer_and_leaves_status_clean() -> TestResult {
-    let (dir, root) = repo_with(&[("a.txt", "a\n"), ("gone.txt", "x\n"), (".gitignore", "*.log\n")]);
+    let (dir, root) =
+        repo_with(&[("a.txt", "a\n"), ("gone.txt", "x\n"), (".gitignore", "*.log\n")]);
     let repo = omk_worktree::open(&root)?;
     let base = omk_worktree::head(&repo)?.commit;
     let path = worktree(&repo, dir.path(), "g1", &base);
@@ -434,7 +435,9 @@ fn lock_list_and_unlock_agree_with_git() -> TestResult {
     let path = worktree(&repo, dir.path(), "leased", &base);
     let reason = omk_worktree::lease_reason("g-1", 4242);
     omk_worktree::lock(&repo, &path, &reason)?;
-    assert!(git(&root, &["worktree", "list", "--porcelain"]).contains("locked omk goal g-1 pid 4242"));
+    assert!(
+        git(&root, &["worktree", "list", "--porcelain"]).contains("locked omk goal g-1 pid 4242")
+    );
     let listed = omk_worktree::list(&repo)?;
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].lock.as_deref(), Some(reason.as_str()));
@@ -461,7 +464,13 @@ fn create_copies_listed_files_runs_setup_and_undoes_a_failed_setup() -> TestResu
     let setup = ["echo ready > setup.out".to_owned()];
     omk_worktree::create(
         &repo,
-        &CreateOptions { path: &path, branch: "omk/s", base_commit: &base, copy: &copy, setup: &setup },
+        &CreateOptions {
+            path: &path,
+            branch: "omk/s",
+            base_commit: &base,
+            copy: &copy,
+            setup: &setup,
+        },
     )?;
     assert_eq!(fs::read_to_string(path.join(".env"))?, "SECRET=1\n");
     assert_eq!(fs::read_to_string(path.join("setup.out"))?, "ready\n");
@@ -470,7 +479,13 @@ fn create_copies_listed_files_runs_setup_and_undoes_a_failed_setup() -> TestResu
     let setup = ["echo broken >&2; exit 3".to_owned()];
     let err = omk_worktree::create(
         &repo,
-        &CreateOptions { path: &failing, branch: "omk/f", base_commit: &base, copy: &[], setup: &setup },
+        &CreateOptions {
+            path: &failing,
+            branch: "omk/f",
+            base_commit: &base,
+            copy: &[],
+            setup: &setup,
+        },
     )
     .unwrap_err();
     assert!(matches!(err, Error::Setup { .. }), "{err:?}");
