@@ -19,7 +19,6 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use omk_worktree::CreateOptions;
 
 #[path = "../tests/it/fixture.rs"]
-#[expect(dead_code, reason = "the fixture module is shared with the tests")]
 mod fixture;
 
 const FILES: usize = 20_000;

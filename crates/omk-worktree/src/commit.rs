@@ -86,10 +86,10 @@ fn write_index(git: &gix::Repository, worktree: &Path, tree: gix::ObjectId) -> R
             _ => {
                 let Ok(relative) = gix::path::from_bstr(path) else { continue };
                 let file = worktree.join(relative);
-                if let Ok(metadata) = gix::index::fs::Metadata::from_path_no_follow(&file) {
-                    if let Ok(stat) = gix::index::entry::Stat::from_fs(&metadata) {
-                        entry.stat = stat;
-                    }
+                if let Ok(metadata) = gix::index::fs::Metadata::from_path_no_follow(&file)
+                    && let Ok(stat) = gix::index::entry::Stat::from_fs(&metadata)
+                {
+                    entry.stat = stat;
                 }
             }
         }
