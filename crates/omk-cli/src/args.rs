@@ -62,6 +62,9 @@ pub enum Command {
     /// Creates a small git project with a failing test, lets the built-in scripted agent fix it,
     /// runs the gates and prints the proof. Needs nothing but git.
     Demo(DemoArgs),
+    /// List or clean up the worktrees omk runs agents in
+    #[command(subcommand)]
+    Worktree(WorktreeCommand),
 }
 
 /// Arguments of `omk run`.
@@ -144,6 +147,28 @@ pub struct GatesRunArgs {
     /// Run every gate even when the cache has its result (fresh results are still stored)
     #[arg(long)]
     pub no_cache: bool,
+}
+
+/// The subcommands of `omk worktree`.
+#[derive(Debug, Subcommand)]
+pub enum WorktreeCommand {
+    /// List the repository's linked worktrees with their branch, commit and lock
+    List,
+    /// Remove the worktrees of finished goals that hold nothing to lose
+    ///
+    /// A worktree under .omk/worktrees is removed, with its omk/<goal-id> branch, only when its
+    /// goal has finished, no running omk holds its lock, it has no uncommitted changes and every
+    /// commit of its branch is on another branch. Every other one is listed with the reason it
+    /// stays. Removal is checked before it is reported.
+    Gc(WorktreeGcArgs),
+}
+
+/// Arguments of `omk worktree gc`.
+#[derive(Debug, Args)]
+pub struct WorktreeGcArgs {
+    /// Show what would be removed and why the others stay, and remove nothing
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// Arguments of `omk demo`.

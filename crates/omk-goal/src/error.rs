@@ -93,7 +93,8 @@ impl Error {
             Self::Repo(
                 RepoError::NotARepository { .. }
                 | RepoError::NoSuchDirectory { .. }
-                | RepoError::NoCommits { .. },
+                | RepoError::NoCommits { .. }
+                | RepoError::Config { .. },
             ) => true,
             Self::Repo(_) | Self::Write { .. } | Self::Log(_) | Self::Proof(_) => false,
         }

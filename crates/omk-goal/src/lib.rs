@@ -26,9 +26,11 @@ mod gates;
 mod goal_id;
 mod pipeline;
 mod store;
+mod worktrees;
 
 pub use omk_agent::{AgentEnvironment, AgentSpec, DetectedAgent, Detection, detect_agents};
 pub use omk_gates::GateSpec;
+pub use omk_worktree::{GcEntry, GcVerdict, KeepReason, WorktreeInfo};
 
 pub use crate::clock::{Clock, FixedClock, SystemClock};
 pub use crate::demo::{DemoProject, create_demo_project};
@@ -36,3 +38,4 @@ pub use crate::error::{Error, error_chain};
 pub use crate::gates::{CheckoutGates, checkout_gates, create_gate_run_dir};
 pub use crate::pipeline::{RunOutcome, RunRequest, run_goal};
 pub use crate::store::{GoalPaths, LoadedProof, find_goal, gate_cache_dir, goal_paths, load_proof};
+pub use crate::worktrees::{gc_worktrees, list_worktrees};

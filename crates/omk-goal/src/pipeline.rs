@@ -9,7 +9,7 @@ use omk_events::{
 };
 use omk_gates::{CacheOptions, GateConfig, GateEvent, GatePlan, GateSpec, RunOptions};
 use omk_proof::Proof;
-use omk_worktree::{ChangeStatus, CreateOptions, Repo};
+use omk_worktree::{ChangeStatus, CreateOptions, Repo, WorktreeConfig};
 
 use crate::{
     clock::Clock,
@@ -64,7 +64,7 @@ pub async fn run_goal(request: RunRequest<'_>) -> Result<RunOutcome, Error> {
     }
     let repo = omk_worktree::open(request.repo_dir)?;
     let head = omk_worktree::head(&repo)?;
-    let (plan, gate_config, agent_config) =
+    let (plan, gate_config, agent_config, worktree_config) =
         load_config(&repo, request.extra_gates, request.gate_environment)?;
     let gates = plan.gates();
     let spec = match (request.agent, &agent_config.default_agent) {
@@ -91,8 +91,14 @@ pub async fn run_goal(request: RunRequest<'_>) -> Result<RunOutcome, Error> {
         omk_version: env!("CARGO_PKG_VERSION").to_owned(),
     }))?;
 
-    let gate_setup = GateSetup { gates: &gates, config: &gate_config };
-    drive(&mut log, &repo, &paths, &goal_id, &head.commit, &agent, &gate_setup).await?;
+    let setup = Setup {
+        base_commit: &head.commit,
+        agent: &agent,
+        gates: &gates,
+        gate_config: &gate_config,
+        worktree_config: &worktree_config,
+    };
+    drive(&mut log, &repo, &paths, &goal_id, &setup).await?;
 
     // The proof is the fold of the log as it is on disk.
     let proof = crate::store::fold_log(&paths.events)?;
@@ -119,29 +125,59 @@ impl Recorder<'_> {
     }
 }
 
-/// The gates of a goal and the `omk.toml` sections that say how to run them.
-struct GateSetup<'a> {
+/// What the steps after `goal_created` work with, checked before the goal was created.
+struct Setup<'a> {
+    base_commit: &'a str,
+    agent: &'a Agent,
     gates: &'a [GateSpec],
-    config: &'a GateConfig,
+    /// The `omk.toml` gate sections that say how to run the gates.
+    gate_config: &'a GateConfig,
+    worktree_config: &'a WorktreeConfig,
 }
 
 /// Runs the steps after `goal_created`; a failed step is recorded and ends the pipeline.
+///
+/// The worktree is leased (locked with this goal and process) while the steps run, so that
+/// `omk worktree gc` and `git worktree remove` leave it alone; the lease ends with the steps.
 async fn drive(
     log: &mut Recorder<'_>,
     repo: &Repo,
     paths: &GoalPaths,
     goal_id: &GoalId,
-    base_commit: &str,
-    agent: &Agent,
-    gate_setup: &GateSetup<'_>,
+    setup: &Setup<'_>,
 ) -> Result<(), Error> {
-    let gates = gate_setup.gates;
     let branch = format!("omk/{goal_id}");
-    let options = CreateOptions { path: &paths.worktree, branch: &branch, base_commit };
+    let options = CreateOptions {
+        path: &paths.worktree,
+        branch: &branch,
+        base_commit: setup.base_commit,
+        copy: &setup.worktree_config.copy,
+        setup: &setup.worktree_config.setup,
+    };
     let worktree = match omk_worktree::create(repo, &options) {
         Ok(worktree) => worktree,
         Err(err) => return log.fail(Step::Worktree, &err),
     };
+    let lease = omk_worktree::lease_reason(goal_id.as_str(), std::process::id());
+    if let Err(err) = omk_worktree::lock(repo, &worktree.path, &lease) {
+        return log.fail(Step::Worktree, &err);
+    }
+    let result = drive_leased(log, repo, paths, goal_id, setup, &worktree).await;
+    // A lease that cannot be released is harmless: gc sees its holder is gone.
+    omk_worktree::unlock(repo, &worktree.path).ok();
+    result
+}
+
+/// Runs agent, change capture and gates in the leased worktree.
+async fn drive_leased(
+    log: &mut Recorder<'_>,
+    repo: &Repo,
+    paths: &GoalPaths,
+    goal_id: &GoalId,
+    setup: &Setup<'_>,
+    worktree: &omk_worktree::Worktree,
+) -> Result<(), Error> {
+    let Setup { base_commit, agent, gates, gate_config, .. } = *setup;
     log.record(Event::WorktreeCreated(WorktreeCreated {
         path: worktree.path.clone(),
         branch: worktree.branch.clone(),
@@ -190,7 +226,7 @@ async fn drive(
 
     let mut env_names: Vec<String> =
         omk_gates::DEFAULT_CACHE_ENV.iter().map(|it| (*it).to_owned()).collect();
-    env_names.extend(gate_setup.config.cache_env.iter().cloned());
+    env_names.extend(gate_config.cache_env.iter().cloned());
     let options = RunOptions {
         worktree: worktree.path.clone(),
         artifact_root: paths.goal_dir.clone(),
@@ -224,21 +260,23 @@ async fn drive(
 }
 
 /// Returns the plan of the gates of `omk.toml` at the repository root, the gates detected in the
-/// user's checkout and `extra`, the gate sections, and the agent sections.
+/// user's checkout and `extra`, the gate sections, the agent sections and the worktree section.
 ///
 /// Detection reads the checkout, not the agent's worktree, for the reason `omk.toml` does.
 fn load_config(
     repo: &Repo,
     extra: &[GateSpec],
     environment: &[(String, String)],
-) -> Result<(GatePlan, GateConfig, AgentConfig), Error> {
+) -> Result<(GatePlan, GateConfig, AgentConfig, WorktreeConfig), Error> {
     let path = repo.root.join("omk.toml");
-    let (gate_config, agent_config) = match fs::read_to_string(&path) {
-        Ok(text) => {
-            (omk_gates::parse_config(&text, &path)?, omk_agent::parse_config(&text, &path)?)
-        }
+    let (gate_config, agent_config, worktree_config) = match fs::read_to_string(&path) {
+        Ok(text) => (
+            omk_gates::parse_config(&text, &path)?,
+            omk_agent::parse_config(&text, &path)?,
+            omk_worktree::parse_config(&text, &path)?,
+        ),
         Err(err) if err.kind() == io::ErrorKind::NotFound => {
-            (GateConfig::default(), AgentConfig::default())
+            (GateConfig::default(), AgentConfig::default(), WorktreeConfig::default())
         }
         Err(source) => return Err(Error::ReadConfig { path, source }),
     };
@@ -252,7 +290,7 @@ fn load_config(
             return Err(Error::DuplicateGate { name: gate.spec.name.clone() });
         }
     }
-    Ok((plan, gate_config, agent_config))
+    Ok((plan, gate_config, agent_config, worktree_config))
 }
 
 /// Creates `.omk/goals/<goal-id>` for a new goal, choosing an id no other goal has.

@@ -1,8 +1,11 @@
 //! Reading what changed in a worktree since its base commit, from git alone.
 
-use std::{collections::BTreeMap, ffi::OsStr, fs, path::Path};
+use std::{collections::BTreeSet, path::Path};
 
-use crate::{error::Error, git};
+use crate::{
+    error::Error,
+    repo::{gix_open, resolve_commit},
+};
 
 /// The content of a worktree compared with a base commit.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,116 +47,122 @@ pub enum ChangeStatus {
 
 /// Snapshots the worktree at `worktree` into a tree and lists its changes against `base_commit`.
 ///
-/// The snapshot is built in a temporary index, so the worktree's own index, files and branch are
-/// left exactly as they were. Untracked files count; ignored files do not.
+/// The snapshot is the tree `git add --all && git write-tree` would give, built in process
+/// without an index: the worktree's own index, files and branch are left exactly as they were,
+/// and no `index.lock` is taken. Untracked files count; ignored files do not. The snapshot's
+/// objects are written to the object database, so its id can be shown, diffed and committed.
 pub fn capture_changes(worktree: &Path, base_commit: &str) -> Result<Changes, Error> {
-    let index_dir = tempfile::tempdir().map_err(|source| Error::Io {
-        action: "create a temporary index for",
-        path: worktree.to_owned(),
-        source,
-    })?;
-    let temp_index = index_dir.path().join("index");
-    // Starting from a copy of the real index lets git reuse its cached file stats.
-    let real_index =
-        git::run(worktree, &["rev-parse", "--path-format=absolute", "--git-path", "index"])?;
-    let real_index = real_index.trim_end();
-    if Path::new(real_index).exists() {
-        // The copy keeps the index's mtime: git trusts cached stats only for files older than
-        // the index, so a fresh mtime would hide edits made in the second the worktree was
-        // checked out ("racy git"), as fast agents do.
-        let copy = || -> std::io::Result<()> {
-            fs::copy(real_index, &temp_index)?;
-            let modified = fs::metadata(real_index)?.modified()?;
-            fs::File::options().write(true).open(&temp_index)?.set_modified(modified)
-        };
-        copy().map_err(|source| Error::Io { action: "copy", path: real_index.into(), source })?;
-    }
-    let env: [(&str, &OsStr); 1] = [("GIT_INDEX_FILE", temp_index.as_os_str())];
-    git::run_with_env(worktree, &["add", "--all", "--", "."], &env)?;
-    let args = ["write-tree"];
-    let tree_id = git::one_line(&git::run_with_env(worktree, &args, &env)?, &args)?;
+    let git = gix_open(worktree)?;
+    let tree_id = snapshot_tree(&git, worktree)?;
+    let base = resolve_commit(&git, base_commit)?;
+    let files = diff_against(&git, worktree, base, tree_id)?;
+    Ok(Changes { tree_id: tree_id.to_string(), files })
+}
 
-    let raw_args = ["diff-tree", "-r", "-z", "--find-renames", "--raw", base_commit, &tree_id];
-    let mut files = parse_raw(&git::run(worktree, &raw_args)?, &raw_args)?;
-    let numstat_args =
-        ["diff-tree", "-r", "-z", "--find-renames", "--numstat", base_commit, &tree_id];
-    let lines = parse_numstat(&git::run(worktree, &numstat_args)?, &numstat_args)?;
-    for file in &mut files {
-        file.lines = lines.get(&file.path).copied().flatten();
+/// Writes the content of the worktree of `git` as a tree, starting from its `HEAD` tree and
+/// replacing every path `git status` reports (staged, unstaged or untracked).
+pub(crate) fn snapshot_tree(git: &gix::Repository, path: &Path) -> Result<gix::ObjectId, Error> {
+    let status_error = Error::gix("read the status of the worktree", path);
+    let head_tree = match git.head_tree_id_or_empty() {
+        Ok(id) => id.detach(),
+        Err(err) => return Err(status_error(err)),
+    };
+    let mut touched = BTreeSet::new();
+    let iter = git
+        .status(gix::progress::Discard)
+        .and_then(|status| {
+            status
+                .untracked_files(gix::status::UntrackedFiles::Files)
+                .index_worktree_rewrites(None)
+                .tree_index_track_renames(gix::status::tree_index::TrackRenames::Disabled)
+                .index_worktree_submodules(gix::status::Submodule::Given {
+                    ignore: gix::submodule::config::Ignore::All,
+                    check_dirty: false,
+                })
+                .into_iter(None)
+        })
+        .map_err(Error::gix("read the status of the worktree", path))?;
+    for item in iter {
+        let item = item.map_err(Error::gix("read the status of the worktree", path))?;
+        let counts = match &item {
+            gix::status::Item::TreeIndex(_) => true,
+            gix::status::Item::IndexWorktree(change) => change.summary().is_some(),
+        };
+        if counts {
+            touched.insert(item.location().to_owned());
+        }
+    }
+    let write_error = || Error::gix("write the snapshot tree of the worktree", path);
+    let (mut pipeline, index) = git.filter_pipeline(None).map_err(write_error())?;
+    let mut upserts = Vec::new();
+    let mut removals = Vec::new();
+    for rela_path in touched {
+        match pipeline.worktree_file_to_object(rela_path.as_ref(), &index).map_err(write_error())? {
+            Some((id, kind, _)) => upserts.push((rela_path, kind, id)),
+            None => removals.push(rela_path),
+        }
+    }
+    let mut editor = git.edit_tree(head_tree).map_err(write_error())?;
+    // Removals first, so a file replaced by a directory (or the reverse) ends up right.
+    for rela_path in &removals {
+        editor.remove(rela_path).map_err(write_error())?;
+    }
+    for (rela_path, kind, id) in upserts {
+        editor.upsert(&rela_path, kind, id).map_err(write_error())?;
+    }
+    Ok(editor.write().map_err(write_error())?.detach())
+}
+
+/// Lists the files that differ between the trees of `base` (a commit) and `tree`, with renames
+/// and line counts, sorted by path.
+pub(crate) fn diff_against(
+    git: &gix::Repository,
+    path: &Path,
+    base: gix::ObjectId,
+    tree: gix::ObjectId,
+) -> Result<Vec<FileChange>, Error> {
+    let diff_error = || Error::gix("diff the worktree against its base", path);
+    let base_tree = git.find_commit(base).map_err(diff_error())?.tree().map_err(diff_error())?;
+    let new_tree = git.find_tree(tree).map_err(diff_error())?;
+    let options = gix::diff::Options::default().with_rewrites(Some(gix::diff::Rewrites::default()));
+    let changes = git.diff_tree_to_tree(&base_tree, &new_tree, options).map_err(diff_error())?;
+    let mut cache = git.diff_resource_cache_for_tree_diff().map_err(diff_error())?;
+    let mut files = Vec::new();
+    for change in changes {
+        if change.entry_mode().is_tree() {
+            continue;
+        }
+        use gix::object::tree::diff::ChangeDetached as Change;
+        let text = |bytes: &gix::bstr::BStr| bytes.to_string();
+        let (status, blob_id) = match &change {
+            Change::Addition { id, .. } => (ChangeStatus::Added, Some(id.to_string())),
+            Change::Modification { id, .. } => (ChangeStatus::Modified, Some(id.to_string())),
+            Change::Deletion { .. } => (ChangeStatus::Deleted, None),
+            Change::Rewrite { source_location, id, .. } => (
+                ChangeStatus::Renamed { from: text(source_location.as_ref()) },
+                Some(id.to_string()),
+            ),
+        };
+        let lines = if change.entry_mode().is_commit() {
+            None
+        } else {
+            cache
+                .set_resource_by_change(change.to_ref(), &git.objects)
+                .map_err(|err| diff_error()(err.into_error()))?;
+            let prepared = cache.prepare_diff().map_err(|err| diff_error()(err.into_error()))?;
+            let counts = match prepared.operation {
+                gix::diff::blob::platform::prepare_diff::Operation::InternalDiff { algorithm } => {
+                    let input = prepared.interned_input();
+                    let diff = gix::diff::blob::Diff::compute(algorithm, &input);
+                    Some((u64::from(diff.count_additions()), u64::from(diff.count_removals())))
+                }
+                _ => None,
+            };
+            cache.clear_resource_cache_keep_allocation();
+            counts
+        };
+        files.push(FileChange { path: text(change.location()), status, lines, blob_id });
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(Changes { tree_id, files })
-}
-
-/// Parses `git diff-tree -r -z --raw` output: `:mode mode old new STATUS\0path\0[path\0]`.
-fn parse_raw(stdout: &str, args: &[&str]) -> Result<Vec<FileChange>, Error> {
-    let bad = |problem: &str| Error::Output { args: args.join(" "), problem: problem.to_owned() };
-    let mut fields = stdout.split('\0').filter(|field| !field.is_empty());
-    let mut files = Vec::new();
-    while let Some(header) = fields.next() {
-        let parts: Vec<&str> = header.trim_start_matches(':').split(' ').collect();
-        let [_, _, _, new_blob, status] = parts[..] else {
-            return Err(bad("a --raw header has not five fields"));
-        };
-        let mut path = || fields.next().map(str::to_owned).ok_or_else(|| bad("a path is missing"));
-        let blob_id = Some(new_blob.to_owned()).filter(|blob| blob.bytes().any(|b| b != b'0'));
-        let file = match status.chars().next() {
-            Some('A') => {
-                FileChange { path: path()?, status: ChangeStatus::Added, lines: None, blob_id }
-            }
-            Some('M' | 'T') => {
-                FileChange { path: path()?, status: ChangeStatus::Modified, lines: None, blob_id }
-            }
-            Some('D') => FileChange {
-                path: path()?,
-                status: ChangeStatus::Deleted,
-                lines: None,
-                blob_id: None,
-            },
-            Some('R') => {
-                let from = path()?;
-                FileChange {
-                    path: path()?,
-                    status: ChangeStatus::Renamed { from },
-                    lines: None,
-                    blob_id,
-                }
-            }
-            _ => return Err(bad(&format!("unknown status {status:?}"))),
-        };
-        files.push(file);
-    }
     Ok(files)
-}
-
-/// Parses `git diff-tree -r -z --numstat` output into lines added and removed by new path.
-///
-/// Each entry is `added\tremoved\tpath\0`, or `added\tremoved\t\0old\0new\0` for a rename;
-/// binary files show `-` for both counts.
-fn parse_numstat(
-    stdout: &str,
-    args: &[&str],
-) -> Result<BTreeMap<String, Option<(u64, u64)>>, Error> {
-    let bad = |problem: &str| Error::Output { args: args.join(" "), problem: problem.to_owned() };
-    let mut fields = stdout.split('\0');
-    let mut lines = BTreeMap::new();
-    while let Some(entry) = fields.next().filter(|field| !field.is_empty()) {
-        let mut parts = entry.splitn(3, '\t');
-        let (Some(added), Some(removed), Some(path)) = (parts.next(), parts.next(), parts.next())
-        else {
-            return Err(bad("a --numstat entry has not three fields"));
-        };
-        let path = if path.is_empty() {
-            fields.next(); // The old path of a rename.
-            fields.next().ok_or_else(|| bad("a renamed path is missing"))?
-        } else {
-            path
-        };
-        let counts = match (added.parse(), removed.parse()) {
-            (Ok(added), Ok(removed)) => Some((added, removed)),
-            _ => None,
-        };
-        lines.insert(path.to_owned(), counts);
-    }
-    Ok(lines)
 }

@@ -77,4 +77,123 @@ pub enum Error {
         /// The directory.
         path: PathBuf,
     },
+    /// A gix (in-process git) operation failed.
+    #[error("{action} in {path}")]
+    Gix {
+        /// What was being done, readable after "failed to".
+        action: String,
+        /// The repository or worktree.
+        path: PathBuf,
+        /// What gix reported.
+        #[source]
+        source: gix::Error,
+    },
+    /// The branch to create already exists.
+    #[error(
+        "create branch {branch}: it already exists; delete it with `git branch -D {branch}` or \
+         use another name"
+    )]
+    BranchExists {
+        /// The branch's short name.
+        branch: String,
+    },
+    /// A branch or revision name is not valid.
+    #[error("use {name:?} as a {what}: {problem}")]
+    InvalidName {
+        /// What the name is for (branch, revision).
+        what: &'static str,
+        /// The name as given.
+        name: String,
+        /// Why it cannot be used.
+        problem: String,
+    },
+    /// The path is not a linked worktree of the repository.
+    #[error("find worktree {path}: it is not a linked worktree of {repo}; see `omk worktree list`")]
+    NoSuchWorktree {
+        /// The path that was asked for.
+        path: PathBuf,
+        /// The repository's root.
+        repo: PathBuf,
+    },
+    /// Copying a listed untracked file into a new worktree failed.
+    #[error("copy {file} into the new worktree {worktree}")]
+    Copy {
+        /// The file, relative to the repository root.
+        file: String,
+        /// The new worktree.
+        worktree: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+    /// A setup command of `[worktree] setup` failed in the new worktree.
+    #[error(
+        "run the setup command `{command}` in {dir}: {problem}; fix it in [worktree] setup of omk.toml"
+    )]
+    Setup {
+        /// The command, as written in omk.toml.
+        command: String,
+        /// The worktree it ran in.
+        dir: PathBuf,
+        /// The exit status and stderr, or why it could not start.
+        problem: String,
+    },
+    /// The `[worktree]` section of `omk.toml` is invalid.
+    #[error("read {path}:{line}:{column}: {message}")]
+    Config {
+        /// The file.
+        path: PathBuf,
+        /// The 1-based line.
+        line: usize,
+        /// The 1-based column.
+        column: usize,
+        /// What is wrong and the expected form.
+        message: String,
+    },
+    /// Merging would conflict.
+    #[error("merge {branch} into {target}: {} conflicting path(s): {}", paths.len(), paths.join(", "))]
+    Conflicts {
+        /// The branch being merged.
+        branch: String,
+        /// The branch merged into.
+        target: String,
+        /// The conflicting paths, sorted.
+        paths: Vec<String>,
+    },
+    /// The checkout of the target branch has uncommitted changes to paths the merge changes.
+    #[error(
+        "merge {branch} into {target}: the checkout {checkout} has uncommitted changes to {}; \
+         commit or stash them first",
+        paths.join(", ")
+    )]
+    DirtyCheckout {
+        /// The branch being merged.
+        branch: String,
+        /// The branch merged into.
+        target: String,
+        /// The worktree that has `target` checked out.
+        checkout: PathBuf,
+        /// The paths that both the merge and the uncommitted changes touch, sorted.
+        paths: Vec<String>,
+    },
+    /// A reference moved while omk was updating it (compare-and-swap failed).
+    #[error("update {reference}: it moved from {expected} while omk worked; run the command again")]
+    RefMoved {
+        /// The full reference name.
+        reference: String,
+        /// The value omk expected it to have.
+        expected: String,
+    },
+}
+
+impl Error {
+    /// Returns a [`Error::Gix`] maker for `action` in `path`, for `map_err`.
+    pub(crate) fn gix<E: Into<gix::Error>>(
+        action: impl Into<String>,
+        path: &std::path::Path,
+    ) -> impl FnOnce(E) -> Self {
+        let action = action.into();
+        let path = path.to_owned();
+        move |source| Self::Gix { action, path, source: source.into() }
+    }
 }

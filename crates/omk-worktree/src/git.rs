@@ -58,11 +58,3 @@ pub(crate) fn run_with_env(
     String::from_utf8(output.stdout)
         .map_err(|_| Error::Output { args: args.join(" "), problem: "it is not UTF-8".to_owned() })
 }
-
-/// Returns the first line of `stdout`, which must exist.
-pub(crate) fn one_line(stdout: &str, args: &[&str]) -> Result<String, Error> {
-    match stdout.lines().next() {
-        Some(line) if !line.is_empty() => Ok(line.to_owned()),
-        _ => Err(Error::Output { args: args.join(" "), problem: "it is empty".to_owned() }),
-    }
-}

@@ -17,14 +17,27 @@
 //! [`init_with_commit`] for sample projects.
 
 mod changes;
+mod commit;
+mod config;
 mod error;
+mod gc;
 mod git;
 mod init;
+mod merge;
 mod repo;
 mod worktree;
 
 pub use crate::changes::{ChangeStatus, Changes, FileChange, capture_changes};
+pub use crate::commit::{Commit, CommitOptions, commit};
+pub use crate::config::{WorktreeConfig, parse_config};
 pub use crate::error::Error;
+pub use crate::gc::{GcEntry, GcOptions, GcVerdict, KeepReason, gc};
 pub use crate::init::{Identity, init_with_commit};
+pub use crate::merge::{
+    MergeCheck, MergeKind, MergeOptions, MergeStrategy, Merged, merge, merge_check,
+};
 pub use crate::repo::{Head, Repo, exclude, head, open};
-pub use crate::worktree::{CreateOptions, Worktree, create, remove};
+pub use crate::worktree::{
+    CreateOptions, Worktree, WorktreeInfo, create, lease_reason, list, lock, parse_lease_reason,
+    remove, unlock,
+};

@@ -6,7 +6,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use crate::{error::Error, git};
+use crate::error::Error;
 
 /// A git repository, by the root of its main worktree or of the linked worktree it was opened in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,43 +31,57 @@ pub fn open(dir: &Path) -> Result<Repo, Error> {
     if !dir.is_dir() {
         return Err(Error::NoSuchDirectory { path: dir.to_owned() });
     }
-    let args = ["rev-parse", "--path-format=absolute", "--show-toplevel", "--git-common-dir"];
-    // A plain directory and a bare repository both lack the worktree omk needs.
-    let stdout = git::run(dir, &args).map_err(|err| match err {
-        Error::Git { ref stderr, .. }
-            if stderr.contains("not a git repository")
-                || stderr.contains("this operation must be run in a work tree") =>
-        {
-            Error::NotARepository { path: dir.to_owned() }
-        }
-        other => other,
-    })?;
-    let mut lines = stdout.lines();
-    let (Some(root), Some(common_dir)) = (lines.next(), lines.next()) else {
-        return Err(Error::Output {
-            args: args.join(" "),
-            problem: "expected two lines".to_owned(),
-        });
+    let not_a_repo = || Error::NotARepository { path: dir.to_owned() };
+    let repo = gix::discover(dir).map_err(|_| not_a_repo())?;
+    // A bare repository lacks the worktree omk needs.
+    let workdir = repo.workdir().ok_or_else(not_a_repo)?;
+    let absolute = |path: &Path| {
+        fs::canonicalize(path).map_err(|source| Error::Io {
+            action: "resolve",
+            path: path.to_owned(),
+            source,
+        })
     };
-    let root = PathBuf::from(root);
-    Ok(Repo { root, common_dir: PathBuf::from(common_dir) })
+    Ok(Repo { root: absolute(workdir)?, common_dir: absolute(repo.common_dir())? })
 }
 
 /// Returns where HEAD points in `repo`; fails when the repository has no commits.
 pub fn head(repo: &Repo) -> Result<Head, Error> {
-    let args = ["rev-parse", "--verify", "--quiet", "HEAD^{commit}"];
-    let commit = match git::run(&repo.root, &args) {
-        Ok(stdout) => git::one_line(&stdout, &args)?,
-        Err(Error::Git { .. }) => return Err(Error::NoCommits { path: repo.root.clone() }),
-        Err(other) => return Err(other),
+    head_of(&gix_open(&repo.root)?, &repo.root)
+}
+
+/// Returns where HEAD of the open repository `git` points; `path` names it in errors.
+pub(crate) fn head_of(git: &gix::Repository, path: &Path) -> Result<Head, Error> {
+    let head = git.head().map_err(Error::gix("read HEAD", path))?;
+    let branch = head.referent_name().filter(|_| !head.is_detached()).map(|name| {
+        let name = name.as_bstr().to_string();
+        name.strip_prefix("refs/heads/").map_or(name.clone(), str::to_owned)
+    });
+    let commit = git.head_commit().map_err(|_| Error::NoCommits { path: path.to_owned() })?;
+    Ok(Head { branch, commit: commit.id.to_string() })
+}
+
+/// Opens the repository or worktree whose root is `path` in process.
+pub(crate) fn gix_open(path: &Path) -> Result<gix::Repository, Error> {
+    gix::open(path).map_err(Error::gix("open the repository", path))
+}
+
+/// Resolves `revision` (a commit id, branch or other revision) in `git` to a commit id.
+pub(crate) fn resolve_commit(
+    git: &gix::Repository,
+    revision: &str,
+) -> Result<gix::ObjectId, Error> {
+    let invalid = |problem: String| Error::InvalidName {
+        what: "revision",
+        name: revision.to_owned(),
+        problem,
     };
-    let branch = match git::run(&repo.root, &["symbolic-ref", "--quiet", "--short", "HEAD"]) {
-        Ok(stdout) => stdout.lines().next().map(str::to_owned),
-        // Exit 1 without output means a detached HEAD.
-        Err(Error::Git { .. }) => None,
-        Err(other) => return Err(other),
-    };
-    Ok(Head { branch, commit })
+    let id = git.rev_parse_single(revision).map_err(|err| invalid(err.to_string()))?;
+    let commit = id
+        .object()
+        .and_then(|object| object.peel_to_commit())
+        .map_err(|err| invalid(format!("it does not name a commit ({err})")))?;
+    Ok(commit.id)
 }
 
 /// Adds `pattern` to the repository's `info/exclude` unless a line already equals it.

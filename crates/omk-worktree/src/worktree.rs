@@ -1,10 +1,20 @@
-//! Creating and removing a goal's worktree.
+//! Creating, listing, leasing and removing worktrees, in process with gix.
 
-use std::path::{Path, PathBuf};
+use std::{
+    fs,
+    path::{Path, PathBuf},
+    process::{Command, Stdio},
+    sync::atomic::AtomicBool,
+};
 
-use crate::{error::Error, git, repo::Repo};
+use gix::refs::transaction::PreviousValue;
 
-/// What [`create`] needs: where, on which new branch, from which commit.
+use crate::{
+    error::Error,
+    repo::{Repo, gix_open, resolve_commit},
+};
+
+/// What [`create`] needs: where, on which new branch, from which commit, and how to prepare it.
 #[derive(Debug, Clone)]
 pub struct CreateOptions<'a> {
     /// The directory of the new worktree; it must not exist.
@@ -13,6 +23,12 @@ pub struct CreateOptions<'a> {
     pub branch: &'a str,
     /// The commit the branch starts at.
     pub base_commit: &'a str,
+    /// Untracked files of the user's checkout (like `.env`), relative to its root, to copy into
+    /// the new worktree; missing ones are skipped.
+    pub copy: &'a [String],
+    /// Commands to run with `sh -c` in the new worktree, in order; the first failure undoes the
+    /// creation.
+    pub setup: &'a [String],
 }
 
 /// A worktree omk created.
@@ -26,34 +42,271 @@ pub struct Worktree {
     pub base_commit: String,
 }
 
+/// A linked worktree of a repository, as [`list`] sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorktreeInfo {
+    /// The worktree's directory.
+    pub path: PathBuf,
+    /// The branch checked out in it; `None` when detached or unreadable.
+    pub branch: Option<String>,
+    /// The commit its HEAD points at; `None` when unreadable.
+    pub head: Option<String>,
+    /// The reason of its lock, if it is locked (`git worktree lock`).
+    pub lock: Option<String>,
+    /// Whether its directory is gone, so git would prune its registration.
+    pub prunable: bool,
+}
+
 /// Creates a worktree on a new branch; fails, changing nothing, if the path or branch exists.
+///
+/// The branch is created with compare-and-swap (it must not exist), then gix checks the tree out
+/// in parallel into the new directory. Files of [`CreateOptions::copy`] are copied and setup
+/// commands run after the checkout; if any of that fails, the worktree and branch are removed
+/// again and the error names the step.
 pub fn create(repo: &Repo, options: &CreateOptions<'_>) -> Result<Worktree, Error> {
-    if options.path.exists() {
+    if options.path.symlink_metadata().is_ok() {
         return Err(Error::PathExists { path: options.path.to_owned() });
     }
-    let path = options.path.to_str().ok_or_else(|| Error::Output {
-        args: "worktree add".to_owned(),
-        problem: format!("the worktree path {} is not UTF-8", options.path.display()),
-    })?;
-    git::run(
-        &repo.root,
-        &["worktree", "add", "--quiet", "-b", options.branch, path, options.base_commit],
-    )?;
-    Ok(Worktree {
+    let git = gix_open(&repo.root)?;
+    let branch = branch_name(options.branch)?;
+    let base = resolve_commit(&git, options.base_commit)?;
+    // gix accepts "must not exist" when the branch already has the value; omk never reuses one.
+    if git.try_find_reference(branch.as_ref()).ok().flatten().is_some() {
+        return Err(Error::BranchExists { branch: options.branch.to_owned() });
+    }
+    git.reference(branch.clone(), base, PreviousValue::MustNotExist, "omk: create worktree branch")
+        .map_err(|err| {
+            if git.find_reference(branch.as_ref()).is_ok() {
+                Error::BranchExists { branch: options.branch.to_owned() }
+            } else {
+                Error::gix(format!("create branch {}", options.branch), &repo.root)(err)
+            }
+        })?;
+    let add = || -> Result<(), Error> {
+        if let Some(parent) = options.path.parent() {
+            fs::create_dir_all(parent).map_err(|source| Error::Io {
+                action: "create",
+                path: parent.to_owned(),
+                source,
+            })?;
+        }
+        let should_interrupt = AtomicBool::new(false);
+        git.add_worktree(
+            options.path,
+            gix::worktree::add::Head::Attached(branch.clone()),
+            gix::progress::Discard,
+            &should_interrupt,
+        )
+        .map_err(Error::gix(format!("add worktree {}", options.path.display()), &repo.root))?;
+        Ok(())
+    };
+    if let Err(err) = add() {
+        // The branch is new and still at `base`; nothing else can have used it.
+        let mut git = git;
+        git.delete_local_branches_if_unchanged([(branch, gix::refs::Target::Object(base))]).ok();
+        return Err(err);
+    }
+    let worktree = Worktree {
         path: options.path.to_owned(),
         branch: options.branch.to_owned(),
-        base_commit: options.base_commit.to_owned(),
+        base_commit: base.to_string(),
+    };
+    if let Err(err) = prepare(repo, &worktree, options) {
+        // Nothing of anyone's work is in the worktree yet: undo it whole.
+        remove_with(repo, &worktree.path, gix::worktree::remove::Force::DiscardChanges).ok();
+        let mut git = git;
+        git.delete_local_branches_if_unchanged([(branch, gix::refs::Target::Object(base))]).ok();
+        return Err(err);
+    }
+    Ok(worktree)
+}
+
+/// Removes the worktree at `path`, refusing if it holds changes or is locked; the branch is
+/// kept.
+///
+/// Fails unless the directory and its registration are really gone afterwards.
+pub fn remove(repo: &Repo, path: &Path) -> Result<(), Error> {
+    remove_with(repo, path, gix::worktree::remove::Force::Never)
+}
+
+/// Lists the linked worktrees of `repo` (not the main one), sorted by path.
+pub fn list(repo: &Repo) -> Result<Vec<WorktreeInfo>, Error> {
+    let git = gix_open(&repo.root)?;
+    let proxies = git.worktrees().map_err(Error::gix("list worktrees", &repo.root))?;
+    let mut infos = Vec::with_capacity(proxies.len());
+    for proxy in proxies {
+        let path = proxy.base().unwrap_or_else(|_| proxy.git_dir().to_owned());
+        let lock = proxy.lock_reason().map(|reason| reason.to_string());
+        let prunable = proxy.is_prunable();
+        let (branch, head) = match proxy.into_repo_with_possibly_inaccessible_worktree() {
+            Ok(linked) => match linked.head() {
+                Ok(head) => (
+                    head.referent_name()
+                        .filter(|_| !head.is_detached())
+                        .map(|name| short_branch(name.as_bstr().to_string())),
+                    head.id().map(|id| id.to_string()),
+                ),
+                Err(_) => (None, None),
+            },
+            Err(_) => (None, None),
+        };
+        infos.push(WorktreeInfo { path, branch, head, lock, prunable });
+    }
+    infos.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(infos)
+}
+
+/// Locks the worktree at `path` with `reason`, as `git worktree lock --reason` does.
+///
+/// omk locks a worktree while a run uses it ([`lease_reason`]), so that `omk worktree gc` and
+/// `git worktree remove`/`prune` leave it alone.
+pub fn lock(repo: &Repo, path: &Path, reason: &str) -> Result<(), Error> {
+    set_lock(repo, path, Some(reason))
+}
+
+/// Unlocks the worktree at `path`; unlocking an unlocked worktree does nothing.
+pub fn unlock(repo: &Repo, path: &Path) -> Result<(), Error> {
+    set_lock(repo, path, None)
+}
+
+/// Returns the lock reason omk writes while process `pid` runs goal `goal_id`.
+pub fn lease_reason(goal_id: &str, pid: u32) -> String {
+    format!("omk goal {goal_id} pid {pid}")
+}
+
+/// Reads back the goal id and pid of a lock reason written by [`lease_reason`].
+pub fn parse_lease_reason(reason: &str) -> Option<(&str, u32)> {
+    let rest = reason.strip_prefix("omk goal ")?;
+    let (goal, pid) = rest.split_once(" pid ")?;
+    Some((goal, pid.trim().parse().ok()?))
+}
+
+/// Returns the full name of local branch `short`, or an error naming the problem.
+pub(crate) fn branch_name(short: &str) -> Result<gix::refs::FullName, Error> {
+    gix::refs::FullName::try_from(format!("refs/heads/{short}")).map_err(|err| Error::InvalidName {
+        what: "branch",
+        name: short.to_owned(),
+        problem: err.to_string(),
     })
 }
 
-/// Removes the worktree at `path`, refusing if it holds changes; the branch is kept.
-///
-/// Fails unless the directory is really gone afterwards.
-pub fn remove(repo: &Repo, path: &Path) -> Result<(), Error> {
-    let path_text = path.to_string_lossy();
-    git::run(&repo.root, &["worktree", "remove", &path_text])?;
+/// Strips `refs/heads/` from a full branch name.
+pub(crate) fn short_branch(full: String) -> String {
+    full.strip_prefix("refs/heads/").map_or_else(|| full.clone(), str::to_owned)
+}
+
+/// Removes the worktree at `path` with `force`, then verifies it is gone.
+pub(crate) fn remove_with(
+    repo: &Repo,
+    path: &Path,
+    force: gix::worktree::remove::Force,
+) -> Result<(), Error> {
+    let git = gix_open(&repo.root)?;
+    git.remove_worktree(path, force, gix::progress::Discard)
+        .map_err(Error::gix(format!("remove worktree {}", path.display()), &repo.root))?;
     if path.exists() {
         return Err(Error::StillOnDisk { path: path.to_owned() });
     }
+    if find_proxy(&gix_open(&repo.root)?, repo, path).is_ok() {
+        return Err(Error::StillOnDisk { path: path.to_owned() });
+    }
     Ok(())
+}
+
+/// Returns the registration of the linked worktree at `path`.
+fn find_proxy<'repo>(
+    git: &'repo gix::Repository,
+    repo: &Repo,
+    path: &Path,
+) -> Result<gix::worktree::Proxy<'repo>, Error> {
+    let wanted = fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
+    let proxies = git.worktrees().map_err(Error::gix("list worktrees", &repo.root))?;
+    proxies
+        .into_iter()
+        .find(|proxy| {
+            proxy.base().is_ok_and(|base| {
+                base == wanted || fs::canonicalize(&base).is_ok_and(|base| base == wanted)
+            })
+        })
+        .ok_or_else(|| Error::NoSuchWorktree { path: path.to_owned(), repo: repo.root.clone() })
+}
+
+fn set_lock(repo: &Repo, path: &Path, reason: Option<&str>) -> Result<(), Error> {
+    let git = gix_open(&repo.root)?;
+    let proxy = find_proxy(&git, repo, path)?;
+    let action = if reason.is_some() { "lock" } else { "unlock" };
+    proxy
+        .set_lock(reason.map(Into::into))
+        .map_err(Error::gix(format!("{action} worktree {}", path.display()), &repo.root))
+}
+
+/// Copies the listed untracked files and runs the setup commands in a new worktree.
+fn prepare(repo: &Repo, worktree: &Worktree, options: &CreateOptions<'_>) -> Result<(), Error> {
+    for file in options.copy {
+        let relative = Path::new(file);
+        let escapes = relative.is_absolute()
+            || relative.components().any(|part| matches!(part, std::path::Component::ParentDir));
+        let copy_error =
+            |source| Error::Copy { file: file.clone(), worktree: worktree.path.clone(), source };
+        if escapes {
+            return Err(copy_error(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "the path must be relative to the repository root and stay inside it",
+            )));
+        }
+        let source = repo.root.join(relative);
+        if !source.exists() {
+            continue;
+        }
+        let target = worktree.path.join(relative);
+        if let Some(parent) = target.parent() {
+            fs::create_dir_all(parent).map_err(copy_error)?;
+        }
+        copy_recursively(&source, &target).map_err(copy_error)?;
+    }
+    for command in options.setup {
+        let output = Command::new("sh")
+            .arg("-c")
+            .arg(command)
+            .current_dir(&worktree.path)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|err| Error::Setup {
+                command: command.clone(),
+                dir: worktree.path.clone(),
+                problem: format!("it could not start: {err}"),
+            })?;
+        if !output.status.success() {
+            return Err(Error::Setup {
+                command: command.clone(),
+                dir: worktree.path.clone(),
+                problem: format!(
+                    "it exited with {}: {}",
+                    output.status,
+                    String::from_utf8_lossy(&output.stderr).trim()
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Copies a file, or a directory with its content, refusing to overwrite anything.
+fn copy_recursively(source: &Path, target: &Path) -> std::io::Result<()> {
+    if source.is_dir() {
+        fs::create_dir(target)?;
+        for entry in fs::read_dir(source)? {
+            let entry = entry?;
+            copy_recursively(&entry.path(), &target.join(entry.file_name()))?;
+        }
+        Ok(())
+    } else {
+        if target.symlink_metadata().is_ok() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                "a tracked file of that name is already in the worktree",
+            ));
+        }
+        fs::copy(source, target).map(|_| ())
+    }
 }

@@ -116,6 +116,9 @@ fn archive_holds_binary_docs_completions_and_man_pages() -> Result<()> {
     - 644 0:0 : 1700000000 omk-0.1.0-x86_64-unknown-linux-gnu/man/man1/omk-proof.1
     - 644 0:0 : 1700000000 omk-0.1.0-x86_64-unknown-linux-gnu/man/man1/omk-replay.1
     - 644 0:0 : 1700000000 omk-0.1.0-x86_64-unknown-linux-gnu/man/man1/omk-run.1
+    - 644 0:0 : 1700000000 omk-0.1.0-x86_64-unknown-linux-gnu/man/man1/omk-worktree-gc.1
+    - 644 0:0 : 1700000000 omk-0.1.0-x86_64-unknown-linux-gnu/man/man1/omk-worktree-list.1
+    - 644 0:0 : 1700000000 omk-0.1.0-x86_64-unknown-linux-gnu/man/man1/omk-worktree.1
     - 644 0:0 : 1700000000 omk-0.1.0-x86_64-unknown-linux-gnu/man/man1/omk.1
     - 755 0:0 : 1700000000 omk-0.1.0-x86_64-unknown-linux-gnu/omk
     ");

@@ -7,9 +7,10 @@ mod proof;
 mod replay;
 mod run;
 mod shared;
+mod worktree;
 
 use crate::{
-    args::{Cli, Command, GatesCommand, ProofCommand},
+    args::{Cli, Command, GatesCommand, ProofCommand, WorktreeCommand},
     error::CliError,
 };
 
@@ -24,5 +25,7 @@ pub(crate) fn run(cli: &Cli) -> Result<u8, CliError> {
         Command::Demo(args) => demo::run_demo(&ctx, args),
         Command::Gates(GatesCommand::List) => gates::run_gates_list(&ctx),
         Command::Gates(GatesCommand::Run(args)) => gates::run_gates_run(&ctx, args),
+        Command::Worktree(WorktreeCommand::List) => worktree::run_worktree_list(&ctx),
+        Command::Worktree(WorktreeCommand::Gc(args)) => worktree::run_worktree_gc(&ctx, args),
     }
 }

@@ -8,26 +8,11 @@ use std::{
 
 use omk_worktree::{ChangeStatus, CreateOptions, Error};
 
-type TestResult = Result<(), Box<dyn std::error::Error>>;
+use crate::fixture::git;
 
-/// Runs git hermetically in `dir` for test set-up and returns its trimmed stdout.
-fn git(dir: &Path, args: &[&str]) -> String {
-    let output = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_AUTHOR_NAME", "Test")
-        .env("GIT_AUTHOR_EMAIL", "test@example.invalid")
-        .env("GIT_COMMITTER_NAME", "Test")
-        .env("GIT_COMMITTER_EMAIL", "test@example.invalid")
-        .env("GIT_AUTHOR_DATE", "2026-11-21T20:00:00Z")
-        .env("GIT_COMMITTER_DATE", "2026-11-21T20:00:00Z")
-        .output()
-        .expect("git runs in tests");
-    assert!(output.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8_lossy(&output.stdout).trim().to_owned()
-}
+mod fixture;
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
 
 /// Creates a repository with one commit of `files` on branch `main`.
 fn repo_with(files: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf) {
@@ -41,6 +26,18 @@ fn repo_with(files: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf) {
     git(&root, &["add", "--all"]);
     git(&root, &["commit", "--quiet", "--allow-empty", "-m", "base"]);
     (dir, root)
+}
+
+/// Joins an error and its sources, as omk-cli shows them.
+fn chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 fn write(root: &Path, path: &str, content: &str) {
@@ -106,7 +103,7 @@ fn changes_come_from_git_and_leave_the_worktree_alone() -> TestResult {
     let path = dir.path().join("wt");
     let worktree = omk_worktree::create(
         &repo,
-        &CreateOptions { path: &path, branch: "omk/g1", base_commit: &base },
+        &CreateOptions { path: &path, branch: "omk/g1", base_commit: &base, copy: &[], setup: &[] },
     )?;
     assert_eq!(git(&path, &["branch", "--show-current"]), "omk/g1");
 
@@ -158,7 +155,7 @@ fn an_unchanged_worktree_has_no_changes_and_the_base_tree() -> TestResult {
     let path = dir.path().join("wt");
     omk_worktree::create(
         &repo,
-        &CreateOptions { path: &path, branch: "omk/g", base_commit: &base },
+        &CreateOptions { path: &path, branch: "omk/g", base_commit: &base, copy: &[], setup: &[] },
     )?;
     let changes = omk_worktree::capture_changes(&path, &base)?;
     assert_eq!(changes.files, []);
@@ -175,7 +172,7 @@ fn create_refuses_an_existing_path_or_branch() -> TestResult {
     fs::create_dir(&taken)?;
     let err = omk_worktree::create(
         &repo,
-        &CreateOptions { path: &taken, branch: "omk/a", base_commit: &base },
+        &CreateOptions { path: &taken, branch: "omk/a", base_commit: &base, copy: &[], setup: &[] },
     )
     .unwrap_err();
     assert!(matches!(err, Error::PathExists { .. }), "{err:?}");
@@ -184,10 +181,11 @@ fn create_refuses_an_existing_path_or_branch() -> TestResult {
     let fresh = dir.path().join("fresh");
     let err = omk_worktree::create(
         &repo,
-        &CreateOptions { path: &fresh, branch: "omk/b", base_commit: &base },
+        &CreateOptions { path: &fresh, branch: "omk/b", base_commit: &base, copy: &[], setup: &[] },
     )
     .unwrap_err();
-    assert!(err.to_string().contains("a branch named 'omk/b' already exists"), "{err}");
+    assert!(matches!(err, Error::BranchExists { .. }), "{err:?}");
+    assert!(err.to_string().contains("create branch omk/b: it already exists"), "{err}");
     assert!(!fresh.exists(), "a failed create leaves no directory");
     Ok(())
 }
@@ -200,7 +198,7 @@ fn remove_deletes_a_clean_worktree_and_refuses_a_dirty_one() -> TestResult {
     let clean = dir.path().join("clean");
     omk_worktree::create(
         &repo,
-        &CreateOptions { path: &clean, branch: "omk/c", base_commit: &base },
+        &CreateOptions { path: &clean, branch: "omk/c", base_commit: &base, copy: &[], setup: &[] },
     )?;
     omk_worktree::remove(&repo, &clean)?;
     assert!(!clean.exists());
@@ -210,11 +208,11 @@ fn remove_deletes_a_clean_worktree_and_refuses_a_dirty_one() -> TestResult {
     let dirty = dir.path().join("dirty");
     omk_worktree::create(
         &repo,
-        &CreateOptions { path: &dirty, branch: "omk/d", base_commit: &base },
+        &CreateOptions { path: &dirty, branch: "omk/d", base_commit: &base, copy: &[], setup: &[] },
     )?;
     write(&dirty, "work.txt", "unsaved work\n");
     let err = omk_worktree::remove(&repo, &dirty).unwrap_err();
-    assert!(err.to_string().contains("contains modified or untracked files"), "{err}");
+    assert!(chain(&err).contains("dirty"), "{}", chain(&err));
     assert_eq!(fs::read_to_string(dirty.join("work.txt"))?, "unsaved work\n", "no work is lost");
     Ok(())
 }
@@ -245,5 +243,378 @@ fn init_with_commit_makes_a_repository_with_one_commit() -> TestResult {
         "Demo <demo@example.invalid> first"
     );
     assert_eq!(git(dir.path(), &["status", "--porcelain"]), "");
+    Ok(())
+}
+
+const IDENTITY: omk_worktree::Identity<'static> =
+    omk_worktree::Identity { name: "omk", email: "omk@example.invalid" };
+
+/// Creates worktree `omk/<name>` at `dir/<name>` from `base`.
+fn worktree(repo: &omk_worktree::Repo, dir: &Path, name: &str, base: &str) -> PathBuf {
+    let path = dir.join(name);
+    let branch = format!("omk/{name}");
+    omk_worktree::create(
+        repo,
+        &CreateOptions { path: &path, branch: &branch, base_commit: base, copy: &[], setup: &[] },
+    )
+    .expect("create worktree");
+    path
+}
+
+fn commit_all(path: &Path, goal: &str) -> omk_worktree::Commit {
+    let options = omk_worktree::CommitOptions {
+        identity: IDENTITY,
+        message: "agent change",
+        goal_id: goal,
+        time: 1_795_000_000,
+    };
+    omk_worktree::commit(path, &options).expect("commit").expect("something to commit")
+}
+
+#[test]
+fn commit_records_everything_with_a_goal_trailer_and_leaves_status_clean() -> TestResult {
+    let (dir, root) =
+        repo_with(&[("a.txt", "a\n"), ("gone.txt", "x\n"), (".gitignore", "*.log\n")]);
+    let repo = omk_worktree::open(&root)?;
+    let base = omk_worktree::head(&repo)?.commit;
+    let path = worktree(&repo, dir.path(), "g1", &base);
+    write(&path, "a.txt", "changed\n");
+    write(&path, "new/file.txt", "new\n");
+    write(&path, "debug.log", "ignored\n");
+    fs::remove_file(path.join("gone.txt"))?;
+    let captured = omk_worktree::capture_changes(&path, &base)?;
+
+    let commit = commit_all(&path, "g1");
+    assert_eq!(commit.parent, base);
+    assert_eq!(commit.tree_id, captured.tree_id, "the commit holds the captured tree");
+    assert_eq!(git(&path, &["rev-parse", "omk/g1"]), commit.id, "the branch moved");
+    assert_eq!(
+        git(&path, &["log", "-1", "--format=%an <%ae>%n%B"]),
+        "omk <omk@example.invalid>\nagent change\n\nOmk-Goal: g1"
+    );
+    assert_eq!(git(&path, &["status", "--porcelain"]), "", "clean; the ignored file stays ignored");
+    assert_eq!(git(&path, &["diff-files", "--name-only"]), "", "the index has fresh stats");
+    git(&root, &["fsck", "--strict"]);
+    let options = omk_worktree::CommitOptions {
+        identity: IDENTITY,
+        message: "again",
+        goal_id: "g1",
+        time: 1_795_000_000,
+    };
+    assert_eq!(omk_worktree::commit(&path, &options)?, None, "nothing left to commit");
+    Ok(())
+}
+
+#[test]
+fn merge_check_lists_conflicts_like_git_merge_tree() -> TestResult {
+    let (dir, root) = repo_with(&[("a.txt", "one\n"), ("b.txt", "b\n")]);
+    let repo = omk_worktree::open(&root)?;
+    let base = omk_worktree::head(&repo)?.commit;
+    let clean = worktree(&repo, dir.path(), "clean", &base);
+    write(&clean, "c.txt", "c\n");
+    commit_all(&clean, "clean");
+    let clash = worktree(&repo, dir.path(), "clash", &base);
+    write(&clash, "a.txt", "theirs\n");
+    commit_all(&clash, "clash");
+
+    let check = omk_worktree::merge_check(&repo, "main", "omk/clean")?;
+    assert_eq!(check.kind, omk_worktree::MergeKind::FastForward);
+    assert_eq!(check.tree_id, git(&root, &["rev-parse", "omk/clean^{tree}"]));
+
+    write(&root, "a.txt", "ours\n");
+    git(&root, &["commit", "--quiet", "-am", "main moves"]);
+    let objects_before = git(&root, &["count-objects"]);
+    let check = omk_worktree::merge_check(&repo, "main", "omk/clash")?;
+    assert_eq!(check.kind, omk_worktree::MergeKind::ThreeWay);
+    assert_eq!(check.conflicts, ["a.txt"]);
+    let check = omk_worktree::merge_check(&repo, "main", "omk/clean")?;
+    assert_eq!(check.conflicts, Vec::<String>::new());
+    assert_eq!(git(&root, &["count-objects"]), objects_before, "nothing was written");
+    let git_tree = git(&root, &["merge-tree", "--write-tree", "main", "omk/clean"]);
+    assert_eq!(check.tree_id, git_tree, "the same tree as git merge-tree");
+    Ok(())
+}
+
+#[test]
+fn merge_fast_forwards_commits_or_refuses_without_touching_local_work() -> TestResult {
+    let (dir, root) = repo_with(&[("a.txt", "one\n"), ("b.txt", "b\n")]);
+    let repo = omk_worktree::open(&root)?;
+    let base = omk_worktree::head(&repo)?.commit;
+    let options = |branch| omk_worktree::MergeOptions {
+        branch,
+        target: "main",
+        strategy: omk_worktree::MergeStrategy::Merge,
+        message: "Merge omk goal",
+        identity: IDENTITY,
+        time: 1_795_000_000,
+    };
+
+    // Fast-forward of the checked-out main: git moves the user's files.
+    let ff = worktree(&repo, dir.path(), "ff", &base);
+    write(&ff, "c.txt", "c\n");
+    let committed = commit_all(&ff, "ff");
+    let merged = omk_worktree::merge(&repo, &options("omk/ff"))?;
+    assert_eq!(merged, omk_worktree::Merged::FastForward { commit: committed.id.clone() });
+    assert_eq!(fs::read_to_string(root.join("c.txt"))?, "c\n");
+    assert_eq!(git(&root, &["status", "--porcelain"]), "");
+    assert_eq!(
+        omk_worktree::merge(&repo, &options("omk/ff"))?,
+        omk_worktree::Merged::UpToDate { commit: committed.id }
+    );
+
+    // Uncommitted work in the user's checkout on a path the merge changes: refused.
+    let main_tip = git(&root, &["rev-parse", "HEAD"]);
+    let edit = worktree(&repo, dir.path(), "edit", &main_tip);
+    write(&edit, "b.txt", "agent\n");
+    commit_all(&edit, "edit");
+    write(&root, "b.txt", "user's unsaved edit\n");
+    let err = omk_worktree::merge(&repo, &options("omk/edit")).unwrap_err();
+    assert!(matches!(err, Error::DirtyCheckout { ref paths, .. } if paths == &["b.txt"]), "{err}");
+    assert_eq!(fs::read_to_string(root.join("b.txt"))?, "user's unsaved edit\n");
+    assert_eq!(git(&root, &["rev-parse", "HEAD"]), main_tip, "main did not move");
+    git(&root, &["checkout", "--quiet", "--", "b.txt"]);
+
+    // The base moved: a merge commit when clean, an error listing paths when not.
+    write(&root, "d.txt", "user\n");
+    git(&root, &["add", "d.txt"]);
+    git(&root, &["commit", "--quiet", "-m", "user work"]);
+    let merged = omk_worktree::merge(&repo, &options("omk/edit"))?;
+    let omk_worktree::Merged::Committed { commit, squash: false } = merged else {
+        panic!("expected a merge commit, got {merged:?}");
+    };
+    assert_eq!(git(&root, &["rev-parse", "HEAD"]), commit);
+    assert_eq!(git(&root, &["log", "-1", "--format=%p"]).split(' ').count(), 2);
+    assert_eq!(fs::read_to_string(root.join("b.txt"))?, "agent\n");
+    assert_eq!(git(&root, &["status", "--porcelain"]), "");
+
+    let tip = git(&root, &["rev-parse", "HEAD"]);
+    let clash = worktree(&repo, dir.path(), "clash", &base);
+    write(&clash, "b.txt", "other agent\n");
+    commit_all(&clash, "clash");
+    let err = omk_worktree::merge(&repo, &options("omk/clash")).unwrap_err();
+    assert!(matches!(err, Error::Conflicts { ref paths, .. } if paths == &["b.txt"]), "{err}");
+    assert_eq!(git(&root, &["rev-parse", "HEAD"]), tip);
+    assert_eq!(git(&root, &["status", "--porcelain"]), "");
+    Ok(())
+}
+
+#[test]
+fn merge_into_a_branch_nobody_has_checked_out_moves_only_the_ref() -> TestResult {
+    let (dir, root) = repo_with(&[("a.txt", "one\n")]);
+    let repo = omk_worktree::open(&root)?;
+    let base = omk_worktree::head(&repo)?.commit;
+    git(&root, &["branch", "release"]);
+    git(&root, &["commit", "--quiet", "--allow-empty", "-m", "main moves on"]);
+    let path = worktree(&repo, dir.path(), "g", &base);
+    write(&path, "b.txt", "b\n");
+    commit_all(&path, "g");
+    let options = omk_worktree::MergeOptions {
+        branch: "omk/g",
+        target: "release",
+        strategy: omk_worktree::MergeStrategy::Squash,
+        message: "Squash omk goal g",
+        identity: IDENTITY,
+        time: 1_795_000_000,
+    };
+    let merged = omk_worktree::merge(&repo, &options)?;
+    let omk_worktree::Merged::Committed { commit, squash: true } = merged else {
+        panic!("expected a squash commit, got {merged:?}");
+    };
+    assert_eq!(git(&root, &["rev-parse", "release"]), commit);
+    assert_eq!(git(&root, &["rev-parse", "release^"]), base, "one parent: the old tip");
+    assert_eq!(git(&root, &["show", "release:b.txt"]), "b");
+    assert!(!root.join("b.txt").exists(), "the user's checkout is untouched");
+    Ok(())
+}
+
+#[test]
+fn lock_list_and_unlock_agree_with_git() -> TestResult {
+    let (dir, root) = repo_with(&[("a.txt", "a\n")]);
+    let repo = omk_worktree::open(&root)?;
+    let base = omk_worktree::head(&repo)?.commit;
+    let path = worktree(&repo, dir.path(), "leased", &base);
+    let reason = omk_worktree::lease_reason("g-1", 4242);
+    omk_worktree::lock(&repo, &path, &reason)?;
+    assert!(
+        git(&root, &["worktree", "list", "--porcelain"]).contains("locked omk goal g-1 pid 4242")
+    );
+    let listed = omk_worktree::list(&repo)?;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].lock.as_deref(), Some(reason.as_str()));
+    assert_eq!(listed[0].branch.as_deref(), Some("omk/leased"));
+    assert_eq!(listed[0].head.as_deref(), Some(base.as_str()));
+    assert_eq!(omk_worktree::parse_lease_reason(&reason), Some(("g-1", 4242)));
+    let err = omk_worktree::remove(&repo, &path).unwrap_err();
+    assert!(chain(&err).contains("lock"), "{}", chain(&err));
+    omk_worktree::unlock(&repo, &path)?;
+    assert_eq!(omk_worktree::list(&repo)?[0].lock, None);
+    omk_worktree::remove(&repo, &path)?;
+    assert_eq!(omk_worktree::list(&repo)?, []);
+    Ok(())
+}
+
+#[test]
+fn create_copies_listed_files_runs_setup_and_undoes_a_failed_setup() -> TestResult {
+    let (dir, root) = repo_with(&[("a.txt", "a\n"), (".gitignore", ".env\n")]);
+    write(&root, ".env", "SECRET=1\n");
+    let repo = omk_worktree::open(&root)?;
+    let base = omk_worktree::head(&repo)?.commit;
+    let path = dir.path().join("wt");
+    let copy = [".env".to_owned(), "missing.txt".to_owned()];
+    let setup = ["echo ready > setup.out".to_owned()];
+    omk_worktree::create(
+        &repo,
+        &CreateOptions {
+            path: &path,
+            branch: "omk/s",
+            base_commit: &base,
+            copy: &copy,
+            setup: &setup,
+        },
+    )?;
+    assert_eq!(fs::read_to_string(path.join(".env"))?, "SECRET=1\n");
+    assert_eq!(fs::read_to_string(path.join("setup.out"))?, "ready\n");
+
+    let failing = dir.path().join("failing");
+    let setup = ["echo broken >&2; exit 3".to_owned()];
+    let err = omk_worktree::create(
+        &repo,
+        &CreateOptions {
+            path: &failing,
+            branch: "omk/f",
+            base_commit: &base,
+            copy: &[],
+            setup: &setup,
+        },
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::Setup { .. }), "{err:?}");
+    assert!(err.to_string().contains("exit status: 3: broken"), "{err}");
+    assert!(!failing.exists(), "the failed worktree is gone");
+    assert_eq!(git(&root, &["branch", "--list", "omk/f"]), "", "and its branch");
+    Ok(())
+}
+
+#[test]
+fn gc_removes_only_finished_unheld_clean_and_merged_worktrees() -> TestResult {
+    let (dir, root) = repo_with(&[("a.txt", "a\n")]);
+    let repo = omk_worktree::open(&root)?;
+    let base = omk_worktree::head(&repo)?.commit;
+    let omk_root = root.join(".omk/worktrees");
+    let make = |goal: &str| worktree(&repo, &omk_root, goal, &base);
+    let done = make("done");
+    make("running");
+    let live = make("live");
+    omk_worktree::lock(&repo, &live, &omk_worktree::lease_reason("live", std::process::id()))?;
+    let crashed = make("crashed");
+    let mut exited = Command::new("true").spawn()?;
+    let dead_pid = exited.id();
+    exited.wait()?;
+    omk_worktree::lock(&repo, &crashed, &omk_worktree::lease_reason("crashed", dead_pid))?;
+    let dirty = make("dirty");
+    write(&dirty, "unsaved.txt", "work\n");
+    let ahead = make("ahead");
+    write(&ahead, "b.txt", "b\n");
+    commit_all(&ahead, "ahead");
+    let foreign = make("foreign");
+    omk_worktree::lock(&repo, &foreign, "on a USB stick")?;
+    let outside = worktree(&repo, dir.path(), "outside", &base);
+
+    let finished = |goal: &str| goal != "running";
+    let summary = |entries: Vec<omk_worktree::GcEntry>| -> Vec<String> {
+        entries
+            .into_iter()
+            .map(|entry| match entry.verdict {
+                omk_worktree::GcVerdict::Kept(reason) => format!("{} kept: {reason}", entry.goal)
+                    .replace(&std::process::id().to_string(), "PID"),
+                other => format!("{} {other:?}", entry.goal),
+            })
+            .collect()
+    };
+    let options =
+        omk_worktree::GcOptions { dry_run: true, root: &omk_root, is_finished: &finished };
+    let expected = |removed: &str| {
+        vec![
+            "ahead kept: 1 commit(s) on its branch are on no other branch".to_owned(),
+            format!("crashed {removed}"),
+            "dirty kept: 1 path(s) have uncommitted changes".to_owned(),
+            format!("done {removed}"),
+            "foreign kept: it is locked: on a USB stick".to_owned(),
+            "live kept: a running omk process (pid PID) holds its lease".to_owned(),
+            "running kept: its goal has not finished".to_owned(),
+        ]
+    };
+    assert_eq!(summary(omk_worktree::gc(&repo, &options)?), expected("WouldRemove"));
+    assert!(done.exists() && crashed.exists(), "a dry run removes nothing");
+
+    let options = omk_worktree::GcOptions { dry_run: false, ..options };
+    assert_eq!(summary(omk_worktree::gc(&repo, &options)?), expected("Removed"));
+    assert!(!done.exists() && !crashed.exists());
+    assert_eq!(git(&root, &["branch", "--list", "omk/done", "omk/crashed"]), "");
+    assert_eq!(fs::read_to_string(dirty.join("unsaved.txt"))?, "work\n");
+    assert!(outside.exists() && ahead.exists() && live.exists());
+    let listed = git(&root, &["worktree", "list"]);
+    assert!(!listed.contains("/done ") && listed.contains("/ahead "), "{listed}");
+    Ok(())
+}
+
+#[test]
+fn the_worktree_section_of_omk_toml_is_parsed_strictly() -> TestResult {
+    let path = Path::new("omk.toml");
+    let text = "[[gates]]\nname = \"t\"\ncommand = \"true\"\n\n[worktree]\ncopy = [\".env\"]\nsetup = [\"make deps\"]\nmerge = \"squash\"\n";
+    let config = omk_worktree::parse_config(text, path)?;
+    assert_eq!(config.copy, [".env"]);
+    assert_eq!(config.setup, ["make deps"]);
+    assert_eq!(config.merge, omk_worktree::MergeStrategy::Squash);
+    assert_eq!(omk_worktree::parse_config("", path)?, omk_worktree::WorktreeConfig::default());
+    let err = omk_worktree::parse_config("[worktree]\nmerge = \"rebase\"\n", path).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "read omk.toml:1:1: [worktree] merge is \"rebase\"; expected \"merge\" or \"squash\""
+    );
+    let err = omk_worktree::parse_config("[worktree]\ncopy = [\"../x\"]\n", path).unwrap_err();
+    assert!(err.to_string().contains("stays inside it"), "{err}");
+    let err = omk_worktree::parse_config("[worktree]\nroot = \"x\"\n", path).unwrap_err();
+    assert!(err.to_string().starts_with("read omk.toml:2:1: unknown field `root`"), "{err}");
+    Ok(())
+}
+
+#[test]
+fn a_20000_file_repository_gives_the_same_trees_and_changes_as_git() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let root = fixture::many_files_repo(dir.path(), 20_000);
+    let repo = omk_worktree::open(&root)?;
+    let base = omk_worktree::head(&repo)?.commit;
+    let path = worktree(&repo, dir.path(), "big", &base);
+    assert_eq!(git(&path, &["status", "--porcelain"]), "", "git sees a clean checkout");
+    assert_eq!(git(&path, &["ls-files"]).lines().count(), 20_000);
+    fixture::hundred_edits(&path);
+
+    let changes = omk_worktree::capture_changes(&path, &base)?;
+    let ours: Vec<String> = changes
+        .files
+        .iter()
+        .map(|file| {
+            let status = match file.status {
+                ChangeStatus::Added => 'A',
+                ChangeStatus::Modified => 'M',
+                ChangeStatus::Deleted => 'D',
+                ChangeStatus::Renamed { .. } => 'R',
+            };
+            format!("{status}\t{}", file.path)
+        })
+        .collect();
+    git(&path, &["add", "--all"]);
+    assert_eq!(changes.tree_id, git(&path, &["write-tree"]));
+    let theirs = git(&path, &["diff", "--cached", "--name-status", "--no-renames", &base]);
+    assert_eq!(ours.len(), 100);
+    assert_eq!(ours.join("\n"), theirs);
+    git(&path, &["reset", "--quiet"]);
+
+    let committed = commit_all(&path, "big");
+    assert_eq!(committed.tree_id, changes.tree_id);
+    assert_eq!(git(&path, &["status", "--porcelain"]), "");
+    let check = omk_worktree::merge_check(&repo, "main", "omk/big")?;
+    assert_eq!(check.kind, omk_worktree::MergeKind::FastForward);
     Ok(())
 }

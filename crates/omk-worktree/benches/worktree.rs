@@ -1,0 +1,164 @@
+//! Benchmarks of omk-worktree on a generated 20,000-file repository, each against the git
+//! command that does the same job, run in the same process (the `baseline_git_*` functions), so
+//! `cargo xtask bench` reports omk's time as a ratio of git's.
+//!
+//! - `create_worktree_20k`: [`omk_worktree::create`] against `git worktree add -b`.
+//! - `changed_files_100_edits_20k`: [`omk_worktree::capture_changes`] (snapshot tree, renames,
+//!   line counts) against `git status --porcelain=v2 --untracked-files=all`.
+//! - `merge_check_20k`: [`omk_worktree::merge_check`] against `git merge-tree --write-tree`.
+
+use std::{
+    fs,
+    path::Path,
+    process::Command,
+    time::{Duration, Instant},
+};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+
+use omk_worktree::CreateOptions;
+
+#[path = "../tests/it/fixture.rs"]
+mod fixture;
+
+const FILES: usize = 20_000;
+
+fn git_status(dir: &Path, args: &[&str]) {
+    let status = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("git runs");
+    assert!(status.success(), "git {args:?} failed");
+}
+
+fn create(criterion: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("the benchmark needs a temporary directory");
+    let root = fixture::many_files_repo(dir.path(), FILES);
+    let repo = omk_worktree::open(&root).expect("open the generated repository");
+    let base = omk_worktree::head(&repo).expect("the repository has a commit").commit;
+    let mut group = criterion.benchmark_group("create_worktree_20k");
+    group.sample_size(10);
+    let mut counter = 0;
+    let mut next = || {
+        counter += 1;
+        (dir.path().join(format!("wt{counter}")), format!("omk/bench{counter}"))
+    };
+    let cleanup = |path: &Path| {
+        fs::remove_dir_all(path).expect("remove the benchmark's worktree");
+        fixture::git(&root, &["worktree", "prune"]);
+    };
+    group.bench_function("baseline_git_worktree_add", |bencher| {
+        bencher.iter_custom(|iterations| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iterations {
+                let (path, branch) = next();
+                let path_text = path.to_str().expect("temp paths are UTF-8");
+                let started = Instant::now();
+                git_status(&root, &["worktree", "add", "--quiet", "-b", &branch, path_text, &base]);
+                total += started.elapsed();
+                cleanup(&path);
+            }
+            total
+        });
+    });
+    group.bench_function("omk_create", |bencher| {
+        bencher.iter_custom(|iterations| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iterations {
+                let (path, branch) = next();
+                let options = CreateOptions {
+                    path: &path,
+                    branch: &branch,
+                    base_commit: &base,
+                    copy: &[],
+                    setup: &[],
+                };
+                let started = Instant::now();
+                omk_worktree::create(&repo, &options).expect("create a worktree");
+                total += started.elapsed();
+                cleanup(&path);
+            }
+            total
+        });
+    });
+    group.finish();
+}
+
+fn changed_files(criterion: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("the benchmark needs a temporary directory");
+    let root = fixture::many_files_repo(dir.path(), FILES);
+    let repo = omk_worktree::open(&root).expect("open the generated repository");
+    let base = omk_worktree::head(&repo).expect("the repository has a commit").commit;
+    let path = dir.path().join("wt");
+    let options = CreateOptions {
+        path: &path,
+        branch: "omk/edits",
+        base_commit: &base,
+        copy: &[],
+        setup: &[],
+    };
+    omk_worktree::create(&repo, &options).expect("create a worktree");
+    fixture::hundred_edits(&path);
+    let mut group = criterion.benchmark_group("changed_files_100_edits_20k");
+    group.sample_size(10);
+    group.bench_function("baseline_git_status_porcelain_v2_untracked_all", |bencher| {
+        bencher.iter(|| {
+            git_status(&path, &["status", "--porcelain=v2", "--untracked-files=all"]);
+        });
+    });
+    group.bench_function("omk_capture_changes", |bencher| {
+        bencher.iter(|| omk_worktree::capture_changes(&path, &base).expect("capture changes"));
+    });
+    group.finish();
+}
+
+fn merge_check(criterion: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("the benchmark needs a temporary directory");
+    let root = fixture::many_files_repo(dir.path(), FILES);
+    let repo = omk_worktree::open(&root).expect("open the generated repository");
+    let base = omk_worktree::head(&repo).expect("the repository has a commit").commit;
+    let path = dir.path().join("wt");
+    let options = CreateOptions {
+        path: &path,
+        branch: "omk/agent",
+        base_commit: &base,
+        copy: &[],
+        setup: &[],
+    };
+    omk_worktree::create(&repo, &options).expect("create a worktree");
+    fixture::hundred_edits(&path);
+    fixture::git(&path, &["add", "--all"]);
+    fixture::git(&path, &["commit", "--quiet", "-m", "agent"]);
+    // The user moves main meanwhile: 5 of the agent's files conflict, 20 others are clean.
+    for n in 0..25 {
+        let file = fixture::file_path(if n < 5 { n * 97 } else { n * 89 + 1 });
+        fs::write(root.join(&file), format!("main's version {n}\n")).expect("write file");
+    }
+    fixture::git(&root, &["commit", "--quiet", "-am", "main moves"]);
+    let mut group = criterion.benchmark_group("merge_check_20k");
+    group.sample_size(20);
+    group.bench_function("baseline_git_merge_tree_write_tree", |bencher| {
+        bencher.iter(|| {
+            // Exit code 1 means conflicts, which this merge has.
+            Command::new("git")
+                .args(["merge-tree", "--write-tree", "main", "omk/agent"])
+                .current_dir(&root)
+                .env("GIT_CONFIG_GLOBAL", "/dev/null")
+                .output()
+                .expect("git runs")
+        });
+    });
+    group.bench_function("omk_merge_check", |bencher| {
+        bencher.iter(|| {
+            let check = omk_worktree::merge_check(&repo, "main", "omk/agent").expect("merge check");
+            assert_eq!(check.conflicts.len(), 5);
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, create, changed_files, merge_check);
+criterion_main!(benches);

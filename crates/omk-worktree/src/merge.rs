@@ -1,0 +1,285 @@
+//! Checking a goal's branch against its base in memory, and merging it on accept.
+
+use std::{collections::BTreeSet, path::PathBuf};
+
+use gix::refs::transaction::PreviousValue;
+
+use crate::{
+    error::Error,
+    git,
+    init::Identity,
+    repo::{Repo, gix_open, resolve_commit},
+    worktree::{branch_name, short_branch},
+};
+
+/// What merging a branch onto a base would give, computed without touching any checkout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MergeCheck {
+    /// The base commit ("ours").
+    pub base_commit: String,
+    /// The branch's commit ("theirs").
+    pub branch_commit: String,
+    /// What kind of merge it is.
+    pub kind: MergeKind,
+    /// The merged tree; with conflicts it holds git's conflict markers, and is not written to
+    /// the object database.
+    pub tree_id: String,
+    /// The paths that conflict, sorted; empty when the merge is clean.
+    pub conflicts: Vec<String>,
+}
+
+/// How a branch relates to the base it is merged onto.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MergeKind {
+    /// The base already contains the branch.
+    UpToDate,
+    /// The base is an ancestor of the branch: the base can move to it.
+    FastForward,
+    /// Both moved since their merge base: a real three-way merge.
+    ThreeWay,
+}
+
+/// How [`merge`] combines a branch that is not a fast-forward (from `[worktree] merge`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MergeStrategy {
+    /// Fast-forward when possible, else a merge commit with both parents.
+    #[default]
+    Merge,
+    /// Always one new commit on the target with the merged tree.
+    Squash,
+}
+
+/// What [`merge`] needs.
+#[derive(Debug, Clone, Copy)]
+pub struct MergeOptions<'a> {
+    /// The branch to merge, such as `omk/<goal-id>`.
+    pub branch: &'a str,
+    /// The branch to merge into, such as `main`.
+    pub target: &'a str,
+    /// Merge commit or squash.
+    pub strategy: MergeStrategy,
+    /// The message of a merge or squash commit.
+    pub message: &'a str,
+    /// The author and committer of a merge or squash commit.
+    pub identity: Identity<'a>,
+    /// The commit time, in seconds since the Unix epoch, UTC.
+    pub time: i64,
+}
+
+/// What [`merge`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Merged {
+    /// The target already contained the branch; nothing changed.
+    UpToDate {
+        /// The target's commit.
+        commit: String,
+    },
+    /// The target moved forward to the branch's commit.
+    FastForward {
+        /// The target's new commit.
+        commit: String,
+    },
+    /// A merge commit (or squash commit) was made on the target.
+    Committed {
+        /// The new commit.
+        commit: String,
+        /// Whether it is a squash commit (one parent) rather than a merge commit.
+        squash: bool,
+    },
+}
+
+/// Merges `branch` onto `base` in memory and lists the conflicting paths.
+///
+/// Nothing is written: not the object database, not a reference, not any checkout. The base and
+/// branch are revisions (branch names or commit ids).
+pub fn merge_check(repo: &Repo, base: &str, branch: &str) -> Result<MergeCheck, Error> {
+    let mut git = gix_open(&repo.root)?.with_object_memory();
+    // Tree merges read the same trees and blobs again and again; git keeps them in memory too.
+    git.object_cache_size_if_unset(32 * 1024 * 1024);
+    let ours = resolve_commit(&git, base)?;
+    let theirs = resolve_commit(&git, branch)?;
+    let check_error = || Error::gix(format!("merge {branch} onto {base} in memory"), &repo.root);
+    let merge_base = git.merge_base(ours, theirs).map_err(check_error())?.map(gix::Id::detach);
+    let tree_of = |id: gix::ObjectId| -> Result<String, Error> {
+        let commit = git.find_commit(id).map_err(check_error())?;
+        Ok(commit.tree_id().map_err(check_error())?.to_string())
+    };
+    let (kind, tree_id, conflicts) = if merge_base == Some(theirs) {
+        (MergeKind::UpToDate, tree_of(ours)?, Vec::new())
+    } else if merge_base == Some(ours) {
+        (MergeKind::FastForward, tree_of(theirs)?, Vec::new())
+    } else {
+        let (tree, conflicts) = three_way(&git, ours, theirs).map_err(check_error())?;
+        (MergeKind::ThreeWay, tree.to_string(), conflicts)
+    };
+    Ok(MergeCheck {
+        base_commit: ours.to_string(),
+        branch_commit: theirs.to_string(),
+        kind,
+        tree_id,
+        conflicts,
+    })
+}
+
+/// Merges `options.branch` into `options.target` (on accept).
+///
+/// Fast-forwards when possible (unless squashing), else makes a merge or squash commit. When no
+/// worktree has the target checked out, its reference moves with compare-and-swap. When one
+/// does (usually the user's checkout), omk refuses if that checkout has uncommitted changes to
+/// any path the merge changes, and otherwise lets `git merge --ff-only` move it, which updates its
+/// files and index and never overwrites local changes. Conflicts are an error listing the paths;
+/// nothing is changed then.
+pub fn merge(repo: &Repo, options: &MergeOptions<'_>) -> Result<Merged, Error> {
+    let git = gix_open(&repo.root)?;
+    let target_name = branch_name(options.target)?;
+    let merge_error =
+        || Error::gix(format!("merge {} into {}", options.branch, options.target), &repo.root);
+    let target_tip = resolve_commit(&git, target_name.as_bstr().to_string().as_str())?;
+    let branch_tip =
+        resolve_commit(&git, branch_name(options.branch)?.as_bstr().to_string().as_str())?;
+    let merge_base =
+        git.merge_base(target_tip, branch_tip).map_err(merge_error())?.map(gix::Id::detach);
+    if merge_base == Some(branch_tip) {
+        return Ok(Merged::UpToDate { commit: target_tip.to_string() });
+    }
+    let squash = options.strategy == MergeStrategy::Squash;
+    let new_tip = if merge_base == Some(target_tip) && !squash {
+        branch_tip
+    } else {
+        let (tree, conflicts) = three_way(&git, target_tip, branch_tip).map_err(merge_error())?;
+        if !conflicts.is_empty() {
+            return Err(Error::Conflicts {
+                branch: options.branch.to_owned(),
+                target: options.target.to_owned(),
+                paths: conflicts,
+            });
+        }
+        let signature = gix::actor::Signature {
+            name: options.identity.name.into(),
+            email: options.identity.email.into(),
+            time: gix::date::Time::new(options.time, 0),
+        };
+        let mut time_buf = gix::date::parse::TimeBuf::default();
+        let signature = signature.to_ref(&mut time_buf);
+        let parents = if squash { vec![target_tip] } else { vec![target_tip, branch_tip] };
+        git.new_commit_as(signature, signature, options.message, tree, parents)
+            .map_err(merge_error())?
+            .id
+    };
+    let checkout = checkout_of(&git, options.target).map_err(merge_error())?;
+    match checkout {
+        None => {
+            git.reference(
+                target_name.clone(),
+                new_tip,
+                PreviousValue::MustExistAndMatch(gix::refs::Target::Object(target_tip)),
+                format!("omk: merge {}", options.branch),
+            )
+            .map_err(|_| Error::RefMoved {
+                reference: target_name.as_bstr().to_string(),
+                expected: target_tip.to_string(),
+            })?;
+        }
+        Some(checkout) => {
+            let checkout_git = gix_open(&checkout)?;
+            let dirty = dirty_paths(&checkout_git).map_err(merge_error())?;
+            let changed = changed_paths(&git, target_tip, new_tip).map_err(merge_error())?;
+            let overlap: Vec<String> = dirty.intersection(&changed).cloned().collect();
+            if !overlap.is_empty() {
+                return Err(Error::DirtyCheckout {
+                    branch: options.branch.to_owned(),
+                    target: options.target.to_owned(),
+                    checkout,
+                    paths: overlap,
+                });
+            }
+            let new_tip_text = new_tip.to_string();
+            git::run(&checkout, &["merge", "--ff-only", "--quiet", &new_tip_text])?;
+        }
+    }
+    let commit = new_tip.to_string();
+    Ok(if new_tip == branch_tip && !squash {
+        Merged::FastForward { commit }
+    } else {
+        Merged::Committed { commit, squash }
+    })
+}
+
+/// Merges the trees of `ours` and `theirs` with git's rules; returns the tree and the
+/// unresolved conflicts' paths.
+fn three_way(
+    git: &gix::Repository,
+    ours: gix::ObjectId,
+    theirs: gix::ObjectId,
+) -> Result<(gix::ObjectId, Vec<String>), gix::Error> {
+    let options = gix::merge::commit::Options::from(git.tree_merge_options()?);
+    let labels = gix::merge::blob::builtin_driver::text::Labels {
+        ancestor: Some("base".into()),
+        current: Some("ours".into()),
+        other: Some("theirs".into()),
+    };
+    let mut outcome = git.merge_commits(ours, theirs, labels, options)?;
+    let how = gix::merge::tree::TreatAsUnresolved::git();
+    let mut conflicts = BTreeSet::new();
+    for conflict in &outcome.tree_merge.conflicts {
+        if conflict.is_unresolved(how) {
+            let (ours, theirs) = conflict.changes_in_resolution();
+            conflicts.insert(ours.location().to_string());
+            conflicts.insert(theirs.location().to_string());
+        }
+    }
+    let tree = outcome.tree_merge.tree.write()?.detach();
+    Ok((tree, conflicts.into_iter().collect()))
+}
+
+/// Returns the worktree (main or linked) that has branch `short` checked out.
+fn checkout_of(git: &gix::Repository, short: &str) -> Result<Option<PathBuf>, gix::Error> {
+    for worktree in git.worktrees_including_main()? {
+        let Ok(worktree) = worktree else { continue };
+        let Ok(Some(name)) = worktree.head_name() else { continue };
+        if short_branch(name.as_bstr().to_string()) == short {
+            return Ok(worktree.workdir().map(ToOwned::to_owned));
+        }
+    }
+    Ok(None)
+}
+
+/// Returns the paths with uncommitted changes (staged, unstaged or untracked) in the worktree of
+/// `git`.
+pub(crate) fn dirty_paths(git: &gix::Repository) -> Result<BTreeSet<String>, gix::Error> {
+    let mut paths = BTreeSet::new();
+    let iter = git
+        .status(gix::progress::Discard)?
+        .untracked_files(gix::status::UntrackedFiles::Files)
+        .index_worktree_rewrites(None)
+        .tree_index_track_renames(gix::status::tree_index::TrackRenames::Disabled)
+        .into_iter(None)?;
+    for item in iter {
+        let item = item?;
+        let counts = match &item {
+            gix::status::Item::TreeIndex(_) => true,
+            gix::status::Item::IndexWorktree(change) => change.summary().is_some(),
+        };
+        if counts {
+            paths.insert(item.location().to_string());
+        }
+    }
+    Ok(paths)
+}
+
+/// Returns the paths that differ between the trees of commits `from` and `to`.
+fn changed_paths(
+    git: &gix::Repository,
+    from: gix::ObjectId,
+    to: gix::ObjectId,
+) -> Result<BTreeSet<String>, gix::Error> {
+    let from_tree = git.find_commit(from)?.tree()?;
+    let to_tree = git.find_commit(to)?.tree()?;
+    let changes = git.diff_tree_to_tree(&from_tree, &to_tree, gix::diff::Options::default())?;
+    let mut paths = BTreeSet::new();
+    for change in changes {
+        paths.insert(change.location().to_string());
+        paths.insert(change.source_location().to_string());
+    }
+    Ok(paths)
+}
