@@ -46,11 +46,7 @@ pub fn commit(worktree: &Path, options: &CommitOptions<'_>) -> Result<Option<Com
         return Ok(None);
     }
     let message = format!("{}\n\nOmk-Goal: {}\n", options.message.trim_end(), options.goal_id);
-    let signature = gix::actor::Signature {
-        name: options.identity.name.into(),
-        email: options.identity.email.into(),
-        time: gix::date::Time::new(options.time, 0),
-    };
+    let signature = options.identity.signature(options.time);
     let mut time_buf = gix::date::parse::TimeBuf::default();
     let signature = signature.to_ref(&mut time_buf);
     let id = git

@@ -13,6 +13,17 @@ pub struct Identity<'a> {
     pub email: &'a str,
 }
 
+impl Identity<'_> {
+    /// Returns the git signature of this identity at `time` (seconds since the epoch, UTC).
+    pub(crate) fn signature(&self, time: i64) -> gix::actor::Signature {
+        gix::actor::Signature {
+            name: self.name.into(),
+            email: self.email.into(),
+            time: gix::date::Time::new(time, 0),
+        }
+    }
+}
+
 /// Initializes a repository in `dir` on `branch` and commits every file in it.
 ///
 /// The identity is passed to this one commit only; the repository's config is not changed.

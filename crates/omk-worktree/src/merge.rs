@@ -154,11 +154,7 @@ pub fn merge(repo: &Repo, options: &MergeOptions<'_>) -> Result<Merged, Error> {
                 paths: conflicts,
             });
         }
-        let signature = gix::actor::Signature {
-            name: options.identity.name.into(),
-            email: options.identity.email.into(),
-            time: gix::date::Time::new(options.time, 0),
-        };
+        let signature = options.identity.signature(options.time);
         let mut time_buf = gix::date::parse::TimeBuf::default();
         let signature = signature.to_ref(&mut time_buf);
         let parents = if squash { vec![target_tip] } else { vec![target_tip, branch_tip] };
