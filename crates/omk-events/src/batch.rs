@@ -114,6 +114,8 @@ impl Batches {
 
 /// Parses and hashes batches until the cutting thread stops.
 fn work(path: &std::path::Path, work_rx: &Mutex<Receiver<Work>>) {
+    // Every line of a log names one goal: once validated, its id is only compared.
+    let mut goal_hint = None;
     loop {
         // A poisoned lock means another worker panicked; this one stops too.
         let Ok(next) = work_rx.lock().map(|rx| rx.recv()) else { return };
@@ -122,7 +124,13 @@ fn work(path: &std::path::Path, work_rx: &Mutex<Receiver<Work>>) {
         let mut start = 0;
         for (idx, &end) in work.ends.iter().enumerate() {
             let line_no = work.first_line + idx as u64;
-            let result = check_alone(path, line_no, &work.bytes[start..end - 1], None);
+            let result =
+                check_alone(path, line_no, &work.bytes[start..end - 1], goal_hint.as_ref());
+            if let Ok(envelope) = &result
+                && goal_hint.as_ref() != Some(&envelope.goal_id)
+            {
+                goal_hint = Some(envelope.goal_id.clone());
+            }
             let failed = result.is_err();
             results.push(result);
             // The reader stops at the first error; the lines after it are never looked at.

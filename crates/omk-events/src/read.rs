@@ -160,11 +160,6 @@ impl LogReader {
         self.torn_tail.as_ref()
     }
 
-    /// Returns the number of whole lines read so far.
-    pub fn lines_read(&self) -> u64 {
-        self.line_no
-    }
-
     /// Reads the next whole event of a log that may still be growing, as `--follow` does.
     ///
     /// At the end of the file it returns [`Poll::Pending`] and keeps any partial line, so a
