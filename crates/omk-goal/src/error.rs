@@ -102,13 +102,4 @@ impl Error {
 }
 
 /// Returns `error` and its sources as one line, `outer: inner: root`.
-pub fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
+pub use omk_worktree::error_chain;

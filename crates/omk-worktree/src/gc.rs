@@ -120,9 +120,9 @@ pub fn gc(repo: &Repo, options: &GcOptions<'_>) -> Result<Vec<GcEntry>, Error> {
             Ok(None) if options.dry_run => GcVerdict::WouldRemove,
             Ok(None) => match remove_omk_worktree(repo, &info) {
                 Ok(()) => GcVerdict::Removed,
-                Err(err) => GcVerdict::Kept(KeepReason::Failed { error: chain(&err) }),
+                Err(err) => GcVerdict::Kept(KeepReason::Failed { error: crate::error_chain(&err) }),
             },
-            Err(err) => GcVerdict::Kept(KeepReason::Failed { error: chain(&err) }),
+            Err(err) => GcVerdict::Kept(KeepReason::Failed { error: crate::error_chain(&err) }),
         };
         entries.push(GcEntry { path: info.path, goal, branch: info.branch, verdict });
     }
@@ -223,15 +223,4 @@ fn is_alive(pid: u32) -> bool {
         Ok(()) => true,
         Err(errno) => errno != nix::errno::Errno::ESRCH,
     }
-}
-
-fn chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

@@ -30,7 +30,7 @@ mod worktree;
 pub use crate::changes::{ChangeStatus, Changes, FileChange, capture_changes};
 pub use crate::commit::{Commit, CommitOptions, commit};
 pub use crate::config::{WorktreeConfig, parse_config};
-pub use crate::error::Error;
+pub use crate::error::{Error, error_chain};
 pub use crate::gc::{GcEntry, GcOptions, GcVerdict, KeepReason, gc};
 pub use crate::init::{Identity, init_with_commit};
 pub use crate::merge::{

@@ -28,18 +28,6 @@ fn repo_with(files: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf) {
     (dir, root)
 }
 
-/// Joins an error and its sources, as omk-cli shows them.
-fn chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
 fn write(root: &Path, path: &str, content: &str) {
     let path = root.join(path);
     fs::create_dir_all(path.parent().expect("file paths have a parent")).expect("create dirs");
@@ -212,7 +200,11 @@ fn remove_deletes_a_clean_worktree_and_refuses_a_dirty_one() -> TestResult {
     )?;
     write(&dirty, "work.txt", "unsaved work\n");
     let err = omk_worktree::remove(&repo, &dirty).unwrap_err();
-    assert!(chain(&err).contains("dirty"), "{}", chain(&err));
+    assert!(
+        omk_worktree::error_chain(&err).contains("dirty"),
+        "{}",
+        omk_worktree::error_chain(&err)
+    );
     assert_eq!(fs::read_to_string(dirty.join("work.txt"))?, "unsaved work\n", "no work is lost");
     Ok(())
 }
@@ -445,7 +437,11 @@ fn lock_list_and_unlock_agree_with_git() -> TestResult {
     assert_eq!(listed[0].head.as_deref(), Some(base.as_str()));
     assert_eq!(omk_worktree::parse_lease_reason(&reason), Some(("g-1", 4242)));
     let err = omk_worktree::remove(&repo, &path).unwrap_err();
-    assert!(chain(&err).contains("lock"), "{}", chain(&err));
+    assert!(
+        omk_worktree::error_chain(&err).contains("lock"),
+        "{}",
+        omk_worktree::error_chain(&err)
+    );
     omk_worktree::unlock(&repo, &path)?;
     assert_eq!(omk_worktree::list(&repo)?[0].lock, None);
     omk_worktree::remove(&repo, &path)?;
