@@ -35,10 +35,8 @@ fn git_status(dir: &Path, args: &[&str]) {
 }
 
 fn create(criterion: &mut Criterion) {
-    let dir = tempfile::tempdir().expect("the benchmark needs a temporary directory");
-    let root = fixture::many_files_repo(dir.path(), FILES);
-    let repo = omk_worktree::open(&root).expect("open the generated repository");
-    let base = omk_worktree::head(&repo).expect("the repository has a commit").commit;
+    let (dir, repo, base) = generated_repo();
+    let root = repo.root.clone();
     let mut group = criterion.benchmark_group("create_worktree_20k");
     group.sample_size(10);
     let mut counter = 0;
@@ -87,21 +85,32 @@ fn create(criterion: &mut Criterion) {
     group.finish();
 }
 
-fn changed_files(criterion: &mut Criterion) {
+/// Generates the 20,000-file repository; returns its directory, the repository and its HEAD.
+fn generated_repo() -> (tempfile::TempDir, omk_worktree::Repo, String) {
     let dir = tempfile::tempdir().expect("the benchmark needs a temporary directory");
     let root = fixture::many_files_repo(dir.path(), FILES);
     let repo = omk_worktree::open(&root).expect("open the generated repository");
     let base = omk_worktree::head(&repo).expect("the repository has a commit").commit;
+    (dir, repo, base)
+}
+
+/// Creates a worktree on `branch` from `base` and makes the fixture's hundred edits in it.
+fn edited_worktree(
+    dir: &tempfile::TempDir,
+    repo: &omk_worktree::Repo,
+    base: &str,
+    branch: &str,
+) -> std::path::PathBuf {
     let path = dir.path().join("wt");
-    let options = CreateOptions {
-        path: &path,
-        branch: "omk/edits",
-        base_commit: &base,
-        copy: &[],
-        setup: &[],
-    };
-    omk_worktree::create(&repo, &options).expect("create a worktree");
+    let options = CreateOptions { path: &path, branch, base_commit: base, copy: &[], setup: &[] };
+    omk_worktree::create(repo, &options).expect("create a worktree");
     fixture::hundred_edits(&path);
+    path
+}
+
+fn changed_files(criterion: &mut Criterion) {
+    let (dir, repo, base) = generated_repo();
+    let path = edited_worktree(&dir, &repo, &base, "omk/edits");
     let mut group = criterion.benchmark_group("changed_files_100_edits_20k");
     group.sample_size(10);
     group.bench_function("baseline_git_status_porcelain_v2_untracked_all", |bencher| {
@@ -116,20 +125,9 @@ fn changed_files(criterion: &mut Criterion) {
 }
 
 fn merge_check(criterion: &mut Criterion) {
-    let dir = tempfile::tempdir().expect("the benchmark needs a temporary directory");
-    let root = fixture::many_files_repo(dir.path(), FILES);
-    let repo = omk_worktree::open(&root).expect("open the generated repository");
-    let base = omk_worktree::head(&repo).expect("the repository has a commit").commit;
-    let path = dir.path().join("wt");
-    let options = CreateOptions {
-        path: &path,
-        branch: "omk/agent",
-        base_commit: &base,
-        copy: &[],
-        setup: &[],
-    };
-    omk_worktree::create(&repo, &options).expect("create a worktree");
-    fixture::hundred_edits(&path);
+    let (dir, repo, base) = generated_repo();
+    let root = repo.root.clone();
+    let path = edited_worktree(&dir, &repo, &base, "omk/agent");
     fixture::git(&path, &["add", "--all"]);
     fixture::git(&path, &["commit", "--quiet", "-m", "agent"]);
     // The user moves main meanwhile: 5 of the agent's files conflict, 20 others are clean.
