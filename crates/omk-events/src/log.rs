@@ -85,7 +85,7 @@ impl EventLog {
     /// and changes nothing.
     pub fn open(path: &Path, at: DateTime<Utc>) -> Result<(Self, Opened), Error> {
         let lock = LogLock::acquire(path, || first_goal_id(path))?;
-        let mut reader = LogReader::open(path)?;
+        let mut reader = LogReader::open(path)?.parallel_if_long();
         let mut last: Option<Envelope> = None;
         for envelope in reader.by_ref() {
             last = Some(envelope?);
