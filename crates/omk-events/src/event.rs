@@ -158,10 +158,10 @@ macro_rules! kinds {
 
             /// Returns the `snake_case` name of the event's kind, as written in the log.
             pub fn kind(&self) -> &str {
-                self.known_kind().unwrap_or_else(|| match self {
+                match self {
                     Self::Unknown(unknown) => &unknown.kind,
-                    _ => "",
-                })
+                    $(Self::$variant(_) => $name,)*
+                }
             }
 
             /// Returns the name of the event's kind when this build knows it.
