@@ -128,6 +128,7 @@ fn live_log(repo: &Path) -> anyhow::Result<EventLog> {
             base_commit: "0123456789abcdef0123456789abcdef01234567".into(),
             agent: "cmd:true".into(),
             omk_version: "0.1.0".into(),
+            extra_gates: Vec::new(),
         }),
     )?;
     Ok(log)

@@ -114,6 +114,7 @@ fn write_replay_log(dir: &Path) -> std::path::PathBuf {
             base_commit: "1111111111111111111111111111111111111111".into(),
             agent: "kimi".into(),
             omk_version: "0.1.0".into(),
+            extra_gates: Vec::new(),
         }),
     )
     .expect("the bench can append");

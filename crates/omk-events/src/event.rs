@@ -7,9 +7,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     evidence::{
-        BudgetExhausted, BudgetSet, ChangeAccepted, ChangeRejected, ChangesCommitted, DecisionMade,
-        DecisionRequested, GateStarted, GateSurfaceChecked, GoalBlocked, GoalCancelled,
-        GoalClassified, GoalPaused, GoalResumed, RecoveryPerformed, ReviewFinished, ReviewStarted,
+        BudgetExhausted, BudgetSet, BudgetWarned, ChangeAccepted, ChangeRejected, ChangesCommitted,
+        DecisionMade, DecisionRequested, GateStarted, GateSurfaceChecked, GoalBlocked,
+        GoalCancelled, GoalClassified, GoalPaused, GoalResumed, RecoveryPerformed, ReviewFinished,
+        ReviewStarted,
     },
     hash::EventHash,
     ids::{GoalId, Seq},
@@ -85,6 +86,8 @@ pub enum Event {
     BudgetSet(BudgetSet),
     /// A budget resource ran out; the run stopped to ask for more.
     BudgetExhausted(BudgetExhausted),
+    /// A budget resource passed 80 % of its limit.
+    BudgetWarned(BudgetWarned),
     /// A gate was started.
     GateStarted(GateStarted),
     /// The files that define what the gates check were compared between base and proposed tree.
@@ -195,6 +198,7 @@ kinds! {
     "goal_classified" => GoalClassified,
     "budget_set" => BudgetSet,
     "budget_exhausted" => BudgetExhausted,
+    "budget_warned" => BudgetWarned,
     "gate_started" => GateStarted,
     "gate_surface_checked" => GateSurfaceChecked,
     "changes_committed" => ChangesCommitted,
@@ -336,6 +340,11 @@ pub struct GoalCreated {
     pub agent: String,
     /// The version of omk that created the goal.
     pub omk_version: String,
+    /// Gates given on the command line (`--gate CMD`), as shell command lines, run as required
+    /// gates `gate-1`, `gate-2`, ... after those of `omk.toml`; kept so a resumed run runs
+    /// the same gates.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extra_gates: Vec<String>,
 }
 
 /// The payload of [`Event::WorktreeCreated`].
@@ -406,6 +415,10 @@ pub struct AgentFinished {
     /// The raw stderr of the agent's process, saved whatever happened.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stderr: Option<ArtifactRef>,
+    /// Why omk stopped the run from outside (a budget, `omk pause`, `omk cancel`, Ctrl-C);
+    /// `None` when the agent ended by itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<String>,
 }
 
 impl AgentFinished {
@@ -430,6 +443,7 @@ impl AgentFinished {
             cost: None,
             stdout: None,
             stderr: None,
+            stopped: None,
         }
     }
 }

@@ -126,6 +126,18 @@ pub struct BudgetExhausted {
     pub used: f64,
 }
 
+/// The payload of [`crate::Event::BudgetWarned`]: a resource passed 80 % of its limit.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct BudgetWarned {
+    /// The resource.
+    pub resource: BudgetResource,
+    /// Its limit, in the resource's unit (ms, tokens, USD, turns).
+    pub limit: f64,
+    /// What was used when omk noticed.
+    pub used: f64,
+}
+
 /// The payload of [`crate::Event::GateStarted`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -165,6 +177,10 @@ pub struct ChangesCommitted {
     pub parent: String,
     /// The branch the commit was made on.
     pub branch: String,
+    /// For a merge of the base branch into the goal's branch (on accept, when the base moved):
+    /// the base commit merged, which the change is measured against from then on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_base: Option<String>,
 }
 
 /// The payload of [`crate::Event::ReviewStarted`].
@@ -325,6 +341,10 @@ pub struct GoalPaused {
 pub struct GoalResumed {
     /// Who or what resumed the run, such as `omk resume`.
     pub reason: String,
+    /// A follow-up instruction for the agent (`omk resume --prompt`): the agent runs again on
+    /// the goal's worktree with it, and the steps after it run on the new tree.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub follow_up: Option<String>,
 }
 
 /// The payload of [`crate::Event::GoalCancelled`].

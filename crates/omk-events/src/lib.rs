@@ -38,7 +38,7 @@ pub use crate::event::{
     ProcessExit, Step, TestCounts, TokenUsage, ToolCallRecord, UnknownEvent, WorktreeCreated,
 };
 pub use crate::evidence::{
-    Actor, BudgetExhausted, BudgetLimits, BudgetResource, BudgetSet, ChangeAccepted,
+    Actor, BudgetExhausted, BudgetLimits, BudgetResource, BudgetSet, BudgetWarned, ChangeAccepted,
     ChangeRejected, ChangesCommitted, ClassificationSource, DecisionMade, DecisionRequested,
     DecisionSubject, GateStarted, GateSurfaceChecked, GoalBlocked, GoalCancelled, GoalClassified,
     GoalKind, GoalPaused, GoalResumed, RecoveryAction, RecoveryPerformed, ReviewFinished,

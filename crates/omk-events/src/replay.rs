@@ -307,10 +307,33 @@ fn describe(event: &Event, root: Option<&Path>) -> (&'static str, String) {
             ("control", format!("the {} step failed: {}", failed.step, failed.error))
         }
         Event::BudgetExhausted(exhausted) => {
-            ("control", format!("the {} budget ran out", exhausted.resource))
+            let (used, limit) = (
+                budget_amount(exhausted.resource, exhausted.used),
+                budget_amount(exhausted.resource, exhausted.limit),
+            );
+            ("control", format!("the {} budget ran out ({used} of {limit})", exhausted.resource))
         }
+        Event::BudgetWarned(warned) => (
+            "control",
+            format!(
+                "80 % of the {} budget is used ({} of {})",
+                warned.resource,
+                budget_amount(warned.resource, warned.used),
+                budget_amount(warned.resource, warned.limit)
+            ),
+        ),
         Event::GoalPaused(paused) => ("control", format!("paused: {}", paused.reason)),
-        Event::GoalResumed(resumed) => ("control", format!("resumed: {}", resumed.reason)),
+        Event::GoalResumed(resumed) => match &resumed.follow_up {
+            Some(follow_up) => (
+                "control",
+                format!(
+                    "resumed: {}, with a follow-up: {}",
+                    resumed.reason,
+                    one_line(follow_up, 80)
+                ),
+            ),
+            None => ("control", format!("resumed: {}", resumed.reason)),
+        },
         Event::GoalCancelled(cancelled) => ("control", format!("cancelled: {}", cancelled.reason)),
         Event::GoalBlocked(blocked) => ("control", format!("blocked: {}", blocked.reason)),
         Event::RecoveryPerformed(recovery) => {
@@ -319,6 +342,15 @@ fn describe(event: &Event, root: Option<&Path>) -> (&'static str, String) {
         Event::Unknown(unknown) => {
             ("?", format!("{} (a kind from a newer omk, shown as written)", unknown.to_json()))
         }
+    }
+}
+
+/// Returns an amount of a budget resource in its unit: seconds, tokens, dollars or turns.
+fn budget_amount(resource: crate::BudgetResource, amount: f64) -> String {
+    match resource {
+        crate::BudgetResource::WallTime => format!("{:.1} s", amount / 1000.0),
+        crate::BudgetResource::Usd => format!("${amount:.2}"),
+        crate::BudgetResource::Tokens | crate::BudgetResource::Turns => format!("{amount:.0}"),
     }
 }
 

@@ -52,6 +52,15 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    /// The goals directory cannot be read.
+    #[error("read {path}")]
+    ReadGoals {
+        /// The directory.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
     /// No goal has run in the repository.
     #[error("no goal has run in {repo}; start one with `omk run PROMPT`")]
     NoGoals {
@@ -69,6 +78,105 @@ pub enum Error {
     /// The goal id is malformed.
     #[error(transparent)]
     GoalId(#[from] omk_events::InvalidGoalId),
+    /// A goal prefix matches several goals.
+    #[error("{prefix:?} names {} goals ({}); give more of the id", candidates.len(), candidates.join(", "))]
+    AmbiguousGoal {
+        /// The prefix as given.
+        prefix: String,
+        /// The goals it matches.
+        candidates: Vec<String>,
+    },
+    /// HEAD is detached, so there is no branch to merge the change into.
+    #[error(
+        "HEAD is detached at {commit}; check out the branch the change should go to (git switch main) and run again"
+    )]
+    DetachedHead {
+        /// The commit HEAD points at.
+        commit: String,
+    },
+    /// The log does not start with `goal_created`.
+    #[error("{path} is not a goal's event log: its first event is not goal_created")]
+    NotAGoalLog {
+        /// The log.
+        path: PathBuf,
+    },
+    /// The goal was cancelled, which is final.
+    #[error("goal {goal} was cancelled, which is final; start a new goal with `omk run`")]
+    Cancelled {
+        /// The goal.
+        goal: String,
+    },
+    /// The goal's change was accepted and merged.
+    #[error("goal {goal} was already accepted and merged")]
+    AlreadyAccepted {
+        /// The goal.
+        goal: String,
+    },
+    /// Resume was asked of a goal whose steps are all done.
+    #[error(
+        "goal {goal} has nothing to resume: its steps are done and it waits for `omk accept` or `omk reject`; to have the agent change more, run `omk resume {goal} --prompt TEXT`"
+    )]
+    NothingToResume {
+        /// The goal.
+        goal: String,
+    },
+    /// The goal is halted, so it cannot be decided on.
+    #[error("goal {goal} is {halt}")]
+    Halted {
+        /// The goal.
+        goal: String,
+        /// The halt, as a phrase with its next step.
+        halt: String,
+    },
+    /// The goal's steps are not done, so there is nothing to accept yet.
+    #[error("goal {goal} has not finished its steps (next: {next}); run `omk resume {goal}` first")]
+    StepsNotDone {
+        /// The goal.
+        goal: String,
+        /// The next step.
+        next: String,
+    },
+    /// The proof does not allow the merge.
+    #[error("goal {goal} cannot be accepted: {refused}")]
+    MergeRefused {
+        /// The goal.
+        goal: String,
+        /// Why.
+        refused: omk_proof::MergeRefused,
+    },
+    /// `omk reject` without a reason.
+    #[error("say why the change is rejected: omk reject GOAL --reason TEXT")]
+    NoRejectReason,
+    /// The goal has no proposed change to decide on.
+    #[error("goal {goal} has no proposed change yet; run `omk resume {goal}` to finish its steps")]
+    NothingToDecide {
+        /// The goal.
+        goal: String,
+    },
+    /// `omk pause` of a goal no process runs.
+    #[error("goal {goal} is not running, so there is nothing to pause ({state})")]
+    NotRunning {
+        /// The goal.
+        goal: String,
+        /// What the goal is doing instead.
+        state: String,
+    },
+    /// The live run did not stop in time.
+    #[error(
+        "goal {goal} is run by pid {}, which did not stop within {waited_ms} ms; the request was withdrawn, try again or stop the process",
+        pid.map_or_else(|| "?".to_owned(), |it| it.to_string())
+    )]
+    StopTimedOut {
+        /// The goal.
+        goal: String,
+        /// The run's pid, if recorded.
+        pid: Option<u32>,
+        /// How long omk waited.
+        waited_ms: u64,
+    },
+    /// `omk budget add` without anything to add.
+    #[error("say what to add: omk budget add GOAL --time 10m --tokens 50000 --usd 1 --turns 10")]
+    EmptyBudgetAdd,
 }
 
 impl Error {
@@ -89,7 +197,22 @@ impl Error {
             | Self::DuplicateGate { .. }
             | Self::NoGoals { .. }
             | Self::NoSuchGoal { .. }
-            | Self::GoalId(_) => true,
+            | Self::GoalId(_)
+            | Self::AmbiguousGoal { .. }
+            | Self::DetachedHead { .. }
+            | Self::Cancelled { .. }
+            | Self::AlreadyAccepted { .. }
+            | Self::NothingToResume { .. }
+            | Self::Halted { .. }
+            | Self::StepsNotDone { .. }
+            | Self::NoRejectReason
+            | Self::NothingToDecide { .. }
+            | Self::NotRunning { .. }
+            | Self::EmptyBudgetAdd => true,
+            Self::ReadGoals { .. }
+            | Self::MergeRefused { .. }
+            | Self::StopTimedOut { .. }
+            | Self::NotAGoalLog { .. } => false,
             Self::Repo(
                 RepoError::NotARepository { .. }
                 | RepoError::NoSuchDirectory { .. }

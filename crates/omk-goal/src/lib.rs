@@ -1,30 +1,47 @@
 //! The run controller: from a prompt to a proof, every step an event in the goal's log.
 //!
-//! [`run_goal`] checks its inputs, then drives the pipeline worktree → agent → changes → gates →
-//! proof through the crates below it, appending one event per step to
-//! `.omk/goals/<goal-id>/events.jsonl` and writing `proof.json` as the fold of that log.
+//! [`run_goal`] checks its inputs, creates the goal and drives its steps — intake, worktree,
+//! baseline gates, agent, change capture, commit, gate surface, gates, review wall — through the
+//! crates below it, appending one event per step to `.omk/goals/<goal-id>/events.jsonl` and
+//! writing `proof.json` as the fold of that log. [`resume_goal`] continues a goal from its last
+//! completed step; [`accept_goal`] and [`reject_goal`] decide on its change; [`stop_goal`]
+//! pauses or cancels it from another process.
 //!
 //! Invariants:
-//! - Bad input (empty prompt, no repository, unknown agent, missing scenario, invalid
-//!   `omk.toml`) is an error before anything is created: no goal directory, no worktree.
+//! - The controller's state is a fold over the log (`state.rs`); between steps nothing else
+//!   is kept, so a run killed anywhere resumes from its last completed step, and every step
+//!   adopts what a crashed run of it left (a worktree, a commit) instead of doing it twice.
+//! - Bad input (empty prompt, no repository, no commits, detached HEAD, unknown agent, missing
+//!   scenario, invalid `omk.toml`) is an error before anything is created.
 //! - Once the goal exists, a failing step is recorded as a `goal_failed` event and the run still
 //!   ends with a proof; errors are returned only when the log itself cannot be written.
 //! - The proof is computed from the log as read back from disk, never from in-memory state.
-//! - This crate does not read the environment or print: the clock and the progress observer are
-//!   parameters.
+//! - This crate does not read the environment or print: the clock, the observer and the
+//!   interrupt flag are parameters.
 //! - Gates come from the user's checkout (`omk.toml` at the repository root, and detection
 //!   there), never from the agent's worktree, so an agent cannot weaken the gates that judge it;
 //!   what the change does to the files that define the gates is recorded as the gate surface.
 //!
-//! Entry points: [`run_goal`], [`load_proof`], [`create_demo_project`], [`checkout_gates`].
+//! Entry points: [`run_goal`], [`resume_goal`], [`accept_goal`], [`reject_goal`],
+//! [`stop_goal`], [`add_budget`], [`goal_status`], [`list_goals`], [`load_proof`],
+//! [`create_demo_project`], [`checkout_gates`].
 
+mod accept;
 mod clock;
+mod config;
+mod control;
+mod controller;
 mod demo;
 mod error;
 mod files;
 mod gates;
 mod goal_id;
-mod pipeline;
+mod intake;
+mod review;
+mod review_step;
+mod state;
+mod status;
+mod steps;
 mod store;
 mod worktrees;
 
@@ -32,10 +49,16 @@ pub use omk_agent::{AgentEnvironment, AgentSpec, DetectedAgent, Detection, detec
 pub use omk_gates::GateSpec;
 pub use omk_worktree::{GcEntry, GcVerdict, KeepReason, WorktreeInfo};
 
+pub use crate::accept::{DecideRequest, NOTES_REF, accept_goal, reject_goal};
 pub use crate::clock::{Clock, FixedClock, SystemClock};
+pub use crate::config::{GoalConfig, OracleConfig, ReviewConfig, parse_goal_config};
+pub use crate::control::{ControlAction, StopOutcome};
+pub use crate::controller::{ResumeRequest, RunEnv, RunOutcome, RunRequest, resume_goal, run_goal};
 pub use crate::demo::{DemoProject, create_demo_project};
 pub use crate::error::{Error, error_chain};
 pub use crate::gates::{CheckoutGates, checkout_gates, create_gate_run_dir};
-pub use crate::pipeline::{RunOutcome, RunRequest, run_goal};
+pub use crate::intake::{Intake, classify, oracle_gates};
+pub use crate::review::{CHECKS, ReviewInput, review};
+pub use crate::status::{BudgetAdd, GoalStatus, add_budget, goal_status, list_goals, stop_goal};
 pub use crate::store::{GoalPaths, LoadedProof, find_goal, gate_cache_dir, goal_paths, load_proof};
 pub use crate::worktrees::{gc_worktrees, list_worktrees};

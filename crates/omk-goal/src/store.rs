@@ -68,19 +68,34 @@ pub fn load_proof(dir: &Path, goal: Option<&str>) -> Result<LoadedProof, Error> 
     Ok(LoadedProof { paths, proof })
 }
 
-/// Returns the paths of `goal` in the repository at `dir`, or of its latest goal when `goal`
-/// is `None`; a goal without a log is an error naming it.
+/// Returns the paths of `goal` in the repository at `dir`: a goal id, a unique prefix of one,
+/// or `latest`; `None` is the latest goal too. A goal without a log is an error naming it, and
+/// a prefix of several goals an error listing them.
 pub fn find_goal(dir: &Path, goal: Option<&str>) -> Result<GoalPaths, Error> {
     let repo = omk_worktree::open(dir)?;
-    let goal = match goal {
-        Some(text) => {
-            let goal = GoalId::parse(text)?;
-            if !goal_paths(&repo.root, &goal).events.exists() {
-                return Err(Error::NoSuchGoal { goal: text.to_owned(), repo: repo.root });
+    let goal = match goal.map(str::trim) {
+        Some(text) if text != "latest" => {
+            let exact = GoalId::parse(text)?;
+            if goal_paths(&repo.root, &exact).events.exists() {
+                exact
+            } else {
+                let mut candidates: Vec<GoalId> = all_goals(&repo.root)?
+                    .into_iter()
+                    .filter(|it| it.as_str().starts_with(text))
+                    .collect();
+                match candidates.len() {
+                    0 => return Err(Error::NoSuchGoal { goal: text.to_owned(), repo: repo.root }),
+                    1 => candidates.remove(0),
+                    _ => {
+                        return Err(Error::AmbiguousGoal {
+                            prefix: text.to_owned(),
+                            candidates: candidates.iter().map(ToString::to_string).collect(),
+                        });
+                    }
+                }
             }
-            goal
         }
-        None => latest_goal(&repo.root)?.ok_or(Error::NoGoals { repo: repo.root.clone() })?,
+        _ => latest_goal(&repo.root)?.ok_or(Error::NoGoals { repo: repo.root.clone() })?,
     };
     Ok(goal_paths(&repo.root, &goal))
 }
@@ -96,16 +111,22 @@ pub(crate) fn fold_log(path: &Path) -> Result<omk_proof::Proof, Error> {
 
 /// Returns the goal with the greatest id, which is the latest created, if any.
 fn latest_goal(repo_root: &Path) -> Result<Option<GoalId>, Error> {
+    Ok(all_goals(repo_root)?.pop())
+}
+
+/// Returns every goal with a log in the repository, oldest first (ids sort by creation).
+pub(crate) fn all_goals(repo_root: &Path) -> Result<Vec<GoalId>, Error> {
     let dir = goals_dir(repo_root);
     let entries = match fs::read_dir(&dir) {
         Ok(entries) => entries,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => return Err(Error::Write { path: dir, source }),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(source) => return Err(Error::ReadGoals { path: dir, source }),
     };
-    let latest = entries
+    let mut goals: Vec<GoalId> = entries
         .filter_map(Result::ok)
         .filter(|entry| entry.path().join("events.jsonl").is_file())
         .filter_map(|entry| GoalId::parse(entry.file_name().to_str()?).ok())
-        .max();
-    Ok(latest)
+        .collect();
+    goals.sort();
+    Ok(goals)
 }

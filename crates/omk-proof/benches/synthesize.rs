@@ -38,6 +38,7 @@ fn event(seq: u64) -> Envelope {
             base_commit: "4b825dc642cb6eb9a060e54bf8d69288fc3f6c1d".into(),
             agent: "kimi".into(),
             omk_version: "0.1.0".into(),
+            extra_gates: Vec::new(),
         }),
         (_, 0 | 1) => Event::AgentStarted(AgentStarted { agent: "kimi".into() }),
         (_, 2) => Event::AgentFinished(AgentFinished {

@@ -24,6 +24,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             base_commit: "4b825dc642cb6eb9a060e54bf8d69288fc3f6c1d".into(),
             agent: "my-bot".into(),
             omk_version: "my-bot 2.3".into(),
+            extra_gates: Vec::new(),
         }),
         Event::AgentStarted(AgentStarted { agent: "my-bot".into() }),
         Event::AgentFinished(AgentFinished {

@@ -33,6 +33,7 @@
 //! - Status, readiness and gaps are enums; their sentences are rendered, never parsed.
 #![deny(missing_docs)]
 
+mod budget;
 mod error;
 mod gap;
 pub mod intoto;
@@ -47,6 +48,7 @@ pub use omk_events::{
     DecisionSubject, FileOperation, GateKind, GatePhase, GoalKind, TestCounts, TokenUsage,
 };
 
+pub use crate::budget::BudgetMeter;
 pub use crate::error::Error;
 pub use crate::gap::{Gap, KnownGap};
 pub use crate::merge::{MergeRefused, RefusalReason, validate_for_merge};

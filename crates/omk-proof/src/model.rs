@@ -387,7 +387,8 @@ pub struct BudgetEvidence {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct BudgetUsed {
-    /// Wall time from the first event to the last, in milliseconds.
+    /// Wall time the goal was being run, in milliseconds: from its creation and from each
+    /// resume to the last event before the next resume (pauses and crashes do not count).
     pub wall_ms: u64,
     /// Tokens over all agent runs.
     pub tokens: u64,

@@ -8,20 +8,21 @@ use std::borrow::Borrow;
 use chrono::{DateTime, Utc};
 
 use omk_events::{
-    AgentStatus, ApprovalDecided, ArtifactRef, BudgetExhausted, BudgetLimits, ChangedFile, Cost,
-    CostSource, DecisionSubject, Envelope, Event, GateFinished, GateKind, GatePhase,
-    GateSurfaceChecked, GoalClassified, GoalCreated, GoalId, ReviewFinished, ReviewStarted,
-    ReviewStatus, Seq, TokenUsage,
+    AgentStatus, ApprovalDecided, ArtifactRef, BudgetExhausted, ChangedFile, Cost, CostSource,
+    DecisionSubject, Envelope, Event, GateFinished, GateKind, GatePhase, GateSurfaceChecked,
+    GoalClassified, GoalCreated, GoalId, ReviewFinished, ReviewStarted, ReviewStatus, Seq,
+    TokenUsage,
 };
 
 use crate::{
+    budget::{BudgetMeter, elapsed_ms},
     error::Error,
     gap::{Gap, KnownGap},
     model::{
-        AgentEvidence, BudgetEvidence, BudgetUsed, CommitEvidence, DecisionRecord,
-        GateSurfaceEvidence, GitEvidence, HumanDecision, IntegrationDecision, IntegrationEvidence,
-        OracleEvidence, OracleGate, OracleGateStatus, PROOF_VERSION, Proof, ProofGate, Recovery,
-        ReviewSection, ReviewSectionStatus, TaskSummary,
+        AgentEvidence, BudgetEvidence, CommitEvidence, DecisionRecord, GateSurfaceEvidence,
+        GitEvidence, HumanDecision, IntegrationDecision, IntegrationEvidence, OracleEvidence,
+        OracleGate, OracleGateStatus, PROOF_VERSION, Proof, ProofGate, Recovery, ReviewSection,
+        ReviewSectionStatus, TaskSummary,
     },
     readiness::{ProofStatus, Readiness},
 };
@@ -53,7 +54,7 @@ pub struct Synthesizer {
     halt: Option<Gap>,
     branch: Option<String>,
     classified: Option<GoalClassified>,
-    limits: BudgetLimits,
+    meter: BudgetMeter,
     exhausted: Option<BudgetExhausted>,
     agent: Option<AgentEvidence>,
     last_agent_start: Option<Seq>,
@@ -199,6 +200,7 @@ impl Synthesizer {
             return Err(Error::OutOfOrder { seq, previous });
         }
         self.last_seq = Some(seq);
+        self.meter.apply(envelope);
         self.last_at = Some(envelope.at);
         self.events += 1;
 
@@ -208,11 +210,12 @@ impl Synthesizer {
             Event::GoalCreated(_)
             | Event::GateStarted(_)
             | Event::AgentActivity(_)
+            | Event::BudgetWarned(_)
             | Event::Unknown(_) => {}
             Event::AgentStarted(_) => self.last_agent_start = Some(seq),
             Event::WorktreeCreated(worktree) => self.branch = Some(worktree.branch.clone()),
             Event::GoalClassified(classified) => self.classified = Some(classified.clone()),
-            Event::BudgetSet(set) => self.limits = set.limits,
+            Event::BudgetSet(_) => {}
             Event::BudgetExhausted(exhausted) => {
                 self.exhausted = Some(*exhausted);
                 self.halt_with(Gap::BudgetExhausted {
@@ -702,15 +705,9 @@ impl Synthesizer {
             (Some(commit), Some(tree)) => Some(commit.tree_id != tree),
             _ => None,
         };
-        let usage_total = self.agent.as_ref().and_then(|it| it.usage).map_or(0, |it| it.total());
         let budget = BudgetEvidence {
-            limits: self.limits,
-            used: BudgetUsed {
-                wall_ms: elapsed_ms(created.at, last_at),
-                tokens: usage_total,
-                usd: self.agent.as_ref().and_then(|it| it.cost.as_ref()).map(|it| it.usd),
-                turns: self.agent.as_ref().map_or(0, |it| it.steps),
-            },
+            limits: self.meter.limits(),
+            used: self.meter.used(),
             exhausted: self.exhausted,
         };
         let mut artifacts: Vec<ArtifactRef> = Vec::new();
@@ -778,8 +775,4 @@ impl Synthesizer {
             artifacts,
         })
     }
-}
-
-fn elapsed_ms(from: DateTime<Utc>, to: DateTime<Utc>) -> u64 {
-    u64::try_from((to - from).num_milliseconds()).unwrap_or(0)
 }

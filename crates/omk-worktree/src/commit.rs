@@ -68,6 +68,18 @@ pub fn commit(worktree: &Path, options: &CommitOptions<'_>) -> Result<Option<Com
     }))
 }
 
+/// Returns the commit checked out in the worktree at `worktree`, with its tree and first parent.
+///
+/// A resumed run uses it to adopt the commit a crashed run made but did not record.
+pub fn head_commit(worktree: &Path) -> Result<Commit, Error> {
+    let git = gix_open(worktree)?;
+    let read_error = || Error::gix("read the worktree's HEAD commit", worktree);
+    let head = git.head_commit().map_err(|_| Error::NoCommits { path: worktree.to_owned() })?;
+    let tree_id = head.tree_id().map_err(read_error())?.detach();
+    let parent = head.parent_ids().next().map(|it| it.detach().to_string()).unwrap_or_default();
+    Ok(Commit { id: head.id.to_string(), tree_id: tree_id.to_string(), parent })
+}
+
 /// Rewrites the index of the worktree of `git` to `tree`, keeping the stats of entries whose
 /// content did not change and taking fresh ones for the rest.
 fn write_index(git: &gix::Repository, worktree: &Path, tree: gix::ObjectId) -> Result<(), Error> {

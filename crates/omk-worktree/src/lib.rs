@@ -23,21 +23,23 @@ mod error;
 mod gc;
 mod git;
 mod init;
+mod integrate;
 mod merge;
 mod repo;
 mod worktree;
 
 pub use crate::changes::{ChangeStatus, Changes, FileChange, capture_changes};
-pub use crate::commit::{Commit, CommitOptions, commit};
+pub use crate::commit::{Commit, CommitOptions, commit, head_commit};
 pub use crate::config::{WorktreeConfig, parse_config};
 pub use crate::error::{Error, error_chain};
 pub use crate::gc::{GcEntry, GcOptions, GcVerdict, KeepReason, gc};
 pub use crate::init::{Identity, init_with_commit};
+pub use crate::integrate::{GitIdentity, add_note, merge_base_into, read_note, user_name};
 pub use crate::merge::{
     MergeCheck, MergeKind, MergeOptions, MergeStrategy, Merged, merge, merge_check,
 };
 pub use crate::repo::{Head, Repo, exclude, head, open};
 pub use crate::worktree::{
-    CreateOptions, Worktree, WorktreeInfo, create, lease_reason, list, lock, parse_lease_reason,
-    remove, unlock,
+    CreateOptions, Worktree, WorktreeInfo, attach, create, lease_reason, list, lock,
+    parse_lease_reason, remove, unlock,
 };

@@ -121,6 +121,51 @@ pub fn create(repo: &Repo, options: &CreateOptions<'_>) -> Result<Worktree, Erro
     Ok(worktree)
 }
 
+/// Creates a worktree for the existing branch `options.branch` (whatever its commit), as a
+/// resumed run does when the worktree of its goal is gone or was never finished.
+///
+/// Fails, changing nothing, if the path exists or the branch does not. Copy and setup run as in
+/// [`create`]; if they fail, the worktree is removed again and the branch kept.
+pub fn attach(repo: &Repo, options: &CreateOptions<'_>) -> Result<Worktree, Error> {
+    if options.path.symlink_metadata().is_ok() {
+        return Err(Error::PathExists { path: options.path.to_owned() });
+    }
+    let git = gix_open(&repo.root)?;
+    let branch = branch_name(options.branch)?;
+    if git.try_find_reference(branch.as_ref()).ok().flatten().is_none() {
+        return Err(Error::InvalidName {
+            what: "branch to attach a worktree to",
+            name: options.branch.to_owned(),
+            problem: "the branch does not exist".to_owned(),
+        });
+    }
+    if let Some(parent) = options.path.parent() {
+        fs::create_dir_all(parent).map_err(|source| Error::Io {
+            action: "create",
+            path: parent.to_owned(),
+            source,
+        })?;
+    }
+    let should_interrupt = AtomicBool::new(false);
+    git.add_worktree(
+        options.path,
+        gix::worktree::add::Head::Attached(branch),
+        gix::progress::Discard,
+        &should_interrupt,
+    )
+    .map_err(Error::gix(format!("add worktree {}", options.path.display()), &repo.root))?;
+    let worktree = Worktree {
+        path: options.path.to_owned(),
+        branch: options.branch.to_owned(),
+        base_commit: options.base_commit.to_owned(),
+    };
+    if let Err(err) = prepare(repo, &worktree, options) {
+        remove_with(repo, &worktree.path, gix::worktree::remove::Force::DiscardChanges).ok();
+        return Err(err);
+    }
+    Ok(worktree)
+}
+
 /// Removes the worktree at `path`, refusing if it holds changes or is locked; the branch is
 /// kept.
 ///

@@ -155,7 +155,8 @@ fn apply(log: Log, step: &Move) -> Log {
         Move::Question => log.question("q"),
         Move::Answer => log.decide(DecisionSubject::Question { id: "q".into() }, true),
         Move::Pause => log.with(Event::GoalPaused(GoalPaused { reason: "interrupted".into() })),
-        Move::Resume => log.with(Event::GoalResumed(GoalResumed { reason: "omk resume".into() })),
+        Move::Resume => log
+            .with(Event::GoalResumed(GoalResumed { reason: "omk resume".into(), follow_up: None })),
         Move::Cancel => {
             log.with(Event::GoalCancelled(GoalCancelled { reason: "omk cancel".into() }))
         }

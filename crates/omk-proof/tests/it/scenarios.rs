@@ -376,7 +376,7 @@ fn paused_stays_paused_until_resumed() {
     );
 
     let resumed = paused
-        .with(Event::GoalResumed(GoalResumed { reason: "omk resume".into() }))
+        .with(Event::GoalResumed(GoalResumed { reason: "omk resume".into(), follow_up: None }))
         .agent(AgentStatus::Completed)
         .capture(T1, 1)
         .gate("test", true, true, T1)

@@ -38,6 +38,7 @@ impl Log {
             base_commit: BASE.into(),
             agent: "script:fix.txt".into(),
             omk_version: "0.1.0".into(),
+            extra_gates: Vec::new(),
         }));
         log
     }
@@ -149,6 +150,7 @@ impl Log {
             tree_id: tree.into(),
             parent: BASE.into(),
             branch: format!("omk/{GOAL}"),
+            merged_base: None,
         }))
     }
 

@@ -1,0 +1,340 @@
+//! Accepting a goal's change (merging it) and rejecting it.
+//!
+//! Acceptance speaks for one exact tree. `omk accept` re-checks that the branch still merges
+//! cleanly; when the base branch moved since the goal started, it first merges the base into
+//! the goal's branch and runs the gate surface check, the gates and the review wall again on
+//! the merged tree. Only then, and only if the proof of the log plus the acceptance would be
+//! `ready` for that tree ([`omk_proof::validate_for_merge`]), does it merge and record the
+//! acceptance, with the merge commit; the proof is linked to that commit by a git note under
+//! `refs/notes/omk`, and merge commits carry an `Omk-Goal:` trailer.
+
+use omk_events::{
+    Actor, ChangeAccepted, ChangeRejected, ChangesCaptured, ChangesCommitted, DecisionMade,
+    DecisionSubject, Envelope, Event, EventLog, Seq,
+};
+use omk_worktree::{GitIdentity, Identity, MergeKind, MergeOptions, Merged, Repo};
+
+use crate::{
+    RunOutcome,
+    control::Stopper,
+    controller::{Controller, Recorder, RunEnv, changed_file, load_config},
+    error::Error,
+    state::{GoalState, Halt, Next},
+    store::GoalPaths,
+};
+
+/// The notes reference omk links proofs to merge commits under.
+pub const NOTES_REF: &str = "refs/notes/omk";
+
+/// What `omk accept` and `omk reject` ask for.
+pub struct DecideRequest<'a> {
+    /// A directory inside the repository.
+    pub repo_dir: &'a Path,
+    /// The goal (id, unique prefix or `latest`); `None` is the latest goal.
+    pub goal: Option<&'a str>,
+    /// Why; required to reject.
+    pub reason: Option<&'a str>,
+    /// Who decides, when git's `user.name` is not set (omk-cli passes `$USER`).
+    pub fallback_name: Option<&'a str>,
+    /// Also approve a change of the gate surface (`omk accept --approve-gate-surface`).
+    pub approve_gate_surface: bool,
+    /// What a run needs, for the gates and review that run again when the base moved.
+    pub env: RunEnv<'a>,
+}
+
+use std::path::Path;
+
+/// Returns the person deciding: git's `user.name`, else `fallback`, else `unknown`.
+pub(crate) fn person_named(repo: &Repo, fallback: Option<&str>) -> Actor {
+    let name = omk_worktree::user_name(repo)
+        .or_else(|| fallback.map(str::to_owned))
+        .unwrap_or_else(|| "unknown".to_owned());
+    Actor::Person { name }
+}
+
+/// Returns the person deciding, from git's `user.name`.
+pub(crate) fn person(repo: &Repo) -> Actor {
+    person_named(repo, None)
+}
+
+/// Opens a goal that no run holds, for a decision: its log, state and configuration.
+fn open_for_decision<'e>(
+    request: &'e mut DecideRequest<'_>,
+) -> Result<(Controller<'e>, GoalPaths), Error> {
+    let paths = crate::store::find_goal(request.repo_dir, request.goal)?;
+    let repo = omk_worktree::open(&paths.repo_root)?;
+    let env = &mut request.env;
+    let (log, _) = EventLog::open(&paths.events, env.clock.now())?;
+    let events = omk_events::read_log(&paths.events)?.events;
+    let state = GoalState::fold(&events)
+        .ok_or_else(|| Error::NotAGoalLog { path: paths.events.clone() })?;
+    match &state.halt {
+        Some(Halt::Cancelled) => return Err(Error::Cancelled { goal: state.goal_id.to_string() }),
+        Some(Halt::Accepted) => {
+            return Err(Error::AlreadyAccepted { goal: state.goal_id.to_string() });
+        }
+        _ => {}
+    }
+    let config = load_config(&repo, &state.created.extra_gates, env.gate_environment)?;
+    let ctl = Controller {
+        rec: Recorder { log, state, clock: env.clock, observer: &mut *env.observer },
+        repo,
+        paths: paths.clone(),
+        config,
+        agent: None,
+        kind: None,
+        interrupt: env.interrupt,
+        accept: false,
+        max_parallel_gates: env.max_parallel_gates,
+        gate_environment: env.gate_environment,
+        reuse_cached_gates: env.reuse_cached_gates,
+    };
+    Ok((ctl, paths))
+}
+
+/// Accepts the goal's change for its exact tree and merges it into the base branch.
+///
+/// Refuses (changing nothing) a goal that is running, paused, stopped or not through its steps,
+/// a branch that conflicts with the base, and a proof that would not be `ready`.
+pub async fn accept_goal(mut request: DecideRequest<'_>) -> Result<RunOutcome, Error> {
+    let reason = request.reason.map(str::to_owned);
+    let fallback = request.fallback_name.map(str::to_owned);
+    let approve_surface = request.approve_gate_surface;
+    let (mut ctl, _) = open_for_decision(&mut request)?;
+    let state = &ctl.rec.state;
+    if let Some(halt) = &state.halt {
+        return Err(Error::Halted { goal: state.goal_id.to_string(), halt: halt.describe() });
+    }
+    let next = state.next_with(Some(&ctl.config.gate_names));
+    if next != Next::Done {
+        return Err(Error::StepsNotDone {
+            goal: state.goal_id.to_string(),
+            next: crate::controller::describe_next(&next).to_owned(),
+        });
+    }
+    let by = person_named(&ctl.repo, fallback.as_deref());
+    let accepted = ctl.accept(by, reason, approve_surface).await?;
+    if let Err(refused) = accepted {
+        return Err(Error::MergeRefused { goal: ctl.rec.state.goal_id.to_string(), refused });
+    }
+    ctl.write_proof()
+}
+
+/// Rejects the goal's proposed change with `request.reason`; the branch and worktree stay.
+pub fn reject_goal(mut request: DecideRequest<'_>) -> Result<RunOutcome, Error> {
+    let reason = request.reason.map(str::trim).filter(|it| !it.is_empty()).map(str::to_owned);
+    let Some(reason) = reason else { return Err(Error::NoRejectReason) };
+    let fallback = request.fallback_name.map(str::to_owned);
+    let (mut ctl, _) = open_for_decision(&mut request)?;
+    let Some(tree_id) = ctl.rec.state.tree.clone() else {
+        return Err(Error::NothingToDecide { goal: ctl.rec.state.goal_id.to_string() });
+    };
+    let by = person_named(&ctl.repo, fallback.as_deref());
+    ctl.rec.record(Event::ChangeRejected(ChangeRejected { tree_id, by, reason }))?;
+    ctl.write_proof()
+}
+
+/// `omk run --accept`: accepts as the policy when every check passed, and does nothing else.
+pub(crate) async fn accept_as_policy(ctl: &mut Controller<'_>) -> Result<(), Error> {
+    let by = Actor::Policy { name: "run --accept".to_owned() };
+    let reason = Some("every required gate and review check passed".to_owned());
+    // A refusal is the proof's to show: the goal stays awaiting a person's decision.
+    let _refused = ctl.accept(by, reason, false).await?;
+    Ok(())
+}
+
+impl Controller<'_> {
+    /// Integrates a moved base, validates the proof with the acceptance, merges, and records
+    /// the acceptance; `Ok(Err(_))` when the proof refuses the merge.
+    async fn accept(
+        &mut self,
+        by: Actor,
+        reason: Option<String>,
+        approve_surface: bool,
+    ) -> Result<Result<(), omk_proof::MergeRefused>, Error> {
+        let created = self.rec.state.created.clone();
+        let Some(base_branch) = created.base_branch.clone() else {
+            return Err(Error::DetachedHead { commit: created.base_commit.clone() });
+        };
+        let Some(worktree) = self.rec.state.worktree.clone() else {
+            return Err(Error::NothingToDecide { goal: self.rec.state.goal_id.to_string() });
+        };
+        let check = omk_worktree::merge_check(&self.repo, &base_branch, &worktree.branch)?;
+        if !check.conflicts.is_empty() {
+            return Err(Error::Repo(omk_worktree::Error::Conflicts {
+                branch: worktree.branch.clone(),
+                target: base_branch,
+                paths: check.conflicts,
+            }));
+        }
+        let identity = Identity {
+            name: &self.config.worktree.author_name,
+            email: &self.config.worktree.author_email,
+        };
+        match check.kind {
+            MergeKind::UpToDate => {
+                // A run that merged and crashed before recording it: the base holds the branch.
+                let tree_id = self.rec.state.tree.clone().unwrap_or_default();
+                self.rec.record(Event::ChangeAccepted(ChangeAccepted {
+                    tree_id,
+                    by,
+                    reason,
+                    merge_commit: Some(check.base_commit),
+                }))?;
+                return Ok(Ok(()));
+            }
+            MergeKind::ThreeWay => {
+                let who = GitIdentity { identity, time: self.rec.clock.now().timestamp() };
+                let message = format!(
+                    "omk: merge {base_branch} into {}\n\nOmk-Goal: {}\n",
+                    worktree.branch, self.rec.state.goal_id
+                );
+                let merged = omk_worktree::merge_base_into(
+                    &worktree.path,
+                    &check.base_commit,
+                    &message,
+                    who,
+                )?;
+                let changes = omk_worktree::capture_changes(&worktree.path, &check.base_commit)?;
+                self.rec.record(Event::ChangesCaptured(ChangesCaptured {
+                    base_commit: check.base_commit.clone(),
+                    tree_id: changes.tree_id,
+                    files: changes.files.into_iter().map(changed_file).collect(),
+                }))?;
+                self.rec.record(Event::ChangesCommitted(ChangesCommitted {
+                    commit: merged.id,
+                    tree_id: merged.tree_id,
+                    parent: merged.parent,
+                    branch: worktree.branch.clone(),
+                    merged_base: Some(check.base_commit.clone()),
+                }))?;
+                let stopper = Stopper::new(&self.paths, self.interrupt);
+                self.lease_worktree();
+                let result = self.steps(&stopper).await;
+                omk_worktree::unlock(&self.repo, &worktree.path).ok();
+                result?;
+                if let Some(halt) = &self.rec.state.halt {
+                    return Err(Error::Halted {
+                        goal: self.rec.state.goal_id.to_string(),
+                        halt: halt.describe(),
+                    });
+                }
+            }
+            MergeKind::FastForward => {}
+        }
+        let Some(tree_id) = self.rec.state.tree.clone() else {
+            return Err(Error::NothingToDecide { goal: self.rec.state.goal_id.to_string() });
+        };
+
+        // The proof as it would be with the acceptance (and the surface approval).
+        let mut pending = Vec::new();
+        let proof = crate::store::fold_log(&self.paths.events)?;
+        if approve_surface && let Some(surface) = &proof.gate_surface {
+            if !surface.changed_paths.is_empty() {
+                pending.push(Event::DecisionMade(DecisionMade {
+                    subject: DecisionSubject::GateSurface {
+                        proposed_digest: surface.proposed_digest.clone(),
+                    },
+                    approved: true,
+                    by: by.clone(),
+                    reason: Some("approved with omk accept --approve-gate-surface".to_owned()),
+                }));
+            }
+        }
+        let acceptance = |merge_commit: Option<String>| {
+            Event::ChangeAccepted(ChangeAccepted {
+                tree_id: tree_id.clone(),
+                by: by.clone(),
+                reason: reason.clone(),
+                merge_commit,
+            })
+        };
+        let mut hypothetical = pending.clone();
+        hypothetical.push(acceptance(None));
+        let proof = self.fold_with(&hypothetical)?;
+        if let Err(refused) = omk_proof::validate_for_merge(&proof, &tree_id) {
+            return Ok(Err(refused));
+        }
+        for event in pending {
+            self.rec.record(event)?;
+        }
+
+        let subject: String =
+            created.prompt.lines().next().unwrap_or_default().chars().take(60).collect();
+        let message = format!(
+            "omk: {subject}\n\nMerge goal {} ({}).\n\nOmk-Goal: {}\nOmk-Tree: {tree_id}\n",
+            self.rec.state.goal_id, worktree.branch, self.rec.state.goal_id
+        );
+        let time = self.rec.clock.now().timestamp();
+        let merged = omk_worktree::merge(
+            &self.repo,
+            &MergeOptions {
+                branch: &worktree.branch,
+                target: &base_branch,
+                strategy: self.config.worktree.merge,
+                message: &message,
+                identity,
+                time,
+            },
+        )?;
+        let merge_commit = match merged {
+            Merged::UpToDate { commit } | Merged::FastForward { commit } => commit,
+            Merged::Committed { commit, .. } => commit,
+        };
+        self.rec.record(acceptance(Some(merge_commit.clone())))?;
+        let outcome = self.write_proof()?;
+        let note = note_text(&outcome);
+        omk_worktree::add_note(
+            &self.repo,
+            &merge_commit,
+            NOTES_REF,
+            &note,
+            GitIdentity { identity, time },
+        )?;
+        Ok(Ok(()))
+    }
+
+    /// Returns the proof of the log on disk followed by `extra` events, which are not written.
+    fn fold_with(&self, extra: &[Event]) -> Result<omk_proof::Proof, Error> {
+        let mut synthesizer = omk_proof::Synthesizer::new();
+        let mut last: Option<Envelope> = None;
+        for envelope in omk_events::LogReader::open(&self.paths.events)? {
+            let envelope = envelope?;
+            synthesizer.apply(&envelope)?;
+            last = Some(envelope);
+        }
+        let last = last.ok_or_else(|| Error::NotAGoalLog { path: self.paths.events.clone() })?;
+        let mut seq = last.seq.0;
+        for event in extra {
+            seq += 1;
+            let envelope =
+                Envelope::new(Seq(seq), self.rec.clock.now(), last.goal_id.clone(), event.clone());
+            synthesizer.apply(&envelope)?;
+        }
+        Ok(synthesizer.finish()?)
+    }
+}
+
+/// Returns the note that links a merge commit to the goal's proof.
+fn note_text(outcome: &RunOutcome) -> String {
+    let proof = &outcome.proof;
+    let digest = omk_events::sha256_hex(proof.to_json().as_bytes());
+    let relative = outcome
+        .paths
+        .proof
+        .strip_prefix(&outcome.paths.repo_root)
+        .unwrap_or(&outcome.paths.proof)
+        .display()
+        .to_string();
+    let gates: Vec<String> = proof
+        .proposed_gates()
+        .map(|gate| format!("{} {}", gate.name, if gate.passed { "passed" } else { "failed" }))
+        .collect();
+    format!(
+        "omk-goal: {}\nstatus: {}\ntree: {}\nproof: {relative}\nproof-sha256: {digest}\ngates: {}\n",
+        proof.goal_id,
+        proof.status,
+        proof.git.tree_id.as_deref().unwrap_or("-"),
+        if gates.is_empty() { "-".to_owned() } else { gates.join(", ") },
+    )
+}

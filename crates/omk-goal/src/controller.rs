@@ -1,0 +1,527 @@
+//! The run controller: creates or reopens a goal, then runs the step its state says is next,
+//! until the steps are done or something stops the run.
+//!
+//! Every step ends with an event, and the state is the fold of those events
+//! ([`crate::state::GoalState`]), so a run resumed after a crash, a pause or a budget stop asks
+//! the same question as a fresh one — what is next? — and gets the first step not completed.
+//! Steps are idempotent: one interrupted half-way is run again, and what it left behind (a
+//! worktree, a commit) is adopted rather than made twice.
+
+use std::{
+    cell::{Cell, RefCell},
+    ffi::OsStr,
+    fs, io,
+    path::Path,
+    sync::{Mutex, atomic::AtomicBool},
+    time::Duration,
+};
+
+use omk_agent::{Agent, AgentConfig, AgentEnvironment, AgentSpec, RunContext};
+use omk_events::{
+    AgentActivity, AgentStarted, BudgetExhausted, BudgetLimits, BudgetSet, BudgetWarned,
+    ChangedFile, ChangesCaptured, ChangesCommitted, ClassificationSource, DecisionRequested,
+    DecisionSubject, Envelope, Event, EventLog, FileOperation, GatePhase, GoalCancelled,
+    GoalClassified, GoalCreated, GoalFailed, GoalId, GoalKind, GoalPaused, RecoveryAction,
+    RecoveryPerformed, ReviewFinished, ReviewStarted, Step, WorktreeCreated,
+};
+use omk_gates::{CacheOptions, GateConfig, GateEvent, GatePlan, GateSpec, RunOptions};
+use omk_proof::Proof;
+use omk_worktree::{ChangeStatus, CreateOptions, Repo, WorktreeConfig};
+use tokio::sync::watch;
+
+use crate::{
+    clock::Clock,
+    control::{Stop, Stopper},
+    error::{Error, error_chain},
+    files::write_atomic,
+    goal_id::new_goal_id,
+    state::{GoalState, Halt, Next},
+    store::{GoalPaths, goal_paths},
+};
+
+/// What every run of a goal needs from its caller, fresh or resumed.
+pub struct RunEnv<'a> {
+    /// What omk-cli read from the environment for agents (`PATH`, Kimi's data directory).
+    pub agent_environment: &'a AgentEnvironment,
+    /// How many gates run at once.
+    pub max_parallel_gates: usize,
+    /// The environment gates run with (omk-cli passes its own); `PATH` in it also decides which
+    /// gates are detected (cargo-nextest or cargo test).
+    pub gate_environment: &'a [(String, String)],
+    /// Whether gate results may come from the cache (`.omk/cache/gates`); fresh passed results
+    /// are stored either way.
+    pub reuse_cached_gates: bool,
+    /// The source of event timestamps.
+    pub clock: &'a (dyn Clock + Sync),
+    /// Called with every event right after it is in the log.
+    pub observer: &'a mut (dyn FnMut(&Envelope) + Send),
+    /// Set (by a Ctrl-C handler) to pause the run: checked at least every 100 ms.
+    pub interrupt: Option<&'a AtomicBool>,
+    /// Accept the change when, and only when, every check passes (`omk run --accept`); the
+    /// proof names the policy as the one who accepted.
+    pub accept: bool,
+}
+
+/// What `omk run` asks for.
+pub struct RunRequest<'a> {
+    /// A directory inside the repository to work on.
+    pub repo_dir: &'a Path,
+    /// What the agent should change.
+    pub prompt: &'a str,
+    /// The agent that makes the change; `None` takes `[agent] default` from `omk.toml`.
+    pub agent: Option<&'a AgentSpec>,
+    /// The goal's kind, overriding the one omk infers from the prompt.
+    pub kind: Option<GoalKind>,
+    /// The goal's budget; a missing limit is no limit.
+    pub budget: BudgetLimits,
+    /// Shell command lines given on the command line, run as required gates `gate-1`, ...
+    /// after those of `omk.toml`.
+    pub extra_gates: &'a [String],
+    /// What the run needs from its caller.
+    pub env: RunEnv<'a>,
+}
+
+/// What `omk resume` asks for.
+pub struct ResumeRequest<'a> {
+    /// A directory inside the repository.
+    pub repo_dir: &'a Path,
+    /// The goal (id, unique prefix or `latest`); `None` is the latest goal.
+    pub goal: Option<&'a str>,
+    /// A follow-up for the agent, which then runs again on the goal's worktree (after a
+    /// rejection, or as the answer to the question a vague prompt raised).
+    pub follow_up: Option<&'a str>,
+    /// What the run needs from its caller.
+    pub env: RunEnv<'a>,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone)]
+pub struct RunOutcome {
+    /// The goal's files.
+    pub paths: GoalPaths,
+    /// The proof, as written to `proof.json`; its `goal_id` names the goal.
+    pub proof: Proof,
+}
+
+/// Runs a goal from prompt to proof.
+///
+/// Inputs are checked before anything is created: an empty prompt, a directory outside a
+/// repository, a repository without commits, a detached HEAD, an invalid `omk.toml` or an
+/// agent that cannot run is an error and leaves no goal behind.
+pub async fn run_goal(request: RunRequest<'_>) -> Result<RunOutcome, Error> {
+    let RunRequest { repo_dir, prompt, agent, kind, budget, extra_gates, env } = request;
+    let prompt = prompt.trim();
+    if prompt.is_empty() {
+        return Err(Error::EmptyPrompt);
+    }
+    let repo = omk_worktree::open(repo_dir)?;
+    let head = omk_worktree::head(&repo)?;
+    let Some(base_branch) = head.branch.clone() else {
+        return Err(Error::DetachedHead { commit: head.commit.clone() });
+    };
+    let config = load_config(&repo, extra_gates, env.gate_environment)?;
+    let spec = match (agent, &config.agent.default_agent) {
+        (Some(spec), _) => spec.clone(),
+        (None, Some(default)) => match AgentSpec::parse(default)? {
+            // A scenario named in omk.toml is relative to the repository root.
+            AgentSpec::Script(path) => AgentSpec::Script(repo.root.join(path)),
+            other => other,
+        },
+        (None, None) => return Err(Error::NoAgent),
+    };
+    let agent = omk_agent::prepare(&spec, &config.agent, env.agent_environment)?;
+
+    let created_at = env.clock.now();
+    let (goal_id, paths) = create_goal_dir(&repo, created_at, prompt)?;
+    let log = EventLog::create(&paths.events, &goal_id)?;
+    let created = GoalCreated {
+        prompt: prompt.to_owned(),
+        repo_root: repo.root.clone(),
+        base_branch: Some(base_branch),
+        base_commit: head.commit.clone(),
+        agent: agent.spec().to_string(),
+        omk_version: env!("CARGO_PKG_VERSION").to_owned(),
+        extra_gates: extra_gates.to_vec(),
+    };
+    let state = GoalState::new(goal_id.clone(), created.clone());
+    let mut ctl = Controller {
+        rec: Recorder { log, state, clock: env.clock, observer: env.observer },
+        repo,
+        paths,
+        config,
+        agent: Some(agent),
+        kind,
+        interrupt: env.interrupt,
+        accept: env.accept,
+        max_parallel_gates: env.max_parallel_gates,
+        gate_environment: env.gate_environment,
+        reuse_cached_gates: env.reuse_cached_gates,
+    };
+    ctl.rec.record(Event::GoalCreated(created))?;
+    if budget != BudgetLimits::default() {
+        ctl.rec.record(Event::BudgetSet(BudgetSet { limits: budget }))?;
+    }
+    ctl.drive().await
+}
+
+/// Continues a goal from its last completed step.
+///
+/// Refuses a cancelled or accepted goal, and one another process is running (naming its pid).
+/// A goal whose previous run crashed gets a `recovery_performed` event saying so; a torn last
+/// line of its log is cut off and kept beside it first.
+pub async fn resume_goal(request: ResumeRequest<'_>) -> Result<RunOutcome, Error> {
+    let ResumeRequest { repo_dir, goal, follow_up, env } = request;
+    let paths = crate::store::find_goal(repo_dir, goal)?;
+    let repo = omk_worktree::open(&paths.repo_root)?;
+    let (log, _) = EventLog::open(&paths.events, env.clock.now())?;
+    let events = omk_events::read_log(&paths.events)?.events;
+    let state = GoalState::fold(&events)
+        .ok_or_else(|| Error::NotAGoalLog { path: paths.events.clone() })?;
+    match &state.halt {
+        Some(Halt::Cancelled) => {
+            return Err(Error::Cancelled { goal: state.goal_id.to_string() });
+        }
+        Some(Halt::Accepted) => {
+            return Err(Error::AlreadyAccepted { goal: state.goal_id.to_string() });
+        }
+        _ => {}
+    }
+    let follow_up = follow_up.map(str::trim).filter(|it| !it.is_empty());
+    if state.ended_cleanly
+        && state.halt.is_none()
+        && follow_up.is_none()
+        && !state.rejected
+        && state.next() == Next::Done
+    {
+        return Err(Error::NothingToResume { goal: state.goal_id.to_string() });
+    }
+    let extra_gates = state.created.extra_gates.clone();
+    let config = load_config(&repo, &extra_gates, env.gate_environment)?;
+    let spec = AgentSpec::parse(&state.created.agent)?;
+    let agent = omk_agent::prepare(&spec, &config.agent, env.agent_environment)?;
+    crate::control::clear_request(&crate::control::control_path(&paths));
+
+    let crashed = !state.ended_cleanly;
+    let last = events.last().map(|it| (it.seq, it.event.kind().to_owned()));
+    let question = matches!(state.halt, Some(Halt::Question(_)));
+    let mut ctl = Controller {
+        rec: Recorder { log, state, clock: env.clock, observer: env.observer },
+        repo,
+        paths,
+        config,
+        agent: Some(agent),
+        kind: None,
+        interrupt: env.interrupt,
+        accept: env.accept,
+        max_parallel_gates: env.max_parallel_gates,
+        gate_environment: env.gate_environment,
+        reuse_cached_gates: env.reuse_cached_gates,
+    };
+    if crashed && let Some((seq, kind)) = last {
+        let next = ctl.rec.state.next_with(Some(&ctl.config.gate_names));
+        ctl.rec.record(Event::RecoveryPerformed(RecoveryPerformed {
+            action: RecoveryAction::ResumedAfterCrash,
+            detail: format!(
+                "the previous run stopped after event {seq} ({kind}) without ending; going on \
+                 from {}",
+                describe_next(&next)
+            ),
+        }))?;
+    }
+    if question && let Some(answer) = follow_up {
+        ctl.rec.record(Event::DecisionMade(omk_events::DecisionMade {
+            subject: DecisionSubject::Question { id: "goal".to_owned() },
+            approved: true,
+            by: crate::accept::person(&ctl.repo),
+            reason: Some(answer.to_owned()),
+        }))?;
+    }
+    ctl.rec.record(Event::GoalResumed(omk_events::GoalResumed {
+        reason: "omk resume".to_owned(),
+        follow_up: follow_up.map(str::to_owned),
+    }))?;
+    ctl.drive().await
+}
+
+/// Returns a step's name as the recovery event says it.
+pub(crate) fn describe_next(next: &Next) -> &'static str {
+    match next {
+        Next::Classify => "intake",
+        Next::Worktree => "the worktree step",
+        Next::Baseline => "the baseline gates",
+        Next::Agent { .. } => "the agent step",
+        Next::Capture => "the change capture",
+        Next::Commit => "the commit",
+        Next::Surface => "the gate surface check",
+        Next::Gates => "the gates",
+        Next::Review => "the review",
+        Next::Done => "the end of the pipeline",
+    }
+}
+
+/// Appends events to the goal's log, folds them into the state and tells the observer.
+pub(crate) struct Recorder<'e> {
+    pub(crate) log: EventLog,
+    pub(crate) state: GoalState,
+    pub(crate) clock: &'e (dyn Clock + Sync),
+    pub(crate) observer: &'e mut (dyn FnMut(&Envelope) + Send),
+}
+
+impl Recorder<'_> {
+    pub(crate) fn record(&mut self, event: Event) -> Result<(), Error> {
+        let envelope = self.log.append(self.clock.now(), event)?;
+        self.state.apply(&envelope);
+        (self.observer)(&envelope);
+        Ok(())
+    }
+
+    pub(crate) fn fail(&mut self, step: Step, error: &dyn std::error::Error) -> Result<(), Error> {
+        self.record(Event::GoalFailed(GoalFailed { step, error: error_chain(error) }))
+    }
+
+    /// Records why the run stops.
+    pub(crate) fn halt(&mut self, stop: &Stop) -> Result<(), Error> {
+        self.record(match stop {
+            Stop::Pause(reason) => Event::GoalPaused(GoalPaused { reason: reason.clone() }),
+            Stop::Cancel(reason) => Event::GoalCancelled(GoalCancelled { reason: reason.clone() }),
+            Stop::Budget(exhausted) => Event::BudgetExhausted(*exhausted),
+        })
+    }
+}
+
+/// The configuration a run works with, read from `omk.toml` at the repository root.
+pub(crate) struct Config {
+    pub(crate) gates: Vec<GateSpec>,
+    pub(crate) gate_names: Vec<String>,
+    pub(crate) gate_config: GateConfig,
+    pub(crate) agent: AgentConfig,
+    pub(crate) worktree: WorktreeConfig,
+    /// `[review]` and `[oracle]`.
+    pub(crate) goal: crate::config::GoalConfig,
+}
+
+/// A goal being run: its log and state, and what its steps need.
+pub(crate) struct Controller<'e> {
+    pub(crate) rec: Recorder<'e>,
+    pub(crate) repo: Repo,
+    pub(crate) paths: GoalPaths,
+    pub(crate) config: Config,
+    /// The agent; `None` for commands that run no agent (accept).
+    pub(crate) agent: Option<Agent>,
+    pub(crate) kind: Option<GoalKind>,
+    pub(crate) interrupt: Option<&'e AtomicBool>,
+    pub(crate) accept: bool,
+    pub(crate) max_parallel_gates: usize,
+    pub(crate) gate_environment: &'e [(String, String)],
+    pub(crate) reuse_cached_gates: bool,
+}
+
+/// Whether the run goes on after a step.
+pub(crate) enum Flow {
+    Continue,
+    Stop,
+}
+
+impl Controller<'_> {
+    /// Runs steps until they are done or the run stops, then writes the proof.
+    pub(crate) async fn drive(&mut self) -> Result<RunOutcome, Error> {
+        let mut stopper = Stopper::new(&self.paths, self.interrupt);
+        let used = self.rec.state.meter.used_at(self.rec.clock.now());
+        stopper.set_wall(used.wall_ms, self.rec.state.meter.limits().wall_ms);
+        self.lease_worktree();
+        let result = self.steps(&stopper).await;
+        // A lease that cannot be released is harmless: gc sees its holder is gone.
+        if let Some(worktree) = &self.rec.state.worktree {
+            omk_worktree::unlock(&self.repo, &worktree.path).ok();
+        }
+        result?;
+        if self.accept && self.rec.state.halt.is_none() && self.rec.state.next() == Next::Done {
+            crate::accept::accept_as_policy(self).await?;
+        }
+        self.write_proof()
+    }
+
+    /// Locks the goal's worktree with this process as its holder, when it exists.
+    pub(crate) fn lease_worktree(&self) {
+        let Some(worktree) = &self.rec.state.worktree else { return };
+        let lease = omk_worktree::lease_reason(self.rec.state.goal_id.as_str(), std::process::id());
+        // Without the lease only `omk worktree gc` could take the worktree, and it checks the
+        // goal's lock too.
+        omk_worktree::lock(&self.repo, &worktree.path, &lease).ok();
+    }
+
+    pub(crate) async fn steps(&mut self, stopper: &Stopper<'_>) -> Result<(), Error> {
+        if self.rec.state.halt.is_some() {
+            return Ok(());
+        }
+        loop {
+            if let Some(stop) = stopper.check() {
+                self.rec.halt(&stop)?;
+                stopper.clear();
+                return Ok(());
+            }
+            let next = self.rec.state.next_with(Some(&self.config.gate_names));
+            if self.check_budget(stopper, matches!(next, Next::Agent { .. }))? {
+                return Ok(());
+            }
+            let flow = match next {
+                Next::Classify => self.classify()?,
+                Next::Worktree => self.create_worktree()?,
+                Next::Baseline => self.run_gate_step(stopper, GatePhase::Baseline).await?,
+                Next::Agent { follow_up } => self.run_agent(stopper, follow_up.as_deref())?,
+                Next::Capture => self.capture()?,
+                Next::Commit => self.commit()?,
+                Next::Surface => self.check_surface()?,
+                Next::Gates => self.run_gate_step(stopper, GatePhase::Proposed).await?,
+                Next::Review => self.review()?,
+                Next::Done => Flow::Stop,
+            };
+            if matches!(flow, Flow::Stop) || self.rec.state.halt.is_some() {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Warns at 80 % of a limit and stops at 100 %; returns whether the run stopped.
+    ///
+    /// Wall time stops every step; tokens, cost and turns only the agent's, since nothing else
+    /// spends them.
+    fn check_budget(&mut self, stopper: &Stopper<'_>, agent_next: bool) -> Result<bool, Error> {
+        let meter = &self.rec.state.meter;
+        let mut used = meter.used();
+        if let Some(wall) = stopper.wall_used_ms() {
+            used.wall_ms = wall;
+        }
+        let warnings: Vec<_> = meter
+            .at_fraction(&used, 0.8)
+            .into_iter()
+            .filter(|(resource, _, _)| !self.rec.state.warned.contains(&resource.to_string()))
+            .collect();
+        let exceeded = meter.exceeded(&used).filter(|(resource, _, _)| {
+            agent_next || *resource == omk_events::BudgetResource::WallTime
+        });
+        for (resource, limit, used) in warnings {
+            self.rec.record(Event::BudgetWarned(BudgetWarned { resource, limit, used }))?;
+        }
+        match exceeded {
+            Some((resource, limit, used)) => {
+                self.rec.record(Event::BudgetExhausted(BudgetExhausted {
+                    resource,
+                    limit,
+                    used,
+                }))?;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    fn classify(&mut self) -> Result<Flow, Error> {
+        let prompt = self.rec.state.created.prompt.clone();
+        let intake = crate::intake::classify(&prompt);
+        let (goal_kind, source) = match self.kind {
+            Some(kind) => (kind, ClassificationSource::User),
+            None => (intake.kind, ClassificationSource::Inferred),
+        };
+        let oracle_gates =
+            crate::intake::oracle_gates(goal_kind, &self.config.goal.oracle, &self.config.gates);
+        self.rec.record(Event::GoalClassified(GoalClassified {
+            goal_kind,
+            source,
+            oracle_gates,
+        }))?;
+        if let Some(question) = intake.question {
+            self.rec.record(Event::DecisionRequested(DecisionRequested {
+                subject: DecisionSubject::Question { id: "goal".to_owned() },
+                question,
+            }))?;
+            return Ok(Flow::Stop);
+        }
+        Ok(Flow::Continue)
+    }
+}
+
+/// Reads `omk.toml` at the repository root and plans the gates: configured, detected in the
+/// user's checkout, then `extra` (command lines, as gates `gate-1`, ...).
+///
+/// Detection reads the checkout, not the agent's worktree, so an agent cannot weaken the gates
+/// that judge it.
+pub(crate) fn load_config(
+    repo: &Repo,
+    extra: &[String],
+    environment: &[(String, String)],
+) -> Result<Config, Error> {
+    let path = repo.root.join("omk.toml");
+    let (gate_config, agent, worktree, goal) = match fs::read_to_string(&path) {
+        Ok(text) => (
+            omk_gates::parse_config(&text, &path)?,
+            omk_agent::parse_config(&text, &path)?,
+            omk_worktree::parse_config(&text, &path)?,
+            crate::config::parse_goal_config(&text, &path)?,
+        ),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => (
+            GateConfig::default(),
+            AgentConfig::default(),
+            WorktreeConfig::default(),
+            crate::config::GoalConfig::default(),
+        ),
+        Err(source) => return Err(Error::ReadConfig { path, source }),
+    };
+    let search_path =
+        environment.iter().find(|(name, _)| name == "PATH").map(|(_, it)| OsStr::new(it));
+    let detected = omk_gates::detect_gates(&repo.root, search_path);
+    let extra: Vec<GateSpec> = extra
+        .iter()
+        .enumerate()
+        .map(|(idx, line)| GateSpec::shell(&format!("gate-{}", idx + 1), line))
+        .collect();
+    let plan: GatePlan = omk_gates::plan_gates(&gate_config, detected, &extra);
+    let gates = plan.gates();
+    let mut gate_names: Vec<String> = Vec::new();
+    for gate in &gates {
+        if gate_names.contains(&gate.name) {
+            return Err(Error::DuplicateGate { name: gate.name.clone() });
+        }
+        gate_names.push(gate.name.clone());
+    }
+    Ok(Config { gates, gate_names, gate_config, agent, worktree, goal })
+}
+
+/// Creates `.omk/goals/<goal-id>` for a new goal, choosing an id no other goal has.
+fn create_goal_dir(
+    repo: &Repo,
+    at: chrono::DateTime<chrono::Utc>,
+    prompt: &str,
+) -> Result<(GoalId, GoalPaths), Error> {
+    omk_worktree::exclude(repo, "/.omk/")?;
+    let goals_dir = crate::store::goals_dir(&repo.root);
+    fs::create_dir_all(&goals_dir).map_err(|source| Error::Write { path: goals_dir, source })?;
+    let mut attempt = 1;
+    loop {
+        let goal_id = new_goal_id(at, prompt, attempt);
+        attempt += 1;
+        let paths = goal_paths(&repo.root, &goal_id);
+        match fs::create_dir(&paths.goal_dir) {
+            Ok(()) => return Ok((goal_id, paths)),
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(source) => return Err(Error::Write { path: paths.goal_dir, source }),
+        }
+    }
+}
+
+pub(crate) fn changed_file(change: omk_worktree::FileChange) -> ChangedFile {
+    let (operation, renamed_from) = match change.status {
+        ChangeStatus::Added => (FileOperation::Created, None),
+        ChangeStatus::Modified => (FileOperation::Modified, None),
+        ChangeStatus::Deleted => (FileOperation::Deleted, None),
+        ChangeStatus::Renamed { from } => (FileOperation::Renamed, Some(from)),
+    };
+    ChangedFile {
+        path: change.path,
+        operation,
+        renamed_from,
+        lines_added: change.lines.map(|(added, _)| added),
+        lines_removed: change.lines.map(|(_, removed)| removed),
+        blob_id: change.blob_id,
+    }
+}

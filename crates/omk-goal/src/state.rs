@@ -1,0 +1,529 @@
+//! The controller's state: a pure fold over a goal's events, and the decision of what comes next.
+//!
+//! The controller never keeps state of its own between steps: it appends an event, folds it
+//! here, and asks [`GoalState::next`] what to do. A resumed run folds the log from the start and
+//! asks the same question, so a run that crashed anywhere continues from its last completed step.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use omk_events::{
+    AgentStatus, ChangesCaptured, DecisionSubject, Envelope, Event, GatePhase, GoalCreated, GoalId,
+    Seq, WorktreeCreated,
+};
+use omk_proof::BudgetMeter;
+
+/// What the controller does next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Next {
+    /// Decide the goal's kind and oracle, or stop on a vague prompt.
+    Classify,
+    /// Create (or adopt) the goal's worktree.
+    Worktree,
+    /// Run the gates on the base tree, those not yet finished there.
+    Baseline,
+    /// Run the agent, with the follow-up instruction when there is one.
+    Agent {
+        /// The follow-up of `omk resume --prompt`, if this run answers one.
+        follow_up: Option<String>,
+    },
+    /// Read the worktree's changes from git.
+    Capture,
+    /// Commit the captured changes on the goal's branch.
+    Commit,
+    /// Compare the gate surface of the base and the proposed tree.
+    Surface,
+    /// Run the gates on the proposed tree, those not yet finished there.
+    Gates,
+    /// Run the review wall on the proposed tree.
+    Review,
+    /// Every step is done: the change waits for acceptance.
+    Done,
+}
+
+/// Why a goal does not go on by itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Halt {
+    /// Paused; `omk resume` goes on.
+    Paused,
+    /// Cancelled; final.
+    Cancelled,
+    /// A budget ran out; `omk budget add`, then `omk resume`.
+    Budget,
+    /// A person must answer a question first.
+    Question(String),
+    /// Waiting on something outside omk.
+    Blocked,
+    /// A step failed for a reason outside the change; `omk resume` retries it.
+    Failed,
+    /// The change was accepted; the goal is over.
+    Accepted,
+}
+
+impl Halt {
+    /// Returns the halt as a phrase: `paused`, `out of budget`, ...
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            Self::Paused => "paused; resume it with `omk resume`".to_owned(),
+            Self::Cancelled => "cancelled".to_owned(),
+            Self::Budget => {
+                "stopped at its budget; raise it with `omk budget add`, then `omk resume`"
+                    .to_owned()
+            }
+            Self::Question(question) => format!(
+                "waiting for an answer to: {question} (answer with `omk resume --prompt ANSWER`)"
+            ),
+            Self::Blocked => {
+                "blocked on something outside omk; `omk resume` once it is fixed".to_owned()
+            }
+            Self::Failed => "stopped by a failed step; `omk resume` retries it".to_owned(),
+            Self::Accepted => "accepted and merged".to_owned(),
+        }
+    }
+}
+
+/// Everything the controller needs to know about a goal, folded from its events.
+#[derive(Debug, Clone)]
+pub(crate) struct GoalState {
+    pub(crate) goal_id: GoalId,
+    pub(crate) created: GoalCreated,
+    /// The commit changes are measured against: the goal's base, or the base merged in last.
+    pub(crate) base_commit: String,
+    pub(crate) classified: bool,
+    pub(crate) worktree: Option<WorktreeCreated>,
+    pub(crate) halt: Option<Halt>,
+    pub(crate) meter: BudgetMeter,
+    /// Resources warned about at 80 % under the current limits.
+    pub(crate) warned: BTreeSet<String>,
+    /// Baseline gates that finished, by name.
+    pub(crate) baseline_done: BTreeSet<String>,
+    /// Whether an agent run was started and has not finished.
+    pub(crate) agent_running: bool,
+    /// The number of agent runs started.
+    pub(crate) agent_runs: u32,
+    /// Whether the agent's latest run is complete: finished by itself, not stopped by omk.
+    agent_complete: bool,
+    /// The latest agent run's final message and status.
+    pub(crate) agent_final_message: Option<String>,
+    pub(crate) agent_failed: bool,
+    /// The follow-up of the latest resume, until an agent run starts for it.
+    follow_up: Option<String>,
+    /// The latest capture after the latest agent run.
+    pub(crate) captured: Option<ChangesCaptured>,
+    /// Tree ids of the commits on the goal's branch, and the branch's head commit.
+    committed_trees: BTreeSet<String>,
+    pub(crate) head_commit: Option<String>,
+    /// The proposed tree: the latest captured or committed tree.
+    pub(crate) tree: Option<String>,
+    surface_checked: BTreeSet<String>,
+    /// Proposed-phase gates that finished, by tree, by name.
+    gates_done: BTreeMap<String, BTreeSet<String>>,
+    /// Review checks declared and finished, by tree.
+    reviews: BTreeMap<String, (Vec<String>, BTreeSet<String>)>,
+    /// Whether the latest decision on the proposed tree was a rejection.
+    pub(crate) rejected: bool,
+    /// The number of events folded, and the last one's number.
+    pub(crate) last_seq: Option<Seq>,
+    /// Whether the log's last event ends a run (a halt or the end of the pipeline), so a run
+    /// that resumes knows whether the previous one crashed.
+    pub(crate) ended_cleanly: bool,
+}
+
+impl GoalState {
+    /// Returns the state after `goal_created`.
+    pub(crate) fn new(goal_id: GoalId, created: GoalCreated) -> Self {
+        Self {
+            goal_id,
+            base_commit: created.base_commit.clone(),
+            created,
+            classified: false,
+            worktree: None,
+            halt: None,
+            meter: BudgetMeter::new(),
+            warned: BTreeSet::new(),
+            baseline_done: BTreeSet::new(),
+            agent_running: false,
+            agent_runs: 0,
+            agent_complete: false,
+            agent_final_message: None,
+            agent_failed: false,
+            follow_up: None,
+            captured: None,
+            committed_trees: BTreeSet::new(),
+            head_commit: None,
+            tree: None,
+            surface_checked: BTreeSet::new(),
+            gates_done: BTreeMap::new(),
+            reviews: BTreeMap::new(),
+            rejected: false,
+            last_seq: None,
+            ended_cleanly: false,
+        }
+    }
+
+    /// Folds the events of a whole log; `None` when the first is not `goal_created`.
+    pub(crate) fn fold<'e>(events: impl IntoIterator<Item = &'e Envelope>) -> Option<Self> {
+        let mut events = events.into_iter();
+        let first = events.next()?;
+        let Event::GoalCreated(created) = &first.event else { return None };
+        let mut state = Self::new(first.goal_id.clone(), created.clone());
+        state.apply(first);
+        for envelope in events {
+            state.apply(envelope);
+        }
+        Some(state)
+    }
+
+    /// Folds one event.
+    pub(crate) fn apply(&mut self, envelope: &Envelope) {
+        self.meter.apply(envelope);
+        self.last_seq = Some(envelope.seq);
+        self.ended_cleanly = false;
+        match &envelope.event {
+            Event::GoalClassified(_) => self.classified = true,
+            Event::BudgetSet(_) => self.warned.clear(),
+            Event::BudgetWarned(warned) => {
+                self.warned.insert(warned.resource.to_string());
+            }
+            Event::WorktreeCreated(worktree) => self.worktree = Some(worktree.clone()),
+            Event::GateFinished(gate) => match gate.phase {
+                GatePhase::Baseline => {
+                    self.baseline_done.insert(gate.name.clone());
+                }
+                GatePhase::Proposed => {
+                    if let Some(tree) = &gate.tree_id {
+                        self.gates_done.entry(tree.clone()).or_default().insert(gate.name.clone());
+                    }
+                }
+            },
+            Event::AgentStarted(_) => {
+                self.agent_running = true;
+                self.agent_runs += 1;
+                self.agent_complete = false;
+                self.follow_up = None;
+                self.captured = None;
+            }
+            Event::AgentFinished(finished) => {
+                self.agent_running = false;
+                self.agent_complete = finished.stopped.is_none();
+                self.agent_failed = finished.status == AgentStatus::Failed;
+                self.agent_final_message.clone_from(&finished.final_message);
+            }
+            Event::ChangesCaptured(changes) => {
+                self.captured = Some(changes.clone());
+                self.base_commit.clone_from(&changes.base_commit);
+                self.tree = Some(changes.tree_id.clone());
+            }
+            Event::ChangesCommitted(commit) => {
+                self.committed_trees.insert(commit.tree_id.clone());
+                self.head_commit = Some(commit.commit.clone());
+                if let Some(base) = &commit.merged_base {
+                    self.base_commit.clone_from(base);
+                }
+                self.tree = Some(commit.tree_id.clone());
+            }
+            Event::GateSurfaceChecked(check) => {
+                self.surface_checked.insert(check.tree_id.clone());
+            }
+            Event::ReviewStarted(started) => {
+                self.reviews
+                    .insert(started.tree_id.clone(), (started.checks.clone(), BTreeSet::new()));
+            }
+            Event::ReviewFinished(finished) => {
+                if let Some((_, done)) = self.reviews.get_mut(&finished.tree_id) {
+                    done.insert(finished.check.clone());
+                }
+                self.ended_cleanly = self.next() == Next::Done;
+            }
+            Event::DecisionRequested(requested) => {
+                if let DecisionSubject::Question { .. } = requested.subject {
+                    self.halt = Some(Halt::Question(requested.question.clone()));
+                    self.ended_cleanly = true;
+                }
+            }
+            Event::DecisionMade(made) => {
+                if matches!(made.subject, DecisionSubject::Question { .. })
+                    && matches!(self.halt, Some(Halt::Question(_)))
+                {
+                    self.halt = None;
+                }
+            }
+            Event::ChangeAccepted(accepted) => {
+                if accepted.merge_commit.is_some() {
+                    self.halt = Some(Halt::Accepted);
+                }
+                self.rejected = false;
+                self.ended_cleanly = true;
+            }
+            Event::ChangeRejected(_) => {
+                self.rejected = true;
+                self.ended_cleanly = true;
+            }
+            Event::GoalPaused(_) => self.halt_with(Halt::Paused),
+            Event::GoalCancelled(_) => self.halt_with(Halt::Cancelled),
+            Event::BudgetExhausted(_) => self.halt_with(Halt::Budget),
+            Event::GoalBlocked(_) => self.halt_with(Halt::Blocked),
+            Event::GoalFailed(_) => self.halt_with(Halt::Failed),
+            Event::GoalResumed(resumed) => {
+                if !matches!(self.halt, Some(Halt::Cancelled | Halt::Accepted)) {
+                    self.halt = None;
+                }
+                if let Some(follow_up) = &resumed.follow_up {
+                    self.follow_up = Some(follow_up.clone());
+                    self.rejected = false;
+                }
+            }
+            Event::GoalCreated(_)
+            | Event::GateStarted(_)
+            | Event::ApprovalDecided(_)
+            | Event::AgentActivity(_)
+            | Event::RecoveryPerformed(_)
+            | Event::Unknown(_) => {}
+        }
+    }
+
+    /// Records a halt; cancelled and accepted are final and stay.
+    fn halt_with(&mut self, halt: Halt) {
+        if !matches!(self.halt, Some(Halt::Cancelled | Halt::Accepted)) {
+            self.halt = Some(halt);
+        }
+        self.ended_cleanly = true;
+    }
+
+    /// Returns the step to run next, given the gates the run has.
+    ///
+    /// Baseline and proposed gates are checked by name against `gates` in
+    /// [`GoalState::missing_baseline`] and [`GoalState::missing_gates`]; here a step is due
+    /// when any is missing.
+    pub(crate) fn next(&self) -> Next {
+        self.next_with(None)
+    }
+
+    /// Like [`GoalState::next`], checking the gate steps against the names in `gates`.
+    pub(crate) fn next_with(&self, gates: Option<&[String]>) -> Next {
+        if !self.classified {
+            return Next::Classify;
+        }
+        if self.worktree.is_none() {
+            return Next::Worktree;
+        }
+        // Baseline gates run on the base tree, so only before any agent touched the worktree.
+        if let Some(gates) = gates
+            && self.agent_runs == 0
+            && !self.missing_baseline(gates).is_empty()
+        {
+            return Next::Baseline;
+        }
+        if self.follow_up.is_some() || !self.agent_complete {
+            return Next::Agent { follow_up: self.follow_up.clone() };
+        }
+        let Some(captured) = &self.captured else { return Next::Capture };
+        if !captured.files.is_empty()
+            && !self.committed_trees.contains(&captured.tree_id)
+            && self.tree.as_deref() == Some(captured.tree_id.as_str())
+        {
+            return Next::Commit;
+        }
+        let Some(tree) = &self.tree else { return Next::Capture };
+        if !self.surface_checked.contains(tree) {
+            return Next::Surface;
+        }
+        if let Some(gates) = gates
+            && !self.missing_gates(gates).is_empty()
+        {
+            return Next::Gates;
+        }
+        match self.reviews.get(tree) {
+            Some((checks, done)) if checks.iter().all(|it| done.contains(it)) => Next::Done,
+            _ => Next::Review,
+        }
+    }
+
+    /// Returns the names in `gates` with no baseline result yet.
+    pub(crate) fn missing_baseline(&self, gates: &[String]) -> Vec<String> {
+        gates.iter().filter(|it| !self.baseline_done.contains(*it)).cloned().collect()
+    }
+
+    /// Returns the names in `gates` with no result on the proposed tree yet.
+    pub(crate) fn missing_gates(&self, gates: &[String]) -> Vec<String> {
+        let done = self.tree.as_ref().and_then(|tree| self.gates_done.get(tree));
+        gates.iter().filter(|it| done.is_none_or(|done| !done.contains(*it))).cloned().collect()
+    }
+
+    /// Returns the review checks declared on the proposed tree that did not finish, or `None`
+    /// when the wall has not started on it.
+    pub(crate) fn missing_reviews(&self) -> Option<Vec<String>> {
+        let (checks, done) = self.reviews.get(self.tree.as_ref()?)?;
+        Some(checks.iter().filter(|it| !done.contains(*it)).cloned().collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+    use omk_events::{
+        AgentFinished, AgentStarted, ChangesCommitted, ClassificationSource, GoalClassified,
+        GoalKind, GoalPaused, GoalResumed, ReviewFinished, ReviewStarted, ReviewStatus,
+    };
+
+    use super::*;
+
+    struct Log {
+        events: Vec<Envelope>,
+    }
+
+    impl Log {
+        fn new() -> Self {
+            let mut log = Self { events: Vec::new() };
+            log.push(Event::GoalCreated(GoalCreated {
+                prompt: "fix it".into(),
+                repo_root: "/repo".into(),
+                base_branch: Some("main".into()),
+                base_commit: "base".into(),
+                agent: "script:x".into(),
+                omk_version: "0".into(),
+                extra_gates: Vec::new(),
+            }));
+            log
+        }
+
+        fn push(&mut self, event: Event) -> &mut Self {
+            let seq = Seq(self.events.len() as u64 + 1);
+            let at = Utc.timestamp_millis_opt(1_000 * self.events.len() as i64).unwrap();
+            self.events.push(Envelope::new(seq, at, GoalId::parse("g").unwrap(), event));
+            self
+        }
+
+        fn state(&self) -> GoalState {
+            GoalState::fold(&self.events).unwrap()
+        }
+    }
+
+    fn finished(stopped: Option<&str>) -> Event {
+        let mut finished = AgentFinished::new("script:x");
+        finished.status =
+            if stopped.is_some() { AgentStatus::Failed } else { AgentStatus::Completed };
+        finished.stopped = stopped.map(str::to_owned);
+        Event::AgentFinished(finished)
+    }
+
+    fn captured(tree: &str, files: usize) -> Event {
+        let file = omk_events::ChangedFile {
+            path: "a".into(),
+            operation: omk_events::FileOperation::Modified,
+            renamed_from: None,
+            lines_added: Some(1),
+            lines_removed: Some(0),
+            blob_id: None,
+        };
+        Event::ChangesCaptured(ChangesCaptured {
+            base_commit: "base".into(),
+            tree_id: tree.into(),
+            files: vec![file; files],
+        })
+    }
+
+    fn through_agent(log: &mut Log) {
+        log.push(Event::GoalClassified(GoalClassified {
+            goal_kind: GoalKind::Bugfix,
+            source: ClassificationSource::Inferred,
+            oracle_gates: Vec::new(),
+        }))
+        .push(Event::WorktreeCreated(WorktreeCreated {
+            path: "/wt".into(),
+            branch: "omk/g".into(),
+            base_commit: "base".into(),
+        }))
+        .push(Event::AgentStarted(AgentStarted { agent: "script:x".into() }))
+        .push(finished(None));
+    }
+
+    #[test]
+    fn each_step_follows_the_last_completed_one() {
+        let mut log = Log::new();
+        assert_eq!(log.state().next(), Next::Classify);
+        through_agent(&mut log);
+        assert_eq!(log.state().next(), Next::Capture);
+        log.push(captured("t1", 1));
+        assert_eq!(log.state().next(), Next::Commit);
+        log.push(Event::ChangesCommitted(ChangesCommitted {
+            commit: "c1".into(),
+            tree_id: "t1".into(),
+            parent: "base".into(),
+            branch: "omk/g".into(),
+            merged_base: None,
+        }));
+        assert_eq!(log.state().next(), Next::Surface);
+        log.push(Event::GateSurfaceChecked(omk_events::GateSurfaceChecked {
+            tree_id: "t1".into(),
+            base_digest: "a".into(),
+            proposed_digest: "a".into(),
+            changed_paths: Vec::new(),
+        }));
+        let gates = ["test".to_owned()];
+        assert_eq!(log.state().next_with(Some(&gates)), Next::Gates);
+        assert_eq!(log.state().missing_gates(&gates), gates);
+        assert_eq!(log.state().next(), Next::Review);
+        log.push(Event::ReviewStarted(ReviewStarted {
+            tree_id: "t1".into(),
+            checks: vec!["secrets".into(), "claims".into()],
+        }));
+        log.push(Event::ReviewFinished(ReviewFinished {
+            check: "secrets".into(),
+            tree_id: "t1".into(),
+            status: ReviewStatus::Passed,
+            evidence: Vec::new(),
+            risks: Vec::new(),
+            next_step: None,
+        }));
+        assert_eq!(log.state().missing_reviews(), Some(vec!["claims".to_owned()]));
+        assert!(!log.state().ended_cleanly);
+        log.push(Event::ReviewFinished(ReviewFinished {
+            check: "claims".into(),
+            tree_id: "t1".into(),
+            status: ReviewStatus::Passed,
+            evidence: Vec::new(),
+            risks: Vec::new(),
+            next_step: None,
+        }));
+        assert_eq!(log.state().next(), Next::Done);
+        assert!(log.state().ended_cleanly);
+    }
+
+    #[test]
+    fn an_agent_stopped_by_omk_runs_again_and_a_crashed_one_too() {
+        let mut log = Log::new();
+        through_agent(&mut log);
+        log.push(Event::AgentStarted(AgentStarted { agent: "script:x".into() }));
+        assert_eq!(log.state().next(), Next::Agent { follow_up: None });
+        assert!(log.state().agent_running);
+        log.push(finished(Some("paused")));
+        log.push(Event::GoalPaused(GoalPaused { reason: "omk pause".into() }));
+        assert_eq!(log.state().halt, Some(Halt::Paused));
+        log.push(Event::GoalResumed(GoalResumed { reason: "omk resume".into(), follow_up: None }));
+        assert_eq!(log.state().halt, None);
+        assert_eq!(log.state().next(), Next::Agent { follow_up: None });
+    }
+
+    #[test]
+    fn an_empty_change_is_not_committed_and_a_follow_up_runs_the_agent_again() {
+        let mut log = Log::new();
+        through_agent(&mut log);
+        log.push(captured("base-tree", 0));
+        assert_eq!(log.state().next(), Next::Surface);
+        log.push(Event::GoalResumed(GoalResumed {
+            reason: "omk resume".into(),
+            follow_up: Some("also add a test".into()),
+        }));
+        assert_eq!(log.state().next(), Next::Agent { follow_up: Some("also add a test".into()) });
+        log.push(Event::AgentStarted(AgentStarted { agent: "script:x".into() }));
+        assert_eq!(log.state().next(), Next::Agent { follow_up: None });
+    }
+
+    #[test]
+    fn cancelled_is_final() {
+        let mut log = Log::new();
+        log.push(Event::GoalCancelled(omk_events::GoalCancelled { reason: "no".into() }));
+        log.push(Event::GoalResumed(GoalResumed { reason: "omk resume".into(), follow_up: None }));
+        assert_eq!(log.state().halt, Some(Halt::Cancelled));
+    }
+}

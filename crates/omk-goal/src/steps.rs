@@ -1,0 +1,437 @@
+//! The steps of a goal, each ending with its event; see [`crate::state::Next`] for the order.
+
+use std::{cell::RefCell, fs, sync::Mutex, time::Duration};
+
+use omk_agent::{RunContext, RunControl};
+use omk_events::{
+    ActivityKind, AgentActivity, AgentStarted, BudgetExhausted, BudgetResource, BudgetWarned,
+    ChangesCaptured, ChangesCommitted, Event, GatePhase, Step, WorktreeCreated,
+};
+use omk_gates::{CacheOptions, GateEvent, GateSpec, RunOptions};
+use omk_worktree::{CommitOptions, CreateOptions, Identity};
+use tokio::sync::watch;
+
+use crate::{
+    control::{Stop, Stopper},
+    controller::{Controller, Flow, Recorder, changed_file},
+    error::Error,
+    files::write_atomic,
+};
+
+impl Controller<'_> {
+    /// Creates the goal's worktree on branch `omk/<goal-id>`, or adopts the one a crashed run
+    /// created without recording it.
+    pub(crate) fn create_worktree(&mut self) -> Result<Flow, Error> {
+        let state = &self.rec.state;
+        let branch = format!("omk/{}", state.goal_id);
+        let base_commit = state.created.base_commit.clone();
+        let path = self.paths.worktree.clone();
+        let registered = omk_worktree::list(&self.repo)?
+            .into_iter()
+            .find(|it| same_path(&it.path, &path) && it.branch.as_deref() == Some(branch.as_str()));
+        let worktree = match registered {
+            Some(info) if !info.prunable => {
+                omk_worktree::Worktree { path: info.path, branch: branch.clone(), base_commit }
+            }
+            _ => {
+                if registered.is_none() && path.symlink_metadata().is_ok() {
+                    // No run recorded this directory and git does not know it: debris of a
+                    // creation that crashed before any agent ran.
+                    fs::remove_dir_all(&path)
+                        .map_err(|source| Error::Write { path: path.clone(), source })?;
+                }
+                let options = CreateOptions {
+                    path: &path,
+                    branch: &branch,
+                    base_commit: &base_commit,
+                    copy: &self.config.worktree.copy,
+                    setup: &self.config.worktree.setup,
+                };
+                let created = match omk_worktree::create(&self.repo, &options) {
+                    Err(omk_worktree::Error::BranchExists { .. }) => {
+                        omk_worktree::attach(&self.repo, &options)
+                    }
+                    other => other,
+                };
+                match created {
+                    Ok(worktree) => worktree,
+                    Err(err) => {
+                        self.rec.fail(Step::Worktree, &err)?;
+                        return Ok(Flow::Stop);
+                    }
+                }
+            }
+        };
+        self.rec.record(Event::WorktreeCreated(WorktreeCreated {
+            path: worktree.path,
+            branch: worktree.branch,
+            base_commit: worktree.base_commit,
+        }))?;
+        self.lease_worktree();
+        Ok(Flow::Continue)
+    }
+
+    /// Runs the gates of `phase` that have no result yet: baseline ones on the base tree,
+    /// proposed ones on the proposed tree.
+    ///
+    /// Before proposed gates the worktree is captured again: if someone changed it since the
+    /// last capture, the new tree is recorded instead, and the steps after a change run on it.
+    pub(crate) async fn run_gate_step(
+        &mut self,
+        stopper: &Stopper<'_>,
+        phase: GatePhase,
+    ) -> Result<Flow, Error> {
+        let state = &self.rec.state;
+        let Some(worktree) = state.worktree.clone() else { return Ok(Flow::Stop) };
+        let names = match phase {
+            GatePhase::Baseline => state.missing_baseline(&self.config.gate_names),
+            GatePhase::Proposed => state.missing_gates(&self.config.gate_names),
+        };
+        let tree_id = match omk_worktree::capture_changes(&worktree.path, &state.base_commit) {
+            Ok(changes) => changes,
+            Err(err) => {
+                self.rec.fail(Step::Gates, &err)?;
+                return Ok(Flow::Stop);
+            }
+        };
+        if phase == GatePhase::Proposed && state.tree.as_deref() != Some(tree_id.tree_id.as_str()) {
+            let base_commit = state.base_commit.clone();
+            self.rec.record(Event::ChangesCaptured(ChangesCaptured {
+                base_commit,
+                tree_id: tree_id.tree_id,
+                files: tree_id.files.into_iter().map(changed_file).collect(),
+            }))?;
+            return Ok(Flow::Continue);
+        }
+        let tree_id = tree_id.tree_id;
+        let specs: Vec<GateSpec> =
+            self.config.gates.iter().filter(|it| names.contains(&it.name)).cloned().collect();
+        let mut env_names: Vec<String> =
+            omk_gates::DEFAULT_CACHE_ENV.iter().map(|it| (*it).to_owned()).collect();
+        env_names.extend(self.config.gate_config.cache_env.iter().cloned());
+        let (cancel, cancelled) = watch::channel(false);
+        let options = RunOptions {
+            worktree: worktree.path.clone(),
+            artifact_root: self.paths.goal_dir.clone(),
+            artifact_dir: format!("artifacts/gates/{phase}-{}", short(&tree_id)),
+            max_parallel: self.max_parallel_gates,
+            kill_grace: Duration::from_secs(5),
+            phase,
+            tree_id: Some(tree_id),
+            env: self.gate_environment.to_vec(),
+            cache: Some(CacheOptions {
+                dir: crate::store::gate_cache_dir(&self.repo.root),
+                run_id: self.rec.state.goal_id.to_string(),
+                env_names,
+                read: self.reuse_cached_gates,
+            }),
+            cancel: Some(cancelled),
+        };
+        let stopped: RefCell<Option<Stop>> = RefCell::new(None);
+        let recorded: RefCell<Result<(), Error>> = RefCell::new(Ok(()));
+        let rec = RefCell::new(&mut self.rec);
+        let mut observer = |event: GateEvent<'_>| {
+            // Results of gates the stop cut short say nothing about the change.
+            if stopped.borrow().is_some() {
+                return;
+            }
+            let event = match event {
+                GateEvent::Started(started) => Event::GateStarted(started.clone()),
+                GateEvent::Finished(run) => Event::GateFinished(run.result.clone()),
+            };
+            let mut recorded = recorded.borrow_mut();
+            if recorded.is_ok() {
+                *recorded = rec.borrow_mut().record(event);
+            }
+        };
+        let watcher = async {
+            loop {
+                if let Some(stop) = stopper.check() {
+                    *stopped.borrow_mut() = Some(stop);
+                    cancel.send(true).ok();
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            std::future::pending::<()>().await;
+        };
+        tokio::select! {
+            _ = omk_gates::run_gates(&specs, &options, &mut observer) => {}
+            () = watcher => {}
+        }
+        recorded.into_inner()?;
+        if let Some(stop) = stopped.into_inner() {
+            self.rec.halt(&stop)?;
+            stopper.clear();
+            return Ok(Flow::Stop);
+        }
+        Ok(Flow::Continue)
+    }
+
+    /// Runs the agent in the worktree, with omk's hold on it: its activity becomes events as it
+    /// happens, and a pause, a cancel, Ctrl-C or a budget stops it.
+    pub(crate) fn run_agent(
+        &mut self,
+        stopper: &Stopper<'_>,
+        follow_up: Option<&str>,
+    ) -> Result<Flow, Error> {
+        let state = &self.rec.state;
+        let Some(worktree) = state.worktree.clone() else { return Ok(Flow::Stop) };
+        let run = state.agent_runs + 1;
+        let transcript_path = if run == 1 {
+            "artifacts/agent/transcript.jsonl".to_owned()
+        } else {
+            format!("artifacts/agent/run-{run}/transcript.jsonl")
+        };
+        let prompt = match follow_up {
+            Some(follow_up) => format!("{}\n\nFollow-up: {follow_up}", state.created.prompt),
+            None => state.created.prompt.clone(),
+        };
+        let goal_id = state.goal_id.to_string();
+        let used = state.meter.used();
+        let limits = state.meter.limits();
+        let Some(agent) = &self.agent else { return Ok(Flow::Stop) };
+        self.rec.record(Event::AgentStarted(AgentStarted { agent: agent.spec().to_string() }))?;
+
+        let hold = Hold {
+            rec: Mutex::new(&mut self.rec),
+            stopper,
+            stop: Mutex::new(None),
+            error: Mutex::new(None),
+            live: Mutex::new(Live::default()),
+            used_tokens: used.tokens,
+            used_turns: used.turns,
+            limits,
+        };
+        let ctx = RunContext {
+            worktree: &worktree.path,
+            prompt: &prompt,
+            goal_id: &goal_id,
+            artifact_root: &self.paths.goal_dir,
+            transcript_path: &transcript_path,
+            control: Some(&hold),
+        };
+        let outcome = agent.run(&ctx);
+        let Hold { stop, error, .. } = hold;
+        if let Some(error) = error.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner) {
+            return Err(error);
+        }
+        let stop = stop.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+        match outcome {
+            Ok(outcome) => {
+                for decided in outcome.approvals {
+                    self.rec.record(Event::ApprovalDecided(decided))?;
+                }
+                self.rec.record(Event::AgentFinished(outcome.finished))?;
+            }
+            Err(err) => {
+                self.rec.fail(Step::Agent, &err)?;
+                return Ok(Flow::Stop);
+            }
+        }
+        let Some(stop) = stop else { return Ok(Flow::Continue) };
+        if matches!(stop, Stop::Budget(_)) {
+            // The partial work is evidence: the proof lists what the agent changed so far.
+            self.capture()?;
+        }
+        self.rec.halt(&stop)?;
+        stopper.clear();
+        Ok(Flow::Stop)
+    }
+
+    /// Reads the worktree's changes against the base from git.
+    pub(crate) fn capture(&mut self) -> Result<Flow, Error> {
+        let state = &self.rec.state;
+        let Some(worktree) = state.worktree.clone() else { return Ok(Flow::Stop) };
+        let base_commit = state.base_commit.clone();
+        match omk_worktree::capture_changes(&worktree.path, &base_commit) {
+            Ok(changes) => {
+                self.rec.record(Event::ChangesCaptured(ChangesCaptured {
+                    base_commit,
+                    tree_id: changes.tree_id,
+                    files: changes.files.into_iter().map(changed_file).collect(),
+                }))?;
+                Ok(Flow::Continue)
+            }
+            Err(err) => {
+                self.rec.fail(Step::Changes, &err)?;
+                Ok(Flow::Stop)
+            }
+        }
+    }
+
+    /// Commits the captured change on the goal's branch, or adopts the commit a crashed run
+    /// made without recording it.
+    pub(crate) fn commit(&mut self) -> Result<Flow, Error> {
+        let state = &self.rec.state;
+        let Some(worktree) = state.worktree.clone() else { return Ok(Flow::Stop) };
+        let first_line = state.created.prompt.lines().next().unwrap_or_default();
+        let mut subject: String = first_line.chars().take(68).collect();
+        if subject.len() < first_line.len() {
+            subject.push('…');
+        }
+        let message = format!("omk: {subject}\n\n{}", state.created.prompt);
+        let goal_id = state.goal_id.to_string();
+        let config = &self.config.worktree;
+        let options = CommitOptions {
+            identity: Identity { name: &config.author_name, email: &config.author_email },
+            message: &message,
+            goal_id: &goal_id,
+            time: self.rec.clock.now().timestamp(),
+        };
+        let committed = match omk_worktree::commit(&worktree.path, &options) {
+            Ok(Some(commit)) => commit,
+            // Nothing to commit: the branch already holds the tree.
+            Ok(None) => match omk_worktree::head_commit(&worktree.path) {
+                Ok(commit) => commit,
+                Err(err) => {
+                    self.rec.fail(Step::Commit, &err)?;
+                    return Ok(Flow::Stop);
+                }
+            },
+            Err(err) => {
+                self.rec.fail(Step::Commit, &err)?;
+                return Ok(Flow::Stop);
+            }
+        };
+        self.rec.record(Event::ChangesCommitted(ChangesCommitted {
+            commit: committed.id,
+            tree_id: committed.tree_id,
+            parent: committed.parent,
+            branch: worktree.branch,
+            merged_base: None,
+        }))?;
+        Ok(Flow::Continue)
+    }
+
+    /// Compares what the gates check between the base and the proposed tree.
+    pub(crate) fn check_surface(&mut self) -> Result<Flow, Error> {
+        let state = &self.rec.state;
+        let (Some(worktree), Some(tree)) = (state.worktree.clone(), state.tree.clone()) else {
+            return Ok(Flow::Stop);
+        };
+        let named = omk_gates::files_named_by(&self.config.gates);
+        let base = state.base_commit.clone();
+        match omk_gates::check_gate_surface(
+            &worktree.path,
+            &base,
+            &tree,
+            &named,
+            self.gate_environment,
+        ) {
+            Ok(check) => {
+                self.rec.record(Event::GateSurfaceChecked(check))?;
+                Ok(Flow::Continue)
+            }
+            Err(err) => {
+                self.rec.fail(Step::Gates, &err)?;
+                Ok(Flow::Stop)
+            }
+        }
+    }
+
+    /// Runs the review wall on the proposed tree.
+    pub(crate) fn review(&mut self) -> Result<Flow, Error> {
+        crate::review_step::review(self)
+    }
+
+    /// Folds the log on disk into the proof and writes `proof.json`.
+    pub(crate) fn write_proof(&self) -> Result<crate::RunOutcome, Error> {
+        let proof = crate::store::fold_log(&self.paths.events)?;
+        write_atomic(&self.paths.proof, proof.to_json().as_bytes())
+            .map_err(|source| Error::Write { path: self.paths.proof.clone(), source })?;
+        Ok(crate::RunOutcome { paths: self.paths.clone(), proof })
+    }
+}
+
+/// Returns the first 12 characters of an object id, for directory names.
+fn short(id: &str) -> &str {
+    &id[..id.len().min(12)]
+}
+
+fn same_path(a: &std::path::Path, b: &std::path::Path) -> bool {
+    a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(a), Ok(b)) if a == b)
+}
+
+/// What the agent reported so far in this run.
+#[derive(Debug, Default)]
+struct Live {
+    tokens: u64,
+    steps: u64,
+}
+
+/// omk's hold on the running agent (see [`RunControl`]).
+struct Hold<'h, 'e> {
+    rec: Mutex<&'h mut Recorder<'e>>,
+    stopper: &'h Stopper<'h>,
+    stop: Mutex<Option<Stop>>,
+    error: Mutex<Option<Error>>,
+    live: Mutex<Live>,
+    used_tokens: u64,
+    used_turns: u64,
+    limits: omk_events::BudgetLimits,
+}
+
+impl Hold<'_, '_> {
+    fn record(&self, event: Event) {
+        let mut error = self.error.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if error.is_none() {
+            let mut rec = self.rec.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Err(err) = rec.record(event) {
+                *error = Some(err);
+            }
+        }
+    }
+
+    /// Returns the budget stop the agent's usage so far calls for, warning at 80 % first.
+    #[expect(clippy::cast_precision_loss, reason = "budgets are far below 2^52")]
+    fn budget_stop(&self) -> Option<Stop> {
+        let live = self.live.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let checks = [
+            (BudgetResource::Tokens, self.limits.tokens, self.used_tokens + live.tokens),
+            (BudgetResource::Turns, self.limits.turns, self.used_turns + live.steps),
+        ];
+        drop(live);
+        for (resource, limit, used) in checks {
+            let Some(limit) = limit else { continue };
+            let (limit, used) = (limit as f64, used as f64);
+            if used >= limit {
+                return Some(Stop::Budget(BudgetExhausted { resource, limit, used }));
+            }
+            let warned = {
+                let rec = self.rec.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                rec.state.warned.contains(&resource.to_string())
+            };
+            if used >= limit * 0.8 && !warned {
+                self.record(Event::BudgetWarned(BudgetWarned { resource, limit, used }));
+            }
+        }
+        None
+    }
+}
+
+impl RunControl for Hold<'_, '_> {
+    fn on_activity(&self, activity: &AgentActivity) {
+        {
+            let mut live = self.live.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            match activity.activity {
+                ActivityKind::Step => live.steps = live.steps.max(u64::from(activity.step)),
+                ActivityKind::Usage => {
+                    if let Some(usage) = activity.usage {
+                        live.tokens = usage.total();
+                    }
+                }
+                ActivityKind::ToolCall | ActivityKind::ToolResult | ActivityKind::Message => {}
+            }
+        }
+        self.record(Event::AgentActivity(activity.clone()));
+    }
+
+    fn stop_requested(&self) -> Option<String> {
+        let mut stop = self.stop.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if stop.is_none() {
+            *stop = self.stopper.check().or_else(|| self.budget_stop());
+        }
+        stop.as_ref().map(Stop::reason)
+    }
+}
