@@ -85,8 +85,9 @@ impl<'a> Wire<'a> {
             "ToolCall" => {
                 let id = str_at(payload, "/id").unwrap_or_default().to_owned();
                 let name = str_at(payload, "/function/name").unwrap_or("unknown");
-                self.report.tool_call(&id, name);
                 let arguments = str_at(payload, "/function/arguments").unwrap_or_default();
+                let parsed = serde_json::from_str::<Value>(arguments).ok();
+                self.report.tool_call(&id, name, parsed.as_ref());
                 self.arguments.insert(id.clone(), arguments.to_owned());
                 self.last_call = Some(id);
             }
@@ -314,7 +315,10 @@ impl Protocol for Print {
                 }
                 for call in line.get("tool_calls").and_then(Value::as_array).into_iter().flatten() {
                     let id = str_at(call, "/id").unwrap_or_default();
-                    self.report.tool_call(id, str_at(call, "/function/name").unwrap_or("unknown"));
+                    let name = str_at(call, "/function/name").unwrap_or("unknown");
+                    let arguments = str_at(call, "/function/arguments")
+                        .and_then(|text| serde_json::from_str::<Value>(text).ok());
+                    self.report.tool_call(id, name, arguments.as_ref());
                 }
             }
             Some("tool") => {

@@ -40,8 +40,9 @@ impl Report {
         self.queue(ActivityKind::Step);
     }
 
-    /// Records a tool call, or updates it when the agent repeats its id.
-    pub(crate) fn tool_call(&mut self, id: &str, name: &str) {
+    /// Records a tool call, or updates it when the agent repeats its id; its `arguments`, when
+    /// known, say what it does.
+    pub(crate) fn tool_call(&mut self, id: &str, name: &str, arguments: Option<&Value>) {
         if !self.tool_calls.iter().any(|call| call.id == id) {
             self.tool_calls.push(ToolCallRecord {
                 id: id.to_owned(),
@@ -51,6 +52,7 @@ impl Report {
             let activity = self.queue(ActivityKind::ToolCall);
             activity.tool = Some(name.to_owned());
             activity.tool_call_id = Some(id.to_owned());
+            activity.text = arguments.and_then(describe_call);
         }
     }
 
@@ -125,6 +127,22 @@ impl Report {
             None => finished.status = AgentStatus::Failed,
         }
     }
+}
+
+/// Returns what a tool call does, from its arguments: the command it runs or the path it
+/// touches, else its arguments as JSON; shortened like a message.
+pub(crate) fn describe_call(arguments: &Value) -> Option<String> {
+    let named = ["command", "cmd", "path", "file_path", "pattern", "url", "query"]
+        .iter()
+        .find_map(|key| arguments.get(key).and_then(Value::as_str));
+    let text = match named {
+        Some(text) => text.to_owned(),
+        None if arguments.as_object().is_some_and(|object| !object.is_empty()) => {
+            arguments.to_string()
+        }
+        None => return None,
+    };
+    Some(short_text(&text)).filter(|text| !text.is_empty())
 }
 
 /// Returns Kimi's `token_usage` object as normalized usage, or `None` when it is not one.

@@ -25,6 +25,7 @@ use crate::{
     agent::RunContext,
     control::{Hold, short_text, stopped_error},
     error::Error,
+    report::describe_call,
     scenario::{Scenario, ToolCall},
 };
 
@@ -111,6 +112,7 @@ pub(crate) fn run(
             hold.emit(&AgentActivity {
                 tool: Some(call.name.clone()),
                 tool_call_id: Some(call.id.clone()),
+                text: describe_call(&call.arguments),
                 ..activity(ActivityKind::ToolCall)
             });
             let result = execute(call, ctx.worktree, &mut hold);

@@ -57,6 +57,7 @@ impl Protocol for Claude {
                         Some("tool_use") => self.report.tool_call(
                             str_at(part, "/id").unwrap_or_default(),
                             str_at(part, "/name").unwrap_or("unknown"),
+                            part.get("input"),
                         ),
                         Some("text") => {
                             let text = str_at(part, "/text");
@@ -165,7 +166,11 @@ impl Protocol for Codex {
                         | "web_search"),
                     ) => {
                         let name = str_at(&item, "/tool").unwrap_or(kind);
-                        self.report.tool_call(id, name);
+                        let what = match str_at(&item, "/command") {
+                            Some(_) => Some(&item),
+                            None => item.pointer("/changes/0"),
+                        };
+                        self.report.tool_call(id, name, what);
                         if completed {
                             let ok = match str_at(&item, "/status") {
                                 Some("completed") => item

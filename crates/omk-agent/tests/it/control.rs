@@ -167,11 +167,11 @@ fn the_scripted_agent_reports_its_activities_in_order() -> TestResult {
             "1 Step",
             "1 Message Reading the test.",
             "1 Usage 135 tokens",
-            "1 ToolCall ReadFile tc-1",
+            "1 ToolCall ReadFile tc-1 lib.rs",
             "1 ToolResult ReadFile tc-1 ok",
             "2 Step",
             "2 Usage 325 tokens",
-            "2 ToolCall StrReplaceFile tc-2",
+            "2 ToolCall StrReplaceFile tc-2 lib.rs",
             "2 ToolResult StrReplaceFile tc-2 ok",
             "3 Step",
             "3 Message Fixed the sign error in add().",
@@ -193,12 +193,12 @@ fn kimi_wire_reports_its_activities_in_order() -> TestResult {
         [
             "1 Step",
             "1 Message I'll create hello.txt.",
-            "1 ToolCall WriteFile tc-1",
+            "1 ToolCall WriteFile tc-1 hello.txt",
             "1 Usage 150 tokens",
             "1 ToolResult WriteFile tc-1 ok",
             "2 Step",
             "2 Message Now running a command.",
-            "2 ToolCall Shell tc-2",
+            "2 ToolCall Shell tc-2 echo hi",
             "2 Usage 462 tokens",
             "2 ToolResult Shell tc-2 ok",
             "3 Step",
@@ -231,17 +231,78 @@ fn kimi_print_reports_its_activities_and_then_the_usage_of_its_session() -> Test
         [
             "1 Step",
             "1 Message I'll create hello.txt.",
-            "1 ToolCall WriteFile tc-1",
+            "1 ToolCall WriteFile tc-1 hello.txt",
             "1 ToolResult WriteFile tc-1 ok",
             "2 Step",
             "2 Message Now running a command.",
-            "2 ToolCall Shell tc-2",
+            "2 ToolCall Shell tc-2 echo hi",
             "2 ToolResult Shell tc-2 ok",
             "3 Step",
             "3 Message Done: wrote hello.txt and ran echo hi.",
             "3 Usage 150 tokens",
             "3 Usage 462 tokens",
             "3 Usage 730 tokens",
+        ]
+    );
+    Ok(())
+}
+
+/// Runs `agent` (`claude` or `codex`) as a script that prints `stdout`; returns its activities.
+fn stream_activities(agent: &str, stdout: &str) -> Result<Vec<String>, Box<dyn std::error::Error>> {
+    let setup = Setup::new()?;
+    let script = setup.script(agent, &format!("cat <<'EOF'\n{stdout}EOF\n"))?;
+    let mut config = AgentConfig::default();
+    config.programs.insert(agent.to_owned(), script);
+    let control = Recorder::default();
+    let outcome = setup.run(agent, &config, &AgentEnvironment::default(), Some(&control))?;
+    assert_eq!(outcome.finished.status, AgentStatus::Completed, "{:?}", outcome.finished.error);
+    Ok(control.lines())
+}
+
+#[test]
+fn claude_and_codex_report_their_activities_in_order() -> TestResult {
+    let claude = stream_activities(
+        "claude",
+        r#"{"type":"system","subtype":"init","session_id":"s-1","claude_code_version":"2.1.0"}
+{"type":"assistant","message":{"id":"m1","usage":{"input_tokens":100,"output_tokens":10},"content":[{"type":"text","text":"Looking."}]}}
+{"type":"assistant","message":{"id":"m1","usage":{"input_tokens":100,"output_tokens":10},"content":[{"type":"tool_use","id":"tu-1","name":"Bash","input":{"command":"ls"}}]}}
+{"type":"user","message":{"content":[{"type":"tool_result","tool_use_id":"tu-1","is_error":false}]}}
+{"type":"assistant","message":{"id":"m2","usage":{"input_tokens":50,"output_tokens":5},"content":[{"type":"text","text":"Done."}]}}
+{"type":"result","subtype":"success","is_error":false,"result":"Done.","usage":{"input_tokens":150,"output_tokens":20},"total_cost_usd":0.01}
+"#,
+    )?;
+    assert_eq!(
+        claude,
+        [
+            "1 Step",
+            "1 Usage 110 tokens",
+            "1 Message Looking.",
+            "1 ToolCall Bash tu-1 ls",
+            "1 ToolResult Bash tu-1 ok",
+            "2 Step",
+            "2 Usage 165 tokens",
+            "2 Message Done.",
+            "2 Usage 170 tokens",
+        ]
+    );
+    let codex = stream_activities(
+        "codex",
+        r#"{"type":"thread.started","thread_id":"t-1"}
+{"type":"turn.started"}
+{"type":"item.started","item":{"id":"i1","type":"command_execution","command":"ls","status":"in_progress"}}
+{"type":"item.completed","item":{"id":"i1","type":"command_execution","command":"ls","status":"completed","exit_code":0}}
+{"type":"item.completed","item":{"id":"i2","type":"agent_message","text":"Done."}}
+{"type":"turn.completed","usage":{"input_tokens":100,"cached_input_tokens":40,"output_tokens":10}}
+"#,
+    )?;
+    assert_eq!(
+        codex,
+        [
+            "1 Step",
+            "1 ToolCall command_execution i1 ls",
+            "1 ToolResult command_execution i1 ok",
+            "1 Message Done.",
+            "1 Usage 110 tokens",
         ]
     );
     Ok(())
