@@ -15,8 +15,9 @@ pub trait RunControl: Sync {
     /// Polled at least every 100 ms while the agent runs (and between scripted steps and tool
     /// calls); `Some(reason)` stops the run.
     ///
-    /// It is polled again after each activity, so a budget checked in
-    /// [`on_activity`](Self::on_activity) stops the run before it reads further.
+    /// It is also polled after each line the agent prints, so a budget checked in
+    /// [`on_activity`](Self::on_activity) stops the run before omk reads further; keep it
+    /// cheap.
     fn stop_requested(&self) -> Option<String>;
 }
 
