@@ -12,6 +12,7 @@ use omk_events::{AgentFinished, ApprovalDecided, ArtifactRef, Cost, CostSource};
 
 use crate::{
     config::AgentConfig,
+    control::{Hold, RunControl, stopped_error},
     error::Error,
     kimi,
     process::{self, Launch, Limits, Protocol, StdinMode},
@@ -78,6 +79,11 @@ impl fmt::Display for AgentSpec {
     }
 }
 
+/// How long each step of stopping an agent (polite cancel or SIGINT, then SIGTERM) gets
+/// before the next when omk's control asks to stop it: the whole process group is gone within
+/// twice this, plus one poll of the control, after the request.
+pub(crate) const STOP_GRACE: Duration = Duration::from_millis(300);
+
 /// What omk-cli reads from the environment on behalf of agents.
 #[derive(Debug, Clone, Default)]
 pub struct AgentEnvironment {
@@ -103,7 +109,7 @@ enum AgentKind {
 }
 
 /// What a run needs: where to work, what to do, where to keep the transcript.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct RunContext<'a> {
     /// The worktree the agent works in.
     pub worktree: &'a Path,
@@ -116,6 +122,22 @@ pub struct RunContext<'a> {
     /// The transcript's path relative to `artifact_root`, with `/` separators; the raw stdout
     /// and stderr of agent processes go beside it.
     pub transcript_path: &'a str,
+    /// omk's hold on the run: it hears each [`AgentActivity`](omk_events::AgentActivity) as
+    /// it happens and may stop the run. `None` runs the agent to its end or its timeouts.
+    pub control: Option<&'a dyn RunControl>,
+}
+
+impl fmt::Debug for RunContext<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RunContext")
+            .field("worktree", &self.worktree)
+            .field("prompt", &self.prompt)
+            .field("goal_id", &self.goal_id)
+            .field("artifact_root", &self.artifact_root)
+            .field("transcript_path", &self.transcript_path)
+            .field("control", &self.control.map(|_| "RunControl"))
+            .finish()
+    }
 }
 
 /// What a run reported: the decisions of the approval policy, then the run itself.
@@ -183,6 +205,10 @@ impl Agent {
     ///
     /// A failing, crashing or hanging agent is a failed outcome; errors are for omk's own
     /// machinery (an artifact that cannot be written, a program that cannot be started).
+    /// With a [`RunControl`] in `ctx`, what the agent does is handed to it as it happens, and
+    /// when it asks to stop, the agent's process group is stopped (polite cancel or SIGINT,
+    /// SIGTERM, SIGKILL, 300 ms apart) and the run is a failed outcome whose
+    /// `stopped` says why; its artifacts and what it reported so far are kept.
     pub fn run(&self, ctx: &RunContext<'_>) -> Result<AgentOutcome, Error> {
         let program = match &self.kind {
             AgentKind::Script(scenario) => {
@@ -206,7 +232,9 @@ impl Agent {
             wall: self.config.timeout,
             idle: self.config.idle_timeout,
             grace: Duration::from_secs(5),
+            stop_grace: STOP_GRACE,
         };
+        let mut hold = Hold::new(ctx.control);
         let mut launch = Launch {
             argv: Vec::new(),
             cwd: ctx.worktree.to_owned(),
@@ -222,7 +250,7 @@ impl Agent {
                     args(&[&program, "--wire", "--work-dir", &worktree, "--session", &session_id]);
                 launch.stdin = StdinMode::Protocol;
                 let mut wire = kimi::Wire::new(ctx.prompt, &self.config.approvals, ctx.worktree);
-                let exit = run_process(launch, limits, &mut wire, &stdout_rel)?;
+                let exit = run_process(launch, limits, &mut wire, &mut hold, &stdout_rel)?;
                 wire.finish();
                 (exit, wire.report)
             }
@@ -240,7 +268,7 @@ impl Agent {
                     ctx.prompt,
                 ]);
                 let mut print = kimi::Print::default();
-                let exit = run_process(launch, limits, &mut print, &stdout_rel)?;
+                let exit = run_process(launch, limits, &mut print, &mut hold, &stdout_rel)?;
                 let record = self
                     .kimi_share_dir
                     .as_deref()
@@ -267,7 +295,7 @@ impl Agent {
                 ]);
                 launch.stdin = StdinMode::Text(ctx.prompt.to_owned());
                 let mut claude = streams::Claude::default();
-                let exit = run_process(launch, limits, &mut claude, &stdout_rel)?;
+                let exit = run_process(launch, limits, &mut claude, &mut hold, &stdout_rel)?;
                 claude.finish(exit.exit_code);
                 (exit, claude.report)
             }
@@ -284,7 +312,7 @@ impl Agent {
                     ctx.prompt,
                 ]);
                 let mut codex = streams::Codex::default();
-                let exit = run_process(launch, limits, &mut codex, &stdout_rel)?;
+                let exit = run_process(launch, limits, &mut codex, &mut hold, &stdout_rel)?;
                 codex.finish(exit.exit_code);
                 (exit, codex.report)
             }
@@ -304,14 +332,19 @@ impl Agent {
                     launch.stdin = StdinMode::Text(ctx.prompt.to_owned());
                 }
                 let mut plain = streams::Plain::default();
-                let mut exit = run_process(launch, limits, &mut plain, &stdout_rel)?;
+                let mut exit = run_process(launch, limits, &mut plain, &mut hold, &stdout_rel)?;
                 exit.garbage_lines = 0;
                 plain.finish(exit.exit_code);
                 (exit, plain.report)
             }
             AgentSpec::Script(_) => unreachable!("the scripted agent returned above"),
         };
-        if exit.timed_out || exit.idle_timed_out {
+        // What the protocol learned after the process ended (print mode's usage) is news too.
+        hold.deliver(&mut report.activities);
+        if let Some(reason) = hold.stop_reason() {
+            report.verdict = Some(Err(stopped_error(reason)));
+            report.retryable = false;
+        } else if exit.timed_out || exit.idle_timed_out {
             let limit = if exit.timed_out {
                 format!(
                     "ran past its timeout of {} s ([agent] timeout_secs)",
@@ -335,6 +368,7 @@ impl Agent {
             finished.session_id = Some(session_id);
         }
         finished.process = Some(exit);
+        finished.stopped = hold.stop_reason().map(str::to_owned);
         finished.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         Ok(AgentOutcome { approvals: report.approvals, finished })
     }
@@ -367,10 +401,11 @@ fn run_process(
     launch: Launch,
     limits: Limits,
     protocol: &mut dyn Protocol,
+    hold: &mut Hold<'_>,
     stdout_rel: &str,
 ) -> Result<omk_events::ProcessExit, Error> {
     let program = launch.argv.first().cloned().unwrap_or_default();
-    process::run(launch, limits, protocol).map_err(|source| Error::Start {
+    process::run(launch, limits, protocol, hold).map_err(|source| Error::Start {
         program,
         stdout: stdout_rel.to_owned(),
         source,

@@ -32,6 +32,8 @@ pub(crate) struct Wire<'a> {
     arguments: BTreeMap<String, String>,
     last_call: Option<String>,
     step_text: String,
+    /// How much of `step_text` was already reported as a message.
+    step_text_reported: usize,
     done: bool,
     retried: bool,
 }
@@ -46,6 +48,7 @@ impl<'a> Wire<'a> {
             arguments: BTreeMap::new(),
             last_call: None,
             step_text: String::new(),
+            step_text_reported: 0,
             done: false,
             retried: false,
         }
@@ -66,10 +69,15 @@ impl<'a> Wire<'a> {
     }
 
     fn on_event(&mut self, event_type: &str, payload: &Value) {
+        if event_type != "ContentPart" {
+            // Text arrives in parts; whatever comes next shows the message so far is whole.
+            self.report_message();
+        }
         match event_type {
             "StepBegin" => {
-                self.report.steps += 1;
+                self.report.step();
                 self.step_text.clear();
+                self.step_text_reported = 0;
             }
             "ContentPart" if str_at(payload, "/type") == Some("text") => {
                 self.step_text.push_str(str_at(payload, "/text").unwrap_or_default());
@@ -77,8 +85,9 @@ impl<'a> Wire<'a> {
             "ToolCall" => {
                 let id = str_at(payload, "/id").unwrap_or_default().to_owned();
                 let name = str_at(payload, "/function/name").unwrap_or("unknown");
-                self.report.tool_call(&id, name);
                 let arguments = str_at(payload, "/function/arguments").unwrap_or_default();
+                let parsed = serde_json::from_str::<Value>(arguments).ok();
+                self.report.tool_call(&id, name, parsed.as_ref());
                 self.arguments.insert(id.clone(), arguments.to_owned());
                 self.last_call = Some(id);
             }
@@ -113,6 +122,13 @@ impl<'a> Wire<'a> {
             // Unknown and purely informative events are kept in the raw transcript only.
             _ => {}
         }
+    }
+
+    /// Reports the step's text received since the last report as a message.
+    fn report_message(&mut self) {
+        let text = &self.step_text[self.step_text_reported..];
+        self.report.message(text);
+        self.step_text_reported = self.step_text.len();
     }
 
     fn take_final_message(&mut self) {
@@ -215,6 +231,7 @@ impl Protocol for Wire<'_> {
             }
             (None, Some(Value::String(id))) if id == PROMPT_ID => {
                 self.done = true;
+                self.report_message();
                 self.take_final_message();
                 self.report.verdict = Some(match (line.get("result"), line.get("error")) {
                     (Some(result), _) => match str_at(result, "/status") {
@@ -291,13 +308,17 @@ impl Protocol for Print {
     fn on_line(&mut self, line: &Value) -> Vec<String> {
         match str_at(line, "/role") {
             Some("assistant") => {
-                self.report.steps += 1;
+                self.report.step();
                 if let Some(text) = line.get("content").and_then(content_text) {
+                    self.report.message(&text);
                     self.report.final_message = Some(text);
                 }
                 for call in line.get("tool_calls").and_then(Value::as_array).into_iter().flatten() {
                     let id = str_at(call, "/id").unwrap_or_default();
-                    self.report.tool_call(id, str_at(call, "/function/name").unwrap_or("unknown"));
+                    let name = str_at(call, "/function/name").unwrap_or("unknown");
+                    let arguments = str_at(call, "/function/arguments")
+                        .and_then(|text| serde_json::from_str::<Value>(text).ok());
+                    self.report.tool_call(id, name, arguments.as_ref());
                 }
             }
             Some("tool") => {

@@ -13,6 +13,9 @@
 //! - Every agent process runs in the worktree in its own process group, with stdin closed
 //!   unless the protocol is bidirectional; wall-clock and idle timeouts stop it (polite cancel,
 //!   SIGTERM, SIGKILL of the group), and its raw stdout and stderr are saved whatever happens.
+//! - A [`RunControl`] hears what a running agent does as it happens and may stop it: the
+//!   agent's process group is gone within a second of the request, and the stopped run is a
+//!   failed outcome that says why (`stopped`).
 //! - Agent output is parsed leniently: unknown events, fields and non-JSON lines are kept in
 //!   the raw artifacts and never fail a run.
 //! - A bare `kimi` is never started: the kimi-cli 1.52 stub runs a remote install script then.
@@ -21,11 +24,12 @@
 //!   omk's own machinery (an artifact that cannot be written, a program that cannot start).
 //! - This crate does not read the environment: [`AgentEnvironment`] is a parameter.
 //!
-//! Entry points: [`AgentSpec::parse`], [`parse_config`], [`prepare`], [`Agent::run`],
-//! [`detect_agents`].
+//! Entry points: [`AgentSpec::parse`], [`parse_config`], [`prepare`], [`Agent::run`] (with
+//! an optional [`RunControl`]), [`detect_agents`].
 
 mod agent;
 mod config;
+mod control;
 mod detect;
 mod error;
 mod kimi;
@@ -40,6 +44,7 @@ pub use omk_events::AgentStatus;
 
 pub use crate::agent::{Agent, AgentEnvironment, AgentOutcome, AgentSpec, RunContext, prepare};
 pub use crate::config::{AgentConfig, Price, parse_config};
+pub use crate::control::RunControl;
 pub use crate::detect::{DetectedAgent, Detection, detect_agents};
 pub use crate::error::Error;
 pub use crate::policy::{ApprovalPolicy, ApprovalRequest, Decision, Rule};

@@ -19,7 +19,10 @@ use serde_json::Value;
 
 use omk_events::ProcessExit;
 
-use crate::report::Report;
+use crate::{
+    control::{Hold, POLL_INTERVAL},
+    report::Report,
+};
 
 /// The longest stdout line omk parses; longer lines are truncated for parsing only.
 pub(crate) const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
@@ -57,8 +60,11 @@ pub struct Limits {
     pub wall: Duration,
     /// The longest time without a line on stdout.
     pub idle: Duration,
-    /// How long each step of stopping (cancel, SIGTERM) gets before the next.
+    /// After a timeout, how long each step of stopping (cancel, SIGTERM) gets before the next.
     pub grace: Duration,
+    /// The same when omk's control asked to stop the run: short, so that the agent's whole
+    /// process group is gone soon after the request.
+    pub stop_grace: Duration,
 }
 
 /// A protocol spoken on the agent's stdout (and stdin, when bidirectional).
@@ -91,11 +97,15 @@ pub(crate) trait Protocol {
 
 /// Runs `launch` to its end, feeding stdout lines to `protocol`.
 ///
+/// After each line the activities the protocol queued go to `hold`'s control, and the control
+/// is asked whether to stop, as it is at least every [`POLL_INTERVAL`]; on a stop request the
+/// agent is stopped with `limits.stop_grace` and `hold` keeps the reason.
 /// Returns an error only when the process cannot be started or its files cannot be written.
 pub(crate) fn run(
     launch: Launch,
     limits: Limits,
     protocol: &mut dyn Protocol,
+    hold: &mut Hold<'_>,
 ) -> io::Result<ProcessExit> {
     let stdout_file = File::create(&launch.stdout_path)?;
     let stderr_file = File::create(&launch.stderr_path)?;
@@ -142,9 +152,14 @@ pub(crate) fn run(
     write_lines(&mut stdin, &protocol.opening());
     let mut stopped = false;
     loop {
+        if hold.stop_requested() {
+            stop(&mut child, pgid, &mut stdin, protocol, limits.stop_grace);
+            stopped = true;
+            break;
+        }
         let wall_left = limits.wall.saturating_sub(started.elapsed());
         let idle_left = limits.idle.saturating_sub(last_line.elapsed());
-        match lines_rx.recv_timeout(wall_left.min(idle_left)) {
+        match lines_rx.recv_timeout(wall_left.min(idle_left).min(POLL_INTERVAL)) {
             Ok(line) => {
                 last_line = Instant::now();
                 if line.oversized {
@@ -161,6 +176,7 @@ pub(crate) fn run(
                         protocol.on_garbage(&line.text);
                     }
                 }
+                hold.deliver(&mut protocol.report_mut().activities);
                 if protocol.is_done() {
                     // Closing stdin ends a bidirectional agent cleanly.
                     stdin = None;
@@ -168,10 +184,12 @@ pub(crate) fn run(
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
             Err(mpsc::RecvTimeoutError::Timeout) => {
-                if wall_left.is_zero() {
+                if started.elapsed() >= limits.wall {
                     exit.timed_out = true;
-                } else {
+                } else if last_line.elapsed() >= limits.idle {
                     exit.idle_timed_out = true;
+                } else {
+                    continue;
                 }
                 stop(&mut child, pgid, &mut stdin, protocol, limits.grace);
                 stopped = true;
@@ -183,13 +201,20 @@ pub(crate) fn run(
     let status = if stopped {
         child.wait()?
     } else {
+        // Stdout is closed, but the agent may still run: the wall clock and omk's control
+        // still hold.
         let left = limits.wall.saturating_sub(started.elapsed()).max(limits.grace);
-        match wait_timeout(&mut child, left)? {
+        match wait_timeout(&mut child, left, hold)? {
             Some(status) => status,
             None => {
-                exit.timed_out = true;
+                let grace = if hold.stop_reason().is_some() {
+                    limits.stop_grace
+                } else {
+                    exit.timed_out = true;
+                    limits.grace
+                };
                 let mut none = None;
-                stop(&mut child, pgid, &mut none, protocol, limits.grace);
+                stop(&mut child, pgid, &mut none, protocol, grace);
                 child.wait()?
             }
         }
@@ -270,23 +295,29 @@ fn stop(
         (true, Some(line)) => write_lines(stdin, &[line]),
         _ => signal_group(pgid, Signal::SIGINT),
     }
-    if matches!(wait_timeout(child, grace), Ok(Some(_))) {
+    let mut no_control = Hold::new(None);
+    if matches!(wait_timeout(child, grace, &mut no_control), Ok(Some(_))) {
         return;
     }
     signal_group(pgid, Signal::SIGTERM);
-    if matches!(wait_timeout(child, grace), Ok(Some(_))) {
+    if matches!(wait_timeout(child, grace, &mut no_control), Ok(Some(_))) {
         return;
     }
     signal_group(pgid, Signal::SIGKILL);
 }
 
-fn wait_timeout(child: &mut Child, limit: Duration) -> io::Result<Option<ExitStatus>> {
+/// Waits up to `limit` for `child` to exit; `None` when it did not, or when omk asked to stop.
+fn wait_timeout(
+    child: &mut Child,
+    limit: Duration,
+    hold: &mut Hold<'_>,
+) -> io::Result<Option<ExitStatus>> {
     let started = Instant::now();
     loop {
         if let Some(status) = child.try_wait()? {
             return Ok(Some(status));
         }
-        if started.elapsed() >= limit {
+        if started.elapsed() >= limit || hold.stop_requested() {
             return Ok(None);
         }
         thread::sleep(Duration::from_millis(20));

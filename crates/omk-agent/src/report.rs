@@ -2,11 +2,20 @@
 
 use serde_json::Value;
 
-use omk_events::{AgentFinished, AgentStatus, ApprovalDecided, TokenUsage, ToolCallRecord};
+use omk_events::{
+    ActivityKind, AgentActivity, AgentFinished, AgentStatus, ApprovalDecided, TokenUsage,
+    ToolCallRecord,
+};
+
+use crate::control::short_text;
 
 /// The facts a protocol read from the agent, before the process's exit is known.
+///
+/// Its methods also queue what the agent did as [`AgentActivity`]s, which the process loop
+/// hands to the run's control after each line of output.
 #[derive(Debug, Default)]
 pub(crate) struct Report {
+    /// The model steps so far; count them with [`Report::step`].
     pub(crate) steps: u32,
     pub(crate) tool_calls: Vec<ToolCallRecord>,
     pub(crate) usage: Option<TokenUsage>,
@@ -20,30 +29,80 @@ pub(crate) struct Report {
     pub(crate) approvals: Vec<ApprovalDecided>,
     /// The last line that was not JSON, kept as a diagnostic.
     pub(crate) last_garbage: Option<String>,
+    /// What the agent did since the queue was last handed to the run's control, in order.
+    pub(crate) activities: Vec<AgentActivity>,
 }
 
 impl Report {
-    /// Records a tool call, or updates it when the agent repeats its id.
-    pub(crate) fn tool_call(&mut self, id: &str, name: &str) {
+    /// Counts a model step that begins.
+    pub(crate) fn step(&mut self) {
+        self.steps += 1;
+        self.queue(ActivityKind::Step);
+    }
+
+    /// Records a tool call, or updates it when the agent repeats its id; its `arguments`, when
+    /// known, say what it does.
+    pub(crate) fn tool_call(&mut self, id: &str, name: &str, arguments: Option<&Value>) {
         if !self.tool_calls.iter().any(|call| call.id == id) {
             self.tool_calls.push(ToolCallRecord {
                 id: id.to_owned(),
                 name: name.to_owned(),
                 ok: None,
             });
+            let activity = self.queue(ActivityKind::ToolCall);
+            activity.tool = Some(name.to_owned());
+            activity.tool_call_id = Some(id.to_owned());
+            activity.text = arguments.and_then(describe_call);
         }
     }
 
     /// Records the result of the tool call `id`.
     pub(crate) fn tool_result(&mut self, id: &str, ok: bool) {
-        if let Some(call) = self.tool_calls.iter_mut().find(|call| call.id == id) {
-            call.ok = Some(ok);
+        let tool = match self.tool_calls.iter_mut().find(|call| call.id == id) {
+            Some(call) => {
+                call.ok = Some(ok);
+                Some(call.name.clone())
+            }
+            None => None,
+        };
+        let activity = self.queue(ActivityKind::ToolResult);
+        activity.tool = tool;
+        activity.tool_call_id = Some(id.to_owned());
+        activity.ok = Some(ok);
+    }
+
+    /// Notes that the agent said `text` (blank text is not news).
+    pub(crate) fn message(&mut self, text: &str) {
+        if !text.trim().is_empty() {
+            self.queue(ActivityKind::Message).text = Some(short_text(text));
         }
     }
 
     /// Adds one step's usage.
     pub(crate) fn add_usage(&mut self, usage: TokenUsage) {
         *self.usage.get_or_insert_with(TokenUsage::default) += usage;
+        self.queue(ActivityKind::Usage).usage = self.usage;
+    }
+
+    /// Sets the run's usage to `total`, for agents that report their cumulative usage.
+    pub(crate) fn set_usage(&mut self, total: TokenUsage) {
+        self.usage = Some(total);
+        self.queue(ActivityKind::Usage).usage = self.usage;
+    }
+
+    /// Queues an activity of `kind` in the current step and returns it to be filled in.
+    fn queue(&mut self, kind: ActivityKind) -> &mut AgentActivity {
+        let activity = AgentActivity {
+            step: self.steps.max(1),
+            activity: kind,
+            tool: None,
+            tool_call_id: None,
+            ok: None,
+            usage: None,
+            text: None,
+        };
+        self.activities.push(activity);
+        self.activities.last_mut().expect("an activity was pushed just above")
     }
 
     /// Writes the collected facts into `finished`.
@@ -68,6 +127,22 @@ impl Report {
             None => finished.status = AgentStatus::Failed,
         }
     }
+}
+
+/// Returns what a tool call does, from its arguments: the command it runs or the path it
+/// touches, else its arguments as JSON; shortened like a message.
+pub(crate) fn describe_call(arguments: &Value) -> Option<String> {
+    let named = ["command", "cmd", "path", "file_path", "pattern", "url", "query"]
+        .iter()
+        .find_map(|key| arguments.get(key).and_then(Value::as_str));
+    let text = match named {
+        Some(text) => text.to_owned(),
+        None if arguments.as_object().is_some_and(|object| !object.is_empty()) => {
+            arguments.to_string()
+        }
+        None => return None,
+    };
+    Some(short_text(&text)).filter(|text| !text.is_empty())
 }
 
 /// Returns Kimi's `token_usage` object as normalized usage, or `None` when it is not one.

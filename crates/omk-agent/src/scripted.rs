@@ -3,19 +3,29 @@
 use std::{
     fs::{self, File},
     io::{BufWriter, Read, Write},
+    os::unix::process::CommandExt,
     path::{Component, Path, PathBuf},
     process::{Command, Stdio},
     thread,
     time::{Duration, Instant},
 };
 
+use nix::{
+    sys::signal::{Signal, killpg},
+    unistd::Pid,
+};
 use serde_json::{Value, json};
 
-use omk_events::{AgentFinished, AgentStatus, ArtifactRef, TokenUsage, ToolCallRecord};
+use omk_events::{
+    ActivityKind, AgentActivity, AgentFinished, AgentStatus, ArtifactRef, TokenUsage,
+    ToolCallRecord,
+};
 
 use crate::{
     agent::RunContext,
+    control::{Hold, short_text, stopped_error},
     error::Error,
+    report::describe_call,
     scenario::{Scenario, ToolCall},
 };
 
@@ -23,6 +33,9 @@ use crate::{
 const SHELL_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Replays `scenario` in `ctx.worktree` and writes the transcript.
+///
+/// What it does goes to `ctx.control` as it happens; a stop request is honored between steps
+/// and tool calls, and interrupts a running `Shell` call.
 pub(crate) fn run(
     agent: &str,
     scenario: &Scenario,
@@ -30,15 +43,30 @@ pub(crate) fn run(
 ) -> Result<AgentFinished, Error> {
     let started = Instant::now();
     let mut transcript = Transcript::create(ctx.artifact_root.join(ctx.transcript_path))?;
+    let mut hold = Hold::new(ctx.control);
 
     transcript.record("TurnBegin", json!({ "user_input": ctx.prompt }))?;
     let mut finished = AgentFinished::new(agent);
     finished.agent_version = Some(format!("omk-scripted {}", env!("CARGO_PKG_VERSION")));
     let mut turn_ended = false;
-    for (step_idx, step) in scenario.steps.iter().enumerate() {
+    'steps: for (step_idx, step) in scenario.steps.iter().enumerate() {
+        if hold.stop_requested() {
+            break;
+        }
         let n = step_idx + 1;
         finished.steps += 1;
+        let step_number = finished.steps;
+        let activity = |kind: ActivityKind| AgentActivity {
+            step: step_number,
+            activity: kind,
+            tool: None,
+            tool_call_id: None,
+            ok: None,
+            usage: None,
+            text: None,
+        };
         transcript.record("StepBegin", json!({ "n": n }))?;
+        hold.emit(&activity(ActivityKind::Step));
         if let Some(error) = &step.error {
             transcript.record("StepInterrupted", json!({ "error": error }))?;
             finished.error = Some(format!("step {n}: the model provider failed: {error}"));
@@ -51,8 +79,17 @@ pub(crate) fn run(
         for text in &step.text {
             transcript.record("ContentPart", json!({ "type": "text", "text": text }))?;
         }
+        let text = step.text.join("\n");
+        if !text.trim().is_empty() {
+            hold.emit(&AgentActivity {
+                text: Some(short_text(&text)),
+                ..activity(ActivityKind::Message)
+            });
+        }
         if let Some(usage) = step.usage {
-            *finished.usage.get_or_insert_with(TokenUsage::default) += usage;
+            let total = finished.usage.get_or_insert_with(TokenUsage::default);
+            *total += usage;
+            let total = *total;
             let token_usage = json!({
                 "input_other": usage.input_uncached,
                 "input_cache_read": usage.input_cache_read,
@@ -60,15 +97,25 @@ pub(crate) fn run(
                 "output": usage.output,
             });
             transcript.record("StatusUpdate", json!({ "token_usage": token_usage }))?;
+            hold.emit(&AgentActivity { usage: Some(total), ..activity(ActivityKind::Usage) });
         }
         for call in &step.tool_calls {
+            if hold.stop_requested() {
+                break 'steps;
+            }
             finished.tool_calls += 1;
             let call_json = json!({
                 "id": call.id,
                 "function": { "name": call.name, "arguments": call.arguments.to_string() },
             });
             transcript.record("ToolCall", call_json)?;
-            let result = execute(call, ctx.worktree);
+            hold.emit(&AgentActivity {
+                tool: Some(call.name.clone()),
+                tool_call_id: Some(call.id.clone()),
+                text: describe_call(&call.arguments),
+                ..activity(ActivityKind::ToolCall)
+            });
+            let result = execute(call, ctx.worktree, &mut hold);
             if result.is_err() {
                 finished.failed_tool_calls += 1;
             }
@@ -76,6 +123,12 @@ pub(crate) fn run(
                 id: call.id.clone(),
                 name: call.name.clone(),
                 ok: Some(result.is_ok()),
+            });
+            hold.emit(&AgentActivity {
+                tool: Some(call.name.clone()),
+                tool_call_id: Some(call.id.clone()),
+                ok: Some(result.is_ok()),
+                ..activity(ActivityKind::ToolResult)
             });
             let (is_error, message) = match result {
                 Ok(message) => (false, message),
@@ -90,13 +143,18 @@ pub(crate) fn run(
         if step.tool_calls.is_empty() {
             // A response without tool calls ends the turn, as in the Kimi CLI.
             finished.status = AgentStatus::Completed;
-            finished.final_message = Some(step.text.join("\n")).filter(|text| !text.is_empty());
+            finished.final_message = Some(text).filter(|text| !text.is_empty());
             transcript.record("TurnEnd", json!({}))?;
             turn_ended = true;
             break;
         }
     }
-    if !turn_ended {
+    if let Some(reason) = hold.stop_reason() {
+        finished.status = AgentStatus::Failed;
+        finished.error = Some(stopped_error(reason));
+        finished.stopped = Some(reason.to_owned());
+        transcript.record("StepInterrupted", json!({ "error": finished.error }))?;
+    } else if !turn_ended {
         finished.error = Some(format!(
             "the scenario ran out after step {}, which made tool calls; end it with a step without tool_call",
             scenario.steps.len()
@@ -148,7 +206,7 @@ impl Transcript {
 }
 
 /// Executes one tool call; returns the message the model would see, or the error message.
-fn execute(call: &ToolCall, worktree: &Path) -> Result<String, String> {
+fn execute(call: &ToolCall, worktree: &Path, hold: &mut Hold<'_>) -> Result<String, String> {
     let args = &call.arguments;
     let text_arg = |key: &str| {
         args.get(key).and_then(Value::as_str).ok_or_else(|| {
@@ -223,7 +281,7 @@ fn execute(call: &ToolCall, worktree: &Path) -> Result<String, String> {
             let path = confine(worktree, relative)?;
             fs::read_to_string(&path).map_err(|err| format!("ReadFile {relative}: {err}"))
         }
-        "Shell" => run_shell(text_arg("command")?, worktree),
+        "Shell" => run_shell(text_arg("command")?, worktree, hold),
         other => Err(format!(
             "tool {other:?} is not supported by the scripted agent; use WriteFile, StrReplaceFile, ReadFile or Shell"
         )),
@@ -249,16 +307,19 @@ fn confine(worktree: &Path, relative: &str) -> Result<PathBuf, String> {
     Ok(worktree.join(path))
 }
 
-/// Runs `command` with `sh -c` in the worktree, killing it after [`SHELL_TIMEOUT`].
-fn run_shell(command: &str, worktree: &Path) -> Result<String, String> {
+/// Runs `command` with `sh -c` in the worktree, in its own process group, which is killed
+/// after [`SHELL_TIMEOUT`] or when omk asks to stop the run.
+fn run_shell(command: &str, worktree: &Path, hold: &mut Hold<'_>) -> Result<String, String> {
     let mut child = Command::new("sh")
         .args(["-c", command])
         .current_dir(worktree)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
+        .process_group(0)
         .spawn()
         .map_err(|err| format!("Shell: start sh: {err}"))?;
+    let pgid = i32::try_from(child.id()).ok().map(Pid::from_raw);
     // The reader drains the pipe while the command runs, so a large output cannot block it.
     let stdout = child.stdout.take();
     let reader = thread::spawn(move || {
@@ -270,19 +331,26 @@ fn run_shell(command: &str, worktree: &Path) -> Result<String, String> {
     });
     let started = Instant::now();
     let status = loop {
-        match child.try_wait() {
+        let ended = match child.try_wait() {
             Ok(Some(status)) => break status,
             Ok(None) if started.elapsed() > SHELL_TIMEOUT => {
-                child.kill().ok();
-                child.wait().ok();
-                return Err(format!(
-                    "Shell: {command:?} timed out after {} s",
-                    SHELL_TIMEOUT.as_secs()
-                ));
+                format!("Shell: {command:?} timed out after {} s", SHELL_TIMEOUT.as_secs())
             }
-            Ok(None) => thread::sleep(Duration::from_millis(20)),
+            Ok(None) if hold.stop_requested() => {
+                format!("Shell: {command:?} was killed because omk stopped the agent")
+            }
+            Ok(None) => {
+                thread::sleep(Duration::from_millis(20));
+                continue;
+            }
             Err(err) => return Err(format!("Shell: wait for {command:?}: {err}")),
+        };
+        // Killing the whole group also ends what the command started, which holds the pipe.
+        if let Some(pgid) = pgid {
+            killpg(pgid, Signal::SIGKILL).ok();
         }
+        child.wait().ok();
+        return Err(ended);
     };
     let output = reader.join().unwrap_or_default();
     if status.success() {

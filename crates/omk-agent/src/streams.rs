@@ -45,7 +45,7 @@ impl Protocol for Claude {
             Some("assistant") => {
                 let message_id = str_at(line, "/message/id").unwrap_or_default().to_owned();
                 if self.seen_messages.insert(message_id) {
-                    self.report.steps += 1;
+                    self.report.step();
                     if let Some(usage) = line.pointer("/message/usage").and_then(claude_usage) {
                         self.report.add_usage(usage);
                     }
@@ -57,9 +57,12 @@ impl Protocol for Claude {
                         Some("tool_use") => self.report.tool_call(
                             str_at(part, "/id").unwrap_or_default(),
                             str_at(part, "/name").unwrap_or("unknown"),
+                            part.get("input"),
                         ),
                         Some("text") => {
-                            self.report.final_message = str_at(part, "/text").map(str::to_owned);
+                            let text = str_at(part, "/text");
+                            self.report.message(text.unwrap_or_default());
+                            self.report.final_message = text.map(str::to_owned);
                         }
                         _ => {}
                     }
@@ -79,7 +82,7 @@ impl Protocol for Claude {
             Some("result") => {
                 // The result's usage is the run's cumulative total, and its cost is authoritative.
                 if let Some(usage) = line.get("usage").and_then(claude_usage) {
-                    self.report.usage = Some(usage);
+                    self.report.set_usage(usage);
                 }
                 self.report.reported_cost_usd = line.get("total_cost_usd").and_then(Value::as_f64);
                 if let Some(text) = str_at(line, "/result") {
@@ -147,21 +150,27 @@ impl Protocol for Codex {
             Some("thread.started") => {
                 self.report.session_id = str_at(line, "/thread_id").map(str::to_owned);
             }
-            Some("turn.started") => self.report.steps += 1,
+            Some("turn.started") => self.report.step(),
             Some("item.started" | "item.completed") => {
                 let item = line.get("item").cloned().unwrap_or(Value::Null);
                 let id = str_at(&item, "/id").unwrap_or_default();
                 let completed = str_at(line, "/type") == Some("item.completed");
                 match str_at(&item, "/type") {
                     Some("agent_message") if completed => {
-                        self.report.final_message = str_at(&item, "/text").map(str::to_owned);
+                        let text = str_at(&item, "/text");
+                        self.report.message(text.unwrap_or_default());
+                        self.report.final_message = text.map(str::to_owned);
                     }
                     Some(
                         kind @ ("command_execution" | "file_change" | "mcp_tool_call"
                         | "web_search"),
                     ) => {
                         let name = str_at(&item, "/tool").unwrap_or(kind);
-                        self.report.tool_call(id, name);
+                        let what = match str_at(&item, "/command") {
+                            Some(_) => Some(&item),
+                            None => item.pointer("/changes/0"),
+                        };
+                        self.report.tool_call(id, name, what);
                         if completed {
                             let ok = match str_at(&item, "/status") {
                                 Some("completed") => item
@@ -182,7 +191,7 @@ impl Protocol for Codex {
                     let field = |key: &str| usage.get(key).and_then(Value::as_u64).unwrap_or(0);
                     // Cached input is part of the input tokens, and the usage is the thread's total.
                     let cached = field("cached_input_tokens");
-                    self.report.usage = Some(TokenUsage {
+                    self.report.set_usage(TokenUsage {
                         input_uncached: field("input_tokens").saturating_sub(cached),
                         input_cache_read: cached,
                         input_cache_write: 0,

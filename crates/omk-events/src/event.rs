@@ -65,6 +65,11 @@ impl Envelope {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "an agent_finished is one event per agent run; boxing it would change every \
+              constructor and match for a few bytes per event in memory"
+)]
 pub enum Event {
     /// A goal was created from a prompt; always the first event of a log.
     GoalCreated(GoalCreated),
@@ -415,8 +420,10 @@ pub struct AgentFinished {
     /// The raw stderr of the agent's process, saved whatever happened.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stderr: Option<ArtifactRef>,
-    /// Why omk stopped the run from outside (a budget, `omk pause`, `omk cancel`, Ctrl-C);
-    /// `None` when the agent ended by itself.
+    /// Why omk stopped the run while it went on (a budget, `omk pause`, `omk cancel`, Ctrl-C),
+    /// as the controller said it; `None` when the run ended on its own or by a timeout.
+    ///
+    /// A stopped run is `failed`, and its `error` is `omk stopped the agent: <reason>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stopped: Option<String>,
 }
@@ -851,5 +858,26 @@ impl fmt::Display for Step {
             Self::Review => "review",
             Self::Integration => "integration",
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+    #[test]
+    fn agent_finished_stopped_is_additive() -> TestResult {
+        let mut finished = AgentFinished::new("kimi");
+        let before = serde_json::to_string(&Event::AgentFinished(finished.clone()))?;
+        assert!(!before.contains("stopped"), "{before}");
+        assert_eq!(parse_event(&before)?, Event::AgentFinished(finished.clone()));
+
+        finished.stopped = Some("token budget of 1000 spent".to_owned());
+        let after = serde_json::to_string(&Event::AgentFinished(finished.clone()))?;
+        assert!(after.contains(r#""stopped":"token budget of 1000 spent""#), "{after}");
+        assert_eq!(parse_event(&after)?, Event::AgentFinished(finished));
+        Ok(())
     }
 }

@@ -5,6 +5,8 @@ use std::{fs, path::Path};
 use omk_agent::{AgentConfig, AgentEnvironment, AgentSpec, AgentStatus, Error, RunContext};
 use omk_events::{AgentFinished, sha256_hex};
 
+mod control;
+
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
 /// Writes `scenario` and the worktree `files`, runs the scripted agent, returns its report.
@@ -30,6 +32,7 @@ fn check(
             goal_id: "20261121-200000-abcdef",
             artifact_root: &goal,
             transcript_path: "artifacts/agent/transcript.jsonl",
+            control: None,
         })?
         .finished;
     Ok((finished, dir))
