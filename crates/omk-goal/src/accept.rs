@@ -167,10 +167,9 @@ impl Controller<'_> {
                 paths: check.conflicts,
             }));
         }
-        let identity = Identity {
-            name: &self.config.worktree.author_name,
-            email: &self.config.worktree.author_email,
-        };
+        let (author_name, author_email) =
+            (self.config.worktree.author_name.clone(), self.config.worktree.author_email.clone());
+        let identity = Identity { name: &author_name, email: &author_email };
         match check.kind {
             MergeKind::UpToDate => {
                 // A run that merged and crashed before recording it: the base holds the branch.
