@@ -2,6 +2,8 @@
 
 use std::{collections::BTreeSet, path::Path};
 
+use gix::object::tree::diff::ChangeDetached as Change;
+
 use crate::{
     error::Error,
     repo::{gix_open, resolve_commit},
@@ -121,48 +123,104 @@ pub(crate) fn diff_against(
     base: gix::ObjectId,
     tree: gix::ObjectId,
 ) -> Result<Vec<FileChange>, Error> {
+    let mut files = Vec::new();
+    walk_changes(git, path, base, tree, &mut |change, prepared| {
+        let counts = prepared.and_then(|prepared| match prepared.operation {
+            gix::diff::blob::platform::prepare_diff::Operation::InternalDiff { algorithm } => {
+                let input = prepared.interned_input();
+                let diff = gix::diff::blob::Diff::compute(algorithm, &input);
+                Some((u64::from(diff.count_additions()), u64::from(diff.count_removals())))
+            }
+            _ => None,
+        });
+        files.push(FileChange {
+            path: change.path,
+            status: change.status,
+            lines: counts,
+            blob_id: change.new.map(|(id, _)| id.to_string()),
+        });
+        Ok(())
+    })?;
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(files)
+}
+
+/// One file that differs between two trees, as [`walk_changes`] reports it.
+pub(crate) struct TreeChange {
+    /// The path in the new tree (the old one for a deletion).
+    pub(crate) path: String,
+    /// What happened to it.
+    pub(crate) status: ChangeStatus,
+    /// The blob id and mode on the base side; `None` for an added file.
+    pub(crate) old: Option<(gix::ObjectId, gix::object::tree::EntryMode)>,
+    /// The blob id and mode on the new side; `None` for a deleted file.
+    pub(crate) new: Option<(gix::ObjectId, gix::object::tree::EntryMode)>,
+}
+
+/// The two sides of a changed file as gix prepared them for a line diff.
+pub(crate) type Prepared<'a> = gix::diff::blob::platform::prepare_diff::Outcome<'a>;
+
+/// What [`walk_changes`] calls for each changed file.
+pub(crate) type Visit<'v> = dyn FnMut(TreeChange, Option<Prepared<'_>>) -> Result<(), Error> + 'v;
+
+/// Calls `visit` for every file (not directory) that differs between the trees of `base` (a
+/// commit) and `tree`, with renames detected, in gix's order.
+///
+/// `visit` gets the file's content prepared for a line diff, or `None` for a submodule.
+pub(crate) fn walk_changes(
+    git: &gix::Repository,
+    path: &Path,
+    base: gix::ObjectId,
+    tree: gix::ObjectId,
+    visit: &mut Visit<'_>,
+) -> Result<(), Error> {
     let diff_error = || Error::gix("diff the worktree against its base", path);
     let base_tree = git.find_commit(base).map_err(diff_error())?.tree().map_err(diff_error())?;
     let new_tree = git.find_tree(tree).map_err(diff_error())?;
     let options = gix::diff::Options::default().with_rewrites(Some(gix::diff::Rewrites::default()));
     let changes = git.diff_tree_to_tree(&base_tree, &new_tree, options).map_err(diff_error())?;
     let mut cache = git.diff_resource_cache_for_tree_diff().map_err(diff_error())?;
-    let mut files = Vec::new();
     for change in changes {
         if change.entry_mode().is_tree() {
             continue;
         }
-        use gix::object::tree::diff::ChangeDetached as Change;
         let text = |bytes: &gix::bstr::BStr| bytes.to_string();
-        let (status, blob_id) = match &change {
-            Change::Addition { id, .. } => (ChangeStatus::Added, Some(id.to_string())),
-            Change::Modification { id, .. } => (ChangeStatus::Modified, Some(id.to_string())),
-            Change::Deletion { .. } => (ChangeStatus::Deleted, None),
-            Change::Rewrite { source_location, id, .. } => (
+        let (status, old, new) = match &change {
+            Change::Addition { id, entry_mode, .. } => {
+                (ChangeStatus::Added, None, Some((*id, *entry_mode)))
+            }
+            Change::Modification { previous_id, previous_entry_mode, id, entry_mode, .. } => (
+                ChangeStatus::Modified,
+                Some((*previous_id, *previous_entry_mode)),
+                Some((*id, *entry_mode)),
+            ),
+            Change::Deletion { id, entry_mode, .. } => {
+                (ChangeStatus::Deleted, Some((*id, *entry_mode)), None)
+            }
+            Change::Rewrite {
+                source_location,
+                source_id,
+                source_entry_mode,
+                id,
+                entry_mode,
+                ..
+            } => (
                 ChangeStatus::Renamed { from: text(source_location.as_ref()) },
-                Some(id.to_string()),
+                Some((*source_id, *source_entry_mode)),
+                Some((*id, *entry_mode)),
             ),
         };
-        let lines = if change.entry_mode().is_commit() {
-            None
-        } else {
-            cache
-                .set_resource_by_change(change.to_ref(), &git.objects)
-                .map_err(|err| diff_error()(err.into_error()))?;
-            let prepared = cache.prepare_diff().map_err(|err| diff_error()(err.into_error()))?;
-            let counts = match prepared.operation {
-                gix::diff::blob::platform::prepare_diff::Operation::InternalDiff { algorithm } => {
-                    let input = prepared.interned_input();
-                    let diff = gix::diff::blob::Diff::compute(algorithm, &input);
-                    Some((u64::from(diff.count_additions()), u64::from(diff.count_removals())))
-                }
-                _ => None,
-            };
-            cache.clear_resource_cache_keep_allocation();
-            counts
-        };
-        files.push(FileChange { path: text(change.location()), status, lines, blob_id });
+        let tree_change = TreeChange { path: text(change.location()), status, old, new };
+        if change.entry_mode().is_commit() {
+            visit(tree_change, None)?;
+            continue;
+        }
+        cache
+            .set_resource_by_change(change.to_ref(), &git.objects)
+            .map_err(|err| diff_error()(err.into_error()))?;
+        let prepared = cache.prepare_diff().map_err(|err| diff_error()(err.into_error()))?;
+        visit(tree_change, Some(prepared))?;
+        cache.clear_resource_cache_keep_allocation();
     }
-    files.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(files)
+    Ok(())
 }

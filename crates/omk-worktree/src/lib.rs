@@ -13,12 +13,14 @@
 //!   to another repository, and returns git's stderr in its errors.
 //! - It does not read omk's events: callers map [`FileChange`] into their own types.
 //!
-//! Entry points: [`open`], [`head`], [`create`], [`capture_changes`], [`remove`], and
+//! Entry points: [`open`], [`head`], [`create`], [`capture_changes`], [`diff_trees`] and
+//! [`unified_patch`] (the lines a change adds and removes), [`remove`], and
 //! [`init_with_commit`] for sample projects.
 
 mod changes;
 mod commit;
 mod config;
+mod diff;
 mod error;
 mod gc;
 mod git;
@@ -31,6 +33,7 @@ mod worktree;
 pub use crate::changes::{ChangeStatus, Changes, FileChange, capture_changes};
 pub use crate::commit::{Commit, CommitOptions, commit, head_commit};
 pub use crate::config::{WorktreeConfig, parse_config};
+pub use crate::diff::{DiffLine, FileDiff, Hunk, diff_trees, unified_patch};
 pub use crate::error::{Error, error_chain};
 pub use crate::gc::{GcEntry, GcOptions, GcVerdict, KeepReason, gc};
 pub use crate::init::{Identity, init_with_commit};

@@ -10,6 +10,7 @@ use omk_worktree::{ChangeStatus, CreateOptions, Error};
 
 use crate::fixture::git;
 
+mod diff;
 mod fixture;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
