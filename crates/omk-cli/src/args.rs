@@ -32,6 +32,42 @@ pub enum Command {
     ///
     /// Example: omk run "fix the failing test" --agent script:fix.scenario --gate "cargo test"
     Run(RunArgs),
+    /// Continue GOAL from its last completed step, after a pause, a crash, a budget stop or a
+    /// failed step
+    ///
+    /// With --prompt, the agent runs again on the goal's worktree with the follow-up (after a
+    /// rejection, or as the answer to the question a vague prompt raised), and the gates and the
+    /// review wall run again on the new tree. A cancelled goal cannot be resumed.
+    ///
+    /// Example: omk resume --prompt "also handle negative numbers"
+    Resume(ResumeArgs),
+    /// Pause the live run of GOAL; `omk resume` goes on from the last completed step
+    ///
+    /// The running omk sees the request within a second (it travels through the goal
+    /// directory), stops the agent or the gates, records the pause and exits. Ctrl-C in the
+    /// running omk pauses it the same way.
+    Pause(StopArgs),
+    /// Cancel GOAL for good: a live run stops within a second; its worktree and branch stay
+    Cancel(StopArgs),
+    /// Accept GOAL's change: re-check it against the base branch, then merge it
+    ///
+    /// The branch must merge cleanly. When the base branch moved since the goal started, it is
+    /// merged into the goal's branch first and the gates and the review wall run again on the
+    /// merged tree. The merge happens only if the proof, with the acceptance, is `ready` for
+    /// that exact tree; the merge commit gets an Omk-Goal trailer and a git note under
+    /// refs/notes/omk that names the proof.
+    Accept(AcceptArgs),
+    /// Reject GOAL's change with a reason; the branch and worktree stay for a follow-up
+    Reject(RejectArgs),
+    /// Raise the budget of GOAL
+    #[command(subcommand)]
+    Budget(BudgetCommand),
+    /// Show what GOAL (or the latest goal) is doing: state, step, elapsed, budget, verdict
+    Status(GoalArgs),
+    /// List the goals of the repository, oldest first
+    List,
+    /// Show GOAL in full: its status and its proof
+    Show(GoalArgs),
     /// Inspect proofs
     #[command(subcommand)]
     Proof(ProofCommand),
@@ -90,6 +126,183 @@ pub struct RunArgs {
     /// Run at most N gates at once [default: the number of CPUs]
     #[arg(long, value_name = "N")]
     pub max_parallel_gates: Option<usize>,
+
+    /// The goal's kind, instead of the one omk infers from the prompt; it picks the oracle gates
+    /// ([oracle] in omk.toml)
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub kind: Option<GoalKindArg>,
+
+    /// Stop when the run has taken this long (such as 90s, 10m, 1h30m); paused time does not
+    /// count
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration_ms)]
+    pub budget_time: Option<u64>,
+
+    /// Stop the agent when it has used this many tokens (input and output)
+    #[arg(long, value_name = "N")]
+    pub budget_tokens: Option<u64>,
+
+    /// Stop when the agent has cost this many US dollars (reported by the agent, or priced with
+    /// [prices] in omk.toml)
+    #[arg(long, value_name = "USD")]
+    pub budget_usd: Option<f64>,
+
+    /// Stop the agent after this many turns (model steps)
+    #[arg(long, value_name = "N")]
+    pub max_turns: Option<u64>,
+
+    /// Accept and merge the change when, and only when, every check passes (the proof names
+    /// this policy as the one who accepted)
+    #[arg(long)]
+    pub accept: bool,
+}
+
+/// A goal kind on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GoalKindArg {
+    /// New behaviour.
+    Feature,
+    /// A fix for wrong behaviour.
+    Bugfix,
+    /// A change of structure that keeps behaviour.
+    Refactor,
+    /// A replacement of a component.
+    Rewrite,
+    /// Documentation only.
+    Docs,
+    /// Tests only.
+    Test,
+    /// Maintenance: dependencies, build, configuration.
+    Chore,
+}
+
+/// Arguments naming a goal.
+#[derive(Debug, Args)]
+pub struct GoalArgs {
+    /// The goal: its id, a unique prefix of it, or `latest` [default: latest]
+    pub goal: Option<String>,
+}
+
+/// Arguments of `omk resume`.
+#[derive(Debug, Args)]
+pub struct ResumeArgs {
+    /// The goal: its id, a unique prefix of it, or `latest` [default: latest]
+    pub goal: Option<String>,
+
+    /// A follow-up for the agent, which then runs again on the goal's worktree
+    #[arg(long, value_name = "TEXT")]
+    pub prompt: Option<String>,
+
+    /// Run at most N gates at once [default: the number of CPUs]
+    #[arg(long, value_name = "N")]
+    pub max_parallel_gates: Option<usize>,
+
+    /// Accept and merge the change when, and only when, every check passes
+    #[arg(long)]
+    pub accept: bool,
+}
+
+/// Arguments of `omk pause` and `omk cancel`.
+#[derive(Debug, Args)]
+pub struct StopArgs {
+    /// The goal: its id, a unique prefix of it, or `latest` [default: latest]
+    pub goal: Option<String>,
+
+    /// Why, recorded in the goal's log
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+}
+
+/// Arguments of `omk accept`.
+#[derive(Debug, Args)]
+pub struct AcceptArgs {
+    /// The goal: its id, a unique prefix of it, or `latest` [default: latest]
+    pub goal: Option<String>,
+
+    /// Why, recorded with the acceptance
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+
+    /// Also approve the change's edits to what the gates check (tests, gate config, CI files)
+    #[arg(long)]
+    pub approve_gate_surface: bool,
+}
+
+/// Arguments of `omk reject`.
+#[derive(Debug, Args)]
+pub struct RejectArgs {
+    /// The goal: its id, a unique prefix of it, or `latest` [default: latest]
+    pub goal: Option<String>,
+
+    /// Why the change is rejected; the agent sees it if you resume with a follow-up
+    #[arg(long, value_name = "TEXT", required = true)]
+    pub reason: String,
+}
+
+/// The subcommands of `omk budget`.
+#[derive(Debug, Subcommand)]
+pub enum BudgetCommand {
+    /// Add to GOAL's limits; a resource without a limit gets what was used plus the amount
+    ///
+    /// Example: omk budget add --tokens 50000 && omk resume
+    Add(BudgetAddArgs),
+}
+
+/// Arguments of `omk budget add`.
+#[derive(Debug, Args)]
+pub struct BudgetAddArgs {
+    /// The goal: its id, a unique prefix of it, or `latest` [default: latest]
+    pub goal: Option<String>,
+
+    /// More run time (such as 10m)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration_ms)]
+    pub time: Option<u64>,
+
+    /// More tokens
+    #[arg(long, value_name = "N")]
+    pub tokens: Option<u64>,
+
+    /// More US dollars
+    #[arg(long, value_name = "USD")]
+    pub usd: Option<f64>,
+
+    /// More agent turns
+    #[arg(long, value_name = "N")]
+    pub turns: Option<u64>,
+}
+
+/// Parses a duration such as `90s`, `10m`, `1h30m`, `500ms` or `45` (seconds) into milliseconds.
+pub(crate) fn parse_duration_ms(text: &str) -> Result<u64, String> {
+    let bad = || {
+        format!("{text:?} is not a duration; write it like 90s, 10m, 1h30m or 500ms")
+    };
+    let text = text.trim();
+    if let Ok(seconds) = text.parse::<u64>() {
+        return seconds.checked_mul(1000).ok_or_else(bad);
+    }
+    let mut total: u64 = 0;
+    let mut rest = text;
+    if rest.is_empty() {
+        return Err(bad());
+    }
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+        if digits == 0 {
+            return Err(bad());
+        }
+        let number: u64 = rest[..digits].parse().map_err(|_| bad())?;
+        rest = &rest[digits..];
+        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let factor = match &rest[..unit_len] {
+            "ms" => 1,
+            "s" => 1000,
+            "m" | "min" => 60_000,
+            "h" => 3_600_000,
+            _ => return Err(bad()),
+        };
+        total = number.checked_mul(factor).and_then(|it| total.checked_add(it)).ok_or_else(bad)?;
+        rest = &rest[unit_len..];
+    }
+    Ok(total)
 }
 
 /// The subcommands of `omk proof`.
@@ -188,5 +401,19 @@ mod tests {
     #[test]
     fn the_cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn durations_parse_in_their_units() {
+        assert_eq!(parse_duration_ms("90s"), Ok(90_000));
+        assert_eq!(parse_duration_ms("10m"), Ok(600_000));
+        assert_eq!(parse_duration_ms("1h30m"), Ok(5_400_000));
+        assert_eq!(parse_duration_ms("500ms"), Ok(500));
+        assert_eq!(parse_duration_ms("0s"), Ok(0));
+        assert_eq!(parse_duration_ms("45"), Ok(45_000));
+        for bad in ["", "m", "10x", "1.5h", "-3s", "10 m"] {
+            let err = parse_duration_ms(bad).expect_err(bad);
+            assert!(err.contains("90s, 10m, 1h30m"), "{err}");
+        }
     }
 }

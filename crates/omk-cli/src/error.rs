@@ -14,9 +14,15 @@ impl ExitCodes {
     pub const NOT_READY: u8 = 1;
     /// Bad input: arguments, prompt, repository, agent, scenario or config.
     pub const USAGE: u8 = 2;
+    /// The goal waits on a person (a question to answer, a decision to take) or on something
+    /// outside omk.
+    pub const BLOCKED: u8 = 3;
+    /// The goal stopped at its budget; `omk budget add`, then `omk resume`.
+    pub const BUDGET: u8 = 4;
     /// omk's own machinery failed: git, disk, a log that cannot be written.
     pub const INFRA: u8 = 5;
-    /// The user interrupted the command (Ctrl-C); `omk gates run` stopped its gates.
+    /// The run was paused (Ctrl-C or `omk pause`) or cancelled; `omk gates run` stopped its
+    /// gates on Ctrl-C.
     pub const INTERRUPTED: u8 = 130;
 }
 
@@ -27,6 +33,8 @@ pub enum ErrorKind {
     Usage,
     /// Something outside the input failed.
     Infra,
+    /// The proof does not allow what was asked (`omk accept` of a change that is not ready).
+    NotReady,
 }
 
 impl ErrorKind {
@@ -35,6 +43,7 @@ impl ErrorKind {
         match self {
             Self::Usage => ExitCodes::USAGE,
             Self::Infra => ExitCodes::INFRA,
+            Self::NotReady => ExitCodes::NOT_READY,
         }
     }
 }
@@ -69,7 +78,12 @@ impl fmt::Display for CliError {
 
 impl From<omk_goal::Error> for CliError {
     fn from(error: omk_goal::Error) -> Self {
-        let kind = if error.is_bad_input() { ErrorKind::Usage } else { ErrorKind::Infra };
+        let kind = match &error {
+            omk_goal::Error::MergeRefused { .. } => ErrorKind::NotReady,
+            omk_goal::Error::Log(omk_events::Error::Locked { .. }) => ErrorKind::Usage,
+            _ if error.is_bad_input() => ErrorKind::Usage,
+            _ => ErrorKind::Infra,
+        };
         Self::from_chain(kind, &error)
     }
 }

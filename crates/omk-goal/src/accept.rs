@@ -59,11 +59,12 @@ pub(crate) fn person(repo: &Repo) -> Actor {
 
 /// Opens a goal that no run holds, for a decision: its log, state and configuration.
 fn open_for_decision<'e>(
-    request: &'e mut DecideRequest<'_>,
+    repo_dir: &Path,
+    goal: Option<&str>,
+    env: RunEnv<'e>,
 ) -> Result<(Controller<'e>, GoalPaths), Error> {
-    let paths = crate::store::find_goal(request.repo_dir, request.goal)?;
+    let paths = crate::store::find_goal(repo_dir, goal)?;
     let repo = omk_worktree::open(&paths.repo_root)?;
-    let env = &mut request.env;
     let (log, _) = EventLog::open(&paths.events, env.clock.now())?;
     let events = omk_events::read_log(&paths.events)?.events;
     let state = GoalState::fold(&events)
@@ -77,7 +78,7 @@ fn open_for_decision<'e>(
     }
     let config = load_config(&repo, &state.created.extra_gates, env.gate_environment)?;
     let ctl = Controller {
-        rec: Recorder { log, state, clock: env.clock, observer: &mut *env.observer },
+        rec: Recorder { log, state, clock: env.clock, observer: env.observer },
         repo,
         paths: paths.clone(),
         config,
@@ -96,11 +97,11 @@ fn open_for_decision<'e>(
 ///
 /// Refuses (changing nothing) a goal that is running, paused, stopped or not through its steps,
 /// a branch that conflicts with the base, and a proof that would not be `ready`.
-pub async fn accept_goal(mut request: DecideRequest<'_>) -> Result<RunOutcome, Error> {
-    let reason = request.reason.map(str::to_owned);
-    let fallback = request.fallback_name.map(str::to_owned);
-    let approve_surface = request.approve_gate_surface;
-    let (mut ctl, _) = open_for_decision(&mut request)?;
+pub async fn accept_goal(request: DecideRequest<'_>) -> Result<RunOutcome, Error> {
+    let DecideRequest { repo_dir, goal, reason, fallback_name, approve_gate_surface, env } =
+        request;
+    let reason = reason.map(str::to_owned);
+    let (mut ctl, _) = open_for_decision(repo_dir, goal, env)?;
     let state = &ctl.rec.state;
     if let Some(halt) = &state.halt {
         return Err(Error::Halted { goal: state.goal_id.to_string(), halt: halt.describe() });
@@ -112,8 +113,8 @@ pub async fn accept_goal(mut request: DecideRequest<'_>) -> Result<RunOutcome, E
             next: crate::controller::describe_next(&next).to_owned(),
         });
     }
-    let by = person_named(&ctl.repo, fallback.as_deref());
-    let accepted = ctl.accept(by, reason, approve_surface).await?;
+    let by = person_named(&ctl.repo, fallback_name);
+    let accepted = ctl.accept(by, reason, approve_gate_surface).await?;
     if let Err(refused) = accepted {
         return Err(Error::MergeRefused { goal: ctl.rec.state.goal_id.to_string(), refused });
     }
@@ -121,15 +122,15 @@ pub async fn accept_goal(mut request: DecideRequest<'_>) -> Result<RunOutcome, E
 }
 
 /// Rejects the goal's proposed change with `request.reason`; the branch and worktree stay.
-pub fn reject_goal(mut request: DecideRequest<'_>) -> Result<RunOutcome, Error> {
-    let reason = request.reason.map(str::trim).filter(|it| !it.is_empty()).map(str::to_owned);
+pub fn reject_goal(request: DecideRequest<'_>) -> Result<RunOutcome, Error> {
+    let DecideRequest { repo_dir, goal, reason, fallback_name, env, .. } = request;
+    let reason = reason.map(str::trim).filter(|it| !it.is_empty()).map(str::to_owned);
     let Some(reason) = reason else { return Err(Error::NoRejectReason) };
-    let fallback = request.fallback_name.map(str::to_owned);
-    let (mut ctl, _) = open_for_decision(&mut request)?;
+    let (mut ctl, _) = open_for_decision(repo_dir, goal, env)?;
     let Some(tree_id) = ctl.rec.state.tree.clone() else {
         return Err(Error::NothingToDecide { goal: ctl.rec.state.goal_id.to_string() });
     };
-    let by = person_named(&ctl.repo, fallback.as_deref());
+    let by = person_named(&ctl.repo, fallback_name);
     ctl.rec.record(Event::ChangeRejected(ChangeRejected { tree_id, by, reason }))?;
     ctl.write_proof()
 }
@@ -183,6 +184,11 @@ impl Controller<'_> {
                 return Ok(Ok(()));
             }
             MergeKind::ThreeWay => {
+                // The gates and review that run again are run time of their own.
+                self.rec.record(Event::GoalResumed(omk_events::GoalResumed {
+                    reason: format!("omk accept: {base_branch} moved; merging it in and checking again"),
+                    follow_up: None,
+                }))?;
                 let who = GitIdentity { identity, time: self.rec.clock.now().timestamp() };
                 let message = format!(
                     "omk: merge {base_branch} into {}\n\nOmk-Goal: {}\n",
@@ -228,8 +234,8 @@ impl Controller<'_> {
         // The proof as it would be with the acceptance (and the surface approval).
         let mut pending = Vec::new();
         let proof = crate::store::fold_log(&self.paths.events)?;
-        if approve_surface && let Some(surface) = &proof.gate_surface {
-            if !surface.changed_paths.is_empty() {
+        if approve_surface && let Some(surface) = &proof.gate_surface
+            && !surface.changed_paths.is_empty() {
                 pending.push(Event::DecisionMade(DecisionMade {
                     subject: DecisionSubject::GateSurface {
                         proposed_digest: surface.proposed_digest.clone(),
@@ -239,7 +245,6 @@ impl Controller<'_> {
                     reason: Some("approved with omk accept --approve-gate-surface".to_owned()),
                 }));
             }
-        }
         let acceptance = |merge_commit: Option<String>| {
             Event::ChangeAccepted(ChangeAccepted {
                 tree_id: tree_id.clone(),

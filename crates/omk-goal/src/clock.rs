@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use chrono::{DateTime, Duration, Utc};
 
 /// A source of event timestamps.
-pub trait Clock {
+pub trait Clock: Send + Sync {
     /// Returns the current time.
     fn now(&self) -> DateTime<Utc>;
 }

@@ -119,7 +119,7 @@ impl<'a> Stopper<'a> {
         let (_, _, limit) = self.wall?;
         let used = self.wall_used_ms()?;
         #[expect(clippy::cast_precision_loss, reason = "milliseconds are far below 2^52")]
-        (used >= limit).then(|| {
+        (used >= limit).then_some({
             Stop::Budget(BudgetExhausted {
                 resource: BudgetResource::WallTime,
                 limit: limit as f64,

@@ -8,32 +8,28 @@
 //! worktree, a commit) is adopted rather than made twice.
 
 use std::{
-    cell::{Cell, RefCell},
     ffi::OsStr,
     fs, io,
     path::Path,
-    sync::{Mutex, atomic::AtomicBool},
-    time::Duration,
+    sync::atomic::AtomicBool,
 };
 
-use omk_agent::{Agent, AgentConfig, AgentEnvironment, AgentSpec, RunContext};
+use omk_agent::{Agent, AgentConfig, AgentEnvironment, AgentSpec};
 use omk_events::{
-    AgentActivity, AgentStarted, BudgetExhausted, BudgetLimits, BudgetSet, BudgetWarned,
-    ChangedFile, ChangesCaptured, ChangesCommitted, ClassificationSource, DecisionRequested,
+    BudgetExhausted, BudgetLimits, BudgetSet, BudgetWarned,
+    ChangedFile, ClassificationSource, DecisionRequested,
     DecisionSubject, Envelope, Event, EventLog, FileOperation, GatePhase, GoalCancelled,
     GoalClassified, GoalCreated, GoalFailed, GoalId, GoalKind, GoalPaused, RecoveryAction,
-    RecoveryPerformed, ReviewFinished, ReviewStarted, Step, WorktreeCreated,
+    RecoveryPerformed, Step,
 };
-use omk_gates::{CacheOptions, GateConfig, GateEvent, GatePlan, GateSpec, RunOptions};
+use omk_gates::{GateConfig, GatePlan, GateSpec};
 use omk_proof::Proof;
-use omk_worktree::{ChangeStatus, CreateOptions, Repo, WorktreeConfig};
-use tokio::sync::watch;
+use omk_worktree::{ChangeStatus, Repo, WorktreeConfig};
 
 use crate::{
     clock::Clock,
     control::{Stop, Stopper},
     error::{Error, error_chain},
-    files::write_atomic,
     goal_id::new_goal_id,
     state::{GoalState, Halt, Next},
     store::{GoalPaths, goal_paths},
@@ -52,9 +48,9 @@ pub struct RunEnv<'a> {
     /// are stored either way.
     pub reuse_cached_gates: bool,
     /// The source of event timestamps.
-    pub clock: &'a (dyn Clock + Sync),
+    pub clock: &'a dyn Clock,
     /// Called with every event right after it is in the log.
-    pub observer: &'a mut (dyn FnMut(&Envelope) + Send),
+    pub observer: Box<dyn FnMut(&Envelope) + Send + 'a>,
     /// Set (by a Ctrl-C handler) to pause the run: checked at least every 100 ms.
     pub interrupt: Option<&'a AtomicBool>,
     /// Accept the change when, and only when, every check passes (`omk run --accept`); the
@@ -263,8 +259,8 @@ pub(crate) fn describe_next(next: &Next) -> &'static str {
 pub(crate) struct Recorder<'e> {
     pub(crate) log: EventLog,
     pub(crate) state: GoalState,
-    pub(crate) clock: &'e (dyn Clock + Sync),
-    pub(crate) observer: &'e mut (dyn FnMut(&Envelope) + Send),
+    pub(crate) clock: &'e dyn Clock,
+    pub(crate) observer: Box<dyn FnMut(&Envelope) + Send + 'e>,
 }
 
 impl Recorder<'_> {

@@ -232,7 +232,6 @@ impl GoalState {
                 if let Some((_, done)) = self.reviews.get_mut(&finished.tree_id) {
                     done.insert(finished.check.clone());
                 }
-                self.ended_cleanly = self.next() == Next::Done;
             }
             Event::DecisionRequested(requested) => {
                 if let DecisionSubject::Question { .. } = requested.subject {
@@ -278,6 +277,10 @@ impl GoalState {
             | Event::AgentActivity(_)
             | Event::RecoveryPerformed(_)
             | Event::Unknown(_) => {}
+        }
+        // A run whose steps are all done ended as it should.
+        if self.next() == Next::Done {
+            self.ended_cleanly = true;
         }
     }
 

@@ -9,8 +9,9 @@ use crate::model::BudgetUsed;
 /// Measures a goal's budget use, event by event.
 ///
 /// - Wall time is the time the goal was being run: from `goal_created`, and from each
-///   `goal_resumed`, to the last event before the next resume. Time spent paused, stopped or
-///   crashed does not count.
+///   `goal_resumed`, to the last step event before the next resume. Time spent paused, stopped,
+///   crashed or waiting for a decision does not count: decisions, limits, pauses and
+///   cancellations do not extend a run's time, since commands outside a run record them.
 /// - Tokens, turns (model steps) and cost add up over every finished agent run; the cost is
 ///   known only while every run had one.
 ///
@@ -44,7 +45,12 @@ impl BudgetMeter {
                 self.segment = Some((at, at));
                 return;
             }
-            Event::BudgetSet(set) => self.limits = set.limits,
+            Event::BudgetSet(set) => {
+                self.limits = set.limits;
+                if self.segment.is_some() {
+                    return;
+                }
+            }
             Event::AgentFinished(finished) => {
                 self.tokens += finished.usage.map_or(0, |usage| usage.total());
                 self.turns += u64::from(finished.steps);
@@ -55,6 +61,13 @@ impl BudgetMeter {
                 };
                 self.runs += 1;
             }
+            // Decisions and limits are recorded by commands outside a run (accept, reject,
+            // budget add, pause or cancel of an idle goal): the time before them was not run time.
+            Event::ChangeAccepted(_)
+            | Event::ChangeRejected(_)
+            | Event::DecisionMade(_)
+            | Event::GoalPaused(_)
+            | Event::GoalCancelled(_) => return,
             _ => {}
         }
         match &mut self.segment {

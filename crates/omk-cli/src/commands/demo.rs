@@ -33,7 +33,17 @@ pub(crate) fn run_demo(ctx: &Context, args: &DemoArgs) -> Result<u8, CliError> {
         ));
     }
     let agent = AgentSpec::Script(demo.scenario.clone());
-    let outcome = run_goal(ctx, &demo.repo, demo.prompt, Some(&agent), &[], None)?;
+    let outcome = run_goal(
+        ctx,
+        &demo.repo,
+        demo.prompt,
+        Some(&agent),
+        None,
+        omk_events::BudgetLimits::default(),
+        &[],
+        None,
+        false,
+    )?;
     if ctx.json {
         output::print_stdout(&shared::run_json(&outcome))?;
         return Ok(shared::exit_code_of(&outcome.proof));

@@ -3,6 +3,7 @@
 mod agents;
 mod demo;
 mod gates;
+mod goal;
 mod proof;
 mod replay;
 mod run;
@@ -10,7 +11,7 @@ mod shared;
 mod worktree;
 
 use crate::{
-    args::{Cli, Command, GatesCommand, ProofCommand, WorktreeCommand},
+    args::{BudgetCommand, Cli, Command, GatesCommand, ProofCommand, WorktreeCommand},
     error::CliError,
 };
 
@@ -19,6 +20,15 @@ pub(crate) fn run(cli: &Cli) -> Result<u8, CliError> {
     let ctx = shared::Context::from_cli(cli)?;
     match &cli.command {
         Command::Run(args) => run::run_run(&ctx, args),
+        Command::Resume(args) => run::run_resume(&ctx, args),
+        Command::Pause(args) => goal::run_stop(&ctx, args, omk_goal::ControlAction::Pause),
+        Command::Cancel(args) => goal::run_stop(&ctx, args, omk_goal::ControlAction::Cancel),
+        Command::Accept(args) => goal::run_accept(&ctx, args),
+        Command::Reject(args) => goal::run_reject(&ctx, args),
+        Command::Budget(BudgetCommand::Add(args)) => goal::run_budget_add(&ctx, args),
+        Command::Status(args) => goal::run_status(&ctx, args),
+        Command::List => goal::run_list(&ctx),
+        Command::Show(args) => goal::run_show(&ctx, args),
         Command::Proof(ProofCommand::Show(args)) => proof::run_proof_show(&ctx, args),
         Command::Replay(args) => replay::run_replay(&ctx, args),
         Command::Agents => agents::run_agents(&ctx),

@@ -1,12 +1,16 @@
-//! `omk run`: a prompt in, a proof out.
+//! `omk run` and `omk resume`: a prompt in, a proof out, with progress on stderr.
 
-use std::{path::Path, thread};
+use std::{
+    env,
+    path::Path,
+    sync::atomic::{AtomicBool, Ordering},
+};
 
-use omk_events::{Envelope, replay::Timeline};
-use omk_goal::{AgentSpec, GateSpec, RunOutcome, RunRequest};
+use omk_events::{BudgetLimits, Envelope, GoalKind, replay::Timeline};
+use omk_goal::{AgentSpec, ResumeRequest, RunEnv, RunOutcome, RunRequest};
 
 use crate::{
-    args::RunArgs,
+    args::{GoalKindArg, ResumeArgs, RunArgs},
     commands::shared::{self, Context},
     error::CliError,
     output,
@@ -19,50 +23,181 @@ pub(crate) fn run_run(ctx: &Context, args: &RunArgs) -> Result<u8, CliError> {
         Some(Err(err)) => return Err(CliError::usage(err.to_string())),
         None => None,
     };
-    let gates: Vec<GateSpec> = args
-        .gates
-        .iter()
-        .enumerate()
-        .map(|(idx, line)| GateSpec::shell(&format!("gate-{}", idx + 1), line))
-        .collect();
-    let outcome =
-        run_goal(ctx, &ctx.dir, &args.prompt, agent.as_ref(), &gates, args.max_parallel_gates)?;
-    let text = if ctx.json { shared::run_json(&outcome) } else { shared::run_text(&outcome) };
+    if let Some(usd) = args.budget_usd
+        && !(usd.is_finite() && usd >= 0.0)
+    {
+        return Err(CliError::usage(format!(
+            "--budget-usd {usd} is not an amount of dollars; give a number such as 2.50"
+        )));
+    }
+    let budget = BudgetLimits {
+        wall_ms: args.budget_time,
+        tokens: args.budget_tokens,
+        usd: args.budget_usd,
+        turns: args.max_turns,
+    };
+    let outcome = run_goal(
+        ctx,
+        &ctx.dir,
+        &args.prompt,
+        agent.as_ref(),
+        args.kind.map(goal_kind),
+        budget,
+        &args.gates,
+        args.max_parallel_gates,
+        args.accept,
+    )?;
+    finish(ctx, &outcome)
+}
+
+pub(crate) fn run_resume(ctx: &Context, args: &ResumeArgs) -> Result<u8, CliError> {
+    let outcome = with_env(ctx, args.max_parallel_gates, args.accept, |env| {
+        runtime()?.block_on(omk_goal::resume_goal(ResumeRequest {
+            repo_dir: &ctx.dir,
+            goal: args.goal.as_deref(),
+            follow_up: args.prompt.as_deref(),
+            env,
+        }))
+    })?;
+    finish(ctx, &outcome)
+}
+
+/// Prints the outcome and returns the run's exit code.
+fn finish(ctx: &Context, outcome: &RunOutcome) -> Result<u8, CliError> {
+    let text = if ctx.json { shared::run_json(outcome) } else { shared::run_text(outcome) };
     output::print_stdout(&text)?;
     Ok(shared::exit_code_of(&outcome.proof))
 }
 
-/// Runs the goal with progress narration on stderr unless `--json`.
+fn goal_kind(kind: GoalKindArg) -> GoalKind {
+    match kind {
+        GoalKindArg::Feature => GoalKind::Feature,
+        GoalKindArg::Bugfix => GoalKind::Bugfix,
+        GoalKindArg::Refactor => GoalKind::Refactor,
+        GoalKindArg::Rewrite => GoalKind::Rewrite,
+        GoalKindArg::Docs => GoalKind::Docs,
+        GoalKindArg::Test => GoalKind::Test,
+        GoalKindArg::Chore => GoalKind::Chore,
+    }
+}
+
+/// Runs a new goal with progress narration on stderr unless `--json`.
+#[expect(clippy::too_many_arguments, reason = "the options of omk run, passed through")]
 pub(crate) fn run_goal(
     ctx: &Context,
     repo_dir: &Path,
     prompt: &str,
     agent: Option<&AgentSpec>,
-    gates: &[GateSpec],
+    kind: Option<GoalKind>,
+    budget: BudgetLimits,
+    gates: &[String],
     max_parallel_gates: Option<usize>,
+    accept: bool,
 ) -> Result<RunOutcome, CliError> {
-    let max_parallel_gates = max_parallel_gates
-        .unwrap_or_else(|| thread::available_parallelism().map_or(1, usize::from))
-        .max(1);
+    with_env(ctx, max_parallel_gates, accept, |env| {
+        runtime()?.block_on(omk_goal::run_goal(RunRequest {
+            repo_dir,
+            prompt,
+            agent,
+            kind,
+            budget,
+            extra_gates: gates,
+            env,
+        }))
+    })
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, omk_goal::Error> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|source| {
+        omk_goal::Error::Write { path: "tokio runtime".into(), source }
+    })
+}
+
+/// Set by the SIGINT handler: the run pauses at its next check (within 100 ms).
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Makes Ctrl-C pause the run instead of killing omk: a thread waits for SIGINT and sets
+/// [`INTERRUPTED`], which the run checks between steps and while the agent or gates run.
+fn install_sigint_handler() {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        let (ready, registered) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build()
+            else {
+                ready.send(()).ok();
+                return;
+            };
+            runtime.block_on(async move {
+                let signal = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt());
+                ready.send(()).ok();
+                let Ok(mut signal) = signal else { return };
+                while signal.recv().await.is_some() {
+                    INTERRUPTED.store(true, Ordering::Relaxed);
+                }
+            });
+        });
+        // Ctrl-C is caught from here on, not only once the thread got to it.
+        registered.recv().ok();
+    });
+}
+
+/// Builds the run environment (narration, the Ctrl-C flag, the test-only kill hook) and calls
+/// `f` with it; returns 130's outcome as a normal outcome (the proof says paused).
+pub(crate) fn with_env<T>(
+    ctx: &Context,
+    max_parallel_gates: Option<usize>,
+    accept: bool,
+    f: impl FnOnce(RunEnv<'_>) -> Result<T, omk_goal::Error>,
+) -> Result<T, CliError> {
+    install_sigint_handler();
     let mut timeline = Timeline::new();
-    let mut observer = |envelope: &Envelope| {
-        if !ctx.json {
+    let mut kill = KillHook::from_env();
+    let json = ctx.json;
+    let observer = move |envelope: &Envelope| {
+        if !json {
             shared::narrate(&mut timeline, envelope);
         }
+        kill.after(envelope);
     };
     let gate_environment = shared::gate_environment();
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let outcome = runtime.block_on(omk_goal::run_goal(RunRequest {
-        repo_dir,
-        prompt,
-        agent,
+    let env = RunEnv {
         agent_environment: &ctx.agent_environment,
-        extra_gates: gates,
-        max_parallel_gates,
+        max_parallel_gates: shared::parallelism(max_parallel_gates),
         gate_environment: &gate_environment,
         reuse_cached_gates: true,
         clock: ctx.clock.as_ref(),
-        observer: &mut observer,
-    }))?;
-    Ok(outcome)
+        observer: Box::new(observer),
+        interrupt: Some(&INTERRUPTED),
+        accept,
+    };
+    Ok(f(env)?)
+}
+
+/// A test-only hook: `OMK_TEST_KILL_AFTER=KIND[#N]` kills omk with SIGKILL right after the
+/// N-th (default first) event of kind KIND is in the log, to test that `omk resume` recovers
+/// from a crash at that point. Unset, it does nothing.
+struct KillHook {
+    target: Option<(String, usize)>,
+    seen: usize,
+}
+
+impl KillHook {
+    fn from_env() -> Self {
+        let target = env::var("OMK_TEST_KILL_AFTER").ok().map(|text| match text.split_once('#') {
+            Some((kind, n)) => (kind.to_owned(), n.parse().unwrap_or(1)),
+            None => (text, 1),
+        });
+        Self { target, seen: 0 }
+    }
+
+    fn after(&mut self, envelope: &Envelope) {
+        let Some((kind, n)) = &self.target else { return };
+        if envelope.event.kind() == kind {
+            self.seen += 1;
+            if self.seen == *n {
+                nix::sys::signal::raise(nix::sys::signal::Signal::SIGKILL).ok();
+            }
+        }
+    }
 }

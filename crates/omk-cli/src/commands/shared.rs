@@ -79,21 +79,28 @@ pub(crate) fn parallelism(requested: Option<usize>) -> usize {
 /// Returns the exit code for a finished run's proof.
 ///
 /// Success means the change passed everything `omk run` checks: its only gaps are the steps
-/// that come after a run (the review wall, a person's decision on a changed gate surface, and
-/// acceptance).
+/// that come after a run (a person's decision on a changed gate surface, and acceptance). A
+/// paused or cancelled run is 130, a budget stop 4, a goal blocked on a question 3.
 pub(crate) fn exit_code_of(proof: &Proof) -> u8 {
     let after_the_run = |gap: &Gap| {
-        matches!(
-            gap,
-            Gap::ReviewNotRun
-                | Gap::GateSurfaceNotChecked
-                | Gap::GateSurfaceChanged { rejected: false, .. }
-                | Gap::AcceptanceMissing
-        )
+        matches!(gap, Gap::GateSurfaceChanged { rejected: false, .. } | Gap::AcceptanceMissing)
     };
-    if proof.status == ProofStatus::FailedInfra {
-        ExitCodes::INFRA
-    } else if matches!(proof.status, ProofStatus::Ready | ProofStatus::NotReady)
+    match proof.status {
+        ProofStatus::FailedInfra => return ExitCodes::INFRA,
+        ProofStatus::Paused | ProofStatus::Cancelled => return ExitCodes::INTERRUPTED,
+        ProofStatus::NeedsMoreBudget => return ExitCodes::BUDGET,
+        ProofStatus::BlockedOnExternal => return ExitCodes::BLOCKED,
+        // A question about the goal blocks it; a gate-surface decision is a step after the run.
+        ProofStatus::BlockedOnHuman
+            if proof.human_decisions_required.iter().any(|it| {
+                !matches!(it.subject, omk_events::DecisionSubject::GateSurface { .. })
+            }) =>
+        {
+            return ExitCodes::BLOCKED;
+        }
+        _ => {}
+    }
+    if matches!(proof.status, ProofStatus::Ready | ProofStatus::NotReady | ProofStatus::BlockedOnHuman)
         && proof.known_gaps.iter().all(|it| after_the_run(&it.gap))
     {
         ExitCodes::SUCCESS

@@ -1,0 +1,277 @@
+//! The commands that act on an existing goal: pause, cancel, accept, reject, budget add,
+//! status, list and show.
+
+use std::{env, fmt::Write as _, time::Duration};
+
+use serde_json::json;
+
+use omk_goal::{BudgetAdd, ControlAction, DecideRequest, GoalStatus, StopOutcome};
+use omk_proof::ProofStatus;
+
+use crate::{
+    args::{AcceptArgs, BudgetAddArgs, GoalArgs, RejectArgs, StopArgs},
+    commands::{
+        run::with_env,
+        shared::{self, Context, SCHEMA_VERSION},
+    },
+    error::{CliError, ExitCodes},
+    output,
+};
+
+/// How long `omk pause` and `omk cancel` wait for a live run to stop.
+const STOP_WAIT: Duration = Duration::from_secs(10);
+
+pub(crate) fn run_stop(ctx: &Context, args: &StopArgs, action: ControlAction) -> Result<u8, CliError> {
+    let (verb, default_reason) = match action {
+        ControlAction::Pause => ("paused", "omk pause"),
+        ControlAction::Cancel => ("cancelled", "omk cancel"),
+    };
+    let reason = args.reason.as_deref().unwrap_or(default_reason);
+    let (stopped, outcome) = omk_goal::stop_goal(
+        &ctx.dir,
+        args.goal.as_deref(),
+        action,
+        reason,
+        STOP_WAIT,
+        ctx.clock.as_ref(),
+    )?;
+    let goal = &outcome.proof.goal_id;
+    if ctx.json {
+        let (live, pid) = match stopped {
+            StopOutcome::Stopped { pid } => (true, pid),
+            StopOutcome::Recorded => (false, None),
+        };
+        let document = json!({
+            "schema_version": SCHEMA_VERSION,
+            "goal_id": goal,
+            "action": verb,
+            "was_running": live,
+            "pid": pid,
+            "status": outcome.proof.status,
+        });
+        output::print_stdout(&format!("{document:#}\n"))?;
+    } else {
+        let how = match stopped {
+            StopOutcome::Stopped { pid: Some(pid) } => format!("its run (pid {pid}) stopped"),
+            StopOutcome::Stopped { pid: None } => "its run stopped".to_owned(),
+            StopOutcome::Recorded => "no run was live; recorded in its log".to_owned(),
+        };
+        let next = match action {
+            ControlAction::Pause => format!("\nnext: omk resume {goal}"),
+            ControlAction::Cancel => String::new(),
+        };
+        output::print_stdout(&format!("goal {goal} {verb}: {how}{next}\n"))?;
+    }
+    Ok(ExitCodes::SUCCESS)
+}
+
+pub(crate) fn run_accept(ctx: &Context, args: &AcceptArgs) -> Result<u8, CliError> {
+    let user = env::var("USER").ok();
+    let outcome = with_env(ctx, None, false, |env| {
+        let request = DecideRequest {
+            repo_dir: &ctx.dir,
+            goal: args.goal.as_deref(),
+            reason: args.reason.as_deref(),
+            fallback_name: user.as_deref(),
+            approve_gate_surface: args.approve_gate_surface,
+            env,
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(
+            |source| omk_goal::Error::Write { path: "tokio runtime".into(), source },
+        )?;
+        runtime.block_on(omk_goal::accept_goal(request))
+    })?;
+    let proof = &outcome.proof;
+    if ctx.json {
+        output::print_stdout(&shared::run_json(&outcome))?;
+    } else {
+        let merge = proof.integration.as_ref().and_then(|it| it.merge_commit.as_deref());
+        let base = proof.git.base_branch.as_deref().unwrap_or("the base branch");
+        output::print_stdout(&format!(
+            "accepted goal {}: merged into {base} at {}; the proof is {} (git notes --ref=omk show {})\n",
+            proof.goal_id,
+            merge.unwrap_or("?"),
+            proof.status,
+            merge.unwrap_or("HEAD"),
+        ))?;
+    }
+    Ok(if proof.status == ProofStatus::Ready { ExitCodes::SUCCESS } else { ExitCodes::NOT_READY })
+}
+
+pub(crate) fn run_reject(ctx: &Context, args: &RejectArgs) -> Result<u8, CliError> {
+    let user = env::var("USER").ok();
+    let outcome = with_env(ctx, None, false, |env| {
+        omk_goal::reject_goal(DecideRequest {
+            repo_dir: &ctx.dir,
+            goal: args.goal.as_deref(),
+            reason: Some(&args.reason),
+            fallback_name: user.as_deref(),
+            approve_gate_surface: false,
+            env,
+        })
+    })?;
+    let goal = &outcome.proof.goal_id;
+    if ctx.json {
+        output::print_stdout(&shared::run_json(&outcome))?;
+    } else {
+        output::print_stdout(&format!(
+            "rejected goal {goal}: {}\nbranch omk/{goal} and its worktree stay; for a follow-up: \
+             omk resume {goal} --prompt TEXT\n",
+            args.reason
+        ))?;
+    }
+    Ok(ExitCodes::SUCCESS)
+}
+
+pub(crate) fn run_budget_add(ctx: &Context, args: &BudgetAddArgs) -> Result<u8, CliError> {
+    if let Some(usd) = args.usd
+        && !(usd.is_finite() && usd >= 0.0)
+    {
+        return Err(CliError::usage(format!("--usd {usd} is not an amount of dollars")));
+    }
+    let add = BudgetAdd { wall_ms: args.time, tokens: args.tokens, usd: args.usd, turns: args.turns };
+    let outcome = omk_goal::add_budget(&ctx.dir, args.goal.as_deref(), add, ctx.clock.as_ref())?;
+    let budget = &outcome.proof.budget;
+    if ctx.json {
+        let document = json!({
+            "schema_version": SCHEMA_VERSION,
+            "goal_id": outcome.proof.goal_id,
+            "budget": budget,
+        });
+        output::print_stdout(&format!("{document:#}\n"))?;
+    } else {
+        output::print_stdout(&format!(
+            "goal {} budget: {}\nnext: omk resume {}\n",
+            outcome.proof.goal_id,
+            budget_line(budget),
+            outcome.proof.goal_id
+        ))?;
+    }
+    Ok(ExitCodes::SUCCESS)
+}
+
+pub(crate) fn run_status(ctx: &Context, args: &GoalArgs) -> Result<u8, CliError> {
+    let status = omk_goal::goal_status(&ctx.dir, args.goal.as_deref())?;
+    if ctx.json {
+        let document = json!({ "schema_version": SCHEMA_VERSION, "goal": status_json(&status) });
+        output::print_stdout(&format!("{document:#}\n"))?;
+    } else {
+        output::print_stdout(&status_text(&status))?;
+    }
+    Ok(ExitCodes::SUCCESS)
+}
+
+pub(crate) fn run_list(ctx: &Context) -> Result<u8, CliError> {
+    let goals = omk_goal::list_goals(&ctx.dir)?;
+    if ctx.json {
+        let goals: Vec<_> = goals.iter().map(status_json).collect();
+        let document = json!({ "schema_version": SCHEMA_VERSION, "goals": goals });
+        output::print_stdout(&format!("{document:#}\n"))?;
+        return Ok(ExitCodes::SUCCESS);
+    }
+    if goals.is_empty() {
+        output::print_stdout("no goals yet; start one with `omk run PROMPT`\n")?;
+        return Ok(ExitCodes::SUCCESS);
+    }
+    let mut text = String::new();
+    for goal in &goals {
+        let proof = &goal.proof;
+        let prompt: String = proof.task.prompt.lines().next().unwrap_or_default().chars().take(50).collect();
+        writeln!(
+            text,
+            "{:<40} {:<18} {:>8}  {}  ({})",
+            proof.goal_id.as_str(),
+            proof.status.as_str(),
+            seconds(proof.budget.used.wall_ms),
+            prompt,
+            goal.step,
+        )
+        .expect("writing to a String cannot fail");
+    }
+    output::print_stdout(&text)?;
+    Ok(ExitCodes::SUCCESS)
+}
+
+pub(crate) fn run_show(ctx: &Context, args: &GoalArgs) -> Result<u8, CliError> {
+    let status = omk_goal::goal_status(&ctx.dir, args.goal.as_deref())?;
+    if ctx.json {
+        let document = json!({
+            "schema_version": SCHEMA_VERSION,
+            "goal": status_json(&status),
+            "proof": status.proof,
+        });
+        output::print_stdout(&format!("{document:#}\n"))?;
+    } else {
+        output::print_stdout(&format!(
+            "{}\n{}",
+            status_text(&status),
+            omk_proof::render_text(&status.proof)
+        ))?;
+    }
+    Ok(ExitCodes::SUCCESS)
+}
+
+fn status_json(status: &GoalStatus) -> serde_json::Value {
+    let proof = &status.proof;
+    json!({
+        "goal_id": proof.goal_id,
+        "prompt": proof.task.prompt,
+        "status": proof.status,
+        "readiness": proof.readiness,
+        "summary": proof.summary,
+        "step": status.step,
+        "running": status.running.is_some(),
+        "pid": status.running.flatten(),
+        "started_at": proof.task.started_at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+        "elapsed_ms": proof.task.elapsed_ms,
+        "budget": status.budget,
+        "branch": proof.git.branch,
+        "tree_id": proof.git.tree_id,
+    })
+}
+
+fn status_text(status: &GoalStatus) -> String {
+    let proof = &status.proof;
+    let running = match status.running {
+        Some(Some(pid)) => format!("running (pid {pid})"),
+        Some(None) => "running".to_owned(),
+        None => "not running".to_owned(),
+    };
+    let mut text = format!(
+        "goal     {}\nprompt   {}\nstatus   {} ({running})\nstep     {}\nelapsed  {} of run time, {} events\nbudget   {}\nverdict  {}\n",
+        proof.goal_id,
+        proof.task.prompt.lines().next().unwrap_or_default(),
+        proof.status,
+        status.step,
+        seconds(proof.budget.used.wall_ms),
+        proof.task.events,
+        budget_line(&status.budget),
+        proof.summary,
+    );
+    if let Some(gap) = proof.known_gaps.first() {
+        writeln!(text, "next     {}", gap.next_step).expect("writing to a String cannot fail");
+    }
+    text
+}
+
+fn seconds(ms: u64) -> String {
+    #[expect(clippy::cast_precision_loss, reason = "durations are far below 2^52 ms")]
+    let seconds = ms as f64 / 1000.0;
+    format!("{seconds:.1} s")
+}
+
+fn budget_line(budget: &omk_proof::BudgetEvidence) -> String {
+    let (limits, used) = (&budget.limits, &budget.used);
+    let of = |used: String, limit: Option<String>| match limit {
+        Some(limit) => format!("{used} of {limit}"),
+        None => used,
+    };
+    let usd = used.usd.map_or_else(|| "cost unknown".to_owned(), |it| format!("${it:.2}"));
+    format!(
+        "time {}, tokens {}, cost {}, turns {}",
+        of(seconds(used.wall_ms), limits.wall_ms.map(seconds)),
+        of(used.tokens.to_string(), limits.tokens.map(|it| it.to_string())),
+        of(usd, limits.usd.map(|it| format!("${it:.2}"))),
+        of(used.turns.to_string(), limits.turns.map(|it| it.to_string())),
+    )
+}
