@@ -34,12 +34,6 @@ impl Controller<'_> {
                 omk_worktree::Worktree { path: info.path, branch: branch.clone(), base_commit }
             }
             _ => {
-                if registered.is_none() && path.symlink_metadata().is_ok() {
-                    // No run recorded this directory and git does not know it: debris of a
-                    // creation that crashed before any agent ran.
-                    fs::remove_dir_all(&path)
-                        .map_err(|source| Error::Write { path: path.clone(), source })?;
-                }
                 let options = CreateOptions {
                     path: &path,
                     branch: &branch,

@@ -6,8 +6,7 @@ use chrono::{TimeZone, Utc};
 
 use omk_agent::AgentSpec;
 use omk_events::{Envelope, Event};
-use omk_gates::GateSpec;
-use omk_goal::{Error, FixedClock, RunOutcome, RunRequest};
+use omk_goal::{Error, FixedClock, RunEnv, RunOutcome, RunRequest};
 use omk_proof::{Gap, ProofStatus, Readiness};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
@@ -16,33 +15,57 @@ fn clock() -> FixedClock {
     FixedClock::new(Utc.with_ymd_and_hms(2026, 11, 21, 20, 0, 0).single().expect("valid time"))
 }
 
-/// Runs `prompt` with `agent` in `repo` and returns the outcome and the kinds of events seen.
+/// Runs `prompt` with `agent` in `repo` and returns the outcome and the kinds of events seen,
+/// without agent activity and gate starts (whose order depends on timing).
 fn run(
     repo: &Path,
     prompt: &str,
     agent: &AgentSpec,
-    extra_gates: &[GateSpec],
+    extra_gates: &[String],
 ) -> Result<(RunOutcome, Vec<String>), Error> {
     let clock = clock();
-    let mut seen = Vec::new();
-    let mut observer = |envelope: &Envelope| seen.push(envelope.event.kind().to_owned());
+    let seen = std::sync::Mutex::new(Vec::new());
+    let observer = |envelope: &Envelope| {
+        let kind = envelope.event.kind();
+        if kind != "agent_activity" && kind != "gate_started" {
+            seen.lock().expect("not poisoned").push(kind.to_owned());
+        }
+    };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("a tokio runtime builds");
+    let agent_environment = omk_agent::AgentEnvironment::default();
+    let gate_environment = [("PATH".to_owned(), std::env::var("PATH").unwrap_or_default())];
     let outcome = runtime.block_on(omk_goal::run_goal(RunRequest {
         repo_dir: repo,
         prompt,
         agent: Some(agent),
-        agent_environment: &omk_agent::AgentEnvironment::default(),
+        kind: None,
+        budget: omk_events::BudgetLimits::default(),
         extra_gates,
-        max_parallel_gates: 2,
-        gate_environment: &[("PATH".to_owned(), std::env::var("PATH").unwrap_or_default())],
-        reuse_cached_gates: true,
-        clock: &clock,
-        observer: &mut observer,
+        env: RunEnv {
+            agent_environment: &agent_environment,
+            max_parallel_gates: 2,
+            gate_environment: &gate_environment,
+            reuse_cached_gates: true,
+            clock: &clock,
+            observer: Box::new(observer),
+            interrupt: None,
+            accept: false,
+        },
     }))?;
-    Ok((outcome, seen))
+    Ok((outcome, seen.into_inner().expect("not poisoned")))
+}
+
+/// Returns the path of a proposed gate's log.
+fn gate_log(outcome: &RunOutcome, name: &str) -> std::path::PathBuf {
+    let gate = outcome
+        .proof
+        .proposed_gates()
+        .find(|gate| gate.name == name)
+        .expect("the gate ran on the change");
+    outcome.paths.goal_dir.join(&gate.output.as_ref().expect("the gate has a log").path)
 }
 
 #[test]
@@ -52,13 +75,32 @@ fn the_demo_goal_passes_its_gates_and_awaits_the_review_wall() -> TestResult {
     let agent = AgentSpec::Script(demo.scenario.clone());
     let (outcome, seen) = run(&demo.repo, demo.prompt, &agent, &[])?;
 
-    assert_eq!(
-        seen.join(" "),
-        "goal_created worktree_created agent_started agent_finished changes_captured \
-         gate_surface_checked gate_started gate_started gate_finished gate_finished"
+    let seen = seen.join(" ");
+    assert!(
+        seen.starts_with(
+            "goal_created goal_classified worktree_created gate_finished gate_finished \
+             agent_started agent_finished changes_captured changes_committed \
+             gate_surface_checked gate_finished gate_finished review_started"
+        ),
+        "{seen}"
     );
     let proof = &outcome.proof;
-    assert_eq!((proof.status, proof.readiness), (ProofStatus::NotReady, Readiness::ReviewMissing));
+    assert_eq!(
+        (proof.status, proof.readiness),
+        (ProofStatus::NotReady, Readiness::AwaitingAcceptance),
+        "{:?}",
+        proof.known_gaps
+    );
+    // The baseline shows the failure was there before the agent; the change fixes it.
+    let baseline: Vec<(&str, bool)> = proof
+        .gates
+        .iter()
+        .filter(|gate| gate.phase == omk_events::GatePhase::Baseline)
+        .map(|gate| (gate.name.as_str(), gate.passed))
+        .collect();
+    assert_eq!(baseline, [("test", false), ("syntax", true)]);
+    assert_eq!(proof.commits.len(), 1, "the change is committed on the goal's branch");
+    assert_eq!(proof.git.dirty, Some(false));
     // The fix touches calc.sh only, not what the gates check.
     let surface = proof.gate_surface.as_ref().expect("the gate surface was checked");
     assert_eq!(surface.changed_paths, Vec::<String>::new());
@@ -69,7 +111,7 @@ fn the_demo_goal_passes_its_gates_and_awaits_the_review_wall() -> TestResult {
         .map(|file| (file.path.as_str(), file.lines_added, file.lines_removed))
         .collect();
     assert_eq!(files, [("calc.sh", Some(1), Some(1))]);
-    assert!(proof.gates.iter().all(|gate| gate.passed && gate.after_last_mutation));
+    assert!(proof.proposed_gates().all(|gate| gate.passed && gate.after_last_mutation));
 
     // proof.json is the fold of the log on disk.
     let stored = fs::read_to_string(&outcome.paths.proof)?;
@@ -98,13 +140,17 @@ fn a_second_goal_on_the_same_tree_takes_passed_gates_from_the_cache() -> TestRes
     let agent = AgentSpec::Script(demo.scenario.clone());
     let (first, _) = run(&demo.repo, demo.prompt, &agent, &[])?;
     let (second, seen) = run(&demo.repo, "the same fix again", &agent, &[])?;
-    assert_eq!(first.proof.gates[0].tree_id, second.proof.gates[0].tree_id);
-    assert!(!seen.iter().any(|it| it == "gate_started"), "cached gates do not start: {seen:?}");
+    assert_eq!(first.proof.git.tree_id, second.proof.git.tree_id);
+    assert!(seen.iter().any(|it| it == "gate_finished"), "{seen:?}");
     let first_id = first.proof.goal_id.to_string();
+    // Passed results are cached: every proposed gate, and the baseline syntax gate; the
+    // baseline test gate failed, so it ran again.
     for gate in &second.proof.gates {
-        assert_eq!(gate.cached_from.as_deref(), Some(first_id.as_str()), "{}", gate.name);
+        let expected = (gate.passed).then_some(first_id.as_str());
+        assert_eq!(gate.cached_from.as_deref(), expected, "{} ({})", gate.name, gate.phase);
     }
-    let log = fs::read_to_string(second.paths.goal_dir.join("artifacts/gates/test.log"))?;
+    assert_eq!(second.proof.gates.iter().filter(|gate| gate.cached_from.is_some()).count(), 3);
+    let log = fs::read_to_string(gate_log(&second, "test"))?;
     assert!(log.contains("ok    add 2 3"), "the cached log is in the second goal: {log}");
     Ok(())
 }
@@ -141,9 +187,9 @@ fn a_failing_gate_keeps_the_goal_not_ready() -> TestResult {
     )?;
     let (outcome, _) = run(&demo.repo, demo.prompt, &AgentSpec::Script(scenario), &[])?;
     assert_eq!(outcome.proof.readiness, Readiness::GatesFailing);
-    let test_gate = &outcome.proof.gates[0];
+    let test_gate = outcome.proof.proposed_gates().next().expect("gates ran on the change");
     assert_eq!((test_gate.name.as_str(), test_gate.exit_code), ("test", Some(1)));
-    let log = fs::read_to_string(outcome.paths.goal_dir.join("artifacts/gates/test.log"))?;
+    let log = fs::read_to_string(gate_log(&outcome, "test"))?;
     assert!(log.contains("FAIL  add 2 3: expected 5, got -1"), "{log}");
     Ok(())
 }
@@ -153,13 +199,16 @@ fn extra_gates_run_after_configured_ones_and_must_have_unique_names() -> TestRes
     let dir = tempfile::tempdir()?;
     let demo = omk_goal::create_demo_project(&dir.path().join("demo"))?;
     let agent = AgentSpec::Script(demo.scenario.clone());
-    let (outcome, _) =
-        run(&demo.repo, demo.prompt, &agent, &[GateSpec::shell("gate-1", "test -f README.md")])?;
-    let names: Vec<&str> = outcome.proof.gates.iter().map(|gate| gate.name.as_str()).collect();
+    let (outcome, _) = run(&demo.repo, demo.prompt, &agent, &["test -f README.md".to_owned()])?;
+    let names: Vec<&str> = outcome.proof.proposed_gates().map(|gate| gate.name.as_str()).collect();
     assert_eq!(names, ["test", "syntax", "gate-1"]);
 
-    let err = run(&demo.repo, demo.prompt, &agent, &[GateSpec::shell("test", "true")]).unwrap_err();
-    assert_eq!(err.to_string(), "gate name \"test\" is used twice; rename one of the gates");
+    fs::write(
+        demo.repo.join("omk.toml"),
+        "[[gates]]\nname = \"gate-1\"\ncommand = [\"true\"]\n",
+    )?;
+    let err = run(&demo.repo, demo.prompt, &agent, &["true".to_owned()]).unwrap_err();
+    assert_eq!(err.to_string(), "gate name \"gate-1\" is used twice; rename one of the gates");
     Ok(())
 }
 
@@ -204,12 +253,12 @@ fn a_worktree_failure_is_recorded_and_the_proof_says_failed_infra() -> TestResul
     fs::create_dir_all(demo.repo.join(".omk/worktrees").join(&second_id).join("occupied"))?;
     let (second, seen) = run(&demo.repo, demo.prompt, &agent, &[])?;
     assert_eq!(second.proof.goal_id.as_str(), second_id);
-    assert_eq!(seen, ["goal_created", "goal_failed"]);
+    assert_eq!(seen, ["goal_created", "goal_classified", "goal_failed"]);
     assert_eq!(second.proof.status, ProofStatus::FailedInfra);
     let gap = &second.proof.known_gaps[0].message;
     assert!(gap.starts_with("the worktree step failed: create worktree at "), "{gap}");
     assert!(matches!(
-        omk_events::read_log(&second.paths.events)?.events[1].event,
+        omk_events::read_log(&second.paths.events)?.events[2].event,
         Event::GoalFailed(_)
     ));
     Ok(())
