@@ -19,12 +19,15 @@
 //! Entry points: [`run_goal`], [`load_proof`], [`create_demo_project`], [`checkout_gates`].
 
 mod clock;
+mod config;
 mod demo;
 mod error;
 mod files;
 mod gates;
 mod goal_id;
+mod intake;
 mod pipeline;
+mod review;
 mod store;
 mod worktrees;
 
@@ -33,9 +36,12 @@ pub use omk_gates::GateSpec;
 pub use omk_worktree::{GcEntry, GcVerdict, KeepReason, WorktreeInfo};
 
 pub use crate::clock::{Clock, FixedClock, SystemClock};
+pub use crate::config::{GoalConfig, OracleConfig, ReviewConfig, parse_goal_config};
 pub use crate::demo::{DemoProject, create_demo_project};
 pub use crate::error::{Error, error_chain};
 pub use crate::gates::{CheckoutGates, checkout_gates, create_gate_run_dir};
+pub use crate::intake::{Intake, classify, oracle_gates};
 pub use crate::pipeline::{RunOutcome, RunRequest, run_goal};
+pub use crate::review::{CHECKS, MAX_FINDINGS, ReviewInput, review};
 pub use crate::store::{GoalPaths, LoadedProof, find_goal, gate_cache_dir, goal_paths, load_proof};
 pub use crate::worktrees::{gc_worktrees, list_worktrees};
