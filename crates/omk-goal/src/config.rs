@@ -1,24 +1,322 @@
-//! TEMPORARY stand-in until the review branch lands (replaced on merge).
-use std::path::Path;
+//! The `[review]` and `[oracle]` sections of `omk.toml`.
+
+use std::{collections::BTreeMap, path::Path};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use omk_events::GoalKind;
 
 use crate::error::Error;
 
-/// `[review]`.
-#[derive(Debug, Clone, Default)]
-pub struct ReviewConfig {}
-/// `[oracle]`.
-#[derive(Debug, Clone, Default)]
-pub struct OracleConfig {}
-/// Both.
-#[derive(Debug, Clone, Default)]
+/// The sections of `omk.toml` the controller reads itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GoalConfig {
-    /// `[review]`.
+    /// How the review wall judges a change (`[review]`).
     pub review: ReviewConfig,
-    /// `[oracle]`.
+    /// Which gates prove each kind of goal (`[oracle]`).
     pub oracle: OracleConfig,
 }
 
-/// Parses.
-pub fn parse_goal_config(_text: &str, _path: &Path) -> Result<GoalConfig, Error> {
-    Ok(GoalConfig::default())
+/// The limits and lists of the review wall (`[review]` in omk.toml); see `docs/review.md`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReviewConfig {
+    /// At most this many changed files pass `diff_size` (`max_files`, default 100).
+    pub max_files: u64,
+    /// At most this many changed lines, added plus removed, pass `diff_size` (`max_lines`,
+    /// default 5000).
+    pub max_lines: u64,
+    /// No binary file may be larger than this (`max_binary_bytes`, default 1 MiB).
+    pub max_binary_bytes: u64,
+    /// Whether the change may add or change binary files at all (`allow_binary`, default true).
+    pub allow_binary: bool,
+    /// Globs of paths the change must not touch (`forbidden_paths`); `*` and `?` stay within a
+    /// path component, `**` crosses them. Setting the key replaces the default list.
+    pub forbidden_paths: Vec<String>,
+    /// Regular expressions of allowed secrets, such as test fixtures (`secrets_allow`): a
+    /// finding is allowed when one matches its file's path or its line.
+    pub secrets_allow: Vec<String>,
+}
+
+impl Default for ReviewConfig {
+    fn default() -> Self {
+        Self {
+            max_files: 100,
+            max_lines: 5000,
+            max_binary_bytes: 1024 * 1024,
+            allow_binary: true,
+            forbidden_paths: DEFAULT_FORBIDDEN_PATHS.iter().map(|it| (*it).to_owned()).collect(),
+            secrets_allow: Vec::new(),
+        }
+    }
+}
+
+/// The gates that prove each kind of goal (`[oracle]` in omk.toml), by kind.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OracleConfig {
+    /// The configured gate names of each kind; kinds not listed take the default.
+    pub gates: BTreeMap<GoalKind, Vec<String>>,
+}
+
+/// The paths a change must not touch when `forbidden_paths` is not set.
+const DEFAULT_FORBIDDEN_PATHS: &[&str] = &[".git/**", "**/.env", "**/*.pem", "**/id_rsa*"];
+
+/// Parses the `[review]` and `[oracle]` sections of `text`, the content of the `omk.toml` at
+/// `path`.
+///
+/// Other top-level tables are left to their own parsers; missing sections give the defaults.
+/// An unknown key in either section is an error that suggests the closest known key.
+pub fn parse_goal_config(text: &str, path: &Path) -> Result<GoalConfig, Error> {
+    let error_at = |offset: usize, message: String| {
+        let before = &text[..offset.min(text.len())];
+        Error::GoalConfig {
+            path: path.to_owned(),
+            line: before.matches('\n').count() + 1,
+            column: before.rsplit('\n').next().map_or(0, |it| it.chars().count()) + 1,
+            message,
+        }
+    };
+    let file: File = toml::from_str(text).map_err(|err| {
+        error_at(err.span().map_or(0, |span| span.start), err.message().to_owned())
+    })?;
+    let mut config = GoalConfig::default();
+    for (key, value) in file.review.unwrap_or_default() {
+        let at = value.span().start;
+        let review = &mut config.review;
+        match key.get_ref().as_str() {
+            "max_files" => review.max_files = count(&value, "review", "max_files", at, &error_at)?,
+            "max_lines" => review.max_lines = count(&value, "review", "max_lines", at, &error_at)?,
+            "max_binary_bytes" => {
+                review.max_binary_bytes =
+                    count(&value, "review", "max_binary_bytes", at, &error_at)?;
+            }
+            "allow_binary" => {
+                review.allow_binary = value.get_ref().as_bool().ok_or_else(|| {
+                    error_at(at, "[review] allow_binary must be true or false".to_owned())
+                })?;
+            }
+            "forbidden_paths" => {
+                let globs = strings(&value, "review", "forbidden_paths", at, &error_at)?;
+                for glob in &globs {
+                    if let Err(err) = globset::Glob::new(glob) {
+                        return Err(error_at(
+                            at,
+                            format!("[review] forbidden_paths has an invalid glob {glob:?}: {err}"),
+                        ));
+                    }
+                }
+                review.forbidden_paths = globs;
+            }
+            "secrets_allow" => {
+                let patterns = strings(&value, "review", "secrets_allow", at, &error_at)?;
+                for pattern in &patterns {
+                    if let Err(err) = regex::Regex::new(pattern) {
+                        return Err(error_at(
+                            at,
+                            format!(
+                                "[review] secrets_allow has an invalid regular expression \
+                                 {pattern:?}: {err}"
+                            ),
+                        ));
+                    }
+                }
+                review.secrets_allow = patterns;
+            }
+            other => {
+                return Err(error_at(key.span().start, unknown_key("review", other, REVIEW_KEYS)));
+            }
+        }
+    }
+    for (key, value) in file.oracle.unwrap_or_default() {
+        let at = value.span().start;
+        let Some(kind) = GOAL_KINDS.iter().find(|kind| kind.to_string() == *key.get_ref()) else {
+            return Err(error_at(
+                key.span().start,
+                unknown_key("oracle", key.get_ref(), &GOAL_KIND_NAMES),
+            ));
+        };
+        let gates = strings(&value, "oracle", key.get_ref(), at, &error_at)?;
+        config.oracle.gates.insert(*kind, gates);
+    }
+    Ok(config)
+}
+
+/// The keys of `[review]`.
+const REVIEW_KEYS: &[&str] = &[
+    "max_files",
+    "max_lines",
+    "max_binary_bytes",
+    "allow_binary",
+    "forbidden_paths",
+    "secrets_allow",
+];
+
+const GOAL_KINDS: [GoalKind; 7] = [
+    GoalKind::Feature,
+    GoalKind::Bugfix,
+    GoalKind::Refactor,
+    GoalKind::Rewrite,
+    GoalKind::Docs,
+    GoalKind::Test,
+    GoalKind::Chore,
+];
+
+/// The keys of `[oracle]`: the goal kinds, as `GoalKind` displays them.
+const GOAL_KIND_NAMES: [&str; 7] =
+    ["feature", "bugfix", "refactor", "rewrite", "docs", "test", "chore"];
+
+type Section = BTreeMap<Spanned<String>, Spanned<toml::Value>>;
+
+#[derive(Deserialize)]
+struct File {
+    review: Option<Section>,
+    oracle: Option<Section>,
+}
+
+fn count(
+    value: &Spanned<toml::Value>,
+    section: &str,
+    key: &str,
+    at: usize,
+    error_at: &dyn Fn(usize, String) -> Error,
+) -> Result<u64, Error> {
+    value
+        .get_ref()
+        .as_integer()
+        .and_then(|it| u64::try_from(it).ok())
+        .ok_or_else(|| error_at(at, format!("[{section}] {key} must be a whole number, 0 or more")))
+}
+
+fn strings(
+    value: &Spanned<toml::Value>,
+    section: &str,
+    key: &str,
+    at: usize,
+    error_at: &dyn Fn(usize, String) -> Error,
+) -> Result<Vec<String>, Error> {
+    let wrong = || error_at(at, format!("[{section}] {key} must be an array of strings"));
+    let items = value.get_ref().as_array().ok_or_else(wrong)?;
+    items.iter().map(|item| item.as_str().map(str::to_owned).ok_or_else(wrong)).collect()
+}
+
+/// Returns the message for the unknown `key` of `[section]`, with the closest known key when
+/// one is close.
+fn unknown_key(section: &str, key: &str, known: &[&str]) -> String {
+    let closest = known
+        .iter()
+        .map(|candidate| (edit_distance(key, candidate), *candidate))
+        .min()
+        .filter(|(distance, candidate)| *distance <= 2.max(candidate.len() / 3));
+    match closest {
+        Some((_, candidate)) => {
+            format!("unknown key `{key}` in [{section}]; did you mean `{candidate}`?")
+        }
+        None => format!("unknown key `{key}` in [{section}]; expected one of {}", known.join(", ")),
+    }
+}
+
+/// Returns the Levenshtein distance between `a` and `b`, in characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (a_idx, a_char) in a.chars().enumerate() {
+        let mut current = vec![a_idx + 1];
+        for (b_idx, b_char) in b.iter().enumerate() {
+            let substitution = previous[b_idx] + usize::from(a_char != *b_char);
+            current.push(substitution.min(previous[b_idx + 1] + 1).min(current[b_idx] + 1));
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use omk_events::GoalKind;
+
+    use super::{GoalConfig, ReviewConfig, edit_distance, parse_goal_config};
+
+    fn check(text: &str, expect: &str) {
+        let actual = match parse_goal_config(text, Path::new("omk.toml")) {
+            Ok(config) => format!("{config:?}"),
+            Err(err) => err.to_string(),
+        };
+        assert_eq!(actual, expect);
+    }
+
+    #[test]
+    fn missing_sections_give_the_defaults_and_other_tables_are_left_alone() {
+        let text = "[[gates]]\nname = \"t\"\ncommand = \"true\"\n[agent]\ndefault = \"kimi\"\n";
+        let config = parse_goal_config(text, Path::new("omk.toml")).expect("valid");
+        assert_eq!(config, GoalConfig::default());
+        assert_eq!(config.review.forbidden_paths, [".git/**", "**/.env", "**/*.pem", "**/id_rsa*"]);
+    }
+
+    #[test]
+    fn every_key_is_read() {
+        let text = "[review]\nmax_files = 3\nmax_lines = 40\nmax_binary_bytes = 10\n\
+                    allow_binary = false\nforbidden_paths = [\"secrets/**\"]\n\
+                    secrets_allow = [\"^tests/fixtures/\"]\n\
+                    [oracle]\nfeature = [\"test\", \"e2e\"]\ndocs = []\n";
+        let config = parse_goal_config(text, Path::new("omk.toml")).expect("valid");
+        assert_eq!(
+            config.review,
+            ReviewConfig {
+                max_files: 3,
+                max_lines: 40,
+                max_binary_bytes: 10,
+                allow_binary: false,
+                forbidden_paths: vec!["secrets/**".to_owned()],
+                secrets_allow: vec!["^tests/fixtures/".to_owned()],
+            }
+        );
+        assert_eq!(config.oracle.gates[&GoalKind::Feature], ["test", "e2e"]);
+        assert_eq!(config.oracle.gates[&GoalKind::Docs], [""; 0]);
+        assert_eq!(config.oracle.gates.len(), 2);
+    }
+
+    #[test]
+    fn mistakes_name_the_line_column_and_the_closest_key() {
+        check(
+            "[review]\nmax_line = 10\n",
+            "read omk.toml:2:1: unknown key `max_line` in [review]; did you mean `max_lines`?",
+        );
+        check(
+            "[review]\nbananas = 1\n",
+            "read omk.toml:2:1: unknown key `bananas` in [review]; expected one of max_files, \
+             max_lines, max_binary_bytes, allow_binary, forbidden_paths, secrets_allow",
+        );
+        check(
+            "[oracle]\nfeatuer = [\"test\"]\n",
+            "read omk.toml:2:1: unknown key `featuer` in [oracle]; did you mean `feature`?",
+        );
+        check(
+            "[review]\nmax_files = -1\n",
+            "read omk.toml:2:13: [review] max_files must be a whole number, 0 or more",
+        );
+        check(
+            "[review]\nallow_binary = \"yes\"\n",
+            "read omk.toml:2:16: [review] allow_binary must be true or false",
+        );
+        check(
+            "[oracle]\ndocs = \"test\"\n",
+            "read omk.toml:2:8: [oracle] docs must be an array of strings",
+        );
+        check(
+            "[review]\nsecrets_allow = [\"(\"]\n",
+            "read omk.toml:2:17: [review] secrets_allow has an invalid regular expression \"(\": \
+             regex parse error:\n    (\n    ^\nerror: unclosed group",
+        );
+        check("[review\n", "read omk.toml:1:8: unclosed table, expected `]`");
+    }
+
+    #[test]
+    fn edit_distance_counts_single_character_edits() {
+        assert_eq!(edit_distance("max_line", "max_lines"), 1);
+        assert_eq!(edit_distance("featuer", "feature"), 2);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("same", "same"), 0);
+    }
 }

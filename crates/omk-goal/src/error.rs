@@ -31,6 +31,18 @@ pub enum Error {
     /// `omk.toml` is invalid.
     #[error(transparent)]
     Config(#[from] omk_gates::ConfigError),
+    /// The `[review]` or `[oracle]` section of `omk.toml` is invalid.
+    #[error("read {path}:{line}:{column}: {message}")]
+    GoalConfig {
+        /// The file.
+        path: PathBuf,
+        /// The 1-based line.
+        line: usize,
+        /// The 1-based column.
+        column: usize,
+        /// What is wrong and the expected form.
+        message: String,
+    },
     /// A gate given on the command line clashes with a configured one.
     #[error("gate name {name:?} is used twice; rename one of the gates")]
     DuplicateGate {
@@ -193,6 +205,7 @@ impl Error {
             Self::EmptyPrompt
             | Self::NoAgent
             | Self::Config(_)
+            | Self::GoalConfig { .. }
             | Self::ReadConfig { .. }
             | Self::DuplicateGate { .. }
             | Self::NoGoals { .. }

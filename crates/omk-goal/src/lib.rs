@@ -58,7 +58,7 @@ pub use crate::demo::{DemoProject, create_demo_project};
 pub use crate::error::{Error, error_chain};
 pub use crate::gates::{CheckoutGates, checkout_gates, create_gate_run_dir};
 pub use crate::intake::{Intake, classify, oracle_gates};
-pub use crate::review::{CHECKS, ReviewInput, review};
+pub use crate::review::{CHECKS, MAX_FINDINGS, ReviewInput, review};
 pub use crate::status::{BudgetAdd, GoalStatus, add_budget, goal_status, list_goals, stop_goal};
 pub use crate::store::{GoalPaths, LoadedProof, find_goal, gate_cache_dir, goal_paths, load_proof};
 pub use crate::worktrees::{gc_worktrees, list_worktrees};

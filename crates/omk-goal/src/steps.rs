@@ -1,6 +1,6 @@
 //! The steps of a goal, each ending with its event; see [`crate::state::Next`] for the order.
 
-use std::{cell::RefCell, fs, sync::Mutex, time::Duration};
+use std::{cell::RefCell, sync::Mutex, time::Duration};
 
 use omk_agent::{RunContext, RunControl};
 use omk_events::{
