@@ -67,6 +67,10 @@ pub(crate) fn run(
         };
         transcript.record("StepBegin", json!({ "n": n }))?;
         hold.emit(&activity(ActivityKind::Step));
+        // As for a process after each line: a turn budget stops the run as a turn starts.
+        if hold.stop_requested() {
+            break;
+        }
         if let Some(error) = &step.error {
             transcript.record("StepInterrupted", json!({ "error": error }))?;
             finished.error = Some(format!("step {n}: the model provider failed: {error}"));
@@ -98,6 +102,10 @@ pub(crate) fn run(
             });
             transcript.record("StatusUpdate", json!({ "token_usage": token_usage }))?;
             hold.emit(&AgentActivity { usage: Some(total), ..activity(ActivityKind::Usage) });
+            // A token budget stops the run on the report that crosses it, as for a process.
+            if hold.stop_requested() {
+                break;
+            }
         }
         for call in &step.tool_calls {
             if hold.stop_requested() {

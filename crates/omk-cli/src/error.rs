@@ -79,7 +79,7 @@ impl fmt::Display for CliError {
 impl From<omk_goal::Error> for CliError {
     fn from(error: omk_goal::Error) -> Self {
         let kind = match &error {
-            omk_goal::Error::MergeRefused { .. } => ErrorKind::NotReady,
+            _ if error.is_refusal() => ErrorKind::NotReady,
             omk_goal::Error::Log(omk_events::Error::Locked { .. }) => ErrorKind::Usage,
             _ if error.is_bad_input() => ErrorKind::Usage,
             _ => ErrorKind::Infra,

@@ -171,18 +171,12 @@ impl Controller<'_> {
         let (author_name, author_email) =
             (self.config.worktree.author_name.clone(), self.config.worktree.author_email.clone());
         let identity = Identity { name: &author_name, email: &author_email };
+        // The base already holds the branch when a run merged it and crashed before recording
+        // the acceptance; the proof is still checked, and nothing is merged again.
+        let up_to_date = (check.kind == MergeKind::UpToDate && self.rec.state.head_commit.is_some())
+            .then(|| check.base_commit.clone());
         match check.kind {
-            MergeKind::UpToDate => {
-                // A run that merged and crashed before recording it: the base holds the branch.
-                let tree_id = self.rec.state.tree.clone().unwrap_or_default();
-                self.rec.record(Event::ChangeAccepted(ChangeAccepted {
-                    tree_id,
-                    by,
-                    reason,
-                    merge_commit: Some(check.base_commit),
-                }))?;
-                return Ok(Ok(()));
-            }
+            MergeKind::UpToDate | MergeKind::FastForward => {}
             MergeKind::ThreeWay => {
                 // The gates and review that run again are run time of their own.
                 self.rec.record(Event::GoalResumed(omk_events::GoalResumed {
@@ -225,7 +219,6 @@ impl Controller<'_> {
                     });
                 }
             }
-            MergeKind::FastForward => {}
         }
         let Some(tree_id) = self.rec.state.tree.clone() else {
             return Err(Error::NothingToDecide { goal: self.rec.state.goal_id.to_string() });
@@ -270,20 +263,26 @@ impl Controller<'_> {
             self.rec.state.goal_id, worktree.branch, self.rec.state.goal_id
         );
         let time = self.rec.clock.now().timestamp();
-        let merged = omk_worktree::merge(
-            &self.repo,
-            &MergeOptions {
-                branch: &worktree.branch,
-                target: &base_branch,
-                strategy: self.config.worktree.merge,
-                message: &message,
-                identity,
-                time,
-            },
-        )?;
-        let merge_commit = match merged {
-            Merged::UpToDate { commit } | Merged::FastForward { commit } => commit,
-            Merged::Committed { commit, .. } => commit,
+        let merge_commit = match up_to_date {
+            Some(commit) => commit,
+            None => {
+                let merged = omk_worktree::merge(
+                    &self.repo,
+                    &MergeOptions {
+                        branch: &worktree.branch,
+                        target: &base_branch,
+                        strategy: self.config.worktree.merge,
+                        message: &message,
+                        identity,
+                        time,
+                    },
+                )?;
+                match merged {
+                    Merged::UpToDate { commit }
+                    | Merged::FastForward { commit }
+                    | Merged::Committed { commit, .. } => commit,
+                }
+            }
         };
         self.rec.record(acceptance(Some(merge_commit.clone())))?;
         let outcome = self.write_proof()?;

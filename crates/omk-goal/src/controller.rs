@@ -30,6 +30,7 @@ use crate::{
     clock::Clock,
     control::{Stop, Stopper},
     error::{Error, error_chain},
+    files::write_atomic,
     goal_id::new_goal_id,
     state::{GoalState, Halt, Next},
     store::{GoalPaths, goal_paths},
@@ -183,13 +184,19 @@ pub async fn resume_goal(request: ResumeRequest<'_>) -> Result<RunOutcome, Error
         _ => {}
     }
     let follow_up = follow_up.map(str::trim).filter(|it| !it.is_empty());
-    if state.ended_cleanly
-        && state.halt.is_none()
-        && follow_up.is_none()
-        && !state.rejected
-        && state.next() == Next::Done
-    {
-        return Err(Error::NothingToResume { goal: state.goal_id.to_string() });
+    if state.halt.is_none() && follow_up.is_none() && state.next() == Next::Done {
+        // A run killed after its last step left no proof, or an old one, and its lease.
+        let proof = crate::store::fold_log(&paths.events)?;
+        let stored = fs::read(&paths.proof).ok();
+        if let Some(worktree) = &state.worktree {
+            omk_worktree::unlock(&repo, &worktree.path).ok();
+        }
+        if stored.as_deref() == Some(proof.to_json().as_bytes()) {
+            return Err(Error::NothingToResume { goal: state.goal_id.to_string() });
+        }
+        write_atomic(&paths.proof, proof.to_json().as_bytes())
+            .map_err(|source| Error::Write { path: paths.proof.clone(), source })?;
+        return Ok(RunOutcome { paths, proof });
     }
     let extra_gates = state.created.extra_gates.clone();
     let config = load_config(&repo, &extra_gates, env.gate_environment)?;
@@ -388,10 +395,13 @@ impl Controller<'_> {
         if let Some(wall) = stopper.wall_used_ms() {
             used.wall_ms = wall;
         }
+        // Past the limit is not a warning: it stops the run where the resource is spent.
         let warnings: Vec<_> = meter
             .at_fraction(&used, 0.8)
             .into_iter()
-            .filter(|(resource, _, _)| !self.rec.state.warned.contains(&resource.to_string()))
+            .filter(|(resource, limit, used)| {
+                used < limit && !self.rec.state.warned.contains(&resource.to_string())
+            })
             .collect();
         let exceeded = meter.exceeded(&used).filter(|(resource, _, _)| {
             agent_next || *resource == omk_events::BudgetResource::WallTime
@@ -419,8 +429,16 @@ impl Controller<'_> {
             Some(kind) => (kind, ClassificationSource::User),
             None => (intake.kind, ClassificationSource::Inferred),
         };
-        let oracle_gates =
+        let mut oracle_gates =
             crate::intake::oracle_gates(goal_kind, &self.config.goal.oracle, &self.config.gates);
+        let configured = self.config.goal.oracle.gates.contains_key(&goal_kind);
+        let needs_oracle = !matches!(goal_kind, GoalKind::Docs | GoalKind::Chore);
+        if oracle_gates.is_empty() && needs_oracle && !configured {
+            // Gates given on the command line are the user's own checks for this goal: without
+            // a test gate, they are what proves it.
+            let extra = self.rec.state.created.extra_gates.len();
+            oracle_gates = (1..=extra).map(|n| format!("gate-{n}")).collect();
+        }
         self.rec.record(Event::GoalClassified(GoalClassified {
             goal_kind,
             source,

@@ -192,6 +192,15 @@ pub enum Error {
 }
 
 impl Error {
+    /// Returns whether the error is a refusal to merge: the proof does not allow it, or the
+    /// branch conflicts with the base. Nothing was changed.
+    pub fn is_refusal(&self) -> bool {
+        matches!(
+            self,
+            Self::MergeRefused { .. } | Self::Repo(omk_worktree::Error::Conflicts { .. })
+        )
+    }
+
     /// Returns whether the error is caused by the user's input, which the message names.
     ///
     /// Such errors happen before a goal is created, so they leave nothing behind.

@@ -381,15 +381,17 @@ impl Hold<'_, '_> {
     #[expect(clippy::cast_precision_loss, reason = "budgets are far below 2^52")]
     fn budget_stop(&self) -> Option<Stop> {
         let live = self.live.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        // A turn is spent when it starts, so turns stop when one more would start; tokens stop
+        // when the limit is reached.
         let checks = [
-            (BudgetResource::Tokens, self.limits.tokens, self.used_tokens + live.tokens),
-            (BudgetResource::Turns, self.limits.turns, self.used_turns + live.steps),
+            (BudgetResource::Tokens, self.limits.tokens, self.used_tokens + live.tokens, 0.0),
+            (BudgetResource::Turns, self.limits.turns, self.used_turns + live.steps, 1.0),
         ];
         drop(live);
-        for (resource, limit, used) in checks {
+        for (resource, limit, used, past) in checks {
             let Some(limit) = limit else { continue };
             let (limit, used) = (limit as f64, used as f64);
-            if used >= limit {
+            if used >= limit + past {
                 return Some(Stop::Budget(BudgetExhausted { resource, limit, used }));
             }
             let warned = {

@@ -109,13 +109,35 @@ pub(crate) fn fold_log(path: &Path) -> Result<omk_proof::Proof, Error> {
     Ok(synthesizer.finish()?)
 }
 
-/// Returns the goal with the greatest id, which is the latest created, if any.
+/// Returns the goal created last, if any.
 fn latest_goal(repo_root: &Path) -> Result<Option<GoalId>, Error> {
     Ok(all_goals(repo_root)?.pop())
 }
 
-/// Returns every goal with a log in the repository, oldest first (ids sort by creation).
+/// Returns every goal with a log in the repository, oldest first: by the time of their
+/// `goal_created` event, then (for goals created in the same millisecond, as with a fixed clock)
+/// by when their log file was created, then by id.
 pub(crate) fn all_goals(repo_root: &Path) -> Result<Vec<GoalId>, Error> {
+    let mut goals: Vec<(Option<chrono::DateTime<chrono::Utc>>, Option<std::time::SystemTime>, GoalId)> =
+        goal_ids(repo_root)?
+            .into_iter()
+            .map(|goal| {
+                let log = goal_paths(repo_root, &goal).events;
+                let created_at = omk_events::LogReader::open(&log)
+                    .ok()
+                    .and_then(|mut reader| reader.next())
+                    .and_then(Result::ok)
+                    .map(|first| first.at);
+                let born = fs::metadata(&log).ok().and_then(|meta| meta.created().or(meta.modified()).ok());
+                (created_at, born, goal)
+            })
+            .collect();
+    goals.sort();
+    Ok(goals.into_iter().map(|(_, _, goal)| goal).collect())
+}
+
+/// Returns the ids of every goal with a log in the repository, sorted.
+fn goal_ids(repo_root: &Path) -> Result<Vec<GoalId>, Error> {
     let dir = goals_dir(repo_root);
     let entries = match fs::read_dir(&dir) {
         Ok(entries) => entries,

@@ -666,16 +666,22 @@ impl Synthesizer {
             .iter()
             .find(|it| Some(it.tree_id.as_str()) == proposed_tree)
             .or(self.integrations.last());
+        // A rejection speaks for its tree only: a new tree (a follow-up) awaits a decision.
         match integration {
             None => gaps.push(Gap::AcceptanceMissing),
+            Some(integration) if Some(integration.tree_id.as_str()) != proposed_tree => {
+                gaps.push(match integration.decision {
+                    IntegrationDecision::Accepted => {
+                        Gap::AcceptedOtherTree { tree_id: integration.tree_id.clone() }
+                    }
+                    IntegrationDecision::Rejected => Gap::AcceptanceMissing,
+                });
+            }
             Some(integration) if integration.decision == IntegrationDecision::Rejected => {
                 gaps.push(Gap::ChangeRejected {
                     by: integration.by.clone(),
                     reason: integration.reason.clone().unwrap_or_default(),
                 });
-            }
-            Some(integration) if Some(integration.tree_id.as_str()) != proposed_tree => {
-                gaps.push(Gap::AcceptedOtherTree { tree_id: integration.tree_id.clone() });
             }
             Some(_) => {}
         }
