@@ -250,7 +250,7 @@ fn gate_surface_fails_on_weakened_tests_and_blocks_on_config() {
             "rust ignore attribute added",
             files(vec![modified("src/lib.rs", &[], &[IGNORE_ATTR, "fn slow() {}"])]),
             Failed,
-            vec!["src/lib.rs:11: adds skip marker `#[ignore`"],
+            vec![concat!("src/lib.rs:11: adds skip marker `#[", "ignore`")],
         ),
         (
             "jest skip",
