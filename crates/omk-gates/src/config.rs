@@ -233,6 +233,15 @@ struct File {
     #[serde(default)]
     #[expect(dead_code, reason = "parsed by omk-agent")]
     prices: Option<toml::Value>,
+    #[serde(default)]
+    #[expect(dead_code, reason = "parsed by omk-worktree")]
+    worktree: Option<toml::Value>,
+    #[serde(default)]
+    #[expect(dead_code, reason = "parsed by omk-goal")]
+    review: Option<toml::Value>,
+    #[serde(default)]
+    #[expect(dead_code, reason = "parsed by omk-goal")]
+    oracle: Option<toml::Value>,
 }
 
 #[derive(Deserialize)]
@@ -323,6 +332,8 @@ mod tests {
     #[test]
     fn valid_configs() {
         check("", "");
+        // The sections other crates parse are accepted and left to them.
+        check("[worktree]\ncopy = []\n[review]\nmax_files = 1\n[oracle]\ndocs = []\n", "");
         check(
             "[[gates]]\nname = \"test\"\ncommand = \"sh test.sh\"\nkind = \"test\"\n\n[[gates]]\nname = \"lint\"\ncommand = [\"cargo\", \"clippy\"]\nrequired = false\ntimeout_secs = 60\ncwd = \"sub\"\n",
             "test test [\"sh\", \"-c\", \"sh test.sh\"] required=true timeout=1800s cwd=None\n\
@@ -379,7 +390,7 @@ mod tests {
         check("[gates\n", "error: omk.toml:1:7: unclosed table, expected `]`");
         check(
             "[agnet]\n",
-            "error: omk.toml:1:2: unknown field `agnet`, expected one of `gates`, `detect`, `cache`, `agent`, `approvals`, `prices`",
+            "error: omk.toml:1:2: unknown field `agnet`, expected one of `gates`, `detect`, `cache`, `agent`, `approvals`, `prices`, `worktree`, `review`, `oracle`",
         );
         check(
             "[[gates]]\nname = \"t\"\ncommand = \"x\"\nenv = { \"A-B\" = \"1\" }\n",

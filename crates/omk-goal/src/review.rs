@@ -112,6 +112,12 @@ fn push_findings(evidence: &mut Vec<String>, findings: &[String]) {
     }
 }
 
+/// Returns `n` and `noun`, with an `s` unless `n` is 1: `1 file`, `3 files`.
+fn count(n: impl Into<u64>, noun: &str) -> String {
+    let n = n.into();
+    if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
+}
+
 /// Returns `text` cut to at most `max_chars` characters, with `…` when cut.
 fn truncate(text: &str, max_chars: usize) -> String {
     if text.chars().count() <= max_chars {

@@ -8,7 +8,7 @@ use regex::Regex;
 use omk_events::{GateFinished, GateSurfaceChecked, GoalKind, ReviewStatus};
 use omk_worktree::{ChangeStatus, FileDiff};
 
-use crate::review::{ReviewConfig, Verdict, push_findings, truncate};
+use crate::review::{ReviewConfig, Verdict, count, push_findings, truncate};
 
 /// The paths of gate configuration and CI files the `gate_surface` check always looks for.
 const GATE_CONFIG_PATHS: &[&str] = &[
@@ -115,7 +115,7 @@ pub(super) fn check_gate_surface(
         );
     }
 
-    let mut evidence = vec![format!("looked at {} changed files", files.len())];
+    let mut evidence = vec![format!("looked at {}", count(files.len() as u64, "changed file"))];
     let weakened = !(deleted_tests.is_empty() && skips.is_empty() && removed_asserts.is_empty());
     push_findings(&mut evidence, &deleted_tests);
     push_findings(&mut evidence, &skips);
@@ -143,7 +143,7 @@ pub(super) fn check_gate_surface(
             "a change to gate configuration or CI can change what the gates check".to_owned(),
         );
         verdict.next_step = Some(format!(
-            "a person must read the changes to {} and approve or reject them",
+            "a person must approve or reject the changes to {}",
             config_paths.iter().cloned().collect::<Vec<_>>().join(", ")
         ));
         return verdict;
@@ -159,9 +159,10 @@ pub(super) fn check_diff_size(files: &[FileDiff], config: &ReviewConfig) -> Verd
     let n_files = files.len() as u64;
     let n_lines = n_added + n_removed;
     let evidence = vec![
-        format!("{n_files} files changed, at most {} allowed", config.max_files),
+        format!("{} changed, at most {} allowed", count(n_files, "file"), config.max_files),
         format!(
-            "{n_lines} lines changed ({n_added} added, {n_removed} removed), at most {} allowed",
+            "{} changed ({n_added} added, {n_removed} removed), at most {} allowed",
+            count(n_lines, "line"),
             config.max_lines
         ),
     ];
@@ -242,8 +243,11 @@ pub(super) fn check_forbidden_paths(files: &[FileDiff], forbidden: &[String]) ->
             }
         }
     }
-    let mut evidence =
-        vec![format!("checked {} changed files against {} globs", files.len(), globs.len())];
+    let mut evidence = vec![format!(
+        "checked {} against {}",
+        count(files.len() as u64, "changed file"),
+        count(globs.len() as u64, "glob")
+    )];
     if findings.is_empty() {
         return Verdict { status: ReviewStatus::Passed, evidence, risks, next_step: None };
     }

@@ -7,7 +7,7 @@ use regex::Regex;
 use omk_events::ReviewStatus;
 use omk_worktree::FileDiff;
 
-use crate::review::{Verdict, push_findings};
+use crate::review::{Verdict, count, push_findings};
 
 /// Scans the lines `files` add for credentials; lines removed or kept are not the change's doing.
 ///
@@ -27,10 +27,10 @@ pub(super) fn check_secrets(files: &[FileDiff], allow: &[String]) -> Verdict {
             Allow::Literal(literal) => text.contains(literal.as_str()),
         })
     };
-    let mut n_text_files = 0;
-    let mut n_binary_files = 0;
-    let mut n_lines = 0;
-    let mut n_allowed = 0;
+    let mut n_text_files = 0u32;
+    let mut n_binary_files = 0u32;
+    let mut n_lines = 0u32;
+    let mut n_allowed = 0u32;
     let mut findings = Vec::new();
     for file in files {
         if file.binary {
@@ -49,18 +49,22 @@ pub(super) fn check_secrets(files: &[FileDiff], allow: &[String]) -> Verdict {
             }
         }
     }
-    let mut evidence = vec![format!("scanned {n_text_files} text files, {n_lines} added lines")];
+    let mut evidence = vec![format!(
+        "scanned {}, {}",
+        count(n_text_files, "text file"),
+        count(n_lines, "added line")
+    )];
     if n_binary_files > 0 {
-        evidence.push(format!("skipped {n_binary_files} binary files"));
+        evidence.push(format!("skipped {}", count(n_binary_files, "binary file")));
     }
     if n_allowed > 0 {
-        evidence.push(format!("{n_allowed} findings allowed by [review] secrets_allow"));
+        evidence.push(format!("{} allowed by [review] secrets_allow", count(n_allowed, "finding")));
     }
     if findings.is_empty() {
         evidence.push("found no secrets in the added lines".to_owned());
         return Verdict::new(ReviewStatus::Passed, evidence);
     }
-    evidence.push(format!("found {} secrets in the added lines", findings.len()));
+    evidence.push(format!("found {} in the added lines", count(findings.len() as u64, "secret")));
     push_findings(&mut evidence, &findings);
     Verdict {
         status: ReviewStatus::Failed,
