@@ -70,7 +70,7 @@ fn check(
 fn kimi_wire_answers_approvals_by_policy_and_the_proof_shows_the_denial() -> anyhow::Result<()> {
     let (document, kinds, _env) = check("kimi", FIX_AND_PUSH, "")?;
     let proof = &document["proof"];
-    assert_eq!(proof["readiness"], "review_missing", "{proof:#}");
+    assert_eq!(proof["readiness"], "awaiting_acceptance", "{proof:#}");
     assert_eq!(proof["changed_files"][0]["path"], "lib.sh");
     let agent = &proof["agent"];
     assert_eq!(usage(agent), "170/120/0/53");
@@ -91,10 +91,19 @@ fn kimi_wire_answers_approvals_by_policy_and_the_proof_shows_the_denial() -> any
             r#""deny" "Shell" ("deny programs=[\"git\"] commands=[\"git push*\", \"git * push*\"]")"#,
         ]
     );
+    // The agent's activity is logged as it happens; the policy's answers come with its finish.
+    let steps: Vec<&str> = kinds
+        .iter()
+        .map(String::as_str)
+        .filter(|it| {
+            !matches!(*it, "\"agent_activity\"" | "\"gate_started\"" | "\"review_finished\"")
+        })
+        .collect();
     assert_eq!(
-        kinds.join(" "),
-        r#""goal_created" "worktree_created" "agent_started" "approval_decided" "approval_decided" "agent_finished" "changes_captured" "gate_surface_checked" "gate_started" "gate_finished""#
+        steps.join(" "),
+        r#""goal_created" "goal_classified" "worktree_created" "gate_finished" "agent_started" "approval_decided" "approval_decided" "agent_finished" "changes_captured" "changes_committed" "gate_surface_checked" "gate_finished" "review_started""#
     );
+    assert_eq!(kinds.iter().filter(|it| *it == "\"agent_activity\"").count(), 13);
     Ok(())
 }
 
@@ -123,7 +132,7 @@ fn kimi_print_reads_usage_from_the_session_and_estimates_cost() -> anyhow::Resul
         "[prices.kimi]\ninput_per_mtok = 1.0\noutput_per_mtok = 10.0\ncache_read_per_mtok = 0.5\n";
     let (document, _, _env) = check("kimi-print", FIX, toml)?;
     let agent = &document["proof"]["agent"];
-    assert_eq!(document["proof"]["readiness"], "review_missing");
+    assert_eq!(document["proof"]["readiness"], "awaiting_acceptance");
     assert_eq!(usage(agent), "130/100/0/23");
     assert_eq!(agent["final_message"], "Fixed add().");
     // 130 × 1 + 100 × 0.5 + 23 × 10 dollars per million tokens.
@@ -136,7 +145,7 @@ fn kimi_print_reads_usage_from_the_session_and_estimates_cost() -> anyhow::Resul
 fn claude_reports_cost_and_codex_reports_thread_usage() -> anyhow::Result<()> {
     let (document, _, _env) = check("claude", FIX, "")?;
     let agent = &document["proof"]["agent"];
-    assert_eq!(document["proof"]["readiness"], "review_missing");
+    assert_eq!(document["proof"]["readiness"], "awaiting_acceptance");
     assert_eq!(agent["cost"]["usd"], 0.0123);
     assert_eq!(agent["cost"]["source"]["type"], "reported");
     assert_eq!(usage(agent), "130/100/0/23");
@@ -145,7 +154,7 @@ fn claude_reports_cost_and_codex_reports_thread_usage() -> anyhow::Result<()> {
 
     let (document, _, _env) = check("codex", FIX, "")?;
     let agent = &document["proof"]["agent"];
-    assert_eq!(document["proof"]["readiness"], "review_missing");
+    assert_eq!(document["proof"]["readiness"], "awaiting_acceptance");
     assert_eq!(usage(agent), "130/100/0/23");
     assert_eq!(agent["session_id"], "codex-thread");
     Ok(())
@@ -191,7 +200,7 @@ fn garbage_and_huge_lines_are_counted_not_fatal() -> anyhow::Result<()> {
     let scenario = format!("omk_fake: garbage\nomk_fake: huge_line\n{FIX}");
     let (document, _, _env) = check("kimi", &scenario, "")?;
     let agent = &document["proof"]["agent"];
-    assert_eq!(document["proof"]["readiness"], "review_missing", "{agent:#}");
+    assert_eq!(document["proof"]["readiness"], "awaiting_acceptance", "{agent:#}");
     // The truncated huge line is no longer JSON, so it counts as garbage too.
     assert_eq!(agent["process"]["garbage_lines"], 2);
     assert_eq!(agent["process"]["oversized_lines"], 1);
@@ -204,7 +213,7 @@ fn a_command_gets_the_prompt_on_stdin_and_succeeds_by_exit_code() -> anyhow::Res
     let (document, _, _env) =
         check("cmd:cat > prompt-copy.txt && sed -i 's/- \\$2/+ $2/' lib.sh", "text: unused\n", "")?;
     let proof = &document["proof"];
-    assert_eq!(proof["readiness"], "review_missing", "{proof:#}");
+    assert_eq!(proof["readiness"], "awaiting_acceptance", "{proof:#}");
     let worktree = document["worktree"].as_str().unwrap_or_default();
     assert_eq!(fs::read_to_string(Path::new(worktree).join("prompt-copy.txt"))?, "fix add");
 

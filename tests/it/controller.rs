@@ -64,7 +64,9 @@ fn proof(repo: &Path, goal: &str) -> anyhow::Result<Value> {
 /// Returns the goal directories of the repository.
 fn goal_dirs(repo: &Path) -> Vec<String> {
     fs::read_dir(repo.join(".omk/goals"))
-        .map(|dirs| dirs.flatten().map(|it| it.file_name().to_string_lossy().into_owned()).collect())
+        .map(|dirs| {
+            dirs.flatten().map(|it| it.file_name().to_string_lossy().into_owned()).collect()
+        })
         .unwrap_or_default()
 }
 
@@ -117,7 +119,8 @@ fn the_ready_path_runs_every_step_and_accept_merges_with_a_note() -> anyhow::Res
     let env = TestEnv::new()?;
     let repo = repo(&env, "repo")?;
     let fix = script(&env, "fix.scenario", FIX)?;
-    let output = env.omk(&repo, &["run", "fix add in lib.sh", "--agent", &fix, "--gate", "sh test.sh"])?;
+    let output =
+        env.omk(&repo, &["run", "fix add in lib.sh", "--agent", &fix, "--gate", "sh test.sh"])?;
     assert_eq!(output.code, Some(0), "{output}");
     let goal = goal_id(&env, &repo)?;
     let log = events(&repo, &goal)?;
@@ -148,7 +151,10 @@ fn the_ready_path_runs_every_step_and_accept_merges_with_a_note() -> anyhow::Res
     let merge = after["integration"]["merge_commit"].as_str().unwrap_or_default().to_owned();
     // The base did not move: main fast-forwards to the goal's commit, which has the trailer.
     assert_eq!(env.git(&repo, &["rev-parse", "main"])?.trim(), merge);
-    assert!(env.git(&repo, &["log", "-1", "--format=%B", "main"])?.contains(&format!("Omk-Goal: {goal}")));
+    assert!(
+        env.git(&repo, &["log", "-1", "--format=%B", "main"])?
+            .contains(&format!("Omk-Goal: {goal}"))
+    );
     let note = env.git(&repo, &["notes", "--ref=omk", "show", "main"])?;
     assert!(note.contains(&format!("omk-goal: {goal}\nstatus: ready\n")), "{note}");
     assert!(fs::read_to_string(repo.join("lib.sh"))?.contains("$1 + $2"), "the checkout moved");
@@ -165,16 +171,21 @@ fn run_accept_accepts_as_a_policy_only_when_everything_passes() -> anyhow::Resul
     let env = TestEnv::new()?;
     let repo = repo(&env, "repo")?;
     let fix = script(&env, "fix.scenario", FIX)?;
-    let output = env.omk(&repo, &["run", "fix add", "--agent", &fix, "--gate", "sh test.sh", "--accept"])?;
+    let output =
+        env.omk(&repo, &["run", "fix add", "--agent", &fix, "--gate", "sh test.sh", "--accept"])?;
     assert_eq!(output.code, Some(0), "{output}");
     let goal = goal_id(&env, &repo)?;
     let ready = proof(&repo, &goal)?;
     assert_eq!(ready["status"], "ready");
-    assert_eq!(ready["integration"]["by"], serde_json::json!({"kind": "policy", "name": "run --accept"}));
+    assert_eq!(
+        ready["integration"]["by"],
+        serde_json::json!({"kind": "policy", "name": "run --accept"})
+    );
 
     // A change that fails its gate is not accepted by the policy.
     let noop = script(&env, "noop.scenario", "text: Done, all tests pass!\n")?;
-    let output = env.omk(&repo, &["run", "fix add again", "--agent", &noop, "--gate", "false", "--accept"])?;
+    let output =
+        env.omk(&repo, &["run", "fix add again", "--agent", &noop, "--gate", "false", "--accept"])?;
     assert_eq!(output.code, Some(1), "{output}");
     let goal = goal_id(&env, &repo)?;
     let refused = proof(&repo, &goal)?;
@@ -210,7 +221,11 @@ fn accept_merges_a_moved_base_in_and_checks_the_merged_tree_again() -> anyhow::R
     assert_eq!(proposed_runs, 2, "the gate ran again on the merged tree");
     let ready = proof(&repo, &goal)?;
     assert_eq!(ready["status"], "ready", "{ready:#}");
-    assert_eq!(ready["changed_files"].as_array().map(Vec::len), Some(1), "measured against the new base");
+    assert_eq!(
+        ready["changed_files"].as_array().map(Vec::len),
+        Some(1),
+        "measured against the new base"
+    );
     assert!(repo.join("README").exists() && fs::read_to_string(repo.join("lib.sh"))?.contains("+"));
     Ok(())
 }
@@ -254,11 +269,15 @@ fn a_rejected_change_gets_a_follow_up_run_on_the_same_worktree() -> anyhow::Resu
     assert_eq!(rejected.code, Some(0), "{rejected}");
     let after_reject = proof(&repo, &goal)?;
     assert_eq!(after_reject["known_gaps"][0]["gap"]["kind"], "change_rejected", "{after_reject:#}");
-    assert_eq!(env.git(&repo, &["rev-parse", "--verify", "--quiet", &format!("omk/{goal}")])?.len(), 41);
+    assert_eq!(
+        env.git(&repo, &["rev-parse", "--verify", "--quiet", &format!("omk/{goal}")])?.len(),
+        41
+    );
     let nothing = env.omk(&repo, &["resume"])?;
     assert_eq!(nothing.code, Some(2), "a rejected goal resumes only with a follow-up: {nothing}");
 
-    let follow_up = env.omk(&repo, &["resume", &goal[..12], "--prompt", "document what add returns"])?;
+    let follow_up =
+        env.omk(&repo, &["resume", &goal[..12], "--prompt", "document what add returns"])?;
     assert_eq!(follow_up.code, Some(0), "{follow_up}");
     let after = proof(&repo, &goal)?;
     assert_ne!(after["git"]["tree_id"], first_tree);
@@ -275,7 +294,8 @@ fn a_vague_prompt_asks_a_question_and_the_answer_lets_the_goal_go_on() -> anyhow
     let env = TestEnv::new()?;
     let repo = repo(&env, "repo")?;
     let fix = script(&env, "fix.scenario", FIX)?;
-    let output = env.omk(&repo, &["run", "Make it awesome", "--agent", &fix, "--gate", "sh test.sh"])?;
+    let output =
+        env.omk(&repo, &["run", "Make it awesome", "--agent", &fix, "--gate", "sh test.sh"])?;
     assert_eq!(output.code, Some(3), "{output}");
     let goal = goal_id(&env, &repo)?;
     let blocked = proof(&repo, &goal)?;
@@ -284,7 +304,8 @@ fn a_vague_prompt_asks_a_question_and_the_answer_lets_the_goal_go_on() -> anyhow
     assert!(question.contains("Make it awesome"), "{question}");
     assert!(!repo.join(".omk/worktrees").join(&goal).exists(), "nothing ran before the answer");
 
-    let answered = env.omk(&repo, &["resume", "--prompt", "fix add in lib.sh so sh test.sh passes"])?;
+    let answered =
+        env.omk(&repo, &["resume", "--prompt", "fix add in lib.sh so sh test.sh passes"])?;
     assert_eq!(answered.code, Some(0), "{answered}");
     let log = events(&repo, &goal)?;
     assert_eq!(count(&log, "decision_made"), 1);
@@ -300,7 +321,8 @@ fn pause_from_another_terminal_stops_the_agent_and_resume_finishes() -> anyhow::
     let repo = repo(&env, "repo")?;
     let agent = slow_agent(&env)?;
     let known = goal_dirs(&repo);
-    let run = env.spawn_omk(&repo, &["run", "fix add", "--agent", &agent, "--gate", "sh test.sh"])?;
+    let run =
+        env.spawn_omk(&repo, &["run", "fix add", "--agent", &agent, "--gate", "sh test.sh"])?;
     let goal = wait_for_event(&repo, "agent_started", &known)?;
 
     let started = Instant::now();
@@ -332,7 +354,8 @@ fn ctrl_c_pauses_and_cancel_is_final() -> anyhow::Result<()> {
     let repo = repo(&env, "repo")?;
     let agent = slow_agent(&env)?;
     let known = goal_dirs(&repo);
-    let run = env.spawn_omk(&repo, &["run", "fix add", "--agent", &agent, "--gate", "sh test.sh"])?;
+    let run =
+        env.spawn_omk(&repo, &["run", "fix add", "--agent", &agent, "--gate", "sh test.sh"])?;
     let goal = wait_for_event(&repo, "agent_started", &known)?;
     let pid = nix::unistd::Pid::from_raw(i32::try_from(run.id())?);
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT)?;
@@ -357,7 +380,8 @@ fn a_live_run_cancelled_from_another_terminal_stops() -> anyhow::Result<()> {
     let repo = repo(&env, "repo")?;
     let agent = slow_agent(&env)?;
     let known = goal_dirs(&repo);
-    let run = env.spawn_omk(&repo, &["run", "fix add", "--agent", &agent, "--gate", "sh test.sh"])?;
+    let run =
+        env.spawn_omk(&repo, &["run", "fix add", "--agent", &agent, "--gate", "sh test.sh"])?;
     let goal = wait_for_event(&repo, "agent_started", &known)?;
     let cancelled = env.omk(&repo, &["cancel", &goal, "--json"])?;
     let run = finish(run)?;
@@ -376,7 +400,10 @@ fn budgets_stop_the_run_and_budget_add_lets_it_go_on() -> anyhow::Result<()> {
     let fix = script(&env, "fix.scenario", FIX)?;
 
     // No time at all: the run stops before its first step.
-    let output = env.omk(&repo, &["run", "fix add", "--agent", &fix, "--gate", "sh test.sh", "--budget-time", "0s"])?;
+    let output = env.omk(
+        &repo,
+        &["run", "fix add", "--agent", &fix, "--gate", "sh test.sh", "--budget-time", "0s"],
+    )?;
     assert_eq!(output.code, Some(4), "{output}");
     let goal = goal_id(&env, &repo)?;
     let stopped = proof(&repo, &goal)?;
@@ -389,18 +416,35 @@ fn budgets_stop_the_run_and_budget_add_lets_it_go_on() -> anyhow::Result<()> {
     assert_eq!(proof(&repo, &goal)?["readiness"], "awaiting_acceptance");
 
     // One turn: the agent is stopped as its second turn starts, its partial work kept.
-    let output = env.omk(&repo, &["run", "fix add again", "--agent", &fix, "--gate", "sh test.sh", "--max-turns", "1"])?;
+    let output = env.omk(
+        &repo,
+        &["run", "fix add again", "--agent", &fix, "--gate", "sh test.sh", "--max-turns", "1"],
+    )?;
     assert_eq!(output.code, Some(4), "{output}");
     let goal = goal_id(&env, &repo)?;
     let stopped = proof(&repo, &goal)?;
     assert_eq!(stopped["status"], "needs_more_budget", "{stopped:#}");
     assert_eq!(stopped["budget"]["exhausted"]["resource"], "turns");
     assert_eq!(stopped["changed_files"][0]["path"], "lib.sh", "the partial work is evidence");
-    assert!(stopped["agent"]["error"].as_str().unwrap_or_default().starts_with("omk stopped the agent"));
+    assert!(
+        stopped["agent"]["error"].as_str().unwrap_or_default().starts_with("omk stopped the agent")
+    );
 
     // Tokens: 400 per step, so a limit of 480 warns at the first report and stops the agent
     // at the second.
-    let output = env.omk(&repo, &["run", "fix add a third time", "--agent", &fix, "--gate", "sh test.sh", "--budget-tokens", "480"])?;
+    let output = env.omk(
+        &repo,
+        &[
+            "run",
+            "fix add a third time",
+            "--agent",
+            &fix,
+            "--gate",
+            "sh test.sh",
+            "--budget-tokens",
+            "480",
+        ],
+    )?;
     assert_eq!(output.code, Some(4), "{output}");
     let goal = goal_id(&env, &repo)?;
     let log = events(&repo, &goal)?;
@@ -465,7 +509,8 @@ fn bad_input_names_the_problem_and_loses_nothing() -> anyhow::Result<()> {
     check(&["status", "nope"], 2, "no goal nope in")?;
     let first = env.omk(&repo, &["run", "fix add", "--agent", &fix, "--gate", "sh test.sh"])?;
     assert_eq!(first.code, Some(0), "{first}");
-    let second = env.omk(&repo, &["run", "fix add too", "--agent", &fix, "--gate", "sh test.sh"])?;
+    let second =
+        env.omk(&repo, &["run", "fix add too", "--agent", &fix, "--gate", "sh test.sh"])?;
     assert_eq!(second.code, Some(0), "{second}");
     check(&["show", "2026"], 2, "names 2 goals")?;
     check(&["reject", "latest", "--reason", "  "], 2, "say why the change is rejected")?;
@@ -475,7 +520,8 @@ fn bad_input_names_the_problem_and_loses_nothing() -> anyhow::Result<()> {
     // A goal another process runs is refused, naming the process.
     let agent = slow_agent(&env)?;
     let known = goal_dirs(&repo);
-    let run = env.spawn_omk(&repo, &["run", "fix add slowly", "--agent", &agent, "--gate", "true"])?;
+    let run =
+        env.spawn_omk(&repo, &["run", "fix add slowly", "--agent", &agent, "--gate", "true"])?;
     let goal = wait_for_event(&repo, "agent_started", &known)?;
     let busy = env.omk(&repo, &["resume", &goal])?;
     assert_eq!(busy.code, Some(2), "{busy}");
@@ -514,7 +560,8 @@ fn bad_input_names_the_problem_and_loses_nothing() -> anyhow::Result<()> {
 fn a_run_killed_at_any_step_boundary_resumes_without_duplicating_anything() -> anyhow::Result<()> {
     let env = TestEnv::new()?;
     let fix = script(&env, "fix.scenario", FIX)?;
-    let run_args = ["run", "fix add", "--agent", fix.as_str(), "--gate", "sh test.sh", "--gate", "true"];
+    let run_args =
+        ["run", "fix add", "--agent", fix.as_str(), "--gate", "sh test.sh", "--gate", "true"];
     let reference = repo(&env, "reference")?;
     let output = env.omk(&reference, &run_args)?;
     assert_eq!(output.code, Some(0), "{output}");
@@ -538,7 +585,13 @@ fn a_run_killed_at_any_step_boundary_resumes_without_duplicating_anything() -> a
         let log = events(&repo, &goal)?;
         let replay = env.omk(&repo, &["replay", &goal])?;
         assert_eq!(replay.code, Some(0), "the log verifies after {point}: {replay}");
-        for kind in ["goal_classified", "worktree_created", "changes_committed", "review_started", "agent_finished"] {
+        for kind in [
+            "goal_classified",
+            "worktree_created",
+            "changes_committed",
+            "review_started",
+            "agent_finished",
+        ] {
             assert_eq!(count(&log, kind), 1, "{kind} once after {point}");
         }
         assert_eq!(count(&log, "review_finished"), 7, "each review check once after {point}");
@@ -560,10 +613,14 @@ fn a_run_killed_at_any_step_boundary_resumes_without_duplicating_anything() -> a
         let commits = env.git(&repo, &["rev-list", "--count", &format!("main..omk/{goal}")])?;
         assert_eq!(commits.trim(), "1", "one commit on the branch after {point}");
         let worktrees = env.git(&repo, &["worktree", "list", "--porcelain"])?;
-        let linked: Vec<&str> = worktrees.lines().filter(|it| it.starts_with("worktree ")).skip(1).collect();
+        let linked: Vec<&str> =
+            worktrees.lines().filter(|it| it.starts_with("worktree ")).skip(1).collect();
         assert_eq!(linked.len(), 1, "one worktree after {point}: {worktrees}");
         assert!(linked[0].ends_with(&format!(".omk/worktrees/{goal}")), "{worktrees}");
-        assert!(!worktrees.contains("\nlocked"), "the lease is released after {point}: {worktrees}");
+        assert!(
+            !worktrees.contains("\nlocked"),
+            "the lease is released after {point}: {worktrees}"
+        );
     }
     Ok(())
 }

@@ -90,7 +90,7 @@ fn real_kimi_wire_edits_the_repo_and_the_policy_denies_git_push() -> anyhow::Res
     let Some(kimi) = real_kimi()? else { return Ok(()) };
     let document = check(&kimi, "kimi", FIX_AND_PUSH)?;
     let proof = &document["proof"];
-    assert_eq!(proof["readiness"], "review_missing", "{proof:#}");
+    assert_eq!(proof["readiness"], "awaiting_acceptance", "{proof:#}");
     assert_eq!(proof["changed_files"][0]["path"], "lib.sh");
     assert_eq!(proof["changed_files"].as_array().map(Vec::len), Some(1));
     let agent = &proof["agent"];
@@ -139,7 +139,7 @@ fn real_kimi_print_edits_the_repo_and_usage_comes_from_its_session() -> anyhow::
     );
     let document = check(&kimi, "kimi-print", &scenario)?;
     let proof = &document["proof"];
-    assert_eq!(proof["readiness"], "review_missing", "{proof:#}");
+    assert_eq!(proof["readiness"], "awaiting_acceptance", "{proof:#}");
     assert_eq!(proof["changed_files"][0]["path"], "lib.sh");
     let agent = &proof["agent"];
     assert_eq!(agent["status"], "completed");

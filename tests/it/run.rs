@@ -28,7 +28,7 @@ fn demo_proves_the_fix_and_says_what_to_try_next() -> anyhow::Result<()> {
     let goal = proof["goal_id"].as_str().unwrap_or_default();
     let stored = fs::read_to_string(repo.join(".omk/goals").join(goal).join("proof.json"))?;
     assert_eq!(shown.stdout, stored);
-    assert_eq!(proof["readiness"], "review_missing");
+    assert_eq!(proof["readiness"], "awaiting_acceptance");
     assert_eq!(proof["changed_files"][0]["path"], "calc.sh");
 
     // The fix is in the goal's worktree, and the user's checkout still has the bug.
@@ -48,7 +48,7 @@ fn run_with_a_passing_gate_exits_0_and_a_failing_one_exits_1() -> anyhow::Result
 
     let output = env.omk(&repo, &["run", "fix add", "--agent", &agent, "--gate", "sh test.sh"])?;
     assert_eq!(output.code, Some(0), "{output}");
-    assert!(output.stdout.contains("readiness  review_missing"), "{output}");
+    assert!(output.stdout.contains("readiness  awaiting_acceptance"), "{output}");
     assert!(output.stdout.contains("modified  lib.sh  +1 -1"), "{output}");
 
     // An agent that changes nothing useful: the gate fails, so the proof is not ready.

@@ -131,10 +131,25 @@ struct File {
     approvals: Vec<RawRule>,
     #[serde(default)]
     prices: BTreeMap<String, Price>,
-    /// Parsed by omk-gates.
+    /// Sections other crates parse (omk-gates, omk-worktree, omk-goal): accepted, not read.
     #[serde(default)]
-    #[expect(dead_code, reason = "the gates are parsed by omk-gates; this only accepts the key")]
+    #[expect(dead_code, reason = "parsed by omk-gates; this only accepts the key")]
     gates: Option<toml::Value>,
+    #[serde(default)]
+    #[expect(dead_code, reason = "parsed by omk-gates; this only accepts the key")]
+    detect: Option<toml::Value>,
+    #[serde(default)]
+    #[expect(dead_code, reason = "parsed by omk-gates; this only accepts the key")]
+    cache: Option<toml::Value>,
+    #[serde(default)]
+    #[expect(dead_code, reason = "parsed by omk-worktree; this only accepts the key")]
+    worktree: Option<toml::Value>,
+    #[serde(default)]
+    #[expect(dead_code, reason = "parsed by omk-goal; this only accepts the key")]
+    review: Option<toml::Value>,
+    #[serde(default)]
+    #[expect(dead_code, reason = "parsed by omk-goal; this only accepts the key")]
+    oracle: Option<toml::Value>,
 }
 
 #[derive(Deserialize)]

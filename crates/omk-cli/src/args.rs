@@ -272,9 +272,7 @@ pub struct BudgetAddArgs {
 
 /// Parses a duration such as `90s`, `10m`, `1h30m`, `500ms` or `45` (seconds) into milliseconds.
 pub(crate) fn parse_duration_ms(text: &str) -> Result<u64, String> {
-    let bad = || {
-        format!("{text:?} is not a duration; write it like 90s, 10m, 1h30m or 500ms")
-    };
+    let bad = || format!("{text:?} is not a duration; write it like 90s, 10m, 1h30m or 500ms");
     let text = text.trim();
     if let Ok(seconds) = text.parse::<u64>() {
         return seconds.checked_mul(1000).ok_or_else(bad);

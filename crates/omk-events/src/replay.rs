@@ -81,6 +81,8 @@ pub struct Summary {
     pub gates_passed: u64,
     /// Gate runs that failed.
     pub gates_failed: u64,
+    /// Of those, runs on the base tree: failures that were there before the agent.
+    pub baseline_failed: u64,
     /// Events of kinds this build does not know.
     pub unknown_events: u64,
     /// The kind of the last event, such as `change_accepted` or `goal_failed`.
@@ -145,6 +147,9 @@ impl Timeline {
                     summary.gates_passed += 1;
                 } else {
                     summary.gates_failed += 1;
+                    if gate.phase == crate::GatePhase::Baseline {
+                        summary.baseline_failed += 1;
+                    }
                 }
                 entry.duration_ms = Some(gate.duration_ms);
                 entry.gate = Some(GateVerdict {
@@ -459,9 +464,13 @@ impl<W: Write> TextWriter<W> {
     /// Writes the summary lines after the last entry, with what [`crate::verify`] found.
     pub fn finish(mut self, summary: &Summary, check: &ChainCheck) -> io::Result<W> {
         let tokens = summary.tokens.total();
+        let baseline = match summary.baseline_failed {
+            0 => String::new(),
+            n => format!(" ({n} on the base tree, before the agent)"),
+        };
         writeln!(
             self.out,
-            "{} events over {}; agent: {} run(s), {tokens} tokens; gates: {} passed, {} failed",
+            "{} events over {}; agent: {} run(s), {tokens} tokens; gates: {} passed, {} failed{baseline}",
             summary.events,
             clock(summary.elapsed_ms),
             summary.agent_runs,

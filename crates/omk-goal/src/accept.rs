@@ -173,14 +173,17 @@ impl Controller<'_> {
         let identity = Identity { name: &author_name, email: &author_email };
         // The base already holds the branch when a run merged it and crashed before recording
         // the acceptance; the proof is still checked, and nothing is merged again.
-        let up_to_date = (check.kind == MergeKind::UpToDate && self.rec.state.head_commit.is_some())
-            .then(|| check.base_commit.clone());
+        let up_to_date = (check.kind == MergeKind::UpToDate
+            && self.rec.state.head_commit.is_some())
+        .then(|| check.base_commit.clone());
         match check.kind {
             MergeKind::UpToDate | MergeKind::FastForward => {}
             MergeKind::ThreeWay => {
                 // The gates and review that run again are run time of their own.
                 self.rec.record(Event::GoalResumed(omk_events::GoalResumed {
-                    reason: format!("omk accept: {base_branch} moved; merging it in and checking again"),
+                    reason: format!(
+                        "omk accept: {base_branch} moved; merging it in and checking again"
+                    ),
                     follow_up: None,
                 }))?;
                 let who = GitIdentity { identity, time: self.rec.clock.now().timestamp() };
@@ -227,17 +230,19 @@ impl Controller<'_> {
         // The proof as it would be with the acceptance (and the surface approval).
         let mut pending = Vec::new();
         let proof = crate::store::fold_log(&self.paths.events)?;
-        if approve_surface && let Some(surface) = &proof.gate_surface
-            && !surface.changed_paths.is_empty() {
-                pending.push(Event::DecisionMade(DecisionMade {
-                    subject: DecisionSubject::GateSurface {
-                        proposed_digest: surface.proposed_digest.clone(),
-                    },
-                    approved: true,
-                    by: by.clone(),
-                    reason: Some("approved with omk accept --approve-gate-surface".to_owned()),
-                }));
-            }
+        if approve_surface
+            && let Some(surface) = &proof.gate_surface
+            && !surface.changed_paths.is_empty()
+        {
+            pending.push(Event::DecisionMade(DecisionMade {
+                subject: DecisionSubject::GateSurface {
+                    proposed_digest: surface.proposed_digest.clone(),
+                },
+                approved: true,
+                by: by.clone(),
+                reason: Some("approved with omk accept --approve-gate-surface".to_owned()),
+            }));
+        }
         let acceptance = |merge_commit: Option<String>| {
             Event::ChangeAccepted(ChangeAccepted {
                 tree_id: tree_id.clone(),

@@ -7,20 +7,14 @@
 //! Steps are idempotent: one interrupted half-way is run again, and what it left behind (a
 //! worktree, a commit) is adopted rather than made twice.
 
-use std::{
-    ffi::OsStr,
-    fs, io,
-    path::Path,
-    sync::atomic::AtomicBool,
-};
+use std::{ffi::OsStr, fs, io, path::Path, sync::atomic::AtomicBool};
 
 use omk_agent::{Agent, AgentConfig, AgentEnvironment, AgentSpec};
 use omk_events::{
-    BudgetExhausted, BudgetLimits, BudgetSet, BudgetWarned,
-    ChangedFile, ClassificationSource, DecisionRequested,
-    DecisionSubject, Envelope, Event, EventLog, FileOperation, GatePhase, GoalCancelled,
-    GoalClassified, GoalCreated, GoalFailed, GoalId, GoalKind, GoalPaused, RecoveryAction,
-    RecoveryPerformed, Step,
+    BudgetExhausted, BudgetLimits, BudgetSet, BudgetWarned, ChangedFile, ClassificationSource,
+    DecisionRequested, DecisionSubject, Envelope, Event, EventLog, FileOperation, GatePhase,
+    GoalCancelled, GoalClassified, GoalCreated, GoalFailed, GoalId, GoalKind, GoalPaused,
+    RecoveryAction, RecoveryPerformed, Step,
 };
 use omk_gates::{GateConfig, GatePlan, GateSpec};
 use omk_proof::Proof;

@@ -118,20 +118,24 @@ fn latest_goal(repo_root: &Path) -> Result<Option<GoalId>, Error> {
 /// `goal_created` event, then (for goals created in the same millisecond, as with a fixed clock)
 /// by when their log file was created, then by id.
 pub(crate) fn all_goals(repo_root: &Path) -> Result<Vec<GoalId>, Error> {
-    let mut goals: Vec<(Option<chrono::DateTime<chrono::Utc>>, Option<std::time::SystemTime>, GoalId)> =
-        goal_ids(repo_root)?
-            .into_iter()
-            .map(|goal| {
-                let log = goal_paths(repo_root, &goal).events;
-                let created_at = omk_events::LogReader::open(&log)
-                    .ok()
-                    .and_then(|mut reader| reader.next())
-                    .and_then(Result::ok)
-                    .map(|first| first.at);
-                let born = fs::metadata(&log).ok().and_then(|meta| meta.created().or(meta.modified()).ok());
-                (created_at, born, goal)
-            })
-            .collect();
+    let mut goals: Vec<(
+        Option<chrono::DateTime<chrono::Utc>>,
+        Option<std::time::SystemTime>,
+        GoalId,
+    )> = goal_ids(repo_root)?
+        .into_iter()
+        .map(|goal| {
+            let log = goal_paths(repo_root, &goal).events;
+            let created_at = omk_events::LogReader::open(&log)
+                .ok()
+                .and_then(|mut reader| reader.next())
+                .and_then(Result::ok)
+                .map(|first| first.at);
+            let born =
+                fs::metadata(&log).ok().and_then(|meta| meta.created().or(meta.modified()).ok());
+            (created_at, born, goal)
+        })
+        .collect();
     goals.sort();
     Ok(goals.into_iter().map(|(_, _, goal)| goal).collect())
 }

@@ -107,15 +107,25 @@ fn archive_holds_binary_docs_completions_and_man_pages() -> Result<()> {
     - 644 0:0 : 1700000000 omk-0.1.0-x86_64-unknown-linux-gnu/completions/omk.fish
     d 755 0:0 : 1700000000 omk-0.1.0-x86_64-unknown-linux-gnu/man/
     d 755 0:0 : 1700000000 omk-0.1.0-x86_64-unknown-linux-gnu/man/man1/
+    - 644 0:0 : 1700000000 omk-0.1.0-x86_64-unknown-linux-gnu/man/man1/omk-accept.1
     - 644 0:0 : 1700000000 omk-0.1.0-x86_64-unknown-linux-gnu/man/man1/omk-agents.1
+    - 644 0:0 : 1700000000 omk-0.1.0-x86_64-unknown-linux-gnu/man/man1/omk-budget-add.1
+    - 644 0:0 : 1700000000 omk-0.1.0-x86_64-unknown-linux-gnu/man/man1/omk-budget.1
+    - 644 0:0 : 1700000000 omk-0.1.0-x86_64-unknown-linux-gnu/man/man1/omk-cancel.1
     - 644 0:0 : 1700000000 omk-0.1.0-x86_64-unknown-linux-gnu/man/man1/omk-demo.1
     - 644 0:0 : 1700000000 omk-0.1.0-x86_64-unknown-linux-gnu/man/man1/omk-gates-list.1
     - 644 0:0 : 1700000000 omk-0.1.0-x86_64-unknown-linux-gnu/man/man1/omk-gates-run.1
     - 644 0:0 : 1700000000 omk-0.1.0-x86_64-unknown-linux-gnu/man/man1/omk-gates.1
+    - 644 0:0 : 1700000000 omk-0.1.0-x86_64-unknown-linux-gnu/man/man1/omk-list.1
+    - 644 0:0 : 1700000000 omk-0.1.0-x86_64-unknown-linux-gnu/man/man1/omk-pause.1
     - 644 0:0 : 1700000000 omk-0.1.0-x86_64-unknown-linux-gnu/man/man1/omk-proof-show.1
     - 644 0:0 : 1700000000 omk-0.1.0-x86_64-unknown-linux-gnu/man/man1/omk-proof.1
+    - 644 0:0 : 1700000000 omk-0.1.0-x86_64-unknown-linux-gnu/man/man1/omk-reject.1
     - 644 0:0 : 1700000000 omk-0.1.0-x86_64-unknown-linux-gnu/man/man1/omk-replay.1
+    - 644 0:0 : 1700000000 omk-0.1.0-x86_64-unknown-linux-gnu/man/man1/omk-resume.1
     - 644 0:0 : 1700000000 omk-0.1.0-x86_64-unknown-linux-gnu/man/man1/omk-run.1
+    - 644 0:0 : 1700000000 omk-0.1.0-x86_64-unknown-linux-gnu/man/man1/omk-show.1
+    - 644 0:0 : 1700000000 omk-0.1.0-x86_64-unknown-linux-gnu/man/man1/omk-status.1
     - 644 0:0 : 1700000000 omk-0.1.0-x86_64-unknown-linux-gnu/man/man1/omk-worktree-gc.1
     - 644 0:0 : 1700000000 omk-0.1.0-x86_64-unknown-linux-gnu/man/man1/omk-worktree-list.1
     - 644 0:0 : 1700000000 omk-0.1.0-x86_64-unknown-linux-gnu/man/man1/omk-worktree.1

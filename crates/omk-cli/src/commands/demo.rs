@@ -50,14 +50,15 @@ pub(crate) fn run_demo(ctx: &Context, args: &DemoArgs) -> Result<u8, CliError> {
     }
     let repo = demo.repo.display();
     let verdict = if demo_went_as_expected(&outcome.proof) {
-        "The agent's change passed every required gate omk ran on it. The proof stays not_ready \
-         until the review wall has run on the change and you accept it: see its known gaps."
+        "The agent's change passed every required gate and every review check omk ran on it; \
+         the baseline run shows the test failed before the agent. The proof stays not_ready \
+         until you accept the change: `omk accept` merges it into main."
     } else {
         "The proof is not what the demo expects; read its known gaps below."
     };
     let text = format!(
-        "\n{verdict}\n\n{}\nTry next:\n  omk -C {repo} proof show\n  omk -C {repo} proof show --json\n  \
-         git -C {repo}/.omk/worktrees/{goal} diff\n  cat {repo}/.omk/goals/{goal}/events.jsonl\n",
+        "\n{verdict}\n\n{}\nTry next:\n  omk -C {repo} replay\n  omk -C {repo} proof show --json\n  \
+         git -C {repo}/.omk/worktrees/{goal} show\n  omk -C {repo} accept\n",
         shared::run_text(&outcome),
         goal = outcome.proof.goal_id,
     );

@@ -21,7 +21,11 @@ use crate::{
 /// How long `omk pause` and `omk cancel` wait for a live run to stop.
 const STOP_WAIT: Duration = Duration::from_secs(10);
 
-pub(crate) fn run_stop(ctx: &Context, args: &StopArgs, action: ControlAction) -> Result<u8, CliError> {
+pub(crate) fn run_stop(
+    ctx: &Context,
+    args: &StopArgs,
+    action: ControlAction,
+) -> Result<u8, CliError> {
     let (verb, default_reason) = match action {
         ControlAction::Pause => ("paused", "omk pause"),
         ControlAction::Cancel => ("cancelled", "omk cancel"),
@@ -76,9 +80,10 @@ pub(crate) fn run_accept(ctx: &Context, args: &AcceptArgs) -> Result<u8, CliErro
             approve_gate_surface: args.approve_gate_surface,
             env,
         };
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(
-            |source| omk_goal::Error::Write { path: "tokio runtime".into(), source },
-        )?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|source| omk_goal::Error::Write { path: "tokio runtime".into(), source })?;
         runtime.block_on(omk_goal::accept_goal(request))
     })?;
     let proof = &outcome.proof;
@@ -129,7 +134,8 @@ pub(crate) fn run_budget_add(ctx: &Context, args: &BudgetAddArgs) -> Result<u8, 
     {
         return Err(CliError::usage(format!("--usd {usd} is not an amount of dollars")));
     }
-    let add = BudgetAdd { wall_ms: args.time, tokens: args.tokens, usd: args.usd, turns: args.turns };
+    let add =
+        BudgetAdd { wall_ms: args.time, tokens: args.tokens, usd: args.usd, turns: args.turns };
     let outcome = omk_goal::add_budget(&ctx.dir, args.goal.as_deref(), add, ctx.clock.as_ref())?;
     let budget = &outcome.proof.budget;
     if ctx.json {
@@ -176,7 +182,8 @@ pub(crate) fn run_list(ctx: &Context) -> Result<u8, CliError> {
     let mut text = String::new();
     for goal in &goals {
         let proof = &goal.proof;
-        let prompt: String = proof.task.prompt.lines().next().unwrap_or_default().chars().take(50).collect();
+        let prompt: String =
+            proof.task.prompt.lines().next().unwrap_or_default().chars().take(50).collect();
         writeln!(
             text,
             "{:<40} {:<18} {:>8}  {}  ({})",

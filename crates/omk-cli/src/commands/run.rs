@@ -108,9 +108,10 @@ pub(crate) fn run_goal(
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, omk_goal::Error> {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|source| {
-        omk_goal::Error::Write { path: "tokio runtime".into(), source }
-    })
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|source| omk_goal::Error::Write { path: "tokio runtime".into(), source })
 }
 
 /// Set by the SIGINT handler: the run pauses at its next check (within 100 ms).
@@ -129,7 +130,8 @@ fn install_sigint_handler() {
                 return;
             };
             runtime.block_on(async move {
-                let signal = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt());
+                let signal =
+                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt());
                 ready.send(()).ok();
                 let Ok(mut signal) = signal else { return };
                 while signal.recv().await.is_some() {

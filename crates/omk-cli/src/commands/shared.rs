@@ -100,8 +100,10 @@ pub(crate) fn exit_code_of(proof: &Proof) -> u8 {
         }
         _ => {}
     }
-    if matches!(proof.status, ProofStatus::Ready | ProofStatus::NotReady | ProofStatus::BlockedOnHuman)
-        && proof.known_gaps.iter().all(|it| after_the_run(&it.gap))
+    if matches!(
+        proof.status,
+        ProofStatus::Ready | ProofStatus::NotReady | ProofStatus::BlockedOnHuman
+    ) && proof.known_gaps.iter().all(|it| after_the_run(&it.gap))
     {
         ExitCodes::SUCCESS
     } else {

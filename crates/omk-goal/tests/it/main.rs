@@ -203,10 +203,7 @@ fn extra_gates_run_after_configured_ones_and_must_have_unique_names() -> TestRes
     let names: Vec<&str> = outcome.proof.proposed_gates().map(|gate| gate.name.as_str()).collect();
     assert_eq!(names, ["test", "syntax", "gate-1"]);
 
-    fs::write(
-        demo.repo.join("omk.toml"),
-        "[[gates]]\nname = \"gate-1\"\ncommand = [\"true\"]\n",
-    )?;
+    fs::write(demo.repo.join("omk.toml"), "[[gates]]\nname = \"gate-1\"\ncommand = [\"true\"]\n")?;
     let err = run(&demo.repo, demo.prompt, &agent, &["true".to_owned()]).unwrap_err();
     assert_eq!(err.to_string(), "gate name \"gate-1\" is used twice; rename one of the gates");
     Ok(())
