@@ -624,3 +624,95 @@ fn a_run_killed_at_any_step_boundary_resumes_without_duplicating_anything() -> a
     }
     Ok(())
 }
+
+#[test]
+fn pause_during_the_gates_cancels_them_and_resume_runs_them_again() -> anyhow::Result<()> {
+    let env = TestEnv::new()?;
+    let repo = repo(&env, "repo")?;
+    let fix = script(&env, "fix.scenario", FIX)?;
+    // A gate that hangs on the proposed tree the first time only.
+    let marker = env.root().join("slow-gate-ran");
+    let gate = format!(
+        "if grep -q '+' lib.sh && [ ! -e '{m}' ]; then touch '{m}'; sleep 30; fi; sh test.sh",
+        m = marker.display()
+    );
+    let known = goal_dirs(&repo);
+    let run = env.spawn_omk(&repo, &["run", "fix add", "--agent", &fix, "--gate", &gate])?;
+    let goal = wait_for_event(&repo, "gate_surface_checked", &known)?;
+    let started = Instant::now();
+    while !marker.exists() {
+        anyhow::ensure!(started.elapsed() < Duration::from_secs(30), "the slow gate never started");
+        thread::sleep(Duration::from_millis(25));
+    }
+    let paused = env.omk(&repo, &["pause", &goal])?;
+    let run = finish(run)?;
+    assert_eq!(paused.code, Some(0), "{paused}");
+    assert_eq!(run.code, Some(130), "{run}");
+    let log = events(&repo, &goal)?;
+    let proposed = log
+        .iter()
+        .filter(|it| it["event"]["kind"] == "gate_finished" && it["event"]["phase"] == "proposed")
+        .count();
+    assert_eq!(proposed, 0, "a gate cut short by the pause is not a result");
+    assert_eq!(proof(&repo, &goal)?["status"], "paused");
+
+    let resumed = env.omk(&repo, &["resume"])?;
+    assert_eq!(resumed.code, Some(0), "{resumed}");
+    let done = proof(&repo, &goal)?;
+    assert_eq!(done["readiness"], "awaiting_acceptance", "{done:#}");
+    Ok(())
+}
+
+#[test]
+fn the_time_budget_stops_a_running_agent() -> anyhow::Result<()> {
+    let env = TestEnv::new()?;
+    let repo = repo(&env, "repo")?;
+    let agent = slow_agent(&env)?;
+    let started = Instant::now();
+    let output = env.omk(
+        &repo,
+        &["run", "fix add", "--agent", &agent, "--gate", "sh test.sh", "--budget-time", "1s"],
+    )?;
+    let took = started.elapsed();
+    assert_eq!(output.code, Some(4), "{output}");
+    assert!(took < Duration::from_secs(15), "the 30 s agent was stopped, after {took:?} in all");
+    let goal = goal_id(&env, &repo)?;
+    let stopped = proof(&repo, &goal)?;
+    assert_eq!(stopped["budget"]["exhausted"]["resource"], "wall_time");
+    assert!(stopped["budget"]["exhausted"]["used"].as_f64().unwrap_or(0.0) >= 1000.0);
+    assert!(
+        stopped["agent"]["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("the wall time budget ran out")
+    );
+    Ok(())
+}
+
+#[test]
+fn a_worktree_removed_by_hand_is_restored_from_its_branch() -> anyhow::Result<()> {
+    let env = TestEnv::new()?;
+    let repo = repo(&env, "repo")?;
+    let fix = script(&env, "fix.scenario", FIX)?;
+    let output = env.omk(&repo, &["run", "fix add", "--agent", &fix, "--gate", "sh test.sh"])?;
+    assert_eq!(output.code, Some(0), "{output}");
+    let goal = goal_id(&env, &repo)?;
+    let worktree = repo.join(".omk/worktrees").join(&goal);
+    fs::remove_dir_all(&worktree)?;
+    env.omk(&repo, &["reject", "--reason", "say what add does"])?;
+
+    // The scripted agent cannot follow up (its edit no longer applies), so the tree is the one
+    // rejected, and the rejection still stands: exit 1.
+    let resumed = env.omk(&repo, &["resume", "--prompt", "say what add does"])?;
+    assert_eq!(resumed.code, Some(1), "{resumed}");
+    assert_eq!(proof(&repo, &goal)?["known_gaps"][0]["gap"]["kind"], "change_rejected");
+    let log = events(&repo, &goal)?;
+    let restored = log
+        .iter()
+        .find(|it| it["event"]["action"] == "worktree_restored")
+        .expect("the repair is recorded");
+    assert!(restored["event"]["detail"].as_str().unwrap_or_default().contains("from its branch"));
+    // The goal's commit came back with the branch: the fix is there.
+    assert!(fs::read_to_string(worktree.join("lib.sh"))?.contains("$1 + $2"));
+    Ok(())
+}

@@ -179,6 +179,12 @@ impl Controller<'_> {
         match check.kind {
             MergeKind::UpToDate | MergeKind::FastForward => {}
             MergeKind::ThreeWay => {
+                if matches!(self.restore_worktree()?, crate::controller::Flow::Stop) {
+                    return Err(Error::Halted {
+                        goal: self.rec.state.goal_id.to_string(),
+                        halt: "stopped: its worktree could not be restored".to_owned(),
+                    });
+                }
                 // The gates and review that run again are run time of their own.
                 self.rec.record(Event::GoalResumed(omk_events::GoalResumed {
                     reason: format!(
@@ -211,7 +217,6 @@ impl Controller<'_> {
                     merged_base: Some(check.base_commit.clone()),
                 }))?;
                 let stopper = Stopper::new(&self.paths, self.interrupt);
-                self.lease_worktree();
                 let result = self.steps(&stopper).await;
                 omk_worktree::unlock(&self.repo, &worktree.path).ok();
                 result?;

@@ -325,7 +325,6 @@ impl Controller<'_> {
         let mut stopper = Stopper::new(&self.paths, self.interrupt);
         let used = self.rec.state.meter.used_at(self.rec.clock.now());
         stopper.set_wall(used.wall_ms, self.rec.state.meter.limits().wall_ms);
-        self.lease_worktree();
         let result = self.steps(&stopper).await;
         // A lease that cannot be released is harmless: gc sees its holder is gone.
         if let Some(worktree) = &self.rec.state.worktree {
@@ -351,6 +350,10 @@ impl Controller<'_> {
         if self.rec.state.halt.is_some() {
             return Ok(());
         }
+        if matches!(self.restore_worktree()?, Flow::Stop) {
+            return Ok(());
+        }
+        self.lease_worktree();
         loop {
             if let Some(stop) = stopper.check() {
                 self.rec.halt(&stop)?;

@@ -203,6 +203,9 @@ impl GoalState {
                 self.captured = None;
             }
             Event::AgentFinished(finished) => {
+                // The proof counts gate runs only after the agent's last run, whatever tree it
+                // left: the gates run again (from the cache when the tree is the same).
+                self.gates_done.clear();
                 self.agent_running = false;
                 self.agent_complete = finished.stopped.is_none();
                 self.agent_failed = finished.status == AgentStatus::Failed;

@@ -5,7 +5,8 @@ use std::{cell::RefCell, sync::Mutex, time::Duration};
 use omk_agent::{RunContext, RunControl};
 use omk_events::{
     ActivityKind, AgentActivity, AgentStarted, BudgetExhausted, BudgetResource, BudgetWarned,
-    ChangesCaptured, ChangesCommitted, Event, GatePhase, Step, WorktreeCreated,
+    ChangesCaptured, ChangesCommitted, Event, GatePhase, RecoveryAction, RecoveryPerformed, Step,
+    WorktreeCreated,
 };
 use omk_gates::{CacheOptions, GateEvent, GateSpec, RunOptions};
 use omk_worktree::{CommitOptions, CreateOptions, Identity};
@@ -63,6 +64,47 @@ impl Controller<'_> {
         }))?;
         self.lease_worktree();
         Ok(Flow::Continue)
+    }
+
+    /// Re-creates the goal's worktree when it is gone (removed by hand or by `omk worktree gc`)
+    /// from its branch, or from the base when the branch is gone too, and records the repair.
+    pub(crate) fn restore_worktree(&mut self) -> Result<Flow, Error> {
+        let state = &self.rec.state;
+        let Some(worktree) = state.worktree.clone() else { return Ok(Flow::Continue) };
+        if worktree.path.exists() {
+            return Ok(Flow::Continue);
+        }
+        let base_commit = state.created.base_commit.clone();
+        let options = CreateOptions {
+            path: &worktree.path,
+            branch: &worktree.branch,
+            base_commit: &base_commit,
+            copy: &self.config.worktree.copy,
+            setup: &self.config.worktree.setup,
+        };
+        let (restored, from) = match omk_worktree::attach(&self.repo, &options) {
+            Err(omk_worktree::Error::InvalidName { .. }) => {
+                (omk_worktree::create(&self.repo, &options), "the base commit")
+            }
+            other => (other, "its branch"),
+        };
+        match restored {
+            Ok(_) => {
+                self.rec.record(Event::RecoveryPerformed(RecoveryPerformed {
+                    action: RecoveryAction::WorktreeRestored,
+                    detail: format!(
+                        "the worktree {} was gone; re-created it from {from} {}",
+                        worktree.path.display(),
+                        worktree.branch
+                    ),
+                }))?;
+                Ok(Flow::Continue)
+            }
+            Err(err) => {
+                self.rec.fail(Step::Worktree, &err)?;
+                Ok(Flow::Stop)
+            }
+        }
     }
 
     /// Runs the gates of `phase` that have no result yet: baseline ones on the base tree,

@@ -4,7 +4,11 @@ use std::path::{Path, PathBuf};
 
 use omk_worktree::{GcEntry, GcOptions, WorktreeInfo};
 
-use crate::{error::Error, store::goals_dir};
+use crate::{
+    error::Error,
+    state::{GoalState, Halt},
+    store::goals_dir,
+};
 
 /// The linked worktrees of the repository containing `dir`, and its root.
 pub fn list_worktrees(dir: &Path) -> Result<(PathBuf, Vec<WorktreeInfo>), Error> {
@@ -17,12 +21,19 @@ pub fn list_worktrees(dir: &Path) -> Result<(PathBuf, Vec<WorktreeInfo>), Error>
 /// lose, in the repository containing `dir`; returns every omk worktree with its verdict, and
 /// the repository's root.
 ///
-/// A goal is finished when its `proof.json` is written, which `omk run` does last; a goal whose
-/// run crashed keeps its worktree, since its work was never proved.
+/// A goal is finished when it was accepted (merged) or cancelled. Every other goal can go on —
+/// a paused one, one stopped at its budget or by a failed step, one whose run crashed, one that
+/// waits for a decision — so its worktree stays, even when it holds nothing yet.
 pub fn gc_worktrees(dir: &Path, dry_run: bool) -> Result<(PathBuf, Vec<GcEntry>), Error> {
     let repo = omk_worktree::open(dir)?;
     let goals = goals_dir(&repo.root);
-    let is_finished = |goal: &str| goals.join(goal).join("proof.json").is_file();
+    let is_finished = |goal: &str| {
+        let Ok(log) = omk_events::read_log(&goals.join(goal).join("events.jsonl")) else {
+            return false;
+        };
+        GoalState::fold(&log.events)
+            .is_some_and(|state| matches!(state.halt, Some(Halt::Accepted | Halt::Cancelled)))
+    };
     let root = repo.root.join(".omk").join("worktrees");
     let entries =
         omk_worktree::gc(&repo, &GcOptions { dry_run, root: &root, is_finished: &is_finished })?;

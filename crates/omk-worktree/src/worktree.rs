@@ -124,7 +124,8 @@ pub fn create(repo: &Repo, options: &CreateOptions<'_>) -> Result<Worktree, Erro
 /// Creates a worktree for the existing branch `options.branch` (whatever its commit), as a
 /// resumed run does when the worktree of its goal is gone or was never finished.
 ///
-/// Fails, changing nothing, if the path exists or the branch does not. Copy and setup run as in
+/// Fails, changing nothing, if the path exists or the branch does not. A stale registration of
+/// the same path (its directory removed by hand) is pruned first. Copy and setup run as in
 /// [`create`]; if they fail, the worktree is removed again and the branch kept.
 pub fn attach(repo: &Repo, options: &CreateOptions<'_>) -> Result<Worktree, Error> {
     if options.path.symlink_metadata().is_ok() {
@@ -138,6 +139,16 @@ pub fn attach(repo: &Repo, options: &CreateOptions<'_>) -> Result<Worktree, Erro
             name: options.branch.to_owned(),
             problem: "the branch does not exist".to_owned(),
         });
+    }
+    // The registration of a worktree whose directory was removed by hand still claims the
+    // branch; drop it, as `git worktree prune` would.
+    for proxy in git.worktrees().map_err(Error::gix("list worktrees", &repo.root))? {
+        let here = proxy.base().is_ok_and(|base| base == options.path);
+        if here && proxy.is_prunable() {
+            let admin = proxy.git_dir().to_owned();
+            fs::remove_dir_all(&admin)
+                .map_err(|source| Error::Io { action: "prune", path: admin, source })?;
+        }
     }
     if let Some(parent) = options.path.parent() {
         fs::create_dir_all(parent).map_err(|source| Error::Io {
