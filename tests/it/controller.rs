@@ -304,6 +304,9 @@ fn a_vague_prompt_asks_a_question_and_the_answer_lets_the_goal_go_on() -> anyhow
     assert!(question.contains("Make it awesome"), "{question}");
     assert!(!repo.join(".omk/worktrees").join(&goal).exists(), "nothing ran before the answer");
 
+    let unanswered = env.omk(&repo, &["resume"])?;
+    assert_eq!(unanswered.code, Some(2), "{unanswered}");
+    assert!(unanswered.stderr.contains("answer with `omk resume --prompt ANSWER`"), "{unanswered}");
     let answered =
         env.omk(&repo, &["resume", "--prompt", "fix add in lib.sh so sh test.sh passes"])?;
     assert_eq!(answered.code, Some(0), "{answered}");

@@ -178,6 +178,9 @@ pub async fn resume_goal(request: ResumeRequest<'_>) -> Result<RunOutcome, Error
         _ => {}
     }
     let follow_up = follow_up.map(str::trim).filter(|it| !it.is_empty());
+    if let (Some(halt @ Halt::Question(_)), None) = (&state.halt, follow_up) {
+        return Err(Error::Halted { goal: state.goal_id.to_string(), halt: halt.describe() });
+    }
     if state.halt.is_none() && follow_up.is_none() && state.next() == Next::Done {
         // A run killed after its last step left no proof, or an old one, and its lease.
         let proof = crate::store::fold_log(&paths.events)?;
@@ -361,6 +364,9 @@ impl Controller<'_> {
                 return Ok(());
             }
             let next = self.rec.state.next_with(Some(&self.config.gate_names));
+            if next == Next::Done {
+                return Ok(());
+            }
             if self.check_budget(stopper, matches!(next, Next::Agent { .. }))? {
                 return Ok(());
             }

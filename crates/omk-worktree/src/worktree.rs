@@ -146,8 +146,11 @@ pub fn attach(repo: &Repo, options: &CreateOptions<'_>) -> Result<Worktree, Erro
         let here = proxy.base().is_ok_and(|base| base == options.path);
         if here && proxy.is_prunable() {
             let admin = proxy.git_dir().to_owned();
-            fs::remove_dir_all(&admin)
-                .map_err(|source| Error::Io { action: "prune", path: admin, source })?;
+            fs::remove_dir_all(&admin).map_err(|source| Error::Io {
+                action: "prune",
+                path: admin,
+                source,
+            })?;
         }
     }
     if let Some(parent) = options.path.parent() {
