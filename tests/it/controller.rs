@@ -100,6 +100,18 @@ fn finish(child: Child) -> anyhow::Result<Output> {
     })
 }
 
+/// Starts `omk run` with [`slow_agent`] in a new repository and waits until its agent runs;
+/// returns the repository, the run's process and the goal.
+fn start_slow_run(env: &TestEnv) -> anyhow::Result<(PathBuf, Child, String)> {
+    let repo = repo(env, "repo")?;
+    let agent = slow_agent(env)?;
+    let known = goal_dirs(&repo);
+    let run =
+        env.spawn_omk(&repo, &["run", "fix add", "--agent", &agent, "--gate", "sh test.sh"])?;
+    let goal = wait_for_event(&repo, "agent_started", &known)?;
+    Ok((repo, run, goal))
+}
+
 /// An agent (`cmd:`) that sleeps for 30 s the first time it runs and fixes `add` after.
 fn slow_agent(env: &TestEnv) -> anyhow::Result<String> {
     let marker = env.root().join("slow-agent-ran");
@@ -321,12 +333,7 @@ fn a_vague_prompt_asks_a_question_and_the_answer_lets_the_goal_go_on() -> anyhow
 #[test]
 fn pause_from_another_terminal_stops_the_agent_and_resume_finishes() -> anyhow::Result<()> {
     let env = TestEnv::new()?;
-    let repo = repo(&env, "repo")?;
-    let agent = slow_agent(&env)?;
-    let known = goal_dirs(&repo);
-    let run =
-        env.spawn_omk(&repo, &["run", "fix add", "--agent", &agent, "--gate", "sh test.sh"])?;
-    let goal = wait_for_event(&repo, "agent_started", &known)?;
+    let (repo, run, goal) = start_slow_run(&env)?;
 
     let started = Instant::now();
     let paused = env.omk(&repo, &["pause", &goal])?;
@@ -354,12 +361,7 @@ fn pause_from_another_terminal_stops_the_agent_and_resume_finishes() -> anyhow::
 #[test]
 fn ctrl_c_pauses_and_cancel_is_final() -> anyhow::Result<()> {
     let env = TestEnv::new()?;
-    let repo = repo(&env, "repo")?;
-    let agent = slow_agent(&env)?;
-    let known = goal_dirs(&repo);
-    let run =
-        env.spawn_omk(&repo, &["run", "fix add", "--agent", &agent, "--gate", "sh test.sh"])?;
-    let goal = wait_for_event(&repo, "agent_started", &known)?;
+    let (repo, run, goal) = start_slow_run(&env)?;
     let pid = nix::unistd::Pid::from_raw(i32::try_from(run.id())?);
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT)?;
     let run = finish(run)?;
@@ -380,12 +382,7 @@ fn ctrl_c_pauses_and_cancel_is_final() -> anyhow::Result<()> {
 #[test]
 fn a_live_run_cancelled_from_another_terminal_stops() -> anyhow::Result<()> {
     let env = TestEnv::new()?;
-    let repo = repo(&env, "repo")?;
-    let agent = slow_agent(&env)?;
-    let known = goal_dirs(&repo);
-    let run =
-        env.spawn_omk(&repo, &["run", "fix add", "--agent", &agent, "--gate", "sh test.sh"])?;
-    let goal = wait_for_event(&repo, "agent_started", &known)?;
+    let (repo, run, goal) = start_slow_run(&env)?;
     let cancelled = env.omk(&repo, &["cancel", &goal, "--json"])?;
     let run = finish(run)?;
     assert_eq!(cancelled.code, Some(0), "{cancelled}");

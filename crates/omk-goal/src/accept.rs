@@ -17,7 +17,7 @@ use omk_worktree::{GitIdentity, Identity, MergeKind, MergeOptions, Merged, Repo}
 use crate::{
     RunOutcome,
     control::Stopper,
-    controller::{Controller, Recorder, RunEnv, changed_file, load_config},
+    controller::{Controller, RunEnv, changed_file, load_config},
     error::Error,
     state::{GoalState, Halt, Next},
     store::GoalPaths,
@@ -77,19 +77,9 @@ fn open_for_decision<'e>(
         _ => {}
     }
     let config = load_config(&repo, &state.created.extra_gates, env.gate_environment)?;
-    let ctl = Controller {
-        rec: Recorder { log, state, clock: env.clock, observer: env.observer },
-        repo,
-        paths: paths.clone(),
-        config,
-        agent: None,
-        kind: None,
-        interrupt: env.interrupt,
-        accept: false,
-        max_parallel_gates: env.max_parallel_gates,
-        gate_environment: env.gate_environment,
-        reuse_cached_gates: env.reuse_cached_gates,
-    };
+    // A decision is no run: no policy acceptance at its end.
+    let env = RunEnv { accept: false, ..env };
+    let ctl = Controller::new(log, state, repo, paths.clone(), config, None, env);
     Ok((ctl, paths))
 }
 

@@ -135,19 +135,8 @@ pub async fn run_goal(request: RunRequest<'_>) -> Result<RunOutcome, Error> {
         extra_gates: extra_gates.to_vec(),
     };
     let state = GoalState::new(goal_id.clone(), created.clone());
-    let mut ctl = Controller {
-        rec: Recorder { log, state, clock: env.clock, observer: env.observer },
-        repo,
-        paths,
-        config,
-        agent: Some(agent),
-        kind,
-        interrupt: env.interrupt,
-        accept: env.accept,
-        max_parallel_gates: env.max_parallel_gates,
-        gate_environment: env.gate_environment,
-        reuse_cached_gates: env.reuse_cached_gates,
-    };
+    let mut ctl = Controller::new(log, state, repo, paths, config, Some(agent), env);
+    ctl.kind = kind;
     ctl.rec.record(Event::GoalCreated(created))?;
     if budget != BudgetLimits::default() {
         ctl.rec.record(Event::BudgetSet(BudgetSet { limits: budget }))?;
@@ -204,19 +193,7 @@ pub async fn resume_goal(request: ResumeRequest<'_>) -> Result<RunOutcome, Error
     let crashed = !state.ended_cleanly;
     let last = events.last().map(|it| (it.seq, it.event.kind().to_owned()));
     let question = matches!(state.halt, Some(Halt::Question(_)));
-    let mut ctl = Controller {
-        rec: Recorder { log, state, clock: env.clock, observer: env.observer },
-        repo,
-        paths,
-        config,
-        agent: Some(agent),
-        kind: None,
-        interrupt: env.interrupt,
-        accept: env.accept,
-        max_parallel_gates: env.max_parallel_gates,
-        gate_environment: env.gate_environment,
-        reuse_cached_gates: env.reuse_cached_gates,
-    };
+    let mut ctl = Controller::new(log, state, repo, paths, config, Some(agent), env);
     if crashed && let Some((seq, kind)) = last {
         let next = ctl.rec.state.next_with(Some(&ctl.config.gate_names));
         ctl.rec.record(Event::RecoveryPerformed(RecoveryPerformed {
@@ -314,6 +291,33 @@ pub(crate) struct Controller<'e> {
     pub(crate) max_parallel_gates: usize,
     pub(crate) gate_environment: &'e [(String, String)],
     pub(crate) reuse_cached_gates: bool,
+}
+
+impl<'e> Controller<'e> {
+    /// Returns the controller of a goal whose log is open and folded into `state`.
+    pub(crate) fn new(
+        log: EventLog,
+        state: GoalState,
+        repo: Repo,
+        paths: GoalPaths,
+        config: Config,
+        agent: Option<Agent>,
+        env: RunEnv<'e>,
+    ) -> Self {
+        Self {
+            rec: Recorder { log, state, clock: env.clock, observer: env.observer },
+            repo,
+            paths,
+            config,
+            agent,
+            kind: None,
+            interrupt: env.interrupt,
+            accept: env.accept,
+            max_parallel_gates: env.max_parallel_gates,
+            gate_environment: env.gate_environment,
+            reuse_cached_gates: env.reuse_cached_gates,
+        }
+    }
 }
 
 /// Whether the run goes on after a step.
