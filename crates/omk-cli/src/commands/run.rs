@@ -117,8 +117,12 @@ fn runtime() -> Result<tokio::runtime::Runtime, omk_goal::Error> {
 /// Set by the SIGINT handler: the run pauses at its next check (within 100 ms).
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
+/// Whether the SIGINT handler keeps quiet (`--json`: nothing but the result).
+static QUIET: AtomicBool = AtomicBool::new(false);
+
 /// Makes Ctrl-C pause the run instead of killing omk: a thread waits for SIGINT and sets
-/// [`INTERRUPTED`], which the run checks between steps and while the agent or gates run.
+/// [`INTERRUPTED`], which the run checks between steps and while the agent or gates run. A second
+/// Ctrl-C exits at once with 130; `omk resume` then recovers the run as after a crash.
 fn install_sigint_handler() {
     static INSTALLED: std::sync::Once = std::sync::Once::new();
     INSTALLED.call_once(|| {
@@ -135,7 +139,15 @@ fn install_sigint_handler() {
                 ready.send(()).ok();
                 let Ok(mut signal) = signal else { return };
                 while signal.recv().await.is_some() {
-                    INTERRUPTED.store(true, Ordering::Relaxed);
+                    if INTERRUPTED.swap(true, Ordering::Relaxed) {
+                        // A second Ctrl-C does not wait for the run to reach its next check.
+                        std::process::exit(i32::from(crate::error::ExitCodes::INTERRUPTED));
+                    }
+                    if !QUIET.load(Ordering::Relaxed) {
+                        output::progress(
+                            "omk: pausing at the next check (within 100 ms); Ctrl-C again quits now",
+                        );
+                    }
                 }
             });
         });
@@ -152,6 +164,7 @@ pub(crate) fn with_env<T>(
     accept: bool,
     f: impl FnOnce(RunEnv<'_>) -> Result<T, omk_goal::Error>,
 ) -> Result<T, CliError> {
+    QUIET.store(ctx.json, Ordering::Relaxed);
     install_sigint_handler();
     let mut timeline = Timeline::new();
     let mut kill = KillHook::from_env();
