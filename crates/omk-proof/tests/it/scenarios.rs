@@ -8,7 +8,7 @@ use omk_events::{
     GoalFailed, GoalKind, GoalPaused, GoalResumed, RecoveryAction, RecoveryPerformed, ReviewStatus,
     Step, TestCounts,
 };
-use omk_proof::{Proof, ProofStatus, Readiness};
+use omk_proof::{Gap, Proof, ProofStatus, Readiness};
 
 use crate::support::{BASE, Log, T1, T2, gate_run, review_result};
 
@@ -253,6 +253,29 @@ fn awaiting_acceptance_when_the_change_was_rejected() {
         ProofStatus::NotReady,
         Readiness::AwaitingAcceptance,
     );
+}
+
+#[test]
+fn a_rejection_speaks_for_its_tree_only() {
+    // A follow-up after the rejection of T1 produced T2, verified again: it awaits a decision.
+    let log = Log::verified()
+        .reject(T1)
+        .agent(AgentStatus::Completed)
+        .capture(T2, 1)
+        .gate("test", true, true, T2)
+        .gate("lint", false, true, T2)
+        .surface(T2, &[])
+        .review(T2, ReviewStatus::Passed);
+    let proof = log.proof();
+    assert_eq!(
+        (proof.status, proof.readiness),
+        (ProofStatus::NotReady, Readiness::AwaitingAcceptance)
+    );
+    let gaps: Vec<&Gap> = proof.known_gaps.iter().map(|it| &it.gap).collect();
+    assert_eq!(gaps, [&Gap::AcceptanceMissing]);
+    // The rejection of T1 is still shown as the latest decision.
+    let integration = proof.integration.expect("the rejection is shown");
+    assert_eq!(integration.tree_id, T1);
 }
 
 #[test]
