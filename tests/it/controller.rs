@@ -334,6 +334,10 @@ fn a_vague_prompt_asks_a_question_and_the_answer_lets_the_goal_go_on() -> anyhow
 fn pause_from_another_terminal_stops_the_agent_and_resume_finishes() -> anyhow::Result<()> {
     let env = TestEnv::new()?;
     let (repo, run, goal) = start_slow_run(&env)?;
+    let live = status(&env, &repo)?;
+    assert_eq!(live["running"], true, "{live:#}");
+    assert_eq!(live["pid"], run.id());
+    assert_eq!(live["step"], "running: the agent step");
 
     let started = Instant::now();
     let paused = env.omk(&repo, &["pause", &goal])?;
