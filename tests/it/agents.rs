@@ -91,7 +91,10 @@ fn kimi_wire_answers_approvals_by_policy_and_the_proof_shows_the_denial() -> any
             r#""deny" "Shell" ("deny programs=[\"git\"] commands=[\"git push*\", \"git * push*\"]")"#,
         ]
     );
-    // The agent's activity is logged as it happens; the policy's answers come with its finish.
+    // The agent's activity and the policy's answers are logged as they happen, interleaved.
+    let position = |kind: &str| kinds.iter().position(|it| it == kind).unwrap_or(usize::MAX);
+    let last_activity = kinds.iter().rposition(|it| it == "\"agent_activity\"").unwrap_or(0);
+    assert!(position("\"approval_decided\"") < last_activity, "{kinds:?}");
     let steps: Vec<&str> = kinds
         .iter()
         .map(String::as_str)

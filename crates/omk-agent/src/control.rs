@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use omk_events::AgentActivity;
+use omk_events::{AgentActivity, ApprovalDecided};
 
 /// omk's hold on a running agent: it hears what the agent does and may stop it.
 pub trait RunControl: Sync {
@@ -19,6 +19,13 @@ pub trait RunControl: Sync {
     /// [`on_activity`](Self::on_activity) stops the run before omk reads further; keep it
     /// cheap.
     fn stop_requested(&self) -> Option<String>;
+    /// Called with each answer of omk's approval policy as it is sent to the agent, in order.
+    ///
+    /// The same answers are in the run's [`crate::AgentOutcome::approvals`]; a control that
+    /// records them here records only those after the ones it saw from the outcome.
+    fn on_approval(&self, decided: &ApprovalDecided) {
+        let _ = decided;
+    }
 }
 
 /// The longest time between two polls of [`RunControl::stop_requested`] while an agent runs.
@@ -31,11 +38,23 @@ pub(crate) const MESSAGE_CHARS: usize = 200;
 pub(crate) struct Hold<'a> {
     control: Option<&'a dyn RunControl>,
     stop_reason: Option<String>,
+    /// How many of the report's approvals went to the control.
+    approvals_delivered: usize,
 }
 
 impl<'a> Hold<'a> {
     pub(crate) fn new(control: Option<&'a dyn RunControl>) -> Self {
-        Self { control, stop_reason: None }
+        Self { control, stop_reason: None, approvals_delivered: 0 }
+    }
+
+    /// Hands the approvals not delivered yet to the control, in order.
+    pub(crate) fn deliver_approvals(&mut self, approvals: &[ApprovalDecided]) {
+        for decided in approvals.get(self.approvals_delivered..).unwrap_or_default() {
+            if let Some(control) = self.control {
+                control.on_approval(decided);
+            }
+        }
+        self.approvals_delivered = approvals.len();
     }
 
     /// Hands `activity` to the control.

@@ -177,6 +177,7 @@ pub(crate) fn run(
                     }
                 }
                 hold.deliver(&mut protocol.report_mut().activities);
+                hold.deliver_approvals(&protocol.report_mut().approvals);
                 if protocol.is_done() {
                     // Closing stdin ends a bidirectional agent cleanly.
                     stdin = None;

@@ -235,6 +235,7 @@ impl Controller<'_> {
             stop: Mutex::new(None),
             error: Mutex::new(None),
             live: Mutex::new(Live::default()),
+            approvals: Mutex::new(0),
             used_tokens: used.tokens,
             used_turns: used.turns,
             limits,
@@ -248,14 +249,17 @@ impl Controller<'_> {
             control: Some(&hold),
         };
         let outcome = agent.run(&ctx);
-        let Hold { stop, error, .. } = hold;
+        let Hold { stop, error, approvals, .. } = hold;
+        let recorded_live =
+            approvals.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(error) = error.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner) {
             return Err(error);
         }
         let stop = stop.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
         match outcome {
             Ok(outcome) => {
-                for decided in outcome.approvals {
+                // Answers sent while the agent ran are in the log already.
+                for decided in outcome.approvals.into_iter().skip(recorded_live) {
                     self.rec.record(Event::ApprovalDecided(decided))?;
                 }
                 self.rec.record(Event::AgentFinished(outcome.finished))?;
@@ -403,6 +407,8 @@ struct Hold<'h, 'e> {
     stop: Mutex<Option<Stop>>,
     error: Mutex<Option<Error>>,
     live: Mutex<Live>,
+    /// How many approvals were recorded as they were sent.
+    approvals: Mutex<usize>,
     used_tokens: u64,
     used_turns: u64,
     limits: omk_events::BudgetLimits,
@@ -463,6 +469,11 @@ impl RunControl for Hold<'_, '_> {
             }
         }
         self.record(Event::AgentActivity(activity.clone()));
+    }
+
+    fn on_approval(&self, decided: &omk_events::ApprovalDecided) {
+        self.record(Event::ApprovalDecided(decided.clone()));
+        *self.approvals.lock().unwrap_or_else(std::sync::PoisonError::into_inner) += 1;
     }
 
     fn stop_requested(&self) -> Option<String> {
