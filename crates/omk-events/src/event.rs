@@ -624,6 +624,10 @@ pub struct ChangesCaptured {
     pub tree_id: String,
     /// The changed files, sorted by path.
     pub files: Vec<ChangedFile>,
+    /// The change as a unified diff against `base_commit` (`artifacts/diff/<tree>.patch`), when
+    /// omk wrote one; `git apply` applies it to the base.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patch: Option<ArtifactRef>,
 }
 
 /// A file that differs between the base commit and the captured tree.

@@ -9,15 +9,15 @@
 //! `refs/notes/omk`, and merge commits carry an `Omk-Goal:` trailer.
 
 use omk_events::{
-    Actor, ChangeAccepted, ChangeRejected, ChangesCaptured, ChangesCommitted, DecisionMade,
-    DecisionSubject, Envelope, Event, EventLog, Seq,
+    Actor, ChangeAccepted, ChangeRejected, ChangesCommitted, DecisionMade, DecisionSubject,
+    Envelope, Event, EventLog, Seq,
 };
 use omk_worktree::{GitIdentity, Identity, MergeKind, MergeOptions, Merged, Repo};
 
 use crate::{
     RunOutcome,
     control::Stopper,
-    controller::{Controller, RunEnv, changed_file, load_config},
+    controller::{Controller, RunEnv, load_config},
     error::Error,
     state::{GoalState, Halt, Next},
     store::GoalPaths,
@@ -194,11 +194,8 @@ impl Controller<'_> {
                     who,
                 )?;
                 let changes = omk_worktree::capture_changes(&worktree.path, &check.base_commit)?;
-                self.rec.record(Event::ChangesCaptured(ChangesCaptured {
-                    base_commit: check.base_commit.clone(),
-                    tree_id: changes.tree_id,
-                    files: changes.files.into_iter().map(changed_file).collect(),
-                }))?;
+                let captured = self.captured(&worktree.path, &check.base_commit, changes)?;
+                self.rec.record(Event::ChangesCaptured(captured))?;
                 self.rec.record(Event::ChangesCommitted(ChangesCommitted {
                     commit: merged.id,
                     tree_id: merged.tree_id,

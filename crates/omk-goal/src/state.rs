@@ -425,6 +425,7 @@ mod tests {
             base_commit: "base".into(),
             tree_id: tree.into(),
             files: vec![file; files],
+            patch: None,
         })
     }
 

@@ -132,11 +132,8 @@ impl Controller<'_> {
         };
         if phase == GatePhase::Proposed && state.tree.as_deref() != Some(tree_id.tree_id.as_str()) {
             let base_commit = state.base_commit.clone();
-            self.rec.record(Event::ChangesCaptured(ChangesCaptured {
-                base_commit,
-                tree_id: tree_id.tree_id,
-                files: tree_id.files.into_iter().map(changed_file).collect(),
-            }))?;
+            let captured = self.captured(&worktree.path, &base_commit, tree_id)?;
+            self.rec.record(Event::ChangesCaptured(captured))?;
             return Ok(Flow::Continue);
         }
         let tree_id = tree_id.tree_id;
@@ -284,13 +281,12 @@ impl Controller<'_> {
         let state = &self.rec.state;
         let Some(worktree) = state.worktree.clone() else { return Ok(Flow::Stop) };
         let base_commit = state.base_commit.clone();
-        match omk_worktree::capture_changes(&worktree.path, &base_commit) {
-            Ok(changes) => {
-                self.rec.record(Event::ChangesCaptured(ChangesCaptured {
-                    base_commit,
-                    tree_id: changes.tree_id,
-                    files: changes.files.into_iter().map(changed_file).collect(),
-                }))?;
+        let captured = omk_worktree::capture_changes(&worktree.path, &base_commit)
+            .map_err(Error::from)
+            .and_then(|changes| self.captured(&worktree.path, &base_commit, changes));
+        match captured {
+            Ok(captured) => {
+                self.rec.record(Event::ChangesCaptured(captured))?;
                 Ok(Flow::Continue)
             }
             Err(err) => {
@@ -298,6 +294,33 @@ impl Controller<'_> {
                 Ok(Flow::Stop)
             }
         }
+    }
+
+    /// Returns the `changes_captured` event of `changes` (the worktree at `worktree` against
+    /// `base_commit`), after writing its patch artifact.
+    pub(crate) fn captured(
+        &self,
+        worktree: &std::path::Path,
+        base_commit: &str,
+        changes: omk_worktree::Changes,
+    ) -> Result<ChangesCaptured, Error> {
+        let diff = omk_worktree::diff_trees(worktree, base_commit, &changes.tree_id)?;
+        let relative = format!("artifacts/diff/{}.patch", short(&changes.tree_id));
+        let path = self.paths.goal_dir.join(&relative);
+        let write = |path: &std::path::Path| -> std::io::Result<omk_events::ArtifactRef> {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            write_atomic(path, omk_worktree::unified_patch(&diff).as_bytes())?;
+            omk_events::ArtifactRef::of_file(&self.paths.goal_dir, &relative)
+        };
+        let patch = write(&path).map_err(|source| Error::Write { path, source })?;
+        Ok(ChangesCaptured {
+            base_commit: base_commit.to_owned(),
+            tree_id: changes.tree_id,
+            files: changes.files.into_iter().map(changed_file).collect(),
+            patch: Some(patch),
+        })
     }
 
     /// Commits the captured change on the goal's branch, or adopts the commit a crashed run

@@ -80,6 +80,7 @@ fn event(seq: u64) -> Envelope {
                 lines_removed: Some(1),
                 blob_id: Some("9daeafb9864cf43055ae93beb0afd6c7d144bfa4".into()),
             }],
+            patch: None,
         }),
         (_, n @ 4..=7) => {
             let name = ["test", "lint", "fmt", "build"][(n - 4) as usize];

@@ -61,6 +61,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 lines_removed: Some(1),
                 blob_id: Some("e69de29bb2d1d6434b8b29ae775ad8c2e48c5391".into()),
             }],
+            patch: None,
         }),
         Event::GateFinished(GateFinished {
             name: "test".into(),

@@ -150,6 +150,9 @@ pub struct GitEvidence {
     /// Whether the proposed tree differs from the head commit's tree (uncommitted changes);
     /// `None` until both are known.
     pub dirty: Option<bool>,
+    /// The proposed change as a unified diff against the base, when omk wrote one.
+    #[serde(default)]
+    pub patch: Option<ArtifactRef>,
 }
 
 /// A commit omk made on the goal's branch.

@@ -64,6 +64,8 @@ pub struct Synthesizer {
     last_mutation: Option<Seq>,
     last_capture: Option<Seq>,
     changed_files: Vec<ChangedFile>,
+    /// The patch of the latest capture, with its tree.
+    patch: Option<(String, ArtifactRef)>,
     commits: Vec<CommitEvidence>,
     gates: Vec<GateRecord>,
     /// The latest gate-surface check of each tree.
@@ -288,6 +290,7 @@ impl Synthesizer {
                 self.last_capture = Some(seq);
                 self.propose_tree(seq, &changes.tree_id);
                 self.changed_files.clone_from(&changes.files);
+                self.patch = changes.patch.clone().map(|patch| (changes.tree_id.clone(), patch));
             }
             Event::ChangesCommitted(commit) => {
                 self.propose_tree(seq, &commit.tree_id);
@@ -716,12 +719,18 @@ impl Synthesizer {
             used: self.meter.used(),
             exhausted: self.exhausted,
         };
+        let patch = self
+            .patch
+            .as_ref()
+            .filter(|(tree, _)| Some(tree.as_str()) == proposed_tree)
+            .map(|(_, patch)| patch.clone());
         let mut artifacts: Vec<ArtifactRef> = Vec::new();
         let named = self
             .agent
             .iter()
             .flat_map(|it| [&it.transcript, &it.stdout, &it.stderr])
             .flatten()
+            .chain(patch.iter())
             .chain(gates.iter().filter_map(|it| it.output.as_ref()));
         for artifact in named {
             if !artifacts.iter().any(|it| it.path == artifact.path) {
@@ -753,6 +762,7 @@ impl Synthesizer {
                 head_commit,
                 tree_id: self.proposed_tree.clone(),
                 dirty,
+                patch: patch.clone(),
             },
             commits: self.commits.clone(),
             changed_files: self.changed_files.clone(),

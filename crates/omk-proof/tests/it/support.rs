@@ -141,6 +141,7 @@ impl Log {
             base_commit: BASE.into(),
             tree_id: tree.into(),
             files,
+            patch: Some(artifact(&format!("artifacts/diff/{}.patch", &tree[..12]))),
         }))
     }
 
