@@ -83,21 +83,7 @@ pub fn create(repo: &Repo, options: &CreateOptions<'_>) -> Result<Worktree, Erro
             }
         })?;
     let add = || -> Result<(), Error> {
-        if let Some(parent) = options.path.parent() {
-            fs::create_dir_all(parent).map_err(|source| Error::Io {
-                action: "create",
-                path: parent.to_owned(),
-                source,
-            })?;
-        }
-        let should_interrupt = AtomicBool::new(false);
-        git.add_worktree(
-            options.path,
-            gix::worktree::add::Head::Attached(branch.clone()),
-            gix::progress::Discard,
-            &should_interrupt,
-        )
-        .map_err(Error::gix(format!("add worktree {}", options.path.display()), &repo.root))?;
+        add_worktree(&git, repo, options.path, branch.clone())?;
         Ok(())
     };
     if let Err(err) = add() {
@@ -153,21 +139,7 @@ pub fn attach(repo: &Repo, options: &CreateOptions<'_>) -> Result<Worktree, Erro
             })?;
         }
     }
-    if let Some(parent) = options.path.parent() {
-        fs::create_dir_all(parent).map_err(|source| Error::Io {
-            action: "create",
-            path: parent.to_owned(),
-            source,
-        })?;
-    }
-    let should_interrupt = AtomicBool::new(false);
-    git.add_worktree(
-        options.path,
-        gix::worktree::add::Head::Attached(branch),
-        gix::progress::Discard,
-        &should_interrupt,
-    )
-    .map_err(Error::gix(format!("add worktree {}", options.path.display()), &repo.root))?;
+    add_worktree(&git, repo, options.path, branch)?;
     let worktree = Worktree {
         path: options.path.to_owned(),
         branch: options.branch.to_owned(),
@@ -178,6 +150,31 @@ pub fn attach(repo: &Repo, options: &CreateOptions<'_>) -> Result<Worktree, Erro
         return Err(err);
     }
     Ok(worktree)
+}
+
+/// Checks `branch` out into a new linked worktree at `path`, creating its parent directories.
+fn add_worktree(
+    git: &gix::Repository,
+    repo: &Repo,
+    path: &Path,
+    branch: gix::refs::FullName,
+) -> Result<(), Error> {
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent).map_err(|source| Error::Io {
+            action: "create",
+            path: parent.to_owned(),
+            source,
+        })?;
+    }
+    let should_interrupt = AtomicBool::new(false);
+    git.add_worktree(
+        path,
+        gix::worktree::add::Head::Attached(branch),
+        gix::progress::Discard,
+        &should_interrupt,
+    )
+    .map_err(Error::gix(format!("add worktree {}", path.display()), &repo.root))?;
+    Ok(())
 }
 
 /// Removes the worktree at `path`, refusing if it holds changes or is locked; the branch is
