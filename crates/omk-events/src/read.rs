@@ -12,7 +12,7 @@ use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
 use crate::{
-    batch::{Batches, Next},
+    batch::Batches,
     error::Error,
     event::{Envelope, parse_event},
     hash::EventHash,
@@ -186,23 +186,6 @@ impl LogReader {
     }
 
     fn next_event(&mut self) -> Result<Option<Envelope>, Error> {
-        if let Some(batches) = &mut self.batches {
-            return match batches.next()? {
-                Next::Event(line_no, envelope) => {
-                    self.line_no = line_no;
-                    self.order.check(&self.path, line_no, &envelope)?;
-                    Ok(Some(envelope))
-                }
-                Next::End { lines, torn_tail } => {
-                    self.line_no = lines;
-                    self.torn_tail = torn_tail;
-                    if lines == 0 && self.torn_tail.is_none() {
-                        return Err(Error::Empty { path: self.path.clone() });
-                    }
-                    Ok(None)
-                }
-            };
-        }
         self.line.clear();
         let Some(input) = &mut self.input else { return Ok(None) };
         let read = input.read_until(b'\n', &mut self.line).map_err(|source| Error::Io {
@@ -225,6 +208,32 @@ impl LogReader {
             return Ok(None);
         }
         self.check_line().map(Some)
+    }
+
+    /// Returns the next event of a parallel read, moved once from its batch.
+    fn next_of_batches(&mut self) -> Option<Result<Envelope, Error>> {
+        let batches = self.batches.as_mut()?;
+        let next = batches.next();
+        match &next {
+            Some(Ok(envelope)) => {
+                self.line_no = batches.line();
+                if let Err(err) = self.order.check(&self.path, self.line_no, envelope) {
+                    self.done = true;
+                    return Some(Err(err));
+                }
+            }
+            Some(Err(_)) => self.done = true,
+            None => {
+                self.done = true;
+                let (lines, torn_tail) = batches.end().cloned().unwrap_or_default();
+                self.line_no = lines;
+                self.torn_tail = torn_tail;
+                if lines == 0 && self.torn_tail.is_none() {
+                    return Some(Err(Error::Empty { path: self.path.clone() }));
+                }
+            }
+        }
+        next
     }
 
     /// Checks the whole line in `self.line`, newline included, and moves past it.
@@ -329,6 +338,9 @@ impl Iterator for LogReader {
         if self.done {
             return None;
         }
+        if self.batches.is_some() {
+            return self.next_of_batches();
+        }
         let next = self.next_event().transpose();
         if !matches!(next, Some(Ok(_))) {
             self.done = true;
@@ -416,8 +428,11 @@ fn parse_written(text: &[u8], goal_id: Option<&GoalId>) -> Option<Envelope> {
         return None;
     }
     // Far from the general parser's nesting limit, where the envelope's extra level could
-    // make it refuse what the event's own parser takes.
-    if event.iter().filter(|&&c| c == b'{' || c == b'[').count() > MAX_OPENINGS {
+    // make it refuse what the event's own parser takes. Each level takes two bytes, so only
+    // a long event can be deep.
+    if event.len() > 2 * MAX_OPENINGS
+        && event.iter().filter(|&&c| c == b'{' || c == b'[').count() > MAX_OPENINGS
+    {
         return None;
     }
     let goal_id = match goal_id {
@@ -682,7 +697,11 @@ mod tests {
         );
         assert!(!check(deep.as_bytes()), "deep events take the general parser");
         for seq in ["0", "01", "18446744073709551615", "18446744073709551616", "1.0", "-1"] {
-            let line = text.lines().next().ok_or("a line")?.replacen("\"seq\":1", &format!("\"seq\":{seq}"), 1);
+            let line = text.lines().next().ok_or("a line")?.replacen(
+                "\"seq\":1",
+                &format!("\"seq\":{seq}"),
+                1,
+            );
             check(line.as_bytes());
         }
         Ok(())
