@@ -405,7 +405,7 @@ fn parse_written(text: &[u8], goal_id: Option<&GoalId>) -> Option<Envelope> {
     /// `,"prev":"` + 64 hex digits + `","hash":"` + 64 hex digits + `"}`.
     const CHAIN_LEN: usize = 9 + 64 + 10 + 64 + 2;
     /// Brackets an event may open and still be read here.
-    const MAX_OPENINGS: usize = 64;
+    const MAX_OPENINGS: usize = 100;
     let rest = text.strip_prefix(b"{\"format\":\"")?;
     let rest = rest.strip_prefix(FORMAT_VERSION.as_bytes())?;
     let rest = rest.strip_prefix(b"\",\"seq\":")?;
@@ -475,7 +475,10 @@ fn body_hash(line: &[u8]) -> Option<EventHash> {
     let cut = line.len().checked_sub(HASH_SUFFIX_LEN)?;
     let (body, suffix) = line.split_at(cut);
     let hex = suffix.strip_prefix(b",\"hash\":\"")?.strip_suffix(b"\"}")?;
-    EventHash::from_hex(hex)?;
+    // 64 lowercase hex digits, as `EventHash::from_hex` takes, without decoding them.
+    if !hex.iter().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f')) {
+        return None;
+    }
     let mut hasher = Sha256::new();
     hasher.update(body);
     hasher.update(b"}");

@@ -372,6 +372,12 @@ fn describe_activity(activity: &crate::event::AgentActivity) -> String {
     match activity.activity {
         ActivityKind::Step => number_after("step ", u64::from(activity.step), ""),
         ActivityKind::ToolCall => match text {
+            // Printable ASCII without quotes or backslashes is its own `{text:?}`.
+            Some(text)
+                if text.bytes().all(|c| (b' '..=b'~').contains(&c) && c != b'"' && c != b'\\') =>
+            {
+                ["calls ", tool, ": \"", &*text, "\""].concat()
+            }
             Some(text) => format!("calls {tool}: {text:?}"),
             None => ["calls ", tool].concat(),
         },
@@ -657,6 +663,19 @@ mod tests {
         assert_eq!(one_line("éééé", 4), "éééé");
         assert_eq!(one_line("ééééé", 4), "ééé…");
         assert!(matches!(one_line("a b", 3), Cow::Borrowed("a b")));
+        for text in ["cargo test -p x", "say \"hi\"", "a\\b", "tab\there", "é", "\u{7f}", ""] {
+            let activity = crate::event::AgentActivity {
+                step: 1,
+                activity: ActivityKind::ToolCall,
+                tool: Some("Shell".to_owned()),
+                tool_call_id: None,
+                ok: None,
+                usage: None,
+                text: Some(text.to_owned()),
+            };
+            let flat = one_line(text, 80);
+            assert_eq!(describe_activity(&activity), format!("calls Shell: {flat:?}"));
+        }
     }
 
     #[test]
