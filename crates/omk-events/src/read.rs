@@ -461,11 +461,14 @@ fn plain_number(digits: &[u8]) -> Option<u64> {
 /// Splits off a string's content up to its closing quote when it is printable ASCII without
 /// escapes, so that it means what it says; `None` otherwise.
 fn plain_string(text: &[u8]) -> Option<(&str, &[u8])> {
-    let end = text.iter().position(|&c| c == b'"' || c == b'\\' || !(b' '..=b'~').contains(&c))?;
-    if text[end] != b'"' {
+    let end = text.iter().position(|&c| c == b'"')?;
+    let content = &text[..end];
+    // Looks at every byte rather than stopping at the first bad one, so it runs a block at a
+    // time.
+    if !content.iter().fold(true, |plain, &c| plain & (c != b'\\') & (b' '..=b'~').contains(&c)) {
         return None;
     }
-    let content = std::str::from_utf8(&text[..end]).ok()?;
+    let content = std::str::from_utf8(content).ok()?;
     Some((content, &text[end + 1..]))
 }
 
@@ -476,7 +479,7 @@ fn body_hash(line: &[u8]) -> Option<EventHash> {
     let (body, suffix) = line.split_at(cut);
     let hex = suffix.strip_prefix(b",\"hash\":\"")?.strip_suffix(b"\"}")?;
     // 64 lowercase hex digits, as `EventHash::from_hex` takes, without decoding them.
-    if !hex.iter().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f')) {
+    if !hex.iter().fold(true, |ok, c| ok & matches!(c, b'0'..=b'9' | b'a'..=b'f')) {
         return None;
     }
     let mut hasher = Sha256::new();
