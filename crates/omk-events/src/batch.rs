@@ -158,14 +158,12 @@ fn work(path: &Path, work_rx: &Mutex<Receiver<Work>>) {
 }
 
 /// Cuts `input` into batches of whole lines, in order; ends with the torn tail, if any.
-fn cut(
-    path: &Path,
-    mut input: BufReader<File>,
-    work_tx: &SyncSender<Work>,
-    cut_tx: &SyncSender<Cut>,
-) {
-    // The start of a line that the last read cut short.
-    let mut carry: Vec<u8> = Vec::new();
+fn cut(path: &Path, input: BufReader<File>, work_tx: &SyncSender<Work>, cut_tx: &SyncSender<Cut>) {
+    // The start of a line that the last read cut short; at first, whatever the reader had
+    // buffered. After that the file is read straight into each batch, without the buffer's
+    // copy.
+    let mut carry = input.buffer().to_vec();
+    let mut file = input.into_inner();
     let mut next_line = 1u64;
     let mut offset = 0u64;
     loop {
@@ -174,7 +172,7 @@ fn cut(
         let want = BATCH_BYTES.max(carry.len());
         let mut bytes = Vec::with_capacity(carry.len() + want);
         bytes.append(&mut carry);
-        let read = match (&mut input).take(want as u64).read_to_end(&mut bytes) {
+        let read = match read_up_to(&mut file, &mut bytes, want) {
             Ok(read) => read,
             Err(source) => {
                 let failed = Error::Io { action: "read", path: path.to_owned(), source };
@@ -210,6 +208,24 @@ fn cut(
             return;
         }
     }
+}
+
+/// Appends up to `want` bytes of `file` to `bytes`, fewer only at the end of the file, and
+/// returns how many.
+fn read_up_to(file: &mut File, bytes: &mut Vec<u8>, want: usize) -> std::io::Result<usize> {
+    let start = bytes.len();
+    bytes.resize(start + want, 0);
+    let mut filled = start;
+    while filled < bytes.len() {
+        match file.read(&mut bytes[filled..]) {
+            Ok(0) => break,
+            Ok(read) => filled += read,
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(err) => return Err(err),
+        }
+    }
+    bytes.truncate(filled);
+    Ok(filled - start)
 }
 
 /// Returns the position of the first newline in `bytes`, looking at a block at a time.
