@@ -89,10 +89,7 @@ impl Batches {
                 path: self.path.clone(),
                 source: std::io::Error::other("a log reading thread stopped"),
             };
-            let cut = match self.cuts.recv() {
-                Ok(cut) => cut,
-                Err(_) => return Some(Err(lost())),
-            };
+            let Ok(cut) = self.cuts.recv() else { return Some(Err(lost())) };
             match cut {
                 Cut::Batch { first_line, results } => {
                     self.next_line = first_line;

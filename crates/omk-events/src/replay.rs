@@ -683,7 +683,7 @@ mod tests {
         /// The line as `format!` writes it.
         fn formatted(entry: &Entry) -> String {
             let time = entry.at.time();
-            let mut line = format!(
+            let line = format!(
                 "#{:<5} {:02}:{:02}:{:02}.{:03} +",
                 entry.seq,
                 time.hour(),
@@ -701,11 +701,11 @@ mod tests {
                 format!("{sign}{minutes}:{seconds:02}.{millis:03}")
             };
             let pad = 9 - offset.len().min(9);
-            line += &format!("{offset}{:pad$} {:<9} {}", "", entry.step, entry.what);
-            if let Some(ms) = entry.duration_ms {
-                line += &format!(" ({}.{} s)", ms / 1000, ms % 1000 / 100);
-            }
-            line + "\n"
+            let duration = entry
+                .duration_ms
+                .map(|ms| format!(" ({}.{} s)", ms / 1000, ms % 1000 / 100))
+                .unwrap_or_default();
+            line + &format!("{offset}{:pad$} {:<9} {}{duration}\n", "", entry.step, entry.what)
         }
         let base = DateTime::<Utc>::UNIX_EPOCH;
         let mut writer = TextWriter::new(Vec::new());
