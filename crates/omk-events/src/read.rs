@@ -12,7 +12,7 @@ use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
 use crate::{
-    batch::{Batches, Next},
+    batch::Batches,
     error::Error,
     event::{Envelope, parse_event},
     hash::EventHash,
@@ -186,23 +186,6 @@ impl LogReader {
     }
 
     fn next_event(&mut self) -> Result<Option<Envelope>, Error> {
-        if let Some(batches) = &mut self.batches {
-            return match batches.next()? {
-                Next::Event(line_no, envelope) => {
-                    self.line_no = line_no;
-                    self.order.check(&self.path, line_no, &envelope)?;
-                    Ok(Some(envelope))
-                }
-                Next::End { lines, torn_tail } => {
-                    self.line_no = lines;
-                    self.torn_tail = torn_tail;
-                    if lines == 0 && self.torn_tail.is_none() {
-                        return Err(Error::Empty { path: self.path.clone() });
-                    }
-                    Ok(None)
-                }
-            };
-        }
         self.line.clear();
         let Some(input) = &mut self.input else { return Ok(None) };
         let read = input.read_until(b'\n', &mut self.line).map_err(|source| Error::Io {
@@ -225,6 +208,32 @@ impl LogReader {
             return Ok(None);
         }
         self.check_line().map(Some)
+    }
+
+    /// Returns the next event of a parallel read, moved once from its batch.
+    fn next_of_batches(&mut self) -> Option<Result<Envelope, Error>> {
+        let batches = self.batches.as_mut()?;
+        let next = batches.next();
+        match &next {
+            Some(Ok(envelope)) => {
+                self.line_no = batches.line();
+                if let Err(err) = self.order.check(&self.path, self.line_no, envelope) {
+                    self.done = true;
+                    return Some(Err(err));
+                }
+            }
+            Some(Err(_)) => self.done = true,
+            None => {
+                self.done = true;
+                let (lines, torn_tail) = batches.end().cloned().unwrap_or_default();
+                self.line_no = lines;
+                self.torn_tail = torn_tail;
+                if lines == 0 && self.torn_tail.is_none() {
+                    return Some(Err(Error::Empty { path: self.path.clone() }));
+                }
+            }
+        }
+        next
     }
 
     /// Checks the whole line in `self.line`, newline included, and moves past it.
@@ -329,6 +338,9 @@ impl Iterator for LogReader {
         if self.done {
             return None;
         }
+        if self.batches.is_some() {
+            return self.next_of_batches();
+        }
         let next = self.next_event().transpose();
         if !matches!(next, Some(Ok(_))) {
             self.done = true;
@@ -337,9 +349,18 @@ impl Iterator for LogReader {
     }
 }
 
-/// Parses one line, borrowing from it where it can: the event's text is dispatched on its
-/// kind without a copy, and a goal id equal to `goal_id` is not validated again.
+/// Parses one line: the writer's layout directly, any other with the general parser.
 fn parse_envelope(text: &[u8], goal_id: Option<&GoalId>) -> Result<Envelope, serde_json::Error> {
+    match parse_written(text, goal_id) {
+        Some(envelope) => Ok(envelope),
+        None => parse_general(text, goal_id),
+    }
+}
+
+/// Parses one line of any layout, borrowing from it where it can: the event's text is
+/// dispatched on its kind without a copy, and a goal id equal to `goal_id` is not validated
+/// again.
+fn parse_general(text: &[u8], goal_id: Option<&GoalId>) -> Result<Envelope, serde_json::Error> {
     #[derive(serde::Deserialize)]
     struct Line<'a> {
         #[serde(borrow)]
@@ -372,13 +393,95 @@ fn parse_envelope(text: &[u8], goal_id: Option<&GoalId>) -> Result<Envelope, ser
     })
 }
 
+/// Parses a line laid out exactly as [`crate::EventLog`] writes it, without a general JSON
+/// parser for the envelope; `None` for any other layout or any value it does not take, and
+/// then the general parser decides, errors included.
+///
+/// It takes what the general parser would take, with the same result: the members in the
+/// writer's order, with no whitespace, escapes or control characters in the strings, the
+/// current format, a plain number, a valid goal id and time, an event object that parses on
+/// its own and a `prev` and `hash` of 64 lowercase hex digits each.
+fn parse_written(text: &[u8], goal_id: Option<&GoalId>) -> Option<Envelope> {
+    /// `,"prev":"` + 64 hex digits + `","hash":"` + 64 hex digits + `"}`.
+    const CHAIN_LEN: usize = 9 + 64 + 10 + 64 + 2;
+    /// Brackets an event may open and still be read here.
+    const MAX_OPENINGS: usize = 100;
+    let rest = text.strip_prefix(b"{\"format\":\"")?;
+    let rest = rest.strip_prefix(FORMAT_VERSION.as_bytes())?;
+    let rest = rest.strip_prefix(b"\",\"seq\":")?;
+    let digits = rest.iter().position(|c| !c.is_ascii_digit())?;
+    let (number, rest) = rest.split_at(digits);
+    let seq = plain_number(number)?;
+    let rest = rest.strip_prefix(b",\"at\":\"")?;
+    let (at, rest) = plain_string(rest)?;
+    let rest = rest.strip_prefix(b",\"goal_id\":\"")?;
+    let (goal, rest) = plain_string(rest)?;
+    let rest = rest.strip_prefix(b",\"event\":")?;
+    let cut = rest.len().checked_sub(CHAIN_LEN)?;
+    let (event, chain) = rest.split_at(cut);
+    let chain = chain.strip_prefix(b",\"prev\":\"")?.strip_suffix(b"\"}")?;
+    let (prev, hash) = chain.split_at(64);
+    let hash = hash.strip_prefix(b"\",\"hash\":\"")?;
+    // No whitespace around the event object: its text is exactly what the general parser's
+    // raw value would be.
+    if event.first() != Some(&b'{') || event.last() != Some(&b'}') {
+        return None;
+    }
+    // Far from the general parser's nesting limit, where the envelope's extra level could
+    // make it refuse what the event's own parser takes. Each level takes two bytes, so only
+    // a long event can be deep.
+    if event.len() > 2 * MAX_OPENINGS
+        && event.iter().filter(|&&c| c == b'{' || c == b'[').count() > MAX_OPENINGS
+    {
+        return None;
+    }
+    let goal_id = match goal_id {
+        Some(known) if known.as_str() == goal => known.clone(),
+        _ => GoalId::parse(goal).ok()?,
+    };
+    Some(Envelope {
+        format: FORMAT_VERSION.to_owned(),
+        seq: Seq(seq),
+        at: crate::timestamp::parse(at).ok()?,
+        goal_id,
+        event: parse_event(std::str::from_utf8(event).ok()?).ok()?,
+        prev: Some(EventHash::from_hex(prev)?),
+        hash: Some(EventHash::from_hex(hash)?),
+    })
+}
+
+/// Reads a JSON number as the general parser reads a `u64`: digits without a leading zero.
+fn plain_number(digits: &[u8]) -> Option<u64> {
+    if digits.is_empty() || (digits[0] == b'0' && digits.len() > 1) {
+        return None;
+    }
+    digits.iter().try_fold(0u64, |acc, &c| acc.checked_mul(10)?.checked_add(u64::from(c - b'0')))
+}
+
+/// Splits off a string's content up to its closing quote when it is printable ASCII without
+/// escapes, so that it means what it says; `None` otherwise.
+fn plain_string(text: &[u8]) -> Option<(&str, &[u8])> {
+    let end = text.iter().position(|&c| c == b'"')?;
+    let content = &text[..end];
+    // Looks at every byte rather than stopping at the first bad one, so it runs a block at a
+    // time.
+    if !content.iter().fold(true, |plain, &c| plain & (c != b'\\') & (b' '..=b'~').contains(&c)) {
+        return None;
+    }
+    let content = std::str::from_utf8(content).ok()?;
+    Some((content, &text[end + 1..]))
+}
+
 /// Returns the hash of a chained line's body: the line without `,"hash":"…"`; `None` when the
 /// line does not end with a hash member in the form the writer writes.
 fn body_hash(line: &[u8]) -> Option<EventHash> {
     let cut = line.len().checked_sub(HASH_SUFFIX_LEN)?;
     let (body, suffix) = line.split_at(cut);
     let hex = suffix.strip_prefix(b",\"hash\":\"")?.strip_suffix(b"\"}")?;
-    EventHash::from_hex(hex)?;
+    // 64 lowercase hex digits, as `EventHash::from_hex` takes, without decoding them.
+    if !hex.iter().fold(true, |ok, c| ok & matches!(c, b'0'..=b'9' | b'a'..=b'f')) {
+        return None;
+    }
     let mut hasher = Sha256::new();
     hasher.update(body);
     hasher.update(b"}");
@@ -561,6 +664,52 @@ mod tests {
         );
         fs::write(&path, format!("{bad}\n"))?;
         assert!(matches!(read_log(&path), Err(Error::Parse { line: 1, .. })));
+        Ok(())
+    }
+
+    #[test]
+    fn the_writers_layout_reads_as_the_general_parser_reads_it() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let path = write_log(dir.path(), 3)?;
+        let text = fs::read_to_string(&path)?;
+        let goal = GoalId::parse("g1")?;
+        let check = |line: &[u8]| {
+            let general = parse_general(line, Some(&goal)).ok();
+            let written = parse_written(line, Some(&goal));
+            // The fast path may decline a line, never read it differently.
+            assert!(written.is_none() || written == general, "{}", String::from_utf8_lossy(line));
+            written.is_some()
+        };
+        for line in text.lines() {
+            assert!(check(line.as_bytes()), "the writer's own line takes the fast path");
+            let line = line.as_bytes();
+            for idx in 0..line.len() {
+                for replacement in [b' ', b'0', b'9', b'"', b'\\', b'{', b'}', b',', 0x80, 0x1f] {
+                    let mut changed = line.to_vec();
+                    changed[idx] = replacement;
+                    check(&changed);
+                }
+                check(&[&line[..idx], &line[idx + 1..]].concat());
+            }
+        }
+        let deep = format!(
+            "{{\"format\":\"1.1\",\"seq\":1,\"at\":\"2026-11-21T20:00:00.000Z\",\"goal_id\":\"g1\",\
+             \"event\":{{\"kind\":\"agent_started\",\"agent\":\"a\",\"x\":{}{}}},\"prev\":\"{}\",\
+             \"hash\":\"{}\"}}",
+            "[".repeat(126),
+            "]".repeat(126),
+            "0".repeat(64),
+            "0".repeat(64)
+        );
+        assert!(!check(deep.as_bytes()), "deep events take the general parser");
+        for seq in ["0", "01", "18446744073709551615", "18446744073709551616", "1.0", "-1"] {
+            let line = text.lines().next().ok_or("a line")?.replacen(
+                "\"seq\":1",
+                &format!("\"seq\":{seq}"),
+                1,
+            );
+            check(line.as_bytes());
+        }
         Ok(())
     }
 

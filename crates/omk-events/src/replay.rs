@@ -7,7 +7,6 @@
 
 use std::{
     borrow::Cow,
-    fmt::Write as _,
     io::{self, Write},
     path::{Path, PathBuf},
 };
@@ -362,32 +361,54 @@ fn budget_amount(resource: crate::BudgetResource, amount: f64) -> String {
 fn describe_activity(activity: &crate::event::AgentActivity) -> String {
     let text = activity.text.as_deref().map(|it| one_line(it, 80));
     let tool = activity.tool.as_deref().unwrap_or("tool");
+    // The chattiest kind: its sentences are put together without the formatting machinery.
+    let number_after = |prefix: &str, n: u64, suffix: &str| {
+        let mut what = String::with_capacity(prefix.len() + 20 + suffix.len());
+        what.push_str(prefix);
+        push_number(&mut what, n);
+        what.push_str(suffix);
+        what
+    };
     match activity.activity {
-        ActivityKind::Step => format!("step {}", activity.step),
+        ActivityKind::Step => number_after("step ", u64::from(activity.step), ""),
         ActivityKind::ToolCall => match text {
+            // Printable ASCII without quotes or backslashes is its own `{text:?}`.
+            Some(text)
+                if text.bytes().all(|c| (b' '..=b'~').contains(&c) && c != b'"' && c != b'\\') =>
+            {
+                ["calls ", tool, ": \"", &*text, "\""].concat()
+            }
             Some(text) => format!("calls {tool}: {text:?}"),
-            None => format!("calls {tool}"),
+            None => ["calls ", tool].concat(),
         },
         ActivityKind::ToolResult => match activity.ok {
-            Some(false) => format!("{tool} failed"),
-            _ => format!("{tool} returned"),
+            Some(false) => [tool, " failed"].concat(),
+            _ => [tool, " returned"].concat(),
         },
         ActivityKind::Message => format!("says {:?}", text.unwrap_or_default()),
         ActivityKind::Usage => {
-            format!("{} tokens so far", activity.usage.map_or(0, |it| it.total()))
+            number_after("", activity.usage.map_or(0, |it| it.total()), " tokens so far")
         }
     }
 }
 
 /// Returns `text` on one line, cut to `max` characters with `…`.
-fn one_line(text: &str, max: usize) -> String {
+fn one_line(text: &str, max: usize) -> Cow<'_, str> {
+    // Most texts are on one line already, with single spaces: no copy then.
+    let flat = !text.starts_with(' ')
+        && !text.ends_with(' ')
+        && !text.contains("  ")
+        && text.chars().all(|c| c == ' ' || !c.is_whitespace());
+    if flat && (text.len() <= max || text.chars().count() <= max) {
+        return Cow::Borrowed(text);
+    }
     let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if flat.chars().count() <= max {
-        return flat;
+        return Cow::Owned(flat);
     }
     let mut cut: String = flat.chars().take(max.saturating_sub(1)).collect();
     cut.push('…');
-    cut
+    Cow::Owned(cut)
 }
 
 /// Returns `ms` as `m:ss.mmm`, or `h:mm:ss.mmm` past an hour.
@@ -399,16 +420,54 @@ fn clock(ms: i64) -> String {
 
 /// Writes `ms` as [`clock`] returns it.
 fn write_clock(out: &mut String, ms: i64) {
-    let sign = if ms < 0 { "-" } else { "" };
+    if ms < 0 {
+        out.push('-');
+    }
     let ms = ms.unsigned_abs();
     let (hours, minutes, seconds, millis) =
         (ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000);
-    // Writing to a String cannot fail.
-    let _ = if hours > 0 {
-        write!(out, "{sign}{hours}:{minutes:02}:{seconds:02}.{millis:03}")
+    if hours > 0 {
+        push_number(out, hours);
+        out.push(':');
+        push_digits(out, minutes, 2);
     } else {
-        write!(out, "{sign}{minutes}:{seconds:02}.{millis:03}")
-    };
+        push_number(out, minutes);
+    }
+    out.push(':');
+    push_digits(out, seconds, 2);
+    out.push('.');
+    push_digits(out, millis, 3);
+}
+
+/// Writes `n` in decimal, as `{n}` does.
+fn push_number(out: &mut String, n: u64) {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    let mut rest = n;
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    out.extend(digits[start..].iter().map(|&digit| char::from(digit)));
+}
+
+/// Writes the last `width` decimal digits of `n`, zero-padded, as `{n:0width$}` does for an
+/// `n` below `10^width`.
+fn push_digits(out: &mut String, n: u64, width: u32) {
+    for place in (0..width).rev() {
+        out.push(char::from(b'0' + (n / 10u64.pow(place) % 10) as u8));
+    }
+}
+
+/// Writes `text` and then spaces up to `width` characters, as `{text:<width$}` does.
+fn push_padded(out: &mut String, text: &str, width: usize) {
+    out.push_str(text);
+    let len = if text.is_ascii() { text.len() } else { text.chars().count() };
+    out.extend(std::iter::repeat_n(' ', width.saturating_sub(len)));
 }
 
 /// Writes a timeline as text, one line per event, then a summary.
@@ -429,23 +488,35 @@ impl<W: Write> TextWriter<W> {
         let line = &mut self.line;
         line.clear();
         let time = entry.at.time();
-        // Writing to a String cannot fail.
-        let _ = write!(
-            line,
-            "#{:<5} {:02}:{:02}:{:02}.{:03} +",
-            entry.seq,
-            time.hour(),
-            time.minute(),
-            time.second(),
-            time.nanosecond() / 1_000_000 % 1000
-        );
+        // As `#{seq:<5} {hh:02}:{mm:02}:{ss:02}.{ms:03} +{offset}` with the offset padded to 9,
+        // written without the formatting machinery.
+        line.push('#');
+        let seq_start = line.len();
+        push_number(line, entry.seq);
+        line.extend(std::iter::repeat_n(' ', 5usize.saturating_sub(line.len() - seq_start)));
+        line.push(' ');
+        push_digits(line, u64::from(time.hour()), 2);
+        line.push(':');
+        push_digits(line, u64::from(time.minute()), 2);
+        line.push(':');
+        push_digits(line, u64::from(time.second()), 2);
+        line.push('.');
+        push_digits(line, u64::from(time.nanosecond() / 1_000_000 % 1000), 3);
+        line.push_str(" +");
         let offset_start = line.len();
         write_clock(line, entry.offset_ms);
         let width = line.len() - offset_start;
-        let _ =
-            write!(line, "{:pad$} {:<9} {}", "", entry.step, entry.what, pad = 9 - width.min(9));
+        line.extend(std::iter::repeat_n(' ', 9 - width.min(9)));
+        line.push(' ');
+        push_padded(line, entry.step, 9);
+        line.push(' ');
+        line.push_str(&entry.what);
         if let Some(ms) = entry.duration_ms {
-            let _ = write!(line, " ({}.{} s)", ms / 1000, ms % 1000 / 100);
+            line.push_str(" (");
+            push_number(line, ms / 1000);
+            line.push('.');
+            push_number(line, ms % 1000 / 100);
+            line.push_str(" s)");
         }
         line.push('\n');
         self.out.write_all(line.as_bytes())
@@ -587,5 +658,79 @@ mod tests {
         assert_eq!(clock(3_723_004), "1:02:03.004");
         assert_eq!(one_line("a\n  b", 10), "a b");
         assert_eq!(one_line("abcdefghijk", 5), "abcd…");
+        assert_eq!(one_line(" a b", 10), "a b");
+        assert_eq!(one_line("a\u{a0}b", 10), "a b");
+        assert_eq!(one_line("éééé", 4), "éééé");
+        assert_eq!(one_line("ééééé", 4), "ééé…");
+        assert!(matches!(one_line("a b", 3), Cow::Borrowed("a b")));
+        for text in ["cargo test -p x", "say \"hi\"", "a\\b", "tab\there", "é", "\u{7f}", ""] {
+            let activity = crate::event::AgentActivity {
+                step: 1,
+                activity: ActivityKind::ToolCall,
+                tool: Some("Shell".to_owned()),
+                tool_call_id: None,
+                ok: None,
+                usage: None,
+                text: Some(text.to_owned()),
+            };
+            let flat = one_line(text, 80);
+            assert_eq!(describe_activity(&activity), format!("calls Shell: {flat:?}"));
+        }
+    }
+
+    #[test]
+    fn entry_lines_are_written_as_the_format_strings_say() -> io::Result<()> {
+        /// The line as `format!` writes it.
+        fn formatted(entry: &Entry) -> String {
+            let time = entry.at.time();
+            let line = format!(
+                "#{:<5} {:02}:{:02}:{:02}.{:03} +",
+                entry.seq,
+                time.hour(),
+                time.minute(),
+                time.second(),
+                time.nanosecond() / 1_000_000 % 1000
+            );
+            let sign = if entry.offset_ms < 0 { "-" } else { "" };
+            let ms = entry.offset_ms.unsigned_abs();
+            let (hours, minutes, seconds, millis) =
+                (ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000);
+            let offset = if hours > 0 {
+                format!("{sign}{hours}:{minutes:02}:{seconds:02}.{millis:03}")
+            } else {
+                format!("{sign}{minutes}:{seconds:02}.{millis:03}")
+            };
+            let pad = 9 - offset.len().min(9);
+            let duration = entry
+                .duration_ms
+                .map(|ms| format!(" ({}.{} s)", ms / 1000, ms % 1000 / 100))
+                .unwrap_or_default();
+            line + &format!("{offset}{:pad$} {:<9} {}{duration}\n", "", entry.step, entry.what)
+        }
+        let base = DateTime::<Utc>::UNIX_EPOCH;
+        let mut writer = TextWriter::new(Vec::new());
+        let mut expected = String::new();
+        for (n, seq) in [0, 1, 9, 12_345, 123_456, u64::MAX].into_iter().enumerate() {
+            for offset_ms in [0, 7, -61_234, 3_599_999, 3_600_000, 363_599_999, i64::MIN + 1] {
+                for (step, duration_ms) in [("agent", None), ("?", Some(0)), ("é", Some(u64::MAX))]
+                {
+                    let entry = Entry {
+                        seq,
+                        at: base + chrono::TimeDelta::milliseconds(offset_ms.rem_euclid(1 << 40)),
+                        offset_ms,
+                        step,
+                        kind: Cow::Borrowed("agent_started"),
+                        what: format!("what {n}"),
+                        duration_ms,
+                        tokens: None,
+                        gate: None,
+                    };
+                    writer.entry(&entry)?;
+                    expected += &formatted(&entry);
+                }
+            }
+        }
+        assert_eq!(String::from_utf8_lossy(&writer.out), expected);
+        Ok(())
     }
 }

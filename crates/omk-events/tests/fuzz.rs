@@ -165,7 +165,7 @@ fn a_long_log_reads_alike_on_one_thread_and_on_several() -> Result<(), TestCaseE
     prop_assert_eq!(end.as_str(), "None");
     agree(&path)?;
 
-    // One changed byte deep in the third batch, and a torn tail: the same error either way.
+    // One changed byte in a later batch, and a torn tail: the same error either way.
     let mut changed = bytes.clone();
     let line_1500 =
         changed.iter().enumerate().filter(|(_, c)| **c == b'\n').nth(1498).map_or(0, |it| it.0);
