@@ -62,8 +62,14 @@ pub(crate) fn head_of(git: &gix::Repository, path: &Path) -> Result<Head, Error>
 }
 
 /// Opens the repository or worktree whose root is `path` in process.
+///
+/// The index's trailing checksum is not verified when it is read (`index.skipHash`, set in memory
+/// only; an index omk writes still gets its checksum). git verifies it only in `git fsck`, and
+/// hashing the index of a 20,000-file worktree with collision-detecting SHA-1 costs more than
+/// decoding it.
 pub(crate) fn gix_open(path: &Path) -> Result<gix::Repository, Error> {
-    gix::open(path).map_err(Error::gix("open the repository", path))
+    let options = gix::open::Options::default().config_overrides(["index.skipHash=true"]);
+    gix::open_opts(path, options).map_err(Error::gix("open the repository", path))
 }
 
 /// Resolves `revision` (a commit id, branch or other revision) in `git` to a commit id.
