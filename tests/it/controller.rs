@@ -30,6 +30,23 @@ fn script(env: &TestEnv, name: &str, text: &str) -> anyhow::Result<String> {
     Ok(format!("script:{}", env.write(name, text)?.display()))
 }
 
+/// Runs `omk run PROMPT --agent <the FIX scenario> ARGS` in `repo`, checks its exit code and
+/// returns the goal's id.
+fn run_fix(
+    env: &TestEnv,
+    repo: &Path,
+    prompt: &str,
+    args: &[&str],
+    code: i32,
+) -> anyhow::Result<String> {
+    let fix = script(env, "fix.scenario", FIX)?;
+    let mut command = vec!["run", prompt, "--agent", fix.as_str()];
+    command.extend_from_slice(args);
+    let output = env.omk(repo, &command)?;
+    anyhow::ensure!(output.code == Some(code), "omk run {prompt:?} {args:?}: {output}");
+    goal_id(env, repo)
+}
+
 /// Returns the latest goal's status document (`omk status --json`).
 fn status(env: &TestEnv, repo: &Path) -> anyhow::Result<Value> {
     let output = env.omk(repo, &["status", "--json"])?;
@@ -130,11 +147,7 @@ fn slow_agent(env: &TestEnv) -> anyhow::Result<String> {
 fn the_ready_path_runs_every_step_and_accept_merges_with_a_note() -> anyhow::Result<()> {
     let env = TestEnv::new()?;
     let repo = repo(&env, "repo")?;
-    let fix = script(&env, "fix.scenario", FIX)?;
-    let output =
-        env.omk(&repo, &["run", "fix add in lib.sh", "--agent", &fix, "--gate", "sh test.sh"])?;
-    assert_eq!(output.code, Some(0), "{output}");
-    let goal = goal_id(&env, &repo)?;
+    let goal = run_fix(&env, &repo, "fix add in lib.sh", &["--gate", "sh test.sh"], 0)?;
     let log = events(&repo, &goal)?;
     let steps: Vec<String> = kinds(&log)
         .into_iter()
@@ -182,11 +195,7 @@ fn the_ready_path_runs_every_step_and_accept_merges_with_a_note() -> anyhow::Res
 fn run_accept_accepts_as_a_policy_only_when_everything_passes() -> anyhow::Result<()> {
     let env = TestEnv::new()?;
     let repo = repo(&env, "repo")?;
-    let fix = script(&env, "fix.scenario", FIX)?;
-    let output =
-        env.omk(&repo, &["run", "fix add", "--agent", &fix, "--gate", "sh test.sh", "--accept"])?;
-    assert_eq!(output.code, Some(0), "{output}");
-    let goal = goal_id(&env, &repo)?;
+    let goal = run_fix(&env, &repo, "fix add", &["--gate", "sh test.sh", "--accept"], 0)?;
     let ready = proof(&repo, &goal)?;
     assert_eq!(ready["status"], "ready");
     assert_eq!(
@@ -210,10 +219,7 @@ fn run_accept_accepts_as_a_policy_only_when_everything_passes() -> anyhow::Resul
 fn accept_merges_a_moved_base_in_and_checks_the_merged_tree_again() -> anyhow::Result<()> {
     let env = TestEnv::new()?;
     let repo = repo(&env, "repo")?;
-    let fix = script(&env, "fix.scenario", FIX)?;
-    let output = env.omk(&repo, &["run", "fix add", "--agent", &fix, "--gate", "sh test.sh"])?;
-    assert_eq!(output.code, Some(0), "{output}");
-    let goal = goal_id(&env, &repo)?;
+    let goal = run_fix(&env, &repo, "fix add", &["--gate", "sh test.sh"], 0)?;
     // Someone else lands a change on main meanwhile.
     fs::write(repo.join("README"), "calc\n")?;
     env.git(&repo, &["add", "README"])?;
@@ -305,11 +311,7 @@ fn a_rejected_change_gets_a_follow_up_run_on_the_same_worktree() -> anyhow::Resu
 fn a_vague_prompt_asks_a_question_and_the_answer_lets_the_goal_go_on() -> anyhow::Result<()> {
     let env = TestEnv::new()?;
     let repo = repo(&env, "repo")?;
-    let fix = script(&env, "fix.scenario", FIX)?;
-    let output =
-        env.omk(&repo, &["run", "Make it awesome", "--agent", &fix, "--gate", "sh test.sh"])?;
-    assert_eq!(output.code, Some(3), "{output}");
-    let goal = goal_id(&env, &repo)?;
+    let goal = run_fix(&env, &repo, "Make it awesome", &["--gate", "sh test.sh"], 3)?;
     let blocked = proof(&repo, &goal)?;
     assert_eq!(blocked["status"], "blocked_on_human");
     let question = blocked["human_decisions_required"][0]["question"].as_str().unwrap_or_default();
@@ -401,15 +403,10 @@ fn a_live_run_cancelled_from_another_terminal_stops() -> anyhow::Result<()> {
 fn budgets_stop_the_run_and_budget_add_lets_it_go_on() -> anyhow::Result<()> {
     let env = TestEnv::new()?;
     let repo = repo(&env, "repo")?;
-    let fix = script(&env, "fix.scenario", FIX)?;
 
     // No time at all: the run stops before its first step.
-    let output = env.omk(
-        &repo,
-        &["run", "fix add", "--agent", &fix, "--gate", "sh test.sh", "--budget-time", "0s"],
-    )?;
-    assert_eq!(output.code, Some(4), "{output}");
-    let goal = goal_id(&env, &repo)?;
+    let goal =
+        run_fix(&env, &repo, "fix add", &["--gate", "sh test.sh", "--budget-time", "0s"], 4)?;
     let stopped = proof(&repo, &goal)?;
     assert_eq!(stopped["status"], "needs_more_budget");
     assert_eq!(stopped["budget"]["exhausted"]["resource"], "wall_time");
@@ -420,12 +417,8 @@ fn budgets_stop_the_run_and_budget_add_lets_it_go_on() -> anyhow::Result<()> {
     assert_eq!(proof(&repo, &goal)?["readiness"], "awaiting_acceptance");
 
     // One turn: the agent is stopped as its second turn starts, its partial work kept.
-    let output = env.omk(
-        &repo,
-        &["run", "fix add again", "--agent", &fix, "--gate", "sh test.sh", "--max-turns", "1"],
-    )?;
-    assert_eq!(output.code, Some(4), "{output}");
-    let goal = goal_id(&env, &repo)?;
+    let goal =
+        run_fix(&env, &repo, "fix add again", &["--gate", "sh test.sh", "--max-turns", "1"], 4)?;
     let stopped = proof(&repo, &goal)?;
     assert_eq!(stopped["status"], "needs_more_budget", "{stopped:#}");
     assert_eq!(stopped["budget"]["exhausted"]["resource"], "turns");
@@ -436,25 +429,18 @@ fn budgets_stop_the_run_and_budget_add_lets_it_go_on() -> anyhow::Result<()> {
 
     // Tokens: 400 per step, so a limit of 480 warns at the first report and stops the agent
     // at the second.
-    let output = env.omk(
+    let goal = run_fix(
+        &env,
         &repo,
-        &[
-            "run",
-            "fix add a third time",
-            "--agent",
-            &fix,
-            "--gate",
-            "sh test.sh",
-            "--budget-tokens",
-            "480",
-        ],
+        "fix add a third time",
+        &["--gate", "sh test.sh", "--budget-tokens", "480"],
+        4,
     )?;
-    assert_eq!(output.code, Some(4), "{output}");
-    let goal = goal_id(&env, &repo)?;
     let log = events(&repo, &goal)?;
     let warned = log.iter().find(|it| it["event"]["kind"] == "budget_warned").expect("a warning");
     assert_eq!(warned["event"]["resource"], "tokens");
-    assert!(output.stderr.contains("80 % of the tokens budget is used"), "{output}");
+    let replay = env.omk(&repo, &["replay", &goal])?;
+    assert!(replay.stdout.contains("80 % of the tokens budget is used (400 of 480)"), "{replay}");
     assert_eq!(proof(&repo, &goal)?["budget"]["exhausted"]["resource"], "tokens");
     let added = env.omk(&repo, &["budget", "add", &goal, "--tokens", "5000", "--json"])?;
     assert_eq!(added.code, Some(0), "{added}");
@@ -697,10 +683,7 @@ fn the_time_budget_stops_a_running_agent() -> anyhow::Result<()> {
 fn a_worktree_removed_by_hand_is_restored_from_its_branch() -> anyhow::Result<()> {
     let env = TestEnv::new()?;
     let repo = repo(&env, "repo")?;
-    let fix = script(&env, "fix.scenario", FIX)?;
-    let output = env.omk(&repo, &["run", "fix add", "--agent", &fix, "--gate", "sh test.sh"])?;
-    assert_eq!(output.code, Some(0), "{output}");
-    let goal = goal_id(&env, &repo)?;
+    let goal = run_fix(&env, &repo, "fix add", &["--gate", "sh test.sh"], 0)?;
     let worktree = repo.join(".omk/worktrees").join(&goal);
     fs::remove_dir_all(&worktree)?;
     env.omk(&repo, &["reject", "--reason", "say what add does"])?;
