@@ -44,5 +44,7 @@ pub use crate::run::{
     GateEvent, GateRun, RunOptions, TAIL_BYTES, failure_reason, gate_passed, run_gate, run_gates,
 };
 pub use crate::spec::{GateCommand, GateSpec};
-pub use crate::surface::{SurfaceError, check_gate_surface, files_named_by, is_gate_surface};
+pub use crate::surface::{
+    SurfaceError, check_gate_surface, files_named_by, is_gate_config, is_gate_surface, is_test_file,
+};
 pub use crate::tree::{TreeError, TreeFiles, tree_files};

@@ -31,8 +31,9 @@ pub struct SurfaceError {
     pub message: String,
 }
 
-/// The patterns of the gate surface, matched against paths relative to the repository root.
-const SURFACE_PATTERNS: &[&str] = &[
+/// The patterns of the gate surface's configuration (omk's, CI's, the tools the gates run),
+/// matched against paths relative to the repository root.
+const CONFIG_PATTERNS: &[&str] = &[
     // omk's own gate configuration.
     "omk.toml",
     // CI configuration.
@@ -80,12 +81,16 @@ const SURFACE_PATTERNS: &[&str] = &[
     "**/.ruff.toml",
     "**/.golangci.yml",
     "**/.golangci.yaml",
-    // Tests.
+];
+
+/// The patterns of test files, the other part of the gate surface.
+const TEST_PATTERNS: &[&str] = &[
     "tests/**",
     "test/**",
     "**/tests/**",
     "**/test/**",
     "**/__tests__/**",
+    "**/spec/**",
     "**/testdata/**",
     "**/*_test.go",
     "**/test_*.py",
@@ -95,17 +100,33 @@ const SURFACE_PATTERNS: &[&str] = &[
     "**/*_test.rs",
 ];
 
-static SURFACE: LazyLock<GlobSet> = LazyLock::new(|| {
+fn glob_set(patterns: &[&str]) -> GlobSet {
     let mut builder = GlobSetBuilder::new();
-    for pattern in SURFACE_PATTERNS {
+    for pattern in patterns {
         builder.add(Glob::new(pattern).expect("the surface patterns are literals tested below"));
     }
     builder.build().expect("the surface patterns are literals tested below")
-});
+}
 
-/// Returns whether `path` (relative to the repository root, `/`-separated) is gate surface.
+static CONFIG: LazyLock<GlobSet> = LazyLock::new(|| glob_set(CONFIG_PATTERNS));
+static TESTS: LazyLock<GlobSet> = LazyLock::new(|| glob_set(TEST_PATTERNS));
+
+/// Returns whether `path` (relative to the repository root, `/`-separated) is gate surface:
+/// [gate configuration](is_gate_config) or a [test file](is_test_file).
 pub fn is_gate_surface(path: &str) -> bool {
-    SURFACE.is_match(path)
+    is_gate_config(path) || is_test_file(path)
+}
+
+/// Returns whether `path` configures what the gates check: `omk.toml`, CI files, build and test
+/// tool configuration (`Makefile`, `Cargo.toml`, `package.json`, `pytest.ini`, ...).
+pub fn is_gate_config(path: &str) -> bool {
+    CONFIG.is_match(path)
+}
+
+/// Returns whether `path` is a test file by its place or name (`tests/`, `*_test.go`,
+/// `*.spec.ts`, ...).
+pub fn is_test_file(path: &str) -> bool {
+    TESTS.is_match(path)
 }
 
 /// Returns the scripts the gates run, such as `test.sh` in `sh test.sh` or `./ci/check`: they

@@ -2,7 +2,7 @@
 
 use std::{collections::BTreeSet, sync::LazyLock};
 
-use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+use globset::GlobBuilder;
 use regex::Regex;
 
 use omk_events::{GateFinished, GateSurfaceChecked, GoalKind, ReviewStatus};
@@ -10,52 +10,12 @@ use omk_worktree::{ChangeStatus, FileDiff};
 
 use crate::review::{ReviewConfig, Verdict, count, push_findings, truncate};
 
-/// The paths of gate configuration and CI files the `gate_surface` check always looks for.
-const GATE_CONFIG_PATHS: &[&str] = &[
-    "omk.toml",
-    ".github/workflows/**",
-    ".github/actions/**",
-    ".gitlab-ci.yml",
-    ".gitlab/ci/**",
-    ".circleci/**",
-    ".buildkite/**",
-    ".travis.yml",
-    "azure-pipelines.yml",
-    "Jenkinsfile",
-    ".pre-commit-config.yaml",
-    "Makefile",
-    "GNUmakefile",
-    "justfile",
-    "Justfile",
-    ".config/nextest.toml",
-    "**/pytest.ini",
-    "**/conftest.py",
-    "**/jest.config.*",
-    "**/vitest.config.*",
-];
-
-/// The paths of test files: deleting one weakens what the gates check.
-const TEST_PATHS: &[&str] = &[
-    "tests/**",
-    "test/**",
-    "**/tests/**",
-    "**/test/**",
-    "**/__tests__/**",
-    "**/spec/**",
-    "**/*_test.go",
-    "**/test_*.py",
-    "**/*_test.py",
-    "**/*.test.*",
-    "**/*.spec.*",
-    "**/*_test.rs",
-];
-
 /// Checks whether the change weakens what the gates check.
 ///
 /// Failed: a test file is deleted (or renamed out of the test paths), an added line has a
 /// skip marker, or a removed line has an assertion that no added line of the diff restores.
 /// Blocked (a person decides): only gate configuration or CI files changed, from
-/// [`GATE_CONFIG_PATHS`] and the non-test paths of `surface`.
+/// [`omk_gates::is_gate_config`] and the non-test paths of `surface`.
 pub(super) fn check_gate_surface(
     files: &[FileDiff],
     surface: Option<&GateSurfaceChecked>,
@@ -68,9 +28,9 @@ pub(super) fn check_gate_surface(
     let mut config_paths = BTreeSet::new();
     for file in files {
         let was_test = match &file.status {
-            ChangeStatus::Deleted => TEST_GLOBS.is_match(&file.path),
+            ChangeStatus::Deleted => omk_gates::is_test_file(&file.path),
             ChangeStatus::Renamed { from } => {
-                TEST_GLOBS.is_match(from) && !TEST_GLOBS.is_match(&file.path)
+                omk_gates::is_test_file(from) && !omk_gates::is_test_file(&file.path)
             }
             ChangeStatus::Added | ChangeStatus::Modified => false,
         };
@@ -78,7 +38,7 @@ pub(super) fn check_gate_surface(
             deleted_tests.push(format!("{}: test file deleted", old_path(file)));
             continue;
         }
-        if GATE_CONFIG_GLOBS.is_match(&file.path) {
+        if omk_gates::is_gate_config(&file.path) {
             config_paths.insert(file.path.clone());
         }
         for (line_number, line) in file.added_lines() {
@@ -111,7 +71,7 @@ pub(super) fn check_gate_surface(
     }
     if let Some(surface) = surface {
         config_paths.extend(
-            surface.changed_paths.iter().filter(|path| !TEST_GLOBS.is_match(path)).cloned(),
+            surface.changed_paths.iter().filter(|path| !omk_gates::is_test_file(path)).cloned(),
         );
     }
 
@@ -363,9 +323,6 @@ pub(super) fn check_oracle(oracle: &[String], gates: &[&GateFinished], kind: Goa
     }
 }
 
-static TEST_GLOBS: LazyLock<GlobSet> = LazyLock::new(|| glob_set(TEST_PATHS));
-static GATE_CONFIG_GLOBS: LazyLock<GlobSet> = LazyLock::new(|| glob_set(GATE_CONFIG_PATHS));
-
 /// Skip markers of the test frameworks omk knows; `iter().skip(1)` is not one.
 static SKIP_MARKERS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
     regexes(&[
@@ -402,19 +359,6 @@ static CLAIMS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
         "\u{2705}",
     ])
 });
-
-fn glob_set(patterns: &[&str]) -> GlobSet {
-    let mut builder = GlobSetBuilder::new();
-    for pattern in patterns {
-        builder.add(
-            GlobBuilder::new(pattern)
-                .literal_separator(true)
-                .build()
-                .expect("the path globs are literals tested in review::tests"),
-        );
-    }
-    builder.build().expect("the path globs are literals tested in review::tests")
-}
 
 fn regexes(patterns: &[&str]) -> Vec<Regex> {
     patterns
