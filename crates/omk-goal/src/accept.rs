@@ -8,6 +8,8 @@
 //! acceptance, with the merge commit; the proof is linked to that commit by a git note under
 //! `refs/notes/omk`, and merge commits carry an `Omk-Goal:` trailer.
 
+use std::path::Path;
+
 use omk_events::{
     Actor, ChangeAccepted, ChangeRejected, ChangesCommitted, DecisionMade, DecisionSubject,
     Envelope, Event, EventLog, Seq,
@@ -19,7 +21,7 @@ use crate::{
     control::Stopper,
     controller::{Controller, RunEnv, load_config},
     error::Error,
-    state::{GoalState, Halt, Next},
+    state::Next,
     store::GoalPaths,
 };
 
@@ -42,19 +44,12 @@ pub struct DecideRequest<'a> {
     pub env: RunEnv<'a>,
 }
 
-use std::path::Path;
-
 /// Returns the person deciding: git's `user.name`, else `fallback`, else `unknown`.
 pub(crate) fn person_named(repo: &Repo, fallback: Option<&str>) -> Actor {
     let name = omk_worktree::user_name(repo)
         .or_else(|| fallback.map(str::to_owned))
         .unwrap_or_else(|| "unknown".to_owned());
     Actor::Person { name }
-}
-
-/// Returns the person deciding, from git's `user.name`.
-pub(crate) fn person(repo: &Repo) -> Actor {
-    person_named(repo, None)
 }
 
 /// Opens a goal that no run holds, for a decision: its log, state and configuration.
@@ -66,16 +61,8 @@ fn open_for_decision<'e>(
     let paths = crate::store::find_goal(repo_dir, goal)?;
     let repo = omk_worktree::open(&paths.repo_root)?;
     let (log, _) = EventLog::open(&paths.events, env.clock.now())?;
-    let events = omk_events::read_log(&paths.events)?.events;
-    let state = GoalState::fold(&events)
-        .ok_or_else(|| Error::NotAGoalLog { path: paths.events.clone() })?;
-    match &state.halt {
-        Some(Halt::Cancelled) => return Err(Error::Cancelled { goal: state.goal_id.to_string() }),
-        Some(Halt::Accepted) => {
-            return Err(Error::AlreadyAccepted { goal: state.goal_id.to_string() });
-        }
-        _ => {}
-    }
+    let (_, state) = crate::store::read_state(&paths)?;
+    state.refuse_final()?;
     let config = load_config(&repo, &state.created.extra_gates, env.gate_environment)?;
     // A decision is no run: no policy acceptance at its end.
     let env = RunEnv { accept: false, ..env };

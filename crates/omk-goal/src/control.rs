@@ -7,7 +7,7 @@
 //! cancellation, removes the file and lets go of the lock.
 
 use std::{
-    fs, io,
+    fs,
     path::{Path, PathBuf},
     sync::atomic::{AtomicBool, Ordering},
     time::{Duration, Instant},
@@ -70,14 +70,11 @@ pub(crate) fn read_request(path: &Path) -> Option<ControlRequest> {
 }
 
 /// Removes a handled request.
+///
+/// A request that cannot be removed stops the next run at once with its reason, which is
+/// harmless and visible; a missing one is what the caller wants.
 pub(crate) fn clear_request(path: &Path) {
-    match fs::remove_file(path) {
-        Ok(()) => {}
-        Err(err) if err.kind() == io::ErrorKind::NotFound => {}
-        // A request that cannot be removed would stop the next run at once; it is reported
-        // by that run as its reason, which names the file.
-        Err(_) => {}
-    }
+    fs::remove_file(path).ok();
 }
 
 /// Everything that can stop a live run, checked together.

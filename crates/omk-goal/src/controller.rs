@@ -24,7 +24,6 @@ use crate::{
     clock::Clock,
     control::{Stop, Stopper},
     error::{Error, error_chain},
-    files::write_atomic,
     goal_id::new_goal_id,
     state::{GoalState, Halt, Next},
     store::{GoalPaths, goal_paths},
@@ -154,18 +153,8 @@ pub async fn resume_goal(request: ResumeRequest<'_>) -> Result<RunOutcome, Error
     let paths = crate::store::find_goal(repo_dir, goal)?;
     let repo = omk_worktree::open(&paths.repo_root)?;
     let (log, _) = EventLog::open(&paths.events, env.clock.now())?;
-    let events = omk_events::read_log(&paths.events)?.events;
-    let state = GoalState::fold(&events)
-        .ok_or_else(|| Error::NotAGoalLog { path: paths.events.clone() })?;
-    match &state.halt {
-        Some(Halt::Cancelled) => {
-            return Err(Error::Cancelled { goal: state.goal_id.to_string() });
-        }
-        Some(Halt::Accepted) => {
-            return Err(Error::AlreadyAccepted { goal: state.goal_id.to_string() });
-        }
-        _ => {}
-    }
+    let (events, state) = crate::store::read_state(&paths)?;
+    state.refuse_final()?;
     let follow_up = follow_up.map(str::trim).filter(|it| !it.is_empty());
     if let (Some(halt @ Halt::Question(_)), None) = (&state.halt, follow_up) {
         return Err(Error::Halted { goal: state.goal_id.to_string(), halt: halt.describe() });
@@ -180,8 +169,7 @@ pub async fn resume_goal(request: ResumeRequest<'_>) -> Result<RunOutcome, Error
         if stored.as_deref() == Some(proof.to_json().as_bytes()) {
             return Err(Error::NothingToResume { goal: state.goal_id.to_string() });
         }
-        write_atomic(&paths.proof, proof.to_json().as_bytes())
-            .map_err(|source| Error::Write { path: paths.proof.clone(), source })?;
+        crate::store::write_proof_file(&paths, &proof)?;
         return Ok(RunOutcome { paths, proof });
     }
     let extra_gates = state.created.extra_gates.clone();
@@ -209,7 +197,7 @@ pub async fn resume_goal(request: ResumeRequest<'_>) -> Result<RunOutcome, Error
         ctl.rec.record(Event::DecisionMade(omk_events::DecisionMade {
             subject: DecisionSubject::Question { id: "goal".to_owned() },
             approved: true,
-            by: crate::accept::person(&ctl.repo),
+            by: crate::accept::person_named(&ctl.repo, None),
             reason: Some(answer.to_owned()),
         }))?;
     }

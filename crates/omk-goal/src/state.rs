@@ -60,7 +60,20 @@ pub(crate) enum Halt {
 }
 
 impl Halt {
-    /// Returns the halt as a phrase: `paused`, `out of budget`, ...
+    /// Returns the halt in a word or two, as `omk status` shows it.
+    pub(crate) fn word(&self) -> &'static str {
+        match self {
+            Self::Paused => "paused",
+            Self::Cancelled => "cancelled",
+            Self::Budget => "out of budget",
+            Self::Question(_) => "waiting for an answer",
+            Self::Blocked => "blocked",
+            Self::Failed => "failed",
+            Self::Accepted => "accepted and merged",
+        }
+    }
+
+    /// Returns the halt as a phrase with its next step.
     pub(crate) fn describe(&self) -> String {
         match self {
             Self::Paused => "paused; resume it with `omk resume`".to_owned(),
@@ -157,6 +170,16 @@ impl GoalState {
             rejected: false,
             last_seq: None,
             ended_cleanly: false,
+        }
+    }
+
+    /// Fails when the goal is cancelled or accepted: nothing can run or be decided on it.
+    pub(crate) fn refuse_final(&self) -> Result<(), crate::error::Error> {
+        let goal = self.goal_id.to_string();
+        match self.halt {
+            Some(Halt::Cancelled) => Err(crate::error::Error::Cancelled { goal }),
+            Some(Halt::Accepted) => Err(crate::error::Error::AlreadyAccepted { goal }),
+            _ => Ok(()),
         }
     }
 

@@ -11,9 +11,7 @@ use crate::{
     clock::Clock,
     control::{ControlAction, StopOutcome, ask_live_run},
     error::Error,
-    files::write_atomic,
-    state::{GoalState, Halt},
-    store::{GoalPaths, all_goals, find_goal, fold_log, goal_paths},
+    store::{GoalPaths, all_goals, find_goal, fold_log, goal_paths, read_state, write_proof},
 };
 
 /// One goal as `omk status` and `omk list` show it.
@@ -44,13 +42,12 @@ pub fn list_goals(dir: &Path) -> Result<Vec<GoalStatus>, Error> {
 }
 
 fn status_of(paths: GoalPaths) -> Result<GoalStatus, Error> {
-    let events = omk_events::read_log(&paths.events)?.events;
-    let state = GoalState::fold(&events)
-        .ok_or_else(|| Error::NotAGoalLog { path: paths.events.clone() })?;
-    let proof = fold_log(&paths.events)?;
+    // One read of the log serves both folds.
+    let (events, state) = read_state(&paths)?;
+    let proof = omk_proof::synthesize(&events)?;
     let running = EventLog::holder(&paths.events)?;
     let step = match (&state.halt, running) {
-        (Some(halt), _) => halt_word(halt).to_owned(),
+        (Some(halt), _) => halt.word().to_owned(),
         (None, Some(_)) => {
             format!("running: {}", crate::controller::describe_next(&state.next()))
         }
@@ -68,18 +65,6 @@ fn status_of(paths: GoalPaths) -> Result<GoalStatus, Error> {
     };
     let budget = proof.budget.clone();
     Ok(GoalStatus { paths, proof, running, step, budget })
-}
-
-fn halt_word(halt: &Halt) -> &'static str {
-    match halt {
-        Halt::Paused => "paused",
-        Halt::Cancelled => "cancelled",
-        Halt::Budget => "out of budget",
-        Halt::Question(_) => "waiting for an answer",
-        Halt::Blocked => "blocked",
-        Halt::Failed => "failed",
-        Halt::Accepted => "accepted and merged",
-    }
 }
 
 /// Asks the goal to pause or be cancelled, and returns what happened and the proof after it.
@@ -100,15 +85,12 @@ pub fn stop_goal(
         return Ok((outcome, RunOutcome { paths, proof }));
     }
     let (mut log, _) = EventLog::open(&paths.events, clock.now())?;
-    let events = omk_events::read_log(&paths.events)?.events;
-    let state = GoalState::fold(&events)
-        .ok_or_else(|| Error::NotAGoalLog { path: paths.events.clone() })?;
+    let (_, state) = read_state(&paths)?;
+    state.refuse_final()?;
     let goal_text = state.goal_id.to_string();
     match (&state.halt, action) {
-        (Some(Halt::Cancelled), _) => return Err(Error::Cancelled { goal: goal_text }),
-        (Some(Halt::Accepted), _) => return Err(Error::AlreadyAccepted { goal: goal_text }),
         (Some(halt), ControlAction::Pause) => {
-            return Err(Error::NotRunning { goal: goal_text, state: halt_word(halt).to_owned() });
+            return Err(Error::NotRunning { goal: goal_text, state: halt.word().to_owned() });
         }
         (None, ControlAction::Pause) if state.ended_cleanly => {
             return Err(Error::NotRunning {
@@ -124,7 +106,7 @@ pub fn stop_goal(
     };
     log.append(clock.now(), event)?;
     drop(log);
-    Ok((StopOutcome::Recorded, write_proof(paths)?))
+    Ok((StopOutcome::Recorded, write_proof(&paths)?))
 }
 
 /// What `omk budget add` adds to a goal's limits.
@@ -165,12 +147,5 @@ pub fn add_budget(
     };
     log.append(clock.now(), Event::BudgetSet(BudgetSet { limits }))?;
     drop(log);
-    write_proof(paths)
-}
-
-fn write_proof(paths: GoalPaths) -> Result<RunOutcome, Error> {
-    let proof = fold_log(&paths.events)?;
-    write_atomic(&paths.proof, proof.to_json().as_bytes())
-        .map_err(|source| Error::Write { path: paths.proof.clone(), source })?;
-    Ok(RunOutcome { paths, proof })
+    write_proof(&paths)
 }

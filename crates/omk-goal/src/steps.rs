@@ -400,10 +400,7 @@ impl Controller<'_> {
 
     /// Folds the log on disk into the proof and writes `proof.json`.
     pub(crate) fn write_proof(&self) -> Result<crate::RunOutcome, Error> {
-        let proof = crate::store::fold_log(&self.paths.events)?;
-        write_atomic(&self.paths.proof, proof.to_json().as_bytes())
-            .map_err(|source| Error::Write { path: self.paths.proof.clone(), source })?;
-        Ok(crate::RunOutcome { paths: self.paths.clone(), proof })
+        crate::store::write_proof(&self.paths)
     }
 }
 

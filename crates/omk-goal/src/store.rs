@@ -100,6 +100,29 @@ pub fn find_goal(dir: &Path, goal: Option<&str>) -> Result<GoalPaths, Error> {
     Ok(goal_paths(&repo.root, &goal))
 }
 
+/// Reads the goal's log back and folds it into the controller's state; returns the events too.
+pub(crate) fn read_state(
+    paths: &GoalPaths,
+) -> Result<(Vec<omk_events::Envelope>, crate::state::GoalState), Error> {
+    let events = omk_events::read_log(&paths.events)?.events;
+    let state = crate::state::GoalState::fold(&events)
+        .ok_or_else(|| Error::NotAGoalLog { path: paths.events.clone() })?;
+    Ok((events, state))
+}
+
+/// Folds the goal's log into its proof and writes `proof.json` (atomically).
+pub(crate) fn write_proof(paths: &GoalPaths) -> Result<crate::RunOutcome, Error> {
+    let proof = fold_log(&paths.events)?;
+    write_proof_file(paths, &proof)?;
+    Ok(crate::RunOutcome { paths: paths.clone(), proof })
+}
+
+/// Writes `proof` as the goal's `proof.json` (atomically).
+pub(crate) fn write_proof_file(paths: &GoalPaths, proof: &Proof) -> Result<(), Error> {
+    crate::files::write_atomic(&paths.proof, proof.to_json().as_bytes())
+        .map_err(|source| Error::Write { path: paths.proof.clone(), source })
+}
+
 /// Folds the log at `path` into its proof, streaming: memory follows the proof, not the log.
 pub(crate) fn fold_log(path: &Path) -> Result<omk_proof::Proof, Error> {
     let mut synthesizer = omk_proof::Synthesizer::new();
