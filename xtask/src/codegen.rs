@@ -9,7 +9,7 @@ use anyhow::{Context, Result, bail};
 
 /// A file generated from code: its path relative to the workspace root and its contents.
 struct Generated {
-    path: &'static str,
+    path: String,
     contents: String,
 }
 
@@ -17,14 +17,21 @@ fn generated() -> Result<Vec<Generated>> {
     let schema = schemars::schema_for!(omk_proof::Proof);
     let mut json = serde_json::to_string_pretty(&schema).context("encode the proof schema")?;
     json.push('\n');
-    Ok(vec![Generated { path: "docs/proof.schema.json", contents: json }])
+    let mut files = vec![Generated { path: "docs/proof.schema.json".to_owned(), contents: json }];
+    for (name, schema) in omk_cli::json_schemas() {
+        let mut json = serde_json::to_string_pretty(&schema)
+            .with_context(|| format!("encode the schema of `--json` document {name}"))?;
+        json.push('\n');
+        files.push(Generated { path: format!("docs/reference/json/{name}.schema.json"), contents: json });
+    }
+    Ok(files)
 }
 
 /// Writes every generated file, or with `check`, fails when one differs from what it should be.
 pub(crate) fn run(root: &Path, check: bool) -> Result<()> {
     let mut stale = Vec::new();
     for file in generated()? {
-        let path = root.join(file.path);
+        let path = root.join(&file.path);
         let current = fs::read_to_string(&path).unwrap_or_default();
         if current == file.contents {
             continue;
@@ -32,6 +39,10 @@ pub(crate) fn run(root: &Path, check: bool) -> Result<()> {
         if check {
             stale.push(file.path);
         } else {
+            if let Some(parent) = path.parent() {
+                fs::create_dir_all(parent)
+                    .with_context(|| format!("create {}", parent.display()))?;
+            }
             let tmp = path.with_extension("json.tmp");
             fs::write(&tmp, &file.contents).with_context(|| format!("write {}", tmp.display()))?;
             fs::rename(&tmp, &path).with_context(|| format!("replace {}", path.display()))?;

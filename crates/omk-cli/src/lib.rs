@@ -15,6 +15,7 @@
 mod args;
 mod commands;
 mod error;
+mod json;
 mod output;
 
 use std::process::ExitCode;
@@ -23,6 +24,8 @@ use clap::Parser;
 
 pub use crate::args::Cli;
 pub use crate::error::{CliError, ErrorKind, ExitCodes};
+#[cfg(feature = "schema")]
+pub use crate::json::json_schemas;
 
 /// Runs the `omk` command line with the process's arguments and returns its exit code.
 pub fn main() -> ExitCode {

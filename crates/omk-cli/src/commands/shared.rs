@@ -6,7 +6,6 @@ use std::{
 };
 
 use chrono::DateTime;
-use serde_json::json;
 
 use omk_events::{Envelope, Event, replay::Timeline};
 use omk_goal::{AgentEnvironment, Clock, FixedClock, RunOutcome, SystemClock};
@@ -18,8 +17,7 @@ use crate::{
     output,
 };
 
-/// The version of the JSON documents `--json` prints.
-pub(crate) const SCHEMA_VERSION: u32 = 1;
+pub(crate) use crate::json::SCHEMA_VERSION;
 
 /// The global options, resolved.
 pub(crate) struct Context {
@@ -128,18 +126,7 @@ pub(crate) fn narrate(timeline: &mut Timeline, envelope: &Envelope) {
 
 /// Returns the `--json` document of a finished run.
 pub(crate) fn run_json(outcome: &RunOutcome) -> String {
-    let proof = serde_json::to_value(&outcome.proof)
-        .expect("a proof serializes because every field is plain data with string keys");
-    let document = json!({
-        "schema_version": SCHEMA_VERSION,
-        "goal_id": outcome.proof.goal_id,
-        "goal_dir": outcome.paths.goal_dir,
-        "events": outcome.paths.events,
-        "proof_file": outcome.paths.proof,
-        "worktree": outcome.paths.worktree,
-        "proof": proof,
-    });
-    format!("{document:#}\n")
+    crate::json::to_string(&crate::json::RunDocument::new(outcome))
 }
 
 /// Returns the human result of a finished run: the proof, then where its files are.
