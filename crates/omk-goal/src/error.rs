@@ -49,6 +49,42 @@ pub enum Error {
         /// The name.
         name: String,
     },
+    /// A key file cannot be read or is not an Ed25519 key in the expected PEM form.
+    #[error("read key {path}: {problem}")]
+    Key {
+        /// The key file.
+        path: PathBuf,
+        /// What is wrong and the fix.
+        problem: String,
+    },
+    /// A key file to write exists already.
+    #[error("write key {path}: the file exists; pass --force to replace it, or choose another path")]
+    KeyExists {
+        /// The existing file.
+        path: PathBuf,
+    },
+    /// A file given as input (a bundle) cannot be read.
+    #[error("read {path}")]
+    ReadInput {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+    /// The proof cannot be exported as in-toto attestations.
+    #[error(transparent)]
+    Export(#[from] omk_proof::intoto::ExportError),
+    /// `--since` names no earlier proof of the goal.
+    #[error("use {since:?} as an earlier proof of goal {goal}: {problem}")]
+    BadSince {
+        /// The goal.
+        goal: String,
+        /// The value given.
+        since: String,
+        /// What is wrong and the accepted forms.
+        problem: String,
+    },
     /// The goal's log cannot be written or read.
     #[error(transparent)]
     Log(#[from] omk_events::Error),
@@ -230,6 +266,11 @@ impl Error {
             | Self::NoRejectReason
             | Self::NothingToDecide { .. }
             | Self::NotRunning { .. }
+            | Self::Key { .. }
+            | Self::KeyExists { .. }
+            | Self::ReadInput { .. }
+            | Self::Export(_)
+            | Self::BadSince { .. }
             | Self::EmptyBudgetAdd => true,
             Self::ReadGoals { .. }
             | Self::MergeRefused { .. }

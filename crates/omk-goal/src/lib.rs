@@ -24,9 +24,12 @@
 //!
 //! Entry points: [`run_goal`], [`resume_goal`], [`accept_goal`], [`reject_goal`],
 //! [`stop_goal`], [`add_budget`], [`goal_status`], [`list_goals`], [`load_proof`],
-//! [`create_demo_project`], [`checkout_gates`].
+//! [`create_demo_project`], [`checkout_gates`]; for checking proofs, [`rebuild_proof`],
+//! [`verify_goal`] (with a rerun of the gates in a scratch worktree), [`proof_since`],
+//! [`export_bundle`] and [`verify_bundle`] (signed in-toto bundles) and [`generate_key`].
 
 mod accept;
+mod attest;
 mod clock;
 mod config;
 mod control;
@@ -36,6 +39,7 @@ mod error;
 mod files;
 mod gates;
 mod goal_id;
+mod history;
 mod intake;
 mod review;
 mod review_step;
@@ -43,6 +47,7 @@ mod state;
 mod status;
 mod steps;
 mod store;
+mod verify;
 mod worktrees;
 
 pub use omk_agent::{AgentEnvironment, AgentSpec, DetectedAgent, Detection, detect_agents};
@@ -50,6 +55,10 @@ pub use omk_gates::GateSpec;
 pub use omk_worktree::{GcEntry, GcVerdict, KeepReason, WorktreeInfo};
 
 pub use crate::accept::{DecideRequest, NOTES_REF, accept_goal, reject_goal};
+pub use crate::attest::{
+    Bundle, KeyFiles, PublicKey, SigningKey, export_bundle, generate_key, load_public_key,
+    load_signing_key, public_key_path, read_bundle, verify_bundle, write_export,
+};
 pub use crate::clock::{Clock, FixedClock, SystemClock};
 pub use crate::config::{GoalConfig, OracleConfig, ReviewConfig, parse_goal_config};
 pub use crate::control::{ControlAction, StopOutcome};
@@ -57,8 +66,13 @@ pub use crate::controller::{ResumeRequest, RunEnv, RunOutcome, RunRequest, resum
 pub use crate::demo::{DemoProject, create_demo_project};
 pub use crate::error::{Error, error_chain};
 pub use crate::gates::{CheckoutGates, checkout_gates, create_gate_run_dir};
+pub use crate::history::{Since, proof_since};
 pub use crate::intake::{Intake, classify, oracle_gates};
 pub use crate::review::{CHECKS, MAX_FINDINGS, ReviewInput, review};
 pub use crate::status::{BudgetAdd, GoalStatus, add_budget, goal_status, list_goals, stop_goal};
 pub use crate::store::{GoalPaths, LoadedProof, find_goal, gate_cache_dir, goal_paths, load_proof};
+pub use crate::verify::{
+    Check, CheckStatus, Difference, Rebuild, RerunOptions, Verification, VerifyOptions,
+    rebuild_proof, verify_goal,
+};
 pub use crate::worktrees::{gc_worktrees, list_worktrees};

@@ -14,7 +14,8 @@
 //! - It does not read omk's events: callers map [`FileChange`] into their own types.
 //!
 //! Entry points: [`open`], [`head`], [`create`], [`capture_changes`], [`diff_trees`] and
-//! [`unified_patch`] (the lines a change adds and removes), [`remove`], and
+//! [`unified_patch`] (the lines a change adds and removes), [`remove`], [`create_scratch`] and
+//! [`remove_scratch`] (a recorded tree on a detached HEAD, to re-run gates), and
 //! [`init_with_commit`] for sample projects.
 
 mod changes;
@@ -28,6 +29,7 @@ mod init;
 mod integrate;
 mod merge;
 mod repo;
+mod scratch;
 mod worktree;
 
 pub use crate::changes::{ChangeStatus, Changes, FileChange, capture_changes};
@@ -42,6 +44,9 @@ pub use crate::merge::{
     MergeCheck, MergeKind, MergeOptions, MergeStrategy, Merged, merge, merge_check,
 };
 pub use crate::repo::{Head, Repo, exclude, head, open};
+pub use crate::scratch::{
+    ScratchOptions, Tip, branch_tip, commit_tip, create_scratch, remove_scratch,
+};
 pub use crate::worktree::{
     CreateOptions, Worktree, WorktreeInfo, attach, create, lease_reason, list, lock,
     parse_lease_reason, remove, unlock,

@@ -1,0 +1,744 @@
+//! Checking a goal's proof: `omk proof rebuild` and `omk proof verify`.
+//!
+//! A proof is verified when the log's hash chain holds, every artifact the proof names has the
+//! digest the log recorded, `proof.json` is byte for byte the fold of the log, and the recorded
+//! tree is the one on the goal's branch. With a rerun, every proposed gate also runs again on
+//! that tree, in a scratch worktree, and must give the recorded outcome and test counts.
+
+use std::{
+    fs, io,
+    path::{Component, Path, PathBuf},
+    time::Duration,
+};
+
+use omk_events::{ArtifactRef, GoalId, TestCounts};
+use omk_gates::{GateCommand, GateRun, GateSpec, RunOptions};
+use omk_proof::{Proof, ProofGate};
+use omk_worktree::{Repo, ScratchOptions};
+
+use crate::{error::Error, store::GoalPaths};
+
+/// The verdict of one check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckStatus {
+    /// The check held.
+    Passed,
+    /// The check failed: the message names what changed.
+    Failed,
+    /// The check could not be made; the message says why. It does not fail verification.
+    Skipped,
+}
+
+impl CheckStatus {
+    /// Returns the status as one word: `passed`, `failed` or `skipped`.
+    pub fn word(self) -> &'static str {
+        match self {
+            Self::Passed => "passed",
+            Self::Failed => "failed",
+            Self::Skipped => "skipped",
+        }
+    }
+}
+
+/// One named check of a verification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    /// What was checked: `log`, `proof`, `artifact <path>`, `tree`, `rerun <gate>`, ...
+    pub name: String,
+    /// The verdict.
+    pub status: CheckStatus,
+    /// What was found; for a failure, what changed.
+    pub message: String,
+}
+
+impl Check {
+    pub(crate) fn new(name: impl Into<String>, status: CheckStatus, message: String) -> Self {
+        Self { name: name.into(), status, message }
+    }
+}
+
+/// What [`verify_goal`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verification {
+    /// The goal.
+    pub goal_id: GoalId,
+    /// Every check, in the order made.
+    pub checks: Vec<Check>,
+}
+
+impl Verification {
+    /// Returns whether no check failed.
+    pub fn verified(&self) -> bool {
+        self.checks.iter().all(|it| it.status != CheckStatus::Failed)
+    }
+}
+
+/// How to re-run the gates; see [`verify_goal`].
+#[derive(Debug, Clone, Copy)]
+pub struct RerunOptions<'a> {
+    /// The environment the gates run with; `PATH` in it also decides which gates are detected.
+    pub gate_environment: &'a [(String, String)],
+    /// How many gates run at once.
+    pub max_parallel: usize,
+}
+
+/// What [`verify_goal`] checks beyond the files on disk.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct VerifyOptions<'a> {
+    /// Re-run every proposed gate on the recorded tree; `None` to trust the recorded results.
+    pub rerun: Option<RerunOptions<'a>>,
+}
+
+/// The first place where `proof.json` and the fold of the log differ.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Difference {
+    /// The 0-based byte offset of the first differing byte.
+    pub byte: usize,
+    /// The 1-based line of that byte.
+    pub line: usize,
+    /// The first JSON field whose value differs, as a path such as `gates[0].passed`, when
+    /// the stored file is JSON.
+    pub field: Option<String>,
+    /// The stored value of that field, as compact JSON.
+    pub stored: Option<String>,
+    /// The value the log gives it, as compact JSON.
+    pub rebuilt: Option<String>,
+}
+
+impl Difference {
+    /// Returns the difference as a sentence naming the byte, line and field.
+    pub fn describe(&self) -> String {
+        let mut text = format!(
+            "proof.json differs from the fold of the log at byte {} (line {})",
+            self.byte, self.line
+        );
+        match (&self.field, &self.stored, &self.rebuilt) {
+            (Some(field), stored, rebuilt) => {
+                let show = |it: &Option<String>| it.clone().unwrap_or_else(|| "nothing".to_owned());
+                text.push_str(&format!(
+                    ", field `{field}`: stored {}, the log gives {}",
+                    show(stored),
+                    show(rebuilt)
+                ));
+            }
+            (None, ..) => text.push_str(", and the stored file is not a proof's JSON"),
+        }
+        text
+    }
+}
+
+/// What [`rebuild_proof`] found.
+#[derive(Debug, Clone)]
+pub struct Rebuild {
+    /// The proof folded from the log.
+    pub proof: Proof,
+    /// Whether `proof.json` exists.
+    pub stored: bool,
+    /// The first difference between `proof.json` and the fold; `None` when they are equal or
+    /// there is no `proof.json`.
+    pub difference: Option<Difference>,
+}
+
+impl Rebuild {
+    /// Returns whether `proof.json` exists and equals the fold of the log byte for byte.
+    pub fn identical(&self) -> bool {
+        self.stored && self.difference.is_none()
+    }
+}
+
+/// Folds the goal's log into its proof and compares it with `proof.json`, byte for byte.
+///
+/// A log that does not verify is an error naming its line.
+pub fn rebuild_proof(paths: &GoalPaths) -> Result<Rebuild, Error> {
+    let proof = crate::store::fold_log(&paths.events)?;
+    let (stored, difference) = match fs::read(&paths.proof) {
+        Ok(bytes) => (true, first_difference(&bytes, proof.to_json().as_bytes())),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => (false, None),
+        Err(source) => return Err(Error::ReadInput { path: paths.proof.clone(), source }),
+    };
+    Ok(Rebuild { proof, stored, difference })
+}
+
+/// Checks the goal's proof: the log's hash chain, the digest of every artifact the proof
+/// names, `proof.json` against the fold of the log, the recorded tree against the goal's
+/// branch and, with [`VerifyOptions::rerun`], every proposed gate run again on that tree.
+///
+/// Every finding is a [`Check`]; errors are for what stops checking (no repository, an
+/// invalid `omk.toml` for a rerun, a scratch worktree that cannot be made or removed).
+pub async fn verify_goal(
+    paths: &GoalPaths,
+    options: &VerifyOptions<'_>,
+) -> Result<Verification, Error> {
+    let mut checks = Vec::new();
+    let log_ok = match omk_events::verify(&paths.events) {
+        Ok(verified) => match verified.torn_tail {
+            Some(torn) => {
+                checks.push(Check::new(
+                    "log",
+                    CheckStatus::Failed,
+                    format!(
+                        "line {} is cut short ({} bytes without a newline): the log was truncated or appended to by hand",
+                        torn.line, torn.bytes
+                    ),
+                ));
+                false
+            }
+            None => {
+                let head = verified.head.map(|it| format!(", head {}", it.short())).unwrap_or_default();
+                checks.push(Check::new(
+                    "log",
+                    CheckStatus::Passed,
+                    format!("{} events, every line matches its hash and chains to the one before{head}", verified.events),
+                ));
+                true
+            }
+        },
+        Err(err) => {
+            checks.push(Check::new("log", CheckStatus::Failed, describe_log_error(paths, &err)));
+            false
+        }
+    };
+    let folded = if log_ok { Some(crate::store::fold_log(&paths.events)?) } else { None };
+    let stored = match fs::read(&paths.proof) {
+        Ok(bytes) => Some(bytes),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => None,
+        Err(source) => return Err(Error::ReadInput { path: paths.proof.clone(), source }),
+    };
+    checks.push(match (&folded, &stored) {
+        (_, None) => Check::new(
+            "proof",
+            CheckStatus::Failed,
+            "proof.json is missing: the goal has not finished, or the file was removed; `omk resume` finishes a goal and writes it".to_owned(),
+        ),
+        (None, Some(_)) => Check::new(
+            "proof",
+            CheckStatus::Skipped,
+            "the log does not verify, so there is no fold to compare proof.json with".to_owned(),
+        ),
+        (Some(proof), Some(bytes)) => {
+            let json = proof.to_json();
+            match first_difference(bytes, json.as_bytes()) {
+                None => Check::new(
+                    "proof",
+                    CheckStatus::Passed,
+                    format!("proof.json is the fold of the log, byte for byte ({} bytes)", json.len()),
+                ),
+                Some(difference) => Check::new("proof", CheckStatus::Failed, difference.describe()),
+            }
+        }
+    });
+    // What the checks below compare with: the fold, else (the log being broken) the stored
+    // proof, so that a tampered artifact is still named.
+    let reference = folded.or_else(|| {
+        stored.as_ref().and_then(|bytes| Proof::from_json(&String::from_utf8_lossy(bytes)).ok())
+    });
+    let Some(proof) = reference else {
+        checks.push(Check::new(
+            "artifacts",
+            CheckStatus::Skipped,
+            "neither the log nor proof.json gives a proof to check the artifacts of".to_owned(),
+        ));
+        return Ok(Verification { goal_id: paths.goal_id.clone(), checks });
+    };
+    checks.extend(check_artifacts(&paths.goal_dir, &proof.artifacts));
+    let repo = omk_worktree::open(&paths.repo_root)?;
+    checks.push(check_tree(&repo, &proof)?);
+    if let Some(rerun) = &options.rerun {
+        if log_ok {
+            checks.extend(rerun_gates(paths, &repo, &proof, rerun).await?);
+        } else {
+            checks.push(Check::new(
+                "rerun",
+                CheckStatus::Skipped,
+                "the log does not verify, so its gates are not re-run".to_owned(),
+            ));
+        }
+    }
+    Ok(Verification { goal_id: paths.goal_id.clone(), checks })
+}
+
+/// Returns the first difference between the stored proof `stored` and the fold `rebuilt`.
+pub(crate) fn first_difference(stored: &[u8], rebuilt: &[u8]) -> Option<Difference> {
+    let byte = stored.iter().zip(rebuilt).position(|(a, b)| a != b).or_else(|| {
+        (stored.len() != rebuilt.len()).then_some(stored.len().min(rebuilt.len()))
+    })?;
+    let line = stored[..byte].iter().filter(|it| **it == b'\n').count() + 1;
+    let mut difference = Difference { byte, line, field: None, stored: None, rebuilt: None };
+    let parse = |bytes: &[u8]| serde_json::from_slice::<serde_json::Value>(bytes).ok();
+    if let (Some(old), Some(new)) = (parse(stored), parse(rebuilt)) {
+        if let Some((field, old, new)) = first_field(&old, &new, String::new()) {
+            difference.field = Some(if field.is_empty() { "(the whole proof)".to_owned() } else { field });
+            difference.stored = old.map(|it| it.to_string());
+            difference.rebuilt = new.map(|it| it.to_string());
+        } else {
+            // Same values, different bytes: whitespace or key order.
+            difference.field = Some("(formatting)".to_owned());
+        }
+    }
+    Some(difference)
+}
+
+type FieldDifference<'a> =
+    (String, Option<&'a serde_json::Value>, Option<&'a serde_json::Value>);
+
+/// Returns the path of the first field, in document order, whose values differ.
+fn first_field<'a>(
+    old: &'a serde_json::Value,
+    new: &'a serde_json::Value,
+    path: String,
+) -> Option<FieldDifference<'a>> {
+    use serde_json::Value;
+    match (old, new) {
+        (Value::Object(old_map), Value::Object(new_map)) => {
+            for (key, old_value) in old_map {
+                let child = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+                match new_map.get(key) {
+                    Some(new_value) => {
+                        if let Some(found) = first_field(old_value, new_value, child) {
+                            return Some(found);
+                        }
+                    }
+                    None => return Some((child, Some(old_value), None)),
+                }
+            }
+            new_map.iter().find(|(key, _)| !old_map.contains_key(*key)).map(|(key, value)| {
+                let child = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+                (child, None, Some(value))
+            })
+        }
+        (Value::Array(old_items), Value::Array(new_items)) => {
+            for idx in 0..old_items.len().max(new_items.len()) {
+                let child = format!("{path}[{idx}]");
+                match (old_items.get(idx), new_items.get(idx)) {
+                    (Some(a), Some(b)) => {
+                        if let Some(found) = first_field(a, b, child) {
+                            return Some(found);
+                        }
+                    }
+                    (a, b) => return Some((child, a, b)),
+                }
+            }
+            None
+        }
+        (a, b) if a == b => None,
+        (a, b) => Some((path, Some(a), Some(b))),
+    }
+}
+
+/// Returns a log error as a sentence naming the line and its event's kind, with the log's
+/// path relative to the repository.
+fn describe_log_error(paths: &GoalPaths, err: &omk_events::Error) -> String {
+    use omk_events::Error as LogError;
+    let kind_of = |line: u64| -> String {
+        let text = fs::read(&paths.events).unwrap_or_default();
+        let found = text
+            .split(|it| *it == b'\n')
+            .nth(usize::try_from(line.saturating_sub(1)).unwrap_or(usize::MAX))
+            .and_then(|it| serde_json::from_slice::<serde_json::Value>(it).ok())
+            .and_then(|it| it.pointer("/event/kind").and_then(|kind| kind.as_str().map(str::to_owned)));
+        found.unwrap_or_else(|| "not valid JSON any more".to_owned())
+    };
+    match err {
+        LogError::Tampered { line, .. } => format!(
+            "event {line} ({}) does not match its hash: the log was edited at line {line}",
+            kind_of(*line)
+        ),
+        LogError::ChainBroken { line, .. } => format!(
+            "event {line} ({}) does not chain to the line before it: a line was replaced, inserted or removed before line {line}",
+            kind_of(*line)
+        ),
+        LogError::Parse { line, .. } => format!(
+            "line {line} is not a valid event any more (it was edited): {}",
+            crate::error_chain(err).rsplit(": ").next().unwrap_or_default()
+        ),
+        other => {
+            let text = crate::error_chain(other);
+            let relative = relative(paths, &paths.events);
+            text.replace(&paths.events.display().to_string(), &relative)
+        }
+    }
+}
+
+fn relative(paths: &GoalPaths, path: &Path) -> String {
+    path.strip_prefix(&paths.repo_root).unwrap_or(path).display().to_string()
+}
+
+/// Returns one check per artifact: its file's SHA-256 and size against the recorded ones.
+fn check_artifacts(goal_dir: &Path, artifacts: &[ArtifactRef]) -> Vec<Check> {
+    if artifacts.is_empty() {
+        return vec![Check::new(
+            "artifacts",
+            CheckStatus::Skipped,
+            "the proof names no artifacts".to_owned(),
+        )];
+    }
+    artifacts
+        .iter()
+        .map(|recorded| {
+            let name = format!("artifact {}", recorded.path);
+            let inside = !recorded.path.is_empty()
+                && Path::new(&recorded.path)
+                    .components()
+                    .all(|it| matches!(it, Component::Normal(_)));
+            if !inside {
+                return Check::new(
+                    name,
+                    CheckStatus::Failed,
+                    "the recorded path leaves the goal directory, so it is not omk's artifact"
+                        .to_owned(),
+                );
+            }
+            match ArtifactRef::of_file(goal_dir, &recorded.path) {
+                Ok(found) if found.sha256 == recorded.sha256 && found.bytes == recorded.bytes => {
+                    Check::new(
+                        name,
+                        CheckStatus::Passed,
+                        format!("sha256 {} ({} bytes), as recorded", short(&found.sha256), found.bytes),
+                    )
+                }
+                Ok(found) => Check::new(
+                    name,
+                    CheckStatus::Failed,
+                    format!(
+                        "sha256 {} ({} bytes) recorded, {} ({} bytes) on disk: the file was changed",
+                        short(&recorded.sha256),
+                        recorded.bytes,
+                        short(&found.sha256),
+                        found.bytes
+                    ),
+                ),
+                Err(err) if err.kind() == io::ErrorKind::NotFound => Check::new(
+                    name,
+                    CheckStatus::Failed,
+                    format!(
+                        "the file is missing (sha256 {}, {} bytes recorded)",
+                        short(&recorded.sha256),
+                        recorded.bytes
+                    ),
+                ),
+                Err(err) => Check::new(name, CheckStatus::Failed, format!("cannot read the file: {err}")),
+            }
+        })
+        .collect()
+}
+
+/// Checks that the goal's branch holds the recorded tree (and commit), or, once the branch is
+/// gone after an acceptance, that the recorded commit still has the recorded tree.
+fn check_tree(repo: &Repo, proof: &Proof) -> Result<Check, Error> {
+    let Some(tree_id) = proof.git.tree_id.as_deref() else {
+        return Ok(Check::new(
+            "tree",
+            CheckStatus::Skipped,
+            "the goal recorded no proposed tree".to_owned(),
+        ));
+    };
+    let branch = proof.git.branch.clone().unwrap_or_else(|| format!("omk/{}", proof.goal_id));
+    let commit = proof.git.head_commit.as_deref();
+    let check = match omk_worktree::branch_tip(repo, &branch)? {
+        Some(tip) if tip.tree_id != tree_id => Check::new(
+            "tree",
+            CheckStatus::Failed,
+            format!(
+                "branch {branch} is at commit {} with tree {}; the proof records tree {}",
+                short(&tip.commit),
+                short(&tip.tree_id),
+                short(tree_id)
+            ),
+        ),
+        Some(tip) if commit.is_some_and(|it| it != tip.commit) => Check::new(
+            "tree",
+            CheckStatus::Failed,
+            format!(
+                "branch {branch} is at commit {}; the proof records commit {} (same tree {})",
+                short(&tip.commit),
+                short(commit.unwrap_or_default()),
+                short(tree_id)
+            ),
+        ),
+        Some(tip) => Check::new(
+            "tree",
+            CheckStatus::Passed,
+            format!("branch {branch} is at commit {} with tree {}, as recorded", short(&tip.commit), short(tree_id)),
+        ),
+        None => match commit.map(|it| omk_worktree::commit_tip(repo, it)).transpose()?.flatten() {
+            Some(tip) if tip.tree_id == tree_id => Check::new(
+                "tree",
+                CheckStatus::Passed,
+                format!(
+                    "branch {branch} is gone (removed after acceptance); commit {} still has tree {}",
+                    short(&tip.commit),
+                    short(tree_id)
+                ),
+            ),
+            Some(tip) => Check::new(
+                "tree",
+                CheckStatus::Failed,
+                format!(
+                    "commit {} has tree {}; the proof records tree {}",
+                    short(&tip.commit),
+                    short(&tip.tree_id),
+                    short(tree_id)
+                ),
+            ),
+            None => Check::new(
+                "tree",
+                CheckStatus::Failed,
+                format!(
+                    "branch {branch} does not exist and the repository has no recorded commit with tree {}",
+                    short(tree_id)
+                ),
+            ),
+        },
+    };
+    Ok(check)
+}
+
+/// A gate's outcome as a rerun compares it: passed or not, and its test counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Outcome {
+    passed: bool,
+    tests: Option<TestCounts>,
+}
+
+impl Outcome {
+    fn of_proof(gate: &ProofGate) -> Self {
+        Self { passed: gate.passed, tests: gate.tests }
+    }
+
+    fn of_run(run: &GateRun) -> Self {
+        Self { passed: run.result.passed(), tests: run.result.tests }
+    }
+
+    fn describe(self) -> String {
+        let verdict = if self.passed { "passed" } else { "failed" };
+        match self.tests {
+            Some(tests) => format!(
+                "{verdict} ({} passed, {} failed, {} skipped)",
+                tests.passed, tests.failed, tests.skipped
+            ),
+            None => verdict.to_owned(),
+        }
+    }
+}
+
+/// Removes the scratch worktree when dropped, so an error or a panic leaves none behind.
+struct Scratch<'a> {
+    repo: &'a Repo,
+    path: PathBuf,
+    removed: bool,
+}
+
+impl Scratch<'_> {
+    fn remove(mut self) -> Result<(), Error> {
+        self.removed = true;
+        omk_worktree::remove_scratch(self.repo, &self.path)?;
+        Ok(())
+    }
+}
+
+impl Drop for Scratch<'_> {
+    fn drop(&mut self) {
+        if !self.removed {
+            omk_worktree::remove_scratch(self.repo, &self.path).ok();
+        }
+    }
+}
+
+/// Re-runs every proposed gate of `proof` on its tree, in a scratch worktree, without the gate
+/// cache; a gate whose outcome differs runs a second time, which tells a flaky gate from one
+/// that does not reproduce.
+async fn rerun_gates(
+    paths: &GoalPaths,
+    repo: &Repo,
+    proof: &Proof,
+    options: &RerunOptions<'_>,
+) -> Result<Vec<Check>, Error> {
+    let recorded: Vec<&ProofGate> = proof.proposed_gates().collect();
+    let Some(tree_id) = proof.git.tree_id.as_deref() else {
+        return Ok(vec![Check::new(
+            "rerun",
+            CheckStatus::Skipped,
+            "the goal recorded no proposed tree to re-run its gates on".to_owned(),
+        )]);
+    };
+    if recorded.is_empty() {
+        return Ok(vec![Check::new(
+            "rerun",
+            CheckStatus::Skipped,
+            "no gate ran on the proposed tree, so there is nothing to re-run".to_owned(),
+        )]);
+    }
+    let (_, state) = crate::store::read_state(paths)?;
+    let config =
+        crate::controller::load_config(repo, &state.created.extra_gates, options.gate_environment)?;
+    let mut notes: Vec<Option<String>> = Vec::new();
+    let specs: Vec<GateSpec> = recorded
+        .iter()
+        .map(|gate| {
+            let configured = config.gates.iter().find(|it| it.name == gate.name).cloned();
+            let (spec, note) = match configured {
+                Some(spec) if spec.command.argv() == gate.command => (spec, None),
+                Some(mut spec) => {
+                    spec.command = GateCommand::Argv(gate.command.clone());
+                    (spec, Some("omk.toml now runs another command; the recorded one ran"))
+                }
+                None => {
+                    let mut spec =
+                        GateSpec::new(&gate.name, gate.kind, GateCommand::Argv(gate.command.clone()));
+                    spec.required = gate.required;
+                    spec.allow_no_tests = gate.allow_no_tests;
+                    (spec, Some("the gate is no longer configured; its recorded command ran"))
+                }
+            };
+            notes.push(note.map(str::to_owned));
+            spec
+        })
+        .collect();
+    let verify_dir = create_verify_dir(&paths.repo_root, &paths.goal_id)?;
+    let scratch_path = verify_dir.join("worktree");
+    omk_worktree::create_scratch(
+        repo,
+        &ScratchOptions {
+            path: &scratch_path,
+            tree_id,
+            commit: proof.git.head_commit.as_deref(),
+            parent: &proof.git.base_commit,
+            copy: &config.worktree.copy,
+            setup: &config.worktree.setup,
+        },
+    )?;
+    let scratch = Scratch { repo, path: scratch_path.clone(), removed: false };
+    let run = |specs: Vec<GateSpec>, dir: &'static str| {
+        let options = RunOptions {
+            worktree: scratch_path.clone(),
+            artifact_root: verify_dir.clone(),
+            artifact_dir: dir.to_owned(),
+            max_parallel: options.max_parallel,
+            kill_grace: Duration::from_secs(5),
+            phase: omk_events::GatePhase::Proposed,
+            tree_id: Some(tree_id.to_owned()),
+            env: options.gate_environment.to_vec(),
+            cache: None,
+            cancel: None,
+        };
+        async move { omk_gates::run_gates(&specs, &options, &mut |_| {}).await }
+    };
+    let first = run(specs.clone(), "first").await;
+    let differing: Vec<GateSpec> = specs
+        .iter()
+        .zip(&recorded)
+        .filter(|(spec, gate)| {
+            first
+                .iter()
+                .find(|it| it.result.name == spec.name)
+                .is_none_or(|it| Outcome::of_run(it) != Outcome::of_proof(gate))
+        })
+        .map(|(spec, _)| spec.clone())
+        .collect();
+    let second = if differing.is_empty() { Vec::new() } else { run(differing, "second").await };
+    scratch.remove()?;
+    let log_of = |run: &GateRun| {
+        run.result
+            .output
+            .as_ref()
+            .map(|it| relative(paths, &verify_dir.join(&it.path)))
+            .unwrap_or_else(|| "no log".to_owned())
+    };
+    let mut checks = Vec::new();
+    for ((gate, spec), note) in recorded.iter().zip(&specs).zip(&notes) {
+        let name = format!("rerun {}", gate.name);
+        let expected = Outcome::of_proof(gate);
+        let note = note.as_ref().map(|it| format!("; {it}")).unwrap_or_default();
+        let Some(once) = first.iter().find(|it| it.result.name == spec.name) else {
+            checks.push(Check::new(name, CheckStatus::Failed, format!("the gate did not run{note}")));
+            continue;
+        };
+        let got = Outcome::of_run(once);
+        if got == expected {
+            checks.push(Check::new(
+                name,
+                CheckStatus::Passed,
+                format!("{} again, as recorded (log {}){note}", got.describe(), log_of(once)),
+            ));
+            continue;
+        }
+        let twice = second.iter().find(|it| it.result.name == spec.name);
+        let why = |run: &GateRun| {
+            omk_gates::failure_reason(&run.result).map(|it| format!(", {it}")).unwrap_or_default()
+        };
+        let message = match twice {
+            Some(again) if Outcome::of_run(again) != got => format!(
+                "flaky: recorded {}; rerun 1 {}{}, rerun 2 {}{} on the same tree (logs {}, {}){note}",
+                expected.describe(),
+                got.describe(),
+                why(once),
+                Outcome::of_run(again).describe(),
+                why(again),
+                log_of(once),
+                log_of(again)
+            ),
+            Some(again) => format!(
+                "not reproducible: recorded {}; {}{} on both reruns of the recorded tree (logs {}, {}){note}",
+                expected.describe(),
+                got.describe(),
+                why(once),
+                log_of(once),
+                log_of(again)
+            ),
+            None => format!(
+                "not reproducible: recorded {}; rerun {}{} (log {}){note}",
+                expected.describe(),
+                got.describe(),
+                why(once),
+                log_of(once)
+            ),
+        };
+        checks.push(Check::new(name, CheckStatus::Failed, message));
+    }
+    Ok(checks)
+}
+
+/// Creates `.omk/verify/<goal-id>/rerun-<n>`, the first number free, for one rerun: its
+/// scratch worktree (`worktree/`, removed afterwards) and gate logs (`first/`, `second/`).
+fn create_verify_dir(repo_root: &Path, goal: &GoalId) -> Result<PathBuf, Error> {
+    let parent = repo_root.join(".omk").join("verify").join(goal.as_str());
+    fs::create_dir_all(&parent).map_err(|source| Error::Write { path: parent.clone(), source })?;
+    for attempt in 1u32.. {
+        let dir = parent.join(format!("rerun-{attempt}"));
+        match fs::create_dir(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(source) => return Err(Error::Write { path: dir, source }),
+        }
+    }
+    unreachable!("some rerun number is free")
+}
+
+fn short(id: &str) -> &str {
+    id.get(..12).unwrap_or(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn differences_name_the_byte_line_and_field() {
+        let stored = b"{\n  \"a\": 1,\n  \"status\": \"ready\"\n}\n";
+        let rebuilt = b"{\n  \"a\": 1,\n  \"status\": \"not_ready\"\n}\n";
+        let difference = first_difference(stored, rebuilt);
+        assert_eq!(
+            difference.map(|it| it.describe()).as_deref(),
+            Some(
+                "proof.json differs from the fold of the log at byte 25 (line 3), field `status`: stored \"ready\", the log gives \"not_ready\""
+            )
+        );
+        assert_eq!(first_difference(stored, stored), None);
+        let nested = first_difference(b"{\"g\":[{\"p\":true}]}", b"{\"g\":[{\"p\":false}]}");
+        assert_eq!(nested.and_then(|it| it.field).as_deref(), Some("g[0].p"));
+        let cut = first_difference(b"{\"a\":1}", b"{\"a\":1}\n");
+        assert_eq!(cut.map(|it| (it.byte, it.field)), Some((7, Some("(formatting)".to_owned()))));
+        let garbage = first_difference(b"xyz", b"{}");
+        assert_eq!(garbage.map(|it| (it.byte, it.field)), Some((0, None)));
+    }
+}

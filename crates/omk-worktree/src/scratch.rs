@@ -1,0 +1,141 @@
+//! Scratch worktrees: a recorded tree checked out on a detached HEAD, to re-run gates on it,
+//! and reading which commit and tree a branch or commit names.
+
+use std::{path::Path, sync::atomic::AtomicBool};
+
+use crate::{
+    error::Error,
+    init::Identity,
+    repo::{Repo, gix_open, resolve_commit},
+    worktree::{CreateOptions, Worktree, prepare, remove_with},
+};
+
+/// A commit and its tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tip {
+    /// The commit id.
+    pub commit: String,
+    /// The id of the commit's tree.
+    pub tree_id: String,
+}
+
+/// What [`create_scratch`] checks out, and how to prepare it.
+#[derive(Debug, Clone, Copy)]
+pub struct ScratchOptions<'a> {
+    /// The directory of the scratch worktree; it must not exist.
+    pub path: &'a Path,
+    /// The tree to check out.
+    pub tree_id: &'a str,
+    /// A commit whose tree is `tree_id`, if one is known; when it is missing or has another
+    /// tree, an unreferenced commit of `tree_id` on `parent` is written instead.
+    pub commit: Option<&'a str>,
+    /// The parent of that unreferenced commit (the goal's base commit).
+    pub parent: &'a str,
+    /// Untracked files of the user's checkout to copy in, as [`CreateOptions::copy`].
+    pub copy: &'a [String],
+    /// Setup commands to run in it, as [`CreateOptions::setup`].
+    pub setup: &'a [String],
+}
+
+/// Returns the commit `branch` points at and its tree; `None` when there is no such branch.
+pub fn branch_tip(repo: &Repo, branch: &str) -> Result<Option<Tip>, Error> {
+    let git = gix_open(&repo.root)?;
+    let name = crate::worktree::branch_name(branch)?;
+    let Some(mut reference) = git.try_find_reference(name.as_ref()).ok().flatten() else {
+        return Ok(None);
+    };
+    let commit = reference
+        .peel_to_commit()
+        .map_err(Error::gix(format!("read the commit of branch {branch}"), &repo.root))?;
+    let tree_id = commit
+        .tree_id()
+        .map_err(Error::gix(format!("read the tree of branch {branch}"), &repo.root))?;
+    Ok(Some(Tip { commit: commit.id.to_string(), tree_id: tree_id.to_string() }))
+}
+
+/// Returns the tree of commit `commit`; `None` when the repository has no such commit.
+pub fn commit_tip(repo: &Repo, commit: &str) -> Result<Option<Tip>, Error> {
+    let git = gix_open(&repo.root)?;
+    let Ok(id) = resolve_commit(&git, commit) else { return Ok(None) };
+    let object = git
+        .find_commit(id)
+        .map_err(Error::gix(format!("read commit {commit}"), &repo.root))?;
+    let tree_id =
+        object.tree_id().map_err(Error::gix(format!("read the tree of {commit}"), &repo.root))?;
+    Ok(Some(Tip { commit: id.to_string(), tree_id: tree_id.to_string() }))
+}
+
+/// Checks `options.tree_id` out into a new worktree on a detached HEAD, copies files and runs
+/// setup as [`crate::create`] does, and returns the commit checked out.
+///
+/// No branch is created: when no known commit has the tree, the commit checked out is a new
+/// one that no reference names. If preparing the worktree fails, it is removed again.
+pub fn create_scratch(repo: &Repo, options: &ScratchOptions<'_>) -> Result<Tip, Error> {
+    if options.path.symlink_metadata().is_ok() {
+        return Err(Error::PathExists { path: options.path.to_owned() });
+    }
+    let git = gix_open(&repo.root)?;
+    let tree = gix::ObjectId::from_hex(options.tree_id.as_bytes()).map_err(|err| {
+        Error::InvalidName { what: "tree id", name: options.tree_id.to_owned(), problem: err.to_string() }
+    })?;
+    git.find_tree(tree).map_err(|err| Error::InvalidName {
+        what: "tree id",
+        name: options.tree_id.to_owned(),
+        problem: format!("the repository has no such tree ({err})"),
+    })?;
+    let known = match options.commit {
+        Some(commit) => commit_tip(repo, commit)?.filter(|tip| tip.tree_id == options.tree_id),
+        None => None,
+    };
+    let commit = match known {
+        Some(tip) => resolve_commit(&git, &tip.commit)?,
+        None => {
+            let parent = resolve_commit(&git, options.parent)?;
+            let identity = Identity { name: "omk", email: "omk@localhost" };
+            let signature = identity.signature(0);
+            let mut time_buf = gix::date::parse::TimeBuf::default();
+            let signature = signature.to_ref(&mut time_buf);
+            git.new_commit_as(signature, signature, "omk: scratch commit of a recorded tree\n", tree, [parent])
+                .map_err(Error::gix("write a commit of the recorded tree", &repo.root))?
+                .id
+        }
+    };
+    if let Some(parent) = options.path.parent() {
+        std::fs::create_dir_all(parent).map_err(|source| Error::Io {
+            action: "create",
+            path: parent.to_owned(),
+            source,
+        })?;
+    }
+    let should_interrupt = AtomicBool::new(false);
+    git.add_worktree(
+        options.path,
+        gix::worktree::add::Head::Detached(commit),
+        gix::progress::Discard,
+        &should_interrupt,
+    )
+    .map_err(Error::gix(format!("add worktree {}", options.path.display()), &repo.root))?;
+    let worktree = Worktree {
+        path: options.path.to_owned(),
+        branch: String::new(),
+        base_commit: commit.to_string(),
+    };
+    let create = CreateOptions {
+        path: options.path,
+        branch: "",
+        base_commit: options.parent,
+        copy: options.copy,
+        setup: options.setup,
+    };
+    if let Err(err) = prepare(repo, &worktree, &create) {
+        remove_scratch(repo, options.path).ok();
+        return Err(err);
+    }
+    Ok(Tip { commit: commit.to_string(), tree_id: options.tree_id.to_owned() })
+}
+
+/// Removes a scratch worktree made by [`create_scratch`], discarding whatever ran in it left
+/// behind, and verifies it is gone.
+pub fn remove_scratch(repo: &Repo, path: &Path) -> Result<(), Error> {
+    remove_with(repo, path, gix::worktree::remove::Force::DiscardChanges)
+}
