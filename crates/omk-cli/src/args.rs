@@ -101,6 +101,9 @@ pub enum Command {
     /// List or clean up the worktrees omk runs agents in
     #[command(subcommand)]
     Worktree(WorktreeCommand),
+    /// Make the Ed25519 keys that sign exported proofs
+    #[command(subcommand)]
+    Key(KeyCommand),
 }
 
 /// Arguments of `omk run`.
@@ -307,7 +310,57 @@ pub(crate) fn parse_duration_ms(text: &str) -> Result<u64, String> {
 #[derive(Debug, Subcommand)]
 pub enum ProofCommand {
     /// Show the proof of GOAL, or of the latest goal
+    ///
+    /// The proof is folded from the goal's event log. With --since, show what changed since an
+    /// earlier proof of the same goal instead: status, readiness, gaps added and removed, gates
+    /// whose outcome changed, the tree, and the budget used.
+    ///
+    /// Example: omk proof show --since run-1
     Show(ProofShowArgs),
+    /// Recompute the proof of GOAL from its log and compare it with proof.json, byte for byte
+    ///
+    /// Exits 0 when they are equal, 1 with the first difference (byte, line and field)
+    /// otherwise.
+    Rebuild(ProofGoalArgs),
+    /// Check the proof of GOAL, or a signed in-toto bundle; exit 0 only when it is verified
+    ///
+    /// Checks the log's hash chain, the SHA-256 of every artifact the proof names (gate logs,
+    /// transcripts, the diff), that proof.json is the fold of the log, and that the goal's
+    /// branch holds the recorded tree. With --rerun, the recorded tree is checked out in a
+    /// scratch worktree and every gate runs again (without the gate cache); an outcome or test
+    /// count that differs is reported as flaky (it differs between two reruns) or not
+    /// reproducible. With --bundle and --key, checks a bundle from `omk proof export` instead.
+    /// Exit codes: 0 verified, 1 not verified.
+    ///
+    /// Example: omk proof verify --rerun
+    Verify(ProofVerifyArgs),
+    /// Export the proof of GOAL as a signed in-toto bundle or as a pull request description
+    ///
+    /// `--format in-toto` writes one DSSE envelope per line (.intoto.jsonl): SLSA provenance
+    /// of the run, a test result per gate and a verification summary (the verdict), about the
+    /// goal's commit and tree; signed with --sign-key, unsigned without. `--format markdown`
+    /// writes the proof as a pull request description.
+    ///
+    /// Example: omk proof export --format in-toto --sign-key .omk/keys/signing
+    Export(ProofExportArgs),
+}
+
+/// Arguments of commands that take one goal.
+#[derive(Debug, Args)]
+pub struct ProofGoalArgs {
+    /// The goal id [default: the latest goal]
+    pub goal: Option<String>,
+}
+
+/// How `omk proof show` renders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ShowFormat {
+    /// A terminal summary.
+    Text,
+    /// A pull request description.
+    Markdown,
+    /// The proof's JSON, as --json prints it.
+    Json,
 }
 
 /// Arguments of `omk proof show`.
@@ -315,6 +368,101 @@ pub enum ProofCommand {
 pub struct ProofShowArgs {
     /// The goal id [default: the latest goal]
     pub goal: Option<String>,
+
+    /// How to render the proof [default: text, or json with --json]
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<ShowFormat>,
+
+    /// Show what changed since an earlier proof of the goal: run-N (after the goal's N-th
+    /// agent run) or N (after event N of the log)
+    #[arg(long, value_name = "REV")]
+    pub since: Option<String>,
+}
+
+/// Arguments of `omk proof verify`.
+#[derive(Debug, Args)]
+pub struct ProofVerifyArgs {
+    /// The goal id [default: the latest goal]
+    pub goal: Option<String>,
+
+    /// Re-run every gate on the recorded tree in a scratch worktree and compare the outcomes
+    #[arg(long, conflicts_with = "bundle")]
+    pub rerun: bool,
+
+    /// How many gates to re-run at once [default: the number of CPUs]
+    #[arg(long, short = 'j', value_name = "N", requires = "rerun")]
+    pub jobs: Option<usize>,
+
+    /// Check this in-toto bundle (from `omk proof export`) instead of the goal's files
+    #[arg(long, value_name = "FILE", requires = "key")]
+    pub bundle: Option<PathBuf>,
+
+    /// The public key (PEM) whose signatures the bundle must carry
+    #[arg(long, value_name = "PUB", requires = "bundle")]
+    pub key: Option<PathBuf>,
+
+    /// The commit the bundle's verdict must be about [default: the goal's recorded commit]
+    #[arg(long, value_name = "REV", requires = "bundle")]
+    pub commit: Option<String>,
+}
+
+/// What `omk proof export` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// An in-toto bundle: one DSSE envelope per line.
+    #[value(name = "in-toto")]
+    InToto,
+    /// A pull request description.
+    Markdown,
+}
+
+/// Arguments of `omk proof export`.
+#[derive(Debug, Args)]
+pub struct ProofExportArgs {
+    /// The goal id [default: the latest goal]
+    pub goal: Option<String>,
+
+    /// What to write
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: ExportFormat,
+
+    /// Sign every envelope with this Ed25519 private key (PKCS#8 PEM, from `omk key generate`)
+    #[arg(long, value_name = "FILE")]
+    pub sign_key: Option<PathBuf>,
+
+    /// Where to write; `-` is stdout [default: .omk/goals/<goal-id>/proof.intoto.jsonl for
+    /// in-toto, stdout for markdown]
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    /// The repository's URI in the verdict, such as git+https://github.com/org/repo
+    /// [default: urn:omk:goal:<goal-id>]
+    #[arg(long, value_name = "URI")]
+    pub repo_uri: Option<String>,
+}
+
+/// The subcommands of `omk key`.
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Generate an Ed25519 key pair for signing exported proofs
+    ///
+    /// Writes the private key as PKCS#8 PEM with mode 0600, and the public key as
+    /// SubjectPublicKeyInfo PEM beside it, named FILE.pub; prints the key id (the SHA-256 of
+    /// the raw public key, hex). An existing file is not replaced without --force.
+    ///
+    /// Example: omk key generate .omk/keys/signing
+    Generate(KeyGenerateArgs),
+}
+
+/// Arguments of `omk key generate`.
+#[derive(Debug, Args)]
+pub struct KeyGenerateArgs {
+    /// The private key file [default: .omk/keys/signing]
+    pub file: Option<PathBuf>,
+
+    /// Replace existing key files
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Arguments of `omk replay`.

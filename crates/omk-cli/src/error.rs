@@ -12,6 +12,9 @@ impl ExitCodes {
     /// The run finished but its proof is not ready for acceptance; for `omk gates run`, a
     /// required gate failed.
     pub const NOT_READY: u8 = 1;
+    /// `omk proof verify` and `omk proof rebuild`: the proof or bundle is not verified; the
+    /// output names every failed check.
+    pub const NOT_VERIFIED: u8 = 1;
     /// Bad input: arguments, prompt, repository, agent, scenario or config.
     pub const USAGE: u8 = 2;
     /// The goal waits on a person (a question to answer, a decision to take) or on something

@@ -209,6 +209,21 @@ pub fn write_export(path: &Path, bytes: &[u8]) -> Result<(), Error> {
         .map_err(|source| Error::Write { path: path.to_owned(), source })
 }
 
+/// Returns the root of the repository containing `dir`, where `.omk/` lives.
+pub fn find_repo_root(dir: &Path) -> Result<PathBuf, Error> {
+    Ok(omk_worktree::open(dir)?.root)
+}
+
+/// Returns the commit `revision` (an id, a branch, any revision) names in the repository
+/// containing `dir`.
+pub fn resolve_commit(dir: &Path, revision: &str) -> Result<String, Error> {
+    let repo = omk_worktree::open(dir)?;
+    match omk_worktree::commit_tip(&repo, revision)? {
+        Some(tip) => Ok(tip.commit),
+        None => Err(Error::NoSuchCommit { revision: revision.to_owned(), repo: repo.root }),
+    }
+}
+
 /// Reads a bundle file for [`verify_bundle`].
 pub fn read_bundle(path: &Path) -> Result<String, Error> {
     fs::read_to_string(path).map_err(|source| Error::ReadInput { path: path.to_owned(), source })

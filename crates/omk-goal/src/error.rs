@@ -75,6 +75,14 @@ pub enum Error {
     /// The proof cannot be exported as in-toto attestations.
     #[error(transparent)]
     Export(#[from] omk_proof::intoto::ExportError),
+    /// A revision names no commit of the repository.
+    #[error("find commit {revision:?} in {repo}: no commit has that name")]
+    NoSuchCommit {
+        /// The revision as given.
+        revision: String,
+        /// The repository's root.
+        repo: PathBuf,
+    },
     /// `--since` names no earlier proof of the goal.
     #[error("use {since:?} as an earlier proof of goal {goal}: {problem}")]
     BadSince {
@@ -271,6 +279,7 @@ impl Error {
             | Self::ReadInput { .. }
             | Self::Export(_)
             | Self::BadSince { .. }
+            | Self::NoSuchCommit { .. }
             | Self::EmptyBudgetAdd => true,
             Self::ReadGoals { .. }
             | Self::MergeRefused { .. }

@@ -11,7 +11,9 @@ mod shared;
 mod worktree;
 
 use crate::{
-    args::{BudgetCommand, Cli, Command, GatesCommand, ProofCommand, WorktreeCommand},
+    args::{
+        BudgetCommand, Cli, Command, GatesCommand, KeyCommand, ProofCommand, WorktreeCommand,
+    },
     error::CliError,
 };
 
@@ -30,6 +32,10 @@ pub(crate) fn run(cli: &Cli) -> Result<u8, CliError> {
         Command::List => goal::run_list(&ctx),
         Command::Show(args) => goal::run_show(&ctx, args),
         Command::Proof(ProofCommand::Show(args)) => proof::run_proof_show(&ctx, args),
+        Command::Proof(ProofCommand::Rebuild(args)) => proof::run_proof_rebuild(&ctx, args),
+        Command::Proof(ProofCommand::Verify(args)) => proof::run_proof_verify(&ctx, args),
+        Command::Proof(ProofCommand::Export(args)) => proof::run_proof_export(&ctx, args),
+        Command::Key(KeyCommand::Generate(args)) => proof::run_key_generate(&ctx, args),
         Command::Replay(args) => replay::run_replay(&ctx, args),
         Command::Agents => agents::run_agents(&ctx),
         Command::Demo(args) => demo::run_demo(&ctx, args),

@@ -1,24 +1,271 @@
-//! `omk proof show`: a goal's proof, folded from its event log.
+//! `omk proof show|rebuild|verify|export` and `omk key generate`: reading, checking and
+//! exporting a goal's proof.
+
+use std::{fmt::Write as _, path::Path};
+
+use omk_goal::{Check, CheckStatus, GoalPaths, RerunOptions, VerifyOptions};
+use omk_proof::intoto::ExportOptions;
 
 use crate::{
-    args::ProofShowArgs,
-    commands::shared::Context,
+    args::{
+        ExportFormat, KeyGenerateArgs, ProofExportArgs, ProofGoalArgs, ProofShowArgs,
+        ProofVerifyArgs, ShowFormat,
+    },
+    commands::shared::{Context, SCHEMA_VERSION, gate_environment, parallelism},
     error::{CliError, ExitCodes},
+    json::{
+        CheckDocument, ExportDocument, KeyDocument, ProofDiffDocument, RebuildDocument,
+        VerifyDocument,
+    },
     output,
 };
 
 pub(crate) fn run_proof_show(ctx: &Context, args: &ProofShowArgs) -> Result<u8, CliError> {
+    let format = args.format.unwrap_or(if ctx.json { ShowFormat::Json } else { ShowFormat::Text });
+    if let Some(since) = &args.since {
+        let paths = omk_goal::find_goal(&ctx.dir, args.goal.as_deref())?;
+        let (earlier, current) = omk_goal::proof_since(&paths, since)?;
+        let diff = omk_proof::diff_proofs(&earlier, &current);
+        let text = match format {
+            ShowFormat::Json => crate::json::to_string(&ProofDiffDocument::new(
+                paths.goal_id.as_str(),
+                since,
+                &diff,
+            )),
+            ShowFormat::Text | ShowFormat::Markdown => omk_proof::render_diff(&diff),
+        };
+        output::print_stdout(&text)?;
+        return Ok(ExitCodes::SUCCESS);
+    }
     let loaded = omk_goal::load_proof(&ctx.dir, args.goal.as_deref())?;
-    let text = if ctx.json {
-        loaded.proof.to_json()
-    } else {
-        let relative = loaded
-            .paths
-            .events
-            .strip_prefix(&loaded.paths.repo_root)
-            .unwrap_or(&loaded.paths.events);
-        format!("{}\nevent log  {}\n", omk_proof::render_text(&loaded.proof), relative.display())
+    let text = match format {
+        ShowFormat::Json => loaded.proof.to_json(),
+        ShowFormat::Markdown => omk_proof::render_markdown(&loaded.proof),
+        ShowFormat::Text => format!(
+            "{}\nevent log  {}\n",
+            omk_proof::render_text(&loaded.proof),
+            relative(&loaded.paths, &loaded.paths.events)
+        ),
     };
     output::print_stdout(&text)?;
     Ok(ExitCodes::SUCCESS)
+}
+
+pub(crate) fn run_proof_rebuild(ctx: &Context, args: &ProofGoalArgs) -> Result<u8, CliError> {
+    let paths = omk_goal::find_goal(&ctx.dir, args.goal.as_deref())?;
+    let rebuild = omk_goal::rebuild_proof(&paths)?;
+    let text = if ctx.json {
+        crate::json::to_string(&RebuildDocument::new(&paths, &rebuild))
+    } else {
+        let file = relative(&paths, &paths.proof);
+        match (&rebuild.difference, rebuild.stored) {
+            (_, false) => format!(
+                "{file} is missing; the fold of the log is {} bytes (status {})\n",
+                rebuild.proof.to_json().len(),
+                rebuild.proof.status
+            ),
+            (None, true) => format!(
+                "{file} is the fold of the log, byte for byte ({} bytes, {} events, status {})\n",
+                rebuild.proof.to_json().len(),
+                rebuild.proof.task.events,
+                rebuild.proof.status
+            ),
+            (Some(difference), true) => format!("{}\n", difference.describe()),
+        }
+    };
+    output::print_stdout(&text)?;
+    Ok(if rebuild.identical() { ExitCodes::SUCCESS } else { ExitCodes::NOT_VERIFIED })
+}
+
+pub(crate) fn run_proof_verify(ctx: &Context, args: &ProofVerifyArgs) -> Result<u8, CliError> {
+    if let (Some(bundle), Some(key)) = (&args.bundle, &args.key) {
+        return verify_bundle(ctx, args, bundle, key);
+    }
+    let paths = omk_goal::find_goal(&ctx.dir, args.goal.as_deref())?;
+    let environment = gate_environment();
+    let rerun = args.rerun.then(|| RerunOptions {
+        gate_environment: &environment,
+        max_parallel: parallelism(args.jobs),
+    });
+    if rerun.is_some() && !ctx.json {
+        output::progress(&format!(
+            "re-running the gates of goal {} on its recorded tree, in a scratch worktree",
+            paths.goal_id
+        ));
+    }
+    let options = VerifyOptions { rerun };
+    let verification =
+        super::run::runtime()?.block_on(omk_goal::verify_goal(&paths, &options))?;
+    let verified = verification.verified();
+    let text = if ctx.json {
+        crate::json::to_string(&VerifyDocument {
+            schema_version: SCHEMA_VERSION,
+            goal_id: Some(paths.goal_id.to_string()),
+            bundle: None,
+            keyid: None,
+            verified,
+            checks: verification.checks.iter().map(CheckDocument::new).collect(),
+        })
+    } else {
+        render_checks(&format!("goal {}", paths.goal_id), &verification.checks)
+    };
+    output::print_stdout(&text)?;
+    Ok(if verified { ExitCodes::SUCCESS } else { ExitCodes::NOT_VERIFIED })
+}
+
+fn verify_bundle(
+    ctx: &Context,
+    args: &ProofVerifyArgs,
+    bundle: &Path,
+    key: &Path,
+) -> Result<u8, CliError> {
+    let bundle = ctx.resolve(bundle);
+    let key = omk_goal::load_public_key(&ctx.resolve(key))?;
+    let text = omk_goal::read_bundle(&bundle)?;
+    let commit = match &args.commit {
+        Some(revision) => Some(omk_goal::resolve_commit(&ctx.dir, revision)?),
+        None => {
+            let loaded = omk_goal::load_proof(&ctx.dir, args.goal.as_deref())?;
+            let committed = loaded.proof.git.dirty == Some(false);
+            Some(loaded.proof.git.head_commit.filter(|_| committed).ok_or_else(|| {
+                CliError::usage(format!(
+                    "goal {} recorded no commit to compare the bundle's verdict with; pass --commit REV",
+                    loaded.proof.goal_id
+                ))
+            })?)
+        }
+    };
+    let checks = omk_goal::verify_bundle(&text, &key, commit.as_deref());
+    let verified = checks.iter().all(|it| it.status != CheckStatus::Failed);
+    let out = if ctx.json {
+        crate::json::to_string(&VerifyDocument {
+            schema_version: SCHEMA_VERSION,
+            goal_id: None,
+            bundle: Some(bundle.clone()),
+            keyid: Some(key.keyid().to_owned()),
+            verified,
+            checks: checks.iter().map(CheckDocument::new).collect(),
+        })
+    } else {
+        let name = bundle.strip_prefix(&ctx.dir).unwrap_or(&bundle).display().to_string();
+        render_checks(&format!("bundle {name}"), &checks)
+    };
+    output::print_stdout(&out)?;
+    Ok(if verified { ExitCodes::SUCCESS } else { ExitCodes::NOT_VERIFIED })
+}
+
+pub(crate) fn run_proof_export(ctx: &Context, args: &ProofExportArgs) -> Result<u8, CliError> {
+    let loaded = omk_goal::load_proof(&ctx.dir, args.goal.as_deref())?;
+    let paths = &loaded.paths;
+    let (content, envelopes, keyid, format) = match args.format {
+        ExportFormat::InToto => {
+            let key = args
+                .sign_key
+                .as_ref()
+                .map(|it| omk_goal::load_signing_key(&ctx.resolve(it)))
+                .transpose()?;
+            let options = ExportOptions {
+                resource_uri: args.repo_uri.clone(),
+                ..ExportOptions::default()
+            };
+            let bundle = omk_goal::export_bundle(&loaded.proof, &options, key.as_ref())?;
+            (bundle.text, Some(bundle.envelopes), bundle.keyid, "in-toto")
+        }
+        ExportFormat::Markdown => {
+            if args.sign_key.is_some() {
+                return Err(CliError::usage(
+                    "--sign-key signs in-toto bundles; use it with --format in-toto".to_owned(),
+                ));
+            }
+            (omk_proof::render_markdown(&loaded.proof), None, None, "markdown")
+        }
+    };
+    let out = match (&args.out, args.format) {
+        (Some(path), _) if path.as_os_str() == "-" => None,
+        (Some(path), _) => Some(ctx.resolve(path)),
+        (None, ExportFormat::InToto) => Some(paths.goal_dir.join("proof.intoto.jsonl")),
+        (None, ExportFormat::Markdown) => None,
+    };
+    let Some(out) = out else {
+        output::print_stdout(&content)?;
+        return Ok(ExitCodes::SUCCESS);
+    };
+    omk_goal::write_export(&out, content.as_bytes())?;
+    let text = if ctx.json {
+        crate::json::to_string(&ExportDocument {
+            schema_version: SCHEMA_VERSION,
+            goal_id: loaded.proof.goal_id.to_string(),
+            format,
+            out: out.clone(),
+            bytes: content.len(),
+            envelopes,
+            keyid,
+        })
+    } else {
+        let mut text = format!("wrote {}", relative(paths, &out));
+        if let Some(envelopes) = envelopes {
+            write!(text, ": {envelopes} DSSE envelopes").ok();
+            match &keyid {
+                Some(keyid) => write!(text, ", signed by key {keyid}").ok(),
+                None => write!(text, ", unsigned (sign with --sign-key FILE)").ok(),
+            };
+        }
+        text.push('\n');
+        text
+    };
+    output::print_stdout(&text)?;
+    Ok(ExitCodes::SUCCESS)
+}
+
+pub(crate) fn run_key_generate(ctx: &Context, args: &KeyGenerateArgs) -> Result<u8, CliError> {
+    let path = match &args.file {
+        Some(file) => ctx.resolve(file),
+        None => {
+            let root = omk_goal::find_repo_root(&ctx.dir)?;
+            root.join(".omk").join("keys").join("signing")
+        }
+    };
+    let files = omk_goal::generate_key(&path, args.force)?;
+    let text = if ctx.json {
+        crate::json::to_string(&KeyDocument {
+            schema_version: SCHEMA_VERSION,
+            private_key: files.private_key,
+            public_key: files.public_key,
+            keyid: files.keyid,
+        })
+    } else {
+        let show = |it: &Path| it.strip_prefix(&ctx.dir).unwrap_or(it).display().to_string();
+        format!(
+            "private key  {} (PKCS#8 PEM, mode 0600; keep it secret)\npublic key   {} (SubjectPublicKeyInfo PEM)\nkey id       {}\n",
+            show(&files.private_key),
+            show(&files.public_key),
+            files.keyid
+        )
+    };
+    output::print_stdout(&text)?;
+    Ok(ExitCodes::SUCCESS)
+}
+
+/// Returns the checks as lines (status, name, message), then the verdict.
+fn render_checks(subject: &str, checks: &[Check]) -> String {
+    let mut text = String::new();
+    for check in checks {
+        let status = match check.status {
+            CheckStatus::Passed => "ok",
+            CheckStatus::Failed => "FAILED",
+            CheckStatus::Skipped => "skipped",
+        };
+        writeln!(text, "{status:<7} {}: {}", check.name, check.message).ok();
+    }
+    let failed = checks.iter().filter(|it| it.status == CheckStatus::Failed).count();
+    if failed == 0 {
+        writeln!(text, "{subject}: verified ({} checks)", checks.len()).ok();
+    } else {
+        writeln!(text, "{subject}: NOT verified ({failed} of {} checks failed)", checks.len()).ok();
+    }
+    text
+}
+
+fn relative(paths: &GoalPaths, path: &Path) -> String {
+    path.strip_prefix(&paths.repo_root).unwrap_or(path).display().to_string()
 }

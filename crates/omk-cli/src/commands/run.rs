@@ -107,7 +107,7 @@ pub(crate) fn run_goal(
     })
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, omk_goal::Error> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, omk_goal::Error> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
