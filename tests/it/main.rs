@@ -4,6 +4,7 @@ mod agents;
 mod controller;
 mod env;
 mod gates;
+mod proof_verify;
 mod real_kimi;
 mod replay;
 mod run;

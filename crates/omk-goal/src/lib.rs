@@ -74,6 +74,6 @@ pub use crate::status::{BudgetAdd, GoalStatus, add_budget, goal_status, list_goa
 pub use crate::store::{GoalPaths, LoadedProof, find_goal, gate_cache_dir, goal_paths, load_proof};
 pub use crate::verify::{
     Check, CheckStatus, Difference, Rebuild, RerunOptions, Verification, VerifyOptions,
-    rebuild_proof, verify_goal,
+    is_tampered_log, rebuild_proof, verify_goal,
 };
 pub use crate::worktrees::{gc_worktrees, list_worktrees};

@@ -148,7 +148,8 @@ impl Rebuild {
 
 /// Folds the goal's log into its proof and compares it with `proof.json`, byte for byte.
 ///
-/// A log that does not verify is an error naming its line.
+/// A log that does not verify is an [`Error::Log`] naming its line;
+/// [`is_tampered_log`] tells it from a log that cannot be read.
 pub fn rebuild_proof(paths: &GoalPaths) -> Result<Rebuild, Error> {
     let proof = crate::store::fold_log(&paths.events)?;
     let (stored, difference) = match fs::read(&paths.proof) {
@@ -157,6 +158,23 @@ pub fn rebuild_proof(paths: &GoalPaths) -> Result<Rebuild, Error> {
         Err(source) => return Err(Error::ReadInput { path: paths.proof.clone(), source }),
     };
     Ok(Rebuild { proof, stored, difference })
+}
+
+/// Returns whether `error` says a log's lines were changed, removed or reordered after they
+/// were written (rather than that the log cannot be read at all).
+pub fn is_tampered_log(error: &Error) -> bool {
+    use omk_events::Error as LogError;
+    matches!(
+        error,
+        Error::Log(
+            LogError::Parse { .. }
+                | LogError::Tampered { .. }
+                | LogError::ChainBroken { .. }
+                | LogError::MixedChain { .. }
+                | LogError::Sequence { .. }
+                | LogError::GoalMismatch { .. }
+        )
+    )
 }
 
 /// Checks the goal's proof: the log's hash chain, the digest of every artifact the proof
@@ -348,7 +366,8 @@ fn describe_log_error(paths: &GoalPaths, err: &omk_events::Error) -> String {
             kind_of(*line)
         ),
         LogError::Parse { line, .. } => format!(
-            "line {line} is not a valid event any more (it was edited): {}",
+            "event {line} ({}) does not parse any more: the log was edited at line {line} ({})",
+            kind_of(*line),
             crate::error_chain(err).rsplit(": ").next().unwrap_or_default()
         ),
         other => {

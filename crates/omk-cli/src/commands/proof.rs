@@ -12,7 +12,7 @@ use crate::{
         ProofVerifyArgs, ShowFormat,
     },
     commands::shared::{Context, SCHEMA_VERSION, gate_environment, parallelism},
-    error::{CliError, ExitCodes},
+    error::{CliError, ErrorKind, ExitCodes},
     json::{
         CheckDocument, ExportDocument, KeyDocument, ProofDiffDocument, RebuildDocument,
         VerifyDocument,
@@ -53,7 +53,17 @@ pub(crate) fn run_proof_show(ctx: &Context, args: &ProofShowArgs) -> Result<u8, 
 
 pub(crate) fn run_proof_rebuild(ctx: &Context, args: &ProofGoalArgs) -> Result<u8, CliError> {
     let paths = omk_goal::find_goal(&ctx.dir, args.goal.as_deref())?;
-    let rebuild = omk_goal::rebuild_proof(&paths)?;
+    let rebuild = match omk_goal::rebuild_proof(&paths) {
+        Ok(rebuild) => rebuild,
+        Err(err) if omk_goal::is_tampered_log(&err) => {
+            return Err(CliError {
+                kind: ErrorKind::NotReady,
+                message: omk_goal::error_chain(&err),
+                hints: vec!["`omk proof verify` checks the log, the artifacts and the proof".to_owned()],
+            });
+        }
+        Err(err) => return Err(err.into()),
+    };
     let text = if ctx.json {
         crate::json::to_string(&RebuildDocument::new(&paths, &rebuild))
     } else {
