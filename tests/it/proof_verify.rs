@@ -139,7 +139,8 @@ fn verify_passes_on_a_fresh_run_and_names_each_changed_byte() -> anyhow::Result<
     let offset = text.find("\"status\": \"").unwrap_or(0) + 11;
     let original = flip_byte(&proof_file, offset)?;
     let changed = fs::read_to_string(&proof_file)?;
-    let stored_status = &changed[offset..changed[offset..].find('"').map_or(offset, |it| offset + it)];
+    let stored_status =
+        &changed[offset..changed[offset..].find('"').map_or(offset, |it| offset + it)];
     assert_not_verified(
         &env,
         &goal,
@@ -213,7 +214,10 @@ fn rerun_reproduces_gates_and_names_flaky_and_unreproducible_ones() -> anyhow::R
             .unwrap_or_default()
             .to_owned()
     };
-    assert!(rerun("gate-1").starts_with("ok      rerun gate-1: passed again, as recorded"), "{output}");
+    assert!(
+        rerun("gate-1").starts_with("ok      rerun gate-1: passed again, as recorded"),
+        "{output}"
+    );
     assert!(rerun("gate-2").starts_with("FAILED  rerun gate-2: flaky: recorded "), "{output}");
     assert!(rerun("gate-2").contains("on the same tree"), "{output}");
     assert!(
@@ -250,12 +254,15 @@ fn signed_bundles_verify_with_omk_and_the_in_toto_library() -> anyhow::Result<()
     let env = TestEnv::new()?;
     let goal = run_goal(&env, &["sh test.sh"])?;
     let keys = env.root().join("keys");
-    let output = env.omk(&goal.repo, &["key", "generate", &format!("{}/signing", keys.display())])?;
+    let output =
+        env.omk(&goal.repo, &["key", "generate", &format!("{}/signing", keys.display())])?;
     assert_eq!(output.code, Some(0), "{output}");
     assert!(output.stdout.contains("key id       "), "{output}");
-    let mode = std::os::unix::fs::PermissionsExt::mode(&fs::metadata(keys.join("signing"))?.permissions());
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&fs::metadata(keys.join("signing"))?.permissions());
     assert_eq!(mode & 0o777, 0o600);
-    let again = env.omk(&goal.repo, &["key", "generate", &format!("{}/signing", keys.display())])?;
+    let again =
+        env.omk(&goal.repo, &["key", "generate", &format!("{}/signing", keys.display())])?;
     assert_eq!(again.code, Some(2), "{again}");
     assert!(again.stderr.contains("the file exists; pass --force to replace it"), "{again}");
 
@@ -295,7 +302,10 @@ fn signed_bundles_verify_with_omk_and_the_in_toto_library() -> anyhow::Result<()
     env.omk(&goal.repo, &["key", "generate", &format!("{}/other", keys.display())])?;
     let output = verify(&bundle, &keys.join("other.pub"), &[])?;
     assert_eq!(output.code, Some(1), "{output}");
-    assert!(output.stdout.contains("FAILED  envelope 1 (provenance): it is signed by key "), "{output}");
+    assert!(
+        output.stdout.contains("FAILED  envelope 1 (provenance): it is signed by key "),
+        "{output}"
+    );
 
     // One byte of a payload, and one of another envelope's signature.
     let text = fs::read_to_string(&bundle)?;
@@ -309,11 +319,18 @@ fn signed_bundles_verify_with_omk_and_the_in_toto_library() -> anyhow::Result<()
     fs::write(&tampered, changed.join("\n") + "\n")?;
     let output = verify(&tampered, &public, &[])?;
     assert_eq!(output.code, Some(1), "{output}");
-    assert!(output.stdout.contains("FAILED  envelope 1 (provenance): the signature by key "), "{output}");
+    assert!(
+        output.stdout.contains("FAILED  envelope 1 (provenance): the signature by key "),
+        "{output}"
+    );
     assert!(output.stdout.contains("so the signature was changed"), "{output}");
-    let second = output.stdout.lines().find(|it| it.starts_with("FAILED  envelope 2")).unwrap_or("");
+    let second =
+        output.stdout.lines().find(|it| it.starts_with("FAILED  envelope 2")).unwrap_or("");
     assert!(second.contains("payload") && second.contains("changed"), "{output}");
-    assert!(output.stdout.contains("FAILED  inputs: the verdict names attestations the bundle lacks"), "{output}");
+    assert!(
+        output.stdout.contains("FAILED  inputs: the verdict names attestations the bundle lacks"),
+        "{output}"
+    );
     in_toto_check(&tampered, &public, false)?;
 
     // Unsigned export works without a key, and says it is unsigned.
@@ -324,7 +341,10 @@ fn signed_bundles_verify_with_omk_and_the_in_toto_library() -> anyhow::Result<()
     )?;
     assert!(output.stdout.contains("unsigned (sign with --sign-key FILE)"), "{output}");
     let output = verify(&unsigned, &public, &[])?;
-    assert!(output.stdout.contains("the envelope is not signed; export it with --sign-key"), "{output}");
+    assert!(
+        output.stdout.contains("the envelope is not signed; export it with --sign-key"),
+        "{output}"
+    );
     Ok(())
 }
 

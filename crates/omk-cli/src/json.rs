@@ -73,7 +73,11 @@ pub(crate) struct CheckDocument {
 
 impl CheckDocument {
     pub(crate) fn new(check: &Check) -> Self {
-        Self { name: check.name.clone(), status: check.status.word(), message: check.message.clone() }
+        Self {
+            name: check.name.clone(),
+            status: check.status.word(),
+            message: check.message.clone(),
+        }
     }
 }
 

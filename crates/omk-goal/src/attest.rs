@@ -19,7 +19,10 @@ use base64::{
 };
 use ed25519_dalek::{
     Signer, Verifier,
-    pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, spki::der::pem::LineEnding},
+    pkcs8::{
+        DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey,
+        spki::der::pem::LineEnding,
+    },
 };
 
 use omk_proof::{
@@ -125,15 +128,15 @@ pub fn generate_key(private_key: &Path, replace: bool) -> Result<KeyFiles, Error
         source: std::io::Error::other(format!("the operating system gave no random seed: {err}")),
     })?;
     let key = SigningKey::from_seed(&seed);
-    let private_pem = key
-        .inner
-        .to_pkcs8_pem(LineEnding::LF)
-        .map_err(|err| Error::Key { path: private_key.to_owned(), problem: format!("encode the key: {err}") })?;
-    let public_pem = key
-        .inner
-        .verifying_key()
-        .to_public_key_pem(LineEnding::LF)
-        .map_err(|err| Error::Key { path: public_path.clone(), problem: format!("encode the key: {err}") })?;
+    let private_pem = key.inner.to_pkcs8_pem(LineEnding::LF).map_err(|err| Error::Key {
+        path: private_key.to_owned(),
+        problem: format!("encode the key: {err}"),
+    })?;
+    let public_pem =
+        key.inner.verifying_key().to_public_key_pem(LineEnding::LF).map_err(|err| Error::Key {
+            path: public_path.clone(),
+            problem: format!("encode the key: {err}"),
+        })?;
     write_new(private_key, private_pem.as_bytes(), 0o600, replace)?;
     write_new(&public_path, public_pem.as_bytes(), 0o644, replace)?;
     Ok(KeyFiles { private_key: private_key.to_owned(), public_key: public_path, keyid: key.keyid })
@@ -264,7 +267,8 @@ pub fn verify_bundle(text: &str, key: &PublicKey, commit: Option<&str>) -> Vec<C
         };
         let signed = envelope.signatures.iter().any(|it| {
             let bytes = STANDARD.decode(&it.sig).or_else(|_| URL_SAFE.decode(&it.sig));
-            bytes.is_ok_and(|sig| key.verifies(&intoto::pae(&envelope.payload_type, &payload), &sig))
+            bytes
+                .is_ok_and(|sig| key.verifies(&intoto::pae(&envelope.payload_type, &payload), &sig))
         });
         let digest = omk_events::sha256_hex(&payload);
         match serde_json::from_slice::<Statement>(&payload) {
@@ -290,7 +294,11 @@ pub fn verify_bundle(text: &str, key: &PublicKey, commit: Option<&str>) -> Vec<C
             Ok(statement) => checks.push(Check::new(
                 name,
                 CheckStatus::Failed,
-                format!("the payload's _type is {:?}, not {}", statement.statement_type, intoto::STATEMENT_TYPE),
+                format!(
+                    "the payload's _type is {:?}, not {}",
+                    statement.statement_type,
+                    intoto::STATEMENT_TYPE
+                ),
             )),
             Err(err) => checks.push(Check::new(
                 name,
@@ -520,9 +528,10 @@ mod tests {
     /// RFC 8032, section 7.1, TEST 1: the empty message.
     #[test]
     fn signatures_match_rfc_8032_test_1() {
-        let seed: [u8; 32] = hex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
-            .try_into()
-            .expect("32 bytes");
+        let seed: [u8; 32] =
+            hex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
+                .try_into()
+                .expect("32 bytes");
         let key = SigningKey::from_seed(&seed);
         assert_eq!(
             key.public_key().inner.as_bytes().to_vec(),
@@ -547,7 +556,10 @@ mod tests {
         let key = SigningKey::from_seed(&[7; 32]);
         let signature = key.sign(&pae);
         assert!(key.public_key().verifies(&pae, &signature));
-        assert!(!key.public_key().verifies(b"DSSEv1 29 http://example.com/HelloWorld 11 hello worle", &signature));
+        assert!(
+            !key.public_key()
+                .verifies(b"DSSEv1 29 http://example.com/HelloWorld 11 hello worle", &signature)
+        );
     }
 
     #[test]

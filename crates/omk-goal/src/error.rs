@@ -58,7 +58,9 @@ pub enum Error {
         problem: String,
     },
     /// A key file to write exists already.
-    #[error("write key {path}: the file exists; pass --force to replace it, or choose another path")]
+    #[error(
+        "write key {path}: the file exists; pass --force to replace it, or choose another path"
+    )]
     KeyExists {
         /// The existing file.
         path: PathBuf,

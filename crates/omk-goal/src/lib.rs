@@ -57,8 +57,8 @@ pub use omk_worktree::{GcEntry, GcVerdict, KeepReason, WorktreeInfo};
 pub use crate::accept::{DecideRequest, NOTES_REF, accept_goal, reject_goal};
 pub use crate::attest::{
     Bundle, KeyFiles, PublicKey, SigningKey, export_bundle, find_repo_root, generate_key,
-    load_public_key,
-    load_signing_key, public_key_path, read_bundle, resolve_commit, verify_bundle, write_export,
+    load_public_key, load_signing_key, public_key_path, read_bundle, resolve_commit, verify_bundle,
+    write_export,
 };
 pub use crate::clock::{Clock, FixedClock, SystemClock};
 pub use crate::config::{GoalConfig, OracleConfig, ReviewConfig, parse_goal_config};

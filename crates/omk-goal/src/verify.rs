@@ -202,11 +202,15 @@ pub async fn verify_goal(
                 false
             }
             None => {
-                let head = verified.head.map(|it| format!(", head {}", it.short())).unwrap_or_default();
+                let head =
+                    verified.head.map(|it| format!(", head {}", it.short())).unwrap_or_default();
                 checks.push(Check::new(
                     "log",
                     CheckStatus::Passed,
-                    format!("{} events, every line matches its hash and chains to the one before{head}", verified.events),
+                    format!(
+                        "{} events, every line matches its hash and chains to the one before{head}",
+                        verified.events
+                    ),
                 ));
                 true
             }
@@ -277,15 +281,17 @@ pub async fn verify_goal(
 
 /// Returns the first difference between the stored proof `stored` and the fold `rebuilt`.
 pub(crate) fn first_difference(stored: &[u8], rebuilt: &[u8]) -> Option<Difference> {
-    let byte = stored.iter().zip(rebuilt).position(|(a, b)| a != b).or_else(|| {
-        (stored.len() != rebuilt.len()).then_some(stored.len().min(rebuilt.len()))
-    })?;
+    let byte =
+        stored.iter().zip(rebuilt).position(|(a, b)| a != b).or_else(|| {
+            (stored.len() != rebuilt.len()).then_some(stored.len().min(rebuilt.len()))
+        })?;
     let line = stored[..byte].iter().filter(|it| **it == b'\n').count() + 1;
     let mut difference = Difference { byte, line, field: None, stored: None, rebuilt: None };
     let parse = |bytes: &[u8]| serde_json::from_slice::<serde_json::Value>(bytes).ok();
     if let (Some(old), Some(new)) = (parse(stored), parse(rebuilt)) {
         if let Some((field, old, new)) = first_field(&old, &new, String::new()) {
-            difference.field = Some(if field.is_empty() { "(the whole proof)".to_owned() } else { field });
+            difference.field =
+                Some(if field.is_empty() { "(the whole proof)".to_owned() } else { field });
             difference.stored = old.map(|it| it.to_string());
             difference.rebuilt = new.map(|it| it.to_string());
         } else {
@@ -296,8 +302,7 @@ pub(crate) fn first_difference(stored: &[u8], rebuilt: &[u8]) -> Option<Differen
     Some(difference)
 }
 
-type FieldDifference<'a> =
-    (String, Option<&'a serde_json::Value>, Option<&'a serde_json::Value>);
+type FieldDifference<'a> = (String, Option<&'a serde_json::Value>, Option<&'a serde_json::Value>);
 
 /// Returns the path of the first field, in document order, whose values differ.
 fn first_field<'a>(
@@ -353,7 +358,9 @@ fn describe_log_error(paths: &GoalPaths, err: &omk_events::Error) -> String {
             .split(|it| *it == b'\n')
             .nth(usize::try_from(line.saturating_sub(1)).unwrap_or(usize::MAX))
             .and_then(|it| serde_json::from_slice::<serde_json::Value>(it).ok())
-            .and_then(|it| it.pointer("/event/kind").and_then(|kind| kind.as_str().map(str::to_owned)));
+            .and_then(|it| {
+                it.pointer("/event/kind").and_then(|kind| kind.as_str().map(str::to_owned))
+            });
         found.unwrap_or_else(|| "not valid JSON any more".to_owned())
     };
     match err {
@@ -477,7 +484,11 @@ fn check_tree(repo: &Repo, proof: &Proof) -> Result<Check, Error> {
         Some(tip) => Check::new(
             "tree",
             CheckStatus::Passed,
-            format!("branch {branch} is at commit {} with tree {}, as recorded", short(&tip.commit), short(tree_id)),
+            format!(
+                "branch {branch} is at commit {} with tree {}, as recorded",
+                short(&tip.commit),
+                short(tree_id)
+            ),
         ),
         None => match commit.map(|it| omk_worktree::commit_tip(repo, it)).transpose()?.flatten() {
             Some(tip) if tip.tree_id == tree_id => Check::new(
@@ -602,8 +613,11 @@ async fn rerun_gates(
                     (spec, Some("omk.toml now runs another command; the recorded one ran"))
                 }
                 None => {
-                    let mut spec =
-                        GateSpec::new(&gate.name, gate.kind, GateCommand::Argv(gate.command.clone()));
+                    let mut spec = GateSpec::new(
+                        &gate.name,
+                        gate.kind,
+                        GateCommand::Argv(gate.command.clone()),
+                    );
                     spec.required = gate.required;
                     spec.allow_no_tests = gate.allow_no_tests;
                     (spec, Some("the gate is no longer configured; its recorded command ran"))
@@ -669,7 +683,11 @@ async fn rerun_gates(
         let expected = Outcome::of_proof(gate);
         let note = note.as_ref().map(|it| format!("; {it}")).unwrap_or_default();
         let Some(once) = first.iter().find(|it| it.result.name == spec.name) else {
-            checks.push(Check::new(name, CheckStatus::Failed, format!("the gate did not run{note}")));
+            checks.push(Check::new(
+                name,
+                CheckStatus::Failed,
+                format!("the gate did not run{note}"),
+            ));
             continue;
         };
         let got = Outcome::of_run(once);

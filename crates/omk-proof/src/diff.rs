@@ -81,10 +81,16 @@ pub fn diff_proofs(before: &Proof, after: &Proof) -> ProofDiff {
     }
     for gate in before.proposed_gates() {
         if !after.proposed_gates().any(|it| it.name == gate.name) {
-            gates.push(GateChange { name: gate.name.clone(), before: Some(outcome(gate)), after: None });
+            gates.push(GateChange {
+                name: gate.name.clone(),
+                before: Some(outcome(gate)),
+                after: None,
+            });
         }
     }
-    let delta = |a: u64, b: u64| i64::try_from(b).unwrap_or(i64::MAX) - i64::try_from(a).unwrap_or(i64::MAX);
+    let delta = |a: u64, b: u64| {
+        i64::try_from(b).unwrap_or(i64::MAX) - i64::try_from(a).unwrap_or(i64::MAX)
+    };
     let (old_used, new_used) = (&before.budget.used, &after.budget.used);
     ProofDiff {
         status: changed(before.status, after.status),
@@ -139,8 +145,7 @@ pub fn render_diff(diff: &ProofDiff) -> String {
     }
     for gate in &diff.gates {
         let show = |it: &Option<String>| it.clone().unwrap_or_else(|| "not run".to_owned());
-        writeln!(out, "  gate {}  {} -> {}", gate.name, show(&gate.before), show(&gate.after))
-            .ok();
+        writeln!(out, "  gate {}  {} -> {}", gate.name, show(&gate.before), show(&gate.after)).ok();
     }
     for gap in &diff.gaps_added {
         writeln!(out, "  + gap  {gap}").ok();
@@ -149,8 +154,12 @@ pub fn render_diff(diff: &ProofDiff) -> String {
         writeln!(out, "  - gap  {gap}").ok();
     }
     let budget = diff.budget;
-    write!(out, "  budget     +{} ms, +{} tokens, +{} turns", budget.wall_ms, budget.tokens, budget.turns)
-        .ok();
+    write!(
+        out,
+        "  budget     +{} ms, +{} tokens, +{} turns",
+        budget.wall_ms, budget.tokens, budget.turns
+    )
+    .ok();
     if let Some(usd) = budget.usd {
         write!(out, ", +${usd:.4}").ok();
     }

@@ -57,9 +57,8 @@ pub fn branch_tip(repo: &Repo, branch: &str) -> Result<Option<Tip>, Error> {
 pub fn commit_tip(repo: &Repo, commit: &str) -> Result<Option<Tip>, Error> {
     let git = gix_open(&repo.root)?;
     let Ok(id) = resolve_commit(&git, commit) else { return Ok(None) };
-    let object = git
-        .find_commit(id)
-        .map_err(Error::gix(format!("read commit {commit}"), &repo.root))?;
+    let object =
+        git.find_commit(id).map_err(Error::gix(format!("read commit {commit}"), &repo.root))?;
     let tree_id =
         object.tree_id().map_err(Error::gix(format!("read the tree of {commit}"), &repo.root))?;
     Ok(Some(Tip { commit: id.to_string(), tree_id: tree_id.to_string() }))
@@ -75,9 +74,12 @@ pub fn create_scratch(repo: &Repo, options: &ScratchOptions<'_>) -> Result<Tip, 
         return Err(Error::PathExists { path: options.path.to_owned() });
     }
     let git = gix_open(&repo.root)?;
-    let tree = gix::ObjectId::from_hex(options.tree_id.as_bytes()).map_err(|err| {
-        Error::InvalidName { what: "tree id", name: options.tree_id.to_owned(), problem: err.to_string() }
-    })?;
+    let tree =
+        gix::ObjectId::from_hex(options.tree_id.as_bytes()).map_err(|err| Error::InvalidName {
+            what: "tree id",
+            name: options.tree_id.to_owned(),
+            problem: err.to_string(),
+        })?;
     git.find_tree(tree).map_err(|err| Error::InvalidName {
         what: "tree id",
         name: options.tree_id.to_owned(),
@@ -95,9 +97,15 @@ pub fn create_scratch(repo: &Repo, options: &ScratchOptions<'_>) -> Result<Tip, 
             let signature = identity.signature(0);
             let mut time_buf = gix::date::parse::TimeBuf::default();
             let signature = signature.to_ref(&mut time_buf);
-            git.new_commit_as(signature, signature, "omk: scratch commit of a recorded tree\n", tree, [parent])
-                .map_err(Error::gix("write a commit of the recorded tree", &repo.root))?
-                .id
+            git.new_commit_as(
+                signature,
+                signature,
+                "omk: scratch commit of a recorded tree\n",
+                tree,
+                [parent],
+            )
+            .map_err(Error::gix("write a commit of the recorded tree", &repo.root))?
+            .id
         }
     };
     if let Some(parent) = options.path.parent() {

@@ -297,7 +297,11 @@ fn set_lock(repo: &Repo, path: &Path, reason: Option<&str>) -> Result<(), Error>
 }
 
 /// Copies the listed untracked files and runs the setup commands in a new worktree.
-pub(crate) fn prepare(repo: &Repo, worktree: &Worktree, options: &CreateOptions<'_>) -> Result<(), Error> {
+pub(crate) fn prepare(
+    repo: &Repo,
+    worktree: &Worktree,
+    options: &CreateOptions<'_>,
+) -> Result<(), Error> {
     for file in options.copy {
         let relative = Path::new(file);
         let escapes = relative.is_absolute()

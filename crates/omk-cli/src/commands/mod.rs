@@ -11,9 +11,7 @@ mod shared;
 mod worktree;
 
 use crate::{
-    args::{
-        BudgetCommand, Cli, Command, GatesCommand, KeyCommand, ProofCommand, WorktreeCommand,
-    },
+    args::{BudgetCommand, Cli, Command, GatesCommand, KeyCommand, ProofCommand, WorktreeCommand},
     error::CliError,
 };
 

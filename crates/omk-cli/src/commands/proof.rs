@@ -59,7 +59,9 @@ pub(crate) fn run_proof_rebuild(ctx: &Context, args: &ProofGoalArgs) -> Result<u
             return Err(CliError {
                 kind: ErrorKind::NotReady,
                 message: omk_goal::error_chain(&err),
-                hints: vec!["`omk proof verify` checks the log, the artifacts and the proof".to_owned()],
+                hints: vec![
+                    "`omk proof verify` checks the log, the artifacts and the proof".to_owned(),
+                ],
             });
         }
         Err(err) => return Err(err.into()),
@@ -104,8 +106,7 @@ pub(crate) fn run_proof_verify(ctx: &Context, args: &ProofVerifyArgs) -> Result<
         ));
     }
     let options = VerifyOptions { rerun };
-    let verification =
-        super::run::runtime()?.block_on(omk_goal::verify_goal(&paths, &options))?;
+    let verification = super::run::runtime()?.block_on(omk_goal::verify_goal(&paths, &options))?;
     let verified = verification.verified();
     let text = if ctx.json {
         crate::json::to_string(&VerifyDocument {
@@ -174,10 +175,8 @@ pub(crate) fn run_proof_export(ctx: &Context, args: &ProofExportArgs) -> Result<
                 .as_ref()
                 .map(|it| omk_goal::load_signing_key(&ctx.resolve(it)))
                 .transpose()?;
-            let options = ExportOptions {
-                resource_uri: args.repo_uri.clone(),
-                ..ExportOptions::default()
-            };
+            let options =
+                ExportOptions { resource_uri: args.repo_uri.clone(), ..ExportOptions::default() };
             let bundle = omk_goal::export_bundle(&loaded.proof, &options, key.as_ref())?;
             (bundle.text, Some(bundle.envelopes), bundle.keyid, "in-toto")
         }
