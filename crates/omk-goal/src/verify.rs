@@ -6,6 +6,7 @@
 //! that tree, in a scratch worktree, and must give the recorded outcome and test counts.
 
 use std::{
+    fmt::Write as _,
     fs, io,
     path::{Component, Path, PathBuf},
     time::Duration,
@@ -115,11 +116,13 @@ impl Difference {
         match (&self.field, &self.stored, &self.rebuilt) {
             (Some(field), stored, rebuilt) => {
                 let show = |it: &Option<String>| it.clone().unwrap_or_else(|| "nothing".to_owned());
-                text.push_str(&format!(
+                write!(
+                    text,
                     ", field `{field}`: stored {}, the log gives {}",
                     show(stored),
                     show(rebuilt)
-                ));
+                )
+                .ok();
             }
             (None, ..) => text.push_str(", and the stored file is not a proof's JSON"),
         }
