@@ -615,3 +615,54 @@ fn a_20000_file_repository_gives_the_same_trees_and_changes_as_git() -> TestResu
     assert_eq!(check.kind, omk_worktree::MergeKind::FastForward);
     Ok(())
 }
+
+#[test]
+fn scratch_worktrees_check_out_an_uncommitted_tree_and_leave_nothing_behind() -> TestResult {
+    let (dir, root) = repo_with(&[("a.txt", "base\n")]);
+    let repo = omk_worktree::open(&root)?;
+    let base = omk_worktree::head(&repo)?.commit;
+    let path = dir.path().join("wt");
+    omk_worktree::create(
+        &repo,
+        &CreateOptions { path: &path, branch: "omk/g", base_commit: &base, copy: &[], setup: &[] },
+    )?;
+    write(&path, "a.txt", "changed\n");
+    write(&path, "new.txt", "untracked\n");
+    // The tree is captured but never committed: the branch stays at the base.
+    let tree = omk_worktree::capture_changes(&path, &base)?.tree_id;
+    let tip = omk_worktree::branch_tip(&repo, "omk/g")?.ok_or("the branch exists")?;
+    assert_eq!(tip.commit, base);
+    assert_ne!(tip.tree_id, tree);
+    assert_eq!(omk_worktree::branch_tip(&repo, "omk/none")?, None);
+    assert_eq!(omk_worktree::commit_tip(&repo, &base)?.map(|it| it.tree_id), Some(tip.tree_id));
+
+    let scratch = dir.path().join("scratch");
+    let options = omk_worktree::ScratchOptions {
+        path: &scratch,
+        tree_id: &tree,
+        commit: Some(&base),
+        parent: &base,
+        copy: &[],
+        setup: &[],
+    };
+    let checked_out = omk_worktree::create_scratch(&repo, &options)?;
+    assert_ne!(checked_out.commit, base, "the base has another tree, so a new commit holds it");
+    assert_eq!(fs::read_to_string(scratch.join("a.txt"))?, "changed\n");
+    assert_eq!(fs::read_to_string(scratch.join("new.txt"))?, "untracked\n");
+    assert_eq!(git(&scratch, &["branch", "--show-current"]), "");
+    assert_eq!(git(&root, &["branch", "--list"]).lines().count(), 2, "no branch was made");
+    // Gates leave files behind; removing the scratch worktree discards them.
+    write(&scratch, "target/out", "build output\n");
+    omk_worktree::remove_scratch(&repo, &scratch)?;
+    assert!(!scratch.exists());
+    assert_eq!(git(&root, &["worktree", "list"]).lines().count(), 2);
+
+    let err = omk_worktree::create_scratch(
+        &repo,
+        &omk_worktree::ScratchOptions { tree_id: &"0".repeat(40), ..options },
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("the repository has no such tree"), "{err}");
+    assert!(!scratch.exists());
+    Ok(())
+}
