@@ -191,8 +191,9 @@ pub async fn verify_goal(
     options: &VerifyOptions<'_>,
 ) -> Result<Verification, Error> {
     let mut checks = Vec::new();
-    let log_ok = match omk_events::verify(&paths.events) {
-        Ok(verified) => match verified.torn_tail {
+    // One pass over the log both checks every line and folds it.
+    let (log_ok, folded) = match read_and_fold(&paths.events)? {
+        Ok(read) => match read.torn {
             Some(torn) => {
                 checks.push(Check::new(
                     "log",
@@ -202,28 +203,26 @@ pub async fn verify_goal(
                         torn.line, torn.bytes
                     ),
                 ));
-                false
+                (false, None)
             }
             None => {
-                let head =
-                    verified.head.map(|it| format!(", head {}", it.short())).unwrap_or_default();
+                let head = read.head.map(|it| format!(", head {}", it.short())).unwrap_or_default();
                 checks.push(Check::new(
                     "log",
                     CheckStatus::Passed,
                     format!(
                         "{} events, every line matches its hash and chains to the one before{head}",
-                        verified.events
+                        read.events
                     ),
                 ));
-                true
+                (true, Some(read.proof))
             }
         },
         Err(err) => {
             checks.push(Check::new("log", CheckStatus::Failed, describe_log_error(paths, &err)));
-            false
+            (false, None)
         }
     };
-    let folded = if log_ok { Some(crate::store::fold_log(&paths.events)?) } else { None };
     let stored = match fs::read(&paths.proof) {
         Ok(bytes) => Some(bytes),
         Err(err) if err.kind() == io::ErrorKind::NotFound => None,
@@ -280,6 +279,37 @@ pub async fn verify_goal(
         }
     }
     Ok(Verification { goal_id: paths.goal_id.clone(), checks })
+}
+
+/// What one pass over a log that verifies gives.
+struct LogRead {
+    events: u64,
+    head: Option<omk_events::EventHash>,
+    torn: Option<omk_events::TornTail>,
+    proof: Proof,
+}
+
+/// Reads the log at `path` once, checking every line and folding it into the proof; the inner
+/// error is the first line that does not verify, the outer one a log the proof cannot be
+/// synthesized from.
+fn read_and_fold(path: &Path) -> Result<Result<LogRead, omk_events::Error>, Error> {
+    let mut reader = match omk_events::LogReader::open(path) {
+        Ok(reader) => reader.parallel_if_long(),
+        Err(err) => return Ok(Err(err)),
+    };
+    let mut synthesizer = omk_proof::Synthesizer::new();
+    let (mut events, mut head) = (0, None);
+    for envelope in reader.by_ref() {
+        let envelope = match envelope {
+            Ok(envelope) => envelope,
+            Err(err) => return Ok(Err(err)),
+        };
+        events += 1;
+        head = envelope.hash;
+        synthesizer.apply(&envelope)?;
+    }
+    let torn = reader.torn_tail().cloned();
+    Ok(Ok(LogRead { events, head, torn, proof: synthesizer.finish()? }))
 }
 
 /// Returns the first difference between the stored proof `stored` and the fold `rebuilt`.
