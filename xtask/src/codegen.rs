@@ -22,7 +22,10 @@ fn generated() -> Result<Vec<Generated>> {
         let mut json = serde_json::to_string_pretty(&schema)
             .with_context(|| format!("encode the schema of `--json` document {name}"))?;
         json.push('\n');
-        files.push(Generated { path: format!("docs/reference/json/{name}.schema.json"), contents: json });
+        files.push(Generated {
+            path: format!("docs/reference/json/{name}.schema.json"),
+            contents: json,
+        });
     }
     Ok(files)
 }
