@@ -101,6 +101,13 @@ pub enum Command {
     /// List or clean up the worktrees omk runs agents in
     #[command(subcommand)]
     Worktree(WorktreeCommand),
+    /// Show the effective configuration and where each value comes from
+    ///
+    /// Layers apply in this order, each over the ones before: omk's defaults, the user config
+    /// ($XDG_CONFIG_HOME/omk/config.toml, else ~/.config/omk/config.toml), omk.toml at the
+    /// repository root, then flags. See docs/config.md.
+    #[command(subcommand)]
+    Config(ConfigCommand),
 }
 
 /// Arguments of `omk run`.
@@ -388,6 +395,29 @@ pub struct DemoArgs {
     /// Create the sample project in DIR, which must be empty or new [default: a new temp dir]
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
+}
+
+/// The subcommands of `omk config`.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the effective configuration, each value with the file and line, default or flag it
+    /// comes from
+    ///
+    /// Every file is checked as a run checks it: an unknown key, a key the user config may not
+    /// set or a bad value is an error naming the file, line and column.
+    ///
+    /// Example: omk config show --agent claude
+    Show(ConfigShowArgs),
+    /// List the config files omk reads, in the order they apply, and whether each exists
+    Path,
+}
+
+/// Arguments of `omk config show`.
+#[derive(Debug, Args)]
+pub struct ConfigShowArgs {
+    /// Show the configuration as `omk run --agent AGENT` would see it ([agent] default)
+    #[arg(long, value_name = "AGENT")]
+    pub agent: Option<String>,
 }
 
 #[cfg(test)]

@@ -151,6 +151,37 @@ impl Entry {
     pub fn key(&self) -> String {
         self.path.iter().map(|it| toml_key(it)).collect::<Vec<_>>().join(".")
     }
+
+    /// Returns the table the entry is in, as a TOML header names it (`agent.programs`), and its
+    /// name in that table (`kimi`); an item's table is its array's name and its name is empty.
+    pub fn table_and_name(&self) -> (String, String) {
+        let quoted: Vec<String> = self.path.iter().map(|it| toml_key(it)).collect();
+        if self.item {
+            return (quoted.join("."), String::new());
+        }
+        match quoted.split_last() {
+            Some((name, table)) => (table.join("."), name.clone()),
+            None => (String::new(), String::new()),
+        }
+    }
+
+    /// Returns an item's keys and values in the order its section documents them (`name`
+    /// first for a gate); other entries have none.
+    pub fn item_fields(&self) -> Vec<(&str, &toml::Value)> {
+        let (true, Some(table)) = (self.item, self.value.as_table()) else { return Vec::new() };
+        let known = SECTIONS
+            .iter()
+            .find(|it| Some(&it.name.to_owned()) == self.path.first())
+            .and_then(|it| match it.shape {
+                Shape::Items(keys) => Some(keys),
+                _ => None,
+            })
+            .unwrap_or_default();
+        let mut fields: Vec<(&str, &toml::Value)> =
+            table.iter().map(|(key, value)| (key.as_str(), value)).collect();
+        fields.sort_by_key(|(key, _)| known.iter().position(|it| it == key));
+        fields
+    }
 }
 
 /// Returns the effective configuration of the repository containing `dir` (or only the
@@ -160,12 +191,48 @@ pub fn effective_config(
     env: &ConfigEnv,
     overrides: &[Override],
 ) -> Result<Settings, Error> {
-    let repo_root = match omk_worktree::open(dir) {
-        Ok(repo) => Some(repo.root),
-        Err(omk_worktree::Error::NotARepository { .. }) => None,
-        Err(err) => return Err(err.into()),
-    };
-    load_settings(repo_root.as_deref(), env, overrides)
+    load_settings(repo_root_of(dir)?.as_deref(), env, overrides)
+}
+
+/// Returns the config files of the repository containing `dir` (none outside a repository)
+/// and of `env`, in the order their layers apply, whether they exist or not; reads none.
+pub fn config_paths(dir: &Path, env: &ConfigEnv) -> Result<Vec<ConfigFile>, Error> {
+    let mut files = config_files(repo_root_of(dir)?.as_deref(), env);
+    for file in &mut files {
+        file.exists = file.path.is_file();
+    }
+    Ok(files)
+}
+
+/// Returns the root of the repository containing `dir`, or `None` outside one.
+fn repo_root_of(dir: &Path) -> Result<Option<PathBuf>, Error> {
+    match omk_worktree::open(dir) {
+        Ok(repo) => Ok(Some(repo.root)),
+        Err(omk_worktree::Error::NotARepository { .. }) => Ok(None),
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// Returns the config files, in layer order, marked as not existing.
+fn config_files(repo_root: Option<&Path>, env: &ConfigEnv) -> Vec<ConfigFile> {
+    let mut files = Vec::new();
+    if let Some(path) = &env.user_config {
+        let name = match env.home.as_deref().and_then(|home| path.strip_prefix(home).ok()) {
+            Some(rest) => format!("~/{}", rest.display()),
+            None => path.display().to_string(),
+        };
+        files.push(ConfigFile { layer: Layer::User, path: path.clone(), name, exists: false });
+    }
+    if let Some(root) = repo_root {
+        let path = root.join("omk.toml");
+        files.push(ConfigFile {
+            layer: Layer::Repo,
+            path,
+            name: "omk.toml".to_owned(),
+            exists: false,
+        });
+    }
+    files
 }
 
 /// Reads the layers — defaults, the user config of `env`, `omk.toml` at `repo_root`, then
@@ -175,32 +242,20 @@ pub fn load_settings(
     env: &ConfigEnv,
     overrides: &[Override],
 ) -> Result<Settings, Error> {
-    let mut files = Vec::new();
-    if let Some(path) = &env.user_config {
-        let name = match env.home.as_deref().and_then(|home| path.strip_prefix(home).ok()) {
-            Some(rest) => format!("~/{}", rest.display()),
-            None => path.display().to_string(),
-        };
-        files.push((Layer::User, path.clone(), name));
-    }
-    if let Some(root) = repo_root {
-        files.push((Layer::Repo, root.join("omk.toml"), "omk.toml".to_owned()));
-    }
-
     let mut leaves = default_leaves();
     let mut consulted = Vec::new();
     let mut gates = GateConfig::default();
-    for (layer, path, name) in files {
-        let text = match fs::read_to_string(&path) {
+    for mut file in config_files(repo_root, env) {
+        let text = match fs::read_to_string(&file.path) {
             Ok(text) => Some(text),
             Err(err) if err.kind() == io::ErrorKind::NotFound => None,
-            Err(source) => return Err(Error::ReadConfig { path, source }),
+            Err(source) => return Err(Error::ReadConfig { path: file.path, source }),
         };
-        let file = ConfigFile { layer, path, name, exists: text.is_some() };
+        file.exists = text.is_some();
         if let Some(text) = text {
             let layer_leaves = read_layer(&text, &file)?;
             let parsed_gates = check_sections(&text, &file)?;
-            if layer == Layer::Repo {
+            if file.layer == Layer::Repo {
                 gates = parsed_gates;
             }
             for leaf in layer_leaves {

@@ -64,8 +64,8 @@ pub use crate::error::{Error, error_chain};
 pub use crate::gates::{CheckoutGates, checkout_gates, create_gate_run_dir};
 pub use crate::intake::{Intake, classify, oracle_gates};
 pub use crate::layers::{
-    ConfigEnv, ConfigFile, Entry, Layer, Override, Settings, Source, effective_config,
-    load_settings,
+    ConfigEnv, ConfigFile, Entry, Layer, Override, Settings, Source, config_paths,
+    effective_config, load_settings,
 };
 pub use crate::review::{CHECKS, MAX_FINDINGS, ReviewInput, review};
 pub use crate::status::{BudgetAdd, GoalStatus, add_budget, goal_status, list_goals, stop_goal};

@@ -25,7 +25,7 @@ const FAILURE_LINES: usize = 20;
 
 pub(crate) fn run_gates_list(ctx: &Context) -> Result<u8, CliError> {
     let environment = shared::gate_environment();
-    let gates = omk_goal::checkout_gates(&ctx.dir, &environment)?;
+    let gates = omk_goal::checkout_gates(&ctx.dir, &environment, &ctx.config_env)?;
     let text = if ctx.json { list_json(&gates) } else { list_text(&gates) };
     output::print_stdout(&text)?;
     Ok(ExitCodes::SUCCESS)
@@ -33,7 +33,7 @@ pub(crate) fn run_gates_list(ctx: &Context) -> Result<u8, CliError> {
 
 pub(crate) fn run_gates_run(ctx: &Context, args: &GatesRunArgs) -> Result<u8, CliError> {
     let environment = shared::gate_environment();
-    let gates = omk_goal::checkout_gates(&ctx.dir, &environment)?;
+    let gates = omk_goal::checkout_gates(&ctx.dir, &environment, &ctx.config_env)?;
     let specs: Vec<omk_gates::GateSpec> = if args.names.is_empty() {
         gates.plan.gates()
     } else {

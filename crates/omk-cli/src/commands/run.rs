@@ -178,6 +178,7 @@ pub(crate) fn with_env<T>(
     let gate_environment = shared::gate_environment();
     let env = RunEnv {
         agent_environment: &ctx.agent_environment,
+        config: &ctx.config_env,
         max_parallel_gates: shared::parallelism(max_parallel_gates),
         gate_environment: &gate_environment,
         reuse_cached_gates: true,

@@ -8,7 +8,7 @@ use std::{
 use chrono::DateTime;
 
 use omk_events::{Envelope, Event, replay::Timeline};
-use omk_goal::{AgentEnvironment, Clock, FixedClock, RunOutcome, SystemClock};
+use omk_goal::{AgentEnvironment, Clock, ConfigEnv, FixedClock, RunOutcome, SystemClock};
 use omk_proof::{Gap, Proof, ProofStatus};
 
 use crate::{
@@ -29,6 +29,8 @@ pub(crate) struct Context {
     pub(crate) clock: Box<dyn Clock>,
     /// `PATH` and Kimi's data directory (`KIMI_SHARE_DIR`, else `~/.kimi`), for agents.
     pub(crate) agent_environment: AgentEnvironment,
+    /// Where the user config is ([`config_env`]).
+    pub(crate) config_env: ConfigEnv,
 }
 
 impl Context {
@@ -53,13 +55,26 @@ impl Context {
             .map(PathBuf::from)
             .or_else(|| env::var_os("HOME").map(|home| PathBuf::from(home).join(".kimi")));
         let agent_environment = AgentEnvironment { path: env::var_os("PATH"), kimi_share_dir };
-        Ok(Self { dir, json: cli.json, clock, agent_environment })
+        Ok(Self { dir, json: cli.json, clock, agent_environment, config_env: config_env() })
     }
 
     /// Returns `path` resolved against the directory omk runs in.
     pub(crate) fn resolve(&self, path: &Path) -> PathBuf {
         self.dir.join(path)
     }
+}
+
+/// Returns where the user config is: `$XDG_CONFIG_HOME/omk/config.toml` when that variable is
+/// an absolute path (the XDG Base Directory rule), else `$HOME/.config/omk/config.toml`; none
+/// without either.
+pub(crate) fn config_env() -> ConfigEnv {
+    let home = env::var_os("HOME").filter(|it| !it.is_empty()).map(PathBuf::from);
+    let config_home = env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .filter(|it| it.is_absolute())
+        .or_else(|| home.as_ref().map(|home| home.join(".config")));
+    let user_config = config_home.map(|dir| dir.join("omk").join("config.toml"));
+    ConfigEnv { user_config, home }
 }
 
 /// Returns the environment gates run with: omk's own, less variables that are not UTF-8.
