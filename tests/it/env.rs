@@ -1,4 +1,5 @@
-//! A hermetic environment to run `omk` in: temp HOME, no git config, a fixed clock.
+//! A hermetic environment to run `omk` in: temp HOME and XDG_CONFIG_HOME (so no developer's
+//! own omk config is read), no git config, a fixed clock.
 
 use std::{
     fmt, fs,
@@ -136,6 +137,15 @@ impl TestEnv {
     /// Returns `PATH` with `dir` in front.
     pub(crate) fn path_with(dir: &Path) -> String {
         format!("{}:{}", dir.display(), std::env::var("PATH").unwrap_or_default())
+    }
+
+    /// Writes the user config, `$XDG_CONFIG_HOME/omk/config.toml` under the test's home, and
+    /// returns its directory.
+    pub(crate) fn user_config(&self, text: &str) -> anyhow::Result<PathBuf> {
+        let dir = self.root().join("home/.config/omk");
+        fs::create_dir_all(&dir)?;
+        fs::write(dir.join("config.toml"), text)?;
+        Ok(dir)
     }
 
     /// Writes a file in the test's directory, outside any repository.
