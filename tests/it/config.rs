@@ -152,7 +152,7 @@ fn unknown_keys_are_errors_naming_the_file_line_and_the_closest_key() -> anyhow:
         insta::assert_snapshot!(output, @r"
         [EOF]
         --- stderr ---
-        error: [TMP]/home/.config/omk/config.toml:5:2: unknown key `pricez` in the top level; did you mean `prices`?
+        error: [TMP]/home/.config/omk/config.toml:5:2: unknown key `pricez` at the top level; did you mean `prices`?
         [EOF]
         --- exit: Some(2)
         ");

@@ -24,6 +24,9 @@ pub struct AgentConfig {
     pub approvals: ApprovalPolicy,
     /// Token prices by agent name (`[prices.<agent>]`), for cost estimates.
     pub prices: BTreeMap<String, Price>,
+    /// The file that set each agent's price, as a cost estimate names its table
+    /// (`~/.config/omk/config.toml [prices.kimi]`); a price without one is `omk.toml`'s.
+    pub price_files: BTreeMap<String, String>,
 }
 
 /// Prices in US dollars per million tokens.
@@ -49,6 +52,7 @@ impl Default for AgentConfig {
             programs: BTreeMap::new(),
             approvals: ApprovalPolicy::default(),
             prices: BTreeMap::new(),
+            price_files: BTreeMap::new(),
         }
     }
 }

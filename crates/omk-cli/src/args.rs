@@ -117,7 +117,7 @@ pub struct RunArgs {
     pub prompt: String,
 
     /// The agent to run: kimi, kimi-print, claude, codex, cmd:COMMAND or script:FILE
-    /// [default: `[agent] default` in omk.toml]
+    /// [default: `[agent] default` in omk.toml, else in the user config]
     ///
     /// kimi drives the Python Kimi CLI in Wire mode and answers its approval requests with the
     /// `[[approvals]]` policy of omk.toml; kimi-print uses its print mode; cmd:COMMAND runs

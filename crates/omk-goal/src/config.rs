@@ -116,7 +116,7 @@ pub(crate) fn parse_goal_config(text: &str) -> Result<GoalConfig, Problem> {
             other => {
                 return Err(error_at(
                     key.span().start,
-                    unknown_key("[review]", other, REVIEW_KEYS),
+                    unknown_key("in [review]", other, REVIEW_KEYS),
                 ));
             }
         }
@@ -126,7 +126,7 @@ pub(crate) fn parse_goal_config(text: &str) -> Result<GoalConfig, Problem> {
         let Some(kind) = GOAL_KINDS.iter().find(|kind| kind.to_string() == *key.get_ref()) else {
             return Err(error_at(
                 key.span().start,
-                unknown_key("[oracle]", key.get_ref(), &GOAL_KIND_NAMES),
+                unknown_key("in [oracle]", key.get_ref(), &GOAL_KIND_NAMES),
             ));
         };
         let gates = strings(&value, "oracle", key.get_ref(), at, &error_at)?;

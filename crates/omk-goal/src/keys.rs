@@ -146,9 +146,9 @@ pub(crate) const SECTIONS: &[Key] = &[
     },
 ];
 
-/// Returns the message for the unknown `key` of `table` (such as `[review]`, or `omk.toml` at
-/// the top level), with the closest of `known` when one is close.
-pub(crate) fn unknown_key(table: &str, key: &str, known: &[&str]) -> String {
+/// Returns the message for the unknown `key` found at `place` (such as `in [review]` or `at the
+/// top level`), with the closest of `known` when one is close.
+pub(crate) fn unknown_key(place: &str, key: &str, known: &[&str]) -> String {
     let closest = known
         .iter()
         .map(|candidate| (edit_distance(key, candidate), *candidate))
@@ -160,9 +160,9 @@ pub(crate) fn unknown_key(table: &str, key: &str, known: &[&str]) -> String {
         .min();
     match closest {
         Some((_, candidate)) => {
-            format!("unknown key `{key}` in {table}; did you mean `{candidate}`?")
+            format!("unknown key `{key}` {place}; did you mean `{candidate}`?")
         }
-        None => format!("unknown key `{key}` in {table}; expected one of {}", known.join(", ")),
+        None => format!("unknown key `{key}` {place}; expected one of {}", known.join(", ")),
     }
 }
 
@@ -210,15 +210,15 @@ mod tests {
     fn unknown_keys_suggest_the_closest_known_key_when_one_is_close() {
         let known = ["default", "timeout_secs", "idle_timeout_secs", "programs"];
         assert_eq!(
-            unknown_key("[agent]", "defualt", &known),
+            unknown_key("in [agent]", "defualt", &known),
             "unknown key `defualt` in [agent]; did you mean `default`?"
         );
         assert_eq!(
-            unknown_key("[agent]", "timeout", &known),
+            unknown_key("in [agent]", "timeout", &known),
             "unknown key `timeout` in [agent]; did you mean `timeout_secs`?"
         );
         assert_eq!(
-            unknown_key("[agent]", "bananas", &known),
+            unknown_key("in [agent]", "bananas", &known),
             "unknown key `bananas` in [agent]; expected one of default, timeout_secs, \
              idle_timeout_secs, programs"
         );

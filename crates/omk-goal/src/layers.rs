@@ -286,6 +286,14 @@ pub fn load_settings(
             rule.source = format!("{name} [[approvals]] #{}", leaf.item_idx + 1);
         }
     }
+    for leaf in &leaves {
+        if let ([section, agent_name], Source::File { name, .. }) =
+            (leaf.entry.path.as_slice(), &leaf.entry.source)
+            && section == "prices"
+        {
+            agent.price_files.insert(agent_name.clone(), name.clone());
+        }
+    }
     Ok(Settings {
         files: consulted,
         entries: leaves.into_iter().map(|it| it.entry).collect(),
@@ -341,7 +349,7 @@ fn read_layer(text: &str, file: &ConfigFile) -> Result<Vec<Leaf>, Error> {
     for (key, spanned) in spans.get_ref() {
         let name: &str = key.get_ref();
         let Some(section) = SECTIONS.iter().find(|it| it.name == name) else {
-            let message = keys::unknown_key("the top level", name, &section_names);
+            let message = keys::unknown_key("at the top level", name, &section_names);
             return Err(located(key.span().start, message));
         };
         if user && !section.user {
@@ -359,7 +367,7 @@ fn read_layer(text: &str, file: &ConfigFile) -> Result<Vec<Leaf>, Error> {
                     let sub_name: &str = sub_key.get_ref();
                     let Some(sub) = table_keys.iter().find(|it| it.name == sub_name) else {
                         let known: Vec<&str> = table_keys.iter().map(|it| it.name).collect();
-                        let message = keys::unknown_key(&format!("[{name}]"), sub_name, &known);
+                        let message = keys::unknown_key(&format!("in [{name}]"), sub_name, &known);
                         return Err(located(sub_key.span().start, message));
                     };
                     if user && !sub.user {
@@ -399,14 +407,14 @@ fn read_layer(text: &str, file: &ConfigFile) -> Result<Vec<Leaf>, Error> {
                     if let Some(names) = names
                         && !names.contains(&entry_name)
                     {
-                        let message = keys::unknown_key(&format!("[{name}]"), entry_name, names);
+                        let message = keys::unknown_key(&format!("in [{name}]"), entry_name, names);
                         return Err(located(entry_key.span().start, message));
                     }
                     if let (Some(entry_keys), DeValue::Table(inner)) =
                         (entry, entry_spanned.get_ref())
                     {
-                        let table_name = format!("[{name}.{}]", toml_key(entry_name));
-                        check_keys(inner, entry_keys, &table_name, &located)?;
+                        let place = format!("in [{name}.{}]", toml_key(entry_name));
+                        check_keys(inner, entry_keys, &place, &located)?;
                     }
                     if let Some(entry_value) = table.get(entry_name) {
                         leaf(vec![name, entry_name], None, entry_value, entry_key.span().start);
@@ -420,7 +428,7 @@ fn read_layer(text: &str, file: &ConfigFile) -> Result<Vec<Leaf>, Error> {
                 };
                 for (item_idx, (item_spanned, item)) in spans.iter().zip(items).enumerate() {
                     let DeValue::Table(inner) = item_spanned.get_ref() else { continue };
-                    check_keys(inner, item_keys, &format!("[[{name}]]"), &located)?;
+                    check_keys(inner, item_keys, &format!("in [[{name}]]"), &located)?;
                     // The item's line is that of its first key, which is right below its header.
                     let at = inner
                         .keys()
@@ -440,13 +448,13 @@ fn read_layer(text: &str, file: &ConfigFile) -> Result<Vec<Leaf>, Error> {
 fn check_keys(
     table: &DeTable<'_>,
     known: &[&str],
-    table_name: &str,
+    place: &str,
     located: &dyn Fn(usize, String) -> Error,
 ) -> Result<(), Error> {
     for key in table.keys() {
         let name: &str = key.get_ref();
         if !known.contains(&name) {
-            return Err(located(key.span().start, keys::unknown_key(table_name, name, known)));
+            return Err(located(key.span().start, keys::unknown_key(place, name, known)));
         }
     }
     Ok(())

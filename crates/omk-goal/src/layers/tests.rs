@@ -154,6 +154,10 @@ fn price_tables_are_replaced_whole_and_approval_rules_add_up_user_first() {
     let settings = files.load(&[]).expect("loads");
     let price = settings.agent.prices["kimi"];
     assert_eq!((price.input_per_mtok, price.cache_read_per_mtok), (3.0, None));
+    assert_eq!(settings.agent.price_files["kimi"], "omk.toml");
+    let files = Files::new(Some(user), None);
+    let settings = files.load(&[]).expect("loads");
+    assert_eq!(settings.agent.price_files["kimi"], "~/.config/omk/config.toml");
     let sources: Vec<&str> =
         settings.agent.approvals.rules.iter().take(3).map(|it| it.source.as_str()).collect();
     assert_eq!(
@@ -195,7 +199,7 @@ fn unknown_keys_name_the_file_line_and_the_closest_key() {
         user,
         Some("[agnet]\ndefault = \"kimi\"\n"),
         &[],
-        "error: [TMP]/repo/omk.toml:1:2: unknown key `agnet` in the top level; did you mean `agent`?",
+        "error: [TMP]/repo/omk.toml:1:2: unknown key `agnet` at the top level; did you mean `agent`?",
     );
     check(
         Some("\n[agent]\ndefualt = \"kimi\"\n"),
