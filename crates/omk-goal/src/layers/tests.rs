@@ -155,15 +155,16 @@ fn price_tables_are_replaced_whole_and_approval_rules_add_up_user_first() {
     let price = settings.agent.prices["kimi"];
     assert_eq!((price.input_per_mtok, price.cache_read_per_mtok), (3.0, None));
     assert_eq!(settings.agent.price_files["kimi"], "omk.toml");
-    let files = Files::new(Some(user), None);
-    let settings = files.load(&[]).expect("loads");
-    assert_eq!(settings.agent.price_files["kimi"], "~/.config/omk/config.toml");
     let sources: Vec<&str> =
         settings.agent.approvals.rules.iter().take(3).map(|it| it.source.as_str()).collect();
     assert_eq!(
         sources,
         ["~/.config/omk/config.toml [[approvals]] #1", "omk.toml [[approvals]] #1", "default"]
     );
+    // A cost estimate names the file that set the price.
+    let files = Files::new(Some(user), None);
+    let settings = files.load(&[]).expect("loads");
+    assert_eq!(settings.agent.price_files["kimi"], "~/.config/omk/config.toml");
 }
 
 #[test]
