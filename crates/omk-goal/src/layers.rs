@@ -204,37 +204,6 @@ pub fn config_paths(dir: &Path, env: &ConfigEnv) -> Result<Vec<ConfigFile>, Erro
     Ok(files)
 }
 
-/// Returns the root of the repository containing `dir`, or `None` outside one.
-fn repo_root_of(dir: &Path) -> Result<Option<PathBuf>, Error> {
-    match omk_worktree::open(dir) {
-        Ok(repo) => Ok(Some(repo.root)),
-        Err(omk_worktree::Error::NotARepository { .. }) => Ok(None),
-        Err(err) => Err(err.into()),
-    }
-}
-
-/// Returns the config files, in layer order, marked as not existing.
-fn config_files(repo_root: Option<&Path>, env: &ConfigEnv) -> Vec<ConfigFile> {
-    let mut files = Vec::new();
-    if let Some(path) = &env.user_config {
-        let name = match env.home.as_deref().and_then(|home| path.strip_prefix(home).ok()) {
-            Some(rest) => format!("~/{}", rest.display()),
-            None => path.display().to_string(),
-        };
-        files.push(ConfigFile { layer: Layer::User, path: path.clone(), name, exists: false });
-    }
-    if let Some(root) = repo_root {
-        let path = root.join("omk.toml");
-        files.push(ConfigFile {
-            layer: Layer::Repo,
-            path,
-            name: "omk.toml".to_owned(),
-            exists: false,
-        });
-    }
-    files
-}
-
 /// Reads the layers — defaults, the user config of `env`, `omk.toml` at `repo_root`, then
 /// `overrides` — checks each file on its own and returns the merged configuration.
 pub fn load_settings(
@@ -302,6 +271,37 @@ pub fn load_settings(
         worktree,
         goal,
     })
+}
+
+/// Returns the root of the repository containing `dir`, or `None` outside one.
+fn repo_root_of(dir: &Path) -> Result<Option<PathBuf>, Error> {
+    match omk_worktree::open(dir) {
+        Ok(repo) => Ok(Some(repo.root)),
+        Err(omk_worktree::Error::NotARepository { .. }) => Ok(None),
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// Returns the config files, in layer order, marked as not existing.
+fn config_files(repo_root: Option<&Path>, env: &ConfigEnv) -> Vec<ConfigFile> {
+    let mut files = Vec::new();
+    if let Some(path) = &env.user_config {
+        let name = match env.home.as_deref().and_then(|home| path.strip_prefix(home).ok()) {
+            Some(rest) => format!("~/{}", rest.display()),
+            None => path.display().to_string(),
+        };
+        files.push(ConfigFile { layer: Layer::User, path: path.clone(), name, exists: false });
+    }
+    if let Some(root) = repo_root {
+        let path = root.join("omk.toml");
+        files.push(ConfigFile {
+            layer: Layer::Repo,
+            path,
+            name: "omk.toml".to_owned(),
+            exists: false,
+        });
+    }
+    files
 }
 
 /// An entry while the layers merge, with its number among its file's items.
