@@ -287,3 +287,28 @@ fn a_user_config_that_is_a_directory_is_an_error_naming_it() {
     assert_eq!(err, "read [TMP]/home/.config/omk/config.toml");
     assert!(Path::new(&files.dir.path().join("home/.config/omk/config.toml")).is_dir());
 }
+
+#[test]
+fn the_defaults_written_as_an_omk_toml_are_valid_and_change_nothing() {
+    let defaults = load_settings(None, &ConfigEnv::default(), &[]).expect("the defaults load");
+    let mut table = toml::Table::new();
+    for entry in &defaults.entries {
+        super::insert(&mut table, entry);
+    }
+    let text = toml::to_string(&table).expect("the defaults serialize");
+    let files = Files::new(None, Some(&text));
+    let settings = files.load(&[]).expect("the defaults are a valid omk.toml");
+    assert_eq!(settings.agent, defaults.agent);
+    assert_eq!(settings.worktree, defaults.worktree);
+    assert_eq!(settings.goal, defaults.goal);
+    assert_eq!(settings.gates, defaults.gates);
+    let keys =
+        |settings: &Settings| settings.entries.iter().map(super::Entry::key).collect::<Vec<_>>();
+    assert_eq!(keys(&settings), keys(&defaults));
+    assert!(
+        settings
+            .entries
+            .iter()
+            .all(|it| matches!(&it.source, Source::File { name, .. } if name == "omk.toml"))
+    );
+}
