@@ -17,9 +17,49 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub json: bool,
 
+    /// Color the output: auto colors a terminal unless NO_COLOR is set
+    #[arg(long, global = true, value_name = "WHEN", default_value = "auto")]
+    pub color: ColorWhen,
+
+    /// Show live progress on stderr: auto shows it on a terminal only, always also when stderr
+    /// is a file or a pipe (one line per event), never hides it
+    #[arg(long, global = true, value_name = "WHEN", default_value = "auto")]
+    pub progress: ProgressWhen,
+
+    /// Print nothing but the result and errors: no progress, no warnings
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Log what omk does to stderr: -v for debug, -vv for trace (OMK_LOG takes a filter such as
+    /// omk_gates=trace instead)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
     /// The command to run.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// When to color the output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorWhen {
+    /// Color a terminal, unless NO_COLOR is set to a non-empty value.
+    Auto,
+    /// Always color, even a file or a pipe.
+    Always,
+    /// Never color.
+    Never,
+}
+
+/// When to show live progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProgressWhen {
+    /// On a terminal only, with a live status line.
+    Auto,
+    /// Also when stderr is a file or a pipe, one line per event.
+    Always,
+    /// Never.
+    Never,
 }
 
 /// The commands of omk.
