@@ -29,11 +29,19 @@ pub(crate) fn verdict(proof: &Proof) -> String {
         paint(style.bold(), word),
         paint(style::DIM, &format!("· {}", proof.readiness))
     );
-    let why = match proof.known_gaps.first() {
-        Some(gap) if proof.status != ProofStatus::Ready => gap.message.clone(),
-        _ => proof.readiness.sentence().to_owned(),
-    };
-    let _ = writeln!(out, "  why   {why}");
+    match proof.known_gaps.first() {
+        Some(gap) if proof.status != ProofStatus::Ready => {
+            let _ = writeln!(out, "  why   {}", gap.message);
+            let _ = writeln!(out, "  hint  {}", gap.next_step);
+            if proof.known_gaps.len() > 1 {
+                let more = plural(proof.known_gaps.len() as u64 - 1, "more gap");
+                let _ = writeln!(out, "  and   {more}: omk show {}", proof.goal_id);
+            }
+        }
+        _ => {
+            let _ = writeln!(out, "  why   {}", proof.readiness.sentence());
+        }
+    }
     if let Some(next) = next_command(proof) {
         let _ = writeln!(out, "  next  {}", paint(style::COMMAND, &next));
     }
