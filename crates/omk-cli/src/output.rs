@@ -3,7 +3,10 @@
 //! Everything goes through `anstream`, which drops the colors of styled text when the stream
 //! is not a terminal, when `NO_COLOR` is set, or with `--color never` (see [`init`]).
 
-use std::io::{self, Write};
+use std::{
+    fmt::Write as _,
+    io::{self, Write},
+};
 
 use anstyle::{AnsiColor, Style};
 
@@ -75,7 +78,7 @@ pub(crate) fn progress(line: &str) {
 pub(crate) fn print_error(error: &CliError) {
     let mut text = format!("{} {}\n", paint(style::BAD, "error:"), error.message);
     for hint in &error.hints {
-        text.push_str(&format!("{} {hint}\n", paint(style::COMMAND, "hint:")));
+        let _ = writeln!(text, "{} {hint}", paint(style::COMMAND, "hint:"));
     }
     print_stderr(&text);
 }

@@ -250,7 +250,8 @@ impl Inner {
         let style = match event {
             Event::GateStarted(_) => return None,
             Event::AgentActivity(activity)
-                if live && matches!(activity.activity, ActivityKind::Step | ActivityKind::Usage) =>
+                if live
+                    && matches!(activity.activity, ActivityKind::Step | ActivityKind::Usage) =>
             {
                 return None;
             }

@@ -1,5 +1,7 @@
 //! `omk demo`: the whole pipeline on a sample project, explained as it happens.
 
+use std::fmt::Write as _;
+
 use omk_goal::AgentSpec;
 use omk_proof::Proof;
 
@@ -68,7 +70,10 @@ pub(crate) fn run_demo(ctx: &Context, args: &DemoArgs) -> Result<u8, CliError> {
     let goal = outcome.proof.goal_id.as_str();
     let tries = [
         ("replay the run from its event log", format!("omk -C {repo} replay {goal}")),
-        ("read the proof as a PR description", format!("omk -C {repo} proof show {goal} --format markdown")),
+        (
+            "read the proof as a PR description",
+            format!("omk -C {repo} proof show {goal} --format markdown"),
+        ),
         ("see the agent's commit", format!("git -C {repo}/.omk/worktrees/{goal} show")),
         ("merge it into main", format!("omk -C {repo} accept {goal}")),
     ];
@@ -79,7 +84,12 @@ pub(crate) fn run_demo(ctx: &Context, args: &DemoArgs) -> Result<u8, CliError> {
         paint(style::STRONG, "Try next:"),
     );
     for (what, command) in tries {
-        text.push_str(&format!("  {}  {}\n", paint(style::COMMAND, &command), paint(style::DIM, &format!("# {what}"))));
+        let _ = writeln!(
+            text,
+            "  {}  {}",
+            paint(style::COMMAND, &command),
+            paint(style::DIM, &format!("# {what}"))
+        );
     }
     output::print_stdout(&text)?;
     Ok(if as_expected { ExitCodes::SUCCESS } else { ExitCodes::NOT_READY })

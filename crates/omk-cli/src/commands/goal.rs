@@ -14,8 +14,7 @@ use crate::{
     },
     error::{CliError, ExitCodes},
     json::{
-        self, BudgetDocument, GoalSummary, ListDocument, ShowDocument, StatusDocument,
-        StopDocument,
+        self, BudgetDocument, GoalSummary, ListDocument, ShowDocument, StatusDocument, StopDocument,
     },
     output, render,
 };

@@ -120,7 +120,6 @@ fn runtime() -> Result<tokio::runtime::Runtime, omk_goal::Error> {
 /// Set by the SIGINT handler: the run pauses at its next check (within 100 ms).
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
-
 /// Makes Ctrl-C pause the run instead of killing omk: a thread waits for SIGINT and sets
 /// [`INTERRUPTED`], which the run checks between steps and while the agent or gates run. A second
 /// Ctrl-C exits at once with 130; `omk resume` then recovers the run as after a crash.

@@ -2,6 +2,7 @@
 
 use std::{
     env,
+    fmt::Write as _,
     path::{Path, PathBuf},
 };
 
@@ -136,7 +137,8 @@ pub(crate) fn run_text(outcome: &RunOutcome) -> String {
         ("event log", &outcome.paths.events),
         ("worktree", &outcome.paths.worktree),
     ] {
-        text.push_str(&format!("{label:<10} {}\n", output::paint(output::style::DIM, &relative(path))));
+        let _ =
+            writeln!(text, "{label:<10} {}", output::paint(output::style::DIM, &relative(path)));
     }
     text
 }
