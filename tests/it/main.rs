@@ -1,6 +1,7 @@
 //! End-to-end tests: the built `omk` binary on real git repositories in temporary directories.
 
 mod agents;
+mod cli;
 mod controller;
 mod env;
 mod gates;

@@ -7,7 +7,20 @@ use clap::{Args, Parser, Subcommand};
 /// Run AI coding agents in isolated git worktrees and prove their changes with gates omk runs
 /// itself.
 #[derive(Debug, Parser)]
-#[command(name = "omk", version, propagate_version = true)]
+#[command(
+    name = "omk",
+    bin_name = "omk",
+    version,
+    propagate_version = true,
+    after_long_help = "Examples:
+  omk demo                                   see the whole pipeline on a sample project
+  omk run \"fix the failing test\" --agent kimi --gate \"cargo test\"
+  omk status                                 the latest goal: its verdict and next command
+  omk accept                                 merge the latest goal's change if its proof allows
+
+Exit codes: 0 success, 1 not ready, 2 usage, 3 blocked, 4 budget, 5 infra, 130 interrupted
+(docs/reference/exit-codes.md). Every command and flag: docs/reference/cli.md."
+)]
 pub struct Cli {
     /// Run as if omk was started in DIR
     #[arg(short = 'C', global = true, value_name = "DIR")]
@@ -88,6 +101,8 @@ pub enum Command {
     /// running omk pauses it the same way.
     Pause(StopArgs),
     /// Cancel GOAL for good: a live run stops within a second; its worktree and branch stay
+    ///
+    /// Example: omk cancel --reason "wrong approach"
     Cancel(StopArgs),
     /// Accept GOAL's change: re-check it against the base branch, then merge it
     ///
@@ -95,18 +110,27 @@ pub enum Command {
     /// merged into the goal's branch first and the gates and the review wall run again on the
     /// merged tree. The merge happens only if the proof, with the acceptance, is `ready` for
     /// that exact tree; the merge commit gets an Omk-Goal trailer and a git note under
-    /// refs/notes/omk that names the proof.
+    /// refs/notes/omk that names the proof. How it merges is `[worktree] merge` in omk.toml
+    /// (fast-forward, merge or squash).
+    ///
+    /// Example: omk accept 20261121-2000 --reason "reviewed the diff"
     Accept(AcceptArgs),
     /// Reject GOAL's change with a reason; the branch and worktree stay for a follow-up
+    ///
+    /// Example: omk reject --reason "keep the old API" && omk resume --prompt "keep the old API"
     Reject(RejectArgs),
     /// Raise the budget of GOAL
     #[command(subcommand)]
     Budget(BudgetCommand),
     /// Show what GOAL (or the latest goal) is doing: state, step, elapsed, budget, verdict
+    ///
+    /// The verdict block ends with the command that moves the goal on.
+    ///
+    /// Example: omk status --json | jq .goal.next_command
     Status(GoalArgs),
     /// List the goals of the repository, oldest first
     List,
-    /// Show GOAL in full: its status and its proof
+    /// Show GOAL in full: its status, gates, changed files and proof
     Show(GoalArgs),
     /// Inspect proofs
     #[command(subcommand)]
@@ -136,7 +160,10 @@ pub enum Command {
     /// Run the whole pipeline on a sample project with a scripted agent, offline
     ///
     /// Creates a small git project with a failing test, lets the built-in scripted agent fix it,
-    /// runs the gates and prints the proof. Needs nothing but git.
+    /// runs the gates and prints the proof, explaining each stage as it happens. Needs nothing
+    /// but git.
+    ///
+    /// Example: omk demo --dir /tmp/omk-demo
     Demo(DemoArgs),
     /// List or clean up the worktrees omk runs agents in
     #[command(subcommand)]
@@ -411,6 +438,8 @@ pub enum WorktreeCommand {
     /// goal has finished, no running omk holds its lock, it has no uncommitted changes and every
     /// commit of its branch is on another branch. Every other one is listed with the reason it
     /// stays. Removal is checked before it is reported.
+    ///
+    /// Example: omk worktree gc --dry-run
     Gc(WorktreeGcArgs),
 }
 

@@ -375,13 +375,7 @@ fn explanation(event: &Event, agent_started: bool) -> Option<(&'static str, &'st
 
 /// Returns `started`'s elapsed time as `4.2s` or `3m05s`.
 fn elapsed(started: Instant) -> String {
-    let secs = started.elapsed().as_secs_f64();
-    if secs < 60.0 {
-        format!("{secs:.1}s")
-    } else {
-        let whole = secs as u64;
-        format!("{}m{:02}s", whole / 60, whole % 60)
-    }
+    crate::render::seconds(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX))
 }
 
 /// Returns `count` and `noun`, plural when it is not one.

@@ -145,11 +145,15 @@ pub(crate) fn run_budget_add(ctx: &Context, args: &BudgetAddArgs) -> Result<u8, 
             budget,
         }))?;
     } else {
+        let goal = &outcome.proof.goal_id;
+        let next = if outcome.proof.status == ProofStatus::Cancelled {
+            "none: the goal is cancelled".to_owned()
+        } else {
+            format!("omk resume {goal}")
+        };
         output::print_stdout(&format!(
-            "goal {} {}next: omk resume {}\n",
-            outcome.proof.goal_id,
+            "raised the budget of goal {goal}\n{}next       {next}\n",
             render::budget(budget),
-            outcome.proof.goal_id
         ))?;
     }
     Ok(ExitCodes::SUCCESS)
@@ -191,7 +195,7 @@ pub(crate) fn run_list(ctx: &Context) -> Result<u8, CliError> {
             "{:<40} {:<18} {:>8}  {}  ({})",
             proof.goal_id.as_str(),
             proof.status.as_str(),
-            seconds(proof.budget.used.wall_ms),
+            render::seconds(proof.budget.used.wall_ms),
             prompt,
             goal.step,
         )
@@ -210,13 +214,9 @@ pub(crate) fn run_show(ctx: &Context, args: &GoalArgs) -> Result<u8, CliError> {
             proof: &status.proof,
         }))?;
     } else {
-        let proof = &status.proof;
         let mut text = status_text(&status);
         text.push('\n');
-        text.push_str(&render::gates_table(&proof.gates));
-        text.push_str(&render::changed_files(&proof.changed_files));
-        text.push('\n');
-        text.push_str(&omk_proof::render_text(proof));
+        text.push_str(&omk_proof::render_text(&status.proof));
         output::print_stdout(&text)?;
     }
     Ok(ExitCodes::SUCCESS)
@@ -234,7 +234,7 @@ fn status_text(status: &GoalStatus) -> String {
         proof.goal_id,
         proof.task.prompt.lines().next().unwrap_or_default(),
         status.step,
-        seconds(proof.budget.used.wall_ms),
+        render::seconds(proof.budget.used.wall_ms),
         proof.task.events,
         render::budget(&status.budget).trim_end(),
     );
@@ -242,8 +242,3 @@ fn status_text(status: &GoalStatus) -> String {
     text
 }
 
-fn seconds(ms: u64) -> String {
-    #[expect(clippy::cast_precision_loss, reason = "durations are far below 2^52 ms")]
-    let seconds = ms as f64 / 1000.0;
-    format!("{seconds:.1} s")
-}
