@@ -65,6 +65,7 @@ fn man_page(command: clap::Command) -> Result<String> {
     man.render_description_section(&mut out)?;
     man.render_options_section(&mut out)?;
     man.render_subcommands_section(&mut out)?;
+    man.render_extra_section(&mut out)?;
     String::from_utf8(out).context("the man page is UTF-8")
 }
 
@@ -104,6 +105,9 @@ fn command_markdown(command: &clap::Command, path: &str, out: &mut String) {
     }
     for arg in args {
         let _ = writeln!(out, "- {}", arg_markdown(arg));
+    }
+    if let Some(after) = command.get_after_long_help() {
+        let _ = writeln!(out, "\n```text\n{}\n```", after.to_string().trim_end());
     }
     let subcommands: Vec<&clap::Command> =
         command.get_subcommands().filter(|it| !it.is_hide_set()).collect();
