@@ -80,14 +80,37 @@ fn every_goal_command_has_human_and_json_output() -> anyhow::Result<()> {
     )?;
     env.insta_settings().bind(|| insta::assert_snapshot!("cli_decisions", decisions));
 
-    // Every JSON document carries its schema version.
-    for args in
-        [&["status", "--json"][..], &["list", "--json"], &["show", "--json"], &["agents", "--json"]]
-    {
+    // Every JSON document carries its schema version and has the shape of its schema.
+    for (args, schema) in [
+        (&["status", "--json"][..], "status"),
+        (&["list", "--json"], "list"),
+        (&["show", "--json"], "show"),
+        (&["agents", "--json"], "agents"),
+        (&["worktree", "list", "--json"], "worktree-list"),
+        (&["gates", "list", "--json"], "gates-list"),
+        (&["run", "again", "--agent", &agent, "--gate", "true", "--json"], "run"),
+    ] {
         let output = env.omk(&repo, args)?;
         let document: Value = serde_json::from_str(&output.stdout)?;
         assert_eq!(document["schema_version"], 1, "{args:?}: {output}");
         assert_eq!(output.stderr, "", "{args:?}: nothing but the result");
+        check_shape(&document, schema)?;
+    }
+    Ok(())
+}
+
+/// Checks that `document` has every property its generated schema requires, and no other.
+fn check_shape(document: &Value, name: &str) -> anyhow::Result<()> {
+    let path = format!("{}/../docs/reference/json/{name}.schema.json", env!("CARGO_MANIFEST_DIR"));
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(&path)?)?;
+    let properties = schema["properties"].as_object().cloned().unwrap_or_default();
+    let object = document.as_object().cloned().unwrap_or_default();
+    for key in object.keys() {
+        anyhow::ensure!(properties.contains_key(key), "{name}: {key} is not in {path}");
+    }
+    for key in schema["required"].as_array().into_iter().flatten() {
+        let key = key.as_str().unwrap_or_default();
+        anyhow::ensure!(object.contains_key(key), "{name}: required {key} is missing");
     }
     Ok(())
 }

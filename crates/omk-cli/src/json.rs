@@ -4,10 +4,11 @@
 //! feature), registered in [`json_schemas`], so `cargo xtask codegen` writes its JSON Schema to
 //! `docs/reference/json/<name>.schema.json` and checks it stays fresh.
 
-use std::path::PathBuf;
+use std::{collections::BTreeMap, path::PathBuf};
 
 use serde::Serialize;
 
+use omk_events::{GateFinished, GateKind};
 use omk_goal::{GoalStatus, RunOutcome};
 use omk_proof::{BudgetEvidence, Proof, ProofStatus, Readiness};
 
@@ -257,6 +258,86 @@ pub(crate) struct GcItem {
     pub(crate) reason: Option<String>,
 }
 
+/// `omk gates list`: the gates of the checkout and where each comes from.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub(crate) struct GatesListDocument<'a> {
+    /// The version of this document's shape.
+    pub(crate) schema_version: u32,
+    /// The repository's root.
+    pub(crate) repo_root: &'a PathBuf,
+    /// Every gate, configured or detected, with whether it runs.
+    pub(crate) gates: Vec<GateEntry>,
+}
+
+/// One gate in [`GatesListDocument`].
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub(crate) struct GateEntry {
+    /// The gate's name.
+    pub(crate) name: String,
+    /// What it checks.
+    pub(crate) kind: GateKind,
+    /// Its command line.
+    pub(crate) command: Vec<String>,
+    /// Whether it must pass.
+    pub(crate) required: bool,
+    /// How long it may run, in seconds.
+    pub(crate) timeout_secs: u64,
+    /// The directory it runs in, relative to the checkout.
+    pub(crate) cwd: Option<PathBuf>,
+    /// Variables it runs with, on top of omk's environment.
+    pub(crate) env: BTreeMap<String, String>,
+    /// Globs of the files whose contents key its cache entry.
+    pub(crate) inputs: Vec<String>,
+    /// Whether passing with no tests is allowed.
+    pub(crate) allow_no_tests: bool,
+    /// Whether `omk run` and `omk gates run` run it.
+    pub(crate) runs: bool,
+    /// Why it does not run, when it does not.
+    pub(crate) skipped_because: Option<String>,
+    /// configured, detected or command_line.
+    pub(crate) source: &'static str,
+    /// Its line in omk.toml, when configured.
+    pub(crate) config_line: Option<usize>,
+    /// The detected gate it replaces, when configured over one.
+    pub(crate) replaces_detected: Option<String>,
+    /// Why it was detected, when detected.
+    pub(crate) detected_because: Option<String>,
+}
+
+/// `omk gates run`: the result of each gate.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub(crate) struct GatesRunDocument<'a> {
+    /// The version of this document's shape.
+    pub(crate) schema_version: u32,
+    /// The run's id.
+    pub(crate) run_id: &'a str,
+    /// `.omk/gate-runs/<run-id>`, where the logs are.
+    pub(crate) run_dir: &'a PathBuf,
+    /// Whether every required gate passed.
+    pub(crate) passed: bool,
+    /// One result per gate, in spec order.
+    pub(crate) gates: Vec<GateRunEntry<'a>>,
+}
+
+/// One gate in [`GatesRunDocument`].
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub(crate) struct GateRunEntry<'a> {
+    /// Whether it passed.
+    pub(crate) passed: bool,
+    /// Why it failed, when it did.
+    pub(crate) failure: Option<String>,
+    /// Its log.
+    pub(crate) log: Option<PathBuf>,
+    /// Where its result came from when the cache had it, or why the cache was not used.
+    pub(crate) cache_note: Option<&'a str>,
+    /// The result, as a `gate_finished` event records it.
+    pub(crate) result: &'a GateFinished,
+}
+
 /// Returns the JSON Schema of every `--json` document, by document name.
 #[cfg(feature = "schema")]
 pub fn json_schemas() -> Vec<(&'static str, schemars::Schema)> {
@@ -271,5 +352,7 @@ pub fn json_schemas() -> Vec<(&'static str, schemars::Schema)> {
         ("agents", schema_for!(AgentsDocument)),
         ("worktree-list", schema_for!(WorktreeListDocument)),
         ("worktree-gc", schema_for!(WorktreeGcDocument)),
+        ("gates-list", schema_for!(GatesListDocument<'static>)),
+        ("gates-run", schema_for!(GatesRunDocument<'static>)),
     ]
 }

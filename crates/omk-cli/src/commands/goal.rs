@@ -241,4 +241,3 @@ fn status_text(status: &GoalStatus) -> String {
     text.push_str(&render::verdict(proof));
     text
 }
-
