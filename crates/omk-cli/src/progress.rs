@@ -387,3 +387,72 @@ pub(crate) fn plural(count: u64, noun: &str) -> String {
 fn terminal_width() -> usize {
     std::env::var("COLUMNS").ok().and_then(|it| it.parse().ok()).unwrap_or(80)
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use omk_events::{AgentActivity, AgentStarted, EventLog};
+
+    use super::*;
+
+    #[test]
+    fn progress_shows_only_where_asked() {
+        // Tests run with stderr piped: auto is off, always prints lines.
+        assert_eq!(ProgressMode::choose(ProgressWhen::Auto, false, false), ProgressMode::Off);
+        assert_eq!(ProgressMode::choose(ProgressWhen::Always, false, false), ProgressMode::Lines);
+        assert_eq!(ProgressMode::choose(ProgressWhen::Always, true, false), ProgressMode::Off);
+        assert_eq!(ProgressMode::choose(ProgressWhen::Always, false, true), ProgressMode::Off);
+        assert_eq!(ProgressMode::choose(ProgressWhen::Never, false, false), ProgressMode::Off);
+    }
+
+    fn inner(mode: ProgressMode) -> Inner {
+        Inner {
+            mode,
+            timeline: Timeline::new(),
+            explain: false,
+            explained: Vec::new(),
+            agent: None,
+            agent_started: false,
+            gates: None,
+            status_shown: false,
+            frame: 0,
+        }
+    }
+
+    /// Returns envelopes of `events`, as a log would number and chain them.
+    fn envelopes(events: Vec<Event>) -> Vec<Envelope> {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let goal = omk_events::GoalId::parse("20261121-200000-abcdef").expect("an id");
+        let mut log = EventLog::create(&dir.path().join("events.jsonl"), &goal).expect("a log");
+        let at = chrono::Utc.with_ymd_and_hms(2026, 11, 21, 20, 0, 0).single().expect("a time");
+        events.into_iter().map(|event| log.append(at, event).expect("append")).collect()
+    }
+
+    #[test]
+    fn a_terminal_gets_a_status_line_that_each_line_clears() {
+        let events = envelopes(vec![
+            Event::AgentStarted(AgentStarted { agent: "script:fix.scenario".to_owned() }),
+            Event::AgentActivity(AgentActivity {
+                step: 1,
+                activity: ActivityKind::ToolCall,
+                tool: Some("ReadFile".to_owned()),
+                tool_call_id: Some("tc-1".to_owned()),
+                ok: None,
+                usage: None,
+                text: Some("\"calc.sh\"".to_owned()),
+            }),
+        ]);
+        let mut live = inner(ProgressMode::Live);
+        let started = live.event(&events[0]);
+        assert!(started.contains("agent script:fix.scenario started"), "{started:?}");
+        assert!(started.contains("agent 0.0s · step 0 · 0 tool calls · 0 tokens"), "{started:?}");
+        let call = live.event(&events[1]);
+        assert!(call.starts_with("\r\x1b[2K"), "the status line is cleared first: {call:?}");
+        assert!(call.contains("step 1 · 1 tool call ·"), "{call:?}");
+
+        let mut lines = inner(ProgressMode::Lines);
+        let text: String = events.iter().map(|it| lines.event(it)).collect();
+        assert!(!text.contains('\r'), "a file gets plain lines: {text:?}");
+        assert!(text.contains("calls ReadFile"), "{text:?}");
+    }
+}
