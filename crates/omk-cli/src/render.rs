@@ -102,7 +102,7 @@ pub(crate) fn gates_table(gates: &[ProofGate]) -> String {
     if gates.is_empty() {
         return "gates      none ran\n".to_owned();
     }
-    let mut rows: Vec<[String; 6]> = Vec::new();
+    let mut rows: Vec<[String; 5]> = Vec::new();
     let mut ordered: Vec<&ProofGate> = gates.iter().collect();
     // Results on the change first; baseline results are context.
     ordered.sort_by_key(|gate| gate.phase == GatePhase::Baseline);
@@ -137,11 +137,10 @@ pub(crate) fn gates_table(gates: &[ProofGate]) -> String {
             tests,
             format!("{} ms", gate.duration_ms),
             notes.join(", "),
-            gate.command.join(" "),
         ]);
     }
     let width = |col: usize| rows.iter().map(|row| row[col].chars().count()).max().unwrap_or(0);
-    let widths = [width(0), width(1), width(2), width(3)];
+    let widths = [width(0), width(1), width(2), width(4)];
     let mut out = format!("gates ({})\n", gates.len());
     for row in &rows {
         let result_style = match row[1].as_str() {
@@ -150,17 +149,18 @@ pub(crate) fn gates_table(gates: &[ProofGate]) -> String {
             _ => style::BAD,
         };
         let result = format!("{:<w$}", row[1], w = widths[1]);
+        let notes = format!("{:<w$}", row[4], w = widths[3]);
+        // The duration comes last, so the columns do not move with its digits.
         let _ = writeln!(
             out,
-            "  {:<w0$}  {}  {:<w2$}  {:>w3$}  {}",
+            "  {:<w0$}  {}  {:<w2$}  {}  {}",
             row[0],
             paint(result_style, &result),
             row[2],
+            paint(style::DIM, &notes),
             row[3],
-            paint(style::DIM, &row[4]),
             w0 = widths[0],
             w2 = widths[2],
-            w3 = widths[3],
         );
     }
     out
