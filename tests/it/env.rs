@@ -64,6 +64,11 @@ impl TestEnv {
             .env_remove("KIMI_MODEL_NAME")
             .env_remove("OPENAI_API_KEY")
             .env_remove("OPENAI_BASE_URL")
+            // Output is piped: no color, no progress, no logs, whatever the developer's shell says.
+            .env_remove("OMK_LOG")
+            .env_remove("NO_COLOR")
+            .env_remove("CLICOLOR")
+            .env_remove("CLICOLOR_FORCE")
             .env_remove("GIT_DIR")
             .env_remove("GIT_WORK_TREE");
         command
@@ -160,6 +165,12 @@ impl TestEnv {
         let mut settings = insta::Settings::clone_current();
         settings.add_filter(&regex_escape(&self.root().display().to_string()), "[TMP]");
         settings.add_filter(r"\b\d+ ms\b", "[N] ms");
+        // Durations, digests that cover them, and pids differ between runs.
+        settings.add_filter(
+            r#""(duration_ms|elapsed_ms|offset_ms|wall_ms|pid)": \d+"#,
+            r#""$1": "[N]""#,
+        );
+        settings.add_filter(r"\b[0-9a-f]{64}\b", "[SHA256]");
         settings.set_prepend_module_to_snapshot(false);
         settings
     }

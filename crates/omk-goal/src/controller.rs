@@ -252,6 +252,7 @@ pub(crate) struct Recorder<'e> {
 impl Recorder<'_> {
     pub(crate) fn record(&mut self, event: Event) -> Result<(), Error> {
         let envelope = self.log.append(self.clock.now(), event)?;
+        tracing::trace!(seq = %envelope.seq, kind = envelope.event.kind(), "recorded");
         self.state.apply(&envelope);
         (self.observer)(&envelope);
         Ok(())
@@ -376,6 +377,7 @@ impl Controller<'_> {
                 return Ok(());
             }
             let next = self.rec.state.next_with(Some(&self.config.gate_names));
+            tracing::debug!(step = ?next, "next step");
             if next == Next::Done {
                 return Ok(());
             }

@@ -84,7 +84,7 @@ pub enum Error {
         repo: PathBuf,
     },
     /// The named goal does not exist.
-    #[error("no goal {goal} in {repo}")]
+    #[error("no goal {goal} in {repo}; `omk list` shows its goals")]
     NoSuchGoal {
         /// The goal id as given.
         goal: String,
