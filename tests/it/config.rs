@@ -38,30 +38,30 @@ fn agent_of(output: &crate::env::Output) -> anyhow::Result<String> {
 }
 
 #[test]
-fn the_user_default_agent_runs_unless_omk_toml_or_a_flag_names_another() -> anyhow::Result<()> {
+fn the_user_default_agent_wins_over_omk_toml_and_a_flag_over_both() -> anyhow::Result<()> {
     let env = TestEnv::new()?;
-    let config_dir = env.user_config(USER_CONFIG)?;
-    fs::write(config_dir.join("user-fix.scenario"), FIX)?;
     let repo = env.repo("repo", &[("lib.sh", LIB_SH), ("test.sh", TEST_SH)])?;
 
-    // No omk.toml: the user's default agent, its scenario relative to the user config.
-    let output = env.omk(&repo, &["run", "fix add", "--gate", "sh test.sh", "--json"])?;
-    assert_eq!(output.code, Some(0), "{output}");
-    let user_scenario = config_dir.join("user-fix.scenario");
-    assert_eq!(agent_of(&output)?, format!("script:{}", user_scenario.display()));
-
-    // omk.toml's default wins over the user's; its scenario is relative to the repository.
+    // No user config: omk.toml's default, its scenario relative to the repository.
     fs::write(repo.join("omk.toml"), "[agent]\ndefault = \"script:noop.scenario\"\n")?;
     fs::write(repo.join("noop.scenario"), NOOP)?;
     let output = env.omk(&repo, &["run", "fix add", "--gate", "sh test.sh", "--json"])?;
     assert_eq!(output.code, Some(1), "{output}");
     assert_eq!(agent_of(&output)?, format!("script:{}", repo.join("noop.scenario").display()));
 
+    // The user's default wins over omk.toml's; its scenario is relative to the user config.
+    let config_dir = env.user_config(USER_CONFIG)?;
+    fs::write(config_dir.join("user-fix.scenario"), FIX)?;
+    let output = env.omk(&repo, &["run", "fix add", "--gate", "sh test.sh", "--json"])?;
+    assert_eq!(output.code, Some(0), "{output}");
+    let user_scenario = config_dir.join("user-fix.scenario");
+    assert_eq!(agent_of(&output)?, format!("script:{}", user_scenario.display()));
+
     // --agent wins over both.
-    let flag = format!("script:{}", user_scenario.display());
+    let flag = format!("script:{}", repo.join("noop.scenario").display());
     let output =
         env.omk(&repo, &["run", "fix add", "--gate", "sh test.sh", "--agent", &flag, "--json"])?;
-    assert_eq!(output.code, Some(0), "{output}");
+    assert_eq!(output.code, Some(1), "{output}");
     assert_eq!(agent_of(&output)?, flag);
     Ok(())
 }
@@ -95,8 +95,8 @@ fn config_path_lists_the_files_in_layer_order_found_or_not() -> anyhow::Result<(
     let output = env.omk(&repo, &["config", "path"])?;
     env.insta_settings().bind(|| {
         insta::assert_snapshot!(output, @r"
-        user  [TMP]/home/.config/omk/config.toml  (not found)
         repo  [TMP]/repo/omk.toml  (not found)
+        user  [TMP]/home/.config/omk/config.toml  (not found)
         [EOF]
         --- stderr ---
         [EOF]

@@ -170,9 +170,10 @@ pub enum Command {
     Worktree(WorktreeCommand),
     /// Show the effective configuration and where each value comes from
     ///
-    /// Layers apply in this order, each over the ones before: omk's defaults, the user config
-    /// ($XDG_CONFIG_HOME/omk/config.toml, else ~/.config/omk/config.toml), omk.toml at the
-    /// repository root, then flags. See docs/config.md.
+    /// Layers apply in this order, each over the ones before: omk's defaults, omk.toml at the
+    /// repository root, the user config ($XDG_CONFIG_HOME/omk/config.toml, else
+    /// ~/.config/omk/config.toml), then flags. The user config may set only what is about you
+    /// and your machine, never what a proof requires. See docs/config.md.
     #[command(subcommand)]
     Config(ConfigCommand),
 }
@@ -184,7 +185,7 @@ pub struct RunArgs {
     pub prompt: String,
 
     /// The agent to run: kimi, kimi-print, claude, codex, cmd:COMMAND or script:FILE
-    /// [default: `[agent] default` in omk.toml, else in the user config]
+    /// [default: `[agent] default` in the user config, else in omk.toml]
     ///
     /// kimi drives the Python Kimi CLI in Wire mode and answers its approval requests with the
     /// `[[approvals]]` policy of omk.toml; kimi-print uses its print mode; cmd:COMMAND runs

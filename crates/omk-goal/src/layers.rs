@@ -1,4 +1,4 @@
-//! The layered configuration: built-in defaults, the user config, the repository's `omk.toml`,
+//! The layered configuration: built-in defaults, the repository's `omk.toml`, the user config,
 //! then flags, each later layer over the earlier ones; where every value comes from; and the
 //! parsed sections a run works with.
 //!
@@ -204,7 +204,7 @@ pub fn config_paths(dir: &Path, env: &ConfigEnv) -> Result<Vec<ConfigFile>, Erro
     Ok(files)
 }
 
-/// Reads the layers — defaults, the user config of `env`, `omk.toml` at `repo_root`, then
+/// Reads the layers — defaults, `omk.toml` at `repo_root`, the user config of `env`, then
 /// `overrides` — checks each file on its own and returns the merged configuration.
 pub fn load_settings(
     repo_root: Option<&Path>,
@@ -227,14 +227,16 @@ pub fn load_settings(
             if file.layer == Layer::Repo {
                 gates = parsed_gates;
             }
+            // The user's approval rules go before the repository's: the first match decides.
+            let items_first = file.layer == Layer::User;
             for leaf in layer_leaves {
-                merge_leaf(&mut leaves, leaf);
+                merge_leaf(&mut leaves, leaf, items_first);
             }
         }
         consulted.push(file);
     }
     for flag in overrides {
-        merge_leaf(&mut leaves, override_leaf(flag)?);
+        merge_leaf(&mut leaves, override_leaf(flag)?, false);
     }
     leaves.sort_by_key(|leaf| order_of(&leaf.entry.path));
 
@@ -285,13 +287,6 @@ fn repo_root_of(dir: &Path) -> Result<Option<PathBuf>, Error> {
 /// Returns the config files, in layer order, marked as not existing.
 fn config_files(repo_root: Option<&Path>, env: &ConfigEnv) -> Vec<ConfigFile> {
     let mut files = Vec::new();
-    if let Some(path) = &env.user_config {
-        let name = match env.home.as_deref().and_then(|home| path.strip_prefix(home).ok()) {
-            Some(rest) => format!("~/{}", rest.display()),
-            None => path.display().to_string(),
-        };
-        files.push(ConfigFile { layer: Layer::User, path: path.clone(), name, exists: false });
-    }
     if let Some(root) = repo_root {
         let path = root.join("omk.toml");
         files.push(ConfigFile {
@@ -300,6 +295,13 @@ fn config_files(repo_root: Option<&Path>, env: &ConfigEnv) -> Vec<ConfigFile> {
             name: "omk.toml".to_owned(),
             exists: false,
         });
+    }
+    if let Some(path) = &env.user_config {
+        let name = match env.home.as_deref().and_then(|home| path.strip_prefix(home).ok()) {
+            Some(rest) => format!("~/{}", rest.display()),
+            None => path.display().to_string(),
+        };
+        files.push(ConfigFile { layer: Layer::User, path: path.clone(), name, exists: false });
     }
     files
 }
@@ -311,13 +313,21 @@ struct Leaf {
 }
 
 /// Puts `leaf` over the leaves of earlier layers: a value replaces the one at its path, an item
-/// of an array of tables comes after the earlier ones.
-fn merge_leaf(leaves: &mut Vec<Leaf>, leaf: Leaf) {
+/// of an array of tables comes after the earlier ones, or before them with `items_first`.
+fn merge_leaf(leaves: &mut Vec<Leaf>, leaf: Leaf, items_first: bool) {
     if !leaf.entry.item
         && let Some(existing) =
             leaves.iter_mut().find(|it| !it.entry.item && it.entry.path == leaf.entry.path)
     {
         *existing = leaf;
+        return;
+    }
+    if leaf.entry.item
+        && items_first
+        && let Some(idx) =
+            leaves.iter().position(|it| it.entry.item && it.entry.path == leaf.entry.path)
+    {
+        leaves.insert(idx, leaf);
         return;
     }
     leaves.push(leaf);

@@ -54,7 +54,7 @@ complete -c omk -n "__fish_omk_needs_command" -f -a "demo" -d 'Run the whole pip
 complete -c omk -n "__fish_omk_needs_command" -f -a "worktree" -d 'List or clean up the worktrees omk runs agents in'
 complete -c omk -n "__fish_omk_needs_command" -f -a "config" -d 'Show the effective configuration and where each value comes from'
 complete -c omk -n "__fish_omk_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c omk -n "__fish_omk_using_subcommand run" -l agent -d 'The agent to run: kimi, kimi-print, claude, codex, cmd:COMMAND or script:FILE [default: `[agent] default` in omk.toml, else in the user config]' -r
+complete -c omk -n "__fish_omk_using_subcommand run" -l agent -d 'The agent to run: kimi, kimi-print, claude, codex, cmd:COMMAND or script:FILE [default: `[agent] default` in the user config, else in omk.toml]' -r
 complete -c omk -n "__fish_omk_using_subcommand run" -l gate -d 'Run CMD with `sh -c` in the worktree as a required gate named gate-N (can be repeated)' -r
 complete -c omk -n "__fish_omk_using_subcommand run" -l max-parallel-gates -d 'Run at most N gates at once [default: the number of CPUs]' -r
 complete -c omk -n "__fish_omk_using_subcommand run" -l kind -d 'The goal\'s kind, instead of the one omk infers from the prompt; it picks the oracle gates ([oracle] in omk.toml)' -r -f -a "feature\t'New behaviour'

@@ -93,12 +93,12 @@ fn missing_files_are_empty_layers_and_are_listed_as_missing() {
         settings.files.iter().map(|it| (it.layer, it.name.as_str(), it.exists)).collect();
     assert_eq!(
         listed,
-        [(Layer::User, "~/.config/omk/config.toml", false), (Layer::Repo, "omk.toml", false)]
+        [(Layer::Repo, "omk.toml", false), (Layer::User, "~/.config/omk/config.toml", false)]
     );
 }
 
 #[test]
-fn repo_values_replace_user_values_and_flags_replace_both() {
+fn user_values_replace_repo_values_and_flags_replace_both() {
     let user = "[agent]\ndefault = \"kimi\"\ntimeout_secs = 5\n\n[agent.programs]\nkimi = \"/opt/kimi\"\n\n[worktree]\nauthor_name = \"Ada\"\n";
     let repo = "[agent]\ndefault = \"claude\"\n\n[agent.programs]\nclaude = \"/opt/claude\"\n";
     check(
@@ -114,7 +114,7 @@ fn repo_values_replace_user_values_and_flags_replace_both() {
         Some(user),
         Some(repo),
         &[],
-        "agent.default = \"claude\"  # omk.toml:2\n\
+        "agent.default = \"kimi\"  # ~/.config/omk/config.toml:2\n\
          agent.timeout_secs = 5  # ~/.config/omk/config.toml:3\n\
          agent.programs.claude = \"/opt/claude\"  # omk.toml:5\n\
          agent.programs.kimi = \"/opt/kimi\"  # ~/.config/omk/config.toml:6\n\
@@ -132,7 +132,7 @@ fn repo_values_replace_user_values_and_flags_replace_both() {
     );
     let files = Files::new(Some(user), Some(repo));
     let settings = files.load(&[]).expect("loads");
-    assert_eq!(settings.agent.default_agent.as_deref(), Some("claude"));
+    assert_eq!(settings.agent.default_agent.as_deref(), Some("kimi"));
     assert_eq!(settings.agent.timeout, Duration::from_secs(5));
     assert_eq!(settings.agent.programs.len(), 2);
     assert_eq!(settings.worktree.author_name, "Ada");
@@ -148,13 +148,13 @@ fn price_tables_are_replaced_whole_and_approval_rules_add_up_user_first() {
         &[],
         "approvals[] = { decision = \"deny\", programs = [\"docker\"] }  # ~/.config/omk/config.toml:7\n\
          approvals[] = { decision = \"allow\", tools = [\"*\"] }  # omk.toml:6\n\
-         prices.kimi = { input_per_mtok = 3.0, output_per_mtok = 4.0 }  # omk.toml:1",
+         prices.kimi = { cache_read_per_mtok = 0.1, input_per_mtok = 1.0, output_per_mtok = 2.0 }  # ~/.config/omk/config.toml:1",
     );
     let files = Files::new(Some(user), Some(repo));
     let settings = files.load(&[]).expect("loads");
     let price = settings.agent.prices["kimi"];
-    assert_eq!((price.input_per_mtok, price.cache_read_per_mtok), (3.0, None));
-    assert_eq!(settings.agent.price_files["kimi"], "omk.toml");
+    assert_eq!((price.input_per_mtok, price.cache_read_per_mtok), (1.0, Some(0.1)));
+    assert_eq!(settings.agent.price_files["kimi"], "~/.config/omk/config.toml");
     let sources: Vec<&str> =
         settings.agent.approvals.rules.iter().take(3).map(|it| it.source.as_str()).collect();
     assert_eq!(
@@ -162,9 +162,9 @@ fn price_tables_are_replaced_whole_and_approval_rules_add_up_user_first() {
         ["~/.config/omk/config.toml [[approvals]] #1", "omk.toml [[approvals]] #1", "default"]
     );
     // A cost estimate names the file that set the price.
-    let files = Files::new(Some(user), None);
+    let files = Files::new(None, Some(repo));
     let settings = files.load(&[]).expect("loads");
-    assert_eq!(settings.agent.price_files["kimi"], "~/.config/omk/config.toml");
+    assert_eq!(settings.agent.price_files["kimi"], "omk.toml");
 }
 
 #[test]
