@@ -93,17 +93,7 @@ struct GatesLive {
 impl Progress {
     /// Starts showing progress in `mode`; `explain` adds the demo's explanations.
     pub(crate) fn new(mode: ProgressMode, explain: bool) -> Self {
-        let inner = Arc::new(Mutex::new(Inner {
-            mode,
-            timeline: Timeline::new(),
-            explain,
-            explained: Vec::new(),
-            agent: None,
-            agent_started: false,
-            gates: None,
-            status_shown: false,
-            frame: 0,
-        }));
+        let inner = Arc::new(Mutex::new(Inner::new(mode, explain)));
         let ticker = (mode == ProgressMode::Live).then(|| {
             let stop = Arc::new(AtomicBool::new(false));
             let thread = {
@@ -168,6 +158,20 @@ fn lock(inner: &Mutex<Inner>) -> MutexGuard<'_, Inner> {
 }
 
 impl Inner {
+    fn new(mode: ProgressMode, explain: bool) -> Self {
+        Self {
+            mode,
+            timeline: Timeline::new(),
+            explain,
+            explained: Vec::new(),
+            agent: None,
+            agent_started: false,
+            gates: None,
+            status_shown: false,
+            frame: 0,
+        }
+    }
+
     /// Returns what to write for `envelope`: its explanation and line, then the status line.
     fn event(&mut self, envelope: &Envelope) -> String {
         let entry = self.timeline.entry(envelope);
@@ -405,20 +409,6 @@ mod tests {
         assert_eq!(ProgressMode::choose(ProgressWhen::Never, false, false), ProgressMode::Off);
     }
 
-    fn inner(mode: ProgressMode) -> Inner {
-        Inner {
-            mode,
-            timeline: Timeline::new(),
-            explain: false,
-            explained: Vec::new(),
-            agent: None,
-            agent_started: false,
-            gates: None,
-            status_shown: false,
-            frame: 0,
-        }
-    }
-
     /// Returns envelopes of `events`, as a log would number and chain them.
     fn envelopes(events: Vec<Event>) -> Vec<Envelope> {
         let dir = tempfile::tempdir().expect("a temp dir");
@@ -442,7 +432,7 @@ mod tests {
                 text: Some("\"calc.sh\"".to_owned()),
             }),
         ]);
-        let mut live = inner(ProgressMode::Live);
+        let mut live = Inner::new(ProgressMode::Live, false);
         let started = live.event(&events[0]);
         assert!(started.contains("agent script:fix.scenario started"), "{started:?}");
         assert!(started.contains("agent 0.0s · step 0 · 0 tool calls · 0 tokens"), "{started:?}");
@@ -450,7 +440,7 @@ mod tests {
         assert!(call.starts_with("\r\x1b[2K"), "the status line is cleared first: {call:?}");
         assert!(call.contains("step 1 · 1 tool call ·"), "{call:?}");
 
-        let mut lines = inner(ProgressMode::Lines);
+        let mut lines = Inner::new(ProgressMode::Lines, false);
         let text: String = events.iter().map(|it| lines.event(it)).collect();
         assert!(!text.contains('\r'), "a file gets plain lines: {text:?}");
         assert!(text.contains("calls ReadFile"), "{text:?}");
