@@ -1,4 +1,5 @@
-//! A hermetic environment to run `omk` in: temp HOME, no git config, a fixed clock.
+//! A hermetic environment to run `omk` in: temp HOME and XDG_CONFIG_HOME (so no developer's
+//! own omk config is read), no git config, a fixed clock.
 
 use std::{
     fmt, fs,
@@ -63,6 +64,11 @@ impl TestEnv {
             .env_remove("KIMI_MODEL_NAME")
             .env_remove("OPENAI_API_KEY")
             .env_remove("OPENAI_BASE_URL")
+            // Output is piped: no color, no progress, no logs, whatever the developer's shell says.
+            .env_remove("OMK_LOG")
+            .env_remove("NO_COLOR")
+            .env_remove("CLICOLOR")
+            .env_remove("CLICOLOR_FORCE")
             .env_remove("GIT_DIR")
             .env_remove("GIT_WORK_TREE");
         command
@@ -138,6 +144,15 @@ impl TestEnv {
         format!("{}:{}", dir.display(), std::env::var("PATH").unwrap_or_default())
     }
 
+    /// Writes the user config, `$XDG_CONFIG_HOME/omk/config.toml` under the test's home, and
+    /// returns its directory.
+    pub(crate) fn user_config(&self, text: &str) -> anyhow::Result<PathBuf> {
+        let dir = self.root().join("home/.config/omk");
+        fs::create_dir_all(&dir)?;
+        fs::write(dir.join("config.toml"), text)?;
+        Ok(dir)
+    }
+
     /// Writes a file in the test's directory, outside any repository.
     pub(crate) fn write(&self, name: &str, content: &str) -> anyhow::Result<PathBuf> {
         let path = self.root().join(name);
@@ -150,6 +165,12 @@ impl TestEnv {
         let mut settings = insta::Settings::clone_current();
         settings.add_filter(&regex_escape(&self.root().display().to_string()), "[TMP]");
         settings.add_filter(r"\b\d+ ms\b", "[N] ms");
+        // Durations, digests that cover them, and pids differ between runs.
+        settings.add_filter(
+            r#""(duration_ms|elapsed_ms|offset_ms|wall_ms|pid)": \d+"#,
+            r#""$1": "[N]""#,
+        );
+        settings.add_filter(r"\b[0-9a-f]{64}\b", "[SHA256]");
         settings.set_prepend_module_to_snapshot(false);
         settings
     }

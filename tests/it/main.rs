@@ -1,6 +1,8 @@
 //! End-to-end tests: the built `omk` binary on real git repositories in temporary directories.
 
 mod agents;
+mod cli;
+mod config;
 mod controller;
 mod env;
 mod gates;

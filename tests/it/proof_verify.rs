@@ -204,7 +204,7 @@ fn rerun_reproduces_gates_and_names_flaky_and_unreproducible_ones() -> anyhow::R
     let goal = run_goal(&env, &["sh test.sh", &flaky_gate, &marker_gate])?;
     fs::remove_file(&marker)?;
 
-    let output = env.omk(&goal.repo, &["proof", "verify", "--rerun"])?;
+    let output = env.omk(&goal.repo, &["proof", "verify", "--rerun", "--progress", "always"])?;
     assert_eq!(output.code, Some(1), "{output}");
     let rerun = |gate: &str| {
         output

@@ -16,7 +16,7 @@ text: Fixed add().
 #[test]
 fn demo_proves_the_fix_and_says_what_to_try_next() -> anyhow::Result<()> {
     let env = TestEnv::new()?;
-    let output = env.omk(env.root(), &["demo", "--dir", "demo"])?;
+    let output = env.omk(env.root(), &["demo", "--dir", "demo", "--progress", "always"])?;
     env.insta_settings().bind(|| insta::assert_snapshot!("demo", output));
     assert_eq!(output.code, Some(0));
 
@@ -48,8 +48,8 @@ fn run_with_a_passing_gate_exits_0_and_a_failing_one_exits_1() -> anyhow::Result
 
     let output = env.omk(&repo, &["run", "fix add", "--agent", &agent, "--gate", "sh test.sh"])?;
     assert_eq!(output.code, Some(0), "{output}");
-    assert!(output.stdout.contains("readiness  awaiting_acceptance"), "{output}");
-    assert!(output.stdout.contains("modified  lib.sh  +1 -1"), "{output}");
+    assert!(output.stdout.contains("● not ready · awaiting_acceptance"), "{output}");
+    assert!(output.stdout.contains("  M lib.sh  +1 -1"), "{output}");
 
     // An agent that changes nothing useful: the gate fails, so the proof is not ready.
     let noop = env.write("noop.scenario", "text: Nothing to do, all tests pass.\n")?;
@@ -73,7 +73,7 @@ fn run_without_gates_is_not_ready_and_says_how_to_add_one() -> anyhow::Result<()
     let output =
         env.omk(&repo, &["run", "fix add", "--agent", &format!("script:{}", fix.display())])?;
     assert_eq!(output.code, Some(1), "{output}");
-    assert!(output.stdout.contains("readiness  gates_failing"), "{output}");
+    assert!(output.stdout.contains("· gates_failing"), "{output}");
     assert!(
         output.stdout.contains("configure a gate in omk.toml ([[gates]]) or pass --gate 'CMD'"),
         "{output}"

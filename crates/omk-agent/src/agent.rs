@@ -392,7 +392,12 @@ impl Agent {
                 * per_token(price.cache_write_per_mtok.unwrap_or(price.input_per_mtok));
         Some(Cost {
             usd,
-            source: CostSource::Estimated { table: format!("omk.toml [prices.{key}]") },
+            source: CostSource::Estimated {
+                table: format!(
+                    "{} [prices.{key}]",
+                    self.config.price_files.get(key).map_or("omk.toml", String::as_str)
+                ),
+            },
         })
     }
 }

@@ -1,10 +1,6 @@
 //! The agent sections of `omk.toml`: `[agent]`, `[[approvals]]` and `[prices.<agent>]`.
 
-use std::{
-    collections::BTreeMap,
-    path::{Path, PathBuf},
-    time::Duration,
-};
+use std::{collections::BTreeMap, path::PathBuf, time::Duration};
 
 use serde::Deserialize;
 
@@ -28,6 +24,9 @@ pub struct AgentConfig {
     pub approvals: ApprovalPolicy,
     /// Token prices by agent name (`[prices.<agent>]`), for cost estimates.
     pub prices: BTreeMap<String, Price>,
+    /// The file that set each agent's price, as a cost estimate names its table
+    /// (`~/.config/omk/config.toml [prices.kimi]`); a price without one is `omk.toml`'s.
+    pub price_files: BTreeMap<String, String>,
 }
 
 /// Prices in US dollars per million tokens.
@@ -53,23 +52,20 @@ impl Default for AgentConfig {
             programs: BTreeMap::new(),
             approvals: ApprovalPolicy::default(),
             prices: BTreeMap::new(),
+            price_files: BTreeMap::new(),
         }
     }
 }
 
-/// Parses the agent sections of `text`, the content of the `omk.toml` at `path`.
+/// Parses the agent sections of `text`, the content of an `omk.toml`.
 ///
-/// Other top-level keys (`gates`) are left to their own parsers.
-pub fn parse_config(text: &str, path: &Path) -> Result<AgentConfig, Error> {
-    let error_at = |offset: usize, message: String| {
-        let before = &text[..offset.min(text.len())];
-        Error::Config {
-            path: path.to_owned(),
-            line: before.matches('\n').count() + 1,
-            column: before.rsplit('\n').next().map_or(0, |it| it.chars().count()) + 1,
-            message,
-        }
-    };
+/// Other top-level keys (`gates`) are left to their own parsers; whether a key is known at all
+/// is checked by the caller, which knows every section. Errors carry the byte offset of the
+/// problem, which the caller turns into the file, line and column. Each `[[approvals]]` rule's
+/// source is `omk.toml [[approvals]] #N`; a caller that reads the rules from another file
+/// renames them.
+pub fn parse_config(text: &str) -> Result<AgentConfig, Error> {
+    let error_at = |offset: usize, message: String| Error::Config { offset, message };
     let file: File = toml::from_str(text).map_err(|err| {
         error_at(err.span().map_or(0, |span| span.start), err.message().to_owned())
     })?;
@@ -77,29 +73,34 @@ pub fn parse_config(text: &str, path: &Path) -> Result<AgentConfig, Error> {
     if let Some(agent) = file.agent {
         config.default_agent = agent.default;
         for (key, value) in
-            [("timeout_secs", agent.timeout_secs), ("idle_timeout_secs", agent.idle_timeout_secs)]
+            [("timeout_secs", &agent.timeout_secs), ("idle_timeout_secs", &agent.idle_timeout_secs)]
         {
-            if value == Some(0) {
-                return Err(error_at(0, format!("[agent] {key} must be at least 1")));
+            if let Some(value) = value
+                && *value.get_ref() == 0
+            {
+                return Err(error_at(
+                    value.span().start,
+                    format!("[agent] {key} must be at least 1"),
+                ));
             }
         }
         if let Some(secs) = agent.timeout_secs {
-            config.timeout = Duration::from_secs(secs);
+            config.timeout = Duration::from_secs(secs.into_inner());
         }
         if let Some(secs) = agent.idle_timeout_secs {
-            config.idle_timeout = Duration::from_secs(secs);
+            config.idle_timeout = Duration::from_secs(secs.into_inner());
         }
         config.programs = agent.programs;
     }
     let mut rules = Vec::new();
     for (idx, raw) in file.approvals.into_iter().enumerate() {
-        let decision = match raw.decision.as_str() {
+        let decision = match raw.decision.get_ref().as_str() {
             "allow" => Decision::Allow,
             "deny" => Decision::Deny,
             "ask" => Decision::Ask,
             other => {
                 return Err(error_at(
-                    0,
+                    raw.decision.span().start,
                     format!(
                         "[[approvals]] #{}: decision {other:?} must be allow, deny or ask",
                         idx + 1
@@ -122,8 +123,8 @@ pub fn parse_config(text: &str, path: &Path) -> Result<AgentConfig, Error> {
     Ok(config)
 }
 
+/// The agent sections; other top-level keys are ignored here (see [`parse_config`]).
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct File {
     #[serde(default)]
     agent: Option<RawAgent>,
@@ -131,33 +132,14 @@ struct File {
     approvals: Vec<RawRule>,
     #[serde(default)]
     prices: BTreeMap<String, Price>,
-    /// Sections other crates parse (omk-gates, omk-worktree, omk-goal): accepted, not read.
-    #[serde(default)]
-    #[expect(dead_code, reason = "parsed by omk-gates; this only accepts the key")]
-    gates: Option<toml::Value>,
-    #[serde(default)]
-    #[expect(dead_code, reason = "parsed by omk-gates; this only accepts the key")]
-    detect: Option<toml::Value>,
-    #[serde(default)]
-    #[expect(dead_code, reason = "parsed by omk-gates; this only accepts the key")]
-    cache: Option<toml::Value>,
-    #[serde(default)]
-    #[expect(dead_code, reason = "parsed by omk-worktree; this only accepts the key")]
-    worktree: Option<toml::Value>,
-    #[serde(default)]
-    #[expect(dead_code, reason = "parsed by omk-goal; this only accepts the key")]
-    review: Option<toml::Value>,
-    #[serde(default)]
-    #[expect(dead_code, reason = "parsed by omk-goal; this only accepts the key")]
-    oracle: Option<toml::Value>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawAgent {
     default: Option<String>,
-    timeout_secs: Option<u64>,
-    idle_timeout_secs: Option<u64>,
+    timeout_secs: Option<toml::Spanned<u64>>,
+    idle_timeout_secs: Option<toml::Spanned<u64>>,
     #[serde(default)]
     programs: BTreeMap<String, PathBuf>,
 }
@@ -165,7 +147,7 @@ struct RawAgent {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawRule {
-    decision: String,
+    decision: toml::Spanned<String>,
     #[serde(default)]
     tools: Vec<String>,
     #[serde(default)]
@@ -185,19 +167,26 @@ mod tests {
     #[test]
     fn sections_parse_and_errors_name_the_place() {
         let text = "[agent]\ndefault = \"kimi\"\ntimeout_secs = 5\n\n[[approvals]]\ndecision = \"deny\"\ntools = [\"Shell\"]\n\n[prices.kimi]\ninput_per_mtok = 0.6\noutput_per_mtok = 2.5\n\n[[gates]]\nname = \"t\"\ncommand = \"true\"\n";
-        let config = parse_config(text, Path::new("omk.toml")).expect("valid");
+        let config = parse_config(text).expect("valid");
         assert_eq!(config.default_agent.as_deref(), Some("kimi"));
         assert_eq!(config.timeout, Duration::from_secs(5));
         assert_eq!(config.approvals.rules[0].source, "omk.toml [[approvals]] #1");
         assert_eq!(config.prices["kimi"].output_per_mtok, 2.5);
 
-        let err = parse_config("[agent]\ndefualt = 1\n", Path::new("omk.toml")).unwrap_err();
-        assert!(err.to_string().starts_with("omk.toml:2:1: unknown field `defualt`"), "{err}");
-        let err = parse_config("[[approvals]]\ndecision = \"maybe\"\n", Path::new("omk.toml"))
-            .unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "omk.toml:1:1: [[approvals]] #1: decision \"maybe\" must be allow, deny or ask"
+        let check_err = |text: &str, expect_offset: usize, expect: &str| {
+            let err = parse_config(text).unwrap_err();
+            assert!(
+                matches!(&err, Error::Config { offset, .. } if *offset == expect_offset),
+                "{err:?}"
+            );
+            assert!(err.to_string().starts_with(expect), "{err}");
+        };
+        check_err("[agent]\ndefualt = 1\n", 8, "unknown field `defualt`");
+        check_err(
+            "[[approvals]]\ndecision = \"maybe\"\n",
+            25,
+            "[[approvals]] #1: decision \"maybe\" must be allow, deny or ask",
         );
+        check_err("[agent]\ntimeout_secs = 0\n", 23, "[agent] timeout_secs must be at least 1");
     }
 }

@@ -62,15 +62,12 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
-    /// The agent sections of `omk.toml` are invalid.
-    #[error("{path}:{line}:{column}: {message}")]
+    /// The agent sections of `omk.toml` are invalid; the caller names the file, line and
+    /// column.
+    #[error("{message}")]
     Config {
-        /// The file.
-        path: PathBuf,
-        /// The 1-based line.
-        line: usize,
-        /// The 1-based column.
-        column: usize,
+        /// The byte offset of the problem in the text.
+        offset: usize,
         /// What is wrong and the expected form.
         message: String,
     },

@@ -113,6 +113,7 @@ pub(crate) fn run(
         .argv
         .split_first()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "empty command line"))?;
+    tracing::debug!(argv = ?launch.argv, cwd = %launch.cwd.display(), "start the agent");
     let mut command = Command::new(program);
     command
         .args(args)

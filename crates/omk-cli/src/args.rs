@@ -7,7 +7,20 @@ use clap::{Args, Parser, Subcommand};
 /// Run AI coding agents in isolated git worktrees and prove their changes with gates omk runs
 /// itself.
 #[derive(Debug, Parser)]
-#[command(name = "omk", version, propagate_version = true)]
+#[command(
+    name = "omk",
+    bin_name = "omk",
+    version,
+    propagate_version = true,
+    after_long_help = "Examples:
+  omk demo                                   see the whole pipeline on a sample project
+  omk run \"fix the failing test\" --agent kimi --gate \"cargo test\"
+  omk status                                 the latest goal: its verdict and next command
+  omk accept                                 merge the latest goal's change if its proof allows
+
+Exit codes: 0 success, 1 not ready, 2 usage, 3 blocked, 4 budget, 5 infra, 130 interrupted
+(docs/reference/exit-codes.md). Every command and flag: docs/reference/cli.md."
+)]
 pub struct Cli {
     /// Run as if omk was started in DIR
     #[arg(short = 'C', global = true, value_name = "DIR")]
@@ -17,9 +30,49 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub json: bool,
 
+    /// Color the output: auto colors a terminal unless NO_COLOR is set
+    #[arg(long, global = true, value_name = "WHEN", default_value = "auto")]
+    pub color: ColorWhen,
+
+    /// Show live progress on stderr: auto shows it on a terminal only, always also when stderr
+    /// is a file or a pipe (one line per event), never hides it
+    #[arg(long, global = true, value_name = "WHEN", default_value = "auto")]
+    pub progress: ProgressWhen,
+
+    /// Print nothing but the result and errors: no progress, no warnings
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Log what omk does to stderr: -v for debug, -vv for trace (OMK_LOG takes a filter such as
+    /// omk_gates=trace instead)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
     /// The command to run.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// When to color the output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorWhen {
+    /// Color a terminal, unless NO_COLOR is set to a non-empty value.
+    Auto,
+    /// Always color, even a file or a pipe.
+    Always,
+    /// Never color.
+    Never,
+}
+
+/// When to show live progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProgressWhen {
+    /// On a terminal only, with a live status line.
+    Auto,
+    /// Also when stderr is a file or a pipe, one line per event.
+    Always,
+    /// Never.
+    Never,
 }
 
 /// The commands of omk.
@@ -48,6 +101,8 @@ pub enum Command {
     /// running omk pauses it the same way.
     Pause(StopArgs),
     /// Cancel GOAL for good: a live run stops within a second; its worktree and branch stay
+    ///
+    /// Example: omk cancel --reason "wrong approach"
     Cancel(StopArgs),
     /// Accept GOAL's change: re-check it against the base branch, then merge it
     ///
@@ -55,18 +110,27 @@ pub enum Command {
     /// merged into the goal's branch first and the gates and the review wall run again on the
     /// merged tree. The merge happens only if the proof, with the acceptance, is `ready` for
     /// that exact tree; the merge commit gets an Omk-Goal trailer and a git note under
-    /// refs/notes/omk that names the proof.
+    /// refs/notes/omk that names the proof. How it merges is `[worktree] merge` in omk.toml
+    /// (fast-forward, merge or squash).
+    ///
+    /// Example: omk accept 20261121-2000 --reason "reviewed the diff"
     Accept(AcceptArgs),
     /// Reject GOAL's change with a reason; the branch and worktree stay for a follow-up
+    ///
+    /// Example: omk reject --reason "keep the old API" && omk resume --prompt "keep the old API"
     Reject(RejectArgs),
     /// Raise the budget of GOAL
     #[command(subcommand)]
     Budget(BudgetCommand),
     /// Show what GOAL (or the latest goal) is doing: state, step, elapsed, budget, verdict
+    ///
+    /// The verdict block ends with the command that moves the goal on.
+    ///
+    /// Example: omk status --json | jq .goal.next_command
     Status(GoalArgs),
     /// List the goals of the repository, oldest first
     List,
-    /// Show GOAL in full: its status and its proof
+    /// Show GOAL in full: its status, gates, changed files and proof
     Show(GoalArgs),
     /// Inspect proofs
     #[command(subcommand)]
@@ -96,11 +160,22 @@ pub enum Command {
     /// Run the whole pipeline on a sample project with a scripted agent, offline
     ///
     /// Creates a small git project with a failing test, lets the built-in scripted agent fix it,
-    /// runs the gates and prints the proof. Needs nothing but git.
+    /// runs the gates and prints the proof, explaining each stage as it happens. Needs nothing
+    /// but git.
+    ///
+    /// Example: omk demo --dir /tmp/omk-demo
     Demo(DemoArgs),
     /// List or clean up the worktrees omk runs agents in
     #[command(subcommand)]
     Worktree(WorktreeCommand),
+    /// Show the effective configuration and where each value comes from
+    ///
+    /// Layers apply in this order, each over the ones before: omk's defaults, omk.toml at the
+    /// repository root, the user config ($XDG_CONFIG_HOME/omk/config.toml, else
+    /// ~/.config/omk/config.toml), then flags. The user config may set only what is about you
+    /// and your machine, never what a proof requires. See docs/config.md.
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// Make the Ed25519 keys that sign exported proofs
     #[command(subcommand)]
     Key(KeyCommand),
@@ -113,7 +188,7 @@ pub struct RunArgs {
     pub prompt: String,
 
     /// The agent to run: kimi, kimi-print, claude, codex, cmd:COMMAND or script:FILE
-    /// [default: `[agent] default` in omk.toml]
+    /// [default: `[agent] default` in the user config, else in omk.toml]
     ///
     /// kimi drives the Python Kimi CLI in Wire mode and answers its approval requests with the
     /// `[[approvals]]` policy of omk.toml; kimi-print uses its print mode; cmd:COMMAND runs
@@ -519,6 +594,8 @@ pub enum WorktreeCommand {
     /// goal has finished, no running omk holds its lock, it has no uncommitted changes and every
     /// commit of its branch is on another branch. Every other one is listed with the reason it
     /// stays. Removal is checked before it is reported.
+    ///
+    /// Example: omk worktree gc --dry-run
     Gc(WorktreeGcArgs),
 }
 
@@ -536,6 +613,29 @@ pub struct DemoArgs {
     /// Create the sample project in DIR, which must be empty or new [default: a new temp dir]
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
+}
+
+/// The subcommands of `omk config`.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the effective configuration, each value with the file and line, default or flag it
+    /// comes from
+    ///
+    /// Every file is checked as a run checks it: an unknown key, a key the user config may not
+    /// set or a bad value is an error naming the file, line and column.
+    ///
+    /// Example: omk config show --agent claude
+    Show(ConfigShowArgs),
+    /// List the config files omk reads, in the order they apply, and whether each exists
+    Path,
+}
+
+/// Arguments of `omk config show`.
+#[derive(Debug, Args)]
+pub struct ConfigShowArgs {
+    /// Show the configuration as `omk run --agent AGENT` would see it ([agent] default)
+    #[arg(long, value_name = "AGENT")]
+    pub agent: Option<String>,
 }
 
 #[cfg(test)]

@@ -16,20 +16,37 @@ mod args;
 mod commands;
 mod error;
 mod json;
+mod logging;
 mod output;
+mod progress;
+mod render;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches, ValueEnum};
 
 pub use crate::args::Cli;
+use crate::args::ColorWhen;
 pub use crate::error::{CliError, ErrorKind, ExitCodes};
 #[cfg(feature = "schema")]
 pub use crate::json::json_schemas;
 
 /// Runs the `omk` command line with the process's arguments and returns its exit code.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // Help and usage errors come before the parsed flags, so `--color` is read ahead.
+    let color = color_flag(&args);
+    output::init(color);
+    let clap_color = match color {
+        ColorWhen::Auto => clap::ColorChoice::Auto,
+        ColorWhen::Always => clap::ColorChoice::Always,
+        ColorWhen::Never => clap::ColorChoice::Never,
+    };
+    let parsed = Cli::command()
+        .color(clap_color)
+        .try_get_matches_from(&args)
+        .and_then(|matches| Cli::from_arg_matches(&matches));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(err) => {
             let code = if err.use_stderr() { ExitCodes::USAGE } else { ExitCodes::SUCCESS };
@@ -38,11 +55,32 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    match commands::run(&cli) {
+    let result = logging::init(cli.verbose, cli.quiet).and_then(|()| commands::run(&cli));
+    match result {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
             output::print_error(&err);
             ExitCode::from(err.kind.exit_code())
         }
     }
+}
+
+/// Returns the last `--color WHEN` of `args`; an invalid value is left for clap to report.
+fn color_flag(args: &[std::ffi::OsString]) -> ColorWhen {
+    let mut color = ColorWhen::Auto;
+    let mut iter = args.iter().skip(1).filter_map(|arg| arg.to_str());
+    while let Some(arg) = iter.next() {
+        if arg == "--" {
+            break;
+        }
+        let value = match arg.strip_prefix("--color") {
+            Some("") => iter.next(),
+            Some(rest) => rest.strip_prefix('='),
+            None => None,
+        };
+        if let Some(value) = value.and_then(|it| ColorWhen::from_str(it, false).ok()) {
+            color = value;
+        }
+    }
+    color
 }

@@ -43,20 +43,20 @@ impl Default for GateConfig {
 }
 
 /// Returned when `omk.toml` is not a valid gate configuration.
+///
+/// The error knows where in the text the problem is, not which file the text came from: the
+/// caller (omk-goal's config loader) names the file, line and column, in one way for every
+/// section.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{path}:{line}:{column}: {message}")]
+#[error("{message}")]
 pub struct ConfigError {
-    /// The file.
-    pub path: PathBuf,
-    /// The 1-based line of the problem.
-    pub line: usize,
-    /// The 1-based column of the problem.
-    pub column: usize,
+    /// The byte offset of the problem in the text.
+    pub offset: usize,
     /// What is wrong and the expected form.
     pub message: String,
 }
 
-/// Parses `text`, the content of the `omk.toml` at `path`.
+/// Parses the gate sections of `text`, the content of an `omk.toml`.
 ///
 /// The expected form is:
 ///
@@ -81,13 +81,10 @@ pub struct ConfigError {
 /// ```
 ///
 /// A configured gate with the name of a detected gate replaces it.
-pub fn parse_config(text: &str, path: &Path) -> Result<GateConfig, ConfigError> {
-    let error_at = |offset: usize, message: String| {
-        let before = &text[..offset.min(text.len())];
-        let line = before.matches('\n').count() + 1;
-        let column = before.rsplit('\n').next().map_or(0, |it| it.chars().count()) + 1;
-        ConfigError { path: path.to_owned(), line, column, message }
-    };
+/// Other top-level tables are left to their own parsers: whether a key is known at all is
+/// checked by the caller, which knows every section.
+pub fn parse_config(text: &str) -> Result<GateConfig, ConfigError> {
+    let error_at = |offset: usize, message: String| ConfigError { offset, message };
     let file: File = toml::from_str(text).map_err(|err| {
         let offset = err.span().map_or(0, |span| span.start);
         error_at(offset, err.message().to_owned())
@@ -162,7 +159,8 @@ pub fn parse_config(text: &str, path: &Path) -> Result<GateConfig, ConfigError> 
                 ),
             ));
         }
-        gate_lines.insert(name.clone(), error_at(name_at, String::new()).line);
+        let line = text[..name_at.min(text.len())].matches('\n').count() + 1;
+        gate_lines.insert(name.clone(), line);
         gates.push(GateSpec {
             name: gate.name.into_inner(),
             kind: gate.kind.unwrap_or_default(),
@@ -214,8 +212,8 @@ fn is_relative_inside(path: &Path) -> bool {
     path.components().all(|it| matches!(it, Component::Normal(_) | Component::CurDir))
 }
 
+/// The gate sections; other top-level keys are ignored here (see [`parse_config`]).
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct File {
     #[serde(default)]
     gates: Vec<RawGate>,
@@ -223,25 +221,6 @@ struct File {
     detect: Option<RawDetect>,
     #[serde(default)]
     cache: Option<RawCache>,
-    /// The agent sections, parsed by omk-agent; accepted here so typos elsewhere still fail.
-    #[serde(default)]
-    #[expect(dead_code, reason = "parsed by omk-agent")]
-    agent: Option<toml::Value>,
-    #[serde(default)]
-    #[expect(dead_code, reason = "parsed by omk-agent")]
-    approvals: Option<toml::Value>,
-    #[serde(default)]
-    #[expect(dead_code, reason = "parsed by omk-agent")]
-    prices: Option<toml::Value>,
-    #[serde(default)]
-    #[expect(dead_code, reason = "parsed by omk-worktree")]
-    worktree: Option<toml::Value>,
-    #[serde(default)]
-    #[expect(dead_code, reason = "parsed by omk-goal")]
-    review: Option<toml::Value>,
-    #[serde(default)]
-    #[expect(dead_code, reason = "parsed by omk-goal")]
-    oracle: Option<toml::Value>,
 }
 
 #[derive(Deserialize)]
@@ -307,7 +286,7 @@ mod tests {
     use super::*;
 
     fn check(text: &str, expect: &str) {
-        let actual = match parse_config(text, Path::new("omk.toml")) {
+        let actual = match parse_config(text) {
             Ok(config) => config
                 .gates
                 .iter()
@@ -324,7 +303,12 @@ mod tests {
                 })
                 .collect::<Vec<_>>()
                 .join("\n"),
-            Err(err) => format!("error: {err}"),
+            Err(err) => {
+                let line = text[..err.offset].matches('\n').count() + 1;
+                let column =
+                    text[..err.offset].rsplit('\n').next().map_or(0, |it| it.chars().count()) + 1;
+                format!("error: {line}:{column}: {err}")
+            }
         };
         assert_eq!(actual, expect);
     }
@@ -341,7 +325,6 @@ mod tests {
         );
         let config = parse_config(
             "[detect]\nenabled = false\nexclude = [\"cargo-fmt\"]\n[cache]\nenv = [\"DB_URL\"]\n\n[[gates]]\nname = \"t\"\ncommand = \"x\"\nenv = { RUST_LOG = \"info\" }\ninputs = [\"src/**\"]\nallow_no_tests = true\n",
-            Path::new("omk.toml"),
         )
         .expect("valid config");
         assert!(!config.detect);
@@ -360,54 +343,52 @@ mod tests {
     fn invalid_configs_name_line_and_column() {
         check(
             "[[gates]]\nname = \"t\"\ncommand = \"x\"\ntimout = 3\n",
-            "error: omk.toml:4:1: unknown field `timout`, expected one of `name`, `command`, `kind`, `required`, `timeout_secs`, `cwd`, `env`, `inputs`, `allow_no_tests`",
+            "error: 4:1: unknown field `timout`, expected one of `name`, `command`, `kind`, `required`, `timeout_secs`, `cwd`, `env`, `inputs`, `allow_no_tests`",
         );
         check(
             "[[gates]]\nname = \"t\"\ncommand = 3\n",
-            "error: omk.toml:3:11: invalid type: integer `3`, expected a shell command line string or an array of strings (argv)",
+            "error: 3:11: invalid type: integer `3`, expected a shell command line string or an array of strings (argv)",
         );
-        check("[[gates]]\nname = \"t\"\n", "error: omk.toml:1:1: missing field `command`");
+        check("[[gates]]\nname = \"t\"\n", "error: 1:1: missing field `command`");
         check(
             "[[gates]]\nname = \"t\"\ncommand = \"x\"\nkind = \"tests\"\n",
-            "error: omk.toml:4:8: unknown variant `tests`, expected one of `test`, `lint`, `fmt`, `build`, `security`, `other`",
+            "error: 4:8: unknown variant `tests`, expected one of `test`, `lint`, `fmt`, `build`, `security`, `other`",
         );
         check(
             "[[gates]]\nname = \"a b\"\ncommand = \"x\"\n",
-            "error: omk.toml:2:8: invalid gate name \"a b\": use 1 to 64 letters, digits, '.', '_' or '-', not starting with '.'",
+            "error: 2:8: invalid gate name \"a b\": use 1 to 64 letters, digits, '.', '_' or '-', not starting with '.'",
         );
         check(
             "[[gates]]\nname = \"t\"\ncommand = \"x\"\n[[gates]]\nname = \"t\"\ncommand = \"y\"\n",
-            "error: omk.toml:5:8: duplicate gate name \"t\": gate names must be unique",
+            "error: 5:8: duplicate gate name \"t\": gate names must be unique",
         );
         check(
             "[[gates]]\nname = \"t\"\ncommand = []\n",
-            "error: omk.toml:3:11: gate \"t\" has an empty command: give a shell line or a non-empty argv array",
+            "error: 3:11: gate \"t\" has an empty command: give a shell line or a non-empty argv array",
         );
         check(
             "[[gates]]\nname = \"t\"\ncommand = \"x\"\ncwd = \"../up\"\n",
-            "error: omk.toml:2:8: gate \"t\": cwd ../up must be a relative path inside the worktree",
+            "error: 2:8: gate \"t\": cwd ../up must be a relative path inside the worktree",
         );
-        check("[gates\n", "error: omk.toml:1:7: unclosed table, expected `]`");
-        check(
-            "[agnet]\n",
-            "error: omk.toml:1:2: unknown field `agnet`, expected one of `gates`, `detect`, `cache`, `agent`, `approvals`, `prices`, `worktree`, `review`, `oracle`",
-        );
+        check("[gates\n", "error: 1:7: unclosed table, expected `]`");
+        // Unknown top-level tables are for the caller, which knows every section, to report.
+        check("[agnet]\n", "");
         check(
             "[[gates]]\nname = \"t\"\ncommand = \"x\"\nenv = { \"A-B\" = \"1\" }\n",
-            "error: omk.toml:2:8: gate \"t\": env key \"A-B\" is not a variable name: use letters, digits and '_', not starting with a digit",
+            "error: 2:8: gate \"t\": env key \"A-B\" is not a variable name: use letters, digits and '_', not starting with a digit",
         );
         check(
             "[[gates]]\nname = \"t\"\ncommand = \"x\"\ninputs = [\"/etc\"]\n",
-            "error: omk.toml:2:8: gate \"t\": input \"/etc\" must be a relative path or glob inside the worktree",
+            "error: 2:8: gate \"t\": input \"/etc\" must be a relative path or glob inside the worktree",
         );
         check(
             "[detect]\nenabled = \"no\"\n",
-            "error: omk.toml:2:11: invalid type: string \"no\", expected a boolean",
+            "error: 2:11: invalid type: string \"no\", expected a boolean",
         );
         check(
             "[detect]\nexclude = [\"ok\", \"no way\"]\n",
-            "error: omk.toml:2:18: [detect] exclude: \"no way\" is not a gate name; use the names `omk gates list` shows",
+            "error: 2:18: [detect] exclude: \"no way\" is not a gate name; use the names `omk gates list` shows",
         );
-        check("[cache]\nenvs = []\n", "error: omk.toml:2:1: unknown field `envs`, expected `env`");
+        check("[cache]\nenvs = []\n", "error: 2:1: unknown field `envs`, expected `env`");
     }
 }

@@ -16,8 +16,8 @@
 //!   grace period, and no process of the group outlives the gate.
 //! - Output streams through one pipe to the artifact file, with secrets masked before it is
 //!   stored; only a bounded tail stays in memory, so no output size can deadlock or exhaust it.
-//! - An invalid `omk.toml` is an error naming file, line and column; this crate does not fall
-//!   back silently to detection.
+//! - An invalid `omk.toml` is an error with the byte offset of the problem (omk-goal names the
+//!   file, line and column); this crate does not fall back silently to detection.
 //! - This crate does not read the environment or the clock for its decisions: `PATH`, the gate
 //!   environment, the parallelism and the run id are parameters. It runs `git ls-files` and
 //!   `git ls-tree` (the cache's tree digest, the gate surface) and no other git command.

@@ -373,6 +373,7 @@ async fn spawn_and_wait(
         Some(cwd) => options.worktree.join(cwd),
         None => options.worktree.clone(),
     };
+    tracing::debug!(gate = %spec.name, program, ?args, cwd = %cwd.display(), "start the gate");
     let mut command = Command::new(program);
     command
         .args(args)

@@ -63,7 +63,8 @@ fn open_for_decision<'e>(
     let (log, _) = EventLog::open(&paths.events, env.clock.now())?;
     let (_, state) = crate::store::read_state(&paths)?;
     state.refuse_final()?;
-    let config = load_config(&repo, &state.created.extra_gates, env.gate_environment)?;
+    let config =
+        load_config(&repo, &state.created.extra_gates, env.gate_environment, env.config, &[])?;
     // A decision is no run: no policy acceptance at its end.
     let env = RunEnv { accept: false, ..env };
     let ctl = Controller::new(log, state, repo, paths.clone(), config, None, env);

@@ -1,13 +1,13 @@
 //! The `[review]` and `[oracle]` sections of `omk.toml`.
 
-use std::{collections::BTreeMap, path::Path};
+use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use toml::Spanned;
 
 use omk_events::GoalKind;
 
-use crate::error::Error;
+use crate::keys::{GOAL_KIND_NAMES, Problem, REVIEW_KEYS, unknown_key};
 
 /// The sections of `omk.toml` the controller reads itself.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -61,21 +61,12 @@ pub struct OracleConfig {
 /// The paths a change must not touch when `forbidden_paths` is not set.
 const DEFAULT_FORBIDDEN_PATHS: &[&str] = &[".git/**", "**/.env", "**/*.pem", "**/id_rsa*"];
 
-/// Parses the `[review]` and `[oracle]` sections of `text`, the content of the `omk.toml` at
-/// `path`.
+/// Parses the `[review]` and `[oracle]` sections of `text`, the content of an `omk.toml`.
 ///
 /// Other top-level tables are left to their own parsers; missing sections give the defaults.
 /// An unknown key in either section is an error that suggests the closest known key.
-pub fn parse_goal_config(text: &str, path: &Path) -> Result<GoalConfig, Error> {
-    let error_at = |offset: usize, message: String| {
-        let before = &text[..offset.min(text.len())];
-        Error::GoalConfig {
-            path: path.to_owned(),
-            line: before.matches('\n').count() + 1,
-            column: before.rsplit('\n').next().map_or(0, |it| it.chars().count()) + 1,
-            message,
-        }
-    };
+pub(crate) fn parse_goal_config(text: &str) -> Result<GoalConfig, Problem> {
+    let error_at = |offset: usize, message: String| Problem { offset, message };
     let file: File = toml::from_str(text).map_err(|err| {
         error_at(err.span().map_or(0, |span| span.start), err.message().to_owned())
     })?;
@@ -123,7 +114,10 @@ pub fn parse_goal_config(text: &str, path: &Path) -> Result<GoalConfig, Error> {
                 review.secrets_allow = patterns;
             }
             other => {
-                return Err(error_at(key.span().start, unknown_key("review", other, REVIEW_KEYS)));
+                return Err(error_at(
+                    key.span().start,
+                    unknown_key("in [review]", other, REVIEW_KEYS),
+                ));
             }
         }
     }
@@ -132,7 +126,7 @@ pub fn parse_goal_config(text: &str, path: &Path) -> Result<GoalConfig, Error> {
         let Some(kind) = GOAL_KINDS.iter().find(|kind| kind.to_string() == *key.get_ref()) else {
             return Err(error_at(
                 key.span().start,
-                unknown_key("oracle", key.get_ref(), &GOAL_KIND_NAMES),
+                unknown_key("in [oracle]", key.get_ref(), &GOAL_KIND_NAMES),
             ));
         };
         let gates = strings(&value, "oracle", key.get_ref(), at, &error_at)?;
@@ -140,16 +134,6 @@ pub fn parse_goal_config(text: &str, path: &Path) -> Result<GoalConfig, Error> {
     }
     Ok(config)
 }
-
-/// The keys of `[review]`.
-const REVIEW_KEYS: &[&str] = &[
-    "max_files",
-    "max_lines",
-    "max_binary_bytes",
-    "allow_binary",
-    "forbidden_paths",
-    "secrets_allow",
-];
 
 const GOAL_KINDS: [GoalKind; 7] = [
     GoalKind::Feature,
@@ -160,10 +144,6 @@ const GOAL_KINDS: [GoalKind; 7] = [
     GoalKind::Test,
     GoalKind::Chore,
 ];
-
-/// The keys of `[oracle]`: the goal kinds, as `GoalKind` displays them.
-const GOAL_KIND_NAMES: [&str; 7] =
-    ["feature", "bugfix", "refactor", "rewrite", "docs", "test", "chore"];
 
 type Section = BTreeMap<Spanned<String>, Spanned<toml::Value>>;
 
@@ -178,8 +158,8 @@ fn count(
     section: &str,
     key: &str,
     at: usize,
-    error_at: &dyn Fn(usize, String) -> Error,
-) -> Result<u64, Error> {
+    error_at: &dyn Fn(usize, String) -> Problem,
+) -> Result<u64, Problem> {
     value
         .get_ref()
         .as_integer()
@@ -192,56 +172,27 @@ fn strings(
     section: &str,
     key: &str,
     at: usize,
-    error_at: &dyn Fn(usize, String) -> Error,
-) -> Result<Vec<String>, Error> {
+    error_at: &dyn Fn(usize, String) -> Problem,
+) -> Result<Vec<String>, Problem> {
     let wrong = || error_at(at, format!("[{section}] {key} must be an array of strings"));
     let items = value.get_ref().as_array().ok_or_else(wrong)?;
     items.iter().map(|item| item.as_str().map(str::to_owned).ok_or_else(wrong)).collect()
 }
 
-/// Returns the message for the unknown `key` of `[section]`, with the closest known key when
-/// one is close.
-fn unknown_key(section: &str, key: &str, known: &[&str]) -> String {
-    let closest = known
-        .iter()
-        .map(|candidate| (edit_distance(key, candidate), *candidate))
-        .min()
-        .filter(|(distance, candidate)| *distance <= 2.max(candidate.len() / 3));
-    match closest {
-        Some((_, candidate)) => {
-            format!("unknown key `{key}` in [{section}]; did you mean `{candidate}`?")
-        }
-        None => format!("unknown key `{key}` in [{section}]; expected one of {}", known.join(", ")),
-    }
-}
-
-/// Returns the Levenshtein distance between `a` and `b`, in characters.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    for (a_idx, a_char) in a.chars().enumerate() {
-        let mut current = vec![a_idx + 1];
-        for (b_idx, b_char) in b.iter().enumerate() {
-            let substitution = previous[b_idx] + usize::from(a_char != *b_char);
-            current.push(substitution.min(previous[b_idx + 1] + 1).min(current[b_idx] + 1));
-        }
-        previous = current;
-    }
-    previous[b.len()]
-}
-
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
     use omk_events::GoalKind;
 
-    use super::{GoalConfig, ReviewConfig, edit_distance, parse_goal_config};
+    use super::{GoalConfig, ReviewConfig, parse_goal_config};
+    use crate::keys::line_column;
 
     fn check(text: &str, expect: &str) {
-        let actual = match parse_goal_config(text, Path::new("omk.toml")) {
+        let actual = match parse_goal_config(text) {
             Ok(config) => format!("{config:?}"),
-            Err(err) => err.to_string(),
+            Err(problem) => {
+                let (line, column) = line_column(text, problem.offset);
+                format!("{line}:{column}: {}", problem.message)
+            }
         };
         assert_eq!(actual, expect);
     }
@@ -249,7 +200,7 @@ mod tests {
     #[test]
     fn missing_sections_give_the_defaults_and_other_tables_are_left_alone() {
         let text = "[[gates]]\nname = \"t\"\ncommand = \"true\"\n[agent]\ndefault = \"kimi\"\n";
-        let config = parse_goal_config(text, Path::new("omk.toml")).expect("valid");
+        let config = parse_goal_config(text).expect("valid");
         assert_eq!(config, GoalConfig::default());
         assert_eq!(config.review.forbidden_paths, [".git/**", "**/.env", "**/*.pem", "**/id_rsa*"]);
     }
@@ -260,7 +211,7 @@ mod tests {
                     allow_binary = false\nforbidden_paths = [\"secrets/**\"]\n\
                     secrets_allow = [\"^tests/fixtures/\"]\n\
                     [oracle]\nfeature = [\"test\", \"e2e\"]\ndocs = []\n";
-        let config = parse_goal_config(text, Path::new("omk.toml")).expect("valid");
+        let config = parse_goal_config(text).expect("valid");
         assert_eq!(
             config.review,
             ReviewConfig {
@@ -281,42 +232,31 @@ mod tests {
     fn mistakes_name_the_line_column_and_the_closest_key() {
         check(
             "[review]\nmax_line = 10\n",
-            "read omk.toml:2:1: unknown key `max_line` in [review]; did you mean `max_lines`?",
+            "2:1: unknown key `max_line` in [review]; did you mean `max_lines`?",
         );
         check(
             "[review]\nbananas = 1\n",
-            "read omk.toml:2:1: unknown key `bananas` in [review]; expected one of max_files, \
+            "2:1: unknown key `bananas` in [review]; expected one of max_files, \
              max_lines, max_binary_bytes, allow_binary, forbidden_paths, secrets_allow",
         );
         check(
             "[oracle]\nfeatuer = [\"test\"]\n",
-            "read omk.toml:2:1: unknown key `featuer` in [oracle]; did you mean `feature`?",
+            "2:1: unknown key `featuer` in [oracle]; did you mean `feature`?",
         );
         check(
             "[review]\nmax_files = -1\n",
-            "read omk.toml:2:13: [review] max_files must be a whole number, 0 or more",
+            "2:13: [review] max_files must be a whole number, 0 or more",
         );
         check(
             "[review]\nallow_binary = \"yes\"\n",
-            "read omk.toml:2:16: [review] allow_binary must be true or false",
+            "2:16: [review] allow_binary must be true or false",
         );
-        check(
-            "[oracle]\ndocs = \"test\"\n",
-            "read omk.toml:2:8: [oracle] docs must be an array of strings",
-        );
+        check("[oracle]\ndocs = \"test\"\n", "2:8: [oracle] docs must be an array of strings");
         check(
             "[review]\nsecrets_allow = [\"(\"]\n",
-            "read omk.toml:2:17: [review] secrets_allow has an invalid regular expression \"(\": \
+            "2:17: [review] secrets_allow has an invalid regular expression \"(\": \
              regex parse error:\n    (\n    ^\nerror: unclosed group",
         );
-        check("[review\n", "read omk.toml:1:8: unclosed table, expected `]`");
-    }
-
-    #[test]
-    fn edit_distance_counts_single_character_edits() {
-        assert_eq!(edit_distance("max_line", "max_lines"), 1);
-        assert_eq!(edit_distance("featuer", "feature"), 2);
-        assert_eq!(edit_distance("", "abc"), 3);
-        assert_eq!(edit_distance("same", "same"), 0);
+        check("[review\n", "1:8: unclosed table, expected `]`");
     }
 }

@@ -7,7 +7,12 @@
 //! Steps are idempotent: one interrupted half-way is run again, and what it left behind (a
 //! worktree, a commit) is adopted rather than made twice.
 
-use std::{ffi::OsStr, fs, io, path::Path, sync::atomic::AtomicBool};
+use std::{
+    ffi::OsStr,
+    fs, io,
+    path::{Path, PathBuf},
+    sync::atomic::AtomicBool,
+};
 
 use omk_agent::{Agent, AgentConfig, AgentEnvironment, AgentSpec};
 use omk_events::{
@@ -25,6 +30,7 @@ use crate::{
     control::{Stop, Stopper},
     error::{Error, error_chain},
     goal_id::new_goal_id,
+    layers::{ConfigEnv, Override, Settings, Source},
     state::{GoalState, Halt, Next},
     store::{GoalPaths, goal_paths},
 };
@@ -33,6 +39,8 @@ use crate::{
 pub struct RunEnv<'a> {
     /// What omk-cli read from the environment for agents (`PATH`, Kimi's data directory).
     pub agent_environment: &'a AgentEnvironment,
+    /// Where the user config is; `omk.toml` is at the repository root.
+    pub config: &'a ConfigEnv,
     /// How many gates run at once.
     pub max_parallel_gates: usize,
     /// The environment gates run with (omk-cli passes its own); `PATH` in it also decides which
@@ -58,7 +66,8 @@ pub struct RunRequest<'a> {
     pub repo_dir: &'a Path,
     /// What the agent should change.
     pub prompt: &'a str,
-    /// The agent that makes the change; `None` takes `[agent] default` from `omk.toml`.
+    /// The agent that makes the change; `None` takes `[agent] default` of the configuration
+    /// (`omk.toml`, else the user config).
     pub agent: Option<&'a AgentSpec>,
     /// The goal's kind, overriding the one omk infers from the prompt.
     pub kind: Option<GoalKind>,
@@ -109,12 +118,20 @@ pub async fn run_goal(request: RunRequest<'_>) -> Result<RunOutcome, Error> {
     let Some(base_branch) = head.branch.clone() else {
         return Err(Error::DetachedHead { commit: head.commit.clone() });
     };
-    let config = load_config(&repo, extra_gates, env.gate_environment)?;
+    let overrides: Vec<Override> = agent
+        .map(|spec| Override {
+            key: "agent.default".to_owned(),
+            value: spec.to_string(),
+            flag: "--agent".to_owned(),
+        })
+        .into_iter()
+        .collect();
+    let config = load_config(&repo, extra_gates, env.gate_environment, env.config, &overrides)?;
     let spec = match (agent, &config.agent.default_agent) {
         (Some(spec), _) => spec.clone(),
         (None, Some(default)) => match AgentSpec::parse(default)? {
-            // A scenario named in omk.toml is relative to the repository root.
-            AgentSpec::Script(path) => AgentSpec::Script(repo.root.join(path)),
+            // A scenario named in a config file is relative to that file's directory.
+            AgentSpec::Script(path) => AgentSpec::Script(config.default_agent_dir.join(path)),
             other => other,
         },
         (None, None) => return Err(Error::NoAgent),
@@ -173,7 +190,7 @@ pub async fn resume_goal(request: ResumeRequest<'_>) -> Result<RunOutcome, Error
         return Ok(RunOutcome { paths, proof });
     }
     let extra_gates = state.created.extra_gates.clone();
-    let config = load_config(&repo, &extra_gates, env.gate_environment)?;
+    let config = load_config(&repo, &extra_gates, env.gate_environment, env.config, &[])?;
     let spec = AgentSpec::parse(&state.created.agent)?;
     let agent = omk_agent::prepare(&spec, &config.agent, env.agent_environment)?;
     crate::control::clear_request(&crate::control::control_path(&paths));
@@ -235,6 +252,7 @@ pub(crate) struct Recorder<'e> {
 impl Recorder<'_> {
     pub(crate) fn record(&mut self, event: Event) -> Result<(), Error> {
         let envelope = self.log.append(self.clock.now(), event)?;
+        tracing::trace!(seq = %envelope.seq, kind = envelope.event.kind(), "recorded");
         self.state.apply(&envelope);
         (self.observer)(&envelope);
         Ok(())
@@ -254,8 +272,11 @@ impl Recorder<'_> {
     }
 }
 
-/// The configuration a run works with, read from `omk.toml` at the repository root.
+/// The configuration a run works with: the layers of `layers.rs` and the gate plan.
 pub(crate) struct Config {
+    /// The directory of the file that set `[agent] default` (the repository root when none
+    /// did), which a `script:` path in it is relative to.
+    pub(crate) default_agent_dir: PathBuf,
     pub(crate) gates: Vec<GateSpec>,
     pub(crate) gate_names: Vec<String>,
     pub(crate) gate_config: GateConfig,
@@ -356,6 +377,7 @@ impl Controller<'_> {
                 return Ok(());
             }
             let next = self.rec.state.next_with(Some(&self.config.gate_names));
+            tracing::debug!(step = ?next, "next step");
             if next == Next::Done {
                 return Ok(());
             }
@@ -450,32 +472,28 @@ impl Controller<'_> {
     }
 }
 
-/// Reads `omk.toml` at the repository root and plans the gates: configured, detected in the
+/// Reads the configuration's layers (defaults, the user config of `config_env`, `omk.toml` at
+/// the repository root, then `overrides`) and plans the gates: configured, detected in the
 /// user's checkout, then `extra` (command lines, as gates `gate-1`, ...).
 ///
 /// Detection reads the checkout, not the agent's worktree, so an agent cannot weaken the gates
-/// that judge it.
+/// that judge it. A resumed run reads the layers again, as they are then; its agent is the one
+/// `goal_created` names.
 pub(crate) fn load_config(
     repo: &Repo,
     extra: &[String],
     environment: &[(String, String)],
+    config_env: &ConfigEnv,
+    overrides: &[Override],
 ) -> Result<Config, Error> {
-    let path = repo.root.join("omk.toml");
-    let (gate_config, agent, worktree, goal) = match fs::read_to_string(&path) {
-        Ok(text) => (
-            omk_gates::parse_config(&text, &path)?,
-            omk_agent::parse_config(&text, &path)?,
-            omk_worktree::parse_config(&text, &path)?,
-            crate::config::parse_goal_config(&text, &path)?,
-        ),
-        Err(err) if err.kind() == io::ErrorKind::NotFound => (
-            GateConfig::default(),
-            AgentConfig::default(),
-            WorktreeConfig::default(),
-            crate::config::GoalConfig::default(),
-        ),
-        Err(source) => return Err(Error::ReadConfig { path, source }),
+    let settings = crate::layers::load_settings(Some(&repo.root), config_env, overrides)?;
+    let default_agent_dir = match settings.entry(&["agent", "default"]).map(|it| &it.source) {
+        Some(Source::File { path, .. }) => {
+            path.parent().map_or_else(|| repo.root.clone(), Path::to_path_buf)
+        }
+        _ => repo.root.clone(),
     };
+    let Settings { gates: gate_config, agent, worktree, goal, .. } = settings;
     let search_path =
         environment.iter().find(|(name, _)| name == "PATH").map(|(_, it)| OsStr::new(it));
     let detected = omk_gates::detect_gates(&repo.root, search_path);
@@ -493,7 +511,7 @@ pub(crate) fn load_config(
         }
         gate_names.push(gate.name.clone());
     }
-    Ok(Config { gates, gate_names, gate_config, agent, worktree, goal })
+    Ok(Config { default_agent_dir, gates, gate_names, gate_config, agent, worktree, goal })
 }
 
 /// Creates `.omk/goals/<goal-id>` for a new goal, choosing an id no other goal has.

@@ -8,9 +8,9 @@ pub enum Error {
     /// The prompt is empty or only whitespace.
     #[error("the prompt is empty; say what the agent should change")]
     EmptyPrompt,
-    /// No agent was named and `omk.toml` names no default.
+    /// No agent was named and no config file names a default.
     #[error(
-        "no agent given: pass --agent (kimi, kimi-print, claude, codex, cmd:COMMAND, script:FILE) or set [agent] default in omk.toml"
+        "no agent given: pass --agent (kimi, kimi-print, claude, codex, cmd:COMMAND, script:FILE) or set [agent] default in omk.toml or in your user config"
     )]
     NoAgent,
     /// The repository cannot be used.
@@ -19,7 +19,7 @@ pub enum Error {
     /// The agent cannot be prepared.
     #[error(transparent)]
     Agent(#[from] omk_agent::Error),
-    /// `omk.toml` cannot be read.
+    /// A config file (`omk.toml` or the user config) exists but cannot be read.
     #[error("read {path}")]
     ReadConfig {
         /// The config file.
@@ -28,19 +28,23 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
-    /// `omk.toml` is invalid.
-    #[error(transparent)]
-    Config(#[from] omk_gates::ConfigError),
-    /// The `[review]` or `[oracle]` section of `omk.toml` is invalid.
-    #[error("read {path}:{line}:{column}: {message}")]
-    GoalConfig {
+    /// A config file (`omk.toml` or the user config) is invalid: not TOML, an unknown key, a
+    /// key the file may not set, or a value of the wrong form.
+    #[error("{path}:{line}:{column}: {message}")]
+    Config {
         /// The file.
         path: PathBuf,
         /// The 1-based line.
         line: usize,
-        /// The 1-based column.
+        /// The 1-based column, in characters.
         column: usize,
         /// What is wrong and the expected form.
+        message: String,
+    },
+    /// The layers are valid one by one but not together, or a flag names no config key.
+    #[error("the effective configuration is invalid: {message}; see `omk config show`")]
+    EffectiveConfig {
+        /// What is wrong.
         message: String,
     },
     /// A gate given on the command line clashes with a configured one.
@@ -126,7 +130,7 @@ pub enum Error {
         repo: PathBuf,
     },
     /// The named goal does not exist.
-    #[error("no goal {goal} in {repo}")]
+    #[error("no goal {goal} in {repo}; `omk list` shows its goals")]
     NoSuchGoal {
         /// The goal id as given.
         goal: String,
@@ -259,8 +263,8 @@ impl Error {
             ),
             Self::EmptyPrompt
             | Self::NoAgent
-            | Self::Config(_)
-            | Self::GoalConfig { .. }
+            | Self::Config { .. }
+            | Self::EffectiveConfig { .. }
             | Self::ReadConfig { .. }
             | Self::DuplicateGate { .. }
             | Self::NoGoals { .. }

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 
 use omk_gates::{GateConfig, GatePlan};
 
-use crate::error::Error;
+use crate::{error::Error, layers::ConfigEnv};
 
 /// The gates of a checkout, as `omk gates` sees them.
 #[derive(Debug, Clone)]
@@ -27,19 +27,17 @@ pub struct CheckoutGates {
 /// Returns the gates of the repository containing `dir`: `omk.toml` at its root and the gates
 /// detected there, with `PATH` from `environment` deciding optional tools.
 ///
+/// Every layer of the configuration is read and checked, as a run would (`config_env` says
+/// where the user config is), though only `omk.toml` sets gates.
 /// Also adds `/.omk/` to `.git/info/exclude`, as every omk command that keeps state does.
 pub fn checkout_gates(
     dir: &Path,
     environment: &[(String, String)],
+    config_env: &ConfigEnv,
 ) -> Result<CheckoutGates, Error> {
     let repo = omk_worktree::open(dir)?;
     omk_worktree::exclude(&repo, "/.omk/")?;
-    let path = repo.root.join("omk.toml");
-    let config = match fs::read_to_string(&path) {
-        Ok(text) => omk_gates::parse_config(&text, &path)?,
-        Err(err) if err.kind() == io::ErrorKind::NotFound => GateConfig::default(),
-        Err(source) => return Err(Error::ReadConfig { path, source }),
-    };
+    let config = crate::layers::load_settings(Some(&repo.root), config_env, &[])?.gates;
     let search_path =
         environment.iter().find(|(name, _)| name == "PATH").map(|(_, it)| OsStr::new(it));
     let detected = omk_gates::detect_gates(&repo.root, search_path);

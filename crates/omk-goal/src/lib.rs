@@ -18,15 +18,19 @@
 //! - The proof is computed from the log as read back from disk, never from in-memory state.
 //! - This crate does not read the environment or print: the clock, the observer and the
 //!   interrupt flag are parameters.
+//! - Configuration is layered: built-in defaults, the user config, `omk.toml`, then flags
+//!   (`layers.rs`); every key is known (`keys.rs`), and an error names the file, line and
+//!   column. The user config's path comes from the caller.
 //! - Gates come from the user's checkout (`omk.toml` at the repository root, and detection
 //!   there), never from the agent's worktree, so an agent cannot weaken the gates that judge it;
 //!   what the change does to the files that define the gates is recorded as the gate surface.
 //!
 //! Entry points: [`run_goal`], [`resume_goal`], [`accept_goal`], [`reject_goal`],
 //! [`stop_goal`], [`add_budget`], [`goal_status`], [`list_goals`], [`load_proof`],
-//! [`create_demo_project`], [`checkout_gates`]; for checking proofs, [`rebuild_proof`],
-//! [`verify_goal`] (with a rerun of the gates in a scratch worktree), [`proof_since`],
-//! [`export_bundle`] and [`verify_bundle`] (signed in-toto bundles) and [`generate_key`].
+//! [`create_demo_project`], [`checkout_gates`], [`effective_config`]; for checking proofs,
+//! [`rebuild_proof`], [`verify_goal`] (with a rerun of the gates in a scratch worktree),
+//! [`proof_since`], [`export_bundle`] and [`verify_bundle`] (signed in-toto bundles) and
+//! [`generate_key`].
 
 mod accept;
 mod attest;
@@ -41,6 +45,8 @@ mod gates;
 mod goal_id;
 mod history;
 mod intake;
+mod keys;
+mod layers;
 mod review;
 mod review_step;
 mod state;
@@ -61,7 +67,7 @@ pub use crate::attest::{
     write_export,
 };
 pub use crate::clock::{Clock, FixedClock, SystemClock};
-pub use crate::config::{GoalConfig, OracleConfig, ReviewConfig, parse_goal_config};
+pub use crate::config::{GoalConfig, OracleConfig, ReviewConfig};
 pub use crate::control::{ControlAction, StopOutcome};
 pub use crate::controller::{ResumeRequest, RunEnv, RunOutcome, RunRequest, resume_goal, run_goal};
 pub use crate::demo::{DemoProject, create_demo_project};
@@ -69,6 +75,10 @@ pub use crate::error::{Error, error_chain};
 pub use crate::gates::{CheckoutGates, checkout_gates, create_gate_run_dir};
 pub use crate::history::{Since, proof_since};
 pub use crate::intake::{Intake, classify, oracle_gates};
+pub use crate::layers::{
+    ConfigEnv, ConfigFile, Entry, Layer, Override, Settings, Source, config_paths,
+    effective_config, load_settings,
+};
 pub use crate::review::{CHECKS, MAX_FINDINGS, ReviewInput, review};
 pub use crate::status::{BudgetAdd, GoalStatus, add_budget, goal_status, list_goals, stop_goal};
 pub use crate::store::{GoalPaths, LoadedProof, find_goal, gate_cache_dir, goal_paths, load_proof};

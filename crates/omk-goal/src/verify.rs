@@ -17,7 +17,7 @@ use omk_gates::{GateCommand, GateRun, GateSpec, RunOptions};
 use omk_proof::{Proof, ProofGate};
 use omk_worktree::{Repo, ScratchOptions};
 
-use crate::{error::Error, store::GoalPaths};
+use crate::{error::Error, layers::ConfigEnv, store::GoalPaths};
 
 /// The verdict of one check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +81,8 @@ pub struct RerunOptions<'a> {
     pub gate_environment: &'a [(String, String)],
     /// How many gates run at once.
     pub max_parallel: usize,
+    /// Where the user config is: the gates are read through the same layers as a run's.
+    pub config: &'a ConfigEnv,
 }
 
 /// What [`verify_goal`] checks beyond the files on disk.
@@ -632,8 +634,13 @@ async fn rerun_gates(
         )]);
     }
     let (_, state) = crate::store::read_state(paths)?;
-    let config =
-        crate::controller::load_config(repo, &state.created.extra_gates, options.gate_environment)?;
+    let config = crate::controller::load_config(
+        repo,
+        &state.created.extra_gates,
+        options.gate_environment,
+        options.config,
+        &[],
+    )?;
     let mut notes: Vec<Option<String>> = Vec::new();
     let specs: Vec<GateSpec> = recorded
         .iter()

@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use serde::Deserialize;
+use toml::Spanned;
 
 use crate::{error::Error, merge::MergeStrategy};
 
@@ -42,58 +43,54 @@ struct File {
 #[serde(deny_unknown_fields)]
 struct Section {
     #[serde(default)]
-    copy: Vec<String>,
+    copy: Vec<Spanned<String>>,
     #[serde(default)]
     setup: Vec<String>,
-    merge: Option<String>,
+    merge: Option<Spanned<String>>,
     author_name: Option<String>,
     author_email: Option<String>,
 }
 
-/// Parses the `[worktree]` section of `text`, the content of the `omk.toml` at `path`.
+/// Parses the `[worktree]` section of `text`, the content of an `omk.toml`.
 ///
 /// Other top-level keys are left to their own parsers; a missing section gives the defaults.
-pub fn parse_config(text: &str, path: &Path) -> Result<WorktreeConfig, Error> {
-    let error_at = |offset: usize, message: String| {
-        let before = &text[..offset.min(text.len())];
-        Error::Config {
-            path: path.to_owned(),
-            line: before.matches('\n').count() + 1,
-            column: before.rsplit('\n').next().map_or(0, |it| it.chars().count()) + 1,
-            message,
-        }
-    };
+/// Errors carry the byte offset of the problem, which the caller turns into the file, line
+/// and column.
+pub fn parse_config(text: &str) -> Result<WorktreeConfig, Error> {
+    let error_at = |offset: usize, message: String| Error::Config { offset, message };
     let file: File = toml::from_str(text).map_err(|err| {
         error_at(err.span().map_or(0, |span| span.start), err.message().to_owned())
     })?;
     let mut config = WorktreeConfig::default();
     let Some(section) = file.worktree else { return Ok(config) };
-    let at_section = || text.find("[worktree]").unwrap_or(0);
-    config.merge = match section.merge.as_deref() {
-        None | Some("merge") => MergeStrategy::Merge,
-        Some("squash") => MergeStrategy::Squash,
-        Some(other) => {
+    config.merge = match &section.merge {
+        None => MergeStrategy::Merge,
+        Some(merge) if merge.get_ref() == "merge" => MergeStrategy::Merge,
+        Some(merge) if merge.get_ref() == "squash" => MergeStrategy::Squash,
+        Some(merge) => {
+            let other = merge.get_ref();
             return Err(error_at(
-                at_section(),
+                merge.span().start,
                 format!("[worktree] merge is {other:?}; expected \"merge\" or \"squash\""),
             ));
         }
     };
     for file in &section.copy {
-        let relative = Path::new(file);
+        let relative = Path::new(file.get_ref());
         if relative.is_absolute()
             || relative.components().any(|part| matches!(part, std::path::Component::ParentDir))
         {
             return Err(error_at(
-                at_section(),
+                file.span().start,
                 format!(
-                    "[worktree] copy lists {file:?}; expected a path relative to the repository \
-                     root that stays inside it"
+                    "[worktree] copy lists {:?}; expected a path relative to the repository \
+                     root that stays inside it",
+                    file.get_ref()
                 ),
             ));
         }
     }
-    config.copy = section.copy;
+    config.copy = section.copy.into_iter().map(Spanned::into_inner).collect();
     config.setup = section.setup;
     if let Some(name) = section.author_name {
         config.author_name = name;

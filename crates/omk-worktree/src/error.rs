@@ -138,15 +138,12 @@ pub enum Error {
         /// The exit status and stderr, or why it could not start.
         problem: String,
     },
-    /// The `[worktree]` section of `omk.toml` is invalid.
-    #[error("read {path}:{line}:{column}: {message}")]
+    /// The `[worktree]` section of `omk.toml` is invalid; the caller names the file, line and
+    /// column.
+    #[error("{message}")]
     Config {
-        /// The file.
-        path: PathBuf,
-        /// The 1-based line.
-        line: usize,
-        /// The 1-based column.
-        column: usize,
+        /// The byte offset of the problem in the text.
+        offset: usize,
         /// What is wrong and the expected form.
         message: String,
     },

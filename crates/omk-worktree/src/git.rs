@@ -33,6 +33,7 @@ pub(crate) fn run_with_env(
     args: &[&str],
     env: &[(&str, &OsStr)],
 ) -> Result<String, Error> {
+    tracing::debug!(?args, dir = %dir.display(), "run git");
     let mut command = Command::new("git");
     command
         .args(args)

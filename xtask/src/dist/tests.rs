@@ -112,6 +112,9 @@ fn archive_holds_binary_docs_completions_and_man_pages() -> Result<()> {
     - 644 0:0 : 1700000000 omk-0.1.0-x86_64-unknown-linux-gnu/man/man1/omk-budget-add.1
     - 644 0:0 : 1700000000 omk-0.1.0-x86_64-unknown-linux-gnu/man/man1/omk-budget.1
     - 644 0:0 : 1700000000 omk-0.1.0-x86_64-unknown-linux-gnu/man/man1/omk-cancel.1
+    - 644 0:0 : 1700000000 omk-0.1.0-x86_64-unknown-linux-gnu/man/man1/omk-config-path.1
+    - 644 0:0 : 1700000000 omk-0.1.0-x86_64-unknown-linux-gnu/man/man1/omk-config-show.1
+    - 644 0:0 : 1700000000 omk-0.1.0-x86_64-unknown-linux-gnu/man/man1/omk-config.1
     - 644 0:0 : 1700000000 omk-0.1.0-x86_64-unknown-linux-gnu/man/man1/omk-demo.1
     - 644 0:0 : 1700000000 omk-0.1.0-x86_64-unknown-linux-gnu/man/man1/omk-gates-list.1
     - 644 0:0 : 1700000000 omk-0.1.0-x86_64-unknown-linux-gnu/man/man1/omk-gates-run.1

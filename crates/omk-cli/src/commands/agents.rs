@@ -1,32 +1,29 @@
 //! `omk agents`: the agent programs on this machine and whether omk can drive them.
 
-use serde_json::json;
-
 use omk_goal::Detection;
 
 use crate::{
     commands::shared::{Context, SCHEMA_VERSION},
     error::{CliError, ExitCodes},
+    json::{self, AgentEntry, AgentsDocument},
     output,
 };
 
 pub(crate) fn run_agents(ctx: &Context) -> Result<u8, CliError> {
     let detected = omk_goal::detect_agents(&ctx.agent_environment);
     let text = if ctx.json {
-        let agents: Vec<_> = detected
+        let agents = detected
             .iter()
-            .map(|agent| {
-                json!({
-                    "program": agent.program,
-                    "path": agent.path,
-                    "version": agent.version,
-                    "status": agent.status.as_str(),
-                    "agents": agent.agents,
-                    "note": agent.note,
-                })
+            .map(|agent| AgentEntry {
+                program: agent.program.clone(),
+                path: agent.path.clone(),
+                version: agent.version.clone(),
+                status: agent.status.as_str().to_owned(),
+                agents: agent.agents.clone(),
+                note: agent.note.clone(),
             })
             .collect();
-        format!("{:#}\n", json!({ "schema_version": SCHEMA_VERSION, "agents": agents }))
+        json::to_string(&AgentsDocument { schema_version: SCHEMA_VERSION, agents })
     } else {
         let mut lines = Vec::new();
         for agent in &detected {

@@ -1,5 +1,7 @@
 //! `omk demo`: the whole pipeline on a sample project, explained as it happens.
 
+use std::fmt::Write as _;
+
 use omk_goal::AgentSpec;
 use omk_proof::Proof;
 
@@ -10,7 +12,8 @@ use crate::{
         shared::{self, Context},
     },
     error::{CliError, ExitCodes},
-    output,
+    output::{self, paint, style},
+    progress::Progress,
 };
 
 pub(crate) fn run_demo(ctx: &Context, args: &DemoArgs) -> Result<u8, CliError> {
@@ -20,13 +23,18 @@ pub(crate) fn run_demo(ctx: &Context, args: &DemoArgs) -> Result<u8, CliError> {
         None => tempfile::Builder::new().prefix("omk-demo-").tempdir()?.keep(),
     };
     let demo = omk_goal::create_demo_project(&dir)?;
-    if !ctx.json {
-        output::progress(&format!(
-            "omk demo: a sample project with a failing test, a scripted agent that fixes it, \
-             and gates that omk runs itself.\n\n\
-             project  {}  (git repo; `sh test.sh` fails because add() subtracts)\n\
-             agent    script:{}  (built-in scripted agent: no network, no API key)\n\
-             prompt   {}\n",
+    let progress = Progress::new(ctx.progress, true);
+    if progress.is_on() {
+        progress.line(&format!(
+            "{}\n\n\
+             project  {}  (a git repo; `sh test.sh` fails because add() subtracts)\n\
+             agent    script:{}  (the built-in scripted agent: no network, no API key)\n\
+             prompt   {}",
+            paint(
+                style::STRONG,
+                "omk demo: a sample project with a failing test, a scripted agent that fixes \
+                 it, and gates that omk runs itself."
+            ),
             demo.repo.display(),
             demo.scenario.display(),
             demo.prompt
@@ -35,6 +43,7 @@ pub(crate) fn run_demo(ctx: &Context, args: &DemoArgs) -> Result<u8, CliError> {
     let agent = AgentSpec::Script(demo.scenario.clone());
     let outcome = run_goal(
         ctx,
+        &progress,
         &demo.repo,
         demo.prompt,
         Some(&agent),
@@ -44,30 +53,46 @@ pub(crate) fn run_demo(ctx: &Context, args: &DemoArgs) -> Result<u8, CliError> {
         None,
         false,
     )?;
+    drop(progress);
     if ctx.json {
         output::print_stdout(&shared::run_json(&outcome))?;
         return Ok(shared::exit_code_of(&outcome.proof));
     }
-    let repo = demo.repo.display();
-    let verdict = if demo_went_as_expected(&outcome.proof) {
-        "The agent's change passed every required gate and every review check omk ran on it; \
-         the baseline run shows the test failed before the agent. The proof stays not_ready \
-         until you accept the change: `omk accept` merges it into main."
+    let as_expected = demo_went_as_expected(&outcome.proof);
+    let verdict = if as_expected {
+        "The agent's change passed every required gate and every review check omk ran on it, \
+         and the baseline shows the test failed before the agent. The proof waits for one \
+         thing only: a person (you) accepting the change."
     } else {
-        "The proof is not what the demo expects; read its known gaps below."
+        "The proof is not what the demo expects; its known gaps say why."
     };
-    let text = format!(
-        "\n{verdict}\n\n{}\nTry next:\n  omk -C {repo} replay\n  omk -C {repo} proof show --json\n  \
-         git -C {repo}/.omk/worktrees/{goal} show\n  omk -C {repo} accept\n",
+    let repo = demo.repo.display();
+    let goal = outcome.proof.goal_id.as_str();
+    let tries = [
+        ("replay the run from its event log", format!("omk -C {repo} replay {goal}")),
+        (
+            "read the proof as a PR description",
+            format!("omk -C {repo} proof show {goal} --format markdown"),
+        ),
+        ("see the agent's commit", format!("git -C {repo}/.omk/worktrees/{goal} show")),
+        ("merge it into main", format!("omk -C {repo} accept {goal}")),
+    ];
+    let mut text = format!(
+        "\n{}\n{verdict}\n\n{}\n{}\n",
+        paint(style::STRONG, "8. Proof"),
         shared::run_text(&outcome),
-        goal = outcome.proof.goal_id,
+        paint(style::STRONG, "Try next:"),
     );
+    for (what, command) in tries {
+        let _ = writeln!(
+            text,
+            "  {}  {}",
+            paint(style::COMMAND, &command),
+            paint(style::DIM, &format!("# {what}"))
+        );
+    }
     output::print_stdout(&text)?;
-    Ok(if demo_went_as_expected(&outcome.proof) {
-        ExitCodes::SUCCESS
-    } else {
-        ExitCodes::NOT_READY
-    })
+    Ok(if as_expected { ExitCodes::SUCCESS } else { ExitCodes::NOT_READY })
 }
 
 /// Returns whether the demo's proof is what a working omk produces: the agent changed a file

@@ -1,14 +1,7 @@
 //! `omk gates list` and `omk gates run`: the project's gates without an agent, fit to be a CI
 //! quality gate on their own.
 
-use std::{
-    fmt::Write as _,
-    io::{self, IsTerminal as _},
-    path::Path,
-    time::Duration,
-};
-
-use serde_json::json;
+use std::{fmt::Write as _, path::Path, time::Duration};
 
 use omk_gates::{CacheOptions, GateEvent, GateRun, GateSource, PlannedGate, RunOptions};
 use omk_goal::CheckoutGates;
@@ -17,7 +10,9 @@ use crate::{
     args::GatesRunArgs,
     commands::shared::{self, Context, SCHEMA_VERSION},
     error::{CliError, ExitCodes},
+    json::{self, GateEntry, GateRunEntry, GatesListDocument, GatesRunDocument},
     output,
+    progress::ProgressMode,
 };
 
 /// How many lines of a failed gate's output `omk gates run` shows.
@@ -25,7 +20,7 @@ const FAILURE_LINES: usize = 20;
 
 pub(crate) fn run_gates_list(ctx: &Context) -> Result<u8, CliError> {
     let environment = shared::gate_environment();
-    let gates = omk_goal::checkout_gates(&ctx.dir, &environment)?;
+    let gates = omk_goal::checkout_gates(&ctx.dir, &environment, &ctx.config_env)?;
     let text = if ctx.json { list_json(&gates) } else { list_text(&gates) };
     output::print_stdout(&text)?;
     Ok(ExitCodes::SUCCESS)
@@ -33,7 +28,7 @@ pub(crate) fn run_gates_list(ctx: &Context) -> Result<u8, CliError> {
 
 pub(crate) fn run_gates_run(ctx: &Context, args: &GatesRunArgs) -> Result<u8, CliError> {
     let environment = shared::gate_environment();
-    let gates = omk_goal::checkout_gates(&ctx.dir, &environment)?;
+    let gates = omk_goal::checkout_gates(&ctx.dir, &environment, &ctx.config_env)?;
     let specs: Vec<omk_gates::GateSpec> = if args.names.is_empty() {
         gates.plan.gates()
     } else {
@@ -89,7 +84,7 @@ pub(crate) fn run_gates_run(ctx: &Context, args: &GatesRunArgs) -> Result<u8, Cl
         }),
         cancel: Some(cancelled),
     };
-    let show_progress = !ctx.json && io::stderr().is_terminal();
+    let show_progress = ctx.progress != ProgressMode::Off;
     let mut observer = |event: GateEvent<'_>| {
         if show_progress {
             match event {
@@ -159,17 +154,15 @@ fn list_text(gates: &CheckoutGates) -> String {
 }
 
 fn list_json(gates: &CheckoutGates) -> String {
-    let entries: Vec<serde_json::Value> = gates.plan.entries.iter().map(entry_json).collect();
-    let document = json!({
-        "schema_version": SCHEMA_VERSION,
-        "repo_root": gates.repo_root,
-        "gates": entries,
-    });
-    format!("{document:#}\n")
+    json::to_string(&GatesListDocument {
+        schema_version: SCHEMA_VERSION,
+        repo_root: &gates.repo_root,
+        gates: gates.plan.entries.iter().map(entry_json).collect(),
+    })
 }
 
-fn entry_json(entry: &PlannedGate) -> serde_json::Value {
-    let (source, line, replaces, reason) = match &entry.source {
+fn entry_json(entry: &PlannedGate) -> GateEntry {
+    let (source, config_line, replaces_detected, detected_because) = match &entry.source {
         GateSource::Configured { line, replaces } => {
             ("configured", Some(*line), replaces.clone(), None)
         }
@@ -177,47 +170,45 @@ fn entry_json(entry: &PlannedGate) -> serde_json::Value {
         GateSource::Extra => ("command_line", None, None, None),
     };
     let spec = &entry.spec;
-    json!({
-        "name": spec.name,
-        "kind": spec.kind,
-        "command": spec.command.argv(),
-        "required": spec.required,
-        "timeout_secs": spec.timeout.as_secs(),
-        "cwd": spec.cwd,
-        "env": spec.env,
-        "inputs": spec.inputs,
-        "allow_no_tests": spec.allow_no_tests,
-        "runs": entry.skipped.is_none(),
-        "skipped_because": entry.skipped,
-        "source": source,
-        "config_line": line,
-        "replaces_detected": replaces,
-        "detected_because": reason,
-    })
+    GateEntry {
+        name: spec.name.clone(),
+        kind: spec.kind,
+        command: spec.command.argv(),
+        required: spec.required,
+        timeout_secs: spec.timeout.as_secs(),
+        cwd: spec.cwd.clone(),
+        env: spec.env.clone(),
+        inputs: spec.inputs.clone(),
+        allow_no_tests: spec.allow_no_tests,
+        runs: entry.skipped.is_none(),
+        skipped_because: entry.skipped.clone(),
+        source,
+        config_line,
+        replaces_detected,
+        detected_because,
+    }
 }
 
 fn run_json(run_id: &str, run_dir: &Path, runs: &[GateRun]) -> String {
-    let gates: Vec<serde_json::Value> = runs
+    let run_dir = run_dir.to_path_buf();
+    let gates = runs
         .iter()
-        .map(|run| {
-            json!({
-                "passed": omk_gates::gate_passed(&run.result),
-                "failure": omk_gates::failure_reason(&run.result),
-                "log": run.result.output.as_ref().map(|it| run_dir.join(&it.path)),
-                "cache_note": run.cache_note,
-                "result": run.result,
-            })
+        .map(|run| GateRunEntry {
+            passed: omk_gates::gate_passed(&run.result),
+            failure: omk_gates::failure_reason(&run.result),
+            log: run.result.output.as_ref().map(|it| run_dir.join(&it.path)),
+            cache_note: run.cache_note.as_deref(),
+            result: &run.result,
         })
         .collect();
     let passed = runs.iter().all(|it| !it.result.required || omk_gates::gate_passed(&it.result));
-    let document = json!({
-        "schema_version": SCHEMA_VERSION,
-        "run_id": run_id,
-        "run_dir": run_dir,
-        "passed": passed,
-        "gates": gates,
-    });
-    format!("{document:#}\n")
+    json::to_string(&GatesRunDocument {
+        schema_version: SCHEMA_VERSION,
+        run_id,
+        run_dir: &run_dir,
+        passed,
+        gates,
+    })
 }
 
 fn run_text(repo_root: &Path, run_dir: &Path, runs: &[GateRun]) -> String {

@@ -3,8 +3,6 @@
 
 use std::{env, fmt::Write as _, time::Duration};
 
-use serde_json::json;
-
 use omk_goal::{BudgetAdd, ControlAction, DecideRequest, GoalStatus, StopOutcome};
 use omk_proof::ProofStatus;
 
@@ -15,7 +13,10 @@ use crate::{
         shared::{self, Context, SCHEMA_VERSION},
     },
     error::{CliError, ExitCodes},
-    output,
+    json::{
+        self, BudgetDocument, GoalSummary, ListDocument, ShowDocument, StatusDocument, StopDocument,
+    },
+    output, render,
 };
 
 /// How long `omk pause` and `omk cancel` wait for a live run to stop.
@@ -45,15 +46,14 @@ pub(crate) fn run_stop(
             StopOutcome::Stopped { pid } => (true, pid),
             StopOutcome::Recorded => (false, None),
         };
-        let document = json!({
-            "schema_version": SCHEMA_VERSION,
-            "goal_id": goal,
-            "action": verb,
-            "was_running": live,
-            "pid": pid,
-            "status": outcome.proof.status,
-        });
-        output::print_stdout(&format!("{document:#}\n"))?;
+        output::print_stdout(&json::to_string(&StopDocument {
+            schema_version: SCHEMA_VERSION,
+            goal_id: goal.as_str(),
+            action: verb,
+            was_running: live,
+            pid,
+            status: outcome.proof.status,
+        }))?;
     } else {
         let how = match stopped {
             StopOutcome::Stopped { pid: Some(pid) } => format!("its run (pid {pid}) stopped"),
@@ -139,18 +139,21 @@ pub(crate) fn run_budget_add(ctx: &Context, args: &BudgetAddArgs) -> Result<u8, 
     let outcome = omk_goal::add_budget(&ctx.dir, args.goal.as_deref(), add, ctx.clock.as_ref())?;
     let budget = &outcome.proof.budget;
     if ctx.json {
-        let document = json!({
-            "schema_version": SCHEMA_VERSION,
-            "goal_id": outcome.proof.goal_id,
-            "budget": budget,
-        });
-        output::print_stdout(&format!("{document:#}\n"))?;
+        output::print_stdout(&json::to_string(&BudgetDocument {
+            schema_version: SCHEMA_VERSION,
+            goal_id: outcome.proof.goal_id.as_str(),
+            budget,
+        }))?;
     } else {
+        let goal = &outcome.proof.goal_id;
+        let next = if outcome.proof.status == ProofStatus::Cancelled {
+            "none: the goal is cancelled".to_owned()
+        } else {
+            format!("omk resume {goal}")
+        };
         output::print_stdout(&format!(
-            "goal {} budget: {}\nnext: omk resume {}\n",
-            outcome.proof.goal_id,
-            budget_line(budget),
-            outcome.proof.goal_id
+            "raised the budget of goal {goal}\n{}next       {next}\n",
+            render::budget(budget),
         ))?;
     }
     Ok(ExitCodes::SUCCESS)
@@ -159,8 +162,10 @@ pub(crate) fn run_budget_add(ctx: &Context, args: &BudgetAddArgs) -> Result<u8, 
 pub(crate) fn run_status(ctx: &Context, args: &GoalArgs) -> Result<u8, CliError> {
     let status = omk_goal::goal_status(&ctx.dir, args.goal.as_deref())?;
     if ctx.json {
-        let document = json!({ "schema_version": SCHEMA_VERSION, "goal": status_json(&status) });
-        output::print_stdout(&format!("{document:#}\n"))?;
+        output::print_stdout(&json::to_string(&StatusDocument {
+            schema_version: SCHEMA_VERSION,
+            goal: GoalSummary::new(&status),
+        }))?;
     } else {
         output::print_stdout(&status_text(&status))?;
     }
@@ -170,9 +175,10 @@ pub(crate) fn run_status(ctx: &Context, args: &GoalArgs) -> Result<u8, CliError>
 pub(crate) fn run_list(ctx: &Context) -> Result<u8, CliError> {
     let goals = omk_goal::list_goals(&ctx.dir)?;
     if ctx.json {
-        let goals: Vec<_> = goals.iter().map(status_json).collect();
-        let document = json!({ "schema_version": SCHEMA_VERSION, "goals": goals });
-        output::print_stdout(&format!("{document:#}\n"))?;
+        output::print_stdout(&json::to_string(&ListDocument {
+            schema_version: SCHEMA_VERSION,
+            goals: goals.iter().map(GoalSummary::new).collect(),
+        }))?;
         return Ok(ExitCodes::SUCCESS);
     }
     if goals.is_empty() {
@@ -189,7 +195,7 @@ pub(crate) fn run_list(ctx: &Context) -> Result<u8, CliError> {
             "{:<40} {:<18} {:>8}  {}  ({})",
             proof.goal_id.as_str(),
             proof.status.as_str(),
-            seconds(proof.budget.used.wall_ms),
+            render::seconds(proof.budget.used.wall_ms),
             prompt,
             goal.step,
         )
@@ -202,39 +208,18 @@ pub(crate) fn run_list(ctx: &Context) -> Result<u8, CliError> {
 pub(crate) fn run_show(ctx: &Context, args: &GoalArgs) -> Result<u8, CliError> {
     let status = omk_goal::goal_status(&ctx.dir, args.goal.as_deref())?;
     if ctx.json {
-        let document = json!({
-            "schema_version": SCHEMA_VERSION,
-            "goal": status_json(&status),
-            "proof": status.proof,
-        });
-        output::print_stdout(&format!("{document:#}\n"))?;
+        output::print_stdout(&json::to_string(&ShowDocument {
+            schema_version: SCHEMA_VERSION,
+            goal: GoalSummary::new(&status),
+            proof: &status.proof,
+        }))?;
     } else {
-        output::print_stdout(&format!(
-            "{}\n{}",
-            status_text(&status),
-            omk_proof::render_text(&status.proof)
-        ))?;
+        let mut text = status_text(&status);
+        text.push('\n');
+        text.push_str(&omk_proof::render_text(&status.proof));
+        output::print_stdout(&text)?;
     }
     Ok(ExitCodes::SUCCESS)
-}
-
-fn status_json(status: &GoalStatus) -> serde_json::Value {
-    let proof = &status.proof;
-    json!({
-        "goal_id": proof.goal_id,
-        "prompt": proof.task.prompt,
-        "status": proof.status,
-        "readiness": proof.readiness,
-        "summary": proof.summary,
-        "step": status.step,
-        "running": status.running.is_some(),
-        "pid": status.running.flatten(),
-        "started_at": proof.task.started_at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
-        "elapsed_ms": proof.task.elapsed_ms,
-        "budget": status.budget,
-        "branch": proof.git.branch,
-        "tree_id": proof.git.tree_id,
-    })
 }
 
 fn status_text(status: &GoalStatus) -> String {
@@ -245,40 +230,14 @@ fn status_text(status: &GoalStatus) -> String {
         None => "not running".to_owned(),
     };
     let mut text = format!(
-        "goal     {}\nprompt   {}\nstatus   {} ({running})\nstep     {}\nelapsed  {} of run time, {} events\nbudget   {}\nverdict  {}\n",
+        "goal       {}\nprompt     {}\nstep       {} · {running}\nelapsed    {} of run time, {} events\n{}\n",
         proof.goal_id,
         proof.task.prompt.lines().next().unwrap_or_default(),
-        proof.status,
         status.step,
-        seconds(proof.budget.used.wall_ms),
+        render::seconds(proof.budget.used.wall_ms),
         proof.task.events,
-        budget_line(&status.budget),
-        proof.summary,
+        render::budget(&status.budget).trim_end(),
     );
-    if let Some(gap) = proof.known_gaps.first() {
-        writeln!(text, "next     {}", gap.next_step).expect("writing to a String cannot fail");
-    }
+    text.push_str(&render::verdict(proof));
     text
-}
-
-fn seconds(ms: u64) -> String {
-    #[expect(clippy::cast_precision_loss, reason = "durations are far below 2^52 ms")]
-    let seconds = ms as f64 / 1000.0;
-    format!("{seconds:.1} s")
-}
-
-fn budget_line(budget: &omk_proof::BudgetEvidence) -> String {
-    let (limits, used) = (&budget.limits, &budget.used);
-    let of = |used: String, limit: Option<String>| match limit {
-        Some(limit) => format!("{used} of {limit}"),
-        None => used,
-    };
-    let usd = used.usd.map_or_else(|| "cost unknown".to_owned(), |it| format!("${it:.2}"));
-    format!(
-        "time {}, tokens {}, cost {}, turns {}",
-        of(seconds(used.wall_ms), limits.wall_ms.map(seconds)),
-        of(used.tokens.to_string(), limits.tokens.map(|it| it.to_string())),
-        of(usd, limits.usd.map(|it| format!("${it:.2}"))),
-        of(used.turns.to_string(), limits.turns.map(|it| it.to_string())),
-    )
 }

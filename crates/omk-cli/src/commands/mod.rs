@@ -1,6 +1,7 @@
 //! One module per command; this one dispatches and holds what commands share.
 
 mod agents;
+mod config;
 mod demo;
 mod gates;
 mod goal;
@@ -11,7 +12,10 @@ mod shared;
 mod worktree;
 
 use crate::{
-    args::{BudgetCommand, Cli, Command, GatesCommand, KeyCommand, ProofCommand, WorktreeCommand},
+    args::{
+        BudgetCommand, Cli, Command, ConfigCommand, GatesCommand, KeyCommand, ProofCommand,
+        WorktreeCommand,
+    },
     error::CliError,
 };
 
@@ -41,5 +45,7 @@ pub(crate) fn run(cli: &Cli) -> Result<u8, CliError> {
         Command::Gates(GatesCommand::Run(args)) => gates::run_gates_run(&ctx, args),
         Command::Worktree(WorktreeCommand::List) => worktree::run_worktree_list(&ctx),
         Command::Worktree(WorktreeCommand::Gc(args)) => worktree::run_worktree_gc(&ctx, args),
+        Command::Config(ConfigCommand::Show(args)) => config::run_config_show(&ctx, args),
+        Command::Config(ConfigCommand::Path) => config::run_config_path(&ctx),
     }
 }

@@ -18,6 +18,7 @@ use crate::{
         VerifyDocument,
     },
     output,
+    progress::ProgressMode,
 };
 
 pub(crate) fn run_proof_show(ctx: &Context, args: &ProofShowArgs) -> Result<u8, CliError> {
@@ -98,8 +99,9 @@ pub(crate) fn run_proof_verify(ctx: &Context, args: &ProofVerifyArgs) -> Result<
     let rerun = args.rerun.then(|| RerunOptions {
         gate_environment: &environment,
         max_parallel: parallelism(args.jobs),
+        config: &ctx.config_env,
     });
-    if rerun.is_some() && !ctx.json {
+    if rerun.is_some() && ctx.progress != ProgressMode::Off {
         output::progress(&format!(
             "re-running the gates of goal {} on its recorded tree, in a scratch worktree",
             paths.goal_id

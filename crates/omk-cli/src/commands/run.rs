@@ -6,7 +6,7 @@ use std::{
     sync::atomic::{AtomicBool, Ordering},
 };
 
-use omk_events::{BudgetLimits, Envelope, GoalKind, replay::Timeline};
+use omk_events::{BudgetLimits, Envelope, GoalKind};
 use omk_goal::{AgentSpec, ResumeRequest, RunEnv, RunOutcome, RunRequest};
 
 use crate::{
@@ -14,6 +14,7 @@ use crate::{
     commands::shared::{self, Context},
     error::CliError,
     output,
+    progress::Progress,
 };
 
 pub(crate) fn run_run(ctx: &Context, args: &RunArgs) -> Result<u8, CliError> {
@@ -38,6 +39,7 @@ pub(crate) fn run_run(ctx: &Context, args: &RunArgs) -> Result<u8, CliError> {
     };
     let outcome = run_goal(
         ctx,
+        &Progress::new(ctx.progress, false),
         &ctx.dir,
         &args.prompt,
         agent.as_ref(),
@@ -81,10 +83,11 @@ fn goal_kind(kind: GoalKindArg) -> GoalKind {
     }
 }
 
-/// Runs a new goal with progress narration on stderr unless `--json`.
+/// Runs a new goal, showing `progress`.
 #[expect(clippy::too_many_arguments, reason = "the options of omk run, passed through")]
 pub(crate) fn run_goal(
     ctx: &Context,
+    progress: &Progress,
     repo_dir: &Path,
     prompt: &str,
     agent: Option<&AgentSpec>,
@@ -94,7 +97,7 @@ pub(crate) fn run_goal(
     max_parallel_gates: Option<usize>,
     accept: bool,
 ) -> Result<RunOutcome, CliError> {
-    with_env(ctx, max_parallel_gates, accept, |env| {
+    with_progress(ctx, progress, max_parallel_gates, accept, |env| {
         runtime()?.block_on(omk_goal::run_goal(RunRequest {
             repo_dir,
             prompt,
@@ -116,9 +119,6 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, omk_goal::Error> {
 
 /// Set by the SIGINT handler: the run pauses at its next check (within 100 ms).
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-
-/// Whether the SIGINT handler keeps quiet (`--json`: nothing but the result).
-static QUIET: AtomicBool = AtomicBool::new(false);
 
 /// Makes Ctrl-C pause the run instead of killing omk: a thread waits for SIGINT and sets
 /// [`INTERRUPTED`], which the run checks between steps and while the agent or gates run. A second
@@ -143,11 +143,7 @@ fn install_sigint_handler() {
                         // A second Ctrl-C does not wait for the run to reach its next check.
                         std::process::exit(i32::from(crate::error::ExitCodes::INTERRUPTED));
                     }
-                    if !QUIET.load(Ordering::Relaxed) {
-                        output::progress(
-                            "omk: pausing at the next check (within 100 ms); Ctrl-C again quits now",
-                        );
-                    }
+                    tracing::info!("Ctrl-C: pausing at the next check; Ctrl-C again quits now");
                 }
             });
         });
@@ -156,7 +152,7 @@ fn install_sigint_handler() {
     });
 }
 
-/// Builds the run environment (narration, the Ctrl-C flag, the test-only kill hook) and calls
+/// Builds the run environment (progress, the Ctrl-C flag, the test-only kill hook) and calls
 /// `f` with it; returns 130's outcome as a normal outcome (the proof says paused).
 pub(crate) fn with_env<T>(
     ctx: &Context,
@@ -164,20 +160,28 @@ pub(crate) fn with_env<T>(
     accept: bool,
     f: impl FnOnce(RunEnv<'_>) -> Result<T, omk_goal::Error>,
 ) -> Result<T, CliError> {
-    QUIET.store(ctx.json, Ordering::Relaxed);
+    with_progress(ctx, &Progress::new(ctx.progress, false), max_parallel_gates, accept, f)
+}
+
+/// [`with_env`] with the progress to show.
+pub(crate) fn with_progress<T>(
+    ctx: &Context,
+    progress: &Progress,
+    max_parallel_gates: Option<usize>,
+    accept: bool,
+    f: impl FnOnce(RunEnv<'_>) -> Result<T, omk_goal::Error>,
+) -> Result<T, CliError> {
     install_sigint_handler();
-    let mut timeline = Timeline::new();
     let mut kill = KillHook::from_env();
-    let json = ctx.json;
+    let mut show = progress.observer();
     let observer = move |envelope: &Envelope| {
-        if !json {
-            shared::narrate(&mut timeline, envelope);
-        }
+        show(envelope);
         kill.after(envelope);
     };
     let gate_environment = shared::gate_environment();
     let env = RunEnv {
         agent_environment: &ctx.agent_environment,
+        config: &ctx.config_env,
         max_parallel_gates: shared::parallelism(max_parallel_gates),
         gate_environment: &gate_environment,
         reuse_cached_gates: true,

@@ -2,19 +2,21 @@
 
 use std::{
     env,
+    fmt::Write as _,
     path::{Path, PathBuf},
 };
 
 use chrono::DateTime;
 
-use omk_events::{Envelope, Event, replay::Timeline};
-use omk_goal::{AgentEnvironment, Clock, FixedClock, RunOutcome, SystemClock};
+use omk_goal::{AgentEnvironment, Clock, ConfigEnv, FixedClock, RunOutcome, SystemClock};
 use omk_proof::{Gap, Proof, ProofStatus};
 
 use crate::{
     args::Cli,
     error::{CliError, ExitCodes},
     output,
+    progress::ProgressMode,
+    render,
 };
 
 pub(crate) use crate::json::SCHEMA_VERSION;
@@ -25,10 +27,14 @@ pub(crate) struct Context {
     pub(crate) dir: PathBuf,
     /// Whether to print JSON.
     pub(crate) json: bool,
+    /// How to show progress (off with `--json` and `-q`).
+    pub(crate) progress: ProgressMode,
     /// The clock: `OMK_NOW` when set, else the system clock.
     pub(crate) clock: Box<dyn Clock>,
     /// `PATH` and Kimi's data directory (`KIMI_SHARE_DIR`, else `~/.kimi`), for agents.
     pub(crate) agent_environment: AgentEnvironment,
+    /// Where the user config is ([`config_env`]).
+    pub(crate) config_env: ConfigEnv,
 }
 
 impl Context {
@@ -53,13 +59,34 @@ impl Context {
             .map(PathBuf::from)
             .or_else(|| env::var_os("HOME").map(|home| PathBuf::from(home).join(".kimi")));
         let agent_environment = AgentEnvironment { path: env::var_os("PATH"), kimi_share_dir };
-        Ok(Self { dir, json: cli.json, clock, agent_environment })
+        let progress = ProgressMode::choose(cli.progress, cli.json, cli.quiet);
+        Ok(Self {
+            dir,
+            json: cli.json,
+            progress,
+            clock,
+            agent_environment,
+            config_env: config_env(),
+        })
     }
 
     /// Returns `path` resolved against the directory omk runs in.
     pub(crate) fn resolve(&self, path: &Path) -> PathBuf {
         self.dir.join(path)
     }
+}
+
+/// Returns where the user config is: `$XDG_CONFIG_HOME/omk/config.toml` when that variable is
+/// an absolute path (the XDG Base Directory rule), else `$HOME/.config/omk/config.toml`; none
+/// without either.
+pub(crate) fn config_env() -> ConfigEnv {
+    let home = env::var_os("HOME").filter(|it| !it.is_empty()).map(PathBuf::from);
+    let config_home = env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .filter(|it| it.is_absolute())
+        .or_else(|| home.as_ref().map(|home| home.join(".config")));
+    let user_config = config_home.map(|dir| dir.join("omk").join("config.toml"));
+    ConfigEnv { user_config, home }
 }
 
 /// Returns the environment gates run with: omk's own, less variables that are not UTF-8.
@@ -109,35 +136,31 @@ pub(crate) fn exit_code_of(proof: &Proof) -> u8 {
     }
 }
 
-/// Prints the line of progress that explains `envelope`, the next event of `timeline`'s goal.
-///
-/// Gate starts are not narrated: parallel gates start in an order that depends on timing, and
-/// each gate's result line follows in spec order.
-pub(crate) fn narrate(timeline: &mut Timeline, envelope: &Envelope) {
-    let entry = timeline.entry(envelope);
-    if matches!(envelope.event, Event::GateStarted(_)) {
-        return;
-    }
-    match entry.duration_ms {
-        Some(ms) => output::progress(&format!("  {} ({ms} ms)", entry.what)),
-        None => output::progress(&format!("  {}", entry.what)),
-    }
-}
-
 /// Returns the `--json` document of a finished run.
 pub(crate) fn run_json(outcome: &RunOutcome) -> String {
     crate::json::to_string(&crate::json::RunDocument::new(outcome))
 }
 
-/// Returns the human result of a finished run: the proof, then where its files are.
+/// Returns the human result of a finished run: the verdict, the gates, the change, the
+/// budget, then where its files are.
 pub(crate) fn run_text(outcome: &RunOutcome) -> String {
     let repo_root = &outcome.paths.repo_root;
     let relative = |path: &Path| path.strip_prefix(repo_root).unwrap_or(path).display().to_string();
-    format!(
-        "{}\nproof      {}\nevent log  {}\nworktree   {}\n",
-        omk_proof::render_text(&outcome.proof),
-        relative(&outcome.paths.proof),
-        relative(&outcome.paths.events),
-        relative(&outcome.paths.worktree),
-    )
+    let proof = &outcome.proof;
+    let mut text = render::verdict(proof);
+    text.push('\n');
+    text.push_str(&render::gates_table(&proof.gates));
+    text.push('\n');
+    text.push_str(&render::changed_files(&proof.changed_files));
+    text.push_str(&render::budget(&proof.budget));
+    text.push('\n');
+    for (label, path) in [
+        ("proof", &outcome.paths.proof),
+        ("event log", &outcome.paths.events),
+        ("worktree", &outcome.paths.worktree),
+    ] {
+        let _ =
+            writeln!(text, "{label:<10} {}", output::paint(output::style::DIM, &relative(path)));
+    }
+    text
 }

@@ -2,22 +2,21 @@
 
 use std::{fmt::Write, path::Path};
 
-use serde_json::json;
-
 use omk_goal::{GcEntry, GcVerdict, WorktreeInfo};
 
 use crate::{
     args::WorktreeGcArgs,
     commands::shared::{Context, SCHEMA_VERSION},
     error::{CliError, ExitCodes},
+    json::{self, GcItem, WorktreeEntry, WorktreeGcDocument, WorktreeListDocument},
     output,
 };
 
 pub(crate) fn run_worktree_list(ctx: &Context) -> Result<u8, CliError> {
     let (root, worktrees) = omk_goal::list_worktrees(&ctx.dir)?;
     let text = if ctx.json {
-        let items: Vec<_> = worktrees.iter().map(|info| list_json(&root, info)).collect();
-        format!("{:#}\n", json!({ "schema_version": SCHEMA_VERSION, "worktrees": items }))
+        let worktrees = worktrees.iter().map(|info| list_json(&root, info)).collect();
+        json::to_string(&WorktreeListDocument { schema_version: SCHEMA_VERSION, worktrees })
     } else if worktrees.is_empty() {
         "no linked worktrees\n".to_owned()
     } else {
@@ -44,13 +43,12 @@ pub(crate) fn run_worktree_list(ctx: &Context) -> Result<u8, CliError> {
 pub(crate) fn run_worktree_gc(ctx: &Context, args: &WorktreeGcArgs) -> Result<u8, CliError> {
     let (root, entries) = omk_goal::gc_worktrees(&ctx.dir, args.dry_run)?;
     let text = if ctx.json {
-        let items: Vec<_> = entries.iter().map(|entry| gc_json(&root, entry)).collect();
-        let document = json!({
-            "schema_version": SCHEMA_VERSION,
-            "dry_run": args.dry_run,
-            "worktrees": items,
-        });
-        format!("{document:#}\n")
+        let worktrees = entries.iter().map(|entry| gc_json(&root, entry)).collect();
+        json::to_string(&WorktreeGcDocument {
+            schema_version: SCHEMA_VERSION,
+            dry_run: args.dry_run,
+            worktrees,
+        })
     } else if entries.is_empty() {
         "no omk worktrees\n".to_owned()
     } else {
@@ -69,29 +67,29 @@ pub(crate) fn run_worktree_gc(ctx: &Context, args: &WorktreeGcArgs) -> Result<u8
     Ok(ExitCodes::SUCCESS)
 }
 
-fn list_json(root: &Path, info: &WorktreeInfo) -> serde_json::Value {
-    json!({
-        "path": relative(root, &info.path),
-        "branch": info.branch,
-        "head": info.head,
-        "lock": info.lock,
-        "prunable": info.prunable,
-    })
+fn list_json(root: &Path, info: &WorktreeInfo) -> WorktreeEntry {
+    WorktreeEntry {
+        path: relative(root, &info.path),
+        branch: info.branch.clone(),
+        head: info.head.clone(),
+        lock: info.lock.clone(),
+        prunable: info.prunable,
+    }
 }
 
-fn gc_json(root: &Path, entry: &GcEntry) -> serde_json::Value {
+fn gc_json(root: &Path, entry: &GcEntry) -> GcItem {
     let (action, reason) = match &entry.verdict {
         GcVerdict::Removed => ("removed", None),
         GcVerdict::WouldRemove => ("would_remove", None),
         GcVerdict::Kept(reason) => ("kept", Some(reason.to_string())),
     };
-    json!({
-        "path": relative(root, &entry.path),
-        "goal": entry.goal,
-        "branch": entry.branch,
-        "action": action,
-        "reason": reason,
-    })
+    GcItem {
+        path: relative(root, &entry.path),
+        goal: entry.goal.clone(),
+        branch: entry.branch.clone(),
+        action,
+        reason,
+    }
 }
 
 /// Returns `path` relative to the repository root when it is inside it.

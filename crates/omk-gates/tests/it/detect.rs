@@ -29,7 +29,7 @@ fn check(files: &[(&str, &str)], tools: &[&str], omk_toml: &str, expect: &str) -
     let config = if omk_toml.is_empty() {
         GateConfig::default()
     } else {
-        omk_gates::parse_config(omk_toml, Path::new("omk.toml"))?
+        omk_gates::parse_config(omk_toml)?
     };
     let extra = [GateSpec::shell("gate-1", "true")];
     let plan = omk_gates::plan_gates(&config, detected, &extra);

@@ -46,6 +46,7 @@ fn run(
         extra_gates,
         env: RunEnv {
             agent_environment: &agent_environment,
+            config: &omk_goal::ConfigEnv::default(),
             max_parallel_gates: 2,
             gate_environment: &gate_environment,
             reuse_cached_gates: true,

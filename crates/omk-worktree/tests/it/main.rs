@@ -557,22 +557,28 @@ fn gc_removes_only_finished_unheld_clean_and_merged_worktrees() -> TestResult {
 
 #[test]
 fn the_worktree_section_of_omk_toml_is_parsed_strictly() -> TestResult {
-    let path = Path::new("omk.toml");
     let text = "[[gates]]\nname = \"t\"\ncommand = \"true\"\n\n[worktree]\ncopy = [\".env\"]\nsetup = [\"make deps\"]\nmerge = \"squash\"\n";
-    let config = omk_worktree::parse_config(text, path)?;
+    let config = omk_worktree::parse_config(text)?;
     assert_eq!(config.copy, [".env"]);
     assert_eq!(config.setup, ["make deps"]);
     assert_eq!(config.merge, omk_worktree::MergeStrategy::Squash);
-    assert_eq!(omk_worktree::parse_config("", path)?, omk_worktree::WorktreeConfig::default());
-    let err = omk_worktree::parse_config("[worktree]\nmerge = \"rebase\"\n", path).unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "read omk.toml:1:1: [worktree] merge is \"rebase\"; expected \"merge\" or \"squash\""
+    assert_eq!(omk_worktree::parse_config("")?, omk_worktree::WorktreeConfig::default());
+    // Errors carry the byte offset of the problem; omk-goal names the file, line and column.
+    let check = |text: &str, expect_offset: usize, expect: &str| {
+        let err = omk_worktree::parse_config(text).unwrap_err();
+        assert!(
+            matches!(&err, omk_worktree::Error::Config { offset, .. } if *offset == expect_offset),
+            "{err:?}"
+        );
+        assert!(err.to_string().starts_with(expect), "{err}");
+    };
+    check(
+        "[worktree]\nmerge = \"rebase\"\n",
+        19,
+        "[worktree] merge is \"rebase\"; expected \"merge\" or \"squash\"",
     );
-    let err = omk_worktree::parse_config("[worktree]\ncopy = [\"../x\"]\n", path).unwrap_err();
-    assert!(err.to_string().contains("stays inside it"), "{err}");
-    let err = omk_worktree::parse_config("[worktree]\nroot = \"x\"\n", path).unwrap_err();
-    assert!(err.to_string().starts_with("read omk.toml:2:1: unknown field `root`"), "{err}");
+    check("[worktree]\ncopy = [\"../x\"]\n", 19, "[worktree] copy lists \"../x\"");
+    check("[worktree]\nroot = \"x\"\n", 11, "unknown field `root`");
     Ok(())
 }
 

@@ -1,0 +1,448 @@
+//! Live progress on stderr while a goal runs: one line per event, and on a terminal a status
+//! line that keeps time while the agent or the gates run.
+//!
+//! Progress is for people. It is off with `--json`, `-q` or `--progress never`, and when
+//! stderr is not a terminal unless `--progress always`; stdout only ever gets the result.
+
+use std::{
+    io::IsTerminal,
+    sync::{
+        Arc, Mutex, MutexGuard,
+        atomic::{AtomicBool, Ordering},
+    },
+    thread::JoinHandle,
+    time::{Duration, Instant},
+};
+
+use omk_events::{
+    ActivityKind, Envelope, Event, GatePhase, ReviewStatus,
+    replay::{Entry, Timeline},
+};
+
+use crate::{
+    args::ProgressWhen,
+    output::{self, paint, style},
+};
+
+/// How progress is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ProgressMode {
+    /// Not at all.
+    Off,
+    /// One line per event, for a file or a pipe.
+    Lines,
+    /// One line per event and a status line redrawn in place, for a terminal.
+    Live,
+}
+
+impl ProgressMode {
+    /// Returns the mode for the global options.
+    pub(crate) fn choose(when: ProgressWhen, json: bool, quiet: bool) -> Self {
+        let terminal = std::io::stderr().is_terminal()
+            && std::env::var_os("TERM").is_none_or(|term| term != "dumb");
+        match when {
+            _ if json || quiet => Self::Off,
+            ProgressWhen::Never => Self::Off,
+            ProgressWhen::Auto | ProgressWhen::Always if terminal => Self::Live,
+            ProgressWhen::Always => Self::Lines,
+            ProgressWhen::Auto => Self::Off,
+        }
+    }
+}
+
+/// How often the status line is redrawn.
+const TICK: Duration = Duration::from_millis(120);
+
+/// The frames of the status line's spinner.
+const SPINNER: [&str; 8] = ["⣾", "⣽", "⣻", "⢿", "⡿", "⣟", "⣯", "⣷"];
+
+/// The progress of one run; dropping it clears the status line.
+pub(crate) struct Progress {
+    inner: Arc<Mutex<Inner>>,
+    ticker: Option<(Arc<AtomicBool>, JoinHandle<()>)>,
+}
+
+struct Inner {
+    mode: ProgressMode,
+    timeline: Timeline,
+    /// `omk demo`: explain each stage of the pipeline the first time it starts.
+    explain: bool,
+    explained: Vec<&'static str>,
+    agent: Option<AgentLive>,
+    /// Whether an agent has started: gates before that are the baseline.
+    agent_started: bool,
+    gates: Option<GatesLive>,
+    status_shown: bool,
+    frame: usize,
+}
+
+struct AgentLive {
+    started: Instant,
+    step: u32,
+    tool_calls: u32,
+    tokens: u64,
+}
+
+struct GatesLive {
+    started: Instant,
+    baseline: bool,
+    running: Vec<String>,
+    done: usize,
+}
+
+impl Progress {
+    /// Starts showing progress in `mode`; `explain` adds the demo's explanations.
+    pub(crate) fn new(mode: ProgressMode, explain: bool) -> Self {
+        let inner = Arc::new(Mutex::new(Inner::new(mode, explain)));
+        let ticker = (mode == ProgressMode::Live).then(|| {
+            let stop = Arc::new(AtomicBool::new(false));
+            let thread = {
+                let (inner, stop) = (Arc::clone(&inner), Arc::clone(&stop));
+                std::thread::spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        std::thread::sleep(TICK);
+                        let mut inner = lock(&inner);
+                        inner.frame = inner.frame.wrapping_add(1);
+                        let text = inner.redraw();
+                        output::print_stderr(&text);
+                    }
+                })
+            };
+            (stop, thread)
+        });
+        Self { inner, ticker }
+    }
+
+    /// Returns whether anything is shown.
+    pub(crate) fn is_on(&self) -> bool {
+        lock(&self.inner).mode != ProgressMode::Off
+    }
+
+    /// Shows a line of text (such as a notice) above the status line.
+    pub(crate) fn line(&self, text: &str) {
+        let mut inner = lock(&self.inner);
+        if inner.mode != ProgressMode::Off {
+            let text = inner.with_line(text);
+            output::print_stderr(&text);
+        }
+    }
+
+    /// Returns the callback that shows each event of the run.
+    pub(crate) fn observer(&self) -> impl FnMut(&Envelope) + Send + 'static {
+        let inner = Arc::clone(&self.inner);
+        move |envelope| {
+            let mut inner = lock(&inner);
+            if inner.mode != ProgressMode::Off {
+                let text = inner.event(envelope);
+                output::print_stderr(&text);
+            }
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if let Some((stop, thread)) = self.ticker.take() {
+            stop.store(true, Ordering::Relaxed);
+            thread.join().ok();
+        }
+        let mut inner = lock(&self.inner);
+        let text = inner.clear_status();
+        output::print_stderr(&text);
+    }
+}
+
+/// Locks `inner`; a panic elsewhere while holding it leaves progress usable.
+fn lock(inner: &Mutex<Inner>) -> MutexGuard<'_, Inner> {
+    inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Inner {
+    fn new(mode: ProgressMode, explain: bool) -> Self {
+        Self {
+            mode,
+            timeline: Timeline::new(),
+            explain,
+            explained: Vec::new(),
+            agent: None,
+            agent_started: false,
+            gates: None,
+            status_shown: false,
+            frame: 0,
+        }
+    }
+
+    /// Returns what to write for `envelope`: its explanation and line, then the status line.
+    fn event(&mut self, envelope: &Envelope) -> String {
+        let entry = self.timeline.entry(envelope);
+        let mut lines = Vec::new();
+        if self.explain
+            && let Some((stage, text)) = explanation(&envelope.event, self.agent_started)
+            && !self.explained.contains(&stage)
+        {
+            self.explained.push(stage);
+            lines.push(String::new());
+            lines.push(paint(style::STRONG, stage));
+            lines.push(paint(style::DIM, text));
+        }
+        self.track(&envelope.event);
+        if let Some(line) = self.narration(&envelope.event, &entry) {
+            lines.push(line);
+        }
+        let mut text = self.clear_status();
+        for line in lines {
+            text.push_str(&line);
+            text.push('\n');
+        }
+        text.push_str(&self.status());
+        text
+    }
+
+    /// Follows what is running, for the status line.
+    fn track(&mut self, event: &Event) {
+        match event {
+            Event::AgentStarted(_) => {
+                self.agent_started = true;
+                self.agent =
+                    Some(AgentLive { started: Instant::now(), step: 0, tool_calls: 0, tokens: 0 });
+            }
+            Event::AgentActivity(activity) => {
+                if let Some(agent) = &mut self.agent {
+                    agent.step = agent.step.max(activity.step);
+                    match activity.activity {
+                        ActivityKind::ToolCall => agent.tool_calls += 1,
+                        ActivityKind::Usage => {
+                            if let Some(usage) = activity.usage {
+                                agent.tokens = usage.total();
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            Event::AgentFinished(_) | Event::GoalPaused(_) | Event::GoalCancelled(_) => {
+                self.agent = None;
+                self.gates = None;
+            }
+            Event::GateStarted(started) => {
+                let baseline = !self.agent_started;
+                let gates = self.gates.get_or_insert_with(|| GatesLive {
+                    started: Instant::now(),
+                    baseline,
+                    running: Vec::new(),
+                    done: 0,
+                });
+                gates.running.push(started.name.clone());
+            }
+            Event::GateFinished(finished) => {
+                if let Some(gates) = &mut self.gates {
+                    gates.running.retain(|name| *name != finished.name);
+                    gates.done += 1;
+                    if gates.running.is_empty() {
+                        self.gates = None;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Returns the line that narrates `event`, styled; `None` for events the status line
+    /// shows on a terminal, and for gate starts, whose order depends on timing.
+    fn narration(&self, event: &Event, entry: &Entry) -> Option<String> {
+        let live = self.mode == ProgressMode::Live;
+        let style = match event {
+            Event::GateStarted(_) => return None,
+            Event::AgentActivity(activity)
+                if live
+                    && matches!(activity.activity, ActivityKind::Step | ActivityKind::Usage) =>
+            {
+                return None;
+            }
+            Event::GateFinished(finished) if finished.passed() => style::GOOD,
+            Event::GateFinished(finished) if finished.phase == GatePhase::Baseline => style::WAIT,
+            Event::GateFinished(_) | Event::GoalFailed(_) => style::BAD,
+            Event::ReviewFinished(review) => match review.status {
+                ReviewStatus::Passed => style::GOOD,
+                ReviewStatus::Failed => style::BAD,
+                ReviewStatus::Blocked => style::WAIT,
+            },
+            Event::BudgetWarned(_)
+            | Event::BudgetExhausted(_)
+            | Event::GoalPaused(_)
+            | Event::GoalBlocked(_)
+            | Event::DecisionRequested(_) => style::WAIT,
+            Event::ChangeAccepted(_) => style::GOOD,
+            _ => anstyle::Style::new(),
+        };
+        let mut line = format!("  {}", paint(style, &entry.what));
+        if let Some(ms) = entry.duration_ms {
+            line.push(' ');
+            line.push_str(&paint(style::DIM, &format!("({ms} ms)")));
+        }
+        Some(line)
+    }
+
+    /// Returns `text` as a line above the status line.
+    fn with_line(&mut self, text: &str) -> String {
+        let mut out = self.clear_status();
+        out.push_str(text);
+        out.push('\n');
+        out.push_str(&self.status());
+        out
+    }
+
+    /// Returns the status line, when one is due; it stays until [`Inner::clear_status`].
+    fn status(&mut self) -> String {
+        if self.mode != ProgressMode::Live {
+            return String::new();
+        }
+        let spinner = SPINNER[self.frame % SPINNER.len()];
+        let text = if let Some(gates) = &self.gates {
+            let phase = if gates.baseline { "baseline gates" } else { "gates" };
+            format!(
+                "{spinner} {phase} {} · {} done · running {}",
+                elapsed(gates.started),
+                gates.done,
+                gates.running.join(", ")
+            )
+        } else if let Some(agent) = &self.agent {
+            format!(
+                "{spinner} agent {} · step {} · {} · {} tokens",
+                elapsed(agent.started),
+                agent.step,
+                plural(u64::from(agent.tool_calls), "tool call"),
+                agent.tokens
+            )
+        } else {
+            return String::new();
+        };
+        self.status_shown = true;
+        // The status line never wraps: a wrapped line cannot be redrawn in place.
+        let text: String = text.chars().take(terminal_width().saturating_sub(2)).collect();
+        paint(style::COMMAND, &text)
+    }
+
+    /// Returns what redraws the status line after a tick.
+    fn redraw(&mut self) -> String {
+        let mut text = self.clear_status();
+        text.push_str(&self.status());
+        text
+    }
+
+    /// Returns what erases the status line, when one is shown.
+    fn clear_status(&mut self) -> String {
+        if std::mem::take(&mut self.status_shown) { "\r\x1b[2K".to_owned() } else { String::new() }
+    }
+}
+
+/// Returns the explanation `omk demo` shows before the first event of each stage.
+fn explanation(event: &Event, agent_started: bool) -> Option<(&'static str, &'static str)> {
+    Some(match event {
+        Event::GoalCreated(_) => (
+            "1. Intake",
+            "omk records the goal in an append-only, hash-chained event log; every line below is \
+             an event in it, and the proof is computed from the log alone.",
+        ),
+        Event::WorktreeCreated(_) => (
+            "2. Worktree",
+            "the agent gets its own git worktree and branch, so your checkout is never touched.",
+        ),
+        Event::GateStarted(_) if !agent_started => (
+            "3. Baseline gates",
+            "omk runs the project's gates on the untouched base first, so the proof can show \
+             what was broken before the agent started.",
+        ),
+        Event::AgentStarted(_) => (
+            "4. Agent",
+            "the agent works in the worktree; omk drives it from outside and records each step, \
+             tool call and token.",
+        ),
+        Event::ChangesCaptured(_) => (
+            "5. Change",
+            "omk reads the change from git itself, not from the agent's report, and commits it on \
+             the goal's branch.",
+        ),
+        Event::GateStarted(_) => (
+            "6. Gates on the change",
+            "the same gates run again on the agent's tree; only results on that exact tree count \
+             for the proof.",
+        ),
+        Event::ReviewStarted(_) => (
+            "7. Review wall",
+            "deterministic checks of the diff: secrets, weakened tests, size, binaries, forbidden \
+             paths, claims the gates contradict, and the oracle gate.",
+        ),
+        _ => return None,
+    })
+}
+
+/// Returns `started`'s elapsed time as `4.2s` or `3m05s`.
+fn elapsed(started: Instant) -> String {
+    crate::render::seconds(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX))
+}
+
+/// Returns `count` and `noun`, plural when it is not one.
+pub(crate) fn plural(count: u64, noun: &str) -> String {
+    if count == 1 { format!("1 {noun}") } else { format!("{count} {noun}s") }
+}
+
+/// Returns the terminal's width from `COLUMNS`, else 80.
+fn terminal_width() -> usize {
+    std::env::var("COLUMNS").ok().and_then(|it| it.parse().ok()).unwrap_or(80)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use omk_events::{AgentActivity, AgentStarted, EventLog};
+
+    use super::*;
+
+    #[test]
+    fn progress_shows_only_where_asked() {
+        // Tests run with stderr piped: auto is off, always prints lines.
+        assert_eq!(ProgressMode::choose(ProgressWhen::Auto, false, false), ProgressMode::Off);
+        assert_eq!(ProgressMode::choose(ProgressWhen::Always, false, false), ProgressMode::Lines);
+        assert_eq!(ProgressMode::choose(ProgressWhen::Always, true, false), ProgressMode::Off);
+        assert_eq!(ProgressMode::choose(ProgressWhen::Always, false, true), ProgressMode::Off);
+        assert_eq!(ProgressMode::choose(ProgressWhen::Never, false, false), ProgressMode::Off);
+    }
+
+    /// Returns envelopes of `events`, as a log would number and chain them.
+    fn envelopes(events: Vec<Event>) -> Vec<Envelope> {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let goal = omk_events::GoalId::parse("20261121-200000-abcdef").expect("an id");
+        let mut log = EventLog::create(&dir.path().join("events.jsonl"), &goal).expect("a log");
+        let at = chrono::Utc.with_ymd_and_hms(2026, 11, 21, 20, 0, 0).single().expect("a time");
+        events.into_iter().map(|event| log.append(at, event).expect("append")).collect()
+    }
+
+    #[test]
+    fn a_terminal_gets_a_status_line_that_each_line_clears() {
+        let events = envelopes(vec![
+            Event::AgentStarted(AgentStarted { agent: "script:fix.scenario".to_owned() }),
+            Event::AgentActivity(AgentActivity {
+                step: 1,
+                activity: ActivityKind::ToolCall,
+                tool: Some("ReadFile".to_owned()),
+                tool_call_id: Some("tc-1".to_owned()),
+                ok: None,
+                usage: None,
+                text: Some("\"calc.sh\"".to_owned()),
+            }),
+        ]);
+        let mut live = Inner::new(ProgressMode::Live, false);
+        let started = live.event(&events[0]);
+        assert!(started.contains("agent script:fix.scenario started"), "{started:?}");
+        assert!(started.contains("agent 0.0s · step 0 · 0 tool calls · 0 tokens"), "{started:?}");
+        let call = live.event(&events[1]);
+        assert!(call.starts_with("\r\x1b[2K"), "the status line is cleared first: {call:?}");
+        assert!(call.contains("step 1 · 1 tool call ·"), "{call:?}");
+
+        let mut lines = Inner::new(ProgressMode::Lines, false);
+        let text: String = events.iter().map(|it| lines.event(it)).collect();
+        assert!(!text.contains('\r'), "a file gets plain lines: {text:?}");
+        assert!(text.contains("calls ReadFile"), "{text:?}");
+    }
+}
