@@ -26,8 +26,12 @@ fn demo_proves_the_fix_and_says_what_to_try_next() -> anyhow::Result<()> {
     assert_eq!(shown.code, Some(0));
     let proof: Value = serde_json::from_str(&shown.stdout)?;
     let goal = proof["goal_id"].as_str().unwrap_or_default();
-    let stored = fs::read_to_string(repo.join(".omk/goals").join(goal).join("proof.json"))?;
+    let proof_file = repo.join(".omk/goals").join(goal).join("proof.json");
+    let stored = fs::read_to_string(&proof_file)?;
     assert_eq!(shown.stdout, stored);
+    // Written atomically, yet readable like any file: not the temporary file's 0600.
+    let mode = std::os::unix::fs::PermissionsExt::mode(&fs::metadata(&proof_file)?.permissions());
+    assert_eq!(mode & 0o777, 0o644);
     assert_eq!(proof["readiness"], "awaiting_acceptance");
     assert_eq!(proof["changed_files"][0]["path"], "calc.sh");
 

@@ -208,11 +208,7 @@ pub fn write_export(path: &Path, bytes: &[u8]) -> Result<(), Error> {
         fs::create_dir_all(parent)
             .map_err(|source| Error::Write { path: parent.to_owned(), source })?;
     }
-    // An export is for sharing: readable by others, unlike the 0600 temporary file it was.
     crate::files::write_atomic(path, bytes)
-        .and_then(|()| {
-            fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o644))
-        })
         .map_err(|source| Error::Write { path: path.to_owned(), source })
 }
 

@@ -17,7 +17,7 @@ use crate::{
         CheckDocument, ExportDocument, KeyDocument, ProofDiffDocument, RebuildDocument,
         VerifyDocument,
     },
-    output,
+    output::{self, paint, style},
     progress::ProgressMode,
 };
 
@@ -261,18 +261,21 @@ pub(crate) fn run_key_generate(ctx: &Context, args: &KeyGenerateArgs) -> Result<
 fn render_checks(subject: &str, checks: &[Check]) -> String {
     let mut text = String::new();
     for check in checks {
-        let status = match check.status {
-            CheckStatus::Passed => "ok",
-            CheckStatus::Failed => "FAILED",
-            CheckStatus::Skipped => "skipped",
+        let (status, style) = match check.status {
+            CheckStatus::Passed => ("ok", style::GOOD),
+            CheckStatus::Failed => ("FAILED", style::BAD),
+            CheckStatus::Skipped => ("skipped", style::DIM),
         };
-        writeln!(text, "{status:<7} {}: {}", check.name, check.message).ok();
+        let status = paint(style, &format!("{status:<7}"));
+        writeln!(text, "{status} {}: {}", check.name, check.message).ok();
     }
     let failed = checks.iter().filter(|it| it.status == CheckStatus::Failed).count();
     if failed == 0 {
-        writeln!(text, "{subject}: verified ({} checks)", checks.len()).ok();
+        let verified = paint(style::GOOD.bold(), "verified");
+        writeln!(text, "{subject}: {verified} ({} checks)", checks.len()).ok();
     } else {
-        writeln!(text, "{subject}: NOT verified ({failed} of {} checks failed)", checks.len()).ok();
+        let not = paint(style::BAD, "NOT verified");
+        writeln!(text, "{subject}: {not} ({failed} of {} checks failed)", checks.len()).ok();
     }
     text
 }
