@@ -35,7 +35,13 @@ pub fn gc_worktrees(dir: &Path, dry_run: bool) -> Result<(PathBuf, Vec<GcEntry>)
             .is_some_and(|state| matches!(state.halt, Some(Halt::Accepted | Halt::Cancelled)))
     };
     let root = repo.root.join(".omk").join("worktrees");
-    let entries =
-        omk_worktree::gc(&repo, &GcOptions { dry_run, root: &root, is_finished: &is_finished })?;
+    let scratch_root = repo.root.join(".omk").join("verify");
+    let options = GcOptions {
+        dry_run,
+        root: &root,
+        is_finished: &is_finished,
+        scratch_root: Some(&scratch_root),
+    };
+    let entries = omk_worktree::gc(&repo, &options)?;
     Ok((repo.root, entries))
 }

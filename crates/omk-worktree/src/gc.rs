@@ -9,6 +9,7 @@ use crate::{
     error::Error,
     merge::dirty_paths,
     repo::{Repo, gix_open},
+    scratch::{parse_scratch_lease, remove_scratch},
     worktree::{WorktreeInfo, branch_name, list, parse_lease_reason, remove_with},
 };
 
@@ -20,6 +21,9 @@ pub struct GcOptions<'a> {
     pub root: &'a Path,
     /// Whether the goal with this id has finished (its proof is written).
     pub is_finished: &'a dyn Fn(&str) -> bool,
+    /// The directory scratch worktrees are made in (`.omk/verify`), if any: one whose maker no
+    /// longer runs is removed, since it only holds a recorded tree.
+    pub scratch_root: Option<&'a Path>,
 }
 
 /// One omk worktree and what [`gc`] did with it.
@@ -103,17 +107,45 @@ impl fmt::Display for KeepReason {
 /// each removed worktree's `omk/<goal-id>` branch is deleted too.
 ///
 /// Every other omk worktree is listed with the reason it stays. A removal is reported only after
-/// checking that the directory, the registration and the branch are gone. Worktrees outside
-/// `options.root` are not looked at.
+/// checking that the directory, the registration and the branch are gone. Scratch worktrees
+/// under `options.scratch_root` whose maker is gone (a `omk proof verify --rerun` that was
+/// killed) are removed too. Worktrees outside both are not looked at.
 pub fn gc(repo: &Repo, options: &GcOptions<'_>) -> Result<Vec<GcEntry>, Error> {
     let root = fs::canonicalize(options.root).unwrap_or_else(|_| options.root.to_owned());
+    let scratch_root =
+        options.scratch_root.map(|it| fs::canonicalize(it).unwrap_or_else(|_| it.to_owned()));
+    let inside = |info: &WorktreeInfo, root: &Path| {
+        info.path.strip_prefix(root).ok().map(Path::to_owned).or_else(|| {
+            let path = fs::canonicalize(&info.path).ok()?;
+            path.strip_prefix(root).ok().map(Path::to_owned)
+        })
+    };
     let mut entries = Vec::new();
     for info in list(repo)? {
-        let inside = info.path.strip_prefix(&root).ok().map(Path::to_owned).or_else(|| {
-            let path = fs::canonicalize(&info.path).ok()?;
-            path.strip_prefix(&root).ok().map(Path::to_owned)
-        });
-        let Some(relative) = inside else { continue };
+        if let Some(relative) = scratch_root.as_deref().and_then(|root| inside(&info, root)) {
+            let verdict = match info.lock.as_deref().map(parse_scratch_lease) {
+                Some(Some(pid)) if is_alive(pid) => GcVerdict::Kept(KeepReason::Leased { pid }),
+                Some(None) => GcVerdict::Kept(KeepReason::Locked {
+                    reason: info.lock.clone().unwrap_or_default(),
+                }),
+                _ if options.dry_run => GcVerdict::WouldRemove,
+                _ => match remove_scratch(repo, &info.path) {
+                    Ok(()) => GcVerdict::Removed,
+                    Err(err) => {
+                        GcVerdict::Kept(KeepReason::Failed { error: crate::error_chain(&err) })
+                    }
+                },
+            };
+            // The goal is the first component: `.omk/verify/<goal>/rerun-N/worktree`.
+            let goal = relative
+                .components()
+                .next()
+                .map(|it| it.as_os_str().to_string_lossy().into_owned())
+                .unwrap_or_default();
+            entries.push(GcEntry { path: info.path, goal, branch: None, verdict });
+            continue;
+        }
+        let Some(relative) = inside(&info, &root) else { continue };
         let goal = relative.to_string_lossy().into_owned();
         let verdict = match decide(repo, &info, &goal, options) {
             Ok(Some(reason)) => GcVerdict::Kept(reason),

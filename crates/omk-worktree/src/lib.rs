@@ -46,6 +46,7 @@ pub use crate::merge::{
 pub use crate::repo::{Head, Repo, exclude, head, open};
 pub use crate::scratch::{
     ScratchOptions, Tip, branch_tip, commit_tip, create_scratch, remove_scratch,
+    scratch_lease_reason,
 };
 pub use crate::worktree::{
     CreateOptions, Worktree, WorktreeInfo, attach, create, lease_reason, list, lock,

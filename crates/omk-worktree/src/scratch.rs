@@ -7,7 +7,7 @@ use crate::{
     error::Error,
     init::Identity,
     repo::{Repo, gix_open, resolve_commit},
-    worktree::{CreateOptions, Worktree, prepare, remove_with},
+    worktree::{CreateOptions, Worktree, lock, prepare, remove_with},
 };
 
 /// A commit and its tree.
@@ -123,6 +123,11 @@ pub fn create_scratch(repo: &Repo, options: &ScratchOptions<'_>) -> Result<Tip, 
         &should_interrupt,
     )
     .map_err(Error::gix(format!("add worktree {}", options.path.display()), &repo.root))?;
+    // The lease tells `gc` whether the process that made it still runs.
+    if let Err(err) = lock(repo, options.path, &scratch_lease_reason(std::process::id())) {
+        remove_scratch(repo, options.path).ok();
+        return Err(err);
+    }
     let worktree = Worktree {
         path: options.path.to_owned(),
         branch: String::new(),
@@ -143,7 +148,17 @@ pub fn create_scratch(repo: &Repo, options: &ScratchOptions<'_>) -> Result<Tip, 
 }
 
 /// Removes a scratch worktree made by [`create_scratch`], discarding whatever ran in it left
-/// behind, and verifies it is gone.
+/// behind and its lease, and verifies it is gone.
 pub fn remove_scratch(repo: &Repo, path: &Path) -> Result<(), Error> {
-    remove_with(repo, path, gix::worktree::remove::Force::DiscardChanges)
+    remove_with(repo, path, gix::worktree::remove::Force::OverrideLock)
+}
+
+/// Returns the lock reason of a scratch worktree that process `pid` made.
+pub fn scratch_lease_reason(pid: u32) -> String {
+    format!("omk scratch pid {pid}")
+}
+
+/// Reads back the pid of a lock reason written by [`scratch_lease_reason`].
+pub(crate) fn parse_scratch_lease(reason: &str) -> Option<u32> {
+    reason.strip_prefix("omk scratch pid ")?.trim().parse().ok()
 }

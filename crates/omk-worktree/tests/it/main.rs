@@ -528,8 +528,12 @@ fn gc_removes_only_finished_unheld_clean_and_merged_worktrees() -> TestResult {
             })
             .collect()
     };
-    let options =
-        omk_worktree::GcOptions { dry_run: true, root: &omk_root, is_finished: &finished };
+    let options = omk_worktree::GcOptions {
+        dry_run: true,
+        root: &omk_root,
+        is_finished: &finished,
+        scratch_root: None,
+    };
     let expected = |removed: &str| {
         vec![
             "ahead kept: 1 commit(s) on its branch are on no other branch".to_owned(),
@@ -670,5 +674,63 @@ fn scratch_worktrees_check_out_an_uncommitted_tree_and_leave_nothing_behind() ->
     .unwrap_err();
     assert!(err.to_string().contains("the repository has no such tree"), "{err}");
     assert!(!scratch.exists());
+    Ok(())
+}
+
+#[test]
+fn gc_removes_scratch_worktrees_whose_maker_is_gone_and_keeps_live_ones() -> TestResult {
+    let (dir, root) = repo_with(&[("a.txt", "base\n")]);
+    let repo = omk_worktree::open(&root)?;
+    let base = omk_worktree::head(&repo)?.commit;
+    let tree = omk_worktree::commit_tip(&repo, &base)?.ok_or("the base exists")?.tree_id;
+    let scratch_root = root.join(".omk/verify");
+    let make = |name: &str| -> Result<std::path::PathBuf, Box<dyn std::error::Error>> {
+        let path = scratch_root.join(name).join("rerun-1/worktree");
+        let options = omk_worktree::ScratchOptions {
+            path: &path,
+            tree_id: &tree,
+            commit: Some(&base),
+            parent: &base,
+            copy: &[],
+            setup: &[],
+        };
+        omk_worktree::create_scratch(&repo, &options)?;
+        Ok(path)
+    };
+    let live = make("live-goal")?;
+    let dead = make("dead-goal")?;
+    // A verifier killed mid-rerun: its lease names a process that has exited.
+    let mut child = std::process::Command::new("true").spawn()?;
+    child.wait()?;
+    omk_worktree::lock(&repo, &dead, &omk_worktree::scratch_lease_reason(child.id()))?;
+
+    let finished = |_: &str| true;
+    let omk_root = root.join(".omk/worktrees");
+    let options = omk_worktree::GcOptions {
+        dry_run: true,
+        root: &omk_root,
+        is_finished: &finished,
+        scratch_root: Some(&scratch_root),
+    };
+    let verdicts = |entries: Vec<omk_worktree::GcEntry>| -> Vec<(String, String)> {
+        entries.into_iter().map(|it| (it.goal, format!("{:?}", it.verdict))).collect()
+    };
+    let planned = verdicts(omk_worktree::gc(&repo, &options)?);
+    let pid = std::process::id();
+    assert!(planned.contains(&("dead-goal".to_owned(), "WouldRemove".to_owned())), "{planned:?}");
+    assert!(
+        planned.contains(&("live-goal".to_owned(), format!("Kept(Leased {{ pid: {pid} }})"))),
+        "{planned:?}"
+    );
+    assert!(dead.exists(), "a dry run removes nothing");
+
+    let done =
+        verdicts(omk_worktree::gc(&repo, &omk_worktree::GcOptions { dry_run: false, ..options })?);
+    assert!(done.contains(&("dead-goal".to_owned(), "Removed".to_owned())), "{done:?}");
+    assert!(!dead.exists());
+    assert!(live.exists(), "the live verifier's worktree stays");
+    omk_worktree::remove_scratch(&repo, &live)?;
+    assert_eq!(git(&root, &["worktree", "list"]).lines().count(), 1);
+    drop(dir);
     Ok(())
 }
