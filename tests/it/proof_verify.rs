@@ -402,7 +402,10 @@ fn show_since_diffs_two_proofs_and_export_writes_markdown() -> anyhow::Result<()
     assert_eq!(document["status"], Value::Null, "{output}");
     let output = env.omk(&goal.repo, &["proof", "show", "--since", "run-2"])?;
     assert_eq!(output.code, Some(2), "{output}");
-    assert!(output.stderr.contains("the goal has 1 agent runs"), "{output}");
+    assert!(
+        output.stderr.contains("the goal has 1 agent run, so run-1 is the only one"),
+        "{output}"
+    );
 
     let markdown = env.omk(&goal.repo, &["proof", "export", "--format", "markdown"])?;
     let shown = env.omk(&goal.repo, &["proof", "show", "--format", "markdown"])?;

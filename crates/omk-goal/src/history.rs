@@ -56,7 +56,12 @@ pub fn proof_since(paths: &GoalPaths, since: &str) -> Result<(Proof, Proof), Err
                 .map(|(idx, _)| idx)
                 .collect();
             if n > starts.len() as u64 {
-                return Err(bad(format!("the goal has {} agent runs", starts.len())));
+                let runs = match starts.len() {
+                    0 => "no agent run yet; name an event number instead".to_owned(),
+                    1 => "1 agent run, so run-1 is the only one".to_owned(),
+                    count => format!("{count} agent runs: use run-1 to run-{count}"),
+                };
+                return Err(bad(format!("the goal has {runs}")));
             }
             starts.get(usize::try_from(n).unwrap_or(usize::MAX)).copied().unwrap_or(events.len())
         }
