@@ -293,6 +293,11 @@ fn signed_bundles_verify_with_omk_and_the_in_toto_library() -> anyhow::Result<()
     assert_eq!(output.code, Some(0));
     in_toto_check(&bundle, &public, true)?;
 
+    // The change awaits acceptance, so its verdict is not PASSED: a merge gate refuses it.
+    let output = verify(&bundle, &public, &["--require-passed"])?;
+    assert_eq!(output.code, Some(1), "{output}");
+    assert!(output.stdout.contains("--require-passed needs PASSED"), "{output}");
+
     // The verdict speaks for the goal's commit, not for main.
     let output = verify(&bundle, &public, &["--commit", "main"])?;
     assert_eq!(output.code, Some(1), "{output}");
@@ -345,6 +350,18 @@ fn signed_bundles_verify_with_omk_and_the_in_toto_library() -> anyhow::Result<()
         output.stdout.contains("the envelope is not signed; export it with --sign-key"),
         "{output}"
     );
+
+    // Once accepted the proof is ready, and the bundle exported then passes the merge gate.
+    let accepted = env.omk(&goal.repo, &["accept"])?;
+    assert_eq!(accepted.code, Some(0), "{accepted}");
+    let output = env.omk(
+        &goal.repo,
+        &["proof", "export", "--format", "in-toto", "--sign-key", &private.display().to_string()],
+    )?;
+    assert_eq!(output.code, Some(0), "{output}");
+    let output = verify(&bundle, &public, &["--require-passed"])?;
+    assert_eq!(output.code, Some(0), "{output}");
+    assert!(output.stdout.contains("ok      verdict: verificationResult PASSED"), "{output}");
     Ok(())
 }
 

@@ -479,6 +479,11 @@ pub struct ProofVerifyArgs {
     /// The commit the bundle's verdict must be about [default: the goal's recorded commit]
     #[arg(long, value_name = "REV", requires = "bundle")]
     pub commit: Option<String>,
+
+    /// Also require the bundle's verdict to be PASSED (the proof was ready), as a merge gate
+    /// in CI would
+    #[arg(long, requires = "bundle")]
+    pub require_passed: bool,
 }
 
 /// What `omk proof export` writes.

@@ -234,8 +234,14 @@ pub fn read_bundle(path: &Path) -> Result<String, Error> {
 
 /// Checks a bundle: every line is a DSSE envelope of an in-toto Statement v1 signed by `key`,
 /// exactly one is a verification summary, every attestation the summary names is in the bundle
-/// unchanged, and the summary's subject is `commit` when given.
-pub fn verify_bundle(text: &str, key: &PublicKey, commit: Option<&str>) -> Vec<Check> {
+/// unchanged, and the summary's subject is `commit` when given; with `require_passed`, the
+/// summary's `verificationResult` must also be `PASSED` (the proof was `ready`).
+pub fn verify_bundle(
+    text: &str,
+    key: &PublicKey,
+    commit: Option<&str>,
+    require_passed: bool,
+) -> Vec<Check> {
     let mut checks = Vec::new();
     // (line, statement, its payload's sha256, whether a signature by `key` verified)
     let mut read: Vec<(usize, Statement, String, bool)> = Vec::new();
@@ -361,7 +367,9 @@ pub fn verify_bundle(text: &str, key: &PublicKey, commit: Option<&str>) -> Vec<C
             CheckStatus::Failed,
             "the bundle has no verification summary (the verdict); it was removed or never exported".to_owned(),
         )),
-        [summary] => checks.extend(check_verdict(&summary.1, &named, &read, commit)),
+        [summary] => {
+            checks.extend(check_verdict(&summary.1, &named, &read, commit, require_passed));
+        }
         many => checks.push(Check::new(
             "verdict",
             CheckStatus::Failed,
@@ -380,6 +388,7 @@ fn check_verdict(
     named: &[(String, String)],
     read: &[(usize, Statement, String, bool)],
     commit: Option<&str>,
+    require_passed: bool,
 ) -> Vec<Check> {
     let mut checks = Vec::new();
     let digests: BTreeMap<String, String> =
@@ -440,15 +449,17 @@ fn check_verdict(
     });
     let result = summary.predicate.get("verificationResult").and_then(|it| it.as_str());
     let status = summary.predicate.get("omk_status").and_then(|it| it.as_str());
-    checks.push(Check::new(
-        "verdict",
-        CheckStatus::Passed,
-        format!(
-            "verificationResult {} (proof status {})",
-            result.unwrap_or("missing"),
-            status.unwrap_or("unknown")
-        ),
-    ));
+    let passed = result == Some("PASSED");
+    let mut message = format!(
+        "verificationResult {} (proof status {})",
+        result.unwrap_or("missing"),
+        status.unwrap_or("unknown")
+    );
+    if require_passed && !passed {
+        message.push_str("; --require-passed needs PASSED, a proof that was ready");
+    }
+    let verdict = if require_passed && !passed { CheckStatus::Failed } else { CheckStatus::Passed };
+    checks.push(Check::new("verdict", verdict, message));
     checks
 }
 

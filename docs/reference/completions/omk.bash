@@ -1627,7 +1627,7 @@ _omk() {
             return 0
             ;;
         omk__subcmd__proof__subcmd__verify)
-            opts="-j -C -q -v -h -V --rerun --jobs --bundle --key --commit --json --color --progress --quiet --verbose --help --version"
+            opts="-j -C -q -v -h -V --rerun --jobs --bundle --key --commit --require-passed --json --color --progress --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -275,6 +275,7 @@ complete -c omk -n "__fish_omk_using_subcommand proof; and __fish_seen_subcomman
 always\t'Also when stderr is a file or a pipe, one line per event'
 never\t'Never'"
 complete -c omk -n "__fish_omk_using_subcommand proof; and __fish_seen_subcommand_from verify" -l rerun -d 'Re-run every gate on the recorded tree in a scratch worktree and compare the outcomes'
+complete -c omk -n "__fish_omk_using_subcommand proof; and __fish_seen_subcommand_from verify" -l require-passed -d 'Also require the bundle\'s verdict to be PASSED (the proof was ready), as a merge gate in CI would'
 complete -c omk -n "__fish_omk_using_subcommand proof; and __fish_seen_subcommand_from verify" -l json -d 'Print results as JSON on stdout, with a schema_version, and no progress on stderr'
 complete -c omk -n "__fish_omk_using_subcommand proof; and __fish_seen_subcommand_from verify" -s q -l quiet -d 'Print nothing but the result and errors: no progress, no warnings'
 complete -c omk -n "__fish_omk_using_subcommand proof; and __fish_seen_subcommand_from verify" -s v -l verbose -d 'Log what omk does to stderr: -v for debug, -vv for trace (OMK_LOG takes a filter such as omk_gates=trace instead)'

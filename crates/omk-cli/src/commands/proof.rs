@@ -148,7 +148,7 @@ fn verify_bundle(
             })?)
         }
     };
-    let checks = omk_goal::verify_bundle(&text, &key, commit.as_deref());
+    let checks = omk_goal::verify_bundle(&text, &key, commit.as_deref(), args.require_passed);
     let verified = checks.iter().all(|it| it.status != CheckStatus::Failed);
     let out = if ctx.json {
         crate::json::to_string(&VerifyDocument {
