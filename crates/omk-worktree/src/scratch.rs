@@ -1,13 +1,13 @@
 //! Scratch worktrees: a recorded tree checked out on a detached HEAD, to re-run gates on it,
 //! and reading which commit and tree a branch or commit names.
 
-use std::{path::Path, sync::atomic::AtomicBool};
+use std::path::Path;
 
 use crate::{
     error::Error,
     init::Identity,
     repo::{Repo, gix_open, resolve_commit},
-    worktree::{CreateOptions, Worktree, lock, prepare, remove_with},
+    worktree::{CreateOptions, Worktree, add_worktree, lock, prepare, remove_with},
 };
 
 /// A commit and its tree.
@@ -108,21 +108,7 @@ pub fn create_scratch(repo: &Repo, options: &ScratchOptions<'_>) -> Result<Tip, 
             .id
         }
     };
-    if let Some(parent) = options.path.parent() {
-        std::fs::create_dir_all(parent).map_err(|source| Error::Io {
-            action: "create",
-            path: parent.to_owned(),
-            source,
-        })?;
-    }
-    let should_interrupt = AtomicBool::new(false);
-    git.add_worktree(
-        options.path,
-        gix::worktree::add::Head::Detached(commit),
-        gix::progress::Discard,
-        &should_interrupt,
-    )
-    .map_err(Error::gix(format!("add worktree {}", options.path.display()), &repo.root))?;
+    add_worktree(&git, repo, options.path, gix::worktree::add::Head::Detached(commit))?;
     // The lease tells `gc` whether the process that made it still runs.
     if let Err(err) = lock(repo, options.path, &scratch_lease_reason(std::process::id())) {
         remove_scratch(repo, options.path).ok();

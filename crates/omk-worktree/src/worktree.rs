@@ -83,7 +83,7 @@ pub fn create(repo: &Repo, options: &CreateOptions<'_>) -> Result<Worktree, Erro
             }
         })?;
     let add = || -> Result<(), Error> {
-        add_worktree(&git, repo, options.path, branch.clone())?;
+        add_worktree(&git, repo, options.path, gix::worktree::add::Head::Attached(branch.clone()))?;
         Ok(())
     };
     if let Err(err) = add() {
@@ -139,7 +139,7 @@ pub fn attach(repo: &Repo, options: &CreateOptions<'_>) -> Result<Worktree, Erro
             })?;
         }
     }
-    add_worktree(&git, repo, options.path, branch)?;
+    add_worktree(&git, repo, options.path, gix::worktree::add::Head::Attached(branch))?;
     let worktree = Worktree {
         path: options.path.to_owned(),
         branch: options.branch.to_owned(),
@@ -152,12 +152,13 @@ pub fn attach(repo: &Repo, options: &CreateOptions<'_>) -> Result<Worktree, Erro
     Ok(worktree)
 }
 
-/// Checks `branch` out into a new linked worktree at `path`, creating its parent directories.
-fn add_worktree(
+/// Checks `head` (a branch, or a commit on a detached HEAD) out into a new linked worktree at
+/// `path`, creating its parent directories.
+pub(crate) fn add_worktree(
     git: &gix::Repository,
     repo: &Repo,
     path: &Path,
-    branch: gix::refs::FullName,
+    head: gix::worktree::add::Head,
 ) -> Result<(), Error> {
     if let Some(parent) = path.parent() {
         fs::create_dir_all(parent).map_err(|source| Error::Io {
@@ -167,13 +168,8 @@ fn add_worktree(
         })?;
     }
     let should_interrupt = AtomicBool::new(false);
-    git.add_worktree(
-        path,
-        gix::worktree::add::Head::Attached(branch),
-        gix::progress::Discard,
-        &should_interrupt,
-    )
-    .map_err(Error::gix(format!("add worktree {}", path.display()), &repo.root))?;
+    git.add_worktree(path, head, gix::progress::Discard, &should_interrupt)
+        .map_err(Error::gix(format!("add worktree {}", path.display()), &repo.root))?;
     Ok(())
 }
 
