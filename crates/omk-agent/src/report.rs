@@ -92,16 +92,7 @@ impl Report {
 
     /// Queues an activity of `kind` in the current step and returns it to be filled in.
     fn queue(&mut self, kind: ActivityKind) -> &mut AgentActivity {
-        let activity = AgentActivity {
-            step: self.steps.max(1),
-            activity: kind,
-            tool: None,
-            tool_call_id: None,
-            ok: None,
-            usage: None,
-            text: None,
-        };
-        self.activities.push(activity);
+        self.activities.push(AgentActivity::new(self.steps.max(1), kind));
         self.activities.last_mut().expect("an activity was pushed just above")
     }
 

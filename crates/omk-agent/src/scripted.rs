@@ -56,15 +56,7 @@ pub(crate) fn run(
         let n = step_idx + 1;
         finished.steps += 1;
         let step_number = finished.steps;
-        let activity = |kind: ActivityKind| AgentActivity {
-            step: step_number,
-            activity: kind,
-            tool: None,
-            tool_call_id: None,
-            ok: None,
-            usage: None,
-            text: None,
-        };
+        let activity = |kind: ActivityKind| AgentActivity::new(step_number, kind);
         transcript.record("StepBegin", json!({ "n": n }))?;
         hold.emit(&activity(ActivityKind::Step));
         // As for a process after each line: a turn budget stops the run as a turn starts.

@@ -9,6 +9,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use omk_events::{GateFinished, GateKind};
@@ -84,7 +85,9 @@ pub(crate) struct GoalSummary<'a> {
     /// The pid of that process, when it recorded one.
     pub(crate) pid: Option<u32>,
     /// When the goal was created (RFC 3339, UTC, milliseconds).
-    pub(crate) started_at: String,
+    #[serde(with = "omk_events::timestamp")]
+    #[cfg_attr(feature = "schema", schemars(with = "String"))]
+    pub(crate) started_at: DateTime<Utc>,
     /// Milliseconds from the first to the last event.
     pub(crate) elapsed_ms: u64,
     /// The budget: limits, use, and what ran out.
@@ -109,7 +112,7 @@ impl<'a> GoalSummary<'a> {
             step: &status.step,
             running: status.running.is_some(),
             pid: status.running.flatten(),
-            started_at: proof.task.started_at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+            started_at: proof.task.started_at,
             elapsed_ms: proof.task.elapsed_ms,
             budget: &status.budget,
             branch: proof.git.branch.as_deref(),

@@ -104,7 +104,9 @@ impl Progress {
                         let mut inner = lock(&inner);
                         inner.frame = inner.frame.wrapping_add(1);
                         let text = inner.redraw();
-                        output::print_stderr(&text);
+                        if !text.is_empty() {
+                            output::print_stderr(&text);
+                        }
                     }
                 })
             };
@@ -423,13 +425,10 @@ mod tests {
         let events = envelopes(vec![
             Event::AgentStarted(AgentStarted { agent: "script:fix.scenario".to_owned() }),
             Event::AgentActivity(AgentActivity {
-                step: 1,
-                activity: ActivityKind::ToolCall,
                 tool: Some("ReadFile".to_owned()),
                 tool_call_id: Some("tc-1".to_owned()),
-                ok: None,
-                usage: None,
                 text: Some("\"calc.sh\"".to_owned()),
+                ..AgentActivity::new(1, ActivityKind::ToolCall)
             }),
         ]);
         let mut live = Inner::new(ProgressMode::Live, false);

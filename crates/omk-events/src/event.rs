@@ -300,6 +300,21 @@ pub struct AgentActivity {
     pub text: Option<String>,
 }
 
+impl AgentActivity {
+    /// Returns an activity of `kind` in model step `step`, with no tool, usage or text yet.
+    pub fn new(step: u32, kind: ActivityKind) -> Self {
+        Self {
+            step,
+            activity: kind,
+            tool: None,
+            tool_call_id: None,
+            ok: None,
+            usage: None,
+            text: None,
+        }
+    }
+}
+
 /// What an agent did, in an [`AgentActivity`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
