@@ -465,7 +465,7 @@ fn resume_repairs_a_torn_log_and_replay_verifies_it() -> anyhow::Result<()> {
     let goal = goal_id(&env, &repo)?;
     let log_path = repo.join(".omk/goals").join(&goal).join("events.jsonl");
     let mut log = fs::read(&log_path)?;
-    log.extend_from_slice(b"{\"format\":\"1.1\",\"seq\":99,\"at\":\"2026-");
+    log.extend_from_slice(b"{\"format\":\"1.2\",\"seq\":99,\"at\":\"2026-");
     fs::write(&log_path, log)?;
 
     let resumed = env.omk(&repo, &["resume"])?;

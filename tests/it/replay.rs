@@ -96,7 +96,7 @@ fn a_torn_last_line_is_reported_not_an_error() -> anyhow::Result<()> {
     let (repo, log) = fixed_repo(&env)?;
     let mut bytes = fs::read(&log)?;
     let events = bytes.iter().filter(|it| **it == b'\n').count();
-    bytes.extend_from_slice(b"{\"format\":\"1.1\",\"seq\":");
+    bytes.extend_from_slice(b"{\"format\":\"1.2\",\"seq\":");
     fs::write(&log, bytes)?;
     let output = env.omk(&repo, &["replay"])?;
     assert_eq!(output.code, Some(0), "{output}");

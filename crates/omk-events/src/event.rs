@@ -127,6 +127,26 @@ pub enum Event {
     ///
     /// The one chatty kind: the log commits these in groups rather than one by one.
     AgentActivity(AgentActivity),
+    /// The goal is a team goal: its task graph, validated.
+    TaskGraphPlanned(crate::team::TaskGraphPlanned),
+    /// A worker claimed a task: its slice's worktree and branch exist and its agent starts.
+    TaskClaimed(crate::team::TaskClaimed),
+    /// An event of one slice's agent run.
+    Slice(crate::team::SliceEvent),
+    /// A slice's change is committed on its branch and waits in the merge queue.
+    TaskCompleted(crate::team::TaskCompleted),
+    /// A slice's attempt failed; it is retried or fails for good.
+    TaskFailed(crate::team::TaskFailed),
+    /// A batch of slices was merged onto the integration branch.
+    QueueMerged(crate::team::QueueMerged),
+    /// The batch's gates passed on the merged tree.
+    QueueLanded(crate::team::QueueLanded),
+    /// The batch broke a gate; the integration branch went back.
+    QueueReverted(crate::team::QueueReverted),
+    /// A slice will not be part of the goal's change.
+    TaskTakenOut(crate::team::TaskTakenOut),
+    /// A slice's agent proposed a follow-up task, and the policy decided.
+    TaskProposed(crate::team::TaskProposed),
     /// An event of a kind this build does not know, written by a newer omk: kept whole, shown
     /// by replay, ignored by the proof.
     ///
@@ -151,6 +171,7 @@ impl Event {
     pub fn durability(&self) -> Durability {
         match self {
             Self::AgentActivity(_) => Durability::Group,
+            Self::Slice(slice) => slice.event.durability(),
             _ => Durability::Sync,
         }
     }
@@ -220,6 +241,16 @@ kinds! {
     "recovery_performed" => RecoveryPerformed,
     "approval_decided" => ApprovalDecided,
     "agent_activity" => AgentActivity,
+    "task_graph_planned" => TaskGraphPlanned,
+    "task_claimed" => TaskClaimed,
+    "slice" => Slice,
+    "task_completed" => TaskCompleted,
+    "task_failed" => TaskFailed,
+    "queue_merged" => QueueMerged,
+    "queue_landed" => QueueLanded,
+    "queue_reverted" => QueueReverted,
+    "task_taken_out" => TaskTakenOut,
+    "task_proposed" => TaskProposed,
 }
 
 /// Deserializes an event, keeping one of a kind this build does not know as
@@ -227,6 +258,13 @@ kinds! {
 fn deserialize_event<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Event, D::Error> {
     let raw = Box::<serde_json::value::RawValue>::deserialize(deserializer)?;
     parse_event(raw.get()).map_err(serde::de::Error::custom)
+}
+
+/// Deserializes the event inside a [`crate::team::SliceEvent`] as [`deserialize_event`] does.
+pub(crate) fn deserialize_boxed_event<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Box<Event>, D::Error> {
+    deserialize_event(deserializer).map(Box::new)
 }
 
 /// Parses one event object; see [`Event::Unknown`].
@@ -772,6 +810,9 @@ pub enum GatePhase {
     /// On the changed worktree: the result that speaks for the change.
     #[default]
     Proposed,
+    /// On a team goal's integration branch, after a batch of slices merged: decides whether the
+    /// batch lands (see `queue_merged`).
+    Integration,
 }
 
 impl fmt::Display for GatePhase {
@@ -779,6 +820,7 @@ impl fmt::Display for GatePhase {
         f.write_str(match self {
             Self::Baseline => "baseline",
             Self::Proposed => "proposed",
+            Self::Integration => "integration",
         })
     }
 }

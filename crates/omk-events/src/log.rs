@@ -20,8 +20,9 @@ use crate::{
 /// The log format version this build writes and reads, `major.minor`.
 ///
 /// A reader accepts any minor of its major and refuses every other major. Format 1.1 added
-/// the hash chain (`prev` and `hash`); logs of format 1.0 are read without it.
-pub const FORMAT_VERSION: &str = "1.1";
+/// the hash chain (`prev` and `hash`); logs of format 1.0 are read without it. Format 1.2 added
+/// the events of team runs (`task_graph_planned`, `slice`, `queue_merged`, ...).
+pub const FORMAT_VERSION: &str = "1.2";
 
 /// The most chatty events written before their group is synced.
 const GROUP_MAX_EVENTS: u32 = 4096;
@@ -397,7 +398,7 @@ mod tests {
             precise,
             Event::GoalFailed(GoalFailed { step: Step::Agent, error: "boom".into() }),
         )?;
-        let body = "{\"format\":\"1.1\",\"seq\":1,\"at\":\"2026-11-21T20:00:07.123Z\",\
+        let body = "{\"format\":\"1.2\",\"seq\":1,\"at\":\"2026-11-21T20:00:07.123Z\",\
                     \"goal_id\":\"g1\",\"event\":{\"kind\":\"goal_failed\",\"step\":\"agent\",\
                     \"error\":\"boom\"},\"prev\":\"0000000000000000000000000000000000000000000000000000000000000000\"}";
         let hash = crate::sha256_hex(body.as_bytes());
@@ -448,7 +449,7 @@ mod tests {
         let dir = tempfile::tempdir()?;
         let path = write_log(dir.path(), 2)?;
         let mut bytes = fs::read(&path)?;
-        bytes.extend_from_slice(b"{\"format\":\"1.1\",\"seq\":3,\"at\":\"2026-");
+        bytes.extend_from_slice(b"{\"format\":\"1.2\",\"seq\":3,\"at\":\"2026-");
         fs::write(&path, &bytes)?;
 
         let torn = read_log(&path)?.torn_tail.ok_or("the torn tail is reported")?;
@@ -457,7 +458,7 @@ mod tests {
         let (mut log, opened) = EventLog::open(&path, at(9))?;
         let (repaired, kept) = opened.repaired.ok_or("the tail is repaired")?;
         assert_eq!(repaired, torn);
-        assert_eq!(fs::read(&kept)?, b"{\"format\":\"1.1\",\"seq\":3,\"at\":\"2026-");
+        assert_eq!(fs::read(&kept)?, b"{\"format\":\"1.2\",\"seq\":3,\"at\":\"2026-");
         log.append(at(10), sample_event(10))?;
         drop(log);
 

@@ -560,12 +560,12 @@ mod tests {
         check(format!("{}\nnot json\n", lines[0]), "parse event log LOG line 2")?;
         check(format!("{}\n\n{}\n", lines[0], lines[1]), "parse event log LOG line 2")?;
         check(
-            lines[0].replace("\"format\":\"1.1\"", "\"format\":\"2.0\"") + "\n",
-            "read event log LOG line 1: format 2.0 is not supported (this omk reads 1.1); upgrade omk",
+            lines[0].replace("\"format\":\"1.2\"", "\"format\":\"2.0\"") + "\n",
+            "read event log LOG line 1: format 2.0 is not supported (this omk reads 1.2); upgrade omk",
         )?;
         check(
             "{\"format\":\"2.0\",\"something\":\"new\"}\n".to_owned(),
-            "read event log LOG line 1: format 2.0 is not supported (this omk reads 1.1); upgrade omk",
+            "read event log LOG line 1: format 2.0 is not supported (this omk reads 1.2); upgrade omk",
         )?;
         check(
             format!("{}\n{}\n", lines[0], rehash(&lines[1].replace("\"g1\"", "\"g2\""))),
@@ -693,7 +693,7 @@ mod tests {
             }
         }
         let deep = format!(
-            "{{\"format\":\"1.1\",\"seq\":1,\"at\":\"2026-11-21T20:00:00.000Z\",\"goal_id\":\"g1\",\
+            "{{\"format\":\"1.2\",\"seq\":1,\"at\":\"2026-11-21T20:00:00.000Z\",\"goal_id\":\"g1\",\
              \"event\":{{\"kind\":\"agent_started\",\"agent\":\"a\",\"x\":{}{}}},\"prev\":\"{}\",\
              \"hash\":\"{}\"}}",
             "[".repeat(126),

@@ -131,7 +131,11 @@ impl Timeline {
             tokens: None,
             gate: None,
         };
-        match &envelope.event {
+        let event = match &envelope.event {
+            Event::Slice(slice) => &*slice.event,
+            other => other,
+        };
+        match event {
             Event::AgentFinished(finished) => {
                 summary.agent_runs += 1;
                 if let Some(usage) = finished.usage {
@@ -346,6 +350,108 @@ fn describe(event: &Event, root: Option<&Path>) -> (&'static str, String) {
         Event::Unknown(unknown) => {
             ("?", format!("{} (a kind from a newer omk, shown as written)", unknown.to_json()))
         }
+        Event::TaskGraphPlanned(planned) => {
+            let tasks: Vec<String> = planned
+                .tasks
+                .iter()
+                .map(|task| match task.depends_on.as_slice() {
+                    [] => task.id.clone(),
+                    deps => format!("{} (after {})", task.id, deps.join(", ")),
+                })
+                .collect();
+            (
+                "team",
+                format!(
+                    "task graph of {} task(s), {} at once: {}",
+                    planned.tasks.len(),
+                    planned.max_agents,
+                    tasks.join(", ")
+                ),
+            )
+        }
+        Event::TaskClaimed(claimed) => (
+            "team",
+            format!(
+                "[{}] attempt {} claimed by {} on {} from {}",
+                claimed.task,
+                claimed.attempt,
+                claimed.worker,
+                claimed.branch,
+                short(&claimed.base_commit)
+            ),
+        ),
+        Event::Slice(slice) => {
+            let (_, what) = describe(&slice.event, root);
+            ("slice", format!("[{}] {what}", slice.task))
+        }
+        Event::TaskCompleted(completed) => (
+            "team",
+            format!(
+                "[{}] committed {} ({} path(s)); queued for merging",
+                completed.task,
+                short(&completed.commit),
+                completed.paths.len()
+            ),
+        ),
+        Event::TaskFailed(failed) => (
+            "team",
+            format!(
+                "[{}] attempt {} on {} failed ({}): {}; {}",
+                failed.task,
+                failed.attempt,
+                failed.worker,
+                serde_json::to_value(failed.cause)
+                    .ok()
+                    .and_then(|it| it.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+                failed.reason,
+                if failed.retry { "retrying" } else { "no retry" }
+            ),
+        ),
+        Event::QueueMerged(merged) => (
+            "queue",
+            format!(
+                "merged {} onto the integration branch: {} (tree {}); gates next",
+                merged.tasks.join(", "),
+                short(&merged.commit),
+                short(&merged.tree_id)
+            ),
+        ),
+        Event::QueueLanded(landed) => (
+            "queue",
+            format!("landed {} at {}", landed.tasks.join(", "), short(&landed.commit)),
+        ),
+        Event::QueueReverted(reverted) => (
+            "queue",
+            format!(
+                "{} broke {}; the integration branch is back at {}",
+                reverted.tasks.join(", "),
+                reverted.failed_gates.join(", "),
+                short(&reverted.reset_to)
+            ),
+        ),
+        Event::TaskTakenOut(out) => {
+            let why = match &out.reason {
+                crate::TakeOutReason::Conflict { paths } => {
+                    format!("its merge conflicts in {}", paths.join(", "))
+                }
+                crate::TakeOutReason::BrokeGates { gates, .. } => {
+                    format!("merged alone it breaks {}", gates.join(", "))
+                }
+                crate::TakeOutReason::Dependency { task } => format!("it depends on {task}"),
+            };
+            ("queue", format!("[{}] taken out: {why}", out.task))
+        }
+        Event::TaskProposed(proposed) => (
+            "team",
+            format!(
+                "[{}] proposed task {}: {} ({})",
+                proposed.task.proposed_by.as_deref().unwrap_or("?"),
+                proposed.task.id,
+                if proposed.accepted { "accepted" } else { "rejected" },
+                proposed.reason
+            ),
+        ),
     }
 }
 

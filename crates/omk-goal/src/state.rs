@@ -217,6 +217,7 @@ impl GoalState {
                         self.gates_done.entry(tree.clone()).or_default().insert(gate.name.clone());
                     }
                 }
+                GatePhase::Integration => {}
             },
             Event::AgentStarted(_) => {
                 self.agent_running = true;
@@ -303,6 +304,16 @@ impl GoalState {
             | Event::AgentActivity(_)
             | Event::RecoveryPerformed(_)
             | Event::Unknown(_) => {}
+            Event::TaskGraphPlanned(_)
+            | Event::TaskClaimed(_)
+            | Event::Slice(_)
+            | Event::TaskCompleted(_)
+            | Event::TaskFailed(_)
+            | Event::QueueMerged(_)
+            | Event::QueueLanded(_)
+            | Event::QueueReverted(_)
+            | Event::TaskTakenOut(_)
+            | Event::TaskProposed(_) => {}
         }
         // A run whose steps are all done ended as it should.
         if self.next() == Next::Done {

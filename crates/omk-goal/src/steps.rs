@@ -122,6 +122,7 @@ impl Controller<'_> {
         let names = match phase {
             GatePhase::Baseline => state.missing_baseline(&self.config.gate_names),
             GatePhase::Proposed => state.missing_gates(&self.config.gate_names),
+            GatePhase::Integration => return Ok(Flow::Continue),
         };
         let tree_id = match omk_worktree::capture_changes(&worktree.path, &state.base_commit) {
             Ok(changes) => changes,

@@ -37,7 +37,12 @@ impl BudgetMeter {
     /// Folds one event into the meter.
     pub fn apply(&mut self, envelope: &Envelope) {
         let at = envelope.at;
-        match &envelope.event {
+        // A team goal's slices spend from the goal's budget too.
+        let event = match &envelope.event {
+            Event::Slice(slice) if matches!(*slice.event, Event::AgentFinished(_)) => &*slice.event,
+            other => other,
+        };
+        match event {
             Event::GoalResumed(_) => {
                 if let Some((start, last)) = self.segment {
                     self.closed_ms += elapsed_ms(start, last);

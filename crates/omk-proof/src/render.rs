@@ -216,6 +216,7 @@ fn gate_line(gate: &ProofGate) -> String {
         (GatePhase::Baseline, _) => ", baseline",
         (GatePhase::Proposed, true) => "",
         (GatePhase::Proposed, false) => ", before the change",
+        (GatePhase::Integration, _) => ", integration",
     };
     let tests = gate
         .tests

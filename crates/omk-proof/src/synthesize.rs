@@ -214,6 +214,18 @@ impl Synthesizer {
             | Event::AgentActivity(_)
             | Event::BudgetWarned(_)
             | Event::Unknown(_) => {}
+            // Team runs: the slices' runs and the merge queue (not yet in the proof).
+            Event::TaskGraphPlanned(_)
+            | Event::TaskClaimed(_)
+            | Event::Slice(_)
+            | Event::TaskCompleted(_)
+            | Event::TaskFailed(_)
+            | Event::QueueMerged(_)
+            | Event::QueueLanded(_)
+            | Event::QueueReverted(_)
+            | Event::TaskTakenOut(_)
+            | Event::TaskProposed(_) => {}
+            Event::GateFinished(gate) if gate.phase == GatePhase::Integration => {}
             Event::AgentStarted(_) => self.last_agent_start = Some(seq),
             Event::WorktreeCreated(worktree) => self.branch = Some(worktree.branch.clone()),
             Event::GoalClassified(classified) => self.classified = Some(classified.clone()),
