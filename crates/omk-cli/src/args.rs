@@ -84,6 +84,10 @@ pub enum Command {
     /// not touched. Gates come from `[[gates]]` in omk.toml at the repository root, then --gate.
     ///
     /// Example: omk run "fix the failing test" --agent script:fix.scenario --gate "cargo test"
+    ///
+    /// Team run: omk run "add these:\n- a\n- b\n- c" --slices 3, or omk run --plan tasks.toml;
+    /// each slice runs in its own worktree, and finished slices merge one batch at a time onto
+    /// the goal's branch, with the gates run after each merge (docs/teams.md).
     Run(RunArgs),
     /// Continue GOAL from its last completed step, after a pause, a crash, a budget stop or a
     /// failed step
@@ -184,8 +188,34 @@ pub enum Command {
 /// Arguments of `omk run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// What the agent should change
-    pub prompt: String,
+    /// What the agent should change (with --plan: what the plan is for [default: the plan's
+    /// task ids])
+    #[arg(required_unless_present = "plan")]
+    pub prompt: Option<String>,
+
+    /// Split the goal into N slices, one per group of the prompt's list items, run by agents
+    /// at once, each in its own worktree
+    #[arg(long, value_name = "N", conflicts_with = "plan")]
+    pub slices: Option<u32>,
+
+    /// Run the tasks of a task plan (TOML: ids, prompts, dependencies, read and write paths,
+    /// agents, budgets) as slices; see docs/teams.md
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
+
+    /// Run at most N slices at once [default: the plan's max_agents, else the number of tasks
+    /// up to 4]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=16))]
+    pub max_agents: Option<u32>,
+
+    /// Retry a failed slice up to N times [default: the plan's retries, else 1]
+    #[arg(long, value_name = "N")]
+    pub retries: Option<u32>,
+
+    /// Give a slice's task to another worker when its worker sent no heartbeat for this long
+    /// (such as 30s)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration_ms, default_value = "30s")]
+    pub lease: u64,
 
     /// The agent to run: kimi, kimi-print, claude, codex, cmd:COMMAND or script:FILE
     /// [default: `[agent] default` in the user config, else in omk.toml]

@@ -46,10 +46,10 @@ pub use crate::evidence::{
     ReviewStarted, ReviewStatus,
 };
 pub use crate::hash::EventHash;
+pub use crate::ids::{GoalId, InvalidGoalId, Seq};
+pub use crate::log::{EventLog, FORMAT_VERSION, Opened};
+pub use crate::read::{LogReader, Poll, ReadLog, TornTail, Verified, read_log, verify};
 pub use crate::team::{
     FailureCause, PlanSource, QueueLanded, QueueMerged, QueueReverted, SliceEvent, TakeOutReason,
     TaskClaimed, TaskCompleted, TaskFailed, TaskGraphPlanned, TaskProposed, TaskSpec, TaskTakenOut,
 };
-pub use crate::ids::{GoalId, InvalidGoalId, Seq};
-pub use crate::log::{EventLog, FORMAT_VERSION, Opened};
-pub use crate::read::{LogReader, Poll, ReadLog, TornTail, Verified, read_log, verify};

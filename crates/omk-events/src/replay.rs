@@ -417,10 +417,9 @@ fn describe(event: &Event, root: Option<&Path>) -> (&'static str, String) {
                 short(&merged.tree_id)
             ),
         ),
-        Event::QueueLanded(landed) => (
-            "queue",
-            format!("landed {} at {}", landed.tasks.join(", "), short(&landed.commit)),
-        ),
+        Event::QueueLanded(landed) => {
+            ("queue", format!("landed {} at {}", landed.tasks.join(", "), short(&landed.commit)))
+        }
         Event::QueueReverted(reverted) => (
             "queue",
             format!(

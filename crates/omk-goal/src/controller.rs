@@ -19,7 +19,7 @@ use omk_events::{
     BudgetExhausted, BudgetLimits, BudgetSet, BudgetWarned, ChangedFile, ClassificationSource,
     DecisionRequested, DecisionSubject, Envelope, Event, EventLog, FileOperation, GatePhase,
     GoalCancelled, GoalClassified, GoalCreated, GoalFailed, GoalId, GoalKind, GoalPaused,
-    RecoveryAction, RecoveryPerformed, Step,
+    PlanSource, RecoveryAction, RecoveryPerformed, Step, TaskGraphPlanned,
 };
 use omk_gates::{GateConfig, GatePlan, GateSpec};
 use omk_proof::Proof;
@@ -76,8 +76,35 @@ pub struct RunRequest<'a> {
     /// Shell command lines given on the command line, run as required gates `gate-1`, ...
     /// after those of `omk.toml`.
     pub extra_gates: &'a [String],
+    /// Split the goal into slices run by agents at once (`--slices` or `--plan`); `None` runs
+    /// one agent.
+    pub team: Option<TeamRequest<'a>>,
     /// What the run needs from its caller.
     pub env: RunEnv<'a>,
+}
+
+/// What a team run asks for: where its tasks come from and how many agents run at once.
+#[derive(Debug, Clone)]
+pub struct TeamRequest<'a> {
+    /// Where the task graph comes from.
+    pub source: TeamSource<'a>,
+    /// How many slices run at once; `None` takes the plan's `max_agents`, else the number of
+    /// tasks up to 4.
+    pub max_agents: Option<u32>,
+    /// How many times a failed slice is retried; `None` takes the plan's, else 1.
+    pub retries: Option<u32>,
+    /// How long a worker may send no heartbeat before its task goes to another worker;
+    /// `None` is 30 s.
+    pub lease_ms: Option<u64>,
+}
+
+/// Where a team run's tasks come from.
+#[derive(Debug, Clone, Copy)]
+pub enum TeamSource<'a> {
+    /// The prompt's list items, dealt into this many slices (`--slices N`).
+    Slices(u32),
+    /// A task plan file (`--plan FILE`).
+    Plan(&'a Path),
 }
 
 /// What `omk resume` asks for.
@@ -108,7 +135,7 @@ pub struct RunOutcome {
 /// repository, a repository without commits, a detached HEAD, an invalid `omk.toml` or an
 /// agent that cannot run is an error and leaves no goal behind.
 pub async fn run_goal(request: RunRequest<'_>) -> Result<RunOutcome, Error> {
-    let RunRequest { repo_dir, prompt, agent, kind, budget, extra_gates, env } = request;
+    let RunRequest { repo_dir, prompt, agent, kind, budget, extra_gates, team, env } = request;
     let prompt = prompt.trim();
     if prompt.is_empty() {
         return Err(Error::EmptyPrompt);
@@ -137,6 +164,14 @@ pub async fn run_goal(request: RunRequest<'_>) -> Result<RunOutcome, Error> {
         (None, None) => return Err(Error::NoAgent),
     };
     let agent = omk_agent::prepare(&spec, &config.agent, env.agent_environment)?;
+    let planned = match &team {
+        Some(team) => Some(plan_team(team, prompt)?),
+        None => None,
+    };
+    let team_agents = match &planned {
+        Some(planned) => prepare_team_agents(&planned.tasks, &config, env.agent_environment)?,
+        None => std::collections::BTreeMap::new(),
+    };
 
     let created_at = env.clock.now();
     let (goal_id, paths) = create_goal_dir(&repo, created_at, prompt)?;
@@ -153,11 +188,77 @@ pub async fn run_goal(request: RunRequest<'_>) -> Result<RunOutcome, Error> {
     let state = GoalState::new(goal_id.clone(), created.clone());
     let mut ctl = Controller::new(log, state, repo, paths, config, Some(agent), env);
     ctl.kind = kind;
+    ctl.team_agents = team_agents;
     ctl.rec.record(Event::GoalCreated(created))?;
     if budget != BudgetLimits::default() {
         ctl.rec.record(Event::BudgetSet(BudgetSet { limits: budget }))?;
     }
+    if let Some(planned) = planned {
+        ctl.rec.record(Event::TaskGraphPlanned(planned))?;
+    }
     ctl.drive().await
+}
+
+/// Reads and checks a team run's task graph, before anything is created.
+fn plan_team(team: &TeamRequest<'_>, prompt: &str) -> Result<TaskGraphPlanned, Error> {
+    let (source, tasks, plan_agents, plan_retries) = match team.source {
+        TeamSource::Slices(count) => {
+            let retries = team.retries.unwrap_or(1);
+            let tasks = crate::plan::slices_from_prompt(prompt, count, retries)?;
+            (PlanSource::Slices { count }, tasks, None, None)
+        }
+        TeamSource::Plan(path) => {
+            let bytes = fs::read(path)
+                .map_err(|source| Error::ReadInput { path: path.to_owned(), source })?;
+            let text = String::from_utf8_lossy(&bytes);
+            let mut plan = crate::plan::parse_plan(path, &text)?;
+            if let Some(retries) = team.retries {
+                for task in &mut plan.tasks {
+                    task.retries = retries;
+                }
+            }
+            let source =
+                PlanSource::File { path: path.to_owned(), sha256: omk_events::sha256_hex(&bytes) };
+            (source, plan.tasks, plan.max_agents, plan.retries)
+        }
+    };
+    let _ = plan_retries;
+    crate::plan::validate(&tasks).map_err(|problems| Error::Plan {
+        source_name: match team.source {
+            TeamSource::Slices(_) => "from --slices".to_owned(),
+            TeamSource::Plan(path) => path.display().to_string(),
+        },
+        problems,
+    })?;
+    let count = u32::try_from(tasks.len()).unwrap_or(u32::MAX);
+    let max_agents = team.max_agents.or(plan_agents).unwrap_or_else(|| count.min(4)).max(1);
+    Ok(TaskGraphPlanned {
+        source,
+        max_agents,
+        lease_ms: team.lease_ms.unwrap_or(crate::scheduler::DEFAULT_LEASE_MS),
+        max_depth: crate::scheduler::DEFAULT_MAX_DEPTH,
+        // Proposals may grow the graph to twice its planned size.
+        max_tasks: count.saturating_mul(2).max(count + 2),
+        tasks,
+    })
+}
+
+/// Prepares the agent of every task that names its own, so a missing program or scenario is
+/// an error before anything runs.
+pub(crate) fn prepare_team_agents(
+    tasks: &[omk_events::TaskSpec],
+    config: &Config,
+    environment: &AgentEnvironment,
+) -> Result<std::collections::BTreeMap<String, Agent>, Error> {
+    let mut agents = std::collections::BTreeMap::new();
+    for spec in tasks.iter().filter_map(|task| task.agent.as_ref()) {
+        if agents.contains_key(spec) {
+            continue;
+        }
+        let parsed = AgentSpec::parse(spec)?;
+        agents.insert(spec.clone(), omk_agent::prepare(&parsed, &config.agent, environment)?);
+    }
+    Ok(agents)
 }
 
 /// Continues a goal from its last completed step.
@@ -198,7 +299,12 @@ pub async fn resume_goal(request: ResumeRequest<'_>) -> Result<RunOutcome, Error
     let crashed = !state.ended_cleanly;
     let last = events.last().map(|it| (it.seq, it.event.kind().to_owned()));
     let question = matches!(state.halt, Some(Halt::Question(_)));
+    let team_agents = match &state.team {
+        Some(team) => prepare_team_agents(&team.tasks(), &config, env.agent_environment)?,
+        None => std::collections::BTreeMap::new(),
+    };
     let mut ctl = Controller::new(log, state, repo, paths, config, Some(agent), env);
+    ctl.team_agents = team_agents;
     if crashed && let Some((seq, kind)) = last {
         let next = ctl.rec.state.next_with(Some(&ctl.config.gate_names));
         ctl.rec.record(Event::RecoveryPerformed(RecoveryPerformed {
@@ -231,6 +337,7 @@ pub(crate) fn describe_next(next: &Next) -> &'static str {
         Next::Classify => "intake",
         Next::Worktree => "the worktree step",
         Next::Baseline => "the baseline gates",
+        Next::Team => "the team's slices and merge queue",
         Next::Agent { .. } => "the agent step",
         Next::Capture => "the change capture",
         Next::Commit => "the commit",
@@ -300,6 +407,10 @@ pub(crate) struct Controller<'e> {
     pub(crate) max_parallel_gates: usize,
     pub(crate) gate_environment: &'e [(String, String)],
     pub(crate) reuse_cached_gates: bool,
+    /// The agents of a team goal's tasks that name their own, by spec.
+    pub(crate) team_agents: std::collections::BTreeMap<String, Agent>,
+    /// Slices whose claim was recorded again on resume and whose worker must start.
+    pub(crate) team_restart: Vec<String>,
 }
 
 impl<'e> Controller<'e> {
@@ -325,6 +436,8 @@ impl<'e> Controller<'e> {
             max_parallel_gates: env.max_parallel_gates,
             gate_environment: env.gate_environment,
             reuse_cached_gates: env.reuse_cached_gates,
+            team_agents: std::collections::BTreeMap::new(),
+            team_restart: Vec::new(),
         }
     }
 }
@@ -388,6 +501,7 @@ impl Controller<'_> {
                 Next::Classify => self.classify()?,
                 Next::Worktree => self.create_worktree()?,
                 Next::Baseline => self.run_gate_step(stopper, GatePhase::Baseline).await?,
+                Next::Team => self.run_team(stopper).await?,
                 Next::Agent { follow_up } => self.run_agent(stopper, follow_up.as_deref())?,
                 Next::Capture => self.capture()?,
                 Next::Commit => self.commit()?,
@@ -461,7 +575,8 @@ impl Controller<'_> {
             source,
             oracle_gates,
         }))?;
-        if let Some(question) = intake.question {
+        // A team goal's tasks say what to do, whatever its prompt says.
+        if let Some(question) = intake.question.filter(|_| self.rec.state.team.is_none()) {
             self.rec.record(Event::DecisionRequested(DecisionRequested {
                 subject: DecisionSubject::Question { id: "goal".to_owned() },
                 question,

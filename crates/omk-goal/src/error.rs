@@ -239,6 +239,14 @@ pub enum Error {
     /// `omk budget add` without anything to add.
     #[error("say what to add: omk budget add GOAL --time 10m --tokens 50000 --usd 1 --turns 10")]
     EmptyBudgetAdd,
+    /// A task plan (`--plan FILE` or `--slices N`) is invalid.
+    #[error("the task plan {source_name} is invalid:{}", problems.iter().map(|it| format!("\n  - {it}")).collect::<String>())]
+    Plan {
+        /// The plan file, or `from --slices`.
+        source_name: String,
+        /// Every problem found, each naming its task(s).
+        problems: Vec<String>,
+    },
 }
 
 impl Error {
@@ -286,7 +294,8 @@ impl Error {
             | Self::Export(_)
             | Self::BadSince { .. }
             | Self::NoSuchCommit { .. }
-            | Self::EmptyBudgetAdd => true,
+            | Self::EmptyBudgetAdd
+            | Self::Plan { .. } => true,
             Self::ReadGoals { .. }
             | Self::MergeRefused { .. }
             | Self::StopTimedOut { .. }

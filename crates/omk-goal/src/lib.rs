@@ -47,12 +47,15 @@ mod history;
 mod intake;
 mod keys;
 mod layers;
+mod plan;
 mod review;
 mod review_step;
+mod scheduler;
 mod state;
 mod status;
 mod steps;
 mod store;
+mod team;
 mod verify;
 mod worktrees;
 
@@ -69,7 +72,9 @@ pub use crate::attest::{
 pub use crate::clock::{Clock, FixedClock, SystemClock};
 pub use crate::config::{GoalConfig, OracleConfig, ReviewConfig};
 pub use crate::control::{ControlAction, StopOutcome};
-pub use crate::controller::{ResumeRequest, RunEnv, RunOutcome, RunRequest, resume_goal, run_goal};
+pub use crate::controller::{
+    ResumeRequest, RunEnv, RunOutcome, RunRequest, TeamRequest, TeamSource, resume_goal, run_goal,
+};
 pub use crate::demo::{DemoProject, create_demo_project};
 pub use crate::error::{Error, error_chain};
 pub use crate::gates::{CheckoutGates, checkout_gates, create_gate_run_dir};

@@ -21,6 +21,8 @@ pub(crate) enum Next {
     Worktree,
     /// Run the gates on the base tree, those not yet finished there.
     Baseline,
+    /// Run the team's slices and merge queue until every slice landed or is out.
+    Team,
     /// Run the agent, with the follow-up instruction when there is one.
     Agent {
         /// The follow-up of `omk resume --prompt`, if this run answers one.
@@ -109,6 +111,10 @@ pub(crate) struct GoalState {
     pub(crate) warned: BTreeSet<String>,
     /// Baseline gates that finished, by name.
     pub(crate) baseline_done: BTreeSet<String>,
+    /// Baseline gates whose latest run failed, by name.
+    pub(crate) baseline_failed: BTreeSet<String>,
+    /// A team goal's task graph, slices and merge queue.
+    pub(crate) team: Option<crate::team::TeamState>,
     /// Whether an agent run was started and has not finished.
     pub(crate) agent_running: bool,
     /// The number of agent runs started.
@@ -154,6 +160,8 @@ impl GoalState {
             meter: BudgetMeter::new(),
             warned: BTreeSet::new(),
             baseline_done: BTreeSet::new(),
+            baseline_failed: BTreeSet::new(),
+            team: None,
             agent_running: false,
             agent_runs: 0,
             agent_complete: false,
@@ -211,6 +219,11 @@ impl GoalState {
             Event::GateFinished(gate) => match gate.phase {
                 GatePhase::Baseline => {
                     self.baseline_done.insert(gate.name.clone());
+                    if gate.failure().is_some() {
+                        self.baseline_failed.insert(gate.name.clone());
+                    } else {
+                        self.baseline_failed.remove(&gate.name);
+                    }
                 }
                 GatePhase::Proposed => {
                     if let Some(tree) = &gate.tree_id {
@@ -304,8 +317,10 @@ impl GoalState {
             | Event::AgentActivity(_)
             | Event::RecoveryPerformed(_)
             | Event::Unknown(_) => {}
-            Event::TaskGraphPlanned(_)
-            | Event::TaskClaimed(_)
+            Event::TaskGraphPlanned(planned) => {
+                self.team = Some(crate::team::TeamState::new(planned));
+            }
+            Event::TaskClaimed(_)
             | Event::Slice(_)
             | Event::TaskCompleted(_)
             | Event::TaskFailed(_)
@@ -313,7 +328,11 @@ impl GoalState {
             | Event::QueueLanded(_)
             | Event::QueueReverted(_)
             | Event::TaskTakenOut(_)
-            | Event::TaskProposed(_) => {}
+            | Event::TaskProposed(_) => {
+                if let Some(team) = &mut self.team {
+                    team.apply(&envelope.event);
+                }
+            }
         }
         // A run whose steps are all done ended as it should.
         if self.next() == Next::Done {
@@ -353,7 +372,16 @@ impl GoalState {
         {
             return Next::Baseline;
         }
-        if self.follow_up.is_some() || !self.agent_complete {
+        // A team goal's slices do its agent work; a follow-up runs the goal's agent on the
+        // integrated tree afterwards, as for a single run.
+        if self.follow_up.is_none()
+            && self.agent_runs == 0
+            && let Some(team) = &self.team
+        {
+            if !team.complete() {
+                return Next::Team;
+            }
+        } else if self.follow_up.is_some() || !self.agent_complete {
             return Next::Agent { follow_up: self.follow_up.clone() };
         }
         let Some(captured) = &self.captured else { return Next::Capture };

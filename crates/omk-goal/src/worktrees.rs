@@ -28,6 +28,8 @@ pub fn gc_worktrees(dir: &Path, dry_run: bool) -> Result<(PathBuf, Vec<GcEntry>)
     let repo = omk_worktree::open(dir)?;
     let goals = goals_dir(&repo.root);
     let is_finished = |goal: &str| {
+        // A team goal's slice worktrees are `<goal-id>.<task>`: they go with their goal.
+        let goal = goal.split_once('.').map_or(goal, |(goal, _)| goal);
         let Ok(log) = omk_events::read_log(&goals.join(goal).join("events.jsonl")) else {
             return false;
         };

@@ -76,6 +76,17 @@ pub fn merge_base_into(
     head_commit(worktree)
 }
 
+/// Moves the branch checked out in the omk-owned worktree at `worktree` back to `commit`,
+/// discarding its files' changes and any merge in progress (`git reset --hard`).
+///
+/// For a team goal's integration worktree, after a batch of slices broke a gate. Never call it
+/// on a user's checkout.
+pub fn reset_hard(worktree: &Path, commit: &str) -> Result<(), Error> {
+    git::run(worktree, &["merge", "--abort"]).ok();
+    git::run(worktree, &["reset", "--quiet", "--hard", commit])?;
+    Ok(())
+}
+
 /// Adds (or replaces) the note of `commit` under `notes_ref` (such as `refs/notes/omk`).
 pub fn add_note(
     repo: &Repo,

@@ -39,7 +39,9 @@ pub use crate::diff::{DiffLine, FileDiff, Hunk, diff_trees, unified_patch};
 pub use crate::error::{Error, error_chain};
 pub use crate::gc::{GcEntry, GcOptions, GcVerdict, KeepReason, gc};
 pub use crate::init::{Identity, init_with_commit};
-pub use crate::integrate::{GitIdentity, add_note, merge_base_into, read_note, user_name};
+pub use crate::integrate::{
+    GitIdentity, add_note, merge_base_into, read_note, reset_hard, user_name,
+};
 pub use crate::merge::{
     MergeCheck, MergeKind, MergeOptions, MergeStrategy, Merged, merge, merge_check,
 };

@@ -46,6 +46,7 @@ pub(crate) fn run_demo(ctx: &Context, args: &DemoArgs) -> Result<u8, CliError> {
         &progress,
         &demo.repo,
         demo.prompt,
+        None,
         Some(&agent),
         None,
         omk_events::BudgetLimits::default(),

@@ -7,7 +7,7 @@ use std::{
 };
 
 use omk_events::{BudgetLimits, Envelope, GoalKind};
-use omk_goal::{AgentSpec, ResumeRequest, RunEnv, RunOutcome, RunRequest};
+use omk_goal::{AgentSpec, ResumeRequest, RunEnv, RunOutcome, RunRequest, TeamRequest, TeamSource};
 
 use crate::{
     args::{GoalKindArg, ResumeArgs, RunArgs},
@@ -37,11 +37,29 @@ pub(crate) fn run_run(ctx: &Context, args: &RunArgs) -> Result<u8, CliError> {
         usd: args.budget_usd,
         turns: args.max_turns,
     };
+    let plan = args.plan.as_deref().map(|path| ctx.resolve(path));
+    let team = match (&plan, args.slices) {
+        (Some(path), _) => Some(TeamSource::Plan(path)),
+        (None, Some(count)) => Some(TeamSource::Slices(count)),
+        (None, None) => None,
+    }
+    .map(|source| TeamRequest {
+        source,
+        max_agents: args.max_agents,
+        retries: args.retries,
+        lease_ms: Some(args.lease),
+    });
+    let prompt = match (&args.prompt, &plan) {
+        (Some(prompt), _) => prompt.clone(),
+        (None, Some(path)) => format!("Run the task plan {}", path.display()),
+        (None, None) => String::new(),
+    };
     let outcome = run_goal(
         ctx,
         &Progress::new(ctx.progress, false),
         &ctx.dir,
-        &args.prompt,
+        &prompt,
+        team,
         agent.as_ref(),
         args.kind.map(goal_kind),
         budget,
@@ -90,6 +108,7 @@ pub(crate) fn run_goal(
     progress: &Progress,
     repo_dir: &Path,
     prompt: &str,
+    team: Option<TeamRequest<'_>>,
     agent: Option<&AgentSpec>,
     kind: Option<GoalKind>,
     budget: BudgetLimits,
@@ -105,6 +124,7 @@ pub(crate) fn run_goal(
             kind,
             budget,
             extra_gates: gates,
+            team,
             env,
         }))
     })

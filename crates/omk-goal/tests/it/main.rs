@@ -44,6 +44,7 @@ fn run(
         kind: None,
         budget: omk_events::BudgetLimits::default(),
         extra_gates,
+        team: None,
         env: RunEnv {
             agent_environment: &agent_environment,
             config: &omk_goal::ConfigEnv::default(),
