@@ -26,6 +26,12 @@ pub trait RunControl: Sync {
     fn on_approval(&self, decided: &ApprovalDecided) {
         let _ = decided;
     }
+    /// Called once the agent's process is started, with its id, which is also the id of its
+    /// process group: a controller that dies can leave the group running, and the next one
+    /// stops it by this id.
+    fn on_spawn(&self, pid: u32) {
+        let _ = pid;
+    }
 }
 
 /// The longest time between two polls of [`RunControl::stop_requested`] while an agent runs.
@@ -55,6 +61,13 @@ impl<'a> Hold<'a> {
             }
         }
         self.approvals_delivered = approvals.len();
+    }
+
+    /// Tells the control the agent's process started.
+    pub(crate) fn spawned(&self, pid: u32) {
+        if let Some(control) = self.control {
+            control.on_spawn(pid);
+        }
     }
 
     /// Hands `activity` to the control.

@@ -127,6 +127,7 @@ pub(crate) fn run(
         .stderr(stderr_file)
         .process_group(0);
     let mut child = command.spawn()?;
+    hold.spawned(child.id());
     let pgid = i32::try_from(child.id()).ok().map(Pid::from_raw);
     let mut stdin = child.stdin.take();
     if let StdinMode::Text(text) = &launch.stdin {

@@ -16,7 +16,7 @@ use std::{
     path::PathBuf,
     sync::{
         Arc, Mutex, PoisonError,
-        atomic::{AtomicU64, AtomicUsize, Ordering},
+        atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering},
         mpsc,
     },
     thread,
@@ -74,6 +74,8 @@ struct Running {
     cancel: Arc<Mutex<Option<String>>>,
     /// The slice's tokens so far in this run.
     tokens: Arc<AtomicU64>,
+    /// The agent's process group, once started (0 before).
+    pgid: Arc<AtomicU32>,
     /// Whether its lease expired: the task was failed already and the run's end is evidence
     /// only.
     expired: bool,
@@ -96,6 +98,8 @@ struct WorkerControl {
     steps: AtomicU64,
     approvals: AtomicUsize,
     task_budget: Mutex<Option<String>>,
+    /// The agent's process (and process group) id, once started.
+    pgid: Arc<AtomicU32>,
 }
 
 impl WorkerControl {
@@ -143,6 +147,10 @@ impl RunControl for WorkerControl {
             ActivityKind::ToolCall | ActivityKind::ToolResult | ActivityKind::Message => {}
         }
         self.send(Event::AgentActivity(activity.clone()));
+    }
+
+    fn on_spawn(&self, pid: u32) {
+        self.pgid.store(pid, Ordering::Relaxed);
     }
 
     fn on_approval(&self, decided: &omk_events::ApprovalDecided) {
@@ -227,6 +235,25 @@ impl Crew {
         *self.global.lock().unwrap_or_else(PoisonError::into_inner) = Some(stop.reason());
         self.stopping.get_or_insert(stop);
     }
+}
+
+/// Stops the process group `pgid` an agent of a dead controller left running: SIGTERM, then
+/// SIGKILL 300 ms later; returns whether it was running.
+fn stop_orphan(pgid: i32) -> bool {
+    use nix::{sys::signal::{Signal, killpg}, unistd::Pid};
+    let group = Pid::from_raw(pgid);
+    if killpg(group, None).is_err() {
+        return false;
+    }
+    killpg(group, Signal::SIGTERM).ok();
+    for _ in 0..6 {
+        thread::sleep(Duration::from_millis(50));
+        if killpg(group, None).is_err() {
+            return true;
+        }
+    }
+    killpg(group, Signal::SIGKILL).ok();
+    true
 }
 
 /// The names of a team goal's slice worktree and branch.
@@ -380,15 +407,26 @@ impl Controller<'_> {
         self.team_restart.push(task.to_owned());
     }
 
+    /// Reads the lease a dead controller left for `task`, stops the agent it left running,
+    /// and returns what the lease says, for the failure's reason.
     fn read_lease(&self, task: &str) -> String {
         let path = self.paths.goal_dir.join("leases").join(format!("{task}.json"));
         let Ok(text) = std::fs::read_to_string(&path) else { return String::new() };
         let Ok(lease) = serde_json::from_str::<serde_json::Value>(&text) else {
             return String::new();
         };
-        let pid = lease.get("pid").and_then(serde_json::Value::as_u64).unwrap_or_default();
+        let number = |key: &str| lease.get(key).and_then(serde_json::Value::as_u64);
+        let pid = number("pid").unwrap_or_default();
         let beat = lease.get("heartbeat_at").and_then(serde_json::Value::as_str).unwrap_or("?");
-        format!(" (its lease was held by pid {pid}, last heartbeat at {beat})")
+        let orphan = number("agent_pgid")
+            .and_then(|it| i32::try_from(it).ok())
+            .filter(|it| *it > 0)
+            .is_some_and(stop_orphan);
+        std::fs::remove_file(&path).ok();
+        format!(
+            " (its lease was held by pid {pid}, last heartbeat at {beat}{})",
+            if orphan { "; its agent was still running and was stopped" } else { "" }
+        )
     }
 
     /// Handles a worker's message: records its event, or follows up its finished run.
@@ -742,6 +780,7 @@ impl Controller<'_> {
                 "attempt": running.attempt,
                 "worker": running.worker,
                 "pid": std::process::id(),
+                "agent_pgid": running.pgid.load(Ordering::Relaxed),
                 "heartbeat_at": at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             });
             write_atomic(&dir.join(format!("{}.json", running.task)), lease.to_string().as_bytes())
@@ -902,6 +941,7 @@ impl Controller<'_> {
         let beat = Arc::new(AtomicU64::new(crew.now_ms()));
         let cancel = Arc::new(Mutex::new(None));
         let tokens = Arc::new(AtomicU64::new(0));
+        let pgid = Arc::new(AtomicU32::new(0));
         let control = WorkerControl {
             task: task.to_owned(),
             attempt: claim.attempt,
@@ -916,6 +956,7 @@ impl Controller<'_> {
             steps: AtomicU64::new(0),
             approvals: AtomicUsize::new(0),
             task_budget: Mutex::new(None),
+            pgid: pgid.clone(),
         };
         let job = Job {
             task: task.to_owned(),
@@ -935,6 +976,7 @@ impl Controller<'_> {
             beat,
             cancel,
             tokens,
+            pgid,
             expired: false,
             handle: Some(handle),
         });
