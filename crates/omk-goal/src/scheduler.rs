@@ -79,6 +79,8 @@ struct Running {
     /// Whether its lease expired: the task was failed already and the run's end is evidence
     /// only.
     expired: bool,
+    /// The process group its lease file names, so a new one is written at once.
+    leased_pgid: Option<u32>,
     handle: Option<thread::JoinHandle<()>>,
 }
 
@@ -240,7 +242,10 @@ impl Crew {
 /// Stops the process group `pgid` an agent of a dead controller left running: SIGTERM, then
 /// SIGKILL 300 ms later; returns whether it was running.
 fn stop_orphan(pgid: i32) -> bool {
-    use nix::{sys::signal::{Signal, killpg}, unistd::Pid};
+    use nix::{
+        sys::signal::{Signal, killpg},
+        unistd::Pid,
+    };
     let group = Pid::from_raw(pgid);
     if killpg(group, None).is_err() {
         return false;
@@ -468,8 +473,16 @@ impl Controller<'_> {
                 let finished = outcome.finished;
                 let stopped = finished.stopped.is_some();
                 let failed = finished.status == omk_events::AgentStatus::Failed;
+                // Killed by a signal omk did not send: directly, or as a shell reports it
+                // (128 + the signal) for a `cmd:` agent whose command was killed.
                 let signal = finished.process.as_ref().and_then(|it| {
-                    (!it.timed_out && !it.idle_timed_out).then_some(it.signal).flatten()
+                    let by_shell = it
+                        .exit_code
+                        .filter(|code| (129..160).contains(code))
+                        .map(|code| code - 128);
+                    (!it.timed_out && !it.idle_timed_out)
+                        .then_some(it.signal.or(by_shell))
+                        .flatten()
                 });
                 let error = finished.error.clone();
                 self.rec.record(Event::Slice(SliceEvent {
@@ -760,9 +773,14 @@ impl Controller<'_> {
         Ok(())
     }
 
-    /// Writes each running worker's lease with its latest heartbeat, once a second.
+    /// Writes each running worker's lease with its latest heartbeat: once a second, and at
+    /// once when its agent's process group is new, so a controller killed right after a start
+    /// leaves the group's id behind.
     fn write_leases(&self, crew: &mut Crew) {
-        if crew.last_lease_write.is_some_and(|it| it.elapsed() < LEASE_WRITE) {
+        let second = crew.last_lease_write.is_none_or(|it| it.elapsed() >= LEASE_WRITE);
+        let fresh =
+            |running: &Running| running.leased_pgid != Some(running.pgid.load(Ordering::Relaxed));
+        if !second && !crew.running.iter().any(fresh) {
             return;
         }
         crew.last_lease_write = Some(Instant::now());
@@ -772,19 +790,22 @@ impl Controller<'_> {
         }
         let now = self.rec.clock.now();
         let elapsed = crew.now_ms();
-        for running in &crew.running {
+        for running in &mut crew.running {
             let ago = elapsed.saturating_sub(running.beat.load(Ordering::Relaxed));
             let at = now - chrono::Duration::milliseconds(i64::try_from(ago).unwrap_or(0));
+            let pgid = running.pgid.load(Ordering::Relaxed);
             let lease = serde_json::json!({
                 "task": running.task,
                 "attempt": running.attempt,
                 "worker": running.worker,
                 "pid": std::process::id(),
-                "agent_pgid": running.pgid.load(Ordering::Relaxed),
+                "agent_pgid": pgid,
                 "heartbeat_at": at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             });
-            write_atomic(&dir.join(format!("{}.json", running.task)), lease.to_string().as_bytes())
-                .ok();
+            let path = dir.join(format!("{}.json", running.task));
+            if write_atomic(&path, lease.to_string().as_bytes()).is_ok() {
+                running.leased_pgid = Some(pgid);
+            }
         }
     }
 
@@ -978,6 +999,7 @@ impl Controller<'_> {
             tokens,
             pgid,
             expired: false,
+            leased_pgid: None,
             handle: Some(handle),
         });
         Ok(())
