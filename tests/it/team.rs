@@ -301,3 +301,60 @@ fn a_controller_killed_while_three_slices_run_resumes_without_redoing_finished_w
     assert!(!team.repo.join(".omk/goals").join(&goal).join("leases/slice-2.json").exists());
     Ok(())
 }
+
+#[test]
+fn a_paused_team_run_resumes_its_stopped_slices_and_a_cancelled_one_stays_cancelled()
+-> anyhow::Result<()> {
+    let team = Team::new()?;
+    let prompt = "Write the files:\n- fast\n- slow1\n- slow2\n";
+    let child = team.env.spawn_omk(
+        &team.repo,
+        &["run", prompt, "--slices", "3", "--agent", &team.agent, "--gate", "sh check.sh"],
+    )?;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while team.log().iter().filter(|it| it.starts_with("start slow")).count() < 2 {
+        anyhow::ensure!(Instant::now() < deadline, "the slow slices never started");
+        thread::sleep(Duration::from_millis(50));
+    }
+    let paused = team.env.omk(&team.repo, &["pause"])?;
+    assert_eq!(paused.code, Some(0), "{paused}");
+    let output = child.wait_with_output()?;
+    assert_eq!(output.status.code(), Some(130));
+    let goal = team.goal()?;
+    let events = team.events(&goal)?;
+    assert_eq!(events.last().unwrap()["kind"], "goal_paused");
+    let stopped = of_kind(&events, "slice")
+        .into_iter()
+        .filter(|it| it["event"]["kind"] == "agent_finished" && !it["event"]["stopped"].is_null())
+        .count();
+    assert_eq!(stopped, 2, "both slow slices were stopped by the pause");
+    assert!(of_kind(&events, "task_failed").is_empty(), "a pause is not a failure");
+
+    let resumed = team.env.omk(&team.repo, &["resume"])?;
+    assert_eq!(resumed.code, Some(0), "{resumed}");
+    let events = team.events(&goal)?;
+    let mut all_landed = landed(&events);
+    all_landed.sort();
+    assert_eq!(all_landed, ["slice-1", "slice-2", "slice-3"]);
+    let log = team.log();
+    let count = |line: &str| log.iter().filter(|it| *it == line).count();
+    assert_eq!(count("start fast"), 1, "{log:?}");
+    assert_eq!((count("start slow1"), count("end slow1")), (2, 1), "{log:?}");
+
+    // A cancel stops the slices for good.
+    let child = team.env.spawn_omk(
+        &team.repo,
+        &["run", "Write:\n- slow3\n- slow4\n", "--slices", "2", "--agent", &team.agent],
+    )?;
+    while team.log().iter().filter(|it| it.starts_with("start slow3")).count() < 1 {
+        anyhow::ensure!(Instant::now() < deadline + Duration::from_secs(20), "slow3 never started");
+        thread::sleep(Duration::from_millis(50));
+    }
+    let cancelled = team.env.omk(&team.repo, &["cancel"])?;
+    assert_eq!(cancelled.code, Some(0), "{cancelled}");
+    assert_eq!(child.wait_with_output()?.status.code(), Some(130));
+    let again = team.env.omk(&team.repo, &["resume"])?;
+    assert_ne!(again.code, Some(0), "{again}");
+    assert!(again.stderr.contains("cancelled"), "{again}");
+    Ok(())
+}

@@ -328,13 +328,14 @@ impl Controller<'_> {
             if self.rec.state.halt.is_some() {
                 return Ok(Flow::Stop);
             }
+            self.take_out_blocked()?;
+            // Workers first, so agents work while the queue's gates run.
+            self.claim_ready(crew)?;
             // The merge queue: one batch at a time, while the workers go on.
             if let Flow::Stop = self.merge_next_batch(stopper, crew).await? {
                 crew.stopping.get_or_insert(Stop::Pause("stopped during the merge queue".into()));
                 continue;
             }
-            self.take_out_blocked()?;
-            self.claim_ready(crew)?;
             let Some(team) = &self.rec.state.team else { return Ok(Flow::Stop) };
             if crew.running.is_empty() {
                 if team.complete() {
