@@ -235,6 +235,11 @@ pub struct RunArgs {
     #[arg(long, value_name = "N")]
     pub max_parallel_gates: Option<usize>,
 
+    /// Run every gate even when the gate cache has its result for the same tree (fresh results
+    /// are still stored)
+    #[arg(long)]
+    pub no_gate_cache: bool,
+
     /// The goal's kind, instead of the one omk infers from the prompt; it picks the oracle gates
     /// ([oracle] in omk.toml)
     #[arg(long, value_enum, value_name = "KIND")]

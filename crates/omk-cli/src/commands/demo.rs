@@ -51,7 +51,7 @@ pub(crate) fn run_demo(ctx: &Context, args: &DemoArgs) -> Result<u8, CliError> {
         None,
         omk_events::BudgetLimits::default(),
         &[],
-        None,
+        super::run::GateRun { max_parallel_gates: None, reuse_cache: true },
         false,
     )?;
     drop(progress);

@@ -64,7 +64,7 @@ pub(crate) fn run_run(ctx: &Context, args: &RunArgs) -> Result<u8, CliError> {
         args.kind.map(goal_kind),
         budget,
         &args.gates,
-        args.max_parallel_gates,
+        GateRun { max_parallel_gates: args.max_parallel_gates, reuse_cache: !args.no_gate_cache },
         args.accept,
     )?;
     finish(ctx, &outcome)
@@ -113,10 +113,10 @@ pub(crate) fn run_goal(
     kind: Option<GoalKind>,
     budget: BudgetLimits,
     gates: &[String],
-    max_parallel_gates: Option<usize>,
+    gate_run: GateRun,
     accept: bool,
 ) -> Result<RunOutcome, CliError> {
-    with_progress(ctx, progress, max_parallel_gates, accept, |env| {
+    with_progress(ctx, progress, gate_run, accept, |env| {
         runtime()?.block_on(omk_goal::run_goal(RunRequest {
             repo_dir,
             prompt,
@@ -180,14 +180,24 @@ pub(crate) fn with_env<T>(
     accept: bool,
     f: impl FnOnce(RunEnv<'_>) -> Result<T, omk_goal::Error>,
 ) -> Result<T, CliError> {
-    with_progress(ctx, &Progress::new(ctx.progress, false), max_parallel_gates, accept, f)
+    let progress = Progress::new(ctx.progress, false);
+    with_progress(ctx, &progress, GateRun { max_parallel_gates, reuse_cache: true }, accept, f)
+}
+
+/// How a run runs its gates.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct GateRun {
+    /// `--max-parallel-gates`.
+    pub(crate) max_parallel_gates: Option<usize>,
+    /// Whether results may come from the gate cache (not with `--no-gate-cache`).
+    pub(crate) reuse_cache: bool,
 }
 
 /// [`with_env`] with the progress to show.
 pub(crate) fn with_progress<T>(
     ctx: &Context,
     progress: &Progress,
-    max_parallel_gates: Option<usize>,
+    gates: GateRun,
     accept: bool,
     f: impl FnOnce(RunEnv<'_>) -> Result<T, omk_goal::Error>,
 ) -> Result<T, CliError> {
@@ -202,9 +212,9 @@ pub(crate) fn with_progress<T>(
     let env = RunEnv {
         agent_environment: &ctx.agent_environment,
         config: &ctx.config_env,
-        max_parallel_gates: shared::parallelism(max_parallel_gates),
+        max_parallel_gates: shared::parallelism(gates.max_parallel_gates),
         gate_environment: &gate_environment,
-        reuse_cached_gates: true,
+        reuse_cached_gates: gates.reuse_cache,
         clock: ctx.clock.as_ref(),
         observer: Box::new(observer),
         interrupt: Some(&INTERRUPTED),
