@@ -358,3 +358,141 @@ fn a_paused_team_run_resumes_its_stopped_slices_and_a_cancelled_one_stays_cancel
     assert!(again.stderr.contains("cancelled"), "{again}");
     Ok(())
 }
+
+/// A scenario that writes `path` with `content`, then ends with `message`.
+fn writer(path: &str, content: &str, message: &[&str]) -> String {
+    let args = serde_json::json!({ "path": path, "content": content }).to_string();
+    let call = serde_json::json!({ "id": "tc-1", "name": "WriteFile", "arguments": args });
+    let text: String = message.iter().map(|line| format!("text: {line}\n")).collect();
+    format!("text: writing {path}\ntool_call: {call}\n---\n{text}")
+}
+
+#[test]
+fn a_plan_runs_in_dependency_order_and_follow_up_proposals_pass_the_policy_or_are_refused()
+-> anyhow::Result<()> {
+    let team = Team::new()?;
+    let dir = team.env.root();
+    fs::write(
+        dir.join("core.scenario"),
+        writer(
+            "core/lib.txt",
+            "core\n",
+            &[
+                "Wrote the core.",
+                r#"omk-task: {"id": "docs", "prompt": "document the core", "writes": ["docs/core.md"]}"#,
+                r#"omk-task: {"id": "grab", "prompt": "also change the api", "writes": ["api/x.txt"]}"#,
+            ],
+        ),
+    )?;
+    fs::write(dir.join("api.scenario"), writer("api/x.txt", "api\n", &["Wrote the api."]))?;
+    fs::write(dir.join("docs.scenario"), writer("docs/core.md", "# core\n", &["Documented."]))?;
+    fs::write(
+        dir.join("tasks.toml"),
+        r#"max_agents = 2
+
+[[task]]
+id = "core"
+prompt = "write the core"
+writes = ["core/", "docs/"]
+agent = "script:core.scenario"
+
+[[task]]
+id = "api"
+prompt = "write the api on the core"
+depends_on = ["core"]
+reads = ["core/"]
+writes = ["api/"]
+agent = "script:api.scenario"
+"#,
+    )?;
+    let docs_agent = format!("script:{}", dir.join("docs.scenario").display());
+    let plan = dir.join("tasks.toml").display().to_string();
+    let output = team.env.omk(
+        &team.repo,
+        &["run", "--plan", &plan, "--agent", &docs_agent, "--gate", "sh check.sh"],
+    )?;
+    assert_eq!(output.code, Some(0), "{output}");
+    let goal = team.goal()?;
+    let events = team.events(&goal)?;
+
+    // api depends on core: it is claimed only after core landed, from the integrated tree.
+    let position = |kind: &str, task: &str| {
+        events.iter().position(|it| {
+            it["kind"] == kind
+                && (it["task"] == task || strings(&it["tasks"]).iter().any(|t| t == task))
+        })
+    };
+    assert!(position("queue_landed", "core") < position("task_claimed", "api"));
+    let proposals: Vec<(String, bool, String)> = of_kind(&events, "task_proposed")
+        .iter()
+        .map(|it| {
+            (
+                it["task"]["id"].as_str().unwrap().to_owned(),
+                it["accepted"].as_bool().unwrap(),
+                it["reason"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(proposals.len(), 2, "{proposals:?}");
+    assert_eq!((proposals[0].0.as_str(), proposals[0].1), ("docs", true), "{proposals:?}");
+    assert_eq!((proposals[1].0.as_str(), proposals[1].1), ("grab", false), "{proposals:?}");
+    assert!(
+        proposals[1].2.contains("api"),
+        "the refusal names the task it clashes with: {proposals:?}"
+    );
+
+    let mut all_landed = landed(&events);
+    all_landed.sort();
+    assert_eq!(all_landed, ["api", "core", "docs"]);
+    let files =
+        team.env.git(&team.repo, &["ls-tree", "-r", "--name-only", &format!("omk/{goal}")])?;
+    for path in ["core/lib.txt", "api/x.txt", "docs/core.md"] {
+        assert!(files.lines().any(|it| it == path), "{path} in {files}");
+    }
+    Ok(())
+}
+
+#[test]
+fn an_invalid_plan_is_refused_naming_the_tasks_and_leaves_no_goal() -> anyhow::Result<()> {
+    let team = Team::new()?;
+    let plan = team.env.write(
+        "bad.toml",
+        r#"[[task]]
+id = "a"
+prompt = "one"
+depends_on = ["b"]
+writes = ["src/"]
+
+[[task]]
+id = "b"
+prompt = "two"
+depends_on = ["a"]
+
+[[task]]
+id = "c"
+prompt = "three"
+writes = ["src/lib.rs"]
+"#,
+    )?;
+    let plan = plan.display().to_string();
+    let output = team.env.omk(&team.repo, &["run", "--plan", &plan, "--agent", &team.agent])?;
+    assert_eq!(output.code, Some(2), "{output}");
+    assert!(
+        output.stderr.contains("a -> b -> a") || output.stderr.contains("b -> a -> b"),
+        "{output}"
+    );
+    assert!(output.stderr.contains("\"a\"") && output.stderr.contains("\"c\""), "{output}");
+    assert!(
+        !team.repo.join(".omk/goals").exists()
+            || fs::read_dir(team.repo.join(".omk/goals"))?.next().is_none()
+    );
+
+    // Fewer list items than slices.
+    let output = team.env.omk(
+        &team.repo,
+        &["run", "Write:\n- only one\n", "--slices", "3", "--agent", &team.agent],
+    )?;
+    assert_eq!(output.code, Some(2), "{output}");
+    assert!(output.stderr.contains("--slices"), "{output}");
+    Ok(())
+}
