@@ -239,6 +239,18 @@ pub enum Error {
     /// `omk budget add` without anything to add.
     #[error("say what to add: omk budget add GOAL --time 10m --tokens 50000 --usd 1 --turns 10")]
     EmptyBudgetAdd,
+    /// A team goal's task plan is not a valid graph: every problem, each naming the task and
+    /// the fix.
+    #[error(
+        "the task plan {source_name} is invalid:{}",
+        problems.iter().map(|it| format!("\n  - {it}")).collect::<String>()
+    )]
+    Plan {
+        /// Where the plan came from: the plan file's path, or `from --slices`.
+        source_name: String,
+        /// The problems, each a sentence.
+        problems: Vec<String>,
+    },
 }
 
 impl Error {
@@ -286,7 +298,8 @@ impl Error {
             | Self::Export(_)
             | Self::BadSince { .. }
             | Self::NoSuchCommit { .. }
-            | Self::EmptyBudgetAdd => true,
+            | Self::EmptyBudgetAdd
+            | Self::Plan { .. } => true,
             Self::ReadGoals { .. }
             | Self::MergeRefused { .. }
             | Self::StopTimedOut { .. }
