@@ -239,12 +239,16 @@ pub enum Error {
     /// `omk budget add` without anything to add.
     #[error("say what to add: omk budget add GOAL --time 10m --tokens 50000 --usd 1 --turns 10")]
     EmptyBudgetAdd,
-    /// A task plan (`--plan FILE` or `--slices N`) is invalid.
-    #[error("the task plan {source_name} is invalid:{}", problems.iter().map(|it| format!("\n  - {it}")).collect::<String>())]
+    /// A team goal's task plan is not a valid graph: every problem, each naming the task and
+    /// the fix.
+    #[error(
+        "the task plan {source_name} is invalid:{}",
+        problems.iter().map(|it| format!("\n  - {it}")).collect::<String>()
+    )]
     Plan {
-        /// The plan file, or `from --slices`.
+        /// Where the plan came from: the plan file's path, or `from --slices`.
         source_name: String,
-        /// Every problem found, each naming its task(s).
+        /// The problems, each a sentence.
         problems: Vec<String>,
     },
 }

@@ -149,21 +149,25 @@ pub(crate) const SECTIONS: &[Key] = &[
 /// Returns the message for the unknown `key` found at `place` (such as `in [review]` or `at the
 /// top level`), with the closest of `known` when one is close.
 pub(crate) fn unknown_key(place: &str, key: &str, known: &[&str]) -> String {
-    let closest = known
-        .iter()
-        .map(|candidate| (edit_distance(key, candidate), *candidate))
-        .filter(|(distance, candidate)| {
-            // A key that is the start of a known one (`timeout` for `timeout_secs`) is close.
-            *distance <= 2.max(candidate.len() / 3)
-                || (key.chars().count() >= 3 && candidate.starts_with(key))
-        })
-        .min();
-    match closest {
-        Some((_, candidate)) => {
-            format!("unknown key `{key}` {place}; did you mean `{candidate}`?")
-        }
+    match closest(key, known) {
+        Some(candidate) => format!("unknown key `{key}` {place}; did you mean `{candidate}`?"),
         None => format!("unknown key `{key}` {place}; expected one of {}", known.join(", ")),
     }
+}
+
+/// Returns the name of `known` closest to the misspelled `name`, when one is close enough to
+/// suggest.
+pub(crate) fn closest<'a>(name: &str, known: &[&'a str]) -> Option<&'a str> {
+    known
+        .iter()
+        .map(|candidate| (edit_distance(name, candidate), *candidate))
+        .filter(|(distance, candidate)| {
+            // A name that is the start of a known one (`timeout` for `timeout_secs`) is close.
+            *distance <= 2.max(candidate.len() / 3)
+                || (name.chars().count() >= 3 && candidate.starts_with(name))
+        })
+        .min()
+        .map(|(_, candidate)| candidate)
 }
 
 /// Returns the 1-based line and column (in characters) of the byte `offset` of `text`.

@@ -4,7 +4,7 @@
 //! Like [`crate::state::GoalState`], it is a pure fold: the scheduler appends an event and asks
 //! what is next, and a resumed run folds the log and asks the same question.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 use omk_events::{
     AgentStatus, Event, FailureCause, TaskClaimed, TaskCompleted, TaskGraphPlanned, TaskSpec,
@@ -312,14 +312,5 @@ impl TeamState {
                 Some((slice.task.id.clone(), dep.clone()))
             })
             .collect()
-    }
-
-    /// Counts the slices in each status, in the order of [`SliceStatus`].
-    pub(crate) fn counts(&self) -> BTreeMap<&'static str, usize> {
-        let mut counts = BTreeMap::new();
-        for slice in &self.slices {
-            *counts.entry(slice.status.word()).or_insert(0) += 1;
-        }
-        counts
     }
 }
