@@ -65,11 +65,6 @@ impl Envelope {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
-#[expect(
-    clippy::large_enum_variant,
-    reason = "an agent_finished is one event per agent run; boxing it would change every \
-              constructor and match for a few bytes per event in memory"
-)]
 pub enum Event {
     /// A goal was created from a prompt; always the first event of a log.
     GoalCreated(GoalCreated),

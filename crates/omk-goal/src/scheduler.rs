@@ -13,6 +13,7 @@
 
 use std::{
     cell::RefCell,
+    fmt::Write as _,
     path::PathBuf,
     sync::{
         Arc, Mutex, PoisonError,
@@ -950,10 +951,8 @@ impl Controller<'_> {
         let run = slice.agent_runs + 1;
         let mut prompt = slice.task.prompt.clone();
         if !slice.task.writes.is_empty() {
-            prompt.push_str(&format!(
-                "\n\nChange only these paths: {}.",
-                slice.task.writes.join(", ")
-            ));
+            let _ =
+                write!(prompt, "\n\nChange only these paths: {}.", slice.task.writes.join(", "));
         }
         prompt.push_str(
             "\n\nIf more work is needed that is not part of this task, end your final message \
@@ -1069,9 +1068,9 @@ impl Controller<'_> {
                 (merged, from.id, head.tree_id)
             }
         };
-        let failed = match self.integration_gates(stopper, crew, &worktree.path, &tree_id).await? {
-            Some(failed) => failed,
-            None => return Ok(Flow::Stop),
+        let Some(failed) = self.integration_gates(stopper, crew, &worktree.path, &tree_id).await?
+        else {
+            return Ok(Flow::Stop);
         };
         if failed.is_empty() {
             let head = omk_worktree::head_commit(&worktree.path)?;

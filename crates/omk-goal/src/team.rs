@@ -191,7 +191,7 @@ impl TeamState {
                         }
                     }
                     Event::ChangesCommitted(commit) => {
-                        slice.committed = Some(commit.commit.clone())
+                        slice.committed = Some(commit.commit.clone());
                     }
                     _ => {}
                 }
@@ -265,10 +265,10 @@ impl TeamState {
                 }
                 self.splits.retain(|batch| !batch.is_empty());
             }
-            Event::TaskProposed(proposed) if proposed.accepted => {
-                if self.slice(&proposed.task.id).is_none() {
-                    self.add(proposed.task.clone());
-                }
+            Event::TaskProposed(proposed)
+                if proposed.accepted && self.slice(&proposed.task.id).is_none() =>
+            {
+                self.add(proposed.task.clone());
             }
             _ => {}
         }

@@ -55,6 +55,11 @@ complete -c omk -n "__fish_omk_needs_command" -f -a "worktree" -d 'List or clean
 complete -c omk -n "__fish_omk_needs_command" -f -a "config" -d 'Show the effective configuration and where each value comes from'
 complete -c omk -n "__fish_omk_needs_command" -f -a "key" -d 'Make the Ed25519 keys that sign exported proofs'
 complete -c omk -n "__fish_omk_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c omk -n "__fish_omk_using_subcommand run" -l slices -d 'Split the goal into N slices, one per group of the prompt\'s list items, run by agents at once, each in its own worktree' -r
+complete -c omk -n "__fish_omk_using_subcommand run" -l plan -d 'Run the tasks of a task plan (TOML: ids, prompts, dependencies, read and write paths, agents, budgets) as slices; see docs/teams.md' -r -F
+complete -c omk -n "__fish_omk_using_subcommand run" -l max-agents -d 'Run at most N slices at once [default: the plan\'s max_agents, else the number of tasks up to 4]' -r
+complete -c omk -n "__fish_omk_using_subcommand run" -l retries -d 'Retry a failed slice up to N times [default: the plan\'s retries, else 1]' -r
+complete -c omk -n "__fish_omk_using_subcommand run" -l lease -d 'Give a slice\'s task to another worker when its worker sent no heartbeat for this long (such as 30s)' -r
 complete -c omk -n "__fish_omk_using_subcommand run" -l agent -d 'The agent to run: kimi, kimi-print, claude, codex, cmd:COMMAND or script:FILE [default: `[agent] default` in the user config, else in omk.toml]' -r
 complete -c omk -n "__fish_omk_using_subcommand run" -l gate -d 'Run CMD with `sh -c` in the worktree as a required gate named gate-N (can be repeated)' -r
 complete -c omk -n "__fish_omk_using_subcommand run" -l max-parallel-gates -d 'Run at most N gates at once [default: the number of CPUs]' -r
@@ -76,6 +81,7 @@ never\t'Never color'"
 complete -c omk -n "__fish_omk_using_subcommand run" -l progress -d 'Show live progress on stderr: auto shows it on a terminal only, always also when stderr is a file or a pipe (one line per event), never hides it' -r -f -a "auto\t'On a terminal only, with a live status line'
 always\t'Also when stderr is a file or a pipe, one line per event'
 never\t'Never'"
+complete -c omk -n "__fish_omk_using_subcommand run" -l no-gate-cache -d 'Run every gate even when the gate cache has its result for the same tree (fresh results are still stored)'
 complete -c omk -n "__fish_omk_using_subcommand run" -l accept -d 'Accept and merge the change when, and only when, every check passes (the proof names this policy as the one who accepted)'
 complete -c omk -n "__fish_omk_using_subcommand run" -l json -d 'Print results as JSON on stdout, with a schema_version, and no progress on stderr'
 complete -c omk -n "__fish_omk_using_subcommand run" -s q -l quiet -d 'Print nothing but the result and errors: no progress, no warnings'
