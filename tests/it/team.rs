@@ -496,3 +496,27 @@ writes = ["src/lib.rs"]
     assert!(output.stderr.contains("--slices"), "{output}");
     Ok(())
 }
+
+#[test]
+fn the_goal_budget_stops_every_slice_and_resumes_after_budget_add() -> anyhow::Result<()> {
+    let team = Team::new()?;
+    let output = team.run(&["slow1", "slow2"], &["--budget-time", "1s"])?;
+    assert_eq!(output.code, Some(4), "{output}");
+    let goal = team.goal()?;
+    let events = team.events(&goal)?;
+    assert_eq!(events.last().unwrap()["kind"], "budget_exhausted");
+    let stopped = of_kind(&events, "slice")
+        .into_iter()
+        .filter(|it| it["event"]["kind"] == "agent_finished" && !it["event"]["stopped"].is_null())
+        .count();
+    assert_eq!(stopped, 2, "both slices stop at the goal's budget");
+
+    let added = team.env.omk(&team.repo, &["budget", "add", "--time", "1m"])?;
+    assert_eq!(added.code, Some(0), "{added}");
+    let resumed = team.env.omk(&team.repo, &["resume"])?;
+    assert_eq!(resumed.code, Some(0), "{resumed}");
+    let mut all_landed = landed(&team.events(&goal)?);
+    all_landed.sort();
+    assert_eq!(all_landed, ["slice-1", "slice-2"]);
+    Ok(())
+}
