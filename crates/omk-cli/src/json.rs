@@ -16,7 +16,7 @@ use omk_events::{GateFinished, GateKind};
 use omk_goal::{
     Check, ConfigFile, GoalPaths, GoalStatus, Layer, Rebuild, RunOutcome, Settings, Source,
 };
-use omk_proof::{BudgetEvidence, Proof, ProofDiff, ProofStatus, Readiness};
+use omk_proof::{BudgetEvidence, Proof, ProofDiff, ProofStatus, Readiness, TeamEvidence};
 
 /// The version of the JSON documents `--json` prints. Adding a field keeps it; renaming or
 /// removing one, or changing its meaning, bumps it.
@@ -130,6 +130,10 @@ pub(crate) struct StatusDocument<'a> {
     pub(crate) schema_version: u32,
     /// The goal.
     pub(crate) goal: GoalSummary<'a>,
+    /// A team goal's task graph, slices and merge queue, as in its proof; absent for a single
+    /// run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) team: Option<&'a TeamEvidence>,
 }
 
 /// `omk list`: every goal of the repository, oldest first.

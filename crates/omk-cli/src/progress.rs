@@ -1,10 +1,11 @@
 //! Live progress on stderr while a goal runs: one line per event, and on a terminal a status
-//! line that keeps time while the agent or the gates run.
+//! line that keeps time while the agent, a team's slices or the gates run.
 //!
 //! Progress is for people. It is off with `--json`, `-q` or `--progress never`, and when
 //! stderr is not a terminal unless `--progress always`; stdout only ever gets the result.
 
 use std::{
+    fmt::Write as _,
     io::IsTerminal,
     sync::{
         Arc, Mutex, MutexGuard,
@@ -15,7 +16,7 @@ use std::{
 };
 
 use omk_events::{
-    ActivityKind, Envelope, Event, GatePhase, ReviewStatus,
+    ActivityKind, AgentStatus, Envelope, Event, GatePhase, ReviewStatus, TakeOutReason,
     replay::{Entry, Timeline},
 };
 
@@ -72,6 +73,8 @@ struct Inner {
     /// Whether an agent has started: gates before that are the baseline.
     agent_started: bool,
     gates: Option<GatesLive>,
+    /// A team goal's slices, from its task graph on.
+    team: Option<TeamLive>,
     status_shown: bool,
     frame: usize,
 }
@@ -88,6 +91,43 @@ struct GatesLive {
     baseline: bool,
     running: Vec<String>,
     done: usize,
+}
+
+/// A team goal's slices that are under way, by where they are.
+struct TeamLive {
+    started: Instant,
+    running: Vec<String>,
+    queued: Vec<String>,
+    merging: Vec<String>,
+}
+
+/// Where a slice under way is.
+#[derive(Clone, Copy)]
+enum Place {
+    Running,
+    Queued,
+    Merging,
+}
+
+impl TeamLive {
+    /// Moves `task` to `to` (`None`: no longer under way), out of every other list.
+    fn put(&mut self, task: &str, to: Option<Place>) {
+        for list in [&mut self.running, &mut self.queued, &mut self.merging] {
+            list.retain(|it| it != task);
+        }
+        let list = match to {
+            Some(Place::Running) => &mut self.running,
+            Some(Place::Queued) => &mut self.queued,
+            Some(Place::Merging) => &mut self.merging,
+            None => return,
+        };
+        list.push(task.to_owned());
+    }
+
+    /// Whether a slice runs, waits in the queue or is being merged.
+    fn busy(&self) -> bool {
+        !(self.running.is_empty() && self.queued.is_empty() && self.merging.is_empty())
+    }
 }
 
 impl Progress {
@@ -169,6 +209,7 @@ impl Inner {
             agent: None,
             agent_started: false,
             gates: None,
+            team: None,
             status_shown: false,
             frame: 0,
         }
@@ -222,9 +263,65 @@ impl Inner {
                     }
                 }
             }
-            Event::AgentFinished(_) | Event::GoalPaused(_) | Event::GoalCancelled(_) => {
+            Event::AgentFinished(_) => {
                 self.agent = None;
                 self.gates = None;
+            }
+            Event::GoalPaused(_) | Event::GoalCancelled(_) => {
+                self.agent = None;
+                self.gates = None;
+                self.team = None;
+            }
+            Event::TaskGraphPlanned(_) => {
+                self.team = Some(TeamLive {
+                    started: Instant::now(),
+                    running: Vec::new(),
+                    queued: Vec::new(),
+                    merging: Vec::new(),
+                });
+            }
+            Event::TaskClaimed(claimed) => {
+                // Gates from now on run on the change, not on the base.
+                self.agent_started = true;
+                if let Some(team) = &mut self.team {
+                    team.put(&claimed.task, Some(Place::Running));
+                }
+            }
+            Event::TaskCompleted(completed) => {
+                if let Some(team) = &mut self.team {
+                    team.put(&completed.task, Some(Place::Queued));
+                }
+            }
+            Event::QueueMerged(merged) => {
+                if let Some(team) = &mut self.team {
+                    for task in &merged.tasks {
+                        team.put(task, Some(Place::Merging));
+                    }
+                }
+            }
+            Event::QueueReverted(reverted) => {
+                if let Some(team) = &mut self.team {
+                    for task in &reverted.tasks {
+                        team.put(task, Some(Place::Queued));
+                    }
+                }
+            }
+            Event::QueueLanded(landed) => {
+                if let Some(team) = &mut self.team {
+                    for task in &landed.tasks {
+                        team.put(task, None);
+                    }
+                }
+            }
+            Event::TaskFailed(failed) => {
+                if let Some(team) = &mut self.team {
+                    team.put(&failed.task, None);
+                }
+            }
+            Event::TaskTakenOut(out) => {
+                if let Some(team) = &mut self.team {
+                    team.put(&out.task, None);
+                }
             }
             Event::GateStarted(started) => {
                 let baseline = !self.agent_started;
@@ -253,6 +350,9 @@ impl Inner {
     /// shows on a terminal, and for gate starts, whose order depends on timing.
     fn narration(&self, event: &Event, entry: &Entry) -> Option<String> {
         let live = self.mode == ProgressMode::Live;
+        if let Some((style, text)) = team_narration(event) {
+            return Some(format!("  {}", paint(style, &text)));
+        }
         let style = match event {
             Event::GateStarted(_) => return None,
             Event::AgentActivity(activity)
@@ -261,6 +361,22 @@ impl Inner {
             {
                 return None;
             }
+            // A slice's events read as the goal's own, prefixed with `[task]` by the timeline.
+            Event::Slice(slice) => match &*slice.event {
+                Event::AgentActivity(activity)
+                    if live
+                        && matches!(
+                            activity.activity,
+                            ActivityKind::Step | ActivityKind::Usage
+                        ) =>
+                {
+                    return None;
+                }
+                Event::AgentFinished(finished) if finished.status == AgentStatus::Failed => {
+                    style::WAIT
+                }
+                _ => anstyle::Style::new(),
+            },
             Event::GateFinished(finished) if finished.passed() => style::GOOD,
             Event::GateFinished(finished) if finished.phase == GatePhase::Baseline => style::WAIT,
             Event::GateFinished(_) | Event::GoalFailed(_) => style::BAD,
@@ -300,7 +416,21 @@ impl Inner {
             return String::new();
         }
         let spinner = SPINNER[self.frame % SPINNER.len()];
-        let text = if let Some(gates) = &self.gates {
+        let text = if let Some(team) = self.team.as_ref().filter(|it| it.busy()) {
+            let mut text = format!(
+                "{spinner} team {} · agents {} running · queue {}",
+                elapsed(team.started),
+                team.running.len(),
+                team.queued.len()
+            );
+            if !team.merging.is_empty() {
+                let _ = write!(text, " · merging {}", team.merging.len());
+            }
+            if let Some(gates) = &self.gates {
+                let _ = write!(text, " · gates running {}", gates.running.join(", "));
+            }
+            text
+        } else if let Some(gates) = &self.gates {
             let phase = if gates.baseline { "baseline gates" } else { "gates" };
             format!(
                 "{spinner} {phase} {} · {} done · running {}",
@@ -336,6 +466,72 @@ impl Inner {
     fn clear_status(&mut self) -> String {
         if std::mem::take(&mut self.status_shown) { "\r\x1b[2K".to_owned() } else { String::new() }
     }
+}
+
+/// Returns the line of a team event, shorter than the timeline's, with its style; `None` for
+/// other events.
+fn team_narration(event: &Event) -> Option<(anstyle::Style, String)> {
+    let plain = anstyle::Style::new();
+    Some(match event {
+        Event::TaskClaimed(claimed) => (
+            plain,
+            format!(
+                "[{}] claimed by {} (attempt {})",
+                claimed.task, claimed.worker, claimed.attempt
+            ),
+        ),
+        Event::TaskCompleted(completed) => (
+            plain,
+            format!(
+                "[{}] queued: {}",
+                completed.task,
+                plural(completed.paths.len() as u64, "file")
+            ),
+        ),
+        Event::TaskFailed(failed) => (
+            if failed.retry { style::WAIT } else { style::BAD },
+            format!(
+                "[{}] attempt {} failed: {}; {}",
+                failed.task,
+                failed.attempt,
+                failed.reason,
+                if failed.retry { "retrying" } else { "no retry left" }
+            ),
+        ),
+        Event::QueueMerged(merged) => {
+            (plain, format!("merging {} · gates next", merged.tasks.join(", ")))
+        }
+        Event::QueueLanded(landed) => (style::GOOD, format!("landed {}", landed.tasks.join(", "))),
+        Event::QueueReverted(reverted) => {
+            let then = if reverted.tasks.len() > 1 { "; bisecting" } else { "" };
+            (
+                style::BAD,
+                format!(
+                    "reverted {}: {} failed{then}",
+                    reverted.tasks.join(", "),
+                    reverted.failed_gates.join(", ")
+                ),
+            )
+        }
+        Event::TaskTakenOut(out) => {
+            let why = match &out.reason {
+                TakeOutReason::Conflict { paths } => format!("conflict in {}", paths.join(", ")),
+                TakeOutReason::BrokeGates { gates, .. } => format!("broke {}", gates.join(", ")),
+                TakeOutReason::Dependency { task } => format!("depends on {task}"),
+            };
+            (style::BAD, format!("[{}] taken out: {why}", out.task))
+        }
+        Event::TaskProposed(proposed) => {
+            let by = proposed.task.proposed_by.as_deref().unwrap_or("?");
+            let decision = if proposed.accepted {
+                "accepted".to_owned()
+            } else {
+                format!("rejected ({})", proposed.reason)
+            };
+            (plain, format!("[{by}] proposed {}: {decision}", proposed.task.id))
+        }
+        _ => return None,
+    })
 }
 
 /// Returns the explanation `omk demo` shows before the first event of each stage.
@@ -397,7 +593,11 @@ fn terminal_width() -> usize {
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;
-    use omk_events::{AgentActivity, AgentStarted, EventLog};
+    use omk_events::{
+        AgentActivity, AgentStarted, EventLog, PlanSource, QueueLanded, QueueMerged, QueueReverted,
+        SliceEvent, TaskClaimed, TaskCompleted, TaskFailed, TaskGraphPlanned, TaskProposed,
+        TaskSpec, TaskTakenOut,
+    };
 
     use super::*;
 
@@ -443,5 +643,153 @@ mod tests {
         let text: String = events.iter().map(|it| lines.event(it)).collect();
         assert!(!text.contains('\r'), "a file gets plain lines: {text:?}");
         assert!(text.contains("calls ReadFile"), "{text:?}");
+    }
+
+    fn spec(id: &str) -> TaskSpec {
+        TaskSpec {
+            id: id.to_owned(),
+            prompt: format!("do {id}"),
+            depends_on: Vec::new(),
+            reads: Vec::new(),
+            writes: Vec::new(),
+            agent: None,
+            budget: omk_events::BudgetLimits::default(),
+            retries: 1,
+            proposed_by: None,
+            depth: 0,
+        }
+    }
+
+    fn claimed(task: &str, worker: &str, attempt: u32) -> Event {
+        Event::TaskClaimed(TaskClaimed {
+            task: task.to_owned(),
+            attempt,
+            worker: worker.to_owned(),
+            worktree: format!("/repo/.omk/worktrees/{task}").into(),
+            branch: format!("omk/slice/{task}"),
+            base_commit: "4b825dc642cb6eb9a060e54bf8d69288fc3f6c1d".to_owned(),
+        })
+    }
+
+    fn team_events() -> Vec<Event> {
+        let tree = "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1".to_owned();
+        let mut docs = spec("docs");
+        docs.proposed_by = Some("api".to_owned());
+        vec![
+            Event::TaskGraphPlanned(TaskGraphPlanned {
+                source: PlanSource::Slices { count: 2 },
+                tasks: vec![spec("api"), spec("cli")],
+                max_agents: 2,
+                lease_ms: 30_000,
+                max_depth: 1,
+                max_tasks: 4,
+            }),
+            claimed("api", "w1", 1),
+            claimed("cli", "w2", 1),
+            Event::Slice(SliceEvent {
+                task: "api".to_owned(),
+                attempt: 1,
+                event: Box::new(Event::AgentActivity(AgentActivity {
+                    tool: Some("ReadFile".to_owned()),
+                    text: Some("src/api.rs".to_owned()),
+                    ..AgentActivity::new(1, ActivityKind::ToolCall)
+                })),
+            }),
+            Event::TaskProposed(TaskProposed {
+                task: docs,
+                accepted: true,
+                reason: "within the limits".to_owned(),
+            }),
+            Event::TaskCompleted(TaskCompleted {
+                task: "api".to_owned(),
+                attempt: 1,
+                commit: "c".repeat(40),
+                tree_id: "d".repeat(40),
+                paths: vec!["src/api.rs".to_owned(), "src/lib.rs".to_owned(), "README".to_owned()],
+            }),
+            Event::TaskFailed(TaskFailed {
+                task: "cli".to_owned(),
+                attempt: 1,
+                worker: "w2".to_owned(),
+                cause: omk_events::FailureCause::AgentFailed,
+                reason: "the agent exited 1".to_owned(),
+                retry: true,
+            }),
+            claimed("cli", "w1", 2),
+            Event::TaskCompleted(TaskCompleted {
+                task: "cli".to_owned(),
+                attempt: 2,
+                commit: "e".repeat(40),
+                tree_id: "f".repeat(40),
+                paths: vec!["src/cli.rs".to_owned()],
+            }),
+            Event::QueueMerged(QueueMerged {
+                tasks: vec!["api".to_owned(), "cli".to_owned()],
+                from_commit: "4b825dc642cb6eb9a060e54bf8d69288fc3f6c1d".to_owned(),
+                commit: "1".repeat(40),
+                tree_id: tree.clone(),
+            }),
+            Event::QueueReverted(QueueReverted {
+                tasks: vec!["api".to_owned(), "cli".to_owned()],
+                tree_id: tree.clone(),
+                failed_gates: vec!["test".to_owned()],
+                reset_to: "4b825dc642cb6eb9a060e54bf8d69288fc3f6c1d".to_owned(),
+            }),
+            Event::QueueMerged(QueueMerged {
+                tasks: vec!["api".to_owned()],
+                from_commit: "4b825dc642cb6eb9a060e54bf8d69288fc3f6c1d".to_owned(),
+                commit: "2".repeat(40),
+                tree_id: "b".repeat(40),
+            }),
+            Event::QueueLanded(QueueLanded {
+                tasks: vec!["api".to_owned()],
+                commit: "2".repeat(40),
+                tree_id: "b".repeat(40),
+            }),
+            Event::TaskTakenOut(TaskTakenOut {
+                task: "cli".to_owned(),
+                reason: TakeOutReason::Conflict { paths: vec!["src/main.rs".to_owned()] },
+            }),
+        ]
+    }
+
+    #[test]
+    fn a_team_run_gets_a_line_per_team_event() {
+        let mut lines = Inner::new(ProgressMode::Lines, false);
+        let text: String = envelopes(team_events()).iter().map(|it| lines.event(it)).collect();
+        let text = anstream::adapter::strip_str(&text).to_string();
+        let text: Vec<&str> = text.lines().map(str::trim).collect();
+        assert_eq!(
+            text[1..],
+            [
+                "[api] claimed by w1 (attempt 1)",
+                "[cli] claimed by w2 (attempt 1)",
+                "[api] calls ReadFile: \"src/api.rs\"",
+                "[api] proposed docs: accepted",
+                "[api] queued: 3 files",
+                "[cli] attempt 1 failed: the agent exited 1; retrying",
+                "[cli] claimed by w1 (attempt 2)",
+                "[cli] queued: 1 file",
+                "merging api, cli · gates next",
+                "reverted api, cli: test failed; bisecting",
+                "merging api · gates next",
+                "landed api",
+                "[cli] taken out: conflict in src/main.rs",
+            ]
+        );
+        assert!(text[0].starts_with("task graph of 2 task(s), 2 at once"), "{text:?}");
+    }
+
+    #[test]
+    fn a_terminal_shows_the_team_on_the_status_line() {
+        let events = envelopes(team_events());
+        let mut live = Inner::new(ProgressMode::Live, false);
+        let texts: Vec<String> = events.iter().map(|it| live.event(it)).collect();
+        assert!(texts[2].contains("team 0.0s · agents 2 running · queue 0"), "{:?}", texts[2]);
+        assert!(texts[5].contains("agents 1 running · queue 1"), "{:?}", texts[5]);
+        assert!(texts[9].contains("agents 0 running · queue 0 · merging 2"), "{:?}", texts[9]);
+        assert!(texts[10].contains("agents 0 running · queue 2"), "{:?}", texts[10]);
+        // With nothing under way the team's line goes.
+        assert!(!texts[13].contains("team"), "{:?}", texts[13]);
     }
 }

@@ -1,10 +1,13 @@
-//! The human result of a goal: a verdict block (status, why, the next command), the gates
-//! table, the changed files and the budget.
+//! The human result of a goal: a verdict block (status, why, the next command), a team goal's
+//! slices and merge queue, the gates table, the changed files and the budget.
 
 use std::fmt::Write as _;
 
 use omk_events::{BudgetResource, ChangedFile, DecisionSubject, FileOperation, GatePhase};
-use omk_proof::{BudgetEvidence, Proof, ProofGate, ProofStatus, Readiness};
+use omk_proof::{
+    BatchResult, BudgetEvidence, Gap, Proof, ProofGate, ProofStatus, Readiness, SliceStatus,
+    TeamEvidence,
+};
 
 use crate::{
     output::{paint, style},
@@ -93,6 +96,13 @@ pub(crate) fn next_command(proof: &Proof) -> Option<String> {
         ProofStatus::NotReady if proof.readiness == Readiness::AwaitingAcceptance => {
             format!("omk accept {goal}")
         }
+        // A team run that did not finish goes on where it stopped; a follow-up prompt would
+        // leave its slices behind.
+        ProofStatus::NotReady
+            if proof.known_gaps.iter().any(|it| matches!(it.gap, Gap::SlicesUnfinished { .. })) =>
+        {
+            format!("omk resume {goal}")
+        }
         ProofStatus::NotReady => format!("omk resume {goal} --prompt \"WHAT TO FIX\""),
     })
 }
@@ -162,6 +172,67 @@ pub(crate) fn gates_table(gates: &[ProofGate]) -> String {
             w0 = widths[0],
             w2 = widths[2],
         );
+    }
+    out
+}
+
+/// Returns a team goal's slices (one row each: id, state, attempts, how its merge ended or why
+/// it failed) and its merge queue's batches.
+pub(crate) fn team_table(team: &TeamEvidence) -> String {
+    let mut out = format!("team       {} · {} at once\n", team.task_graph, team.max_agents);
+    let rows: Vec<[String; 3]> = team
+        .slices
+        .iter()
+        .map(|slice| {
+            [
+                slice.id.clone(),
+                slice.status.to_string(),
+                plural(slice.attempts.len() as u64, "attempt"),
+            ]
+        })
+        .collect();
+    let width = |col: usize| rows.iter().map(|row| row[col].chars().count()).max().unwrap_or(0);
+    let widths = [width(0), width(1), width(2)];
+    for (slice, row) in team.slices.iter().zip(&rows) {
+        let status_style = match slice.status {
+            SliceStatus::Landed => style::GOOD,
+            SliceStatus::TakenOut | SliceStatus::Failed => style::BAD,
+            _ => style::WAIT,
+        };
+        let status = format!("{:<w$}", row[1], w = widths[1]);
+        let mut line = format!(
+            "  {:<w0$}  {}  {:<w2$}",
+            row[0],
+            paint(status_style, &status),
+            row[2],
+            w0 = widths[0],
+            w2 = widths[2],
+        );
+        if let Some(detail) = slice.detail() {
+            line.push_str("  ");
+            line.push_str(&paint(style::DIM, &detail));
+        }
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+    if !team.queue.is_empty() {
+        let noun = if team.queue.len() == 1 { "batch" } else { "batches" };
+        let _ = writeln!(out, "queue      {} {noun}", team.queue.len());
+        let tasks: Vec<String> = team.queue.iter().map(|it| it.tasks.join(", ")).collect();
+        let width = tasks.iter().map(|it| it.chars().count()).max().unwrap_or(0);
+        for (batch, tasks) in team.queue.iter().zip(&tasks) {
+            let (word, result_style) = match batch.result {
+                BatchResult::Landed => ("landed", style::GOOD),
+                BatchResult::Reverted => ("reverted", style::BAD),
+                BatchResult::Open => ("merging", style::WAIT),
+            };
+            // The failed gates follow the result; a result alone is not padded.
+            let (result, failed) = if batch.failed_gates.is_empty() {
+                (word.to_owned(), String::new())
+            } else {
+                (format!("{word:<8}"), format!("  {} failed", batch.failed_gates.join(", ")))
+            };
+            let _ = writeln!(out, "  {tasks:<width$}  {}{failed}", paint(result_style, &result));
+        }
     }
     out
 }
@@ -238,5 +309,147 @@ pub(crate) fn seconds(ms: u64) -> String {
         format!("{}m{:02}s", whole / 60, whole % 60)
     } else {
         format!("{}h{:02}m", whole / 3600, whole % 3600 / 60)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use omk_events::{
+        Event, EventLog, GoalCreated, PlanSource, QueueLanded, QueueMerged, QueueReverted,
+        TakeOutReason, TaskClaimed, TaskCompleted, TaskFailed, TaskGraphPlanned, TaskSpec,
+        TaskTakenOut,
+    };
+
+    use super::*;
+
+    fn spec(id: &str) -> TaskSpec {
+        TaskSpec {
+            id: id.to_owned(),
+            prompt: format!("do {id}"),
+            depends_on: Vec::new(),
+            reads: Vec::new(),
+            writes: Vec::new(),
+            agent: None,
+            budget: omk_events::BudgetLimits::default(),
+            retries: 1,
+            proposed_by: None,
+            depth: 0,
+        }
+    }
+
+    fn claimed(task: &str, attempt: u32) -> Event {
+        Event::TaskClaimed(TaskClaimed {
+            task: task.to_owned(),
+            attempt,
+            worker: "w1".to_owned(),
+            worktree: format!("/repo/.omk/worktrees/{task}").into(),
+            branch: format!("omk/slice/{task}"),
+            base_commit: "0".repeat(40),
+        })
+    }
+
+    fn completed(task: &str) -> Event {
+        Event::TaskCompleted(TaskCompleted {
+            task: task.to_owned(),
+            attempt: 1,
+            commit: "c".repeat(40),
+            tree_id: "d".repeat(40),
+            paths: vec![format!("src/{task}.rs")],
+        })
+    }
+
+    /// Returns the proof of a goal whose log holds `events` after `goal_created`.
+    fn proof_of(events: Vec<Event>) -> Proof {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let goal = omk_events::GoalId::parse("20261121-200000-abcdef").expect("an id");
+        let mut log = EventLog::create(&dir.path().join("events.jsonl"), &goal).expect("a log");
+        let at = chrono::Utc.with_ymd_and_hms(2026, 11, 21, 20, 0, 0).single().expect("a time");
+        let created = Event::GoalCreated(GoalCreated {
+            prompt: "- api\n- cli\n- docs\n- web".to_owned(),
+            repo_root: "/repo".into(),
+            base_branch: Some("main".to_owned()),
+            base_commit: "0".repeat(40),
+            agent: "script:team.txt".to_owned(),
+            omk_version: "0.1.0".to_owned(),
+            extra_gates: Vec::new(),
+        });
+        let envelopes: Vec<_> = std::iter::once(created)
+            .chain(events)
+            .map(|event| log.append(at, event).expect("append"))
+            .collect();
+        omk_proof::synthesize(&envelopes).expect("a log that starts with goal_created")
+    }
+
+    #[test]
+    fn a_team_goal_shows_its_slices_and_queue() {
+        let tree = "a".repeat(40);
+        let proof = proof_of(vec![
+            Event::TaskGraphPlanned(TaskGraphPlanned {
+                source: PlanSource::Slices { count: 4 },
+                tasks: ["api", "cli", "docs", "web"].map(spec).to_vec(),
+                max_agents: 2,
+                lease_ms: 30_000,
+                max_depth: 1,
+                max_tasks: 8,
+            }),
+            claimed("api", 1),
+            completed("api"),
+            claimed("cli", 1),
+            completed("cli"),
+            claimed("docs", 1),
+            Event::TaskFailed(TaskFailed {
+                task: "docs".to_owned(),
+                attempt: 1,
+                worker: "w1".to_owned(),
+                cause: omk_events::FailureCause::NoChange,
+                reason: "the agent changed nothing".to_owned(),
+                retry: false,
+            }),
+            claimed("web", 1),
+            Event::QueueMerged(QueueMerged {
+                tasks: vec!["api".to_owned(), "cli".to_owned()],
+                from_commit: "0".repeat(40),
+                commit: "1".repeat(40),
+                tree_id: tree.clone(),
+            }),
+            Event::QueueReverted(QueueReverted {
+                tasks: vec!["api".to_owned(), "cli".to_owned()],
+                tree_id: tree,
+                failed_gates: vec!["test".to_owned()],
+                reset_to: "0".repeat(40),
+            }),
+            Event::QueueMerged(QueueMerged {
+                tasks: vec!["api".to_owned()],
+                from_commit: "0".repeat(40),
+                commit: "2".repeat(40),
+                tree_id: "b".repeat(40),
+            }),
+            Event::QueueLanded(QueueLanded {
+                tasks: vec!["api".to_owned()],
+                commit: "2".repeat(40),
+                tree_id: "b".repeat(40),
+            }),
+            Event::TaskTakenOut(TaskTakenOut {
+                task: "cli".to_owned(),
+                reason: TakeOutReason::Conflict { paths: vec!["src/main.rs".to_owned()] },
+            }),
+        ]);
+        let team = proof.team.as_ref().expect("a team goal");
+        let table = anstream::adapter::strip_str(&team_table(team)).to_string();
+        assert_eq!(
+            table,
+            "team       4 slices: 1 landed, 1 running, 1 failed, 1 taken out · 2 at once
+  api   landed     1 attempt  landed at 222222222222
+  cli   taken out  1 attempt  conflict in src/main.rs
+  docs  failed     1 attempt  failed (no change): the agent changed nothing
+  web   running    1 attempt  on w1
+queue      2 batches
+  api, cli  reverted  test failed
+  api       landed
+"
+        );
+        // The next step of an unfinished team run is to resume it.
+        assert_eq!(next_command(&proof), Some("omk resume 20261121-200000-abcdef".to_owned()));
     }
 }

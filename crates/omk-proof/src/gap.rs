@@ -1,10 +1,15 @@
 //! Known gaps: what a proof lacks, typed, each with its sentence, its next step and its rung.
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 
-use omk_events::{Actor, BudgetResource, DecisionSubject, Step};
+use omk_events::{Actor, BudgetResource, DecisionSubject, FailureCause, Step};
 
-use crate::readiness::{ProofStatus, Readiness};
+use crate::{
+    model::cause_words,
+    readiness::{ProofStatus, Readiness},
+};
 
 /// A piece of evidence the proof lacks, with the sentence that explains it and the next step.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -92,6 +97,25 @@ pub enum Gap {
     },
     /// No agent run finished.
     AgentNotRun,
+    /// Slices of a team goal have not landed or ended yet: the team run did not finish.
+    ///
+    /// A team goal's slices are its agent runs, so this holds the rung of
+    /// [`Gap::AgentNotRun`].
+    SlicesUnfinished {
+        /// The unfinished slices, in graph order.
+        tasks: Vec<String>,
+    },
+    /// A slice of a team goal will not land: it failed for good or was taken out, and no
+    /// follow-up run of the goal's agent came after.
+    ///
+    /// Its part of the goal is missing from the integrated tree, so this holds the rung of
+    /// [`Gap::AgentFailed`].
+    SliceNotLanded {
+        /// The slice's task.
+        task: String,
+        /// Why it did not land.
+        why: NotLanded,
+    },
     /// The agent's latest run failed.
     AgentFailed {
         /// Why, when known.
@@ -168,8 +192,8 @@ impl Gap {
             | Self::RequiredGateFailed { .. }
             | Self::OracleGateMissing { .. } => Readiness::GatesFailing,
             Self::RequiredGateRanNoTests { .. } => Readiness::NoTestsRan,
-            Self::AgentNotRun => Readiness::AgentNotRun,
-            Self::AgentFailed { .. } => Readiness::AgentFailed,
+            Self::AgentNotRun | Self::SlicesUnfinished { .. } => Readiness::AgentNotRun,
+            Self::AgentFailed { .. } | Self::SliceNotLanded { .. } => Readiness::AgentFailed,
             Self::ReviewNotRun => Readiness::ReviewMissing,
             Self::ReviewCheckMissing { .. } | Self::ReviewCheckFailed { .. } => {
                 Readiness::ReviewFailed
@@ -184,6 +208,20 @@ impl Gap {
             | Self::AcceptedOtherTree { .. }
             | Self::ChangeRejected { .. } => Readiness::AwaitingAcceptance,
         })
+    }
+
+    /// Returns the sentence of the rung this gap holds, said of a team goal's slices when the
+    /// gap is theirs.
+    pub fn rung_sentence(&self) -> Option<&'static str> {
+        match self {
+            Self::SlicesUnfinished { .. } => {
+                Some("the gates pass, but the team's slices have not all landed")
+            }
+            Self::SliceNotLanded { .. } => {
+                Some("the gates pass, but a slice of the team did not land")
+            }
+            other => other.rung().map(Readiness::sentence),
+        }
     }
 
     /// Returns the status this gap gives the proof when it stops the run, or `None`.
@@ -223,6 +261,12 @@ impl Gap {
             Self::AgentNotRun => "no agent run has finished".to_owned(),
             Self::AgentFailed { error: Some(error) } => format!("the agent's run failed: {error}"),
             Self::AgentFailed { error: None } => "the agent's run failed".to_owned(),
+            Self::SlicesUnfinished { tasks } => format!(
+                "the team run did not finish: {} not landed yet ({})",
+                if tasks.len() == 1 { "1 slice has" } else { "slices have" },
+                tasks.join(", ")
+            ),
+            Self::SliceNotLanded { task, why } => format!("slice {task} did not land: {why}"),
             Self::ReviewNotRun => "the review wall has not run on the proposed tree".to_owned(),
             Self::ReviewCheckMissing { check } => {
                 format!("review check {check} did not finish on the proposed tree")
@@ -293,6 +337,27 @@ impl Gap {
             Self::AgentFailed { .. } => {
                 "read the agent transcript, adjust the prompt or agent, and run again".to_owned()
             }
+            Self::SlicesUnfinished { .. } => {
+                "resume the run with `omk resume`; it runs the slices that are left".to_owned()
+            }
+            Self::SliceNotLanded { task, why } => {
+                let first = match why {
+                    NotLanded::Failed { .. } => format!("read slice {task}'s transcript"),
+                    NotLanded::Conflict { paths } => {
+                        format!("look at the conflict in {}", paths.join(", "))
+                    }
+                    NotLanded::BrokeGates { gates, .. } => {
+                        format!("find out why {task} breaks {} once merged", gates.join(", "))
+                    }
+                    NotLanded::Dependency { task: dependency } => {
+                        format!("land task {dependency} first")
+                    }
+                };
+                format!(
+                    "{first}, then do task {task} in a follow-up (`omk resume --prompt \"…\"`) \
+                     or run the task again"
+                )
+            }
             Self::ReviewNotRun | Self::ReviewCheckMissing { .. } => {
                 "run the review wall on the proposed tree".to_owned()
             }
@@ -316,6 +381,56 @@ impl Gap {
                 "review the change on the goal's branch and accept it if you agree".to_owned()
             }
             Self::ChangeRejected { .. } => "address the reason and run a follow-up goal".to_owned(),
+        }
+    }
+}
+
+/// Why a slice of a team goal will not land.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum NotLanded {
+    /// Its last attempt failed and no retry follows.
+    Failed {
+        /// Why, in a word.
+        cause: FailureCause,
+        /// Why, in a sentence.
+        reason: String,
+    },
+    /// Taken out: its branch does not merge onto the integration branch.
+    Conflict {
+        /// The conflicting paths.
+        paths: Vec<String>,
+    },
+    /// Taken out: merged alone, it broke required gates.
+    BrokeGates {
+        /// The gates.
+        gates: Vec<String>,
+        /// The merged tree they failed on.
+        tree_id: String,
+    },
+    /// Taken out: a task it depends on failed or was taken out.
+    Dependency {
+        /// That task.
+        task: String,
+    },
+}
+
+impl fmt::Display for NotLanded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Failed { cause, reason } => {
+                write!(f, "it failed for good ({}): {reason}", cause_words(*cause))
+            }
+            Self::Conflict { paths } => {
+                write!(f, "it was taken out because its merge conflicts in {}", paths.join(", "))
+            }
+            Self::BrokeGates { gates, .. } => {
+                write!(f, "it was taken out because, merged alone, it broke {}", gates.join(", "))
+            }
+            Self::Dependency { task } => {
+                write!(f, "it was taken out because it depends on {task}, which did not land")
+            }
         }
     }
 }

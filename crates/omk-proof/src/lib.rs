@@ -17,6 +17,11 @@
 //! budget stops, infrastructure failures and external blockers set the status instead, and
 //! pause and cancel stay until a resume.
 //!
+//! A team goal's slices are its agent runs: each must land on the integration branch (or be
+//! taken over by a later follow-up run of the goal's agent), and the ladder then judges the
+//! integrated tree like a single run's. The slices' evidence is in [`Proof::team`], never in
+//! the goal's own agent, change or gates.
+//!
 //! # Outputs
 //!
 //! - [`Proof::to_json`]: stable JSON (fields in declaration order); the schema is in
@@ -44,22 +49,26 @@ mod model;
 mod readiness;
 mod render;
 mod synthesize;
+mod team;
 
 pub use omk_events::{
     Actor, AgentStatus, ArtifactRef, BudgetLimits, BudgetResource, ChangedFile, Cost, CostSource,
-    DecisionSubject, FileOperation, GateKind, GatePhase, GoalKind, TestCounts, TokenUsage,
+    DecisionSubject, FailureCause, FileOperation, GateKind, GatePhase, GoalKind, PlanSource,
+    TestCounts, TokenUsage,
 };
 
 pub use crate::budget::BudgetMeter;
 pub use crate::diff::{BudgetDelta, GateChange, ProofDiff, diff_proofs, render_diff};
 pub use crate::error::Error;
-pub use crate::gap::{Gap, KnownGap};
+pub use crate::gap::{Gap, KnownGap, NotLanded};
 pub use crate::merge::{MergeRefused, RefusalReason, validate_for_merge};
 pub use crate::model::{
-    AgentEvidence, BudgetEvidence, BudgetUsed, CommitEvidence, DecisionRecord, GateSurfaceEvidence,
-    GitEvidence, HumanDecision, IntegrationDecision, IntegrationEvidence, OracleEvidence,
-    OracleGate, OracleGateStatus, PROOF_VERSION, Proof, ProofGate, Recovery, ReviewSection,
-    ReviewSectionStatus, TaskSummary,
+    AgentEvidence, AttemptEvidence, AttemptOutcome, BatchResult, BudgetEvidence, BudgetUsed,
+    CommitEvidence, DecisionRecord, GateSurfaceEvidence, GitEvidence, HumanDecision,
+    IntegrationDecision, IntegrationEvidence, IntegrationGate, OracleEvidence, OracleGate,
+    OracleGateStatus, PROOF_VERSION, Proof, ProofGate, ProposalEvidence, QueueBatchEvidence,
+    Recovery, ReviewSection, ReviewSectionStatus, SliceEvidence, SliceMerge, SliceStatus,
+    TaskGraphSummary, TaskSummary, TeamEvidence,
 };
 pub use crate::readiness::{ProofStatus, Readiness};
 pub use crate::render::{render_markdown, render_text};

@@ -5,13 +5,13 @@ use serde::{Deserialize, Serialize};
 
 use omk_events::{
     Actor, AgentStatus, ApprovalDecided, ArtifactRef, BudgetExhausted, BudgetLimits, ChangedFile,
-    ClassificationSource, Cost, DecisionSubject, GateKind, GatePhase, GoalId, GoalKind,
-    ProcessExit, RecoveryAction, TestCounts, TokenUsage, ToolCallRecord,
+    ClassificationSource, Cost, DecisionSubject, FailureCause, GateKind, GatePhase, GoalId,
+    GoalKind, PlanSource, ProcessExit, RecoveryAction, TestCounts, TokenUsage, ToolCallRecord,
 };
 
 use crate::{
     error::Error,
-    gap::KnownGap,
+    gap::{Gap, KnownGap},
     readiness::{ProofStatus, Readiness},
 };
 
@@ -60,8 +60,11 @@ pub struct Proof {
     pub reviews: Vec<ReviewSection>,
     /// The goal's kind and the gates that must prove it, once classified.
     pub oracle: Option<OracleEvidence>,
-    /// The agent's runs, once one finished.
+    /// The agent's runs, once one finished. A team goal's slices have their own, in `team`.
     pub agent: Option<AgentEvidence>,
+    /// A team goal's task graph, slices and merge queue; absent for a single run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<TeamEvidence>,
     /// Every answer of omk's approval policy to the agent's tool requests, with the rule that
     /// matched, in order.
     pub approvals: Vec<ApprovalDecided>,
@@ -103,6 +106,12 @@ impl Proof {
             return Err(Error::UnsupportedVersion { found: version, supported: PROOF_VERSION });
         }
         serde_json::from_str(text).map_err(|err| Error::InvalidJson(err.to_string()))
+    }
+
+    /// Returns the sentence that explains the proof's readiness: the rung's, said of the slices
+    /// when a team goal's slices hold it.
+    pub fn readiness_sentence(&self) -> &'static str {
+        readiness_sentence(self.readiness, self.known_gaps.iter().map(|it| &it.gap))
     }
 
     /// Returns the gates that speak for the change: the proposed-phase ones.
@@ -463,4 +472,362 @@ pub struct Recovery {
     #[serde(with = "omk_events::timestamp")]
     #[cfg_attr(feature = "schema", schemars(with = "String"))]
     pub at: DateTime<Utc>,
+}
+
+/// A team goal's evidence: where its task graph came from, each slice's attempts, agent runs and
+/// merge, the merge queue's batches, and the tasks agents proposed.
+///
+/// The slices' agent runs are kept here only: they never feed the goal's own `agent`, changed
+/// files, commits or gates, which speak for the integrated tree.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct TeamEvidence {
+    /// Where the task graph came from.
+    pub source: PlanSource,
+    /// How many slices run at once.
+    pub max_agents: u32,
+    /// How many slices are in each state.
+    pub task_graph: TaskGraphSummary,
+    /// Every slice, in graph order: the planned tasks, then accepted proposals as accepted.
+    pub slices: Vec<SliceEvidence>,
+    /// The merge queue's batches, in the order they were merged.
+    pub queue: Vec<QueueBatchEvidence>,
+    /// Every task a slice's agent proposed, accepted or not, in order.
+    pub proposals: Vec<ProposalEvidence>,
+}
+
+/// How many of a team goal's slices are in each state; the counts add up to `total`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct TaskGraphSummary {
+    /// Slices in the graph, accepted proposals included.
+    pub total: u32,
+    /// Slices that landed on the integration branch.
+    pub landed: u32,
+    /// Slices whose change waits in the merge queue.
+    pub queued: u32,
+    /// Slices merged onto the integration branch, waiting for the gates.
+    pub merging: u32,
+    /// Slices whose agent is running.
+    pub running: u32,
+    /// Slices not started yet, or waiting for a retry.
+    pub pending: u32,
+    /// Slices that failed for good.
+    pub failed: u32,
+    /// Slices taken out of the goal's change.
+    pub taken_out: u32,
+}
+
+impl std::fmt::Display for TaskGraphSummary {
+    /// Writes `3 slices: 2 landed, 1 taken out`, naming only the states that hold a slice.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let noun = if self.total == 1 { "slice" } else { "slices" };
+        write!(f, "{} {noun}", self.total)?;
+        let states = [
+            (self.landed, "landed"),
+            (self.merging, "merging"),
+            (self.queued, "queued"),
+            (self.running, "running"),
+            (self.pending, "pending"),
+            (self.failed, "failed"),
+            (self.taken_out, "taken out"),
+        ];
+        let mut first = true;
+        for (count, state) in states.into_iter().filter(|(count, _)| *count > 0) {
+            f.write_str(if first { ": " } else { ", " })?;
+            write!(f, "{count} {state}")?;
+            first = false;
+        }
+        Ok(())
+    }
+}
+
+/// One slice of a team goal: its task, its attempts, its agent's runs and its merge.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct SliceEvidence {
+    /// The task's id.
+    pub id: String,
+    /// What the slice's agent was asked to do.
+    pub prompt: String,
+    /// Tasks that had to land before this one started.
+    pub depends_on: Vec<String>,
+    /// The paths the task may write; empty when undeclared.
+    pub writes: Vec<String>,
+    /// The agent the task asked for; `None` is the goal's agent.
+    pub agent: Option<String>,
+    /// The task whose agent proposed this one; `None` for a planned task.
+    pub proposed_by: Option<String>,
+    /// Where the slice is.
+    pub status: SliceStatus,
+    /// Every attempt, in order.
+    pub attempts: Vec<AttemptEvidence>,
+    /// The slice's agent runs over all attempts, once one finished.
+    pub agent_runs: Option<AgentEvidence>,
+    /// Every answer of omk's approval policy to the slice's agent, in order.
+    pub approvals: Vec<ApprovalDecided>,
+    /// The commit of the slice's change on its branch, once completed.
+    pub commit: Option<String>,
+    /// Its tree.
+    pub tree_id: Option<String>,
+    /// The paths the slice changed.
+    pub paths: Vec<String>,
+    /// How its merge ended: landed, or why it was taken out; `None` until then.
+    pub merge: Option<SliceMerge>,
+    /// The integration gates that decided it: those of the batch it landed in, or of the batch
+    /// it broke alone; empty otherwise.
+    pub gates: Vec<IntegrationGate>,
+}
+
+impl SliceEvidence {
+    /// Returns what to say after the slice's status: how its merge ended (`landed at …`,
+    /// `conflict in …`), why its last attempt failed, or the worker that runs it.
+    pub fn detail(&self) -> Option<String> {
+        if let Some(merge) = &self.merge {
+            return Some(merge.to_string());
+        }
+        let attempt = self.attempts.last()?;
+        match (&attempt.outcome, self.status) {
+            (AttemptOutcome::Running, SliceStatus::Running) => {
+                Some(format!("on {}", attempt.worker))
+            }
+            (AttemptOutcome::Failed { .. }, _) => Some(attempt.outcome.to_string()),
+            _ => None,
+        }
+    }
+}
+
+/// Where a slice is in a team run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum SliceStatus {
+    /// Not claimed yet, or waiting for its next attempt.
+    Pending,
+    /// A worker runs its agent.
+    Running,
+    /// Its change is committed on its branch and waits in the merge queue.
+    Queued,
+    /// Merged onto the integration branch; the gates decide whether it stays.
+    Merging,
+    /// On the integration branch, with the gates passing.
+    Landed,
+    /// Taken out of the goal's change (a conflict, broken gates, or a dependency).
+    TakenOut,
+    /// Failed for good: its retries are spent, or a retry cannot help.
+    Failed,
+}
+
+impl SliceStatus {
+    /// Returns whether the slice will not move on by itself: landed, taken out or failed.
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Landed | Self::TakenOut | Self::Failed)
+    }
+}
+
+impl std::fmt::Display for SliceStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Pending => "pending",
+            Self::Running => "running",
+            Self::Queued => "queued",
+            Self::Merging => "merging",
+            Self::Landed => "landed",
+            Self::TakenOut => "taken out",
+            Self::Failed => "failed",
+        })
+    }
+}
+
+/// One attempt at a slice's task.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct AttemptEvidence {
+    /// The attempt, from 1.
+    pub attempt: u32,
+    /// The worker that ran it.
+    pub worker: String,
+    /// The slice's branch.
+    pub branch: String,
+    /// The commit the branch started from.
+    pub base_commit: String,
+    /// How the attempt ended, or that it is still running.
+    pub outcome: AttemptOutcome,
+}
+
+/// How an attempt ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum AttemptOutcome {
+    /// No end was recorded: it runs, or its controller stopped.
+    Running,
+    /// Its change was committed and queued for merging.
+    Completed,
+    /// It failed.
+    Failed {
+        /// Why, in a word.
+        cause: FailureCause,
+        /// Why, in a sentence.
+        reason: String,
+        /// Whether another attempt followed.
+        retry: bool,
+    },
+}
+
+impl std::fmt::Display for AttemptOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Running => f.write_str("running"),
+            Self::Completed => f.write_str("completed"),
+            Self::Failed { cause, reason, .. } => {
+                write!(f, "failed ({}): {reason}", cause_words(*cause))
+            }
+        }
+    }
+}
+
+/// How a slice's merge ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum SliceMerge {
+    /// Its batch's gates passed: the slice is on the integration branch.
+    Landed {
+        /// The integration branch's head after the batch.
+        commit: String,
+        /// Its tree.
+        tree_id: String,
+    },
+    /// Taken out: its branch does not merge onto the integration branch.
+    Conflict {
+        /// The conflicting paths.
+        paths: Vec<String>,
+    },
+    /// Taken out: merged alone, it broke required gates.
+    BrokeGates {
+        /// The gates.
+        gates: Vec<String>,
+        /// The merged tree they failed on.
+        tree_id: String,
+    },
+    /// Taken out: a task it depends on failed or was taken out.
+    Dependency {
+        /// That task.
+        task: String,
+    },
+}
+
+impl std::fmt::Display for SliceMerge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Landed { commit, .. } => write!(f, "landed at {}", short(commit)),
+            Self::Conflict { paths } => write!(f, "conflict in {}", paths.join(", ")),
+            Self::BrokeGates { gates, .. } => write!(f, "broke {}", gates.join(", ")),
+            Self::Dependency { task } => write!(f, "depends on {task}, which did not land"),
+        }
+    }
+}
+
+/// One integration gate on the tree a batch of slices merged into.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct IntegrationGate {
+    /// The gate's name.
+    pub name: String,
+    /// Whether it is required.
+    pub required: bool,
+    /// Whether every run of it on the tree passed.
+    pub passed: bool,
+    /// The test counts of its latest run, when parsed.
+    pub tests: Option<TestCounts>,
+    /// The merged tree it ran on.
+    pub tree_id: String,
+    /// The latest run's captured output: its path and SHA-256.
+    pub output: Option<ArtifactRef>,
+}
+
+/// One batch of the merge queue: slices merged onto the integration branch together.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct QueueBatchEvidence {
+    /// The slices, in merge order.
+    pub tasks: Vec<String>,
+    /// The integration branch's head before the batch.
+    pub from_commit: String,
+    /// Its head after the batch.
+    pub commit: String,
+    /// The merged tree the gates ran on.
+    pub tree_id: String,
+    /// Whether the batch landed, was reverted, or waits for its gates.
+    pub result: BatchResult,
+    /// The required gates that failed on it, when reverted.
+    pub failed_gates: Vec<String>,
+}
+
+/// How a batch of the merge queue ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum BatchResult {
+    /// Merged; its gates have not decided yet.
+    Open,
+    /// Its gates passed: its slices stay on the integration branch.
+    Landed,
+    /// It broke a gate: the integration branch went back to before it.
+    Reverted,
+}
+
+impl std::fmt::Display for BatchResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Open => "open",
+            Self::Landed => "landed",
+            Self::Reverted => "reverted",
+        })
+    }
+}
+
+/// A task a slice's agent proposed, and the controller's decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct ProposalEvidence {
+    /// The proposed task's id.
+    pub id: String,
+    /// The task whose agent proposed it.
+    pub by: Option<String>,
+    /// How many proposals deep it is.
+    pub depth: u32,
+    /// Whether it joined the graph.
+    pub accepted: bool,
+    /// Why, in a sentence.
+    pub reason: String,
+}
+
+/// Returns a slice's failure cause in words, for people.
+pub(crate) fn cause_words(cause: FailureCause) -> &'static str {
+    match cause {
+        FailureCause::AgentFailed => "agent failed",
+        FailureCause::WorkerDied => "worker died",
+        FailureCause::LeaseExpired => "lease expired",
+        FailureCause::ControllerStopped => "controller stopped",
+        FailureCause::NoChange => "no change",
+        FailureCause::OutsideWriteSet => "wrote outside its write set",
+        FailureCause::Budget => "budget spent",
+        FailureCause::Git => "git failed",
+    }
+}
+
+fn short(commit: &str) -> &str {
+    commit.get(..12).unwrap_or(commit)
+}
+
+/// Returns the sentence of `readiness`, from the first of `gaps` that holds it.
+pub(crate) fn readiness_sentence<'a>(
+    readiness: Readiness,
+    mut gaps: impl Iterator<Item = &'a Gap>,
+) -> &'static str {
+    gaps.find(|gap| gap.rung() == Some(readiness))
+        .and_then(Gap::rung_sentence)
+        .unwrap_or_else(|| readiness.sentence())
 }

@@ -2,10 +2,12 @@
 
 use std::fmt::Write;
 
-use omk_events::{ChangedFile, FileOperation, GatePhase};
+use omk_events::{ChangedFile, FileOperation, GatePhase, PlanSource};
 
 use crate::{
-    model::{IntegrationDecision, Proof, ProofGate},
+    model::{
+        IntegrationDecision, IntegrationGate, Proof, ProofGate, ProposalEvidence, TeamEvidence,
+    },
     readiness::ProofStatus,
 };
 
@@ -18,7 +20,7 @@ pub fn render_text(proof: &Proof) -> String {
     };
     line(format!("goal       {}", proof.goal_id));
     line(format!("status     {}", proof.status));
-    line(format!("readiness  {} ({})", proof.readiness, proof.readiness.sentence()));
+    line(format!("readiness  {} ({})", proof.readiness, proof.readiness_sentence()));
     line(format!("prompt     {}", one_line(&proof.task.prompt)));
     let branch = proof.git.branch.as_deref().unwrap_or("(no worktree)");
     line(format!("branch     {branch} from {}", short(&proof.git.base_commit)));
@@ -50,6 +52,12 @@ pub fn render_text(proof: &Proof) -> String {
     line(format!("gates ({})", proof.gates.len()));
     for gate in &proof.gates {
         line(format!("  {}", gate_line(gate)));
+    }
+    if let Some(team) = &proof.team {
+        line(String::new());
+        for text in team_text(team).lines() {
+            line(text.to_owned());
+        }
     }
     if !proof.reviews.is_empty() {
         line(String::new());
@@ -124,6 +132,10 @@ pub fn render_markdown(proof: &Proof) -> String {
         }
     }
 
+    if let Some(team) = &proof.team {
+        md.push_str(&team_markdown(team));
+    }
+
     let _ = writeln!(md, "\n### Changed files ({})\n", proof.changed_files.len());
     if proof.changed_files.is_empty() {
         md.push_str("None.\n");
@@ -175,6 +187,148 @@ pub fn render_markdown(proof: &Proof) -> String {
         }
     }
     md
+}
+
+/// Returns the team section of the text rendering: the graph, one line per slice, the queue.
+fn team_text(team: &TeamEvidence) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "team       {} · {} · {} at once",
+        team.task_graph,
+        plan_source(&team.source),
+        team.max_agents
+    );
+    let width = team.slices.iter().map(|it| it.id.chars().count()).max().unwrap_or(0);
+    for slice in &team.slices {
+        let mut text = format!(
+            "  {:<width$}  {:<9}  {:<10}",
+            slice.id,
+            slice.status.to_string(),
+            attempts(slice.attempts.len())
+        );
+        if let Some(detail) = slice.detail() {
+            let _ = write!(text, "  {detail}");
+        }
+        if !slice.gates.is_empty() {
+            let _ = write!(text, " · gates {}", integration_gates(&slice.gates));
+        }
+        let _ = writeln!(out, "{}", text.trim_end());
+    }
+    if !team.queue.is_empty() {
+        let _ = writeln!(out, "queue ({})", plural(team.queue.len(), "batch", "batches"));
+        let tasks: Vec<String> = team.queue.iter().map(|it| it.tasks.join(", ")).collect();
+        let width = tasks.iter().map(|it| it.chars().count()).max().unwrap_or(0);
+        for (idx, (batch, tasks)) in team.queue.iter().zip(&tasks).enumerate() {
+            let failed = if batch.failed_gates.is_empty() {
+                String::new()
+            } else {
+                format!(" · failed {}", batch.failed_gates.join(", "))
+            };
+            let _ = writeln!(
+                out,
+                "  {}. {:<8}  {tasks:<width$}  tree {}{failed}",
+                idx + 1,
+                batch.result.to_string(),
+                short(&batch.tree_id)
+            );
+        }
+    }
+    if !team.proposals.is_empty() {
+        let _ = writeln!(out, "proposals ({})", team.proposals.len());
+        for proposal in &team.proposals {
+            let _ = writeln!(out, "  {}", proposal_line(proposal));
+        }
+    }
+    out
+}
+
+/// Returns the team section of the Markdown rendering.
+fn team_markdown(team: &TeamEvidence) -> String {
+    let mut md = String::from("\n### Team\n\n");
+    let _ = writeln!(
+        md,
+        "{} · {} · {} at once\n",
+        team.task_graph,
+        escape(&plan_source(&team.source)),
+        team.max_agents
+    );
+    if !team.slices.is_empty() {
+        md.push_str("| Slice | Status | Attempts | Merge | Integration gates |\n");
+        md.push_str("|---|---|---|---|---|\n");
+        for slice in &team.slices {
+            let detail = slice.detail().map_or_else(|| "–".to_owned(), |it| escape(&it));
+            let gates = if slice.gates.is_empty() {
+                "–".to_owned()
+            } else {
+                escape(&integration_gates(&slice.gates))
+            };
+            let _ = writeln!(
+                md,
+                "| `{}` | {} | {} | {detail} | {gates} |",
+                slice.id,
+                slice.status,
+                slice.attempts.len()
+            );
+        }
+    }
+    if !team.queue.is_empty() {
+        md.push_str("\n**Merge queue**\n\n");
+        for (idx, batch) in team.queue.iter().enumerate() {
+            let tasks: Vec<String> = batch.tasks.iter().map(|it| format!("`{it}`")).collect();
+            let failed = if batch.failed_gates.is_empty() {
+                String::new()
+            } else {
+                format!(", failed {}", escape(&batch.failed_gates.join(", ")))
+            };
+            let _ = writeln!(
+                md,
+                "{}. {}: {}{failed} (tree `{}`)",
+                idx + 1,
+                tasks.join(", "),
+                batch.result,
+                short(&batch.tree_id)
+            );
+        }
+    }
+    if !team.proposals.is_empty() {
+        md.push_str("\n**Proposals**\n\n");
+        for proposal in &team.proposals {
+            let _ = writeln!(md, "- {}", escape(&proposal_line(proposal)));
+        }
+    }
+    md
+}
+
+fn integration_gates(gates: &[IntegrationGate]) -> String {
+    let words: Vec<String> = gates
+        .iter()
+        .map(|gate| format!("{} {}", gate.name, if gate.passed { "pass" } else { "FAIL" }))
+        .collect();
+    words.join(", ")
+}
+
+fn proposal_line(proposal: &ProposalEvidence) -> String {
+    let by = proposal.by.as_deref().map(|it| format!(" by {it}")).unwrap_or_default();
+    let decision = if proposal.accepted { "accepted" } else { "rejected" };
+    format!("{}{by}: {decision} ({})", proposal.id, proposal.reason)
+}
+
+fn plan_source(source: &PlanSource) -> String {
+    match source {
+        PlanSource::Slices { count } => format!("planned as {count} slices"),
+        PlanSource::File { path, sha256 } => {
+            format!("planned in {} ({})", path.display(), short(sha256))
+        }
+    }
+}
+
+fn attempts(count: usize) -> String {
+    plural(count, "attempt", "attempts")
+}
+
+fn plural(count: usize, one: &str, many: &str) -> String {
+    format!("{count} {}", if count == 1 { one } else { many })
 }
 
 fn verdict_word(gate: &ProofGate) -> &'static str {

@@ -8,10 +8,10 @@ use std::borrow::Borrow;
 use chrono::{DateTime, Utc};
 
 use omk_events::{
-    AgentStatus, ApprovalDecided, ArtifactRef, BudgetExhausted, ChangedFile, Cost, CostSource,
-    DecisionSubject, Envelope, Event, GateFinished, GateKind, GatePhase, GateSurfaceChecked,
-    GoalClassified, GoalCreated, GoalId, ReviewFinished, ReviewStarted, ReviewStatus, Seq,
-    TokenUsage,
+    AgentFinished, AgentStatus, ApprovalDecided, ArtifactRef, BudgetExhausted, ChangedFile, Cost,
+    CostSource, DecisionSubject, Envelope, Event, GateFinished, GateKind, GatePhase,
+    GateSurfaceChecked, GoalClassified, GoalCreated, GoalId, ReviewFinished, ReviewStarted,
+    ReviewStatus, Seq, TokenUsage,
 };
 
 use crate::{
@@ -22,9 +22,10 @@ use crate::{
         AgentEvidence, BudgetEvidence, CommitEvidence, DecisionRecord, GateSurfaceEvidence,
         GitEvidence, HumanDecision, IntegrationDecision, IntegrationEvidence, OracleEvidence,
         OracleGate, OracleGateStatus, PROOF_VERSION, Proof, ProofGate, Recovery, ReviewSection,
-        ReviewSectionStatus, TaskSummary,
+        ReviewSectionStatus, TaskSummary, readiness_sentence,
     },
     readiness::{ProofStatus, Readiness},
+    team::TeamFold,
 };
 
 /// Returns the proof of the goal whose whole event log is `events`.
@@ -79,6 +80,8 @@ pub struct Synthesizer {
     integrations: Vec<IntegrationEvidence>,
     recovery: Vec<Recovery>,
     approvals: Vec<ApprovalDecided>,
+    /// A team goal's slices and merge queue, from its `task_graph_planned` on.
+    team: Option<TeamFold>,
 }
 
 #[derive(Debug)]
@@ -214,9 +217,13 @@ impl Synthesizer {
             | Event::AgentActivity(_)
             | Event::BudgetWarned(_)
             | Event::Unknown(_) => {}
-            // Team runs: the slices' runs and the merge queue (not yet in the proof).
-            Event::TaskGraphPlanned(_)
-            | Event::TaskClaimed(_)
+            // Team runs: the slices' runs, the merge queue and its gates go to the team section
+            // only, never to the goal's own agent, change or gates.
+            Event::TaskGraphPlanned(planned) => match &mut self.team {
+                Some(team) => team.plan(seq, planned),
+                None => self.team = Some(TeamFold::new(seq, planned)),
+            },
+            Event::TaskClaimed(_)
             | Event::Slice(_)
             | Event::TaskCompleted(_)
             | Event::TaskFailed(_)
@@ -224,8 +231,16 @@ impl Synthesizer {
             | Event::QueueLanded(_)
             | Event::QueueReverted(_)
             | Event::TaskTakenOut(_)
-            | Event::TaskProposed(_) => {}
-            Event::GateFinished(gate) if gate.phase == GatePhase::Integration => {}
+            | Event::TaskProposed(_) => {
+                if let Some(team) = &mut self.team {
+                    team.apply(seq, &envelope.event);
+                }
+            }
+            Event::GateFinished(gate) if gate.phase == GatePhase::Integration => {
+                if let Some(team) = &mut self.team {
+                    team.apply(seq, &envelope.event);
+                }
+            }
             Event::AgentStarted(_) => self.last_agent_start = Some(seq),
             Event::WorktreeCreated(worktree) => self.branch = Some(worktree.branch.clone()),
             Event::GoalClassified(classified) => self.classified = Some(classified.clone()),
@@ -241,62 +256,7 @@ impl Synthesizer {
             Event::AgentFinished(finished) => {
                 self.last_agent_finish = Some(seq);
                 self.mutated(seq);
-                let first_run = self.agent.is_none();
-                let agent = self.agent.get_or_insert_with(|| AgentEvidence {
-                    agent: finished.agent.clone(),
-                    version: None,
-                    status: finished.status,
-                    exit_code: None,
-                    process: None,
-                    retryable: false,
-                    session_id: None,
-                    error: None,
-                    final_message: None,
-                    runs: 0,
-                    steps: 0,
-                    tool_calls: 0,
-                    failed_tool_calls: 0,
-                    tool_call_log: Vec::new(),
-                    usage: None,
-                    cost: None,
-                    transcript: None,
-                    stdout: None,
-                    stderr: None,
-                    duration_ms: 0,
-                });
-                agent.agent.clone_from(&finished.agent);
-                agent.version.clone_from(&finished.agent_version);
-                agent.status = finished.status;
-                agent.exit_code = finished.process.as_ref().and_then(|it| it.exit_code);
-                agent.process.clone_from(&finished.process);
-                agent.retryable = finished.retryable;
-                agent.session_id.clone_from(&finished.session_id);
-                agent.tool_call_log.clone_from(&finished.tool_call_log);
-                agent.error.clone_from(&finished.error);
-                agent.final_message.clone_from(&finished.final_message);
-                agent.runs += 1;
-                agent.steps += u64::from(finished.steps);
-                agent.tool_calls += u64::from(finished.tool_calls);
-                agent.failed_tool_calls += u64::from(finished.failed_tool_calls);
-                if let Some(usage) = finished.usage {
-                    *agent.usage.get_or_insert_with(TokenUsage::default) += usage;
-                }
-                // The total is known only while every run had a cost.
-                agent.cost = match (first_run, agent.cost.take(), &finished.cost) {
-                    (true, _, cost) => cost.clone(),
-                    (false, Some(total), Some(cost)) => Some(Cost {
-                        usd: total.usd + cost.usd,
-                        source: match cost.source {
-                            CostSource::Estimated { .. } => cost.source.clone(),
-                            CostSource::Reported => total.source,
-                        },
-                    }),
-                    (false, _, _) => None,
-                };
-                agent.transcript.clone_from(&finished.transcript);
-                agent.stdout.clone_from(&finished.stdout);
-                agent.stderr.clone_from(&finished.stderr);
-                agent.duration_ms += finished.duration_ms;
+                add_agent_run(&mut self.agent, finished);
             }
             Event::ChangesCaptured(changes) => {
                 self.last_capture = Some(seq);
@@ -575,12 +535,26 @@ impl Synthesizer {
         // Fail closed: a run counts only when it was started and finished, in that order.
         let agent_done = matches!((self.last_agent_start, self.last_agent_finish),
             (Some(start), Some(finish)) if finish > start);
+        // A team goal's slices are its agent runs; its own agent runs only as a follow-up.
+        let slices_stand_in =
+            self.last_agent_start.is_none() && self.team.as_ref().is_some_and(TeamFold::has_slices);
         match self.agent.as_ref().filter(|_| agent_done) {
+            None if slices_stand_in => {}
             None => gaps.push(Gap::AgentNotRun),
             Some(agent) if agent.status == AgentStatus::Failed => {
                 gaps.push(Gap::AgentFailed { error: agent.error.clone() });
             }
             Some(_) => {}
+        }
+        if let Some(team) = &self.team {
+            // A follow-up run of the goal's agent that completed after a slice's latest event
+            // takes its part over; the slice's evidence still says what happened to it.
+            let follow_up = self
+                .agent
+                .as_ref()
+                .filter(|agent| agent_done && agent.status == AgentStatus::Completed)
+                .and(self.last_agent_finish);
+            gaps.extend(team.gaps(follow_up));
         }
 
         // The review wall, on the proposed tree.
@@ -629,9 +603,14 @@ impl Synthesizer {
         }
 
         // The change itself.
-        let captured_after_agent = agent_done
-            && matches!((self.last_capture, self.last_agent_finish), (Some(capture), Some(finish)) if capture > finish);
-        if agent_done && !captured_after_agent {
+        // The work that changes the worktree: the agent's finished run, or a team's landings.
+        let work_end = self
+            .last_agent_finish
+            .filter(|_| agent_done)
+            .max(self.team.as_ref().and_then(TeamFold::last_landed));
+        let captured_after_work = matches!((self.last_capture, work_end),
+            (Some(capture), Some(end)) if capture > end);
+        if work_end.is_some() && !captured_after_work {
             gaps.push(Gap::ChangesNotCaptured);
         } else if self.changed_files.is_empty() {
             gaps.push(Gap::NoChanges);
@@ -710,15 +689,13 @@ impl Synthesizer {
             None if readiness == Readiness::Ready => ProofStatus::Ready,
             None => ProofStatus::NotReady,
         };
+        let sentence = readiness_sentence(readiness, gaps.iter());
         let summary = match &self.halt {
-            Some(halt) => format!("{status}: {}; {}", halt.message(), readiness.sentence()),
+            Some(halt) => format!("{status}: {}; {sentence}", halt.message()),
             None if status == ProofStatus::BlockedOnHuman => {
-                format!(
-                    "{status}: a person must decide before the goal can go on; {}",
-                    readiness.sentence()
-                )
+                format!("{status}: a person must decide before the goal can go on; {sentence}")
             }
-            None => format!("{status}: {}", readiness.sentence()),
+            None => format!("{status}: {sentence}"),
         };
 
         let head_commit = self.commits.last().map(|it| it.commit.clone());
@@ -743,7 +720,8 @@ impl Synthesizer {
             .flat_map(|it| [&it.transcript, &it.stdout, &it.stderr])
             .flatten()
             .chain(patch.iter())
-            .chain(gates.iter().filter_map(|it| it.output.as_ref()));
+            .chain(gates.iter().filter_map(|it| it.output.as_ref()))
+            .chain(self.team.iter().flat_map(TeamFold::artifacts));
         for artifact in named {
             if !artifacts.iter().any(|it| it.path == artifact.path) {
                 artifacts.push(artifact.clone());
@@ -794,6 +772,7 @@ impl Synthesizer {
             reviews,
             oracle,
             agent: self.agent.clone(),
+            team: self.team.as_ref().map(TeamFold::evidence),
             approvals: self.approvals.clone(),
             budget,
             integration: integration.cloned(),
@@ -803,4 +782,64 @@ impl Synthesizer {
             artifacts,
         })
     }
+}
+
+/// Adds a finished agent run to `agent`: the latest run's details, totals over all runs.
+pub(crate) fn add_agent_run(agent: &mut Option<AgentEvidence>, finished: &AgentFinished) {
+    let first_run = agent.is_none();
+    let agent = agent.get_or_insert_with(|| AgentEvidence {
+        agent: finished.agent.clone(),
+        version: None,
+        status: finished.status,
+        exit_code: None,
+        process: None,
+        retryable: false,
+        session_id: None,
+        error: None,
+        final_message: None,
+        runs: 0,
+        steps: 0,
+        tool_calls: 0,
+        failed_tool_calls: 0,
+        tool_call_log: Vec::new(),
+        usage: None,
+        cost: None,
+        transcript: None,
+        stdout: None,
+        stderr: None,
+        duration_ms: 0,
+    });
+    agent.agent.clone_from(&finished.agent);
+    agent.version.clone_from(&finished.agent_version);
+    agent.status = finished.status;
+    agent.exit_code = finished.process.as_ref().and_then(|it| it.exit_code);
+    agent.process.clone_from(&finished.process);
+    agent.retryable = finished.retryable;
+    agent.session_id.clone_from(&finished.session_id);
+    agent.tool_call_log.clone_from(&finished.tool_call_log);
+    agent.error.clone_from(&finished.error);
+    agent.final_message.clone_from(&finished.final_message);
+    agent.runs += 1;
+    agent.steps += u64::from(finished.steps);
+    agent.tool_calls += u64::from(finished.tool_calls);
+    agent.failed_tool_calls += u64::from(finished.failed_tool_calls);
+    if let Some(usage) = finished.usage {
+        *agent.usage.get_or_insert_with(TokenUsage::default) += usage;
+    }
+    // The total is known only while every run had a cost.
+    agent.cost = match (first_run, agent.cost.take(), &finished.cost) {
+        (true, _, cost) => cost.clone(),
+        (false, Some(total), Some(cost)) => Some(Cost {
+            usd: total.usd + cost.usd,
+            source: match cost.source {
+                CostSource::Estimated { .. } => cost.source.clone(),
+                CostSource::Reported => total.source,
+            },
+        }),
+        (false, _, _) => None,
+    };
+    agent.transcript.clone_from(&finished.transcript);
+    agent.stdout.clone_from(&finished.stdout);
+    agent.stderr.clone_from(&finished.stderr);
+    agent.duration_ms += finished.duration_ms;
 }

@@ -165,9 +165,15 @@ pub(crate) fn run_status(ctx: &Context, args: &GoalArgs) -> Result<u8, CliError>
         output::print_stdout(&json::to_string(&StatusDocument {
             schema_version: SCHEMA_VERSION,
             goal: GoalSummary::new(&status),
+            team: status.proof.team.as_ref(),
         }))?;
     } else {
-        output::print_stdout(&status_text(&status))?;
+        let mut text = status_text(&status);
+        if let Some(team) = &status.proof.team {
+            text.push('\n');
+            text.push_str(&render::team_table(team));
+        }
+        output::print_stdout(&text)?;
     }
     Ok(ExitCodes::SUCCESS)
 }

@@ -141,14 +141,18 @@ pub(crate) fn run_json(outcome: &RunOutcome) -> String {
     crate::json::to_string(&crate::json::RunDocument::new(outcome))
 }
 
-/// Returns the human result of a finished run: the verdict, the gates, the change, the
-/// budget, then where its files are.
+/// Returns the human result of a finished run: the verdict, a team goal's slices and queue,
+/// the gates, the change, the budget, then where its files are.
 pub(crate) fn run_text(outcome: &RunOutcome) -> String {
     let repo_root = &outcome.paths.repo_root;
     let relative = |path: &Path| path.strip_prefix(repo_root).unwrap_or(path).display().to_string();
     let proof = &outcome.proof;
     let mut text = render::verdict(proof);
     text.push('\n');
+    if let Some(team) = &proof.team {
+        text.push_str(&render::team_table(team));
+        text.push('\n');
+    }
     text.push_str(&render::gates_table(&proof.gates));
     text.push('\n');
     text.push_str(&render::changed_files(&proof.changed_files));

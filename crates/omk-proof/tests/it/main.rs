@@ -1,7 +1,8 @@
 //! Spec tests of omk-proof: scenarios per rung and status, properties of the readiness rules,
-//! and the proof's outputs.
+//! the proof's outputs, and team goals.
 
 mod outputs;
 mod props;
 mod scenarios;
 mod support;
+mod team;
