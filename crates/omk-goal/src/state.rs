@@ -372,14 +372,14 @@ impl GoalState {
         {
             return Next::Baseline;
         }
-        // A team goal's slices do its agent work; a follow-up runs the goal's agent on the
-        // integrated tree afterwards, as for a single run.
-        if self.follow_up.is_none()
-            && self.agent_runs == 0
-            && let Some(team) = &self.team
-        {
+        // A team goal's slices do its agent work, all of it before anything else; a follow-up
+        // then runs the goal's agent on the integrated tree, as for a single run.
+        if let Some(team) = &self.team {
             if !team.complete() {
                 return Next::Team;
+            }
+            if self.follow_up.is_some() || (self.agent_runs > 0 && !self.agent_complete) {
+                return Next::Agent { follow_up: self.follow_up.clone() };
             }
         } else if self.follow_up.is_some() || !self.agent_complete {
             return Next::Agent { follow_up: self.follow_up.clone() };
