@@ -355,7 +355,7 @@ impl Gap {
                 };
                 format!(
                     "{first}, then do task {task} in a follow-up (`omk resume --prompt \"…\"`) \
-                     or run the task again"
+                     or in a new goal"
                 )
             }
             Self::ReviewNotRun | Self::ReviewCheckMissing { .. } => {
