@@ -1068,9 +1068,15 @@ impl Controller<'_> {
                 (merged, from.id, head.tree_id)
             }
         };
-        let Some(failed) = self.integration_gates(stopper, crew, &worktree.path, &tree_id).await?
-        else {
-            return Ok(Flow::Stop);
+        let known = self.rec.state.team.as_ref().and_then(|it| it.failed_trees.get(&tree_id));
+        let failed = match known {
+            // The same tree failed these gates before: running them again tells nothing new.
+            Some(failed) => failed.clone(),
+            None => {
+                let ran = self.integration_gates(stopper, crew, &worktree.path, &tree_id).await?;
+                let Some(failed) = ran else { return Ok(Flow::Stop) };
+                failed
+            }
         };
         if failed.is_empty() {
             let head = omk_worktree::head_commit(&worktree.path)?;

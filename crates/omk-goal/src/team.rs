@@ -91,6 +91,9 @@ pub(crate) struct TeamState {
     pub(crate) open_batch: Option<OpenBatch>,
     /// The integration branch's head after the latest landing, if any landed.
     pub(crate) landed_head: Option<String>,
+    /// Merged trees whose gates failed, with the gates: a batch that merges to one of them
+    /// again (the last half of a bisection often does) is reverted without running them again.
+    pub(crate) failed_trees: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 /// A batch merged and waiting for its gates.
@@ -111,6 +114,7 @@ impl TeamState {
             splits: VecDeque::new(),
             open_batch: None,
             landed_head: None,
+            failed_trees: std::collections::BTreeMap::new(),
         };
         for task in &planned.tasks {
             team.add(task.clone());
@@ -240,6 +244,7 @@ impl TeamState {
             }
             Event::QueueReverted(reverted) => {
                 self.open_batch = None;
+                self.failed_trees.insert(reverted.tree_id.clone(), reverted.failed_gates.clone());
                 if reverted.tasks.len() > 1 {
                     // Bisect: each half is tried on its own, the first half first.
                     let (left, right) = reverted.tasks.split_at(reverted.tasks.len() / 2);
