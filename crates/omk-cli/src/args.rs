@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+pub(crate) use omk_goal::parse_duration_ms;
+
 use clap::{Args, Parser, Subcommand};
 
 /// Run AI coding agents in isolated git worktrees and prove their changes with gates omk runs
@@ -381,39 +383,6 @@ pub struct BudgetAddArgs {
     /// More agent turns
     #[arg(long, value_name = "N")]
     pub turns: Option<u64>,
-}
-
-/// Parses a duration such as `90s`, `10m`, `1h30m`, `500ms` or `45` (seconds) into milliseconds.
-pub(crate) fn parse_duration_ms(text: &str) -> Result<u64, String> {
-    let bad = || format!("{text:?} is not a duration; write it like 90s, 10m, 1h30m or 500ms");
-    let text = text.trim();
-    if let Ok(seconds) = text.parse::<u64>() {
-        return seconds.checked_mul(1000).ok_or_else(bad);
-    }
-    let mut total: u64 = 0;
-    let mut rest = text;
-    if rest.is_empty() {
-        return Err(bad());
-    }
-    while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
-        if digits == 0 {
-            return Err(bad());
-        }
-        let number: u64 = rest[..digits].parse().map_err(|_| bad())?;
-        rest = &rest[digits..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
-        let factor = match &rest[..unit_len] {
-            "ms" => 1,
-            "s" => 1000,
-            "m" | "min" => 60_000,
-            "h" => 3_600_000,
-            _ => return Err(bad()),
-        };
-        total = number.checked_mul(factor).and_then(|it| total.checked_add(it)).ok_or_else(bad)?;
-        rest = &rest[unit_len..];
-    }
-    Ok(total)
 }
 
 /// The subcommands of `omk proof`.

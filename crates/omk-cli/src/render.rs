@@ -324,18 +324,7 @@ mod tests {
     use super::*;
 
     fn spec(id: &str) -> TaskSpec {
-        TaskSpec {
-            id: id.to_owned(),
-            prompt: format!("do {id}"),
-            depends_on: Vec::new(),
-            reads: Vec::new(),
-            writes: Vec::new(),
-            agent: None,
-            budget: omk_events::BudgetLimits::default(),
-            retries: 1,
-            proposed_by: None,
-            depth: 0,
-        }
+        TaskSpec { retries: 1, ..TaskSpec::new(id, format!("do {id}")) }
     }
 
     fn claimed(task: &str, attempt: u32) -> Event {

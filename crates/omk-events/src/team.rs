@@ -45,6 +45,25 @@ pub struct TaskSpec {
     pub depth: u32,
 }
 
+impl TaskSpec {
+    /// Returns a planned task with `id` and `prompt`: no dependencies, paths, agent of its own,
+    /// budget or retries.
+    pub fn new(id: impl Into<String>, prompt: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            prompt: prompt.into(),
+            depends_on: Vec::new(),
+            reads: Vec::new(),
+            writes: Vec::new(),
+            agent: None,
+            budget: BudgetLimits::default(),
+            retries: 0,
+            proposed_by: None,
+            depth: 0,
+        }
+    }
+}
+
 fn is_default(limits: &BudgetLimits) -> bool {
     *limits == BudgetLimits::default()
 }

@@ -84,6 +84,7 @@ pub use crate::layers::{
     ConfigEnv, ConfigFile, Entry, Layer, Override, Settings, Source, config_paths,
     effective_config, load_settings,
 };
+pub use crate::plan::parse_duration_ms;
 pub use crate::review::{CHECKS, MAX_FINDINGS, ReviewInput, review};
 pub use crate::status::{BudgetAdd, GoalStatus, add_budget, goal_status, list_goals, stop_goal};
 pub use crate::store::{GoalPaths, LoadedProof, find_goal, gate_cache_dir, goal_paths, load_proof};

@@ -352,18 +352,7 @@ fn read_task(
 ) -> Result<TaskSpec, Problem> {
     let mut id = None;
     let mut prompt = None;
-    let mut task = TaskSpec {
-        id: String::new(),
-        prompt: String::new(),
-        depends_on: Vec::new(),
-        reads: Vec::new(),
-        writes: Vec::new(),
-        agent: None,
-        budget: BudgetLimits::default(),
-        retries,
-        proposed_by: None,
-        depth: 0,
-    };
+    let mut task = TaskSpec { retries, ..TaskSpec::new("", "") };
     for (key, value) in table {
         let name: &str = key.get_ref();
         match name {
@@ -508,7 +497,7 @@ fn toml_problem(err: toml::de::Error) -> Problem {
 
 /// Parses a duration such as `90s`, `10m`, `1h30m`, `500ms` or `45` (seconds) into
 /// milliseconds; the syntax of `--budget-time`.
-pub(crate) fn parse_duration_ms(text: &str) -> Result<u64, String> {
+pub fn parse_duration_ms(text: &str) -> Result<u64, String> {
     let bad = || format!("{text:?} is not a duration; write it like 90s, 10m, 1h30m or 500ms");
     let text = text.trim();
     if let Ok(seconds) = text.parse::<u64>() {

@@ -30,7 +30,7 @@ use omk_events::{
     Event, FailureCause, GatePhase, QueueLanded, QueueMerged, QueueReverted, SliceEvent,
     TakeOutReason, TaskClaimed, TaskCompleted, TaskFailed, TaskProposed, TaskSpec, TaskTakenOut,
 };
-use omk_gates::{CacheOptions, GateEvent, GateSpec, RunOptions};
+use omk_gates::{GateEvent, GateSpec};
 use omk_worktree::{CommitOptions, CreateOptions, GitIdentity, Identity};
 use tokio::sync::watch;
 
@@ -703,16 +703,9 @@ impl Controller<'_> {
                 }
                 Err(reason) => (
                     TaskSpec {
-                        id: "(unreadable)".to_owned(),
-                        prompt: String::new(),
-                        depends_on: Vec::new(),
-                        reads: Vec::new(),
-                        writes: Vec::new(),
-                        agent: None,
-                        budget: BudgetLimits::default(),
-                        retries: 0,
                         proposed_by: Some(proposer.id.clone()),
                         depth: proposer.depth + 1,
+                        ..TaskSpec::new("(unreadable)", "")
                     },
                     Err(reason),
                 ),
@@ -1116,30 +1109,9 @@ impl Controller<'_> {
         tree_id: &str,
     ) -> Result<Option<Vec<String>>, Error> {
         let specs: Vec<GateSpec> = self.config.gates.clone();
-        let mut env_names: Vec<String> =
-            omk_gates::DEFAULT_CACHE_ENV.iter().map(|it| (*it).to_owned()).collect();
-        env_names.extend(self.config.gate_config.cache_env.iter().cloned());
         let (cancel, cancelled) = watch::channel(false);
-        let options = RunOptions {
-            worktree: worktree.to_owned(),
-            artifact_root: self.paths.goal_dir.clone(),
-            artifact_dir: format!(
-                "artifacts/gates/integration-{}",
-                &tree_id[..tree_id.len().min(12)]
-            ),
-            max_parallel: self.max_parallel_gates,
-            kill_grace: Duration::from_secs(5),
-            phase: GatePhase::Integration,
-            tree_id: Some(tree_id.to_owned()),
-            env: self.gate_environment.to_vec(),
-            cache: Some(CacheOptions {
-                dir: crate::store::gate_cache_dir(&self.repo.root),
-                run_id: self.rec.state.goal_id.to_string(),
-                env_names,
-                read: self.reuse_cached_gates,
-            }),
-            cancel: Some(cancelled),
-        };
+        let options =
+            self.gate_options(worktree, GatePhase::Integration, tree_id.to_owned(), cancelled);
         let baseline_failed = self.rec.state.baseline_failed.clone();
         let stopped: RefCell<Option<Stop>> = RefCell::new(None);
         let recorded: RefCell<Result<(), Error>> = RefCell::new(Ok(()));

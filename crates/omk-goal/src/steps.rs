@@ -140,27 +140,8 @@ impl Controller<'_> {
         let tree_id = tree_id.tree_id;
         let specs: Vec<GateSpec> =
             self.config.gates.iter().filter(|it| names.contains(&it.name)).cloned().collect();
-        let mut env_names: Vec<String> =
-            omk_gates::DEFAULT_CACHE_ENV.iter().map(|it| (*it).to_owned()).collect();
-        env_names.extend(self.config.gate_config.cache_env.iter().cloned());
         let (cancel, cancelled) = watch::channel(false);
-        let options = RunOptions {
-            worktree: worktree.path.clone(),
-            artifact_root: self.paths.goal_dir.clone(),
-            artifact_dir: format!("artifacts/gates/{phase}-{}", short(&tree_id)),
-            max_parallel: self.max_parallel_gates,
-            kill_grace: Duration::from_secs(5),
-            phase,
-            tree_id: Some(tree_id),
-            env: self.gate_environment.to_vec(),
-            cache: Some(CacheOptions {
-                dir: crate::store::gate_cache_dir(&self.repo.root),
-                run_id: self.rec.state.goal_id.to_string(),
-                env_names,
-                read: self.reuse_cached_gates,
-            }),
-            cancel: Some(cancelled),
-        };
+        let options = self.gate_options(&worktree.path, phase, tree_id, cancelled);
         let stopped: RefCell<Option<Stop>> = RefCell::new(None);
         let recorded: RefCell<Result<(), Error>> = RefCell::new(Ok(()));
         let rec = RefCell::new(&mut self.rec);
@@ -200,6 +181,37 @@ impl Controller<'_> {
             return Ok(Flow::Stop);
         }
         Ok(Flow::Continue)
+    }
+
+    /// Returns how the gates of `phase` run on `tree_id` in `worktree`: their logs under the
+    /// goal's `artifacts/gates/<phase>-<tree>/`, the gate cache, and `cancelled` to stop them.
+    pub(crate) fn gate_options(
+        &self,
+        worktree: &std::path::Path,
+        phase: GatePhase,
+        tree_id: String,
+        cancelled: watch::Receiver<bool>,
+    ) -> RunOptions {
+        let mut env_names: Vec<String> =
+            omk_gates::DEFAULT_CACHE_ENV.iter().map(|it| (*it).to_owned()).collect();
+        env_names.extend(self.config.gate_config.cache_env.iter().cloned());
+        RunOptions {
+            worktree: worktree.to_owned(),
+            artifact_root: self.paths.goal_dir.clone(),
+            artifact_dir: format!("artifacts/gates/{phase}-{}", short(&tree_id)),
+            max_parallel: self.max_parallel_gates,
+            kill_grace: Duration::from_secs(5),
+            phase,
+            tree_id: Some(tree_id),
+            env: self.gate_environment.to_vec(),
+            cache: Some(CacheOptions {
+                dir: crate::store::gate_cache_dir(&self.repo.root),
+                run_id: self.rec.state.goal_id.to_string(),
+                env_names,
+                read: self.reuse_cached_gates,
+            }),
+            cancel: Some(cancelled),
+        }
     }
 
     /// Runs the agent in the worktree, with omk's hold on it: its activity becomes events as it

@@ -243,21 +243,7 @@ impl TeamFold {
         let idx = match self.slices.iter().position(|slice| slice.evidence.id == task) {
             Some(idx) => idx,
             None => {
-                self.add_task(
-                    seq,
-                    &TaskSpec {
-                        id: task.to_owned(),
-                        prompt: String::new(),
-                        depends_on: Vec::new(),
-                        reads: Vec::new(),
-                        writes: Vec::new(),
-                        agent: None,
-                        budget: omk_events::BudgetLimits::default(),
-                        retries: 0,
-                        proposed_by: None,
-                        depth: 0,
-                    },
-                );
+                self.add_task(seq, &TaskSpec::new(task, ""));
                 self.slices.len() - 1
             }
         };

@@ -5,7 +5,7 @@
 //! (not indented under an item, after a blank line) is the footer; both go to every slice.
 //! A prompt without a list has its paragraphs as items and no header.
 
-use omk_events::{BudgetLimits, TaskSpec};
+use omk_events::TaskSpec;
 
 use crate::error::Error;
 
@@ -69,16 +69,15 @@ pub(crate) fn slices_from_prompt(
             let parts = [outline.header.as_str(), part.as_str(), outline.footer.as_str()];
             let text = parts.iter().filter(|it| !it.is_empty()).copied().collect::<Vec<_>>();
             TaskSpec {
-                id: format!("slice-{slice}"),
-                prompt: text.join("\n\n"),
-                depends_on: Vec::new(),
-                reads: Vec::new(),
-                writes: Vec::new(),
-                agent: None,
-                budget: BudgetLimits::default(),
                 retries,
-                proposed_by: None,
-                depth: 0,
+                ..TaskSpec::new(
+                    format!("slice-{slice}"),
+                    text.join(
+                        "
+
+",
+                    ),
+                )
             }
         })
         .collect();

@@ -42,16 +42,10 @@ fn problems(text: &str) -> Vec<String> {
 /// Returns a task with the id, dependencies and writes given.
 fn task(id: &str, depends_on: &[&str], writes: &[&str]) -> TaskSpec {
     TaskSpec {
-        id: id.to_owned(),
-        prompt: format!("Do {id}"),
         depends_on: depends_on.iter().map(|it| (*it).to_owned()).collect(),
-        reads: Vec::new(),
         writes: writes.iter().map(|it| (*it).to_owned()).collect(),
-        agent: None,
-        budget: BudgetLimits::default(),
         retries: 1,
-        proposed_by: None,
-        depth: 0,
+        ..TaskSpec::new(id, format!("Do {id}"))
     }
 }
 

@@ -176,16 +176,10 @@ impl TeamLog for Log {
 
 fn spec(id: &str, depends_on: &[&str]) -> TaskSpec {
     TaskSpec {
-        id: id.into(),
-        prompt: format!("do the {id} part"),
         depends_on: strings(depends_on),
-        reads: Vec::new(),
         writes: vec![format!("src/{id}/")],
-        agent: None,
-        budget: omk_events::BudgetLimits::default(),
         retries: 1,
-        proposed_by: None,
-        depth: 0,
+        ..TaskSpec::new(id, format!("do the {id} part"))
     }
 }
 
