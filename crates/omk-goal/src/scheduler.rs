@@ -12,7 +12,6 @@
 //! slices already completed, queued or landed are never run again.
 
 use std::{
-    cell::RefCell,
     fmt::Write as _,
     path::PathBuf,
     sync::{
@@ -30,7 +29,7 @@ use omk_events::{
     Event, FailureCause, GatePhase, QueueLanded, QueueMerged, QueueReverted, SliceEvent,
     TakeOutReason, TaskClaimed, TaskCompleted, TaskFailed, TaskProposed, TaskSpec, TaskTakenOut,
 };
-use omk_gates::{GateEvent, GateSpec};
+use omk_gates::GateSpec;
 use omk_worktree::{CommitOptions, CreateOptions, GitIdentity, Identity};
 use tokio::sync::watch;
 
@@ -1113,55 +1112,30 @@ impl Controller<'_> {
         let options =
             self.gate_options(worktree, GatePhase::Integration, tree_id.to_owned(), cancelled);
         let baseline_failed = self.rec.state.baseline_failed.clone();
-        let stopped: RefCell<Option<Stop>> = RefCell::new(None);
-        let recorded: RefCell<Result<(), Error>> = RefCell::new(Ok(()));
-        let failed: RefCell<Vec<String>> = RefCell::new(Vec::new());
-        let this = RefCell::new(&mut *self);
-        let mut observer = |event: GateEvent<'_>| {
-            if stopped.borrow().is_some() {
-                return;
-            }
-            let event = match event {
-                GateEvent::Started(started) => Event::GateStarted(started.clone()),
-                GateEvent::Finished(run) => {
-                    let result = &run.result;
+        let mut failed: Vec<String> = Vec::new();
+        let global = crew.global.clone();
+        let stop = self
+            .run_gates_recorded(
+                stopper,
+                &specs,
+                &options,
+                cancel,
+                // The workers stop at once, not after the gates.
+                |stop| *global.lock().unwrap_or_else(PoisonError::into_inner) = Some(stop.reason()),
+                |result| {
                     if result.required
                         && result.failure().is_some()
                         && !baseline_failed.contains(&result.name)
                     {
-                        failed.borrow_mut().push(result.name.clone());
+                        failed.push(result.name.clone());
                     }
-                    Event::GateFinished(result.clone())
-                }
-            };
-            let mut recorded = recorded.borrow_mut();
-            if recorded.is_ok() {
-                *recorded = this.borrow_mut().rec.record(event);
-            }
-        };
-        let global = crew.global.clone();
-        let watcher = async {
-            loop {
-                if let Some(stop) = stopper.check() {
-                    *global.lock().unwrap_or_else(PoisonError::into_inner) = Some(stop.reason());
-                    *stopped.borrow_mut() = Some(stop);
-                    cancel.send(true).ok();
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            std::future::pending::<()>().await;
-        };
-        tokio::select! {
-            _ = omk_gates::run_gates(&specs, &options, &mut observer) => {}
-            () = watcher => {}
-        }
-        recorded.into_inner()?;
-        if let Some(stop) = stopped.into_inner() {
+                },
+            )
+            .await?;
+        if let Some(stop) = stop {
             crew.stopping.get_or_insert(stop);
             return Ok(None);
         }
-        let mut failed = failed.into_inner();
         failed.sort();
         failed.dedup();
         Ok(Some(failed))

@@ -142,6 +142,29 @@ impl Controller<'_> {
             self.config.gates.iter().filter(|it| names.contains(&it.name)).cloned().collect();
         let (cancel, cancelled) = watch::channel(false);
         let options = self.gate_options(&worktree.path, phase, tree_id, cancelled);
+        let stop =
+            self.run_gates_recorded(stopper, &specs, &options, cancel, |_| {}, |_| {}).await?;
+        if let Some(stop) = stop {
+            self.rec.halt(&stop)?;
+            stopper.clear();
+            return Ok(Flow::Stop);
+        }
+        Ok(Flow::Continue)
+    }
+
+    /// Runs `specs` with `options`, recording their events, until they finish or `stopper`
+    /// asks to stop: then `on_stop` hears of it at once, `cancel` stops the gates, and results
+    /// the stop cut short are not recorded. `finished` sees each recorded result. Returns the
+    /// stop, if one came; the caller records the halt.
+    pub(crate) async fn run_gates_recorded(
+        &mut self,
+        stopper: &Stopper<'_>,
+        specs: &[GateSpec],
+        options: &RunOptions,
+        cancel: watch::Sender<bool>,
+        on_stop: impl Fn(&Stop),
+        mut finished: impl FnMut(&omk_events::GateFinished),
+    ) -> Result<Option<Stop>, Error> {
         let stopped: RefCell<Option<Stop>> = RefCell::new(None);
         let recorded: RefCell<Result<(), Error>> = RefCell::new(Ok(()));
         let rec = RefCell::new(&mut self.rec);
@@ -152,7 +175,10 @@ impl Controller<'_> {
             }
             let event = match event {
                 GateEvent::Started(started) => Event::GateStarted(started.clone()),
-                GateEvent::Finished(run) => Event::GateFinished(run.result.clone()),
+                GateEvent::Finished(run) => {
+                    finished(&run.result);
+                    Event::GateFinished(run.result.clone())
+                }
             };
             let mut recorded = recorded.borrow_mut();
             if recorded.is_ok() {
@@ -162,6 +188,7 @@ impl Controller<'_> {
         let watcher = async {
             loop {
                 if let Some(stop) = stopper.check() {
+                    on_stop(&stop);
                     *stopped.borrow_mut() = Some(stop);
                     cancel.send(true).ok();
                     break;
@@ -171,16 +198,11 @@ impl Controller<'_> {
             std::future::pending::<()>().await;
         };
         tokio::select! {
-            _ = omk_gates::run_gates(&specs, &options, &mut observer) => {}
+            _ = omk_gates::run_gates(specs, options, &mut observer) => {}
             () = watcher => {}
         }
         recorded.into_inner()?;
-        if let Some(stop) = stopped.into_inner() {
-            self.rec.halt(&stop)?;
-            stopper.clear();
-            return Ok(Flow::Stop);
-        }
-        Ok(Flow::Continue)
+        Ok(stopped.into_inner())
     }
 
     /// Returns how the gates of `phase` run on `tree_id` in `worktree`: their logs under the
