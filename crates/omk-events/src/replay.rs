@@ -400,10 +400,7 @@ fn describe(event: &Event, root: Option<&Path>) -> (&'static str, String) {
                 failed.task,
                 failed.attempt,
                 failed.worker,
-                serde_json::to_value(failed.cause)
-                    .ok()
-                    .and_then(|it| it.as_str().map(str::to_owned))
-                    .unwrap_or_default(),
+                failed.cause,
                 failed.reason,
                 if failed.retry { "retrying" } else { "no retry" }
             ),

@@ -182,6 +182,21 @@ pub enum FailureCause {
     Git,
 }
 
+impl std::fmt::Display for FailureCause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::AgentFailed => "agent failed",
+            Self::WorkerDied => "worker died",
+            Self::LeaseExpired => "lease expired",
+            Self::ControllerStopped => "controller stopped",
+            Self::NoChange => "no change",
+            Self::OutsideWriteSet => "wrote outside its write set",
+            Self::Budget => "budget spent",
+            Self::Git => "git failed",
+        })
+    }
+}
+
 /// The payload of `task_failed`: an attempt failed; the task is retried or fails for good.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]

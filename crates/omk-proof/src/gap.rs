@@ -6,10 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use omk_events::{Actor, BudgetResource, DecisionSubject, FailureCause, Step};
 
-use crate::{
-    model::cause_words,
-    readiness::{ProofStatus, Readiness},
-};
+use crate::readiness::{ProofStatus, Readiness};
 
 /// A piece of evidence the proof lacks, with the sentence that explains it and the next step.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -420,7 +417,7 @@ impl fmt::Display for NotLanded {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Failed { cause, reason } => {
-                write!(f, "it failed for good ({}): {reason}", cause_words(*cause))
+                write!(f, "it failed for good ({cause}): {reason}")
             }
             Self::Conflict { paths } => {
                 write!(f, "it was taken out because its merge conflicts in {}", paths.join(", "))

@@ -681,7 +681,7 @@ impl std::fmt::Display for AttemptOutcome {
             Self::Running => f.write_str("running"),
             Self::Completed => f.write_str("completed"),
             Self::Failed { cause, reason, .. } => {
-                write!(f, "failed ({}): {reason}", cause_words(*cause))
+                write!(f, "failed ({cause}): {reason}")
             }
         }
     }
@@ -802,20 +802,6 @@ pub struct ProposalEvidence {
     pub accepted: bool,
     /// Why, in a sentence.
     pub reason: String,
-}
-
-/// Returns a slice's failure cause in words, for people.
-pub(crate) fn cause_words(cause: FailureCause) -> &'static str {
-    match cause {
-        FailureCause::AgentFailed => "agent failed",
-        FailureCause::WorkerDied => "worker died",
-        FailureCause::LeaseExpired => "lease expired",
-        FailureCause::ControllerStopped => "controller stopped",
-        FailureCause::NoChange => "no change",
-        FailureCause::OutsideWriteSet => "wrote outside its write set",
-        FailureCause::Budget => "budget spent",
-        FailureCause::Git => "git failed",
-    }
 }
 
 fn short(commit: &str) -> &str {
