@@ -409,8 +409,6 @@ pub(crate) struct Controller<'e> {
     pub(crate) reuse_cached_gates: bool,
     /// The agents of a team goal's tasks that name their own, by spec.
     pub(crate) team_agents: std::collections::BTreeMap<String, Agent>,
-    /// Slices whose claim was recorded again on resume and whose worker must start.
-    pub(crate) team_restart: Vec<String>,
 }
 
 impl<'e> Controller<'e> {
@@ -437,7 +435,6 @@ impl<'e> Controller<'e> {
             gate_environment: env.gate_environment,
             reuse_cached_gates: env.reuse_cached_gates,
             team_agents: std::collections::BTreeMap::new(),
-            team_restart: Vec::new(),
         }
     }
 }
@@ -468,11 +465,17 @@ impl Controller<'_> {
 
     /// Locks the goal's worktree with this process as its holder, when it exists.
     pub(crate) fn lease_worktree(&self) {
-        let Some(worktree) = &self.rec.state.worktree else { return };
+        if let Some(worktree) = &self.rec.state.worktree {
+            self.lease(&worktree.path);
+        }
+    }
+
+    /// Locks the worktree at `path` (the goal's, or a slice's) with this process as its holder.
+    pub(crate) fn lease(&self, path: &Path) {
         let lease = omk_worktree::lease_reason(self.rec.state.goal_id.as_str(), std::process::id());
         // Without the lease only `omk worktree gc` could take the worktree, and it checks the
         // goal's lock too.
-        omk_worktree::lock(&self.repo, &worktree.path, &lease).ok();
+        omk_worktree::lock(&self.repo, path, &lease).ok();
     }
 
     pub(crate) async fn steps(&mut self, stopper: &Stopper<'_>) -> Result<(), Error> {

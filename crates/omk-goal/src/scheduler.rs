@@ -30,7 +30,7 @@ use omk_events::{
     TakeOutReason, TaskClaimed, TaskCompleted, TaskFailed, TaskProposed, TaskSpec, TaskTakenOut,
 };
 use omk_gates::GateSpec;
-use omk_worktree::{CommitOptions, CreateOptions, GitIdentity, Identity};
+use omk_worktree::{CommitOptions, GitIdentity, Identity};
 use tokio::sync::watch;
 
 use crate::{
@@ -48,6 +48,21 @@ pub(crate) const DEFAULT_MAX_DEPTH: u32 = 1;
 /// How often the controller looks at its workers and writes their leases.
 const TICK: Duration = Duration::from_millis(50);
 const LEASE_WRITE: Duration = Duration::from_secs(1);
+
+/// A running slice's lease, `.omk/goals/<goal-id>/leases/<task>.json`: who holds the task,
+/// the agent's process group, and the latest heartbeat.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct Lease {
+    task: String,
+    attempt: u32,
+    worker: String,
+    /// The controller's process.
+    pid: u32,
+    /// The agent's process group; 0 before it started.
+    agent_pgid: u32,
+    #[serde(with = "omk_events::timestamp")]
+    heartbeat_at: chrono::DateTime<chrono::Utc>,
+}
 
 /// What a worker thread sends the controller.
 enum Message {
@@ -386,12 +401,12 @@ impl Controller<'_> {
                 self.finish_slice(&task, attempt)?;
             } else if agent_stopped {
                 // Paused or stopped at the budget: the slice goes on where it stopped.
+                // Its claim, recorded again, has `claim_ready` start its worker.
                 if let Some(claim) = claim {
                     self.rec.record(Event::TaskClaimed(claim))?;
                 }
-                self.mark_unstarted(&task);
             } else {
-                let lease = self.read_lease(&task);
+                let lease = self.release_dead_lease(&task);
                 self.rec.record(Event::TaskFailed(TaskFailed {
                     task: task.clone(),
                     attempt,
@@ -407,30 +422,24 @@ impl Controller<'_> {
         Ok(())
     }
 
-    /// Remembers that a re-claimed slice's agent must start: the claim was recorded, its
-    /// worker not yet spawned.
-    fn mark_unstarted(&mut self, task: &str) {
-        self.team_restart.push(task.to_owned());
+    /// Returns where the lease of `task` is kept.
+    fn lease_path(&self, task: &str) -> PathBuf {
+        self.paths.goal_dir.join("leases").join(format!("{task}.json"))
     }
 
-    /// Reads the lease a dead controller left for `task`, stops the agent it left running,
-    /// and returns what the lease says, for the failure's reason.
-    fn read_lease(&self, task: &str) -> String {
-        let path = self.paths.goal_dir.join("leases").join(format!("{task}.json"));
+    /// Releases the lease a dead controller left for `task`: stops the agent it left running
+    /// and removes the file; returns what the lease said, for the failure's reason.
+    fn release_dead_lease(&self, task: &str) -> String {
+        let path = self.lease_path(task);
         let Ok(text) = std::fs::read_to_string(&path) else { return String::new() };
-        let Ok(lease) = serde_json::from_str::<serde_json::Value>(&text) else {
-            return String::new();
-        };
-        let number = |key: &str| lease.get(key).and_then(serde_json::Value::as_u64);
-        let pid = number("pid").unwrap_or_default();
-        let beat = lease.get("heartbeat_at").and_then(serde_json::Value::as_str).unwrap_or("?");
-        let orphan = number("agent_pgid")
-            .and_then(|it| i32::try_from(it).ok())
-            .filter(|it| *it > 0)
-            .is_some_and(stop_orphan);
         std::fs::remove_file(&path).ok();
+        let Ok(lease) = serde_json::from_str::<Lease>(&text) else { return String::new() };
+        let orphan =
+            i32::try_from(lease.agent_pgid).ok().filter(|it| *it > 0).is_some_and(stop_orphan);
         format!(
-            " (its lease was held by pid {pid}, last heartbeat at {beat}{})",
+            " (its lease was held by pid {}, last heartbeat at {}{})",
+            lease.pid,
+            lease.heartbeat_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             if orphan { "; its agent was still running and was stopped" } else { "" }
         )
     }
@@ -451,10 +460,7 @@ impl Controller<'_> {
                 if let Some(handle) = running.handle.take() {
                     handle.join().ok();
                 }
-                std::fs::remove_file(
-                    self.paths.goal_dir.join("leases").join(format!("{task}.json")),
-                )
-                .ok();
+                std::fs::remove_file(self.lease_path(&task)).ok();
                 let worker = running.worker.clone();
                 let outcome = match outcome {
                     Ok(outcome) => outcome,
@@ -662,10 +668,15 @@ impl Controller<'_> {
                 committed
             }
         };
-        let paths = match omk_worktree::capture_changes(&claim.worktree, &claim.base_commit) {
-            Ok(changes) => changes.files.into_iter().map(|it| it.path).collect(),
-            Err(_) => Vec::new(),
-        };
+        // The paths of the capture the commit was made from, folded from its event.
+        let paths = self
+            .rec
+            .state
+            .team
+            .as_ref()
+            .and_then(|it| it.slice(task))
+            .map(|it| it.changed.clone())
+            .unwrap_or_default();
         self.rec.record(Event::TaskCompleted(TaskCompleted {
             task: task.to_owned(),
             attempt,
@@ -786,18 +797,18 @@ impl Controller<'_> {
         let elapsed = crew.now_ms();
         for running in &mut crew.running {
             let ago = elapsed.saturating_sub(running.beat.load(Ordering::Relaxed));
-            let at = now - chrono::Duration::milliseconds(i64::try_from(ago).unwrap_or(0));
             let pgid = running.pgid.load(Ordering::Relaxed);
-            let lease = serde_json::json!({
-                "task": running.task,
-                "attempt": running.attempt,
-                "worker": running.worker,
-                "pid": std::process::id(),
-                "agent_pgid": pgid,
-                "heartbeat_at": at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            });
-            let path = dir.join(format!("{}.json", running.task));
-            if write_atomic(&path, lease.to_string().as_bytes()).is_ok() {
+            let lease = Lease {
+                task: running.task.clone(),
+                attempt: running.attempt,
+                worker: running.worker.clone(),
+                pid: std::process::id(),
+                agent_pgid: pgid,
+                heartbeat_at: now - chrono::Duration::milliseconds(i64::try_from(ago).unwrap_or(0)),
+            };
+            let Ok(bytes) = serde_json::to_vec(&lease) else { continue };
+            let path = self.lease_path(&running.task);
+            if write_atomic(&path, &bytes).is_ok() {
                 running.leased_pgid = Some(pgid);
             }
         }
@@ -822,8 +833,17 @@ impl Controller<'_> {
 
     /// Claims ready slices for free workers, up to the team's `max_agents`.
     fn claim_ready(&mut self, crew: &mut Crew) -> Result<(), Error> {
-        // Slices re-claimed on resume first: their claim is recorded, their worker not started.
-        for task in std::mem::take(&mut self.team_restart) {
+        // Slices running in the log without a worker here (those a pause stopped, claimed
+        // again on resume) start first.
+        let unstarted: Vec<String> = self.rec.state.team.as_ref().map_or_else(Vec::new, |team| {
+            team.slices
+                .iter()
+                .filter(|it| it.status == SliceStatus::Running)
+                .filter(|it| !crew.running.iter().any(|running| running.task == it.task.id))
+                .map(|it| it.task.id.clone())
+                .collect()
+        });
+        for task in unstarted {
             self.start_worker(crew, &task)?;
         }
         loop {
@@ -859,65 +879,26 @@ impl Controller<'_> {
                     None => self.rec.state.created.base_commit.clone(),
                 },
             };
-            if let Err(err) = self.slice_worktree(&path, &branch, &base_commit) {
-                self.rec.record(Event::TaskClaimed(TaskClaimed {
-                    task: task.id.clone(),
-                    attempt,
-                    worker: worker.clone(),
-                    worktree: path,
-                    branch,
-                    base_commit,
-                }))?;
-                self.fail_attempt(
-                    &task.id,
-                    attempt,
-                    &worker,
-                    FailureCause::Git,
-                    &error_chain(&err),
-                )?;
-                continue;
-            }
+            let made = self.ensure_worktree(&path, &branch, &base_commit);
             self.rec.record(Event::TaskClaimed(TaskClaimed {
                 task: task.id.clone(),
                 attempt,
-                worker,
-                worktree: path,
+                worker: worker.clone(),
+                worktree: path.clone(),
                 branch,
                 base_commit,
             }))?;
-            self.start_worker(crew, &task.id)?;
-        }
-    }
-
-    /// Creates the slice's worktree on its branch, or adopts the one an earlier attempt left.
-    fn slice_worktree(
-        &self,
-        path: &std::path::Path,
-        branch: &str,
-        base_commit: &str,
-    ) -> Result<(), omk_worktree::Error> {
-        let registered = omk_worktree::list(&self.repo)?
-            .into_iter()
-            .any(|it| it.branch.as_deref() == Some(branch) && !it.prunable && it.path.exists());
-        if registered {
-            return Ok(());
-        }
-        let options = CreateOptions {
-            path,
-            branch,
-            base_commit,
-            copy: &self.config.worktree.copy,
-            setup: &self.config.worktree.setup,
-        };
-        match omk_worktree::create(&self.repo, &options) {
-            Err(omk_worktree::Error::BranchExists { .. }) => {
-                omk_worktree::attach(&self.repo, &options)
+            match made {
+                Ok(_) => {
+                    self.lease(&path);
+                    self.start_worker(crew, &task.id)?;
+                }
+                Err(err) => {
+                    let reason = error_chain(&err);
+                    self.fail_attempt(&task.id, attempt, &worker, FailureCause::Git, &reason)?;
+                }
             }
-            other => other,
-        }?;
-        let lease = omk_worktree::lease_reason(self.rec.state.goal_id.as_str(), std::process::id());
-        omk_worktree::lock(&self.repo, path, &lease).ok();
-        Ok(())
+        }
     }
 
     /// Starts the worker of the slice's latest claim.

@@ -27,34 +27,11 @@ impl Controller<'_> {
         let branch = format!("omk/{}", state.goal_id);
         let base_commit = state.created.base_commit.clone();
         let path = self.paths.worktree.clone();
-        let registered = omk_worktree::list(&self.repo)?
-            .into_iter()
-            .find(|it| same_path(&it.path, &path) && it.branch.as_deref() == Some(branch.as_str()));
-        let worktree = match registered {
-            Some(info) if !info.prunable => {
-                omk_worktree::Worktree { path: info.path, branch: branch.clone(), base_commit }
-            }
-            _ => {
-                let options = CreateOptions {
-                    path: &path,
-                    branch: &branch,
-                    base_commit: &base_commit,
-                    copy: &self.config.worktree.copy,
-                    setup: &self.config.worktree.setup,
-                };
-                let created = match omk_worktree::create(&self.repo, &options) {
-                    Err(omk_worktree::Error::BranchExists { .. }) => {
-                        omk_worktree::attach(&self.repo, &options)
-                    }
-                    other => other,
-                };
-                match created {
-                    Ok(worktree) => worktree,
-                    Err(err) => {
-                        self.rec.fail(Step::Worktree, &err)?;
-                        return Ok(Flow::Stop);
-                    }
-                }
+        let worktree = match self.ensure_worktree(&path, &branch, &base_commit) {
+            Ok(worktree) => worktree,
+            Err(err) => {
+                self.rec.fail(Step::Worktree, &err)?;
+                return Ok(Flow::Stop);
             }
         };
         self.rec.record(Event::WorktreeCreated(WorktreeCreated {
@@ -64,6 +41,40 @@ impl Controller<'_> {
         }))?;
         self.lease_worktree();
         Ok(Flow::Continue)
+    }
+
+    /// Returns the worktree at `path` on `branch`: the one an interrupted run registered, else
+    /// a new one from `base_commit`, else (the branch is left, its worktree gone) one on the
+    /// branch. The goal's worktree and a team's slice worktrees are made alike.
+    pub(crate) fn ensure_worktree(
+        &self,
+        path: &std::path::Path,
+        branch: &str,
+        base_commit: &str,
+    ) -> Result<omk_worktree::Worktree, omk_worktree::Error> {
+        let registered = omk_worktree::list(&self.repo)?
+            .into_iter()
+            .find(|it| same_path(&it.path, path) && it.branch.as_deref() == Some(branch));
+        if let Some(info) = registered.filter(|it| !it.prunable) {
+            return Ok(omk_worktree::Worktree {
+                path: info.path,
+                branch: branch.to_owned(),
+                base_commit: base_commit.to_owned(),
+            });
+        }
+        let options = CreateOptions {
+            path,
+            branch,
+            base_commit,
+            copy: &self.config.worktree.copy,
+            setup: &self.config.worktree.setup,
+        };
+        match omk_worktree::create(&self.repo, &options) {
+            Err(omk_worktree::Error::BranchExists { .. }) => {
+                omk_worktree::attach(&self.repo, &options)
+            }
+            other => other,
+        }
     }
 
     /// Re-creates the goal's worktree when it is gone (removed by hand or by `omk worktree gc`)

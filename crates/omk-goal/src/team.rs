@@ -70,6 +70,8 @@ pub(crate) struct Slice {
     pub(crate) agent_done: Option<(AgentStatus, Option<String>)>,
     /// The latest claim's agent run was stopped by omk (pause, cancel, budget).
     pub(crate) agent_stopped: bool,
+    /// The paths the latest claim's capture found changed.
+    pub(crate) changed: Vec<String>,
     /// The commit made on the slice's branch for the latest claim.
     pub(crate) committed: Option<String>,
     /// The slice's change, once completed.
@@ -134,6 +136,7 @@ impl TeamState {
             agent_running: false,
             agent_done: None,
             agent_stopped: false,
+            changed: Vec::new(),
             committed: None,
             completed: None,
         });
@@ -169,6 +172,7 @@ impl TeamState {
                     slice.agent_running = false;
                     slice.agent_done = None;
                     slice.agent_stopped = false;
+                    slice.changed.clear();
                     slice.committed = None;
                 }
             }
@@ -193,6 +197,9 @@ impl TeamState {
                             slice.agent_done =
                                 Some((finished.status, finished.final_message.clone()));
                         }
+                    }
+                    Event::ChangesCaptured(captured) => {
+                        slice.changed = captured.files.iter().map(|it| it.path.clone()).collect();
                     }
                     Event::ChangesCommitted(commit) => {
                         slice.committed = Some(commit.commit.clone());
