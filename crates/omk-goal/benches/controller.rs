@@ -17,25 +17,12 @@ use std::{
     time::{Duration, Instant},
 };
 
+mod common;
+
+use common::git;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 
-use omk_goal::{AgentSpec, ControlAction, DemoProject, RunEnv, RunRequest, SystemClock};
-
-fn git(dir: &Path, args: &[&str]) {
-    let status = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_AUTHOR_NAME", "bench")
-        .env("GIT_AUTHOR_EMAIL", "bench@example.invalid")
-        .env("GIT_COMMITTER_NAME", "bench")
-        .env("GIT_COMMITTER_EMAIL", "bench@example.invalid")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .expect("git runs");
-    assert!(status.success(), "git {args:?} failed");
-}
+use omk_goal::{AgentSpec, ControlAction, DemoProject, SystemClock};
 
 fn sh(dir: &Path, line: &str) -> bool {
     Command::new("sh").args(["-c", line]).current_dir(dir).status().expect("sh runs").success()
@@ -47,44 +34,17 @@ fn demo() -> (tempfile::TempDir, DemoProject) {
     (dir, demo)
 }
 
-fn gate_environment() -> Vec<(String, String)> {
-    vec![("PATH".to_owned(), std::env::var("PATH").unwrap_or_default())]
-}
-
-/// Runs one goal with `agent` on `repo` and returns its proof's status.
+/// Runs one goal with `agent` on `repo`, fresh gates, no cache.
 fn run(
     repo: &Path,
     prompt: &str,
     agent: &AgentSpec,
     on_event: impl FnMut(&omk_events::Envelope) + Send,
 ) {
-    let runtime =
-        tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
-    let agent_environment =
-        omk_goal::AgentEnvironment { path: std::env::var_os("PATH"), kimi_share_dir: None };
-    let gate_environment = gate_environment();
-    runtime
-        .block_on(omk_goal::run_goal(RunRequest {
-            repo_dir: repo,
-            prompt,
-            agent: Some(agent),
-            kind: None,
-            budget: omk_events::BudgetLimits::default(),
-            extra_gates: &[],
-            team: None,
-            env: RunEnv {
-                agent_environment: &agent_environment,
-                config: &omk_goal::ConfigEnv::default(),
-                max_parallel_gates: 2,
-                gate_environment: &gate_environment,
-                reuse_cached_gates: false,
-                clock: &SystemClock,
-                observer: Box::new(on_event),
-                interrupt: None,
-                accept: false,
-            },
-        }))
-        .expect("the goal runs");
+    common::run(
+        common::Goal { repo, prompt, agent, team: None, reuse_cached_gates: false },
+        on_event,
+    );
 }
 
 fn demo_goal(criterion: &mut Criterion) {

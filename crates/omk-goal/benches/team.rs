@@ -9,29 +9,17 @@
 //!   proposed gates on the integrated tree run again instead of coming from the merge queue's
 //!   run on the same tree.
 
-use std::{fmt::Write as _, fs, path::Path, process::Command, time::Duration};
+use std::{fmt::Write as _, fs, path::Path, time::Duration};
 
+mod common;
+
+use common::git;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 
-use omk_goal::{AgentSpec, RunEnv, RunRequest, SystemClock, TeamRequest, TeamSource};
+use omk_goal::{AgentSpec, TeamRequest, TeamSource};
 
 /// The gate: a check that takes about 0.3 s, as a small test suite would.
 const CHECK_SH: &str = "sleep 0.3\nfor f in *.txt; do grep -q BAD \"$f\" && exit 1; done\nexit 0\n";
-
-fn git(dir: &Path, args: &[&str]) {
-    let status = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_AUTHOR_NAME", "bench")
-        .env("GIT_AUTHOR_EMAIL", "bench@example.invalid")
-        .env("GIT_COMMITTER_NAME", "bench")
-        .env("GIT_COMMITTER_EMAIL", "bench@example.invalid")
-        .stdout(std::process::Stdio::null())
-        .status()
-        .expect("git runs");
-    assert!(status.success(), "git {args:?} failed");
-}
 
 /// A repository with the gate in `omk.toml`, four scenarios and a plan of four tasks outside it.
 fn project(max_agents: u32) -> tempfile::TempDir {
@@ -74,34 +62,16 @@ fn scenario(n: u32) -> String {
 }
 
 fn run(dir: &Path, team: Option<TeamRequest<'_>>, reuse_cached_gates: bool) {
-    let runtime =
-        tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
-    let agent_environment =
-        omk_goal::AgentEnvironment { path: std::env::var_os("PATH"), kimi_share_dir: None };
-    let gate_environment = vec![("PATH".to_owned(), std::env::var("PATH").unwrap_or_default())];
     let agent = AgentSpec::Script(dir.join("one.scenario"));
-    let outcome = runtime
-        .block_on(omk_goal::run_goal(RunRequest {
-            repo_dir: &dir.join("repo"),
-            prompt: "write the parts",
-            agent: Some(&agent),
-            kind: None,
-            budget: omk_events::BudgetLimits::default(),
-            extra_gates: &[],
-            team,
-            env: RunEnv {
-                agent_environment: &agent_environment,
-                config: &omk_goal::ConfigEnv::default(),
-                max_parallel_gates: 2,
-                gate_environment: &gate_environment,
-                reuse_cached_gates,
-                clock: &SystemClock,
-                observer: Box::new(|_| {}),
-                interrupt: None,
-                accept: false,
-            },
-        }))
-        .expect("the goal runs");
+    let repo = dir.join("repo");
+    let goal = common::Goal {
+        repo: &repo,
+        prompt: "write the parts",
+        agent: &agent,
+        team,
+        reuse_cached_gates,
+    };
+    let outcome = common::run(goal, |_| {});
     assert!(!outcome.proof.changed_files.is_empty(), "the goal changed files");
 }
 
