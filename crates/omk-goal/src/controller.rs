@@ -199,13 +199,14 @@ pub async fn run_goal(request: RunRequest<'_>) -> Result<RunOutcome, Error> {
     ctl.drive().await
 }
 
-/// Reads and checks a team run's task graph, before anything is created.
+/// Reads a team run's task graph, checked (by `parse_plan`, or valid by construction from
+/// `--slices`), before anything is created.
 fn plan_team(team: &TeamRequest<'_>, prompt: &str) -> Result<TaskGraphPlanned, Error> {
-    let (source, tasks, plan_agents, plan_retries) = match team.source {
+    let (source, tasks, plan_agents) = match team.source {
         TeamSource::Slices(count) => {
             let retries = team.retries.unwrap_or(1);
             let tasks = crate::plan::slices_from_prompt(prompt, count, retries)?;
-            (PlanSource::Slices { count }, tasks, None, None)
+            (PlanSource::Slices { count }, tasks, None)
         }
         TeamSource::Plan(path) => {
             let bytes = fs::read(path)
@@ -219,17 +220,9 @@ fn plan_team(team: &TeamRequest<'_>, prompt: &str) -> Result<TaskGraphPlanned, E
             }
             let source =
                 PlanSource::File { path: path.to_owned(), sha256: omk_events::sha256_hex(&bytes) };
-            (source, plan.tasks, plan.max_agents, plan.retries)
+            (source, plan.tasks, plan.max_agents)
         }
     };
-    let _ = plan_retries;
-    crate::plan::validate(&tasks).map_err(|problems| Error::Plan {
-        source_name: match team.source {
-            TeamSource::Slices(_) => "from --slices".to_owned(),
-            TeamSource::Plan(path) => path.display().to_string(),
-        },
-        problems,
-    })?;
     let count = u32::try_from(tasks.len()).unwrap_or(u32::MAX);
     let max_agents = team.max_agents.or(plan_agents).unwrap_or_else(|| count.min(4)).max(1);
     Ok(TaskGraphPlanned {

@@ -388,7 +388,7 @@ impl Controller<'_> {
             .map(|it| {
                 (
                     it.task.id.clone(),
-                    it.attempt,
+                    it.attempt(),
                     it.claim.clone(),
                     it.agent_done.is_some(),
                     it.agent_stopped,
@@ -866,7 +866,7 @@ impl Controller<'_> {
                 .cloned()
                 .unwrap_or_else(|| "w1".to_owned());
             let task = slice.task.clone();
-            let attempt = slice.attempt + 1;
+            let attempt = slice.attempt() + 1;
             let previous = slice.claim.clone();
             let (name, branch) = slice_names(self.rec.state.goal_id.as_str(), &task.id);
             let path = self.paths.worktree.with_file_name(&name);

@@ -56,8 +56,6 @@ pub(crate) struct Slice {
     pub(crate) status: SliceStatus,
     /// The latest claim.
     pub(crate) claim: Option<TaskClaimed>,
-    /// The attempt numbers used so far (the latest claim's).
-    pub(crate) attempt: u32,
     /// Failed attempts that count against the task's retries (a stopped controller does not).
     pub(crate) failures: u32,
     /// The worker of the latest failed attempt, which a retry avoids when it can.
@@ -76,6 +74,13 @@ pub(crate) struct Slice {
     pub(crate) committed: Option<String>,
     /// The slice's change, once completed.
     pub(crate) completed: Option<TaskCompleted>,
+}
+
+impl Slice {
+    /// Returns the latest claim's attempt, 0 before the first claim.
+    pub(crate) fn attempt(&self) -> u32 {
+        self.claim.as_ref().map_or(0, |it| it.attempt)
+    }
 }
 
 /// A team goal's state.
@@ -129,7 +134,6 @@ impl TeamState {
             task,
             status: SliceStatus::Pending,
             claim: None,
-            attempt: 0,
             failures: 0,
             failed_on: None,
             agent_runs: 0,
@@ -167,7 +171,6 @@ impl TeamState {
             Event::TaskClaimed(claimed) => {
                 if let Some(slice) = self.slice_mut(&claimed.task) {
                     slice.status = SliceStatus::Running;
-                    slice.attempt = claimed.attempt;
                     slice.claim = Some(claimed.clone());
                     slice.agent_running = false;
                     slice.agent_done = None;
@@ -179,7 +182,7 @@ impl TeamState {
             Event::Slice(slice_event) => {
                 let Some(slice) = self.slice_mut(&slice_event.task) else { return };
                 // The end of an attempt whose lease expired is evidence, not the slice's state.
-                if slice_event.attempt != slice.attempt {
+                if slice_event.attempt != slice.attempt() {
                     return;
                 }
                 match &*slice_event.event {
