@@ -30,6 +30,7 @@ use omk_events::{
     TakeOutReason, TaskClaimed, TaskCompleted, TaskFailed, TaskProposed, TaskSpec, TaskTakenOut,
 };
 use omk_gates::GateSpec;
+use omk_proof::SliceStatus;
 use omk_worktree::{CommitOptions, GitIdentity, Identity};
 use tokio::sync::watch;
 
@@ -38,7 +39,6 @@ use crate::{
     controller::{Controller, Flow},
     error::{Error, error_chain},
     files::write_atomic,
-    team::SliceStatus,
 };
 
 /// How long a worker may go without a heartbeat before its lease expires, by default.
@@ -363,7 +363,7 @@ impl Controller<'_> {
                         .slices
                         .iter()
                         .filter(|it| !it.status.is_final())
-                        .map(|it| format!("{} ({})", it.task.id, it.status.word()))
+                        .map(|it| format!("{} ({})", it.task.id, it.status))
                         .collect();
                     return Err(Error::Plan {
                         source_name: "of this goal".to_owned(),

@@ -6,48 +6,11 @@
 
 use std::collections::VecDeque;
 
+use omk_proof::SliceStatus;
+
 use omk_events::{
     AgentStatus, Event, FailureCause, TaskClaimed, TaskCompleted, TaskGraphPlanned, TaskSpec,
 };
-
-/// Where a slice is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum SliceStatus {
-    /// Not started, or waiting for its retry.
-    Pending,
-    /// Claimed by a worker; its agent runs (or ran and was not yet recorded as finished).
-    Running,
-    /// Committed on its branch; waits in the merge queue.
-    Queued,
-    /// Merged onto the integration branch; its batch's gates have not decided yet.
-    Merging,
-    /// On the integration branch, with its batch's gates passed.
-    Landed,
-    /// Not part of the goal's change: a conflict, broken gates, or a dependency out.
-    TakenOut,
-    /// Its attempts failed and no retry is left.
-    Failed,
-}
-
-impl SliceStatus {
-    /// Returns the status as `omk status` shows it.
-    pub(crate) fn word(&self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Running => "running",
-            Self::Queued => "queued",
-            Self::Merging => "merging",
-            Self::Landed => "landed",
-            Self::TakenOut => "taken out",
-            Self::Failed => "failed",
-        }
-    }
-
-    /// Whether the slice has reached its end.
-    pub(crate) fn is_final(&self) -> bool {
-        matches!(self, Self::Landed | Self::TakenOut | Self::Failed)
-    }
-}
 
 /// One slice: a task of the graph and where its runs are.
 #[derive(Debug, Clone)]
