@@ -500,37 +500,23 @@ impl Controller<'_> {
                 if running.expired {
                     return Ok(());
                 }
-                if let Some(over) = task_budget {
-                    return self.fail_attempt(
-                        &task,
-                        attempt,
-                        &worker,
-                        FailureCause::Budget,
-                        &format!("the task's budget ran out: {over}"),
-                    );
-                }
-                if stopped {
-                    // Paused, cancelled or out of the goal's budget: resumed later.
+                // Paused, cancelled or out of the goal's budget: resumed later.
+                if stopped && task_budget.is_none() {
                     return Ok(());
                 }
-                if let Some(signal) = signal {
-                    return self.fail_attempt(
-                        &task,
-                        attempt,
-                        &worker,
-                        FailureCause::WorkerDied,
-                        &format!("the agent's process was killed by signal {signal}"),
-                    );
-                }
-                if failed {
+                let failure = if let Some(over) = task_budget {
+                    Some((FailureCause::Budget, format!("the task's budget ran out: {over}")))
+                } else if let Some(signal) = signal {
+                    let why = format!("the agent's process was killed by signal {signal}");
+                    Some((FailureCause::WorkerDied, why))
+                } else if failed {
                     let why = error.unwrap_or_else(|| "the agent reported a failure".to_owned());
-                    return self.fail_attempt(
-                        &task,
-                        attempt,
-                        &worker,
-                        FailureCause::AgentFailed,
-                        &why,
-                    );
+                    Some((FailureCause::AgentFailed, why))
+                } else {
+                    None
+                };
+                if let Some((cause, why)) = failure {
+                    return self.fail_attempt(&task, attempt, &worker, cause, &why);
                 }
                 self.finish_slice(&task, attempt)
             }
