@@ -31,8 +31,8 @@ use omk_proof::{
 };
 
 use crate::{
+    check::verify::{Check, CheckStatus},
     error::Error,
-    verify::{Check, CheckStatus},
 };
 
 /// A private key that signs envelopes.

@@ -53,6 +53,17 @@ pub enum Error {
         /// The name.
         name: String,
     },
+    /// `omk gates run NAME` names a gate the plan does not have.
+    #[error("no gate named {name:?}")]
+    UnknownGate {
+        /// The name asked for.
+        name: String,
+        /// The gates the plan has.
+        known: Vec<String>,
+    },
+    /// `omk gates run` found no gate to run.
+    #[error("no gate to run")]
+    NoGateToRun,
     /// A key file cannot be read or is not an Ed25519 key in the expected PEM form.
     #[error("read key {path}: {problem}")]
     Key {
@@ -279,6 +290,8 @@ impl Error {
             | Self::EffectiveConfig { .. }
             | Self::ReadConfig { .. }
             | Self::DuplicateGate { .. }
+            | Self::UnknownGate { .. }
+            | Self::NoGateToRun
             | Self::NoGoals { .. }
             | Self::NoSuchGoal { .. }
             | Self::GoalId(_)

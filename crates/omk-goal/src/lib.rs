@@ -34,62 +34,61 @@
 
 mod accept;
 mod attest;
+mod check;
 mod clock;
 mod config;
-mod control;
-mod controller;
+mod decide;
 mod demo;
 mod error;
 mod files;
-mod gates;
+mod gate_run;
 mod goal_id;
-mod history;
-mod intake;
 mod keys;
 mod layers;
-mod plan;
-mod review;
-mod review_step;
-mod scheduler;
-mod state;
+mod layout;
+mod run;
 mod status;
-mod steps;
 mod store;
 mod team;
-mod verify;
 mod worktrees;
 
 pub use omk_agent::{AgentEnvironment, AgentSpec, DetectedAgent, Detection, detect_agents};
-pub use omk_gates::GateSpec;
+pub use omk_gates::{
+    GateEvent, GateRun, GateSource, GateSpec, PlannedGate, failure_reason, gate_passed,
+};
 pub use omk_worktree::{GcEntry, GcVerdict, KeepReason, WorktreeInfo};
 
-pub use crate::accept::{DecideRequest, NOTES_REF, accept_goal, reject_goal};
+pub use crate::accept::{DecideRequest, accept_goal, reject_goal};
 pub use crate::attest::{
     Bundle, KeyFiles, PublicKey, SigningKey, export_bundle, find_repo_root, generate_key,
     load_public_key, load_signing_key, public_key_path, read_bundle, resolve_commit, verify_bundle,
     write_export,
 };
+pub use crate::check::history::{Since, proof_since};
+pub use crate::check::verify::{
+    Check, CheckStatus, Difference, Rebuild, RerunOptions, Verification, VerifyOptions,
+    is_tampered_log, rebuild_proof, verify_goal,
+};
 pub use crate::clock::{Clock, FixedClock, SystemClock};
 pub use crate::config::{GoalConfig, OracleConfig, ReviewConfig};
-pub use crate::control::{ControlAction, StopOutcome};
-pub use crate::controller::{
-    ResumeRequest, RunEnv, RunOutcome, RunRequest, TeamRequest, TeamSource, resume_goal, run_goal,
-};
+pub use crate::decide::intake::{Intake, classify, oracle_gates};
+pub use crate::decide::review::{CHECKS, MAX_FINDINGS, ReviewInput, review};
 pub use crate::demo::{DemoProject, create_demo_project};
 pub use crate::error::{Error, error_chain};
-pub use crate::gates::{CheckoutGates, checkout_gates, create_gate_run_dir};
-pub use crate::history::{Since, proof_since};
-pub use crate::intake::{Intake, classify, oracle_gates};
+pub use crate::gate_run::{
+    CheckoutGateRequest, CheckoutGateRun, CheckoutGates, checkout_gates, run_checkout_gates,
+};
 pub use crate::layers::{
     ConfigEnv, ConfigFile, Entry, Layer, Override, Settings, Source, config_paths,
     effective_config, load_settings,
 };
-pub use crate::plan::parse_duration_ms;
-pub use crate::review::{CHECKS, MAX_FINDINGS, ReviewInput, review};
-pub use crate::status::{BudgetAdd, GoalStatus, add_budget, goal_status, list_goals, stop_goal};
-pub use crate::store::{GoalPaths, LoadedProof, find_goal, gate_cache_dir, goal_paths, load_proof};
-pub use crate::verify::{
-    Check, CheckStatus, Difference, Rebuild, RerunOptions, Verification, VerifyOptions,
-    is_tampered_log, rebuild_proof, verify_goal,
+pub use crate::layout::{GoalPaths, Layout};
+pub use crate::run::accept_step::NOTES_REF;
+pub use crate::run::control::{ControlAction, StopOutcome};
+pub use crate::run::controller::{
+    ResumeRequest, RunEnv, RunRequest, TeamRequest, TeamSource, resume_goal, run_goal,
 };
+pub use crate::status::{BudgetAdd, GoalStatus, add_budget, goal_status, list_goals, stop_goal};
+pub use crate::store::{LoadedProof, RunOutcome, find_goal, load_proof};
+pub use crate::team::plan::parse_duration_ms;
 pub use crate::worktrees::{gc_worktrees, list_worktrees};

@@ -9,9 +9,10 @@ use omk_proof::{BudgetEvidence, Proof};
 use crate::{
     RunOutcome,
     clock::Clock,
-    control::{ControlAction, StopOutcome, ask_live_run},
     error::Error,
-    store::{GoalPaths, all_goals, find_goal, fold_log, goal_paths, read_state, write_proof},
+    layout::{GoalPaths, Layout},
+    run::control::{ControlAction, StopOutcome, ask_live_run},
+    store::{all_goals, find_goal, fold_log, read_state, write_proof},
 };
 
 /// One goal as `omk status` and `omk list` show it.
@@ -38,7 +39,10 @@ pub fn goal_status(dir: &Path, goal: Option<&str>) -> Result<GoalStatus, Error> 
 /// Returns the status of every goal in the repository at `dir`, oldest first.
 pub fn list_goals(dir: &Path) -> Result<Vec<GoalStatus>, Error> {
     let repo = omk_worktree::open(dir)?;
-    all_goals(&repo.root)?.iter().map(|goal| status_of(goal_paths(&repo.root, goal))).collect()
+    all_goals(&repo.root)?
+        .iter()
+        .map(|goal| status_of(Layout::new(&repo.root).goal(goal)))
+        .collect()
 }
 
 fn status_of(paths: GoalPaths) -> Result<GoalStatus, Error> {
@@ -49,18 +53,18 @@ fn status_of(paths: GoalPaths) -> Result<GoalStatus, Error> {
     let step = match (&state.halt, running) {
         (Some(halt), _) => halt.word().to_owned(),
         (None, Some(_)) => {
-            format!("running: {}", crate::controller::describe_next(&state.next()))
+            format!("running: {}", crate::run::controller::describe_next(&state.next()))
         }
         (None, None) if state.ended_cleanly => match state.next() {
-            crate::state::Next::Done if state.rejected => {
+            crate::decide::state::Next::Done if state.rejected => {
                 "rejected; `omk resume --prompt` for a follow-up".to_owned()
             }
-            crate::state::Next::Done => "waiting for omk accept or omk reject".to_owned(),
-            next => format!("stopped before {}", crate::controller::describe_next(&next)),
+            crate::decide::state::Next::Done => "waiting for omk accept or omk reject".to_owned(),
+            next => format!("stopped before {}", crate::run::controller::describe_next(&next)),
         },
         (None, None) => format!(
             "interrupted before {}; `omk resume` goes on",
-            crate::controller::describe_next(&state.next())
+            crate::run::controller::describe_next(&state.next())
         ),
     };
     let budget = proof.budget.clone();

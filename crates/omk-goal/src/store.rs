@@ -1,52 +1,23 @@
-//! Where a goal's state lives on disk, and reading it back.
+//! The goal store: finding goals, reading a goal's log back into its state and proof, and
+//! writing `proof.json`. Where the files are is [`crate::Layout`]'s.
 
-use std::{
-    fs,
-    path::{Path, PathBuf},
-};
+use std::{fs, path::Path};
 
 use omk_events::GoalId;
 use omk_proof::Proof;
 
-use crate::error::Error;
+use crate::{
+    error::Error,
+    layout::{EVENTS_FILE, GoalPaths, Layout},
+};
 
-/// The files and directories of one goal.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GoalPaths {
-    /// The goal.
-    pub goal_id: GoalId,
-    /// The root of the repository (or linked worktree) the goal belongs to.
-    pub repo_root: PathBuf,
-    /// `.omk/goals/<goal-id>`.
-    pub goal_dir: PathBuf,
-    /// `.omk/goals/<goal-id>/events.jsonl`, the source of truth.
-    pub events: PathBuf,
-    /// `.omk/goals/<goal-id>/proof.json`, derived from the events.
-    pub proof: PathBuf,
-    /// `.omk/worktrees/<goal-id>`, the goal's worktree.
-    pub worktree: PathBuf,
-}
-
-/// Returns the paths of goal `goal` in the repository whose root is `repo_root`.
-pub fn goal_paths(repo_root: &Path, goal: &GoalId) -> GoalPaths {
-    let goal_dir = goals_dir(repo_root).join(goal.as_str());
-    GoalPaths {
-        events: goal_dir.join("events.jsonl"),
-        proof: goal_dir.join("proof.json"),
-        worktree: repo_root.join(".omk").join("worktrees").join(goal.as_str()),
-        goal_dir,
-        repo_root: repo_root.to_owned(),
-        goal_id: goal.clone(),
-    }
-}
-
-pub(crate) fn goals_dir(repo_root: &Path) -> PathBuf {
-    repo_root.join(".omk").join("goals")
-}
-
-/// Returns `.omk/cache/gates`, the gate cache shared by goals and `omk gates run`.
-pub fn gate_cache_dir(repo_root: &Path) -> PathBuf {
-    repo_root.join(".omk").join("cache").join("gates")
+/// How a run ended.
+#[derive(Debug, Clone)]
+pub struct RunOutcome {
+    /// The goal's files.
+    pub paths: GoalPaths,
+    /// The proof, as written to `proof.json`; its `goal_id` names the goal.
+    pub proof: Proof,
 }
 
 /// A proof together with where its goal lives.
@@ -76,7 +47,7 @@ pub fn find_goal(dir: &Path, goal: Option<&str>) -> Result<GoalPaths, Error> {
     let goal = match goal.map(str::trim) {
         Some(text) if text != "latest" => {
             let exact = GoalId::parse(text)?;
-            if goal_paths(&repo.root, &exact).events.exists() {
+            if Layout::new(&repo.root).goal(&exact).events.exists() {
                 exact
             } else {
                 let mut candidates: Vec<GoalId> = all_goals(&repo.root)?
@@ -97,24 +68,24 @@ pub fn find_goal(dir: &Path, goal: Option<&str>) -> Result<GoalPaths, Error> {
         }
         _ => latest_goal(&repo.root)?.ok_or(Error::NoGoals { repo: repo.root.clone() })?,
     };
-    Ok(goal_paths(&repo.root, &goal))
+    Ok(Layout::new(&repo.root).goal(&goal))
 }
 
 /// Reads the goal's log back and folds it into the controller's state; returns the events too.
 pub(crate) fn read_state(
     paths: &GoalPaths,
-) -> Result<(Vec<omk_events::Envelope>, crate::state::GoalState), Error> {
+) -> Result<(Vec<omk_events::Envelope>, crate::decide::state::GoalState), Error> {
     let events = omk_events::read_log(&paths.events)?.events;
-    let state = crate::state::GoalState::fold(&events)
+    let state = crate::decide::state::GoalState::fold(&events)
         .ok_or_else(|| Error::NotAGoalLog { path: paths.events.clone() })?;
     Ok((events, state))
 }
 
 /// Folds the goal's log into its proof and writes `proof.json` (atomically).
-pub(crate) fn write_proof(paths: &GoalPaths) -> Result<crate::RunOutcome, Error> {
+pub(crate) fn write_proof(paths: &GoalPaths) -> Result<RunOutcome, Error> {
     let proof = fold_log(&paths.events)?;
     write_proof_file(paths, &proof)?;
-    Ok(crate::RunOutcome { paths: paths.clone(), proof })
+    Ok(RunOutcome { paths: paths.clone(), proof })
 }
 
 /// Writes `proof` as the goal's `proof.json` (atomically).
@@ -148,7 +119,7 @@ pub(crate) fn all_goals(repo_root: &Path) -> Result<Vec<GoalId>, Error> {
     )> = goal_ids(repo_root)?
         .into_iter()
         .map(|goal| {
-            let log = goal_paths(repo_root, &goal).events;
+            let log = Layout::new(repo_root).goal(&goal).events;
             let created_at = omk_events::LogReader::open(&log)
                 .ok()
                 .and_then(|mut reader| reader.next())
@@ -165,7 +136,7 @@ pub(crate) fn all_goals(repo_root: &Path) -> Result<Vec<GoalId>, Error> {
 
 /// Returns the ids of every goal with a log in the repository, sorted.
 fn goal_ids(repo_root: &Path) -> Result<Vec<GoalId>, Error> {
-    let dir = goals_dir(repo_root);
+    let dir = Layout::new(repo_root).goals_dir();
     let entries = match fs::read_dir(&dir) {
         Ok(entries) => entries,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -173,7 +144,7 @@ fn goal_ids(repo_root: &Path) -> Result<Vec<GoalId>, Error> {
     };
     let mut goals: Vec<GoalId> = entries
         .filter_map(Result::ok)
-        .filter(|entry| entry.path().join("events.jsonl").is_file())
+        .filter(|entry| entry.path().join(EVENTS_FILE).is_file())
         .filter_map(|entry| GoalId::parse(entry.file_name().to_str()?).ok())
         .collect();
     goals.sort();

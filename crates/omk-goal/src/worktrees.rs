@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 use omk_worktree::{GcEntry, GcOptions, WorktreeInfo};
 
 use crate::{
+    decide::state::{GoalState, Halt},
     error::Error,
-    state::{GoalState, Halt},
-    store::goals_dir,
+    layout::Layout,
 };
 
 /// The linked worktrees of the repository containing `dir`, and its root.
@@ -26,18 +26,18 @@ pub fn list_worktrees(dir: &Path) -> Result<(PathBuf, Vec<WorktreeInfo>), Error>
 /// waits for a decision — so its worktree stays, even when it holds nothing yet.
 pub fn gc_worktrees(dir: &Path, dry_run: bool) -> Result<(PathBuf, Vec<GcEntry>), Error> {
     let repo = omk_worktree::open(dir)?;
-    let goals = goals_dir(&repo.root);
+    let layout = Layout::new(&repo.root);
     let is_finished = |goal: &str| {
         // A team goal's slice worktrees are `<goal-id>.<task>`: they go with their goal.
         let goal = goal.split_once('.').map_or(goal, |(goal, _)| goal);
-        let Ok(log) = omk_events::read_log(&goals.join(goal).join("events.jsonl")) else {
+        let Ok(log) = omk_events::read_log(&layout.goal_events(goal)) else {
             return false;
         };
         GoalState::fold(&log.events)
             .is_some_and(|state| matches!(state.halt, Some(Halt::Accepted | Halt::Cancelled)))
     };
-    let root = repo.root.join(".omk").join("worktrees");
-    let scratch_root = repo.root.join(".omk").join("verify");
+    let root = layout.worktrees_dir();
+    let scratch_root = layout.verify_root();
     let options = GcOptions {
         dry_run,
         root: &root,

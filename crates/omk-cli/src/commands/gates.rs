@@ -1,14 +1,20 @@
 //! `omk gates list` and `omk gates run`: the project's gates without an agent, fit to be a CI
 //! quality gate on their own.
 
-use std::{fmt::Write as _, path::Path, time::Duration};
+use std::{
+    fmt::Write as _,
+    path::Path,
+    sync::atomic::{AtomicBool, Ordering},
+};
 
-use omk_gates::{CacheOptions, GateEvent, GateRun, GateSource, PlannedGate, RunOptions};
-use omk_goal::CheckoutGates;
+use omk_goal::{CheckoutGateRequest, CheckoutGates, GateEvent, GateRun, GateSource, PlannedGate};
 
 use crate::{
     args::GatesRunArgs,
-    commands::shared::{self, Context, SCHEMA_VERSION},
+    commands::{
+        run::runtime,
+        shared::{self, Context, SCHEMA_VERSION},
+    },
     error::{CliError, ExitCodes},
     json::{self, GateEntry, GateRunEntry, GatesListDocument, GatesRunDocument},
     output,
@@ -29,60 +35,13 @@ pub(crate) fn run_gates_list(ctx: &Context) -> Result<u8, CliError> {
 pub(crate) fn run_gates_run(ctx: &Context, args: &GatesRunArgs) -> Result<u8, CliError> {
     let environment = shared::gate_environment();
     let gates = omk_goal::checkout_gates(&ctx.dir, &environment, &ctx.config_env)?;
-    let specs: Vec<omk_gates::GateSpec> = if args.names.is_empty() {
-        gates.plan.gates()
-    } else {
-        let mut selected = Vec::new();
-        for name in &args.names {
-            match gates.plan.entries.iter().find(|it| &it.spec.name == name) {
-                Some(entry) if !selected.contains(&entry.spec) => selected.push(entry.spec.clone()),
-                Some(_) => {}
-                None => {
-                    let known: Vec<&str> =
-                        gates.plan.entries.iter().map(|it| it.spec.name.as_str()).collect();
-                    let mut error = CliError::usage(format!("no gate named {name:?}"));
-                    error.hints.push(if known.is_empty() {
-                        "this repository has no gates: configure one with [[gates]] in omk.toml"
-                            .to_owned()
-                    } else {
-                        format!("the gates are: {}", known.join(", "))
-                    });
-                    return Err(error);
-                }
-            }
-        }
-        selected
-    };
-    if specs.is_empty() {
-        let mut error = CliError::usage("no gate to run".to_owned());
-        error.hints.push(
-            "configure a gate with [[gates]] in omk.toml, or see `omk gates list` for what was detected"
-                .to_owned(),
-        );
-        return Err(error);
-    }
-
-    let (run_id, run_dir) = omk_goal::create_gate_run_dir(&gates.repo_root, ctx.clock.now())?;
-    let mut env_names: Vec<String> =
-        omk_gates::DEFAULT_CACHE_ENV.iter().map(|it| (*it).to_owned()).collect();
-    env_names.extend(gates.config.cache_env.iter().cloned());
-    let (cancel, cancelled) = tokio::sync::watch::channel(false);
-    let options = RunOptions {
-        worktree: gates.repo_root.clone(),
-        artifact_root: run_dir.clone(),
-        artifact_dir: "artifacts/gates".to_owned(),
+    let request = CheckoutGateRequest {
+        names: &args.names,
+        environment: &environment,
         max_parallel: shared::parallelism(args.jobs),
-        kill_grace: Duration::from_secs(5),
-        phase: omk_events::GatePhase::Proposed,
-        tree_id: None,
-        env: environment,
-        cache: Some(CacheOptions {
-            dir: omk_goal::gate_cache_dir(&gates.repo_root),
-            run_id: run_id.clone(),
-            env_names,
-            read: !args.no_cache,
-        }),
-        cancel: Some(cancelled),
+        read_cache: !args.no_cache,
+        at: ctx.clock.now(),
+        interrupt: Some(&INTERRUPTED),
     };
     let show_progress = ctx.progress != ProgressMode::Off;
     let mut observer = |event: GateEvent<'_>| {
@@ -95,35 +54,54 @@ pub(crate) fn run_gates_run(ctx: &Context, args: &GatesRunArgs) -> Result<u8, Cl
             }
         }
     };
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let (runs, interrupted) = runtime.block_on(async {
-        let run = omk_gates::run_gates(&specs, &options, &mut observer);
-        tokio::pin!(run);
-        tokio::select! {
-            runs = &mut run => (runs, false),
-            _ = tokio::signal::ctrl_c() => {
-                // The runner stops every gate's process group and reports them.
-                cancel.send(true).ok();
-                (run.await, true)
+    let run = runtime()?.block_on(async {
+        // Ctrl-C stops the gates (the runner stops every gate's process group and reports
+        // them), and the run ends with 130.
+        tokio::spawn(async {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                INTERRUPTED.store(true, Ordering::Relaxed);
             }
-        }
+        });
+        omk_goal::run_checkout_gates(&gates, &request, &mut observer).await
     });
+    let run = run.map_err(with_gate_hints)?;
 
     let text = if ctx.json {
-        run_json(&run_id, &run_dir, &runs)
+        run_json(&run.run_id, &run.run_dir, &run.runs)
     } else {
-        run_text(&gates.repo_root, &run_dir, &runs)
+        run_text(&gates.repo_root, &run.run_dir, &run.runs)
     };
     output::print_stdout(&text)?;
-    let all_passed =
-        runs.iter().all(|it| !it.result.required || omk_gates::gate_passed(&it.result));
-    Ok(if interrupted {
+    Ok(if run.interrupted {
         ExitCodes::INTERRUPTED
-    } else if all_passed {
+    } else if run.passed() {
         ExitCodes::SUCCESS
     } else {
         ExitCodes::NOT_READY
     })
+}
+
+/// Set by Ctrl-C during `omk gates run`.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Returns the CLI error of `err`, with what to do about a gate name or an empty plan.
+fn with_gate_hints(err: omk_goal::Error) -> CliError {
+    let hint = match &err {
+        omk_goal::Error::UnknownGate { known, .. } if known.is_empty() => {
+            Some("this repository has no gates: configure one with [[gates]] in omk.toml".to_owned())
+        }
+        omk_goal::Error::UnknownGate { known, .. } => {
+            Some(format!("the gates are: {}", known.join(", ")))
+        }
+        omk_goal::Error::NoGateToRun => Some(
+            "configure a gate with [[gates]] in omk.toml, or see `omk gates list` for what was detected"
+                .to_owned(),
+        ),
+        _ => None,
+    };
+    let mut error = CliError::from(err);
+    error.hints.extend(hint);
+    error
 }
 
 fn list_text(gates: &CheckoutGates) -> String {
@@ -194,14 +172,14 @@ fn run_json(run_id: &str, run_dir: &Path, runs: &[GateRun]) -> String {
     let gates = runs
         .iter()
         .map(|run| GateRunEntry {
-            passed: omk_gates::gate_passed(&run.result),
-            failure: omk_gates::failure_reason(&run.result),
+            passed: omk_goal::gate_passed(&run.result),
+            failure: omk_goal::failure_reason(&run.result),
             log: run.result.output.as_ref().map(|it| run_dir.join(&it.path)),
             cache_note: run.cache_note.as_deref(),
             result: &run.result,
         })
         .collect();
-    let passed = runs.iter().all(|it| !it.result.required || omk_gates::gate_passed(&it.result));
+    let passed = runs.iter().all(|it| !it.result.required || omk_goal::gate_passed(&it.result));
     json::to_string(&GatesRunDocument {
         schema_version: SCHEMA_VERSION,
         run_id,
@@ -223,7 +201,7 @@ fn run_text(repo_root: &Path, run_dir: &Path, runs: &[GateRun]) -> String {
         if let Some(note) = &run.cache_note {
             writeln!(text, "      {note}").expect("writing to a String cannot fail");
         }
-        if !omk_gates::gate_passed(&run.result) && !run.tail.is_empty() {
+        if !omk_goal::gate_passed(&run.result) && !run.tail.is_empty() {
             let lines: Vec<&str> = run.tail.lines().collect();
             for line in &lines[lines.len().saturating_sub(FAILURE_LINES)..] {
                 writeln!(text, "      | {line}").expect("writing to a String cannot fail");
@@ -232,11 +210,11 @@ fn run_text(repo_root: &Path, run_dir: &Path, runs: &[GateRun]) -> String {
     }
     let failed: Vec<&str> = runs
         .iter()
-        .filter(|it| !omk_gates::gate_passed(&it.result))
+        .filter(|it| !omk_goal::gate_passed(&it.result))
         .map(|it| it.result.name.as_str())
         .collect();
     let required_failed =
-        runs.iter().any(|it| it.result.required && !omk_gates::gate_passed(&it.result));
+        runs.iter().any(|it| it.result.required && !omk_goal::gate_passed(&it.result));
     let verdict = match (failed.is_empty(), required_failed) {
         (true, _) => format!("all {} gate(s) passed", runs.len()),
         (false, true) => format!("FAILED: {}", failed.join(", ")),
@@ -249,12 +227,12 @@ fn run_text(repo_root: &Path, run_dir: &Path, runs: &[GateRun]) -> String {
 /// Returns one line for a gate's result: verdict, name, how it ended, tests, duration, cache.
 fn result_line(run: &GateRun) -> String {
     let result = &run.result;
-    let verdict = match (omk_gates::gate_passed(result), result.required) {
+    let verdict = match (omk_goal::gate_passed(result), result.required) {
         (true, _) => "pass",
         (false, true) => "FAIL",
         (false, false) => "fail",
     };
-    let how = omk_gates::failure_reason(result).unwrap_or_else(|| "exit 0".to_owned());
+    let how = omk_goal::failure_reason(result).unwrap_or_else(|| "exit 0".to_owned());
     let tests = result
         .tests
         .map(|it| {

@@ -133,7 +133,7 @@ fn a_full_plan_parses_with_its_defaults_and_budgets() {
 
 #[test]
 fn the_example_plan_in_the_docs_is_valid() {
-    let docs = include_str!("../../../../docs/teams.md");
+    let docs = include_str!("../../../../../docs/teams.md");
     let (_, after) = docs.split_once("```toml\n").expect("docs/teams.md has a TOML example");
     let (example, _) = after.split_once("```").expect("the example ends");
     let plan = parse_plan(Path::new("plans/health.toml"), example).expect("the example is valid");

@@ -1,22 +1,23 @@
-//! The steps of a goal, each ending with its event; see [`crate::state::Next`] for the order.
+//! The steps of a goal, each ending with its event; see [`crate::decide::state::Next`] for the order.
 
-use std::{cell::RefCell, sync::Mutex, time::Duration};
+use std::sync::Mutex;
 
 use omk_agent::{RunContext, RunControl};
 use omk_events::{
     ActivityKind, AgentActivity, AgentStarted, BudgetExhausted, BudgetResource, BudgetWarned,
-    ChangesCaptured, ChangesCommitted, Event, GatePhase, RecoveryAction, RecoveryPerformed, Step,
+    ChangesCaptured, ChangesCommitted, Event, RecoveryAction, RecoveryPerformed, Step,
     WorktreeCreated,
 };
-use omk_gates::{CacheOptions, GateEvent, GateSpec, RunOptions};
 use omk_worktree::{CommitOptions, CreateOptions, Identity};
-use tokio::sync::watch;
 
 use crate::{
-    control::{Stop, Stopper},
-    controller::{Controller, Flow, Recorder, changed_file},
     error::Error,
     files::write_atomic,
+    layout::artifacts,
+    run::{
+        control::{Stop, Stopper},
+        controller::{Controller, Flow, Recorder, changed_file},
+    },
 };
 
 impl Controller<'_> {
@@ -118,135 +119,6 @@ impl Controller<'_> {
         }
     }
 
-    /// Runs the gates of `phase` that have no result yet: baseline ones on the base tree,
-    /// proposed ones on the proposed tree.
-    ///
-    /// Before proposed gates the worktree is captured again: if someone changed it since the
-    /// last capture, the new tree is recorded instead, and the steps after a change run on it.
-    pub(crate) async fn run_gate_step(
-        &mut self,
-        stopper: &Stopper<'_>,
-        phase: GatePhase,
-    ) -> Result<Flow, Error> {
-        let state = &self.rec.state;
-        let Some(worktree) = state.worktree.clone() else { return Ok(Flow::Stop) };
-        let names = match phase {
-            GatePhase::Baseline => state.missing_baseline(&self.config.gate_names),
-            GatePhase::Proposed => state.missing_gates(&self.config.gate_names),
-            GatePhase::Integration => return Ok(Flow::Continue),
-        };
-        let tree_id = match omk_worktree::capture_changes(&worktree.path, &state.base_commit) {
-            Ok(changes) => changes,
-            Err(err) => {
-                self.rec.fail(Step::Gates, &err)?;
-                return Ok(Flow::Stop);
-            }
-        };
-        if phase == GatePhase::Proposed && state.tree.as_deref() != Some(tree_id.tree_id.as_str()) {
-            let base_commit = state.base_commit.clone();
-            let captured = self.captured(&worktree.path, &base_commit, tree_id)?;
-            self.rec.record(Event::ChangesCaptured(captured))?;
-            return Ok(Flow::Continue);
-        }
-        let tree_id = tree_id.tree_id;
-        let specs: Vec<GateSpec> =
-            self.config.gates.iter().filter(|it| names.contains(&it.name)).cloned().collect();
-        let (cancel, cancelled) = watch::channel(false);
-        let options = self.gate_options(&worktree.path, phase, tree_id, cancelled);
-        let stop =
-            self.run_gates_recorded(stopper, &specs, &options, cancel, |_| {}, |_| {}).await?;
-        if let Some(stop) = stop {
-            self.rec.halt(&stop)?;
-            stopper.clear();
-            return Ok(Flow::Stop);
-        }
-        Ok(Flow::Continue)
-    }
-
-    /// Runs `specs` with `options`, recording their events, until they finish or `stopper`
-    /// asks to stop: then `on_stop` hears of it at once, `cancel` stops the gates, and results
-    /// the stop cut short are not recorded. `finished` sees each recorded result. Returns the
-    /// stop, if one came; the caller records the halt.
-    pub(crate) async fn run_gates_recorded(
-        &mut self,
-        stopper: &Stopper<'_>,
-        specs: &[GateSpec],
-        options: &RunOptions,
-        cancel: watch::Sender<bool>,
-        on_stop: impl Fn(&Stop),
-        mut finished: impl FnMut(&omk_events::GateFinished),
-    ) -> Result<Option<Stop>, Error> {
-        let stopped: RefCell<Option<Stop>> = RefCell::new(None);
-        let recorded: RefCell<Result<(), Error>> = RefCell::new(Ok(()));
-        let rec = RefCell::new(&mut self.rec);
-        let mut observer = |event: GateEvent<'_>| {
-            // Results of gates the stop cut short say nothing about the change.
-            if stopped.borrow().is_some() {
-                return;
-            }
-            let event = match event {
-                GateEvent::Started(started) => Event::GateStarted(started.clone()),
-                GateEvent::Finished(run) => {
-                    finished(&run.result);
-                    Event::GateFinished(run.result.clone())
-                }
-            };
-            let mut recorded = recorded.borrow_mut();
-            if recorded.is_ok() {
-                *recorded = rec.borrow_mut().record(event);
-            }
-        };
-        let watcher = async {
-            loop {
-                if let Some(stop) = stopper.check() {
-                    on_stop(&stop);
-                    *stopped.borrow_mut() = Some(stop);
-                    cancel.send(true).ok();
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            std::future::pending::<()>().await;
-        };
-        tokio::select! {
-            _ = omk_gates::run_gates(specs, options, &mut observer) => {}
-            () = watcher => {}
-        }
-        recorded.into_inner()?;
-        Ok(stopped.into_inner())
-    }
-
-    /// Returns how the gates of `phase` run on `tree_id` in `worktree`: their logs under the
-    /// goal's `artifacts/gates/<phase>-<tree>/`, the gate cache, and `cancelled` to stop them.
-    pub(crate) fn gate_options(
-        &self,
-        worktree: &std::path::Path,
-        phase: GatePhase,
-        tree_id: String,
-        cancelled: watch::Receiver<bool>,
-    ) -> RunOptions {
-        let mut env_names: Vec<String> =
-            omk_gates::DEFAULT_CACHE_ENV.iter().map(|it| (*it).to_owned()).collect();
-        env_names.extend(self.config.gate_config.cache_env.iter().cloned());
-        RunOptions {
-            worktree: worktree.to_owned(),
-            artifact_root: self.paths.goal_dir.clone(),
-            artifact_dir: format!("artifacts/gates/{phase}-{}", short(&tree_id)),
-            max_parallel: self.max_parallel_gates,
-            kill_grace: Duration::from_secs(5),
-            phase,
-            tree_id: Some(tree_id),
-            env: self.gate_environment.to_vec(),
-            cache: Some(CacheOptions {
-                dir: crate::store::gate_cache_dir(&self.repo.root),
-                run_id: self.rec.state.goal_id.to_string(),
-                env_names,
-                read: self.reuse_cached_gates,
-            }),
-            cancel: Some(cancelled),
-        }
-    }
-
     /// Runs the agent in the worktree, with omk's hold on it: its activity becomes events as it
     /// happens, and a pause, a cancel, Ctrl-C or a budget stops it.
     pub(crate) fn run_agent(
@@ -257,11 +129,7 @@ impl Controller<'_> {
         let state = &self.rec.state;
         let Some(worktree) = state.worktree.clone() else { return Ok(Flow::Stop) };
         let run = state.agent_runs + 1;
-        let transcript_path = if run == 1 {
-            "artifacts/agent/transcript.jsonl".to_owned()
-        } else {
-            format!("artifacts/agent/run-{run}/transcript.jsonl")
-        };
+        let transcript_path = artifacts::agent_transcript(run.into());
         let prompt = match follow_up {
             Some(follow_up) => format!("{}\n\nFollow-up: {follow_up}", state.created.prompt),
             None => state.created.prompt.clone(),
@@ -351,7 +219,7 @@ impl Controller<'_> {
         changes: omk_worktree::Changes,
     ) -> Result<ChangesCaptured, Error> {
         let diff = omk_worktree::diff_trees(worktree, base_commit, &changes.tree_id)?;
-        let relative = format!("artifacts/diff/{}.patch", short(&changes.tree_id));
+        let relative = artifacts::diff(&changes.tree_id);
         let path = self.paths.goal_dir.join(&relative);
         let write = |path: &std::path::Path| -> std::io::Result<omk_events::ArtifactRef> {
             if let Some(dir) = path.parent() {
@@ -441,7 +309,7 @@ impl Controller<'_> {
 
     /// Runs the review wall on the proposed tree.
     pub(crate) fn review(&mut self) -> Result<Flow, Error> {
-        crate::review_step::review(self)
+        crate::run::review::review(self)
     }
 
     /// Folds the log on disk into the proof and writes `proof.json`.
@@ -451,9 +319,6 @@ impl Controller<'_> {
 }
 
 /// Returns the first 12 characters of an object id, for directory names.
-fn short(id: &str) -> &str {
-    &id[..id.len().min(12)]
-}
 
 fn same_path(a: &std::path::Path, b: &std::path::Path) -> bool {
     a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(a), Ok(b)) if a == b)

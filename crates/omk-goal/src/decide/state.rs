@@ -114,7 +114,7 @@ pub(crate) struct GoalState {
     /// Baseline gates whose latest run failed, by name.
     pub(crate) baseline_failed: BTreeSet<String>,
     /// A team goal's task graph, slices and merge queue.
-    pub(crate) team: Option<crate::team::TeamState>,
+    pub(crate) team: Option<crate::team::fold::TeamState>,
     /// Whether an agent run was started and has not finished.
     pub(crate) agent_running: bool,
     /// The number of agent runs started.
@@ -318,7 +318,7 @@ impl GoalState {
             | Event::RecoveryPerformed(_)
             | Event::Unknown(_) => {}
             Event::TaskGraphPlanned(planned) => {
-                self.team = Some(crate::team::TeamState::new(planned));
+                self.team = Some(crate::team::fold::TeamState::new(planned));
             }
             Event::TaskClaimed(_)
             | Event::Slice(_)

@@ -3,7 +3,7 @@
 use omk_events::Event;
 use omk_proof::Proof;
 
-use crate::{error::Error, store::GoalPaths};
+use crate::{error::Error, layout::GoalPaths};
 
 /// Which earlier proof of a goal to compare with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

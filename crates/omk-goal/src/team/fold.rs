@@ -1,7 +1,7 @@
 //! The state of a team goal, folded from its events: the task graph, each slice's progress and
 //! the merge queue.
 //!
-//! Like [`crate::state::GoalState`], it is a pure fold: the scheduler appends an event and asks
+//! Like [`crate::decide::state::GoalState`], it is a pure fold: the scheduler appends an event and asks
 //! what is next, and a resumed run folds the log and asks the same question.
 
 use std::collections::VecDeque;

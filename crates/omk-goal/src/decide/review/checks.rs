@@ -8,7 +8,7 @@ use regex::Regex;
 use omk_events::{GateFinished, GateSurfaceChecked, GoalKind, ReviewStatus};
 use omk_worktree::{ChangeStatus, FileDiff};
 
-use crate::review::{ReviewConfig, Verdict, count, push_findings, truncate};
+use crate::decide::review::{ReviewConfig, Verdict, count, push_findings, truncate};
 
 /// Checks whether the change weakens what the gates check.
 ///

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use omk_events::{BudgetExhausted, BudgetResource, EventLog};
 
-use crate::{error::Error, files::write_atomic, store::GoalPaths};
+use crate::{error::Error, files::write_atomic, layout::GoalPaths};
 
 /// What another process asks a live run to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,11 +58,6 @@ impl Stop {
     }
 }
 
-/// Returns `control.json` of the goal.
-pub(crate) fn control_path(paths: &GoalPaths) -> PathBuf {
-    paths.goal_dir.join("control.json")
-}
-
 /// Reads a pending request; a file that cannot be read or parsed is treated as no request.
 pub(crate) fn read_request(path: &Path) -> Option<ControlRequest> {
     let text = fs::read_to_string(path).ok()?;
@@ -87,7 +82,7 @@ pub(crate) struct Stopper<'a> {
 
 impl<'a> Stopper<'a> {
     pub(crate) fn new(paths: &GoalPaths, interrupt: Option<&'a AtomicBool>) -> Self {
-        Self { control: control_path(paths), interrupt, wall: None }
+        Self { control: paths.control(), interrupt, wall: None }
     }
 
     /// Sets the wall-time limit: `used_ms` were used before now, `limit_ms` may be.
@@ -153,7 +148,7 @@ pub(crate) fn ask_live_run(
     wait: Duration,
 ) -> Result<Option<StopOutcome>, Error> {
     let Some(pid) = EventLog::holder(&paths.events)? else { return Ok(None) };
-    let path = control_path(paths);
+    let path = paths.control();
     let request = ControlRequest { action, reason: reason.to_owned() };
     let json = serde_json::to_string(&request).expect("a control request serializes");
     write_atomic(&path, json.as_bytes())

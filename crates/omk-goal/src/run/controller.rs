@@ -2,7 +2,7 @@
 //! until the steps are done or something stops the run.
 //!
 //! Every step ends with an event, and the state is the fold of those events
-//! ([`crate::state::GoalState`]), so a run resumed after a crash, a pause or a budget stop asks
+//! ([`crate::decide::state::GoalState`]), so a run resumed after a crash, a pause or a budget stop asks
 //! the same question as a fresh one — what is next? — and gets the first step not completed.
 //! Steps are idempotent: one interrupted half-way is run again, and what it left behind (a
 //! worktree, a commit) is adopted rather than made twice.
@@ -19,20 +19,20 @@ use omk_events::{
     BudgetExhausted, BudgetLimits, BudgetSet, BudgetWarned, ChangedFile, ClassificationSource,
     DecisionRequested, DecisionSubject, Envelope, Event, EventLog, FileOperation, GatePhase,
     GoalCancelled, GoalClassified, GoalCreated, GoalFailed, GoalId, GoalKind, GoalPaused,
-    PlanSource, RecoveryAction, RecoveryPerformed, Step, TaskGraphPlanned,
+    RecoveryAction, RecoveryPerformed, Step,
 };
 use omk_gates::{GateConfig, GatePlan, GateSpec};
-use omk_proof::Proof;
 use omk_worktree::{ChangeStatus, Repo, WorktreeConfig};
 
 use crate::{
     clock::Clock,
-    control::{Stop, Stopper},
+    decide::state::{GoalState, Halt, Next},
     error::{Error, error_chain},
     goal_id::new_goal_id,
     layers::{ConfigEnv, Override, Settings, Source},
-    state::{GoalState, Halt, Next},
-    store::{GoalPaths, goal_paths},
+    layout::{EXCLUDE_PATTERN, GoalPaths, Layout},
+    run::control::{Stop, Stopper},
+    store::RunOutcome,
 };
 
 /// What every run of a goal needs from its caller, fresh or resumed.
@@ -120,15 +120,6 @@ pub struct ResumeRequest<'a> {
     pub env: RunEnv<'a>,
 }
 
-/// How a run ended.
-#[derive(Debug, Clone)]
-pub struct RunOutcome {
-    /// The goal's files.
-    pub paths: GoalPaths,
-    /// The proof, as written to `proof.json`; its `goal_id` names the goal.
-    pub proof: Proof,
-}
-
 /// Runs a goal from prompt to proof.
 ///
 /// Inputs are checked before anything is created: an empty prompt, a directory outside a
@@ -165,11 +156,15 @@ pub async fn run_goal(request: RunRequest<'_>) -> Result<RunOutcome, Error> {
     };
     let agent = omk_agent::prepare(&spec, &config.agent, env.agent_environment)?;
     let planned = match &team {
-        Some(team) => Some(plan_team(team, prompt)?),
+        Some(team) => Some(crate::team::scheduler::plan_team(team, prompt)?),
         None => None,
     };
     let team_agents = match &planned {
-        Some(planned) => prepare_team_agents(&planned.tasks, &config, env.agent_environment)?,
+        Some(planned) => crate::team::scheduler::prepare_team_agents(
+            &planned.tasks,
+            &config,
+            env.agent_environment,
+        )?,
         None => std::collections::BTreeMap::new(),
     };
 
@@ -197,61 +192,6 @@ pub async fn run_goal(request: RunRequest<'_>) -> Result<RunOutcome, Error> {
         ctl.rec.record(Event::TaskGraphPlanned(planned))?;
     }
     ctl.drive().await
-}
-
-/// Reads a team run's task graph, checked (by `parse_plan`, or valid by construction from
-/// `--slices`), before anything is created.
-fn plan_team(team: &TeamRequest<'_>, prompt: &str) -> Result<TaskGraphPlanned, Error> {
-    let (source, tasks, plan_agents) = match team.source {
-        TeamSource::Slices(count) => {
-            let retries = team.retries.unwrap_or(1);
-            let tasks = crate::plan::slices_from_prompt(prompt, count, retries)?;
-            (PlanSource::Slices { count }, tasks, None)
-        }
-        TeamSource::Plan(path) => {
-            let bytes = fs::read(path)
-                .map_err(|source| Error::ReadInput { path: path.to_owned(), source })?;
-            let text = String::from_utf8_lossy(&bytes);
-            let mut plan = crate::plan::parse_plan(path, &text)?;
-            if let Some(retries) = team.retries {
-                for task in &mut plan.tasks {
-                    task.retries = retries;
-                }
-            }
-            let source =
-                PlanSource::File { path: path.to_owned(), sha256: omk_events::sha256_hex(&bytes) };
-            (source, plan.tasks, plan.max_agents)
-        }
-    };
-    let count = u32::try_from(tasks.len()).unwrap_or(u32::MAX);
-    let max_agents = team.max_agents.or(plan_agents).unwrap_or_else(|| count.min(4)).max(1);
-    Ok(TaskGraphPlanned {
-        source,
-        max_agents,
-        lease_ms: team.lease_ms.unwrap_or(crate::scheduler::DEFAULT_LEASE_MS),
-        max_depth: crate::scheduler::DEFAULT_MAX_DEPTH,
-        // Proposals may grow the graph to twice its planned size.
-        max_tasks: count.saturating_mul(2).max(count + 2),
-        tasks,
-    })
-}
-
-/// Prepares the agent of every task that names its own, so a missing program or scenario is
-/// an error before anything runs.
-pub(crate) fn prepare_team_agents(
-    tasks: &[omk_events::TaskSpec],
-    config: &Config,
-    environment: &AgentEnvironment,
-) -> Result<std::collections::BTreeMap<String, Agent>, Error> {
-    let mut agents = std::collections::BTreeMap::new();
-    for spec in tasks.iter().filter_map(|task| task.agent.as_ref()) {
-        if agents.contains_key(spec) {
-            continue;
-        }
-        let parsed = AgentSpec::parse(spec)?;
-        agents.insert(spec.clone(), omk_agent::prepare(&parsed, &config.agent, environment)?);
-    }
-    Ok(agents)
 }
 
 /// Continues a goal from its last completed step.
@@ -287,13 +227,17 @@ pub async fn resume_goal(request: ResumeRequest<'_>) -> Result<RunOutcome, Error
     let config = load_config(&repo, &extra_gates, env.gate_environment, env.config, &[])?;
     let spec = AgentSpec::parse(&state.created.agent)?;
     let agent = omk_agent::prepare(&spec, &config.agent, env.agent_environment)?;
-    crate::control::clear_request(&crate::control::control_path(&paths));
+    crate::run::control::clear_request(&paths.control());
 
     let crashed = !state.ended_cleanly;
     let last = events.last().map(|it| (it.seq, it.event.kind().to_owned()));
     let question = matches!(state.halt, Some(Halt::Question(_)));
     let team_agents = match &state.team {
-        Some(team) => prepare_team_agents(&team.tasks(), &config, env.agent_environment)?,
+        Some(team) => crate::team::scheduler::prepare_team_agents(
+            &team.tasks(),
+            &config,
+            env.agent_environment,
+        )?,
         None => std::collections::BTreeMap::new(),
     };
     let mut ctl = Controller::new(log, state, repo, paths, config, Some(agent), env);
@@ -313,7 +257,7 @@ pub async fn resume_goal(request: ResumeRequest<'_>) -> Result<RunOutcome, Error
         ctl.rec.record(Event::DecisionMade(omk_events::DecisionMade {
             subject: DecisionSubject::Question { id: "goal".to_owned() },
             approved: true,
-            by: crate::accept::person_named(&ctl.repo, None),
+            by: crate::run::accept_step::person_named(&ctl.repo, None),
             reason: Some(answer.to_owned()),
         }))?;
     }
@@ -451,7 +395,7 @@ impl Controller<'_> {
         }
         result?;
         if self.accept && self.rec.state.halt.is_none() && self.rec.state.next() == Next::Done {
-            crate::accept::accept_as_policy(self).await?;
+            self.accept_as_policy().await?;
         }
         self.write_proof()
     }
@@ -551,13 +495,16 @@ impl Controller<'_> {
 
     fn classify(&mut self) -> Result<Flow, Error> {
         let prompt = self.rec.state.created.prompt.clone();
-        let intake = crate::intake::classify(&prompt);
+        let intake = crate::decide::intake::classify(&prompt);
         let (goal_kind, source) = match self.kind {
             Some(kind) => (kind, ClassificationSource::User),
             None => (intake.kind, ClassificationSource::Inferred),
         };
-        let mut oracle_gates =
-            crate::intake::oracle_gates(goal_kind, &self.config.goal.oracle, &self.config.gates);
+        let mut oracle_gates = crate::decide::intake::oracle_gates(
+            goal_kind,
+            &self.config.goal.oracle,
+            &self.config.gates,
+        );
         let configured = self.config.goal.oracle.gates.contains_key(&goal_kind);
         let needs_oracle = !matches!(goal_kind, GoalKind::Docs | GoalKind::Chore);
         if oracle_gates.is_empty() && needs_oracle && !configured {
@@ -631,14 +578,15 @@ fn create_goal_dir(
     at: chrono::DateTime<chrono::Utc>,
     prompt: &str,
 ) -> Result<(GoalId, GoalPaths), Error> {
-    omk_worktree::exclude(repo, "/.omk/")?;
-    let goals_dir = crate::store::goals_dir(&repo.root);
+    omk_worktree::exclude(repo, EXCLUDE_PATTERN)?;
+    let layout = Layout::new(&repo.root);
+    let goals_dir = layout.goals_dir();
     fs::create_dir_all(&goals_dir).map_err(|source| Error::Write { path: goals_dir, source })?;
     let mut attempt = 1;
     loop {
         let goal_id = new_goal_id(at, prompt, attempt);
         attempt += 1;
-        let paths = goal_paths(&repo.root, &goal_id);
+        let paths = layout.goal(&goal_id);
         match fs::create_dir(&paths.goal_dir) {
             Ok(()) => return Ok((goal_id, paths)),
             Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {}

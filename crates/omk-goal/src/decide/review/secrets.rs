@@ -7,7 +7,7 @@ use regex::Regex;
 use omk_events::ReviewStatus;
 use omk_worktree::FileDiff;
 
-use crate::review::{Verdict, count, push_findings};
+use crate::decide::review::{Verdict, count, push_findings};
 
 /// Scans the lines `files` add for credentials; lines removed or kept are not the change's doing.
 ///

@@ -8,16 +8,14 @@
 use std::{
     fmt::Write as _,
     fs, io,
-    path::{Component, Path, PathBuf},
-    time::Duration,
+    path::{Component, Path},
 };
 
-use omk_events::{ArtifactRef, GoalId, TestCounts};
-use omk_gates::{GateCommand, GateRun, GateSpec, RunOptions};
-use omk_proof::{Proof, ProofGate};
-use omk_worktree::{Repo, ScratchOptions};
+use omk_events::{ArtifactRef, GoalId};
+use omk_proof::Proof;
+use omk_worktree::Repo;
 
-use crate::{error::Error, layers::ConfigEnv, store::GoalPaths};
+use crate::{error::Error, layers::ConfigEnv, layout::GoalPaths};
 
 /// The verdict of one check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -271,7 +269,7 @@ pub async fn verify_goal(
     checks.push(check_tree(&repo, &proof)?);
     if let Some(rerun) = &options.rerun {
         if log_ok {
-            checks.extend(rerun_gates(paths, &repo, &proof, rerun).await?);
+            checks.extend(crate::check::rerun::rerun_gates(paths, &repo, &proof, rerun).await?);
         } else {
             checks.push(Check::new(
                 "rerun",
@@ -420,7 +418,7 @@ fn describe_log_error(paths: &GoalPaths, err: &omk_events::Error) -> String {
     }
 }
 
-fn relative(paths: &GoalPaths, path: &Path) -> String {
+pub(crate) fn relative(paths: &GoalPaths, path: &Path) -> String {
     path.strip_prefix(&paths.repo_root).unwrap_or(path).display().to_string()
 }
 
@@ -556,239 +554,6 @@ fn check_tree(repo: &Repo, proof: &Proof) -> Result<Check, Error> {
         },
     };
     Ok(check)
-}
-
-/// A gate's outcome as a rerun compares it: passed or not, and its test counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Outcome {
-    passed: bool,
-    tests: Option<TestCounts>,
-}
-
-impl Outcome {
-    fn of_proof(gate: &ProofGate) -> Self {
-        Self { passed: gate.passed, tests: gate.tests }
-    }
-
-    fn of_run(run: &GateRun) -> Self {
-        Self { passed: run.result.passed(), tests: run.result.tests }
-    }
-
-    fn describe(self) -> String {
-        let verdict = if self.passed { "passed" } else { "failed" };
-        match self.tests {
-            Some(tests) => format!(
-                "{verdict} ({} passed, {} failed, {} skipped)",
-                tests.passed, tests.failed, tests.skipped
-            ),
-            None => verdict.to_owned(),
-        }
-    }
-}
-
-/// Removes the scratch worktree when dropped, so an error or a panic leaves none behind.
-struct Scratch<'a> {
-    repo: &'a Repo,
-    path: PathBuf,
-    removed: bool,
-}
-
-impl Scratch<'_> {
-    fn remove(mut self) -> Result<(), Error> {
-        self.removed = true;
-        omk_worktree::remove_scratch(self.repo, &self.path)?;
-        Ok(())
-    }
-}
-
-impl Drop for Scratch<'_> {
-    fn drop(&mut self) {
-        if !self.removed {
-            omk_worktree::remove_scratch(self.repo, &self.path).ok();
-        }
-    }
-}
-
-/// Re-runs every proposed gate of `proof` on its tree, in a scratch worktree, without the gate
-/// cache; a gate whose outcome differs runs a second time, which tells a flaky gate from one
-/// that does not reproduce.
-async fn rerun_gates(
-    paths: &GoalPaths,
-    repo: &Repo,
-    proof: &Proof,
-    options: &RerunOptions<'_>,
-) -> Result<Vec<Check>, Error> {
-    let recorded: Vec<&ProofGate> = proof.proposed_gates().collect();
-    let Some(tree_id) = proof.git.tree_id.as_deref() else {
-        return Ok(vec![Check::new(
-            "rerun",
-            CheckStatus::Skipped,
-            "the goal recorded no proposed tree to re-run its gates on".to_owned(),
-        )]);
-    };
-    if recorded.is_empty() {
-        return Ok(vec![Check::new(
-            "rerun",
-            CheckStatus::Skipped,
-            "no gate ran on the proposed tree, so there is nothing to re-run".to_owned(),
-        )]);
-    }
-    let (_, state) = crate::store::read_state(paths)?;
-    let config = crate::controller::load_config(
-        repo,
-        &state.created.extra_gates,
-        options.gate_environment,
-        options.config,
-        &[],
-    )?;
-    let mut notes: Vec<Option<String>> = Vec::new();
-    let specs: Vec<GateSpec> = recorded
-        .iter()
-        .map(|gate| {
-            let configured = config.gates.iter().find(|it| it.name == gate.name).cloned();
-            let (spec, note) = match configured {
-                Some(spec) if spec.command.argv() == gate.command => (spec, None),
-                Some(mut spec) => {
-                    spec.command = GateCommand::Argv(gate.command.clone());
-                    (spec, Some("omk.toml now runs another command; the recorded one ran"))
-                }
-                None => {
-                    let mut spec = GateSpec::new(
-                        &gate.name,
-                        gate.kind,
-                        GateCommand::Argv(gate.command.clone()),
-                    );
-                    spec.required = gate.required;
-                    spec.allow_no_tests = gate.allow_no_tests;
-                    (spec, Some("the gate is no longer configured; its recorded command ran"))
-                }
-            };
-            notes.push(note.map(str::to_owned));
-            spec
-        })
-        .collect();
-    let verify_dir = create_verify_dir(&paths.repo_root, &paths.goal_id)?;
-    let scratch_path = verify_dir.join("worktree");
-    omk_worktree::create_scratch(
-        repo,
-        &ScratchOptions {
-            path: &scratch_path,
-            tree_id,
-            commit: proof.git.head_commit.as_deref(),
-            parent: &proof.git.base_commit,
-            copy: &config.worktree.copy,
-            setup: &config.worktree.setup,
-        },
-    )?;
-    let scratch = Scratch { repo, path: scratch_path.clone(), removed: false };
-    let run = |specs: Vec<GateSpec>, dir: &'static str| {
-        let options = RunOptions {
-            worktree: scratch_path.clone(),
-            artifact_root: verify_dir.clone(),
-            artifact_dir: dir.to_owned(),
-            max_parallel: options.max_parallel,
-            kill_grace: Duration::from_secs(5),
-            phase: omk_events::GatePhase::Proposed,
-            tree_id: Some(tree_id.to_owned()),
-            env: options.gate_environment.to_vec(),
-            cache: None,
-            cancel: None,
-        };
-        async move { omk_gates::run_gates(&specs, &options, &mut |_| {}).await }
-    };
-    let first = run(specs.clone(), "first").await;
-    let differing: Vec<GateSpec> = specs
-        .iter()
-        .zip(&recorded)
-        .filter(|(spec, gate)| {
-            first
-                .iter()
-                .find(|it| it.result.name == spec.name)
-                .is_none_or(|it| Outcome::of_run(it) != Outcome::of_proof(gate))
-        })
-        .map(|(spec, _)| spec.clone())
-        .collect();
-    let second = if differing.is_empty() { Vec::new() } else { run(differing, "second").await };
-    scratch.remove()?;
-    let log_of = |run: &GateRun| {
-        run.result
-            .output
-            .as_ref()
-            .map(|it| relative(paths, &verify_dir.join(&it.path)))
-            .unwrap_or_else(|| "no log".to_owned())
-    };
-    let mut checks = Vec::new();
-    for ((gate, spec), note) in recorded.iter().zip(&specs).zip(&notes) {
-        let name = format!("rerun {}", gate.name);
-        let expected = Outcome::of_proof(gate);
-        let note = note.as_ref().map(|it| format!("; {it}")).unwrap_or_default();
-        let Some(once) = first.iter().find(|it| it.result.name == spec.name) else {
-            checks.push(Check::new(
-                name,
-                CheckStatus::Failed,
-                format!("the gate did not run{note}"),
-            ));
-            continue;
-        };
-        let got = Outcome::of_run(once);
-        if got == expected {
-            checks.push(Check::new(
-                name,
-                CheckStatus::Passed,
-                format!("{} again, as recorded (log {}){note}", got.describe(), log_of(once)),
-            ));
-            continue;
-        }
-        let twice = second.iter().find(|it| it.result.name == spec.name);
-        let why = |run: &GateRun| {
-            omk_gates::failure_reason(&run.result).map(|it| format!(", {it}")).unwrap_or_default()
-        };
-        let message = match twice {
-            Some(again) if Outcome::of_run(again) != got => format!(
-                "flaky: recorded {}; rerun 1 {}{}, rerun 2 {}{} on the same tree (logs {}, {}){note}",
-                expected.describe(),
-                got.describe(),
-                why(once),
-                Outcome::of_run(again).describe(),
-                why(again),
-                log_of(once),
-                log_of(again)
-            ),
-            Some(again) => format!(
-                "not reproducible: recorded {}; {}{} on both reruns of the recorded tree (logs {}, {}){note}",
-                expected.describe(),
-                got.describe(),
-                why(once),
-                log_of(once),
-                log_of(again)
-            ),
-            None => format!(
-                "not reproducible: recorded {}; rerun {}{} (log {}){note}",
-                expected.describe(),
-                got.describe(),
-                why(once),
-                log_of(once)
-            ),
-        };
-        checks.push(Check::new(name, CheckStatus::Failed, message));
-    }
-    Ok(checks)
-}
-
-/// Creates `.omk/verify/<goal-id>/rerun-<n>`, the first number free, for one rerun: its
-/// scratch worktree (`worktree/`, removed afterwards) and gate logs (`first/`, `second/`).
-fn create_verify_dir(repo_root: &Path, goal: &GoalId) -> Result<PathBuf, Error> {
-    let parent = repo_root.join(".omk").join("verify").join(goal.as_str());
-    fs::create_dir_all(&parent).map_err(|source| Error::Write { path: parent.clone(), source })?;
-    for attempt in 1u32.. {
-        let dir = parent.join(format!("rerun-{attempt}"));
-        match fs::create_dir(&dir) {
-            Ok(()) => return Ok(dir),
-            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {}
-            Err(source) => return Err(Error::Write { path: dir, source }),
-        }
-    }
-    unreachable!("some rerun number is free")
 }
 
 fn short(id: &str) -> &str {

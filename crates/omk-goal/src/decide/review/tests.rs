@@ -9,7 +9,7 @@ use omk_worktree::{ChangeStatus, DiffLine, FileDiff, Hunk};
 
 use crate::{
     config::ReviewConfig,
-    review::{CHECKS, ReviewInput, review},
+    decide::review::{CHECKS, ReviewInput, review},
 };
 
 const IGNORE_ATTR: &str = concat!("#[", "ignore]");

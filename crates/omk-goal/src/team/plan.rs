@@ -26,6 +26,11 @@ use crate::{
     keys::{self, Problem},
 };
 
+/// How long a worker may go without a heartbeat before its lease expires, by default.
+pub(crate) const DEFAULT_LEASE_MS: u64 = 30_000;
+/// The deepest an agent-proposed task may be, by default: proposals of proposals are refused.
+pub(crate) const DEFAULT_MAX_DEPTH: u32 = 1;
+
 pub(crate) use self::{
     paths::{path_in_write_set, write_overlap},
     proposals::{ProposalPolicy, decide_proposal, parse_proposals},

@@ -3,9 +3,9 @@
 use omk_events::{Event, GateFinished, GatePhase, GateSurfaceChecked, GoalKind};
 
 use crate::{
-    controller::{Controller, Flow},
+    decide::review::{ReviewInput, review as review_wall},
     error::Error,
-    review::{ReviewInput, review as review_wall},
+    run::controller::{Controller, Flow},
 };
 
 /// Runs the review wall on the proposed tree and records the checks not recorded yet.

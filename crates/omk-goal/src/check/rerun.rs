@@ -1,0 +1,274 @@
+//! `omk proof verify --rerun`: every proposed gate of a proof runs again on the recorded tree, in
+//! a scratch worktree under `.omk/verify/<goal-id>/rerun-<n>/`, without the gate cache; a gate
+//! whose outcome differs runs a second time, which tells a flaky gate from one that does not
+//! reproduce.
+
+use std::{
+    fs, io,
+    path::{Path, PathBuf},
+};
+
+use omk_events::{GatePhase, GoalId, TestCounts};
+use omk_gates::{GateCommand, GateRun, GateSpec};
+use omk_proof::{Proof, ProofGate};
+use omk_worktree::{Repo, ScratchOptions};
+
+use crate::{
+    check::verify::{Check, CheckStatus, RerunOptions, relative},
+    error::Error,
+    gate_run::{self, GateSite},
+    layout::{GoalPaths, Layout},
+    run::controller::{Config, load_config},
+};
+
+/// Re-runs every proposed gate of `proof` on its tree, in a scratch worktree, without the gate
+/// cache; a gate whose outcome differs runs a second time, which tells a flaky gate from one
+/// that does not reproduce.
+pub(crate) async fn rerun_gates(
+    paths: &GoalPaths,
+    repo: &Repo,
+    proof: &Proof,
+    options: &RerunOptions<'_>,
+) -> Result<Vec<Check>, Error> {
+    let recorded: Vec<&ProofGate> = proof.proposed_gates().collect();
+    let Some(tree_id) = proof.git.tree_id.as_deref() else {
+        return Ok(vec![Check::new(
+            "rerun",
+            CheckStatus::Skipped,
+            "the goal recorded no proposed tree to re-run its gates on".to_owned(),
+        )]);
+    };
+    if recorded.is_empty() {
+        return Ok(vec![Check::new(
+            "rerun",
+            CheckStatus::Skipped,
+            "no gate ran on the proposed tree, so there is nothing to re-run".to_owned(),
+        )]);
+    }
+    let (_, state) = crate::store::read_state(paths)?;
+    let config = load_config(
+        repo,
+        &state.created.extra_gates,
+        options.gate_environment,
+        options.config,
+        &[],
+    )?;
+    let (specs, notes) = recorded_specs(&config, &recorded);
+    let verify_dir = create_verify_dir(&paths.repo_root, &paths.goal_id)?;
+    let scratch_path = verify_dir.join("worktree");
+    omk_worktree::create_scratch(
+        repo,
+        &ScratchOptions {
+            path: &scratch_path,
+            tree_id,
+            commit: proof.git.head_commit.as_deref(),
+            parent: &proof.git.base_commit,
+            copy: &config.worktree.copy,
+            setup: &config.worktree.setup,
+        },
+    )?;
+    let scratch = Scratch { repo, path: scratch_path.clone(), removed: false };
+    let run = |specs: Vec<GateSpec>, dir: &'static str| {
+        let site = GateSite {
+            worktree: &scratch_path,
+            artifact_root: &verify_dir,
+            artifact_dir: dir.to_owned(),
+            phase: GatePhase::Proposed,
+            tree_id: Some(tree_id.to_owned()),
+            max_parallel: options.max_parallel,
+            env: options.gate_environment,
+            cancel: None,
+        };
+        // No cache: a re-verification runs every gate and stores nothing.
+        let options = gate_run::run_options(site, None);
+        async move { omk_gates::run_gates(&specs, &options, &mut |_| {}).await }
+    };
+    let first = run(specs.clone(), "first").await;
+    let differing: Vec<GateSpec> = specs
+        .iter()
+        .zip(&recorded)
+        .filter(|(spec, gate)| {
+            first
+                .iter()
+                .find(|it| it.result.name == spec.name)
+                .is_none_or(|it| Outcome::of_run(it) != Outcome::of_proof(gate))
+        })
+        .map(|(spec, _)| spec.clone())
+        .collect();
+    let second = if differing.is_empty() { Vec::new() } else { run(differing, "second").await };
+    scratch.remove()?;
+    let log_of = |run: &GateRun| {
+        run.result
+            .output
+            .as_ref()
+            .map(|it| relative(paths, &verify_dir.join(&it.path)))
+            .unwrap_or_else(|| "no log".to_owned())
+    };
+    let runs = Reruns { first: &first, second: &second, log_of: &log_of };
+    Ok(recorded
+        .iter()
+        .zip(&specs)
+        .zip(&notes)
+        .map(|((gate, spec), note)| compare(gate, spec, note.as_deref(), &runs))
+        .collect())
+}
+
+/// The gates to run again for the `recorded` ones: as configured now when the command is the
+/// same, else the recorded command; with a note for each that differs from the configuration.
+fn recorded_specs(
+    config: &Config,
+    recorded: &[&ProofGate],
+) -> (Vec<GateSpec>, Vec<Option<String>>) {
+    let mut notes: Vec<Option<String>> = Vec::new();
+    let specs: Vec<GateSpec> = recorded
+        .iter()
+        .map(|gate| {
+            let configured = config.gates.iter().find(|it| it.name == gate.name).cloned();
+            let (spec, note) = match configured {
+                Some(spec) if spec.command.argv() == gate.command => (spec, None),
+                Some(mut spec) => {
+                    spec.command = GateCommand::Argv(gate.command.clone());
+                    (spec, Some("omk.toml now runs another command; the recorded one ran"))
+                }
+                None => {
+                    let mut spec = GateSpec::new(
+                        &gate.name,
+                        gate.kind,
+                        GateCommand::Argv(gate.command.clone()),
+                    );
+                    spec.required = gate.required;
+                    spec.allow_no_tests = gate.allow_no_tests;
+                    (spec, Some("the gate is no longer configured; its recorded command ran"))
+                }
+            };
+            notes.push(note.map(str::to_owned));
+            spec
+        })
+        .collect();
+    (specs, notes)
+}
+
+/// The runs of a rerun, and how to name a run's log.
+struct Reruns<'a> {
+    first: &'a [GateRun],
+    second: &'a [GateRun],
+    log_of: &'a dyn Fn(&GateRun) -> String,
+}
+
+/// Returns the check of one recorded gate against its reruns.
+fn compare(gate: &ProofGate, spec: &GateSpec, note: Option<&str>, runs: &Reruns<'_>) -> Check {
+    let log_of = runs.log_of;
+    let name = format!("rerun {}", gate.name);
+    let expected = Outcome::of_proof(gate);
+    let note = note.map(|it| format!("; {it}")).unwrap_or_default();
+    let Some(once) = runs.first.iter().find(|it| it.result.name == spec.name) else {
+        return Check::new(name, CheckStatus::Failed, format!("the gate did not run{note}"));
+    };
+    let got = Outcome::of_run(once);
+    if got == expected {
+        return Check::new(
+            name,
+            CheckStatus::Passed,
+            format!("{} again, as recorded (log {}){note}", got.describe(), log_of(once)),
+        );
+    }
+    let twice = runs.second.iter().find(|it| it.result.name == spec.name);
+    let why = |run: &GateRun| {
+        omk_gates::failure_reason(&run.result).map(|it| format!(", {it}")).unwrap_or_default()
+    };
+    let message = match twice {
+        Some(again) if Outcome::of_run(again) != got => format!(
+            "flaky: recorded {}; rerun 1 {}{}, rerun 2 {}{} on the same tree (logs {}, {}){note}",
+            expected.describe(),
+            got.describe(),
+            why(once),
+            Outcome::of_run(again).describe(),
+            why(again),
+            log_of(once),
+            log_of(again)
+        ),
+        Some(again) => format!(
+            "not reproducible: recorded {}; {}{} on both reruns of the recorded tree (logs {}, {}){note}",
+            expected.describe(),
+            got.describe(),
+            why(once),
+            log_of(once),
+            log_of(again)
+        ),
+        None => format!(
+            "not reproducible: recorded {}; rerun {}{} (log {}){note}",
+            expected.describe(),
+            got.describe(),
+            why(once),
+            log_of(once)
+        ),
+    };
+    Check::new(name, CheckStatus::Failed, message)
+}
+
+/// A gate's outcome as a rerun compares it: passed or not, and its test counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Outcome {
+    passed: bool,
+    tests: Option<TestCounts>,
+}
+
+impl Outcome {
+    fn of_proof(gate: &ProofGate) -> Self {
+        Self { passed: gate.passed, tests: gate.tests }
+    }
+
+    fn of_run(run: &GateRun) -> Self {
+        Self { passed: run.result.passed(), tests: run.result.tests }
+    }
+
+    fn describe(self) -> String {
+        let verdict = if self.passed { "passed" } else { "failed" };
+        match self.tests {
+            Some(tests) => format!(
+                "{verdict} ({} passed, {} failed, {} skipped)",
+                tests.passed, tests.failed, tests.skipped
+            ),
+            None => verdict.to_owned(),
+        }
+    }
+}
+
+/// Removes the scratch worktree when dropped, so an error or a panic leaves none behind.
+struct Scratch<'a> {
+    repo: &'a Repo,
+    path: PathBuf,
+    removed: bool,
+}
+
+impl Scratch<'_> {
+    fn remove(mut self) -> Result<(), Error> {
+        self.removed = true;
+        omk_worktree::remove_scratch(self.repo, &self.path)?;
+        Ok(())
+    }
+}
+
+impl Drop for Scratch<'_> {
+    fn drop(&mut self) {
+        if !self.removed {
+            omk_worktree::remove_scratch(self.repo, &self.path).ok();
+        }
+    }
+}
+
+/// Creates `.omk/verify/<goal-id>/rerun-<n>`, the first number free, for one rerun: its
+/// scratch worktree (`worktree/`, removed afterwards) and gate logs (`first/`, `second/`).
+fn create_verify_dir(repo_root: &Path, goal: &GoalId) -> Result<PathBuf, Error> {
+    let parent = Layout::new(repo_root).verify_dir(goal);
+    fs::create_dir_all(&parent).map_err(|source| Error::Write { path: parent.clone(), source })?;
+    for attempt in 1u32.. {
+        let dir = parent.join(format!("rerun-{attempt}"));
+        match fs::create_dir(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(source) => return Err(Error::Write { path: dir, source }),
+        }
+    }
+    unreachable!("some rerun number is free")
+}

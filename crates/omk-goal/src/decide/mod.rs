@@ -1,0 +1,9 @@
+//! The pure decisions of a goal: the controller's state and next step, intake (the goal's kind
+//! and oracle) and the review wall.
+//!
+//! Nothing here does I/O, reads the clock or the environment, or spawns a process (`cargo
+//! xtask tidy` checks it): events and data come in, decisions and events go out.
+
+pub(crate) mod intake;
+pub(crate) mod review;
+pub(crate) mod state;

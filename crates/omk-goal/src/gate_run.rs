@@ -1,0 +1,252 @@
+//! How omk runs gates, in one place: the run options every gate run gets (the kill grace, the
+//! gate cache and the environment names its key reads), for a goal's gates, the gates a
+//! re-verification runs again, and `omk gates list` / `omk gates run` outside a goal.
+
+use std::{
+    ffi::OsStr,
+    fs, io,
+    path::{Path, PathBuf},
+    sync::atomic::{AtomicBool, Ordering},
+    time::Duration,
+};
+
+use chrono::{DateTime, Utc};
+use omk_events::GatePhase;
+use omk_gates::{CacheOptions, GateConfig, GateEvent, GatePlan, GateRun, GateSpec, RunOptions};
+use tokio::sync::watch;
+
+use crate::{
+    error::Error,
+    layers::ConfigEnv,
+    layout::{EXCLUDE_PATTERN, Layout, artifacts},
+};
+
+/// How long a gate's process group has between SIGTERM and SIGKILL when it is stopped.
+const KILL_GRACE: Duration = Duration::from_secs(5);
+
+/// How often a checkout gate run looks at its interrupt flag.
+const INTERRUPT_POLL: Duration = Duration::from_millis(100);
+
+/// Where one run of gates goes and what it runs with; [`run_options`] adds how omk runs gates.
+pub(crate) struct GateSite<'a> {
+    /// The directory the gates run in.
+    pub(crate) worktree: &'a Path,
+    /// The directory the gate logs' paths are relative to.
+    pub(crate) artifact_root: &'a Path,
+    /// The directory of the gate logs, relative to `artifact_root`.
+    pub(crate) artifact_dir: String,
+    pub(crate) phase: GatePhase,
+    /// The tree the gates judge, when it is known.
+    pub(crate) tree_id: Option<String>,
+    pub(crate) max_parallel: usize,
+    /// The gates' environment.
+    pub(crate) env: &'a [(String, String)],
+    /// Set to `true` to stop the gates.
+    pub(crate) cancel: Option<watch::Receiver<bool>>,
+}
+
+/// How a run of gates uses the gate cache.
+pub(crate) struct GateCache<'a> {
+    pub(crate) layout: &'a Layout,
+    /// The run the stored results name as their origin (a goal id or a gate run id).
+    pub(crate) run_id: String,
+    /// `[cache] env` of `omk.toml`: environment names the cache key reads besides omk's own.
+    pub(crate) cache_env: &'a [String],
+    /// Whether passed results may come from the cache (stored ones are written either way).
+    pub(crate) read: bool,
+}
+
+/// Returns the options of a run of gates at `site`; with `cache`, passed results are stored in
+/// and (when it says so) taken from the gate cache; without it every gate runs afresh and
+/// nothing is stored, as a re-verification must.
+pub(crate) fn run_options(site: GateSite<'_>, cache: Option<GateCache<'_>>) -> RunOptions {
+    let cache = cache.map(|cache| {
+        let mut env_names: Vec<String> =
+            omk_gates::DEFAULT_CACHE_ENV.iter().map(|it| (*it).to_owned()).collect();
+        env_names.extend(cache.cache_env.iter().cloned());
+        CacheOptions {
+            dir: cache.layout.gate_cache_dir(),
+            run_id: cache.run_id,
+            env_names,
+            read: cache.read,
+        }
+    });
+    RunOptions {
+        worktree: site.worktree.to_owned(),
+        artifact_root: site.artifact_root.to_owned(),
+        artifact_dir: site.artifact_dir,
+        max_parallel: site.max_parallel,
+        kill_grace: KILL_GRACE,
+        phase: site.phase,
+        tree_id: site.tree_id,
+        env: site.env.to_vec(),
+        cache,
+        cancel: site.cancel,
+    }
+}
+
+/// The gates of a checkout, as `omk gates` sees them.
+#[derive(Debug, Clone)]
+pub struct CheckoutGates {
+    /// The root of the repository (or linked worktree).
+    pub repo_root: PathBuf,
+    /// Every gate considered: configured, detected and skipped ones, with their sources.
+    pub plan: GatePlan,
+    /// The gate sections of `omk.toml` (defaults when there is none).
+    pub config: GateConfig,
+}
+
+/// Returns the gates of the repository containing `dir`: `omk.toml` at its root and the gates
+/// detected there, with `PATH` from `environment` deciding optional tools.
+///
+/// Every layer of the configuration is read and checked, as a run would (`config_env` says
+/// where the user config is), though only `omk.toml` sets gates.
+/// Also adds `/.omk/` to `.git/info/exclude`, as every omk command that keeps state does.
+pub fn checkout_gates(
+    dir: &Path,
+    environment: &[(String, String)],
+    config_env: &ConfigEnv,
+) -> Result<CheckoutGates, Error> {
+    let repo = omk_worktree::open(dir)?;
+    omk_worktree::exclude(&repo, EXCLUDE_PATTERN)?;
+    let config = crate::layers::load_settings(Some(&repo.root), config_env, &[])?.gates;
+    let search_path =
+        environment.iter().find(|(name, _)| name == "PATH").map(|(_, it)| OsStr::new(it));
+    let detected = omk_gates::detect_gates(&repo.root, search_path);
+    let plan = omk_gates::plan_gates(&config, detected, &[]);
+    Ok(CheckoutGates { repo_root: repo.root, plan, config })
+}
+
+/// What `omk gates run` asks for.
+pub struct CheckoutGateRequest<'a> {
+    /// The gates to run, by name; empty runs every gate the plan runs.
+    pub names: &'a [String],
+    /// The gates' environment (`PATH` also decides which optional tools are detected).
+    pub environment: &'a [(String, String)],
+    /// How many gates run at once.
+    pub max_parallel: usize,
+    /// Whether passed results may come from the gate cache (`--no-cache` says no).
+    pub read_cache: bool,
+    /// When the run starts, which names its directory.
+    pub at: DateTime<Utc>,
+    /// Set (by Ctrl-C) to stop the gates; they are reported as cancelled.
+    pub interrupt: Option<&'a AtomicBool>,
+}
+
+/// How an `omk gates run` ended.
+#[derive(Debug)]
+pub struct CheckoutGateRun {
+    /// `gates-<time>`, unique in the repository.
+    pub run_id: String,
+    /// `.omk/gate-runs/<run-id>`, where the gate logs are.
+    pub run_dir: PathBuf,
+    /// Every gate's run, in the order of the plan.
+    pub runs: Vec<GateRun>,
+    /// Whether the interrupt stopped the gates.
+    pub interrupted: bool,
+}
+
+impl CheckoutGateRun {
+    /// Returns whether every required gate passed.
+    pub fn passed(&self) -> bool {
+        self.runs.iter().all(|it| !it.result.required || omk_gates::gate_passed(&it.result))
+    }
+}
+
+/// Runs the gates `request` names on the checkout of `gates`, outside any goal, with their logs
+/// under `.omk/gate-runs/<run-id>/`; `observer` hears of each gate's start and result.
+///
+/// An unknown gate name, or nothing to run, is an error before anything is created.
+pub async fn run_checkout_gates(
+    gates: &CheckoutGates,
+    request: &CheckoutGateRequest<'_>,
+    observer: &mut dyn FnMut(GateEvent<'_>),
+) -> Result<CheckoutGateRun, Error> {
+    let specs = select_gates(gates, request.names)?;
+    let layout = Layout::new(&gates.repo_root);
+    let (run_id, run_dir) = create_gate_run_dir(&layout, request.at)?;
+    let (cancel, cancelled) = watch::channel(false);
+    let site = GateSite {
+        worktree: &gates.repo_root,
+        artifact_root: &run_dir,
+        artifact_dir: artifacts::CHECKOUT_GATE_LOGS.to_owned(),
+        phase: GatePhase::Proposed,
+        tree_id: None,
+        max_parallel: request.max_parallel,
+        env: request.environment,
+        cancel: Some(cancelled),
+    };
+    let cache = GateCache {
+        layout: &layout,
+        run_id: run_id.clone(),
+        cache_env: &gates.config.cache_env,
+        read: request.read_cache,
+    };
+    let options = run_options(site, Some(cache));
+    let run = omk_gates::run_gates(&specs, &options, observer);
+    tokio::pin!(run);
+    let interrupted = async {
+        loop {
+            if request.interrupt.is_some_and(|it| it.load(Ordering::Relaxed)) {
+                return;
+            }
+            tokio::time::sleep(INTERRUPT_POLL).await;
+        }
+    };
+    let (runs, interrupted) = tokio::select! {
+        runs = &mut run => (runs, false),
+        () = interrupted => {
+            // The runner stops every gate's process group and reports them.
+            cancel.send(true).ok();
+            (run.await, true)
+        }
+    };
+    Ok(CheckoutGateRun { run_id, run_dir, runs, interrupted })
+}
+
+/// Returns the gates named `names` in the plan, in the order given, or every gate it runs when
+/// `names` is empty.
+fn select_gates(gates: &CheckoutGates, names: &[String]) -> Result<Vec<GateSpec>, Error> {
+    let specs = if names.is_empty() {
+        gates.plan.gates()
+    } else {
+        let mut selected: Vec<GateSpec> = Vec::new();
+        for name in names {
+            match gates.plan.entries.iter().find(|it| &it.spec.name == name) {
+                Some(entry) if !selected.contains(&entry.spec) => selected.push(entry.spec.clone()),
+                Some(_) => {}
+                None => {
+                    let known = gates.plan.entries.iter().map(|it| it.spec.name.clone()).collect();
+                    return Err(Error::UnknownGate { name: name.clone(), known });
+                }
+            }
+        }
+        selected
+    };
+    if specs.is_empty() {
+        return Err(Error::NoGateToRun);
+    }
+    Ok(specs)
+}
+
+/// Creates `.omk/gate-runs/<run-id>` for a standalone gate run started at `at`, and returns the
+/// run id and the directory; the id is unique in the repository.
+fn create_gate_run_dir(layout: &Layout, at: DateTime<Utc>) -> Result<(String, PathBuf), Error> {
+    let runs_dir = layout.gate_runs_dir();
+    fs::create_dir_all(&runs_dir)
+        .map_err(|source| Error::Write { path: runs_dir.clone(), source })?;
+    let stamp = at.format("%Y%m%d-%H%M%S-%3f");
+    for attempt in 1u32.. {
+        let run_id = match attempt {
+            1 => format!("gates-{stamp}"),
+            n => format!("gates-{stamp}-{n}"),
+        };
+        let dir = runs_dir.join(&run_id);
+        match fs::create_dir(&dir) {
+            Ok(()) => return Ok((run_id, dir)),
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(source) => return Err(Error::Write { path: dir, source }),
+        }
+    }
+    unreachable!("some attempt number is free")
+}

@@ -1,0 +1,170 @@
+//! The `.omk/` directory at a repository's root: the one place that names its folders and
+//! files.
+//!
+//! Every path omk keeps state in is a method here, so the layout ARCHITECTURE.md draws is the
+//! layout of the code; `cargo xtask tidy` fails on a `.omk` path piece spelled anywhere else.
+//! Paths inside a goal's directory that the log records (artifacts) are relative to the goal
+//! directory and named here too.
+
+use std::path::{Path, PathBuf};
+
+use omk_events::GoalId;
+
+/// The state directory's name at the repository root.
+const STATE_DIR: &str = ".omk";
+
+/// The `.git/info/exclude` pattern that keeps the state directory out of `git status`.
+pub(crate) const EXCLUDE_PATTERN: &str = "/.omk/";
+
+/// The state directory of one repository.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layout {
+    repo_root: PathBuf,
+    root: PathBuf,
+}
+
+/// The files and directories of one goal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GoalPaths {
+    /// The goal.
+    pub goal_id: GoalId,
+    /// The root of the repository (or linked worktree) the goal belongs to.
+    pub repo_root: PathBuf,
+    /// `.omk/goals/<goal-id>`.
+    pub goal_dir: PathBuf,
+    /// `.omk/goals/<goal-id>/events.jsonl`, the source of truth.
+    pub events: PathBuf,
+    /// `.omk/goals/<goal-id>/proof.json`, derived from the events.
+    pub proof: PathBuf,
+    /// `.omk/worktrees/<goal-id>`, the goal's worktree.
+    pub worktree: PathBuf,
+}
+
+impl Layout {
+    /// Returns the layout of the repository (or linked worktree) whose root is `repo_root`.
+    pub fn new(repo_root: &Path) -> Self {
+        Self { repo_root: repo_root.to_owned(), root: repo_root.join(STATE_DIR) }
+    }
+
+    /// Returns `.omk` itself.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Returns `.omk/goals`, one directory per goal.
+    pub fn goals_dir(&self) -> PathBuf {
+        self.root.join("goals")
+    }
+
+    /// Returns the paths of goal `goal`.
+    pub fn goal(&self, goal: &GoalId) -> GoalPaths {
+        let goal_dir = self.goals_dir().join(goal.as_str());
+        GoalPaths {
+            events: goal_dir.join(EVENTS_FILE),
+            proof: goal_dir.join("proof.json"),
+            worktree: self.worktree(goal.as_str()),
+            goal_dir,
+            repo_root: self.repo_root.clone(),
+            goal_id: goal.clone(),
+        }
+    }
+
+    /// Returns the log of the goal whose directory is named `goal`, which need not be a valid
+    /// goal id (a worktree's name, say).
+    pub(crate) fn goal_events(&self, goal: &str) -> PathBuf {
+        self.goals_dir().join(goal).join(EVENTS_FILE)
+    }
+
+    /// Returns `.omk/worktrees`, where goals' and slices' worktrees live.
+    pub fn worktrees_dir(&self) -> PathBuf {
+        self.root.join("worktrees")
+    }
+
+    /// Returns `.omk/worktrees/<name>`: a goal's worktree (`<goal-id>`) or a slice's
+    /// (`<goal-id>.<task>`).
+    pub fn worktree(&self, name: &str) -> PathBuf {
+        self.worktrees_dir().join(name)
+    }
+
+    /// Returns `.omk/cache/gates`, the gate cache shared by goals and `omk gates run`.
+    pub fn gate_cache_dir(&self) -> PathBuf {
+        self.root.join("cache").join("gates")
+    }
+
+    /// Returns `.omk/gate-runs`, one directory per `omk gates run`.
+    pub fn gate_runs_dir(&self) -> PathBuf {
+        self.root.join("gate-runs")
+    }
+
+    /// Returns `.omk/verify`, where `omk proof verify --rerun` keeps its scratch worktrees.
+    pub fn verify_root(&self) -> PathBuf {
+        self.root.join("verify")
+    }
+
+    /// Returns `.omk/verify/<goal-id>`, the reruns of one goal.
+    pub fn verify_dir(&self, goal: &GoalId) -> PathBuf {
+        self.verify_root().join(goal.as_str())
+    }
+
+    /// Returns `.omk/keys/signing`, the signing key `omk key generate` writes by default (its
+    /// public key is beside it, with `.pub`).
+    pub fn default_signing_key(&self) -> PathBuf {
+        self.root.join("keys").join("signing")
+    }
+}
+
+/// The log's file name in a goal directory.
+pub(crate) const EVENTS_FILE: &str = "events.jsonl";
+
+impl GoalPaths {
+    /// Returns `control.json`, a pending `omk pause`/`omk cancel` request to the live run.
+    pub fn control(&self) -> PathBuf {
+        self.goal_dir.join("control.json")
+    }
+
+    /// Returns `leases/`, the leases of a team goal's running slices.
+    pub fn leases_dir(&self) -> PathBuf {
+        self.goal_dir.join("leases")
+    }
+
+    /// Returns `leases/<task>.json`, the lease of a running slice.
+    pub fn lease(&self, task: &str) -> PathBuf {
+        self.leases_dir().join(format!("{task}.json"))
+    }
+}
+
+/// The artifact paths of a goal, relative to its directory, as the log records them.
+pub(crate) mod artifacts {
+    use super::short_id;
+
+    /// Returns where the `run`-th run of the goal's agent keeps its transcript.
+    pub(crate) fn agent_transcript(run: u64) -> String {
+        match run {
+            1 => "artifacts/agent/transcript.jsonl".to_owned(),
+            run => format!("artifacts/agent/run-{run}/transcript.jsonl"),
+        }
+    }
+
+    /// Returns where the `run`-th run of a slice's agent keeps its transcript.
+    pub(crate) fn slice_transcript(task: &str, run: u64) -> String {
+        format!("artifacts/slices/{task}/run-{run}/transcript.jsonl")
+    }
+
+    /// Returns the directory of the gate logs of `phase` on `tree_id`.
+    pub(crate) fn gate_logs(phase: impl std::fmt::Display, tree_id: &str) -> String {
+        format!("artifacts/gates/{phase}-{}", short_id(tree_id))
+    }
+
+    /// Returns the directory of the gate logs of an `omk gates run`, in its run directory.
+    pub(crate) const CHECKOUT_GATE_LOGS: &str = "artifacts/gates";
+
+    /// Returns where the diff of the proposed tree `tree_id` is kept.
+    pub(crate) fn diff(tree_id: &str) -> String {
+        format!("artifacts/diff/{}.patch", short_id(tree_id))
+    }
+}
+
+/// Returns the first 12 characters of an id, as paths and messages show it.
+fn short_id(id: &str) -> &str {
+    id.get(..12).unwrap_or(id)
+}
