@@ -1,17 +1,22 @@
 //! `cargo xtask tidy`: checks what rustc and clippy do not, and reports every problem it finds.
 //!
-//! The checks follow the style guide (`style.md`, "Tidy checks"):
+//! The checks follow the style guide (`docs/dev/style.md`, "Tidy checks"):
 //! - every workspace dependency edge is allowed by the table in ARCHITECTURE.md;
 //! - every crate's `lib.rs` has crate docs with an invariant ("does not …") line, and every
 //!   source file starts with a `//!` line;
-//! - the pure crates use no file system, process, environment or clock;
+//! - the pure code (omk-proof, omk-goal's decisions) uses no file system, process,
+//!   environment or clock;
 //! - no ignored or should-panic tests and no leftover debugging or placeholder macros;
 //! - every manifest inherits the workspace lints and takes internal crates from the workspace;
-//! - no trailing whitespace in Rust, TOML and Markdown files.
+//! - no trailing whitespace in Rust, TOML and Markdown files;
+//! - no non-test source file over 800 lines and no non-test function over 120 (`source.rs`);
+//! - the `.omk` state directory is spelled only by omk-goal's `Layout` (`source.rs`).
 //!
 //! Each check returns all of its problems, so one run shows everything there is to fix. The
 //! checks work on text, line by line: they are heuristics for our own code, not parsers.
 
+mod manifest;
+mod source;
 #[cfg(test)]
 mod tests;
 
@@ -74,8 +79,16 @@ const ARCHITECTURE: &str = "ARCHITECTURE.md";
 const TABLE_START: &str = "<!-- tidy:dependency-table -->";
 const TABLE_END: &str = "<!-- /tidy:dependency-table -->";
 
-/// Source trees that must stay pure: no fs, process, env or clock (style rule 3).
-const PURE_SOURCE_DIRS: &[&str] = &["crates/omk-proof/src"];
+/// Source trees and files that must stay pure: no fs, process, env or clock (style rule 3).
+/// They are omk-proof, and omk-goal's decisions: the goal's state, intake, the review wall, the
+/// team's fold and its task graph.
+const PURE_SOURCES: &[&str] = &[
+    "crates/omk-proof/src",
+    "crates/omk-goal/src/decide",
+    "crates/omk-goal/src/team/fold.rs",
+    "crates/omk-goal/src/team/plan.rs",
+    "crates/omk-goal/src/team/plan",
+];
 const IMPURE_APIS: &[&str] = &[
     "std::fs",
     "std::process",
@@ -120,6 +133,8 @@ pub(crate) fn run(root: &Path) -> Result<Vec<Problem>> {
     problems.extend(check_banned_patterns(root)?);
     problems.extend(check_manifests(root, &workspace)?);
     problems.extend(check_trailing_whitespace(root)?);
+    problems.extend(source::check_sizes(root)?);
+    problems.extend(source::check_layout_literals(root)?);
     Ok(problems)
 }
 
@@ -201,8 +216,10 @@ pub(crate) fn check_crate_docs(root: &Path) -> Result<Vec<Problem>> {
 /// Checks that the pure crates use no file system, process, environment or clock.
 pub(crate) fn check_purity(root: &Path) -> Result<Vec<Problem>> {
     let mut problems = Vec::new();
-    for dir in PURE_SOURCE_DIRS {
-        for file in rust_files(&root.join(dir), &[])? {
+    for source in PURE_SOURCES {
+        let source = root.join(source);
+        let files = if source.is_file() { vec![source] } else { rust_files(&source, &[])? };
+        for file in files {
             problems.extend(impure_uses(&display_path(root, &file), &read(&file)?));
         }
     }
@@ -237,7 +254,12 @@ pub(crate) fn check_manifests(root: &Path, workspace: &Workspace) -> Result<Vec<
     let mut problems = Vec::new();
     for package in &workspace.packages {
         let text = read(&root.join(&package.manifest))?;
-        problems.extend(manifest_problems(&package.name, &package.manifest, &text, &internal));
+        problems.extend(manifest::manifest_problems(
+            &package.name,
+            &package.manifest,
+            &text,
+            &internal,
+        ));
     }
     Ok(problems)
 }
@@ -533,160 +555,6 @@ fn brace_group(text: &str) -> &str {
 
 fn is_comment(line: &str) -> bool {
     line.trim_start().starts_with("//")
-}
-
-/// Returns the problems of one manifest: lints not inherited, internal dependencies not taken
-/// from `[workspace.dependencies]`.
-///
-/// Only `[dependencies]` and `[build-dependencies]` (also per target) are checked:
-/// dev-dependencies are not published, and may leave out the version on purpose.
-fn manifest_problems(
-    package: &str,
-    path: &str,
-    text: &str,
-    internal: &BTreeSet<&str>,
-) -> Vec<Problem> {
-    let mut table: Vec<String> = Vec::new();
-    let mut table_line = 0;
-    let mut inherits_lints = false;
-    // Keyed by table and dependency key, so that the dotted keys of one dependency merge.
-    let mut dependencies: BTreeMap<(String, String), DependencyEntry> = BTreeMap::new();
-    for (line_idx, raw) in text.lines().enumerate() {
-        let line = split_top_level(raw, '#')[0].trim();
-        if line.is_empty() {
-            continue;
-        }
-        if line.starts_with('[') {
-            table = split_dotted_key(line.trim_start_matches('[').trim_end_matches(']'));
-            table_line = line_idx + 1;
-            continue;
-        }
-        let Some((key, value)) = split_key_value(line) else {
-            continue;
-        };
-        let key = split_dotted_key(key);
-        let key: Vec<&str> = key.iter().map(String::as_str).collect();
-        let table_path: Vec<&str> = table.iter().map(String::as_str).collect();
-        match (table_path.as_slice(), key.as_slice()) {
-            ([], ["lints", "workspace"]) | (["lints"], ["workspace"]) => {
-                inherits_lints |= value == "true";
-            }
-            ([], ["lints"]) => {
-                inherits_lints |= inline_table(value)
-                    .iter()
-                    .any(|(key, value)| key == "workspace" && value == "true");
-            }
-            (table_path, [dependency, subkey @ ..]) if is_dependency_table(table_path) => {
-                let entry =
-                    dependencies.entry((table_path.join("."), (*dependency).to_owned())).or_insert(
-                        DependencyEntry { line: line_idx + 1, ..DependencyEntry::default() },
-                    );
-                entry.apply(subkey, value);
-            }
-            ([table_path @ .., dependency], subkey) if is_dependency_table(table_path) => {
-                let entry = dependencies
-                    .entry((table_path.join("."), (*dependency).to_owned()))
-                    .or_insert(DependencyEntry { line: table_line, ..DependencyEntry::default() });
-                entry.apply(subkey, value);
-            }
-            _ => {}
-        }
-    }
-
-    let mut problems = Vec::new();
-    if !inherits_lints {
-        problems.push(Problem::in_file(
-            path,
-            format!("{package} does not inherit the workspace lints: add `[lints]` with `workspace = true`"),
-        ));
-    }
-    for ((_, key), entry) in &dependencies {
-        let dependency = entry.package.as_deref().unwrap_or(key);
-        if internal.contains(dependency) && !entry.workspace {
-            problems.push(Problem::at(
-                path,
-                entry.line,
-                format!(
-                    "{package}'s dependency on {dependency} does not use `workspace = true`: \
-                     internal crates come from [workspace.dependencies], with path and version"
-                ),
-            ));
-        }
-    }
-    problems.sort_by_key(|problem| problem.line);
-    problems
-}
-
-/// What tidy needs to know about one dependency in a manifest.
-#[derive(Debug, Default)]
-struct DependencyEntry {
-    line: usize,
-    /// The `package = "…"` of a renamed dependency.
-    package: Option<String>,
-    /// Whether it says `workspace = true`.
-    workspace: bool,
-}
-
-impl DependencyEntry {
-    /// Records `key = value`, where `key` is relative to the dependency (empty for the
-    /// dependency's own value).
-    fn apply(&mut self, key: &[&str], value: &str) {
-        match key {
-            [] => {
-                for (key, value) in inline_table(value) {
-                    self.apply(&[key.as_str()], &value);
-                }
-            }
-            ["workspace"] => self.workspace = value == "true",
-            ["package"] => self.package = Some(unquote(value).to_owned()),
-            _ => {}
-        }
-    }
-}
-
-/// Returns whether a manifest table (split at dots) lists dependencies that are published.
-fn is_dependency_table(table: &[&str]) -> bool {
-    matches!(table, ["dependencies" | "build-dependencies"])
-        || matches!(table, ["target", _, "dependencies" | "build-dependencies"])
-}
-
-/// Splits `key = value` at the first `=` outside quotes and brackets.
-fn split_key_value(line: &str) -> Option<(&str, &str)> {
-    let parts = split_top_level(line, '=');
-    let key = parts.first()?;
-    if parts.len() < 2 {
-        return None;
-    }
-    Some((key.trim(), line[key.len() + 1..].trim()))
-}
-
-/// Splits a dotted TOML key such as `target.'cfg(unix)'.dependencies` into unquoted parts.
-fn split_dotted_key(key: &str) -> Vec<String> {
-    split_top_level(key, '.').into_iter().map(|part| unquote(part).to_owned()).collect()
-}
-
-/// Returns the key/value pairs of an inline table `{ a = 1, b = "x" }`; nothing for a
-/// value that is not an inline table.
-fn inline_table(value: &str) -> Vec<(String, String)> {
-    let Some(inner) = value.trim().strip_prefix('{').and_then(|inner| inner.strip_suffix('}'))
-    else {
-        return Vec::new();
-    };
-    split_top_level(inner, ',')
-        .into_iter()
-        .filter_map(split_key_value)
-        .map(|(key, value)| (unquote(key).to_owned(), value.to_owned()))
-        .collect()
-}
-
-fn unquote(text: &str) -> &str {
-    let text = text.trim();
-    for quote in ['"', '\''] {
-        if let Some(inner) = text.strip_prefix(quote).and_then(|inner| inner.strip_suffix(quote)) {
-            return inner;
-        }
-    }
-    text
 }
 
 /// Splits `text` at every `separator` outside quotes and brackets.

@@ -9,7 +9,10 @@ use tempfile::TempDir;
 use super::{
     Package, Problem, Workspace, check_banned_patterns, check_crate_docs, check_dependency_table,
     check_purity, check_trailing_whitespace, dependency_table_problems, impure_uses,
-    load_workspace, manifest_problems, parse_dependency_table, parse_metadata,
+    load_workspace,
+    manifest::manifest_problems,
+    parse_dependency_table, parse_metadata,
+    source::{MAX_FILE_LINES, MAX_FN_LINES, check_layout_literals, layout_problems, size_problems},
 };
 
 /// Runs tidy on the omk workspace itself; this is what makes tidy part of `cargo test`.
@@ -403,4 +406,62 @@ fn copy_dir(source: &Path, destination: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[test]
+fn sizes_count_non_test_files_and_functions() {
+    let long_body = "    let _ = 1;\n".repeat(MAX_FN_LINES - 1);
+    let source = format!(
+        "//! X.\nfn short() {{\n}}\n\npub(crate) async fn long() {{\n{long_body}}}\n\n\
+         #[cfg(test)]\nmod tests {{\n    fn also_long() {{\n{long_body}{long_body}    }}\n}}\n"
+    );
+    assert_eq!(
+        render(&size_problems("a.rs", &source)),
+        [format!(
+            "a.rs:5: fn long has {} lines, over {MAX_FN_LINES}: cut it at its phases",
+            MAX_FN_LINES + 1
+        )]
+    );
+    let long_file = "// line\n".repeat(MAX_FILE_LINES + 1);
+    assert_eq!(
+        render(&size_problems("b.rs", &long_file)),
+        [format!(
+            "b.rs: the file has {} lines, over {MAX_FILE_LINES}: split it at a seam",
+            MAX_FILE_LINES + 1
+        )]
+    );
+    assert!(size_problems("c.rs", &"// line\n".repeat(MAX_FILE_LINES)).is_empty());
+}
+
+#[test]
+fn the_state_directory_is_spelled_by_layout_alone() -> Result<()> {
+    let dir = concat!(".", "omk");
+    let message = format!(
+        "`{dir}` spelled outside crates/omk-goal/src/layout.rs: ask `omk_goal::Layout` (or take \
+         the path as a parameter) instead"
+    );
+    let source = format!(
+        "//! X.\n// A comment may say {dir}/goals.\nfn f(root: &Path) {{\n    root.join(\"{dir}\");\n    \
+         let _ = \"omk.toml\";\n    let _ = format!(\"{{repo}}/{dir}/worktrees\");\n}}\n"
+    );
+    assert_eq!(
+        render(&layout_problems("a.rs", &source)),
+        [format!("a.rs:4: {message}"), format!("a.rs:6: {message}")]
+    );
+    let in_layout = format!("//! Layout.\nconst STATE: &str = \"{dir}\";\n");
+    let in_tests = format!("//! Tests.\nconst STATE: &str = \"{dir}\";\n");
+    let in_test_module =
+        format!("//! X.\n#[cfg(test)]\nmod tests {{\n    const STATE: &str = \"{dir}\";\n}}\n");
+    let elsewhere = format!("//! X.\nconst STATE: &str = \"{dir}/\";\n");
+    check_tree(
+        &[
+            ("crates/omk-goal/src/layout.rs", &in_layout),
+            ("crates/omk-goal/src/run/tests.rs", &in_tests),
+            ("crates/omk-goal/tests/it/main.rs", &in_tests),
+            ("crates/omk-goal/src/run.rs", &in_test_module),
+            ("crates/omk-cli/src/demo.rs", &elsewhere),
+        ],
+        check_layout_literals,
+        &[&format!("crates/omk-cli/src/demo.rs:2: {message}")],
+    )
 }

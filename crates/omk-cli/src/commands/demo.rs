@@ -69,13 +69,14 @@ pub(crate) fn run_demo(ctx: &Context, args: &DemoArgs) -> Result<u8, CliError> {
     };
     let repo = demo.repo.display();
     let goal = outcome.proof.goal_id.as_str();
+    let worktree = omk_goal::Layout::new(&demo.repo).worktree(goal);
     let tries = [
         ("replay the run from its event log", format!("omk -C {repo} replay {goal}")),
         (
             "read the proof as a PR description",
             format!("omk -C {repo} proof show {goal} --format markdown"),
         ),
-        ("see the agent's commit", format!("git -C {repo}/.omk/worktrees/{goal} show")),
+        ("see the agent's commit", format!("git -C {} show", worktree.display())),
         ("merge it into main", format!("omk -C {repo} accept {goal}")),
     ];
     let mut text = format!(

@@ -233,7 +233,7 @@ pub(crate) fn run_key_generate(ctx: &Context, args: &KeyGenerateArgs) -> Result<
         Some(file) => ctx.resolve(file),
         None => {
             let root = omk_goal::find_repo_root(&ctx.dir)?;
-            root.join(".omk").join("keys").join("signing")
+            omk_goal::Layout::new(&root).default_signing_key()
         }
     };
     let files = omk_goal::generate_key(&path, args.force)?;

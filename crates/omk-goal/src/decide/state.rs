@@ -7,8 +7,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use omk_events::{
-    AgentStatus, ChangesCaptured, DecisionSubject, Envelope, Event, GatePhase, GoalCreated, GoalId,
-    Seq, WorktreeCreated,
+    AgentStatus, ChangesCaptured, DecisionSubject, Envelope, Event, GateFinished, GatePhase,
+    GoalCreated, GoalId, Seq, WorktreeCreated,
 };
 use omk_proof::BudgetMeter;
 
@@ -216,22 +216,7 @@ impl GoalState {
                 self.warned.insert(warned.resource.to_string());
             }
             Event::WorktreeCreated(worktree) => self.worktree = Some(worktree.clone()),
-            Event::GateFinished(gate) => match gate.phase {
-                GatePhase::Baseline => {
-                    self.baseline_done.insert(gate.name.clone());
-                    if gate.failure().is_some() {
-                        self.baseline_failed.insert(gate.name.clone());
-                    } else {
-                        self.baseline_failed.remove(&gate.name);
-                    }
-                }
-                GatePhase::Proposed => {
-                    if let Some(tree) = &gate.tree_id {
-                        self.gates_done.entry(tree.clone()).or_default().insert(gate.name.clone());
-                    }
-                }
-                GatePhase::Integration => {}
-            },
+            Event::GateFinished(gate) => self.fold_gate(gate),
             Event::AgentStarted(_) => {
                 self.agent_running = true;
                 self.agent_runs += 1;
@@ -273,30 +258,10 @@ impl GoalState {
                     done.insert(finished.check.clone());
                 }
             }
-            Event::DecisionRequested(requested) => {
-                if let DecisionSubject::Question { .. } = requested.subject {
-                    self.halt = Some(Halt::Question(requested.question.clone()));
-                    self.ended_cleanly = true;
-                }
-            }
-            Event::DecisionMade(made) => {
-                if matches!(made.subject, DecisionSubject::Question { .. })
-                    && matches!(self.halt, Some(Halt::Question(_)))
-                {
-                    self.halt = None;
-                }
-            }
-            Event::ChangeAccepted(accepted) => {
-                if accepted.merge_commit.is_some() {
-                    self.halt = Some(Halt::Accepted);
-                }
-                self.rejected = false;
-                self.ended_cleanly = true;
-            }
-            Event::ChangeRejected(_) => {
-                self.rejected = true;
-                self.ended_cleanly = true;
-            }
+            Event::DecisionRequested(_)
+            | Event::DecisionMade(_)
+            | Event::ChangeAccepted(_)
+            | Event::ChangeRejected(_) => self.fold_decision(&envelope.event),
             Event::GoalPaused(_) => self.halt_with(Halt::Paused),
             Event::GoalCancelled(_) => self.halt_with(Halt::Cancelled),
             Event::BudgetExhausted(_) => self.halt_with(Halt::Budget),
@@ -337,6 +302,56 @@ impl GoalState {
         // A run whose steps are all done ended as it should.
         if self.next() == Next::Done {
             self.ended_cleanly = true;
+        }
+    }
+
+    /// Folds a gate's result: the baseline's failures, and which gates ran on which tree.
+    fn fold_gate(&mut self, gate: &GateFinished) {
+        match gate.phase {
+            GatePhase::Baseline => {
+                self.baseline_done.insert(gate.name.clone());
+                if gate.failure().is_some() {
+                    self.baseline_failed.insert(gate.name.clone());
+                } else {
+                    self.baseline_failed.remove(&gate.name);
+                }
+            }
+            GatePhase::Proposed => {
+                if let Some(tree) = &gate.tree_id {
+                    self.gates_done.entry(tree.clone()).or_default().insert(gate.name.clone());
+                }
+            }
+            GatePhase::Integration => {}
+        }
+    }
+
+    /// Folds a question asked or answered, and a person's or the policy's decision on the change.
+    fn fold_decision(&mut self, event: &Event) {
+        match event {
+            Event::DecisionRequested(requested) => {
+                if let DecisionSubject::Question { .. } = requested.subject {
+                    self.halt = Some(Halt::Question(requested.question.clone()));
+                    self.ended_cleanly = true;
+                }
+            }
+            Event::DecisionMade(made)
+                if matches!(made.subject, DecisionSubject::Question { .. })
+                    && matches!(self.halt, Some(Halt::Question(_))) =>
+            {
+                self.halt = None;
+            }
+            Event::ChangeAccepted(accepted) => {
+                if accepted.merge_commit.is_some() {
+                    self.halt = Some(Halt::Accepted);
+                }
+                self.rejected = false;
+                self.ended_cleanly = true;
+            }
+            Event::ChangeRejected(_) => {
+                self.rejected = true;
+                self.ended_cleanly = true;
+            }
+            _ => {}
         }
     }
 

@@ -11,6 +11,7 @@
 
 use omk_events::{
     Actor, ChangeAccepted, ChangesCommitted, DecisionMade, DecisionSubject, Envelope, Event, Seq,
+    WorktreeCreated,
 };
 use omk_worktree::{GitIdentity, Identity, MergeKind, MergeOptions, Merged, Repo};
 
@@ -78,50 +79,8 @@ impl Controller<'_> {
         match check.kind {
             MergeKind::UpToDate | MergeKind::FastForward => {}
             MergeKind::ThreeWay => {
-                if matches!(self.restore_worktree()?, Flow::Stop) {
-                    return Err(Error::Halted {
-                        goal: self.rec.state.goal_id.to_string(),
-                        halt: "stopped: its worktree could not be restored".to_owned(),
-                    });
-                }
-                // The gates and review that run again are run time of their own.
-                self.rec.record(Event::GoalResumed(omk_events::GoalResumed {
-                    reason: format!(
-                        "omk accept: {base_branch} moved; merging it in and checking again"
-                    ),
-                    follow_up: None,
-                }))?;
-                let who = GitIdentity { identity, time: self.rec.clock.now().timestamp() };
-                let message = format!(
-                    "omk: merge {base_branch} into {}\n\nOmk-Goal: {}\n",
-                    worktree.branch, self.rec.state.goal_id
-                );
-                let merged = omk_worktree::merge_base_into(
-                    &worktree.path,
-                    &check.base_commit,
-                    &message,
-                    who,
-                )?;
-                let changes = omk_worktree::capture_changes(&worktree.path, &check.base_commit)?;
-                let captured = self.captured(&worktree.path, &check.base_commit, changes)?;
-                self.rec.record(Event::ChangesCaptured(captured))?;
-                self.rec.record(Event::ChangesCommitted(ChangesCommitted {
-                    commit: merged.id,
-                    tree_id: merged.tree_id,
-                    parent: merged.parent,
-                    branch: worktree.branch.clone(),
-                    merged_base: Some(check.base_commit.clone()),
-                }))?;
-                let stopper = Stopper::new(&self.paths, self.interrupt);
-                let result = self.steps(&stopper).await;
-                omk_worktree::unlock(&self.repo, &worktree.path).ok();
-                result?;
-                if let Some(halt) = &self.rec.state.halt {
-                    return Err(Error::Halted {
-                        goal: self.rec.state.goal_id.to_string(),
-                        halt: halt.describe(),
-                    });
-                }
+                self.integrate_moved_base(&worktree, &base_branch, &check.base_commit, identity)
+                    .await?;
             }
         }
         let Some(tree_id) = self.rec.state.tree.clone() else {
@@ -201,6 +160,55 @@ impl Controller<'_> {
             GitIdentity { identity, time },
         )?;
         Ok(Ok(()))
+    }
+
+    /// Merges the moved base into the goal's branch and runs the steps after a change again on
+    /// the merged tree: gate surface, gates and review.
+    async fn integrate_moved_base(
+        &mut self,
+        worktree: &WorktreeCreated,
+        base_branch: &str,
+        base_commit: &str,
+        identity: Identity<'_>,
+    ) -> Result<(), Error> {
+        if matches!(self.restore_worktree()?, Flow::Stop) {
+            return Err(Error::Halted {
+                goal: self.rec.state.goal_id.to_string(),
+                halt: "stopped: its worktree could not be restored".to_owned(),
+            });
+        }
+        // The gates and review that run again are run time of their own.
+        self.rec.record(Event::GoalResumed(omk_events::GoalResumed {
+            reason: format!("omk accept: {base_branch} moved; merging it in and checking again"),
+            follow_up: None,
+        }))?;
+        let who = GitIdentity { identity, time: self.rec.clock.now().timestamp() };
+        let message = format!(
+            "omk: merge {base_branch} into {}\n\nOmk-Goal: {}\n",
+            worktree.branch, self.rec.state.goal_id
+        );
+        let merged = omk_worktree::merge_base_into(&worktree.path, base_commit, &message, who)?;
+        let changes = omk_worktree::capture_changes(&worktree.path, base_commit)?;
+        let captured = self.captured(&worktree.path, base_commit, changes)?;
+        self.rec.record(Event::ChangesCaptured(captured))?;
+        self.rec.record(Event::ChangesCommitted(ChangesCommitted {
+            commit: merged.id,
+            tree_id: merged.tree_id,
+            parent: merged.parent,
+            branch: worktree.branch.clone(),
+            merged_base: Some(base_commit.to_owned()),
+        }))?;
+        let stopper = Stopper::new(&self.paths, self.interrupt);
+        let result = self.steps(&stopper).await;
+        omk_worktree::unlock(&self.repo, &worktree.path).ok();
+        result?;
+        if let Some(halt) = &self.rec.state.halt {
+            return Err(Error::Halted {
+                goal: self.rec.state.goal_id.to_string(),
+                halt: halt.describe(),
+            });
+        }
+        Ok(())
     }
 
     /// Returns the proof of the log on disk followed by `extra` events, which are not written.

@@ -1,6 +1,6 @@
 //! The steps of a goal, each ending with its event; see [`crate::decide::state::Next`] for the order.
 
-use std::sync::Mutex;
+use std::{path::Path, sync::Mutex};
 
 use omk_agent::{RunContext, RunControl};
 use omk_events::{
@@ -248,24 +248,8 @@ impl Controller<'_> {
             subject.push('…');
         }
         let message = format!("omk: {subject}\n\n{}", state.created.prompt);
-        let goal_id = state.goal_id.to_string();
-        let config = &self.config.worktree;
-        let options = CommitOptions {
-            identity: Identity { name: &config.author_name, email: &config.author_email },
-            message: &message,
-            goal_id: &goal_id,
-            time: self.rec.clock.now().timestamp(),
-        };
-        let committed = match omk_worktree::commit(&worktree.path, &options) {
-            Ok(Some(commit)) => commit,
-            // Nothing to commit: the branch already holds the tree.
-            Ok(None) => match omk_worktree::head_commit(&worktree.path) {
-                Ok(commit) => commit,
-                Err(err) => {
-                    self.rec.fail(Step::Commit, &err)?;
-                    return Ok(Flow::Stop);
-                }
-            },
+        let committed = match self.commit_worktree(&worktree.path, &message) {
+            Ok(commit) => commit,
             Err(err) => {
                 self.rec.fail(Step::Commit, &err)?;
                 return Ok(Flow::Stop);
@@ -279,6 +263,28 @@ impl Controller<'_> {
             merged_base: None,
         }))?;
         Ok(Flow::Continue)
+    }
+
+    /// Commits the worktree at `path` as it is on its branch, with omk's identity and the goal's
+    /// trailer; when there is nothing to commit (the branch holds the tree already, as after a
+    /// crash right after the commit), returns the branch's head.
+    pub(crate) fn commit_worktree(
+        &self,
+        path: &Path,
+        message: &str,
+    ) -> Result<omk_worktree::Commit, omk_worktree::Error> {
+        let goal_id = self.rec.state.goal_id.to_string();
+        let config = &self.config.worktree;
+        let options = CommitOptions {
+            identity: Identity { name: &config.author_name, email: &config.author_email },
+            message,
+            goal_id: &goal_id,
+            time: self.rec.clock.now().timestamp(),
+        };
+        match omk_worktree::commit(path, &options)? {
+            Some(commit) => Ok(commit),
+            None => omk_worktree::head_commit(path),
+        }
     }
 
     /// Compares what the gates check between the base and the proposed tree.
@@ -318,8 +324,7 @@ impl Controller<'_> {
     }
 }
 
-/// Returns the first 12 characters of an object id, for directory names.
-
+/// Returns whether `a` and `b` name the same directory.
 fn same_path(a: &std::path::Path, b: &std::path::Path) -> bool {
     a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(a), Ok(b)) if a == b)
 }

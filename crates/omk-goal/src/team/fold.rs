@@ -9,7 +9,8 @@ use std::collections::VecDeque;
 use omk_proof::SliceStatus;
 
 use omk_events::{
-    AgentStatus, Event, FailureCause, TaskClaimed, TaskCompleted, TaskGraphPlanned, TaskSpec,
+    AgentStatus, Event, FailureCause, SliceEvent, TaskClaimed, TaskCompleted, TaskGraphPlanned,
+    TaskSpec,
 };
 
 /// One slice: a task of the graph and where its runs are.
@@ -142,37 +143,7 @@ impl TeamState {
                     slice.committed = None;
                 }
             }
-            Event::Slice(slice_event) => {
-                let Some(slice) = self.slice_mut(&slice_event.task) else { return };
-                // The end of an attempt whose lease expired is evidence, not the slice's state.
-                if slice_event.attempt != slice.attempt() {
-                    return;
-                }
-                match &*slice_event.event {
-                    Event::AgentStarted(_) => {
-                        slice.agent_runs += 1;
-                        slice.agent_running = true;
-                        slice.agent_done = None;
-                        slice.agent_stopped = false;
-                    }
-                    Event::AgentFinished(finished) => {
-                        slice.agent_running = false;
-                        if finished.stopped.is_some() {
-                            slice.agent_stopped = true;
-                        } else {
-                            slice.agent_done =
-                                Some((finished.status, finished.final_message.clone()));
-                        }
-                    }
-                    Event::ChangesCaptured(captured) => {
-                        slice.changed = captured.files.iter().map(|it| it.path.clone()).collect();
-                    }
-                    Event::ChangesCommitted(commit) => {
-                        slice.committed = Some(commit.commit.clone());
-                    }
-                    _ => {}
-                }
-            }
+            Event::Slice(slice_event) => self.apply_slice_event(slice_event),
             Event::TaskCompleted(completed) => {
                 if let Some(slice) = self.slice_mut(&completed.task) {
                     slice.status = SliceStatus::Queued;
@@ -247,6 +218,38 @@ impl TeamState {
                 if proposed.accepted && self.slice(&proposed.task.id).is_none() =>
             {
                 self.add(proposed.task.clone());
+            }
+            _ => {}
+        }
+    }
+
+    /// Folds an event of a slice's own agent run, wrapped in `slice`.
+    fn apply_slice_event(&mut self, slice_event: &SliceEvent) {
+        let Some(slice) = self.slice_mut(&slice_event.task) else { return };
+        // The end of an attempt whose lease expired is evidence, not the slice's state.
+        if slice_event.attempt != slice.attempt() {
+            return;
+        }
+        match &*slice_event.event {
+            Event::AgentStarted(_) => {
+                slice.agent_runs += 1;
+                slice.agent_running = true;
+                slice.agent_done = None;
+                slice.agent_stopped = false;
+            }
+            Event::AgentFinished(finished) => {
+                slice.agent_running = false;
+                if finished.stopped.is_some() {
+                    slice.agent_stopped = true;
+                } else {
+                    slice.agent_done = Some((finished.status, finished.final_message.clone()));
+                }
+            }
+            Event::ChangesCaptured(captured) => {
+                slice.changed = captured.files.iter().map(|it| it.path.clone()).collect();
+            }
+            Event::ChangesCommitted(commit) => {
+                slice.committed = Some(commit.commit.clone());
             }
             _ => {}
         }

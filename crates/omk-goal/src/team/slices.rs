@@ -7,7 +7,6 @@ use omk_events::{
     TaskFailed, TaskProposed, TaskSpec,
 };
 use omk_proof::SliceStatus;
-use omk_worktree::{CommitOptions, Identity};
 
 use crate::{
     error::{Error, error_chain},
@@ -245,19 +244,7 @@ impl Controller<'_> {
                     "omk: slice {task}\n\n{}",
                     slice.task.prompt.lines().next().unwrap_or_default()
                 );
-                let goal_id = self.rec.state.goal_id.to_string();
-                let config = &self.config.worktree;
-                let options = CommitOptions {
-                    identity: Identity { name: &config.author_name, email: &config.author_email },
-                    message: &message,
-                    goal_id: &goal_id,
-                    time: self.rec.clock.now().timestamp(),
-                };
-                let committed = match omk_worktree::commit(&claim.worktree, &options) {
-                    Ok(Some(commit)) => Ok(commit),
-                    Ok(None) => omk_worktree::head_commit(&claim.worktree),
-                    Err(err) => Err(err),
-                };
+                let committed = self.commit_worktree(&claim.worktree, &message);
                 let committed = match committed {
                     Ok(commit) => commit,
                     Err(err) => {
