@@ -93,11 +93,6 @@ pub(crate) fn prepare_team_agents(
     Ok(agents)
 }
 
-/// The names of a team goal's slice worktree and branch.
-pub(crate) fn slice_names(goal_id: &str, task: &str) -> (String, String) {
-    (format!("{goal_id}.{task}"), format!("omk/{goal_id}.{task}"))
-}
-
 impl Controller<'_> {
     /// Runs the team's slices and its merge queue until every slice landed, failed or was taken
     /// out, or the run stops.

@@ -11,10 +11,7 @@ use omk_proof::SliceStatus;
 use crate::{
     error::{Error, error_chain},
     run::controller::Controller,
-    team::{
-        scheduler::slice_names,
-        worker::{Crew, Message},
-    },
+    team::worker::{Crew, Message},
 };
 
 impl Controller<'_> {
@@ -401,4 +398,9 @@ impl Controller<'_> {
             }
         }
     }
+}
+
+/// The names of a team goal's slice worktree and branch.
+fn slice_names(goal_id: &str, task: &str) -> (String, String) {
+    (format!("{goal_id}.{task}"), format!("omk/{goal_id}.{task}"))
 }
