@@ -9,9 +9,10 @@ use std::{
 
 use chrono::{DateTime, Utc};
 
+use omk_config::ConfigEnv;
 use omk_gates::{GateConfig, GatePlan};
 
-use crate::{error::Error, layers::ConfigEnv};
+use crate::error::Error;
 
 /// The gates of a checkout, as `omk gates` sees them.
 #[derive(Debug, Clone)]
@@ -37,7 +38,7 @@ pub fn checkout_gates(
 ) -> Result<CheckoutGates, Error> {
     let repo = omk_worktree::open(dir)?;
     omk_worktree::exclude(&repo, "/.omk/")?;
-    let config = crate::layers::load_settings(Some(&repo.root), config_env, &[])?.gates;
+    let config = omk_config::load_settings(Some(&repo.root), config_env, &[])?.gates;
     let search_path =
         environment.iter().find(|(name, _)| name == "PATH").map(|(_, it)| OsStr::new(it));
     let detected = omk_gates::detect_gates(&repo.root, search_path);

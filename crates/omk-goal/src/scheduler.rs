@@ -28,6 +28,7 @@ use omk_events::{
     ActivityKind, AgentActivity, AgentStarted, BudgetExhausted, BudgetLimits, ChangesCommitted,
     Event, FailureCause, GatePhase, QueueLanded, QueueMerged, QueueReverted, SliceEvent,
     TakeOutReason, TaskClaimed, TaskCompleted, TaskFailed, TaskProposed, TaskSpec, TaskTakenOut,
+    files::write_atomic,
 };
 use omk_gates::GateSpec;
 use omk_proof::SliceStatus;
@@ -38,7 +39,6 @@ use crate::{
     control::{Stop, Stopper},
     controller::{Controller, Flow},
     error::{Error, error_chain},
-    files::write_atomic,
 };
 
 /// How long a worker may go without a heartbeat before its lease expires, by default.

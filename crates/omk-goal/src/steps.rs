@@ -6,7 +6,7 @@ use omk_agent::{RunContext, RunControl};
 use omk_events::{
     ActivityKind, AgentActivity, AgentStarted, BudgetExhausted, BudgetResource, BudgetWarned,
     ChangesCaptured, ChangesCommitted, Event, GatePhase, RecoveryAction, RecoveryPerformed, Step,
-    WorktreeCreated,
+    WorktreeCreated, files::write_atomic,
 };
 use omk_gates::{CacheOptions, GateEvent, GateSpec, RunOptions};
 use omk_worktree::{CommitOptions, CreateOptions, Identity};
@@ -16,7 +16,6 @@ use crate::{
     control::{Stop, Stopper},
     controller::{Controller, Flow, Recorder, changed_file},
     error::Error,
-    files::write_atomic,
 };
 
 impl Controller<'_> {
