@@ -91,6 +91,21 @@ impl From<omk_goal::Error> for CliError {
     }
 }
 
+impl From<omk_config::Error> for CliError {
+    /// A config error is classified as the controller classifies it when it reads the
+    /// configuration for a run, so `omk config` and `omk run` exit alike on the same file.
+    fn from(error: omk_config::Error) -> Self {
+        omk_goal::Error::from(error).into()
+    }
+}
+
+impl From<omk_attest::Error> for CliError {
+    fn from(error: omk_attest::Error) -> Self {
+        let kind = if error.is_bad_input() { ErrorKind::Usage } else { ErrorKind::Infra };
+        Self::from_chain(kind, &error)
+    }
+}
+
 impl From<omk_events::Error> for CliError {
     fn from(error: omk_events::Error) -> Self {
         use omk_events::Error as LogError;

@@ -12,10 +12,10 @@ use std::{
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use omk_attest::Check;
+use omk_config::{ConfigFile, Layer, Settings, Source};
 use omk_events::{GateFinished, GateKind};
-use omk_goal::{
-    Check, ConfigFile, GoalPaths, GoalStatus, Layer, Rebuild, RunOutcome, Settings, Source,
-};
+use omk_goal::{GoalPaths, GoalStatus, Rebuild, RunOutcome};
 use omk_proof::{BudgetEvidence, Proof, ProofDiff, ProofStatus, Readiness, TeamEvidence};
 
 /// The version of the JSON documents `--json` prints. Adding a field keeps it; renaming or

@@ -22,6 +22,7 @@ mod batch;
 mod error;
 mod event;
 mod evidence;
+pub mod files;
 pub mod hash;
 mod ids;
 mod log;

@@ -7,15 +7,17 @@
 //! file and renamed, so a reader never sees half an entry.
 
 use std::{
-    fs,
-    io::{self, Write as _},
+    fs, io,
     path::{Path, PathBuf},
 };
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use omk_events::{GateFinished, GateKind};
+use omk_events::{
+    GateFinished, GateKind,
+    files::{WriteOptions, write_atomic_with},
+};
 
 use crate::{spec::GateSpec, tree::hex};
 
@@ -142,9 +144,7 @@ pub(crate) fn store(
     let entry = Entry { version: ENTRY_VERSION, run_id: run_id.to_owned(), result: result.clone() };
     let json = serde_json::to_vec_pretty(&entry)
         .expect("a cache entry serializes because it is plain data with string keys");
-    let mut temp = tempfile::NamedTempFile::new_in(dir)?;
-    temp.write_all(&json)?;
-    temp.as_file().sync_data()?;
-    temp.persist(dir.join(format!("{key}.json"))).map_err(|err| err.error)?;
-    Ok(())
+    // Entries keep the mode 0600 they have always had: only omk reads them.
+    let options = WriteOptions { mode: 0o600, replace: true };
+    write_atomic_with(&dir.join(format!("{key}.json")), &json, &options)
 }

@@ -19,34 +19,9 @@ pub enum Error {
     /// The agent cannot be prepared.
     #[error(transparent)]
     Agent(#[from] omk_agent::Error),
-    /// A config file (`omk.toml` or the user config) exists but cannot be read.
-    #[error("read {path}")]
-    ReadConfig {
-        /// The config file.
-        path: PathBuf,
-        /// The underlying error.
-        #[source]
-        source: io::Error,
-    },
-    /// A config file (`omk.toml` or the user config) is invalid: not TOML, an unknown key, a
-    /// key the file may not set, or a value of the wrong form.
-    #[error("{path}:{line}:{column}: {message}")]
-    Config {
-        /// The file.
-        path: PathBuf,
-        /// The 1-based line.
-        line: usize,
-        /// The 1-based column, in characters.
-        column: usize,
-        /// What is wrong and the expected form.
-        message: String,
-    },
-    /// The layers are valid one by one but not together, or a flag names no config key.
-    #[error("the effective configuration is invalid: {message}; see `omk config show`")]
-    EffectiveConfig {
-        /// What is wrong.
-        message: String,
-    },
+    /// The configuration cannot be read, or a file or the layers together are invalid.
+    #[error(transparent)]
+    Config(#[from] omk_config::Error),
     /// A gate given on the command line clashes with a configured one.
     #[error("gate name {name:?} is used twice; rename one of the gates")]
     DuplicateGate {
@@ -64,23 +39,7 @@ pub enum Error {
     /// `omk gates run` found no gate to run.
     #[error("no gate to run")]
     NoGateToRun,
-    /// A key file cannot be read or is not an Ed25519 key in the expected PEM form.
-    #[error("read key {path}: {problem}")]
-    Key {
-        /// The key file.
-        path: PathBuf,
-        /// What is wrong and the fix.
-        problem: String,
-    },
-    /// A key file to write exists already.
-    #[error(
-        "write key {path}: the file exists; pass --force to replace it, or choose another path"
-    )]
-    KeyExists {
-        /// The existing file.
-        path: PathBuf,
-    },
-    /// A file given as input (a bundle) cannot be read.
+    /// A file given as input (a task plan, a goal's proof) cannot be read.
     #[error("read {path}")]
     ReadInput {
         /// The file.
@@ -89,9 +48,6 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
-    /// The proof cannot be exported as in-toto attestations.
-    #[error(transparent)]
-    Export(#[from] omk_proof::intoto::ExportError),
     /// A revision names no commit of the repository.
     #[error("find commit {revision:?} in {repo}: no commit has that name")]
     NoSuchCommit {
@@ -278,17 +234,19 @@ impl Error {
     ///
     /// Such errors happen before a goal is created, so they leave nothing behind.
     pub fn is_bad_input(&self) -> bool {
-        use omk_worktree::Error as RepoError;
         match self {
-            Self::Agent(agent_error) => !matches!(
-                agent_error,
-                omk_agent::Error::Transcript { .. } | omk_agent::Error::Start { .. }
-            ),
+            Self::Agent(agent_error) => is_bad_agent_input(agent_error),
+            Self::Config(omk_config::Error::Agent(agent_error)) => is_bad_agent_input(agent_error),
+            Self::Repo(repo_error) | Self::Config(omk_config::Error::Repo(repo_error)) => {
+                is_bad_repository(repo_error)
+            }
             Self::EmptyPrompt
             | Self::NoAgent
-            | Self::Config { .. }
-            | Self::EffectiveConfig { .. }
-            | Self::ReadConfig { .. }
+            | Self::Config(
+                omk_config::Error::Config { .. }
+                | omk_config::Error::EffectiveConfig { .. }
+                | omk_config::Error::ReadConfig { .. },
+            )
             | Self::DuplicateGate { .. }
             | Self::UnknownGate { .. }
             | Self::NoGateToRun
@@ -305,10 +263,7 @@ impl Error {
             | Self::NoRejectReason
             | Self::NothingToDecide { .. }
             | Self::NotRunning { .. }
-            | Self::Key { .. }
-            | Self::KeyExists { .. }
             | Self::ReadInput { .. }
-            | Self::Export(_)
             | Self::BadSince { .. }
             | Self::NoSuchCommit { .. }
             | Self::EmptyBudgetAdd
@@ -317,15 +272,28 @@ impl Error {
             | Self::MergeRefused { .. }
             | Self::StopTimedOut { .. }
             | Self::NotAGoalLog { .. } => false,
-            Self::Repo(
-                RepoError::NotARepository { .. }
-                | RepoError::NoSuchDirectory { .. }
-                | RepoError::NoCommits { .. }
-                | RepoError::Config { .. },
-            ) => true,
-            Self::Repo(_) | Self::Write { .. } | Self::Log(_) | Self::Proof(_) => false,
+            Self::Write { .. } | Self::Log(_) | Self::Proof(_) => false,
         }
     }
+}
+
+/// Returns whether the agent cannot be prepared because of the user's input: anything but a
+/// transcript that cannot be written or a program that cannot start.
+fn is_bad_agent_input(error: &omk_agent::Error) -> bool {
+    !matches!(error, omk_agent::Error::Transcript { .. } | omk_agent::Error::Start { .. })
+}
+
+/// Returns whether the repository cannot be used because of the user's input: the directory
+/// is no repository, is missing or has no commits, or `[worktree]` is invalid.
+fn is_bad_repository(error: &omk_worktree::Error) -> bool {
+    use omk_worktree::Error as RepoError;
+    matches!(
+        error,
+        RepoError::NotARepository { .. }
+            | RepoError::NoSuchDirectory { .. }
+            | RepoError::NoCommits { .. }
+            | RepoError::Config { .. }
+    )
 }
 
 /// Returns `error` and its sources as one line, `outer: inner: root`.

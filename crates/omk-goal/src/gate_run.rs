@@ -11,13 +11,13 @@ use std::{
 };
 
 use chrono::{DateTime, Utc};
+use omk_config::ConfigEnv;
 use omk_events::GatePhase;
 use omk_gates::{CacheOptions, GateConfig, GateEvent, GatePlan, GateRun, GateSpec, RunOptions};
 use tokio::sync::watch;
 
 use crate::{
     error::Error,
-    layers::ConfigEnv,
     layout::{EXCLUDE_PATTERN, Layout, artifacts},
 };
 
@@ -109,7 +109,7 @@ pub fn checkout_gates(
 ) -> Result<CheckoutGates, Error> {
     let repo = omk_worktree::open(dir)?;
     omk_worktree::exclude(&repo, EXCLUDE_PATTERN)?;
-    let config = crate::layers::load_settings(Some(&repo.root), config_env, &[])?.gates;
+    let config = omk_config::load_settings(Some(&repo.root), config_env, &[])?.gates;
     let search_path =
         environment.iter().find(|(name, _)| name == "PATH").map(|(_, it)| OsStr::new(it));
     let detected = omk_gates::detect_gates(&repo.root, search_path);

@@ -18,34 +18,29 @@
 //! - The proof is computed from the log as read back from disk, never from in-memory state.
 //! - This crate does not read the environment or print: the clock, the observer and the
 //!   interrupt flag are parameters.
-//! - Configuration is layered: built-in defaults, the user config, `omk.toml`, then flags
-//!   (`layers.rs`); every key is known (`keys.rs`), and an error names the file, line and
-//!   column. The user config's path comes from the caller.
+//! - Configuration comes from omk-config, whose crate doc states the layer order; the user
+//!   config's path comes from the caller.
 //! - Gates come from the user's checkout (`omk.toml` at the repository root, and detection
 //!   there), never from the agent's worktree, so an agent cannot weaken the gates that judge it;
 //!   what the change does to the files that define the gates is recorded as the gate surface.
 //!
 //! Entry points: [`run_goal`], [`resume_goal`], [`accept_goal`], [`reject_goal`],
 //! [`stop_goal`], [`add_budget`], [`goal_status`], [`list_goals`], [`load_proof`],
-//! [`create_demo_project`], [`checkout_gates`], [`effective_config`]; for checking proofs,
-//! [`rebuild_proof`], [`verify_goal`] (with a rerun of the gates in a scratch worktree),
-//! [`proof_since`], [`export_bundle`] and [`verify_bundle`] (signed in-toto bundles) and
-//! [`generate_key`].
+//! [`create_demo_project`], [`checkout_gates`]; for checking proofs, [`rebuild_proof`],
+//! [`verify_goal`] (with a rerun of the gates in a scratch worktree) and [`proof_since`];
+//! [`find_repo_root`] and [`resolve_commit`] for the commands that only need the repository.
+//! Signed in-toto bundles and their keys are omk-attest's.
 
 mod accept;
-mod attest;
 mod check;
 mod clock;
-mod config;
 mod decide;
 mod demo;
 mod error;
-mod files;
 mod gate_run;
 mod goal_id;
-mod keys;
-mod layers;
 mod layout;
+mod repo;
 mod run;
 mod status;
 mod store;
@@ -59,18 +54,12 @@ pub use omk_gates::{
 pub use omk_worktree::{GcEntry, GcVerdict, KeepReason, WorktreeInfo};
 
 pub use crate::accept::{DecideRequest, accept_goal, reject_goal};
-pub use crate::attest::{
-    Bundle, KeyFiles, PublicKey, SigningKey, export_bundle, find_repo_root, generate_key,
-    load_public_key, load_signing_key, public_key_path, read_bundle, resolve_commit, verify_bundle,
-    write_export,
-};
 pub use crate::check::history::{Since, proof_since};
 pub use crate::check::verify::{
-    Check, CheckStatus, Difference, Rebuild, RerunOptions, Verification, VerifyOptions,
-    is_tampered_log, rebuild_proof, verify_goal,
+    Difference, Rebuild, RerunOptions, Verification, VerifyOptions, is_tampered_log, rebuild_proof,
+    verify_goal,
 };
 pub use crate::clock::{Clock, FixedClock, SystemClock};
-pub use crate::config::{GoalConfig, OracleConfig, ReviewConfig};
 pub use crate::decide::intake::{Intake, classify, oracle_gates};
 pub use crate::decide::review::{CHECKS, MAX_FINDINGS, ReviewInput, review};
 pub use crate::demo::{DemoProject, create_demo_project};
@@ -78,11 +67,8 @@ pub use crate::error::{Error, error_chain};
 pub use crate::gate_run::{
     CheckoutGateRequest, CheckoutGateRun, CheckoutGates, checkout_gates, run_checkout_gates,
 };
-pub use crate::layers::{
-    ConfigEnv, ConfigFile, Entry, Layer, Override, Settings, Source, config_paths,
-    effective_config, load_settings,
-};
 pub use crate::layout::{GoalPaths, Layout};
+pub use crate::repo::{find_repo_root, resolve_commit};
 pub use crate::run::accept_step::NOTES_REF;
 pub use crate::run::control::{ControlAction, StopOutcome};
 pub use crate::run::controller::{

@@ -90,7 +90,7 @@ pub(crate) fn write_proof(paths: &GoalPaths) -> Result<RunOutcome, Error> {
 
 /// Writes `proof` as the goal's `proof.json` (atomically).
 pub(crate) fn write_proof_file(paths: &GoalPaths, proof: &Proof) -> Result<(), Error> {
-    crate::files::write_atomic(&paths.proof, proof.to_json().as_bytes())
+    omk_events::files::write_atomic(&paths.proof, proof.to_json().as_bytes())
         .map_err(|source| Error::Write { path: paths.proof.clone(), source })
 }
 

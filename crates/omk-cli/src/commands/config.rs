@@ -3,7 +3,8 @@
 
 use std::fmt::Write as _;
 
-use omk_goal::{AgentSpec, Entry, Layer, Override, Settings};
+use omk_config::{Entry, Layer, Override, Settings};
+use omk_goal::AgentSpec;
 
 use crate::{
     args::ConfigShowArgs,
@@ -30,7 +31,7 @@ pub(crate) fn run_config_show(ctx: &Context, args: &ConfigShowArgs) -> Result<u8
             flag: "--agent".to_owned(),
         });
     }
-    let settings = omk_goal::effective_config(&ctx.dir, &ctx.config_env, &overrides)?;
+    let settings = omk_config::effective_config(&ctx.dir, &ctx.config_env, &overrides)?;
     let text = if ctx.json {
         json::to_string(&ConfigDocument::new(&settings))
     } else {
@@ -41,7 +42,7 @@ pub(crate) fn run_config_show(ctx: &Context, args: &ConfigShowArgs) -> Result<u8
 }
 
 pub(crate) fn run_config_path(ctx: &Context) -> Result<u8, CliError> {
-    let files = omk_goal::config_paths(&ctx.dir, &ctx.config_env)?;
+    let files = omk_config::config_paths(&ctx.dir, &ctx.config_env)?;
     let text = if ctx.json {
         json::to_string(&ConfigPathDocument {
             schema_version: SCHEMA_VERSION,

@@ -3,7 +3,8 @@
 
 use std::{fmt::Write as _, path::Path};
 
-use omk_goal::{Check, CheckStatus, GoalPaths, RerunOptions, VerifyOptions};
+use omk_attest::{Check, CheckStatus};
+use omk_goal::{GoalPaths, RerunOptions, VerifyOptions};
 use omk_proof::intoto::ExportOptions;
 
 use crate::{
@@ -133,8 +134,8 @@ fn verify_bundle(
     key: &Path,
 ) -> Result<u8, CliError> {
     let bundle = ctx.resolve(bundle);
-    let key = omk_goal::load_public_key(&ctx.resolve(key))?;
-    let text = omk_goal::read_bundle(&bundle)?;
+    let key = omk_attest::load_public_key(&ctx.resolve(key))?;
+    let text = omk_attest::read_bundle(&bundle)?;
     let commit = match &args.commit {
         Some(revision) => Some(omk_goal::resolve_commit(&ctx.dir, revision)?),
         None => {
@@ -148,7 +149,7 @@ fn verify_bundle(
             })?)
         }
     };
-    let checks = omk_goal::verify_bundle(&text, &key, commit.as_deref(), args.require_passed);
+    let checks = omk_attest::verify_bundle(&text, &key, commit.as_deref(), args.require_passed);
     let verified = checks.iter().all(|it| it.status != CheckStatus::Failed);
     let out = if ctx.json {
         crate::json::to_string(&VerifyDocument {
@@ -175,11 +176,11 @@ pub(crate) fn run_proof_export(ctx: &Context, args: &ProofExportArgs) -> Result<
             let key = args
                 .sign_key
                 .as_ref()
-                .map(|it| omk_goal::load_signing_key(&ctx.resolve(it)))
+                .map(|it| omk_attest::load_signing_key(&ctx.resolve(it)))
                 .transpose()?;
             let options =
                 ExportOptions { resource_uri: args.repo_uri.clone(), ..ExportOptions::default() };
-            let bundle = omk_goal::export_bundle(&loaded.proof, &options, key.as_ref())?;
+            let bundle = omk_attest::export_bundle(&loaded.proof, &options, key.as_ref())?;
             (bundle.text, Some(bundle.envelopes), bundle.keyid, "in-toto")
         }
         ExportFormat::Markdown => {
@@ -201,7 +202,7 @@ pub(crate) fn run_proof_export(ctx: &Context, args: &ProofExportArgs) -> Result<
         output::print_stdout(&content)?;
         return Ok(ExitCodes::SUCCESS);
     };
-    omk_goal::write_export(&out, content.as_bytes())?;
+    omk_attest::write_export(&out, content.as_bytes())?;
     let text = if ctx.json {
         crate::json::to_string(&ExportDocument {
             schema_version: SCHEMA_VERSION,
@@ -236,7 +237,7 @@ pub(crate) fn run_key_generate(ctx: &Context, args: &KeyGenerateArgs) -> Result<
             omk_goal::Layout::new(&root).default_signing_key()
         }
     };
-    let files = omk_goal::generate_key(&path, args.force)?;
+    let files = omk_attest::generate_key(&path, args.force)?;
     let text = if ctx.json {
         crate::json::to_string(&KeyDocument {
             schema_version: SCHEMA_VERSION,

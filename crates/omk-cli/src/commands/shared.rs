@@ -8,7 +8,8 @@ use std::{
 
 use chrono::DateTime;
 
-use omk_goal::{AgentEnvironment, Clock, ConfigEnv, FixedClock, RunOutcome, SystemClock};
+use omk_config::ConfigEnv;
+use omk_goal::{AgentEnvironment, Clock, FixedClock, RunOutcome, SystemClock};
 use omk_proof::{Gap, Proof, ProofStatus};
 
 use crate::{

@@ -52,7 +52,7 @@ pub(crate) fn run(
             team: goal.team,
             env: RunEnv {
                 agent_environment: &agent_environment,
-                config: &omk_goal::ConfigEnv::default(),
+                config: &omk_config::ConfigEnv::default(),
                 max_parallel_gates: 2,
                 gate_environment: &gate_environment,
                 reuse_cached_gates: goal.reuse_cached_gates,

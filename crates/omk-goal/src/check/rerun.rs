@@ -8,13 +8,14 @@ use std::{
     path::{Path, PathBuf},
 };
 
+use omk_attest::{Check, CheckStatus};
 use omk_events::{GatePhase, GoalId, TestCounts};
 use omk_gates::{GateCommand, GateRun, GateSpec};
 use omk_proof::{Proof, ProofGate};
 use omk_worktree::{Repo, ScratchOptions};
 
 use crate::{
-    check::verify::{Check, CheckStatus, RerunOptions, relative},
+    check::verify::{RerunOptions, relative},
     error::Error,
     gate_run::{self, GateSite},
     layout::{GoalPaths, Layout},

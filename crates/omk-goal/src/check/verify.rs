@@ -11,50 +11,13 @@ use std::{
     path::{Component, Path},
 };
 
+use omk_attest::{Check, CheckStatus};
+use omk_config::ConfigEnv;
 use omk_events::{ArtifactRef, GoalId};
 use omk_proof::Proof;
 use omk_worktree::Repo;
 
-use crate::{error::Error, layers::ConfigEnv, layout::GoalPaths};
-
-/// The verdict of one check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CheckStatus {
-    /// The check held.
-    Passed,
-    /// The check failed: the message names what changed.
-    Failed,
-    /// The check could not be made; the message says why. It does not fail verification.
-    Skipped,
-}
-
-impl CheckStatus {
-    /// Returns the status as one word: `passed`, `failed` or `skipped`.
-    pub fn word(self) -> &'static str {
-        match self {
-            Self::Passed => "passed",
-            Self::Failed => "failed",
-            Self::Skipped => "skipped",
-        }
-    }
-}
-
-/// One named check of a verification.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Check {
-    /// What was checked: `log`, `proof`, `artifact <path>`, `tree`, `rerun <gate>`, ...
-    pub name: String,
-    /// The verdict.
-    pub status: CheckStatus,
-    /// What was found; for a failure, what changed.
-    pub message: String,
-}
-
-impl Check {
-    pub(crate) fn new(name: impl Into<String>, status: CheckStatus, message: String) -> Self {
-        Self { name: name.into(), status, message }
-    }
-}
+use crate::{error::Error, layout::GoalPaths};
 
 /// What [`verify_goal`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]

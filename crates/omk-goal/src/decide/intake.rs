@@ -1,10 +1,9 @@
 //! Intake: what kind of change a prompt asks for, whether it is too vague to prove, and which
 //! gates prove a goal of its kind (the oracle).
 
+use omk_config::OracleConfig;
 use omk_events::{GateKind, GoalKind};
 use omk_gates::GateSpec;
-
-use crate::config::OracleConfig;
 
 /// What the intake makes of a prompt.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -313,7 +312,7 @@ mod tests {
     use omk_gates::{GateCommand, GateSpec};
 
     use super::{classify, oracle_gates};
-    use crate::config::OracleConfig;
+    use omk_config::OracleConfig;
 
     /// Checks each prompt's kind and whether it is vague.
     fn check(cases: &[(&str, GoalKind, bool)]) {

@@ -8,13 +8,12 @@ mod secrets;
 #[cfg(test)]
 mod tests;
 
+use omk_config::ReviewConfig;
 use omk_events::{
     GateFinished, GatePhase, GateSurfaceChecked, GoalKind, ReviewFinished, ReviewStarted,
     ReviewStatus,
 };
 use omk_worktree::FileDiff;
-
-use crate::config::ReviewConfig;
 
 /// The checks of the wall, in the order they run and are reported.
 pub const CHECKS: [&str; 7] =

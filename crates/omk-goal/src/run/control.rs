@@ -15,9 +15,9 @@ use std::{
 
 use serde::{Deserialize, Serialize};
 
-use omk_events::{BudgetExhausted, BudgetResource, EventLog};
+use omk_events::{BudgetExhausted, BudgetResource, EventLog, files::write_atomic};
 
-use crate::{error::Error, files::write_atomic, layout::GoalPaths};
+use crate::{error::Error, layout::GoalPaths};
 
 /// What another process asks a live run to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

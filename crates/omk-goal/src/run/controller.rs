@@ -15,6 +15,7 @@ use std::{
 };
 
 use omk_agent::{Agent, AgentConfig, AgentEnvironment, AgentSpec};
+use omk_config::{ConfigEnv, Override, Settings, Source};
 use omk_events::{
     BudgetExhausted, BudgetLimits, BudgetSet, BudgetWarned, ChangedFile, ClassificationSource,
     DecisionRequested, DecisionSubject, Envelope, Event, EventLog, FileOperation, GatePhase,
@@ -29,7 +30,6 @@ use crate::{
     decide::state::{GoalState, Halt, Next},
     error::{Error, error_chain},
     goal_id::new_goal_id,
-    layers::{ConfigEnv, Override, Settings, Source},
     layout::{EXCLUDE_PATTERN, GoalPaths, Layout},
     run::control::{Stop, Stopper},
     store::RunOutcome,
@@ -67,7 +67,7 @@ pub struct RunRequest<'a> {
     /// What the agent should change.
     pub prompt: &'a str,
     /// The agent that makes the change; `None` takes `[agent] default` of the configuration
-    /// (`omk.toml`, else the user config).
+    /// (the user config, else `omk.toml`).
     pub agent: Option<&'a AgentSpec>,
     /// The goal's kind, overriding the one omk infers from the prompt.
     pub kind: Option<GoalKind>,
@@ -327,7 +327,7 @@ pub(crate) struct Config {
     pub(crate) agent: AgentConfig,
     pub(crate) worktree: WorktreeConfig,
     /// `[review]` and `[oracle]`.
-    pub(crate) goal: crate::config::GoalConfig,
+    pub(crate) goal: omk_config::GoalConfig,
 }
 
 /// A goal being run: its log and state, and what its steps need.
@@ -544,7 +544,7 @@ pub(crate) fn load_config(
     config_env: &ConfigEnv,
     overrides: &[Override],
 ) -> Result<Config, Error> {
-    let settings = crate::layers::load_settings(Some(&repo.root), config_env, overrides)?;
+    let settings = omk_config::load_settings(Some(&repo.root), config_env, overrides)?;
     let default_agent_dir = match settings.entry(&["agent", "default"]).map(|it| &it.source) {
         Some(Source::File { path, .. }) => {
             path.parent().map_or_else(|| repo.root.clone(), Path::to_path_buf)

@@ -6,13 +6,12 @@ use omk_agent::{RunContext, RunControl};
 use omk_events::{
     ActivityKind, AgentActivity, AgentStarted, BudgetExhausted, BudgetResource, BudgetWarned,
     ChangesCaptured, ChangesCommitted, Event, RecoveryAction, RecoveryPerformed, Step,
-    WorktreeCreated,
+    WorktreeCreated, files::write_atomic,
 };
 use omk_worktree::{CommitOptions, CreateOptions, Identity};
 
 use crate::{
     error::Error,
-    files::write_atomic,
     layout::artifacts,
     run::{
         control::{Stop, Stopper},

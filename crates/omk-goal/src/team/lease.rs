@@ -6,11 +6,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use omk_events::FailureCause;
+use omk_events::{FailureCause, files::write_atomic};
 
 use crate::{
     error::Error,
-    files::write_atomic,
     run::controller::Controller,
     team::worker::{Crew, Running, stop_orphan},
 };

@@ -19,12 +19,10 @@ use toml::{
     de::{DeTable, DeValue},
 };
 
+use omk_config::keys::{self, Problem};
 use omk_events::{BudgetLimits, TaskSpec};
 
-use crate::{
-    error::Error,
-    keys::{self, Problem},
-};
+use crate::error::Error;
 
 /// How long a worker may go without a heartbeat before its lease expires, by default.
 pub(crate) const DEFAULT_LEASE_MS: u64 = 30_000;
@@ -57,13 +55,13 @@ pub(crate) const MAX_ID_LEN: usize = 40;
 
 /// Parses and validates the plan file at `path` whose content is `text`.
 ///
-/// TOML syntax errors, unknown keys and values of the wrong form are [`Error::Config`] at the
+/// TOML syntax errors, unknown keys and values of the wrong form are [`omk_config::Error::Config`] at the
 /// file's line and column; a graph that is not valid (see [`validate`]) is [`Error::Plan`] with
 /// every problem.
 pub(crate) fn parse_plan(path: &Path, text: &str) -> Result<Plan, Error> {
     let plan = read_plan(path, text).map_err(|problem| {
         let (line, column) = keys::line_column(text, problem.offset);
-        Error::Config { path: path.to_owned(), line, column, message: problem.message }
+        omk_config::Error::Config { path: path.to_owned(), line, column, message: problem.message }
     })?;
     validate(&plan.tasks)
         .map_err(|problems| Error::Plan { source_name: path.display().to_string(), problems })?;

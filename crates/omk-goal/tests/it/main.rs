@@ -47,7 +47,7 @@ fn run(
         team: None,
         env: RunEnv {
             agent_environment: &agent_environment,
-            config: &omk_goal::ConfigEnv::default(),
+            config: &omk_config::ConfigEnv::default(),
             max_parallel_gates: 2,
             gate_environment: &gate_environment,
             reuse_cached_gates: true,

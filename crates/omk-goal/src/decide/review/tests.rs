@@ -1,16 +1,14 @@
 //! Tests of the review wall: one table per check, built from diff fixtures in code, and one
 //! snapshot of the whole wall.
 
+use omk_config::ReviewConfig;
 use omk_events::{
     GateFinished, GateKind, GatePhase, GateSurfaceChecked, GoalKind, ReviewFinished, ReviewStatus,
     TestCounts,
 };
 use omk_worktree::{ChangeStatus, DiffLine, FileDiff, Hunk};
 
-use crate::{
-    config::ReviewConfig,
-    decide::review::{CHECKS, ReviewInput, review},
-};
+use crate::decide::review::{CHECKS, ReviewInput, review};
 
 const IGNORE_ATTR: &str = concat!("#[", "ignore]");
 

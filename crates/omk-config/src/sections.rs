@@ -1,4 +1,4 @@
-//! The `[review]` and `[oracle]` sections of `omk.toml`.
+//! The `[review]` and `[oracle]` sections of `omk.toml`, which the run controller reads.
 
 use std::collections::BTreeMap;
 

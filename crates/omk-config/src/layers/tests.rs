@@ -7,7 +7,7 @@ use omk_gates::GateConfig;
 use omk_worktree::WorktreeConfig;
 
 use super::{ConfigEnv, Layer, Override, Settings, Source, load_settings};
-use crate::config::GoalConfig;
+use crate::sections::GoalConfig;
 
 /// A home directory with a user config and a repository root with an `omk.toml`, either
 /// missing when its text is `None`.

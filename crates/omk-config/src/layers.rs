@@ -1,6 +1,5 @@
-//! The layered configuration: built-in defaults, the repository's `omk.toml`, the user config,
-//! then flags, each later layer over the earlier ones; where every value comes from; and the
-//! parsed sections a run works with.
+//! The layered configuration (the order is the crate doc's): merging the layers, where every
+//! value comes from, and the parsed sections a run works with.
 //!
 //! Merge rules (`docs/config.md` says why):
 //! - tables merge key by key, and a later layer's value replaces an earlier one's whole (an
@@ -27,9 +26,9 @@ use omk_gates::GateConfig;
 use omk_worktree::{MergeStrategy, WorktreeConfig};
 
 use crate::{
-    config::{GoalConfig, parse_goal_config},
     error::Error,
     keys::{self, Key, SECTIONS, Shape},
+    sections::{GoalConfig, parse_goal_config},
 };
 
 /// Where the configuration files are, as omk-cli found them in the environment.
@@ -53,13 +52,13 @@ pub struct Override {
     pub flag: String,
 }
 
-/// The config files, in the order their layers apply.
+/// The config files, in the order their layers apply: the user config over `omk.toml`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Layer {
-    /// The user config, for every repository.
-    User,
     /// `omk.toml` at the repository root.
     Repo,
+    /// The user config, for every repository.
+    User,
 }
 
 /// A config file omk consults.

@@ -7,11 +7,11 @@
 
 /// A problem at a byte offset of a config text; the loader names the file, line and column.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Problem {
+pub struct Problem {
     /// The byte offset of the problem in the text.
-    pub(crate) offset: usize,
+    pub offset: usize,
     /// What is wrong and the expected form.
-    pub(crate) message: String,
+    pub message: String,
 }
 
 /// How a key's value is laid out, which decides how layers merge it.
@@ -148,7 +148,7 @@ pub(crate) const SECTIONS: &[Key] = &[
 
 /// Returns the message for the unknown `key` found at `place` (such as `in [review]` or `at the
 /// top level`), with the closest of `known` when one is close.
-pub(crate) fn unknown_key(place: &str, key: &str, known: &[&str]) -> String {
+pub fn unknown_key(place: &str, key: &str, known: &[&str]) -> String {
     match closest(key, known) {
         Some(candidate) => format!("unknown key `{key}` {place}; did you mean `{candidate}`?"),
         None => format!("unknown key `{key}` {place}; expected one of {}", known.join(", ")),
@@ -157,7 +157,7 @@ pub(crate) fn unknown_key(place: &str, key: &str, known: &[&str]) -> String {
 
 /// Returns the name of `known` closest to the misspelled `name`, when one is close enough to
 /// suggest.
-pub(crate) fn closest<'a>(name: &str, known: &[&'a str]) -> Option<&'a str> {
+pub fn closest<'a>(name: &str, known: &[&'a str]) -> Option<&'a str> {
     known
         .iter()
         .map(|candidate| (edit_distance(name, candidate), *candidate))
@@ -171,7 +171,7 @@ pub(crate) fn closest<'a>(name: &str, known: &[&'a str]) -> Option<&'a str> {
 }
 
 /// Returns the 1-based line and column (in characters) of the byte `offset` of `text`.
-pub(crate) fn line_column(text: &str, offset: usize) -> (usize, usize) {
+pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let mut offset = offset.min(text.len());
     while !text.is_char_boundary(offset) {
         offset -= 1;
@@ -183,7 +183,7 @@ pub(crate) fn line_column(text: &str, offset: usize) -> (usize, usize) {
 }
 
 /// Returns the Levenshtein distance between `a` and `b`, in characters.
-pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
+pub fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut previous: Vec<usize> = (0..=b.len()).collect();
     for (a_idx, a_char) in a.chars().enumerate() {

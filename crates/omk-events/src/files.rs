@@ -1,0 +1,84 @@
+//! Writing a file so that a crash never leaves half of it: the one atomic write of omk.
+//!
+//! It lives beside the log because the log crate owns omk's durable files, and every crate that
+//! writes one (the proof, control requests, leases, key files, the gate cache) depends on it.
+
+use std::{
+    fs,
+    io::{self, Write as _},
+    os::unix::fs::PermissionsExt as _,
+    path::Path,
+};
+
+/// How [`write_atomic_with`] writes a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriteOptions {
+    /// The file's permission bits. The temporary file is created with mode 0600 and gets these
+    /// before it is renamed, so a private key is never readable by others, not even for a moment.
+    pub mode: u32,
+    /// Whether an existing file at the path is replaced. When `false`, the file is linked into
+    /// place only while the path is still free, and an existing file is left alone with an
+    /// [`io::ErrorKind::AlreadyExists`] error.
+    pub replace: bool,
+}
+
+impl Default for WriteOptions {
+    /// Mode 0644, as `fs::write` gives under the usual umask, replacing an existing file.
+    fn default() -> Self {
+        Self { mode: 0o644, replace: true }
+    }
+}
+
+/// Writes `bytes` to `path` with the [default options](WriteOptions::default): mode 0644,
+/// replacing an existing file; see [`write_atomic_with`].
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_atomic_with(path, bytes, &WriteOptions::default())
+}
+
+/// Writes `bytes` to `path` through a synced temporary file in the same directory, which is
+/// renamed over `path` (or linked, when `options` forbid replacing); then syncs the directory.
+///
+/// A reader sees the old file or the whole new one, never part of it, and after a crash the
+/// file is either the old one or the new one. The directory must exist.
+pub fn write_atomic_with(path: &Path, bytes: &[u8], options: &WriteOptions) -> io::Result<()> {
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let mut temp = tempfile::NamedTempFile::new_in(dir)?;
+    temp.write_all(bytes)?;
+    temp.as_file().set_permissions(fs::Permissions::from_mode(options.mode))?;
+    temp.as_file().sync_all()?;
+    if options.replace {
+        temp.persist(path).map_err(|err| err.error)?;
+    } else {
+        temp.persist_noclobber(path).map_err(|err| err.error)?;
+    }
+    // Syncing the directory makes the rename itself durable.
+    fs::File::open(dir)?.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_replace_by_default_and_not_when_told() -> io::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("file");
+        write_atomic(&path, b"one")?;
+        write_atomic(&path, b"two")?;
+        assert_eq!(fs::read(&path)?, b"two");
+        assert_eq!(fs::metadata(&path)?.permissions().mode() & 0o777, 0o644);
+        let keep = WriteOptions { mode: 0o600, replace: false };
+        let err = write_atomic_with(&path, b"three", &keep).expect_err("the file exists");
+        assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(fs::read(&path)?, b"two");
+        let private = dir.path().join("private");
+        write_atomic_with(&private, b"key", &keep)?;
+        assert_eq!(fs::metadata(&private)?.permissions().mode() & 0o777, 0o600);
+        // Nothing but the two files is left in the directory.
+        assert_eq!(fs::read_dir(dir.path())?.count(), 2);
+        Ok(())
+    }
+}
