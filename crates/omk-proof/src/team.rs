@@ -11,12 +11,12 @@ use omk_events::{
 };
 
 use crate::{
+    agent::add_agent_run,
     gap::{Gap, NotLanded},
     model::{
         AttemptEvidence, AttemptOutcome, BatchResult, IntegrationGate, ProposalEvidence,
         QueueBatchEvidence, SliceEvidence, SliceMerge, SliceStatus, TaskGraphSummary, TeamEvidence,
     },
-    synthesize::add_agent_run,
 };
 
 /// What the proof keeps of a team goal's events.
