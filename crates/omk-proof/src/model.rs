@@ -1,13 +1,14 @@
 //! The proof's data model: every field explicit and typed, in the order it is written.
 
 mod run;
+mod take_out;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use omk_events::{
     ApprovalDecided, ArtifactRef, ChangedFile, FailureCause, GatePhase, GoalId, PlanSource,
-    TestCounts,
+    TakeOutReason, TestCounts,
 };
 
 use crate::{
@@ -341,10 +342,16 @@ impl std::fmt::Display for AttemptOutcome {
     }
 }
 
+// Written `{"result": "landed", ...}`, or a `TakeOutReason` with its kind under `result`
+// (`{"result": "conflict", "paths": [...]}`) by hand in `model/take_out.rs`, since the event
+// names the kind under `why`.
 /// How a slice's merge ended.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[serde(tag = "result", rename_all = "snake_case")]
+#[cfg_attr(
+    feature = "schema",
+    schemars(tag = "result", rename_all = "snake_case", transform = take_out::merge_schema)
+)]
 pub enum SliceMerge {
     /// Its batch's gates passed: the slice is on the integration branch.
     Landed {
@@ -353,32 +360,24 @@ pub enum SliceMerge {
         /// Its tree.
         tree_id: String,
     },
-    /// Taken out: its branch does not merge onto the integration branch.
-    Conflict {
-        /// The conflicting paths.
-        paths: Vec<String>,
-    },
-    /// Taken out: merged alone, it broke required gates.
-    BrokeGates {
-        /// The gates.
-        gates: Vec<String>,
-        /// The merged tree they failed on.
-        tree_id: String,
-    },
-    /// Taken out: a task it depends on failed or was taken out.
-    Dependency {
-        /// That task.
-        task: String,
-    },
+    /// Taken out of the goal's change, for the reason given.
+    #[cfg_attr(feature = "schema", schemars(skip))]
+    TakenOut(TakeOutReason),
 }
 
 impl std::fmt::Display for SliceMerge {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Landed { commit, .. } => write!(f, "landed at {}", short(commit)),
-            Self::Conflict { paths } => write!(f, "conflict in {}", paths.join(", ")),
-            Self::BrokeGates { gates, .. } => write!(f, "broke {}", gates.join(", ")),
-            Self::Dependency { task } => write!(f, "depends on {task}, which did not land"),
+            Self::TakenOut(TakeOutReason::Conflict { paths }) => {
+                write!(f, "conflict in {}", paths.join(", "))
+            }
+            Self::TakenOut(TakeOutReason::BrokeGates { gates, .. }) => {
+                write!(f, "broke {}", gates.join(", "))
+            }
+            Self::TakenOut(TakeOutReason::Dependency { task }) => {
+                write!(f, "depends on {task}, which did not land")
+            }
         }
     }
 }
