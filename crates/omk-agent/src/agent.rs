@@ -8,11 +8,12 @@ use std::{
     time::{Duration, Instant},
 };
 
-use omk_events::{AgentFinished, ApprovalDecided, ArtifactRef, Cost, CostSource};
+use omk_events::{AgentFinished, ApprovalDecided, ArtifactRef, Cost, CostSource, ProcessExit};
 
 use crate::{
     config::AgentConfig,
-    control::{Hold, RunControl, stopped_error},
+    context::RunContext,
+    control::{Hold, stopped_error},
     error::Error,
     kimi,
     process::{self, Launch, Limits, Protocol, StdinMode},
@@ -108,36 +109,29 @@ enum AgentKind {
     Program(PathBuf),
 }
 
-/// What a run needs: where to work, what to do, where to keep the transcript.
-#[derive(Clone)]
-pub struct RunContext<'a> {
-    /// The worktree the agent works in.
-    pub worktree: &'a Path,
-    /// The user's prompt.
-    pub prompt: &'a str,
-    /// The goal's id; agents' session ids are derived from it.
-    pub goal_id: &'a str,
-    /// The directory artifact paths are relative to (the goal directory).
-    pub artifact_root: &'a Path,
-    /// The transcript's path relative to `artifact_root`, with `/` separators; the raw stdout
-    /// and stderr of agent processes go beside it.
-    pub transcript_path: &'a str,
-    /// omk's hold on the run: it hears each [`AgentActivity`](omk_events::AgentActivity) as
-    /// it happens and may stop the run. `None` runs the agent to its end or its timeouts.
-    pub control: Option<&'a dyn RunControl>,
+/// What a program agent's run keeps from one phase to the next: its program, where its files
+/// go, its session and its limits.
+struct ProgramRun {
+    program: String,
+    /// The transcript's directory, relative to the artifact root; the other files go beside it.
+    artifact_dir: String,
+    stdout_rel: String,
+    stderr_rel: String,
+    session_id: String,
+    limits: Limits,
+    started: Instant,
 }
 
-impl fmt::Debug for RunContext<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RunContext")
-            .field("worktree", &self.worktree)
-            .field("prompt", &self.prompt)
-            .field("goal_id", &self.goal_id)
-            .field("artifact_root", &self.artifact_root)
-            .field("transcript_path", &self.transcript_path)
-            .field("control", &self.control.map(|_| "RunControl"))
-            .finish()
+impl ProgramRun {
+    /// Returns the path of the artifact `name`, relative to the artifact root.
+    fn artifact(&self, name: &str) -> String {
+        artifact_path(&self.artifact_dir, name)
     }
+}
+
+/// Returns the path of the artifact `name` in `dir`, both relative to the artifact root.
+fn artifact_path(dir: &str, name: &str) -> String {
+    if dir.is_empty() { name.to_owned() } else { format!("{dir}/{name}") }
 }
 
 /// What a run reported: the decisions of the approval policy, then the run itself.
@@ -205,9 +199,9 @@ impl Agent {
     ///
     /// A failing, crashing or hanging agent is a failed outcome; errors are for omk's own
     /// machinery (an artifact that cannot be written, a program that cannot be started).
-    /// With a [`RunControl`] in `ctx`, what the agent does is handed to it as it happens, and
-    /// when it asks to stop, the agent's process group is stopped (polite cancel or SIGINT,
-    /// SIGTERM, SIGKILL, 300 ms apart) and the run is a failed outcome whose
+    /// With a [`RunControl`](crate::RunControl) in `ctx`, what the agent does is handed to it
+    /// as it happens, and when it asks to stop, the agent's process group is stopped (polite
+    /// cancel or SIGINT, SIGTERM, SIGKILL, 300 ms apart) and the run is a failed outcome whose
     /// `stopped` says why; its artifacts and what it reported so far are kept.
     pub fn run(&self, ctx: &RunContext<'_>) -> Result<AgentOutcome, Error> {
         let program = match &self.kind {
@@ -217,62 +211,85 @@ impl Agent {
             }
             AgentKind::Program(program) => program.display().to_string(),
         };
+        let run = self.prepare_run(ctx, program)?;
+        let mut hold = Hold::new(ctx.control);
+        let (exit, report) = self.spawn(ctx, &run, &mut hold)?;
+        self.collect(ctx, run, exit, report, &hold)
+    }
+
+    /// Prepares a program's run: the directory of its artifacts, its session and its limits.
+    fn prepare_run(&self, ctx: &RunContext<'_>, program: String) -> Result<ProgramRun, Error> {
         let started = Instant::now();
         let artifact_dir = ctx.transcript_path.rsplit_once('/').map_or("", |(dir, _)| dir);
-        let artifact = |name: &str| {
-            if artifact_dir.is_empty() { name.to_owned() } else { format!("{artifact_dir}/{name}") }
+        let run = ProgramRun {
+            program,
+            artifact_dir: artifact_dir.to_owned(),
+            stdout_rel: artifact_path(artifact_dir, "stdout.log"),
+            stderr_rel: artifact_path(artifact_dir, "stderr.log"),
+            session_id: session_id(ctx.goal_id),
+            limits: Limits {
+                wall: self.config.timeout,
+                idle: self.config.idle_timeout,
+                grace: Duration::from_secs(5),
+                stop_grace: STOP_GRACE,
+            },
+            started,
         };
-        let (stdout_rel, stderr_rel) = (artifact("stdout.log"), artifact("stderr.log"));
         let dir = ctx.artifact_root.join(artifact_dir);
         fs::create_dir_all(&dir)
             .map_err(|source| Error::Transcript { path: dir.clone(), source })?;
-        let session_id = session_id(ctx.goal_id);
+        Ok(run)
+    }
+
+    /// Starts the agent's program with the command line of its kind and follows its protocol
+    /// to the end; returns how the process ended and what the protocol learned.
+    fn spawn(
+        &self,
+        ctx: &RunContext<'_>,
+        run: &ProgramRun,
+        hold: &mut Hold<'_>,
+    ) -> Result<(ProcessExit, Report), Error> {
+        let (program, session_id, limits) = (&run.program, &run.session_id, run.limits);
+        let stdout_rel = &run.stdout_rel;
         let worktree = ctx.worktree.display().to_string();
-        let limits = Limits {
-            wall: self.config.timeout,
-            idle: self.config.idle_timeout,
-            grace: Duration::from_secs(5),
-            stop_grace: STOP_GRACE,
-        };
-        let mut hold = Hold::new(ctx.control);
         let mut launch = Launch {
             argv: Vec::new(),
             cwd: ctx.worktree.to_owned(),
             env: Vec::new(),
             stdin: StdinMode::Closed,
-            stdout_path: ctx.artifact_root.join(&stdout_rel),
-            stderr_path: ctx.artifact_root.join(&stderr_rel),
+            stdout_path: ctx.artifact_root.join(&run.stdout_rel),
+            stderr_path: ctx.artifact_root.join(&run.stderr_rel),
         };
         let args = |items: &[&str]| items.iter().map(|&it| it.to_owned()).collect::<Vec<_>>();
-        let (exit, mut report) = match &self.spec {
+        Ok(match &self.spec {
             AgentSpec::Kimi => {
                 launch.argv =
-                    args(&[&program, "--wire", "--work-dir", &worktree, "--session", &session_id]);
+                    args(&[program, "--wire", "--work-dir", &worktree, "--session", session_id]);
                 launch.stdin = StdinMode::Protocol;
                 let mut wire = kimi::Wire::new(ctx.prompt, &self.config.approvals, ctx.worktree);
-                let exit = run_process(launch, limits, &mut wire, &mut hold, &stdout_rel)?;
+                let exit = run_process(launch, limits, &mut wire, hold, stdout_rel)?;
                 wire.finish();
                 (exit, wire.report)
             }
             AgentSpec::KimiPrint => {
                 launch.argv = args(&[
-                    &program,
+                    program,
                     "--print",
                     "--output-format",
                     "stream-json",
                     "--work-dir",
                     &worktree,
                     "--session",
-                    &session_id,
+                    session_id,
                     "-p",
                     ctx.prompt,
                 ]);
                 let mut print = kimi::Print::default();
-                let exit = run_process(launch, limits, &mut print, &mut hold, &stdout_rel)?;
+                let exit = run_process(launch, limits, &mut print, hold, stdout_rel)?;
                 let record = self
                     .kimi_share_dir
                     .as_deref()
-                    .and_then(|share| kimi::find_session_record(share, &session_id));
+                    .and_then(|share| kimi::find_session_record(share, session_id));
                 print.finish(exit.exit_code, record.as_deref());
                 print.report.session_id = Some(session_id.clone());
                 (exit, print.report)
@@ -280,7 +297,7 @@ impl Agent {
             AgentSpec::Claude => {
                 let session = format!("--session-id={session_id}");
                 launch.argv = args(&[
-                    &program,
+                    program,
                     "-p",
                     "--output-format",
                     "stream-json",
@@ -295,13 +312,13 @@ impl Agent {
                 ]);
                 launch.stdin = StdinMode::Text(ctx.prompt.to_owned());
                 let mut claude = streams::Claude::default();
-                let exit = run_process(launch, limits, &mut claude, &mut hold, &stdout_rel)?;
+                let exit = run_process(launch, limits, &mut claude, hold, stdout_rel)?;
                 claude.finish(exit.exit_code);
                 (exit, claude.report)
             }
             AgentSpec::Codex => {
                 launch.argv = args(&[
-                    &program,
+                    program,
                     "exec",
                     "--json",
                     "-C",
@@ -312,13 +329,12 @@ impl Agent {
                     ctx.prompt,
                 ]);
                 let mut codex = streams::Codex::default();
-                let exit = run_process(launch, limits, &mut codex, &mut hold, &stdout_rel)?;
+                let exit = run_process(launch, limits, &mut codex, hold, stdout_rel)?;
                 codex.finish(exit.exit_code);
                 (exit, codex.report)
             }
             AgentSpec::Cmd(command) => {
-                let prompt_rel = artifact("prompt.txt");
-                let prompt_path = ctx.artifact_root.join(&prompt_rel);
+                let prompt_path = ctx.artifact_root.join(run.artifact("prompt.txt"));
                 fs::write(&prompt_path, ctx.prompt)
                     .map_err(|source| Error::Transcript { path: prompt_path.clone(), source })?;
                 let uses_placeholder =
@@ -326,19 +342,30 @@ impl Agent {
                 let line = command
                     .replace("{prompt_file}", &shell_quote(&prompt_path.display().to_string()))
                     .replace("{prompt}", &shell_quote(ctx.prompt));
-                launch.argv = args(&[&program, "-c", &line]);
+                launch.argv = args(&[program, "-c", &line]);
                 launch.env.push(("OMK_PROMPT_FILE".to_owned(), prompt_path.display().to_string()));
                 if !uses_placeholder {
                     launch.stdin = StdinMode::Text(ctx.prompt.to_owned());
                 }
                 let mut plain = streams::Plain::default();
-                let mut exit = run_process(launch, limits, &mut plain, &mut hold, &stdout_rel)?;
+                let mut exit = run_process(launch, limits, &mut plain, hold, stdout_rel)?;
                 exit.garbage_lines = 0;
                 plain.finish(exit.exit_code);
                 (exit, plain.report)
             }
             AgentSpec::Script(_) => unreachable!("the scripted agent returned above"),
-        };
+        })
+    }
+
+    /// Turns how the process ended and what its protocol reported into the run's outcome.
+    fn collect(
+        &self,
+        ctx: &RunContext<'_>,
+        run: ProgramRun,
+        exit: ProcessExit,
+        mut report: Report,
+        hold: &Hold<'_>,
+    ) -> Result<AgentOutcome, Error> {
         // What the protocol learned after the process ended (print mode's usage) is news too.
         hold.deliver(&mut report.activities);
         if let Some(reason) = hold.stop_reason() {
@@ -348,12 +375,12 @@ impl Agent {
             let limit = if exit.timed_out {
                 format!(
                     "ran past its timeout of {} s ([agent] timeout_secs)",
-                    limits.wall.as_secs()
+                    run.limits.wall.as_secs()
                 )
             } else {
                 format!(
                     "printed nothing for {} s ([agent] idle_timeout_secs)",
-                    limits.idle.as_secs()
+                    run.limits.idle.as_secs()
                 )
             };
             report.verdict = Some(Err(format!("the agent {limit}; omk stopped it")));
@@ -361,15 +388,15 @@ impl Agent {
         let mut finished = AgentFinished::new(&self.spec.to_string());
         report.fill(&mut finished);
         finished.cost = self.cost(&report);
-        finished.stdout = Some(artifact_ref(ctx.artifact_root, &stdout_rel)?);
-        finished.stderr = Some(artifact_ref(ctx.artifact_root, &stderr_rel)?);
+        finished.stdout = Some(artifact_ref(ctx.artifact_root, &run.stdout_rel)?);
+        finished.stderr = Some(artifact_ref(ctx.artifact_root, &run.stderr_rel)?);
         if finished.session_id.is_none() && matches!(self.spec, AgentSpec::Kimi | AgentSpec::Claude)
         {
-            finished.session_id = Some(session_id);
+            finished.session_id = Some(run.session_id);
         }
         finished.process = Some(exit);
         finished.stopped = hold.stop_reason().map(str::to_owned);
-        finished.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        finished.duration_ms = u64::try_from(run.started.elapsed().as_millis()).unwrap_or(u64::MAX);
         Ok(AgentOutcome { approvals: report.approvals, finished })
     }
 
@@ -408,7 +435,7 @@ fn run_process(
     protocol: &mut dyn Protocol,
     hold: &mut Hold<'_>,
     stdout_rel: &str,
-) -> Result<omk_events::ProcessExit, Error> {
+) -> Result<ProcessExit, Error> {
     let program = launch.argv.first().cloned().unwrap_or_default();
     process::run(launch, limits, protocol, hold).map_err(|source| Error::Start {
         program,

@@ -29,6 +29,7 @@
 
 mod agent;
 mod config;
+mod context;
 mod control;
 mod detect;
 mod error;
@@ -42,8 +43,9 @@ mod streams;
 
 pub use omk_events::AgentStatus;
 
-pub use crate::agent::{Agent, AgentEnvironment, AgentOutcome, AgentSpec, RunContext, prepare};
+pub use crate::agent::{Agent, AgentEnvironment, AgentOutcome, AgentSpec, prepare};
 pub use crate::config::{AgentConfig, Price, parse_config};
+pub use crate::context::RunContext;
 pub use crate::control::RunControl;
 pub use crate::detect::{DetectedAgent, Detection, detect_agents};
 pub use crate::error::Error;

@@ -109,24 +109,7 @@ pub(crate) fn run(
 ) -> io::Result<ProcessExit> {
     let stdout_file = File::create(&launch.stdout_path)?;
     let stderr_file = File::create(&launch.stderr_path)?;
-    let (program, args) = launch
-        .argv
-        .split_first()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "empty command line"))?;
-    tracing::debug!(argv = ?launch.argv, cwd = %launch.cwd.display(), "start the agent");
-    let mut command = Command::new(program);
-    command
-        .args(args)
-        .current_dir(&launch.cwd)
-        .envs(launch.env.iter().map(|(key, value)| (key, value)))
-        .stdin(match launch.stdin {
-            StdinMode::Closed => Stdio::null(),
-            StdinMode::Text(_) | StdinMode::Protocol => Stdio::piped(),
-        })
-        .stdout(Stdio::piped())
-        .stderr(stderr_file)
-        .process_group(0);
-    let mut child = command.spawn()?;
+    let mut child = spawn(&launch, stderr_file)?;
     hold.spawned(child.id());
     let pgid = i32::try_from(child.id()).ok().map(Pid::from_raw);
     let mut stdin = child.stdin.take();
@@ -164,26 +147,7 @@ pub(crate) fn run(
         match lines_rx.recv_timeout(wall_left.min(idle_left).min(POLL_INTERVAL)) {
             Ok(line) => {
                 last_line = Instant::now();
-                if line.oversized {
-                    exit.oversized_lines += 1;
-                }
-                match serde_json::from_str::<Value>(&line.text) {
-                    Ok(value) if value.is_object() => {
-                        let replies = protocol.on_line(&value);
-                        write_lines(&mut stdin, &replies);
-                    }
-                    _ if line.text.trim().is_empty() => {}
-                    _ => {
-                        exit.garbage_lines += 1;
-                        protocol.on_garbage(&line.text);
-                    }
-                }
-                hold.deliver(&mut protocol.report_mut().activities);
-                hold.deliver_approvals(&protocol.report_mut().approvals);
-                if protocol.is_done() {
-                    // Closing stdin ends a bidirectional agent cleanly.
-                    stdin = None;
-                }
+                on_line(&line, &mut exit, protocol, &mut stdin, hold);
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
             Err(mpsc::RecvTimeoutError::Timeout) => {
@@ -228,6 +192,58 @@ pub(crate) fn run(
     exit.exit_code = status.code();
     exit.signal = status.signal();
     Ok(exit)
+}
+
+/// Starts the program of `launch` in its own process group, stderr going to `stderr_file`.
+fn spawn(launch: &Launch, stderr_file: File) -> io::Result<Child> {
+    let (program, args) = launch
+        .argv
+        .split_first()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "empty command line"))?;
+    tracing::debug!(argv = ?launch.argv, cwd = %launch.cwd.display(), "start the agent");
+    let mut command = Command::new(program);
+    command
+        .args(args)
+        .current_dir(&launch.cwd)
+        .envs(launch.env.iter().map(|(key, value)| (key, value)))
+        .stdin(match launch.stdin {
+            StdinMode::Closed => Stdio::null(),
+            StdinMode::Text(_) | StdinMode::Protocol => Stdio::piped(),
+        })
+        .stdout(Stdio::piped())
+        .stderr(stderr_file)
+        .process_group(0);
+    command.spawn()
+}
+
+/// Hands one line of stdout to `protocol`, writes its replies, and passes on what it queued.
+fn on_line(
+    line: &Line,
+    exit: &mut ProcessExit,
+    protocol: &mut dyn Protocol,
+    stdin: &mut Option<ChildStdin>,
+    hold: &mut Hold<'_>,
+) {
+    if line.oversized {
+        exit.oversized_lines += 1;
+    }
+    match serde_json::from_str::<Value>(&line.text) {
+        Ok(value) if value.is_object() => {
+            let replies = protocol.on_line(&value);
+            write_lines(stdin, &replies);
+        }
+        _ if line.text.trim().is_empty() => {}
+        _ => {
+            exit.garbage_lines += 1;
+            protocol.on_garbage(&line.text);
+        }
+    }
+    hold.deliver(&mut protocol.report_mut().activities);
+    hold.deliver_approvals(&protocol.report_mut().approvals);
+    if protocol.is_done() {
+        // Closing stdin ends a bidirectional agent cleanly.
+        *stdin = None;
+    }
 }
 
 /// One line of stdout, without its newline.

@@ -22,7 +22,7 @@ use omk_events::{
 };
 
 use crate::{
-    agent::RunContext,
+    context::RunContext,
     control::{Hold, short_text, stopped_error},
     error::Error,
     report::describe_call,
@@ -103,42 +103,7 @@ pub(crate) fn run(
             if hold.stop_requested() {
                 break 'steps;
             }
-            finished.tool_calls += 1;
-            let call_json = json!({
-                "id": call.id,
-                "function": { "name": call.name, "arguments": call.arguments.to_string() },
-            });
-            transcript.record("ToolCall", call_json)?;
-            hold.emit(&AgentActivity {
-                tool: Some(call.name.clone()),
-                tool_call_id: Some(call.id.clone()),
-                text: describe_call(&call.arguments),
-                ..activity(ActivityKind::ToolCall)
-            });
-            let result = execute(call, ctx.worktree, &mut hold);
-            if result.is_err() {
-                finished.failed_tool_calls += 1;
-            }
-            finished.tool_call_log.push(ToolCallRecord {
-                id: call.id.clone(),
-                name: call.name.clone(),
-                ok: Some(result.is_ok()),
-            });
-            hold.emit(&AgentActivity {
-                tool: Some(call.name.clone()),
-                tool_call_id: Some(call.id.clone()),
-                ok: Some(result.is_ok()),
-                ..activity(ActivityKind::ToolResult)
-            });
-            let (is_error, message) = match result {
-                Ok(message) => (false, message),
-                Err(message) => (true, message),
-            };
-            let return_value = json!({ "is_error": is_error, "message": message });
-            transcript.record(
-                "ToolResult",
-                json!({ "tool_call_id": call.id, "return_value": return_value }),
-            )?;
+            call_tool(call, step_number, ctx.worktree, &mut hold, &mut transcript, &mut finished)?;
         }
         if step.tool_calls.is_empty() {
             // A response without tool calls ends the turn, as in the Kimi CLI.
@@ -166,6 +131,54 @@ pub(crate) fn run(
     finished.transcript = Some(artifact.map_err(|source| Error::Transcript { path, source })?);
     finished.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     Ok(finished)
+}
+
+/// Runs one tool call of step `step_number`: records it, tells `hold`, executes it in
+/// `worktree`, and records its result.
+fn call_tool(
+    call: &ToolCall,
+    step_number: u32,
+    worktree: &Path,
+    hold: &mut Hold<'_>,
+    transcript: &mut Transcript,
+    finished: &mut AgentFinished,
+) -> Result<(), Error> {
+    let activity = |kind: ActivityKind| AgentActivity::new(step_number, kind);
+    finished.tool_calls += 1;
+    let call_json = json!({
+        "id": call.id,
+        "function": { "name": call.name, "arguments": call.arguments.to_string() },
+    });
+    transcript.record("ToolCall", call_json)?;
+    hold.emit(&AgentActivity {
+        tool: Some(call.name.clone()),
+        tool_call_id: Some(call.id.clone()),
+        text: describe_call(&call.arguments),
+        ..activity(ActivityKind::ToolCall)
+    });
+    let result = execute(call, worktree, hold);
+    if result.is_err() {
+        finished.failed_tool_calls += 1;
+    }
+    finished.tool_call_log.push(ToolCallRecord {
+        id: call.id.clone(),
+        name: call.name.clone(),
+        ok: Some(result.is_ok()),
+    });
+    hold.emit(&AgentActivity {
+        tool: Some(call.name.clone()),
+        tool_call_id: Some(call.id.clone()),
+        ok: Some(result.is_ok()),
+        ..activity(ActivityKind::ToolResult)
+    });
+    let (is_error, message) = match result {
+        Ok(message) => (false, message),
+        Err(message) => (true, message),
+    };
+    let return_value = json!({ "is_error": is_error, "message": message });
+    transcript
+        .record("ToolResult", json!({ "tool_call_id": call.id, "return_value": return_value }))?;
+    Ok(())
 }
 
 /// The transcript file, written one wire-shaped event per line.

@@ -304,3 +304,53 @@ pub struct TaskProposed {
     /// Why, in a sentence.
     pub reason: String,
 }
+
+impl Event {
+    /// Returns whether the event is a team run's: the task graph, a slice's claim, events,
+    /// completion and failure, the merge queue's batches, a take-out or a proposal.
+    ///
+    /// Folds of the goal hand these to their team part; the goal's own agent, change and gates
+    /// never read them. The match names every kind, so a new kind must be placed on one side.
+    pub fn is_team(&self) -> bool {
+        match self {
+            Self::TaskGraphPlanned(_)
+            | Self::TaskClaimed(_)
+            | Self::Slice(_)
+            | Self::TaskCompleted(_)
+            | Self::TaskFailed(_)
+            | Self::QueueMerged(_)
+            | Self::QueueLanded(_)
+            | Self::QueueReverted(_)
+            | Self::TaskTakenOut(_)
+            | Self::TaskProposed(_) => true,
+            Self::GoalCreated(_)
+            | Self::WorktreeCreated(_)
+            | Self::AgentStarted(_)
+            | Self::AgentFinished(_)
+            | Self::ChangesCaptured(_)
+            | Self::GateFinished(_)
+            | Self::GoalFailed(_)
+            | Self::GoalClassified(_)
+            | Self::BudgetSet(_)
+            | Self::BudgetExhausted(_)
+            | Self::BudgetWarned(_)
+            | Self::GateStarted(_)
+            | Self::GateSurfaceChecked(_)
+            | Self::ChangesCommitted(_)
+            | Self::ReviewStarted(_)
+            | Self::ReviewFinished(_)
+            | Self::DecisionRequested(_)
+            | Self::DecisionMade(_)
+            | Self::ChangeAccepted(_)
+            | Self::ChangeRejected(_)
+            | Self::GoalPaused(_)
+            | Self::GoalResumed(_)
+            | Self::GoalCancelled(_)
+            | Self::GoalBlocked(_)
+            | Self::RecoveryPerformed(_)
+            | Self::ApprovalDecided(_)
+            | Self::AgentActivity(_)
+            | Self::Unknown(_) => false,
+        }
+    }
+}

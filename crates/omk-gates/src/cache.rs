@@ -19,7 +19,10 @@ use omk_events::{
     files::{WriteOptions, write_atomic_with},
 };
 
-use crate::{spec::GateSpec, tree::hex};
+use crate::{
+    spec::GateSpec,
+    tree::{TreeFiles, hex},
+};
 
 /// How a run uses the cache.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,8 +82,28 @@ struct KeyMaterial<'a> {
     cache_env: Vec<(&'a str, Option<&'a str>)>,
 }
 
+/// Returns the cache key of `spec` on the worktree's files `tree`, when a run uses the cache.
+///
+/// `Ok(None)` when it does not (no `cache`, or no tree listed); the reason the key cannot be
+/// computed (the files could not be listed, an input is not a valid glob) as the error.
+pub(crate) fn key_for(
+    spec: &GateSpec,
+    tree: Option<&Result<TreeFiles, String>>,
+    cache: Option<&CacheOptions>,
+    env: &[(String, String)],
+) -> Result<Option<String>, String> {
+    match (cache, tree) {
+        (Some(cache), Some(Ok(tree))) => match tree.digest(&spec.inputs) {
+            Ok(digest) => Ok(Some(cache_key(spec, &digest, env, &cache.env_names))),
+            Err(err) => Err(err.to_string()),
+        },
+        (Some(_), Some(Err(err))) => Err(err.clone()),
+        _ => Ok(None),
+    }
+}
+
 /// Returns the cache key of `spec` on a tree whose digest (over the spec's inputs) is `tree`.
-pub(crate) fn cache_key(
+fn cache_key(
     spec: &GateSpec,
     tree: &str,
     env: &[(String, String)],

@@ -29,6 +29,7 @@ mod cache;
 mod config;
 mod counts;
 mod detect;
+mod git;
 mod plan;
 mod redact;
 mod run;

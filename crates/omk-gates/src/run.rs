@@ -178,14 +178,7 @@ async fn run_cached(
     permits: &Semaphore,
     sender: &mpsc::UnboundedSender<Message>,
 ) -> GateRun {
-    let key = match (&options.cache, tree) {
-        (Some(cache), Some(Ok(tree))) => match tree.digest(&spec.inputs) {
-            Ok(digest) => Ok(Some(cache::cache_key(spec, &digest, &options.env, &cache.env_names))),
-            Err(err) => Err(err.to_string()),
-        },
-        (Some(_), Some(Err(err))) => Err(err.clone()),
-        _ => Ok(None),
-    };
+    let key = cache::key_for(spec, tree, options.cache.as_ref(), &options.env);
     let cache_note = key.as_ref().err().map(|err| format!("cache not used: {err}"));
     let key = key.ok().flatten();
     if let (Some(cache), Some(key)) = (&options.cache, &key)

@@ -5,19 +5,14 @@
 //! change what `npm test` or `make test` runs, so such files are surface too. A changed surface
 //! is not a failure; it is evidence a person decides on.
 
-use std::{
-    collections::BTreeMap,
-    path::Path,
-    process::{Command, Stdio},
-    sync::LazyLock,
-};
+use std::{collections::BTreeMap, path::Path, sync::LazyLock};
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use sha2::{Digest, Sha256};
 
 use omk_events::GateSurfaceChecked;
 
-use crate::tree::hex;
+use crate::{git::git_output, tree::hex};
 
 /// Returned when a tree cannot be read to check its gate surface.
 #[derive(Debug, thiserror::Error)]
@@ -214,19 +209,10 @@ fn surface_files(
         dir: dir.display().to_string(),
         message,
     };
-    let output = Command::new("git")
-        .args(["ls-tree", "-r", "-z", "--full-tree", tree])
-        .current_dir(dir)
-        .env_clear()
-        .envs(env.iter().filter(|(name, _)| !name.starts_with("GIT_")).map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|err| error(err.to_string()))?;
-    if !output.status.success() {
-        return Err(error(String::from_utf8_lossy(&output.stderr).trim().to_owned()));
-    }
+    let stdout =
+        git_output(dir, env, &["ls-tree", "-r", "-z", "--full-tree", tree]).map_err(error)?;
     let mut files = BTreeMap::new();
-    for record in output.stdout.split(|byte| *byte == 0).filter(|it| !it.is_empty()) {
+    for record in stdout.split(|byte| *byte == 0).filter(|it| !it.is_empty()) {
         let record = String::from_utf8_lossy(record);
         // `<mode> <type> <object>\t<path>`
         let Some((meta, path)) = record.split_once('\t') else { continue };

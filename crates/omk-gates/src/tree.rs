@@ -5,16 +5,12 @@
 //! call, so it needs no git library and stays below omk-worktree) and hashes them itself, so the
 //! digest covers uncommitted and untracked changes exactly as the gates see them.
 
-use std::{
-    fmt::Write as _,
-    fs, io,
-    os::unix::fs::PermissionsExt,
-    path::Path,
-    process::{Command, Stdio},
-};
+use std::{fmt::Write as _, fs, io, os::unix::fs::PermissionsExt, path::Path};
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use sha2::{Digest, Sha256};
+
+use crate::git::git_output;
 
 /// The files of a worktree, sorted by path, each with the SHA-256 of its mode and content.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -54,19 +50,9 @@ const STATE_DIR: &str = ".omk/";
 /// another repository.
 pub fn tree_files(dir: &Path, env: &[(String, String)]) -> Result<TreeFiles, TreeError> {
     let git_error = |message: String| TreeError::Git { dir: dir.display().to_string(), message };
-    let output = Command::new("git")
-        .args(["ls-files", "-co", "--exclude-standard", "-z"])
-        .current_dir(dir)
-        .env_clear()
-        .envs(env.iter().filter(|(name, _)| !name.starts_with("GIT_")).map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|err| git_error(err.to_string()))?;
-    if !output.status.success() {
-        return Err(git_error(String::from_utf8_lossy(&output.stderr).trim().to_owned()));
-    }
-    let mut paths: Vec<String> = output
-        .stdout
+    let stdout = git_output(dir, env, &["ls-files", "-co", "--exclude-standard", "-z"])
+        .map_err(git_error)?;
+    let mut paths: Vec<String> = stdout
         .split(|byte| *byte == 0)
         .filter(|it| !it.is_empty())
         .map(|it| String::from_utf8_lossy(it).into_owned())

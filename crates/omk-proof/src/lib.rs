@@ -39,6 +39,7 @@
 //! - Status, readiness and gaps are enums; their sentences are rendered, never parsed.
 #![deny(missing_docs)]
 
+mod agent;
 mod budget;
 mod diff;
 mod error;

@@ -3,28 +3,27 @@
 //! [`Synthesizer`] keeps only what the proof shows (the latest run of each gate, the latest
 //! review of each check, running totals), so its memory follows the proof, not the log.
 
+mod ladder;
+
 use std::borrow::Borrow;
 
 use chrono::{DateTime, Utc};
 
 use omk_events::{
-    AgentFinished, AgentStatus, ApprovalDecided, ArtifactRef, BudgetExhausted, ChangedFile, Cost,
-    CostSource, DecisionSubject, Envelope, Event, GateFinished, GateKind, GatePhase,
-    GateSurfaceChecked, GoalClassified, GoalCreated, GoalId, ReviewFinished, ReviewStarted,
-    ReviewStatus, Seq, TokenUsage,
+    ApprovalDecided, ArtifactRef, BudgetExhausted, ChangedFile, DecisionMade, DecisionSubject,
+    Envelope, Event, GateFinished, GateKind, GatePhase, GateSurfaceChecked, GoalClassified,
+    GoalCreated, GoalId, ReviewFinished, ReviewStarted, Seq,
 };
 
 use crate::{
-    budget::{BudgetMeter, elapsed_ms},
+    agent::add_agent_run,
+    budget::BudgetMeter,
     error::Error,
-    gap::{Gap, KnownGap},
+    gap::Gap,
     model::{
-        AgentEvidence, BudgetEvidence, CommitEvidence, DecisionRecord, GateSurfaceEvidence,
-        GitEvidence, HumanDecision, IntegrationDecision, IntegrationEvidence, OracleEvidence,
-        OracleGate, OracleGateStatus, PROOF_VERSION, Proof, ProofGate, Recovery, ReviewSection,
-        ReviewSectionStatus, TaskSummary, readiness_sentence,
+        AgentEvidence, CommitEvidence, DecisionRecord, HumanDecision, IntegrationDecision,
+        IntegrationEvidence, Proof, Recovery,
     },
-    readiness::{ProofStatus, Readiness},
     team::TeamFold,
 };
 
@@ -179,6 +178,29 @@ impl Synthesizer {
     /// Fails when the first event is not `goal_created`, when an event belongs to another goal,
     /// or when sequence numbers do not increase.
     pub fn apply(&mut self, envelope: &Envelope) -> Result<(), Error> {
+        self.admit(envelope)?;
+        let seq = envelope.seq;
+        self.last_seq = Some(seq);
+        self.meter.apply(envelope);
+        self.last_at = Some(envelope.at);
+        self.events += 1;
+
+        // Team runs: the slices' runs, the merge queue and its gates go to the team section
+        // only, never to the goal's own agent, change or gates.
+        let event = &envelope.event;
+        let integration_gate =
+            matches!(event, Event::GateFinished(gate) if gate.phase == GatePhase::Integration);
+        if event.is_team() || integration_gate {
+            self.apply_team(seq, event);
+        } else {
+            self.apply_goal(envelope);
+        }
+        Ok(())
+    }
+
+    /// Checks that `envelope` may follow the events folded so far, and takes the goal's
+    /// creation from the first.
+    fn admit(&mut self, envelope: &Envelope) -> Result<(), Error> {
         let seq = envelope.seq;
         match (&self.created, &envelope.event) {
             (None, Event::GoalCreated(created)) => {
@@ -204,11 +226,24 @@ impl Synthesizer {
         if let Some(previous) = self.last_seq.filter(|previous| *previous >= seq) {
             return Err(Error::OutOfOrder { seq, previous });
         }
-        self.last_seq = Some(seq);
-        self.meter.apply(envelope);
-        self.last_at = Some(envelope.at);
-        self.events += 1;
+        Ok(())
+    }
 
+    /// Folds a team event or an integration gate; the task graph starts the team section.
+    fn apply_team(&mut self, seq: Seq, event: &Event) {
+        match (&mut self.team, event) {
+            (Some(team), _) => team.apply(seq, event),
+            (None, Event::TaskGraphPlanned(planned)) => {
+                self.team = Some(TeamFold::new(seq, planned));
+            }
+            // Nothing of a team run counts before its graph is planned.
+            (None, _) => {}
+        }
+    }
+
+    /// Folds an event of the goal's own run.
+    fn apply_goal(&mut self, envelope: &Envelope) {
+        let seq = envelope.seq;
         match &envelope.event {
             // Activity is detail the agent's finish summarizes; a newer omk's kinds say nothing
             // this build could weigh, so they cannot raise readiness.
@@ -217,30 +252,6 @@ impl Synthesizer {
             | Event::AgentActivity(_)
             | Event::BudgetWarned(_)
             | Event::Unknown(_) => {}
-            // Team runs: the slices' runs, the merge queue and its gates go to the team section
-            // only, never to the goal's own agent, change or gates.
-            Event::TaskGraphPlanned(planned) => match &mut self.team {
-                Some(team) => team.plan(seq, planned),
-                None => self.team = Some(TeamFold::new(seq, planned)),
-            },
-            Event::TaskClaimed(_)
-            | Event::Slice(_)
-            | Event::TaskCompleted(_)
-            | Event::TaskFailed(_)
-            | Event::QueueMerged(_)
-            | Event::QueueLanded(_)
-            | Event::QueueReverted(_)
-            | Event::TaskTakenOut(_)
-            | Event::TaskProposed(_) => {
-                if let Some(team) = &mut self.team {
-                    team.apply(seq, &envelope.event);
-                }
-            }
-            Event::GateFinished(gate) if gate.phase == GatePhase::Integration => {
-                if let Some(team) = &mut self.team {
-                    team.apply(seq, &envelope.event);
-                }
-            }
             Event::AgentStarted(_) => self.last_agent_start = Some(seq),
             Event::WorktreeCreated(worktree) => self.branch = Some(worktree.branch.clone()),
             Event::GoalClassified(classified) => self.classified = Some(classified.clone()),
@@ -281,15 +292,7 @@ impl Synthesizer {
                 self.reviews.retain(|it| it.started.tree_id != started.tree_id);
                 self.reviews.push(ReviewRound { started: started.clone(), results: Vec::new() });
             }
-            Event::ReviewFinished(finished) => {
-                // A result counts only within a round started on its tree.
-                if let Some(round) =
-                    self.reviews.iter_mut().find(|it| it.started.tree_id == finished.tree_id)
-                {
-                    round.results.retain(|it| it.check != finished.check);
-                    round.results.push(finished.clone());
-                }
-            }
+            Event::ReviewFinished(finished) => self.record_review(finished),
             Event::DecisionRequested(requested) => {
                 self.requested.retain(|it| it.subject != requested.subject);
                 self.requested.push(HumanDecision {
@@ -297,21 +300,7 @@ impl Synthesizer {
                     question: requested.question.clone(),
                 });
             }
-            Event::DecisionMade(made) => {
-                self.requested.retain(|it| it.subject != made.subject);
-                if let DecisionSubject::GateSurface { proposed_digest } = &made.subject {
-                    self.surface_decisions.retain(|(digest, _)| digest != proposed_digest);
-                    self.surface_decisions.push((
-                        proposed_digest.clone(),
-                        DecisionRecord {
-                            approved: made.approved,
-                            by: made.by.clone(),
-                            at: envelope.at,
-                            reason: made.reason.clone(),
-                        },
-                    ));
-                }
-            }
+            Event::DecisionMade(made) => self.record_decision(made, envelope.at),
             Event::ChangeAccepted(accepted) => {
                 self.decide_integration(IntegrationEvidence {
                     decision: IntegrationDecision::Accepted,
@@ -354,8 +343,36 @@ impl Synthesizer {
                 detail: recovery.detail.clone(),
                 at: envelope.at,
             }),
+            // `apply` hands the team's kinds (`Event::is_team`) to the team fold.
+            _ => {}
         }
-        Ok(())
+    }
+
+    /// Records a review result; it counts only within a round started on its tree.
+    fn record_review(&mut self, finished: &ReviewFinished) {
+        if let Some(round) =
+            self.reviews.iter_mut().find(|it| it.started.tree_id == finished.tree_id)
+        {
+            round.results.retain(|it| it.check != finished.check);
+            round.results.push(finished.clone());
+        }
+    }
+
+    /// Records a decision: it answers its request, and one on a gate surface is kept.
+    fn record_decision(&mut self, made: &DecisionMade, at: DateTime<Utc>) {
+        self.requested.retain(|it| it.subject != made.subject);
+        if let DecisionSubject::GateSurface { proposed_digest } = &made.subject {
+            self.surface_decisions.retain(|(digest, _)| digest != proposed_digest);
+            self.surface_decisions.push((
+                proposed_digest.clone(),
+                DecisionRecord {
+                    approved: made.approved,
+                    by: made.by.clone(),
+                    at,
+                    reason: made.reason.clone(),
+                },
+            ));
+        }
     }
 
     /// Records a halt; cancelled and paused are sticky until a resume, cancelled over paused.
@@ -406,440 +423,4 @@ impl Synthesizer {
             }),
         }
     }
-
-    /// Returns the proof of the events folded so far.
-    pub fn finish(self) -> Result<Proof, Error> {
-        let Some(created) = self.created.as_ref() else {
-            return Err(Error::NoEvents);
-        };
-        let last_at = self.last_at.unwrap_or(created.at);
-        let proposed_tree = self.proposed_tree.as_deref();
-        let after_last_mutation = |seq: Seq| self.last_mutation.is_none_or(|last| seq > last);
-
-        // Gates: baseline first, then proposed, each in the order first seen.
-        let mut records: Vec<&GateRecord> = self.gates.iter().collect();
-        records.sort_by_key(|record| record.latest.1.phase);
-        let oracle_names: Vec<&str> = self
-            .classified
-            .as_ref()
-            .map(|it| it.oracle_gates.iter().map(String::as_str).collect())
-            .unwrap_or_default();
-        let gates: Vec<ProofGate> = records
-            .iter()
-            .map(|record| {
-                let on_tree = record
-                    .current
-                    .iter()
-                    .find(|(tree, _)| proposed_tree.is_some() && tree.as_deref() == proposed_tree)
-                    .map(|(_, counts)| counts);
-                let counting = record.counting();
-                let (seq, gate) = &record.latest;
-                let is_oracle =
-                    gate.phase == GatePhase::Proposed && oracle_names.contains(&gate.name.as_str());
-                ProofGate {
-                    name: gate.name.clone(),
-                    kind: gate.gate_kind,
-                    phase: gate.phase,
-                    command: gate.command.clone(),
-                    required: gate.required || is_oracle,
-                    allow_no_tests: gate.allow_no_tests,
-                    passed: gate.passed(),
-                    exit_code: gate.exit_code,
-                    signal: gate.signal,
-                    timed_out: gate.timed_out,
-                    spawn_error: gate.spawn_error.clone(),
-                    duration_ms: gate.duration_ms,
-                    tests: gate.tests,
-                    output: gate.output.clone(),
-                    tree_id: gate.tree_id.clone(),
-                    after_last_mutation: after_last_mutation(*seq),
-                    cached_from: gate.cached_from.clone(),
-                    runs: record.all.runs,
-                    failed_runs: record.all.failed,
-                    runs_on_tree: on_tree.map_or(0, |it| it.runs),
-                    counting_failures: counting.failed,
-                    counting_no_tests: counting.no_tests,
-                }
-            })
-            .collect();
-        let post_mutation_gates_ran = self.last_mutation.is_some()
-            && gates
-                .iter()
-                .any(|gate| gate.phase == GatePhase::Proposed && gate.after_last_mutation);
-
-        let mut gaps: Vec<Gap> = Vec::new();
-        gaps.extend(self.halt.clone());
-        for decision in &self.requested {
-            if !matches!(decision.subject, DecisionSubject::GateSurface { .. }) {
-                gaps.push(Gap::DecisionPending {
-                    subject: decision.subject.clone(),
-                    question: decision.question.clone(),
-                });
-            }
-        }
-
-        // Gates, tests, rerun and tree: judged on the latest proposed run of each required gate.
-        let proposed: Vec<&ProofGate> =
-            gates.iter().filter(|gate| gate.phase == GatePhase::Proposed).collect();
-        if proposed.is_empty() {
-            gaps.push(Gap::NoGates);
-        } else if !proposed.iter().any(|gate| gate.required) && oracle_names.is_empty() {
-            gaps.push(Gap::NoRequiredGate);
-        }
-        for gate in proposed.iter().filter(|gate| gate.required) {
-            // Every run since the last change, and the last one before it until the gate reruns,
-            // must pass: a failure is not erased by a later pass (a flaky gate proves nothing).
-            if gate.counting_failures > 0 {
-                gaps.push(Gap::RequiredGateFailed { gate: gate.name.clone() });
-            }
-            if gate.counting_no_tests > 0 {
-                gaps.push(Gap::RequiredGateRanNoTests { gate: gate.name.clone() });
-            }
-            // Only runs on the proposed tree since the last change speak for the change.
-            if gate.runs_on_tree > 0 {
-                continue;
-            }
-            if !gate.after_last_mutation {
-                gaps.push(Gap::GateNotRunAfterChange { gate: gate.name.clone() });
-            } else if gate.tree_id.is_none() || gate.tree_id.as_deref() != proposed_tree {
-                gaps.push(Gap::GateRanOnDifferentTree {
-                    gate: gate.name.clone(),
-                    tree_id: gate.tree_id.clone(),
-                });
-            }
-        }
-        let oracle = self.classified.as_ref().map(|classified| OracleEvidence {
-            goal_kind: classified.goal_kind,
-            source: classified.source,
-            gates: classified
-                .oracle_gates
-                .iter()
-                .map(|name| {
-                    let gate = proposed.iter().find(|gate| gate.name == *name);
-                    let status = match gate {
-                        None => OracleGateStatus::Missing,
-                        Some(gate) if gate.passed => OracleGateStatus::Passed,
-                        Some(_) => OracleGateStatus::Failed,
-                    };
-                    OracleGate { name: name.clone(), status }
-                })
-                .collect(),
-        });
-        for gate in oracle.iter().flat_map(|oracle| &oracle.gates) {
-            if gate.status == OracleGateStatus::Missing {
-                gaps.push(Gap::OracleGateMissing { gate: gate.name.clone() });
-            }
-        }
-
-        // The agent.
-        // Fail closed: a run counts only when it was started and finished, in that order.
-        let agent_done = matches!((self.last_agent_start, self.last_agent_finish),
-            (Some(start), Some(finish)) if finish > start);
-        // A team goal's slices are its agent runs; its own agent runs only as a follow-up.
-        let slices_stand_in =
-            self.last_agent_start.is_none() && self.team.as_ref().is_some_and(TeamFold::has_slices);
-        match self.agent.as_ref().filter(|_| agent_done) {
-            None if slices_stand_in => {}
-            None => gaps.push(Gap::AgentNotRun),
-            Some(agent) if agent.status == AgentStatus::Failed => {
-                gaps.push(Gap::AgentFailed { error: agent.error.clone() });
-            }
-            Some(_) => {}
-        }
-        if let Some(team) = &self.team {
-            // A follow-up run of the goal's agent that completed after a slice's latest event
-            // takes its part over; the slice's evidence still says what happened to it.
-            let follow_up = self
-                .agent
-                .as_ref()
-                .filter(|agent| agent_done && agent.status == AgentStatus::Completed)
-                .and(self.last_agent_finish);
-            gaps.extend(team.gaps(follow_up));
-        }
-
-        // The review wall, on the proposed tree.
-        let round =
-            self.reviews.iter().find(|it| Some(it.started.tree_id.as_str()) == proposed_tree);
-        let mut reviews = Vec::new();
-        match round {
-            None => gaps.push(Gap::ReviewNotRun),
-            Some(ReviewRound { started, results }) => {
-                for check in &started.checks {
-                    if !results.iter().any(|it| it.check == *check) {
-                        gaps.push(Gap::ReviewCheckMissing { check: check.clone() });
-                        reviews.push(ReviewSection {
-                            check: check.clone(),
-                            status: ReviewSectionStatus::Missing,
-                            evidence: Vec::new(),
-                            risks: Vec::new(),
-                            next_step: None,
-                        });
-                    }
-                }
-                for result in results {
-                    if result.status != ReviewStatus::Passed {
-                        gaps.push(Gap::ReviewCheckFailed {
-                            check: result.check.clone(),
-                            next_step: result.next_step.clone(),
-                        });
-                    }
-                    reviews.push(ReviewSection {
-                        check: result.check.clone(),
-                        status: match result.status {
-                            ReviewStatus::Passed => ReviewSectionStatus::Passed,
-                            ReviewStatus::Failed => ReviewSectionStatus::Failed,
-                            ReviewStatus::Blocked => ReviewSectionStatus::Blocked,
-                        },
-                        evidence: result.evidence.clone(),
-                        risks: result.risks.clone(),
-                        next_step: result.next_step.clone(),
-                    });
-                }
-                let order = |check: &str| started.checks.iter().position(|it| it == check);
-                reviews.sort_by_key(|section| {
-                    (order(&section.check).is_none(), order(&section.check))
-                });
-            }
-        }
-
-        // The change itself.
-        // The work that changes the worktree: the agent's finished run, or a team's landings.
-        let work_end = self
-            .last_agent_finish
-            .filter(|_| agent_done)
-            .max(self.team.as_ref().and_then(TeamFold::last_landed));
-        let captured_after_work = matches!((self.last_capture, work_end),
-            (Some(capture), Some(end)) if capture > end);
-        if work_end.is_some() && !captured_after_work {
-            gaps.push(Gap::ChangesNotCaptured);
-        } else if self.changed_files.is_empty() {
-            gaps.push(Gap::NoChanges);
-        }
-
-        // The gate surface of the proposed tree.
-        let surface = self.surfaces.iter().find(|it| Some(it.tree_id.as_str()) == proposed_tree);
-        let surface_decision = surface.and_then(|check| {
-            self.surface_decisions
-                .iter()
-                .find(|(digest, _)| *digest == check.proposed_digest)
-                .map(|(_, decision)| decision)
-        });
-        let mut human_decisions_required = self.requested.clone();
-        match surface {
-            None => gaps.push(Gap::GateSurfaceNotChecked),
-            Some(check) if !check.changed_paths.is_empty() => {
-                let approved = surface_decision.is_some_and(|it| it.approved);
-                if !approved {
-                    let rejected = surface_decision.is_some();
-                    gaps.push(Gap::GateSurfaceChanged {
-                        paths: check.changed_paths.clone(),
-                        rejected,
-                    });
-                    let subject = DecisionSubject::GateSurface {
-                        proposed_digest: check.proposed_digest.clone(),
-                    };
-                    if !rejected && !human_decisions_required.iter().any(|it| it.subject == subject)
-                    {
-                        human_decisions_required.push(HumanDecision {
-                            subject,
-                            question: format!(
-                                "the change touches what the gates check ({}); may it stand?",
-                                check.changed_paths.join(", ")
-                            ),
-                        });
-                    }
-                }
-            }
-            Some(_) => {}
-        }
-
-        // Acceptance of the exact proposed tree.
-        // The decision on the proposed tree counts; another tree's is shown when there is none.
-        let integration = self
-            .integrations
-            .iter()
-            .find(|it| Some(it.tree_id.as_str()) == proposed_tree)
-            .or(self.integrations.last());
-        // A rejection speaks for its tree only: a new tree (a follow-up) awaits a decision.
-        match integration {
-            None => gaps.push(Gap::AcceptanceMissing),
-            Some(integration) if Some(integration.tree_id.as_str()) != proposed_tree => {
-                gaps.push(match integration.decision {
-                    IntegrationDecision::Accepted => {
-                        Gap::AcceptedOtherTree { tree_id: integration.tree_id.clone() }
-                    }
-                    IntegrationDecision::Rejected => Gap::AcceptanceMissing,
-                });
-            }
-            Some(integration) if integration.decision == IntegrationDecision::Rejected => {
-                gaps.push(Gap::ChangeRejected {
-                    by: integration.by.clone(),
-                    reason: integration.reason.clone().unwrap_or_default(),
-                });
-            }
-            Some(_) => {}
-        }
-
-        // The verdict: halts first, then the lowest rung; gaps listed in that order.
-        gaps.sort_by_key(Gap::rung);
-        let readiness = gaps.iter().filter_map(Gap::rung).min().unwrap_or(Readiness::Ready);
-        let status = match self.halt.as_ref().and_then(Gap::halts_with) {
-            Some(status) => status,
-            None if !human_decisions_required.is_empty() => ProofStatus::BlockedOnHuman,
-            None if readiness == Readiness::Ready => ProofStatus::Ready,
-            None => ProofStatus::NotReady,
-        };
-        let sentence = readiness_sentence(readiness, gaps.iter());
-        let summary = match &self.halt {
-            Some(halt) => format!("{status}: {}; {sentence}", halt.message()),
-            None if status == ProofStatus::BlockedOnHuman => {
-                format!("{status}: a person must decide before the goal can go on; {sentence}")
-            }
-            None => format!("{status}: {sentence}"),
-        };
-
-        let head_commit = self.commits.last().map(|it| it.commit.clone());
-        let dirty = match (self.commits.last(), proposed_tree) {
-            (Some(commit), Some(tree)) => Some(commit.tree_id != tree),
-            _ => None,
-        };
-        let budget = BudgetEvidence {
-            limits: self.meter.limits(),
-            used: self.meter.used(),
-            exhausted: self.exhausted,
-        };
-        let patch = self
-            .patch
-            .as_ref()
-            .filter(|(tree, _)| Some(tree.as_str()) == proposed_tree)
-            .map(|(_, patch)| patch.clone());
-        let mut artifacts: Vec<ArtifactRef> = Vec::new();
-        let named = self
-            .agent
-            .iter()
-            .flat_map(|it| [&it.transcript, &it.stdout, &it.stderr])
-            .flatten()
-            .chain(patch.iter())
-            .chain(gates.iter().filter_map(|it| it.output.as_ref()))
-            .chain(self.team.iter().flat_map(TeamFold::artifacts));
-        for artifact in named {
-            if !artifacts.iter().any(|it| it.path == artifact.path) {
-                artifacts.push(artifact.clone());
-            }
-        }
-
-        let Created { goal_id, at: started_at, event: goal } = created;
-        Ok(Proof {
-            version: PROOF_VERSION,
-            goal_id: goal_id.clone(),
-            status,
-            readiness,
-            summary,
-            generated_at: last_at,
-            task: TaskSummary {
-                prompt: goal.prompt.clone(),
-                agent: goal.agent.clone(),
-                goal_kind: self.classified.as_ref().map(|it| it.goal_kind),
-                omk_version: goal.omk_version.clone(),
-                started_at: *started_at,
-                elapsed_ms: elapsed_ms(*started_at, last_at),
-                events: self.events,
-            },
-            git: GitEvidence {
-                base_branch: goal.base_branch.clone(),
-                base_commit: goal.base_commit.clone(),
-                branch: self.branch.clone(),
-                head_commit,
-                tree_id: self.proposed_tree.clone(),
-                dirty,
-                patch: patch.clone(),
-            },
-            commits: self.commits.clone(),
-            changed_files: self.changed_files.clone(),
-            gates,
-            post_mutation_gates_ran,
-            gate_surface: surface.map(|check| GateSurfaceEvidence {
-                tree_id: check.tree_id.clone(),
-                base_digest: check.base_digest.clone(),
-                proposed_digest: check.proposed_digest.clone(),
-                changed_paths: check.changed_paths.clone(),
-                decision: if check.changed_paths.is_empty() {
-                    None
-                } else {
-                    surface_decision.cloned()
-                },
-            }),
-            reviews,
-            oracle,
-            agent: self.agent.clone(),
-            team: self.team.as_ref().map(TeamFold::evidence),
-            approvals: self.approvals.clone(),
-            budget,
-            integration: integration.cloned(),
-            human_decisions_required,
-            recovery: self.recovery.clone(),
-            known_gaps: gaps.into_iter().map(KnownGap::from).collect(),
-            artifacts,
-        })
-    }
-}
-
-/// Adds a finished agent run to `agent`: the latest run's details, totals over all runs.
-pub(crate) fn add_agent_run(agent: &mut Option<AgentEvidence>, finished: &AgentFinished) {
-    let first_run = agent.is_none();
-    let agent = agent.get_or_insert_with(|| AgentEvidence {
-        agent: finished.agent.clone(),
-        version: None,
-        status: finished.status,
-        exit_code: None,
-        process: None,
-        retryable: false,
-        session_id: None,
-        error: None,
-        final_message: None,
-        runs: 0,
-        steps: 0,
-        tool_calls: 0,
-        failed_tool_calls: 0,
-        tool_call_log: Vec::new(),
-        usage: None,
-        cost: None,
-        transcript: None,
-        stdout: None,
-        stderr: None,
-        duration_ms: 0,
-    });
-    agent.agent.clone_from(&finished.agent);
-    agent.version.clone_from(&finished.agent_version);
-    agent.status = finished.status;
-    agent.exit_code = finished.process.as_ref().and_then(|it| it.exit_code);
-    agent.process.clone_from(&finished.process);
-    agent.retryable = finished.retryable;
-    agent.session_id.clone_from(&finished.session_id);
-    agent.tool_call_log.clone_from(&finished.tool_call_log);
-    agent.error.clone_from(&finished.error);
-    agent.final_message.clone_from(&finished.final_message);
-    agent.runs += 1;
-    agent.steps += u64::from(finished.steps);
-    agent.tool_calls += u64::from(finished.tool_calls);
-    agent.failed_tool_calls += u64::from(finished.failed_tool_calls);
-    if let Some(usage) = finished.usage {
-        *agent.usage.get_or_insert_with(TokenUsage::default) += usage;
-    }
-    // The total is known only while every run had a cost.
-    agent.cost = match (first_run, agent.cost.take(), &finished.cost) {
-        (true, _, cost) => cost.clone(),
-        (false, Some(total), Some(cost)) => Some(Cost {
-            usd: total.usd + cost.usd,
-            source: match cost.source {
-                CostSource::Estimated { .. } => cost.source.clone(),
-                CostSource::Reported => total.source,
-            },
-        }),
-        (false, _, _) => None,
-    };
-    agent.transcript.clone_from(&finished.transcript);
-    agent.stdout.clone_from(&finished.stdout);
-    agent.stderr.clone_from(&finished.stderr);
-    agent.duration_ms += finished.duration_ms;
 }

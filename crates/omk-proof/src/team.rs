@@ -11,12 +11,12 @@ use omk_events::{
 };
 
 use crate::{
+    agent::add_agent_run,
     gap::{Gap, NotLanded},
     model::{
         AttemptEvidence, AttemptOutcome, BatchResult, IntegrationGate, ProposalEvidence,
         QueueBatchEvidence, SliceEvidence, SliceMerge, SliceStatus, TaskGraphSummary, TeamEvidence,
     },
-    synthesize::add_agent_run,
 };
 
 /// What the proof keeps of a team goal's events.
@@ -97,20 +97,18 @@ impl TeamFold {
             Event::QueueLanded(landed) => self.land(seq, landed),
             Event::QueueReverted(reverted) => self.revert(seq, reverted),
             Event::TaskTakenOut(out) => {
-                let (why, merge) = match &out.reason {
-                    TakeOutReason::Conflict { paths } => (
-                        NotLanded::Conflict { paths: paths.clone() },
-                        SliceMerge::Conflict { paths: paths.clone() },
-                    ),
-                    TakeOutReason::BrokeGates { gates, tree_id } => (
-                        NotLanded::BrokeGates { gates: gates.clone(), tree_id: tree_id.clone() },
-                        SliceMerge::BrokeGates { gates: gates.clone(), tree_id: tree_id.clone() },
-                    ),
-                    TakeOutReason::Dependency { task } => (
-                        NotLanded::Dependency { task: task.clone() },
-                        SliceMerge::Dependency { task: task.clone() },
-                    ),
+                let why = match &out.reason {
+                    TakeOutReason::Conflict { paths } => {
+                        NotLanded::Conflict { paths: paths.clone() }
+                    }
+                    TakeOutReason::BrokeGates { gates, tree_id } => {
+                        NotLanded::BrokeGates { gates: gates.clone(), tree_id: tree_id.clone() }
+                    }
+                    TakeOutReason::Dependency { task } => {
+                        NotLanded::Dependency { task: task.clone() }
+                    }
                 };
+                let merge = SliceMerge::TakenOut(out.reason.clone());
                 let batch = match &out.reason {
                     TakeOutReason::BrokeGates { tree_id, .. } => self.batch_on(tree_id),
                     _ => None,

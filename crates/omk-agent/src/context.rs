@@ -1,0 +1,38 @@
+//! What one run of an agent needs: where to work, what to do, where to keep its artifacts, and
+//! omk's hold on it; shared by the scripted agent and the agents run as processes.
+
+use std::{fmt, path::Path};
+
+use crate::control::RunControl;
+
+/// What a run needs: where to work, what to do, where to keep the transcript.
+#[derive(Clone)]
+pub struct RunContext<'a> {
+    /// The worktree the agent works in.
+    pub worktree: &'a Path,
+    /// The user's prompt.
+    pub prompt: &'a str,
+    /// The goal's id; agents' session ids are derived from it.
+    pub goal_id: &'a str,
+    /// The directory artifact paths are relative to (the goal directory).
+    pub artifact_root: &'a Path,
+    /// The transcript's path relative to `artifact_root`, with `/` separators; the raw stdout
+    /// and stderr of agent processes go beside it.
+    pub transcript_path: &'a str,
+    /// omk's hold on the run: it hears each [`AgentActivity`](omk_events::AgentActivity) as
+    /// it happens and may stop the run. `None` runs the agent to its end or its timeouts.
+    pub control: Option<&'a dyn RunControl>,
+}
+
+impl fmt::Debug for RunContext<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RunContext")
+            .field("worktree", &self.worktree)
+            .field("prompt", &self.prompt)
+            .field("goal_id", &self.goal_id)
+            .field("artifact_root", &self.artifact_root)
+            .field("transcript_path", &self.transcript_path)
+            .field("control", &self.control.map(|_| "RunControl"))
+            .finish()
+    }
+}
