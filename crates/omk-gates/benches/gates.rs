@@ -143,6 +143,7 @@ fn cache_hit(criterion: &mut Criterion) {
             run_id: "bench".to_owned(),
             env_names: omk_gates::DEFAULT_CACHE_ENV.iter().map(|it| (*it).to_owned()).collect(),
             read,
+            state_dir: None,
         }),
         ..options(worktree.path(), artifacts, 8)
     };

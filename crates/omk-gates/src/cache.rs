@@ -36,6 +36,9 @@ pub struct CacheOptions {
     pub env_names: Vec<String>,
     /// Whether to reuse entries; `false` (`--no-cache`) still stores fresh results.
     pub read: bool,
+    /// A directory of the worktree, relative and `/`-terminated, whose files are never part of
+    /// the key: the caller's own state (omk's `.omk/`), which the gates do not check.
+    pub state_dir: Option<String>,
 }
 
 /// The variables whose values key every cache entry: they change what builds and tests do.

@@ -96,10 +96,10 @@ pub async fn run_gates(
     options: &RunOptions,
     observer: &mut dyn FnMut(GateEvent<'_>),
 ) -> Vec<GateRun> {
-    let tree = options
-        .cache
-        .as_ref()
-        .map(|_| tree_files(&options.worktree, &options.env).map_err(|err| err.to_string()));
+    let tree = options.cache.as_ref().map(|cache| {
+        tree_files(&options.worktree, &options.env, cache.state_dir.as_deref())
+            .map_err(|err| err.to_string())
+    });
     let tree = Arc::new(tree);
     let permits = Arc::new(Semaphore::new(options.max_parallel.max(1)));
     let (sender, mut receiver) = mpsc::unbounded_channel();

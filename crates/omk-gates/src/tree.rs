@@ -41,14 +41,16 @@ pub enum TreeError {
     },
 }
 
-/// The directory omk keeps its state in; never part of what the gates check.
-const STATE_DIR: &str = ".omk/";
-
-/// Returns the files of the worktree at `dir`: tracked and untracked, not ignored, without `.omk/`.
+/// Returns the files of the worktree at `dir`: tracked and untracked, not ignored, and not under
+/// `state_dir` (relative, `/`-terminated: the caller's own state, which no gate checks).
 ///
 /// `env` is the environment git runs with, less the `GIT_*` variables that would point it at
 /// another repository.
-pub fn tree_files(dir: &Path, env: &[(String, String)]) -> Result<TreeFiles, TreeError> {
+pub fn tree_files(
+    dir: &Path,
+    env: &[(String, String)],
+    state_dir: Option<&str>,
+) -> Result<TreeFiles, TreeError> {
     let git_error = |message: String| TreeError::Git { dir: dir.display().to_string(), message };
     let stdout = git_output(dir, env, &["ls-files", "-co", "--exclude-standard", "-z"])
         .map_err(git_error)?;
@@ -56,7 +58,7 @@ pub fn tree_files(dir: &Path, env: &[(String, String)]) -> Result<TreeFiles, Tre
         .split(|byte| *byte == 0)
         .filter(|it| !it.is_empty())
         .map(|it| String::from_utf8_lossy(it).into_owned())
-        .filter(|path| !path.starts_with(STATE_DIR))
+        .filter(|path| state_dir.is_none_or(|state_dir| !path.starts_with(state_dir)))
         .collect();
     // A path both modified and untracked-listed cannot happen, but a deleted tracked file is
     // listed once by -c; sort and dedup keep the list canonical either way.

@@ -18,7 +18,7 @@ use tokio::sync::watch;
 
 use crate::{
     error::Error,
-    layout::{EXCLUDE_PATTERN, Layout, artifacts},
+    layout::{EXCLUDE_PATTERN, Layout, STATE_DIR_PREFIX, artifacts},
 };
 
 /// How long a gate's process group has between SIGTERM and SIGKILL when it is stopped.
@@ -69,6 +69,7 @@ pub(crate) fn run_options(site: GateSite<'_>, cache: Option<GateCache<'_>>) -> R
             run_id: cache.run_id,
             env_names,
             read: cache.read,
+            state_dir: Some(STATE_DIR_PREFIX.to_owned()),
         }
     });
     RunOptions {

@@ -16,6 +16,10 @@ const STATE_DIR: &str = ".omk";
 /// The `.git/info/exclude` pattern that keeps the state directory out of `git status`.
 pub(crate) const EXCLUDE_PATTERN: &str = "/.omk/";
 
+/// The state directory as a path prefix relative to the repository root, which the gate
+/// cache's tree digest leaves out.
+pub(crate) const STATE_DIR_PREFIX: &str = ".omk/";
+
 /// The state directory of one repository.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Layout {

@@ -163,6 +163,7 @@ fn a_passed_gate_is_reused_on_an_unchanged_tree_and_rerun_after_a_change() -> Te
         run_id: run_id.to_owned(),
         env_names: vec!["PATH".to_owned(), "CI".to_owned()],
         read,
+        state_dir: Some(".omk/".to_owned()),
     };
     let run = |run_id: &str, read: bool| {
         let options = RunOptions {
@@ -197,6 +198,10 @@ fn a_passed_gate_is_reused_on_an_unchanged_tree_and_rerun_after_a_change() -> Te
     // --no-cache runs everything but still stores the results.
     assert_eq!(run("r5", false), ["ran", "ran", "ran"]);
     assert_eq!(run("r6", true), ["r5", "r5", "ran"]);
+    // The caller's state directory never counts, even when git would list it.
+    fs::create_dir(wt.join(".omk"))?;
+    fs::write(wt.join(".omk/state.json"), "{}\n")?;
+    assert_eq!(run("r7", true), ["r5", "r5", "ran"]);
     Ok(())
 }
 
@@ -210,6 +215,7 @@ fn outside_a_git_repository_the_cache_is_not_used_and_says_why() -> TestResult {
             run_id: "r1".to_owned(),
             env_names: Vec::new(),
             read: true,
+            state_dir: None,
         }),
         ..options(dir.path(), 1)
     };
