@@ -1,5 +1,8 @@
 //! Git for tests: one hermetic environment, whatever the developer's shell holds.
 
+#[cfg(test)]
+mod tests;
+
 use std::{
     ffi::OsStr,
     fs,

@@ -1,12 +1,14 @@
 //! A builder of goal event logs, so each test states only the evidence it is about.
 
+use std::path::Path;
+
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use omk_events::{
     Actor, AgentFinished, AgentStarted, AgentStatus, ArtifactRef, ChangeAccepted, ChangeRejected,
     ChangedFile, ChangesCaptured, ChangesCommitted, Cost, CostSource, DecisionMade,
-    DecisionRequested, DecisionSubject, Envelope, Event, FileOperation, GateFinished, GateKind,
-    GatePhase, GateSurfaceChecked, GoalCreated, GoalId, ProcessExit, ReviewFinished, ReviewStarted,
-    ReviewStatus, Seq, TestCounts, TokenUsage, WorktreeCreated,
+    DecisionRequested, DecisionSubject, Envelope, Event, EventLog, FileOperation, GateFinished,
+    GateKind, GatePhase, GateSurfaceChecked, GoalCreated, GoalId, ProcessExit, ReviewFinished,
+    ReviewStarted, ReviewStatus, Seq, TestCounts, TokenUsage, WorktreeCreated,
 };
 
 /// The goal's base commit (git's empty tree id, as any 40 hex digits would do).
@@ -69,6 +71,21 @@ impl Log {
     /// Returns the log of a goal verified on `T1` and accepted by a person.
     pub fn ready() -> Self {
         Self::verified().accept(T1)
+    }
+
+    /// Writes this log to a new file at `path` as omk writes a goal's log (hash-chained, with
+    /// a lock file beside it while it is open), as a spec case of `omk-proof/tests/data` is made.
+    ///
+    /// # Errors
+    ///
+    /// When the file exists or cannot be written.
+    pub fn write(&self, path: &Path) -> Result<(), omk_events::Error> {
+        let goal_id = GoalId::parse(GOAL).expect("a valid goal id");
+        let mut log = EventLog::create(path, &goal_id)?;
+        for envelope in &self.events {
+            log.append(envelope.at, envelope.event.clone())?;
+        }
+        log.sync()
     }
 
     /// Appends `event`, one second after the last.
