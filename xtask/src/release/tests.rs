@@ -67,10 +67,7 @@ impl Fixture {
         ReleaseContext {
             root: self.root(),
             date: NaiveDate::from_ymd_opt(2026, 2, 3).expect("2026-02-03 is a date"),
-            git_env: omk_testkit::GIT_ENV
-                .iter()
-                .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
-                .collect(),
+            git: omk_testkit::git_command,
         }
     }
 
