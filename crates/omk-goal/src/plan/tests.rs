@@ -388,76 +388,48 @@ writes = ["src/cli/", "src/shared/mod.rs"]
 
 #[test]
 fn overlaps_are_found_between_files_directories_and_globs() {
-    let check = |a: &[&str], b: &[&str], expect: &str| {
-        let tasks = [task("a", &[], a), task("b", &[], b)];
-        let actual = match validate(&tasks) {
-            Ok(()) => "ok".to_owned(),
-            Err(problems) => problems.join("\n"),
-        };
-        let expect = if expect == "ok" {
-            "ok".to_owned()
-        } else {
-            format!(
-                "tasks \"a\" and \"b\" both write {expect} but neither depends on the other; add \
-                 depends_on or split the paths"
-            )
-        };
-        assert_eq!(actual, expect, "{a:?} vs {b:?}");
-    };
-    check(
-        &["src/lib.rs"],
-        &["src/lib.rs"],
-        "src/lib.rs (a writes \"src/lib.rs\", b writes \"src/lib.rs\")",
-    );
-    check(
-        &["./src/lib.rs"],
-        &["src//lib.rs"],
-        "src/lib.rs (a writes \"./src/lib.rs\", b writes \"src//lib.rs\")",
-    );
-    check(&["src/lib.rs"], &["src/main.rs"], "ok");
-    check(&["src/api/mod.rs"], &["src/"], "src/ (a writes \"src/api/mod.rs\", b writes \"src/\")");
-    check(
-        &["src/api"],
-        &["src/api/mod.rs"],
-        "src/api (a writes \"src/api\", b writes \"src/api/mod.rs\")",
-    );
-    check(&["src/api/"], &["src/apis/"], "ok");
-    check(
-        &["src/*.rs"],
-        &["src/lib.rs"],
-        "src/lib.rs (a writes \"src/*.rs\", b writes \"src/lib.rs\")",
-    );
-    check(&["src/*.rs"], &["src/api/lib.rs"], "ok");
-    check(&["src/*.rs"], &["src/lib.md"], "ok");
-    check(
-        &["src/**/*.rs"],
-        &["src/api/deep/x.rs"],
-        "src/api/deep/x.rs (a writes \"src/**/*.rs\", b writes \"src/api/deep/x.rs\")",
-    );
-    check(
-        &["**/Cargo.toml"],
-        &["crates/omk/Cargo.toml"],
-        "crates/omk/Cargo.toml (a writes \"**/Cargo.toml\", b writes \"crates/omk/Cargo.toml\")",
-    );
-    // A glob that matches something under a directory overlaps it.
-    check(
-        &["src/api/*.rs"],
-        &["src/"],
-        "src/api/*.rs (a writes \"src/api/*.rs\", b writes \"src/\")",
-    );
-    check(
-        &["crates/*/src/"],
-        &["crates/omk/src/lib.rs"],
-        "crates/omk/src/lib.rs (a writes \"crates/*/src/\", b writes \"crates/omk/src/lib.rs\")",
-    );
-    check(&["src/*.rs"], &["tests/"], "ok");
-    // Two globs overlap when their literal prefixes are prefix-related.
-    check(
-        &["src/*.rs"],
-        &["src/api/*.rs"],
-        "src/*.rs (a writes \"src/*.rs\", b writes \"src/api/*.rs\")",
-    );
-    check(&["src/*.rs"], &["tests/*.rs"], "ok");
+    let pairs: [(&[&str], &[&str]); 16] = [
+        (&["src/lib.rs"], &["src/lib.rs"]),
+        (&["./src/lib.rs"], &["src//lib.rs"]),
+        (&["src/lib.rs"], &["src/main.rs"]),
+        (&["src/api/mod.rs"], &["src/"]),
+        (&["src/api"], &["src/api/mod.rs"]),
+        (&["src/api/"], &["src/apis/"]),
+        (&["src/*.rs"], &["src/lib.rs"]),
+        (&["src/*.rs"], &["src/api/lib.rs"]),
+        (&["src/*.rs"], &["src/lib.md"]),
+        (&["src/**/*.rs"], &["src/api/deep/x.rs"]),
+        (&["**/Cargo.toml"], &["crates/omk/Cargo.toml"]),
+        // A glob that matches something under a directory overlaps it.
+        (&["src/api/*.rs"], &["src/"]),
+        (&["crates/*/src/"], &["crates/omk/src/lib.rs"]),
+        (&["src/*.rs"], &["tests/"]),
+        // Two globs overlap when their literal prefixes are prefix-related.
+        (&["src/*.rs"], &["src/api/*.rs"]),
+        (&["src/*.rs"], &["tests/*.rs"]),
+    ];
+    let verdicts = pairs.map(|(a, b)| match validate(&[task("a", &[], a), task("b", &[], b)]) {
+        Ok(()) => format!("{a:?} and {b:?}: ok"),
+        Err(problems) => problems.join("\n"),
+    });
+    assert_snapshot!(verdicts.join("\n"), @r#"
+    tasks "a" and "b" both write src/lib.rs (a writes "src/lib.rs", b writes "src/lib.rs") but neither depends on the other; add depends_on or split the paths
+    tasks "a" and "b" both write src/lib.rs (a writes "./src/lib.rs", b writes "src//lib.rs") but neither depends on the other; add depends_on or split the paths
+    ["src/lib.rs"] and ["src/main.rs"]: ok
+    tasks "a" and "b" both write src/ (a writes "src/api/mod.rs", b writes "src/") but neither depends on the other; add depends_on or split the paths
+    tasks "a" and "b" both write src/api (a writes "src/api", b writes "src/api/mod.rs") but neither depends on the other; add depends_on or split the paths
+    ["src/api/"] and ["src/apis/"]: ok
+    tasks "a" and "b" both write src/lib.rs (a writes "src/*.rs", b writes "src/lib.rs") but neither depends on the other; add depends_on or split the paths
+    ["src/*.rs"] and ["src/api/lib.rs"]: ok
+    ["src/*.rs"] and ["src/lib.md"]: ok
+    tasks "a" and "b" both write src/api/deep/x.rs (a writes "src/**/*.rs", b writes "src/api/deep/x.rs") but neither depends on the other; add depends_on or split the paths
+    tasks "a" and "b" both write crates/omk/Cargo.toml (a writes "**/Cargo.toml", b writes "crates/omk/Cargo.toml") but neither depends on the other; add depends_on or split the paths
+    tasks "a" and "b" both write src/api/*.rs (a writes "src/api/*.rs", b writes "src/") but neither depends on the other; add depends_on or split the paths
+    tasks "a" and "b" both write crates/omk/src/lib.rs (a writes "crates/*/src/", b writes "crates/omk/src/lib.rs") but neither depends on the other; add depends_on or split the paths
+    ["src/*.rs"] and ["tests/"]: ok
+    tasks "a" and "b" both write src/*.rs (a writes "src/*.rs", b writes "src/api/*.rs") but neither depends on the other; add depends_on or split the paths
+    ["src/*.rs"] and ["tests/*.rs"]: ok
+    "#);
 }
 
 #[test]
