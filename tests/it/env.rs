@@ -1,5 +1,5 @@
 //! A hermetic environment to run `omk` in: temp HOME and XDG_CONFIG_HOME (so no developer's
-//! own omk config is read), no git config, a fixed clock.
+//! own omk config is read), git made hermetic by omk-testkit, a fixed clock.
 
 use std::{
     fmt, fs,
@@ -47,14 +47,6 @@ impl TestEnv {
             .current_dir(cwd)
             .env("HOME", self.root().join("home"))
             .env("XDG_CONFIG_HOME", self.root().join("home/.config"))
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_AUTHOR_NAME", "Test")
-            .env("GIT_AUTHOR_EMAIL", "test@example.invalid")
-            .env("GIT_COMMITTER_NAME", "Test")
-            .env("GIT_COMMITTER_EMAIL", "test@example.invalid")
-            .env("GIT_AUTHOR_DATE", "2026-11-21T20:00:00Z")
-            .env("GIT_COMMITTER_DATE", "2026-11-21T20:00:00Z")
             .env("OMK_NOW", "2026-11-21T20:00:00Z")
             .env("KIMI_DISABLE_TELEMETRY", "1")
             .env("KIMI_CLI_NO_AUTO_UPDATE", "1")
@@ -68,9 +60,10 @@ impl TestEnv {
             .env_remove("OMK_LOG")
             .env_remove("NO_COLOR")
             .env_remove("CLICOLOR")
-            .env_remove("CLICOLOR_FORCE")
-            .env_remove("GIT_DIR")
-            .env_remove("GIT_WORK_TREE");
+            .env_remove("CLICOLOR_FORCE");
+        // No git config, a fixed identity and dates, and no `GIT_*` variable from outside, for
+        // omk's git as for the test's own.
+        omk_testkit::hermetic(&mut command);
         command
     }
 

@@ -2,7 +2,8 @@
 //!
 //! The steps are fmt, clippy, the tests (nextest when installed, else `cargo test`), the doc
 //! tests and tidy. Test steps run with `INSTA_UPDATE=no`, so a missing or changed snapshot fails
-//! instead of being written, and with `CI=true` unless `CI` is already set.
+//! instead of being written, and with `CI=true` unless `CI` is already set. The test suite also
+//! runs with an odd git identity and dates in its environment, so that it stays hermetic.
 
 use std::{
     env,
@@ -27,6 +28,16 @@ pub(crate) struct PlanOptions {
     /// Whether `CI` is already set in the environment.
     pub(crate) ci_set: bool,
 }
+
+/// A git identity and dates that no test expects, set for the test suite's run.
+const OUTER_GIT_ENV: [(&str, &str); 6] = [
+    ("GIT_AUTHOR_NAME", "Outer-Author"),
+    ("GIT_AUTHOR_EMAIL", "outer-author@ci.invalid"),
+    ("GIT_AUTHOR_DATE", "2001-02-03T04:05:06Z"),
+    ("GIT_COMMITTER_NAME", "Outer-Committer"),
+    ("GIT_COMMITTER_EMAIL", "outer-committer@ci.invalid"),
+    ("GIT_COMMITTER_DATE", "2001-02-03T04:05:06Z"),
+];
 
 /// One CI step: a name for messages and what it runs.
 #[derive(Debug)]
@@ -99,10 +110,15 @@ pub(crate) fn plan(options: PlanOptions) -> Vec<Step> {
     if !options.ci_set {
         test_env.push(("CI", "true"));
     }
+    // The suite must pass whatever the developer's environment holds, as when omk runs it as a
+    // gate from a shell with a git identity set: the one run of the suite gets an identity and
+    // dates no test expects, so a test or an omk git call that reads them fails here.
+    let mut suite_env = test_env.clone();
+    suite_env.extend(OUTER_GIT_ENV);
     let tests = if options.nextest {
-        cargo_step("nextest", vec!["nextest", "run", "--workspace", "--profile", "ci"], &test_env)
+        cargo_step("nextest", vec!["nextest", "run", "--workspace", "--profile", "ci"], &suite_env)
     } else {
-        cargo_step("test", vec!["test", "--workspace"], &test_env)
+        cargo_step("test", vec!["test", "--workspace"], &suite_env)
     };
 
     vec![
@@ -173,7 +189,10 @@ mod tests {
             &[
                 "cargo fmt --all -- --check",
                 "cargo clippy --workspace --all-targets --locked -- -D warnings",
-                "INSTA_UPDATE=no CI=true cargo nextest run --workspace --profile ci",
+                "INSTA_UPDATE=no CI=true GIT_AUTHOR_NAME=Outer-Author \
+                 GIT_AUTHOR_EMAIL=outer-author@ci.invalid GIT_AUTHOR_DATE=2001-02-03T04:05:06Z \
+                 GIT_COMMITTER_NAME=Outer-Committer GIT_COMMITTER_EMAIL=outer-committer@ci.invalid \
+                 GIT_COMMITTER_DATE=2001-02-03T04:05:06Z cargo nextest run --workspace --profile ci",
                 "INSTA_UPDATE=no CI=true cargo test --workspace --doc",
                 "cargo xtask tidy (in process)",
             ],
@@ -187,7 +206,10 @@ mod tests {
             &[
                 "cargo fmt --all -- --check",
                 "cargo clippy --workspace --all-targets -- -D warnings",
-                "INSTA_UPDATE=no cargo test --workspace",
+                "INSTA_UPDATE=no GIT_AUTHOR_NAME=Outer-Author \
+                 GIT_AUTHOR_EMAIL=outer-author@ci.invalid GIT_AUTHOR_DATE=2001-02-03T04:05:06Z \
+                 GIT_COMMITTER_NAME=Outer-Committer GIT_COMMITTER_EMAIL=outer-committer@ci.invalid \
+                 GIT_COMMITTER_DATE=2001-02-03T04:05:06Z cargo test --workspace",
                 "INSTA_UPDATE=no cargo test --workspace --doc",
                 "cargo xtask tidy (in process)",
             ],

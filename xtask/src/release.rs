@@ -45,8 +45,8 @@ pub(crate) struct ReleaseContext<'a> {
     pub(crate) root: &'a Path,
     /// The date of the changelog section.
     pub(crate) date: NaiveDate,
-    /// Extra environment for every git command; tests use it to make git hermetic.
-    pub(crate) git_env: Vec<(String, String)>,
+    /// Returns the git command to run in a directory; tests make it hermetic.
+    pub(crate) git: fn(&Path) -> Command,
 }
 
 /// A semantic version: MAJOR.MINOR.PATCH with an optional pre-release (no build metadata).
@@ -91,7 +91,7 @@ All notable changes to omk, newest first.
 
 /// Runs `cargo xtask release`.
 pub(crate) fn run(root: &Path, args: &ReleaseArgs) -> Result<()> {
-    let ctx = ReleaseContext { root, date: chrono::Utc::now().date_naive(), git_env: Vec::new() };
+    let ctx = ReleaseContext { root, date: chrono::Utc::now().date_naive(), git: plain_git };
     let plan = plan(&ctx, &args.version)?;
     print!("{plan}");
     if args.dry_run {
@@ -558,9 +558,15 @@ fn dirty_files(ctx: &ReleaseContext<'_>) -> Result<Vec<String>> {
 }
 
 fn git(ctx: &ReleaseContext<'_>, args: &[&str]) -> Command {
+    let mut command = (ctx.git)(ctx.root);
+    command.args(args);
+    command
+}
+
+/// Returns git in `dir`, with the maintainer's environment: a release is theirs.
+fn plain_git(dir: &Path) -> Command {
     let mut command = Command::new("git");
-    command.args(args).current_dir(ctx.root);
-    command.envs(ctx.git_env.iter().map(|(key, value)| (key, value)));
+    command.current_dir(dir);
     command
 }
 

@@ -117,16 +117,7 @@ fn parallel_sleep(criterion: &mut Criterion) {
 fn cache_hit(criterion: &mut Criterion) {
     // A small git project, so the cache hashes a real tree.
     let worktree = TempDir::new().expect("the benchmark can create a temporary directory");
-    let git = |args: &[&str]| {
-        let status = Command::new("git")
-            .args(args)
-            .current_dir(worktree.path())
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_CONFIG_SYSTEM", "/dev/null")
-            .status()
-            .expect("git runs");
-        assert!(status.success(), "git {args:?}");
-    };
+    let git = |args: &[&str]| omk_testkit::git(worktree.path(), args);
     git(&["init", "-q"]);
     for n in 0..50 {
         fs::create_dir_all(worktree.path().join("src")).expect("the benchmark can write files");

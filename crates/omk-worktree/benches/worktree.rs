@@ -10,7 +10,6 @@
 use std::{
     fs,
     path::Path,
-    process::Command,
     time::{Duration, Instant},
 };
 
@@ -24,10 +23,8 @@ mod fixture;
 const FILES: usize = 20_000;
 
 fn git_status(dir: &Path, args: &[&str]) {
-    let status = Command::new("git")
+    let status = omk_testkit::git_command(dir)
         .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
         .stdout(std::process::Stdio::null())
         .status()
         .expect("git runs");
@@ -150,10 +147,8 @@ fn merge_check(criterion: &mut Criterion) {
     group.bench_function("baseline_git_merge_tree_write_tree", |bencher| {
         bencher.iter(|| {
             // Exit code 1 means conflicts, which this merge has.
-            Command::new("git")
+            omk_testkit::git_command(&root)
                 .args(["merge-tree", "--write-tree", "main", "omk/agent"])
-                .current_dir(&root)
-                .env("GIT_CONFIG_GLOBAL", "/dev/null")
                 .output()
                 .expect("git runs")
         });

@@ -1,6 +1,6 @@
 //! Making a new repository with a first commit, for sample projects and fixtures.
 
-use std::path::Path;
+use std::{ffi::OsStr, path::Path};
 
 use crate::{error::Error, git, repo::Repo};
 
@@ -35,8 +35,16 @@ pub fn init_with_commit(
 ) -> Result<Repo, Error> {
     git::run(dir, &["init", "--quiet", &format!("--initial-branch={branch}")])?;
     git::run(dir, &["add", "--all"])?;
-    let name = format!("user.name={}", identity.name);
-    let email = format!("user.email={}", identity.email);
-    git::run(dir, &["-c", &name, "-c", &email, "commit", "--quiet", "--no-verify", "-m", message])?;
+    // Git prefers `GIT_AUTHOR_*` and `GIT_COMMITTER_*` from the environment to `user.name` and
+    // `user.email`, so the identity goes in those variables, where it overrides whatever the
+    // caller's environment holds.
+    let (name, email) = (OsStr::new(identity.name), OsStr::new(identity.email));
+    let env = [
+        ("GIT_AUTHOR_NAME", name),
+        ("GIT_AUTHOR_EMAIL", email),
+        ("GIT_COMMITTER_NAME", name),
+        ("GIT_COMMITTER_EMAIL", email),
+    ];
+    git::run_with_env(dir, &["commit", "--quiet", "--no-verify", "-m", message], &env)?;
     crate::repo::open(dir)
 }

@@ -1,5 +1,6 @@
 //! Tests of release on a small workspace in a temporary git repository, with git made hermetic
-//! (no global or system config, fixed identity and dates) and a stand-in for `cargo xtask ci`.
+//! by omk-testkit (no global or system config, fixed identity and dates) and a stand-in for
+//! `cargo xtask ci`.
 
 use std::{fmt::Write as _, fs, path::Path, process::Command};
 
@@ -13,17 +14,6 @@ use super::{Commit, ReleaseContext, Version, apply, changelog_section, classify,
 struct Fixture {
     dir: TempDir,
 }
-
-const GIT_ENV: &[(&str, &str)] = &[
-    ("GIT_CONFIG_GLOBAL", "/dev/null"),
-    ("GIT_CONFIG_SYSTEM", "/dev/null"),
-    ("GIT_AUTHOR_NAME", "Omk Test"),
-    ("GIT_AUTHOR_EMAIL", "test@omk.invalid"),
-    ("GIT_AUTHOR_DATE", "2026-01-02T03:04:05Z"),
-    ("GIT_COMMITTER_NAME", "Omk Test"),
-    ("GIT_COMMITTER_EMAIL", "test@omk.invalid"),
-    ("GIT_COMMITTER_DATE", "2026-01-02T03:04:05Z"),
-];
 
 const ROOT_MANIFEST: &str = r#"[workspace]
 resolver = "3"
@@ -77,10 +67,7 @@ impl Fixture {
         ReleaseContext {
             root: self.root(),
             date: NaiveDate::from_ymd_opt(2026, 2, 3).expect("2026-02-03 is a date"),
-            git_env: GIT_ENV
-                .iter()
-                .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
-                .collect(),
+            git: omk_testkit::git_command,
         }
     }
 
@@ -104,9 +91,7 @@ impl Fixture {
     }
 
     fn git(&self, args: &[&str]) -> Result<String> {
-        let mut command = Command::new("git");
-        command.args(args).current_dir(self.root()).envs(GIT_ENV.iter().copied());
-        run(&mut command)
+        run(omk_testkit::git_command(self.root()).args(args))
     }
 
     fn cargo(&self, args: &[&str]) -> Result<String> {

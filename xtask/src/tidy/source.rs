@@ -2,7 +2,8 @@
 //! `.omk` state directory may be spelled.
 //!
 //! Test code is exempt: files named `tests.rs`, anything under a `tests/`, `benches/` or
-//! `examples/` directory, and the body of a `#[cfg(test)] mod … { … }` block.
+//! `examples/` directory, the body of a `#[cfg(test)] mod … { … }` block, and the test kit
+//! (`crates/omk-testkit`, a dev-dependency only).
 
 use std::path::Path;
 
@@ -62,9 +63,14 @@ pub(crate) fn check_layout_literals(root: &Path) -> Result<Vec<Problem>> {
     Ok(problems)
 }
 
+/// The test kit's source, test code although it sits in `src/`.
+const TEST_KIT: &str = "crates/omk-testkit/";
+
 /// Returns whether `path` holds test code only.
 fn is_test_file(path: &str) -> bool {
-    path.ends_with("/tests.rs") || path.split('/').any(|part| part == "tests")
+    path.ends_with("/tests.rs")
+        || path.split('/').any(|part| part == "tests")
+        || path.starts_with(TEST_KIT)
 }
 
 /// Returns the file's and its functions' size problems.

@@ -458,6 +458,7 @@ fn the_state_directory_is_spelled_by_layout_alone() -> Result<()> {
             ("crates/omk-goal/src/layout.rs", &in_layout),
             ("crates/omk-goal/src/run/tests.rs", &in_tests),
             ("crates/omk-goal/tests/it/main.rs", &in_tests),
+            ("crates/omk-testkit/src/log.rs", &in_tests),
             ("crates/omk-goal/src/run.rs", &in_test_module),
             ("crates/omk-cli/src/demo.rs", &elsewhere),
         ],

@@ -5,10 +5,11 @@ mod detect;
 mod runner;
 mod surface;
 
-use std::{fs, path::Path, process::Command, time::Duration};
+use std::{fs, path::Path, time::Duration};
 
 use omk_events::{GateFinished, GatePhase, sha256_hex};
 use omk_gates::{GateCommand, GateRun, GateSpec, RunOptions};
+use omk_testkit::{gate_path_env, git};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -21,35 +22,10 @@ fn options(dir: &Path, max_parallel: usize) -> RunOptions {
         kill_grace: Duration::from_millis(300),
         phase: GatePhase::Proposed,
         tree_id: Some("1111111111111111111111111111111111111111".to_owned()),
-        env: base_env(),
+        env: gate_path_env(),
         cache: None,
         cancel: None,
     }
-}
-
-/// The environment of the gates in tests: the test's PATH and nothing else.
-fn base_env() -> Vec<(String, String)> {
-    vec![("PATH".to_owned(), std::env::var("PATH").unwrap_or_default())]
-}
-
-/// Runs git hermetically in `dir`.
-fn git(dir: &Path, args: &[&str]) -> Result<String, Box<dyn std::error::Error>> {
-    let output = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_SYSTEM", "/dev/null")
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@example.com")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@example.com")
-        .env("GIT_AUTHOR_DATE", "2026-01-01T00:00:00Z")
-        .env("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z")
-        .output()?;
-    if !output.status.success() {
-        return Err(format!("git {args:?}: {}", String::from_utf8_lossy(&output.stderr)).into());
-    }
-    Ok(String::from_utf8(output.stdout)?.trim().to_owned())
 }
 
 /// Runs `specs` with `options` on a current-thread runtime, as omk does.

@@ -1,25 +1,11 @@
 //! What the controller's benchmarks share: git with a fixed identity, and running one goal.
 
-use std::{path::Path, process::Command};
+use std::path::Path;
 
-use omk_goal::{AgentSpec, RunEnv, RunOutcome, RunRequest, SystemClock, TeamRequest};
+use omk_goal::{AgentSpec, RunOutcome, RunRequest, SystemClock, TeamRequest};
+use omk_testkit::RunEnvironment;
 
-/// Runs git with `args` in `dir`, without the user's config; panics when it fails.
-pub(crate) fn git(dir: &Path, args: &[&str]) {
-    let status = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_AUTHOR_NAME", "bench")
-        .env("GIT_AUTHOR_EMAIL", "bench@example.invalid")
-        .env("GIT_COMMITTER_NAME", "bench")
-        .env("GIT_COMMITTER_EMAIL", "bench@example.invalid")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .expect("git runs");
-    assert!(status.success(), "git {args:?} failed");
-}
+pub(crate) use omk_testkit::git;
 
 /// What one benchmarked goal runs.
 pub(crate) struct Goal<'a> {
@@ -38,9 +24,7 @@ pub(crate) fn run(
 ) -> RunOutcome {
     let runtime =
         tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
-    let agent_environment =
-        omk_goal::AgentEnvironment { path: std::env::var_os("PATH"), kimi_share_dir: None };
-    let gate_environment = vec![("PATH".to_owned(), std::env::var("PATH").unwrap_or_default())];
+    let environment = RunEnvironment::on_path();
     runtime
         .block_on(omk_goal::run_goal(RunRequest {
             repo_dir: goal.repo,
@@ -50,17 +34,7 @@ pub(crate) fn run(
             budget: omk_events::BudgetLimits::default(),
             extra_gates: &[],
             team: goal.team,
-            env: RunEnv {
-                agent_environment: &agent_environment,
-                config: &omk_config::ConfigEnv::default(),
-                max_parallel_gates: 2,
-                gate_environment: &gate_environment,
-                reuse_cached_gates: goal.reuse_cached_gates,
-                clock: &SystemClock,
-                observer: Box::new(on_event),
-                interrupt: None,
-                accept: false,
-            },
+            env: environment.run_env(&SystemClock, on_event, goal.reuse_cached_gates),
         }))
         .expect("the goal runs")
 }

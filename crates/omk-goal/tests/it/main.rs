@@ -6,8 +6,9 @@ use chrono::{TimeZone, Utc};
 
 use omk_agent::AgentSpec;
 use omk_events::{Envelope, Event};
-use omk_goal::{Error, FixedClock, RunEnv, RunOutcome, RunRequest};
+use omk_goal::{Error, FixedClock, RunOutcome, RunRequest};
 use omk_proof::{Gap, ProofStatus, Readiness};
+use omk_testkit::RunEnvironment;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -35,8 +36,7 @@ fn run(
         .enable_all()
         .build()
         .expect("a tokio runtime builds");
-    let agent_environment = omk_agent::AgentEnvironment::default();
-    let gate_environment = [("PATH".to_owned(), std::env::var("PATH").unwrap_or_default())];
+    let environment = RunEnvironment::new(omk_agent::AgentEnvironment::default());
     let outcome = runtime.block_on(omk_goal::run_goal(RunRequest {
         repo_dir: repo,
         prompt,
@@ -45,17 +45,7 @@ fn run(
         budget: omk_events::BudgetLimits::default(),
         extra_gates,
         team: None,
-        env: RunEnv {
-            agent_environment: &agent_environment,
-            config: &omk_config::ConfigEnv::default(),
-            max_parallel_gates: 2,
-            gate_environment: &gate_environment,
-            reuse_cached_gates: true,
-            clock: &clock,
-            observer: Box::new(observer),
-            interrupt: None,
-            accept: false,
-        },
+        env: environment.run_env(&clock, observer, true),
     }))?;
     Ok((outcome, seen.into_inner().expect("not poisoned")))
 }
@@ -127,11 +117,7 @@ fn the_demo_goal_passes_its_gates_and_awaits_the_review_wall() -> TestResult {
 
     // The user's checkout is untouched, and .omk/ is excluded from git.
     assert_eq!(fs::read_to_string(demo.repo.join("calc.sh"))?.matches(" - ").count(), 1);
-    let status = std::process::Command::new("git")
-        .args(["status", "--porcelain"])
-        .current_dir(&demo.repo)
-        .output()?;
-    assert_eq!(String::from_utf8_lossy(&status.stdout), "");
+    assert_eq!(omk_testkit::git(&demo.repo, &["status", "--porcelain"]), "");
     Ok(())
 }
 

@@ -10,7 +10,7 @@ use omk_proof::{
     validate_for_merge,
 };
 
-use crate::support::{Log, T1, T2};
+use crate::support::{Log, ProofOf, T1, T2};
 
 #[test]
 fn markdown_of_a_ready_proof() {

@@ -4,14 +4,17 @@
 //! and status is reached often.
 
 use omk_events::{
-    AgentStatus, BudgetExhausted, BudgetResource, DecisionSubject, Envelope, Event,
-    GateSurfaceChecked, GoalBlocked, GoalCancelled, GoalFailed, GoalPaused, GoalResumed,
-    ReviewStarted, ReviewStatus, Seq, Step, TestCounts,
+    AgentStatus, BudgetExhausted, BudgetResource, DecisionSubject, Event, GateSurfaceChecked,
+    GoalBlocked, GoalCancelled, GoalFailed, GoalPaused, GoalResumed, ReviewStarted, ReviewStatus,
+    Step, TestCounts,
 };
 use omk_proof::{Proof, ProofStatus, Readiness};
 use proptest::prelude::*;
 
-use crate::support::{BASE, CHECKS, Log, T1, T2, gate_run, review_result};
+use crate::{
+    monotone::{self, proof_of},
+    support::{BASE, CHECKS, Log, T1, T2, gate_run, review_result},
+};
 
 /// One step of a goal's run; some steps are two events.
 #[derive(Debug, Clone)]
@@ -174,10 +177,6 @@ fn apply(log: Log, step: &Move) -> Log {
     }
 }
 
-fn proof_of(events: &[Envelope]) -> Proof {
-    omk_proof::synthesize(events).expect("generated logs start with goal_created")
-}
-
 /// Whether the event is supporting evidence: removing it must never help.
 fn supports(event: &Event) -> bool {
     match event {
@@ -215,28 +214,6 @@ fn failing_moves() -> Vec<Move> {
         }
     }
     moves
-}
-
-fn renumber(events: &mut [Envelope]) {
-    for (idx, envelope) in events.iter_mut().enumerate() {
-        envelope.seq = Seq(idx as u64 + 1);
-    }
-}
-
-/// Checks `after` is no better than `before`: not a higher rung, and not newly ready.
-fn no_better(before: &Proof, after: &Proof) -> Result<(), TestCaseError> {
-    prop_assert!(
-        after.readiness <= before.readiness,
-        "{:?} rose to {:?}",
-        before.readiness,
-        after.readiness
-    );
-    prop_assert!(
-        after.status != ProofStatus::Ready || before.status == ProofStatus::Ready,
-        "{:?} became ready",
-        before.status
-    );
-    Ok(())
 }
 
 proptest! {
@@ -282,16 +259,7 @@ proptest! {
     /// Removing any piece of supporting evidence never raises the readiness or makes it ready.
     #[test]
     fn removing_evidence_never_helps(log in any_log()) {
-        let before = proof_of(&log.events);
-        for idx in 1..log.events.len() {
-            if !supports(&log.events[idx].event) {
-                continue;
-            }
-            let mut events = log.events.clone();
-            events.remove(idx);
-            renumber(&mut events);
-            no_better(&before, &proof_of(&events))?;
-        }
+        monotone::removing_evidence_never_helps(&log, supports)?;
     }
 
     /// Appending a failing piece of evidence never raises the readiness or makes it ready.
@@ -300,14 +268,8 @@ proptest! {
     /// stale; it may move the rung, but it never makes the goal ready.
     #[test]
     fn adding_failing_evidence_never_helps(log in any_log()) {
-        let before = proof_of(&log.events);
-        for step in failing_moves() {
-            let after = proof_of(&apply(log.clone(), &step).events);
-            prop_assert!(after.status != ProofStatus::Ready || before.status == ProofStatus::Ready);
-            if !matches!(step, Move::Agent(_)) {
-                no_better(&before, &after)?;
-            }
-        }
+        let may_move_rung = |step: &Move| matches!(step, Move::Agent(_));
+        monotone::appending_failure_never_helps(&log, &failing_moves(), apply, may_move_rung)?;
     }
 
     /// Paused and cancelled stay until a resume, whatever else happens.

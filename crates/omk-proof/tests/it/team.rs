@@ -12,7 +12,7 @@ use omk_proof::{
     SliceStatus, TaskGraphSummary,
 };
 
-use crate::support::{BASE, Log, T1, artifact, gate_run};
+use crate::support::{BASE, Log, ProofOf, T1, artifact, gate_run};
 
 /// The integration branch's merged trees and heads.
 const M1: &str = "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1";
@@ -544,14 +544,15 @@ fn json_of_a_mixed_team() {
 /// Property tests of the team rules over random team logs: the all-landed path with steps
 /// dropped and random steps inserted.
 mod props {
-    use omk_events::{
-        AgentStatus, Envelope, Event, FailureCause, ReviewStatus, Seq, TakeOutReason,
-    };
-    use omk_proof::{Gap, Proof, ProofStatus, SliceStatus};
+    use omk_events::{AgentStatus, Event, FailureCause, ReviewStatus, TakeOutReason};
+    use omk_proof::{Gap, ProofStatus, SliceStatus};
     use proptest::prelude::*;
 
     use super::{M1, M2, TeamLog};
-    use crate::support::{Log, T1};
+    use crate::{
+        monotone::{self, proof_of},
+        support::{Log, T1},
+    };
 
     const TASKS: [&str; 2] = ["api", "cli"];
     const TREES: [&str; 2] = [M1, M2];
@@ -645,10 +646,6 @@ mod props {
         }
     }
 
-    fn proof_of(events: &[Envelope]) -> Proof {
-        omk_proof::synthesize(events).expect("generated logs start with goal_created")
-    }
-
     /// Whether the event is supporting evidence: removing it must never help.
     fn supports(event: &Event) -> bool {
         match event {
@@ -658,23 +655,6 @@ mod props {
             Event::QueueLanded(_) | Event::TaskCompleted(_) | Event::ChangeAccepted(_) => true,
             _ => false,
         }
-    }
-
-    fn renumber(events: &mut [Envelope]) {
-        for (idx, envelope) in events.iter_mut().enumerate() {
-            envelope.seq = Seq(idx as u64 + 1);
-        }
-    }
-
-    fn no_better(before: &Proof, after: &Proof) -> Result<(), TestCaseError> {
-        prop_assert!(
-            after.readiness <= before.readiness,
-            "{:?} rose to {:?}",
-            before.readiness,
-            after.readiness
-        );
-        prop_assert!(after.status != ProofStatus::Ready || before.status == ProofStatus::Ready);
-        Ok(())
     }
 
     /// The generator reaches ready goals and both team gaps, so the properties are not vacuous.
@@ -733,25 +713,14 @@ mod props {
         /// Removing any piece of supporting evidence never raises the readiness.
         #[test]
         fn removing_evidence_never_helps(log in any_log()) {
-            let before = proof_of(&log.events);
-            for idx in 1..log.events.len() {
-                if !supports(&log.events[idx].event) {
-                    continue;
-                }
-                let mut events = log.events.clone();
-                events.remove(idx);
-                renumber(&mut events);
-                no_better(&before, &proof_of(&events))?;
-            }
+            monotone::removing_evidence_never_helps(&log, supports)?;
         }
 
         /// A slice taken out or failed for good never helps.
         #[test]
         fn losing_a_slice_never_helps(log in any_log()) {
-            let before = proof_of(&log.events);
-            for step in [Move::TakenOut(0), Move::TakenOut(1), Move::Fail(0, false), Move::Fail(1, false)] {
-                no_better(&before, &proof_of(&apply(log.clone(), &step).events))?;
-            }
+            let lost = [Move::TakenOut(0), Move::TakenOut(1), Move::Fail(0, false), Move::Fail(1, false)];
+            monotone::appending_failure_never_helps(&log, &lost, apply, |_| false)?;
         }
     }
 }

@@ -3,27 +3,9 @@
 use std::{
     fs,
     path::{Path, PathBuf},
-    process::Command,
 };
 
-/// Runs git hermetically in `dir` and returns its trimmed stdout; panics if git fails.
-pub(crate) fn git(dir: &Path, args: &[&str]) -> String {
-    let output = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_AUTHOR_NAME", "Test")
-        .env("GIT_AUTHOR_EMAIL", "test@example.invalid")
-        .env("GIT_COMMITTER_NAME", "Test")
-        .env("GIT_COMMITTER_EMAIL", "test@example.invalid")
-        .env("GIT_AUTHOR_DATE", "2026-11-21T20:00:00Z")
-        .env("GIT_COMMITTER_DATE", "2026-11-21T20:00:00Z")
-        .output()
-        .expect("git runs in tests");
-    assert!(output.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8_lossy(&output.stdout).trim().to_owned()
-}
+pub(crate) use omk_testkit::git;
 
 /// Creates a repository at `dir/repo` with `n_files` files of 20 lines in directories of 50,
 /// committed on `main`, and returns its root.

@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use insta::assert_snapshot;
 use omk_events::{BudgetLimits, TaskSpec};
 
 use super::{
@@ -47,6 +48,16 @@ fn task(id: &str, depends_on: &[&str], writes: &[&str]) -> TaskSpec {
         retries: 1,
         ..TaskSpec::new(id, format!("Do {id}"))
     }
+}
+
+/// Returns the errors of the plans `texts`, which must not parse, one a line.
+fn errors_of(texts: &[&str]) -> String {
+    texts.iter().map(|text| plan_error(text)).collect::<Vec<_>>().join("\n")
+}
+
+/// Returns the problems `validate` finds in `tasks`, which must be invalid, one a line.
+fn problems_of(tasks: &[TaskSpec]) -> String {
+    validate(tasks).expect_err("the tasks are invalid").join("\n")
 }
 
 /// Returns `items` as owned strings.
@@ -166,104 +177,77 @@ fn script_agents_are_relative_to_the_plan_files_directory() {
 
 #[test]
 fn unknown_keys_name_the_place_and_the_closest_key() {
-    assert_eq!(
-        plan_error("max_agent = 3\n"),
-        "plans/team.toml:1:1: unknown key `max_agent` at the top level; did you mean `max_agents`?"
-    );
-    assert_eq!(
-        plan_error("[[task]]\nid = \"a\"\nprompt = \"p\"\ndepend_on = [\"b\"]\n"),
-        "plans/team.toml:4:1: unknown key `depend_on` in [[task]]; did you mean `depends_on`?"
-    );
-    assert_eq!(
-        plan_error("[[task]]\nid = \"a\"\nprompt = \"p\"\n[task.budget]\ntoken = 5\n"),
-        "plans/team.toml:5:1: unknown key `token` in [task.budget]; did you mean `tokens`?"
-    );
-    assert_eq!(
-        plan_error("[[task]]\nid = \"a\"\nprompt = \"p\"\nbananas = 1\n"),
-        "plans/team.toml:4:1: unknown key `bananas` in [[task]]; expected one of id, prompt, \
-         depends_on, reads, writes, agent, retries, budget"
-    );
+    let errors = errors_of(&[
+        "max_agent = 3\n",
+        "[[task]]\nid = \"a\"\nprompt = \"p\"\ndepend_on = [\"b\"]\n",
+        "[[task]]\nid = \"a\"\nprompt = \"p\"\n[task.budget]\ntoken = 5\n",
+        "[[task]]\nid = \"a\"\nprompt = \"p\"\nbananas = 1\n",
+    ]);
+    assert_snapshot!(errors, @r"
+    plans/team.toml:1:1: unknown key `max_agent` at the top level; did you mean `max_agents`?
+    plans/team.toml:4:1: unknown key `depend_on` in [[task]]; did you mean `depends_on`?
+    plans/team.toml:5:1: unknown key `token` in [task.budget]; did you mean `tokens`?
+    plans/team.toml:4:1: unknown key `bananas` in [[task]]; expected one of id, prompt, depends_on, reads, writes, agent, retries, budget
+    ");
 }
 
 #[test]
 fn toml_syntax_errors_name_the_file_line_and_column() {
-    assert_eq!(
-        plan_error("[[task]]\nid = \"a\nprompt = \"p\"\n"),
-        "plans/team.toml:2:8: invalid basic string, expected `\"`"
-    );
-    assert_eq!(
-        plan_error("[[task]]\nid = \"a\"\nid = \"b\"\nprompt = \"p\"\n"),
-        "plans/team.toml:3:1: duplicate key"
-    );
-    assert_eq!(
-        plan_error("[task]\nid = \"a\"\n"),
-        "plans/team.toml:1:1: task must be a list of tables; write each task under a [[task]] \
-         header"
-    );
+    let errors = errors_of(&[
+        "[[task]]\nid = \"a\nprompt = \"p\"\n",
+        "[[task]]\nid = \"a\"\nid = \"b\"\nprompt = \"p\"\n",
+        "[task]\nid = \"a\"\n",
+    ]);
+    assert_snapshot!(errors, @r#"
+    plans/team.toml:2:8: invalid basic string, expected `"`
+    plans/team.toml:3:1: duplicate key
+    plans/team.toml:1:1: task must be a list of tables; write each task under a [[task]] header
+    "#);
 }
 
 #[test]
 fn values_of_the_wrong_form_say_the_expected_form() {
-    let cases = [
-        ("max_agents = 0\n", "plans/team.toml:1:14: max_agents must be a whole number, 1 or more"),
-        ("retries = -1\n", "plans/team.toml:1:11: retries must be a whole number, 0 or more"),
-        (
-            "retries = 5000000000\n",
-            "plans/team.toml:1:11: retries must be a whole number from 0 to 4294967295",
-        ),
-        (
-            "task = 3\n",
-            "plans/team.toml:1:8: task must be a list of tables; write each task under a [[task]] header",
-        ),
-        ("[[task]]\nid = 7\nprompt = \"p\"\n", "plans/team.toml:2:6: [[task]] id must be a string"),
-        (
-            "[[task]]\nid = \"a\"\nprompt = \"p\"\nwrites = \"src/\"\n",
-            "plans/team.toml:4:10: [[task]] writes must be an array of strings",
-        ),
-        (
-            "[[task]]\nid = \"a\"\nprompt = \"p\"\nretries = \"two\"\n",
-            "plans/team.toml:4:11: [[task]] retries must be a whole number, 0 or more",
-        ),
-        (
-            "[[task]]\nid = \"a\"\nprompt = \"p\"\nagent = \" \"\n",
-            "plans/team.toml:4:9: [[task]] agent is empty; name an agent such as kimi or \
-             script:FILE, or leave agent out to run the goal's agent",
-        ),
-        (
-            "[[task]]\nid = \"a\"\nprompt = \"p\"\nbudget = 5\n",
-            "plans/team.toml:4:10: [[task]] budget must be a table: write [task.budget] with \
-             time, tokens, usd or turns",
-        ),
-        (
-            "[[task]]\nid = \"a\"\nprompt = \"p\"\n[task.budget]\ntime = \"ten minutes\"\n",
-            "plans/team.toml:5:8: [task.budget] time: \"ten minutes\" is not a duration; write \
-             it like 90s, 10m, 1h30m or 500ms",
-        ),
-        (
-            "[[task]]\nid = \"a\"\nprompt = \"p\"\n[task.budget]\nusd = -1.0\n",
-            "plans/team.toml:5:7: [task.budget] usd must be a number of US dollars, 0 or more",
-        ),
-        (
-            "[[task]]\nid = \"a\"\nprompt = \"p\"\n[task.budget]\ntokens = 1.5\n",
-            "plans/team.toml:5:10: [task.budget] tokens must be a whole number, 0 or more",
-        ),
-    ];
-    for (text, expect) in cases {
-        assert_eq!(plan_error(text), expect, "{text}");
-    }
+    let task = "[[task]]\nid = \"a\"\nprompt = \"p\"\n";
+    let errors = errors_of(&[
+        "max_agents = 0\n",
+        "retries = -1\n",
+        "retries = 5000000000\n",
+        "task = 3\n",
+        "[[task]]\nid = 7\nprompt = \"p\"\n",
+        &format!("{task}writes = \"src/\"\n"),
+        &format!("{task}retries = \"two\"\n"),
+        &format!("{task}agent = \" \"\n"),
+        &format!("{task}budget = 5\n"),
+        &format!("{task}[task.budget]\ntime = \"ten minutes\"\n"),
+        &format!("{task}[task.budget]\nusd = -1.0\n"),
+        &format!("{task}[task.budget]\ntokens = 1.5\n"),
+    ]);
+    assert_snapshot!(errors, @r#"
+    plans/team.toml:1:14: max_agents must be a whole number, 1 or more
+    plans/team.toml:1:11: retries must be a whole number, 0 or more
+    plans/team.toml:1:11: retries must be a whole number from 0 to 4294967295
+    plans/team.toml:1:8: task must be a list of tables; write each task under a [[task]] header
+    plans/team.toml:2:6: [[task]] id must be a string
+    plans/team.toml:4:10: [[task]] writes must be an array of strings
+    plans/team.toml:4:11: [[task]] retries must be a whole number, 0 or more
+    plans/team.toml:4:9: [[task]] agent is empty; name an agent such as kimi or script:FILE, or leave agent out to run the goal's agent
+    plans/team.toml:4:10: [[task]] budget must be a table: write [task.budget] with time, tokens, usd or turns
+    plans/team.toml:5:8: [task.budget] time: "ten minutes" is not a duration; write it like 90s, 10m, 1h30m or 500ms
+    plans/team.toml:5:7: [task.budget] usd must be a number of US dollars, 0 or more
+    plans/team.toml:5:10: [task.budget] tokens must be a whole number, 0 or more
+    "#);
 }
 
 #[test]
 fn a_task_without_an_id_or_a_prompt_is_an_error_at_its_header() {
-    assert_eq!(
-        plan_error("[[task]]\nid = \"a\"\nprompt = \"p\"\n\n[[task]]\nprompt = \"Do b\"\n"),
-        "plans/team.toml:5:1: [[task]] has no id; give the task one, such as id = \"api\""
-    );
-    assert_eq!(
-        plan_error("[[task]]\nid = \"a\"\n"),
-        "plans/team.toml:1:1: [[task]] \"a\" has no prompt; say what its agent should do, such \
-         as prompt = \"...\""
-    );
+    let errors = errors_of(&[
+        "[[task]]\nid = \"a\"\nprompt = \"p\"\n\n[[task]]\nprompt = \"Do b\"\n",
+        "[[task]]\nid = \"a\"\n",
+    ]);
+    assert_snapshot!(errors, @r#"
+    plans/team.toml:5:1: [[task]] has no id; give the task one, such as id = "api"
+    plans/team.toml:1:1: [[task]] "a" has no prompt; say what its agent should do, such as prompt = "..."
+    "#);
 }
 
 #[test]
@@ -279,14 +263,13 @@ id = "core"
 prompt = "Do core"
 writes = ["/etc/passwd"]
 "#;
-    assert_eq!(
-        plan_error(text),
-        "the task plan plans/team.toml is invalid:\n  \
-         - task \"api\" has an empty prompt; say what its agent should do\n  \
-         - task \"api\" depends on itself; remove \"api\" from its depends_on\n  \
-         - task \"api\" depends on \"cor\", which no task defines; did you mean \"core\"?\n  \
-         - task \"core\" writes \"/etc/passwd\": paths are relative to the repository root"
-    );
+    assert_snapshot!(plan_error(text), @r#"
+    the task plan plans/team.toml is invalid:
+      - task "api" has an empty prompt; say what its agent should do
+      - task "api" depends on itself; remove "api" from its depends_on
+      - task "api" depends on "cor", which no task defines; did you mean "core"?
+      - task "core" writes "/etc/passwd": paths are relative to the repository root
+    "#);
 }
 
 #[test]
@@ -317,37 +300,23 @@ fn ids_must_be_present_valid_and_unique() {
         task("dup", &[], &[]),
     ];
     tasks[0].prompt = "Do something".to_owned();
-    let long = "x".repeat(41);
-    assert_eq!(
-        validate(&tasks),
-        Err(vec![
-            "task 1 has no id; give it an id of letters, digits, \"-\" and \"_\"".to_owned(),
-            "task \"a b\" has an invalid id; use only letters, digits, \"-\" and \"_\", at most \
-             40 characters"
-                .to_owned(),
-            format!(
-                "task \"{long}\" has an invalid id; use only letters, digits, \"-\" and \"_\", \
-                 at most 40 characters"
-            ),
-            "task \"api\" is defined twice (tasks 4 and 6); give each task its own id".to_owned(),
-            "task \"dup\" is defined 3 times (tasks 7, 8 and 9); give each task its own id"
-                .to_owned(),
-        ])
-    );
+    assert_snapshot!(problems_of(&tasks), @r#"
+    task 1 has no id; give it an id of letters, digits, "-" and "_"
+    task "a b" has an invalid id; use only letters, digits, "-" and "_", at most 40 characters
+    task "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" has an invalid id; use only letters, digits, "-" and "_", at most 40 characters
+    task "api" is defined twice (tasks 4 and 6); give each task its own id
+    task "dup" is defined 3 times (tasks 7, 8 and 9); give each task its own id
+    "#);
     assert_eq!(validate(&[task(&"x".repeat(40), &[], &[])]), Ok(()));
 }
 
 #[test]
 fn missing_dependencies_suggest_a_close_id() {
     let tasks = [task("core", &[], &[]), task("api", &["cor"], &[]), task("cli", &["zzzzzz"], &[])];
-    assert_eq!(
-        validate(&tasks),
-        Err(strings(&[
-            "task \"api\" depends on \"cor\", which no task defines; did you mean \"core\"?",
-            "task \"cli\" depends on \"zzzzzz\", which no task defines; remove it from depends_on \
-             or add a task with that id",
-        ]))
-    );
+    assert_snapshot!(problems_of(&tasks), @r#"
+    task "api" depends on "cor", which no task defines; did you mean "core"?
+    task "cli" depends on "zzzzzz", which no task defines; remove it from depends_on or add a task with that id
+    "#);
 }
 
 #[test]
@@ -383,14 +352,10 @@ id = "f"
 prompt = "Do f"
 depends_on = ["a"]
 "#;
-    assert_eq!(
-        problems(text),
-        [
-            "tasks depend on each other in a cycle: a -> b -> c -> a; remove one of these \
-             dependencies",
-            "tasks depend on each other in a cycle: d -> e -> d; remove one of these dependencies",
-        ]
-    );
+    assert_snapshot!(problems(text).join("\n"), @r"
+    tasks depend on each other in a cycle: a -> b -> c -> a; remove one of these dependencies
+    tasks depend on each other in a cycle: d -> e -> d; remove one of these dependencies
+    ");
 }
 
 #[test]
@@ -418,86 +383,53 @@ id = "cli"
 prompt = "Do cli"
 writes = ["src/cli/", "src/shared/mod.rs"]
 "#;
-    assert_eq!(
-        problems(text),
-        ["tasks \"api\" and \"cli\" both write src/shared/ (api writes \"src/shared/\", cli \
-             writes \"src/shared/mod.rs\") but neither depends on the other; add depends_on or \
-             split the paths"]
-    );
+    assert_snapshot!(problems(text).join("\n"), @r#"tasks "api" and "cli" both write src/shared/ (api writes "src/shared/", cli writes "src/shared/mod.rs") but neither depends on the other; add depends_on or split the paths"#);
 }
 
 #[test]
 fn overlaps_are_found_between_files_directories_and_globs() {
-    let check = |a: &[&str], b: &[&str], expect: &str| {
-        let tasks = [task("a", &[], a), task("b", &[], b)];
-        let actual = match validate(&tasks) {
-            Ok(()) => "ok".to_owned(),
-            Err(problems) => problems.join("\n"),
-        };
-        let expect = if expect == "ok" {
-            "ok".to_owned()
-        } else {
-            format!(
-                "tasks \"a\" and \"b\" both write {expect} but neither depends on the other; add \
-                 depends_on or split the paths"
-            )
-        };
-        assert_eq!(actual, expect, "{a:?} vs {b:?}");
-    };
-    check(
-        &["src/lib.rs"],
-        &["src/lib.rs"],
-        "src/lib.rs (a writes \"src/lib.rs\", b writes \"src/lib.rs\")",
-    );
-    check(
-        &["./src/lib.rs"],
-        &["src//lib.rs"],
-        "src/lib.rs (a writes \"./src/lib.rs\", b writes \"src//lib.rs\")",
-    );
-    check(&["src/lib.rs"], &["src/main.rs"], "ok");
-    check(&["src/api/mod.rs"], &["src/"], "src/ (a writes \"src/api/mod.rs\", b writes \"src/\")");
-    check(
-        &["src/api"],
-        &["src/api/mod.rs"],
-        "src/api (a writes \"src/api\", b writes \"src/api/mod.rs\")",
-    );
-    check(&["src/api/"], &["src/apis/"], "ok");
-    check(
-        &["src/*.rs"],
-        &["src/lib.rs"],
-        "src/lib.rs (a writes \"src/*.rs\", b writes \"src/lib.rs\")",
-    );
-    check(&["src/*.rs"], &["src/api/lib.rs"], "ok");
-    check(&["src/*.rs"], &["src/lib.md"], "ok");
-    check(
-        &["src/**/*.rs"],
-        &["src/api/deep/x.rs"],
-        "src/api/deep/x.rs (a writes \"src/**/*.rs\", b writes \"src/api/deep/x.rs\")",
-    );
-    check(
-        &["**/Cargo.toml"],
-        &["crates/omk/Cargo.toml"],
-        "crates/omk/Cargo.toml (a writes \"**/Cargo.toml\", b writes \"crates/omk/Cargo.toml\")",
-    );
-    // A glob that matches something under a directory overlaps it.
-    check(
-        &["src/api/*.rs"],
-        &["src/"],
-        "src/api/*.rs (a writes \"src/api/*.rs\", b writes \"src/\")",
-    );
-    check(
-        &["crates/*/src/"],
-        &["crates/omk/src/lib.rs"],
-        "crates/omk/src/lib.rs (a writes \"crates/*/src/\", b writes \"crates/omk/src/lib.rs\")",
-    );
-    check(&["src/*.rs"], &["tests/"], "ok");
-    // Two globs overlap when their literal prefixes are prefix-related.
-    check(
-        &["src/*.rs"],
-        &["src/api/*.rs"],
-        "src/*.rs (a writes \"src/*.rs\", b writes \"src/api/*.rs\")",
-    );
-    check(&["src/*.rs"], &["tests/*.rs"], "ok");
+    let pairs: [(&[&str], &[&str]); 16] = [
+        (&["src/lib.rs"], &["src/lib.rs"]),
+        (&["./src/lib.rs"], &["src//lib.rs"]),
+        (&["src/lib.rs"], &["src/main.rs"]),
+        (&["src/api/mod.rs"], &["src/"]),
+        (&["src/api"], &["src/api/mod.rs"]),
+        (&["src/api/"], &["src/apis/"]),
+        (&["src/*.rs"], &["src/lib.rs"]),
+        (&["src/*.rs"], &["src/api/lib.rs"]),
+        (&["src/*.rs"], &["src/lib.md"]),
+        (&["src/**/*.rs"], &["src/api/deep/x.rs"]),
+        (&["**/Cargo.toml"], &["crates/omk/Cargo.toml"]),
+        // A glob that matches something under a directory overlaps it.
+        (&["src/api/*.rs"], &["src/"]),
+        (&["crates/*/src/"], &["crates/omk/src/lib.rs"]),
+        (&["src/*.rs"], &["tests/"]),
+        // Two globs overlap when their literal prefixes are prefix-related.
+        (&["src/*.rs"], &["src/api/*.rs"]),
+        (&["src/*.rs"], &["tests/*.rs"]),
+    ];
+    let verdicts = pairs.map(|(a, b)| match validate(&[task("a", &[], a), task("b", &[], b)]) {
+        Ok(()) => format!("{a:?} and {b:?}: ok"),
+        Err(problems) => problems.join("\n"),
+    });
+    assert_snapshot!(verdicts.join("\n"), @r#"
+    tasks "a" and "b" both write src/lib.rs (a writes "src/lib.rs", b writes "src/lib.rs") but neither depends on the other; add depends_on or split the paths
+    tasks "a" and "b" both write src/lib.rs (a writes "./src/lib.rs", b writes "src//lib.rs") but neither depends on the other; add depends_on or split the paths
+    ["src/lib.rs"] and ["src/main.rs"]: ok
+    tasks "a" and "b" both write src/ (a writes "src/api/mod.rs", b writes "src/") but neither depends on the other; add depends_on or split the paths
+    tasks "a" and "b" both write src/api (a writes "src/api", b writes "src/api/mod.rs") but neither depends on the other; add depends_on or split the paths
+    ["src/api/"] and ["src/apis/"]: ok
+    tasks "a" and "b" both write src/lib.rs (a writes "src/*.rs", b writes "src/lib.rs") but neither depends on the other; add depends_on or split the paths
+    ["src/*.rs"] and ["src/api/lib.rs"]: ok
+    ["src/*.rs"] and ["src/lib.md"]: ok
+    tasks "a" and "b" both write src/api/deep/x.rs (a writes "src/**/*.rs", b writes "src/api/deep/x.rs") but neither depends on the other; add depends_on or split the paths
+    tasks "a" and "b" both write crates/omk/Cargo.toml (a writes "**/Cargo.toml", b writes "crates/omk/Cargo.toml") but neither depends on the other; add depends_on or split the paths
+    tasks "a" and "b" both write src/api/*.rs (a writes "src/api/*.rs", b writes "src/") but neither depends on the other; add depends_on or split the paths
+    tasks "a" and "b" both write crates/omk/src/lib.rs (a writes "crates/*/src/", b writes "crates/omk/src/lib.rs") but neither depends on the other; add depends_on or split the paths
+    ["src/*.rs"] and ["tests/"]: ok
+    tasks "a" and "b" both write src/*.rs (a writes "src/*.rs", b writes "src/api/*.rs") but neither depends on the other; add depends_on or split the paths
+    ["src/*.rs"] and ["tests/*.rs"]: ok
+    "#);
 }
 
 #[test]
@@ -515,20 +447,13 @@ fn ordered_tasks_and_undeclared_tasks_may_write_anything() {
 fn read_and_write_paths_stay_inside_the_repository() {
     let mut tasks = [task("x", &[], &["/etc/passwd", "../other/", "./", "src/ok.rs"])];
     tasks[0].reads = strings(&["a/../../b", ""]);
-    assert_eq!(
-        validate(&tasks),
-        Err(strings(&[
-            "task \"x\" reads \"a/../../b\": paths may not leave the repository; remove the \"..\" \
-             components",
-            "task \"x\" reads \"\": name a file, a directory (ending in /) or a glob under the \
-             repository root",
-            "task \"x\" writes \"/etc/passwd\": paths are relative to the repository root",
-            "task \"x\" writes \"../other/\": paths may not leave the repository; remove the \
-             \"..\" components",
-            "task \"x\" writes \"./\": name a file, a directory (ending in /) or a glob under the \
-             repository root",
-        ]))
-    );
+    assert_snapshot!(problems_of(&tasks), @r#"
+    task "x" reads "a/../../b": paths may not leave the repository; remove the ".." components
+    task "x" reads "": name a file, a directory (ending in /) or a glob under the repository root
+    task "x" writes "/etc/passwd": paths are relative to the repository root
+    task "x" writes "../other/": paths may not leave the repository; remove the ".." components
+    task "x" writes "./": name a file, a directory (ending in /) or a glob under the repository root
+    "#);
 }
 
 // Graph queries.
@@ -620,12 +545,29 @@ fn slices(prompt: &str, n: u32) -> String {
 #[test]
 fn seven_items_in_three_slices_are_three_two_and_two() {
     let prompt = "Clean up the CLI:\n\n- one\n- two\n- three\n- four\n- five\n- six\n- seven\n";
-    assert_eq!(
-        slices(prompt, 3),
-        "slice-1:\nClean up the CLI:\n\nYour part of this goal (slice 1 of 3):\n- one\n- two\n- three\n---\n\
-         slice-2:\nClean up the CLI:\n\nYour part of this goal (slice 2 of 3):\n- four\n- five\n---\n\
-         slice-3:\nClean up the CLI:\n\nYour part of this goal (slice 3 of 3):\n- six\n- seven"
-    );
+    assert_snapshot!(slices(prompt, 3), @r"
+    slice-1:
+    Clean up the CLI:
+
+    Your part of this goal (slice 1 of 3):
+    - one
+    - two
+    - three
+    ---
+    slice-2:
+    Clean up the CLI:
+
+    Your part of this goal (slice 2 of 3):
+    - four
+    - five
+    ---
+    slice-3:
+    Clean up the CLI:
+
+    Your part of this goal (slice 3 of 3):
+    - six
+    - seven
+    ");
 }
 
 #[test]
@@ -660,62 +602,83 @@ fn every_list_marker_starts_an_item_and_indented_lines_belong_to_it() {
                   - events.md lazily\ncontinued\n\
                   \n\
                   Run the doc tests when done.\n";
-    assert_eq!(
-        slices(prompt, 2),
-        "slice-1:\nFix the docs.\n\nYour part of this goal (slice 1 of 2):\n\
-         - config.md\n  mentions a removed key\n\
-         - gates.md\n  - the timeout\n  - the cwd\n\n  and an example\n\
-         - review.md\n\nRun the doc tests when done.\n---\n\
-         slice-2:\nFix the docs.\n\nYour part of this goal (slice 2 of 2):\n\
-         - proof.md\n- events.md lazily\n  continued\n\nRun the doc tests when done."
-    );
+    assert_snapshot!(slices(prompt, 2), @r"
+    slice-1:
+    Fix the docs.
+
+    Your part of this goal (slice 1 of 2):
+    - config.md
+      mentions a removed key
+    - gates.md
+      - the timeout
+      - the cwd
+
+      and an example
+    - review.md
+
+    Run the doc tests when done.
+    ---
+    slice-2:
+    Fix the docs.
+
+    Your part of this goal (slice 2 of 2):
+    - proof.md
+    - events.md lazily
+      continued
+
+    Run the doc tests when done.
+    ");
 }
 
 #[test]
 fn a_prompt_without_a_list_is_split_into_paragraphs() {
     let prompt =
         "Speed up the parser.\n\nCache the lookups\nin the resolver.\n\n\nAdd a benchmark.\n";
-    assert_eq!(
-        slices(prompt, 3),
-        "slice-1:\nYour part of this goal (slice 1 of 3):\n- Speed up the parser.\n---\n\
-         slice-2:\nYour part of this goal (slice 2 of 3):\n- Cache the lookups\n  in the resolver.\n---\n\
-         slice-3:\nYour part of this goal (slice 3 of 3):\n- Add a benchmark."
-    );
+    assert_snapshot!(slices(prompt, 3), @r"
+    slice-1:
+    Your part of this goal (slice 1 of 3):
+    - Speed up the parser.
+    ---
+    slice-2:
+    Your part of this goal (slice 2 of 3):
+    - Cache the lookups
+      in the resolver.
+    ---
+    slice-3:
+    Your part of this goal (slice 3 of 3):
+    - Add a benchmark.
+    ");
 }
 
 #[test]
 fn numbers_and_dashes_inside_words_are_not_list_markers() {
     let prompt = "1.5 million rows\n-5 degrees\n*emphasis*\n\n- real item\n";
-    assert_eq!(
-        slices(prompt, 1),
-        "slice-1:\n1.5 million rows\n-5 degrees\n*emphasis*\n\nYour part of this goal (slice 1 of 1):\n- real item"
-    );
+    assert_snapshot!(slices(prompt, 1), @r"
+    slice-1:
+    1.5 million rows
+    -5 degrees
+    *emphasis*
+
+    Your part of this goal (slice 1 of 1):
+    - real item
+    ");
 }
 
 #[test]
 fn the_slice_count_must_fit_the_prompt() {
-    assert_eq!(
-        slices("Do:\n- a\n- b\n", 4),
-        "the task plan from --slices is invalid:\n  - the prompt has 2 items but --slices asks for \
-         4; list at least 4 items, one per line starting with \"- \", or write a task plan (--plan \
-         FILE)"
-    );
-    assert_eq!(
-        slices("Just one thing", 2),
-        "the task plan from --slices is invalid:\n  - the prompt has 1 item but --slices asks for \
-         2; list at least 2 items, one per line starting with \"- \", or write a task plan (--plan \
-         FILE)"
-    );
-    assert_eq!(
-        slices("- a", 0),
-        "the task plan from --slices is invalid:\n  - --slices 0 asks for no slices; ask for 1 to 16 \
-         slices"
-    );
-    assert_eq!(
-        slices("- a", 17),
-        "the task plan from --slices is invalid:\n  - --slices 17 asks for more than 16 slices; ask \
-         for at most 16, or write a task plan (--plan FILE)"
-    );
+    let errors = [slices("Do:\n- a\n- b\n", 4), slices("Just one thing", 2)];
+    assert_snapshot!(errors.join("\n"), @r#"
+    the task plan from --slices is invalid:
+      - the prompt has 2 items but --slices asks for 4; list at least 4 items, one per line starting with "- ", or write a task plan (--plan FILE)
+    the task plan from --slices is invalid:
+      - the prompt has 1 item but --slices asks for 2; list at least 2 items, one per line starting with "- ", or write a task plan (--plan FILE)
+    "#);
+    assert_snapshot!([slices("- a", 0), slices("- a", 17)].join("\n"), @r"
+    the task plan from --slices is invalid:
+      - --slices 0 asks for no slices; ask for 1 to 16 slices
+    the task plan from --slices is invalid:
+      - --slices 17 asks for more than 16 slices; ask for at most 16, or write a task plan (--plan FILE)
+    ");
     let sixteen: String = (1..=16).map(|it| format!("- item {it}\n")).collect();
     assert_eq!(slices_from_prompt(&sixteen, 16, 1).map(|it| it.len()).ok(), Some(16));
 }
@@ -763,31 +726,16 @@ fn proposal_lines_are_read_from_the_final_message() {
     );
     let errors: Vec<String> =
         results[2..].iter().map(|it| it.clone().expect_err("invalid")).collect();
-    let fix = "; write omk-task: {\"id\": \"...\", \"prompt\": \"...\", \"writes\": [\"...\"]}";
-    let head = "of the final message is not a task proposal:";
-    assert_eq!(
-        errors,
-        [
-            format!("line 5 {head} missing field `prompt` at column 13 of the JSON{fix}"),
-            format!("line 6 {head} expected ident at column 2 of the JSON{fix}"),
-            format!(
-                "line 7 {head} unknown field `agent`, expected one of `id`, `prompt`, `writes`, \
-                 `reads`, `depends_on`, `budget` at column 34 of the JSON{fix}"
-            ),
-            format!(
-                "line 8 {head} \"soon\" is not a duration; write it like 90s, 10m, 1h30m or 500ms"
-            ),
-        ]
-    );
+    assert_snapshot!(errors.join("\n"), @r#"
+    line 5 of the final message is not a task proposal: missing field `prompt` at column 13 of the JSON; write omk-task: {"id": "...", "prompt": "...", "writes": ["..."]}
+    line 6 of the final message is not a task proposal: expected ident at column 2 of the JSON; write omk-task: {"id": "...", "prompt": "...", "writes": ["..."]}
+    line 7 of the final message is not a task proposal: unknown field `agent`, expected one of `id`, `prompt`, `writes`, `reads`, `depends_on`, `budget` at column 34 of the JSON; write omk-task: {"id": "...", "prompt": "...", "writes": ["..."]}
+    line 8 of the final message is not a task proposal: "soon" is not a duration; write it like 90s, 10m, 1h30m or 500ms
+    "#);
     assert_eq!(parse_proposals("All done, nothing to add."), []);
-    assert_eq!(
-        parse_proposals("omk-task: {\"id\": \"a\", \"prompt\": \"p\", \"budget\": {\"usd\": -1}}"),
-        [Err(
-            "line 1 of the final message is not a task proposal: budget usd is -1, not a number \
-              of US dollars, 0 or more"
-                .to_owned()
-        )]
-    );
+    let negative =
+        parse_proposals("omk-task: {\"id\": \"a\", \"prompt\": \"p\", \"budget\": {\"usd\": -1}}");
+    assert_snapshot!(format!("{negative:?}"), @r#"[Err("line 1 of the final message is not a task proposal: budget usd is -1, not a number of US dollars, 0 or more")]"#);
 }
 
 /// The graph proposals are decided against: `api` and `cli` after `core`, each in its scope.
@@ -858,12 +806,7 @@ fn an_accepted_proposal_joins_after_its_proposer() {
             depth: 2,
         }
     );
-    assert_eq!(
-        verdict,
-        Ok("task \"api-extra\" proposed by \"api\" joins the graph after \"core\", \"api\" (depth \
-            2 of at most 2, task 5 of at most 10)"
-            .to_owned())
-    );
+    assert_snapshot!(verdict.expect("accepted"), @r#"task "api-extra" proposed by "api" joins the graph after "core", "api" (depth 2 of at most 2, task 5 of at most 10)"#);
 }
 
 #[test]
@@ -882,66 +825,39 @@ fn a_proposal_is_rejected_for_the_first_limit_it_breaks() {
         change(&mut proposed);
         proposed
     };
-    let cases: Vec<(&str, ProposedTask, &str)> = vec![
-        (
-            "api",
-            with(&|it| it.id = "has space".to_owned()),
-            "task \"has space\" has an invalid id; use only letters, digits, \"-\" and \"_\", at most 40 characters",
-        ),
-        (
-            "api",
-            with(&|it| it.id = "cli".to_owned()),
-            "task \"cli\" is already in the graph; propose the follow-up under an id no task has",
-        ),
-        (
-            "api",
-            with(&|it| it.prompt = "\n".to_owned()),
-            "task \"extra\" has an empty prompt; say what its agent should do",
-        ),
-        (
-            "api",
-            with(&|it| it.writes.clear()),
-            "task \"extra\" declares no writes; a proposed task must declare its writes",
-        ),
-        (
-            "api",
-            with(&|it| it.writes = strings(&["/src/api/x.rs"])),
-            "task \"extra\" writes \"/src/api/x.rs\": paths are relative to the repository root",
-        ),
-        (
-            "api",
-            with(&|it| it.reads = strings(&["../secrets"])),
-            "task \"extra\" reads \"../secrets\": paths may not leave the repository; remove the \"..\" components",
-        ),
-        (
-            "api",
-            with(&|it| it.depends_on = strings(&["clii"])),
-            "task \"extra\" depends on \"clii\", which no task defines; did you mean \"cli\"?",
-        ),
-        (
-            "api",
-            with(&|it| it.writes = strings(&["src/cli/extra.rs"])),
-            "task \"extra\" writes \"src/cli/extra.rs\", outside the write set of \"api\", which proposed it (src/api/, docs/api/); a slice may only hand on work inside its own scope",
-        ),
-        (
-            "api",
-            with(&|it| it.writes = strings(&["docs/api/extra.md"])),
-            "tasks \"extra\" and \"docs\" both write docs/ (extra writes \"docs/api/extra.md\", docs writes \"docs/\") but neither depends on the other; add depends_on or split the paths",
-        ),
-        ("core", with(&|it| it.writes = strings(&["src/core/x.rs", "src/core/"])), "ok"),
-        (
-            "api",
-            with(&|it| it.budget.tokens = Some(10_001)),
-            "task \"extra\" asks for 10001 tokens, but the goal has 10000 left",
-        ),
+    let cases = [
+        ("api", with(&|it| it.id = "has space".to_owned())),
+        ("api", with(&|it| it.id = "cli".to_owned())),
+        ("api", with(&|it| it.prompt = "\n".to_owned())),
+        ("api", with(&|it| it.writes.clear())),
+        ("api", with(&|it| it.writes = strings(&["/src/api/x.rs"]))),
+        ("api", with(&|it| it.reads = strings(&["../secrets"]))),
+        ("api", with(&|it| it.depends_on = strings(&["clii"]))),
+        ("api", with(&|it| it.writes = strings(&["src/cli/extra.rs"]))),
+        ("api", with(&|it| it.writes = strings(&["docs/api/extra.md"]))),
+        ("core", with(&|it| it.writes = strings(&["src/core/x.rs", "src/core/"]))),
+        ("api", with(&|it| it.budget.tokens = Some(10_001))),
     ];
-    for (proposer, proposed, expect) in cases {
-        let actual = match decide(proposer, proposed.clone(), &policy()) {
+    let verdicts: Vec<String> = cases
+        .into_iter()
+        .map(|(proposer, proposed)| match decide(proposer, proposed, &policy()) {
             Ok(_) => "ok".to_owned(),
             Err(reason) => reason,
-        };
-        assert_eq!(actual, expect, "{proposed:?}");
-    }
+        })
+        .collect();
+    assert_snapshot!(verdicts.join("\n"), @r#"
+    task "has space" has an invalid id; use only letters, digits, "-" and "_", at most 40 characters
+    task "cli" is already in the graph; propose the follow-up under an id no task has
+    task "extra" has an empty prompt; say what its agent should do
+    task "extra" declares no writes; a proposed task must declare its writes
+    task "extra" writes "/src/api/x.rs": paths are relative to the repository root
+    task "extra" reads "../secrets": paths may not leave the repository; remove the ".." components
+    task "extra" depends on "clii", which no task defines; did you mean "cli"?
+    task "extra" writes "src/cli/extra.rs", outside the write set of "api", which proposed it (src/api/, docs/api/); a slice may only hand on work inside its own scope
+    tasks "extra" and "docs" both write docs/ (extra writes "docs/api/extra.md", docs writes "docs/") but neither depends on the other; add depends_on or split the paths
+    ok
+    task "extra" asks for 10001 tokens, but the goal has 10000 left
+    "#);
 }
 
 #[test]
@@ -952,19 +868,10 @@ fn proposals_are_limited_in_depth_and_number() {
     let (task, verdict) =
         decide_proposal(&graph, &proposer, proposal("deep", &["src/api/x.rs"]), &policy());
     assert_eq!(task.depth, 3);
-    assert_eq!(
-        verdict,
-        Err(
-            "task \"deep\" proposed by \"api\" would be 3 proposals deep, more than the limit of 2"
-                .to_owned()
-        )
-    );
+    assert_snapshot!(verdict.expect_err("too deep"), @r#"task "deep" proposed by "api" would be 3 proposals deep, more than the limit of 2"#);
     let full = ProposalPolicy { max_tasks: 4, ..policy() };
-    assert_eq!(
-        decide("api", proposal("more", &["src/api/x.rs"]), &full),
-        Err("task \"more\" cannot join: the graph has 4 tasks, the most it may grow to (limit 4)"
-            .to_owned())
-    );
+    let verdict = decide("api", proposal("more", &["src/api/x.rs"]), &full);
+    assert_snapshot!(verdict.expect_err("the graph is full"), @r#"task "more" cannot join: the graph has 4 tasks, the most it may grow to (limit 4)"#);
 }
 
 #[test]
@@ -980,18 +887,17 @@ fn a_proposals_budget_must_fit_in_what_the_goal_has_left() {
     let none = BudgetLimits::default();
     assert!(asking(none).is_ok());
     assert!(asking(left).is_ok());
-    assert_eq!(
-        asking(BudgetLimits { wall_ms: Some(600_000), ..none }),
-        Err("task \"extra\" asks for 10m of wall time, but the goal has 5m left".to_owned())
-    );
-    assert_eq!(
-        asking(BudgetLimits { usd: Some(2.5), ..none }),
-        Err("task \"extra\" asks for $2.50, but the goal has $1.00 left".to_owned())
-    );
-    assert_eq!(
-        asking(BudgetLimits { turns: Some(4), ..none }),
-        Err("task \"extra\" asks for 4 turns, but the goal has 3 left".to_owned())
-    );
+    let too_much = [
+        BudgetLimits { wall_ms: Some(600_000), ..none },
+        BudgetLimits { usd: Some(2.5), ..none },
+        BudgetLimits { turns: Some(4), ..none },
+    ];
+    let reasons = too_much.map(|budget| asking(budget).expect_err("more than is left"));
+    assert_snapshot!(reasons.join("\n"), @r#"
+    task "extra" asks for 10m of wall time, but the goal has 5m left
+    task "extra" asks for $2.50, but the goal has $1.00 left
+    task "extra" asks for 4 turns, but the goal has 3 left
+    "#);
     let unlimited = ProposalPolicy { budget_left: none, ..policy() };
     let mut big = proposal("big", &["src/api/x.rs"]);
     big.budget = BudgetLimits { tokens: Some(u64::MAX), ..none };
@@ -1008,11 +914,5 @@ fn a_proposer_without_writes_may_hand_on_any_path_nobody_else_writes() {
     assert!(verdict.is_ok(), "{verdict:?}");
     let (_, verdict) =
         decide_proposal(&graph, &proposer, proposal("cli2", &["src/cli/x.rs"]), &policy());
-    assert_eq!(
-        verdict,
-        Err("tasks \"cli2\" and \"cli\" both write src/cli/ (cli2 writes \"src/cli/x.rs\", cli \
-             writes \"src/cli/\") but neither depends on the other; add depends_on or split the \
-             paths"
-            .to_owned())
-    );
+    assert_snapshot!(verdict.expect_err("cli writes src/cli/"), @r#"tasks "cli2" and "cli" both write src/cli/ (cli2 writes "src/cli/x.rs", cli writes "src/cli/") but neither depends on the other; add depends_on or split the paths"#);
 }
