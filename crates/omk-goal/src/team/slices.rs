@@ -11,7 +11,10 @@ use omk_proof::SliceStatus;
 use crate::{
     error::{Error, error_chain},
     run::controller::Controller,
-    team::worker::{Crew, Message},
+    team::{
+        fold::Slice,
+        worker::{Crew, Message},
+    },
 };
 
 impl Controller<'_> {
@@ -179,9 +182,6 @@ impl Controller<'_> {
         };
         let Some(claim) = slice.claim.clone() else { return Ok(()) };
         let worker = claim.worker.clone();
-        let wrap = |event: Event| {
-            Event::Slice(SliceEvent { task: task.to_owned(), attempt, event: Box::new(event) })
-        };
         let commit = match &slice.committed {
             Some(commit) => {
                 omk_worktree::head_commit(&claim.worktree).ok().filter(|it| it.id == *commit)
@@ -190,79 +190,12 @@ impl Controller<'_> {
         };
         let commit = match commit {
             Some(commit) => commit,
-            None => {
-                let changes =
-                    match omk_worktree::capture_changes(&claim.worktree, &claim.base_commit) {
-                        Ok(changes) => changes,
-                        Err(err) => {
-                            return self.fail_attempt(
-                                task,
-                                attempt,
-                                &worker,
-                                FailureCause::Git,
-                                &error_chain(&err),
-                            );
-                        }
-                    };
-                let captured = self.captured(&claim.worktree, &claim.base_commit, changes)?;
-                let files: Vec<String> = captured.files.iter().map(|it| it.path.clone()).collect();
-                self.rec.record(wrap(Event::ChangesCaptured(captured)))?;
-                if files.is_empty() {
-                    return self.fail_attempt(
-                        task,
-                        attempt,
-                        &worker,
-                        FailureCause::NoChange,
-                        "the agent finished without changing any file",
-                    );
+            None => match self.commit_slice(&slice, &claim, attempt)? {
+                Ok(commit) => commit,
+                Err((cause, reason)) => {
+                    return self.fail_attempt(task, attempt, &worker, cause, &reason);
                 }
-                let outside: Vec<&String> = files
-                    .iter()
-                    .filter(|path| {
-                        !slice.task.writes.is_empty()
-                            && !crate::team::plan::path_in_write_set(path, &slice.task.writes)
-                    })
-                    .collect();
-                if !outside.is_empty() {
-                    let outside: Vec<&str> = outside.iter().map(|it| it.as_str()).collect();
-                    return self.fail_attempt(
-                        task,
-                        attempt,
-                        &worker,
-                        FailureCause::OutsideWriteSet,
-                        &format!(
-                            "it changed {} outside its declared writes ({})",
-                            outside.join(", "),
-                            slice.task.writes.join(", ")
-                        ),
-                    );
-                }
-                let message = format!(
-                    "omk: slice {task}\n\n{}",
-                    slice.task.prompt.lines().next().unwrap_or_default()
-                );
-                let committed = self.commit_worktree(&claim.worktree, &message);
-                let committed = match committed {
-                    Ok(commit) => commit,
-                    Err(err) => {
-                        return self.fail_attempt(
-                            task,
-                            attempt,
-                            &worker,
-                            FailureCause::Git,
-                            &error_chain(&err),
-                        );
-                    }
-                };
-                self.rec.record(wrap(Event::ChangesCommitted(ChangesCommitted {
-                    commit: committed.id.clone(),
-                    tree_id: committed.tree_id.clone(),
-                    parent: committed.parent.clone(),
-                    branch: claim.branch.clone(),
-                    merged_base: None,
-                })))?;
-                committed
-            }
+            },
         };
         // The paths of the capture the commit was made from, folded from its event.
         let paths = self
@@ -284,6 +217,65 @@ impl Controller<'_> {
             self.decide_proposals(&slice.task, message)?;
         }
         Ok(())
+    }
+
+    /// Captures the slice's worktree and commits it on the slice's branch, recording both;
+    /// returns the commit, or why the attempt failed: git failed, nothing changed, or a path
+    /// changed outside the task's declared writes.
+    fn commit_slice(
+        &mut self,
+        slice: &Slice,
+        claim: &TaskClaimed,
+        attempt: u32,
+    ) -> Result<Result<omk_worktree::Commit, (FailureCause, String)>, Error> {
+        let wrap = |event: Event| {
+            let task = slice.task.id.clone();
+            Event::Slice(SliceEvent { task, attempt, event: Box::new(event) })
+        };
+        let changes = match omk_worktree::capture_changes(&claim.worktree, &claim.base_commit) {
+            Ok(changes) => changes,
+            Err(err) => return Ok(Err((FailureCause::Git, error_chain(&err)))),
+        };
+        let captured = self.captured(&claim.worktree, &claim.base_commit, changes)?;
+        let files: Vec<String> = captured.files.iter().map(|it| it.path.clone()).collect();
+        self.rec.record(wrap(Event::ChangesCaptured(captured)))?;
+        if files.is_empty() {
+            let reason = "the agent finished without changing any file".to_owned();
+            return Ok(Err((FailureCause::NoChange, reason)));
+        }
+        let writes = &slice.task.writes;
+        let outside: Vec<&str> = files
+            .iter()
+            .filter(|path| {
+                !writes.is_empty() && !crate::team::plan::path_in_write_set(path, writes)
+            })
+            .map(String::as_str)
+            .collect();
+        if !outside.is_empty() {
+            let reason = format!(
+                "it changed {} outside its declared writes ({})",
+                outside.join(", "),
+                writes.join(", ")
+            );
+            return Ok(Err((FailureCause::OutsideWriteSet, reason)));
+        }
+        let message = format!(
+            "omk: slice {}\n\n{}",
+            slice.task.id,
+            slice.task.prompt.lines().next().unwrap_or_default()
+        );
+        let committed = match self.commit_worktree(&claim.worktree, &message) {
+            Ok(commit) => commit,
+            Err(err) => return Ok(Err((FailureCause::Git, error_chain(&err)))),
+        };
+        self.rec.record(wrap(Event::ChangesCommitted(ChangesCommitted {
+            commit: committed.id.clone(),
+            tree_id: committed.tree_id.clone(),
+            parent: committed.parent.clone(),
+            branch: claim.branch.clone(),
+            merged_base: None,
+        })))?;
+        Ok(Ok(committed))
     }
 
     /// Decides each follow-up task the agent of `proposer` proposed in `message`.
