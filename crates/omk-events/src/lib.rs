@@ -31,7 +31,7 @@ mod team;
 pub mod timestamp;
 
 pub use crate::artifact::sha256_hex;
-pub use crate::error::Error;
+pub use crate::error::{Error, error_chain};
 pub use crate::event::{
     ActivityKind, AgentActivity, AgentFinished, AgentStarted, AgentStatus, ApprovalDecided,
     ApprovalDecision, ArtifactRef, ChangedFile, ChangesCaptured, Cost, CostSource, Durability,
@@ -46,7 +46,7 @@ pub use crate::evidence::{
     ReviewStarted, ReviewStatus,
 };
 pub use crate::hash::EventHash;
-pub use crate::ids::{GoalId, InvalidGoalId, Seq};
+pub use crate::ids::{GoalId, InvalidGoalId, Seq, short_id};
 pub use crate::log::{EventLog, FORMAT_VERSION, Opened};
 pub use crate::read::{LogReader, Poll, ReadLog, TornTail, Verified, read_log, verify};
 pub use crate::team::{

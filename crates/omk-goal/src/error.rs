@@ -316,4 +316,4 @@ impl Error {
 }
 
 /// Returns `error` and its sources as one line, `outer: inner: root`.
-pub use omk_worktree::error_chain;
+pub use omk_events::error_chain;

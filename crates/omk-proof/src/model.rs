@@ -7,6 +7,7 @@ use omk_events::{
     Actor, AgentStatus, ApprovalDecided, ArtifactRef, BudgetExhausted, BudgetLimits, ChangedFile,
     ClassificationSource, Cost, DecisionSubject, FailureCause, GateKind, GatePhase, GoalId,
     GoalKind, PlanSource, ProcessExit, RecoveryAction, TestCounts, TokenUsage, ToolCallRecord,
+    short_id,
 };
 
 use crate::{
@@ -721,7 +722,7 @@ pub enum SliceMerge {
 impl std::fmt::Display for SliceMerge {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::Landed { commit, .. } => write!(f, "landed at {}", short(commit)),
+            Self::Landed { commit, .. } => write!(f, "landed at {}", short_id(commit)),
             Self::Conflict { paths } => write!(f, "conflict in {}", paths.join(", ")),
             Self::BrokeGates { gates, .. } => write!(f, "broke {}", gates.join(", ")),
             Self::Dependency { task } => write!(f, "depends on {task}, which did not land"),
@@ -802,10 +803,6 @@ pub struct ProposalEvidence {
     pub accepted: bool,
     /// Why, in a sentence.
     pub reason: String,
-}
-
-fn short(commit: &str) -> &str {
-    commit.get(..12).unwrap_or(commit)
 }
 
 /// Returns the sentence of `readiness`, from the first of `gaps` that holds it.

@@ -59,7 +59,7 @@ pub(crate) fn run_proof_rebuild(ctx: &Context, args: &ProofGoalArgs) -> Result<u
         Err(err) if omk_goal::is_tampered_log(&err) => {
             return Err(CliError {
                 kind: ErrorKind::NotReady,
-                message: omk_goal::error_chain(&err),
+                message: omk_events::error_chain(&err),
                 hints: vec![
                     "`omk proof verify` checks the log, the artifacts and the proof".to_owned(),
                 ],
