@@ -15,11 +15,14 @@
 mod args;
 mod commands;
 mod error;
+#[cfg(test)]
+mod fixtures;
 mod json;
 mod logging;
 mod output;
 mod progress;
 mod render;
+pub mod replay;
 
 use std::process::ExitCode;
 

@@ -26,7 +26,6 @@ pub mod hash;
 mod ids;
 mod log;
 mod read;
-pub mod replay;
 mod team;
 pub mod timestamp;
 

@@ -25,6 +25,7 @@ const HASH_SUFFIX_LEN: usize = 9 + 64 + 2;
 
 /// Bytes after the last newline of a log: a line a crash cut short.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TornTail {
     /// The 1-based number the line would have had.
     pub line: u64,
