@@ -90,6 +90,7 @@ fn every_goal_command_has_human_and_json_output() -> anyhow::Result<()> {
         (&["gates", "list", "--json"], "gates-list"),
         (&["config", "show", "--json"], "config-show"),
         (&["config", "path", "--json"], "config-path"),
+        (&["proof", "show", "--json"], "proof-show"),
         (&["run", "again", "--agent", &agent, "--gate", "true", "--json"], "run"),
     ] {
         let output = env.omk(&repo, args)?;

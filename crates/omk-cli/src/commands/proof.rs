@@ -40,7 +40,7 @@ pub(crate) fn run_proof_show(ctx: &Context, args: &ProofShowArgs) -> Result<u8, 
     }
     let loaded = omk_goal::load_proof(&ctx.dir, args.goal.as_deref())?;
     let text = match format {
-        ShowFormat::Json => loaded.proof.to_json(),
+        ShowFormat::Json => crate::json::proof_show_json(&loaded.proof),
         ShowFormat::Markdown => omk_proof::render_markdown(&loaded.proof),
         ShowFormat::Text => format!(
             "{}\nevent log  {}\n",

@@ -5,9 +5,21 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use omk_goal::{Check, GoalPaths, Rebuild};
-use omk_proof::{ProofDiff, ProofStatus, Readiness};
+use omk_proof::{Proof, ProofDiff, ProofStatus, Readiness};
 
 use crate::json::SCHEMA_VERSION;
+
+/// Returns `omk proof show --json`: the proof as proof.json holds it, with `schema_version` as
+/// its first member.
+///
+/// The proof's own bytes follow unchanged, so whatever reads proof.json reads this too. The
+/// member is written in front of them because the derive that would merge it in,
+/// `#[serde(flatten)]`, is banned for documented formats.
+pub(crate) fn proof_show_json(proof: &Proof) -> String {
+    let json = proof.to_json();
+    let members = json.strip_prefix('{').expect("a proof serializes to a JSON object");
+    format!("{{\n  \"schema_version\": {SCHEMA_VERSION},{members}")
+}
 
 /// One check of `omk proof verify`.
 #[derive(Debug, Serialize)]
