@@ -20,7 +20,7 @@ use std::{
 use crate::{
     error::Error,
     event::Envelope,
-    read::{TornTail, check_alone},
+    format::{TornTail, check_alone},
 };
 
 /// Bytes read per batch (whole lines, so a little less, or one longer line): big enough to

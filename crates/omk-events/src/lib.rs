@@ -22,6 +22,7 @@ mod batch;
 mod error;
 mod event;
 mod evidence;
+mod format;
 pub mod hash;
 mod ids;
 mod log;
@@ -44,10 +45,11 @@ pub use crate::evidence::{
     GoalKind, GoalPaused, GoalResumed, RecoveryAction, RecoveryPerformed, ReviewFinished,
     ReviewStarted, ReviewStatus,
 };
+pub use crate::format::{FORMAT_VERSION, TornTail};
 pub use crate::hash::EventHash;
 pub use crate::ids::{GoalId, InvalidGoalId, Seq, short_id};
-pub use crate::log::{EventLog, FORMAT_VERSION, Opened};
-pub use crate::read::{LogReader, Poll, ReadLog, TornTail, Verified, read_log, verify};
+pub use crate::log::{EventLog, Opened};
+pub use crate::read::{LogReader, Poll, ReadLog, Verified, read_log, verify};
 pub use crate::team::{
     FailureCause, PlanSource, QueueLanded, QueueMerged, QueueReverted, SliceEvent, TakeOutReason,
     TaskClaimed, TaskCompleted, TaskFailed, TaskGraphPlanned, TaskProposed, TaskSpec, TaskTakenOut,
