@@ -254,11 +254,7 @@ mod tests {
     use chrono::{TimeZone, Utc};
 
     use super::*;
-    use crate::{
-        EventLog, LogReader,
-        event::{AgentStarted, Event},
-        ids::GoalId,
-    };
+    use crate::{EventLog, LogReader, agent::AgentStarted, event::Event, ids::GoalId};
 
     #[test]
     fn newlines_are_found_and_counted_across_blocks() {

@@ -17,12 +17,14 @@
 // The crate is published: every public item is part of its manual on docs.rs.
 #![deny(missing_docs)]
 
+mod agent;
 mod artifact;
 mod batch;
 mod error;
 mod event;
 mod evidence;
 mod format;
+mod gate;
 pub mod hash;
 mod ids;
 mod log;
@@ -30,13 +32,15 @@ mod read;
 mod team;
 pub mod timestamp;
 
-pub use crate::artifact::sha256_hex;
+pub use crate::agent::{
+    ActivityKind, AgentActivity, AgentFinished, AgentStarted, AgentStatus, ApprovalDecided,
+    ApprovalDecision, Cost, CostSource, ProcessExit, TokenUsage, ToolCallRecord,
+};
+pub use crate::artifact::{ArtifactRef, sha256_hex};
 pub use crate::error::{Error, error_chain};
 pub use crate::event::{
-    ActivityKind, AgentActivity, AgentFinished, AgentStarted, AgentStatus, ApprovalDecided,
-    ApprovalDecision, ArtifactRef, ChangedFile, ChangesCaptured, Cost, CostSource, Durability,
-    Envelope, Event, FileOperation, GateFinished, GateKind, GatePhase, GoalCreated, GoalFailed,
-    ProcessExit, Step, TestCounts, TokenUsage, ToolCallRecord, UnknownEvent, WorktreeCreated,
+    ChangedFile, ChangesCaptured, Durability, Envelope, Event, FileOperation, GoalCreated,
+    GoalFailed, Step, UnknownEvent, WorktreeCreated,
 };
 pub use crate::evidence::{
     Actor, BudgetExhausted, BudgetLimits, BudgetResource, BudgetSet, BudgetWarned, ChangeAccepted,
@@ -46,6 +50,7 @@ pub use crate::evidence::{
     ReviewStarted, ReviewStatus,
 };
 pub use crate::format::{FORMAT_VERSION, TornTail};
+pub use crate::gate::{GateFinished, GateKind, GatePhase, TestCounts};
 pub use crate::hash::EventHash;
 pub use crate::ids::{GoalId, InvalidGoalId, Seq, short_id};
 pub use crate::log::{EventLog, Opened};

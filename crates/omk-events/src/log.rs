@@ -342,7 +342,8 @@ mod tests {
 
     use super::*;
     use crate::{
-        event::{ActivityKind, AgentActivity, AgentStarted, GoalFailed, Step},
+        agent::{ActivityKind, AgentActivity, AgentStarted},
+        event::{GoalFailed, Step},
         read::{read_log, verify},
     };
 

@@ -311,7 +311,8 @@ mod tests {
     use super::*;
     use crate::{
         EventLog,
-        event::{AgentStarted, Event},
+        agent::AgentStarted,
+        event::Event,
         format::{HASH_SUFFIX_LEN, parse_general, parse_written},
     };
 
