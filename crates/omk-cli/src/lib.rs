@@ -23,6 +23,7 @@ mod output;
 mod progress;
 mod render;
 pub mod replay;
+mod text;
 
 use std::process::ExitCode;
 

@@ -23,6 +23,7 @@ use crate::{
     args::ProgressWhen,
     output::{self, paint, style},
     replay::{Entry, Timeline},
+    text::{plural, seconds},
 };
 
 /// How progress is shown.
@@ -577,12 +578,7 @@ fn explanation(event: &Event, agent_started: bool) -> Option<(&'static str, &'st
 
 /// Returns `started`'s elapsed time as `4.2s` or `3m05s`.
 fn elapsed(started: Instant) -> String {
-    crate::render::seconds(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX))
-}
-
-/// Returns `count` and `noun`, plural when it is not one.
-pub(crate) fn plural(count: u64, noun: &str) -> String {
-    if count == 1 { format!("1 {noun}") } else { format!("{count} {noun}s") }
+    seconds(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX))
 }
 
 /// Returns the terminal's width from `COLUMNS`, else 80.

@@ -11,7 +11,7 @@ use omk_proof::{
 
 use crate::{
     output::{paint, style},
-    progress::plural,
+    text::{plural, seconds},
 };
 
 /// Returns the verdict block: the status, why, and the next step as a command to copy.
@@ -296,20 +296,6 @@ pub(crate) fn budget(budget: &BudgetEvidence) -> String {
         parts.push(paint(style::WAIT, &format!("{} ran out", exhausted.resource)));
     }
     format!("budget     {}\n", parts.join(" · "))
-}
-
-/// Returns `ms` as `12.3s`, `4m05s` or `1h30m`.
-pub(crate) fn seconds(ms: u64) -> String {
-    let whole = ms / 1000;
-    if whole < 60 {
-        #[expect(clippy::cast_precision_loss, reason = "under a minute of milliseconds")]
-        let secs = ms as f64 / 1000.0;
-        format!("{secs:.1}s")
-    } else if whole < 3600 {
-        format!("{}m{:02}s", whole / 60, whole % 60)
-    } else {
-        format!("{}h{:02}m", whole / 3600, whole % 3600 / 60)
-    }
 }
 
 #[cfg(test)]

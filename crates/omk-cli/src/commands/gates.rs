@@ -95,8 +95,7 @@ pub(crate) fn run_gates_run(ctx: &Context, args: &GatesRunArgs) -> Result<u8, Cl
             }
         }
     };
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let (runs, interrupted) = runtime.block_on(async {
+    let (runs, interrupted) = super::shared::runtime()?.block_on(async {
         let run = omk_gates::run_gates(&specs, &options, &mut observer);
         tokio::pin!(run);
         tokio::select! {

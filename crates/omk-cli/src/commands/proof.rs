@@ -108,7 +108,8 @@ pub(crate) fn run_proof_verify(ctx: &Context, args: &ProofVerifyArgs) -> Result<
         ));
     }
     let options = VerifyOptions { rerun };
-    let verification = super::run::runtime()?.block_on(omk_goal::verify_goal(&paths, &options))?;
+    let verification =
+        super::shared::runtime()?.block_on(omk_goal::verify_goal(&paths, &options))?;
     let verified = verification.verified();
     let text = if ctx.json {
         crate::json::to_string(&VerifyDocument {
