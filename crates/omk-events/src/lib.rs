@@ -11,8 +11,11 @@
 //!   goal is an error naming the line number, never skipped.
 //! - This crate does not spawn processes, read the environment or read the clock: timestamps
 //!   are parameters.
+//! - It does not narrate: it holds the vocabulary and the log, and the sentences a replay shows
+//!   are omk-cli's.
 //!
-//! Entry points: [`EventLog::create`] and [`EventLog::append`] to write, [`read_log`] to read.
+//! Entry points: [`EventLog::create`] and [`EventLog::append`] to write, [`read_log`] to read,
+//! [`short_id`] and [`error_chain`] for how omk shows ids and errors.
 
 // The crate is published: every public item is part of its manual on docs.rs.
 #![deny(missing_docs)]
