@@ -4,9 +4,12 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+#[cfg(doc)]
+use crate::Event;
+
 use crate::artifact::ArtifactRef;
 
-/// The payload of [`Event::AgentActivity`](crate::Event::AgentActivity): one thing an agent did while it ran.
+/// The payload of [`Event::AgentActivity`]: one thing an agent did while it ran.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct AgentActivity {
@@ -75,7 +78,7 @@ impl fmt::Display for ActivityKind {
     }
 }
 
-/// The payload of [`Event::AgentStarted`](crate::Event::AgentStarted).
+/// The payload of [`Event::AgentStarted`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct AgentStarted {
@@ -83,7 +86,7 @@ pub struct AgentStarted {
     pub agent: String,
 }
 
-/// The payload of [`Event::AgentFinished`](crate::Event::AgentFinished).
+/// The payload of [`Event::AgentFinished`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct AgentFinished {
@@ -220,7 +223,7 @@ pub enum CostSource {
     },
 }
 
-/// The payload of [`Event::ApprovalDecided`](crate::Event::ApprovalDecided): one answer of omk's approval policy.
+/// The payload of [`Event::ApprovalDecided`]: one answer of omk's approval policy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ApprovalDecided {

@@ -4,9 +4,12 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+#[cfg(doc)]
+use crate::Event;
+
 use crate::artifact::ArtifactRef;
 
-/// The payload of [`Event::GateFinished`](crate::Event::GateFinished): the facts of one gate run, as omk measured them.
+/// The payload of [`Event::GateFinished`]: the facts of one gate run, as omk measured them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct GateFinished {
