@@ -90,6 +90,7 @@ fn every_goal_command_has_human_and_json_output() -> anyhow::Result<()> {
         (&["gates", "list", "--json"], "gates-list"),
         (&["config", "show", "--json"], "config-show"),
         (&["config", "path", "--json"], "config-path"),
+        (&["proof", "show", "--json"], "proof-show"),
         (&["run", "again", "--agent", &agent, "--gate", "true", "--json"], "run"),
     ] {
         let output = env.omk(&repo, args)?;
@@ -102,13 +103,24 @@ fn every_goal_command_has_human_and_json_output() -> anyhow::Result<()> {
 }
 
 /// Checks that `document` has every property its generated schema requires, and no other.
-fn check_shape(document: &Value, name: &str) -> anyhow::Result<()> {
+pub(crate) fn check_shape(document: &Value, name: &str) -> anyhow::Result<()> {
+    let schema = schema(name)?;
+    check_object(document, &schema, name)
+}
+
+/// Returns the generated JSON Schema of the `--json` document `name`.
+pub(crate) fn schema(name: &str) -> anyhow::Result<Value> {
     let path = format!("{}/../docs/reference/json/{name}.schema.json", env!("CARGO_MANIFEST_DIR"));
-    let schema: Value = serde_json::from_str(&std::fs::read_to_string(&path)?)?;
+    Ok(serde_json::from_str(&std::fs::read_to_string(&path)?)?)
+}
+
+/// Checks that `document` has every property `schema` (an object's schema) requires, and no
+/// other; `name` names it in errors.
+pub(crate) fn check_object(document: &Value, schema: &Value, name: &str) -> anyhow::Result<()> {
     let properties = schema["properties"].as_object().cloned().unwrap_or_default();
     let object = document.as_object().cloned().unwrap_or_default();
     for key in object.keys() {
-        anyhow::ensure!(properties.contains_key(key), "{name}: {key} is not in {path}");
+        anyhow::ensure!(properties.contains_key(key), "{name}: {key} is not in its schema");
     }
     for key in schema["required"].as_array().into_iter().flatten() {
         let key = key.as_str().unwrap_or_default();

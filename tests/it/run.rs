@@ -20,15 +20,19 @@ fn demo_proves_the_fix_and_says_what_to_try_next() -> anyhow::Result<()> {
     env.insta_settings().bind(|| insta::assert_snapshot!("demo", output));
     assert_eq!(output.code, Some(0));
 
-    // The proof on disk is what `proof show --json` prints, and it names the fix.
+    // The proof on disk is what `proof show --json` prints after its schema version, and it
+    // names the fix.
     let repo = env.root().join("demo/calc");
     let shown = env.omk(&repo, &["proof", "show", "--json"])?;
     assert_eq!(shown.code, Some(0));
     let proof: Value = serde_json::from_str(&shown.stdout)?;
+    assert_eq!(proof["schema_version"], 1);
     let goal = proof["goal_id"].as_str().unwrap_or_default();
     let proof_file = repo.join(".omk/goals").join(goal).join("proof.json");
     let stored = fs::read_to_string(&proof_file)?;
-    assert_eq!(shown.stdout, stored);
+    let members = stored.strip_prefix('{').unwrap_or_default();
+    assert_eq!(shown.stdout, format!("{{\n  \"schema_version\": 1,{members}"));
+    crate::cli::check_shape(&proof, "proof-show")?;
     // Written atomically, yet readable like any file: not the temporary file's 0600.
     let mode = std::os::unix::fs::PermissionsExt::mode(&fs::metadata(&proof_file)?.permissions());
     assert_eq!(mode & 0o777, 0o644);

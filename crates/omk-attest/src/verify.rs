@@ -8,6 +8,7 @@ use base64::{
     engine::general_purpose::{STANDARD, URL_SAFE},
 };
 
+use omk_events::short_id;
 use omk_proof::intoto::{self, DsseEnvelope, Statement};
 
 use crate::{
@@ -139,9 +140,9 @@ fn unsigned_reason(envelope: &DsseEnvelope, key: &PublicKey) -> String {
     if envelope.signatures.is_empty() {
         "the envelope is not signed; export it with --sign-key".to_owned()
     } else if !others.is_empty() && others.iter().all(|it| *it != key.keyid()) {
-        format!("it is signed by key {}, not by key {}", short(others[0]), short(key.keyid()))
+        format!("it is signed by key {}, not by key {}", short_id(others[0]), short_id(key.keyid()))
     } else {
-        format!("the signature by key {} does not verify", short(key.keyid()))
+        format!("the signature by key {} does not verify", short_id(key.keyid()))
     }
 }
 
@@ -172,7 +173,11 @@ fn signature_check(read: &Read, named: &[(String, String)], key: &PublicKey) -> 
         return Check::new(
             name,
             CheckStatus::Passed,
-            format!("signed by key {}; payload sha256 {}", short(key.keyid()), short(&read.digest)),
+            format!(
+                "signed by key {}; payload sha256 {}",
+                short_id(key.keyid()),
+                short_id(&read.digest)
+            ),
         );
     }
     let reason = &read.unsigned_reason;
@@ -204,20 +209,24 @@ fn check_verdict(
         (Some(expected), Some(found)) if expected == found => Check::new(
             "subject",
             CheckStatus::Passed,
-            format!("the verdict is about commit {}, as expected", short(found)),
+            format!("the verdict is about commit {}, as expected", short_id(found)),
         ),
         (Some(expected), Some(found)) => Check::new(
             "subject",
             CheckStatus::Failed,
-            format!("the verdict is about commit {}, not commit {}", short(found), short(expected)),
+            format!(
+                "the verdict is about commit {}, not commit {}",
+                short_id(found),
+                short_id(expected)
+            ),
         ),
         (Some(expected), None) => Check::new(
             "subject",
             CheckStatus::Failed,
             format!(
                 "the verdict names no commit (tree {} only), so it cannot speak for commit {}",
-                digests.get("gitTree").map_or("none", |it| short(it)),
-                short(expected)
+                digests.get("gitTree").map_or("none", |it| short_id(it)),
+                short_id(expected)
             ),
         ),
         (None, found) => Check::new(
@@ -225,7 +234,7 @@ fn check_verdict(
             CheckStatus::Skipped,
             format!(
                 "no commit to compare with; the verdict is about commit {}",
-                found.map_or("none", |it| short(it))
+                found.map_or("none", |it| short_id(it))
             ),
         ),
     });
@@ -242,8 +251,10 @@ fn check_verdict(
             format!("all {} attestations the verdict names are in the bundle, signed", named.len()),
         )
     } else {
-        let list: Vec<String> =
-            missing.iter().map(|(name, sha)| format!("{name} (sha256 {})", short(sha))).collect();
+        let list: Vec<String> = missing
+            .iter()
+            .map(|(name, sha)| format!("{name} (sha256 {})", short_id(sha)))
+            .collect();
         Check::new(
             "inputs",
             CheckStatus::Failed,
@@ -280,8 +291,4 @@ fn describe(statement: &Statement) -> String {
         }
         other => other.to_owned(),
     }
-}
-
-fn short(id: &str) -> &str {
-    id.get(..12).unwrap_or(id)
 }

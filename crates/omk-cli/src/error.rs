@@ -69,7 +69,7 @@ impl CliError {
     }
 
     fn from_chain(kind: ErrorKind, error: &dyn std::error::Error) -> Self {
-        Self { kind, message: omk_goal::error_chain(error), hints: Vec::new() }
+        Self { kind, message: omk_events::error_chain(error), hints: Vec::new() }
     }
 }
 

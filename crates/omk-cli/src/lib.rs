@@ -15,11 +15,15 @@
 mod args;
 mod commands;
 mod error;
+#[cfg(test)]
+mod fixtures;
 mod json;
 mod logging;
 mod output;
 mod progress;
 mod render;
+pub mod replay;
+mod text;
 
 use std::process::ExitCode;
 

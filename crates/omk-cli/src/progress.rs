@@ -17,12 +17,13 @@ use std::{
 
 use omk_events::{
     ActivityKind, AgentStatus, Envelope, Event, GatePhase, ReviewStatus, TakeOutReason,
-    replay::{Entry, Timeline},
 };
 
 use crate::{
     args::ProgressWhen,
     output::{self, paint, style},
+    replay::{Entry, Timeline},
+    text::{plural, seconds},
 };
 
 /// How progress is shown.
@@ -577,12 +578,7 @@ fn explanation(event: &Event, agent_started: bool) -> Option<(&'static str, &'st
 
 /// Returns `started`'s elapsed time as `4.2s` or `3m05s`.
 fn elapsed(started: Instant) -> String {
-    crate::render::seconds(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX))
-}
-
-/// Returns `count` and `noun`, plural when it is not one.
-pub(crate) fn plural(count: u64, noun: &str) -> String {
-    if count == 1 { format!("1 {noun}") } else { format!("{count} {noun}s") }
+    seconds(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX))
 }
 
 /// Returns the terminal's width from `COLUMNS`, else 80.
@@ -592,14 +588,10 @@ fn terminal_width() -> usize {
 
 #[cfg(test)]
 mod tests {
-    use chrono::TimeZone;
-    use omk_events::{
-        AgentActivity, AgentStarted, EventLog, PlanSource, QueueLanded, QueueMerged, QueueReverted,
-        SliceEvent, TaskClaimed, TaskCompleted, TaskFailed, TaskGraphPlanned, TaskProposed,
-        TaskSpec, TaskTakenOut,
-    };
+    use omk_events::{AgentActivity, AgentStarted};
 
     use super::*;
+    use crate::fixtures::{envelopes, team_events};
 
     #[test]
     fn progress_shows_only_where_asked() {
@@ -609,15 +601,6 @@ mod tests {
         assert_eq!(ProgressMode::choose(ProgressWhen::Always, true, false), ProgressMode::Off);
         assert_eq!(ProgressMode::choose(ProgressWhen::Always, false, true), ProgressMode::Off);
         assert_eq!(ProgressMode::choose(ProgressWhen::Never, false, false), ProgressMode::Off);
-    }
-
-    /// Returns envelopes of `events`, as a log would number and chain them.
-    fn envelopes(events: Vec<Event>) -> Vec<Envelope> {
-        let dir = tempfile::tempdir().expect("a temp dir");
-        let goal = omk_events::GoalId::parse("20261121-200000-abcdef").expect("an id");
-        let mut log = EventLog::create(&dir.path().join("events.jsonl"), &goal).expect("a log");
-        let at = chrono::Utc.with_ymd_and_hms(2026, 11, 21, 20, 0, 0).single().expect("a time");
-        events.into_iter().map(|event| log.append(at, event).expect("append")).collect()
     }
 
     #[test]
@@ -643,103 +626,6 @@ mod tests {
         let text: String = events.iter().map(|it| lines.event(it)).collect();
         assert!(!text.contains('\r'), "a file gets plain lines: {text:?}");
         assert!(text.contains("calls ReadFile"), "{text:?}");
-    }
-
-    fn spec(id: &str) -> TaskSpec {
-        TaskSpec { retries: 1, ..TaskSpec::new(id, format!("do {id}")) }
-    }
-
-    fn claimed(task: &str, worker: &str, attempt: u32) -> Event {
-        Event::TaskClaimed(TaskClaimed {
-            task: task.to_owned(),
-            attempt,
-            worker: worker.to_owned(),
-            worktree: format!("/repo/.omk/worktrees/{task}").into(),
-            branch: format!("omk/slice/{task}"),
-            base_commit: "4b825dc642cb6eb9a060e54bf8d69288fc3f6c1d".to_owned(),
-        })
-    }
-
-    fn team_events() -> Vec<Event> {
-        let tree = "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1".to_owned();
-        let mut docs = spec("docs");
-        docs.proposed_by = Some("api".to_owned());
-        vec![
-            Event::TaskGraphPlanned(TaskGraphPlanned {
-                source: PlanSource::Slices { count: 2 },
-                tasks: vec![spec("api"), spec("cli")],
-                max_agents: 2,
-                lease_ms: 30_000,
-                max_depth: 1,
-                max_tasks: 4,
-            }),
-            claimed("api", "w1", 1),
-            claimed("cli", "w2", 1),
-            Event::Slice(SliceEvent {
-                task: "api".to_owned(),
-                attempt: 1,
-                event: Box::new(Event::AgentActivity(AgentActivity {
-                    tool: Some("ReadFile".to_owned()),
-                    text: Some("src/api.rs".to_owned()),
-                    ..AgentActivity::new(1, ActivityKind::ToolCall)
-                })),
-            }),
-            Event::TaskProposed(TaskProposed {
-                task: docs,
-                accepted: true,
-                reason: "within the limits".to_owned(),
-            }),
-            Event::TaskCompleted(TaskCompleted {
-                task: "api".to_owned(),
-                attempt: 1,
-                commit: "c".repeat(40),
-                tree_id: "d".repeat(40),
-                paths: vec!["src/api.rs".to_owned(), "src/lib.rs".to_owned(), "README".to_owned()],
-            }),
-            Event::TaskFailed(TaskFailed {
-                task: "cli".to_owned(),
-                attempt: 1,
-                worker: "w2".to_owned(),
-                cause: omk_events::FailureCause::AgentFailed,
-                reason: "the agent exited 1".to_owned(),
-                retry: true,
-            }),
-            claimed("cli", "w1", 2),
-            Event::TaskCompleted(TaskCompleted {
-                task: "cli".to_owned(),
-                attempt: 2,
-                commit: "e".repeat(40),
-                tree_id: "f".repeat(40),
-                paths: vec!["src/cli.rs".to_owned()],
-            }),
-            Event::QueueMerged(QueueMerged {
-                tasks: vec!["api".to_owned(), "cli".to_owned()],
-                from_commit: "4b825dc642cb6eb9a060e54bf8d69288fc3f6c1d".to_owned(),
-                commit: "1".repeat(40),
-                tree_id: tree.clone(),
-            }),
-            Event::QueueReverted(QueueReverted {
-                tasks: vec!["api".to_owned(), "cli".to_owned()],
-                tree_id: tree.clone(),
-                failed_gates: vec!["test".to_owned()],
-                reset_to: "4b825dc642cb6eb9a060e54bf8d69288fc3f6c1d".to_owned(),
-            }),
-            Event::QueueMerged(QueueMerged {
-                tasks: vec!["api".to_owned()],
-                from_commit: "4b825dc642cb6eb9a060e54bf8d69288fc3f6c1d".to_owned(),
-                commit: "2".repeat(40),
-                tree_id: "b".repeat(40),
-            }),
-            Event::QueueLanded(QueueLanded {
-                tasks: vec!["api".to_owned()],
-                commit: "2".repeat(40),
-                tree_id: "b".repeat(40),
-            }),
-            Event::TaskTakenOut(TaskTakenOut {
-                task: "cli".to_owned(),
-                reason: TakeOutReason::Conflict { paths: vec!["src/main.rs".to_owned()] },
-            }),
-        ]
     }
 
     #[test]

@@ -11,7 +11,7 @@ use omk_proof::{
 
 use crate::{
     output::{paint, style},
-    progress::plural,
+    text::{plural, seconds},
 };
 
 /// Returns the verdict block: the status, why, and the next step as a command to copy.
@@ -298,44 +298,18 @@ pub(crate) fn budget(budget: &BudgetEvidence) -> String {
     format!("budget     {}\n", parts.join(" · "))
 }
 
-/// Returns `ms` as `12.3s`, `4m05s` or `1h30m`.
-pub(crate) fn seconds(ms: u64) -> String {
-    let whole = ms / 1000;
-    if whole < 60 {
-        #[expect(clippy::cast_precision_loss, reason = "under a minute of milliseconds")]
-        let secs = ms as f64 / 1000.0;
-        format!("{secs:.1}s")
-    } else if whole < 3600 {
-        format!("{}m{:02}s", whole / 60, whole % 60)
-    } else {
-        format!("{}h{:02}m", whole / 3600, whole % 3600 / 60)
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use chrono::TimeZone;
     use omk_events::{
-        Event, EventLog, GoalCreated, PlanSource, QueueLanded, QueueMerged, QueueReverted,
-        TakeOutReason, TaskClaimed, TaskCompleted, TaskFailed, TaskGraphPlanned, TaskSpec,
-        TaskTakenOut,
+        Event, GoalCreated, PlanSource, QueueLanded, QueueMerged, QueueReverted, TakeOutReason,
+        TaskCompleted, TaskFailed, TaskGraphPlanned, TaskTakenOut,
     };
 
     use super::*;
-
-    fn spec(id: &str) -> TaskSpec {
-        TaskSpec { retries: 1, ..TaskSpec::new(id, format!("do {id}")) }
-    }
+    use crate::fixtures::{envelopes, spec};
 
     fn claimed(task: &str, attempt: u32) -> Event {
-        Event::TaskClaimed(TaskClaimed {
-            task: task.to_owned(),
-            attempt,
-            worker: "w1".to_owned(),
-            worktree: format!("/repo/.omk/worktrees/{task}").into(),
-            branch: format!("omk/slice/{task}"),
-            base_commit: "0".repeat(40),
-        })
+        crate::fixtures::claimed(task, "w1", attempt)
     }
 
     fn completed(task: &str) -> Event {
@@ -350,10 +324,6 @@ mod tests {
 
     /// Returns the proof of a goal whose log holds `events` after `goal_created`.
     fn proof_of(events: Vec<Event>) -> Proof {
-        let dir = tempfile::tempdir().expect("a temp dir");
-        let goal = omk_events::GoalId::parse("20261121-200000-abcdef").expect("an id");
-        let mut log = EventLog::create(&dir.path().join("events.jsonl"), &goal).expect("a log");
-        let at = chrono::Utc.with_ymd_and_hms(2026, 11, 21, 20, 0, 0).single().expect("a time");
         let created = Event::GoalCreated(GoalCreated {
             prompt: "- api\n- cli\n- docs\n- web".to_owned(),
             repo_root: "/repo".into(),
@@ -363,10 +333,7 @@ mod tests {
             omk_version: "0.1.0".to_owned(),
             extra_gates: Vec::new(),
         });
-        let envelopes: Vec<_> = std::iter::once(created)
-            .chain(events)
-            .map(|event| log.append(at, event).expect("append"))
-            .collect();
+        let envelopes = envelopes(std::iter::once(created).chain(events).collect());
         omk_proof::synthesize(&envelopes).expect("a log that starts with goal_created")
     }
 

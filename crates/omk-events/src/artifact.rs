@@ -6,9 +6,20 @@ use std::{
     path::Path,
 };
 
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::event::ArtifactRef;
+/// A file kept beside the log, named by its path relative to the goal directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct ArtifactRef {
+    /// The path relative to the goal directory, with `/` separators.
+    pub path: String,
+    /// The SHA-256 of the file's bytes, lowercase hex.
+    pub sha256: String,
+    /// The file's size in bytes.
+    pub bytes: u64,
+}
 
 impl ArtifactRef {
     /// Returns the reference to the file at `root/relative`, reading it to compute its digest.

@@ -20,7 +20,7 @@ use std::{
 use crate::{
     error::Error,
     event::Envelope,
-    read::{TornTail, check_alone},
+    format::{TornTail, check_alone},
 };
 
 /// Bytes read per batch (whole lines, so a little less, or one longer line): big enough to
@@ -254,11 +254,7 @@ mod tests {
     use chrono::{TimeZone, Utc};
 
     use super::*;
-    use crate::{
-        EventLog, LogReader,
-        event::{AgentStarted, Event},
-        ids::GoalId,
-    };
+    use crate::{EventLog, LogReader, agent::AgentStarted, event::Event, ids::GoalId};
 
     #[test]
     fn newlines_are_found_and_counted_across_blocks() {

@@ -167,3 +167,15 @@ pub enum Error {
         source: serde_json::Error,
     },
 }
+
+/// Returns `err` and its sources as one line, `outer: inner: root`, as omk shows errors.
+pub fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

@@ -6,7 +6,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::event::GateKind;
+use crate::gate::GateKind;
 
 /// The payload of [`crate::Event::GoalClassified`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,4 +1,5 @@
-//! Identifiers that carry their own validity: goal ids and sequence numbers.
+//! Identifiers that carry their own validity, goal ids and sequence numbers, and how omk shows
+//! the long ids of commits, trees and hashes.
 
 use std::fmt;
 
@@ -62,6 +63,13 @@ impl fmt::Display for Seq {
     }
 }
 
+/// Returns the first 12 characters of `id`, as omk shows commit, tree and hash ids; a shorter
+/// `id` whole.
+pub fn short_id(id: &str) -> &str {
+    // Characters, not bytes: an id read from a hand-edited log may hold any text.
+    id.char_indices().nth(12).map_or(id, |(end, _)| &id[..end])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,5 +88,13 @@ mod tests {
     fn goal_ids_are_validated_when_deserialized() {
         let err = serde_json::from_str::<GoalId>("\"../etc\"").unwrap_err();
         assert!(err.to_string().contains("invalid goal id"), "{err}");
+    }
+
+    #[test]
+    fn short_ids_are_the_first_twelve_characters() {
+        assert_eq!(short_id("4b825dc642cb6eb9a060e54bf8d69288fc3f6c1d"), "4b825dc642cb");
+        assert_eq!(short_id("4b825dc642cb"), "4b825dc642cb");
+        assert_eq!(short_id("abc"), "abc");
+        assert_eq!(short_id("ééééééééééééé"), "éééééééééééé");
     }
 }

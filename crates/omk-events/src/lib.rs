@@ -11,33 +11,40 @@
 //!   goal is an error naming the line number, never skipped.
 //! - This crate does not spawn processes, read the environment or read the clock: timestamps
 //!   are parameters.
+//! - It does not narrate: it holds the vocabulary and the log, and the sentences a replay shows
+//!   are omk-cli's.
 //!
-//! Entry points: [`EventLog::create`] and [`EventLog::append`] to write, [`read_log`] to read.
+//! Entry points: [`EventLog::create`] and [`EventLog::append`] to write, [`read_log`] to read,
+//! [`short_id`] and [`error_chain`] for how omk shows ids and errors.
 
 // The crate is published: every public item is part of its manual on docs.rs.
 #![deny(missing_docs)]
 
+mod agent;
 mod artifact;
 mod batch;
 mod error;
 mod event;
 mod evidence;
 pub mod files;
+mod format;
+mod gate;
 pub mod hash;
 mod ids;
 mod log;
 mod read;
-pub mod replay;
 mod team;
 pub mod timestamp;
 
-pub use crate::artifact::sha256_hex;
-pub use crate::error::Error;
-pub use crate::event::{
+pub use crate::agent::{
     ActivityKind, AgentActivity, AgentFinished, AgentStarted, AgentStatus, ApprovalDecided,
-    ApprovalDecision, ArtifactRef, ChangedFile, ChangesCaptured, Cost, CostSource, Durability,
-    Envelope, Event, FileOperation, GateFinished, GateKind, GatePhase, GoalCreated, GoalFailed,
-    ProcessExit, Step, TestCounts, TokenUsage, ToolCallRecord, UnknownEvent, WorktreeCreated,
+    ApprovalDecision, Cost, CostSource, ProcessExit, TokenUsage, ToolCallRecord,
+};
+pub use crate::artifact::{ArtifactRef, sha256_hex};
+pub use crate::error::{Error, error_chain};
+pub use crate::event::{
+    ChangedFile, ChangesCaptured, Durability, Envelope, Event, FileOperation, GoalCreated,
+    GoalFailed, Step, UnknownEvent, WorktreeCreated,
 };
 pub use crate::evidence::{
     Actor, BudgetExhausted, BudgetLimits, BudgetResource, BudgetSet, BudgetWarned, ChangeAccepted,
@@ -46,10 +53,12 @@ pub use crate::evidence::{
     GoalKind, GoalPaused, GoalResumed, RecoveryAction, RecoveryPerformed, ReviewFinished,
     ReviewStarted, ReviewStatus,
 };
+pub use crate::format::{FORMAT_VERSION, TornTail};
+pub use crate::gate::{GateFinished, GateKind, GatePhase, TestCounts};
 pub use crate::hash::EventHash;
-pub use crate::ids::{GoalId, InvalidGoalId, Seq};
-pub use crate::log::{EventLog, FORMAT_VERSION, Opened};
-pub use crate::read::{LogReader, Poll, ReadLog, TornTail, Verified, read_log, verify};
+pub use crate::ids::{GoalId, InvalidGoalId, Seq, short_id};
+pub use crate::log::{EventLog, Opened};
+pub use crate::read::{LogReader, Poll, ReadLog, Verified, read_log, verify};
 pub use crate::team::{
     FailureCause, PlanSource, QueueLanded, QueueMerged, QueueReverted, SliceEvent, TakeOutReason,
     TaskClaimed, TaskCompleted, TaskFailed, TaskGraphPlanned, TaskProposed, TaskSpec, TaskTakenOut,

@@ -12,17 +12,11 @@ use crate::{
     error::Error,
     event::{Durability, Envelope, Event},
     evidence::{RecoveryAction, RecoveryPerformed},
+    format::{FORMAT_VERSION, TornTail},
     hash::EventHash,
     ids::{GoalId, Seq},
-    read::{LogReader, TornTail},
+    read::LogReader,
 };
-
-/// The log format version this build writes and reads, `major.minor`.
-///
-/// A reader accepts any minor of its major and refuses every other major. Format 1.1 added
-/// the hash chain (`prev` and `hash`); logs of format 1.0 are read without it. Format 1.2 added
-/// the events of team runs (`task_graph_planned`, `slice`, `queue_merged`, ...).
-pub const FORMAT_VERSION: &str = "1.2";
 
 /// The most chatty events written before their group is synced.
 const GROUP_MAX_EVENTS: u32 = 4096;
@@ -348,7 +342,8 @@ mod tests {
 
     use super::*;
     use crate::{
-        event::{ActivityKind, AgentActivity, AgentStarted, GoalFailed, Step},
+        agent::{ActivityKind, AgentActivity, AgentStarted},
+        event::{GoalFailed, Step},
         read::{read_log, verify},
     };
 

@@ -297,4 +297,4 @@ fn is_bad_repository(error: &omk_worktree::Error) -> bool {
 }
 
 /// Returns `error` and its sources as one line, `outer: inner: root`.
-pub use omk_worktree::error_chain;
+pub use omk_events::error_chain;

@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use omk_events::GoalId;
+use omk_events::{GoalId, short_id};
 
 /// The state directory's name at the repository root.
 const STATE_DIR: &str = ".omk";
@@ -166,9 +166,4 @@ pub(crate) mod artifacts {
     pub(crate) fn diff(tree_id: &str) -> String {
         format!("artifacts/diff/{}.patch", short_id(tree_id))
     }
-}
-
-/// Returns the first 12 characters of an id, as paths and messages show it.
-fn short_id(id: &str) -> &str {
-    id.get(..12).unwrap_or(id)
 }

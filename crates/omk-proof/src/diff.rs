@@ -3,6 +3,8 @@
 
 use std::fmt::Write as _;
 
+use omk_events::short_id;
+
 use crate::{
     model::{Proof, ProofGate},
     readiness::{ProofStatus, Readiness},
@@ -140,7 +142,7 @@ pub fn render_diff(diff: &ProofDiff) -> String {
         writeln!(out, "  readiness  {old} -> {new}").ok();
     }
     if let Some((old, new)) = &diff.tree {
-        let show = |tree: &Option<String>| tree.as_deref().map_or("none", short).to_owned();
+        let show = |tree: &Option<String>| tree.as_deref().map_or("none", short_id).to_owned();
         writeln!(out, "  tree       {} -> {}", show(old), show(new)).ok();
     }
     for gate in &diff.gates {
@@ -165,8 +167,4 @@ pub fn render_diff(diff: &ProofDiff) -> String {
     }
     out.push('\n');
     out
-}
-
-fn short(id: &str) -> &str {
-    id.get(..12).unwrap_or(id)
 }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use omk_events::{
     ApprovalDecided, ArtifactRef, ChangedFile, FailureCause, GatePhase, GoalId, PlanSource,
-    TakeOutReason, TestCounts,
+    TakeOutReason, TestCounts, short_id,
 };
 
 use crate::{
@@ -368,7 +368,7 @@ pub enum SliceMerge {
 impl std::fmt::Display for SliceMerge {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::Landed { commit, .. } => write!(f, "landed at {}", short(commit)),
+            Self::Landed { commit, .. } => write!(f, "landed at {}", short_id(commit)),
             Self::TakenOut(TakeOutReason::Conflict { paths }) => {
                 write!(f, "conflict in {}", paths.join(", "))
             }
@@ -455,10 +455,6 @@ pub struct ProposalEvidence {
     pub accepted: bool,
     /// Why, in a sentence.
     pub reason: String,
-}
-
-fn short(commit: &str) -> &str {
-    commit.get(..12).unwrap_or(commit)
 }
 
 /// Returns the sentence of `readiness`, from the first of `gaps` that holds it.

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use omk_events::{ChangedFile, FileOperation, GatePhase, PlanSource};
+use omk_events::{ChangedFile, FileOperation, GatePhase, PlanSource, short_id};
 
 use crate::{
     model::{
@@ -23,7 +23,7 @@ pub fn render_text(proof: &Proof) -> String {
     line(format!("readiness  {} ({})", proof.readiness, proof.readiness_sentence()));
     line(format!("prompt     {}", one_line(&proof.task.prompt)));
     let branch = proof.git.branch.as_deref().unwrap_or("(no worktree)");
-    line(format!("branch     {branch} from {}", short(&proof.git.base_commit)));
+    line(format!("branch     {branch} from {}", short_id(&proof.git.base_commit)));
     if let Some(tree_id) = &proof.git.tree_id {
         line(format!("tree       {tree_id}"));
     }
@@ -95,7 +95,7 @@ pub fn render_markdown(proof: &Proof) -> String {
     let _ = writeln!(md, "- **Prompt:** {}", escape(&one_line(&proof.task.prompt)));
     let _ = writeln!(md, "- **Readiness:** `{}`", proof.readiness);
     let base = proof.git.base_branch.as_deref().unwrap_or("(detached)");
-    let _ = writeln!(md, "- **Base:** `{base}` at `{}`", short(&proof.git.base_commit));
+    let _ = writeln!(md, "- **Base:** `{base}` at `{}`", short_id(&proof.git.base_commit));
     if let Some(tree) = &proof.git.tree_id {
         let _ = writeln!(md, "- **Proposed tree:** `{tree}`");
     }
@@ -230,7 +230,7 @@ fn team_text(team: &TeamEvidence) -> String {
                 "  {}. {:<8}  {tasks:<width$}  tree {}{failed}",
                 idx + 1,
                 batch.result.to_string(),
-                short(&batch.tree_id)
+                short_id(&batch.tree_id)
             );
         }
     }
@@ -287,7 +287,7 @@ fn team_markdown(team: &TeamEvidence) -> String {
                 idx + 1,
                 tasks.join(", "),
                 batch.result,
-                short(&batch.tree_id)
+                short_id(&batch.tree_id)
             );
         }
     }
@@ -318,7 +318,7 @@ fn plan_source(source: &PlanSource) -> String {
     match source {
         PlanSource::Slices { count } => format!("planned as {count} slices"),
         PlanSource::File { path, sha256 } => {
-            format!("planned in {} ({})", path.display(), short(sha256))
+            format!("planned in {} ({})", path.display(), short_id(sha256))
         }
     }
 }
@@ -401,8 +401,4 @@ fn escape(text: &str) -> String {
 fn one_line(text: &str) -> String {
     let first = text.lines().next().unwrap_or_default();
     if text.lines().nth(1).is_some() { format!("{first} …") } else { first.to_owned() }
-}
-
-fn short(commit: &str) -> &str {
-    commit.get(..12).unwrap_or(commit)
 }

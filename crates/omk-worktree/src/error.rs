@@ -195,8 +195,11 @@ impl Error {
     }
 }
 
-/// Returns `err` and its sources as one line, `outer: inner: root`, as omk shows errors.
-pub fn error_chain(err: &dyn std::error::Error) -> String {
+/// Returns `err` and its sources as one line, `outer: inner: root`, for a worktree `gc` keeps.
+///
+/// The public joiner is `omk_events::error_chain`; this crate sits beside omk-events, not above
+/// it, so it keeps its own for the one sentence it records.
+pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
     let mut text = err.to_string();
     let mut source = err.source();
     while let Some(cause) = source {

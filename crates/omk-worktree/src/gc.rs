@@ -131,9 +131,9 @@ pub fn gc(repo: &Repo, options: &GcOptions<'_>) -> Result<Vec<GcEntry>, Error> {
                 _ if options.dry_run => GcVerdict::WouldRemove,
                 _ => match remove_scratch(repo, &info.path) {
                     Ok(()) => GcVerdict::Removed,
-                    Err(err) => {
-                        GcVerdict::Kept(KeepReason::Failed { error: crate::error_chain(&err) })
-                    }
+                    Err(err) => GcVerdict::Kept(KeepReason::Failed {
+                        error: crate::error::error_chain(&err),
+                    }),
                 },
             };
             // The goal is the first component: `.omk/verify/<goal>/rerun-N/worktree`.
@@ -152,9 +152,13 @@ pub fn gc(repo: &Repo, options: &GcOptions<'_>) -> Result<Vec<GcEntry>, Error> {
             Ok(None) if options.dry_run => GcVerdict::WouldRemove,
             Ok(None) => match remove_omk_worktree(repo, &info) {
                 Ok(()) => GcVerdict::Removed,
-                Err(err) => GcVerdict::Kept(KeepReason::Failed { error: crate::error_chain(&err) }),
+                Err(err) => {
+                    GcVerdict::Kept(KeepReason::Failed { error: crate::error::error_chain(&err) })
+                }
             },
-            Err(err) => GcVerdict::Kept(KeepReason::Failed { error: crate::error_chain(&err) }),
+            Err(err) => {
+                GcVerdict::Kept(KeepReason::Failed { error: crate::error::error_chain(&err) })
+            }
         };
         entries.push(GcEntry { path: info.path, goal, branch: info.branch, verdict });
     }

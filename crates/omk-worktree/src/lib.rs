@@ -36,7 +36,7 @@ pub use crate::changes::{ChangeStatus, Changes, FileChange, capture_changes};
 pub use crate::commit::{Commit, CommitOptions, commit, head_commit};
 pub use crate::config::{WorktreeConfig, parse_config};
 pub use crate::diff::{DiffLine, FileDiff, Hunk, diff_trees, unified_patch};
-pub use crate::error::{Error, error_chain};
+pub use crate::error::Error;
 pub use crate::gc::{GcEntry, GcOptions, GcVerdict, KeepReason, gc};
 pub use crate::init::{Identity, init_with_commit};
 pub use crate::integrate::{

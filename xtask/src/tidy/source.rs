@@ -2,8 +2,9 @@
 //! `.omk` state directory may be spelled.
 //!
 //! Test code is exempt: files named `tests.rs`, anything under a `tests/`, `benches/` or
-//! `examples/` directory, the body of a `#[cfg(test)] mod … { … }` block, and the test kit
-//! (`crates/omk-testkit`, a dev-dependency only).
+//! `examples/` directory, a file that says `#![cfg(test)]`, the body of a
+//! `#[cfg(test)] mod … { … }` block, and the test kit (`crates/omk-testkit`, a dev-dependency
+//! only).
 
 use std::path::Path;
 
@@ -38,10 +39,11 @@ pub(crate) fn check_sizes(root: &Path) -> Result<Vec<Problem>> {
     for dir in SIZED_DIRS {
         for file in rust_files(&root.join(dir), &["tests", "benches", "examples", "target"])? {
             let path = display_path(root, &file);
-            if is_test_file(&path) {
+            let text = read(&file)?;
+            if is_test_file(&path) || is_test_module(&text) {
                 continue;
             }
-            problems.extend(size_problems(&path, &read(&file)?));
+            problems.extend(size_problems(&path, &text));
         }
     }
     Ok(problems)
@@ -54,10 +56,11 @@ pub(crate) fn check_layout_literals(root: &Path) -> Result<Vec<Problem>> {
     for dir in SIZED_DIRS {
         for file in rust_files(&root.join(dir), &["tests", "benches", "examples", "target"])? {
             let path = display_path(root, &file);
-            if is_test_file(&path) || path == LAYOUT_FILE {
+            let text = read(&file)?;
+            if is_test_file(&path) || is_test_module(&text) || path == LAYOUT_FILE {
                 continue;
             }
-            problems.extend(layout_problems(&path, &read(&file)?));
+            problems.extend(layout_problems(&path, &text));
         }
     }
     Ok(problems)
@@ -71,6 +74,15 @@ fn is_test_file(path: &str) -> bool {
     path.ends_with("/tests.rs")
         || path.split('/').any(|part| part == "tests")
         || path.starts_with(TEST_KIT)
+}
+
+/// Returns whether a file is compiled for tests only: it says `#![cfg(test)]` before its code.
+fn is_test_module(text: &str) -> bool {
+    text.lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with("//"))
+        .take_while(|line| line.starts_with("#!["))
+        .any(|line| line == "#![cfg(test)]")
 }
 
 /// Returns the file's and its functions' size problems.

@@ -459,6 +459,10 @@ fn the_state_directory_is_spelled_by_layout_alone() -> Result<()> {
             ("crates/omk-goal/src/run/tests.rs", &in_tests),
             ("crates/omk-goal/tests/it/main.rs", &in_tests),
             ("crates/omk-testkit/src/log.rs", &in_tests),
+            (
+                "crates/omk-cli/src/fixtures.rs",
+                &format!("//! Fixtures.\n#![cfg(test)]\n{}", &in_tests[11..]),
+            ),
             ("crates/omk-goal/src/run.rs", &in_test_module),
             ("crates/omk-cli/src/demo.rs", &elsewhere),
         ],

@@ -11,10 +11,7 @@ use omk_goal::{CheckoutGateRequest, CheckoutGates, GateEvent, GateRun, GateSourc
 
 use crate::{
     args::GatesRunArgs,
-    commands::{
-        run::runtime,
-        shared::{self, Context, SCHEMA_VERSION},
-    },
+    commands::shared::{self, Context, SCHEMA_VERSION, runtime},
     error::{CliError, ExitCodes},
     json::{self, GateEntry, GateRunEntry, GatesListDocument, GatesRunDocument},
     output,

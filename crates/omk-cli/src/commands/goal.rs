@@ -16,7 +16,7 @@ use crate::{
     json::{
         self, BudgetDocument, GoalSummary, ListDocument, ShowDocument, StatusDocument, StopDocument,
     },
-    output, render,
+    output, render, text,
 };
 
 /// How long `omk pause` and `omk cancel` wait for a live run to stop.
@@ -80,11 +80,7 @@ pub(crate) fn run_accept(ctx: &Context, args: &AcceptArgs) -> Result<u8, CliErro
             approve_gate_surface: args.approve_gate_surface,
             env,
         };
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|source| omk_goal::Error::Write { path: "tokio runtime".into(), source })?;
-        runtime.block_on(omk_goal::accept_goal(request))
+        shared::runtime()?.block_on(omk_goal::accept_goal(request))
     })?;
     let proof = &outcome.proof;
     if ctx.json {
@@ -201,7 +197,7 @@ pub(crate) fn run_list(ctx: &Context) -> Result<u8, CliError> {
             "{:<40} {:<18} {:>8}  {}  ({})",
             proof.goal_id.as_str(),
             proof.status.as_str(),
-            render::seconds(proof.budget.used.wall_ms),
+            text::seconds(proof.budget.used.wall_ms),
             prompt,
             goal.step,
         )
@@ -240,7 +236,7 @@ fn status_text(status: &GoalStatus) -> String {
         proof.goal_id,
         proof.task.prompt.lines().next().unwrap_or_default(),
         status.step,
-        render::seconds(proof.budget.used.wall_ms),
+        text::seconds(proof.budget.used.wall_ms),
         proof.task.events,
         render::budget(&status.budget).trim_end(),
     );

@@ -41,7 +41,7 @@ pub(crate) fn run_proof_show(ctx: &Context, args: &ProofShowArgs) -> Result<u8, 
     }
     let loaded = omk_goal::load_proof(&ctx.dir, args.goal.as_deref())?;
     let text = match format {
-        ShowFormat::Json => loaded.proof.to_json(),
+        ShowFormat::Json => crate::json::proof_show_json(&loaded.proof),
         ShowFormat::Markdown => omk_proof::render_markdown(&loaded.proof),
         ShowFormat::Text => format!(
             "{}\nevent log  {}\n",
@@ -60,7 +60,7 @@ pub(crate) fn run_proof_rebuild(ctx: &Context, args: &ProofGoalArgs) -> Result<u
         Err(err) if omk_goal::is_tampered_log(&err) => {
             return Err(CliError {
                 kind: ErrorKind::NotReady,
-                message: omk_goal::error_chain(&err),
+                message: omk_events::error_chain(&err),
                 hints: vec![
                     "`omk proof verify` checks the log, the artifacts and the proof".to_owned(),
                 ],
@@ -109,7 +109,8 @@ pub(crate) fn run_proof_verify(ctx: &Context, args: &ProofVerifyArgs) -> Result<
         ));
     }
     let options = VerifyOptions { rerun };
-    let verification = super::run::runtime()?.block_on(omk_goal::verify_goal(&paths, &options))?;
+    let verification =
+        super::shared::runtime()?.block_on(omk_goal::verify_goal(&paths, &options))?;
     let verified = verification.verified();
     let text = if ctx.json {
         crate::json::to_string(&VerifyDocument {

@@ -7,15 +7,13 @@ use std::{
     time::Duration,
 };
 
-use omk_events::{
-    Envelope, EventHash, EventLog, LogReader, Poll,
-    replay::{ChainCheck, JsonWriter, TextWriter, Timeline, header_time},
-};
+use omk_events::{Envelope, EventHash, EventLog, LogReader, Poll};
 
 use crate::{
     args::ReplayArgs,
     commands::shared::Context,
     error::{CliError, ExitCodes},
+    replay::{ChainCheck, Entry, JsonWriter, TextWriter, Timeline, header_time},
 };
 
 /// How often `--follow` looks for new lines.
@@ -117,7 +115,7 @@ enum Sink<'a> {
 }
 
 impl Sink<'_> {
-    fn entry(&mut self, entry: &omk_events::replay::Entry, envelope: &Envelope) -> io::Result<()> {
+    fn entry(&mut self, entry: &Entry, envelope: &Envelope) -> io::Result<()> {
         match self {
             Self::Text(writer, header) => {
                 if std::mem::take(header) {

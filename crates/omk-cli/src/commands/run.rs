@@ -72,7 +72,7 @@ pub(crate) fn run_run(ctx: &Context, args: &RunArgs) -> Result<u8, CliError> {
 
 pub(crate) fn run_resume(ctx: &Context, args: &ResumeArgs) -> Result<u8, CliError> {
     let outcome = with_env(ctx, args.max_parallel_gates, args.accept, |env| {
-        runtime()?.block_on(omk_goal::resume_goal(ResumeRequest {
+        shared::runtime()?.block_on(omk_goal::resume_goal(ResumeRequest {
             repo_dir: &ctx.dir,
             goal: args.goal.as_deref(),
             follow_up: args.prompt.as_deref(),
@@ -117,7 +117,7 @@ pub(crate) fn run_goal(
     accept: bool,
 ) -> Result<RunOutcome, CliError> {
     with_progress(ctx, progress, gate_run, accept, |env| {
-        runtime()?.block_on(omk_goal::run_goal(RunRequest {
+        shared::runtime()?.block_on(omk_goal::run_goal(RunRequest {
             repo_dir,
             prompt,
             agent,
@@ -128,13 +128,6 @@ pub(crate) fn run_goal(
             env,
         }))
     })
-}
-
-pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, omk_goal::Error> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|source| omk_goal::Error::Write { path: "tokio runtime".into(), source })
 }
 
 /// Set by the SIGINT handler: the run pauses at its next check (within 100 ms).

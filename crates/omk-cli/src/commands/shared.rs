@@ -169,3 +169,12 @@ pub(crate) fn run_text(outcome: &RunOutcome) -> String {
     }
     text
 }
+
+/// Returns the runtime a command drives the library's async work on: one thread, since the
+/// work waits on processes, not on the CPU.
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, omk_goal::Error> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|source| omk_goal::Error::Write { path: "tokio runtime".into(), source })
+}

@@ -22,7 +22,7 @@ pub(crate) fn run_worktree_list(ctx: &Context) -> Result<u8, CliError> {
     } else {
         let mut text = String::new();
         for info in &worktrees {
-            let head = info.head.as_deref().map_or("-", |id| &id[..id.len().min(12)]);
+            let head = info.head.as_deref().map_or("-", omk_events::short_id);
             let branch = info.branch.as_deref().unwrap_or("(detached)");
             let mut line = format!("{}  {branch}  {head}", relative(&root, &info.path));
             if let Some(reason) = &info.lock {

@@ -13,7 +13,7 @@ use std::{
 
 use omk_attest::{Check, CheckStatus};
 use omk_config::ConfigEnv;
-use omk_events::{ArtifactRef, GoalId};
+use omk_events::{ArtifactRef, GoalId, short_id};
 use omk_proof::Proof;
 use omk_worktree::Repo;
 
@@ -415,7 +415,7 @@ fn check_artifacts(goal_dir: &Path, artifacts: &[ArtifactRef]) -> Vec<Check> {
                     Check::new(
                         name,
                         CheckStatus::Passed,
-                        format!("sha256 {} ({} bytes), as recorded", short(&found.sha256), found.bytes),
+                        format!("sha256 {} ({} bytes), as recorded", short_id(&found.sha256), found.bytes),
                     )
                 }
                 Ok(found) => Check::new(
@@ -423,9 +423,9 @@ fn check_artifacts(goal_dir: &Path, artifacts: &[ArtifactRef]) -> Vec<Check> {
                     CheckStatus::Failed,
                     format!(
                         "sha256 {} ({} bytes) recorded, {} ({} bytes) on disk: the file was changed",
-                        short(&recorded.sha256),
+                        short_id(&recorded.sha256),
                         recorded.bytes,
-                        short(&found.sha256),
+                        short_id(&found.sha256),
                         found.bytes
                     ),
                 ),
@@ -434,7 +434,7 @@ fn check_artifacts(goal_dir: &Path, artifacts: &[ArtifactRef]) -> Vec<Check> {
                     CheckStatus::Failed,
                     format!(
                         "the file is missing (sha256 {}, {} bytes recorded)",
-                        short(&recorded.sha256),
+                        short_id(&recorded.sha256),
                         recorded.bytes
                     ),
                 ),
@@ -462,9 +462,9 @@ fn check_tree(repo: &Repo, proof: &Proof) -> Result<Check, Error> {
             CheckStatus::Failed,
             format!(
                 "branch {branch} is at commit {} with tree {}; the proof records tree {}",
-                short(&tip.commit),
-                short(&tip.tree_id),
-                short(tree_id)
+                short_id(&tip.commit),
+                short_id(&tip.tree_id),
+                short_id(tree_id)
             ),
         ),
         Some(tip) if commit.is_some_and(|it| it != tip.commit) => Check::new(
@@ -472,9 +472,9 @@ fn check_tree(repo: &Repo, proof: &Proof) -> Result<Check, Error> {
             CheckStatus::Failed,
             format!(
                 "branch {branch} is at commit {}; the proof records commit {} (same tree {})",
-                short(&tip.commit),
-                short(commit.unwrap_or_default()),
-                short(tree_id)
+                short_id(&tip.commit),
+                short_id(commit.unwrap_or_default()),
+                short_id(tree_id)
             ),
         ),
         Some(tip) => Check::new(
@@ -482,8 +482,8 @@ fn check_tree(repo: &Repo, proof: &Proof) -> Result<Check, Error> {
             CheckStatus::Passed,
             format!(
                 "branch {branch} is at commit {} with tree {}, as recorded",
-                short(&tip.commit),
-                short(tree_id)
+                short_id(&tip.commit),
+                short_id(tree_id)
             ),
         ),
         None => match commit.map(|it| omk_worktree::commit_tip(repo, it)).transpose()?.flatten() {
@@ -492,8 +492,8 @@ fn check_tree(repo: &Repo, proof: &Proof) -> Result<Check, Error> {
                 CheckStatus::Passed,
                 format!(
                     "branch {branch} is gone (removed after acceptance); commit {} still has tree {}",
-                    short(&tip.commit),
-                    short(tree_id)
+                    short_id(&tip.commit),
+                    short_id(tree_id)
                 ),
             ),
             Some(tip) => Check::new(
@@ -501,9 +501,9 @@ fn check_tree(repo: &Repo, proof: &Proof) -> Result<Check, Error> {
                 CheckStatus::Failed,
                 format!(
                     "commit {} has tree {}; the proof records tree {}",
-                    short(&tip.commit),
-                    short(&tip.tree_id),
-                    short(tree_id)
+                    short_id(&tip.commit),
+                    short_id(&tip.tree_id),
+                    short_id(tree_id)
                 ),
             ),
             None => Check::new(
@@ -511,16 +511,12 @@ fn check_tree(repo: &Repo, proof: &Proof) -> Result<Check, Error> {
                 CheckStatus::Failed,
                 format!(
                     "branch {branch} does not exist and the repository has no recorded commit with tree {}",
-                    short(tree_id)
+                    short_id(tree_id)
                 ),
             ),
         },
     };
     Ok(check)
-}
-
-fn short(id: &str) -> &str {
-    id.get(..12).unwrap_or(id)
 }
 
 #[cfg(test)]

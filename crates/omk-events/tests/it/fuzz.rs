@@ -6,7 +6,7 @@ use std::{fs, path::Path};
 use chrono::{DateTime, Utc};
 use omk_events::{
     ActivityKind, AgentActivity, AgentStarted, Envelope, Error, Event, EventLog, GoalFailed,
-    GoalId, LogReader, Step, read_log, replay::Timeline, verify,
+    GoalId, LogReader, Step, read_log, verify,
 };
 use proptest::prelude::*;
 
@@ -62,19 +62,15 @@ fn read_with(path: &Path, threads: usize) -> (Vec<Envelope>, String) {
     (events, format!("{:?}", reader.torn_tail()))
 }
 
-/// Checks that reading, verifying and replaying the log at `path` agree, whatever it holds,
-/// and that reading on several threads gives what reading on one does.
+/// Checks that reading and verifying the log at `path` agree, whatever it holds, and that
+/// reading on several threads gives what reading on one does. (That the replay timeline counts
+/// every event read is omk-cli's test, where the timeline is.)
 fn agree(path: &Path) -> Result<(), TestCaseError> {
     prop_assert_eq!(read_with(path, 1), read_with(path, 3));
     match (read_log(path), verify(path)) {
         (Ok(log), Ok(verified)) => {
             prop_assert_eq!(log.events.len() as u64, verified.events);
             prop_assert_eq!(log.torn_tail, verified.torn_tail);
-            let mut timeline = Timeline::new();
-            for envelope in &log.events {
-                timeline.entry(envelope);
-            }
-            prop_assert_eq!(timeline.summary().events, verified.events);
         }
         (Err(read), Err(verified)) => prop_assert_eq!(read.to_string(), verified.to_string()),
         (read, verified) => prop_assert!(false, "read {read:?} but verify {verified:?}"),

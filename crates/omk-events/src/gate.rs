@@ -1,0 +1,160 @@
+//! The payload of a finished gate: what it checks, when it ran, how it ended and its test counts.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+#[cfg(doc)]
+use crate::Event;
+
+use crate::artifact::ArtifactRef;
+
+/// The payload of [`Event::GateFinished`]: the facts of one gate run, as omk measured them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct GateFinished {
+    /// The gate's name, unique within a run.
+    pub name: String,
+    /// What the gate checks.
+    pub gate_kind: GateKind,
+    /// The command line as run, one element per argument.
+    pub command: Vec<String>,
+    /// Whether the proof requires this gate to pass.
+    pub required: bool,
+    /// Whether the gate ran on the base tree (to show what already failed) or on the change.
+    #[serde(default)]
+    pub phase: GatePhase,
+    /// The git tree id of the worktree content the gate ran on, when omk recorded it.
+    #[serde(default)]
+    pub tree_id: Option<String>,
+    /// Whether a test gate may pass without running any test.
+    #[serde(default)]
+    pub allow_no_tests: bool,
+    /// The exit code, `None` when the gate was killed by a signal or could not start.
+    pub exit_code: Option<i32>,
+    /// The signal that ended the gate, if any.
+    pub signal: Option<i32>,
+    /// Whether omk killed the gate because it ran past its timeout.
+    pub timed_out: bool,
+    /// Why the gate could not be started, if it could not.
+    pub spawn_error: Option<String>,
+    /// Wall time in milliseconds.
+    pub duration_ms: u64,
+    /// The captured stdout and stderr, interleaved.
+    pub output: Option<ArtifactRef>,
+    /// The test counts parsed from the output, when the output has a format omk knows.
+    #[serde(default)]
+    pub tests: Option<TestCounts>,
+    /// The goal whose identical run this result was taken from, when it came from the cache.
+    #[serde(default)]
+    pub cached_from: Option<String>,
+}
+
+impl GateFinished {
+    /// Returns whether the gate's process passed: it started, exited 0 and did not time out.
+    ///
+    /// A test gate that ran no tests passed this way but still fails; see
+    /// [`GateFinished::failure`].
+    pub fn passed(&self) -> bool {
+        self.exit_code == Some(0) && !self.timed_out && self.spawn_error.is_none()
+    }
+
+    /// Returns why the gate failed, `None` when it passed: it could not start, timed out,
+    /// exited non-zero or was killed, or it is a test gate that ran no tests without
+    /// `allow_no_tests`.
+    pub fn failure(&self) -> Option<String> {
+        if let Some(error) = &self.spawn_error {
+            return Some(format!("could not start: {error}"));
+        }
+        if self.timed_out {
+            return Some("timed out".to_owned());
+        }
+        match (self.exit_code, self.signal) {
+            (Some(0), _) => {}
+            (Some(code), _) => return Some(format!("exit {code}")),
+            (None, Some(signal)) => return Some(format!("killed by signal {signal}")),
+            (None, None) => return Some("no exit status".to_owned()),
+        }
+        let no_tests = self.gate_kind == GateKind::Test
+            && !self.allow_no_tests
+            && self.tests.is_some_and(|it| it.ran() == 0);
+        no_tests.then(|| "ran no tests (set allow_no_tests = true if that is fine)".to_owned())
+    }
+}
+
+/// When a gate ran, relative to the agent's change.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum GatePhase {
+    /// On the base tree, before the agent ran: shows which failures were already there.
+    Baseline,
+    /// On the changed worktree: the result that speaks for the change.
+    #[default]
+    Proposed,
+    /// On a team goal's integration branch, after a batch of slices merged: decides whether the
+    /// batch lands (see `queue_merged`).
+    Integration,
+}
+
+impl fmt::Display for GatePhase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Baseline => "baseline",
+            Self::Proposed => "proposed",
+            Self::Integration => "integration",
+        })
+    }
+}
+
+/// Test counts parsed from a gate's output.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct TestCounts {
+    /// Tests that passed.
+    pub passed: u64,
+    /// Tests that failed.
+    pub failed: u64,
+    /// Tests that were skipped or ignored.
+    pub skipped: u64,
+}
+
+impl TestCounts {
+    /// Returns the number of tests that ran: passed plus failed.
+    pub fn ran(&self) -> u64 {
+        self.passed + self.failed
+    }
+}
+
+/// What a gate checks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum GateKind {
+    /// Runs tests.
+    Test,
+    /// Runs a linter.
+    Lint,
+    /// Checks formatting.
+    Fmt,
+    /// Builds the project.
+    Build,
+    /// Runs a security scanner.
+    Security,
+    /// Anything else.
+    #[default]
+    Other,
+}
+
+impl fmt::Display for GateKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Test => "test",
+            Self::Lint => "lint",
+            Self::Fmt => "fmt",
+            Self::Build => "build",
+            Self::Security => "security",
+            Self::Other => "other",
+        })
+    }
+}

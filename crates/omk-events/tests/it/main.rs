@@ -1,0 +1,3 @@
+//! The integration tests of omk-events: one test binary, a module per area.
+
+mod fuzz;
