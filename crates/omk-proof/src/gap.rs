@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use omk_events::{Actor, BudgetResource, DecisionSubject, FailureCause, Step};
+use omk_events::{Actor, BudgetResource, DecisionSubject, FailureCause, Step, TakeOutReason};
 
 use crate::readiness::{ProofStatus, Readiness};
 
@@ -340,13 +340,13 @@ impl Gap {
             Self::SliceNotLanded { task, why } => {
                 let first = match why {
                     NotLanded::Failed { .. } => format!("read slice {task}'s transcript"),
-                    NotLanded::Conflict { paths } => {
+                    NotLanded::TakenOut(TakeOutReason::Conflict { paths }) => {
                         format!("look at the conflict in {}", paths.join(", "))
                     }
-                    NotLanded::BrokeGates { gates, .. } => {
+                    NotLanded::TakenOut(TakeOutReason::BrokeGates { gates, .. }) => {
                         format!("find out why {task} breaks {} once merged", gates.join(", "))
                     }
-                    NotLanded::Dependency { task: dependency } => {
+                    NotLanded::TakenOut(TakeOutReason::Dependency { task: dependency }) => {
                         format!("land task {dependency} first")
                     }
                 };
@@ -382,10 +382,16 @@ impl Gap {
     }
 }
 
+// Written `{"kind": "failed", ...}`, or a `TakeOutReason` with its kind under `kind`
+// (`{"kind": "conflict", "paths": [...]}`) by hand in `take_out.rs`, since the event names the
+// kind under `why`.
 /// Why a slice of a team goal will not land.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[cfg_attr(
+    feature = "schema",
+    schemars(tag = "kind", rename_all = "snake_case", transform = crate::take_out::not_landed_schema)
+)]
 pub enum NotLanded {
     /// Its last attempt failed and no retry follows.
     Failed {
@@ -394,23 +400,9 @@ pub enum NotLanded {
         /// Why, in a sentence.
         reason: String,
     },
-    /// Taken out: its branch does not merge onto the integration branch.
-    Conflict {
-        /// The conflicting paths.
-        paths: Vec<String>,
-    },
-    /// Taken out: merged alone, it broke required gates.
-    BrokeGates {
-        /// The gates.
-        gates: Vec<String>,
-        /// The merged tree they failed on.
-        tree_id: String,
-    },
-    /// Taken out: a task it depends on failed or was taken out.
-    Dependency {
-        /// That task.
-        task: String,
-    },
+    /// Taken out of the goal's change, for the reason given.
+    #[cfg_attr(feature = "schema", schemars(skip))]
+    TakenOut(TakeOutReason),
 }
 
 impl fmt::Display for NotLanded {
@@ -419,13 +411,13 @@ impl fmt::Display for NotLanded {
             Self::Failed { cause, reason } => {
                 write!(f, "it failed for good ({cause}): {reason}")
             }
-            Self::Conflict { paths } => {
+            Self::TakenOut(TakeOutReason::Conflict { paths }) => {
                 write!(f, "it was taken out because its merge conflicts in {}", paths.join(", "))
             }
-            Self::BrokeGates { gates, .. } => {
+            Self::TakenOut(TakeOutReason::BrokeGates { gates, .. }) => {
                 write!(f, "it was taken out because, merged alone, it broke {}", gates.join(", "))
             }
-            Self::Dependency { task } => {
+            Self::TakenOut(TakeOutReason::Dependency { task }) => {
                 write!(f, "it was taken out because it depends on {task}, which did not land")
             }
         }

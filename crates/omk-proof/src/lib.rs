@@ -50,6 +50,7 @@ mod model;
 mod readiness;
 mod render;
 mod synthesize;
+mod take_out;
 mod team;
 
 pub use omk_events::{

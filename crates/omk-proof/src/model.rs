@@ -1,7 +1,6 @@
 //! The proof's data model: every field explicit and typed, in the order it is written.
 
 mod run;
-mod take_out;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -343,14 +342,14 @@ impl std::fmt::Display for AttemptOutcome {
 }
 
 // Written `{"result": "landed", ...}`, or a `TakeOutReason` with its kind under `result`
-// (`{"result": "conflict", "paths": [...]}`) by hand in `model/take_out.rs`, since the event
+// (`{"result": "conflict", "paths": [...]}`) by hand in `take_out.rs`, since the event
 // names the kind under `why`.
 /// How a slice's merge ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(
     feature = "schema",
-    schemars(tag = "result", rename_all = "snake_case", transform = take_out::merge_schema)
+    schemars(tag = "result", rename_all = "snake_case", transform = crate::take_out::merge_schema)
 )]
 pub enum SliceMerge {
     /// Its batch's gates passed: the slice is on the integration branch.

@@ -97,17 +97,7 @@ impl TeamFold {
             Event::QueueLanded(landed) => self.land(seq, landed),
             Event::QueueReverted(reverted) => self.revert(seq, reverted),
             Event::TaskTakenOut(out) => {
-                let why = match &out.reason {
-                    TakeOutReason::Conflict { paths } => {
-                        NotLanded::Conflict { paths: paths.clone() }
-                    }
-                    TakeOutReason::BrokeGates { gates, tree_id } => {
-                        NotLanded::BrokeGates { gates: gates.clone(), tree_id: tree_id.clone() }
-                    }
-                    TakeOutReason::Dependency { task } => {
-                        NotLanded::Dependency { task: task.clone() }
-                    }
-                };
+                let why = NotLanded::TakenOut(out.reason.clone());
                 let merge = SliceMerge::TakenOut(out.reason.clone());
                 let batch = match &out.reason {
                     TakeOutReason::BrokeGates { tree_id, .. } => self.batch_on(tree_id),

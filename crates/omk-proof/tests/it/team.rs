@@ -323,15 +323,20 @@ fn taken_out_slices_keep_the_goal_from_ready() {
         [
             &Gap::SliceNotLanded {
                 task: "cli".into(),
-                why: NotLanded::Conflict { paths: vec!["src/main.rs".into()] }
+                why: NotLanded::TakenOut(TakeOutReason::Conflict {
+                    paths: vec!["src/main.rs".into()]
+                })
             },
             &Gap::SliceNotLanded {
                 task: "docs".into(),
-                why: NotLanded::BrokeGates { gates: vec!["test".into()], tree_id: M3.into() }
+                why: NotLanded::TakenOut(TakeOutReason::BrokeGates {
+                    gates: vec!["test".into()],
+                    tree_id: M3.into()
+                })
             },
             &Gap::SliceNotLanded {
                 task: "readme".into(),
-                why: NotLanded::Dependency { task: "docs".into() }
+                why: NotLanded::TakenOut(TakeOutReason::Dependency { task: "docs".into() })
             },
         ]
     );
