@@ -20,9 +20,10 @@ use chrono::{DateTime, Utc};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use omk_cli::replay::{ChainCheck, TextWriter, Timeline};
 use omk_events::{
-    ActivityKind, AgentActivity, AgentFinished, AgentStarted, AgentStatus, Event, EventLog,
-    GateFinished, GateKind, GatePhase, GoalCreated, GoalId, LogReader, TestCounts, TokenUsage,
+    AgentFinished, AgentStarted, AgentStatus, Event, EventLog, GateFinished, GateKind, GatePhase,
+    GoalCreated, GoalId, LogReader, TestCounts, TokenUsage,
 };
+use omk_testkit::chatty_activity;
 use peak_alloc::PeakAlloc;
 use tempfile::TempDir;
 
@@ -33,29 +34,6 @@ const REPLAY_EVENTS: u64 = 1_000_000;
 
 fn start() -> DateTime<Utc> {
     DateTime::<Utc>::UNIX_EPOCH + Duration::from_secs(1_795_000_000)
-}
-
-/// Returns a chatty event: what an agent reports while it works.
-fn activity(n: u64) -> Event {
-    let (activity, tool, text, usage) = match n % 4 {
-        0 => (ActivityKind::Step, None, None, None),
-        1 => (ActivityKind::ToolCall, Some("Shell"), Some("cargo test -p omk-events"), None),
-        2 => (ActivityKind::ToolResult, Some("Shell"), None, None),
-        _ => {
-            let usage =
-                TokenUsage { input_uncached: 1200 + n, output: 300, ..TokenUsage::default() };
-            (ActivityKind::Usage, None, None, Some(usage))
-        }
-    };
-    Event::AgentActivity(AgentActivity {
-        step: u32::try_from(n / 4).unwrap_or(u32::MAX),
-        activity,
-        tool: tool.map(str::to_owned),
-        tool_call_id: tool.map(|_| format!("tc-{n}")),
-        ok: (activity == ActivityKind::ToolResult).then_some(true),
-        usage,
-        text: text.map(str::to_owned),
-    })
 }
 
 /// Returns event `n` of a long goal: mostly agent activity, with an agent run and gates every
@@ -92,7 +70,7 @@ fn event(n: u64) -> Event {
             tests: Some(TestCounts { passed: 140, failed: 0, skipped: 2 }),
             cached_from: None,
         }),
-        _ => activity(n),
+        _ => chatty_activity(n),
     }
 }
 

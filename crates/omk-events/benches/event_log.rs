@@ -15,36 +15,12 @@ use std::{
 
 use chrono::{DateTime, Utc};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use omk_events::{
-    ActivityKind, AgentActivity, Event, EventLog, GoalFailed, GoalId, Step, TokenUsage,
-};
+use omk_events::{Event, EventLog, GoalFailed, GoalId, Step};
+use omk_testkit::chatty_activity;
 use tempfile::TempDir;
 
 fn start() -> DateTime<Utc> {
     DateTime::<Utc>::UNIX_EPOCH + Duration::from_secs(1_795_000_000)
-}
-
-/// Returns a chatty event: what an agent reports while it works.
-fn activity(n: u64) -> Event {
-    let (activity, tool, text, usage) = match n % 4 {
-        0 => (ActivityKind::Step, None, None, None),
-        1 => (ActivityKind::ToolCall, Some("Shell"), Some("cargo test -p omk-events"), None),
-        2 => (ActivityKind::ToolResult, Some("Shell"), None, None),
-        _ => {
-            let usage =
-                TokenUsage { input_uncached: 1200 + n, output: 300, ..TokenUsage::default() };
-            (ActivityKind::Usage, None, None, Some(usage))
-        }
-    };
-    Event::AgentActivity(AgentActivity {
-        step: u32::try_from(n / 4).unwrap_or(u32::MAX),
-        activity,
-        tool: tool.map(str::to_owned),
-        tool_call_id: tool.map(|_| format!("tc-{n}")),
-        ok: (activity == ActivityKind::ToolResult).then_some(true),
-        usage,
-        text: text.map(str::to_owned),
-    })
 }
 
 fn append(criterion: &mut Criterion) {
@@ -54,7 +30,7 @@ fn append(criterion: &mut Criterion) {
         step: Step::Gates,
         error: "gate `cargo test` could not start: No such file or directory".to_owned(),
     });
-    let chatty = activity(1);
+    let chatty = chatty_activity(1);
 
     let mut group = criterion.benchmark_group("event_log_append");
     group.throughput(Throughput::Elements(1));

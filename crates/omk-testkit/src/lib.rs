@@ -13,14 +13,17 @@
 //! - The [`Log`] builder does not read the clock: every event is one second after the last.
 //! - This crate does not depend on the crate under test's internals, only on public APIs.
 //!
-//! Entry points: [`git`], [`TestRepo`], [`hermetic`], [`Log`], [`gate_path_env`]; with
+//! Entry points: [`git`], [`TestRepo`], [`hermetic`], [`Log`], [`gate_path_env`],
+//! [`chatty_activity`]; with
 //! feature `run`, `RunEnvironment` for `omk_goal::run_goal`.
 
+mod events;
 mod git;
 mod log;
 #[cfg(feature = "run")]
 mod run;
 
+pub use crate::events::chatty_activity;
 pub use crate::git::{GIT_DATE, GIT_ENV, TestRepo, git, git_command, hermetic};
 pub use crate::log::{
     BASE, CHECKS, GOAL, Log, T1, T2, artifact, gate_run, person, review_result, start,
