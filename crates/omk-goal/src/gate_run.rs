@@ -4,7 +4,6 @@
 
 use std::{
     ffi::OsStr,
-    fs, io,
     path::{Path, PathBuf},
     sync::atomic::{AtomicBool, Ordering},
     time::Duration,
@@ -18,7 +17,7 @@ use tokio::sync::watch;
 
 use crate::{
     error::Error,
-    layout::{EXCLUDE_PATTERN, Layout, STATE_DIR_PREFIX, artifacts},
+    layout::{EXCLUDE_PATTERN, Layout, STATE_DIR_PREFIX, artifacts, create_fresh_dir},
 };
 
 /// How long a gate's process group has between SIGTERM and SIGKILL when it is stopped.
@@ -233,21 +232,14 @@ fn select_gates(gates: &CheckoutGates, names: &[String]) -> Result<Vec<GateSpec>
 /// Creates `.omk/gate-runs/<run-id>` for a standalone gate run started at `at`, and returns the
 /// run id and the directory; the id is unique in the repository.
 fn create_gate_run_dir(layout: &Layout, at: DateTime<Utc>) -> Result<(String, PathBuf), Error> {
-    let runs_dir = layout.gate_runs_dir();
-    fs::create_dir_all(&runs_dir)
-        .map_err(|source| Error::Write { path: runs_dir.clone(), source })?;
     let stamp = at.format("%Y%m%d-%H%M%S-%3f");
-    for attempt in 1u32.. {
+    create_fresh_dir(&layout.gate_runs_dir(), |attempt| {
         let run_id = match attempt {
             1 => format!("gates-{stamp}"),
             n => format!("gates-{stamp}-{n}"),
         };
-        let dir = runs_dir.join(&run_id);
-        match fs::create_dir(&dir) {
-            Ok(()) => return Ok((run_id, dir)),
-            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {}
-            Err(source) => return Err(Error::Write { path: dir, source }),
-        }
-    }
-    unreachable!("some attempt number is free")
+        let dir = layout.gate_run_dir(&run_id);
+        (run_id, dir)
+    })
+    .map_err(|(path, source)| Error::Write { path, source })
 }

@@ -6,7 +6,10 @@
 //! Paths inside a goal's directory that the log records (artifacts) are relative to the goal
 //! directory and named here too.
 
-use std::path::{Path, PathBuf};
+use std::{
+    fs, io,
+    path::{Path, PathBuf},
+};
 
 use omk_events::{GoalId, short_id};
 
@@ -90,6 +93,11 @@ impl Layout {
         self.worktrees_dir().join(name)
     }
 
+    /// Returns `.omk/worktrees/<goal-id>.<task>`, the worktree of a team goal's slice.
+    pub fn slice_worktree(&self, goal: &GoalId, task: &str) -> PathBuf {
+        self.worktree(&format!("{goal}.{task}"))
+    }
+
     /// Returns `.omk/cache/gates`, the gate cache shared by goals and `omk gates run`.
     pub fn gate_cache_dir(&self) -> PathBuf {
         self.root.join("cache").join("gates")
@@ -98,6 +106,11 @@ impl Layout {
     /// Returns `.omk/gate-runs`, one directory per `omk gates run`.
     pub fn gate_runs_dir(&self) -> PathBuf {
         self.root.join("gate-runs")
+    }
+
+    /// Returns `.omk/gate-runs/<run-id>`, the logs of one `omk gates run`.
+    pub fn gate_run_dir(&self, run_id: &str) -> PathBuf {
+        self.gate_runs_dir().join(run_id)
     }
 
     /// Returns `.omk/verify`, where `omk proof verify --rerun` keeps its scratch worktrees.
@@ -110,11 +123,43 @@ impl Layout {
         self.verify_root().join(goal.as_str())
     }
 
+    /// Returns `.omk/verify/<goal-id>/rerun-<n>`, the `n`-th rerun of a goal's gates: its
+    /// scratch worktree ([`rerun::WORKTREE`]) and the logs of its two runs ([`rerun::FIRST`],
+    /// [`rerun::SECOND`]).
+    pub fn rerun_dir(&self, goal: &GoalId, n: u32) -> PathBuf {
+        self.verify_dir(goal).join(format!("rerun-{n}"))
+    }
+
     /// Returns `.omk/keys/signing`, the signing key `omk key generate` writes by default (its
     /// public key is beside it, with `.pub`).
     pub fn default_signing_key(&self) -> PathBuf {
         self.root.join("keys").join("signing")
     }
+}
+
+/// Returns the goal a worktree under `.omk/worktrees` belongs to, by the worktree's directory
+/// name: its own (`<goal-id>`), or a slice's (`<goal-id>.<task>`), which goes with its goal.
+pub(crate) fn worktree_goal(name: &str) -> &str {
+    name.split_once('.').map_or(name, |(goal, _)| goal)
+}
+
+/// Creates the first directory that does not exist yet among `candidate(1)`, `candidate(2)`,
+/// ..., each a value and its directory, after creating their parent `parent`; returns the one
+/// created. Creating it is the claim: two processes never get the same one.
+pub(crate) fn create_fresh_dir<T>(
+    parent: &Path,
+    candidate: impl Fn(u32) -> (T, PathBuf),
+) -> Result<(T, PathBuf), (PathBuf, io::Error)> {
+    fs::create_dir_all(parent).map_err(|err| (parent.to_owned(), err))?;
+    for attempt in 1u32.. {
+        let (value, dir) = candidate(attempt);
+        match fs::create_dir(&dir) {
+            Ok(()) => return Ok((value, dir)),
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(err) => return Err((dir, err)),
+        }
+    }
+    unreachable!("some attempt number is free")
 }
 
 /// The log's file name in a goal directory.
@@ -135,6 +180,16 @@ impl GoalPaths {
     pub fn lease(&self, task: &str) -> PathBuf {
         self.leases_dir().join(format!("{task}.json"))
     }
+}
+
+/// The parts of a rerun's directory ([`Layout::rerun_dir`]).
+pub(crate) mod rerun {
+    /// The scratch worktree the gates run in, removed afterwards.
+    pub(crate) const WORKTREE: &str = "worktree";
+    /// The logs of the first run of every gate.
+    pub(crate) const FIRST: &str = "first";
+    /// The logs of the second run of the gates whose outcome differed.
+    pub(crate) const SECOND: &str = "second";
 }
 
 /// The artifact paths of a goal, relative to its directory, as the log records them.

@@ -7,7 +7,7 @@ use omk_worktree::{GcEntry, GcOptions, WorktreeInfo};
 use crate::{
     decide::state::{GoalState, Halt},
     error::Error,
-    layout::Layout,
+    layout::{Layout, worktree_goal},
 };
 
 /// The linked worktrees of the repository containing `dir`, and its root.
@@ -28,9 +28,7 @@ pub fn gc_worktrees(dir: &Path, dry_run: bool) -> Result<(PathBuf, Vec<GcEntry>)
     let repo = omk_worktree::open(dir)?;
     let layout = Layout::new(&repo.root);
     let is_finished = |goal: &str| {
-        // A team goal's slice worktrees are `<goal-id>.<task>`: they go with their goal.
-        let goal = goal.split_once('.').map_or(goal, |(goal, _)| goal);
-        let Ok(log) = omk_events::read_log(&layout.goal_events(goal)) else {
+        let Ok(log) = omk_events::read_log(&layout.goal_events(worktree_goal(goal))) else {
             return false;
         };
         GoalState::fold(&log.events)

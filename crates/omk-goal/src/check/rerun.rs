@@ -3,10 +3,7 @@
 //! whose outcome differs runs a second time, which tells a flaky gate from one that does not
 //! reproduce.
 
-use std::{
-    fs, io,
-    path::{Path, PathBuf},
-};
+use std::path::{Path, PathBuf};
 
 use omk_attest::{Check, CheckStatus};
 use omk_events::{GatePhase, GoalId, TestCounts};
@@ -18,7 +15,7 @@ use crate::{
     check::verify::{RerunOptions, relative},
     error::Error,
     gate_run::{self, GateSite},
-    layout::{GoalPaths, Layout},
+    layout::{GoalPaths, Layout, create_fresh_dir, rerun},
     run::controller::{Config, load_config},
 };
 
@@ -56,7 +53,7 @@ pub(crate) async fn rerun_gates(
     )?;
     let (specs, notes) = recorded_specs(&config, &recorded);
     let verify_dir = create_verify_dir(&paths.repo_root, &paths.goal_id)?;
-    let scratch_path = verify_dir.join("worktree");
+    let scratch_path = verify_dir.join(rerun::WORKTREE);
     omk_worktree::create_scratch(
         repo,
         &ScratchOptions {
@@ -84,7 +81,7 @@ pub(crate) async fn rerun_gates(
         let options = gate_run::run_options(site, None);
         async move { omk_gates::run_gates(&specs, &options, &mut |_| {}).await }
     };
-    let first = run(specs.clone(), "first").await;
+    let first = run(specs.clone(), rerun::FIRST).await;
     let differing: Vec<GateSpec> = specs
         .iter()
         .zip(&recorded)
@@ -96,7 +93,8 @@ pub(crate) async fn rerun_gates(
         })
         .map(|(spec, _)| spec.clone())
         .collect();
-    let second = if differing.is_empty() { Vec::new() } else { run(differing, "second").await };
+    let second =
+        if differing.is_empty() { Vec::new() } else { run(differing, rerun::SECOND).await };
     scratch.remove()?;
     let log_of = |run: &GateRun| {
         run.result
@@ -261,15 +259,8 @@ impl Drop for Scratch<'_> {
 /// Creates `.omk/verify/<goal-id>/rerun-<n>`, the first number free, for one rerun: its
 /// scratch worktree (`worktree/`, removed afterwards) and gate logs (`first/`, `second/`).
 fn create_verify_dir(repo_root: &Path, goal: &GoalId) -> Result<PathBuf, Error> {
-    let parent = Layout::new(repo_root).verify_dir(goal);
-    fs::create_dir_all(&parent).map_err(|source| Error::Write { path: parent.clone(), source })?;
-    for attempt in 1u32.. {
-        let dir = parent.join(format!("rerun-{attempt}"));
-        match fs::create_dir(&dir) {
-            Ok(()) => return Ok(dir),
-            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {}
-            Err(source) => return Err(Error::Write { path: dir, source }),
-        }
-    }
-    unreachable!("some rerun number is free")
+    let layout = Layout::new(repo_root);
+    create_fresh_dir(&layout.verify_dir(goal), |attempt| ((), layout.rerun_dir(goal, attempt)))
+        .map(|((), dir)| dir)
+        .map_err(|(path, source)| Error::Write { path, source })
 }

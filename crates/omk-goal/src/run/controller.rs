@@ -9,7 +9,7 @@
 
 use std::{
     ffi::OsStr,
-    fs, io,
+    fs,
     path::{Path, PathBuf},
     sync::atomic::AtomicBool,
 };
@@ -30,7 +30,7 @@ use crate::{
     decide::state::{GoalState, Halt, Next},
     error::{Error, error_chain},
     goal_id::new_goal_id,
-    layout::{EXCLUDE_PATTERN, GoalPaths, Layout},
+    layout::{EXCLUDE_PATTERN, GoalPaths, Layout, create_fresh_dir},
     run::control::{Stop, Stopper},
     store::RunOutcome,
 };
@@ -580,19 +580,14 @@ fn create_goal_dir(
 ) -> Result<(GoalId, GoalPaths), Error> {
     omk_worktree::exclude(repo, EXCLUDE_PATTERN)?;
     let layout = Layout::new(&repo.root);
-    let goals_dir = layout.goals_dir();
-    fs::create_dir_all(&goals_dir).map_err(|source| Error::Write { path: goals_dir, source })?;
-    let mut attempt = 1;
-    loop {
+    let (goal_id, _) = create_fresh_dir(&layout.goals_dir(), |attempt| {
         let goal_id = new_goal_id(at, prompt, attempt);
-        attempt += 1;
-        let paths = layout.goal(&goal_id);
-        match fs::create_dir(&paths.goal_dir) {
-            Ok(()) => return Ok((goal_id, paths)),
-            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {}
-            Err(source) => return Err(Error::Write { path: paths.goal_dir, source }),
-        }
-    }
+        let dir = layout.goal(&goal_id).goal_dir;
+        (goal_id, dir)
+    })
+    .map_err(|(path, source)| Error::Write { path, source })?;
+    let paths = layout.goal(&goal_id);
+    Ok((goal_id, paths))
 }
 
 pub(crate) fn changed_file(change: omk_worktree::FileChange) -> ChangedFile {

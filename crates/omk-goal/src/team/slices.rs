@@ -10,6 +10,7 @@ use omk_proof::SliceStatus;
 
 use crate::{
     error::{Error, error_chain},
+    layout::Layout,
     run::controller::Controller,
     team::{
         fold::Slice,
@@ -358,8 +359,9 @@ impl Controller<'_> {
             let task = slice.task.clone();
             let attempt = slice.attempt() + 1;
             let previous = slice.claim.clone();
-            let (name, branch) = slice_names(self.rec.state.goal_id.as_str(), &task.id);
-            let path = self.paths.worktree.with_file_name(&name);
+            let goal_id = &self.rec.state.goal_id;
+            let branch = format!("omk/{goal_id}.{}", task.id);
+            let path = Layout::new(&self.paths.repo_root).slice_worktree(goal_id, &task.id);
             let base_commit = match &previous {
                 Some(claim) => claim.base_commit.clone(),
                 None if task.depends_on.is_empty() => self.rec.state.created.base_commit.clone(),
@@ -390,9 +392,4 @@ impl Controller<'_> {
             }
         }
     }
-}
-
-/// The names of a team goal's slice worktree and branch.
-fn slice_names(goal_id: &str, task: &str) -> (String, String) {
-    (format!("{goal_id}.{task}"), format!("omk/{goal_id}.{task}"))
 }
