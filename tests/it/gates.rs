@@ -1,6 +1,15 @@
 //! `omk gates list` and `omk gates run` end to end: detection, configuration, exit codes, the
 //! cache and redaction.
 
+use std::{
+    thread,
+    time::{Duration, Instant},
+};
+
+use nix::{
+    sys::signal::{self, Signal},
+    unistd::Pid,
+};
 use serde_json::Value;
 
 use crate::TestEnv;
@@ -71,5 +80,37 @@ fn a_failing_required_gate_exits_1_and_names_are_checked() -> anyhow::Result<()>
     let invalid = env.omk(&repo, &["gates", "list"])?;
     assert_eq!(invalid.code, Some(2));
     assert!(invalid.stderr.contains("omk.toml:1:1: missing field `command`"), "{invalid}");
+    Ok(())
+}
+
+#[test]
+fn ctrl_c_stops_omk_gates_run_and_its_gates_and_exits_130() -> anyhow::Result<()> {
+    let env = TestEnv::new()?;
+    let omk_toml = r#"[[gates]]
+name = "slow"
+command = "echo $$ > slow.pid; exec sleep 30"
+"#;
+    let repo = env.repo("project", &[("omk.toml", omk_toml)])?;
+    let run = env.spawn_omk(&repo, &["gates", "run", "--json", "--no-cache"])?;
+    let started = Instant::now();
+    let pid_file = repo.join("slow.pid");
+    while !pid_file.exists() || std::fs::read_to_string(&pid_file)?.trim().is_empty() {
+        anyhow::ensure!(started.elapsed() < Duration::from_secs(30), "the gate never started");
+        thread::sleep(Duration::from_millis(25));
+    }
+    let gate = Pid::from_raw(std::fs::read_to_string(&pid_file)?.trim().parse()?);
+    signal::kill(Pid::from_raw(i32::try_from(run.id())?), Signal::SIGINT)?;
+    let interrupted = Instant::now();
+    let output = run.wait_with_output()?;
+    let latency = interrupted.elapsed();
+
+    assert_eq!(output.status.code(), Some(130), "{}", String::from_utf8_lossy(&output.stderr));
+    // Within a second of polling and the 5 s grace at most; a loaded machine gets some slack.
+    assert!(latency < Duration::from_secs(8), "omk stopped after {latency:?}");
+    assert!(signal::kill(gate, None).is_err(), "the gate's process outlived omk");
+    let document: Value = serde_json::from_slice(&output.stdout)?;
+    assert_eq!(document["passed"], false);
+    assert_eq!(document["gates"][0]["result"]["name"], "slow");
+    assert_eq!(document["gates"][0]["passed"], false);
     Ok(())
 }

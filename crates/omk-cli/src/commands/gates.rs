@@ -7,6 +7,8 @@ use std::{
     sync::atomic::{AtomicBool, Ordering},
 };
 
+use tokio::signal::unix::{SignalKind, signal};
+
 use omk_goal::{CheckoutGateRequest, CheckoutGates, GateEvent, GateRun, GateSource, PlannedGate};
 
 use crate::{
@@ -53,15 +55,17 @@ pub(crate) fn run_gates_run(ctx: &Context, args: &GatesRunArgs) -> Result<u8, Cl
     };
     let run = runtime()?.block_on(async {
         // Ctrl-C stops the gates (the runner stops every gate's process group and reports
-        // them), and the run ends with 130.
-        tokio::spawn(async {
-            if tokio::signal::ctrl_c().await.is_ok() {
+        // them), and the run ends with 130. The handler is in place before any gate starts,
+        // so a Ctrl-C never kills omk and leaves a gate running.
+        let mut sigint = signal(SignalKind::interrupt())?;
+        tokio::spawn(async move {
+            if sigint.recv().await.is_some() {
                 INTERRUPTED.store(true, Ordering::Relaxed);
             }
         });
-        omk_goal::run_checkout_gates(&gates, &request, &mut observer).await
+        omk_goal::run_checkout_gates(&gates, &request, &mut observer).await.map_err(with_gate_hints)
     });
-    let run = run.map_err(with_gate_hints)?;
+    let run = run?;
 
     let text = if ctx.json {
         run_json(&run.run_id, &run.run_dir, &run.runs)
