@@ -1,6 +1,7 @@
-//! Events the benchmarks of several crates replay by the million.
+//! Events that the tests and benchmarks of several crates generate: the chatty activity of an
+//! agent, and events with odd texts for property tests.
 
-use omk_events::{ActivityKind, AgentActivity, Event, TokenUsage};
+use omk_events::{ActivityKind, AgentActivity, AgentStarted, Event, GoalFailed, Step, TokenUsage};
 
 /// Returns the `n`-th of a chatty agent's events, as an agent reports them while it works:
 /// steps, tool calls, tool results and token usage, in turn.
@@ -24,4 +25,20 @@ pub fn chatty_activity(n: u64) -> Event {
         usage,
         text: text.map(str::to_owned),
     })
+}
+
+/// Returns event `n` of three kinds with odd texts (quotes, backslashes, newlines and non-ASCII
+/// characters in the log's JSON), as the log's property tests write them.
+pub fn odd_event(n: u8) -> Event {
+    match n % 3 {
+        0 => Event::AgentStarted(AgentStarted { agent: format!("cmd:echo {n}") }),
+        1 => Event::GoalFailed(GoalFailed {
+            step: Step::Gates,
+            error: "é\"\\\n".repeat(usize::from(n % 4)),
+        }),
+        _ => Event::AgentActivity(AgentActivity {
+            text: Some(format!("line {n}")),
+            ..AgentActivity::new(u32::from(n), ActivityKind::Message)
+        }),
+    }
 }

@@ -14,7 +14,7 @@
 //! - This crate does not depend on the crate under test's internals, only on public APIs.
 //!
 //! Entry points: [`git`], [`TestRepo`], [`hermetic`], [`Log`], [`gate_path_env`],
-//! [`chatty_activity`]; with
+//! [`chatty_activity`], [`odd_event`]; with
 //! feature `run`, `RunEnvironment` for `omk_goal::run_goal`.
 
 mod events;
@@ -23,7 +23,7 @@ mod log;
 #[cfg(feature = "run")]
 mod run;
 
-pub use crate::events::chatty_activity;
+pub use crate::events::{chatty_activity, odd_event};
 pub use crate::git::{GIT_DATE, GIT_ENV, TestRepo, git, git_command, hermetic};
 pub use crate::log::{
     BASE, CHECKS, GOAL, Log, T1, T2, artifact, gate_run, person, review_result, start,

@@ -164,29 +164,14 @@ impl Timeline {
 
 #[cfg(test)]
 mod tests {
-    use omk_events::{ActivityKind, AgentActivity, AgentStarted, GoalFailed, Step};
+    use omk_testkit::odd_event;
 
     use super::*;
     use crate::fixtures::envelopes;
 
-    /// Returns event `n` of the kinds the log's property tests write, with their odd texts.
-    fn event(n: u8) -> Event {
-        match n % 3 {
-            0 => Event::AgentStarted(AgentStarted { agent: format!("cmd:echo {n}") }),
-            1 => Event::GoalFailed(GoalFailed {
-                step: Step::Gates,
-                error: "é\"\\\n".repeat(usize::from(n % 4)),
-            }),
-            _ => Event::AgentActivity(AgentActivity {
-                text: Some(format!("line {n}")),
-                ..AgentActivity::new(u32::from(n), ActivityKind::Message)
-            }),
-        }
-    }
-
     #[test]
     fn the_timeline_counts_every_event_of_a_log() {
-        let envelopes = envelopes((0..=u8::MAX).map(event).collect());
+        let envelopes = envelopes((0..=u8::MAX).map(odd_event).collect());
         let mut timeline = Timeline::new();
         for envelope in &envelopes {
             timeline.entry(envelope);

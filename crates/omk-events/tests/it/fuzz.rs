@@ -4,30 +4,9 @@
 use std::{fs, path::Path};
 
 use chrono::{DateTime, Utc};
-use omk_events::{
-    ActivityKind, AgentActivity, AgentStarted, Envelope, Error, Event, EventLog, GoalFailed,
-    GoalId, LogReader, Step, read_log, verify,
-};
+use omk_events::{Envelope, Error, EventLog, GoalId, LogReader, read_log, verify};
+use omk_testkit::odd_event;
 use proptest::prelude::*;
-
-fn event(n: u8) -> Event {
-    match n % 3 {
-        0 => Event::AgentStarted(AgentStarted { agent: format!("cmd:echo {n}") }),
-        1 => Event::GoalFailed(GoalFailed {
-            step: Step::Gates,
-            error: "é\"\\\n".repeat(usize::from(n % 4)),
-        }),
-        _ => Event::AgentActivity(AgentActivity {
-            step: u32::from(n),
-            activity: ActivityKind::Message,
-            tool: None,
-            tool_call_id: None,
-            ok: None,
-            usage: None,
-            text: Some(format!("line {n}")),
-        }),
-    }
-}
 
 /// Writes a log of `kinds` and returns its bytes.
 fn write_log(dir: &Path, kinds: &[u8]) -> Vec<u8> {
@@ -37,7 +16,7 @@ fn write_log(dir: &Path, kinds: &[u8]) -> Vec<u8> {
     for (second, kind) in kinds.iter().enumerate() {
         let at =
             DateTime::<Utc>::from_timestamp(1_795_000_000 + second as i64, 0).unwrap_or_default();
-        log.append(at, event(*kind)).expect("a temp log takes appends");
+        log.append(at, odd_event(*kind)).expect("a temp log takes appends");
     }
     drop(log);
     let bytes = fs::read(&path).expect("the log reads back");
