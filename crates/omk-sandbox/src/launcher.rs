@@ -1,0 +1,139 @@
+//! The launcher: the hidden `omk` subcommand that confines itself, starts the command, watches
+//! omk and ends as the command did.
+
+use std::{
+    ffi::OsString,
+    io::{self, Write as _},
+    os::unix::process::ExitStatusExt,
+    process::{Command, ExitCode, ExitStatus},
+    sync::mpsc,
+    thread,
+    time::Duration,
+};
+
+use nix::{
+    sys::signal::{SigSet, SigmaskHow, Signal, killpg, pthread_sigmask, raise},
+    unistd::{Pid, getpgrp, getpid, getppid, setpgid},
+};
+
+use crate::{policy::Policy, rules};
+
+/// The first argument that makes the `omk` binary the launcher instead of the CLI.
+pub const LAUNCHER_ARG: &str = "__omk-sandbox";
+
+/// How often the launcher checks that omk is still its parent: the command's group is killed
+/// within this much of omk's death.
+const PARENT_POLL: Duration = Duration::from_millis(50);
+
+/// The exit status when the launcher itself fails before the command starts, as a shell's
+/// "cannot execute".
+const CANNOT_RUN: u8 = 126;
+
+/// The exit status when the command's program is not found, as a shell's.
+const NOT_FOUND: u8 = 127;
+
+/// Runs the launcher with the arguments after [`LAUNCHER_ARG`]: `probe`, which prints the
+/// Landlock ABI the kernel enforces (`abi N`, or `none REASON`), or `run POLICY PROGRAM ARGS...`,
+/// which runs the program under the JSON policy and exits as it did (a signal that killed it
+/// kills the launcher too).
+pub fn launcher_main(args: &[OsString]) -> ExitCode {
+    match args.split_first() {
+        Some((mode, _)) if mode == "probe" => {
+            let line = match rules::probe_abi() {
+                Ok(abi) => format!("abi {abi}"),
+                Err(reason) => format!("none {reason}"),
+            };
+            writeln!(io::stdout().lock(), "{line}").ok();
+            ExitCode::SUCCESS
+        }
+        Some((mode, rest)) if mode == "run" => run(rest),
+        _ => fail("usage: omk __omk-sandbox probe | run POLICY PROGRAM [ARGS...]"),
+    }
+}
+
+/// Confines this process, runs the command and waits for it while watching omk.
+fn run(args: &[OsString]) -> ExitCode {
+    let [policy, program, args @ ..] = args else {
+        return fail("run needs a policy and a program");
+    };
+    let policy: Policy = match policy.to_str().map(serde_json::from_str) {
+        Some(Ok(policy)) => policy,
+        _ => return fail("the policy is not valid JSON"),
+    };
+    if !parent_alive(&policy) {
+        // omk died before the launcher got going: start nothing.
+        return ExitCode::from(CANNOT_RUN);
+    }
+    if getpgrp() != getpid() {
+        // The caller should have made a group for the command; without one, killing "the group"
+        // would kill the caller's.
+        if let Err(err) = setpgid(Pid::from_raw(0), Pid::from_raw(0)) {
+            return fail(&format!("make a process group: {err}"));
+        }
+    }
+    if policy.confine
+        && let Err(err) = rules::restrict(&policy)
+    {
+        return fail(&omk_events::error_chain(&err));
+    }
+    let mut child = match Command::new(program).args(args).spawn() {
+        Ok(child) => child,
+        Err(err) => {
+            let message = format!("cannot start {}: {err}", program.to_string_lossy());
+            write_error(&message);
+            let code = if err.kind() == io::ErrorKind::NotFound { NOT_FOUND } else { CANNOT_RUN };
+            return ExitCode::from(code);
+        }
+    };
+    // The launcher outlives a signal sent to the group, so that it reports how the command
+    // ended. It blocks them only now: a child inherits the mask, and the command must start
+    // with none blocked.
+    let mut stop_signals = SigSet::empty();
+    for signal in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP, Signal::SIGQUIT] {
+        stop_signals.add(signal);
+    }
+    pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&stop_signals), None).ok();
+    let (sender, receiver) = mpsc::channel();
+    thread::spawn(move || sender.send(child.wait()).ok());
+    loop {
+        match receiver.recv_timeout(PARENT_POLL) {
+            Ok(Ok(status)) => return exit_as(status),
+            Ok(Err(err)) => return fail(&format!("wait for the command: {err}")),
+            Err(mpsc::RecvTimeoutError::Timeout) if parent_alive(&policy) => {}
+            Err(_) => {
+                // omk is gone: nothing it started may go on. This kills the launcher too.
+                killpg(getpgrp(), Signal::SIGKILL).ok();
+                return ExitCode::from(CANNOT_RUN);
+            }
+        }
+    }
+}
+
+fn parent_alive(policy: &Policy) -> bool {
+    u32::try_from(getppid().as_raw()).is_ok_and(|it| it == policy.parent)
+}
+
+/// Ends the launcher as the command ended: with its exit code, or killed by its signal.
+fn exit_as(status: ExitStatus) -> ExitCode {
+    if let Some(code) = status.code() {
+        return ExitCode::from(u8::try_from(code).unwrap_or(1));
+    }
+    if let Some(signal) = status.signal().and_then(|it| Signal::try_from(it).ok()) {
+        let mut only = SigSet::empty();
+        only.add(signal);
+        pthread_sigmask(SigmaskHow::SIG_UNBLOCK, Some(&only), None).ok();
+        raise(signal).ok();
+        // A signal whose default is not to terminate leaves the shell's convention.
+        return ExitCode::from(128u8.saturating_add(u8::try_from(signal as i32).unwrap_or(0)));
+    }
+    ExitCode::from(1)
+}
+
+fn fail(message: &str) -> ExitCode {
+    write_error(message);
+    ExitCode::from(CANNOT_RUN)
+}
+
+fn write_error(message: &str) {
+    writeln!(io::stderr().lock(), "omk sandbox: failed to {message}").ok();
+}
