@@ -92,6 +92,11 @@ pub struct AgentEnvironment {
     pub path: Option<OsString>,
     /// Kimi's data directory (`KIMI_SHARE_DIR`, else `~/.kimi`), where print mode's usage is.
     pub kimi_share_dir: Option<PathBuf>,
+    /// Where Claude Code keeps its state (`CLAUDE_CONFIG_DIR`, else `~/.claude` and
+    /// `~/.claude.json`), which it writes as it runs.
+    pub claude_state: Vec<PathBuf>,
+    /// Codex's home (`CODEX_HOME`, else `~/.codex`), which it writes as it runs.
+    pub codex_home: Option<PathBuf>,
 }
 
 /// An agent ready to run: its inputs are read and checked.
@@ -101,6 +106,8 @@ pub struct Agent {
     kind: AgentKind,
     config: AgentConfig,
     kimi_share_dir: Option<PathBuf>,
+    claude_state: Vec<PathBuf>,
+    codex_home: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -186,6 +193,8 @@ pub fn prepare(
         kind,
         config: config.clone(),
         kimi_share_dir: environment.kimi_share_dir.clone(),
+        claude_state: environment.claude_state.clone(),
+        codex_home: environment.codex_home.clone(),
     })
 }
 
@@ -193,6 +202,17 @@ impl Agent {
     /// Returns what the agent was prepared from.
     pub fn spec(&self) -> &AgentSpec {
         &self.spec
+    }
+
+    /// Returns the paths outside the worktree the agent's program writes as it runs (its
+    /// session and configuration state), which its sandbox must leave writable.
+    pub fn state_paths(&self) -> Vec<PathBuf> {
+        match self.spec {
+            AgentSpec::Kimi | AgentSpec::KimiPrint => self.kimi_share_dir.iter().cloned().collect(),
+            AgentSpec::Claude => self.claude_state.clone(),
+            AgentSpec::Codex => self.codex_home.iter().cloned().collect(),
+            AgentSpec::Script(_) | AgentSpec::Cmd(_) => Vec::new(),
+        }
     }
 
     /// Runs the agent to the end of its turn and returns what it reported.
@@ -259,6 +279,7 @@ impl Agent {
             stdin: StdinMode::Closed,
             stdout_path: ctx.artifact_root.join(&run.stdout_rel),
             stderr_path: ctx.artifact_root.join(&run.stderr_rel),
+            sandbox: ctx.sandbox,
         };
         let args = |items: &[&str]| items.iter().map(|&it| it.to_owned()).collect::<Vec<_>>();
         Ok(match &self.spec {
@@ -430,7 +451,7 @@ impl Agent {
 }
 
 fn run_process(
-    launch: Launch,
+    launch: Launch<'_>,
     limits: Limits,
     protocol: &mut dyn Protocol,
     hold: &mut Hold<'_>,

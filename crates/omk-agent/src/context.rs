@@ -3,6 +3,8 @@
 
 use std::{fmt, path::Path};
 
+use omk_sandbox::Sandbox;
+
 use crate::control::RunControl;
 
 /// What a run needs: where to work, what to do, where to keep the transcript.
@@ -22,6 +24,9 @@ pub struct RunContext<'a> {
     /// omk's hold on the run: it hears each [`AgentActivity`](omk_events::AgentActivity) as
     /// it happens and may stop the run. `None` runs the agent to its end or its timeouts.
     pub control: Option<&'a dyn RunControl>,
+    /// How the agent's processes (and the scripted agent's Shell tool) start: confined to the
+    /// goal's writable roots, and ended with omk.
+    pub sandbox: &'a Sandbox,
 }
 
 impl fmt::Debug for RunContext<'_> {
@@ -33,6 +38,7 @@ impl fmt::Debug for RunContext<'_> {
             .field("artifact_root", &self.artifact_root)
             .field("transcript_path", &self.transcript_path)
             .field("control", &self.control.map(|_| "RunControl"))
+            .field("sandbox", &self.sandbox)
             .finish()
     }
 }

@@ -18,6 +18,7 @@ use nix::{
 use serde_json::Value;
 
 use omk_events::ProcessExit;
+use omk_sandbox::Sandbox;
 
 use crate::{
     control::{Hold, POLL_INTERVAL},
@@ -28,7 +29,7 @@ use crate::{
 pub(crate) const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
 
 /// What to start and how.
-pub(crate) struct Launch {
+pub(crate) struct Launch<'a> {
     /// The program and its arguments; never a bare program without arguments for `kimi`.
     pub(crate) argv: Vec<String>,
     /// The working directory (the worktree).
@@ -41,6 +42,8 @@ pub(crate) struct Launch {
     pub(crate) stdout_path: PathBuf,
     /// Where the raw stderr goes.
     pub(crate) stderr_path: PathBuf,
+    /// How the program starts: through the goal's sandbox.
+    pub(crate) sandbox: &'a Sandbox,
 }
 
 /// What an agent reads on stdin.
@@ -102,7 +105,7 @@ pub(crate) trait Protocol {
 /// agent is stopped with `limits.stop_grace` and `hold` keeps the reason.
 /// Returns an error only when the process cannot be started or its files cannot be written.
 pub(crate) fn run(
-    launch: Launch,
+    launch: Launch<'_>,
     limits: Limits,
     protocol: &mut dyn Protocol,
     hold: &mut Hold<'_>,
@@ -110,8 +113,17 @@ pub(crate) fn run(
     let stdout_file = File::create(&launch.stdout_path)?;
     let stderr_file = File::create(&launch.stderr_path)?;
     let mut child = spawn(&launch, stderr_file)?;
-    hold.spawned(child.id());
     let pgid = i32::try_from(child.id()).ok().map(Pid::from_raw);
+    // The record lets a later run end this group if omk and the launcher are both killed.
+    let _record = match omk_sandbox::record_process(launch.sandbox.records.as_deref(), child.id()) {
+        Ok(record) => record,
+        Err(err) => {
+            signal_group(pgid, Signal::SIGKILL);
+            child.wait().ok();
+            return Err(err);
+        }
+    };
+    hold.spawned(child.id());
     let mut stdin = child.stdin.take();
     if let StdinMode::Text(text) = &launch.stdin {
         // The prompt is written from a thread so a child that does not read cannot block omk.
@@ -195,9 +207,12 @@ pub(crate) fn run(
 }
 
 /// Starts the program of `launch` in its own process group, stderr going to `stderr_file`.
-fn spawn(launch: &Launch, stderr_file: File) -> io::Result<Child> {
-    let (program, args) = launch
-        .argv
+fn spawn(launch: &Launch<'_>, stderr_file: File) -> io::Result<Child> {
+    if launch.argv.is_empty() {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "empty command line"));
+    }
+    let line = launch.sandbox.command_line(&launch.argv);
+    let (program, args) = line
         .split_first()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "empty command line"))?;
     tracing::debug!(argv = ?launch.argv, cwd = %launch.cwd.display(), "start the agent");
@@ -206,6 +221,7 @@ fn spawn(launch: &Launch, stderr_file: File) -> io::Result<Child> {
         .args(args)
         .current_dir(&launch.cwd)
         .envs(launch.env.iter().map(|(key, value)| (key, value)))
+        .envs(launch.sandbox.env.iter().map(|(key, value)| (key, value)))
         .stdin(match launch.stdin {
             StdinMode::Closed => Stdio::null(),
             StdinMode::Text(_) | StdinMode::Protocol => Stdio::piped(),

@@ -20,6 +20,7 @@ use omk_events::{
     ActivityKind, AgentActivity, AgentFinished, AgentStatus, ArtifactRef, TokenUsage,
     ToolCallRecord,
 };
+use omk_sandbox::Sandbox;
 
 use crate::{
     context::RunContext,
@@ -103,7 +104,8 @@ pub(crate) fn run(
             if hold.stop_requested() {
                 break 'steps;
             }
-            call_tool(call, step_number, ctx.worktree, &mut hold, &mut transcript, &mut finished)?;
+            let site = ToolSite { worktree: ctx.worktree, sandbox: ctx.sandbox };
+            call_tool(call, step_number, &site, &mut hold, &mut transcript, &mut finished)?;
         }
         if step.tool_calls.is_empty() {
             // A response without tool calls ends the turn, as in the Kimi CLI.
@@ -135,10 +137,16 @@ pub(crate) fn run(
 
 /// Runs one tool call of step `step_number`: records it, tells `hold`, executes it in
 /// `worktree`, and records its result.
+/// Where the scripted agent's tools act: its worktree, and the sandbox its Shell tool runs in.
+struct ToolSite<'a> {
+    worktree: &'a Path,
+    sandbox: &'a Sandbox,
+}
+
 fn call_tool(
     call: &ToolCall,
     step_number: u32,
-    worktree: &Path,
+    site: &ToolSite<'_>,
     hold: &mut Hold<'_>,
     transcript: &mut Transcript,
     finished: &mut AgentFinished,
@@ -156,7 +164,7 @@ fn call_tool(
         text: describe_call(&call.arguments),
         ..activity(ActivityKind::ToolCall)
     });
-    let result = execute(call, worktree, hold);
+    let result = execute(call, site, hold);
     if result.is_err() {
         finished.failed_tool_calls += 1;
     }
@@ -219,7 +227,8 @@ impl Transcript {
 }
 
 /// Executes one tool call; returns the message the model would see, or the error message.
-fn execute(call: &ToolCall, worktree: &Path, hold: &mut Hold<'_>) -> Result<String, String> {
+fn execute(call: &ToolCall, site: &ToolSite<'_>, hold: &mut Hold<'_>) -> Result<String, String> {
+    let worktree = site.worktree;
     let args = &call.arguments;
     let text_arg = |key: &str| {
         args.get(key).and_then(Value::as_str).ok_or_else(|| {
@@ -294,7 +303,7 @@ fn execute(call: &ToolCall, worktree: &Path, hold: &mut Hold<'_>) -> Result<Stri
             let path = confine(worktree, relative)?;
             fs::read_to_string(&path).map_err(|err| format!("ReadFile {relative}: {err}"))
         }
-        "Shell" => run_shell(text_arg("command")?, worktree, hold),
+        "Shell" => run_shell(text_arg("command")?, site, hold),
         other => Err(format!(
             "tool {other:?} is not supported by the scripted agent; use WriteFile, StrReplaceFile, ReadFile or Shell"
         )),
@@ -320,12 +329,15 @@ fn confine(worktree: &Path, relative: &str) -> Result<PathBuf, String> {
     Ok(worktree.join(path))
 }
 
-/// Runs `command` with `sh -c` in the worktree, in its own process group, which is killed
-/// after [`SHELL_TIMEOUT`] or when omk asks to stop the run.
-fn run_shell(command: &str, worktree: &Path, hold: &mut Hold<'_>) -> Result<String, String> {
-    let mut child = Command::new("sh")
-        .args(["-c", command])
-        .current_dir(worktree)
+/// Runs `command` with `sh -c` in the worktree through the sandbox, in its own process group,
+/// which is killed after [`SHELL_TIMEOUT`] or when omk asks to stop the run.
+fn run_shell(command: &str, site: &ToolSite<'_>, hold: &mut Hold<'_>) -> Result<String, String> {
+    let line = site.sandbox.command_line(&["sh".to_owned(), "-c".to_owned(), command.to_owned()]);
+    let (program, args) = line.split_first().ok_or("Shell: empty command line")?;
+    let mut child = Command::new(program)
+        .args(args)
+        .envs(site.sandbox.env.iter().map(|(key, value)| (key, value)))
+        .current_dir(site.worktree)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -333,6 +345,13 @@ fn run_shell(command: &str, worktree: &Path, hold: &mut Hold<'_>) -> Result<Stri
         .spawn()
         .map_err(|err| format!("Shell: start sh: {err}"))?;
     let pgid = i32::try_from(child.id()).ok().map(Pid::from_raw);
+    let _record = omk_sandbox::record_process(site.sandbox.records.as_deref(), child.id())
+        .map_err(|err| {
+            if let Some(pgid) = pgid {
+                killpg(pgid, Signal::SIGKILL).ok();
+            }
+            format!("Shell: record the process: {err}")
+        })?;
     // The reader drains the pipe while the command runs, so a large output cannot block it.
     let stdout = child.stdout.take();
     let reader = thread::spawn(move || {

@@ -69,6 +69,11 @@ pub(crate) fn print_stderr(text: &str) {
     stderr.write_all(text.as_bytes()).and_then(|()| stderr.flush()).ok();
 }
 
+/// Writes a warning line to stderr, even when progress is off.
+pub(crate) fn warn(line: &str) {
+    print_stderr(&format!("{} {line}\n", paint(style::WAIT, "warning:")));
+}
+
 /// Writes one line of progress to stderr; progress that cannot be shown is dropped.
 pub(crate) fn progress(line: &str) {
     print_stderr(&format!("{line}\n"));

@@ -144,6 +144,15 @@ pub(crate) const SECTIONS: &[Key] = &[
         shape: Shape::Map { names: Some(&GOAL_KIND_NAMES), entry: None },
         user: false,
     },
+    Key {
+        name: "sandbox",
+        shape: Shape::Table(&[
+            value("mode", false),
+            value("writable", false),
+            value("network", false),
+        ]),
+        user: false,
+    },
 ];
 
 /// Returns the message for the unknown `key` found at `place` (such as `in [review]` or `at the

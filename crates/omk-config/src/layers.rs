@@ -28,6 +28,7 @@ use omk_worktree::{MergeStrategy, WorktreeConfig};
 use crate::{
     error::Error,
     keys::{self, Key, SECTIONS, Shape},
+    sandbox::{SandboxConfig, parse_sandbox_config},
     sections::{GoalConfig, parse_goal_config},
 };
 
@@ -124,6 +125,8 @@ pub struct Settings {
     pub worktree: WorktreeConfig,
     /// `[review]` and `[oracle]`.
     pub goal: GoalConfig,
+    /// `[sandbox]`.
+    pub sandbox: SandboxConfig,
 }
 
 impl Settings {
@@ -249,6 +252,7 @@ pub fn load_settings(
     let mut agent = omk_agent::parse_config(&text).map_err(|err| effective(err.to_string()))?;
     let worktree = omk_worktree::parse_config(&text).map_err(|err| effective(err.to_string()))?;
     let goal = parse_goal_config(&text).map_err(|problem| effective(problem.message))?;
+    let sandbox = parse_sandbox_config(&text).map_err(|problem| effective(problem.message))?;
     // The merged document numbers the rules across files; each rule is named by its own file.
     let rule_sources = leaves.iter().filter(|it| it.entry.item && it.entry.path == ["approvals"]);
     for (rule, leaf) in agent.approvals.rules.iter_mut().zip(rule_sources) {
@@ -271,6 +275,7 @@ pub fn load_settings(
         agent,
         worktree,
         goal,
+        sandbox,
     })
 }
 
@@ -482,6 +487,7 @@ fn check_sections(text: &str, file: &ConfigFile) -> Result<GateConfig, Error> {
         other => Error::Repo(other),
     })?;
     parse_goal_config(text).map_err(|problem| located(problem.offset, problem.message))?;
+    parse_sandbox_config(text).map_err(|problem| located(problem.offset, problem.message))?;
     Ok(gates)
 }
 
@@ -540,6 +546,7 @@ fn default_leaves() -> Vec<Leaf> {
     let gates = GateConfig::default();
     let worktree = WorktreeConfig::default();
     let goal = GoalConfig::default();
+    let sandbox = SandboxConfig::default();
     let int = |it: u64| toml::Value::Integer(i64::try_from(it).unwrap_or(i64::MAX));
     let text = |it: &str| toml::Value::String(it.to_owned());
     let list = |it: &[String]| toml::Value::Array(it.iter().map(|it| text(it)).collect());
@@ -564,6 +571,9 @@ fn default_leaves() -> Vec<Leaf> {
         ("review", "allow_binary", toml::Value::Boolean(goal.review.allow_binary)),
         ("review", "forbidden_paths", list(&goal.review.forbidden_paths)),
         ("review", "secrets_allow", list(&goal.review.secrets_allow)),
+        ("sandbox", "mode", text(sandbox.mode.as_str())),
+        ("sandbox", "writable", list(&sandbox.writable)),
+        ("sandbox", "network", toml::Value::Boolean(sandbox.network)),
     ];
     values
         .into_iter()

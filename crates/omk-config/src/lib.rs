@@ -15,7 +15,7 @@
 //! Invariants:
 //! - Each file is checked on its own before the layers merge: every key against the table of
 //!   keys ([`keys`]), then each section's parser (omk-agent, omk-gates and omk-worktree parse
-//!   their own sections, this crate `[review]` and `[oracle]`), so an error names the file,
+//!   their own sections, this crate `[review]`, `[oracle]` and `[sandbox]`), so an error names the file,
 //!   line and column, and an unknown key anywhere is an error with the closest known key.
 //! - No layer falls back to defaults silently: a file that cannot be read, or layers that are
 //!   invalid together, are errors.
@@ -29,6 +29,7 @@
 mod error;
 pub mod keys;
 mod layers;
+mod sandbox;
 mod sections;
 
 pub use crate::error::Error;
@@ -36,4 +37,5 @@ pub use crate::layers::{
     ConfigEnv, ConfigFile, Entry, Layer, Override, Settings, Source, config_paths,
     effective_config, load_settings,
 };
+pub use crate::sandbox::{SandboxConfig, SandboxSetting};
 pub use crate::sections::{GoalConfig, OracleConfig, ReviewConfig};

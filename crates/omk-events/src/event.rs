@@ -145,6 +145,8 @@ pub enum Event {
     TaskTakenOut(crate::team::TaskTakenOut),
     /// A slice's agent proposed a follow-up task, and the policy decided.
     TaskProposed(crate::team::TaskProposed),
+    /// A run of the goal started: the sandbox its processes are confined by.
+    SandboxApplied(crate::sandbox::SandboxApplied),
     /// An event of a kind this build does not know, written by a newer omk: kept whole, shown
     /// by replay, ignored by the proof.
     ///
@@ -249,6 +251,7 @@ kinds! {
     "queue_reverted" => QueueReverted,
     "task_taken_out" => TaskTakenOut,
     "task_proposed" => TaskProposed,
+    "sandbox_applied" => SandboxApplied,
 }
 
 /// Deserializes an event, keeping one of a kind this build does not know as

@@ -33,6 +33,7 @@ pub mod hash;
 mod ids;
 mod log;
 mod read;
+mod sandbox;
 mod team;
 pub mod timestamp;
 
@@ -59,6 +60,7 @@ pub use crate::hash::EventHash;
 pub use crate::ids::{GoalId, InvalidGoalId, Seq, short_id};
 pub use crate::log::{EventLog, Opened};
 pub use crate::read::{LogReader, Poll, ReadLog, Verified, read_log, verify};
+pub use crate::sandbox::{SandboxApplied, SandboxMode, ToolchainCache};
 pub use crate::team::{
     FailureCause, PlanSource, QueueLanded, QueueMerged, QueueReverted, SliceEvent, TakeOutReason,
     TaskClaimed, TaskCompleted, TaskFailed, TaskGraphPlanned, TaskProposed, TaskSpec, TaskTakenOut,

@@ -343,6 +343,7 @@ impl Event {
             | Self::DecisionMade(_)
             | Self::ChangeAccepted(_)
             | Self::ChangeRejected(_)
+            | Self::SandboxApplied(_)
             | Self::GoalPaused(_)
             | Self::GoalResumed(_)
             | Self::GoalCancelled(_)

@@ -33,6 +33,7 @@ fn options(worktree: &Path, artifact_root: &Path, max_parallel: usize) -> RunOpt
         env: vec![("PATH".to_owned(), std::env::var("PATH").unwrap_or_default())],
         cache: None,
         cancel: None,
+        sandbox: omk_sandbox::Sandbox::direct(),
     }
 }
 

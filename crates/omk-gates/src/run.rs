@@ -25,6 +25,7 @@ use tokio::{
 };
 
 use omk_events::{ArtifactRef, GateFinished, GatePhase, GateStarted, TestCounts};
+use omk_sandbox::Sandbox;
 
 use crate::{
     cache::{self, CacheOptions},
@@ -60,6 +61,9 @@ pub struct RunOptions {
     /// Turns `true` to cancel the run: running gates are stopped like timed-out ones (SIGTERM,
     /// grace, SIGKILL) and gates not started yet do not start.
     pub cancel: Option<watch::Receiver<bool>>,
+    /// How each gate's process starts: confined to the writable roots of its policy, with the
+    /// sandbox's environment added last, and ended with omk.
+    pub sandbox: Sandbox,
 }
 
 /// One gate's result and what only the caller needs: the end of its output.
@@ -367,13 +371,16 @@ async fn spawn_and_wait(
         None => options.worktree.clone(),
     };
     tracing::debug!(gate = %spec.name, program, ?args, cwd = %cwd.display(), "start the gate");
-    let mut command = Command::new(program);
+    let line = options.sandbox.command_line(&argv);
+    let (launcher, launcher_args) = line.split_first().ok_or("the gate's command is empty")?;
+    let mut command = Command::new(launcher);
     command
-        .args(args)
+        .args(launcher_args)
         .current_dir(&cwd)
         .env_clear()
         .envs(options.env.iter().map(|(k, v)| (k, v)))
         .envs(&spec.env)
+        .envs(options.sandbox.env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .stdout(writer)
         .stderr(writer_for_stderr)
@@ -386,6 +393,11 @@ async fn spawn_and_wait(
     let mut child = spawned.map_err(|err| format!("{program}: {err} (in {})", cwd.display()))?;
     let pgid = child.id().and_then(|id| i32::try_from(id).ok()).map(Pid::from_raw);
     let _group = GroupGuard(pgid);
+    let _record = child
+        .id()
+        .map(|pid| omk_sandbox::record_process(options.sandbox.records.as_deref(), pid))
+        .transpose()
+        .map_err(|err| format!("record the gate's process: {err}"))?;
 
     let redactor = Redactor::new(
         options

@@ -58,7 +58,7 @@ fn open_for_decision<'e>(
     // A decision is no run: no policy acceptance at its end.
     let env = RunEnv { accept: false, ..env };
     let ctl = Controller::new(log, state, repo, paths.clone(), config, None, env);
-    Ok((ctl, paths))
+    Ok((ctl?, paths))
 }
 
 /// Accepts the goal's change for its exact tree and merges it into the base branch.

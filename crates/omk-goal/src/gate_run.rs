@@ -18,6 +18,7 @@ use tokio::sync::watch;
 use crate::{
     error::Error,
     layout::{EXCLUDE_PATTERN, Layout, STATE_DIR_PREFIX, artifacts, create_fresh_dir},
+    sandbox::{RunSandbox, SandboxSite},
 };
 
 /// How long a gate's process group has between SIGTERM and SIGKILL when it is stopped.
@@ -42,6 +43,8 @@ pub(crate) struct GateSite<'a> {
     pub(crate) env: &'a [(String, String)],
     /// Set to `true` to stop the gates.
     pub(crate) cancel: Option<watch::Receiver<bool>>,
+    /// How the gates' processes start.
+    pub(crate) sandbox: omk_sandbox::Sandbox,
 }
 
 /// How a run of gates uses the gate cache.
@@ -82,6 +85,7 @@ pub(crate) fn run_options(site: GateSite<'_>, cache: Option<GateCache<'_>>) -> R
         env: site.env.to_vec(),
         cache,
         cancel: site.cancel,
+        sandbox: site.sandbox,
     }
 }
 
@@ -94,6 +98,8 @@ pub struct CheckoutGates {
     pub plan: GatePlan,
     /// The gate sections of `omk.toml` (defaults when there is none).
     pub config: GateConfig,
+    /// `[sandbox]` of the configuration.
+    pub sandbox: omk_config::SandboxConfig,
 }
 
 /// Returns the gates of the repository containing `dir`: `omk.toml` at its root and the gates
@@ -109,12 +115,13 @@ pub fn checkout_gates(
 ) -> Result<CheckoutGates, Error> {
     let repo = omk_worktree::open(dir)?;
     omk_worktree::exclude(&repo, EXCLUDE_PATTERN)?;
-    let config = omk_config::load_settings(Some(&repo.root), config_env, &[])?.gates;
+    let settings = omk_config::load_settings(Some(&repo.root), config_env, &[])?;
+    let (config, sandbox) = (settings.gates, settings.sandbox);
     let search_path =
         environment.iter().find(|(name, _)| name == "PATH").map(|(_, it)| OsStr::new(it));
     let detected = omk_gates::detect_gates(&repo.root, search_path);
     let plan = omk_gates::plan_gates(&config, detected, &[]);
-    Ok(CheckoutGates { repo_root: repo.root, plan, config })
+    Ok(CheckoutGates { repo_root: repo.root, plan, config, sandbox })
 }
 
 /// What `omk gates run` asks for.
@@ -131,6 +138,8 @@ pub struct CheckoutGateRequest<'a> {
     pub at: DateTime<Utc>,
     /// Set (by Ctrl-C) to stop the gates; they are reported as cancelled.
     pub interrupt: Option<&'a AtomicBool>,
+    /// The launcher the gates start through (the `omk` binary); `None` starts them directly.
+    pub sandbox_launcher: Option<&'a Path>,
 }
 
 /// How an `omk gates run` ended.
@@ -166,6 +175,17 @@ pub async fn run_checkout_gates(
     let layout = Layout::new(&gates.repo_root);
     let (run_id, run_dir) = create_gate_run_dir(&layout, request.at)?;
     let (cancel, cancelled) = watch::channel(false);
+    // Gates run on the user's own checkout here, so it is their writable root.
+    let sandbox = RunSandbox::new(SandboxSite {
+        launcher: request.sandbox_launcher,
+        config: &gates.sandbox,
+        repo_root: &gates.repo_root,
+        tmp: run_dir.join("tmp"),
+        caches: layout.toolchain_cache_dir(),
+        records: run_dir.join("processes"),
+        worktree: &gates.repo_root,
+        agent_state: Vec::new(),
+    })?;
     let site = GateSite {
         worktree: &gates.repo_root,
         artifact_root: &run_dir,
@@ -175,6 +195,7 @@ pub async fn run_checkout_gates(
         max_parallel: request.max_parallel,
         env: request.environment,
         cancel: Some(cancelled),
+        sandbox: sandbox.for_gates(&gates.repo_root),
     };
     let cache = GateCache {
         layout: &layout,

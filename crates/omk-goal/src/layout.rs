@@ -103,6 +103,12 @@ impl Layout {
         self.root.join("cache").join("gates")
     }
 
+    /// Returns `.omk/cache/toolchains`, where confined processes keep the caches of cargo, npm,
+    /// pip, go and XDG tools (`docs/sandbox.md`).
+    pub fn toolchain_cache_dir(&self) -> PathBuf {
+        self.root.join("cache").join("toolchains")
+    }
+
     /// Returns `.omk/gate-runs`, one directory per `omk gates run`.
     pub fn gate_runs_dir(&self) -> PathBuf {
         self.root.join("gate-runs")
@@ -169,6 +175,17 @@ impl GoalPaths {
     /// Returns `control.json`, a pending `omk pause`/`omk cancel` request to the live run.
     pub fn control(&self) -> PathBuf {
         self.goal_dir.join("control.json")
+    }
+
+    /// Returns `tmp/`, the private temporary directory of the goal's processes (`TMPDIR`).
+    pub fn tmp(&self) -> PathBuf {
+        self.goal_dir.join("tmp")
+    }
+
+    /// Returns `processes/`, one record per running process group of the goal (leader pid and
+    /// start time), so that a resumed run ends what a killed one left.
+    pub fn processes(&self) -> PathBuf {
+        self.goal_dir.join("processes")
     }
 
     /// Returns `leases/`, the leases of a team goal's running slices.

@@ -42,6 +42,7 @@ mod goal_id;
 mod layout;
 mod repo;
 mod run;
+mod sandbox;
 mod status;
 mod store;
 mod team;

@@ -171,6 +171,13 @@ pub enum Gap {
         /// Why.
         reason: String,
     },
+    /// A run of the goal started its processes unconfined (no Landlock, or `[sandbox] mode =
+    /// "off"`), so what they wrote outside the worktree is unknown; a person may still accept
+    /// the change, a policy may not.
+    Unconfined {
+        /// Why, as the sandbox recorded it.
+        reason: String,
+    },
 }
 
 impl Gap {
@@ -203,7 +210,8 @@ impl Gap {
             Self::GateRanOnDifferentTree { .. } => Readiness::GatesOnDifferentTree,
             Self::AcceptanceMissing
             | Self::AcceptedOtherTree { .. }
-            | Self::ChangeRejected { .. } => Readiness::AwaitingAcceptance,
+            | Self::ChangeRejected { .. }
+            | Self::Unconfined { .. } => Readiness::AwaitingAcceptance,
         })
     }
 
@@ -298,6 +306,9 @@ impl Gap {
                 format!("the accepted tree {tree_id} is not the proposed one")
             }
             Self::ChangeRejected { by, reason } => format!("{by} rejected the change: {reason}"),
+            Self::Unconfined { reason } => {
+                format!("the agent and the gates ran unconfined, without a sandbox: {reason}")
+            }
         }
     }
 
@@ -378,6 +389,10 @@ impl Gap {
                 "review the change on the goal's branch and accept it if you agree".to_owned()
             }
             Self::ChangeRejected { .. } => "address the reason and run a follow-up goal".to_owned(),
+            Self::Unconfined { .. } => "check your checkout and $HOME for writes outside the \
+                worktree, then accept it yourself with `omk accept` (`omk run --accept` does not \
+                merge an unconfined run), or run it again with the sandbox on"
+                .to_owned(),
         }
     }
 }

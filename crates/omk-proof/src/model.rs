@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use omk_events::{
     ApprovalDecided, ArtifactRef, ChangedFile, FailureCause, GatePhase, GoalId, PlanSource,
-    TakeOutReason, TestCounts, short_id,
+    SandboxApplied, TakeOutReason, TestCounts, short_id,
 };
 
 use crate::{
@@ -89,6 +89,11 @@ pub struct Proof {
     pub known_gaps: Vec<KnownGap>,
     /// Every artifact the proof's sections name, in the order they are named.
     pub artifacts: Vec<ArtifactRef>,
+    /// The sandbox the latest run started the goal's processes in (agent, worktree setup,
+    /// gates): its mode, writable roots, network and toolchain caches; absent when the log
+    /// recorded none (an omk before 0.2, or a library run without a launcher).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sandbox: Option<SandboxApplied>,
 }
 
 impl Proof {

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use omk_events::{
     ApprovalDecided, ArtifactRef, BudgetExhausted, ChangedFile, DecisionMade, DecisionSubject,
     Envelope, Event, GateFinished, GateKind, GatePhase, GateSurfaceChecked, GoalClassified,
-    GoalCreated, GoalId, ReviewFinished, ReviewStarted, Seq,
+    GoalCreated, GoalId, ReviewFinished, ReviewStarted, SandboxApplied, SandboxMode, Seq,
 };
 
 use crate::{
@@ -81,6 +81,11 @@ pub struct Synthesizer {
     approvals: Vec<ApprovalDecided>,
     /// A team goal's slices and merge queue, from its `task_graph_planned` on.
     team: Option<TeamFold>,
+    /// The sandbox of the latest run.
+    sandbox: Option<SandboxApplied>,
+    /// Why a run of the goal was unconfined, the first time one was: what it wrote cannot be
+    /// known, whatever later runs did.
+    unconfined: Option<String>,
 }
 
 #[derive(Debug)]
@@ -343,6 +348,13 @@ impl Synthesizer {
                 detail: recovery.detail.clone(),
                 at: envelope.at,
             }),
+            Event::SandboxApplied(applied) => {
+                if applied.mode != SandboxMode::Landlock && self.unconfined.is_none() {
+                    let why = applied.reason.clone().unwrap_or_else(|| applied.mode.to_string());
+                    self.unconfined = Some(why);
+                }
+                self.sandbox = Some(applied.clone());
+            }
             // `apply` hands the team's kinds (`Event::is_team`) to the team fold.
             _ => {}
         }

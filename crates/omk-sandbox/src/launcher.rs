@@ -79,7 +79,7 @@ fn run(args: &[OsString]) -> ExitCode {
     let mut child = match Command::new(program).args(args).spawn() {
         Ok(child) => child,
         Err(err) => {
-            let message = format!("cannot start {}: {err}", program.to_string_lossy());
+            let message = format!("start {}: {err}", program.to_string_lossy());
             write_error(&message);
             let code = if err.kind() == io::ErrorKind::NotFound { NOT_FOUND } else { CANNOT_RUN };
             return ExitCode::from(code);

@@ -28,7 +28,10 @@ impl RunEnvironment {
 
     /// Returns the environment of a run whose agents and gates both see the test's `PATH`.
     pub fn on_path() -> Self {
-        Self::new(AgentEnvironment { path: std::env::var_os("PATH"), kimi_share_dir: None })
+        Self::new(AgentEnvironment {
+            path: std::env::var_os("PATH"),
+            ..AgentEnvironment::default()
+        })
     }
 
     /// Returns the `RunEnv` of one run: two gates at once, no interrupt flag, no `--accept`;
@@ -49,6 +52,7 @@ impl RunEnvironment {
             observer: Box::new(observer),
             interrupt: None,
             accept: false,
+            sandbox_launcher: None,
         }
     }
 }

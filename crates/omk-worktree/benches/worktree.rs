@@ -15,6 +15,7 @@ use std::{
 
 use criterion::{Criterion, criterion_group, criterion_main};
 
+use omk_sandbox::Sandbox;
 use omk_worktree::CreateOptions;
 
 #[path = "../tests/it/fixture.rs"]
@@ -78,6 +79,7 @@ fn create(criterion: &mut Criterion) {
                     base_commit: &base,
                     copy: &[],
                     setup: &[],
+                    sandbox: &Sandbox::direct(),
                 };
                 let started = Instant::now();
                 omk_worktree::create(&repo, &options).expect("create a worktree");
@@ -108,7 +110,14 @@ fn edited_worktree(
     branch: &str,
 ) -> std::path::PathBuf {
     let path = dir.path().join("wt");
-    let options = CreateOptions { path: &path, branch, base_commit: base, copy: &[], setup: &[] };
+    let options = CreateOptions {
+        path: &path,
+        branch,
+        base_commit: base,
+        copy: &[],
+        setup: &[],
+        sandbox: &Sandbox::direct(),
+    };
     omk_worktree::create(repo, &options).expect("create a worktree");
     fixture::hundred_edits(&path);
     path

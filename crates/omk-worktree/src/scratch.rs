@@ -3,6 +3,8 @@
 
 use std::path::Path;
 
+use omk_sandbox::Sandbox;
+
 use crate::{
     error::Error,
     init::Identity,
@@ -35,6 +37,8 @@ pub struct ScratchOptions<'a> {
     pub copy: &'a [String],
     /// Setup commands to run in it, as [`CreateOptions::setup`].
     pub setup: &'a [String],
+    /// How the setup commands start, as [`CreateOptions::sandbox`].
+    pub sandbox: &'a Sandbox,
 }
 
 /// Returns the commit `branch` points at and its tree; `None` when there is no such branch.
@@ -125,6 +129,7 @@ pub fn create_scratch(repo: &Repo, options: &ScratchOptions<'_>) -> Result<Tip, 
         base_commit: options.parent,
         copy: options.copy,
         setup: options.setup,
+        sandbox: options.sandbox,
     };
     if let Err(err) = prepare(repo, &worktree, &create) {
         remove_scratch(repo, options.path).ok();

@@ -2,12 +2,14 @@
 
 use std::{
     fs,
+    os::unix::process::CommandExt,
     path::{Path, PathBuf},
-    process::{Command, Stdio},
+    process::{Command, Output, Stdio},
     sync::atomic::AtomicBool,
 };
 
 use gix::refs::transaction::PreviousValue;
+use omk_sandbox::Sandbox;
 
 use crate::{
     error::Error,
@@ -29,6 +31,9 @@ pub struct CreateOptions<'a> {
     /// Commands to run with `sh -c` in the new worktree, in order; the first failure undoes the
     /// creation.
     pub setup: &'a [String],
+    /// How the setup commands start: confined to the new worktree's sandbox, in their own
+    /// process group, ended with omk.
+    pub sandbox: &'a Sandbox,
 }
 
 /// A worktree omk created.
@@ -321,13 +326,8 @@ pub(crate) fn prepare(
         copy_recursively(&source, &target).map_err(copy_error)?;
     }
     for command in options.setup {
-        let output = Command::new("sh")
-            .arg("-c")
-            .arg(command)
-            .current_dir(&worktree.path)
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|err| Error::Setup {
+        let output =
+            run_setup(command, &worktree.path, options.sandbox).map_err(|err| Error::Setup {
                 command: command.clone(),
                 dir: worktree.path.clone(),
                 problem: format!("it could not start: {err}"),
@@ -345,6 +345,42 @@ pub(crate) fn prepare(
         }
     }
     Ok(())
+}
+
+/// Runs one setup command with `sh -c` in `dir` through `sandbox`, in its own process group,
+/// and returns its output; whatever it left running is killed when it ends.
+fn run_setup(command: &str, dir: &Path, sandbox: &Sandbox) -> std::io::Result<Output> {
+    let line = sandbox.command_line(&["sh".to_owned(), "-c".to_owned(), command.to_owned()]);
+    let (program, args) = line
+        .split_first()
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "empty command"))?;
+    let child = Command::new(program)
+        .args(args)
+        .envs(sandbox.env.iter().map(|(key, value)| (key, value)))
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()?;
+    let group = child.id();
+    let record = omk_sandbox::record_process(sandbox.records.as_deref(), group);
+    let output = child.wait_with_output();
+    // Only the group's leader was waited for; nothing it started may go on.
+    kill_group(group);
+    drop(record);
+    output
+}
+
+fn kill_group(group: u32) {
+    if let Ok(pgid) = i32::try_from(group) {
+        // ESRCH means the group is already gone, which is the goal.
+        nix::sys::signal::killpg(
+            nix::unistd::Pid::from_raw(pgid),
+            nix::sys::signal::Signal::SIGKILL,
+        )
+        .ok();
+    }
 }
 
 /// Copies a file, or a directory with its content, refusing to overwrite anything.

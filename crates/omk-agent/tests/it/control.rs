@@ -119,6 +119,7 @@ impl Setup {
             artifact_root: &self.path("goal"),
             transcript_path: "artifacts/agent/transcript.jsonl",
             control,
+            sandbox: &omk_sandbox::Sandbox::direct(),
         })?;
         Ok(outcome)
     }
@@ -132,8 +133,11 @@ impl Setup {
     ) -> Result<AgentOutcome, Box<dyn std::error::Error>> {
         let mut config = AgentConfig::default();
         config.programs.insert("kimi".to_owned(), script.to_owned());
-        let environment =
-            AgentEnvironment { path: None, kimi_share_dir: Some(self.path("kimi-share")) };
+        let environment = AgentEnvironment {
+            path: None,
+            kimi_share_dir: Some(self.path("kimi-share")),
+            ..AgentEnvironment::default()
+        };
         self.run(spec, &config, &environment, Some(control))
     }
 }
@@ -394,7 +398,7 @@ fn check_latency(what: &str, latency: Duration) {
 }
 
 fn sh_environment() -> AgentEnvironment {
-    AgentEnvironment { path: Some("/usr/bin:/bin".into()), kimi_share_dir: None }
+    AgentEnvironment { path: Some("/usr/bin:/bin".into()), ..AgentEnvironment::default() }
 }
 
 /// Asserts that no process of the group `pgid` is alive (zombies waiting for a reaper are

@@ -33,6 +33,7 @@ fn check(
             artifact_root: &goal,
             transcript_path: "artifacts/agent/transcript.jsonl",
             control: None,
+            sandbox: &omk_sandbox::Sandbox::direct(),
         })?
         .finished;
     Ok((finished, dir))

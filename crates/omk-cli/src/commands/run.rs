@@ -6,7 +6,7 @@ use std::{
     sync::atomic::{AtomicBool, Ordering},
 };
 
-use omk_events::{BudgetLimits, Envelope, GoalKind};
+use omk_events::{BudgetLimits, Envelope, Event, GoalKind, SandboxMode};
 use omk_goal::{AgentSpec, ResumeRequest, RunEnv, RunOutcome, RunRequest, TeamRequest, TeamSource};
 
 use crate::{
@@ -197,8 +197,10 @@ pub(crate) fn with_progress<T>(
     install_sigint_handler();
     let mut kill = KillHook::from_env();
     let mut show = progress.observer();
+    let mut warned = false;
     let observer = move |envelope: &Envelope| {
         show(envelope);
+        warn_unconfined(envelope, &mut warned);
         kill.after(envelope);
     };
     let gate_environment = shared::gate_environment();
@@ -212,8 +214,24 @@ pub(crate) fn with_progress<T>(
         observer: Box::new(observer),
         interrupt: Some(&INTERRUPTED),
         accept,
+        sandbox_launcher: ctx.launcher.as_deref(),
     };
     Ok(f(env)?)
+}
+
+/// Says once on stderr, whatever the progress shows, that a run's processes are unconfined.
+fn warn_unconfined(envelope: &Envelope, warned: &mut bool) {
+    if let Event::SandboxApplied(applied) = &envelope.event
+        && applied.mode != SandboxMode::Landlock
+        && !*warned
+    {
+        *warned = true;
+        output::warn(&format!(
+            "the agent and the gates run unconfined ({}); the proof will say so, and only a \
+             person's `omk accept` can merge the change",
+            applied.reason.as_deref().unwrap_or("no sandbox")
+        ));
+    }
 }
 
 /// A test-only hook: `OMK_TEST_KILL_AFTER=KIND[#N]` kills omk with SIGKILL right after the

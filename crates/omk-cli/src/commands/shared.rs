@@ -36,6 +36,9 @@ pub(crate) struct Context {
     pub(crate) agent_environment: AgentEnvironment,
     /// Where the user config is ([`config_env`]).
     pub(crate) config_env: ConfigEnv,
+    /// The `omk` binary itself, which every process of a goal starts through to be confined
+    /// (omk-sandbox's launcher); `None` when it cannot be found, which runs them unconfined.
+    pub(crate) launcher: Option<PathBuf>,
 }
 
 impl Context {
@@ -59,7 +62,23 @@ impl Context {
         let kimi_share_dir = env::var_os("KIMI_SHARE_DIR")
             .map(PathBuf::from)
             .or_else(|| env::var_os("HOME").map(|home| PathBuf::from(home).join(".kimi")));
-        let agent_environment = AgentEnvironment { path: env::var_os("PATH"), kimi_share_dir };
+        let home = env::var_os("HOME").map(PathBuf::from);
+        // Claude Code and Codex write their state as they run; their sandbox leaves it writable.
+        let claude_state = match env::var_os("CLAUDE_CONFIG_DIR") {
+            Some(dir) => vec![PathBuf::from(dir)],
+            None => {
+                home.iter().flat_map(|it| [it.join(".claude"), it.join(".claude.json")]).collect()
+            }
+        };
+        let codex_home = env::var_os("CODEX_HOME")
+            .map(PathBuf::from)
+            .or_else(|| home.as_ref().map(|it| it.join(".codex")));
+        let agent_environment = AgentEnvironment {
+            path: env::var_os("PATH"),
+            kimi_share_dir,
+            claude_state,
+            codex_home,
+        };
         let progress = ProgressMode::choose(cli.progress, cli.json, cli.quiet);
         Ok(Self {
             dir,
@@ -68,6 +87,7 @@ impl Context {
             clock,
             agent_environment,
             config_env: config_env(),
+            launcher: env::current_exe().ok(),
         })
     }
 

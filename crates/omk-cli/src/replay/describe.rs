@@ -2,7 +2,10 @@
 
 use std::{borrow::Cow, path::Path};
 
-use omk_events::{ActivityKind, AgentActivity, BudgetResource, Event, TakeOutReason, short_id};
+use omk_events::{
+    ActivityKind, AgentActivity, BudgetResource, Event, SandboxApplied, SandboxMode, TakeOutReason,
+    short_id,
+};
 
 use crate::replay::text::push_number;
 
@@ -14,6 +17,7 @@ pub(crate) fn describe(event: &Event, root: Option<&Path>) -> (&'static str, Str
         | Event::GoalClassified(_)
         | Event::BudgetSet(_)
         | Event::WorktreeCreated(_) => describe_intake(event, root),
+        Event::SandboxApplied(applied) => ("sandbox", describe_sandbox(applied)),
         Event::AgentStarted(_)
         | Event::AgentActivity(_)
         | Event::AgentFinished(_)
@@ -53,6 +57,30 @@ pub(crate) fn describe(event: &Event, root: Option<&Path>) -> (&'static str, Str
         | Event::QueueLanded(_)
         | Event::QueueReverted(_)
         | Event::TaskTakenOut(_) => ("queue", describe_queue(event)),
+    }
+}
+
+/// The sentence of a run's sandbox: confined where, or why not.
+fn describe_sandbox(applied: &SandboxApplied) -> String {
+    match applied.mode {
+        SandboxMode::Landlock => {
+            let abi = applied.abi.map(|it| format!(" (ABI {it})")).unwrap_or_default();
+            let network = match (applied.network, applied.network_enforced) {
+                (true, _) => "",
+                (false, true) => "; gates without network",
+                (false, false) => {
+                    "; gates should have no network, but the kernel cannot enforce it"
+                }
+            };
+            format!(
+                "processes confined by Landlock{abi}: they write only in {}{network}",
+                applied.writable.join(", ")
+            )
+        }
+        SandboxMode::Off | SandboxMode::Unavailable => format!(
+            "processes run unconfined: {}",
+            applied.reason.as_deref().unwrap_or("no sandbox")
+        ),
     }
 }
 

@@ -25,6 +25,7 @@ fn options(dir: &Path, max_parallel: usize) -> RunOptions {
         env: gate_path_env(),
         cache: None,
         cancel: None,
+        sandbox: omk_sandbox::Sandbox::direct(),
     }
 }
 

@@ -17,6 +17,7 @@ use crate::{
     gate_run::{self, GateSite},
     layout::{GoalPaths, Layout, create_fresh_dir, rerun},
     run::controller::{Config, load_config},
+    sandbox::{RunSandbox, SandboxSite},
 };
 
 /// Re-runs every proposed gate of `proof` on its tree, in a scratch worktree, without the gate
@@ -54,6 +55,16 @@ pub(crate) async fn rerun_gates(
     let (specs, notes) = recorded_specs(&config, &recorded);
     let verify_dir = create_verify_dir(&paths.repo_root, &paths.goal_id)?;
     let scratch_path = verify_dir.join(rerun::WORKTREE);
+    let sandbox = RunSandbox::new(SandboxSite {
+        launcher: options.sandbox_launcher,
+        config: &config.sandbox,
+        repo_root: &paths.repo_root,
+        tmp: verify_dir.join("tmp"),
+        caches: Layout::new(&paths.repo_root).toolchain_cache_dir(),
+        records: verify_dir.join("processes"),
+        worktree: &scratch_path,
+        agent_state: Vec::new(),
+    })?;
     omk_worktree::create_scratch(
         repo,
         &ScratchOptions {
@@ -63,6 +74,7 @@ pub(crate) async fn rerun_gates(
             parent: &proof.git.base_commit,
             copy: &config.worktree.copy,
             setup: &config.worktree.setup,
+            sandbox: &sandbox.for_setup(&scratch_path),
         },
     )?;
     let scratch = Scratch { repo, path: scratch_path.clone(), removed: false };
@@ -76,6 +88,7 @@ pub(crate) async fn rerun_gates(
             max_parallel: options.max_parallel,
             env: options.gate_environment,
             cancel: None,
+            sandbox: sandbox.for_gates(&scratch_path),
         };
         // No cache: a re-verification runs every gate and stores nothing.
         let options = gate_run::run_options(site, None);

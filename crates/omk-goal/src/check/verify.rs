@@ -44,6 +44,8 @@ pub struct RerunOptions<'a> {
     pub max_parallel: usize,
     /// Where the user config is: the gates are read through the same layers as a run's.
     pub config: &'a ConfigEnv,
+    /// The launcher the gates start through (the `omk` binary); `None` starts them directly.
+    pub sandbox_launcher: Option<&'a Path>,
 }
 
 /// What [`verify_goal`] checks beyond the files on disk.

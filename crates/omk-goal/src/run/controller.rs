@@ -32,6 +32,7 @@ use crate::{
     goal_id::new_goal_id,
     layout::{EXCLUDE_PATTERN, GoalPaths, Layout, create_fresh_dir},
     run::control::{Stop, Stopper},
+    sandbox::{RunSandbox, SandboxSite},
     store::RunOutcome,
 };
 
@@ -58,6 +59,10 @@ pub struct RunEnv<'a> {
     /// Accept the change when, and only when, every check passes (`omk run --accept`); the
     /// proof names the policy as the one who accepted.
     pub accept: bool,
+    /// The launcher every process of the goal starts through (omk-cli passes the `omk` binary
+    /// itself; see omk-sandbox). `None` starts them directly, unconfined, and records no
+    /// sandbox, which only library tests do.
+    pub sandbox_launcher: Option<&'a Path>,
 }
 
 /// What `omk run` asks for.
@@ -181,7 +186,7 @@ pub async fn run_goal(request: RunRequest<'_>) -> Result<RunOutcome, Error> {
         extra_gates: extra_gates.to_vec(),
     };
     let state = GoalState::new(goal_id.clone(), created.clone());
-    let mut ctl = Controller::new(log, state, repo, paths, config, Some(agent), env);
+    let mut ctl = Controller::new(log, state, repo, paths, config, Some(agent), env)?;
     ctl.kind = kind;
     ctl.team_agents = team_agents;
     ctl.rec.record(Event::GoalCreated(created))?;
@@ -240,7 +245,7 @@ pub async fn resume_goal(request: ResumeRequest<'_>) -> Result<RunOutcome, Error
         )?,
         None => std::collections::BTreeMap::new(),
     };
-    let mut ctl = Controller::new(log, state, repo, paths, config, Some(agent), env);
+    let mut ctl = Controller::new(log, state, repo, paths, config, Some(agent), env)?;
     ctl.team_agents = team_agents;
     if crashed && let Some((seq, kind)) = last {
         let next = ctl.rec.state.next_with(Some(&ctl.config.gate_names));
@@ -328,6 +333,8 @@ pub(crate) struct Config {
     pub(crate) worktree: WorktreeConfig,
     /// `[review]` and `[oracle]`.
     pub(crate) goal: omk_config::GoalConfig,
+    /// `[sandbox]`.
+    pub(crate) sandbox: omk_config::SandboxConfig,
 }
 
 /// A goal being run: its log and state, and what its steps need.
@@ -346,10 +353,15 @@ pub(crate) struct Controller<'e> {
     pub(crate) reuse_cached_gates: bool,
     /// The agents of a team goal's tasks that name their own, by spec.
     pub(crate) team_agents: std::collections::BTreeMap<String, Agent>,
+    /// How the goal's processes start: confined, recorded, ended with omk.
+    pub(crate) sandbox: RunSandbox,
+    /// The process groups a killed run left, which this run ended when it started.
+    pub(crate) killed_leftovers: Vec<u32>,
 }
 
 impl<'e> Controller<'e> {
-    /// Returns the controller of a goal whose log is open and folded into `state`.
+    /// Returns the controller of a goal whose log is open and folded into `state`; prepares
+    /// its sandbox (its temporary and cache directories, and what the kernel supports).
     pub(crate) fn new(
         log: EventLog,
         state: GoalState,
@@ -358,8 +370,18 @@ impl<'e> Controller<'e> {
         config: Config,
         agent: Option<Agent>,
         env: RunEnv<'e>,
-    ) -> Self {
-        Self {
+    ) -> Result<Self, Error> {
+        let sandbox = RunSandbox::new(SandboxSite {
+            launcher: env.sandbox_launcher,
+            config: &config.sandbox,
+            repo_root: &repo.root,
+            tmp: paths.tmp(),
+            caches: Layout::new(&repo.root).toolchain_cache_dir(),
+            records: paths.processes(),
+            worktree: &paths.worktree,
+            agent_state: agent.as_ref().map(Agent::state_paths).unwrap_or_default(),
+        })?;
+        Ok(Self {
             rec: Recorder { log, state, clock: env.clock, observer: env.observer },
             repo,
             paths,
@@ -372,7 +394,9 @@ impl<'e> Controller<'e> {
             gate_environment: env.gate_environment,
             reuse_cached_gates: env.reuse_cached_gates,
             team_agents: std::collections::BTreeMap::new(),
-        }
+            sandbox,
+            killed_leftovers: Vec::new(),
+        })
     }
 }
 
@@ -385,6 +409,7 @@ pub(crate) enum Flow {
 impl Controller<'_> {
     /// Runs steps until they are done or the run stops, then writes the proof.
     pub(crate) async fn drive(&mut self) -> Result<RunOutcome, Error> {
+        self.start_sandbox()?;
         let mut stopper = Stopper::new(&self.paths, self.interrupt);
         let used = self.rec.state.meter.used_at(self.rec.clock.now());
         stopper.set_wall(used.wall_ms, self.rec.state.meter.limits().wall_ms);
@@ -551,7 +576,7 @@ pub(crate) fn load_config(
         }
         _ => repo.root.clone(),
     };
-    let Settings { gates: gate_config, agent, worktree, goal, .. } = settings;
+    let Settings { gates: gate_config, agent, worktree, goal, sandbox, .. } = settings;
     let search_path =
         environment.iter().find(|(name, _)| name == "PATH").map(|(_, it)| OsStr::new(it));
     let detected = omk_gates::detect_gates(&repo.root, search_path);
@@ -569,7 +594,7 @@ pub(crate) fn load_config(
         }
         gate_names.push(gate.name.clone());
     }
-    Ok(Config { default_agent_dir, gates, gate_names, gate_config, agent, worktree, goal })
+    Ok(Config { default_agent_dir, gates, gate_names, gate_config, agent, worktree, goal, sandbox })
 }
 
 /// Creates `.omk/goals/<goal-id>` for a new goal, choosing an id no other goal has.

@@ -134,6 +134,7 @@ impl Controller<'_> {
             max_parallel: self.max_parallel_gates,
             env: self.gate_environment,
             cancel: Some(cancelled),
+            sandbox: self.sandbox.for_gates(worktree),
         };
         let cache = GateCache {
             layout: &Layout::new(&self.repo.root),

@@ -68,6 +68,7 @@ impl Controller<'_> {
             base_commit,
             copy: &self.config.worktree.copy,
             setup: &self.config.worktree.setup,
+            sandbox: &self.sandbox.for_setup(path),
         };
         match omk_worktree::create(&self.repo, &options) {
             Err(omk_worktree::Error::BranchExists { .. }) => {
@@ -92,6 +93,7 @@ impl Controller<'_> {
             base_commit: &base_commit,
             copy: &self.config.worktree.copy,
             setup: &self.config.worktree.setup,
+            sandbox: &self.sandbox.for_setup(&worktree.path),
         };
         let (restored, from) = match omk_worktree::attach(&self.repo, &options) {
             Err(omk_worktree::Error::InvalidName { .. }) => {
@@ -157,6 +159,7 @@ impl Controller<'_> {
             artifact_root: &self.paths.goal_dir,
             transcript_path: &transcript_path,
             control: Some(&hold),
+            sandbox: &self.sandbox.for_agent(&worktree.path, agent),
         };
         let outcome = agent.run(&ctx);
         let Hold { stop, error, approvals, .. } = hold;

@@ -11,7 +11,7 @@ use omk_events::{FailureCause, files::write_atomic};
 use crate::{
     error::Error,
     run::controller::Controller,
-    team::worker::{Crew, Running, stop_orphan},
+    team::worker::{Crew, Running},
 };
 
 /// How often the leases of running workers are written.
@@ -40,8 +40,9 @@ impl Controller<'_> {
         let Ok(text) = std::fs::read_to_string(&path) else { return String::new() };
         std::fs::remove_file(&path).ok();
         let Ok(lease) = serde_json::from_str::<Lease>(&text) else { return String::new() };
-        let orphan =
-            i32::try_from(lease.agent_pgid).ok().filter(|it| *it > 0).is_some_and(stop_orphan);
+        // The group was ended by its record when this run started, which checks the leader's
+        // start time; a bare pid from the lease is never signalled again, as it may be reused.
+        let orphan = lease.agent_pgid > 0 && self.killed_leftovers.contains(&lease.agent_pgid);
         format!(
             " (its lease was held by pid {}, last heartbeat at {}{})",
             lease.pid,

@@ -10,7 +10,7 @@ use std::{
         mpsc,
     },
     thread,
-    time::{Duration, Instant},
+    time::Instant,
 };
 
 use omk_agent::{Agent, AgentOutcome, RunContext, RunControl};
@@ -160,6 +160,8 @@ pub(crate) struct Job {
     pub(crate) goal_id: String,
     pub(crate) artifact_root: PathBuf,
     pub(crate) transcript_path: String,
+    /// How the slice's agent starts: confined to the slice's worktree.
+    pub(crate) sandbox: omk_sandbox::Sandbox,
 }
 
 fn spawn_worker(job: Job, control: WorkerControl) -> thread::JoinHandle<()> {
@@ -172,6 +174,7 @@ fn spawn_worker(job: Job, control: WorkerControl) -> thread::JoinHandle<()> {
             artifact_root: &job.artifact_root,
             transcript_path: &job.transcript_path,
             control: Some(&control),
+            sandbox: &job.sandbox,
         };
         let outcome = job.agent.run(&ctx);
         // Answers sent while the agent ran were sent already.
@@ -210,28 +213,6 @@ impl Crew {
         *self.global.lock().unwrap_or_else(PoisonError::into_inner) = Some(stop.reason());
         self.stopping.get_or_insert(stop);
     }
-}
-
-/// Stops the process group `pgid` an agent of a dead controller left running: SIGTERM, then
-/// SIGKILL 300 ms later; returns whether it was running.
-pub(crate) fn stop_orphan(pgid: i32) -> bool {
-    use nix::{
-        sys::signal::{Signal, killpg},
-        unistd::Pid,
-    };
-    let group = Pid::from_raw(pgid);
-    if killpg(group, None).is_err() {
-        return false;
-    }
-    killpg(group, Signal::SIGTERM).ok();
-    for _ in 0..6 {
-        thread::sleep(Duration::from_millis(50));
-        if killpg(group, None).is_err() {
-            return true;
-        }
-    }
-    killpg(group, Signal::SIGKILL).ok();
-    true
 }
 
 impl Controller<'_> {
@@ -286,9 +267,11 @@ impl Controller<'_> {
             task_budget: Mutex::new(None),
             pgid: pgid.clone(),
         };
+        let sandbox = self.sandbox.for_agent(&claim.worktree, &agent);
         let job = Job {
             task: task.to_owned(),
             attempt: claim.attempt,
+            sandbox,
             agent,
             worktree: claim.worktree.clone(),
             prompt,

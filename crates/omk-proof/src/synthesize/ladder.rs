@@ -4,7 +4,8 @@
 //! A new rung of [`Readiness`] is a new function here, called from `finish` in ladder order.
 
 use omk_events::{
-    AgentStatus, ArtifactRef, DecisionSubject, GatePhase, GateSurfaceChecked, ReviewStatus, Seq,
+    Actor, AgentStatus, ArtifactRef, DecisionSubject, GatePhase, GateSurfaceChecked, ReviewStatus,
+    Seq,
 };
 
 use crate::{
@@ -111,6 +112,7 @@ impl Synthesizer {
             recovery: self.recovery.clone(),
             known_gaps: verdict.known_gaps,
             artifacts,
+            sandbox: self.sandbox.clone(),
         })
     }
 
@@ -424,6 +426,18 @@ impl Synthesizer {
             }
             Some(_) => Vec::new(),
         };
+        let mut gaps = gaps;
+        // Only a person can take a change whose processes ran unconfined; a policy cannot.
+        if let Some(reason) = &self.unconfined {
+            let by_person = integration.is_some_and(|it| {
+                Some(it.tree_id.as_str()) == proposed_tree
+                    && it.decision == IntegrationDecision::Accepted
+                    && matches!(it.by, Actor::Person { .. })
+            });
+            if !by_person {
+                gaps.push(Gap::Unconfined { reason: reason.clone() });
+            }
+        }
         (integration.cloned(), gaps)
     }
 

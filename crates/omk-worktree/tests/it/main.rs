@@ -6,6 +6,7 @@ use std::{
     process::Command,
 };
 
+use omk_sandbox::Sandbox;
 use omk_worktree::{ChangeStatus, CreateOptions, Error};
 
 use crate::fixture::git;
@@ -99,7 +100,14 @@ fn changes_come_from_git_and_leave_the_worktree_alone() -> TestResult {
     let path = dir.path().join("wt");
     let worktree = omk_worktree::create(
         &repo,
-        &CreateOptions { path: &path, branch: "omk/g1", base_commit: &base, copy: &[], setup: &[] },
+        &CreateOptions {
+            path: &path,
+            branch: "omk/g1",
+            base_commit: &base,
+            copy: &[],
+            setup: &[],
+            sandbox: &Sandbox::direct(),
+        },
     )?;
     assert_eq!(git(&path, &["branch", "--show-current"]), "omk/g1");
 
@@ -151,7 +159,14 @@ fn an_unchanged_worktree_has_no_changes_and_the_base_tree() -> TestResult {
     let path = dir.path().join("wt");
     omk_worktree::create(
         &repo,
-        &CreateOptions { path: &path, branch: "omk/g", base_commit: &base, copy: &[], setup: &[] },
+        &CreateOptions {
+            path: &path,
+            branch: "omk/g",
+            base_commit: &base,
+            copy: &[],
+            setup: &[],
+            sandbox: &Sandbox::direct(),
+        },
     )?;
     let changes = omk_worktree::capture_changes(&path, &base)?;
     assert_eq!(changes.files, []);
@@ -168,7 +183,14 @@ fn create_refuses_an_existing_path_or_branch() -> TestResult {
     fs::create_dir(&taken)?;
     let err = omk_worktree::create(
         &repo,
-        &CreateOptions { path: &taken, branch: "omk/a", base_commit: &base, copy: &[], setup: &[] },
+        &CreateOptions {
+            path: &taken,
+            branch: "omk/a",
+            base_commit: &base,
+            copy: &[],
+            setup: &[],
+            sandbox: &Sandbox::direct(),
+        },
     )
     .unwrap_err();
     assert!(matches!(err, Error::PathExists { .. }), "{err:?}");
@@ -177,7 +199,14 @@ fn create_refuses_an_existing_path_or_branch() -> TestResult {
     let fresh = dir.path().join("fresh");
     let err = omk_worktree::create(
         &repo,
-        &CreateOptions { path: &fresh, branch: "omk/b", base_commit: &base, copy: &[], setup: &[] },
+        &CreateOptions {
+            path: &fresh,
+            branch: "omk/b",
+            base_commit: &base,
+            copy: &[],
+            setup: &[],
+            sandbox: &Sandbox::direct(),
+        },
     )
     .unwrap_err();
     assert!(matches!(err, Error::BranchExists { .. }), "{err:?}");
@@ -194,7 +223,14 @@ fn remove_deletes_a_clean_worktree_and_refuses_a_dirty_one() -> TestResult {
     let clean = dir.path().join("clean");
     omk_worktree::create(
         &repo,
-        &CreateOptions { path: &clean, branch: "omk/c", base_commit: &base, copy: &[], setup: &[] },
+        &CreateOptions {
+            path: &clean,
+            branch: "omk/c",
+            base_commit: &base,
+            copy: &[],
+            setup: &[],
+            sandbox: &Sandbox::direct(),
+        },
     )?;
     omk_worktree::remove(&repo, &clean)?;
     assert!(!clean.exists());
@@ -204,7 +240,14 @@ fn remove_deletes_a_clean_worktree_and_refuses_a_dirty_one() -> TestResult {
     let dirty = dir.path().join("dirty");
     omk_worktree::create(
         &repo,
-        &CreateOptions { path: &dirty, branch: "omk/d", base_commit: &base, copy: &[], setup: &[] },
+        &CreateOptions {
+            path: &dirty,
+            branch: "omk/d",
+            base_commit: &base,
+            copy: &[],
+            setup: &[],
+            sandbox: &Sandbox::direct(),
+        },
     )?;
     write(&dirty, "work.txt", "unsaved work\n");
     let err = omk_worktree::remove(&repo, &dirty).unwrap_err();
@@ -251,7 +294,14 @@ fn worktree(repo: &omk_worktree::Repo, dir: &Path, name: &str, base: &str) -> Pa
     let branch = format!("omk/{name}");
     omk_worktree::create(
         repo,
-        &CreateOptions { path: &path, branch: &branch, base_commit: base, copy: &[], setup: &[] },
+        &CreateOptions {
+            path: &path,
+            branch: &branch,
+            base_commit: base,
+            copy: &[],
+            setup: &[],
+            sandbox: &Sandbox::direct(),
+        },
     )
     .expect("create worktree");
     path
@@ -466,6 +516,7 @@ fn create_copies_listed_files_runs_setup_and_undoes_a_failed_setup() -> TestResu
             base_commit: &base,
             copy: &copy,
             setup: &setup,
+            sandbox: &Sandbox::direct(),
         },
     )?;
     assert_eq!(fs::read_to_string(path.join(".env"))?, "SECRET=1\n");
@@ -481,6 +532,7 @@ fn create_copies_listed_files_runs_setup_and_undoes_a_failed_setup() -> TestResu
             base_commit: &base,
             copy: &[],
             setup: &setup,
+            sandbox: &Sandbox::direct(),
         },
     )
     .unwrap_err();
@@ -633,7 +685,14 @@ fn scratch_worktrees_check_out_an_uncommitted_tree_and_leave_nothing_behind() ->
     let path = dir.path().join("wt");
     omk_worktree::create(
         &repo,
-        &CreateOptions { path: &path, branch: "omk/g", base_commit: &base, copy: &[], setup: &[] },
+        &CreateOptions {
+            path: &path,
+            branch: "omk/g",
+            base_commit: &base,
+            copy: &[],
+            setup: &[],
+            sandbox: &Sandbox::direct(),
+        },
     )?;
     write(&path, "a.txt", "changed\n");
     write(&path, "new.txt", "untracked\n");
@@ -653,6 +712,7 @@ fn scratch_worktrees_check_out_an_uncommitted_tree_and_leave_nothing_behind() ->
         parent: &base,
         copy: &[],
         setup: &[],
+        sandbox: &Sandbox::direct(),
     };
     let checked_out = omk_worktree::create_scratch(&repo, &options)?;
     assert_ne!(checked_out.commit, base, "the base has another tree, so a new commit holds it");
@@ -692,6 +752,7 @@ fn gc_removes_scratch_worktrees_whose_maker_is_gone_and_keeps_live_ones() -> Tes
             parent: &base,
             copy: &[],
             setup: &[],
+            sandbox: &Sandbox::direct(),
         };
         omk_worktree::create_scratch(&repo, &options)?;
         Ok(path)
