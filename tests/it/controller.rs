@@ -131,6 +131,7 @@ fn start_slow_run(env: &TestEnv) -> anyhow::Result<(PathBuf, Child, String)> {
 
 /// An agent (`cmd:`) that sleeps for 30 s the first time it runs and fixes `add` after.
 fn slow_agent(env: &TestEnv) -> anyhow::Result<String> {
+    env.allow_writes_outside()?;
     let marker = env.root().join("slow-agent-ran");
     let agent = env.write(
         "slow-agent.sh",
@@ -155,7 +156,7 @@ fn the_ready_path_runs_every_step_and_accept_merges_with_a_note() -> anyhow::Res
         .collect();
     assert_eq!(
         steps.join(" "),
-        "goal_created goal_classified worktree_created gate_finished agent_started \
+        "goal_created sandbox_applied goal_classified worktree_created gate_finished agent_started \
          agent_finished changes_captured changes_committed gate_surface_checked gate_finished \
          review_started review_finished review_finished review_finished review_finished \
          review_finished review_finished review_finished"
@@ -622,6 +623,7 @@ fn pause_during_the_gates_cancels_them_and_resume_runs_them_again() -> anyhow::R
     let fix = script(&env, "fix.scenario", FIX)?;
     // A gate that hangs on the proposed tree the first time only.
     let marker = env.root().join("slow-gate-ran");
+    env.allow_writes_outside()?;
     let gate = format!(
         "if grep -q '+' lib.sh && [ ! -e '{m}' ]; then touch '{m}'; sleep 30; fi; sh test.sh",
         m = marker.display()

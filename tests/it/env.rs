@@ -60,7 +60,10 @@ impl TestEnv {
             .env_remove("OMK_LOG")
             .env_remove("NO_COLOR")
             .env_remove("CLICOLOR")
-            .env_remove("CLICOLOR_FORCE");
+            .env_remove("CLICOLOR_FORCE")
+            // The developer's cargo directories would reach the gates' cargo.
+            .env_remove("CARGO_TARGET_DIR")
+            .env_remove("CARGO_BUILD_BUILD_DIR");
         // No git config, a fixed identity and dates, and no `GIT_*` variable from outside, for
         // omk's git as for the test's own.
         omk_testkit::hermetic(&mut command);
@@ -144,6 +147,17 @@ impl TestEnv {
         fs::create_dir_all(&dir)?;
         fs::write(dir.join("config.toml"), text)?;
         Ok(dir)
+    }
+
+    /// Lets the goal's processes write anywhere in the test's directory, through the user
+    /// config's `[sandbox] writable`: for tests whose agents and gates keep their instruments
+    /// (logs, markers, counters) outside the worktree. Replaces any user config.
+    pub(crate) fn allow_writes_outside(&self) -> anyhow::Result<()> {
+        self.user_config(&format!(
+            "[sandbox]\nwritable = [{:?}]\n",
+            self.root().display().to_string()
+        ))?;
+        Ok(())
     }
 
     /// Writes a file in the test's directory, outside any repository.

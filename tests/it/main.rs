@@ -10,6 +10,7 @@ mod proof_verify;
 mod real_kimi;
 mod replay;
 mod run;
+mod sandbox;
 mod team;
 
 pub(crate) use env::TestEnv;

@@ -190,6 +190,7 @@ fn rerun_reproduces_gates_and_names_flaky_and_unreproducible_ones() -> anyhow::R
     let env = TestEnv::new()?;
     // Passes on odd runs, by a counter outside the worktree.
     let counter = env.root().join("count");
+    env.allow_writes_outside()?;
     let flaky = env.write(
         "flaky.sh",
         &format!(

@@ -49,6 +49,7 @@ impl Team {
         let repo = env.repo("repo", &[("check.sh", CHECK_SH), ("base.txt", "base\n")])?;
         let script = env.write("agent.sh", AGENT_SH)?;
         let log = env.root().join("agent.log");
+        env.allow_writes_outside()?;
         let agent = format!("cmd:sh {} {}", script.display(), log.display());
         Ok(Self { env, repo, agent, log })
     }

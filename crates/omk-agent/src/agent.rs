@@ -92,9 +92,11 @@ pub struct AgentEnvironment {
     pub path: Option<OsString>,
     /// Kimi's data directory (`KIMI_SHARE_DIR`, else `~/.kimi`), where print mode's usage is.
     pub kimi_share_dir: Option<PathBuf>,
-    /// Where Claude Code keeps its state (`CLAUDE_CONFIG_DIR`, else `~/.claude` and
-    /// `~/.claude.json`), which it writes as it runs.
-    pub claude_state: Vec<PathBuf>,
+    /// Where Claude Code keeps its state (`CLAUDE_CONFIG_DIR`, else `~/.claude`), which it
+    /// writes as it runs.
+    pub claude_config_dir: Option<PathBuf>,
+    /// Claude Code's configuration file, `~/.claude.json` when `CLAUDE_CONFIG_DIR` is not set.
+    pub claude_config_file: Option<PathBuf>,
     /// Codex's home (`CODEX_HOME`, else `~/.codex`), which it writes as it runs.
     pub codex_home: Option<PathBuf>,
 }
@@ -106,7 +108,8 @@ pub struct Agent {
     kind: AgentKind,
     config: AgentConfig,
     kimi_share_dir: Option<PathBuf>,
-    claude_state: Vec<PathBuf>,
+    claude_config_dir: Option<PathBuf>,
+    claude_config_file: Option<PathBuf>,
     codex_home: Option<PathBuf>,
 }
 
@@ -193,7 +196,8 @@ pub fn prepare(
         kind,
         config: config.clone(),
         kimi_share_dir: environment.kimi_share_dir.clone(),
-        claude_state: environment.claude_state.clone(),
+        claude_config_dir: environment.claude_config_dir.clone(),
+        claude_config_file: environment.claude_config_file.clone(),
         codex_home: environment.codex_home.clone(),
     })
 }
@@ -204,14 +208,24 @@ impl Agent {
         &self.spec
     }
 
-    /// Returns the paths outside the worktree the agent's program writes as it runs (its
+    /// Returns the directories outside the worktree the agent's program writes as it runs (its
     /// session and configuration state), which its sandbox must leave writable.
-    pub fn state_paths(&self) -> Vec<PathBuf> {
+    pub fn state_dirs(&self) -> Vec<PathBuf> {
+        let dir = match self.spec {
+            AgentSpec::Kimi | AgentSpec::KimiPrint => &self.kimi_share_dir,
+            AgentSpec::Claude => &self.claude_config_dir,
+            AgentSpec::Codex => &self.codex_home,
+            AgentSpec::Script(_) | AgentSpec::Cmd(_) => &None,
+        };
+        dir.iter().cloned().collect()
+    }
+
+    /// Returns the files outside those directories that the agent's program writes as it runs
+    /// (Claude Code's `~/.claude.json`).
+    pub fn state_files(&self) -> Vec<PathBuf> {
         match self.spec {
-            AgentSpec::Kimi | AgentSpec::KimiPrint => self.kimi_share_dir.iter().cloned().collect(),
-            AgentSpec::Claude => self.claude_state.clone(),
-            AgentSpec::Codex => self.codex_home.iter().cloned().collect(),
-            AgentSpec::Script(_) | AgentSpec::Cmd(_) => Vec::new(),
+            AgentSpec::Claude => self.claude_config_file.iter().cloned().collect(),
+            _ => Vec::new(),
         }
     }
 

@@ -148,10 +148,10 @@ pub(crate) const SECTIONS: &[Key] = &[
         name: "sandbox",
         shape: Shape::Table(&[
             value("mode", false),
-            value("writable", false),
+            value("writable", true),
             value("network", false),
         ]),
-        user: false,
+        user: true,
     },
 ];
 

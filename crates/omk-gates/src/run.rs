@@ -62,7 +62,7 @@ pub struct RunOptions {
     /// grace, SIGKILL) and gates not started yet do not start.
     pub cancel: Option<watch::Receiver<bool>>,
     /// How each gate's process starts: confined to the writable roots of its policy, with the
-    /// sandbox's environment added last, and ended with omk.
+    /// sandbox's environment added before the gate's own, and ended with omk.
     pub sandbox: Sandbox,
 }
 
@@ -379,8 +379,9 @@ async fn spawn_and_wait(
         .current_dir(&cwd)
         .env_clear()
         .envs(options.env.iter().map(|(k, v)| (k, v)))
-        .envs(&spec.env)
+        // The sandbox's temporary and cache directories, unless the gate sets its own.
         .envs(options.sandbox.env.iter().map(|(k, v)| (k, v)))
+        .envs(&spec.env)
         .stdin(Stdio::null())
         .stdout(writer)
         .stderr(writer_for_stderr)

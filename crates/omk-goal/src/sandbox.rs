@@ -29,7 +29,7 @@ pub(crate) struct SandboxSite<'a> {
     pub(crate) records: PathBuf,
     /// The worktree the run's processes write, for the record.
     pub(crate) worktree: &'a Path,
-    /// The state the run's agent writes outside the worktree, for the record.
+    /// The state the run's agent writes outside the worktree ([`agent_state`]), for the record.
     pub(crate) agent_state: Vec<PathBuf>,
 }
 
@@ -124,7 +124,7 @@ impl RunSandbox {
     /// adapter declares, and use the network.
     pub(crate) fn for_agent(&self, worktree: &Path, agent: &Agent) -> Sandbox {
         let mut sandbox = self.shared.for_worktree(worktree);
-        sandbox.policy.writable.extend(agent.state_paths());
+        sandbox.policy.writable.extend(agent_state(agent));
         sandbox
     }
 
@@ -157,6 +157,18 @@ impl Controller<'_> {
         }
         Ok(())
     }
+}
+
+/// Returns the state `agent` declares it writes, creating its directories when they are missing
+/// (the program would, and Landlock grants only paths that exist); a missing file stays out.
+pub(crate) fn agent_state(agent: &Agent) -> Vec<PathBuf> {
+    let mut paths = agent.state_dirs();
+    for dir in &paths {
+        // A directory that cannot be made stays read-only; the agent then says what failed.
+        fs::create_dir_all(dir).ok();
+    }
+    paths.extend(agent.state_files());
+    paths
 }
 
 /// Returns `path` relative to `root` when it is beneath it, else whole.

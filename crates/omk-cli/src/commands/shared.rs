@@ -64,11 +64,12 @@ impl Context {
             .or_else(|| env::var_os("HOME").map(|home| PathBuf::from(home).join(".kimi")));
         let home = env::var_os("HOME").map(PathBuf::from);
         // Claude Code and Codex write their state as they run; their sandbox leaves it writable.
-        let claude_state = match env::var_os("CLAUDE_CONFIG_DIR") {
-            Some(dir) => vec![PathBuf::from(dir)],
-            None => {
-                home.iter().flat_map(|it| [it.join(".claude"), it.join(".claude.json")]).collect()
-            }
+        let (claude_config_dir, claude_config_file) = match env::var_os("CLAUDE_CONFIG_DIR") {
+            Some(dir) => (Some(PathBuf::from(dir)), None),
+            None => (
+                home.as_ref().map(|it| it.join(".claude")),
+                home.as_ref().map(|it| it.join(".claude.json")),
+            ),
         };
         let codex_home = env::var_os("CODEX_HOME")
             .map(PathBuf::from)
@@ -76,7 +77,8 @@ impl Context {
         let agent_environment = AgentEnvironment {
             path: env::var_os("PATH"),
             kimi_share_dir,
-            claude_state,
+            claude_config_dir,
+            claude_config_file,
             codex_home,
         };
         let progress = ProgressMode::choose(cli.progress, cli.json, cli.quiet);

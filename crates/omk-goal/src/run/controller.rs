@@ -379,7 +379,7 @@ impl<'e> Controller<'e> {
             caches: Layout::new(&repo.root).toolchain_cache_dir(),
             records: paths.processes(),
             worktree: &paths.worktree,
-            agent_state: agent.as_ref().map(Agent::state_paths).unwrap_or_default(),
+            agent_state: agent.as_ref().map(crate::sandbox::agent_state).unwrap_or_default(),
         })?;
         Ok(Self {
             rec: Recorder { log, state, clock: env.clock, observer: env.observer },
