@@ -4,6 +4,7 @@
 mod monotone;
 mod outputs;
 mod props;
+mod sandbox;
 mod scenarios;
 mod support;
 mod team;
