@@ -375,3 +375,50 @@ fn kill_9_during_a_gate_leaves_no_process_and_resume_writes_once() -> anyhow::Re
     assert_eq!(proof["readiness"], "awaiting_acceptance", "{proof:#}");
     Ok(())
 }
+
+#[test]
+fn resume_kills_the_group_a_killed_launcher_left_by_its_record() -> anyhow::Result<()> {
+    let env = TestEnv::new()?;
+    let repo = checkout(&env)?;
+    // The first attempt sleeps long before it writes; the second writes at once.
+    let agent = "cmd:if [ -e \"$TMPDIR/first\" ]; then echo edit >> notes.txt; else \
+                 touch \"$TMPDIR/first\" \"$TMPDIR/agent-started\"; sleep 6; \
+                 echo edit >> notes.txt; fi; echo x=2 > a.sh";
+    let mut run = env.spawn_omk(&repo, &["run", "set x to 2", "--agent", agent])?;
+    let started = Instant::now();
+    let goal_dir = |goal: &str| repo.join(".omk/goals").join(goal);
+    wait_for("the agent", || {
+        goals(&repo)
+            .ok()
+            .and_then(|it| it.first().cloned())
+            .is_some_and(|goal| goal_dir(&goal).join("tmp/agent-started").exists())
+    })?;
+    let goal = only_goal_after(&repo, &[])?;
+    // The launcher is the recorded group leader; killing it first leaves its command behind,
+    // in its group, with nobody watching omk.
+    let records: Vec<u32> = fs::read_dir(goal_dir(&goal).join("processes"))?
+        .map(|entry| {
+            let name = entry?.file_name().to_string_lossy().into_owned();
+            Ok(name.trim_end_matches(".json").parse()?)
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let [launcher] = records[..] else { anyhow::bail!("expected one record, found {records:?}") };
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(i32::try_from(launcher)?),
+        nix::sys::signal::Signal::SIGKILL,
+    )?;
+    run.kill()?;
+    run.wait()?;
+    let worktrees = repo.join(".omk/worktrees");
+    thread::sleep(Duration::from_millis(200));
+    assert!(!processes_in(&worktrees).is_empty(), "the agent survived its launcher");
+
+    let resumed = env.omk(&repo, &["resume", &goal])?;
+    assert!(resumed.code.is_some(), "{resumed}");
+    assert!(processes_in(&worktrees).is_empty(), "{:?}", processes_in(&worktrees));
+    // The survivor would have written by now.
+    thread::sleep(Duration::from_secs(7).saturating_sub(started.elapsed()));
+    let worktree = worktrees.join(&goal);
+    assert_eq!(fs::read_to_string(worktree.join("notes.txt"))?, "edit\n");
+    Ok(())
+}
