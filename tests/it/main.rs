@@ -1,6 +1,7 @@
 //! End-to-end tests: the built `omk` binary on real git repositories in temporary directories.
 
 mod agents;
+mod anchor;
 mod cli;
 mod config;
 mod controller;
@@ -10,6 +11,7 @@ mod proof_verify;
 mod real_kimi;
 mod replay;
 mod run;
+mod schemas;
 mod team;
 
 pub(crate) use env::TestEnv;

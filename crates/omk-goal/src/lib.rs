@@ -32,6 +32,7 @@
 //! Signed in-toto bundles and their keys are omk-attest's.
 
 mod accept;
+mod anchor;
 mod check;
 mod clock;
 mod decide;
@@ -54,6 +55,8 @@ pub use omk_gates::{
 pub use omk_worktree::{GcEntry, GcVerdict, KeepReason, WorktreeInfo};
 
 pub use crate::accept::{DecideRequest, accept_goal, reject_goal};
+pub use crate::anchor::{ANCHOR_REF_PREFIX, Anchor, anchor_ref};
+pub use crate::check::anchors::check_bundle_log;
 pub use crate::check::history::{Since, proof_since};
 pub use crate::check::verify::{
     Difference, Rebuild, RerunOptions, Verification, VerifyOptions, is_tampered_log, rebuild_proof,
