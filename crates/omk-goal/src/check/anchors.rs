@@ -87,8 +87,8 @@ impl GoalAnchors {
         let latest = anchors.last().map(|it| (it.events, it.head.as_str(), it.status.as_str()));
         let (events, head, status) = latest.unwrap_or((0, "", ""));
         let mut message = format!(
-            "{total} anchor{} match the log; the latest: {events} events, head {}, when the proof was {status}",
-            if total == 1 { "" } else { "s" },
+            "{total} {} the log; the latest: {events} events, head {}, when the proof was {status}",
+            if total == 1 { "anchor matches" } else { "anchors match" },
             short_id(head)
         );
         if log.events > events {
