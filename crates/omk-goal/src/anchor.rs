@@ -16,7 +16,10 @@
 //! <events> <head hash> <proof status> <time of the last event>
 //! ```
 
-use std::fmt::{self, Write as _};
+use std::{
+    fmt::{self, Write as _},
+    path::Path,
+};
 
 use omk_events::GoalId;
 use omk_proof::Proof;
@@ -31,7 +34,7 @@ pub const ANCHOR_REF_PREFIX: &str = "refs/omk/anchors/";
 const HEADER: &str = "omk-log-anchors 1";
 
 /// How often a compare-and-swap that lost to another writer is tried again.
-const CAS_ATTEMPTS: usize = 8;
+const CAS_ATTEMPTS: usize = 64;
 
 /// One recorded digest of a goal's log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,22 +73,31 @@ pub fn anchor_ref(goal: &GoalId) -> String {
     format!("{ANCHOR_REF_PREFIX}{goal}")
 }
 
-/// Appends the digest of the log `proof` was folded from to `goal`'s anchors, unless the last
-/// anchor already records it; a log without a hash chain is not anchored.
-///
-/// A concurrent writer that moved the reference first is read back and the anchor appended
-/// after its own, so no anchor is lost.
+/// Appends the digest of the log `proof` was folded from to `goal`'s anchors; a log without a
+/// hash chain is not anchored.
 pub(crate) fn anchor_log(repo: &Repo, goal: &GoalId, proof: &Proof) -> Result<(), Error> {
-    let Some(anchor) = Anchor::of_proof(proof) else { return Ok(()) };
+    match Anchor::of_proof(proof) {
+        Some(anchor) => append_anchor(&repo.root, goal, &anchor),
+        None => Ok(()),
+    }
+}
+
+/// Appends `anchor` to the anchors of `goal` in the repository at `repo_root`, unless the last
+/// anchor already is `anchor`.
+///
+/// The reference moves with compare-and-swap: a writer that moved it first is read back and
+/// `anchor` appended after its own, so concurrent writers never lose each other's anchor.
+pub fn append_anchor(repo_root: &Path, goal: &GoalId, anchor: &Anchor) -> Result<(), Error> {
+    let repo = omk_worktree::open(repo_root)?;
     let name = anchor_ref(goal);
     let mut attempt = 0;
     loop {
-        let current = omk_worktree::read_blob_ref(repo, &name)?;
+        let current = omk_worktree::read_blob_ref(&repo, &name)?;
         let text = current
             .as_ref()
             .map(|it| String::from_utf8_lossy(&it.content).into_owned())
             .unwrap_or_else(|| format!("{HEADER}\n"));
-        if text.lines().last().is_some_and(|line| parse_line(line).as_ref() == Some(&anchor)) {
+        if text.lines().last().is_some_and(|line| parse_line(line).as_ref() == Some(anchor)) {
             return Ok(());
         }
         let mut updated = text;
@@ -95,7 +107,7 @@ pub(crate) fn anchor_log(repo: &Repo, goal: &GoalId, proof: &Proof) -> Result<()
         writeln!(updated, "{anchor}").ok();
         let expected = current.as_ref().map(|it| it.id.as_str());
         let message = format!("omk: anchor goal {goal}'s log at {} events", anchor.events);
-        match omk_worktree::write_blob_ref(repo, &name, expected, updated.as_bytes(), &message) {
+        match omk_worktree::write_blob_ref(&repo, &name, expected, updated.as_bytes(), &message) {
             Ok(_) => return Ok(()),
             Err(omk_worktree::Error::RefMoved { .. }) if attempt + 1 < CAS_ATTEMPTS => attempt += 1,
             Err(err) => return Err(err.into()),
