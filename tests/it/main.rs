@@ -1,6 +1,7 @@
 //! End-to-end tests: the built `omk` binary on real git repositories in temporary directories.
 
 mod agents;
+mod anchor;
 mod cli;
 mod config;
 mod controller;
@@ -11,6 +12,7 @@ mod real_kimi;
 mod replay;
 mod run;
 mod sandbox;
+mod schemas;
 mod team;
 
 pub(crate) use env::TestEnv;

@@ -32,7 +32,7 @@ fn demo_proves_the_fix_and_says_what_to_try_next() -> anyhow::Result<()> {
     let stored = fs::read_to_string(&proof_file)?;
     let members = stored.strip_prefix('{').unwrap_or_default();
     assert_eq!(shown.stdout, format!("{{\n  \"schema_version\": 1,{members}"));
-    crate::cli::check_shape(&proof, "proof-show")?;
+    crate::schemas::check_shape(&proof, "proof-show")?;
     // Written atomically, yet readable like any file: not the temporary file's 0600.
     let mode = std::os::unix::fs::PermissionsExt::mode(&fs::metadata(&proof_file)?.permissions());
     assert_eq!(mode & 0o777, 0o644);

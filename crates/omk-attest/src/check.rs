@@ -9,15 +9,20 @@ pub enum CheckStatus {
     Failed,
     /// The check could not be made; the message says why. It does not fail verification.
     Skipped,
+    /// The check held only in part, or found something a person should know (an anchor of the
+    /// log that is missing); the message says what it could not vouch for. It does not fail
+    /// verification.
+    Warning,
 }
 
 impl CheckStatus {
-    /// Returns the status as one word: `passed`, `failed` or `skipped`.
+    /// Returns the status as one word: `passed`, `failed`, `skipped` or `warning`.
     pub fn word(self) -> &'static str {
         match self {
             Self::Passed => "passed",
             Self::Failed => "failed",
             Self::Skipped => "skipped",
+            Self::Warning => "warning",
         }
     }
 }

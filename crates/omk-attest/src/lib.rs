@@ -13,7 +13,8 @@
 //! - This crate does not read the environment, print, or touch a goal's log or repository: the
 //!   proof, the bundle text and the expected commit are parameters.
 //!
-//! Entry points: [`export_bundle`] and [`write_export`], [`read_bundle`] and [`verify_bundle`],
+//! Entry points: [`export_bundle`] and [`write_export`], [`read_bundle`], [`verify_bundle`] and
+//! [`bundle_log`] (the log digest a bundle's verdict binds, for the caller to compare),
 //! [`generate_key`], [`load_signing_key`] and [`load_public_key`].
 
 mod bundle;
@@ -29,4 +30,4 @@ pub use crate::keys::{
     KeyFiles, PublicKey, SigningKey, generate_key, load_public_key, load_signing_key,
     public_key_path,
 };
-pub use crate::verify::verify_bundle;
+pub use crate::verify::{BundleLog, bundle_log, verify_bundle};

@@ -52,6 +52,38 @@ pub fn verify_bundle(
     checks
 }
 
+/// The digest of a goal's log that a bundle's verdict records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BundleLog {
+    /// The goal whose log it is.
+    pub goal_id: String,
+    /// How many events the log had.
+    pub events: u64,
+    /// The hash of its last event.
+    pub head: String,
+}
+
+/// Returns the log digest the bundle's verification summary records; `None` when the bundle
+/// has no summary with one (a bundle of an omk before log digests).
+///
+/// It does not check signatures: [`verify_bundle`] does, and a caller compares the digest with
+/// the log only next to those checks.
+pub fn bundle_log(text: &str) -> Option<BundleLog> {
+    text.lines().find_map(|line| {
+        let envelope: DsseEnvelope = serde_json::from_str(line).ok()?;
+        let statement: Statement = serde_json::from_slice(&envelope.payload_bytes().ok()?).ok()?;
+        if statement.predicate_type != intoto::VSA_PREDICATE {
+            return None;
+        }
+        let log = statement.predicate.get(intoto::LOG_DIGEST_KEY)?;
+        Some(BundleLog {
+            goal_id: log.get("goal_id")?.as_str()?.to_owned(),
+            events: log.get("events")?.as_u64()?,
+            head: log.get("head")?.as_str()?.to_owned(),
+        })
+    })
+}
+
 /// An in-toto statement read from a line of a bundle.
 struct Read {
     /// The 1-based line.

@@ -404,11 +404,14 @@ pub enum ProofCommand {
     /// Check the proof of GOAL, or a signed in-toto bundle; exit 0 only when it is verified
     ///
     /// Checks the log's hash chain, the SHA-256 of every artifact the proof names (gate logs,
-    /// transcripts, the diff), that proof.json is the fold of the log, and that the goal's
-    /// branch holds the recorded tree. With --rerun, the recorded tree is checked out in a
+    /// transcripts, the diff), that proof.json is the fold of the log, that the goal's
+    /// branch holds the recorded tree, and that the log's end matches every anchor of it omk
+    /// recorded outside .omk/ (refs/omk/anchors/GOAL, the acceptance's note under
+    /// refs/notes/omk), so a log cut short fails; a missing anchor is a warning. With --rerun, the recorded tree is checked out in a
     /// scratch worktree and every gate runs again (without the gate cache); an outcome or test
     /// count that differs is reported as flaky (it differs between two reruns) or not
-    /// reproducible. With --bundle and --key, checks a bundle from `omk proof export` instead.
+    /// reproducible. With --bundle and --key, checks a bundle from `omk proof export` instead,
+    /// and the log digest its verdict binds against the goal's log and anchors.
     /// Exit codes: 0 verified, 1 not verified.
     ///
     /// Example: omk proof verify --rerun

@@ -88,8 +88,12 @@ pub(crate) fn write_proof(paths: &GoalPaths) -> Result<RunOutcome, Error> {
     Ok(RunOutcome { paths: paths.clone(), proof })
 }
 
-/// Writes `proof` as the goal's `proof.json` (atomically).
+/// Writes `proof` as the goal's `proof.json` (atomically), after anchoring the log it was
+/// folded from outside `.omk/` ([`crate::anchor`]), so the proof never names a log end that is
+/// not anchored.
 pub(crate) fn write_proof_file(paths: &GoalPaths, proof: &Proof) -> Result<(), Error> {
+    let repo = omk_worktree::open(&paths.repo_root)?;
+    crate::anchor::anchor_log(&repo, &paths.goal_id, proof)?;
     omk_events::files::write_atomic(&paths.proof, proof.to_json().as_bytes())
         .map_err(|source| Error::Write { path: paths.proof.clone(), source })
 }

@@ -35,6 +35,9 @@ pub const VSA_PREDICATE: &str = "https://slsa.dev/verification_summary/v1";
 pub const BUILD_TYPE: &str = "https://github.com/omk-dev/omk/blob/main/docs/proof.md#omk-run-v1";
 /// The policy a verification summary applies: the readiness rules.
 pub const POLICY_URI: &str = "https://github.com/omk-dev/omk/blob/main/docs/proof.md#readiness";
+/// The member of the verification summary's predicate that holds the digest of the goal's log:
+/// `{"goal_id", "events", "head"}`, the event count and the hash of the last event.
+pub const LOG_DIGEST_KEY: &str = "omk_log";
 /// The builder and verifier id used when [`ExportOptions`] names none.
 pub const DEFAULT_BUILDER_ID: &str = "https://github.com/omk-dev/omk";
 
@@ -300,6 +303,15 @@ pub fn verification_summary(
         "omk_status": proof.status,
         "omk_readiness": proof.readiness,
     });
+    let mut predicate = predicate;
+    // The log's digest binds the verdict to the whole log it was folded from, so a log cut
+    // short afterwards no longer matches the signed bundle.
+    if let (Some(head), Some(fields)) = (&proof.task.log_head, predicate.as_object_mut()) {
+        fields.insert(
+            LOG_DIGEST_KEY.to_owned(),
+            json!({ "goal_id": proof.goal_id, "events": proof.task.events, "head": head }),
+        );
+    }
     Ok(statement(subject, VSA_PREDICATE, predicate))
 }
 

@@ -51,6 +51,8 @@ pub struct Synthesizer {
     last_seq: Option<Seq>,
     last_at: Option<DateTime<Utc>>,
     events: u64,
+    /// The hash of the last event folded: the log's head.
+    log_head: Option<omk_events::EventHash>,
     halt: Option<Gap>,
     branch: Option<String>,
     classified: Option<GoalClassified>,
@@ -189,6 +191,7 @@ impl Synthesizer {
         self.meter.apply(envelope);
         self.last_at = Some(envelope.at);
         self.events += 1;
+        self.log_head = envelope.hash;
 
         // Team runs: the slices' runs, the merge queue and its gates go to the team section
         // only, never to the goal's own agent, change or gates.

@@ -7,7 +7,7 @@
 //!
 //! Invariants:
 //! - This crate does not modify the user's checkout: it writes only objects, the new branch, the
-//!   new worktree and `.git/info/exclude`.
+//!   new worktree, blob references and `.git/info/exclude`.
 //! - Every git command goes through one wrapper (`git.rs`) that sets the working directory,
 //!   passes argv (never a shell string), removes the `GIT_*` variables that would redirect git
 //!   to another repository, and returns git's stderr in its errors.
@@ -16,8 +16,10 @@
 //! Entry points: [`open`], [`head`], [`create`], [`capture_changes`], [`diff_trees`] and
 //! [`unified_patch`] (the lines a change adds and removes), [`remove`], [`create_scratch`] and
 //! [`remove_scratch`] (a recorded tree on a detached HEAD, to re-run gates), and
-//! [`init_with_commit`] for sample projects.
+//! [`init_with_commit`] for sample projects, and [`read_blob_ref`] and [`write_blob_ref`] (a
+//! small record a reference names, replaced with compare-and-swap).
 
+mod blob_ref;
 mod changes;
 mod commit;
 mod config;
@@ -32,6 +34,7 @@ mod repo;
 mod scratch;
 mod worktree;
 
+pub use crate::blob_ref::{BlobRef, read_blob_ref, write_blob_ref};
 pub use crate::changes::{ChangeStatus, Changes, FileChange, capture_changes};
 pub use crate::commit::{Commit, CommitOptions, commit, head_commit};
 pub use crate::config::{WorktreeConfig, parse_config};

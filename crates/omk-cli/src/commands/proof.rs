@@ -151,7 +151,8 @@ fn verify_bundle(
             })?)
         }
     };
-    let checks = omk_attest::verify_bundle(&text, &key, commit.as_deref(), args.require_passed);
+    let mut checks = omk_attest::verify_bundle(&text, &key, commit.as_deref(), args.require_passed);
+    checks.extend(bundle_log_checks(ctx, args, &text)?);
     let verified = checks.iter().all(|it| it.status != CheckStatus::Failed);
     let out = if ctx.json {
         crate::json::to_string(&VerifyDocument {
@@ -168,6 +169,45 @@ fn verify_bundle(
     };
     output::print_stdout(&out)?;
     Ok(if verified { ExitCodes::SUCCESS } else { ExitCodes::NOT_VERIFIED })
+}
+
+/// Returns the checks of the log digest the bundle's verdict binds against the goal's log and
+/// its anchors, or the warning that says why they were not made.
+fn bundle_log_checks(
+    ctx: &Context,
+    args: &ProofVerifyArgs,
+    text: &str,
+) -> Result<Vec<Check>, CliError> {
+    let Some(log) = omk_attest::bundle_log(text) else {
+        return Ok(vec![Check::new(
+            "log",
+            CheckStatus::Warning,
+            "the bundle's verdict records no log digest (it was exported by an omk before log anchors), so whether the log was cut short since is not checked".to_owned(),
+        )]);
+    };
+    let goal = args.goal.clone().unwrap_or_else(|| log.goal_id.clone());
+    let paths = match omk_goal::find_goal(&ctx.dir, Some(&goal)) {
+        Ok(paths) if paths.goal_id.as_str() == log.goal_id => paths,
+        Ok(paths) => {
+            return Ok(vec![Check::new(
+                "log",
+                CheckStatus::Failed,
+                format!("the bundle is about goal {}, not goal {}", log.goal_id, paths.goal_id),
+            )]);
+        }
+        Err(omk_goal::Error::NoSuchGoal { .. } | omk_goal::Error::NoGoals { .. }) => {
+            return Ok(vec![Check::new(
+                "log",
+                CheckStatus::Warning,
+                format!(
+                    "goal {}'s log is not in this repository, so the bundle's log digest ({} events) is not compared with it",
+                    log.goal_id, log.events
+                ),
+            )]);
+        }
+        Err(err) => return Err(err.into()),
+    };
+    Ok(omk_goal::check_bundle_log(&paths, log.events, &log.head)?)
 }
 
 pub(crate) fn run_proof_export(ctx: &Context, args: &ProofExportArgs) -> Result<u8, CliError> {
@@ -268,12 +308,19 @@ fn render_checks(subject: &str, checks: &[Check]) -> String {
             CheckStatus::Passed => ("ok", style::GOOD),
             CheckStatus::Failed => ("FAILED", style::BAD),
             CheckStatus::Skipped => ("skipped", style::DIM),
+            CheckStatus::Warning => ("warning", style::WAIT),
         };
         let status = paint(style, &format!("{status:<7}"));
         writeln!(text, "{status} {}: {}", check.name, check.message).ok();
     }
     let failed = checks.iter().filter(|it| it.status == CheckStatus::Failed).count();
-    if failed == 0 {
+    let warned = checks.iter().filter(|it| it.status == CheckStatus::Warning).count();
+    if failed == 0 && warned > 0 {
+        // Verified, but not as far as the warnings say: the verdict must not claim more.
+        let verified = paint(style::WAIT.bold(), "verified with warnings");
+        let noun = if warned == 1 { "warning" } else { "warnings" };
+        writeln!(text, "{subject}: {verified} ({} checks, {warned} {noun})", checks.len()).ok();
+    } else if failed == 0 {
         let verified = paint(style::GOOD.bold(), "verified");
         writeln!(text, "{subject}: {verified} ({} checks)", checks.len()).ok();
     } else {

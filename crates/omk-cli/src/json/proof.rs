@@ -29,8 +29,9 @@ pub(crate) struct CheckDocument {
     /// What was checked: `log`, `proof`, `artifact <path>`, `tree`, `rerun <gate>`, or for a
     /// bundle `envelope <n> (<what>)`, `subject`, `inputs`, `verdict`.
     pub(crate) name: String,
-    /// `passed`, `failed` or `skipped` (a check that could not be made; it does not fail
-    /// verification).
+    /// `passed`, `failed`, `skipped` (a check that could not be made) or `warning` (a check
+    /// that held only in part, such as a missing anchor of the log); only `failed` fails
+    /// verification.
     pub(crate) status: &'static str,
     /// What was found; for a failure, what changed.
     pub(crate) message: String,

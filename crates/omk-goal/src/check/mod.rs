@@ -1,6 +1,7 @@
 //! Checking proofs after the fact: `omk proof rebuild` and `omk proof verify` (with a rerun of
 //! the gates in a scratch worktree), and earlier proofs of a goal for `omk proof show --since`.
 
+pub(crate) mod anchors;
 pub(crate) mod history;
 pub(crate) mod rerun;
 pub(crate) mod verify;

@@ -2,10 +2,13 @@
 //!
 //! A proof is verified when the log's hash chain holds, every artifact the proof names has the
 //! digest the log recorded, `proof.json` is byte for byte the fold of the log, and the recorded
-//! tree is the one on the goal's branch. With a rerun, every proposed gate also runs again on
+//! tree is the one on the goal's branch, and the log's end matches every anchor of it omk
+//! recorded outside `.omk/` (`check/anchors.rs`): a log cut short and folded again into
+//! `proof.json` still disagrees with them. With a rerun, every proposed gate also runs again on
 //! that tree, in a scratch worktree, and must give the recorded outcome and test counts.
 
 use std::{
+    collections::{BTreeMap, BTreeSet},
     fmt::Write as _,
     fs, io,
     path::{Component, Path},
@@ -17,7 +20,11 @@ use omk_events::{ArtifactRef, GoalId, short_id};
 use omk_proof::Proof;
 use omk_worktree::Repo;
 
-use crate::{error::Error, layout::GoalPaths};
+use crate::{
+    check::anchors::{GoalAnchors, LogEnd},
+    error::Error,
+    layout::GoalPaths,
+};
 
 /// What [`verify_goal`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -156,8 +163,12 @@ pub async fn verify_goal(
     options: &VerifyOptions<'_>,
 ) -> Result<Verification, Error> {
     let mut checks = Vec::new();
+    let repo = omk_worktree::open(&paths.repo_root)?;
+    // The anchors are read first, so the one pass over the log collects the hashes they name.
+    let anchors = GoalAnchors::read(&repo, &paths.goal_id)?;
+    let mut log_end = None;
     // One pass over the log both checks every line and folds it.
-    let (log_ok, folded) = match read_and_fold(&paths.events)? {
+    let (log_ok, folded) = match read_and_fold(&paths.events, &anchors.wanted())? {
         Ok(read) => match read.torn {
             Some(torn) => {
                 checks.push(Check::new(
@@ -180,6 +191,7 @@ pub async fn verify_goal(
                         read.events
                     ),
                 ));
+                log_end = Some(read.end);
                 (true, Some(read.proof))
             }
         },
@@ -216,6 +228,7 @@ pub async fn verify_goal(
             }
         }
     });
+    checks.extend(check_log_anchors(&repo, paths, &anchors, log_end.as_ref(), folded.as_ref())?);
     // What the checks below compare with: the fold, else (the log being broken) the stored
     // proof, so that a tampered artifact is still named.
     let reference = folded.or_else(|| {
@@ -230,7 +243,6 @@ pub async fn verify_goal(
         return Ok(Verification { goal_id: paths.goal_id.clone(), checks });
     };
     checks.extend(check_artifacts(&paths.goal_dir, &proof.artifacts));
-    let repo = omk_worktree::open(&paths.repo_root)?;
     checks.push(check_tree(&repo, &proof)?);
     if let Some(rerun) = &options.rerun {
         if log_ok {
@@ -246,9 +258,35 @@ pub async fn verify_goal(
     Ok(Verification { goal_id: paths.goal_id.clone(), checks })
 }
 
+/// Returns the checks of the log's end against its anchors: the goal's anchor reference and,
+/// once the change was merged, the acceptance's git note.
+fn check_log_anchors(
+    repo: &Repo,
+    paths: &GoalPaths,
+    anchors: &GoalAnchors,
+    log_end: Option<&LogEnd>,
+    proof: Option<&Proof>,
+) -> Result<Vec<Check>, Error> {
+    let Some(log_end) = log_end else {
+        return Ok(vec![Check::new(
+            "anchors",
+            CheckStatus::Skipped,
+            "the log does not verify, so its end is not compared with its anchors".to_owned(),
+        )]);
+    };
+    let mut checks = vec![anchors.check(log_end)];
+    let merge_commit =
+        proof.and_then(|it| it.integration.as_ref()).and_then(|it| it.merge_commit.as_deref());
+    if let Some(commit) = merge_commit {
+        checks.extend(crate::check::anchors::check_note(repo, &paths.events, commit, log_end)?);
+    }
+    Ok(checks)
+}
+
 /// What one pass over a log that verifies gives.
 struct LogRead {
     events: u64,
+    end: LogEnd,
     head: Option<omk_events::EventHash>,
     torn: Option<omk_events::TornTail>,
     proof: Proof,
@@ -256,14 +294,18 @@ struct LogRead {
 
 /// Reads the log at `path` once, checking every line and folding it into the proof; the inner
 /// error is the first line that does not verify, the outer one a log the proof cannot be
-/// synthesized from.
-fn read_and_fold(path: &Path) -> Result<Result<LogRead, omk_events::Error>, Error> {
+/// synthesized from. The hashes of the events at `wanted` positions are kept.
+fn read_and_fold(
+    path: &Path,
+    wanted: &BTreeSet<u64>,
+) -> Result<Result<LogRead, omk_events::Error>, Error> {
     let mut reader = match omk_events::LogReader::open(path) {
         Ok(reader) => reader.parallel_if_long(),
         Err(err) => return Ok(Err(err)),
     };
     let mut synthesizer = omk_proof::Synthesizer::new();
     let (mut events, mut head) = (0, None);
+    let mut hashes = BTreeMap::new();
     for envelope in reader.by_ref() {
         let envelope = match envelope {
             Ok(envelope) => envelope,
@@ -271,10 +313,14 @@ fn read_and_fold(path: &Path) -> Result<Result<LogRead, omk_events::Error>, Erro
         };
         events += 1;
         head = envelope.hash;
+        if let (true, Some(hash)) = (wanted.contains(&events), head) {
+            hashes.insert(events, hash);
+        }
         synthesizer.apply(&envelope)?;
     }
     let torn = reader.torn_tail().cloned();
-    Ok(Ok(LogRead { events, head, torn, proof: synthesizer.finish()? }))
+    let end = LogEnd { events, hashes };
+    Ok(Ok(LogRead { events, end, head, torn, proof: synthesizer.finish()? }))
 }
 
 /// Returns the first difference between the stored proof `stored` and the fold `rebuilt`.

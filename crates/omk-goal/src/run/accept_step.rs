@@ -248,10 +248,14 @@ fn note_text(outcome: &RunOutcome) -> String {
         .map(|gate| format!("{} {}", gate.name, if gate.passed { "passed" } else { "failed" }))
         .collect();
     format!(
-        "omk-goal: {}\nstatus: {}\ntree: {}\nproof: {relative}\nproof-sha256: {digest}\ngates: {}\n",
+        "omk-goal: {}\nstatus: {}\ntree: {}\nproof: {relative}\nproof-sha256: {digest}\ngates: {}\n{}",
         proof.goal_id,
         proof.status,
         proof.git.tree_id.as_deref().unwrap_or("-"),
         if gates.is_empty() { "-".to_owned() } else { gates.join(", ") },
+        // The log's digest anchors its end on the merge commit too; see `crate::anchor`.
+        proof.task.log_head.as_ref().map_or(String::new(), |head| {
+            format!("log-events: {}\nlog-head: {head}\n", proof.task.events)
+        }),
     )
 }

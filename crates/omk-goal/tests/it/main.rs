@@ -248,3 +248,53 @@ fn a_worktree_failure_is_recorded_and_the_proof_says_failed_infra() -> TestResul
     ));
     Ok(())
 }
+
+#[test]
+fn concurrent_anchors_of_one_goal_are_all_kept() -> TestResult {
+    let repo = omk_testkit::TestRepo::with_files(&[("a.txt", "a\n")]);
+    let goal = omk_events::GoalId::parse("20261121-200000-abcdef")?;
+    let head_before = repo.git(&["rev-parse", "HEAD"]);
+    // Eight writers race on the goal's one reference; compare-and-swap with a re-read makes
+    // each append land after the others instead of replacing them.
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (1..=8u64)
+            .map(|idx| {
+                let (root, goal) = (repo.root(), &goal);
+                scope.spawn(move || {
+                    let anchor = omk_goal::Anchor {
+                        events: idx,
+                        head: format!("{idx:064x}"),
+                        status: "not_ready".to_owned(),
+                        at: "2026-11-21T20:00:00.000Z".to_owned(),
+                    };
+                    omk_goal::append_anchor(root, goal, &anchor)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .try_for_each(|it| it.join().map_err(|_| "a writer panicked")?.map_err(Into::into))
+    })
+    .map_err(|err: Box<dyn std::error::Error>| err.to_string())?;
+    let blob = repo.git(&["cat-file", "-p", &omk_goal::anchor_ref(&goal)]);
+    let mut counts: Vec<&str> =
+        blob.lines().skip(1).filter_map(|it| it.split(' ').next()).collect();
+    counts.sort_by_key(|it| it.parse::<u64>().unwrap_or(0));
+    assert_eq!(blob.lines().next(), Some("omk-log-anchors 1"), "{blob}");
+    assert_eq!(counts, ["1", "2", "3", "4", "5", "6", "7", "8"], "{blob}");
+    // An anchor equal to the last one is not written twice.
+    let last = blob.lines().last().unwrap_or_default().to_owned();
+    let mut words = last.split(' ');
+    let again = omk_goal::Anchor {
+        events: words.next().unwrap_or_default().parse()?,
+        head: words.next().unwrap_or_default().to_owned(),
+        status: words.next().unwrap_or_default().to_owned(),
+        at: words.next().unwrap_or_default().to_owned(),
+    };
+    omk_goal::append_anchor(repo.root(), &goal, &again)?;
+    assert_eq!(repo.git(&["cat-file", "-p", &omk_goal::anchor_ref(&goal)]), blob);
+    // The checkout is untouched: same HEAD, nothing to commit.
+    assert_eq!(repo.git(&["rev-parse", "HEAD"]), head_before);
+    assert_eq!(repo.git(&["status", "--porcelain"]), "");
+    Ok(())
+}

@@ -30,6 +30,11 @@ pub struct TaskSummary {
     pub elapsed_ms: u64,
     /// The number of events folded into the proof.
     pub events: u64,
+    /// The hash of the last event folded into the proof (64 hex digits): with `events`, the
+    /// log's digest, which omk anchors outside `.omk/` and signed bundles bind, so a log cut
+    /// short is told from a whole one. Absent for a log of format 1.0, which has no hash chain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_head: Option<String>,
 }
 
 /// Where the goal's change lives in git.

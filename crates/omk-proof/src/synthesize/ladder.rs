@@ -90,6 +90,7 @@ impl Synthesizer {
                 started_at: *started_at,
                 elapsed_ms: elapsed_ms(*started_at, last_at),
                 events: self.events,
+                log_head: self.log_head.map(|it| it.to_string()),
             },
             git: self.git(created, patch),
             commits: self.commits.clone(),

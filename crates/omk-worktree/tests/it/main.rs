@@ -794,3 +794,33 @@ fn gc_removes_scratch_worktrees_whose_maker_is_gone_and_keeps_live_ones() -> Tes
     drop(dir);
     Ok(())
 }
+
+#[test]
+fn blob_refs_are_created_and_replaced_with_compare_and_swap_without_touching_the_checkout()
+-> TestResult {
+    let (_dir, root) = repo_with(&[("a.txt", "a\n")]);
+    let repo = omk_worktree::open(&root)?;
+    let status_before = git(&root, &["status", "--porcelain=v2", "--branch"]);
+    let name = "refs/omk/anchors/g";
+    assert_eq!(omk_worktree::read_blob_ref(&repo, name)?, None);
+    let first = omk_worktree::write_blob_ref(&repo, name, None, b"one\n", "test")?;
+    // Creating it again, or replacing a value it no longer has, is refused: a concurrent
+    // writer's update is never lost.
+    let again = omk_worktree::write_blob_ref(&repo, name, None, b"other\n", "test");
+    assert!(matches!(again, Err(Error::RefMoved { .. })), "{again:?}");
+    let second = omk_worktree::write_blob_ref(&repo, name, Some(&first), b"two\n", "test")?;
+    let stale = omk_worktree::write_blob_ref(&repo, name, Some(&first), b"three\n", "test");
+    assert!(matches!(stale, Err(Error::RefMoved { .. })), "{stale:?}");
+    let read = omk_worktree::read_blob_ref(&repo, name)?.ok_or("the reference exists")?;
+    assert_eq!((read.id.as_str(), read.content.as_slice()), (second.as_str(), &b"two\n"[..]));
+    // Git agrees, keeps the blob through gc, and the checkout is as it was.
+    assert_eq!(git(&root, &["cat-file", "-p", name]), "two");
+    git(&root, &["gc", "--quiet", "--prune=now"]);
+    assert_eq!(git(&root, &["cat-file", "-p", name]), "two");
+    assert_eq!(git(&root, &["status", "--porcelain=v2", "--branch"]), status_before);
+    // A reference to a commit is not a blob reference.
+    git(&root, &["update-ref", "refs/omk/anchors/c", "HEAD"]);
+    let commit = omk_worktree::read_blob_ref(&repo, "refs/omk/anchors/c");
+    assert!(matches!(commit, Err(Error::InvalidName { .. })), "{commit:?}");
+    Ok(())
+}
