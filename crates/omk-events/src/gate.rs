@@ -48,6 +48,14 @@ pub struct GateFinished {
     /// The goal whose identical run this result was taken from, when it came from the cache.
     #[serde(default)]
     pub cached_from: Option<String>,
+    /// Whether the project declared that this test gate's exit code stands for its tests
+    /// (`tests = "exit-code"` in `omk.toml`): weaker evidence than counted tests.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tests_by_exit_code: bool,
+    /// The goal or gate run whose recorded result of the same gate on the same files differs
+    /// from this one (one passed, the other failed): the gate is flaky there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flaky_with: Option<String>,
 }
 
 impl GateFinished {
@@ -144,6 +152,14 @@ pub enum GateKind {
     /// Anything else.
     #[default]
     Other,
+}
+
+impl GateKind {
+    /// Returns whether a gate of this kind runs tests: the kind whose counts readiness requires
+    /// and whose failures on the base tree show what a change fixes.
+    pub fn is_test(self) -> bool {
+        self == Self::Test
+    }
 }
 
 impl fmt::Display for GateKind {

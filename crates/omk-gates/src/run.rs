@@ -316,6 +316,8 @@ fn not_started(spec: &GateSpec, options: &RunOptions) -> GateFinished {
         output: None,
         tests: None,
         cached_from: None,
+        tests_by_exit_code: spec.tests_by_exit_code,
+        flaky_with: None,
     }
 }
 
@@ -525,9 +527,13 @@ fn emit(
     let overflow = (state.tail.len() + keep).saturating_sub(TAIL_BYTES);
     state.tail.drain(..overflow);
     state.tail.extend(&bytes[bytes.len() - keep..]);
-    // No summary line of a test runner is this long; skipping giant lines keeps huge output cheap.
-    if bytes.len() <= 4096 {
-        counts.feed(line.trim_end_matches(['\n', '\r']));
+    // No summary line of a test runner is this long; skipping giant lines keeps huge output
+    // cheap. A line a terminal redraws with `\r` (a progress bar) counts by what follows the
+    // last redraw.
+    let line = line.trim_end_matches(['\n', '\r']);
+    let shown = line.rsplit('\r').next().unwrap_or(line);
+    if shown.len() <= 4096 {
+        counts.feed(shown);
     }
 }
 
