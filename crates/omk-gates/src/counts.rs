@@ -14,11 +14,6 @@ use serde::Deserialize;
 
 use omk_events::TestCounts;
 
-/// The runner summaries omk reads, as the proof's gap names them for a test gate it cannot count.
-pub const COUNTED_RUNNERS: &str = "cargo test, cargo nextest, pytest, go test -v or -json, jest, \
-     vitest, mocha, node --test, Maven Surefire, ctest, RSpec, PHPUnit, dotnet test, or a last \
-     `N passed, N failed` line";
-
 /// Reads output line by line and keeps only the counts, so no output size costs memory.
 #[derive(Debug, Default)]
 pub(crate) struct CountParser {

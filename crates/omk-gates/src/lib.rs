@@ -42,7 +42,6 @@ mod tree;
 
 pub use crate::cache::{CacheOptions, DEFAULT_CACHE_ENV};
 pub use crate::config::{ConfigError, GateConfig, parse_config};
-pub use crate::counts::COUNTED_RUNNERS;
 pub use crate::detect::{DetectedGate, detect_gates, find_program};
 pub use crate::kind::infer_kind;
 pub use crate::plan::{GatePlan, GateSource, PlannedGate, plan_gates};
