@@ -207,16 +207,32 @@ async fn run_cached(
         .ok();
     let mut run = run_fresh(spec, options).await;
     run.cache_note = cache_note;
-    if let (Some(cache), Some(key)) = (&options.cache, &key)
-        && gate_passed(&run.result)
-    {
-        let log = run.result.output.as_ref().map(|it| options.artifact_root.join(&it.path));
-        if let Err(err) = cache::store(&cache.dir, key, &cache.run_id, &run.result, log.as_deref())
-        {
-            run.cache_note = Some(format!("cache not written: {err}"));
-        }
+    if let (Some(cache), Some(key)) = (&options.cache, &key) {
+        record_in_cache(cache, key, options, &mut run);
     }
     run
+}
+
+/// Records a fresh result in the cache: a pass as an entry that may be served, a failure as the
+/// record that keeps passes of the same gate on the same files from being served. A result that
+/// differs from the one recorded for the same files marks the gate flaky (`flaky_with`).
+fn record_in_cache(cache: &CacheOptions, key: &str, options: &RunOptions, run: &mut GateRun) {
+    let passed = gate_passed(&run.result);
+    // A gate cancelled or timed out says nothing about the files.
+    let judged = run.result.spawn_error.is_none() && !run.result.timed_out;
+    if !judged {
+        return;
+    }
+    run.result.flaky_with = cache::differing_run(&cache.dir, key, passed);
+    let written = if passed {
+        let log = run.result.output.as_ref().map(|it| options.artifact_root.join(&it.path));
+        cache::store(&cache.dir, key, &cache.run_id, &run.result, log.as_deref())
+    } else {
+        cache::record_failure(&cache.dir, key, &cache.run_id, &run.result)
+    };
+    if let Err(err) = written {
+        run.cache_note = Some(format!("cache not written: {err}"));
+    }
 }
 
 /// Returns the cached result for `key`, with its log copied into this run's artifacts.
