@@ -190,7 +190,10 @@ fn recorded_failure(dir: &Path, key: &str) -> Option<String> {
     let path = dir.join(format!("{key}.failed.json"));
     let text = fs::read_to_string(&path).ok()?;
     // An unreadable record still says a failure happened: fail closed, never serve the pass.
-    Some(serde_json::from_str::<Entry>(&text).map_or_else(|_| path.display().to_string(), |it| it.run_id))
+    Some(
+        serde_json::from_str::<Entry>(&text)
+            .map_or_else(|_| path.display().to_string(), |it| it.run_id),
+    )
 }
 
 /// Stores `result` of run `run_id` under `key`, with a copy of the log at `log`.

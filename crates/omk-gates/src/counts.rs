@@ -61,14 +61,19 @@ static MAVEN: LazyLock<Regex> = LazyLock::new(|| {
 static CTEST: LazyLock<Regex> =
     LazyLock::new(|| regex(r"^\d+% tests passed, (\d+) tests? failed out of (\d+)"));
 static RSPEC: LazyLock<Regex> = LazyLock::new(|| {
-    regex(r"^(\d+) examples?, (\d+) failures?(?:, (\d+) pending)?(?:, \d+ errors? occurred outside of examples)?$")
+    regex(
+        r"^(\d+) examples?, (\d+) failures?(?:, (\d+) pending)?(?:, \d+ errors? occurred outside of examples)?$",
+    )
 });
-static PHPUNIT_OK: LazyLock<Regex> = LazyLock::new(|| regex(r"^OK \((\d+) tests?, \d+ assertions?\)"));
+static PHPUNIT_OK: LazyLock<Regex> =
+    LazyLock::new(|| regex(r"^OK \((\d+) tests?, \d+ assertions?\)"));
 static PHPUNIT: LazyLock<Regex> = LazyLock::new(|| regex(r"^Tests: (\d+), Assertions: \d+(.*)\.$"));
 static PHPUNIT_PART: LazyLock<Regex> =
     LazyLock::new(|| regex(r"(Errors|Failures|Skipped|Incomplete): (\d+)"));
 static DOTNET: LazyLock<Regex> = LazyLock::new(|| {
-    regex(r"^\s*(?:Passed|Failed)!\s+-\s+Failed:\s+(\d+), Passed:\s+(\d+), Skipped:\s+(\d+), Total:")
+    regex(
+        r"^\s*(?:Passed|Failed)!\s+-\s+Failed:\s+(\d+), Passed:\s+(\d+), Skipped:\s+(\d+), Total:",
+    )
 });
 static PLAIN: LazyLock<Regex> = LazyLock::new(|| regex(r"(?i)\b(\d+) passed,? (\d+) failed\b"));
 static PART: LazyLock<Regex> = LazyLock::new(|| {
@@ -118,8 +123,11 @@ impl CountParser {
         } else if GO_OK.is_match(line) {
             self.go_uncounted = true;
         } else if let Some(captures) = PLAIN.captures(line) {
-            let counts =
-                TestCounts { passed: number(&captures[1]), failed: number(&captures[2]), skipped: 0 };
+            let counts = TestCounts {
+                passed: number(&captures[1]),
+                failed: number(&captures[2]),
+                skipped: 0,
+            };
             self.plain = Some(counts);
         }
     }

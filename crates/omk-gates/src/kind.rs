@@ -130,7 +130,8 @@ fn program_words(words: &[String]) -> &[String] {
             return rest;
         };
         let name = program_name(first);
-        let is_assignment = first.contains('=') && !first.starts_with('-') && !first.starts_with('=');
+        let is_assignment =
+            first.contains('=') && !first.starts_with('-') && !first.starts_with('=');
         rest = if is_assignment {
             tail
         } else {
@@ -201,7 +202,9 @@ fn shell_steps(line: &str) -> Vec<Vec<String>> {
     let mut expanded = Vec::new();
     for step in steps {
         match step.as_slice() {
-            [shell, flag, script, ..] if matches!(shell.as_str(), "sh" | "bash") && flag == "-c" => {
+            [shell, flag, script, ..]
+                if matches!(shell.as_str(), "sh" | "bash") && flag == "-c" =>
+            {
                 expanded.extend(shell_steps(script));
             }
             _ => expanded.push(step),

@@ -218,8 +218,10 @@ async fn run_cached(
 /// differs from the one recorded for the same files marks the gate flaky (`flaky_with`).
 fn record_in_cache(cache: &CacheOptions, key: &str, options: &RunOptions, run: &mut GateRun) {
     let passed = gate_passed(&run.result);
-    // A gate cancelled or timed out says nothing about the files.
-    let judged = run.result.spawn_error.is_none() && !run.result.timed_out;
+    // A gate that could not start, timed out or was cut short by a cancel says nothing about
+    // the files.
+    let cancelled = options.cancel.as_ref().is_some_and(|it| *it.borrow());
+    let judged = run.result.spawn_error.is_none() && !run.result.timed_out && !cancelled;
     if !judged {
         return;
     }

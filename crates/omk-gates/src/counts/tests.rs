@@ -23,7 +23,11 @@ const FIXTURES: &[(&str, &str, (u64, u64, u64))] = &[
     ("nextest-flaky", include_str!("../../tests/data/counts/nextest-flaky.txt"), (7, 0, 1)),
     ("nextest-leaky", include_str!("../../tests/data/counts/nextest-leaky.txt"), (7, 0, 1)),
     ("nextest-ansi", include_str!("../../tests/data/counts/nextest-ansi.txt"), (0, 1, 1)),
-    ("nextest-no-capture", include_str!("../../tests/data/counts/nextest-no-capture.txt"), (7, 0, 1)),
+    (
+        "nextest-no-capture",
+        include_str!("../../tests/data/counts/nextest-no-capture.txt"),
+        (7, 0, 1),
+    ),
     ("node-spec-fail", include_str!("../../tests/data/counts/node-spec-fail.txt"), (4, 1, 2)),
     ("node-tap-fail", include_str!("../../tests/data/counts/node-tap-fail.txt"), (4, 1, 2)),
     ("node-default-pass", include_str!("../../tests/data/counts/node-default-pass.txt"), (5, 0, 2)),
@@ -91,10 +95,7 @@ fn counts_of_each_runner() {
     // A line redrawn with carriage returns counts as the terminal shows it.
     check("running 3\r\x1b[2K     Summary [   1.0s] 3 tests run: 3 passed\n", Some((3, 0, 0)));
     // pytest, verbose and quiet.
-    check(
-        "======= 1 failed, 2 passed, 1 xfailed, 3 warnings in 0.52s ========\n",
-        Some((2, 1, 1)),
-    );
+    check("======= 1 failed, 2 passed, 1 xfailed, 3 warnings in 0.52s ========\n", Some((2, 1, 1)));
     check("3 passed, 1 error in 0.12s\n", Some((3, 1, 0)));
     check(
         "============================ no tests ran in 0.01s =============================\n",
