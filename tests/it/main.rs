@@ -4,6 +4,7 @@ mod agents;
 mod cli;
 mod config;
 mod controller;
+mod counted;
 mod env;
 mod gates;
 mod proof_verify;

@@ -36,6 +36,7 @@ mod kind;
 mod plan;
 mod redact;
 mod run;
+mod shortfall;
 mod spec;
 mod surface;
 mod tree;
@@ -48,6 +49,7 @@ pub use crate::plan::{GatePlan, GateSource, PlannedGate, plan_gates};
 pub use crate::run::{
     GateEvent, GateRun, RunOptions, TAIL_BYTES, failure_reason, gate_passed, run_gate, run_gates,
 };
+pub use crate::shortfall::tests_shortfall;
 pub use crate::spec::{GateCommand, GateSpec};
 pub use crate::surface::{
     SurfaceError, check_gate_surface, files_named_by, is_gate_config, is_gate_surface, is_test_file,
