@@ -166,28 +166,8 @@ pub fn parse_config(text: &str) -> Result<GateConfig, ConfigError> {
             ));
         }
         let kind = gate.kind.unwrap_or_else(|| infer_kind(&command));
-        let tests_by_exit_code = match gate.tests.as_ref().map(|it| (it.get_ref().as_str(), it)) {
-            None | Some(("counted", _)) => false,
-            Some(("exit-code", _)) if kind == GateKind::Test => true,
-            Some(("exit-code", tests)) => {
-                return Err(error_at(
-                    tests.span().start,
-                    format!(
-                        "gate {name:?} is of kind {kind}: tests = \"exit-code\" applies to test gates; set kind = \"test\" if it runs tests"
-                    ),
-                ));
-            }
-            Some((other, tests)) => {
-                return Err(error_at(
-                    tests.span().start,
-                    format!(
-                        "gate {name:?}: tests = {other:?} is not known: use \"counted\" (the default: omk reads the runner's summary) or \"exit-code\" (the exit code stands for the tests)"
-                    ),
-                ));
-            }
-        };
-        let line = text[..name_at.min(text.len())].matches('\n').count() + 1;
-        gate_lines.insert(name.clone(), line);
+        let tests_by_exit_code = tests_by_exit_code(name, kind, gate.tests.as_ref())?;
+        gate_lines.insert(name.clone(), text[..name_at.min(text.len())].matches('\n').count() + 1);
         gates.push(GateSpec {
             name: gate.name.into_inner(),
             kind,
@@ -228,6 +208,32 @@ pub fn parse_config(text: &str) -> Result<GateConfig, ConfigError> {
         detect_exclude,
         cache_env,
     })
+}
+
+/// Reads a gate's `tests` key: `"counted"` (the default) or `"exit-code"`, which only a test gate
+/// may declare.
+fn tests_by_exit_code(
+    name: &str,
+    kind: GateKind,
+    tests: Option<&toml::Spanned<String>>,
+) -> Result<bool, ConfigError> {
+    let error_at = |offset: usize, message: String| ConfigError { offset, message };
+    match tests.map(|it| (it.get_ref().as_str(), it)) {
+        None | Some(("counted", _)) => Ok(false),
+        Some(("exit-code", _)) if kind == GateKind::Test => Ok(true),
+        Some(("exit-code", tests)) => Err(error_at(
+            tests.span().start,
+            format!(
+                "gate {name:?} is of kind {kind}: tests = \"exit-code\" applies to test gates; set kind = \"test\" if it runs tests"
+            ),
+        )),
+        Some((other, tests)) => Err(error_at(
+            tests.span().start,
+            format!(
+                "gate {name:?}: tests = {other:?} is not known: use \"counted\" (the default: omk reads the runner's summary) or \"exit-code\" (the exit code stands for the tests)"
+            ),
+        )),
+    }
 }
 
 fn is_valid_env_name(name: &str) -> bool {
