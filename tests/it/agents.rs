@@ -5,7 +5,7 @@ use std::{fs, path::Path};
 
 use serde_json::Value;
 
-use crate::{LIB_SH, TEST_SH, TestEnv, usage};
+use crate::{LIB_SH, OMK_TOML, TEST_SH, TestEnv, usage};
 
 /// Fixes `add`, tries to push (which the default policy denies), then reports.
 const FIX_AND_PUSH: &str = r#"id: s1
@@ -42,14 +42,15 @@ fn check(
     omk_toml: &str,
 ) -> anyhow::Result<(Value, Vec<String>, TestEnv)> {
     let env = TestEnv::new()?;
+    let omk_toml = format!("{OMK_TOML}\n{omk_toml}");
     let repo =
-        env.repo("repo", &[("lib.sh", LIB_SH), ("test.sh", TEST_SH), ("omk.toml", omk_toml)])?;
+        env.repo("repo", &[("lib.sh", LIB_SH), ("test.sh", TEST_SH), ("omk.toml", &omk_toml)])?;
     let scenario_path = env.write("scenario.txt", scenario)?;
     let bin = env.fake_agents()?;
     let share = env.root().join("home/.kimi");
     let output = env.omk_with(
         &repo,
-        &["run", "fix add", "--agent", agent, "--gate", "sh test.sh", "--json"],
+        &["run", "fix add", "--agent", agent, "--json"],
         &[
             ("PATH", &TestEnv::path_with(&bin)),
             ("KIMI_SCRIPTED_ECHO_SCRIPTS", &scenario_path.display().to_string()),

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use crate::{LIB_SH, TEST_SH, TestEnv};
+use crate::{LIB_SH, OMK_TOML, TEST_SH, TestEnv};
 
 const FIX: &str = r#"text: Fixing the operator.
 tool_call: {"id": "tc-1", "name": "StrReplaceFile", "arguments": "{\"path\": \"lib.sh\", \"edit\": {\"old\": \"$1 - $2\", \"new\": \"$1 + $2\"}}"}
@@ -42,10 +42,11 @@ fn help_is_snapshotted() -> anyhow::Result<()> {
 #[test]
 fn every_goal_command_has_human_and_json_output() -> anyhow::Result<()> {
     let env = TestEnv::new()?;
-    let repo = env.repo("repo", &[("lib.sh", LIB_SH), ("test.sh", TEST_SH)])?;
+    let repo =
+        env.repo("repo", &[("lib.sh", LIB_SH), ("test.sh", TEST_SH), ("omk.toml", OMK_TOML)])?;
     let fix = env.write("fix.scenario", FIX)?;
     let agent = format!("script:{}", fix.display());
-    let run: &[&str] = &["run", "fix add", "--agent", &agent, "--gate", "sh test.sh"];
+    let run: &[&str] = &["run", "fix add", "--agent", &agent];
     let human = transcript(&env, &repo, &[run, &["status"], &["list"], &["show"]])?;
     env.insta_settings().bind(|| insta::assert_snapshot!("cli_goal_human", human));
 
@@ -63,8 +64,7 @@ fn every_goal_command_has_human_and_json_output() -> anyhow::Result<()> {
     // The decisions, in both forms: a second goal is rejected and cancelled, the first accepted.
     let status: Value = serde_json::from_str(&env.omk(&repo, &["status", "--json"])?.stdout)?;
     let first = status["goal"]["goal_id"].as_str().unwrap_or_default().to_owned();
-    let second: &[&str] =
-        &["run", "fix add again", "--agent", &agent, "--gate", "sh test.sh", "-q"];
+    let second: &[&str] = &["run", "fix add again", "--agent", &agent, "-q"];
     assert_eq!(env.omk(&repo, second)?.code, Some(0));
     let decisions = transcript(
         &env,
@@ -133,10 +133,11 @@ fn errors_name_the_input_and_the_fix() -> anyhow::Result<()> {
 #[test]
 fn color_follows_the_flag_and_no_color() -> anyhow::Result<()> {
     let env = TestEnv::new()?;
-    let repo = env.repo("repo", &[("lib.sh", LIB_SH), ("test.sh", TEST_SH)])?;
+    let repo =
+        env.repo("repo", &[("lib.sh", LIB_SH), ("test.sh", TEST_SH), ("omk.toml", OMK_TOML)])?;
     let fix = env.write("fix.scenario", FIX)?;
     let agent = format!("script:{}", fix.display());
-    env.omk(&repo, &["run", "fix add", "--agent", &agent, "--gate", "sh test.sh"])?;
+    env.omk(&repo, &["run", "fix add", "--agent", &agent])?;
 
     let always = env.omk(&repo, &["status", "--color", "always"])?;
     assert!(always.stdout.contains("\x1b[33m"), "--color always colors a pipe: {always}");
@@ -156,11 +157,12 @@ fn color_follows_the_flag_and_no_color() -> anyhow::Result<()> {
 #[test]
 fn progress_and_logs_go_to_stderr_only_when_asked() -> anyhow::Result<()> {
     let env = TestEnv::new()?;
-    let repo = env.repo("repo", &[("lib.sh", LIB_SH), ("test.sh", TEST_SH)])?;
+    let repo =
+        env.repo("repo", &[("lib.sh", LIB_SH), ("test.sh", TEST_SH), ("omk.toml", OMK_TOML)])?;
     let fix = env.write("fix.scenario", FIX)?;
     let agent = format!("script:{}", fix.display());
     let run = |extra: &[&str], vars: &[(&str, &str)]| {
-        let mut args = vec!["run", "fix add", "--agent", &agent, "--gate", "sh test.sh"];
+        let mut args = vec!["run", "fix add", "--agent", &agent];
         args.extend_from_slice(extra);
         env.omk_with(&repo, &args, vars)
     };
@@ -169,7 +171,7 @@ fn progress_and_logs_go_to_stderr_only_when_asked() -> anyhow::Result<()> {
     let quiet = run(&[], &[])?;
     assert_eq!(quiet.stderr, "", "{quiet}");
     let shown = run(&["--progress", "always"], &[])?;
-    assert!(shown.stderr.contains("gate gate-1 (proposed) passed: exit 0"), "{shown}");
+    assert!(shown.stderr.contains("gate unit (proposed) passed"), "{shown}");
     assert!(shown.stderr.contains("calls StrReplaceFile"), "{shown}");
     for extra in [&["--progress", "always", "--json"][..], &["--progress", "always", "-q"]] {
         let output = run(extra, &[])?;

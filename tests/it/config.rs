@@ -5,7 +5,7 @@ use std::fs;
 
 use serde_json::Value;
 
-use crate::{LIB_SH, TEST_SH, TestEnv};
+use crate::{LIB_SH, OMK_TOML, TEST_SH, TestEnv};
 
 /// A scenario that fixes `add` in `lib.sh`, in the Kimi echo DSL.
 const FIX: &str = r#"text: Fixing the operator.
@@ -43,24 +43,26 @@ fn the_user_default_agent_wins_over_omk_toml_and_a_flag_over_both() -> anyhow::R
     let repo = env.repo("repo", &[("lib.sh", LIB_SH), ("test.sh", TEST_SH)])?;
 
     // No user config: omk.toml's default, its scenario relative to the repository.
-    fs::write(repo.join("omk.toml"), "[agent]\ndefault = \"script:noop.scenario\"\n")?;
+    fs::write(
+        repo.join("omk.toml"),
+        format!("{OMK_TOML}[agent]\ndefault = \"script:noop.scenario\"\n"),
+    )?;
     fs::write(repo.join("noop.scenario"), NOOP)?;
-    let output = env.omk(&repo, &["run", "fix add", "--gate", "sh test.sh", "--json"])?;
+    let output = env.omk(&repo, &["run", "fix add", "--json"])?;
     assert_eq!(output.code, Some(1), "{output}");
     assert_eq!(agent_of(&output)?, format!("script:{}", repo.join("noop.scenario").display()));
 
     // The user's default wins over omk.toml's; its scenario is relative to the user config.
     let config_dir = env.user_config(USER_CONFIG)?;
     fs::write(config_dir.join("user-fix.scenario"), FIX)?;
-    let output = env.omk(&repo, &["run", "fix add", "--gate", "sh test.sh", "--json"])?;
+    let output = env.omk(&repo, &["run", "fix add", "--json"])?;
     assert_eq!(output.code, Some(0), "{output}");
     let user_scenario = config_dir.join("user-fix.scenario");
     assert_eq!(agent_of(&output)?, format!("script:{}", user_scenario.display()));
 
     // --agent wins over both.
     let flag = format!("script:{}", repo.join("noop.scenario").display());
-    let output =
-        env.omk(&repo, &["run", "fix add", "--gate", "sh test.sh", "--agent", &flag, "--json"])?;
+    let output = env.omk(&repo, &["run", "fix add", "--agent", &flag, "--json"])?;
     assert_eq!(output.code, Some(1), "{output}");
     assert_eq!(agent_of(&output)?, flag);
     Ok(())

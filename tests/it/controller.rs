@@ -11,7 +11,7 @@ use std::{
 
 use serde_json::Value;
 
-use crate::{LIB_SH, TEST_SH, TestEnv, env::Output};
+use crate::{LIB_SH, OMK_TOML, TEST_SH, TestEnv, env::Output};
 
 /// A scenario that fixes `add` in `lib.sh`, then says so.
 const FIX: &str = r#"text: Fixing the operator.
@@ -23,7 +23,7 @@ usage: {"input_other": 300, "output": 100}
 "#;
 
 fn repo(env: &TestEnv, name: &str) -> anyhow::Result<PathBuf> {
-    env.repo(name, &[("lib.sh", LIB_SH), ("test.sh", TEST_SH)])
+    env.repo(name, &[("lib.sh", LIB_SH), ("test.sh", TEST_SH), ("omk.toml", OMK_TOML)])
 }
 
 fn script(env: &TestEnv, name: &str, text: &str) -> anyhow::Result<String> {
@@ -123,8 +123,7 @@ fn start_slow_run(env: &TestEnv) -> anyhow::Result<(PathBuf, Child, String)> {
     let repo = repo(env, "repo")?;
     let agent = slow_agent(env)?;
     let known = goal_dirs(&repo);
-    let run =
-        env.spawn_omk(&repo, &["run", "fix add", "--agent", &agent, "--gate", "sh test.sh"])?;
+    let run = env.spawn_omk(&repo, &["run", "fix add", "--agent", &agent])?;
     let goal = wait_for_event(&repo, "agent_started", &known)?;
     Ok((repo, run, goal))
 }
@@ -148,7 +147,7 @@ fn slow_agent(env: &TestEnv) -> anyhow::Result<String> {
 fn the_ready_path_runs_every_step_and_accept_merges_with_a_note() -> anyhow::Result<()> {
     let env = TestEnv::new()?;
     let repo = repo(&env, "repo")?;
-    let goal = run_fix(&env, &repo, "fix add in lib.sh", &["--gate", "sh test.sh"], 0)?;
+    let goal = run_fix(&env, &repo, "fix add in lib.sh", &[], 0)?;
     let log = events(&repo, &goal)?;
     let steps: Vec<String> = kinds(&log)
         .into_iter()
@@ -163,7 +162,7 @@ fn the_ready_path_runs_every_step_and_accept_merges_with_a_note() -> anyhow::Res
     );
     let before = proof(&repo, &goal)?;
     assert_eq!(before["readiness"], "awaiting_acceptance", "{before:#}");
-    assert_eq!(before["oracle"]["gates"][0]["name"], "gate-1");
+    assert_eq!(before["oracle"]["gates"][0]["name"], "unit");
     assert_eq!(before["gates"][0]["phase"], "baseline");
     assert_eq!(before["gates"][0]["passed"], false, "the failure was there before the agent");
     assert_eq!(status(&env, &repo)?["step"], "waiting for omk accept or omk reject");
@@ -196,7 +195,7 @@ fn the_ready_path_runs_every_step_and_accept_merges_with_a_note() -> anyhow::Res
 fn run_accept_accepts_as_a_policy_only_when_everything_passes() -> anyhow::Result<()> {
     let env = TestEnv::new()?;
     let repo = repo(&env, "repo")?;
-    let goal = run_fix(&env, &repo, "fix add", &["--gate", "sh test.sh", "--accept"], 0)?;
+    let goal = run_fix(&env, &repo, "fix add", &["--accept"], 0)?;
     let ready = proof(&repo, &goal)?;
     assert_eq!(ready["status"], "ready");
     assert_eq!(
@@ -220,7 +219,7 @@ fn run_accept_accepts_as_a_policy_only_when_everything_passes() -> anyhow::Resul
 fn accept_merges_a_moved_base_in_and_checks_the_merged_tree_again() -> anyhow::Result<()> {
     let env = TestEnv::new()?;
     let repo = repo(&env, "repo")?;
-    let goal = run_fix(&env, &repo, "fix add", &["--gate", "sh test.sh"], 0)?;
+    let goal = run_fix(&env, &repo, "fix add", &[], 0)?;
     // Someone else lands a change on main meanwhile.
     fs::write(repo.join("README"), "calc\n")?;
     env.git(&repo, &["add", "README"])?;
@@ -254,7 +253,7 @@ fn accept_refuses_a_branch_that_conflicts_with_the_base() -> anyhow::Result<()> 
     let env = TestEnv::new()?;
     let repo = repo(&env, "repo")?;
     let fix = script(&env, "fix.scenario", FIX)?;
-    let output = env.omk(&repo, &["run", "fix add", "--agent", &fix, "--gate", "sh test.sh"])?;
+    let output = env.omk(&repo, &["run", "fix add", "--agent", &fix])?;
     assert_eq!(output.code, Some(0), "{output}");
     fs::write(repo.join("lib.sh"), "add() { echo $(($1 * $2)); }\n")?;
     env.git(&repo, &["commit", "--quiet", "-am", "multiply"])?;
@@ -279,7 +278,7 @@ fn a_rejected_change_gets_a_follow_up_run_on_the_same_worktree() -> anyhow::Resu
         "prompt=$(cat)\ncase \"$prompt\" in\n  *Follow-up:*) echo '# add returns the sum' >> lib.sh ;;\n  *) sed -i 's/\\$1 - \\$2/$1 + $2/' lib.sh ;;\nesac\necho done\n",
     )?;
     let agent = format!("cmd:sh {}", agent.display());
-    let output = env.omk(&repo, &["run", "fix add", "--agent", &agent, "--gate", "sh test.sh"])?;
+    let output = env.omk(&repo, &["run", "fix add", "--agent", &agent])?;
     assert_eq!(output.code, Some(0), "{output}");
     let goal = goal_id(&env, &repo)?;
     let first_tree = proof(&repo, &goal)?["git"]["tree_id"].clone();
@@ -312,7 +311,7 @@ fn a_rejected_change_gets_a_follow_up_run_on_the_same_worktree() -> anyhow::Resu
 fn a_vague_prompt_asks_a_question_and_the_answer_lets_the_goal_go_on() -> anyhow::Result<()> {
     let env = TestEnv::new()?;
     let repo = repo(&env, "repo")?;
-    let goal = run_fix(&env, &repo, "Make it awesome", &["--gate", "sh test.sh"], 3)?;
+    let goal = run_fix(&env, &repo, "Make it awesome", &[], 3)?;
     let blocked = proof(&repo, &goal)?;
     assert_eq!(blocked["status"], "blocked_on_human");
     let question = blocked["human_decisions_required"][0]["question"].as_str().unwrap_or_default();
@@ -406,8 +405,7 @@ fn budgets_stop_the_run_and_budget_add_lets_it_go_on() -> anyhow::Result<()> {
     let repo = repo(&env, "repo")?;
 
     // No time at all: the run stops before its first step.
-    let goal =
-        run_fix(&env, &repo, "fix add", &["--gate", "sh test.sh", "--budget-time", "0s"], 4)?;
+    let goal = run_fix(&env, &repo, "fix add", &["--budget-time", "0s"], 4)?;
     let stopped = proof(&repo, &goal)?;
     assert_eq!(stopped["status"], "needs_more_budget");
     assert_eq!(stopped["budget"]["exhausted"]["resource"], "wall_time");
@@ -418,8 +416,7 @@ fn budgets_stop_the_run_and_budget_add_lets_it_go_on() -> anyhow::Result<()> {
     assert_eq!(proof(&repo, &goal)?["readiness"], "awaiting_acceptance");
 
     // One turn: the agent is stopped as its second turn starts, its partial work kept.
-    let goal =
-        run_fix(&env, &repo, "fix add again", &["--gate", "sh test.sh", "--max-turns", "1"], 4)?;
+    let goal = run_fix(&env, &repo, "fix add again", &["--max-turns", "1"], 4)?;
     let stopped = proof(&repo, &goal)?;
     assert_eq!(stopped["status"], "needs_more_budget", "{stopped:#}");
     assert_eq!(stopped["budget"]["exhausted"]["resource"], "turns");
@@ -430,13 +427,7 @@ fn budgets_stop_the_run_and_budget_add_lets_it_go_on() -> anyhow::Result<()> {
 
     // Tokens: 400 per step, so a limit of 480 warns at the first report and stops the agent
     // at the second.
-    let goal = run_fix(
-        &env,
-        &repo,
-        "fix add a third time",
-        &["--gate", "sh test.sh", "--budget-tokens", "480"],
-        4,
-    )?;
+    let goal = run_fix(&env, &repo, "fix add a third time", &["--budget-tokens", "480"], 4)?;
     let log = events(&repo, &goal)?;
     let warned = log.iter().find(|it| it["event"]["kind"] == "budget_warned").expect("a warning");
     assert_eq!(warned["event"]["resource"], "tokens");
@@ -459,7 +450,7 @@ fn resume_repairs_a_torn_log_and_replay_verifies_it() -> anyhow::Result<()> {
     let fix = script(&env, "fix.scenario", FIX)?;
     let killed = env.omk_with(
         &repo,
-        &["run", "fix add", "--agent", &fix, "--gate", "sh test.sh"],
+        &["run", "fix add", "--agent", &fix],
         &[("OMK_TEST_KILL_AFTER", "changes_captured")],
     )?;
     assert_eq!(killed.code, None, "killed by SIGKILL: {killed}");
@@ -498,10 +489,9 @@ fn bad_input_names_the_problem_and_loses_nothing() -> anyhow::Result<()> {
     };
     check(&["resume"], 2, "no goal has run in")?;
     check(&["status", "nope"], 2, "no goal nope in")?;
-    let first = env.omk(&repo, &["run", "fix add", "--agent", &fix, "--gate", "sh test.sh"])?;
+    let first = env.omk(&repo, &["run", "fix add", "--agent", &fix])?;
     assert_eq!(first.code, Some(0), "{first}");
-    let second =
-        env.omk(&repo, &["run", "fix add too", "--agent", &fix, "--gate", "sh test.sh"])?;
+    let second = env.omk(&repo, &["run", "fix add too", "--agent", &fix])?;
     assert_eq!(second.code, Some(0), "{second}");
     check(&["show", "2026"], 2, "names 2 goals")?;
     check(&["reject", "latest", "--reason", "  "], 2, "say why the change is rejected")?;
@@ -551,8 +541,7 @@ fn bad_input_names_the_problem_and_loses_nothing() -> anyhow::Result<()> {
 fn a_run_killed_at_any_step_boundary_resumes_without_duplicating_anything() -> anyhow::Result<()> {
     let env = TestEnv::new()?;
     let fix = script(&env, "fix.scenario", FIX)?;
-    let run_args =
-        ["run", "fix add", "--agent", fix.as_str(), "--gate", "sh test.sh", "--gate", "true"];
+    let run_args = ["run", "fix add", "--agent", fix.as_str(), "--gate", "true"];
     let reference = repo(&env, "reference")?;
     let output = env.omk(&reference, &run_args)?;
     assert_eq!(output.code, Some(0), "{output}");
@@ -644,6 +633,7 @@ fn pause_during_the_gates_cancels_them_and_resume_runs_them_again() -> anyhow::R
     let proposed = log
         .iter()
         .filter(|it| it["event"]["kind"] == "gate_finished" && it["event"]["phase"] == "proposed")
+        .filter(|it| it["event"]["name"] == "gate-1")
         .count();
     assert_eq!(proposed, 0, "a gate cut short by the pause is not a result");
     assert_eq!(proof(&repo, &goal)?["status"], "paused");
@@ -661,10 +651,7 @@ fn the_time_budget_stops_a_running_agent() -> anyhow::Result<()> {
     let repo = repo(&env, "repo")?;
     let agent = slow_agent(&env)?;
     let started = Instant::now();
-    let output = env.omk(
-        &repo,
-        &["run", "fix add", "--agent", &agent, "--gate", "sh test.sh", "--budget-time", "1s"],
-    )?;
+    let output = env.omk(&repo, &["run", "fix add", "--agent", &agent, "--budget-time", "1s"])?;
     let took = started.elapsed();
     assert_eq!(output.code, Some(4), "{output}");
     assert!(took < Duration::from_secs(15), "the 30 s agent was stopped, after {took:?} in all");
@@ -685,7 +672,7 @@ fn the_time_budget_stops_a_running_agent() -> anyhow::Result<()> {
 fn a_worktree_removed_by_hand_is_restored_from_its_branch() -> anyhow::Result<()> {
     let env = TestEnv::new()?;
     let repo = repo(&env, "repo")?;
-    let goal = run_fix(&env, &repo, "fix add", &["--gate", "sh test.sh"], 0)?;
+    let goal = run_fix(&env, &repo, "fix add", &[], 0)?;
     let worktree = repo.join(".omk/worktrees").join(&goal);
     fs::remove_dir_all(&worktree)?;
     env.omk(&repo, &["reject", "--reason", "say what add does"])?;

@@ -5,6 +5,7 @@ mod anchor;
 mod cli;
 mod config;
 mod controller;
+mod counted;
 mod env;
 mod gates;
 mod proof_verify;
@@ -19,9 +20,13 @@ pub(crate) use env::TestEnv;
 
 /// A shell library whose `add` subtracts: the bug every end-to-end scenario fixes.
 pub(crate) const LIB_SH: &str = "add() { echo $(($1 - $2)); }\n";
-/// The test that fails until `add` adds.
-pub(crate) const TEST_SH: &str =
-    ". ./lib.sh\n[ \"$(add 2 3)\" = 5 ] || { echo \"add 2 3 is $(add 2 3)\"; exit 1; }\n";
+/// The test that fails until `add` adds; its last line is the count omk reads.
+pub(crate) const TEST_SH: &str = ". ./lib.sh\n[ \"$(add 2 3)\" = 5 ] || { echo \"add 2 3 is $(add 2 3)\"; \
+     echo '0 passed, 1 failed'; exit 1; }\necho '1 passed, 0 failed'\n";
+/// The repos' `omk.toml`: `sh test.sh` as a test gate. `sh` implies no kind, so it is declared,
+/// and the script prints a count omk reads, so the proof can be ready.
+pub(crate) const OMK_TOML: &str =
+    "[[gates]]\nname = \"unit\"\nkind = \"test\"\ncommand = \"sh test.sh\"\ntimeout_secs = 60\n";
 
 /// Returns the proof's agent token usage as `uncached/cache-read/cache-write/output`.
 pub(crate) fn usage(agent: &serde_json::Value) -> String {

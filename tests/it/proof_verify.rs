@@ -15,7 +15,7 @@ use std::{
 
 use serde_json::Value;
 
-use crate::{LIB_SH, TEST_SH, TestEnv, env::Output};
+use crate::{LIB_SH, OMK_TOML, TEST_SH, TestEnv, env::Output};
 
 /// A scenario that fixes `add` in `lib.sh`, in the Kimi echo DSL.
 const FIX: &str = r#"text: Fixing the operator.
@@ -33,7 +33,8 @@ struct Goal {
 
 /// Runs the fix scenario with `gates` (shell command lines) and returns the goal.
 fn run_goal(env: &TestEnv, gates: &[&str]) -> anyhow::Result<Goal> {
-    let repo = env.repo("repo", &[("lib.sh", LIB_SH), ("test.sh", TEST_SH)])?;
+    let repo =
+        env.repo("repo", &[("lib.sh", LIB_SH), ("test.sh", TEST_SH), ("omk.toml", OMK_TOML)])?;
     let fix = env.write("fix.scenario", FIX)?;
     let agent = format!("script:{}", fix.display());
     let mut args = vec!["run", "fix add", "--agent", &agent, "--json"];
@@ -82,7 +83,7 @@ fn assert_not_verified(env: &TestEnv, goal: &Goal, expected: &str) -> anyhow::Re
 #[test]
 fn verify_passes_on_a_fresh_run_and_names_each_changed_byte() -> anyhow::Result<()> {
     let env = TestEnv::new()?;
-    let goal = run_goal(&env, &["sh test.sh"])?;
+    let goal = run_goal(&env, &[])?;
     let output = env.omk(&goal.repo, &["proof", "verify"])?;
     settings(&env).bind(|| insta::assert_snapshot!("proof_verify", output));
     assert_eq!(output.code, Some(0));
@@ -95,7 +96,7 @@ fn verify_passes_on_a_fresh_run_and_names_each_changed_byte() -> anyhow::Result<
     let text = fs::read_to_string(&log)?;
     let line = text.lines().position(|it| it.contains("\"kind\":\"gate_started\"")).unwrap_or(0);
     let offset = text.lines().take(line).map(|it| it.len() + 1).sum::<usize>()
-        + text.lines().nth(line).and_then(|it| it.find("\"name\":\"gate-1\"")).unwrap_or(0)
+        + text.lines().nth(line).and_then(|it| it.find("\"name\":\"unit\"")).unwrap_or(0)
         + 9;
     let original = flip_byte(&log, offset)?;
     let number = line + 1;
@@ -202,7 +203,7 @@ fn rerun_reproduces_gates_and_names_flaky_and_unreproducible_ones() -> anyhow::R
     let marker = env.write("marker", "")?;
     let flaky_gate = format!("sh {}", flaky.display());
     let marker_gate = format!("test -f {}", marker.display());
-    let goal = run_goal(&env, &["sh test.sh", &flaky_gate, &marker_gate])?;
+    let goal = run_goal(&env, &[&flaky_gate, &marker_gate])?;
     fs::remove_file(&marker)?;
 
     let output = env.omk(&goal.repo, &["proof", "verify", "--rerun", "--progress", "always"])?;
@@ -216,14 +217,16 @@ fn rerun_reproduces_gates_and_names_flaky_and_unreproducible_ones() -> anyhow::R
             .to_owned()
     };
     assert!(
-        rerun("gate-1").starts_with("ok      rerun gate-1: passed again, as recorded"),
+        rerun("unit").starts_with(
+            "ok      rerun unit: passed (1 passed, 0 failed, 0 skipped) again, as recorded"
+        ),
         "{output}"
     );
-    assert!(rerun("gate-2").starts_with("FAILED  rerun gate-2: flaky: recorded "), "{output}");
-    assert!(rerun("gate-2").contains("on the same tree"), "{output}");
+    assert!(rerun("gate-1").starts_with("FAILED  rerun gate-1: flaky: recorded "), "{output}");
+    assert!(rerun("gate-1").contains("on the same tree"), "{output}");
     assert!(
-        rerun("gate-3").starts_with(
-            "FAILED  rerun gate-3: not reproducible: recorded passed; failed, exit 1 on both reruns of the recorded tree"
+        rerun("gate-2").starts_with(
+            "FAILED  rerun gate-2: not reproducible: recorded passed; failed, exit 1 on both reruns of the recorded tree"
         ),
         "{output}"
     );
@@ -246,14 +249,14 @@ fn rerun_reproduces_gates_and_names_flaky_and_unreproducible_ones() -> anyhow::R
                 .collect()
         })
         .unwrap_or_default();
-    assert_eq!(failed, ["rerun gate-2"], "{output}");
+    assert_eq!(failed, ["rerun gate-1"], "{output}");
     Ok(())
 }
 
 #[test]
 fn signed_bundles_verify_with_omk_and_the_in_toto_library() -> anyhow::Result<()> {
     let env = TestEnv::new()?;
-    let goal = run_goal(&env, &["sh test.sh"])?;
+    let goal = run_goal(&env, &[])?;
     let keys = env.root().join("keys");
     let output =
         env.omk(&goal.repo, &["key", "generate", &format!("{}/signing", keys.display())])?;
@@ -410,7 +413,7 @@ fn in_toto_check(bundle: &Path, key: &Path, accept: bool) -> anyhow::Result<()> 
 #[test]
 fn show_since_diffs_two_proofs_and_export_writes_markdown() -> anyhow::Result<()> {
     let env = TestEnv::new()?;
-    let goal = run_goal(&env, &["sh test.sh"])?;
+    let goal = run_goal(&env, &[])?;
     let output = env.omk(&goal.repo, &["proof", "show", "--since", "3"])?;
     settings(&env).bind(|| insta::assert_snapshot!("proof_show_since", output));
     assert_eq!(output.code, Some(0));

@@ -13,7 +13,7 @@ use std::{
 
 use serde_json::Value;
 
-use crate::{LIB_SH, TEST_SH, TestEnv, usage};
+use crate::{LIB_SH, OMK_TOML, TEST_SH, TestEnv, usage};
 
 /// Fixes `add` with kimi's StrReplaceFile, runs a harmless command, then tries `git push`.
 const FIX_AND_PUSH: &str = r#"id: s1
@@ -58,7 +58,8 @@ fn real_kimi() -> anyhow::Result<Option<PathBuf>> {
 /// Runs `omk run --agent AGENT` with the real kimi on `scenario`; returns the `--json` document.
 fn check(kimi: &Path, agent: &str, scenario: &str) -> anyhow::Result<Value> {
     let env = TestEnv::new()?;
-    let repo = env.repo("repo", &[("lib.sh", LIB_SH), ("test.sh", TEST_SH)])?;
+    let repo =
+        env.repo("repo", &[("lib.sh", LIB_SH), ("test.sh", TEST_SH), ("omk.toml", OMK_TOML)])?;
     let scenario_path = env.write("scenario.txt", scenario)?;
     // Kimi's default config file, in the test's HOME: the offline scripted provider.
     let share = env.root().join("home/.kimi");
@@ -76,7 +77,7 @@ fn check(kimi: &Path, agent: &str, scenario: &str) -> anyhow::Result<Value> {
     let bin = kimi.parent().expect("the kimi executable is in a directory");
     let output = env.omk_with(
         &repo,
-        &["run", "fix add", "--agent", agent, "--gate", "sh test.sh", "--json"],
+        &["run", "fix add", "--agent", agent, "--json"],
         &[("PATH", &TestEnv::path_with(bin))],
     )?;
     let document: Value =

@@ -4,7 +4,7 @@ use std::fs;
 
 use serde_json::Value;
 
-use crate::{LIB_SH, TEST_SH, TestEnv};
+use crate::{LIB_SH, OMK_TOML, TEST_SH, TestEnv};
 
 /// A scenario that fixes `add` in `lib.sh`, in the Kimi echo DSL.
 const FIX: &str = r#"text: Fixing the operator.
@@ -50,11 +50,12 @@ fn demo_proves_the_fix_and_says_what_to_try_next() -> anyhow::Result<()> {
 #[test]
 fn run_with_a_passing_gate_exits_0_and_a_failing_one_exits_1() -> anyhow::Result<()> {
     let env = TestEnv::new()?;
-    let repo = env.repo("repo", &[("lib.sh", LIB_SH), ("test.sh", TEST_SH)])?;
+    let repo =
+        env.repo("repo", &[("lib.sh", LIB_SH), ("test.sh", TEST_SH), ("omk.toml", OMK_TOML)])?;
     let fix = env.write("fix.scenario", FIX)?;
     let agent = format!("script:{}", fix.display());
 
-    let output = env.omk(&repo, &["run", "fix add", "--agent", &agent, "--gate", "sh test.sh"])?;
+    let output = env.omk(&repo, &["run", "fix add", "--agent", &agent])?;
     assert_eq!(output.code, Some(0), "{output}");
     assert!(output.stdout.contains("● not ready · awaiting_acceptance"), "{output}");
     assert!(output.stdout.contains("  M lib.sh  +1 -1"), "{output}");
@@ -62,8 +63,7 @@ fn run_with_a_passing_gate_exits_0_and_a_failing_one_exits_1() -> anyhow::Result
     // An agent that changes nothing useful: the gate fails, so the proof is not ready.
     let noop = env.write("noop.scenario", "text: Nothing to do, all tests pass.\n")?;
     let agent = format!("script:{}", noop.display());
-    let output =
-        env.omk(&repo, &["run", "fix add", "--agent", &agent, "--gate", "sh test.sh", "--json"])?;
+    let output = env.omk(&repo, &["run", "fix add", "--agent", &agent, "--json"])?;
     assert_eq!(output.code, Some(1), "{output}");
     let document: Value = serde_json::from_str(&output.stdout)?;
     assert_eq!(document["schema_version"], 1);

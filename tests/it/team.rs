@@ -13,9 +13,13 @@ use serde_json::Value;
 use crate::TestEnv;
 
 /// The gate: fails when any `.txt` file says BAD; sleeps first when `GATE_SLEEP` is a file.
+/// Each file checked is a test, and its last line the count omk reads.
 const CHECK_SH: &str = "[ -f GATE_SLEEP ] && sleep \"$(cat GATE_SLEEP)\"\n\
-    for f in *.txt; do grep -q BAD \"$f\" && { echo \"$f is BAD\"; exit 1; }; done\n\
-    echo ok\n";
+    n=0\n\
+    for f in *.txt; do grep -q BAD \"$f\" && { echo \"$f is BAD\"; echo \"$n passed, 1 failed\"; exit 1; }; n=$((n + 1)); done\n\
+    echo \"$n passed, 0 failed\"\n";
+/// `sh check.sh` as the repo's test gate.
+const OMK_TOML: &str = "[[gates]]\nname = \"check\"\nkind = \"test\"\ncommand = \"sh check.sh\"\n";
 
 /// A `cmd:` agent: for each `- NAME` item of its prompt it logs `start NAME`, sleeps as the
 /// item says, writes a file, and logs `end NAME` (in `$LOG`, outside the worktree).
@@ -46,7 +50,10 @@ struct Team {
 impl Team {
     fn new() -> anyhow::Result<Self> {
         let env = TestEnv::new()?;
-        let repo = env.repo("repo", &[("check.sh", CHECK_SH), ("base.txt", "base\n")])?;
+        let repo = env.repo(
+            "repo",
+            &[("check.sh", CHECK_SH), ("base.txt", "base\n"), ("omk.toml", OMK_TOML)],
+        )?;
         let script = env.write("agent.sh", AGENT_SH)?;
         let log = env.root().join("agent.log");
         env.allow_writes_outside()?;
@@ -68,8 +75,6 @@ impl Team {
             slices.as_str(),
             "--agent",
             self.agent.as_str(),
-            "--gate",
-            "sh check.sh",
         ];
         command.extend_from_slice(args);
         self.env.omk(&self.repo, &command)
@@ -165,7 +170,10 @@ fn slices_run_at_once_each_in_its_own_worktree_and_land_through_the_queue() -> a
         .filter(|it| it["phase"] == "integration")
         .count();
     assert!(integration > 0);
-    assert_eq!(team.files(&goal)?, ["alpha.txt", "base.txt", "beta.txt", "check.sh", "gamma.txt"]);
+    assert_eq!(
+        team.files(&goal)?,
+        ["alpha.txt", "base.txt", "beta.txt", "check.sh", "gamma.txt", "omk.toml"]
+    );
     Ok(())
 }
 
@@ -202,7 +210,7 @@ fn a_conflicting_slice_and_a_gate_breaking_slice_are_taken_out_and_the_others_la
         "{output}"
     );
     assert_eq!(strings(&out[0]["reason"]["paths"]), ["shared.txt"]);
-    assert_eq!(strings(&out[1]["reason"]["gates"]), ["gate-1"]);
+    assert_eq!(strings(&out[1]["reason"]["gates"]), ["check"]);
 
     let mut all_landed = landed(&events);
     all_landed.sort();
@@ -256,10 +264,9 @@ fn a_controller_killed_while_three_slices_run_resumes_without_redoing_finished_w
 -> anyhow::Result<()> {
     let team = Team::new()?;
     let prompt = "Write the files:\n- fast\n- slow1\n- slow2\n- slow3\n";
-    let mut child = team.env.spawn_omk(
-        &team.repo,
-        &["run", prompt, "--slices", "4", "--agent", &team.agent, "--gate", "sh check.sh"],
-    )?;
+    let mut child = team
+        .env
+        .spawn_omk(&team.repo, &["run", prompt, "--slices", "4", "--agent", &team.agent])?;
     // Wait until the fast slice landed while the three slow ones run.
     let deadline = Instant::now() + Duration::from_secs(20);
     let goal = loop {
@@ -308,10 +315,9 @@ fn a_paused_team_run_resumes_its_stopped_slices_and_a_cancelled_one_stays_cancel
 -> anyhow::Result<()> {
     let team = Team::new()?;
     let prompt = "Write the files:\n- fast\n- slow1\n- slow2\n";
-    let child = team.env.spawn_omk(
-        &team.repo,
-        &["run", prompt, "--slices", "3", "--agent", &team.agent, "--gate", "sh check.sh"],
-    )?;
+    let child = team
+        .env
+        .spawn_omk(&team.repo, &["run", prompt, "--slices", "3", "--agent", &team.agent])?;
     let deadline = Instant::now() + Duration::from_secs(20);
     while team.log().iter().filter(|it| it.starts_with("start slow")).count() < 2 {
         anyhow::ensure!(Instant::now() < deadline, "the slow slices never started");
@@ -408,10 +414,7 @@ agent = "script:api.scenario"
     )?;
     let docs_agent = format!("script:{}", dir.join("docs.scenario").display());
     let plan = dir.join("tasks.toml").display().to_string();
-    let output = team.env.omk(
-        &team.repo,
-        &["run", "--plan", &plan, "--agent", &docs_agent, "--gate", "sh check.sh"],
-    )?;
+    let output = team.env.omk(&team.repo, &["run", "--plan", &plan, "--agent", &docs_agent])?;
     assert_eq!(output.code, Some(0), "{output}");
     let goal = team.goal()?;
     let events = team.events(&goal)?;

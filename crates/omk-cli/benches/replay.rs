@@ -69,6 +69,8 @@ fn event(n: u64) -> Event {
             output: None,
             tests: Some(TestCounts { passed: 140, failed: 0, skipped: 2 }),
             cached_from: None,
+            tests_by_exit_code: false,
+            flaky_with: None,
         }),
         _ => chatty_activity(n),
     }

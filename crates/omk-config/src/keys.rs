@@ -118,6 +118,7 @@ pub(crate) const SECTIONS: &[Key] = &[
             "env",
             "inputs",
             "allow_no_tests",
+            "tests",
         ]),
         user: false,
     },

@@ -48,6 +48,14 @@ pub struct GateFinished {
     /// The goal whose identical run this result was taken from, when it came from the cache.
     #[serde(default)]
     pub cached_from: Option<String>,
+    /// Whether the project declared that this test gate's exit code stands for its tests
+    /// (`tests = "exit-code"` in `omk.toml`): weaker evidence than counted tests.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tests_by_exit_code: bool,
+    /// The goal or gate run whose recorded result of the same gate on the same files differs
+    /// from this one (one passed, the other failed): the gate is flaky there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flaky_with: Option<String>,
 }
 
 impl GateFinished {
@@ -107,6 +115,12 @@ impl fmt::Display for GatePhase {
     }
 }
 
+/// The runner summaries omk-gates counts tests from, as the proof names them to a test gate
+/// whose output it could not count.
+pub const COUNTED_RUNNERS: &str = "cargo test, cargo nextest, pytest, go test -v or -json, jest, \
+     vitest, mocha, node --test, Maven Surefire, ctest, RSpec, PHPUnit, dotnet test, or a last \
+     `N passed, N failed` line";
+
 /// Test counts parsed from a gate's output.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -144,6 +158,14 @@ pub enum GateKind {
     /// Anything else.
     #[default]
     Other,
+}
+
+impl GateKind {
+    /// Returns whether a gate of this kind runs tests: the kind whose counts readiness requires
+    /// and whose failures on the base tree show what a change fixes.
+    pub fn is_test(self) -> bool {
+        self == Self::Test
+    }
 }
 
 impl fmt::Display for GateKind {

@@ -3,8 +3,10 @@
 //!
 //! An entry is `<dir>/<key>.json` (format version 1: `{"version":1,"run_id":…,"result":…}`,
 //! the result a `gate_finished` payload) beside `<key>.log`, the output the result names. Only
-//! passed gates are stored, so a failure is always re-run. Entries are written to a temporary
-//! file and renamed, so a reader never sees half an entry.
+//! passed gates are served, so a failure is always re-run; a failure is recorded too, as
+//! `<key>.failed.json` (same format), so that a pass is never served for files on which the same
+//! gate also failed, and a fresh result that differs from the recorded one is marked flaky.
+//! Entries are written to a temporary file and renamed, so a reader never sees half an entry.
 
 use std::{
     fs, io,
@@ -139,8 +141,12 @@ fn cache_key(
     hex(&Sha256::digest(&json))
 }
 
-/// Returns the stored result for `key` and the path of its log, if there is a usable entry.
+/// Returns the stored pass for `key` and the path of its log, if there is a usable entry and no
+/// failure of the same gate on the same files is recorded.
 pub(crate) fn lookup(dir: &Path, key: &str) -> Option<(String, GateFinished, PathBuf)> {
+    if recorded_failure(dir, key).is_some() {
+        return None;
+    }
     let text = fs::read_to_string(dir.join(format!("{key}.json"))).ok()?;
     let entry: Entry = serde_json::from_str(&text).ok()?;
     if entry.version != ENTRY_VERSION {
@@ -151,6 +157,43 @@ pub(crate) fn lookup(dir: &Path, key: &str) -> Option<(String, GateFinished, Pat
         return None;
     }
     Some((entry.run_id, entry.result, log))
+}
+
+/// Returns the run that recorded the result opposite to `passed` for `key`: for a pass, the run
+/// whose failure is recorded; for a failure, the run whose pass is stored.
+pub(crate) fn differing_run(dir: &Path, key: &str, passed: bool) -> Option<String> {
+    if passed {
+        return recorded_failure(dir, key);
+    }
+    let text = fs::read_to_string(dir.join(format!("{key}.json"))).ok()?;
+    let entry: Entry = serde_json::from_str(&text).ok()?;
+    Some(entry.result.cached_from.clone().unwrap_or(entry.run_id))
+}
+
+/// Records that run `run_id` failed with `result` under `key`, beside any stored pass.
+pub(crate) fn record_failure(
+    dir: &Path,
+    key: &str,
+    run_id: &str,
+    result: &GateFinished,
+) -> io::Result<()> {
+    fs::create_dir_all(dir)?;
+    let entry = Entry { version: ENTRY_VERSION, run_id: run_id.to_owned(), result: result.clone() };
+    let json = serde_json::to_vec_pretty(&entry)
+        .expect("a cache entry serializes because it is plain data with string keys");
+    let options = WriteOptions { mode: 0o600, replace: true };
+    write_atomic_with(&dir.join(format!("{key}.failed.json")), &json, &options)
+}
+
+/// Returns the run whose failure of the gate is recorded for `key`, if any.
+fn recorded_failure(dir: &Path, key: &str) -> Option<String> {
+    let path = dir.join(format!("{key}.failed.json"));
+    let text = fs::read_to_string(&path).ok()?;
+    // An unreadable record still says a failure happened: fail closed, never serve the pass.
+    Some(
+        serde_json::from_str::<Entry>(&text)
+            .map_or_else(|_| path.display().to_string(), |it| it.run_id),
+    )
 }
 
 /// Stores `result` of run `run_id` under `key`, with a copy of the log at `log`.

@@ -11,7 +11,10 @@ use serde::{Deserialize, de};
 
 use omk_events::GateKind;
 
-use crate::spec::{GateCommand, GateSpec};
+use crate::{
+    kind::infer_kind,
+    spec::{GateCommand, GateSpec},
+};
 
 /// The gate sections of `omk.toml`: the configured gates, in file order, and how detection and
 /// the cache are set up.
@@ -64,13 +67,16 @@ pub struct ConfigError {
 /// [[gates]]
 /// name = "test"                # letters, digits, '.', '_', '-'; unique
 /// command = "sh test.sh"       # a shell line, or an argv array: ["cargo", "test"]
-/// kind = "test"                # test | lint | fmt | build | security | other (default)
+/// kind = "test"                # test | lint | fmt | build | security | other; default:
+///                              # inferred from the command (`cargo test` is a test gate)
 /// required = true              # default true
 /// timeout_secs = 600           # default 1800
 /// cwd = "sub/dir"              # default: the worktree root
 /// env = { RUST_LOG = "info" }  # added to the environment omk runs gates with
 /// inputs = ["src/**", "tests"] # what the result depends on (cache key); default: the tree
 /// allow_no_tests = false       # a test gate that ran zero tests fails unless this is true
+/// tests = "exit-code"          # a test gate whose runner prints no count omk reads: its exit
+///                              # code stands for its tests (weaker evidence, shown as such)
 ///
 /// [detect]
 /// enabled = true               # run detected gates beside configured ones (default true)
@@ -159,11 +165,12 @@ pub fn parse_config(text: &str) -> Result<GateConfig, ConfigError> {
                 ),
             ));
         }
-        let line = text[..name_at.min(text.len())].matches('\n').count() + 1;
-        gate_lines.insert(name.clone(), line);
+        let kind = gate.kind.unwrap_or_else(|| infer_kind(&command));
+        let tests_by_exit_code = tests_by_exit_code(name, kind, gate.tests.as_ref())?;
+        gate_lines.insert(name.clone(), text[..name_at.min(text.len())].matches('\n').count() + 1);
         gates.push(GateSpec {
             name: gate.name.into_inner(),
-            kind: gate.kind.unwrap_or_default(),
+            kind,
             command,
             required: gate.required.unwrap_or(true),
             timeout: gate.timeout_secs.map_or(GateSpec::DEFAULT_TIMEOUT, Duration::from_secs),
@@ -171,6 +178,7 @@ pub fn parse_config(text: &str) -> Result<GateConfig, ConfigError> {
             env,
             inputs,
             allow_no_tests: gate.allow_no_tests.unwrap_or(false),
+            tests_by_exit_code,
         });
     }
     let detect = file.detect.unwrap_or_default();
@@ -200,6 +208,32 @@ pub fn parse_config(text: &str) -> Result<GateConfig, ConfigError> {
         detect_exclude,
         cache_env,
     })
+}
+
+/// Reads a gate's `tests` key: `"counted"` (the default) or `"exit-code"`, which only a test gate
+/// may declare.
+fn tests_by_exit_code(
+    name: &str,
+    kind: GateKind,
+    tests: Option<&toml::Spanned<String>>,
+) -> Result<bool, ConfigError> {
+    let error_at = |offset: usize, message: String| ConfigError { offset, message };
+    match tests.map(|it| (it.get_ref().as_str(), it)) {
+        None | Some(("counted", _)) => Ok(false),
+        Some(("exit-code", _)) if kind == GateKind::Test => Ok(true),
+        Some(("exit-code", tests)) => Err(error_at(
+            tests.span().start,
+            format!(
+                "gate {name:?} is of kind {kind}: tests = \"exit-code\" applies to test gates; set kind = \"test\" if it runs tests"
+            ),
+        )),
+        Some((other, tests)) => Err(error_at(
+            tests.span().start,
+            format!(
+                "gate {name:?}: tests = {other:?} is not known: use \"counted\" (the default: omk reads the runner's summary) or \"exit-code\" (the exit code stands for the tests)"
+            ),
+        )),
+    }
 }
 
 fn is_valid_env_name(name: &str) -> bool {
@@ -235,6 +269,7 @@ struct RawGate {
     env: Option<BTreeMap<String, String>>,
     inputs: Option<Vec<String>>,
     allow_no_tests: Option<bool>,
+    tests: Option<toml::Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -321,8 +356,19 @@ mod tests {
         check(
             "[[gates]]\nname = \"test\"\ncommand = \"sh test.sh\"\nkind = \"test\"\n\n[[gates]]\nname = \"lint\"\ncommand = [\"cargo\", \"clippy\"]\nrequired = false\ntimeout_secs = 60\ncwd = \"sub\"\n",
             "test test [\"sh\", \"-c\", \"sh test.sh\"] required=true timeout=1800s cwd=None\n\
-             lint other [\"cargo\", \"clippy\"] required=false timeout=60s cwd=Some(\"sub\")",
+             lint lint [\"cargo\", \"clippy\"] required=false timeout=60s cwd=Some(\"sub\")",
         );
+        // Without `kind`, the command says what the gate is; `kind` overrides it.
+        check(
+            "[[gates]]\nname = \"unit\"\ncommand = \"cargo nextest run\"\n[[gates]]\nname = \"x\"\ncommand = \"pytest\"\nkind = \"other\"\n[[gates]]\nname = \"v\"\ncommand = \"true\"\n",
+            "unit test [\"sh\", \"-c\", \"cargo nextest run\"] required=true timeout=1800s cwd=None\n\
+             x other [\"sh\", \"-c\", \"pytest\"] required=true timeout=1800s cwd=None\n\
+             v other [\"sh\", \"-c\", \"true\"] required=true timeout=1800s cwd=None",
+        );
+        let config =
+            parse_config("[[gates]]\nname = \"t\"\ncommand = \"./run-tests\"\nkind = \"test\"\ntests = \"exit-code\"\n")
+                .expect("valid config");
+        assert!(config.gates[0].tests_by_exit_code);
         let config = parse_config(
             "[detect]\nenabled = false\nexclude = [\"cargo-fmt\"]\n[cache]\nenv = [\"DB_URL\"]\n\n[[gates]]\nname = \"t\"\ncommand = \"x\"\nenv = { RUST_LOG = \"info\" }\ninputs = [\"src/**\"]\nallow_no_tests = true\n",
         )
@@ -343,7 +389,15 @@ mod tests {
     fn invalid_configs_name_line_and_column() {
         check(
             "[[gates]]\nname = \"t\"\ncommand = \"x\"\ntimout = 3\n",
-            "error: 4:1: unknown field `timout`, expected one of `name`, `command`, `kind`, `required`, `timeout_secs`, `cwd`, `env`, `inputs`, `allow_no_tests`",
+            "error: 4:1: unknown field `timout`, expected one of `name`, `command`, `kind`, `required`, `timeout_secs`, `cwd`, `env`, `inputs`, `allow_no_tests`, `tests`",
+        );
+        check(
+            "[[gates]]\nname = \"t\"\ncommand = \"./check\"\ntests = \"exit-code\"\n",
+            "error: 4:9: gate \"t\" is of kind other: tests = \"exit-code\" applies to test gates; set kind = \"test\" if it runs tests",
+        );
+        check(
+            "[[gates]]\nname = \"t\"\ncommand = \"cargo test\"\ntests = \"exit\"\n",
+            "error: 4:9: gate \"t\": tests = \"exit\" is not known: use \"counted\" (the default: omk reads the runner's summary) or \"exit-code\" (the exit code stands for the tests)",
         );
         check(
             "[[gates]]\nname = \"t\"\ncommand = 3\n",

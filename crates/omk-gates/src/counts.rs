@@ -1,16 +1,27 @@
-//! Test counts from gate output: cargo test, nextest, pytest, go test, jest, vitest, node's test
-//! runner, and a plain `N passed, N failed` line.
+//! Test counts from gate output: cargo test, nextest, pytest, go test (`-v` and `-json`), jest,
+//! vitest, mocha, node's test runner, Maven Surefire, ctest, RSpec, PHPUnit, dotnet test, and a
+//! plain `N passed, N failed` line.
+//!
+//! Each runner's summaries are summed on their own, so a gate that runs two runners (`cargo test
+//! && pytest`) counts both; libtest's `test result:` lines that nextest shows for a test it ran
+//! (its captured output, or all output with `--no-capture`) are not counted twice once nextest's
+//! own summary is read. The fixtures under `tests/data/counts/` are real runner output.
 
 use std::sync::LazyLock;
 
 use regex::Regex;
+use serde::Deserialize;
 
 use omk_events::TestCounts;
 
 /// Reads output line by line and keeps only the counts, so no output size costs memory.
 #[derive(Debug, Default)]
 pub(crate) struct CountParser {
-    /// Counts from the formats of known test runners.
+    /// libtest's `test result:` lines, summed over test binaries and doc-tests.
+    cargo: Option<TestCounts>,
+    /// nextest's `Summary` lines; when present, `cargo`'s lines are nextest's tests' own output.
+    nextest: Option<TestCounts>,
+    /// Counts from the formats of other known runners, summed.
     known: Option<TestCounts>,
     /// Counts from the last plain `N passed, N failed` line, used only when no runner format
     /// matched. The last, not the sum: `make` echoes the command that prints the line.
@@ -21,36 +32,74 @@ pub(crate) struct CountParser {
     go_uncounted: bool,
 }
 
-static ANSI_ESCAPE: LazyLock<Regex> = LazyLock::new(|| regex(r"\x1b\[[0-9;]*[A-Za-z]"));
+static ANSI_ESCAPE: LazyLock<Regex> = LazyLock::new(|| regex(r"\x1b\[[0-9;?]*[A-Za-z]"));
 static CARGO: LazyLock<Regex> = LazyLock::new(|| {
     regex(r"^test result: (?:ok|FAILED)\. (\d+) passed; (\d+) failed; (\d+) ignored;")
 });
+// `6/7 tests run` is a run that stopped early (fail-fast, a signal): the tests that ran.
 static NEXTEST: LazyLock<Regex> =
-    LazyLock::new(|| regex(r"^\s*Summary \[[^\]]*\]\s+\d+ tests? run: (.*)$"));
+    LazyLock::new(|| regex(r"^\s*Summary \[[^\]]*\]\s+\d+(?:/\d+)? tests? run: (.*)$"));
 static PYTEST: LazyLock<Regex> = LazyLock::new(|| {
     regex(r"^(?:=+ )?((?:\d+ [a-z]+(?:, )?)+) in [\d.]+s(?: \([^)]*\))?(?: =+)?$")
 });
-static PYTEST_NONE: LazyLock<Regex> = LazyLock::new(|| regex(r"^=+ no tests ran in [\d.]+s"));
+static PYTEST_NONE: LazyLock<Regex> =
+    LazyLock::new(|| regex(r"^(?:=+ )?no tests ran(?: in [\d.]+s)?"));
 static JEST: LazyLock<Regex> = LazyLock::new(|| regex(r"^Tests:\s+(.*?),? \d+ total$"));
 static VITEST: LazyLock<Regex> = LazyLock::new(|| regex(r"^\s*Tests\s+(.*?) \(\d+\)$"));
+static MOCHA: LazyLock<Regex> =
+    LazyLock::new(|| regex(r"^\s*(\d+) (passing|failing|pending)(?: \([^)]*\))?$"));
 static NODE: LazyLock<Regex> =
     LazyLock::new(|| regex(r"^(?:# |ℹ )(pass|fail|skipped|todo|cancelled) (\d+)$"));
 static GO: LazyLock<Regex> = LazyLock::new(|| regex(r"^--- (PASS|FAIL|SKIP): "));
 static GO_NO_TESTS: LazyLock<Regex> =
     LazyLock::new(|| regex(r"^(?:\?|ok)\s+\S+\s.*\[no test(?: file)?s(?: to run)?\]"));
 static GO_OK: LazyLock<Regex> = LazyLock::new(|| regex(r"^ok\s+\S+\s"));
+// Surefire's per-class lines end in `Time elapsed …`; the module's total line does not.
+static MAVEN: LazyLock<Regex> = LazyLock::new(|| {
+    regex(r"^(?:\[\w+\] )?Tests run: (\d+), Failures: (\d+), Errors: (\d+), Skipped: (\d+)\s*$")
+});
+static CTEST: LazyLock<Regex> =
+    LazyLock::new(|| regex(r"^\d+% tests passed, (\d+) tests? failed out of (\d+)"));
+static RSPEC: LazyLock<Regex> = LazyLock::new(|| {
+    regex(
+        r"^(\d+) examples?, (\d+) failures?(?:, (\d+) pending)?(?:, \d+ errors? occurred outside of examples)?$",
+    )
+});
+static PHPUNIT_OK: LazyLock<Regex> =
+    LazyLock::new(|| regex(r"^OK \((\d+) tests?, \d+ assertions?\)"));
+static PHPUNIT: LazyLock<Regex> = LazyLock::new(|| regex(r"^Tests: (\d+), Assertions: \d+(.*)\.$"));
+static PHPUNIT_PART: LazyLock<Regex> =
+    LazyLock::new(|| regex(r"(Errors|Failures|Skipped|Incomplete): (\d+)"));
+static DOTNET: LazyLock<Regex> = LazyLock::new(|| {
+    regex(
+        r"^\s*(?:Passed|Failed)!\s+-\s+Failed:\s+(\d+), Passed:\s+(\d+), Skipped:\s+(\d+), Total:",
+    )
+});
 static PLAIN: LazyLock<Regex> = LazyLock::new(|| regex(r"(?i)\b(\d+) passed,? (\d+) failed\b"));
 static PART: LazyLock<Regex> = LazyLock::new(|| {
-    regex(r"(\d+) (passed|failed|skipped|xfailed|xpassed|errors?|timed out|todo)\b")
+    regex(
+        r"(\d+) (passed|exec failed|failed|skipped|xfailed|xpassed|errors?|timed out|todo|failures?|incomplete|risky)\b",
+    )
 });
 
 fn regex(pattern: &str) -> Regex {
     Regex::new(pattern).expect("the count patterns are literals, all exercised by the tests below")
 }
 
+/// One line of `go test -json`.
+#[derive(Deserialize)]
+struct GoEvent {
+    #[serde(rename = "Action")]
+    action: String,
+    #[serde(rename = "Test")]
+    test: Option<String>,
+}
+
 impl CountParser {
     /// Reads one line of output, without its line ending.
     pub(crate) fn feed(&mut self, line: &str) {
+        // A terminal redraws a line with `\r`; what the reader sees last is what follows it.
+        let line = line.rsplit('\r').next().unwrap_or(line);
         let stripped;
         let line = if line.contains('\x1b') {
             stripped = ANSI_ESCAPE.replace_all(line, "");
@@ -58,56 +107,39 @@ impl CountParser {
         } else {
             line
         };
-        let counts = if let Some(captures) = CARGO.captures(line) {
-            Some(TestCounts {
+        if let Some(captures) = CARGO.captures(line) {
+            let counts = TestCounts {
                 passed: number(&captures[1]),
                 failed: number(&captures[2]),
                 skipped: number(&captures[3]),
-            })
+            };
+            self.cargo = Some(add(self.cargo, counts));
         } else if let Some(captures) = NEXTEST.captures(line) {
-            Some(parts(&captures[1]))
-        } else if PYTEST_NONE.is_match(line) {
-            Some(TestCounts::default())
-        } else if let Some(captures) = JEST.captures(line).or_else(|| VITEST.captures(line)) {
-            Some(parts(&captures[1]))
-        } else if let Some(captures) = PYTEST.captures(line) {
-            Some(parts(&captures[1]))
-        } else if let Some(captures) = NODE.captures(line) {
-            let n = number(&captures[2]);
-            Some(match &captures[1] {
-                "pass" => TestCounts { passed: n, ..TestCounts::default() },
-                "fail" | "cancelled" => TestCounts { failed: n, ..TestCounts::default() },
-                _ => TestCounts { skipped: n, ..TestCounts::default() },
-            })
-        } else if let Some(captures) = GO.captures(line) {
-            Some(match &captures[1] {
-                "PASS" => TestCounts { passed: 1, ..TestCounts::default() },
-                "FAIL" => TestCounts { failed: 1, ..TestCounts::default() },
-                _ => TestCounts { skipped: 1, ..TestCounts::default() },
-            })
-        } else {
-            if GO_NO_TESTS.is_match(line) {
-                self.go_no_tests = true;
-            } else if GO_OK.is_match(line) {
-                self.go_uncounted = true;
-            } else if let Some(captures) = PLAIN.captures(line) {
-                let counts = TestCounts {
-                    passed: number(&captures[1]),
-                    failed: number(&captures[2]),
-                    skipped: 0,
-                };
-                self.plain = Some(counts);
-            }
-            None
-        };
-        if let Some(counts) = counts {
+            self.nextest = Some(add(self.nextest, parts(&captures[1])));
+        } else if let Some(counts) = other_runner(line) {
             self.known = Some(add(self.known, counts));
+        } else if GO_NO_TESTS.is_match(line) {
+            self.go_no_tests = true;
+        } else if GO_OK.is_match(line) {
+            self.go_uncounted = true;
+        } else if let Some(captures) = PLAIN.captures(line) {
+            let counts = TestCounts {
+                passed: number(&captures[1]),
+                failed: number(&captures[2]),
+                skipped: 0,
+            };
+            self.plain = Some(counts);
         }
     }
 
     /// Returns the counts read, or `None` when the output had no format omk knows.
     pub(crate) fn finish(&self) -> Option<TestCounts> {
-        match (self.known, self.plain) {
+        let libtest = self.nextest.or(self.cargo);
+        let known = match (libtest, self.known) {
+            (Some(libtest), Some(other)) => Some(add(Some(libtest), other)),
+            (libtest, other) => libtest.or(other),
+        };
+        match (known, self.plain) {
             (Some(known), _) => Some(known),
             (None, Some(plain)) => Some(plain),
             // Only "no test files" lines: go test ran no test at all.
@@ -117,23 +149,116 @@ impl CountParser {
     }
 }
 
+/// Returns the counts of one summary line of a runner other than libtest and nextest.
+fn other_runner(line: &str) -> Option<TestCounts> {
+    let only = |passed, failed, skipped| Some(TestCounts { passed, failed, skipped });
+    if PYTEST_NONE.is_match(line) {
+        return Some(TestCounts::default());
+    }
+    if let Some(captures) = JEST.captures(line).or_else(|| VITEST.captures(line)) {
+        return Some(parts(&captures[1]));
+    }
+    if let Some(captures) = PYTEST.captures(line) {
+        return Some(parts(&captures[1]));
+    }
+    if let Some(captures) = MOCHA.captures(line) {
+        let n = number(&captures[1]);
+        return match &captures[2] {
+            "passing" => only(n, 0, 0),
+            "failing" => only(0, n, 0),
+            _ => only(0, 0, n),
+        };
+    }
+    if let Some(captures) = NODE.captures(line) {
+        let n = number(&captures[2]);
+        return match &captures[1] {
+            "pass" => only(n, 0, 0),
+            "fail" | "cancelled" => only(0, n, 0),
+            _ => only(0, 0, n),
+        };
+    }
+    if let Some(captures) = GO.captures(line) {
+        return match &captures[1] {
+            "PASS" => only(1, 0, 0),
+            "FAIL" => only(0, 1, 0),
+            _ => only(0, 0, 1),
+        };
+    }
+    if line.starts_with("{\"Time\"") || line.starts_with("{\"Action\"") {
+        return go_json(line);
+    }
+    if let Some(captures) = MAVEN.captures(line) {
+        let run = number(&captures[1]);
+        let failed = number(&captures[2]).saturating_add(number(&captures[3]));
+        let skipped = number(&captures[4]);
+        return only(run.saturating_sub(failed).saturating_sub(skipped), failed, skipped);
+    }
+    if let Some(captures) = CTEST.captures(line) {
+        let failed = number(&captures[1]);
+        return only(number(&captures[2]).saturating_sub(failed), failed, 0);
+    }
+    if let Some(captures) = RSPEC.captures(line) {
+        let (examples, failed) = (number(&captures[1]), number(&captures[2]));
+        let pending = captures.get(3).map_or(0, |it| number(it.as_str()));
+        return only(examples.saturating_sub(failed).saturating_sub(pending), failed, pending);
+    }
+    if let Some(captures) = PHPUNIT_OK.captures(line) {
+        return only(number(&captures[1]), 0, 0);
+    }
+    if let Some(captures) = PHPUNIT.captures(line) {
+        let (mut failed, mut skipped) = (0_u64, 0_u64);
+        for part in PHPUNIT_PART.captures_iter(&captures[2]) {
+            let n = number(&part[2]);
+            match &part[1] {
+                "Errors" | "Failures" => failed = failed.saturating_add(n),
+                _ => skipped = skipped.saturating_add(n),
+            }
+        }
+        let passed = number(&captures[1]).saturating_sub(failed).saturating_sub(skipped);
+        return only(passed, failed, skipped);
+    }
+    if let Some(captures) = DOTNET.captures(line) {
+        return only(number(&captures[2]), number(&captures[1]), number(&captures[3]));
+    }
+    None
+}
+
+/// Reads one `go test -json` event: a top-level test's pass, fail or skip.
+fn go_json(line: &str) -> Option<TestCounts> {
+    let event: GoEvent = serde_json::from_str(line).ok()?;
+    // Subtests (`TestA/sub`) are part of their top-level test, as with `-v`.
+    if event.test.as_deref().is_none_or(|name| name.contains('/')) {
+        return None;
+    }
+    match event.action.as_str() {
+        "pass" => Some(TestCounts { passed: 1, ..TestCounts::default() }),
+        "fail" => Some(TestCounts { failed: 1, ..TestCounts::default() }),
+        "skip" => Some(TestCounts { skipped: 1, ..TestCounts::default() }),
+        _ => None,
+    }
+}
+
 fn add(total: Option<TestCounts>, counts: TestCounts) -> TestCounts {
     let total = total.unwrap_or_default();
     TestCounts {
-        passed: total.passed + counts.passed,
-        failed: total.failed + counts.failed,
-        skipped: total.skipped + counts.skipped,
+        passed: total.passed.saturating_add(counts.passed),
+        failed: total.failed.saturating_add(counts.failed),
+        skipped: total.skipped.saturating_add(counts.skipped),
     }
 }
 
 /// Reads `3 passed, 1 failed, 2 skipped` (in any order and separator) into counts.
+///
+/// Annotations that are no outcome of their own (`(1 slow)`, `(1 flaky)`, `(1 leaky)`,
+/// `3 warnings`, `1 deselected`) are left out.
 fn parts(text: &str) -> TestCounts {
     let mut counts = TestCounts::default();
     for captures in PART.captures_iter(text) {
         let n = number(&captures[1]);
         match &captures[2] {
             "passed" | "xpassed" => counts.passed += n,
-            "failed" | "error" | "errors" | "timed out" => counts.failed += n,
+            "failed" | "exec failed" | "error" | "errors" | "timed out" | "failure"
+            | "failures" => counts.failed += n,
             _ => counts.skipped += n,
         }
     }
@@ -145,70 +270,4 @@ fn number(digits: &str) -> u64 {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn check(output: &str, expect: Option<(u64, u64, u64)>) {
-        let mut parser = CountParser::default();
-        output.lines().for_each(|line| parser.feed(line));
-        let actual = parser.finish().map(|it| (it.passed, it.failed, it.skipped));
-        assert_eq!(actual, expect, "{output}");
-    }
-
-    #[test]
-    fn counts_of_each_runner() {
-        // cargo test: one line per test binary.
-        check(
-            "running 3 tests\ntest a ... ok\n\ntest result: ok. 3 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out; finished in 0.00s\n\ntest result: FAILED. 1 passed; 2 failed; 0 ignored; 0 measured; 0 filtered out\n",
-            Some((4, 2, 1)),
-        );
-        check("test result: ok. 0 passed; 0 failed; 0 ignored; 0 measured;\n", Some((0, 0, 0)));
-        // nextest.
-        check(
-            "    Starting 5 tests across 2 binaries (1 test skipped)\n        PASS [   0.003s] a\n------------\n     Summary [   0.010s] 5 tests run: 4 passed, 1 failed, 1 skipped\n",
-            Some((4, 1, 1)),
-        );
-        check("     Summary [   0.010s] 1 test run: 1 passed, 2 timed out\n", Some((1, 2, 0)));
-        check(
-            "\x1b[32;1m     Summary\x1b[0m [   0.010s] 2 tests run: 2 passed, 0 skipped\n",
-            Some((2, 0, 0)),
-        );
-        // pytest, verbose and quiet.
-        check(
-            "======= 1 failed, 2 passed, 1 xfailed, 3 warnings in 0.52s ========\n",
-            Some((2, 1, 1)),
-        );
-        check("3 passed, 1 error in 0.12s\n", Some((3, 1, 0)));
-        check(
-            "============================ no tests ran in 0.01s =============================\n",
-            Some((0, 0, 0)),
-        );
-        // jest and vitest.
-        check(
-            "Test Suites: 1 failed, 1 passed, 2 total\nTests:       1 failed, 2 skipped, 5 passed, 8 total\n",
-            Some((5, 1, 2)),
-        );
-        check(
-            " Test Files  1 passed (1)\n      Tests  1 failed | 4 passed | 1 skipped (6)\n",
-            Some((4, 1, 1)),
-        );
-        // node --test, TAP and spec reporters.
-        check(
-            "# tests 5\n# suites 0\n# pass 4\n# fail 1\n# cancelled 0\n# skipped 1\n# todo 0\n",
-            Some((4, 1, 1)),
-        );
-        check("ℹ tests 2\nℹ pass 2\nℹ fail 0\n", Some((2, 0, 0)));
-        // go test -v: top-level tests only; subtests are indented.
-        check(
-            "=== RUN   TestA\n--- PASS: TestA (0.00s)\n=== RUN   TestB\n    --- PASS: TestB/sub (0.00s)\n--- FAIL: TestB (0.00s)\n--- SKIP: TestC (0.00s)\nFAIL\n",
-            Some((1, 1, 1)),
-        );
-        check("?   \texample.com/m\t[no test files]\n", Some((0, 0, 0)));
-        check("ok  \texample.com/m\t0.002s\n?   \texample.com/n\t[no test files]\n", None);
-        // The plain line, used only without a runner format.
-        check("ok add\n3 passed, 0 failed\n", Some((3, 0, 0)));
-        check("echo 1 passed, 0 failed\n1 passed, 0 failed\n", Some((1, 0, 0)));
-        check("0 failed\n", None);
-        check("nothing to see\n", None);
-    }
-}
+mod tests;

@@ -5,8 +5,10 @@
 //! ones from `omk.toml` ([`parse_config`]), merges both into a [`GatePlan`] ([`plan_gates`]),
 //! runs them in parallel with timeouts and a cache ([`run_gates`]), and returns what it measured
 //! as [`omk_events::GateFinished`] payloads: exit code or signal, duration, the output artifact
-//! named by its SHA-256, and test counts parsed from the output. [`check_gate_surface`] compares
-//! the files that define what the gates check between two git trees.
+//! named by its SHA-256, and test counts parsed from the output. [`infer_kind`] is the one place
+//! a gate's kind is decided from its command when `omk.toml` does not say.
+//! [`check_gate_surface`] compares the files that define what the gates check between two git
+//! trees.
 //!
 //! Invariants:
 //! - A gate that cannot start, exits non-zero, is killed by a signal, times out or is cancelled
@@ -30,9 +32,11 @@ mod config;
 mod counts;
 mod detect;
 mod git;
+mod kind;
 mod plan;
 mod redact;
 mod run;
+mod shortfall;
 mod spec;
 mod surface;
 mod tree;
@@ -40,10 +44,12 @@ mod tree;
 pub use crate::cache::{CacheOptions, DEFAULT_CACHE_ENV};
 pub use crate::config::{ConfigError, GateConfig, parse_config};
 pub use crate::detect::{DetectedGate, detect_gates, find_program};
+pub use crate::kind::infer_kind;
 pub use crate::plan::{GatePlan, GateSource, PlannedGate, plan_gates};
 pub use crate::run::{
     GateEvent, GateRun, RunOptions, TAIL_BYTES, failure_reason, gate_passed, run_gate, run_gates,
 };
+pub use crate::shortfall::tests_shortfall;
 pub use crate::spec::{GateCommand, GateSpec};
 pub use crate::surface::{
     SurfaceError, check_gate_surface, files_named_by, is_gate_config, is_gate_surface, is_test_file,

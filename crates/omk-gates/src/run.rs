@@ -211,16 +211,34 @@ async fn run_cached(
         .ok();
     let mut run = run_fresh(spec, options).await;
     run.cache_note = cache_note;
-    if let (Some(cache), Some(key)) = (&options.cache, &key)
-        && gate_passed(&run.result)
-    {
-        let log = run.result.output.as_ref().map(|it| options.artifact_root.join(&it.path));
-        if let Err(err) = cache::store(&cache.dir, key, &cache.run_id, &run.result, log.as_deref())
-        {
-            run.cache_note = Some(format!("cache not written: {err}"));
-        }
+    if let (Some(cache), Some(key)) = (&options.cache, &key) {
+        record_in_cache(cache, key, options, &mut run);
     }
     run
+}
+
+/// Records a fresh result in the cache: a pass as an entry that may be served, a failure as the
+/// record that keeps passes of the same gate on the same files from being served. A result that
+/// differs from the one recorded for the same files marks the gate flaky (`flaky_with`).
+fn record_in_cache(cache: &CacheOptions, key: &str, options: &RunOptions, run: &mut GateRun) {
+    let passed = gate_passed(&run.result);
+    // A gate that could not start, timed out or was cut short by a cancel says nothing about
+    // the files.
+    let cancelled = options.cancel.as_ref().is_some_and(|it| *it.borrow());
+    let judged = run.result.spawn_error.is_none() && !run.result.timed_out && !cancelled;
+    if !judged {
+        return;
+    }
+    run.result.flaky_with = cache::differing_run(&cache.dir, key, passed);
+    let written = if passed {
+        let log = run.result.output.as_ref().map(|it| options.artifact_root.join(&it.path));
+        cache::store(&cache.dir, key, &cache.run_id, &run.result, log.as_deref())
+    } else {
+        cache::record_failure(&cache.dir, key, &cache.run_id, &run.result)
+    };
+    if let Err(err) = written {
+        run.cache_note = Some(format!("cache not written: {err}"));
+    }
 }
 
 /// Returns the cached result for `key`, with its log copied into this run's artifacts.
@@ -320,6 +338,8 @@ fn not_started(spec: &GateSpec, options: &RunOptions) -> GateFinished {
         output: None,
         tests: None,
         cached_from: None,
+        tests_by_exit_code: spec.tests_by_exit_code,
+        flaky_with: None,
     }
 }
 
@@ -538,9 +558,13 @@ fn emit(
     let overflow = (state.tail.len() + keep).saturating_sub(TAIL_BYTES);
     state.tail.drain(..overflow);
     state.tail.extend(&bytes[bytes.len() - keep..]);
-    // No summary line of a test runner is this long; skipping giant lines keeps huge output cheap.
-    if bytes.len() <= 4096 {
-        counts.feed(line.trim_end_matches(['\n', '\r']));
+    // No summary line of a test runner is this long; skipping giant lines keeps huge output
+    // cheap. A line a terminal redraws with `\r` (a progress bar) counts by what follows the
+    // last redraw.
+    let line = line.trim_end_matches(['\n', '\r']);
+    let shown = line.rsplit('\r').next().unwrap_or(line);
+    if shown.len() <= 4096 {
+        counts.feed(shown);
     }
 }
 

@@ -4,6 +4,8 @@ use std::{collections::BTreeMap, path::PathBuf, time::Duration};
 
 use omk_events::GateKind;
 
+use crate::kind::infer_kind;
+
 /// A gate to run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GateSpec {
@@ -26,6 +28,10 @@ pub struct GateSpec {
     pub inputs: Vec<String>,
     /// Whether a test gate may pass without running a test.
     pub allow_no_tests: bool,
+    /// Whether the project declared that this test gate's exit code stands for its tests
+    /// (`tests = "exit-code"`): for a runner whose summary omk cannot count, weaker evidence
+    /// that the proof shows as such.
+    pub tests_by_exit_code: bool,
 }
 
 /// How a gate's command is given.
@@ -56,9 +62,11 @@ impl GateSpec {
     /// The timeout of a gate that does not set one: 30 minutes, enough for a cold `cargo test`.
     pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
-    /// Returns a required gate of kind `other` that runs `line` with `sh -c`.
+    /// Returns a required gate that runs `line` with `sh -c`, of the kind its command implies
+    /// ([`infer_kind`]: `test` for `cargo test`, `other` for `true`).
     pub fn shell(name: &str, line: &str) -> Self {
-        Self::new(name, GateKind::Other, GateCommand::Shell(line.to_owned()))
+        let command = GateCommand::Shell(line.to_owned());
+        Self::new(name, infer_kind(&command), command)
     }
 
     /// Returns a required gate with the default timeout, in the worktree root, without extra
@@ -74,6 +82,7 @@ impl GateSpec {
             env: BTreeMap::new(),
             inputs: Vec::new(),
             allow_no_tests: false,
+            tests_by_exit_code: false,
         }
     }
 

@@ -38,10 +38,12 @@ double() {
 const TEST_SH: &str = r#"# test.sh: the tests of calc.sh; exits non-zero when one fails.
 . ./calc.sh
 
+passed=0
 failures=0
 check() {
   if [ "$2" = "$3" ]; then
     echo "ok    $1"
+    passed=$((passed + 1))
   else
     echo "FAIL  $1: expected $3, got $2"
     failures=$((failures + 1))
@@ -52,7 +54,8 @@ check "add 2 3" "$(add 2 3)" 5
 check "add -1 1" "$(add -1 1)" 0
 check "double 21" "$(double 21)" 42
 
-echo "$failures failed"
+# The summary line omk counts tests from.
+echo "$passed passed, $failures failed"
 [ "$failures" -eq 0 ]
 "#;
 

@@ -11,7 +11,7 @@ use std::{
 
 use chrono::{DateTime, Utc};
 use omk_config::ConfigEnv;
-use omk_events::GatePhase;
+use omk_events::{GateFinished, GatePhase};
 use omk_gates::{CacheOptions, GateConfig, GateEvent, GatePlan, GateRun, GateSpec, RunOptions};
 use tokio::sync::watch;
 
@@ -153,12 +153,16 @@ pub struct CheckoutGateRun {
     pub runs: Vec<GateRun>,
     /// Whether the interrupt stopped the gates.
     pub interrupted: bool,
+    /// Why the run does not show that tests ran ([`omk_gates::tests_shortfall`], the rule a
+    /// proof applies), or `None`.
+    pub tests_shortfall: Option<String>,
 }
 
 impl CheckoutGateRun {
-    /// Returns whether every required gate passed.
+    /// Returns whether every required gate passed and the tests were counted.
     pub fn passed(&self) -> bool {
-        self.runs.iter().all(|it| !it.result.required || omk_gates::gate_passed(&it.result))
+        self.tests_shortfall.is_none()
+            && self.runs.iter().all(|it| !it.result.required || omk_gates::gate_passed(&it.result))
     }
 }
 
@@ -222,7 +226,9 @@ pub async fn run_checkout_gates(
             (run.await, true)
         }
     };
-    Ok(CheckoutGateRun { run_id, run_dir, runs, interrupted })
+    let results: Vec<GateFinished> = runs.iter().map(|it| it.result.clone()).collect();
+    let tests_shortfall = omk_gates::tests_shortfall(&results, request.names.is_empty());
+    Ok(CheckoutGateRun { run_id, run_dir, runs, interrupted, tests_shortfall })
 }
 
 /// Returns the gates named `names` in the plan, in the order given, or every gate it runs when

@@ -100,6 +100,8 @@ fn event(seq: u64) -> Envelope {
                 output: Some(artifact(&format!("artifacts/gates/{name}.{seq}.log"))),
                 tests: Some(TestCounts { passed: 10, failed: 0, skipped: 0 }),
                 cached_from: None,
+                tests_by_exit_code: false,
+                flaky_with: None,
             })
         }
         (_, 8) => Event::GateSurfaceChecked(GateSurfaceChecked {

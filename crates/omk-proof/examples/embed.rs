@@ -79,6 +79,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             output: None,
             tests: Some(TestCounts { passed: 212, failed: 0, skipped: 1 }),
             cached_from: None,
+            tests_by_exit_code: false,
+            flaky_with: None,
         }),
         Event::GateSurfaceChecked(GateSurfaceChecked {
             tree_id: tree.into(),

@@ -4,7 +4,9 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use omk_events::{Actor, BudgetResource, DecisionSubject, FailureCause, Step, TakeOutReason};
+use omk_events::{
+    Actor, BudgetResource, COUNTED_RUNNERS, DecisionSubject, FailureCause, Step, TakeOutReason,
+};
 
 use crate::readiness::{ProofStatus, Readiness};
 
@@ -91,6 +93,28 @@ pub enum Gap {
     RequiredGateRanNoTests {
         /// The gate's name.
         gate: String,
+    },
+    /// No required test gate ran on the change, so nothing shows that tests ran.
+    NoTestGate,
+    /// A required test gate passed, but omk read no test count from its output and the project
+    /// did not declare its exit code to stand for its tests.
+    TestsNotCounted {
+        /// The gate's name.
+        gate: String,
+    },
+    /// Required test gates ran on the change, but none passed on the proposed tree having
+    /// counted one or more tests.
+    NoCountedTests {
+        /// The required test gates.
+        gates: Vec<String>,
+    },
+    /// A gate's result differs on the same tree (it passed once and failed once), so its pass
+    /// proves nothing until a person decides; policy acceptance does not.
+    GateFlaky {
+        /// The gate's name.
+        gate: String,
+        /// The goal or gate run whose result differs, when the gate cache recorded it.
+        with: Option<String>,
     },
     /// No agent run finished.
     AgentNotRun,
@@ -194,8 +218,11 @@ impl Gap {
             Self::NoGates
             | Self::NoRequiredGate
             | Self::RequiredGateFailed { .. }
-            | Self::OracleGateMissing { .. } => Readiness::GatesFailing,
-            Self::RequiredGateRanNoTests { .. } => Readiness::NoTestsRan,
+            | Self::OracleGateMissing { .. }
+            | Self::NoTestGate => Readiness::GatesFailing,
+            Self::RequiredGateRanNoTests { .. }
+            | Self::TestsNotCounted { .. }
+            | Self::NoCountedTests { .. } => Readiness::NoTestsRan,
             Self::AgentNotRun | Self::SlicesUnfinished { .. } => Readiness::AgentNotRun,
             Self::AgentFailed { .. } | Self::SliceNotLanded { .. } => Readiness::AgentFailed,
             Self::ReviewNotRun => Readiness::ReviewMissing,
@@ -211,7 +238,8 @@ impl Gap {
             Self::AcceptanceMissing
             | Self::AcceptedOtherTree { .. }
             | Self::ChangeRejected { .. }
-            | Self::Unconfined { .. } => Readiness::AwaitingAcceptance,
+            | Self::Unconfined { .. }
+            | Self::GateFlaky { .. } => Readiness::AwaitingAcceptance,
         })
     }
 
@@ -224,6 +252,13 @@ impl Gap {
             }
             Self::SliceNotLanded { .. } => {
                 Some("the gates pass, but a slice of the team did not land")
+            }
+            Self::NoTestGate => Some("no required test gate ran on the change"),
+            Self::TestsNotCounted { .. } => {
+                Some("a required test gate passed, but omk could not count its tests")
+            }
+            Self::GateFlaky { .. } => {
+                Some("a gate is flaky on the proposed tree; a person must decide on it")
             }
             other => other.rung().map(Readiness::sentence),
         }
@@ -262,6 +297,24 @@ impl Gap {
             }
             Self::RequiredGateRanNoTests { gate } => {
                 format!("required test gate {gate} ran zero tests")
+            }
+            Self::NoTestGate => {
+                "no required test gate ran on the change, so nothing shows that tests ran"
+                    .to_owned()
+            }
+            Self::TestsNotCounted { gate } => format!(
+                "required test gate {gate} passed, but omk read no test count from its output"
+            ),
+            Self::NoCountedTests { gates } => format!(
+                "no required test gate ({}) passed on the proposed tree with one or more tests \
+                 counted",
+                gates.join(", ")
+            ),
+            Self::GateFlaky { gate, with: Some(with) } => format!(
+                "gate {gate} is flaky: its result on the same files differs from that of {with}"
+            ),
+            Self::GateFlaky { gate, with: None } => {
+                format!("gate {gate} is flaky: it passed and failed on the proposed tree")
             }
             Self::AgentNotRun => "no agent run has finished".to_owned(),
             Self::AgentFailed { error: Some(error) } => format!("the agent's run failed: {error}"),
@@ -340,6 +393,23 @@ impl Gap {
             }
             Self::RequiredGateRanNoTests { gate } => format!(
                 "make gate {gate} run the tests, or set allow_no_tests = true for it in omk.toml"
+            ),
+            Self::NoTestGate => "add a gate that runs the tests: a [[gates]] table in omk.toml \
+                 (omk infers kind = \"test\" from cargo test, nextest, pytest, go test, npm test \
+                 and other runners, or set it), or --gate 'cargo test'; a docs or chore goal \
+                 follows [oracle] in omk.toml instead"
+                .to_owned(),
+            Self::TestsNotCounted { gate } => format!(
+                "make gate {gate} print a summary omk reads ({COUNTED_RUNNERS}; omk does not read \
+                 JUnit XML), or set tests = \"exit-code\" for it in omk.toml to let its exit \
+                 code stand for its tests, which the proof shows as weaker evidence"
+            ),
+            Self::NoCountedTests { .. } => {
+                "make a required test gate run at least one test on the proposed tree".to_owned()
+            }
+            Self::GateFlaky { gate, .. } => format!(
+                "find out why gate {gate} passes and fails on the same files; a person who accepts \
+                 the change anyway takes that on (`omk accept`), policy acceptance does not"
             ),
             Self::AgentNotRun => "run the goal to the end".to_owned(),
             Self::AgentFailed { .. } => {

@@ -70,7 +70,7 @@ pub use crate::model::{
     IntegrationDecision, IntegrationEvidence, IntegrationGate, OracleEvidence, OracleGate,
     OracleGateStatus, PROOF_VERSION, Proof, ProofGate, ProposalEvidence, QueueBatchEvidence,
     Recovery, ReviewSection, ReviewSectionStatus, SliceEvidence, SliceMerge, SliceStatus,
-    TaskGraphSummary, TaskSummary, TeamEvidence,
+    TaskGraphSummary, TaskSummary, TeamEvidence, TestEvidence, TestRule,
 };
 pub use crate::readiness::{ProofStatus, Readiness};
 pub use crate::render::{render_markdown, render_text};

@@ -20,7 +20,7 @@ pub use self::run::{
     AgentEvidence, BudgetEvidence, BudgetUsed, CommitEvidence, DecisionRecord, GateSurfaceEvidence,
     GitEvidence, HumanDecision, IntegrationDecision, IntegrationEvidence, OracleEvidence,
     OracleGate, OracleGateStatus, ProofGate, Recovery, ReviewSection, ReviewSectionStatus,
-    TaskSummary,
+    TaskSummary, TestEvidence, TestRule,
 };
 
 /// The version of the proof format this build writes.
@@ -68,6 +68,10 @@ pub struct Proof {
     pub reviews: Vec<ReviewSection>,
     /// The goal's kind and the gates that must prove it, once classified.
     pub oracle: Option<OracleEvidence>,
+    /// Which rule decides whether readiness needs counted tests, why, and the required test
+    /// gates that satisfied it; absent only in proofs written before omk had the rule.
+    #[serde(default)]
+    pub tests: Option<TestEvidence>,
     /// The agent's runs, once one finished. A team goal's slices have their own, in `team`.
     pub agent: Option<AgentEvidence>,
     /// A team goal's task graph, slices and merge queue; absent for a single run.

@@ -53,6 +53,9 @@ pub fn render_text(proof: &Proof) -> String {
     for gate in &proof.gates {
         line(format!("  {}", gate_line(gate)));
     }
+    if let Some(tests) = &proof.tests {
+        line(format!("tests      {}", tests.why));
+    }
     if let Some(team) = &proof.team {
         line(String::new());
         for text in team_text(team).lines() {
@@ -118,7 +121,8 @@ pub fn render_markdown(proof: &Proof) -> String {
             let tests = gate
                 .tests
                 .map(|it| format!("{} passed, {} failed", it.passed, it.failed))
-                .unwrap_or_else(|| "–".to_owned());
+                .unwrap_or_else(|| "–".to_owned())
+                + &weaker_marks(gate);
             let _ = writeln!(
                 md,
                 "| `{}` | {} | {} | {} | {tests} | {} ms | `{}` |",
@@ -372,10 +376,11 @@ fn gate_line(gate: &ProofGate) -> String {
         (GatePhase::Proposed, false) => ", before the change",
         (GatePhase::Integration, _) => ", integration",
     };
-    let tests = gate
+    let mut tests = gate
         .tests
         .map(|it| format!(", {} tests passed, {} failed", it.passed, it.failed))
         .unwrap_or_default();
+    tests.push_str(&weaker_marks(gate));
     let output = gate.output.as_ref().map(|it| format!("  log {}", it.path)).unwrap_or_default();
     format!(
         "{:<7} {}  ({required}, {ending}, {} ms{when}{tests})  {}{output}",
@@ -384,6 +389,23 @@ fn gate_line(gate: &ProofGate) -> String {
         gate.duration_ms,
         gate.command.join(" ")
     )
+}
+
+/// Returns the marks of evidence weaker than it looks: tests judged by the exit code alone, and a
+/// result that differs on the same tree.
+fn weaker_marks(gate: &ProofGate) -> String {
+    let mut marks = String::new();
+    if gate.tests_by_exit_code && gate.tests.is_none() {
+        marks.push_str(", tests by exit code only (weaker evidence)");
+    }
+    match &gate.flaky_with {
+        Some(with) if gate.flaky => {
+            let _ = write!(marks, ", flaky (differs from {with})");
+        }
+        _ if gate.flaky => marks.push_str(", flaky"),
+        _ => {}
+    }
+    marks
 }
 
 /// Escapes the characters that Markdown would read as markup or table cells.

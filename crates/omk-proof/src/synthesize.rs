@@ -126,12 +126,14 @@ impl GateRecord {
     }
 }
 
-/// How many runs a set holds, how many failed, and how many passed without running a test.
+/// How many runs a set holds, how many failed, how many passed without running a test, and
+/// how many test-gate runs passed with no count omk could read.
 #[derive(Debug, Clone, Copy, Default)]
 struct Counts {
     runs: u32,
     failed: u32,
     no_tests: u32,
+    uncounted: u32,
 }
 
 impl Counts {
@@ -145,6 +147,7 @@ impl Counts {
         self.runs += 1;
         self.failed += u32::from(!gate.passed());
         self.no_tests += u32::from(gate.passed() && ran_no_tests(gate));
+        self.uncounted += u32::from(gate.passed() && uncounted(gate));
     }
 }
 
@@ -156,6 +159,7 @@ impl std::ops::Add for Counts {
             runs: self.runs + other.runs,
             failed: self.failed + other.failed,
             no_tests: self.no_tests + other.no_tests,
+            uncounted: self.uncounted + other.uncounted,
         }
     }
 }
@@ -165,6 +169,12 @@ fn ran_no_tests(gate: &GateFinished) -> bool {
     gate.gate_kind == GateKind::Test
         && !gate.allow_no_tests
         && gate.tests.is_some_and(|tests| tests.ran() == 0)
+}
+
+/// Returns whether a test gate's output had no count omk reads and the project did not declare
+/// its exit code to stand for its tests.
+fn uncounted(gate: &GateFinished) -> bool {
+    gate.gate_kind.is_test() && gate.tests.is_none() && !gate.tests_by_exit_code
 }
 
 /// The latest review round on one tree: the declared checks and the latest result of each.

@@ -277,6 +277,8 @@ pub fn gate_run(name: &str, required: bool, passed: bool, tree: Option<&str>) ->
         output: Some(artifact(&format!("artifacts/gates/{name}.log"))),
         tests: is_test.then_some(TestCounts { passed: 4, failed: u64::from(!passed), skipped: 0 }),
         cached_from: None,
+        tests_by_exit_code: false,
+        flaky_with: None,
     }
 }
 

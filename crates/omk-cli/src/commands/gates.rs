@@ -68,10 +68,11 @@ pub(crate) fn run_gates_run(ctx: &Context, args: &GatesRunArgs) -> Result<u8, Cl
     });
     let run = run?;
 
+    let shortfall = run.tests_shortfall.as_deref();
     let text = if ctx.json {
-        run_json(&run.run_id, &run.run_dir, &run.runs)
+        run_json(&run.run_id, &run.run_dir, &run.runs, shortfall)
     } else {
-        run_text(&gates.repo_root, &run.run_dir, &run.runs)
+        run_text(&gates.repo_root, &run.run_dir, &run.runs, shortfall)
     };
     output::print_stdout(&text)?;
     Ok(if run.interrupted {
@@ -169,7 +170,12 @@ fn entry_json(entry: &PlannedGate) -> GateEntry {
     }
 }
 
-fn run_json(run_id: &str, run_dir: &Path, runs: &[GateRun]) -> String {
+fn run_json(
+    run_id: &str,
+    run_dir: &Path,
+    runs: &[GateRun],
+    tests_shortfall: Option<&str>,
+) -> String {
     let run_dir = run_dir.to_path_buf();
     let gates = runs
         .iter()
@@ -181,17 +187,24 @@ fn run_json(run_id: &str, run_dir: &Path, runs: &[GateRun]) -> String {
             result: &run.result,
         })
         .collect();
-    let passed = runs.iter().all(|it| !it.result.required || omk_goal::gate_passed(&it.result));
+    let passed = tests_shortfall.is_none()
+        && runs.iter().all(|it| !it.result.required || omk_goal::gate_passed(&it.result));
     json::to_string(&GatesRunDocument {
         schema_version: SCHEMA_VERSION,
         run_id,
         run_dir: &run_dir,
         passed,
         gates,
+        tests_shortfall,
     })
 }
 
-fn run_text(repo_root: &Path, run_dir: &Path, runs: &[GateRun]) -> String {
+fn run_text(
+    repo_root: &Path,
+    run_dir: &Path,
+    runs: &[GateRun],
+    tests_shortfall: Option<&str>,
+) -> String {
     let mut text = String::new();
     for run in runs {
         writeln!(text, "{}", result_line(run)).expect("writing to a String cannot fail");
@@ -218,10 +231,14 @@ fn run_text(repo_root: &Path, run_dir: &Path, runs: &[GateRun]) -> String {
     let required_failed =
         runs.iter().any(|it| it.result.required && !omk_goal::gate_passed(&it.result));
     let verdict = match (failed.is_empty(), required_failed) {
+        (true, _) if tests_shortfall.is_some() => "FAILED: no counted tests".to_owned(),
         (true, _) => format!("all {} gate(s) passed", runs.len()),
         (false, true) => format!("FAILED: {}", failed.join(", ")),
         (false, false) => format!("passed; optional gate(s) failed: {}", failed.join(", ")),
     };
+    if let Some(shortfall) = tests_shortfall {
+        writeln!(text, "tests: {shortfall}").expect("writing to a String cannot fail");
+    }
     writeln!(text, "{verdict}").expect("writing to a String cannot fail");
     text
 }

@@ -152,10 +152,13 @@ pub(crate) struct GatesRunDocument<'a> {
     pub(crate) run_id: &'a str,
     /// `.omk/gate-runs/<run-id>`, where the logs are.
     pub(crate) run_dir: &'a PathBuf,
-    /// Whether every required gate passed.
+    /// Whether every required gate passed and the tests were counted (`tests_shortfall` is null).
     pub(crate) passed: bool,
     /// One result per gate, in spec order.
     pub(crate) gates: Vec<GateRunEntry<'a>>,
+    /// Why the run does not show that tests ran (a required test gate passed without a count
+    /// omk reads, or none counted a test), the rule a proof applies; `null` when it does.
+    pub(crate) tests_shortfall: Option<&'a str>,
 }
 
 /// One gate in [`GatesRunDocument`].

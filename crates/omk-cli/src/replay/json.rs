@@ -98,6 +98,8 @@ mod tests {
             output: None,
             tests: Some(TestCounts { passed: 140, failed: 0, skipped: 2 }),
             cached_from: None,
+            tests_by_exit_code: false,
+            flaky_with: None,
         }));
         let mut fields = serde_json::Map::new();
         fields.insert("says".to_owned(), "\"hi\"\n".into());

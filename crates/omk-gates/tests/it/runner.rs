@@ -4,7 +4,7 @@
 use std::{fs, time::Duration};
 
 use omk_events::{GateKind, TestCounts};
-use omk_gates::{CacheOptions, GateEvent, GateSpec, RunOptions};
+use omk_gates::{CacheOptions, GateEvent, GateSpec, RunOptions, gate_passed};
 
 use crate::{TestResult, git, log_of, options, run_with, shell};
 
@@ -202,6 +202,45 @@ fn a_passed_gate_is_reused_on_an_unchanged_tree_and_rerun_after_a_change() -> Te
     fs::create_dir(wt.join(".omk"))?;
     fs::write(wt.join(".omk/state.json"), "{}\n")?;
     assert_eq!(run("r7", true), ["r5", "r5", "ran"]);
+    Ok(())
+}
+
+/// A gate that fails, then passes, on the same files: its pass is marked flaky and never served
+/// from the cache, so no later run takes the pass for granted.
+#[test]
+fn a_gate_whose_result_differs_on_the_same_files_is_flaky_and_never_served() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let wt = dir.path().join("wt");
+    fs::create_dir(&wt)?;
+    git(&wt, &["init", "-q"]);
+    fs::write(wt.join("a.txt"), "a\n")?;
+    // The gate flips a file outside the worktree: fails on odd runs, passes on even ones.
+    let flip = dir.path().join("flip");
+    let line = format!(
+        "if [ -e {0} ]; then rm {0}; echo '1 passed, 0 failed'; else touch {0}; echo '0 passed, 1 failed'; exit 1; fi",
+        flip.display()
+    );
+    let run = |run_id: &str| {
+        let options = RunOptions {
+            cache: Some(CacheOptions {
+                dir: dir.path().join("cache"),
+                run_id: run_id.to_owned(),
+                env_names: vec!["PATH".to_owned()],
+                read: true,
+                state_dir: None,
+            }),
+            artifact_root: dir.path().join(run_id),
+            ..options(dir.path(), 1)
+        };
+        let run = run_with(&[test_gate("flaky", &line)], &options).remove(0).result;
+        (gate_passed(&run), run.cached_from, run.flaky_with)
+    };
+    assert_eq!(run("r1"), (false, None, None));
+    // The same files pass now: the pass is fresh and says which run failed.
+    assert_eq!(run("r2"), (true, None, Some("r1".to_owned())));
+    // A pass is stored, but the recorded failure keeps it from being served: the gate runs.
+    assert_eq!(run("r3"), (false, None, Some("r2".to_owned())));
+    assert_eq!(run("r4"), (true, None, Some("r3".to_owned())));
     Ok(())
 }
 

@@ -399,6 +399,7 @@ mod tests {
             env: BTreeMap::new(),
             inputs: Vec::new(),
             allow_no_tests: false,
+            tests_by_exit_code: false,
         }
     }
 

@@ -121,6 +121,18 @@ pub struct ProofGate {
     pub counting_failures: u32,
     /// Runs among those that passed without running a test, when the gate must run tests.
     pub counting_no_tests: u32,
+    /// Whether the project declared the gate's exit code to stand for its tests
+    /// (`tests = "exit-code"`): weaker evidence than counted tests.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tests_by_exit_code: bool,
+    /// Whether the gate's result differs on the same tree: in this goal's runs on the proposed
+    /// tree, or against a result the gate cache recorded for the same files (`flaky_with`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub flaky: bool,
+    /// The goal or gate run whose result of the gate on the same files differs from the latest
+    /// run's, when the cache recorded one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flaky_with: Option<String>,
 }
 
 /// Whether the change touched what the gates check.
@@ -207,6 +219,54 @@ pub struct OracleEvidence {
     pub source: ClassificationSource,
     /// The oracle gates and whether each passed on the proposed tree after the last change.
     pub gates: Vec<OracleGate>,
+}
+
+/// Which rule decides whether readiness requires counted tests, and what satisfied it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct TestEvidence {
+    /// The rule that applies to the goal.
+    pub rule: TestRule,
+    /// Why the rule applies, rendered from the goal's kind.
+    pub why: String,
+    /// The required test gates that passed on the proposed tree and counted one or more tests.
+    pub counted: Vec<String>,
+    /// The required test gates that passed on the proposed tree with `tests = "exit-code"`:
+    /// their exit code stands for their tests, which is weaker evidence than counts.
+    pub exit_code_only: Vec<String>,
+}
+
+/// Whether readiness requires a required test gate that counted tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum TestRule {
+    /// At least one required test gate must pass on the proposed tree having counted one or
+    /// more tests (or be declared `tests = "exit-code"`, shown as weaker evidence).
+    CountedTests,
+    /// The goal's kind needs no test oracle (docs, chore): only the gates `[oracle]` names for
+    /// it in `omk.toml` must pass.
+    OracleOnly,
+}
+
+impl TestRule {
+    /// Returns why the rule applies to a goal of `kind` (`None` when the goal was not
+    /// classified).
+    pub fn why(self, kind: Option<GoalKind>) -> String {
+        match (self, kind) {
+            (Self::OracleOnly, Some(kind)) => format!(
+                "a {kind} goal needs no test oracle: the gates [oracle] in omk.toml names for it \
+                 must pass, and no test count is required"
+            ),
+            (Self::CountedTests, Some(kind)) => format!(
+                "a {kind} goal must show that tests ran: a required test gate must count one or \
+                 more tests on the proposed tree"
+            ),
+            (_, None) => "the goal's kind is not known, so it must show that tests ran: a \
+                 required test gate must count one or more tests on the proposed tree"
+                .to_owned(),
+        }
+    }
 }
 
 /// One gate the goal's kind requires.

@@ -4,8 +4,8 @@
 //! A new rung of [`Readiness`] is a new function here, called from `finish` in ladder order.
 
 use omk_events::{
-    Actor, AgentStatus, ArtifactRef, DecisionSubject, GatePhase, GateSurfaceChecked, ReviewStatus,
-    Seq,
+    Actor, AgentStatus, ArtifactRef, DecisionSubject, GatePhase, GateSurfaceChecked, GoalKind,
+    ReviewStatus, Seq,
 };
 
 use crate::{
@@ -16,7 +16,7 @@ use crate::{
         BudgetEvidence, DecisionRecord, GateSurfaceEvidence, GitEvidence, HumanDecision,
         IntegrationDecision, IntegrationEvidence, OracleEvidence, OracleGate, OracleGateStatus,
         PROOF_VERSION, Proof, ProofGate, ReviewSection, ReviewSectionStatus, TaskSummary,
-        readiness_sentence,
+        TestEvidence, TestRule, readiness_sentence,
     },
     readiness::{ProofStatus, Readiness},
     team::TeamFold,
@@ -57,6 +57,8 @@ impl Synthesizer {
         let mut gaps = self.halt_gaps();
         let (oracle, gate_gaps) = self.gates_rung(&proposed);
         gaps.extend(gate_gaps);
+        let (tests, test_gaps) = self.tests_rung(&proposed);
+        gaps.extend(test_gaps);
         gaps.extend(self.agent_rung());
         let (reviews, review_gaps) = self.review_rung();
         gaps.extend(review_gaps);
@@ -66,6 +68,7 @@ impl Synthesizer {
         gaps.extend(self.rerun_rung(&proposed));
         let (integration, acceptance_gaps) = self.acceptance_rung();
         gaps.extend(acceptance_gaps);
+        gaps.extend(self.flaky_rung(&proposed, integration.as_ref()));
         let verdict = self.verdict(gaps, &surface.human_decisions_required);
 
         let patch = self
@@ -100,6 +103,7 @@ impl Synthesizer {
             gate_surface: surface.surface,
             reviews,
             oracle,
+            tests: Some(tests),
             agent: self.agent.clone(),
             team: self.team.as_ref().map(TeamFold::evidence),
             approvals: self.approvals.clone(),
@@ -158,6 +162,12 @@ impl Synthesizer {
                     runs_on_tree: on_tree.map_or(0, |it| it.runs),
                     counting_failures: counting.failed,
                     counting_no_tests: counting.no_tests,
+                    tests_by_exit_code: gate.tests_by_exit_code,
+                    // Runs on the proposed tree since the last change that disagree, or a
+                    // result the cache recorded for the same files that differs.
+                    flaky: on_tree.is_some_and(|it| it.failed > 0 && it.failed < it.runs)
+                        || gate.flaky_with.is_some(),
+                    flaky_with: gate.flaky_with.clone(),
                 }
             })
             .collect()
@@ -232,6 +242,87 @@ impl Synthesizer {
             }
         }
         (oracle, gaps)
+    }
+
+    /// The rungs [`Readiness::NoTestsRan`] and [`Readiness::GatesFailing`] for tests: unless
+    /// the goal's kind needs no test oracle (docs, chore: `[oracle]` decides), at least one
+    /// required test gate must pass having counted one or more tests, or be declared
+    /// `tests = "exit-code"` (weaker evidence, listed apart).
+    fn tests_rung(&self, proposed: &[&ProofGate]) -> (TestEvidence, Vec<Gap>) {
+        let kind = self.classified.as_ref().map(|it| it.goal_kind);
+        let rule = match kind {
+            Some(GoalKind::Docs | GoalKind::Chore) => TestRule::OracleOnly,
+            _ => TestRule::CountedTests,
+        };
+        let test_gates: Vec<&ProofGate> =
+            proposed.iter().copied().filter(|gate| gate.required && gate.kind.is_test()).collect();
+        let counted: Vec<String> = test_gates
+            .iter()
+            .filter(|gate| gate.passed && gate.tests.is_some_and(|tests| tests.ran() > 0))
+            .map(|gate| gate.name.clone())
+            .collect();
+        let exit_code_only: Vec<String> = test_gates
+            .iter()
+            .filter(|gate| gate.passed && gate.tests_by_exit_code && gate.tests.is_none())
+            .map(|gate| gate.name.clone())
+            .collect();
+        let evidence = TestEvidence { rule, why: rule.why(kind), counted, exit_code_only };
+        if rule == TestRule::OracleOnly {
+            return (evidence, Vec::new());
+        }
+        let mut gaps = Vec::new();
+        if test_gates.is_empty() {
+            gaps.push(Gap::NoTestGate);
+        }
+        let uncounted = |gate: &&&ProofGate| self.counting_uncounted(gate) > 0;
+        for gate in test_gates.iter().filter(uncounted) {
+            gaps.push(Gap::TestsNotCounted { gate: gate.name.clone() });
+        }
+        // A failed gate or one that ran no test already holds this rung or a lower one.
+        let explained = test_gates.iter().any(|gate| {
+            gate.counting_failures > 0 || gate.counting_no_tests > 0 || uncounted(&gate)
+        });
+        if !test_gates.is_empty()
+            && evidence.counted.is_empty()
+            && evidence.exit_code_only.is_empty()
+            && !explained
+        {
+            let gates = test_gates.iter().map(|gate| gate.name.clone()).collect();
+            gaps.push(Gap::NoCountedTests { gates });
+        }
+        (evidence, gaps)
+    }
+
+    /// Returns how many runs of gate `gate` that count against it passed without a count.
+    fn counting_uncounted(&self, gate: &ProofGate) -> u32 {
+        self.gates
+            .iter()
+            .find(|record| record.latest.1.name == gate.name && record.latest.1.phase == gate.phase)
+            .map_or(0, |record| record.counting().uncounted)
+    }
+
+    /// The rung [`Readiness::AwaitingAcceptance`] for flaky gates: a required gate whose result
+    /// differs on the same tree waits on a person's acceptance of the tree; a policy's does not
+    /// count.
+    fn flaky_rung(
+        &self,
+        proposed: &[&ProofGate],
+        integration: Option<&IntegrationEvidence>,
+    ) -> Vec<Gap> {
+        let proposed_tree = self.proposed_tree.as_deref();
+        let accepted_by_person = integration.is_some_and(|it| {
+            Some(it.tree_id.as_str()) == proposed_tree
+                && it.decision == IntegrationDecision::Accepted
+                && matches!(it.by, Actor::Person { .. })
+        });
+        if accepted_by_person {
+            return Vec::new();
+        }
+        proposed
+            .iter()
+            .filter(|gate| gate.required && gate.flaky)
+            .map(|gate| Gap::GateFlaky { gate: gate.name.clone(), with: gate.flaky_with.clone() })
+            .collect()
     }
 
     /// Returns whether the goal's agent finished its latest run.

@@ -40,6 +40,8 @@ enum Move {
         tree: usize,
         passed: bool,
     },
+    /// The required test gate passes on a tree, with output omk could not count.
+    Uncounted(usize),
     ApproveSurface(bool),
     Accept(usize),
     Reject(usize),
@@ -84,6 +86,7 @@ fn any_move() -> impl Strategy<Value = Move> {
         tree.clone().prop_map(Move::Review),
         (0..CHECKS.len(), tree.clone(), any::<bool>())
             .prop_map(|(check, tree, passed)| Move::ReviewResult { check, tree, passed }),
+        tree.clone().prop_map(Move::Uncounted),
         any::<bool>().prop_map(Move::ApproveSurface),
         tree.clone().prop_map(Move::Accept),
         tree.prop_map(Move::Reject),
@@ -157,6 +160,11 @@ fn apply(log: Log, step: &Move) -> Log {
         Move::Reject(tree) => log.reject(TREES[tree]),
         Move::Question => log.question("q"),
         Move::Answer => log.decide(DecisionSubject::Question { id: "q".into() }, true),
+        Move::Uncounted(tree) => {
+            let mut run = gate_run(GATES[0], true, true, Some(TREES[tree]));
+            run.tests = None;
+            log.with(Event::GateFinished(run))
+        }
         Move::Pause => log.with(Event::GoalPaused(GoalPaused { reason: "interrupted".into() })),
         Move::Resume => log
             .with(Event::GoalResumed(GoalResumed { reason: "omk resume".into(), follow_up: None })),
@@ -184,6 +192,7 @@ fn supports(event: &Event) -> bool {
         Event::GateFinished(gate) => {
             gate.passed()
                 && !gate.tests.is_some_and(|tests| tests.ran() == 0 && !gate.allow_no_tests)
+                && !(gate.gate_kind.is_test() && gate.tests.is_none() && !gate.tests_by_exit_code)
         }
         Event::ReviewFinished(review) => review.status == ReviewStatus::Passed,
         Event::GateSurfaceChecked(check) => check.changed_paths.is_empty(),
@@ -207,6 +216,7 @@ fn failing_moves() -> Vec<Move> {
     for tree in 0..TREES.len() {
         moves.push(Move::Gate { name: 0, passed: false, tree, zero_tests: false });
         moves.push(Move::Gate { name: 0, passed: true, tree, zero_tests: true });
+        moves.push(Move::Uncounted(tree));
         moves.push(Move::NewSurfaceChange(tree));
         moves.push(Move::Reject(tree));
         for check in 0..CHECKS.len() {
@@ -240,6 +250,12 @@ proptest! {
             let passing_required_after = events[last_finish.unwrap_or(0)..].iter().any(|it| matches!(it,
                 Event::GateFinished(gate) if gate.required && gate.passed() && gate.tree_id.as_deref() == Some(&proposed)));
             prop_assert!(passing_required_after);
+            // A required test gate counted one or more tests on the proposed tree.
+            let counted_after = events[last_finish.unwrap_or(0)..].iter().any(|it| matches!(it,
+                Event::GateFinished(gate) if gate.required && gate.gate_kind.is_test() && gate.passed()
+                    && gate.tree_id.as_deref() == Some(&proposed)
+                    && gate.tests.is_some_and(|tests| tests.ran() > 0)));
+            prop_assert!(counted_after);
             let integration = events.iter().rev().find(|it| matches!(it,
                 Event::ChangeAccepted(accepted) if accepted.tree_id == proposed)
                 || matches!(it, Event::ChangeRejected(rejected) if rejected.tree_id == proposed));

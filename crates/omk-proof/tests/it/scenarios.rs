@@ -34,7 +34,9 @@ cases! {
     // One case per rung, from the lowest.
     no_tests_ran_when_a_required_test_gate_counted_zero_tests,
     a_test_gate_that_allows_no_tests_may_count_zero,
+    no_tests_ran_when_a_test_gate_printed_no_count,
     gates_failing_when_no_gate_ran,
+    gates_failing_when_no_test_gate_ran,
     gates_failing_when_a_required_gate_fails_on_the_change,
     gates_failing_when_an_oracle_gate_never_ran,
     agent_failed_when_its_latest_run_failed,
@@ -51,6 +53,12 @@ cases! {
     awaiting_acceptance_when_the_change_was_rejected,
     awaiting_acceptance_when_a_follow_up_after_a_rejection_is_verified,
     ready_when_accepted_on_the_verified_tree,
+    // What stands for tests: exit codes as weaker evidence, a goal kind that needs no tests,
+    // and a flaky gate, which only a person's acceptance takes.
+    ready_with_tests_by_exit_code_as_weaker_evidence,
+    ready_when_a_docs_goal_needs_no_test_gate,
+    awaiting_acceptance_when_a_flaky_gate_was_accepted_by_policy,
+    ready_when_a_person_accepts_a_flaky_gate,
     // One case per status that is not `ready` or `not_ready`, and the way out of it.
     blocked_on_human_when_a_question_is_pending,
     ready_when_the_pending_question_is_answered,

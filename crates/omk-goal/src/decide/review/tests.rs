@@ -74,6 +74,8 @@ fn gate(name: &str, exit_code: i32) -> GateFinished {
         output: None,
         tests: None,
         cached_from: None,
+        tests_by_exit_code: false,
+        flaky_with: None,
     }
 }
 
