@@ -32,6 +32,7 @@ mod gate;
 pub mod hash;
 mod ids;
 mod log;
+mod oracle;
 mod read;
 mod team;
 pub mod timestamp;
@@ -58,6 +59,9 @@ pub use crate::gate::{GateFinished, GateKind, GatePhase, TestCounts};
 pub use crate::hash::EventHash;
 pub use crate::ids::{GoalId, InvalidGoalId, Seq, short_id};
 pub use crate::log::{EventLog, Opened};
+pub use crate::oracle::{
+    FailToPassChecked, FailToPassRun, FailToPassStarted, FailToPassWaived, FailToPassWaiver,
+};
 pub use crate::read::{LogReader, Poll, ReadLog, Verified, read_log, verify};
 pub use crate::team::{
     FailureCause, PlanSource, QueueLanded, QueueMerged, QueueReverted, SliceEvent, TakeOutReason,

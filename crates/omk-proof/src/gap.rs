@@ -171,6 +171,18 @@ pub enum Gap {
         /// Why.
         reason: String,
     },
+    /// The goal's kind needs a required test gate that fails without the change and passes
+    /// with it, and none does.
+    NoTestFailsWithoutChange {
+        /// The required test gates that ran on the base tree with the change's test files (and
+        /// passed there); empty when none ran.
+        gates: Vec<String>,
+        /// The change's test files; empty when it has none.
+        test_paths: Vec<String>,
+    },
+    /// The goal's kind needs a test that fails without the change, and omk has not yet run the
+    /// tests on the base tree with the change's test files.
+    FailToPassNotChecked,
 }
 
 impl Gap {
@@ -187,7 +199,9 @@ impl Gap {
             Self::NoGates
             | Self::NoRequiredGate
             | Self::RequiredGateFailed { .. }
-            | Self::OracleGateMissing { .. } => Readiness::GatesFailing,
+            | Self::OracleGateMissing { .. }
+            | Self::NoTestFailsWithoutChange { .. }
+            | Self::FailToPassNotChecked => Readiness::GatesFailing,
             Self::RequiredGateRanNoTests { .. } => Readiness::NoTestsRan,
             Self::AgentNotRun | Self::SlicesUnfinished { .. } => Readiness::AgentNotRun,
             Self::AgentFailed { .. } | Self::SliceNotLanded { .. } => Readiness::AgentFailed,
@@ -298,6 +312,28 @@ impl Gap {
                 format!("the accepted tree {tree_id} is not the proposed one")
             }
             Self::ChangeRejected { by, reason } => format!("{by} rejected the change: {reason}"),
+            Self::NoTestFailsWithoutChange { gates, test_paths } => {
+                match (gates.is_empty(), test_paths.is_empty()) {
+                    (_, true) => "no test fails without this change: it adds or changes no test \
+                              file, and no required test gate failed on the base tree"
+                        .to_owned(),
+                    (true, false) => format!(
+                        "no test fails without this change: no required test gate ran on the base \
+                     tree with its test files ({})",
+                        test_paths.join(", ")
+                    ),
+                    (false, false) => format!(
+                        "no test fails without this change: {} passed on the base tree with its \
+                     test files ({})",
+                        gates.join(", "),
+                        test_paths.join(", ")
+                    ),
+                }
+            }
+            Self::FailToPassNotChecked => "omk has not run the tests on the base tree with the \
+                                           change's test files, to see one fail without the \
+                                           change"
+                .to_owned(),
         }
     }
 
@@ -378,6 +414,21 @@ impl Gap {
                 "review the change on the goal's branch and accept it if you agree".to_owned()
             }
             Self::ChangeRejected { .. } => "address the reason and run a follow-up goal".to_owned(),
+            Self::NoTestFailsWithoutChange { gates, test_paths }
+                if gates.is_empty() && !test_paths.is_empty() =>
+            {
+                "configure a required test gate in omk.toml ([[gates]] with kind = \"test\") \
+                 that runs the change's tests, and run again"
+                    .to_owned()
+            }
+            Self::NoTestFailsWithoutChange { .. } => {
+                "add a test that reproduces the bug: it must fail on the base tree and pass with \
+                 the change (`omk resume --prompt \"add a test that fails without the fix\"`); \
+                 or, if no test can show it, waive the rule with `omk run --no-fail-to-pass` or \
+                 `[oracle] fail_to_pass = false` in omk.toml"
+                    .to_owned()
+            }
+            Self::FailToPassNotChecked => "run the goal to the end with `omk resume`".to_owned(),
         }
     }
 }

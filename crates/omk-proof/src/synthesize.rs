@@ -3,6 +3,7 @@
 //! [`Synthesizer`] keeps only what the proof shows (the latest run of each gate, the latest
 //! review of each check, running totals), so its memory follows the proof, not the log.
 
+mod fail_to_pass;
 mod ladder;
 
 use std::borrow::Borrow;
@@ -11,8 +12,8 @@ use chrono::{DateTime, Utc};
 
 use omk_events::{
     ApprovalDecided, ArtifactRef, BudgetExhausted, ChangedFile, DecisionMade, DecisionSubject,
-    Envelope, Event, GateFinished, GateKind, GatePhase, GateSurfaceChecked, GoalClassified,
-    GoalCreated, GoalId, ReviewFinished, ReviewStarted, Seq,
+    Envelope, Event, FailToPassChecked, FailToPassWaiver, GateFinished, GateKind, GatePhase,
+    GateSurfaceChecked, GoalClassified, GoalCreated, GoalId, ReviewFinished, ReviewStarted, Seq,
 };
 
 use crate::{
@@ -81,6 +82,10 @@ pub struct Synthesizer {
     approvals: Vec<ApprovalDecided>,
     /// A team goal's slices and merge queue, from its `task_graph_planned` on.
     team: Option<TeamFold>,
+    /// Who waived the fail-to-pass rule, if anyone did.
+    fail_to_pass_waiver: Option<FailToPassWaiver>,
+    /// The latest fail-to-pass check of each proposed tree.
+    fail_to_pass_checks: Vec<FailToPassChecked>,
 }
 
 #[derive(Debug)]
@@ -343,6 +348,13 @@ impl Synthesizer {
                 detail: recovery.detail.clone(),
                 at: envelope.at,
             }),
+            Event::FailToPassWaived(waived) => self.fail_to_pass_waiver = Some(waived.by),
+            // A check that started and did not finish says nothing; its rerun does.
+            Event::FailToPassStarted(_) => {}
+            Event::FailToPassChecked(checked) => {
+                self.fail_to_pass_checks.retain(|it| it.tree_id != checked.tree_id);
+                self.fail_to_pass_checks.push(checked.clone());
+            }
             // `apply` hands the team's kinds (`Event::is_team`) to the team fold.
             _ => {}
         }

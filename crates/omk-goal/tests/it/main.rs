@@ -46,6 +46,7 @@ fn run(
         extra_gates,
         team: None,
         env: environment.run_env(&clock, observer, true),
+        waive_fail_to_pass: false,
     }))?;
     Ok((outcome, seen.into_inner().expect("not poisoned")))
 }
