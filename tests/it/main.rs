@@ -5,6 +5,7 @@ mod cli;
 mod config;
 mod controller;
 mod env;
+mod fail_to_pass;
 mod gates;
 mod proof_verify;
 mod real_kimi;
