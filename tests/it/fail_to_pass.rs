@@ -57,11 +57,9 @@ fn project(
 
 /// Returns a `cmd:` agent that fixes `add` and, with `test`, writes it as `tests/add.sh`.
 fn fixer(env: &TestEnv, name: &str, test: Option<&str>) -> anyhow::Result<String> {
-    let mut script = "sed -i 's/\\$1 - \\$2/$1 + $2/' lib.sh\n".to_owned();
-    if let Some(test) = test {
-        script.push_str(&format!("cat > tests/add.sh <<'EOF'\n{test}EOF\n"));
-    }
-    script.push_str("echo fixed add\n");
+    let write_test =
+        test.map(|test| format!("cat > tests/add.sh <<'EOF'\n{test}EOF\n")).unwrap_or_default();
+    let script = format!("sed -i 's/\\$1 - \\$2/$1 + $2/' lib.sh\n{write_test}echo fixed add\n");
     Ok(format!("cmd:sh {}", env.write(name, &script)?.display()))
 }
 

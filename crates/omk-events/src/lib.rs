@@ -60,7 +60,8 @@ pub use crate::hash::EventHash;
 pub use crate::ids::{GoalId, InvalidGoalId, Seq, short_id};
 pub use crate::log::{EventLog, Opened};
 pub use crate::oracle::{
-    FailToPassChecked, FailToPassRun, FailToPassStarted, FailToPassWaived, FailToPassWaiver,
+    FailToPassChecked, FailToPassRun, FailToPassSkip, FailToPassStarted, FailToPassWaived,
+    FailToPassWaiver,
 };
 pub use crate::read::{LogReader, Poll, ReadLog, Verified, read_log, verify};
 pub use crate::team::{

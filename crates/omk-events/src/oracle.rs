@@ -51,9 +51,7 @@ pub struct FailToPassStarted {
 /// The payload of [`Event::FailToPassChecked`]: which required test gates fail on the base tree
 /// with only the change's test files applied.
 ///
-/// `gates` is empty when nothing had to run: the change has no test file, no required test
-/// gate is configured, or a gate that failed on the base tree passes with the change already
-/// (the baseline gives the evidence).
+/// `gates` is empty when nothing had to run, and `skipped` says why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct FailToPassChecked {
@@ -68,6 +66,32 @@ pub struct FailToPassChecked {
     pub checked_tree_id: Option<String>,
     /// Each required test gate's run on that tree.
     pub gates: Vec<FailToPassRun>,
+    /// Why no gate ran, when none did.
+    pub skipped: Option<FailToPassSkip>,
+}
+
+/// Why the fail-to-pass check ran no gate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum FailToPassSkip {
+    /// A gate that failed on the base tree in the baseline passes with the change: the baseline
+    /// is the evidence.
+    Baseline,
+    /// The change has no test file to apply.
+    NoTestFiles,
+    /// No required test gate (nor an oracle gate standing in) is configured.
+    NoTestGate,
+}
+
+impl std::fmt::Display for FailToPassSkip {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Baseline => "a test gate failed in the baseline and passes with the change",
+            Self::NoTestFiles => "the change has no test file",
+            Self::NoTestGate => "no required test gate is configured",
+        })
+    }
 }
 
 /// One gate's run on the base tree with the change's test files.

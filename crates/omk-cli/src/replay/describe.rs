@@ -70,10 +70,10 @@ fn describe_fail_to_pass(event: &Event) -> String {
             "running {} on the base tree with the change's test files",
             started.gates.join(", ")
         ),
-        Event::FailToPassChecked(checked) if checked.gates.is_empty() => format!(
-            "fail-to-pass: nothing to run ({} test files in the change)",
-            checked.test_paths.len()
-        ),
+        Event::FailToPassChecked(checked) if checked.gates.is_empty() => match checked.skipped {
+            Some(why) => format!("fail-to-pass: nothing to run on the base tree: {why}"),
+            None => "fail-to-pass: nothing ran on the base tree".to_owned(),
+        },
         Event::FailToPassChecked(checked) => {
             let failing: Vec<&str> = checked
                 .gates

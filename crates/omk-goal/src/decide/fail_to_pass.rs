@@ -54,9 +54,16 @@ pub(crate) fn test_files(files: &[ChangedFile]) -> TestFiles {
     tests
 }
 
-/// Returns the gates the fail-to-pass check runs: the required test gates, in plan order.
-pub(crate) fn check_gates(gates: &[GateSpec]) -> Vec<GateSpec> {
-    gates.iter().filter(|gate| gate.required && gate.kind == GateKind::Test).cloned().collect()
+/// Returns the gates the fail-to-pass check runs, in plan order: the required test gates, or,
+/// when there is none, the goal's oracle gates `oracle` (the `--gate` checks of a goal without
+/// a test gate), which stand in for them as they do for the oracle.
+pub(crate) fn check_gates(gates: &[GateSpec], oracle: &[String]) -> Vec<GateSpec> {
+    let tests: Vec<GateSpec> =
+        gates.iter().filter(|gate| gate.required && gate.kind == GateKind::Test).cloned().collect();
+    if !tests.is_empty() {
+        return tests;
+    }
+    gates.iter().filter(|gate| oracle.contains(&gate.name)).cloned().collect()
 }
 
 /// Returns the tests a runner's `output` names as failed, in order, each once, at most

@@ -150,6 +150,8 @@ pub(crate) struct GoalState {
     pub(crate) ended_cleanly: bool,
     /// The goal's kind, once classified.
     pub(crate) goal_kind: Option<GoalKind>,
+    /// The gates that prove the goal's kind, once classified.
+    pub(crate) oracle_gates: Vec<String>,
     /// Whether the fail-to-pass rule was waived for the goal.
     pub(crate) fail_to_pass_waived: bool,
     /// The proposed trees whose fail-to-pass check is recorded.
@@ -192,6 +194,7 @@ impl GoalState {
             last_seq: None,
             ended_cleanly: false,
             goal_kind: None,
+            oracle_gates: Vec::new(),
             fail_to_pass_waived: false,
             fail_to_pass_checked: BTreeSet::new(),
             baseline_exited_failing: BTreeSet::new(),
@@ -231,6 +234,7 @@ impl GoalState {
             Event::GoalClassified(classified) => {
                 self.classified = true;
                 self.goal_kind = Some(classified.goal_kind);
+                self.oracle_gates.clone_from(&classified.oracle_gates);
             }
             Event::FailToPassWaived(_) => self.fail_to_pass_waived = true,
             Event::FailToPassChecked(checked) => {
@@ -605,6 +609,7 @@ mod tests {
             test_paths: Vec::new(),
             checked_tree_id: None,
             gates: Vec::new(),
+            skipped: Some(omk_events::FailToPassSkip::NoTestFiles),
         }));
         assert_eq!(log.state().next(), Next::Review);
         log.push(Event::ReviewStarted(ReviewStarted {

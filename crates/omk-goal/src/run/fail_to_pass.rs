@@ -8,7 +8,9 @@
 
 use std::{fs, io, path::Path, time::Duration};
 
-use omk_events::{Event, FailToPassChecked, FailToPassRun, FailToPassStarted, GatePhase, Step};
+use omk_events::{
+    Event, FailToPassChecked, FailToPassRun, FailToPassSkip, FailToPassStarted, GatePhase, Step,
+};
 use omk_gates::{GateRun, GateSpec};
 use omk_worktree::{Repo, ScratchOptions};
 use tokio::sync::watch;
@@ -51,7 +53,7 @@ impl Controller<'_> {
         }
         let files: Vec<_> = changes.files.into_iter().map(changed_file).collect();
         let tests = test_files(&files);
-        let specs = check_gates(&self.config.gates);
+        let specs = check_gates(&self.config.gates, &state.oracle_gates);
         let from_baseline = specs.iter().any(|spec| {
             state.baseline_exited_failing.contains(&spec.name) && state.passed_on_tree(&spec.name)
         });
@@ -62,8 +64,18 @@ impl Controller<'_> {
             test_paths: tests.paths(),
             checked_tree_id: None,
             gates: Vec::new(),
+            skipped: None,
         };
-        if tests.paths().is_empty() || specs.is_empty() || from_baseline {
+        checked.skipped = if from_baseline {
+            Some(FailToPassSkip::Baseline)
+        } else if checked.test_paths.is_empty() {
+            Some(FailToPassSkip::NoTestFiles)
+        } else if specs.is_empty() {
+            Some(FailToPassSkip::NoTestGate)
+        } else {
+            None
+        };
+        if checked.skipped.is_some() {
             self.rec.record(Event::FailToPassChecked(checked))?;
             return Ok(Flow::Continue);
         }

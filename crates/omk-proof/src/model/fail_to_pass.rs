@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use omk_events::{ArtifactRef, FailToPassWaiver, GoalKind, TestCounts};
+use omk_events::{ArtifactRef, FailToPassSkip, FailToPassWaiver, GoalKind, TestCounts};
 
 /// Whether the change is shown to fix something: a required test gate (kind `test`) that fails
 /// without it and passes with it.
@@ -92,6 +92,9 @@ pub struct FailToPassCheck {
     pub tree_id: Option<String>,
     /// Each gate's run there.
     pub gates: Vec<FailToPassCheckGate>,
+    /// Why no gate ran, when none did: `baseline` (the baseline is the evidence),
+    /// `no_test_files` or `no_test_gate`.
+    pub skipped: Option<FailToPassSkip>,
 }
 
 /// One required test gate's run on the base tree with the change's test files.

@@ -32,14 +32,18 @@ impl Synthesizer {
             .find(|it| proposed_tree.is_some_and(|tree| it.tree_id == tree));
         let rule = self.fail_to_pass_rule(kind, checked);
         // Fail closed: only a required test gate that passed every run on the proposed tree
-        // since the last change can show that the change makes a failing test pass.
+        // since the last change can show that the change makes a failing test pass. A goal
+        // without a required test gate has its oracle gates (the `--gate` checks) stand in, as
+        // they do for the oracle.
+        let is_test = |gate: &&ProofGate| gate.required && gate.kind == GateKind::Test;
+        let oracle = self.oracle_names();
+        let stand_in = !proposed.iter().any(is_test);
         let passing: Vec<&ProofGate> = proposed
             .iter()
             .copied()
+            .filter(|gate| is_test(gate) || (stand_in && oracle.contains(&gate.name.as_str())))
             .filter(|gate| {
-                gate.required
-                    && gate.kind == GateKind::Test
-                    && gate.passed
+                gate.passed
                     && gate.runs_on_tree > 0
                     && gate.counting_failures == 0
                     && gate.counting_no_tests == 0
@@ -134,5 +138,6 @@ fn check_evidence(checked: &FailToPassChecked) -> FailToPassCheck {
                 output: it.run.output.clone(),
             })
             .collect(),
+        skipped: checked.skipped,
     }
 }

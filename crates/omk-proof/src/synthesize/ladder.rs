@@ -161,7 +161,7 @@ impl Synthesizer {
     }
 
     /// Returns the gates the goal's kind requires.
-    fn oracle_names(&self) -> Vec<&str> {
+    pub(super) fn oracle_names(&self) -> Vec<&str> {
         self.classified
             .as_ref()
             .map(|it| it.oracle_gates.iter().map(String::as_str).collect())
