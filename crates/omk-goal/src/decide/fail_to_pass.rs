@@ -99,7 +99,12 @@ pub(crate) fn failing_tests(output: &str) -> Vec<String> {
 mod tests {
     use omk_events::{ChangedFile, FileOperation};
 
-    use super::{TestFiles, failing_tests, test_files};
+    use std::time::Duration;
+
+    use omk_events::GateKind;
+    use omk_gates::{GateCommand, GateSpec};
+
+    use super::{TestFiles, check_gates, failing_tests, test_files};
 
     fn file(path: &str, operation: FileOperation, renamed_from: Option<&str>) -> ChangedFile {
         ChangedFile {
@@ -134,6 +139,28 @@ mod tests {
             ["calc_test.go", "tests/add.sh", "tests/calc.go", "tests/old.sh"]
         );
         assert!(test_files(&files[..1]).paths().is_empty());
+    }
+
+    fn gate(name: &str, kind: GateKind, required: bool) -> GateSpec {
+        let mut spec = GateSpec::new(name, kind, GateCommand::Shell("true".to_owned()));
+        spec.required = required;
+        spec.timeout = Duration::from_secs(60);
+        spec
+    }
+
+    #[test]
+    fn the_check_runs_the_required_test_gates_else_the_oracle_gates() {
+        let names = |gates: Vec<GateSpec>| gates.into_iter().map(|it| it.name).collect::<Vec<_>>();
+        let oracle = ["gate-1".to_owned()];
+        let with_tests = [
+            gate("unit", GateKind::Test, true),
+            gate("flaky", GateKind::Test, false),
+            gate("gate-1", GateKind::Other, true),
+        ];
+        assert_eq!(names(check_gates(&with_tests, &oracle)), ["unit"]);
+        let without = [gate("lint", GateKind::Lint, true), gate("gate-1", GateKind::Other, true)];
+        assert_eq!(names(check_gates(&without, &oracle)), ["gate-1"]);
+        assert!(check_gates(&without, &[]).is_empty());
     }
 
     #[test]

@@ -669,6 +669,34 @@ mod tests {
     }
 
     #[test]
+    fn a_waived_or_docs_goal_has_no_fail_to_pass_step() {
+        let mut log = Log::new();
+        through_agent(&mut log);
+        log.push(captured("t1", 1)).push(Event::GateSurfaceChecked(
+            omk_events::GateSurfaceChecked {
+                tree_id: "t1".into(),
+                base_digest: "a".into(),
+                proposed_digest: "a".into(),
+                changed_paths: Vec::new(),
+            },
+        ));
+        let mut waived = Log { events: log.events.clone() };
+        assert_eq!(log.state().next(), Next::Commit);
+        waived.push(Event::FailToPassWaived(omk_events::FailToPassWaived {
+            by: omk_events::FailToPassWaiver::Flag,
+        }));
+        assert!(log.state().needs_fail_to_pass());
+        assert!(!waived.state().needs_fail_to_pass());
+        let mut docs = Log::new();
+        docs.push(Event::GoalClassified(GoalClassified {
+            goal_kind: GoalKind::Docs,
+            source: ClassificationSource::User,
+            oracle_gates: Vec::new(),
+        }));
+        assert!(!docs.state().needs_fail_to_pass());
+    }
+
+    #[test]
     fn cancelled_is_final() {
         let mut log = Log::new();
         log.push(Event::GoalCancelled(omk_events::GoalCancelled { reason: "no".into() }));
