@@ -336,3 +336,29 @@ fn a_kill_during_the_fail_to_pass_check_resumes_to_the_same_proof() -> anyhow::R
     assert_eq!(verify.code, Some(0), "{verify}");
     Ok(())
 }
+
+#[test]
+fn deleting_the_test_that_failed_on_the_base_is_no_evidence() -> anyhow::Result<()> {
+    let env = TestEnv::new()?;
+    let repo = project(&env, "repo", &[("tests/add.sh", ADD_TEST)])?;
+    let before = main_commit(&env, &repo)?;
+    // An agent that wants to look done: it drops the failing test instead of fixing add.
+    let agent =
+        format!("cmd:sh {}", env.write("drop.sh", "rm tests/add.sh\necho done\n")?.display());
+    let output = env.omk(&repo, &["run", "fix add in lib.sh", "--agent", &agent, "--accept"])?;
+    assert_ne!(output.code, Some(0), "{output}");
+    let goal = latest_goal(&env, &repo)?;
+    let proof = proof(&repo, &goal)?;
+    assert_eq!(proof["readiness"], "gates_failing", "{output}");
+    assert!(gap_kinds(&proof).contains(&"no_test_fails_without_change".to_owned()));
+    let fail_to_pass = &proof["oracle"]["fail_to_pass"];
+    assert_eq!(fail_to_pass["flips"], serde_json::json!([]));
+    // The check ran with the removal applied, so the baseline's failure does not count.
+    assert_eq!(fail_to_pass["check"]["test_paths"], serde_json::json!(["tests/add.sh"]));
+    assert_eq!(fail_to_pass["check"]["gates"][0]["failed"], false);
+    assert!(event_kinds(&repo, &goal)?.contains(&"fail_to_pass_started".to_owned()));
+    let refused = env.omk(&repo, &["accept", &goal, "--approve-gate-surface"])?;
+    assert_eq!(refused.code, Some(1), "{refused}");
+    assert_eq!(main_commit(&env, &repo)?, before, "nothing was merged");
+    Ok(())
+}

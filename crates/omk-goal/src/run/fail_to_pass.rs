@@ -54,9 +54,14 @@ impl Controller<'_> {
         let files: Vec<_> = changes.files.into_iter().map(changed_file).collect();
         let tests = test_files(&files);
         let specs = check_gates(&self.config.gates, &state.oracle_gates);
-        let from_baseline = specs.iter().any(|spec| {
-            state.baseline_exited_failing.contains(&spec.name) && state.passed_on_tree(&spec.name)
-        });
+        // A change that removes a test could pass by dropping the one that failed on the base,
+        // so the baseline counts only when it removes none; otherwise the check runs with the
+        // removal applied.
+        let from_baseline = tests.remove.is_empty()
+            && specs.iter().any(|spec| {
+                state.baseline_exited_failing.contains(&spec.name)
+                    && state.passed_on_tree(&spec.name)
+            });
         let scratch_path = Layout::new(&self.repo.root).fail_to_pass_worktree(&state.goal_id);
         let mut checked = FailToPassChecked {
             tree_id: tree_id.clone(),

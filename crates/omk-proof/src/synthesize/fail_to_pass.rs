@@ -5,7 +5,7 @@
 #[cfg(doc)]
 use crate::readiness::Readiness;
 
-use omk_events::{FailToPassChecked, GateKind, GatePhase, GoalKind};
+use omk_events::{FailToPassChecked, FileOperation, GateKind, GatePhase, GoalKind};
 
 use crate::{
     gap::Gap,
@@ -49,8 +49,18 @@ impl Synthesizer {
                     && gate.counting_no_tests == 0
             })
             .collect();
+        // The baseline speaks only through the check of the proposed tree, and not for a change
+        // that removes a test file: it could pass by dropping the test that failed on the base.
+        let baseline_counts = checked.is_some_and(|checked| {
+            !checked.test_paths.iter().any(|path| {
+                self.changed_files.iter().any(|file| {
+                    (file.path == *path && file.operation == FileOperation::Deleted)
+                        || file.renamed_from.as_ref() == Some(path)
+                })
+            })
+        });
         let mut flips = Vec::new();
-        for gate in &passing {
+        for gate in passing.iter().filter(|_| baseline_counts) {
             let baseline = self
                 .gates
                 .iter()
