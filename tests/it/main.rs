@@ -7,6 +7,7 @@ mod config;
 mod controller;
 mod counted;
 mod env;
+mod fail_to_pass;
 mod gates;
 mod proof_verify;
 mod real_kimi;

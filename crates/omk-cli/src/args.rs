@@ -242,6 +242,12 @@ pub struct RunArgs {
     #[arg(long)]
     pub no_gate_cache: bool,
 
+    /// Waive the fail-to-pass rule: a bugfix or test goal (or a feature goal that adds tests)
+    /// then needs no test that fails without its change; the proof names the waiver ([oracle]
+    /// fail_to_pass = false in omk.toml waives it for every goal)
+    #[arg(long)]
+    pub no_fail_to_pass: bool,
+
     /// The goal's kind, instead of the one omk infers from the prompt; it picks the oracle gates
     /// ([oracle] in omk.toml)
     #[arg(long, value_enum, value_name = "KIND")]

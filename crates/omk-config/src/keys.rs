@@ -44,9 +44,14 @@ const fn value(name: &'static str, user: bool) -> Key {
     Key { name, shape: Shape::Value, user }
 }
 
-/// The goal kinds, the names of `[oracle]`, as `GoalKind` displays them.
-pub(crate) const GOAL_KIND_NAMES: [&str; 7] =
-    ["feature", "bugfix", "refactor", "rewrite", "docs", "test", "chore"];
+/// The key of `[oracle]` that is no goal kind: `fail_to_pass = false` waives the fail-to-pass
+/// rule.
+pub(crate) const FAIL_TO_PASS_KEY: &str = "fail_to_pass";
+
+/// The names `[oracle]` takes: the goal kinds (as `GoalKind` displays them), then
+/// `fail_to_pass`.
+pub(crate) const ORACLE_NAMES: [&str; 8] =
+    ["feature", "bugfix", "refactor", "rewrite", "docs", "test", "chore", FAIL_TO_PASS_KEY];
 
 /// The keys of `[review]`.
 pub(crate) const REVIEW_KEYS: &[&str] = &[
@@ -142,7 +147,7 @@ pub(crate) const SECTIONS: &[Key] = &[
     },
     Key {
         name: "oracle",
-        shape: Shape::Map { names: Some(&GOAL_KIND_NAMES), entry: None },
+        shape: Shape::Map { names: Some(&ORACLE_NAMES), entry: None },
         user: false,
     },
     Key {

@@ -7,7 +7,7 @@ use toml::Spanned;
 
 use omk_events::GoalKind;
 
-use crate::keys::{GOAL_KIND_NAMES, Problem, REVIEW_KEYS, unknown_key};
+use crate::keys::{FAIL_TO_PASS_KEY, ORACLE_NAMES, Problem, REVIEW_KEYS, unknown_key};
 
 /// The sections of `omk.toml` the controller reads itself.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -56,6 +56,9 @@ impl Default for ReviewConfig {
 pub struct OracleConfig {
     /// The configured gate names of each kind; kinds not listed take the default.
     pub gates: BTreeMap<GoalKind, Vec<String>>,
+    /// Whether `fail_to_pass = false` waives the fail-to-pass rule: bugfix and test goals (and
+    /// feature goals that add tests) then need no test that fails without their change.
+    pub waive_fail_to_pass: bool,
 }
 
 /// The paths a change must not touch when `forbidden_paths` is not set.
@@ -123,10 +126,17 @@ pub(crate) fn parse_goal_config(text: &str) -> Result<GoalConfig, Problem> {
     }
     for (key, value) in file.oracle.unwrap_or_default() {
         let at = value.span().start;
+        if key.get_ref() == FAIL_TO_PASS_KEY {
+            let required = value.get_ref().as_bool().ok_or_else(|| {
+                error_at(at, "[oracle] fail_to_pass must be true or false".to_owned())
+            })?;
+            config.oracle.waive_fail_to_pass = !required;
+            continue;
+        }
         let Some(kind) = GOAL_KINDS.iter().find(|kind| kind.to_string() == *key.get_ref()) else {
             return Err(error_at(
                 key.span().start,
-                unknown_key("in [oracle]", key.get_ref(), &GOAL_KIND_NAMES),
+                unknown_key("in [oracle]", key.get_ref(), &ORACLE_NAMES),
             ));
         };
         let gates = strings(&value, "oracle", key.get_ref(), at, &error_at)?;
@@ -226,6 +236,10 @@ mod tests {
         assert_eq!(config.oracle.gates[&GoalKind::Feature], ["test", "e2e"]);
         assert_eq!(config.oracle.gates[&GoalKind::Docs], [""; 0]);
         assert_eq!(config.oracle.gates.len(), 2);
+        assert!(!config.oracle.waive_fail_to_pass);
+        let waived = parse_goal_config("[oracle]\nfail_to_pass = false\n").unwrap();
+        assert!(waived.oracle.waive_fail_to_pass);
+        assert!(waived.oracle.gates.is_empty());
     }
 
     #[test]
@@ -252,6 +266,10 @@ mod tests {
             "2:16: [review] allow_binary must be true or false",
         );
         check("[oracle]\ndocs = \"test\"\n", "2:8: [oracle] docs must be an array of strings");
+        check(
+            "[oracle]\nfail_to_pass = \"no\"\n",
+            "2:16: [oracle] fail_to_pass must be true or false",
+        );
         check(
             "[review]\nsecrets_allow = [\"(\"]\n",
             "2:17: [review] secrets_allow has an invalid regular expression \"(\": \

@@ -147,6 +147,13 @@ pub enum Event {
     TaskProposed(crate::team::TaskProposed),
     /// A run of the goal started: the sandbox its processes are confined by.
     SandboxApplied(crate::sandbox::SandboxApplied),
+    /// The goal needs no test that fails without its change: a person waived the rule.
+    FailToPassWaived(crate::oracle::FailToPassWaived),
+    /// omk started the required test gates on the base tree with the change's test files.
+    FailToPassStarted(crate::oracle::FailToPassStarted),
+    /// The required test gates ran on the base tree with the change's test files (or needed
+    /// not run): which fail there.
+    FailToPassChecked(crate::oracle::FailToPassChecked),
     /// An event of a kind this build does not know, written by a newer omk: kept whole, shown
     /// by replay, ignored by the proof.
     ///
@@ -252,6 +259,9 @@ kinds! {
     "task_taken_out" => TaskTakenOut,
     "task_proposed" => TaskProposed,
     "sandbox_applied" => SandboxApplied,
+    "fail_to_pass_waived" => FailToPassWaived,
+    "fail_to_pass_started" => FailToPassStarted,
+    "fail_to_pass_checked" => FailToPassChecked,
 }
 
 /// Deserializes an event, keeping one of a kind this build does not know as

@@ -67,6 +67,16 @@ impl GateFinished {
         self.exit_code == Some(0) && !self.timed_out && self.spawn_error.is_none()
     }
 
+    /// Returns whether the gate ran to its end and exited non-zero: its checks failed, rather
+    /// than it not starting, timing out or being killed.
+    ///
+    /// This is what "fails without the change" means for fail-to-pass evidence.
+    pub fn exited_failing(&self) -> bool {
+        matches!(self.exit_code, Some(code) if code != 0)
+            && !self.timed_out
+            && self.spawn_error.is_none()
+    }
+
     /// Returns why the gate failed, `None` when it passed: it could not start, timed out,
     /// exited non-zero or was killed, or it is a test gate that ran no tests without
     /// `allow_no_tests`.

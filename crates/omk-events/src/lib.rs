@@ -32,6 +32,7 @@ mod gate;
 pub mod hash;
 mod ids;
 mod log;
+mod oracle;
 mod read;
 mod sandbox;
 mod team;
@@ -59,6 +60,10 @@ pub use crate::gate::{COUNTED_RUNNERS, GateFinished, GateKind, GatePhase, TestCo
 pub use crate::hash::EventHash;
 pub use crate::ids::{GoalId, InvalidGoalId, Seq, short_id};
 pub use crate::log::{EventLog, Opened};
+pub use crate::oracle::{
+    FailToPassChecked, FailToPassRun, FailToPassSkip, FailToPassStarted, FailToPassWaived,
+    FailToPassWaiver,
+};
 pub use crate::read::{LogReader, Poll, ReadLog, Verified, read_log, verify};
 pub use crate::sandbox::{SandboxApplied, SandboxMode, ToolchainCache};
 pub use crate::team::{

@@ -351,6 +351,9 @@ impl Event {
             | Self::RecoveryPerformed(_)
             | Self::ApprovalDecided(_)
             | Self::AgentActivity(_)
+            | Self::FailToPassWaived(_)
+            | Self::FailToPassStarted(_)
+            | Self::FailToPassChecked(_)
             | Self::Unknown(_) => false,
         }
     }

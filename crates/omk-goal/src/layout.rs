@@ -136,6 +136,13 @@ impl Layout {
         self.verify_dir(goal).join(format!("rerun-{n}"))
     }
 
+    /// Returns `.omk/verify/<goal-id>/fail-to-pass`, the scratch worktree in which a goal's
+    /// required test gates run on the base tree with the change's test files; removed
+    /// afterwards.
+    pub fn fail_to_pass_worktree(&self, goal: &GoalId) -> PathBuf {
+        self.verify_dir(goal).join("fail-to-pass")
+    }
+
     /// Returns `.omk/keys/signing`, the signing key `omk key generate` writes by default (its
     /// public key is beside it, with `.pub`).
     pub fn default_signing_key(&self) -> PathBuf {
@@ -233,6 +240,12 @@ pub(crate) mod artifacts {
 
     /// Returns the directory of the gate logs of an `omk gates run`, in its run directory.
     pub(crate) const CHECKOUT_GATE_LOGS: &str = "artifacts/gates";
+
+    /// Returns the directory of the logs of the fail-to-pass check of the proposed tree
+    /// `tree_id`: its required test gates on the base tree with the change's test files.
+    pub(crate) fn fail_to_pass_logs(tree_id: &str) -> String {
+        gate_logs("fail-to-pass", tree_id)
+    }
 
     /// Returns where the diff of the proposed tree `tree_id` is kept.
     pub(crate) fn diff(tree_id: &str) -> String {

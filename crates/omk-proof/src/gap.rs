@@ -202,6 +202,18 @@ pub enum Gap {
         /// Why, as the sandbox recorded it.
         reason: String,
     },
+    /// The goal's kind needs a required test gate that fails without the change and passes
+    /// with it, and none does.
+    NoTestFailsWithoutChange {
+        /// The required test gates that ran on the base tree with the change's test files (and
+        /// passed there); empty when none ran.
+        gates: Vec<String>,
+        /// The change's test files; empty when it has none.
+        test_paths: Vec<String>,
+    },
+    /// The goal's kind needs a test that fails without the change, and omk has not yet run the
+    /// tests on the base tree with the change's test files.
+    FailToPassNotChecked,
 }
 
 impl Gap {
@@ -219,7 +231,9 @@ impl Gap {
             | Self::NoRequiredGate
             | Self::RequiredGateFailed { .. }
             | Self::OracleGateMissing { .. }
-            | Self::NoTestGate => Readiness::GatesFailing,
+            | Self::NoTestGate
+            | Self::NoTestFailsWithoutChange { .. }
+            | Self::FailToPassNotChecked => Readiness::GatesFailing,
             Self::RequiredGateRanNoTests { .. }
             | Self::TestsNotCounted { .. }
             | Self::NoCountedTests { .. } => Readiness::NoTestsRan,
@@ -362,6 +376,28 @@ impl Gap {
             Self::Unconfined { reason } => {
                 format!("the agent and the gates ran unconfined, without a sandbox: {reason}")
             }
+            Self::NoTestFailsWithoutChange { gates, test_paths } => {
+                match (gates.is_empty(), test_paths.is_empty()) {
+                    (_, true) => "no test fails without this change: it adds or changes no test \
+                              file, and no required test gate failed on the base tree"
+                        .to_owned(),
+                    (true, false) => format!(
+                        "no test fails without this change: no required test gate ran on the base \
+                     tree with its test files ({})",
+                        test_paths.join(", ")
+                    ),
+                    (false, false) => format!(
+                        "no test fails without this change: {} passed on the base tree with its \
+                     test files ({})",
+                        gates.join(", "),
+                        test_paths.join(", ")
+                    ),
+                }
+            }
+            Self::FailToPassNotChecked => "omk has not run the tests on the base tree with the \
+                                           change's test files, to see one fail without the \
+                                           change"
+                .to_owned(),
         }
     }
 
@@ -463,6 +499,21 @@ impl Gap {
                 worktree, then accept it yourself with `omk accept` (`omk run --accept` does not \
                 merge an unconfined run), or run it again with the sandbox on"
                 .to_owned(),
+            Self::NoTestFailsWithoutChange { gates, test_paths }
+                if gates.is_empty() && !test_paths.is_empty() =>
+            {
+                "configure a required test gate in omk.toml ([[gates]] with kind = \"test\") \
+                 that runs the change's tests, and run again"
+                    .to_owned()
+            }
+            Self::NoTestFailsWithoutChange { .. } => {
+                "add a test that reproduces the bug: it must fail on the base tree and pass with \
+                 the change (`omk resume --prompt \"add a test that fails without the fix\"`); \
+                 or, if no test can show it, waive the rule with `omk run --no-fail-to-pass` or \
+                 `[oracle] fail_to_pass = false` in omk.toml"
+                    .to_owned()
+            }
+            Self::FailToPassNotChecked => "run the goal to the end with `omk resume`".to_owned(),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The proof's data model: every field explicit and typed, in the order it is written.
 
+mod fail_to_pass;
 mod run;
 
 use chrono::{DateTime, Utc};
@@ -16,6 +17,10 @@ use crate::{
     readiness::{ProofStatus, Readiness},
 };
 
+pub use self::fail_to_pass::{
+    FailToPassCheck, FailToPassCheckGate, FailToPassEvidence, FailToPassFlip, FailToPassRule,
+    FailToPassSource,
+};
 pub use self::run::{
     AgentEvidence, BudgetEvidence, BudgetUsed, CommitEvidence, DecisionRecord, GateSurfaceEvidence,
     GitEvidence, HumanDecision, IntegrationDecision, IntegrationEvidence, OracleEvidence,

@@ -3,6 +3,7 @@
 //! [`Synthesizer`] keeps only what the proof shows (the latest run of each gate, the latest
 //! review of each check, running totals), so its memory follows the proof, not the log.
 
+mod fail_to_pass;
 mod ladder;
 
 use std::borrow::Borrow;
@@ -11,8 +12,7 @@ use chrono::{DateTime, Utc};
 
 use omk_events::{
     ApprovalDecided, ArtifactRef, BudgetExhausted, ChangedFile, DecisionMade, DecisionSubject,
-    Envelope, Event, GateFinished, GateKind, GatePhase, GateSurfaceChecked, GoalClassified,
-    GoalCreated, GoalId, ReviewFinished, ReviewStarted, SandboxApplied, SandboxMode, Seq,
+    Envelope, Event, FailToPassChecked, FailToPassWaiver, GateFinished, GateKind, GatePhase, GateSurfaceChecked, GoalClassified, GoalCreated, GoalId, ReviewFinished, ReviewStarted, SandboxApplied, SandboxMode, Seq,
 };
 
 use crate::{
@@ -88,6 +88,10 @@ pub struct Synthesizer {
     /// Why a run of the goal was unconfined, the first time one was: what it wrote cannot be
     /// known, whatever later runs did.
     unconfined: Option<String>,
+    /// Who waived the fail-to-pass rule, if anyone did.
+    fail_to_pass_waiver: Option<FailToPassWaiver>,
+    /// The latest fail-to-pass check of each proposed tree.
+    fail_to_pass_checks: Vec<FailToPassChecked>,
 }
 
 #[derive(Debug)]
@@ -367,6 +371,12 @@ impl Synthesizer {
                     self.unconfined = Some(why);
                 }
                 self.sandbox = Some(applied.clone());
+            Event::FailToPassWaived(waived) => self.fail_to_pass_waiver = Some(waived.by),
+            // A check that started and did not finish says nothing; its rerun does.
+            Event::FailToPassStarted(_) => {}
+            Event::FailToPassChecked(checked) => {
+                self.fail_to_pass_checks.retain(|it| it.tree_id != checked.tree_id);
+                self.fail_to_pass_checks.push(checked.clone());
             }
             // `apply` hands the team's kinds (`Event::is_team`) to the team fold.
             _ => {}

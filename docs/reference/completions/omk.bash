@@ -1763,7 +1763,7 @@ _omk() {
             return 0
             ;;
         omk__subcmd__run)
-            opts="-C -q -v -h -V --slices --plan --max-agents --retries --lease --agent --gate --max-parallel-gates --no-gate-cache --kind --budget-time --budget-tokens --budget-usd --max-turns --accept --json --color --progress --quiet --verbose --help --version"
+            opts="-C -q -v -h -V --slices --plan --max-agents --retries --lease --agent --gate --max-parallel-gates --no-gate-cache --no-fail-to-pass --kind --budget-time --budget-tokens --budget-usd --max-turns --accept --json --color --progress --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -82,6 +82,7 @@ complete -c omk -n "__fish_omk_using_subcommand run" -l progress -d 'Show live p
 always\t'Also when stderr is a file or a pipe, one line per event'
 never\t'Never'"
 complete -c omk -n "__fish_omk_using_subcommand run" -l no-gate-cache -d 'Run every gate even when the gate cache has its result for the same tree (fresh results are still stored)'
+complete -c omk -n "__fish_omk_using_subcommand run" -l no-fail-to-pass -d 'Waive the fail-to-pass rule: a bugfix or test goal (or a feature goal that adds tests) then needs no test that fails without its change; the proof names the waiver ([oracle] fail_to_pass = false in omk.toml waives it for every goal)'
 complete -c omk -n "__fish_omk_using_subcommand run" -l accept -d 'Accept and merge the change when, and only when, every check passes (the proof names this policy as the one who accepted)'
 complete -c omk -n "__fish_omk_using_subcommand run" -l json -d 'Print results as JSON on stdout, with a schema_version, and no progress on stderr'
 complete -c omk -n "__fish_omk_using_subcommand run" -s q -l quiet -d 'Print nothing but the result and errors: no progress, no warnings'

@@ -53,6 +53,7 @@ pub(crate) fn run_demo(ctx: &Context, args: &DemoArgs) -> Result<u8, CliError> {
         &[],
         super::run::GateRun { max_parallel_gates: None, reuse_cache: true },
         false,
+        false,
     )?;
     drop(progress);
     if ctx.json {

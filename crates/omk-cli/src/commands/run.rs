@@ -66,6 +66,7 @@ pub(crate) fn run_run(ctx: &Context, args: &RunArgs) -> Result<u8, CliError> {
         &args.gates,
         GateRun { max_parallel_gates: args.max_parallel_gates, reuse_cache: !args.no_gate_cache },
         args.accept,
+        args.no_fail_to_pass,
     )?;
     finish(ctx, &outcome)
 }
@@ -115,6 +116,7 @@ pub(crate) fn run_goal(
     gates: &[String],
     gate_run: GateRun,
     accept: bool,
+    waive_fail_to_pass: bool,
 ) -> Result<RunOutcome, CliError> {
     with_progress(ctx, progress, gate_run, accept, |env| {
         shared::runtime()?.block_on(omk_goal::run_goal(RunRequest {
@@ -126,6 +128,7 @@ pub(crate) fn run_goal(
             extra_gates: gates,
             team,
             env,
+            waive_fail_to_pass,
         }))
     })
 }

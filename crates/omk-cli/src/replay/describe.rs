@@ -57,6 +57,41 @@ pub(crate) fn describe(event: &Event, root: Option<&Path>) -> (&'static str, Str
         | Event::QueueLanded(_)
         | Event::QueueReverted(_)
         | Event::TaskTakenOut(_) => ("queue", describe_queue(event)),
+        Event::FailToPassWaived(_) | Event::FailToPassStarted(_) | Event::FailToPassChecked(_) => {
+            ("oracle", describe_fail_to_pass(event))
+        }
+    }
+}
+
+/// Describes the fail-to-pass step: its waiver, its start and which gates fail without the
+/// change.
+fn describe_fail_to_pass(event: &Event) -> String {
+    match event {
+        Event::FailToPassWaived(waived) => {
+            format!("fail-to-pass evidence waived by {}", waived.by)
+        }
+        Event::FailToPassStarted(started) => format!(
+            "running {} on the base tree with the change's test files",
+            started.gates.join(", ")
+        ),
+        Event::FailToPassChecked(checked) if checked.gates.is_empty() => match checked.skipped {
+            Some(why) => format!("fail-to-pass: nothing to run on the base tree: {why}"),
+            None => "fail-to-pass: nothing ran on the base tree".to_owned(),
+        },
+        Event::FailToPassChecked(checked) => {
+            let failing: Vec<&str> = checked
+                .gates
+                .iter()
+                .filter(|it| it.run.exited_failing())
+                .map(|it| it.run.name.as_str())
+                .collect();
+            if failing.is_empty() {
+                "fail-to-pass: every test gate passes without the change".to_owned()
+            } else {
+                format!("fail-to-pass: {} fails without the change", failing.join(", "))
+            }
+        }
+        other => elsewhere(other),
     }
 }
 

@@ -35,6 +35,7 @@ pub(crate) fn run(
             extra_gates: &[],
             team: goal.team,
             env: environment.run_env(&SystemClock, on_event, goal.reuse_cached_gates),
+            waive_fail_to_pass: false,
         }))
         .expect("the goal runs")
 }

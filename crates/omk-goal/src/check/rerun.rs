@@ -248,14 +248,14 @@ impl Outcome {
 }
 
 /// Removes the scratch worktree when dropped, so an error or a panic leaves none behind.
-struct Scratch<'a> {
-    repo: &'a Repo,
-    path: PathBuf,
-    removed: bool,
+pub(crate) struct Scratch<'a> {
+    pub(crate) repo: &'a Repo,
+    pub(crate) path: PathBuf,
+    pub(crate) removed: bool,
 }
 
 impl Scratch<'_> {
-    fn remove(mut self) -> Result<(), Error> {
+    pub(crate) fn remove(mut self) -> Result<(), Error> {
         self.removed = true;
         omk_worktree::remove_scratch(self.repo, &self.path)?;
         Ok(())

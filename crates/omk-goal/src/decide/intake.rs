@@ -421,6 +421,7 @@ mod tests {
                 (GoalKind::Docs, vec!["docs-build".to_owned()]),
                 (GoalKind::Bugfix, Vec::new()),
             ]),
+            waive_fail_to_pass: false,
         };
         assert_eq!(oracle_gates(GoalKind::Docs, &configured, &gates), ["docs-build"]);
         assert_eq!(oracle_gates(GoalKind::Bugfix, &configured, &gates), [""; 0]);

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use omk_events::{
     AgentStatus, ChangesCaptured, DecisionSubject, Envelope, Event, GateFinished, GatePhase,
-    GoalCreated, GoalId, Seq, WorktreeCreated,
+    GoalCreated, GoalId, GoalKind, Seq, WorktreeCreated,
 };
 use omk_proof::BudgetMeter;
 
@@ -36,6 +36,9 @@ pub(crate) enum Next {
     Surface,
     /// Run the gates on the proposed tree, those not yet finished there.
     Gates,
+    /// Run the required test gates on the base tree with the change's test files, to see one
+    /// fail without the change.
+    FailToPass,
     /// Run the review wall on the proposed tree.
     Review,
     /// Every step is done: the change waits for acceptance.
@@ -145,6 +148,18 @@ pub(crate) struct GoalState {
     /// Whether the log's last event ends a run (a halt or the end of the pipeline), so a run
     /// that resumes knows whether the previous one crashed.
     pub(crate) ended_cleanly: bool,
+    /// The goal's kind, once classified.
+    pub(crate) goal_kind: Option<GoalKind>,
+    /// The gates that prove the goal's kind, once classified.
+    pub(crate) oracle_gates: Vec<String>,
+    /// Whether the fail-to-pass rule was waived for the goal.
+    pub(crate) fail_to_pass_waived: bool,
+    /// The proposed trees whose fail-to-pass check is recorded.
+    fail_to_pass_checked: BTreeSet<String>,
+    /// Baseline gates whose latest run ran to its end and exited non-zero, by name.
+    pub(crate) baseline_exited_failing: BTreeSet<String>,
+    /// Proposed-phase gates whose latest run on a tree passed, by tree, by name.
+    gates_passed: BTreeMap<String, BTreeSet<String>>,
 }
 
 impl GoalState {
@@ -178,6 +193,12 @@ impl GoalState {
             rejected: false,
             last_seq: None,
             ended_cleanly: false,
+            goal_kind: None,
+            oracle_gates: Vec::new(),
+            fail_to_pass_waived: false,
+            fail_to_pass_checked: BTreeSet::new(),
+            baseline_exited_failing: BTreeSet::new(),
+            gates_passed: BTreeMap::new(),
         }
     }
 
@@ -210,7 +231,15 @@ impl GoalState {
         self.last_seq = Some(envelope.seq);
         self.ended_cleanly = false;
         match &envelope.event {
-            Event::GoalClassified(_) => self.classified = true,
+            Event::GoalClassified(classified) => {
+                self.classified = true;
+                self.goal_kind = Some(classified.goal_kind);
+                self.oracle_gates.clone_from(&classified.oracle_gates);
+            }
+            Event::FailToPassWaived(_) => self.fail_to_pass_waived = true,
+            Event::FailToPassChecked(checked) => {
+                self.fail_to_pass_checked.insert(checked.tree_id.clone());
+            }
             Event::BudgetSet(_) => self.warned.clear(),
             Event::BudgetWarned(warned) => {
                 self.warned.insert(warned.resource.to_string());
@@ -281,6 +310,7 @@ impl GoalState {
             | Event::ApprovalDecided(_)
             | Event::AgentActivity(_)
             | Event::RecoveryPerformed(_)
+            | Event::FailToPassStarted(_)
             | Event::Unknown(_) => {}
             Event::TaskGraphPlanned(planned) => {
                 self.team = Some(crate::team::fold::TeamState::new(planned));
@@ -312,10 +342,21 @@ impl GoalState {
                 } else {
                     self.baseline_failed.remove(&gate.name);
                 }
+                if gate.exited_failing() {
+                    self.baseline_exited_failing.insert(gate.name.clone());
+                } else {
+                    self.baseline_exited_failing.remove(&gate.name);
+                }
             }
             GatePhase::Proposed => {
                 if let Some(tree) = &gate.tree_id {
                     self.gates_done.entry(tree.clone()).or_default().insert(gate.name.clone());
+                    let passed = self.gates_passed.entry(tree.clone()).or_default();
+                    if gate.failure().is_none() {
+                        passed.insert(gate.name.clone());
+                    } else {
+                        passed.remove(&gate.name);
+                    }
                 }
             }
             GatePhase::Integration => {}
@@ -412,10 +453,28 @@ impl GoalState {
         {
             return Next::Gates;
         }
+        if self.needs_fail_to_pass() && !self.fail_to_pass_checked.contains(tree) {
+            return Next::FailToPass;
+        }
         match self.reviews.get(tree) {
             Some((checks, done)) if checks.iter().all(|it| done.contains(it)) => Next::Done,
             _ => Next::Review,
         }
+    }
+
+    /// Returns whether the goal's kind needs a test that fails without the change (bugfix and
+    /// test goals, and feature goals, whose check finds out whether the change adds tests),
+    /// unless the rule was waived.
+    pub(crate) fn needs_fail_to_pass(&self) -> bool {
+        let kind_needs =
+            matches!(self.goal_kind, Some(GoalKind::Bugfix | GoalKind::Test | GoalKind::Feature));
+        kind_needs && !self.fail_to_pass_waived
+    }
+
+    /// Returns whether gate `name`'s latest run on the proposed tree passed.
+    pub(crate) fn passed_on_tree(&self, name: &str) -> bool {
+        let passed = self.tree.as_ref().and_then(|tree| self.gates_passed.get(tree));
+        passed.is_some_and(|passed| passed.contains(name))
     }
 
     /// Returns the names in `gates` with no baseline result yet.
@@ -442,7 +501,7 @@ mod tests {
     use chrono::{TimeZone, Utc};
     use omk_events::{
         AgentFinished, AgentStarted, ChangesCommitted, ClassificationSource, GoalClassified,
-        GoalKind, GoalPaused, GoalResumed, ReviewFinished, ReviewStarted, ReviewStatus,
+        GoalPaused, GoalResumed, ReviewFinished, ReviewStarted, ReviewStatus,
     };
 
     use super::*;
@@ -543,6 +602,15 @@ mod tests {
         let gates = ["test".to_owned()];
         assert_eq!(log.state().next_with(Some(&gates)), Next::Gates);
         assert_eq!(log.state().missing_gates(&gates), gates);
+        assert_eq!(log.state().next(), Next::FailToPass);
+        log.push(Event::FailToPassChecked(omk_events::FailToPassChecked {
+            tree_id: "t1".into(),
+            base_commit: "base".into(),
+            test_paths: Vec::new(),
+            checked_tree_id: None,
+            gates: Vec::new(),
+            skipped: Some(omk_events::FailToPassSkip::NoTestFiles),
+        }));
         assert_eq!(log.state().next(), Next::Review);
         log.push(Event::ReviewStarted(ReviewStarted {
             tree_id: "t1".into(),
@@ -598,6 +666,34 @@ mod tests {
         assert_eq!(log.state().next(), Next::Agent { follow_up: Some("also add a test".into()) });
         log.push(Event::AgentStarted(AgentStarted { agent: "script:x".into() }));
         assert_eq!(log.state().next(), Next::Agent { follow_up: None });
+    }
+
+    #[test]
+    fn a_waived_or_docs_goal_has_no_fail_to_pass_step() {
+        let mut log = Log::new();
+        through_agent(&mut log);
+        log.push(captured("t1", 1)).push(Event::GateSurfaceChecked(
+            omk_events::GateSurfaceChecked {
+                tree_id: "t1".into(),
+                base_digest: "a".into(),
+                proposed_digest: "a".into(),
+                changed_paths: Vec::new(),
+            },
+        ));
+        let mut waived = Log { events: log.events.clone() };
+        assert_eq!(log.state().next(), Next::Commit);
+        waived.push(Event::FailToPassWaived(omk_events::FailToPassWaived {
+            by: omk_events::FailToPassWaiver::Flag,
+        }));
+        assert!(log.state().needs_fail_to_pass());
+        assert!(!waived.state().needs_fail_to_pass());
+        let mut docs = Log::new();
+        docs.push(Event::GoalClassified(GoalClassified {
+            goal_kind: GoalKind::Docs,
+            source: ClassificationSource::User,
+            oracle_gates: Vec::new(),
+        }));
+        assert!(!docs.state().needs_fail_to_pass());
     }
 
     #[test]

@@ -86,6 +86,10 @@ pub struct RunRequest<'a> {
     pub team: Option<TeamRequest<'a>>,
     /// What the run needs from its caller.
     pub env: RunEnv<'a>,
+    /// Waive the fail-to-pass rule (`--no-fail-to-pass`): the goal needs no test that fails
+    /// without its change; the proof names the waiver. `[oracle] fail_to_pass = false` in
+    /// `omk.toml` waives it too.
+    pub waive_fail_to_pass: bool,
 }
 
 /// What a team run asks for: where its tasks come from and how many agents run at once.
@@ -131,7 +135,17 @@ pub struct ResumeRequest<'a> {
 /// repository, a repository without commits, a detached HEAD, an invalid `omk.toml` or an
 /// agent that cannot run is an error and leaves no goal behind.
 pub async fn run_goal(request: RunRequest<'_>) -> Result<RunOutcome, Error> {
-    let RunRequest { repo_dir, prompt, agent, kind, budget, extra_gates, team, env } = request;
+    let RunRequest {
+        repo_dir,
+        prompt,
+        agent,
+        kind,
+        budget,
+        extra_gates,
+        team,
+        env,
+        waive_fail_to_pass,
+    } = request;
     let prompt = prompt.trim();
     if prompt.is_empty() {
         return Err(Error::EmptyPrompt);
@@ -186,12 +200,23 @@ pub async fn run_goal(request: RunRequest<'_>) -> Result<RunOutcome, Error> {
         extra_gates: extra_gates.to_vec(),
     };
     let state = GoalState::new(goal_id.clone(), created.clone());
+    // The waiver is recorded once, with the goal, so a resumed run keeps it.
+    let waiver = if waive_fail_to_pass {
+        Some(omk_events::FailToPassWaiver::Flag)
+    } else if config.goal.oracle.waive_fail_to_pass {
+        Some(omk_events::FailToPassWaiver::Config)
+    } else {
+        None
+    };
     let mut ctl = Controller::new(log, state, repo, paths, config, Some(agent), env)?;
     ctl.kind = kind;
     ctl.team_agents = team_agents;
     ctl.rec.record(Event::GoalCreated(created))?;
     if budget != BudgetLimits::default() {
         ctl.rec.record(Event::BudgetSet(BudgetSet { limits: budget }))?;
+    }
+    if let Some(by) = waiver {
+        ctl.rec.record(Event::FailToPassWaived(omk_events::FailToPassWaived { by }))?;
     }
     if let Some(planned) = planned {
         ctl.rec.record(Event::TaskGraphPlanned(planned))?;
@@ -285,6 +310,7 @@ pub(crate) fn describe_next(next: &Next) -> &'static str {
         Next::Commit => "the commit",
         Next::Surface => "the gate surface check",
         Next::Gates => "the gates",
+        Next::FailToPass => "the fail-to-pass check",
         Next::Review => "the review",
         Next::Done => "the end of the pipeline",
     }
@@ -472,6 +498,7 @@ impl Controller<'_> {
                 Next::Commit => self.commit()?,
                 Next::Surface => self.check_surface()?,
                 Next::Gates => self.run_gate_step(stopper, GatePhase::Proposed).await?,
+                Next::FailToPass => self.run_fail_to_pass(stopper).await?,
                 Next::Review => self.review()?,
                 Next::Done => Flow::Stop,
             };

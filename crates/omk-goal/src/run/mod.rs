@@ -8,6 +8,7 @@
 pub(crate) mod accept_step;
 pub(crate) mod control;
 pub(crate) mod controller;
+pub(crate) mod fail_to_pass;
 pub(crate) mod gates;
 pub(crate) mod review;
 pub(crate) mod steps;

@@ -46,6 +46,7 @@ fn run(
         extra_gates,
         team: None,
         env: environment.run_env(&clock, observer, true),
+        waive_fail_to_pass: false,
     }))?;
     Ok((outcome, seen.into_inner().expect("not poisoned")))
 }
@@ -72,7 +73,8 @@ fn the_demo_goal_passes_its_gates_and_awaits_the_review_wall() -> TestResult {
         seen.starts_with(
             "goal_created goal_classified worktree_created gate_finished gate_finished \
              agent_started agent_finished changes_captured changes_committed \
-             gate_surface_checked gate_finished gate_finished review_started"
+             gate_surface_checked gate_finished gate_finished fail_to_pass_checked \
+             review_started"
         ),
         "{seen}"
     );
@@ -91,6 +93,13 @@ fn the_demo_goal_passes_its_gates_and_awaits_the_review_wall() -> TestResult {
         .map(|gate| (gate.name.as_str(), gate.passed))
         .collect();
     assert_eq!(baseline, [("test", false), ("syntax", true)]);
+    // So the bugfix shows a test that fails without it, from the baseline, with no extra run.
+    let fail_to_pass = proof.oracle.as_ref().and_then(|it| it.fail_to_pass.as_ref());
+    let flips: Vec<(&str, omk_proof::FailToPassSource)> = fail_to_pass
+        .map(|it| it.flips.iter().map(|flip| (flip.gate.as_str(), flip.source)).collect())
+        .unwrap_or_default();
+    assert_eq!(flips, [("test", omk_proof::FailToPassSource::Baseline)]);
+    assert!(!seen.contains("fail_to_pass_started"), "{seen}");
     assert_eq!(proof.commits.len(), 1, "the change is committed on the goal's branch");
     assert_eq!(proof.git.dirty, Some(false));
     // The fix touches calc.sh only, not what the gates check.

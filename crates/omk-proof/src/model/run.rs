@@ -219,6 +219,10 @@ pub struct OracleEvidence {
     pub source: ClassificationSource,
     /// The oracle gates and whether each passed on the proposed tree after the last change.
     pub gates: Vec<OracleGate>,
+    /// Whether a required test gate fails without the change and passes with it, and the rule
+    /// that says whether the goal needs that; `None` in proofs of an omk before the rule.
+    #[serde(default)]
+    pub fail_to_pass: Option<super::FailToPassEvidence>,
 }
 
 /// Which rule decides whether readiness requires counted tests, and what satisfied it.

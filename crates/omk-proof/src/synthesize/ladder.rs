@@ -76,7 +76,7 @@ impl Synthesizer {
             .as_ref()
             .filter(|(tree, _)| Some(tree.as_str()) == self.proposed_tree.as_deref())
             .map(|(_, patch)| patch.clone());
-        let artifacts = self.artifacts(patch.as_ref(), &gates);
+        let artifacts = self.artifacts(patch.as_ref(), &gates, oracle.as_ref());
         let Created { goal_id, at: started_at, event: goal } = created;
         Ok(Proof {
             version: PROOF_VERSION,
@@ -174,7 +174,7 @@ impl Synthesizer {
     }
 
     /// Returns the gates the goal's kind requires.
-    fn oracle_names(&self) -> Vec<&str> {
+    pub(super) fn oracle_names(&self) -> Vec<&str> {
         self.classified
             .as_ref()
             .map(|it| it.oracle_gates.iter().map(String::as_str).collect())
@@ -219,6 +219,7 @@ impl Synthesizer {
                 gaps.push(Gap::RequiredGateRanNoTests { gate: gate.name.clone() });
             }
         }
+        let mut fail_to_pass_gaps = Vec::new();
         let oracle = self.classified.as_ref().map(|classified| OracleEvidence {
             goal_kind: classified.goal_kind,
             source: classified.source,
@@ -235,12 +236,18 @@ impl Synthesizer {
                     OracleGate { name: name.clone(), status }
                 })
                 .collect(),
+            fail_to_pass: {
+                let (evidence, gaps) = self.fail_to_pass_rung(classified.goal_kind, proposed);
+                fail_to_pass_gaps = gaps;
+                Some(evidence)
+            },
         });
         for gate in oracle.iter().flat_map(|oracle| &oracle.gates) {
             if gate.status == OracleGateStatus::Missing {
                 gaps.push(Gap::OracleGateMissing { gate: gate.name.clone() });
             }
         }
+        gaps.extend(fail_to_pass_gaps);
         (oracle, gaps)
     }
 
@@ -577,7 +584,12 @@ impl Synthesizer {
     }
 
     /// Returns every artifact the proof names, each once, in the order first named.
-    fn artifacts(&self, patch: Option<&ArtifactRef>, gates: &[ProofGate]) -> Vec<ArtifactRef> {
+    fn artifacts(
+        &self,
+        patch: Option<&ArtifactRef>,
+        gates: &[ProofGate],
+        oracle: Option<&OracleEvidence>,
+    ) -> Vec<ArtifactRef> {
         let mut artifacts: Vec<ArtifactRef> = Vec::new();
         let named = self
             .agent
@@ -586,6 +598,7 @@ impl Synthesizer {
             .flatten()
             .chain(patch)
             .chain(gates.iter().filter_map(|it| it.output.as_ref()))
+            .chain(oracle_outputs(oracle))
             .chain(self.team.iter().flat_map(TeamFold::artifacts));
         for artifact in named {
             if !artifacts.iter().any(|it| it.path == artifact.path) {
@@ -594,6 +607,16 @@ impl Synthesizer {
         }
         artifacts
     }
+}
+
+/// Returns the outputs of the fail-to-pass check's gates, which the proof names as artifacts.
+fn oracle_outputs(oracle: Option<&OracleEvidence>) -> impl Iterator<Item = &ArtifactRef> {
+    oracle
+        .and_then(|it| it.fail_to_pass.as_ref())
+        .and_then(|it| it.check.as_ref())
+        .into_iter()
+        .flat_map(|check| &check.gates)
+        .filter_map(|gate| gate.output.as_ref())
 }
 
 /// Returns the question a changed gate surface puts to a person.

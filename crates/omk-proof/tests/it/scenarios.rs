@@ -39,6 +39,13 @@ cases! {
     gates_failing_when_no_test_gate_ran,
     gates_failing_when_a_required_gate_fails_on_the_change,
     gates_failing_when_an_oracle_gate_never_ran,
+    // Fail-to-pass: a bugfix shows a test that fails without it, or it holds at gates_failing.
+    gates_failing_until_the_fail_to_pass_check_ran,
+    gates_failing_when_no_test_fails_without_the_bugfix,
+    gates_failing_when_a_bugfix_adds_no_test,
+    awaiting_acceptance_when_a_test_fails_without_the_bugfix,
+    awaiting_acceptance_when_the_gate_failed_on_the_base_tree,
+    awaiting_acceptance_when_fail_to_pass_is_waived,
     agent_failed_when_its_latest_run_failed,
     agent_not_run_when_only_the_base_was_verified,
     review_missing_when_the_wall_has_not_run_on_the_change,
