@@ -156,7 +156,13 @@ fn median(times: &[Duration]) -> Duration {
 }
 
 /// Prints the group's figures and writes them for `cargo xtask bench`.
-fn report(settings: &Settings, group: &str, benches: &[Bench], elements: Option<u64>, rss: Option<u64>) {
+fn report(
+    settings: &Settings,
+    group: &str,
+    benches: &[Bench],
+    elements: Option<u64>,
+    rss: Option<u64>,
+) {
     let baseline = median(&benches[0].times);
     let mut rows = Vec::new();
     for bench in benches {

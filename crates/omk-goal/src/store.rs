@@ -123,8 +123,7 @@ pub(crate) fn all_goals(repo_root: &Path) -> Result<Vec<GoalId>, Error> {
             .and_then(|mut reader| reader.next())
             .and_then(Result::ok)
             .map(|first| first.at);
-        let born =
-            fs::metadata(&log).ok().and_then(|meta| meta.created().or(meta.modified()).ok());
+        let born = fs::metadata(&log).ok().and_then(|meta| meta.created().or(meta.modified()).ok());
         (created_at, born, goal)
     });
     goals.sort();
@@ -194,7 +193,7 @@ mod tests {
     fn map_parallel_keeps_the_order_of_its_items_on_every_path() {
         for len in [0, 1, 127, 128, 129, 1000, 1001] {
             let items: Vec<u64> = (0..len).collect();
-            let threads = std::sync::Mutex::new(std::collections::BTreeSet::new());
+            let threads = std::sync::Mutex::new(std::collections::HashSet::new());
             let mapped = map_parallel(items, |n| {
                 threads.lock().map(|mut it| it.insert(std::thread::current().id())).ok();
                 n * 3
