@@ -8,9 +8,13 @@
 //! In each group, a function whose name starts with `baseline` is the baseline: every other
 //! function with the same parameter is shown with the ratio of its mean to the baseline's.
 //! Groups without a baseline show absolute figures. The report also names the machine.
+//!
+//! The whole-process figures come from omk-cli's `process` bench, which measures the `omk`
+//! binary hyperfine-style rather than with criterion and writes them where [`whole`] reads.
 
 #[cfg(test)]
 mod tests;
+mod whole;
 
 use std::{
     cmp::Ordering,
@@ -76,6 +80,8 @@ pub(crate) struct Report {
     pub(crate) command: String,
     pub(crate) quick: bool,
     pub(crate) measurements: Vec<Measurement>,
+    /// The whole-process figures.
+    pub(crate) processes: Vec<whole::ProcessGroup>,
 }
 
 const REPORT_PATH: &str = "docs/benchmarks.md";
@@ -96,6 +102,11 @@ pub(crate) fn run(root: &Path, args: &BenchArgs) -> Result<()> {
     }
     fs::create_dir_all(&criterion_home)
         .with_context(|| format!("failed to create {}", criterion_home.display()))?;
+    let process_dir = criterion_home.with_file_name("process");
+    if process_dir.exists() {
+        fs::remove_dir_all(&process_dir)
+            .with_context(|| format!("failed to remove {}", process_dir.display()))?;
+    }
 
     let mut cargo_args: Vec<String> = vec!["bench".to_owned(), "--locked".to_owned()];
     for (package, target) in &targets {
@@ -115,12 +126,14 @@ pub(crate) fn run(root: &Path, args: &BenchArgs) -> Result<()> {
         Command::new(crate::cargo())
             .args(&cargo_args)
             .env("CRITERION_HOME", &criterion_home)
+            .env(whole::DIR_VARIABLE, &process_dir)
             .current_dir(root),
         &command,
     )?;
 
     let measurements = read_measurements(&criterion_home)?;
-    if measurements.is_empty() {
+    let processes = whole::read_groups(&process_dir)?;
+    if measurements.is_empty() && processes.is_empty() {
         let filter = args.filter.as_deref().unwrap_or_default();
         bail!(
             "no benchmark ran, so {REPORT_PATH} was left as it was: \
@@ -137,11 +150,17 @@ pub(crate) fn run(root: &Path, args: &BenchArgs) -> Result<()> {
         } + if args.quick { " --quick" } else { "" },
         quick: args.quick,
         measurements,
+        processes,
     };
     let path = root.join(REPORT_PATH);
     fs::write(&path, render(&report))
         .with_context(|| format!("failed to write {}", path.display()))?;
-    println!("bench: wrote {} ({} benchmarks)", path.display(), report.measurements.len());
+    println!(
+        "bench: wrote {} ({} benchmarks, {} whole-process groups)",
+        path.display(),
+        report.measurements.len(),
+        report.processes.len()
+    );
     Ok(())
 }
 
@@ -314,6 +333,7 @@ pub(crate) fn render(report: &Report) -> String {
             line(&row);
         }
     }
+    out.push_str(&whole::render(&report.processes));
     out
 }
 

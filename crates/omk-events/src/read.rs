@@ -15,6 +15,11 @@ use crate::{
     ids::GoalId,
 };
 
+/// The read buffer of a long log: big reads, few system calls.
+const MAX_BUFFER: usize = 256 * 1024;
+/// The smallest read buffer, std's default.
+const MIN_BUFFER: usize = 8 * 1024;
+
 /// A whole log, as [`read_log`] returns it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReadLog {
@@ -96,9 +101,14 @@ impl LogReader {
                 Error::Io { action: "read", path: path.to_owned(), source }
             }
         })?;
+        // A short log needs no 256 KiB buffer: `omk list` opens every goal's log, and a buffer
+        // that large is a fresh mapping of memory for each.
+        let capacity = file.metadata().map_or(MAX_BUFFER, |meta| {
+            usize::try_from(meta.len()).map_or(MAX_BUFFER, |len| len.clamp(MIN_BUFFER, MAX_BUFFER))
+        });
         Ok(Self {
             path: path.to_owned(),
-            input: Some(BufReader::with_capacity(256 * 1024, file)),
+            input: Some(BufReader::with_capacity(capacity, file)),
             line: Vec::with_capacity(1024),
             line_no: 0,
             offset: 0,
@@ -116,8 +126,13 @@ impl LogReader {
             .as_ref()
             .and_then(|it| it.get_ref().metadata().ok())
             .is_some_and(|it| it.len() > 4 << 20);
+        if !long {
+            return self;
+        }
+        // Asked only for a long log: the answer reads the process's CPU affinity and cgroup
+        // files, which costs more than reading a short log.
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
-        if long { self.parallel(cores.min(4)) } else { self }
+        self.parallel(cores.min(4))
     }
 
     /// Spreads the parsing and hashing of lines over `threads` threads, for long logs.

@@ -12,7 +12,7 @@ use crate::{
     error::Error,
     layout::{GoalPaths, Layout},
     run::control::{ControlAction, StopOutcome, ask_live_run},
-    store::{all_goals, find_goal, fold_log, read_state, write_proof},
+    store::{all_goals, find_goal, fold_log, map_parallel, read_state, write_proof},
 };
 
 /// One goal as `omk status` and `omk list` show it.
@@ -39,10 +39,8 @@ pub fn goal_status(dir: &Path, goal: Option<&str>) -> Result<GoalStatus, Error> 
 /// Returns the status of every goal in the repository at `dir`, oldest first.
 pub fn list_goals(dir: &Path) -> Result<Vec<GoalStatus>, Error> {
     let repo = omk_worktree::open(dir)?;
-    all_goals(&repo.root)?
-        .iter()
-        .map(|goal| status_of(Layout::new(&repo.root).goal(goal)))
-        .collect()
+    let layout = Layout::new(&repo.root);
+    map_parallel(all_goals(&repo.root)?, |goal| status_of(layout.goal(&goal))).into_iter().collect()
 }
 
 fn status_of(paths: GoalPaths) -> Result<GoalStatus, Error> {

@@ -120,20 +120,16 @@ pub(crate) fn all_goals(repo_root: &Path) -> Result<Vec<GoalId>, Error> {
         Option<chrono::DateTime<chrono::Utc>>,
         Option<std::time::SystemTime>,
         GoalId,
-    )> = goal_ids(repo_root)?
-        .into_iter()
-        .map(|goal| {
-            let log = Layout::new(repo_root).goal(&goal).events;
-            let created_at = omk_events::LogReader::open(&log)
-                .ok()
-                .and_then(|mut reader| reader.next())
-                .and_then(Result::ok)
-                .map(|first| first.at);
-            let born =
-                fs::metadata(&log).ok().and_then(|meta| meta.created().or(meta.modified()).ok());
-            (created_at, born, goal)
-        })
-        .collect();
+    )> = map_parallel(goal_ids(repo_root)?, |goal| {
+        let log = Layout::new(repo_root).goal(&goal).events;
+        let created_at = omk_events::LogReader::open(&log)
+            .ok()
+            .and_then(|mut reader| reader.next())
+            .and_then(Result::ok)
+            .map(|first| first.at);
+        let born = fs::metadata(&log).ok().and_then(|meta| meta.created().or(meta.modified()).ok());
+        (created_at, born, goal)
+    });
     goals.sort();
     Ok(goals.into_iter().map(|(_, _, goal)| goal).collect())
 }
@@ -153,4 +149,67 @@ fn goal_ids(repo_root: &Path) -> Result<Vec<GoalId>, Error> {
         .collect();
     goals.sort();
     Ok(goals)
+}
+
+/// Returns `f` of every item, in order, spread over a few threads when there are many items:
+/// `omk list` and `omk status` read one log per goal, and the logs do not depend on each other.
+pub(crate) fn map_parallel<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -> Vec<R> {
+    const PER_THREAD: usize = 64;
+    let threads = if items.len() < 2 * PER_THREAD {
+        1
+    } else {
+        std::thread::available_parallelism().map_or(1, usize::from).min(4)
+    };
+    if threads == 1 {
+        return items.into_iter().map(f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    let mut chunks: Vec<Vec<T>> = Vec::with_capacity(threads);
+    let mut items = items.into_iter();
+    loop {
+        let part: Vec<T> = items.by_ref().take(chunk).collect();
+        if part.is_empty() {
+            break;
+        }
+        chunks.push(part);
+    }
+    let f = &f;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .map(|part| scope.spawn(move || part.into_iter().map(f).collect::<Vec<R>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|handle| {
+                // A panic in a worker is a bug; it goes on in this thread as it would have.
+                handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::map_parallel;
+
+    #[test]
+    fn map_parallel_keeps_the_order_of_its_items_on_every_path() {
+        for len in [0, 1, 127, 128, 129, 1000, 1001] {
+            let items: Vec<u64> = (0..len).collect();
+            let threads = std::sync::Mutex::new(std::collections::HashSet::new());
+            let mapped = map_parallel(items, |n| {
+                threads.lock().map(|mut it| it.insert(std::thread::current().id())).ok();
+                n * 3
+            });
+            assert_eq!(mapped, (0..len).map(|n| n * 3).collect::<Vec<_>>(), "{len} items");
+            let cores = std::thread::available_parallelism().map_or(1, usize::from);
+            let used = threads.lock().map(|it| it.len()).unwrap_or(0);
+            if len >= 128 && cores > 1 {
+                assert!(used > 1, "{len} items are spread over threads, not {used}");
+            } else if len > 0 {
+                assert_eq!(used, 1, "{len} items stay on one thread");
+            }
+        }
+    }
 }

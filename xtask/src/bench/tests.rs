@@ -26,6 +26,7 @@ fn report(quick: bool) -> Result<Report> {
         command: "cargo xtask bench".to_owned(),
         quick,
         measurements: read_measurements(&fixture()?)?,
+        processes: Vec::new(),
     })
 }
 
