@@ -1,6 +1,7 @@
 //! End-to-end tests: the built `omk` binary on real git repositories in temporary directories.
 
 mod agents;
+mod checkout;
 mod cli;
 mod config;
 mod controller;

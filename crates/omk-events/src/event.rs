@@ -145,6 +145,8 @@ pub enum Event {
     TaskTakenOut(crate::team::TaskTakenOut),
     /// A slice's agent proposed a follow-up task, and the policy decided.
     TaskProposed(crate::team::TaskProposed),
+    /// The user's checkout was fingerprinted, before the agent started or after the last gate.
+    CheckoutFingerprinted(crate::checkout::CheckoutFingerprinted),
     /// An event of a kind this build does not know, written by a newer omk: kept whole, shown
     /// by replay, ignored by the proof.
     ///
@@ -249,6 +251,7 @@ kinds! {
     "queue_reverted" => QueueReverted,
     "task_taken_out" => TaskTakenOut,
     "task_proposed" => TaskProposed,
+    "checkout_fingerprinted" => CheckoutFingerprinted,
 }
 
 /// Deserializes an event, keeping one of a kind this build does not know as
@@ -437,6 +440,8 @@ pub enum Step {
     Review,
     /// Merging an accepted change.
     Integration,
+    /// Fingerprinting the user's checkout.
+    Checkout,
 }
 
 impl fmt::Display for Step {
@@ -449,6 +454,7 @@ impl fmt::Display for Step {
             Self::Commit => "commit",
             Self::Review => "review",
             Self::Integration => "integration",
+            Self::Checkout => "checkout",
         })
     }
 }

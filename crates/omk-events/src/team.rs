@@ -350,6 +350,7 @@ impl Event {
             | Self::RecoveryPerformed(_)
             | Self::ApprovalDecided(_)
             | Self::AgentActivity(_)
+            | Self::CheckoutFingerprinted(_)
             | Self::Unknown(_) => false,
         }
     }

@@ -4,7 +4,9 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use omk_events::{Actor, BudgetResource, DecisionSubject, FailureCause, Step, TakeOutReason};
+use omk_events::{
+    Actor, BudgetResource, CheckoutDifference, DecisionSubject, FailureCause, Step, TakeOutReason,
+};
 
 use crate::readiness::{ProofStatus, Readiness};
 
@@ -171,6 +173,16 @@ pub enum Gap {
         /// Why.
         reason: String,
     },
+    /// The user's checkout (its files, index, refs, HEAD, `.git/config` or hooks) changed between
+    /// the fingerprint before the agent started and a later one: something the run started
+    /// wrote outside its worktree, or someone else did meanwhile.
+    ///
+    /// It holds the rung of [`Gap::RequiredGateFailed`]: a run that wrote outside its worktree
+    /// may have done anything its evidence does not show.
+    CheckoutChanged {
+        /// What changed, part by part.
+        changes: Vec<CheckoutDifference>,
+    },
 }
 
 impl Gap {
@@ -187,7 +199,8 @@ impl Gap {
             Self::NoGates
             | Self::NoRequiredGate
             | Self::RequiredGateFailed { .. }
-            | Self::OracleGateMissing { .. } => Readiness::GatesFailing,
+            | Self::OracleGateMissing { .. }
+            | Self::CheckoutChanged { .. } => Readiness::GatesFailing,
             Self::RequiredGateRanNoTests { .. } => Readiness::NoTestsRan,
             Self::AgentNotRun | Self::SlicesUnfinished { .. } => Readiness::AgentNotRun,
             Self::AgentFailed { .. } | Self::SliceNotLanded { .. } => Readiness::AgentFailed,
@@ -216,6 +229,9 @@ impl Gap {
             }
             Self::SliceNotLanded { .. } => {
                 Some("the gates pass, but a slice of the team did not land")
+            }
+            Self::CheckoutChanged { .. } => {
+                Some("the user's checkout changed while the goal ran, outside its worktree")
             }
             other => other.rung().map(Readiness::sentence),
         }
@@ -298,6 +314,10 @@ impl Gap {
                 format!("the accepted tree {tree_id} is not the proposed one")
             }
             Self::ChangeRejected { by, reason } => format!("{by} rejected the change: {reason}"),
+            Self::CheckoutChanged { changes } => format!(
+                "the user's checkout changed while the goal ran: {}",
+                changes.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+            ),
         }
     }
 
@@ -378,6 +398,11 @@ impl Gap {
                 "review the change on the goal's branch and accept it if you agree".to_owned()
             }
             Self::ChangeRejected { .. } => "address the reason and run a follow-up goal".to_owned(),
+            Self::CheckoutChanged { .. } => "inspect the listed paths and refs in your checkout \
+                 (`git status`, `git diff`, `git reflog`, `.git/config`, `.git/hooks/`), restore \
+                 what you did not change yourself, and start a new goal; this goal's change \
+                 is not merged"
+                .to_owned(),
         }
     }
 }

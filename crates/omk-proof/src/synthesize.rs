@@ -81,6 +81,11 @@ pub struct Synthesizer {
     approvals: Vec<ApprovalDecided>,
     /// A team goal's slices and merge queue, from its `task_graph_planned` on.
     team: Option<TeamFold>,
+    /// The goal's first fingerprint of the user's checkout, which every later one is compared
+    /// with (a resumed run's too).
+    checkout_baseline: Option<omk_events::CheckoutFingerprint>,
+    /// What any later fingerprint found changed in the checkout since the first.
+    checkout_changes: std::collections::BTreeSet<omk_events::CheckoutDifference>,
 }
 
 #[derive(Debug)]
@@ -343,6 +348,10 @@ impl Synthesizer {
                 detail: recovery.detail.clone(),
                 at: envelope.at,
             }),
+            Event::CheckoutFingerprinted(taken) => match &self.checkout_baseline {
+                None => self.checkout_baseline = Some(taken.fingerprint.clone()),
+                Some(first) => self.checkout_changes.extend(first.differences(&taken.fingerprint)),
+            },
             // `apply` hands the team's kinds (`Event::is_team`) to the team fold.
             _ => {}
         }

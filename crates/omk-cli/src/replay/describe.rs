@@ -53,7 +53,25 @@ pub(crate) fn describe(event: &Event, root: Option<&Path>) -> (&'static str, Str
         | Event::QueueLanded(_)
         | Event::QueueReverted(_)
         | Event::TaskTakenOut(_) => ("queue", describe_queue(event)),
+        Event::CheckoutFingerprinted(taken) => ("checkout", describe_checkout(taken)),
     }
+}
+
+/// Describes a fingerprint of the user's checkout; the proof compares it with the first.
+fn describe_checkout(taken: &omk_events::CheckoutFingerprinted) -> String {
+    let when = match taken.moment {
+        omk_events::CheckoutMoment::BeforeAgent => "before the agent",
+        omk_events::CheckoutMoment::AfterGates => "after the gates",
+    };
+    let fingerprint = &taken.fingerprint;
+    let count = |n: usize, noun: &str| crate::text::plural(n as u64, noun);
+    format!(
+        "checkout fingerprinted {when}: HEAD {}, {}, {}, {}",
+        fingerprint.head,
+        count(fingerprint.refs.len(), "ref"),
+        count(fingerprint.files.len(), "changed or untracked file"),
+        count(fingerprint.hooks.len(), "hook file"),
+    )
 }
 
 /// The sentence of a kind that [`describe`] sends to another family; it never sends one.

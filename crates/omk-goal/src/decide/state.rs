@@ -38,6 +38,8 @@ pub(crate) enum Next {
     Gates,
     /// Run the review wall on the proposed tree.
     Review,
+    /// Fingerprint the user's checkout again and compare it with the first fingerprint.
+    Checkout,
     /// Every step is done: the change waits for acceptance.
     Done,
 }
@@ -145,6 +147,12 @@ pub(crate) struct GoalState {
     /// Whether the log's last event ends a run (a halt or the end of the pipeline), so a run
     /// that resumes knows whether the previous one crashed.
     pub(crate) ended_cleanly: bool,
+    /// Whether the user's checkout was fingerprinted before the agent started (goals of older
+    /// omk versions were not).
+    pub(crate) checkout_baseline: bool,
+    /// Whether something that runs processes (worktree setup, an agent, a gate, a slice) happened
+    /// since the checkout was last fingerprinted.
+    checkout_pending: bool,
 }
 
 impl GoalState {
@@ -178,6 +186,8 @@ impl GoalState {
             rejected: false,
             last_seq: None,
             ended_cleanly: false,
+            checkout_baseline: false,
+            checkout_pending: false,
         }
     }
 
@@ -285,6 +295,10 @@ impl GoalState {
             Event::TaskGraphPlanned(planned) => {
                 self.team = Some(crate::team::fold::TeamState::new(planned));
             }
+            Event::CheckoutFingerprinted(_) => {
+                self.checkout_baseline = true;
+                self.checkout_pending = false;
+            }
             // The team's kinds (`Event::is_team` names them, once for every fold) are the
             // team fold's.
             event if event.is_team() => {
@@ -295,6 +309,16 @@ impl GoalState {
             // No kind reaches this arm: every other kind is named above, and the compiler does
             // not count the guarded arm.
             _ => {}
+        }
+        let runs_processes = matches!(
+            envelope.event,
+            Event::WorktreeCreated(_)
+                | Event::AgentStarted(_)
+                | Event::GateStarted(_)
+                | Event::GateFinished(_)
+        ) || envelope.event.is_team();
+        if self.checkout_baseline && runs_processes {
+            self.checkout_pending = true;
         }
         // A run whose steps are all done ended as it should.
         if self.next() == Next::Done {
@@ -413,9 +437,11 @@ impl GoalState {
             return Next::Gates;
         }
         match self.reviews.get(tree) {
-            Some((checks, done)) if checks.iter().all(|it| done.contains(it)) => Next::Done,
-            _ => Next::Review,
+            Some((checks, done)) if checks.iter().all(|it| done.contains(it)) => {}
+            _ => return Next::Review,
         }
+        // After the last gate, the checkout is compared with its first fingerprint.
+        if self.checkout_pending { Next::Checkout } else { Next::Done }
     }
 
     /// Returns the names in `gates` with no baseline result yet.

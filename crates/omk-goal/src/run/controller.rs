@@ -191,6 +191,7 @@ pub async fn run_goal(request: RunRequest<'_>) -> Result<RunOutcome, Error> {
     if let Some(planned) = planned {
         ctl.rec.record(Event::TaskGraphPlanned(planned))?;
     }
+    ctl.fingerprint_checkout(omk_events::CheckoutMoment::BeforeAgent)?;
     ctl.drive().await
 }
 
@@ -265,6 +266,11 @@ pub async fn resume_goal(request: ResumeRequest<'_>) -> Result<RunOutcome, Error
         reason: "omk resume".to_owned(),
         follow_up: follow_up.map(str::to_owned),
     }))?;
+    // A run that crashed before its first fingerprint takes it now, while nothing has run yet.
+    let state = &ctl.rec.state;
+    if !state.checkout_baseline && state.worktree.is_none() && state.agent_runs == 0 {
+        ctl.fingerprint_checkout(omk_events::CheckoutMoment::BeforeAgent)?;
+    }
     ctl.drive().await
 }
 
@@ -281,6 +287,7 @@ pub(crate) fn describe_next(next: &Next) -> &'static str {
         Next::Surface => "the gate surface check",
         Next::Gates => "the gates",
         Next::Review => "the review",
+        Next::Checkout => "the check of the user's checkout",
         Next::Done => "the end of the pipeline",
     }
 }
@@ -448,6 +455,7 @@ impl Controller<'_> {
                 Next::Surface => self.check_surface()?,
                 Next::Gates => self.run_gate_step(stopper, GatePhase::Proposed).await?,
                 Next::Review => self.review()?,
+                Next::Checkout => self.check_checkout()?,
                 Next::Done => Flow::Stop,
             };
             if matches!(flow, Flow::Stop) || self.rec.state.halt.is_some() {
