@@ -40,8 +40,8 @@ fn checkout_repo(env: &TestEnv, name: &str, extra: &str) -> anyhow::Result<std::
 fn run_agent(env: &TestEnv, repo: &Path, escape: &str) -> anyhow::Result<(Option<i32>, Value)> {
     let agent = format!("cmd:{FIX}; {escape}");
     let output = env.omk(repo, &["run", "fix add", "--agent", &agent, "--accept", "--json"])?;
-    let document: Value = serde_json::from_str(&output.stdout)
-        .map_err(|err| anyhow::anyhow!("{err}: {output}"))?;
+    let document: Value =
+        serde_json::from_str(&output.stdout).map_err(|err| anyhow::anyhow!("{err}: {output}"))?;
     Ok((output.code, document["proof"].clone()))
 }
 
@@ -81,8 +81,8 @@ fn check_refused(
 }
 
 #[test]
-fn an_agent_that_writes_in_the_users_checkout_is_refused_with_a_gap_naming_it()
--> anyhow::Result<()> {
+fn an_agent_that_writes_in_the_users_checkout_is_refused_with_a_gap_naming_it() -> anyhow::Result<()>
+{
     let env = TestEnv::new()?;
     // The agent runs in `<repo>/.omk/worktrees/<goal>`, so `../../..` is the user's checkout.
     let escapes = [
@@ -111,7 +111,10 @@ fn an_agent_that_writes_in_the_users_checkout_is_refused_with_a_gap_naming_it()
         // `omk accept` refuses it too.
         let accept = env.omk(&repo, &["accept"])?;
         assert_ne!(accept.code, Some(0), "{escape}: {accept}");
-        assert!(accept.stdout.contains("checkout") || accept.stderr.contains("checkout"), "{accept}");
+        assert!(
+            accept.stdout.contains("checkout") || accept.stderr.contains("checkout"),
+            "{accept}"
+        );
         if expected["part"] != "ref" {
             assert_eq!(env.git(&repo, &["rev-parse", "main"])?.trim(), main_before);
         }
@@ -120,8 +123,8 @@ fn an_agent_that_writes_in_the_users_checkout_is_refused_with_a_gap_naming_it()
 }
 
 #[test]
-fn a_gate_that_writes_in_the_users_checkout_is_refused_with_a_gap_naming_it()
--> anyhow::Result<()> {
+fn a_gate_that_writes_in_the_users_checkout_is_refused_with_a_gap_naming_it() -> anyhow::Result<()>
+{
     let env = TestEnv::new()?;
     // Gates run in the goal's worktree too, on the base tree and on the proposed one.
     let escapes = [

@@ -155,10 +155,10 @@ fn the_ready_path_runs_every_step_and_accept_merges_with_a_note() -> anyhow::Res
         .collect();
     assert_eq!(
         steps.join(" "),
-        "goal_created goal_classified worktree_created gate_finished agent_started \
-         agent_finished changes_captured changes_committed gate_surface_checked gate_finished \
-         review_started review_finished review_finished review_finished review_finished \
-         review_finished review_finished review_finished"
+        "goal_created checkout_fingerprinted goal_classified worktree_created gate_finished \
+         agent_started agent_finished changes_captured changes_committed gate_surface_checked \
+         gate_finished review_started review_finished review_finished review_finished \
+         review_finished review_finished review_finished review_finished checkout_fingerprinted"
     );
     let before = proof(&repo, &goal)?;
     assert_eq!(before["readiness"], "awaiting_acceptance", "{before:#}");

@@ -5,8 +5,8 @@ use std::{collections::BTreeMap, fmt};
 
 use serde::{Deserialize, Serialize};
 
-/// The user's checkout was fingerprinted: the first one of a goal is what every later one is
-/// compared with, so a write anywhere in the checkout during the run is seen.
+/// The user's checkout was fingerprinted: a baseline, which the fingerprints after the gates are
+/// compared with, so a write anywhere in the checkout while the goal runs is seen.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CheckoutFingerprinted {
@@ -21,11 +21,19 @@ pub struct CheckoutFingerprinted {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CheckoutMoment {
-    /// Right after the goal was created, before any worktree setup, agent or gate ran.
-    BeforeAgent,
+    /// A baseline: right after the goal was created, before any worktree setup, agent or gate
+    /// ran; or when a later run of the goal starts after the previous one ended cleanly (a
+    /// resume after a pause or a follow-up, `omk accept` verifying a moved base), since what
+    /// changed in between is the user's own. A run resumed after a crash takes none: it is
+    /// compared with the baseline before the crash.
+    Baseline,
     /// After the last gate and the review on the proposed tree (for a team goal, after its
-    /// merge queue too).
+    /// merge queue too); compared with the baseline.
     AfterGates,
+    /// When a run resumes after one that stopped cleanly midway (a pause, a budget stop, a
+    /// failed step), before its new baseline; compared with the old baseline, so what the
+    /// stopped run wrote is not taken into the new one.
+    Resumed,
 }
 
 /// What the user's checkout looked like: HEAD, refs, index, `git status` with untracked files,

@@ -81,10 +81,11 @@ pub struct Synthesizer {
     approvals: Vec<ApprovalDecided>,
     /// A team goal's slices and merge queue, from its `task_graph_planned` on.
     team: Option<TeamFold>,
-    /// The goal's first fingerprint of the user's checkout, which every later one is compared
-    /// with (a resumed run's too).
+    /// The latest baseline fingerprint of the user's checkout, which the fingerprints after the
+    /// gates are compared with.
     checkout_baseline: Option<omk_events::CheckoutFingerprint>,
-    /// What any later fingerprint found changed in the checkout since the first.
+    /// What any fingerprint after the gates found changed since its baseline; a later baseline
+    /// does not take a difference back.
     checkout_changes: std::collections::BTreeSet<omk_events::CheckoutDifference>,
 }
 
@@ -348,9 +349,16 @@ impl Synthesizer {
                 detail: recovery.detail.clone(),
                 at: envelope.at,
             }),
-            Event::CheckoutFingerprinted(taken) => match &self.checkout_baseline {
-                None => self.checkout_baseline = Some(taken.fingerprint.clone()),
-                Some(first) => self.checkout_changes.extend(first.differences(&taken.fingerprint)),
+            Event::CheckoutFingerprinted(taken) => match (taken.moment, &self.checkout_baseline) {
+                (omk_events::CheckoutMoment::Baseline, _) | (_, None) => {
+                    self.checkout_baseline = Some(taken.fingerprint.clone());
+                }
+                (
+                    omk_events::CheckoutMoment::AfterGates | omk_events::CheckoutMoment::Resumed,
+                    Some(baseline),
+                ) => {
+                    self.checkout_changes.extend(baseline.differences(&taken.fingerprint));
+                }
             },
             // `apply` hands the team's kinds (`Event::is_team`) to the team fold.
             _ => {}

@@ -60,8 +60,14 @@ pub fn fingerprint_checkout(
 /// Reads `git status` of the checkout: HEAD from its branch header, and each listed path with
 /// the digest of its line and content.
 fn status(root: &Path) -> Result<(String, BTreeMap<String, String>), Error> {
-    let args =
-        ["--no-optional-locks", "status", "--porcelain=v2", "-z", "--branch", "--untracked-files=all"];
+    let args = [
+        "--no-optional-locks",
+        "status",
+        "--porcelain=v2",
+        "-z",
+        "--branch",
+        "--untracked-files=all",
+    ];
     let output = crate::git::run(root, &args)?;
     let mut branch = "(unknown)";
     let mut commit = "(none)";
@@ -153,7 +159,8 @@ fn index_digest(git: &gix::Repository, root: &Path) -> Result<String, Error> {
         return Ok("none".to_owned());
     }
     let index = git.open_index().map_err(Error::gix("read the index", root))?;
-    let kept = Flags::STAGE_MASK | Flags::ASSUME_VALID | Flags::SKIP_WORKTREE | Flags::INTENT_TO_ADD;
+    let kept =
+        Flags::STAGE_MASK | Flags::ASSUME_VALID | Flags::SKIP_WORKTREE | Flags::INTENT_TO_ADD;
     let mut hasher = Sha256::new();
     for entry in index.entries() {
         hasher.update(entry.path(&index));
@@ -185,10 +192,18 @@ fn hooks(dir: &Path) -> Result<BTreeMap<String, String>, Error> {
     while let Some(current) = pending.pop() {
         let entries = match fs::read_dir(&current) {
             Err(err) if err.kind() == ErrorKind::NotFound => continue,
-            other => other.map_err(|source| Error::Io { action: "list", path: current.clone(), source })?,
+            other => other.map_err(|source| Error::Io {
+                action: "list",
+                path: current.clone(),
+                source,
+            })?,
         };
         for entry in entries {
-            let entry = entry.map_err(|source| Error::Io { action: "list", path: current.clone(), source })?;
+            let entry = entry.map_err(|source| Error::Io {
+                action: "list",
+                path: current.clone(),
+                source,
+            })?;
             let path = entry.path();
             let is_dir = entry.file_type().is_ok_and(|it| it.is_dir());
             if is_dir {

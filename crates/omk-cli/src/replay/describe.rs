@@ -60,14 +60,14 @@ pub(crate) fn describe(event: &Event, root: Option<&Path>) -> (&'static str, Str
 /// Describes a fingerprint of the user's checkout; the proof compares it with the first.
 fn describe_checkout(taken: &omk_events::CheckoutFingerprinted) -> String {
     let when = match taken.moment {
-        omk_events::CheckoutMoment::BeforeAgent => "before the agent",
+        omk_events::CheckoutMoment::Baseline => "as the baseline",
         omk_events::CheckoutMoment::AfterGates => "after the gates",
+        omk_events::CheckoutMoment::Resumed => "on resuming a stopped run",
     };
     let fingerprint = &taken.fingerprint;
     let count = |n: usize, noun: &str| crate::text::plural(n as u64, noun);
     format!(
-        "checkout fingerprinted {when}: HEAD {}, {}, {}, {}",
-        fingerprint.head,
+        "your checkout fingerprinted {when}: {}, {}, {}",
         count(fingerprint.refs.len(), "ref"),
         count(fingerprint.files.len(), "changed or untracked file"),
         count(fingerprint.hooks.len(), "hook file"),

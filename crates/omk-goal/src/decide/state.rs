@@ -152,7 +152,7 @@ pub(crate) struct GoalState {
     pub(crate) checkout_baseline: bool,
     /// Whether something that runs processes (worktree setup, an agent, a gate, a slice) happened
     /// since the checkout was last fingerprinted.
-    checkout_pending: bool,
+    pub(crate) checkout_pending: bool,
 }
 
 impl GoalState {

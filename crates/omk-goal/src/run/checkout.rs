@@ -37,6 +37,34 @@ impl Controller<'_> {
         }
     }
 
+    /// Takes the fingerprints a resumed run starts with.
+    ///
+    /// A run that crashed takes none: it is compared with its baseline from before the crash
+    /// (unless it crashed before taking one, while nothing had run yet). After a clean stop,
+    /// what changed in the checkout since is the user's own, so the run takes a new baseline;
+    /// when something ran since the last comparison (the previous run stopped midway), it first
+    /// compares the checkout with the old baseline, so what that run wrote is not taken in.
+    pub(crate) fn rebaseline_checkout(&mut self, crashed: bool) -> Result<(), Error> {
+        let state = &self.rec.state;
+        let nothing_ran = state.worktree.is_none() && state.agent_runs == 0;
+        if !state.checkout_baseline {
+            if nothing_ran {
+                self.fingerprint_checkout(CheckoutMoment::Baseline)?;
+            }
+            return Ok(());
+        }
+        if crashed {
+            return Ok(());
+        }
+        if state.checkout_pending
+            && matches!(self.fingerprint_checkout(CheckoutMoment::Resumed)?, Flow::Stop)
+        {
+            return Ok(());
+        }
+        self.fingerprint_checkout(CheckoutMoment::Baseline)?;
+        Ok(())
+    }
+
     /// The last step: the checkout's fingerprint after the last gate.
     pub(crate) fn check_checkout(&mut self) -> Result<Flow, Error> {
         self.fingerprint_checkout(CheckoutMoment::AfterGates)

@@ -191,7 +191,7 @@ pub async fn run_goal(request: RunRequest<'_>) -> Result<RunOutcome, Error> {
     if let Some(planned) = planned {
         ctl.rec.record(Event::TaskGraphPlanned(planned))?;
     }
-    ctl.fingerprint_checkout(omk_events::CheckoutMoment::BeforeAgent)?;
+    ctl.fingerprint_checkout(omk_events::CheckoutMoment::Baseline)?;
     ctl.drive().await
 }
 
@@ -266,11 +266,7 @@ pub async fn resume_goal(request: ResumeRequest<'_>) -> Result<RunOutcome, Error
         reason: "omk resume".to_owned(),
         follow_up: follow_up.map(str::to_owned),
     }))?;
-    // A run that crashed before its first fingerprint takes it now, while nothing has run yet.
-    let state = &ctl.rec.state;
-    if !state.checkout_baseline && state.worktree.is_none() && state.agent_runs == 0 {
-        ctl.fingerprint_checkout(omk_events::CheckoutMoment::BeforeAgent)?;
-    }
+    ctl.rebaseline_checkout(crashed)?;
     ctl.drive().await
 }
 
