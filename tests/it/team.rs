@@ -520,3 +520,52 @@ fn the_goal_budget_stops_every_slice_and_resumes_after_budget_add() -> anyhow::R
     assert_eq!(all_landed, ["slice-1", "slice-2"]);
     Ok(())
 }
+
+#[test]
+fn a_plan_whose_tasks_name_their_agents_needs_no_agent_and_leaves_no_slice_locked()
+-> anyhow::Result<()> {
+    let team = Team::new()?;
+    let agent = Value::String(team.agent.clone());
+    let plan = team.env.write(
+        "own.toml",
+        &format!(
+            "[[task]]\nid = \"one\"\nprompt = \"- fast1\"\nagent = {agent}\n\n\
+             [[task]]\nid = \"two\"\nprompt = \"- fast2\"\nagent = {agent}\n"
+        ),
+    )?;
+    let plan = plan.display().to_string();
+    let output = team.env.omk(&team.repo, &["run", "--plan", &plan, "--gate", "sh check.sh"])?;
+    assert_eq!(output.code, Some(0), "{output}");
+    let goal = fs::read_dir(team.repo.join(".omk/goals"))?
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("no goal"))??
+        .file_name();
+    let events = events(&team.repo, &goal.to_string_lossy())?;
+    // The goal's own agent (for a follow-up) is the first task's.
+    assert_eq!(of_kind(&events, "goal_created")[0]["agent"], agent);
+    assert_eq!(landed(&events).len(), 2, "{output}");
+    // The run is over: no slice worktree stays locked by its (now dead) process.
+    let worktrees = team.env.git(&team.repo, &["worktree", "list", "--porcelain"])?;
+    assert!(worktrees.contains(".one\n") && worktrees.contains(".two\n"), "{worktrees}");
+    assert!(!worktrees.contains("locked"), "{worktrees}");
+
+    // A task without an agent, and neither --agent nor a default: an error naming it.
+    let partial = team.env.write(
+        "partial.toml",
+        &format!(
+            "[[task]]\nid = \"one\"\nprompt = \"- fast1\"\nagent = {agent}\n\n\
+             [[task]]\nid = \"bare\"\nprompt = \"- fast2\"\n"
+        ),
+    )?;
+    let partial = partial.display().to_string();
+    let output = team.env.omk(&team.repo, &["run", "--plan", &partial])?;
+    assert_eq!(output.code, Some(2), "{output}");
+    assert_eq!(
+        output.stderr,
+        "error: no agent for tasks bare: pass --agent, set [agent] default in omk.toml or in \
+         your user config, or name an agent in each of these tasks\n",
+        "{output}"
+    );
+    assert_eq!(fs::read_dir(team.repo.join(".omk/goals"))?.count(), 1, "no second goal");
+    Ok(())
+}
