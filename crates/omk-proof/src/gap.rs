@@ -174,8 +174,9 @@ pub enum Gap {
         reason: String,
     },
     /// The user's checkout (its files, index, refs, HEAD, `.git/config` or hooks) changed between
-    /// the fingerprint before the agent started and a later one: something the run started
-    /// wrote outside its worktree, or someone else did meanwhile.
+    /// a baseline fingerprint (taken before the agent started, or when a later run of the goal
+    /// began) and a later one: something the run started wrote outside its worktree, or someone
+    /// else did meanwhile.
     ///
     /// It holds the rung of [`Gap::RequiredGateFailed`]: a run that wrote outside its worktree
     /// may have done anything its evidence does not show.
