@@ -564,6 +564,12 @@ fn default_leaves() -> Vec<Leaf> {
         ("review", "allow_binary", toml::Value::Boolean(goal.review.allow_binary)),
         ("review", "forbidden_paths", list(&goal.review.forbidden_paths)),
         ("review", "secrets_allow", list(&goal.review.secrets_allow)),
+        ("agent", "retries", int(agent.retries.into())),
+        (
+            "agent",
+            "retry_backoff_ms",
+            int(agent.retry_backoff.as_millis().try_into().unwrap_or(u64::MAX)),
+        ),
     ];
     values
         .into_iter()

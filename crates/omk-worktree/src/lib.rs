@@ -43,7 +43,7 @@ pub use crate::fingerprint::{CheckoutFingerprint, fingerprint_checkout};
 pub use crate::gc::{GcEntry, GcOptions, GcVerdict, KeepReason, gc};
 pub use crate::init::{Identity, init_with_commit};
 pub use crate::integrate::{
-    GitIdentity, add_note, merge_base_into, read_note, reset_hard, user_name,
+    GitIdentity, add_note, discard_changes, merge_base_into, read_note, reset_hard, user_name,
 };
 pub use crate::merge::{
     MergeCheck, MergeKind, MergeOptions, MergeStrategy, Merged, merge, merge_check,

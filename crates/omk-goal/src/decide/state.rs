@@ -153,6 +153,16 @@ pub(crate) struct GoalState {
     /// Whether something that runs processes (worktree setup, an agent, a gate, a slice) happened
     /// since the checkout was last fingerprinted.
     pub(crate) checkout_pending: bool,
+    /// Whether the agent's latest run failed with a retryable error (and was not stopped by
+    /// omk), so the agent step runs again.
+    pub(crate) agent_retry_pending: bool,
+    /// How many runs in a row failed with a retryable error since the last other end of a run
+    /// or the last resume.
+    pub(crate) agent_retryable_failures: u32,
+    /// The follow-up the latest agent run answered, which its retry answers again.
+    pub(crate) agent_run_follow_up: Option<String>,
+    /// The latest agent run's error, as the agent said it.
+    pub(crate) agent_error: Option<String>,
 }
 
 impl GoalState {
@@ -188,6 +198,10 @@ impl GoalState {
             ended_cleanly: false,
             checkout_baseline: false,
             checkout_pending: false,
+            agent_retry_pending: false,
+            agent_retryable_failures: 0,
+            agent_run_follow_up: None,
+            agent_error: None,
         }
     }
 
@@ -231,7 +245,8 @@ impl GoalState {
                 self.agent_running = true;
                 self.agent_runs += 1;
                 self.agent_complete = false;
-                self.follow_up = None;
+                self.agent_retry_pending = false;
+                self.agent_run_follow_up = self.follow_up.take();
                 self.captured = None;
             }
             Event::AgentFinished(finished) => {
@@ -242,6 +257,14 @@ impl GoalState {
                 self.agent_complete = finished.stopped.is_none();
                 self.agent_failed = finished.status == AgentStatus::Failed;
                 self.agent_final_message.clone_from(&finished.final_message);
+                self.agent_error.clone_from(&finished.error);
+                self.agent_retry_pending =
+                    self.agent_failed && finished.retryable && finished.stopped.is_none();
+                if self.agent_retry_pending {
+                    self.agent_retryable_failures += 1;
+                } else {
+                    self.agent_retryable_failures = 0;
+                }
             }
             Event::ChangesCaptured(changes) => {
                 self.captured = Some(changes.clone());
@@ -281,7 +304,10 @@ impl GoalState {
                 if !matches!(self.halt, Some(Halt::Cancelled | Halt::Accepted)) {
                     self.halt = None;
                 }
+                // A resume gives a retryable failure a fresh set of retries.
+                self.agent_retryable_failures = 0;
                 if let Some(follow_up) = &resumed.follow_up {
+                    self.agent_retry_pending = false;
                     self.follow_up = Some(follow_up.clone());
                     self.rejected = false;
                 }
@@ -419,6 +445,9 @@ impl GoalState {
             }
         } else if self.follow_up.is_some() || !self.agent_complete {
             return Next::Agent { follow_up: self.follow_up.clone() };
+        }
+        if self.agent_retry_pending {
+            return Next::Agent { follow_up: self.agent_run_follow_up.clone() };
         }
         let Some(captured) = &self.captured else { return Next::Capture };
         if !captured.files.is_empty()

@@ -474,7 +474,12 @@ impl Controller<'_> {
                 Next::Worktree => self.create_worktree()?,
                 Next::Baseline => self.run_gate_step(stopper, GatePhase::Baseline).await?,
                 Next::Team => self.run_team(stopper).await?,
-                Next::Agent { follow_up } => self.run_agent(stopper, follow_up.as_deref())?,
+                Next::Agent { follow_up } => match self.prepare_retry(stopper)? {
+                    Flow::Continue => self.run_agent(stopper, follow_up.as_deref())?,
+                    // A stop asked for during the wait is recorded at the loop's top.
+                    Flow::Stop if self.rec.state.halt.is_none() => Flow::Continue,
+                    Flow::Stop => Flow::Stop,
+                },
                 Next::Capture => self.capture()?,
                 Next::Commit => self.commit()?,
                 Next::Surface => self.check_surface()?,

@@ -10,5 +10,6 @@ pub(crate) mod checkout;
 pub(crate) mod control;
 pub(crate) mod controller;
 pub(crate) mod gates;
+pub(crate) mod retry;
 pub(crate) mod review;
 pub(crate) mod steps;
