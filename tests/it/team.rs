@@ -569,3 +569,58 @@ fn a_plan_whose_tasks_name_their_agents_needs_no_agent_and_leaves_no_slice_locke
     assert_eq!(fs::read_dir(team.repo.join(".omk/goals"))?.count(), 1, "no second goal");
     Ok(())
 }
+
+#[test]
+fn a_tasks_usd_budget_stops_its_agent_while_it_runs() -> anyhow::Result<()> {
+    let team = Team::new()?;
+    // 400 tokens a step at $1000 per million: $0.40 after the first step, $0.80 after the second.
+    fs::write(
+        team.repo.join("omk.toml"),
+        "[prices.script]\ninput_per_mtok = 1000.0\noutput_per_mtok = 1000.0\n",
+    )?;
+    team.env.git(&team.repo, &["add", "omk.toml"])?;
+    team.env.git(&team.repo, &["commit", "--quiet", "-m", "prices"])?;
+    let scenario = team.env.write(
+        "costly.scenario",
+        r#"text: Writing.
+usage: {"input_other": 300, "output": 100}
+tool_call: {"id": "tc-1", "name": "WriteFile", "arguments": "{\"path\": \"a.txt\", \"content\": \"a\\n\"}"}
+---
+text: More.
+usage: {"input_other": 300, "output": 100}
+tool_call: {"id": "tc-2", "name": "WriteFile", "arguments": "{\"path\": \"b.txt\", \"content\": \"b\\n\"}"}
+---
+text: Done.
+"#,
+    )?;
+    let plan = team.env.write(
+        "costly.toml",
+        &format!(
+            "[[task]]\nid = \"costly\"\nprompt = \"write\"\nagent = \"script:{}\"\nretries = 0\n\n\
+             [task.budget]\nusd = 0.5\n",
+            scenario.display()
+        ),
+    )?;
+    let plan = plan.display().to_string();
+    let output = team.env.omk(&team.repo, &["run", "--plan", &plan, "--gate", "sh check.sh"])?;
+    assert_ne!(output.code, Some(0), "{output}");
+    let goal = fs::read_dir(team.repo.join(".omk/goals"))?
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("no goal"))??
+        .file_name();
+    let events = events(&team.repo, &goal.to_string_lossy())?;
+    let failed = of_kind(&events, "task_failed");
+    assert_eq!(failed.len(), 1, "{events:#?}");
+    assert_eq!(failed[0]["cause"], "budget", "{:#}", failed[0]);
+    assert!(failed[0]["reason"].as_str().unwrap_or_default().contains("usd"), "{:#}", failed[0]);
+    // omk stopped the slice's agent at the limit, not after its run.
+    let finished = of_kind(&events, "slice")
+        .into_iter()
+        .find(|it| it["event"]["kind"] == "agent_finished")
+        .ok_or_else(|| anyhow::anyhow!("no agent_finished of the slice"))?;
+    assert!(
+        finished["event"]["stopped"].as_str().is_some_and(|it| it.contains("budget ran out: usd")),
+        "{finished:#}"
+    );
+    Ok(())
+}
