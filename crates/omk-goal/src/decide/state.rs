@@ -249,23 +249,7 @@ impl GoalState {
                 self.agent_run_follow_up = self.follow_up.take();
                 self.captured = None;
             }
-            Event::AgentFinished(finished) => {
-                // The proof counts gate runs only after the agent's last run, whatever tree it
-                // left: the gates run again (from the cache when the tree is the same).
-                self.gates_done.clear();
-                self.agent_running = false;
-                self.agent_complete = finished.stopped.is_none();
-                self.agent_failed = finished.status == AgentStatus::Failed;
-                self.agent_final_message.clone_from(&finished.final_message);
-                self.agent_error.clone_from(&finished.error);
-                self.agent_retry_pending =
-                    self.agent_failed && finished.retryable && finished.stopped.is_none();
-                if self.agent_retry_pending {
-                    self.agent_retryable_failures += 1;
-                } else {
-                    self.agent_retryable_failures = 0;
-                }
-            }
+            Event::AgentFinished(finished) => self.fold_agent_finished(finished),
             Event::ChangesCaptured(changes) => {
                 self.captured = Some(changes.clone());
                 self.base_commit.clone_from(&changes.base_commit);
@@ -336,19 +320,32 @@ impl GoalState {
             // not count the guarded arm.
             _ => {}
         }
-        let runs_processes = matches!(
-            envelope.event,
-            Event::WorktreeCreated(_)
-                | Event::AgentStarted(_)
-                | Event::GateStarted(_)
-                | Event::GateFinished(_)
-        ) || envelope.event.is_team();
-        if self.checkout_baseline && runs_processes {
+        if self.checkout_baseline && runs_processes(&envelope.event) {
             self.checkout_pending = true;
         }
         // A run whose steps are all done ended as it should.
         if self.next() == Next::Done {
             self.ended_cleanly = true;
+        }
+    }
+
+    /// Folds the end of an agent run: whether it completed, failed, or failed in a way worth a
+    /// retry.
+    fn fold_agent_finished(&mut self, finished: &omk_events::AgentFinished) {
+        // The proof counts gate runs only after the agent's last run, whatever tree it left:
+        // the gates run again (from the cache when the tree is the same).
+        self.gates_done.clear();
+        self.agent_running = false;
+        self.agent_complete = finished.stopped.is_none();
+        self.agent_failed = finished.status == AgentStatus::Failed;
+        self.agent_final_message.clone_from(&finished.final_message);
+        self.agent_error.clone_from(&finished.error);
+        self.agent_retry_pending =
+            self.agent_failed && finished.retryable && finished.stopped.is_none();
+        if self.agent_retry_pending {
+            self.agent_retryable_failures += 1;
+        } else {
+            self.agent_retryable_failures = 0;
         }
     }
 
@@ -490,6 +487,18 @@ impl GoalState {
         let (checks, done) = self.reviews.get(self.tree.as_ref()?)?;
         Some(checks.iter().filter(|it| !done.contains(*it)).cloned().collect())
     }
+}
+
+/// Returns whether `event` says a process of the run ran (worktree setup, an agent, a gate, a
+/// slice), which the checkout's fingerprint after the gates must then cover.
+fn runs_processes(event: &Event) -> bool {
+    matches!(
+        event,
+        Event::WorktreeCreated(_)
+            | Event::AgentStarted(_)
+            | Event::GateStarted(_)
+            | Event::GateFinished(_)
+    ) || event.is_team()
 }
 
 #[cfg(test)]
