@@ -72,7 +72,7 @@ impl Controller<'_> {
 }
 
 /// Returns omk-worktree's fingerprint as the event records it.
-fn event_fingerprint(taken: omk_worktree::CheckoutFingerprint) -> CheckoutFingerprint {
+pub(crate) fn event_fingerprint(taken: omk_worktree::CheckoutFingerprint) -> CheckoutFingerprint {
     let omk_worktree::CheckoutFingerprint { head, refs, index, files, git_config, hooks } = taken;
     CheckoutFingerprint {
         head,
