@@ -105,7 +105,7 @@ fn kimi_wire_answers_approvals_by_policy_and_the_proof_shows_the_denial() -> any
         .collect();
     assert_eq!(
         steps.join(" "),
-        r#""goal_created" "sandbox_applied" "goal_classified" "worktree_created" "gate_finished" "agent_started" "approval_decided" "approval_decided" "agent_finished" "changes_captured" "changes_committed" "gate_surface_checked" "gate_finished" "fail_to_pass_checked" "review_started""#
+        r#""goal_created" "checkout_fingerprinted" "sandbox_applied" "goal_classified" "worktree_created" "gate_finished" "agent_started" "approval_decided" "approval_decided" "agent_finished" "changes_captured" "changes_committed" "gate_surface_checked" "gate_finished" "fail_to_pass_checked" "review_started" "checkout_fingerprinted""#
     );
     assert_eq!(kinds.iter().filter(|it| *it == "\"agent_activity\"").count(), 13);
     Ok(())
@@ -166,15 +166,15 @@ fn claude_reports_cost_and_codex_reports_thread_usage() -> anyhow::Result<()> {
 
 #[test]
 fn failures_on_demand_are_failed_runs_with_their_reasons() -> anyhow::Result<()> {
-    let (document, _, _env) = check("kimi-print", "omk_fake: exit 75 overloaded\n", "")?;
+    // A retryable failure with no retries left blocks the goal on the outside, quoting the agent.
+    let toml = "[agent]\nretries = 0\n";
+    let (document, _, _env) = check("kimi-print", "omk_fake: exit 75 overloaded\n", toml)?;
     let agent = &document["proof"]["agent"];
-    // The seed's ladder puts gates first: the unchanged tree fails its gate, and the failed
-    // agent run is a gap of its own.
-    assert_eq!(document["proof"]["readiness"], "gates_failing");
-    assert!(
-        document["proof"]["known_gaps"]
-            .as_array()
-            .is_some_and(|gaps| gaps.iter().any(|it| it["gap"]["kind"] == "agent_failed"))
+    assert_eq!(document["proof"]["status"], "blocked_on_external");
+    assert_eq!(
+        document["proof"]["known_gaps"][0]["message"],
+        "the run is blocked: the agent failed with a retryable error once in a row ([agent] \
+         retries = 0), the last time: kimi failed with a retryable error (exit 75): overloaded"
     );
     assert_eq!(agent["retryable"], true);
     assert_eq!(agent["error"], "kimi failed with a retryable error (exit 75): overloaded");
@@ -276,5 +276,47 @@ fn detection_recognizes_the_stub_and_the_typescript_kimi_without_starting_a_bare
     assert_eq!(kimi["status"], "unsupported");
     assert!(kimi["note"].as_str().unwrap_or_default().starts_with("TypeScript Kimi Code CLI"));
     assert_eq!(calls, "[--version]\n");
+    Ok(())
+}
+
+#[test]
+fn a_retryable_failure_is_retried_from_a_clean_worktree_then_blocks_on_external()
+-> anyhow::Result<()> {
+    // Each attempt edits lib.sh, then the provider is overloaded (Kimi print mode's exit 75).
+    let scenario = r#"text: Editing.
+tool_call: {"id": "tc-1", "name": "StrReplaceFile", "arguments": "{\"path\": \"lib.sh\", \"edit\": {\"old\": \"$1 - $2\", \"new\": \"$1 - $2 + 1\"}}"}
+---
+omk_fake: exit 75 overloaded, try again later
+"#;
+    let toml = "[agent]\nretries = 2\nretry_backoff_ms = 20\n";
+    let (document, kinds, env) = check("kimi-print", scenario, toml)?;
+    let proof = &document["proof"];
+    assert_eq!(proof["status"], "blocked_on_external", "{proof:#}");
+    let count = |kind: &str| kinds.iter().filter(|it| *it == &format!("\"{kind}\"")).count();
+    assert_eq!(count("agent_started"), 3, "the first run and two retries: {kinds:?}");
+    assert_eq!(count("gate_finished"), 1, "only the baseline gate ran: {kinds:?}");
+    let retries: Vec<&str> = proof["recovery"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|it| it["action"] == "agent_retried")
+        .filter_map(|it| it["detail"].as_str())
+        .collect();
+    assert_eq!(retries.len(), 2, "{proof:#}");
+    assert!(retries[1].starts_with("retry 2 of 2 in 40 ms, the worktree reset to "), "{retries:?}");
+    let gap = &proof["known_gaps"][0];
+    assert_eq!(gap["gap"]["kind"], "blocked_on_external", "{proof:#}");
+    let message = gap["message"].as_str().unwrap_or_default();
+    assert!(message.contains("3 times in a row"), "{message}");
+    assert!(message.ends_with("(exit 75): overloaded, try again later"), "{message}");
+    // Every attempt started from the branch's commit: the edit is in the worktree once.
+    let goal = proof["goal_id"].as_str().unwrap_or_default();
+    let repo = env.root().join("repo");
+    let lib = fs::read_to_string(repo.join(".omk/worktrees").join(goal).join("lib.sh"))?;
+    assert_eq!(lib.matches("+ 1").count(), 1, "{lib}");
+    // `omk status` names the agent's own error, not a gate.
+    let status = env.omk(&repo, &["status"])?;
+    assert!(status.stdout.contains("overloaded, try again later"), "{status}");
+    assert!(!status.stdout.contains("required gate"), "{status}");
     Ok(())
 }

@@ -155,10 +155,10 @@ fn the_ready_path_runs_every_step_and_accept_merges_with_a_note() -> anyhow::Res
         .collect();
     assert_eq!(
         steps.join(" "),
-        "goal_created sandbox_applied goal_classified worktree_created gate_finished agent_started \
+        "goal_created checkout_fingerprinted sandbox_applied goal_classified worktree_created gate_finished agent_started \
          agent_finished changes_captured changes_committed gate_surface_checked gate_finished \
          fail_to_pass_checked review_started review_finished review_finished review_finished review_finished \
-         review_finished review_finished review_finished"
+         review_finished review_finished review_finished checkout_fingerprinted"
     );
     let before = proof(&repo, &goal)?;
     assert_eq!(before["readiness"], "awaiting_acceptance", "{before:#}");
@@ -690,5 +690,30 @@ fn a_worktree_removed_by_hand_is_restored_from_its_branch() -> anyhow::Result<()
     assert!(restored["event"]["detail"].as_str().unwrap_or_default().contains("from its branch"));
     // The goal's commit came back with the branch: the fix is there.
     assert!(fs::read_to_string(worktree.join("lib.sh"))?.contains("$1 + $2"));
+    Ok(())
+}
+
+#[test]
+fn a_usd_budget_stops_the_agent_while_it_runs_when_its_usage_has_a_price() -> anyhow::Result<()> {
+    let env = TestEnv::new()?;
+    let repo = repo(&env, "repo")?;
+    // 400 tokens a step at $1000 per million: $0.40 after the first step, $0.80 after the second.
+    fs::write(
+        repo.join("omk.toml"),
+        "[prices.script]\ninput_per_mtok = 1000.0\noutput_per_mtok = 1000.0\n",
+    )?;
+    let goal =
+        run_fix(&env, &repo, "fix add", &["--gate", "sh test.sh", "--budget-usd", "0.5"], 4)?;
+    let log = events(&repo, &goal)?;
+    let warned = log.iter().find(|it| it["event"]["kind"] == "budget_warned").expect("a warning");
+    assert_eq!(warned["event"]["resource"], "usd");
+    let finished = log.iter().find(|it| it["event"]["kind"] == "agent_finished").expect("finished");
+    assert!(
+        finished["event"]["stopped"].as_str().is_some_and(|it| it.contains("budget")),
+        "omk stopped the agent at the limit, not after its run: {finished:#}"
+    );
+    let proof = proof(&repo, &goal)?;
+    assert_eq!(proof["status"], "needs_more_budget", "{proof:#}");
+    assert_eq!(proof["budget"]["exhausted"]["resource"], "usd", "{proof:#}");
     Ok(())
 }

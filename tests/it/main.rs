@@ -2,6 +2,7 @@
 
 mod agents;
 mod anchor;
+mod checkout;
 mod cli;
 mod config;
 mod controller;

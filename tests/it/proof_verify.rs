@@ -435,3 +435,21 @@ fn show_since_diffs_two_proofs_and_export_writes_markdown() -> anyhow::Result<()
     assert!(markdown.stdout.starts_with('#'), "{markdown}");
     Ok(())
 }
+
+#[test]
+fn rerun_fails_its_checkout_check_when_a_gate_writes_in_the_users_checkout() -> anyhow::Result<()> {
+    let env = TestEnv::new()?;
+    // Five levels up from the scratch worktree (`.omk/verify/<goal>/rerun-1/worktree`) is the
+    // user's checkout; from the goal's own worktree it is outside the repository, so only the
+    // re-run writes there.
+    let gate = "if [ -d ../../../../../.git ]; then echo pwned > ../../../../../stray.txt; fi";
+    let goal = run_goal(&env, &["sh test.sh", gate])?;
+    let output = env.omk(&goal.repo, &["proof", "verify", "--rerun"])?;
+    assert_eq!(output.code, Some(1), "{output}");
+    let line = output.stdout.lines().find(|it| it.contains(" checkout: ")).unwrap_or_default();
+    assert!(
+        line.starts_with("FAILED  checkout: the gates changed your checkout while they ran again: file stray.txt;"),
+        "{output}"
+    );
+    Ok(())
+}

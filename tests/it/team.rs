@@ -524,3 +524,107 @@ fn the_goal_budget_stops_every_slice_and_resumes_after_budget_add() -> anyhow::R
     assert_eq!(all_landed, ["slice-1", "slice-2"]);
     Ok(())
 }
+
+#[test]
+fn a_plan_whose_tasks_name_their_agents_needs_no_agent_and_leaves_no_slice_locked()
+-> anyhow::Result<()> {
+    let team = Team::new()?;
+    let agent = Value::String(team.agent.clone());
+    let plan = team.env.write(
+        "own.toml",
+        &format!(
+            "[[task]]\nid = \"one\"\nprompt = \"- fast1\"\nagent = {agent}\n\n\
+             [[task]]\nid = \"two\"\nprompt = \"- fast2\"\nagent = {agent}\n"
+        ),
+    )?;
+    let plan = plan.display().to_string();
+    let output = team.env.omk(&team.repo, &["run", "--plan", &plan, "--gate", "sh check.sh"])?;
+    assert_eq!(output.code, Some(0), "{output}");
+    let goal = fs::read_dir(team.repo.join(".omk/goals"))?
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("no goal"))??
+        .file_name();
+    let events = events(&team.repo, &goal.to_string_lossy())?;
+    // The goal's own agent (for a follow-up) is the first task's.
+    assert_eq!(of_kind(&events, "goal_created")[0]["agent"], agent);
+    assert_eq!(landed(&events).len(), 2, "{output}");
+    // The run is over: no slice worktree stays locked by its (now dead) process.
+    let worktrees = team.env.git(&team.repo, &["worktree", "list", "--porcelain"])?;
+    assert!(worktrees.contains(".one\n") && worktrees.contains(".two\n"), "{worktrees}");
+    assert!(!worktrees.contains("locked"), "{worktrees}");
+
+    // A task without an agent, and neither --agent nor a default: an error naming it.
+    let partial = team.env.write(
+        "partial.toml",
+        &format!(
+            "[[task]]\nid = \"one\"\nprompt = \"- fast1\"\nagent = {agent}\n\n\
+             [[task]]\nid = \"bare\"\nprompt = \"- fast2\"\n"
+        ),
+    )?;
+    let partial = partial.display().to_string();
+    let output = team.env.omk(&team.repo, &["run", "--plan", &partial])?;
+    assert_eq!(output.code, Some(2), "{output}");
+    assert_eq!(
+        output.stderr,
+        "error: no agent for tasks bare: pass --agent, set [agent] default in omk.toml or in \
+         your user config, or name an agent in each of these tasks\n",
+        "{output}"
+    );
+    assert_eq!(fs::read_dir(team.repo.join(".omk/goals"))?.count(), 1, "no second goal");
+    Ok(())
+}
+
+#[test]
+fn a_tasks_usd_budget_stops_its_agent_while_it_runs() -> anyhow::Result<()> {
+    let team = Team::new()?;
+    // 400 tokens a step at $1000 per million: $0.40 after the first step, $0.80 after the second.
+    fs::write(
+        team.repo.join("omk.toml"),
+        "[prices.script]\ninput_per_mtok = 1000.0\noutput_per_mtok = 1000.0\n",
+    )?;
+    team.env.git(&team.repo, &["add", "omk.toml"])?;
+    team.env.git(&team.repo, &["commit", "--quiet", "-m", "prices"])?;
+    let scenario = team.env.write(
+        "costly.scenario",
+        r#"text: Writing.
+usage: {"input_other": 300, "output": 100}
+tool_call: {"id": "tc-1", "name": "WriteFile", "arguments": "{\"path\": \"a.txt\", \"content\": \"a\\n\"}"}
+---
+text: More.
+usage: {"input_other": 300, "output": 100}
+tool_call: {"id": "tc-2", "name": "WriteFile", "arguments": "{\"path\": \"b.txt\", \"content\": \"b\\n\"}"}
+---
+text: Done.
+"#,
+    )?;
+    let plan = team.env.write(
+        "costly.toml",
+        &format!(
+            "[[task]]\nid = \"costly\"\nprompt = \"write\"\nagent = \"script:{}\"\nretries = 0\n\n\
+             [task.budget]\nusd = 0.5\n",
+            scenario.display()
+        ),
+    )?;
+    let plan = plan.display().to_string();
+    let output = team.env.omk(&team.repo, &["run", "--plan", &plan, "--gate", "sh check.sh"])?;
+    assert_ne!(output.code, Some(0), "{output}");
+    let goal = fs::read_dir(team.repo.join(".omk/goals"))?
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("no goal"))??
+        .file_name();
+    let events = events(&team.repo, &goal.to_string_lossy())?;
+    let failed = of_kind(&events, "task_failed");
+    assert_eq!(failed.len(), 1, "{events:#?}");
+    assert_eq!(failed[0]["cause"], "budget", "{:#}", failed[0]);
+    assert!(failed[0]["reason"].as_str().unwrap_or_default().contains("usd"), "{:#}", failed[0]);
+    // omk stopped the slice's agent at the limit, not after its run.
+    let finished = of_kind(&events, "slice")
+        .into_iter()
+        .find(|it| it["event"]["kind"] == "agent_finished")
+        .ok_or_else(|| anyhow::anyhow!("no agent_finished of the slice"))?;
+    assert!(
+        finished["event"]["stopped"].as_str().is_some_and(|it| it.contains("budget ran out: usd")),
+        "{finished:#}"
+    );
+    Ok(())
+}

@@ -8,7 +8,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use omk_events::{AgentFinished, ApprovalDecided, ArtifactRef, Cost, CostSource, ProcessExit};
+use omk_events::{
+    AgentFinished, ApprovalDecided, ArtifactRef, Cost, CostSource, ProcessExit, TokenUsage,
+};
 
 use crate::{
     config::AgentConfig,
@@ -439,7 +441,12 @@ impl Agent {
         if let Some(usd) = report.reported_cost_usd {
             return Some(Cost { usd, source: CostSource::Reported });
         }
-        let usage = report.usage?;
+        self.estimated_cost(&report.usage?)
+    }
+
+    /// Returns what `usage` costs at the agent's price table (`[prices.<agent>]`), `None` without
+    /// one; the controller checks `--budget-usd` with it while the agent runs.
+    pub fn estimated_cost(&self, usage: &TokenUsage) -> Option<Cost> {
         let (key, price) =
             [self.spec.name(), if self.spec == AgentSpec::KimiPrint { "kimi" } else { "" }]
                 .into_iter()

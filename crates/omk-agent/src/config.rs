@@ -27,6 +27,12 @@ pub struct AgentConfig {
     /// The file that set each agent's price, as a cost estimate names its table
     /// (`~/.config/omk/config.toml [prices.kimi]`); a price without one is `omk.toml`'s.
     pub price_files: BTreeMap<String, String>,
+    /// How many times a run that failed with a retryable error (a rate limit, an overloaded
+    /// provider, Kimi print mode's exit 75) is tried again (`[agent] retries`, default 2).
+    pub retries: u32,
+    /// The wait before the first retry, doubled for each further one (`[agent]
+    /// retry_backoff_ms`, default 1000).
+    pub retry_backoff: Duration,
 }
 
 /// Prices in US dollars per million tokens.
@@ -53,6 +59,8 @@ impl Default for AgentConfig {
             approvals: ApprovalPolicy::default(),
             prices: BTreeMap::new(),
             price_files: BTreeMap::new(),
+            retries: 2,
+            retry_backoff: Duration::from_millis(1000),
         }
     }
 }
@@ -91,6 +99,12 @@ pub fn parse_config(text: &str) -> Result<AgentConfig, Error> {
             config.idle_timeout = Duration::from_secs(secs.into_inner());
         }
         config.programs = agent.programs;
+        if let Some(retries) = agent.retries {
+            config.retries = retries;
+        }
+        if let Some(ms) = agent.retry_backoff_ms {
+            config.retry_backoff = Duration::from_millis(ms);
+        }
     }
     let mut rules = Vec::new();
     for (idx, raw) in file.approvals.into_iter().enumerate() {
@@ -142,6 +156,8 @@ struct RawAgent {
     idle_timeout_secs: Option<toml::Spanned<u64>>,
     #[serde(default)]
     programs: BTreeMap<String, PathBuf>,
+    retries: Option<u32>,
+    retry_backoff_ms: Option<u64>,
 }
 
 #[derive(Deserialize)]

@@ -71,6 +71,8 @@ pub(crate) const SECTIONS: &[Key] = &[
             value("default", true),
             value("timeout_secs", true),
             value("idle_timeout_secs", true),
+            value("retries", true),
+            value("retry_backoff_ms", true),
             Key { name: "programs", shape: Shape::Map { names: None, entry: None }, user: true },
         ]),
         user: true,

@@ -574,6 +574,12 @@ fn default_leaves() -> Vec<Leaf> {
         ("sandbox", "mode", text(sandbox.mode.as_str())),
         ("sandbox", "writable", list(&sandbox.writable)),
         ("sandbox", "network", toml::Value::Boolean(sandbox.network)),
+        ("agent", "retries", int(agent.retries.into())),
+        (
+            "agent",
+            "retry_backoff_ms",
+            int(agent.retry_backoff.as_millis().try_into().unwrap_or(u64::MAX)),
+        ),
     ];
     values
         .into_iter()

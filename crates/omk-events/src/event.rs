@@ -154,6 +154,8 @@ pub enum Event {
     /// The required test gates ran on the base tree with the change's test files (or needed
     /// not run): which fail there.
     FailToPassChecked(crate::oracle::FailToPassChecked),
+    /// The user's checkout was fingerprinted, before the agent started or after the last gate.
+    CheckoutFingerprinted(crate::checkout::CheckoutFingerprinted),
     /// An event of a kind this build does not know, written by a newer omk: kept whole, shown
     /// by replay, ignored by the proof.
     ///
@@ -262,6 +264,7 @@ kinds! {
     "fail_to_pass_waived" => FailToPassWaived,
     "fail_to_pass_started" => FailToPassStarted,
     "fail_to_pass_checked" => FailToPassChecked,
+    "checkout_fingerprinted" => CheckoutFingerprinted,
 }
 
 /// Deserializes an event, keeping one of a kind this build does not know as
@@ -450,6 +453,8 @@ pub enum Step {
     Review,
     /// Merging an accepted change.
     Integration,
+    /// Fingerprinting the user's checkout.
+    Checkout,
 }
 
 impl fmt::Display for Step {
@@ -462,6 +467,7 @@ impl fmt::Display for Step {
             Self::Commit => "commit",
             Self::Review => "review",
             Self::Integration => "integration",
+            Self::Checkout => "checkout",
         })
     }
 }

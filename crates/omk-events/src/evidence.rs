@@ -384,6 +384,9 @@ pub enum RecoveryAction {
     ResumedAfterCrash,
     /// A lost or broken worktree was re-created from its branch.
     WorktreeRestored,
+    /// The agent's run failed with a retryable error (a rate limit, an overloaded provider): the
+    /// worktree went back to the branch's commit and the agent runs again after a wait.
+    AgentRetried,
 }
 
 impl fmt::Display for RecoveryAction {
@@ -392,6 +395,7 @@ impl fmt::Display for RecoveryAction {
             Self::TornTailRepaired => "torn log tail repaired",
             Self::ResumedAfterCrash => "resumed after a crash",
             Self::WorktreeRestored => "worktree restored",
+            Self::AgentRetried => "agent retried",
         })
     }
 }

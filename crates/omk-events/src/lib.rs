@@ -23,6 +23,7 @@
 mod agent;
 mod artifact;
 mod batch;
+mod checkout;
 mod error;
 mod event;
 mod evidence;
@@ -43,6 +44,9 @@ pub use crate::agent::{
     ApprovalDecision, Cost, CostSource, ProcessExit, TokenUsage, ToolCallRecord,
 };
 pub use crate::artifact::{ArtifactRef, sha256_hex};
+pub use crate::checkout::{
+    CheckoutDifference, CheckoutFingerprint, CheckoutFingerprinted, CheckoutMoment, CheckoutPart,
+};
 pub use crate::error::{Error, error_chain};
 pub use crate::event::{
     ChangedFile, ChangesCaptured, Durability, Envelope, Event, FileOperation, GoalCreated,

@@ -354,6 +354,7 @@ impl Event {
             | Self::FailToPassWaived(_)
             | Self::FailToPassStarted(_)
             | Self::FailToPassChecked(_)
+            | Self::CheckoutFingerprinted(_)
             | Self::Unknown(_) => false,
         }
     }

@@ -13,6 +13,16 @@ pub enum Error {
         "no agent given: pass --agent (kimi, kimi-print, claude, codex, cmd:COMMAND, script:FILE) or set [agent] default in omk.toml or in your user config"
     )]
     NoAgent,
+    /// No agent was named, no config file names a default, and some tasks of a team plan name
+    /// no agent of their own.
+    #[error(
+        "no agent for tasks {}: pass --agent, set [agent] default in omk.toml or in your user config, or name an agent in each of these tasks",
+        tasks.join(", ")
+    )]
+    TasksWithoutAgent {
+        /// The tasks without an agent, in plan order.
+        tasks: Vec<String>,
+    },
     /// The repository cannot be used.
     #[error(transparent)]
     Repo(#[from] omk_worktree::Error),
@@ -242,6 +252,7 @@ impl Error {
             }
             Self::EmptyPrompt
             | Self::NoAgent
+            | Self::TasksWithoutAgent { .. }
             | Self::Config(
                 omk_config::Error::Config { .. }
                 | omk_config::Error::EffectiveConfig { .. }

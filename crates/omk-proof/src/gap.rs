@@ -5,7 +5,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use omk_events::{
-    Actor, BudgetResource, COUNTED_RUNNERS, DecisionSubject, FailureCause, Step, TakeOutReason,
+    Actor, BudgetResource, CheckoutDifference, COUNTED_RUNNERS, DecisionSubject, FailureCause, Step, TakeOutReason,
 };
 
 use crate::readiness::{ProofStatus, Readiness};
@@ -214,6 +214,17 @@ pub enum Gap {
     /// The goal's kind needs a test that fails without the change, and omk has not yet run the
     /// tests on the base tree with the change's test files.
     FailToPassNotChecked,
+    /// The user's checkout (its files, index, refs, HEAD, `.git/config` or hooks) changed between
+    /// a baseline fingerprint (taken before the agent started, or when a later run of the goal
+    /// began) and a later one: something the run started wrote outside its worktree, or someone
+    /// else did meanwhile.
+    ///
+    /// It holds the rung of [`Gap::RequiredGateFailed`]: a run that wrote outside its worktree
+    /// may have done anything its evidence does not show.
+    CheckoutChanged {
+        /// What changed, part by part.
+        changes: Vec<CheckoutDifference>,
+    },
 }
 
 impl Gap {
@@ -232,6 +243,7 @@ impl Gap {
             | Self::RequiredGateFailed { .. }
             | Self::OracleGateMissing { .. }
             | Self::NoTestGate
+            | Self::CheckoutChanged { .. }
             | Self::NoTestFailsWithoutChange { .. }
             | Self::FailToPassNotChecked => Readiness::GatesFailing,
             Self::RequiredGateRanNoTests { .. }
@@ -273,6 +285,8 @@ impl Gap {
             }
             Self::GateFlaky { .. } => {
                 Some("a gate is flaky on the proposed tree; a person must decide on it")
+            Self::CheckoutChanged { .. } => {
+                Some("the user's checkout changed while the goal ran, outside its worktree")
             }
             other => other.rung().map(Readiness::sentence),
         }
@@ -398,6 +412,10 @@ impl Gap {
                                            change's test files, to see one fail without the \
                                            change"
                 .to_owned(),
+            Self::CheckoutChanged { changes } => format!(
+                "the user's checkout changed while the goal ran: {}",
+                changes.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+            ),
         }
     }
 
@@ -514,6 +532,11 @@ impl Gap {
                     .to_owned()
             }
             Self::FailToPassNotChecked => "run the goal to the end with `omk resume`".to_owned(),
+            Self::CheckoutChanged { .. } => "inspect the listed paths and refs in your checkout \
+                 (`git status`, `git diff`, `git reflog`, `.git/config`, `.git/hooks/`), restore \
+                 what you did not change yourself, and start a new goal; this goal's change \
+                 is not merged"
+                .to_owned(),
         }
     }
 }

@@ -92,6 +92,12 @@ pub struct Synthesizer {
     fail_to_pass_waiver: Option<FailToPassWaiver>,
     /// The latest fail-to-pass check of each proposed tree.
     fail_to_pass_checks: Vec<FailToPassChecked>,
+    /// The latest baseline fingerprint of the user's checkout, which the fingerprints after the
+    /// gates are compared with.
+    checkout_baseline: Option<omk_events::CheckoutFingerprint>,
+    /// What any fingerprint after the gates found changed since its baseline; a later baseline
+    /// does not take a difference back.
+    checkout_changes: std::collections::BTreeSet<omk_events::CheckoutDifference>,
 }
 
 #[derive(Debug)]
@@ -371,6 +377,7 @@ impl Synthesizer {
                     self.unconfined = Some(why);
                 }
                 self.sandbox = Some(applied.clone());
+            }
             Event::FailToPassWaived(waived) => self.fail_to_pass_waiver = Some(waived.by),
             // A check that started and did not finish says nothing; its rerun does.
             Event::FailToPassStarted(_) => {}
@@ -378,6 +385,17 @@ impl Synthesizer {
                 self.fail_to_pass_checks.retain(|it| it.tree_id != checked.tree_id);
                 self.fail_to_pass_checks.push(checked.clone());
             }
+            Event::CheckoutFingerprinted(taken) => match (taken.moment, &self.checkout_baseline) {
+                (omk_events::CheckoutMoment::Baseline, _) | (_, None) => {
+                    self.checkout_baseline = Some(taken.fingerprint.clone());
+                }
+                (
+                    omk_events::CheckoutMoment::AfterGates | omk_events::CheckoutMoment::Resumed,
+                    Some(baseline),
+                ) => {
+                    self.checkout_changes.extend(baseline.differences(&taken.fingerprint));
+                }
+            },
             // `apply` hands the team's kinds (`Event::is_team`) to the team fold.
             _ => {}
         }

@@ -6,6 +6,9 @@
 //! - `changed_files_100_edits_20k`: [`omk_worktree::capture_changes`] (snapshot tree, renames,
 //!   line counts) against `git status --porcelain=v2 --untracked-files=all`.
 //! - `merge_check_20k`: [`omk_worktree::merge_check`] against `git merge-tree --write-tree`.
+//! - `fingerprint_checkout_20k`: [`omk_worktree::fingerprint_checkout`] of a checkout with a
+//!   hundred edits (status, refs, index, config, hooks, and the content of every listed file)
+//!   against `git status --porcelain=v2 --untracked-files=all`.
 
 use std::{
     fs,
@@ -171,5 +174,24 @@ fn merge_check(criterion: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, create, changed_files, merge_check);
+fn fingerprint(criterion: &mut Criterion) {
+    let (_dir, repo, _base) = generated_repo();
+    // The user's own checkout, with work in progress: omk hashes every file status lists.
+    fixture::hundred_edits(&repo.root);
+    let mut group = criterion.benchmark_group("fingerprint_checkout_20k");
+    group.sample_size(10);
+    group.bench_function("baseline_git_status_porcelain_v2_untracked_all", |bencher| {
+        bencher.iter(|| {
+            git_status(&repo.root, &["status", "--porcelain=v2", "--untracked-files=all"]);
+        });
+    });
+    group.bench_function("omk_fingerprint_checkout", |bencher| {
+        bencher.iter(|| {
+            omk_worktree::fingerprint_checkout(&repo, &["refs/heads/omk/"]).expect("fingerprint")
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, create, changed_files, merge_check, fingerprint);
 criterion_main!(benches);

@@ -87,6 +87,17 @@ pub fn reset_hard(worktree: &Path, commit: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// Puts the omk-owned worktree at `worktree` back to `commit`: tracked files reset, untracked
+/// files removed (ignored ones, such as build output, stay), so an agent's retried run does not
+/// find its failed run's half-done edits (`git reset --hard` then `git clean -fd`).
+///
+/// Never call it on a user's checkout.
+pub fn discard_changes(worktree: &Path, commit: &str) -> Result<(), Error> {
+    git::run(worktree, &["reset", "--quiet", "--hard", commit])?;
+    git::run(worktree, &["clean", "--quiet", "-d", "--force"])?;
+    Ok(())
+}
+
 /// Adds (or replaces) the note of `commit` under `notes_ref` (such as `refs/notes/omk`).
 pub fn add_note(
     repo: &Repo,

@@ -15,7 +15,8 @@
 //!
 //! Entry points: [`open`], [`head`], [`create`], [`capture_changes`], [`diff_trees`] and
 //! [`unified_patch`] (the lines a change adds and removes), [`remove`], [`create_scratch`] and
-//! [`remove_scratch`] (a recorded tree on a detached HEAD, to re-run gates), and
+//! [`remove_scratch`] (a recorded tree on a detached HEAD, to re-run gates),
+//! [`fingerprint_checkout`] (what the user's checkout looks like, to notice any write to it),
 //! [`init_with_commit`] for sample projects, and [`read_blob_ref`] and [`write_blob_ref`] (a
 //! small record a reference names, replaced with compare-and-swap).
 
@@ -25,6 +26,7 @@ mod commit;
 mod config;
 mod diff;
 mod error;
+mod fingerprint;
 mod gc;
 mod git;
 mod init;
@@ -40,10 +42,11 @@ pub use crate::commit::{Commit, CommitOptions, commit, head_commit};
 pub use crate::config::{WorktreeConfig, parse_config};
 pub use crate::diff::{DiffLine, FileDiff, Hunk, diff_trees, unified_patch};
 pub use crate::error::Error;
+pub use crate::fingerprint::{CheckoutFingerprint, fingerprint_checkout};
 pub use crate::gc::{GcEntry, GcOptions, GcVerdict, KeepReason, gc};
 pub use crate::init::{Identity, init_with_commit};
 pub use crate::integrate::{
-    GitIdentity, add_note, merge_base_into, read_note, reset_hard, user_name,
+    GitIdentity, add_note, discard_changes, merge_base_into, read_note, reset_hard, user_name,
 };
 pub use crate::merge::{
     MergeCheck, MergeKind, MergeOptions, MergeStrategy, Merged, merge, merge_check,

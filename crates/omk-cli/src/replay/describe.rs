@@ -60,6 +60,7 @@ pub(crate) fn describe(event: &Event, root: Option<&Path>) -> (&'static str, Str
         Event::FailToPassWaived(_) | Event::FailToPassStarted(_) | Event::FailToPassChecked(_) => {
             ("oracle", describe_fail_to_pass(event))
         }
+        Event::CheckoutFingerprinted(taken) => ("checkout", describe_checkout(taken)),
     }
 }
 
@@ -117,6 +118,23 @@ fn describe_sandbox(applied: &SandboxApplied) -> String {
             applied.reason.as_deref().unwrap_or("no sandbox")
         ),
     }
+}
+
+/// Describes a fingerprint of the user's checkout; the proof compares it with the first.
+fn describe_checkout(taken: &omk_events::CheckoutFingerprinted) -> String {
+    let when = match taken.moment {
+        omk_events::CheckoutMoment::Baseline => "as the baseline",
+        omk_events::CheckoutMoment::AfterGates => "after the gates",
+        omk_events::CheckoutMoment::Resumed => "on resuming a stopped run",
+    };
+    let fingerprint = &taken.fingerprint;
+    let count = |n: usize, noun: &str| crate::text::plural(n as u64, noun);
+    format!(
+        "your checkout fingerprinted {when}: {}, {}, {}",
+        count(fingerprint.refs.len(), "ref"),
+        count(fingerprint.files.len(), "changed or untracked file"),
+        count(fingerprint.hooks.len(), "hook file"),
+    )
 }
 
 /// The sentence of a kind that [`describe`] sends to another family; it never sends one.

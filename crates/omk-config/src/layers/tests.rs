@@ -82,7 +82,7 @@ fn no_files_give_the_sections_defaults_each_from_the_default_layer() {
     assert!(settings.files.is_empty());
     assert!(settings.entries.iter().all(|it| it.source == Source::Default));
     let keys: Vec<String> = settings.entries.iter().map(super::Entry::key).collect();
-    assert_eq!(keys[..3], ["agent.timeout_secs", "agent.idle_timeout_secs", "worktree.copy"]);
+    assert_eq!(keys[..3], ["agent.timeout_secs", "agent.idle_timeout_secs", "agent.retries"]);
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! `omk proof verify --rerun`: every proposed gate of a proof runs again on the recorded tree, in
 //! a scratch worktree under `.omk/verify/<goal-id>/rerun-<n>/`, without the gate cache; a gate
 //! whose outcome differs runs a second time, which tells a flaky gate from one that does not
-//! reproduce.
+//! reproduce. The user's checkout is fingerprinted before and after: a gate that wrote there
+//! fails the `checkout` check.
 
 use std::path::{Path, PathBuf};
 
@@ -16,7 +17,10 @@ use crate::{
     error::Error,
     gate_run::{self, GateSite},
     layout::{GoalPaths, Layout, create_fresh_dir, rerun},
-    run::controller::{Config, load_config},
+    run::{
+        checkout::{OMK_OWNED_REFS, event_fingerprint},
+        controller::{Config, load_config},
+    },
     sandbox::{RunSandbox, SandboxSite},
 };
 
@@ -53,6 +57,8 @@ pub(crate) async fn rerun_gates(
         &[],
     )?;
     let (specs, notes) = recorded_specs(&config, &recorded);
+    // The gates run what the agent wrote: the checkout is compared around them, as in a run.
+    let before = omk_worktree::fingerprint_checkout(repo, OMK_OWNED_REFS)?;
     let verify_dir = create_verify_dir(&paths.repo_root, &paths.goal_id)?;
     let scratch_path = verify_dir.join(rerun::WORKTREE);
     let sandbox = RunSandbox::new(SandboxSite {
@@ -117,12 +123,41 @@ pub(crate) async fn rerun_gates(
             .unwrap_or_else(|| "no log".to_owned())
     };
     let runs = Reruns { first: &first, second: &second, log_of: &log_of };
-    Ok(recorded
+    let after = omk_worktree::fingerprint_checkout(repo, OMK_OWNED_REFS)?;
+    let mut checks: Vec<Check> = recorded
         .iter()
         .zip(&specs)
         .zip(&notes)
         .map(|((gate, spec), note)| compare(gate, spec, note.as_deref(), &runs))
-        .collect())
+        .collect();
+    checks.push(checkout_check(before, after));
+    Ok(checks)
+}
+
+/// Returns the check of the user's checkout around the re-run: any difference fails it.
+fn checkout_check(
+    before: omk_worktree::CheckoutFingerprint,
+    after: omk_worktree::CheckoutFingerprint,
+) -> Check {
+    let changes = event_fingerprint(before).differences(&event_fingerprint(after));
+    if changes.is_empty() {
+        return Check::new(
+            "checkout",
+            CheckStatus::Passed,
+            "your checkout is as it was before the gates ran again".to_owned(),
+        );
+    }
+    let listed: Vec<String> = changes.iter().map(ToString::to_string).collect();
+    Check::new(
+        "checkout",
+        CheckStatus::Failed,
+        format!(
+            "the gates changed your checkout while they ran again: {}; inspect these \
+             (`git status`, `git diff`, `git reflog`, `.git/config`, `.git/hooks/`) and restore \
+             what you did not change yourself",
+            listed.join(", ")
+        ),
+    )
 }
 
 /// The gates to run again for the `recorded` ones: as configured now when the command is the

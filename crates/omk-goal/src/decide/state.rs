@@ -41,6 +41,8 @@ pub(crate) enum Next {
     FailToPass,
     /// Run the review wall on the proposed tree.
     Review,
+    /// Fingerprint the user's checkout again and compare it with the first fingerprint.
+    Checkout,
     /// Every step is done: the change waits for acceptance.
     Done,
 }
@@ -160,6 +162,22 @@ pub(crate) struct GoalState {
     pub(crate) baseline_exited_failing: BTreeSet<String>,
     /// Proposed-phase gates whose latest run on a tree passed, by tree, by name.
     gates_passed: BTreeMap<String, BTreeSet<String>>,
+    /// Whether the user's checkout was fingerprinted before the agent started (goals of older
+    /// omk versions were not).
+    pub(crate) checkout_baseline: bool,
+    /// Whether something that runs processes (worktree setup, an agent, a gate, a slice) happened
+    /// since the checkout was last fingerprinted.
+    pub(crate) checkout_pending: bool,
+    /// Whether the agent's latest run failed with a retryable error (and was not stopped by
+    /// omk), so the agent step runs again.
+    pub(crate) agent_retry_pending: bool,
+    /// How many runs in a row failed with a retryable error since the last other end of a run
+    /// or the last resume.
+    pub(crate) agent_retryable_failures: u32,
+    /// The follow-up the latest agent run answered, which its retry answers again.
+    pub(crate) agent_run_follow_up: Option<String>,
+    /// The latest agent run's error, as the agent said it.
+    pub(crate) agent_error: Option<String>,
 }
 
 impl GoalState {
@@ -199,6 +217,12 @@ impl GoalState {
             fail_to_pass_checked: BTreeSet::new(),
             baseline_exited_failing: BTreeSet::new(),
             gates_passed: BTreeMap::new(),
+            checkout_baseline: false,
+            checkout_pending: false,
+            agent_retry_pending: false,
+            agent_retryable_failures: 0,
+            agent_run_follow_up: None,
+            agent_error: None,
         }
     }
 
@@ -250,18 +274,11 @@ impl GoalState {
                 self.agent_running = true;
                 self.agent_runs += 1;
                 self.agent_complete = false;
-                self.follow_up = None;
+                self.agent_retry_pending = false;
+                self.agent_run_follow_up = self.follow_up.take();
                 self.captured = None;
             }
-            Event::AgentFinished(finished) => {
-                // The proof counts gate runs only after the agent's last run, whatever tree it
-                // left: the gates run again (from the cache when the tree is the same).
-                self.gates_done.clear();
-                self.agent_running = false;
-                self.agent_complete = finished.stopped.is_none();
-                self.agent_failed = finished.status == AgentStatus::Failed;
-                self.agent_final_message.clone_from(&finished.final_message);
-            }
+            Event::AgentFinished(finished) => self.fold_agent_finished(finished),
             Event::ChangesCaptured(changes) => {
                 self.captured = Some(changes.clone());
                 self.base_commit.clone_from(&changes.base_commit);
@@ -300,7 +317,10 @@ impl GoalState {
                 if !matches!(self.halt, Some(Halt::Cancelled | Halt::Accepted)) {
                     self.halt = None;
                 }
+                // A resume gives a retryable failure a fresh set of retries.
+                self.agent_retryable_failures = 0;
                 if let Some(follow_up) = &resumed.follow_up {
+                    self.agent_retry_pending = false;
                     self.follow_up = Some(follow_up.clone());
                     self.rejected = false;
                 }
@@ -315,6 +335,10 @@ impl GoalState {
             Event::TaskGraphPlanned(planned) => {
                 self.team = Some(crate::team::fold::TeamState::new(planned));
             }
+            Event::CheckoutFingerprinted(_) => {
+                self.checkout_baseline = true;
+                self.checkout_pending = false;
+            }
             // The team's kinds (`Event::is_team` names them, once for every fold) are the
             // team fold's.
             event if event.is_team() => {
@@ -326,9 +350,32 @@ impl GoalState {
             // not count the guarded arm.
             _ => {}
         }
+        if self.checkout_baseline && runs_processes(&envelope.event) {
+            self.checkout_pending = true;
+        }
         // A run whose steps are all done ended as it should.
         if self.next() == Next::Done {
             self.ended_cleanly = true;
+        }
+    }
+
+    /// Folds the end of an agent run: whether it completed, failed, or failed in a way worth a
+    /// retry.
+    fn fold_agent_finished(&mut self, finished: &omk_events::AgentFinished) {
+        // The proof counts gate runs only after the agent's last run, whatever tree it left:
+        // the gates run again (from the cache when the tree is the same).
+        self.gates_done.clear();
+        self.agent_running = false;
+        self.agent_complete = finished.stopped.is_none();
+        self.agent_failed = finished.status == AgentStatus::Failed;
+        self.agent_final_message.clone_from(&finished.final_message);
+        self.agent_error.clone_from(&finished.error);
+        self.agent_retry_pending =
+            self.agent_failed && finished.retryable && finished.stopped.is_none();
+        if self.agent_retry_pending {
+            self.agent_retryable_failures += 1;
+        } else {
+            self.agent_retryable_failures = 0;
         }
     }
 
@@ -437,6 +484,9 @@ impl GoalState {
         } else if self.follow_up.is_some() || !self.agent_complete {
             return Next::Agent { follow_up: self.follow_up.clone() };
         }
+        if self.agent_retry_pending {
+            return Next::Agent { follow_up: self.agent_run_follow_up.clone() };
+        }
         let Some(captured) = &self.captured else { return Next::Capture };
         if !captured.files.is_empty()
             && !self.committed_trees.contains(&captured.tree_id)
@@ -457,9 +507,11 @@ impl GoalState {
             return Next::FailToPass;
         }
         match self.reviews.get(tree) {
-            Some((checks, done)) if checks.iter().all(|it| done.contains(it)) => Next::Done,
-            _ => Next::Review,
+            Some((checks, done)) if checks.iter().all(|it| done.contains(it)) => {}
+            _ => return Next::Review,
         }
+        // After the last gate, the checkout is compared with its first fingerprint.
+        if self.checkout_pending { Next::Checkout } else { Next::Done }
     }
 
     /// Returns whether the goal's kind needs a test that fails without the change (bugfix and
@@ -494,6 +546,18 @@ impl GoalState {
         let (checks, done) = self.reviews.get(self.tree.as_ref()?)?;
         Some(checks.iter().filter(|it| !done.contains(*it)).cloned().collect())
     }
+}
+
+/// Returns whether `event` says a process of the run ran (worktree setup, an agent, a gate, a
+/// slice), which the checkout's fingerprint after the gates must then cover.
+fn runs_processes(event: &Event) -> bool {
+    matches!(
+        event,
+        Event::WorktreeCreated(_)
+            | Event::AgentStarted(_)
+            | Event::GateStarted(_)
+            | Event::GateFinished(_)
+    ) || event.is_team()
 }
 
 #[cfg(test)]

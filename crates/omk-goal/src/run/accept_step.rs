@@ -10,8 +10,8 @@
 //! `refs/notes/omk`, and merge commits carry an `Omk-Goal:` trailer.
 
 use omk_events::{
-    Actor, ChangeAccepted, ChangesCommitted, DecisionMade, DecisionSubject, Envelope, Event, Seq,
-    WorktreeCreated,
+    Actor, ChangeAccepted, ChangesCommitted, CheckoutMoment, DecisionMade, DecisionSubject,
+    Envelope, Event, Seq, WorktreeCreated,
 };
 use omk_worktree::{GitIdentity, Identity, MergeKind, MergeOptions, Merged, Repo};
 
@@ -198,6 +198,14 @@ impl Controller<'_> {
             branch: worktree.branch.clone(),
             merged_base: Some(base_commit.to_owned()),
         }))?;
+        // The base moved since the run: the checkout's own changes are the user's, so the gates
+        // on the merged tree are compared with a new baseline.
+        if matches!(self.fingerprint_checkout(CheckoutMoment::Baseline)?, Flow::Stop) {
+            return Err(Error::Halted {
+                goal: self.rec.state.goal_id.to_string(),
+                halt: crate::decide::state::Halt::Failed.describe(),
+            });
+        }
         let stopper = Stopper::new(&self.paths, self.interrupt);
         let result = self.steps(&stopper).await;
         omk_worktree::unlock(&self.repo, &worktree.path).ok();

@@ -164,6 +164,10 @@ pub async fn run_goal(request: RunRequest<'_>) -> Result<RunOutcome, Error> {
         .into_iter()
         .collect();
     let config = load_config(&repo, extra_gates, env.gate_environment, env.config, &overrides)?;
+    let planned = match &team {
+        Some(team) => Some(crate::team::scheduler::plan_team(team, prompt)?),
+        None => None,
+    };
     let spec = match (agent, &config.agent.default_agent) {
         (Some(spec), _) => spec.clone(),
         (None, Some(default)) => match AgentSpec::parse(default)? {
@@ -171,13 +175,12 @@ pub async fn run_goal(request: RunRequest<'_>) -> Result<RunOutcome, Error> {
             AgentSpec::Script(path) => AgentSpec::Script(config.default_agent_dir.join(path)),
             other => other,
         },
-        (None, None) => return Err(Error::NoAgent),
+        (None, None) => match &planned {
+            Some(planned) => plan_agent(&planned.tasks)?,
+            None => return Err(Error::NoAgent),
+        },
     };
     let agent = omk_agent::prepare(&spec, &config.agent, env.agent_environment)?;
-    let planned = match &team {
-        Some(team) => Some(crate::team::scheduler::plan_team(team, prompt)?),
-        None => None,
-    };
     let team_agents = match &planned {
         Some(planned) => crate::team::scheduler::prepare_team_agents(
             &planned.tasks,
@@ -221,6 +224,7 @@ pub async fn run_goal(request: RunRequest<'_>) -> Result<RunOutcome, Error> {
     if let Some(planned) = planned {
         ctl.rec.record(Event::TaskGraphPlanned(planned))?;
     }
+    ctl.fingerprint_checkout(omk_events::CheckoutMoment::Baseline)?;
     ctl.drive().await
 }
 
@@ -295,7 +299,20 @@ pub async fn resume_goal(request: ResumeRequest<'_>) -> Result<RunOutcome, Error
         reason: "omk resume".to_owned(),
         follow_up: follow_up.map(str::to_owned),
     }))?;
+    ctl.rebaseline_checkout(crashed)?;
     ctl.drive().await
+}
+
+/// Returns the goal's own agent when neither `--agent` nor a config names one: the first task's,
+/// when every task of the plan names its own (a follow-up then runs it); otherwise an error
+/// naming the tasks without one.
+fn plan_agent(tasks: &[omk_events::TaskSpec]) -> Result<AgentSpec, Error> {
+    let without: Vec<String> =
+        tasks.iter().filter(|task| task.agent.is_none()).map(|task| task.id.clone()).collect();
+    match tasks.first().and_then(|task| task.agent.as_deref()) {
+        Some(first) if without.is_empty() => Ok(AgentSpec::parse(first)?),
+        _ => Err(Error::TasksWithoutAgent { tasks: without }),
+    }
 }
 
 /// Returns a step's name as the recovery event says it.
@@ -312,6 +329,7 @@ pub(crate) fn describe_next(next: &Next) -> &'static str {
         Next::Gates => "the gates",
         Next::FailToPass => "the fail-to-pass check",
         Next::Review => "the review",
+        Next::Checkout => "the check of the user's checkout",
         Next::Done => "the end of the pipeline",
     }
 }
@@ -444,11 +462,25 @@ impl Controller<'_> {
         if let Some(worktree) = &self.rec.state.worktree {
             omk_worktree::unlock(&self.repo, &worktree.path).ok();
         }
+        self.unlock_slices();
         result?;
         if self.accept && self.rec.state.halt.is_none() && self.rec.state.next() == Next::Done {
             self.accept_as_policy().await?;
         }
         self.write_proof()
+    }
+
+    /// Releases the leases on a team goal's slice worktrees: no slice runs once the run stops,
+    /// and a lock naming this process would outlive it (a previous run's dead holder too).
+    pub(crate) fn unlock_slices(&self) {
+        let Some(team) = &self.rec.state.team else { return };
+        let layout = Layout::new(&self.repo.root);
+        for task in team.tasks() {
+            let path = layout.slice_worktree(&self.rec.state.goal_id, &task.id);
+            if path.exists() {
+                omk_worktree::unlock(&self.repo, &path).ok();
+            }
+        }
     }
 
     /// Locks the goal's worktree with this process as its holder, when it exists.
@@ -493,13 +525,19 @@ impl Controller<'_> {
                 Next::Worktree => self.create_worktree()?,
                 Next::Baseline => self.run_gate_step(stopper, GatePhase::Baseline).await?,
                 Next::Team => self.run_team(stopper).await?,
-                Next::Agent { follow_up } => self.run_agent(stopper, follow_up.as_deref())?,
+                Next::Agent { follow_up } => match self.prepare_retry(stopper)? {
+                    Flow::Continue => self.run_agent(stopper, follow_up.as_deref())?,
+                    // A stop asked for during the wait is recorded at the loop's top.
+                    Flow::Stop if self.rec.state.halt.is_none() => Flow::Continue,
+                    Flow::Stop => Flow::Stop,
+                },
                 Next::Capture => self.capture()?,
                 Next::Commit => self.commit()?,
                 Next::Surface => self.check_surface()?,
                 Next::Gates => self.run_gate_step(stopper, GatePhase::Proposed).await?,
                 Next::FailToPass => self.run_fail_to_pass(stopper).await?,
                 Next::Review => self.review()?,
+                Next::Checkout => self.check_checkout()?,
                 Next::Done => Flow::Stop,
             };
             if matches!(flow, Flow::Stop) || self.rec.state.halt.is_some() {

@@ -6,9 +6,11 @@
 //! a method of the controller, in the file of its concern.
 
 pub(crate) mod accept_step;
+pub(crate) mod checkout;
 pub(crate) mod control;
 pub(crate) mod controller;
 pub(crate) mod fail_to_pass;
 pub(crate) mod gates;
+pub(crate) mod retry;
 pub(crate) mod review;
 pub(crate) mod steps;

@@ -142,6 +142,8 @@ impl Controller<'_> {
         self.rec.record(Event::AgentStarted(AgentStarted { agent: agent.spec().to_string() }))?;
 
         let hold = Hold {
+            agent,
+            used_usd: used.usd.unwrap_or_default(),
             rec: Mutex::new(&mut self.rec),
             stopper,
             stop: Mutex::new(None),
@@ -336,10 +338,16 @@ fn same_path(a: &std::path::Path, b: &std::path::Path) -> bool {
 struct Live {
     tokens: u64,
     steps: u64,
+    /// The latest cumulative usage the agent reported, which its price table turns into cost.
+    usage: Option<omk_events::TokenUsage>,
 }
 
 /// omk's hold on the running agent (see [`RunControl`]).
 struct Hold<'h, 'e> {
+    /// The running agent, whose price table estimates the cost of its usage so far.
+    agent: &'h omk_agent::Agent,
+    /// The cost of the goal's earlier agent runs.
+    used_usd: f64,
     rec: Mutex<&'h mut Recorder<'e>>,
     stopper: &'h Stopper<'h>,
     stop: Mutex<Option<Stop>>,
@@ -369,14 +377,32 @@ impl Hold<'_, '_> {
         let live = self.live.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         // A turn is spent when it starts, so turns stop when one more would start; tokens stop
         // when the limit is reached.
+        // Cost counts as the agent reports usage, at its price table: a run that reports cost
+        // only at its end (Claude's result) is checked after it, as before.
+        let live_usd = live.usage.and_then(|usage| self.agent.estimated_cost(&usage));
         let checks = [
-            (BudgetResource::Tokens, self.limits.tokens, self.used_tokens + live.tokens, 0.0),
-            (BudgetResource::Turns, self.limits.turns, self.used_turns + live.steps, 1.0),
+            (
+                BudgetResource::Tokens,
+                self.limits.tokens.map(|it| it as f64),
+                (self.used_tokens + live.tokens) as f64,
+                0.0,
+            ),
+            (
+                BudgetResource::Turns,
+                self.limits.turns.map(|it| it as f64),
+                (self.used_turns + live.steps) as f64,
+                1.0,
+            ),
+            (
+                BudgetResource::Usd,
+                self.limits.usd.filter(|_| live_usd.is_some()),
+                self.used_usd + live_usd.map_or(0.0, |cost| cost.usd),
+                0.0,
+            ),
         ];
         drop(live);
         for (resource, limit, used, past) in checks {
             let Some(limit) = limit else { continue };
-            let (limit, used) = (limit as f64, used as f64);
             if used >= limit + past {
                 return Some(Stop::Budget(BudgetExhausted { resource, limit, used }));
             }
@@ -401,6 +427,7 @@ impl RunControl for Hold<'_, '_> {
                 ActivityKind::Usage => {
                     if let Some(usage) = activity.usage {
                         live.tokens = usage.total();
+                        live.usage = Some(usage);
                     }
                 }
                 ActivityKind::ToolCall | ActivityKind::ToolResult | ActivityKind::Message => {}

@@ -75,6 +75,10 @@ pub(crate) struct WorkerControl {
     pub(crate) task_budget: Mutex<Option<String>>,
     /// The agent's process (and process group) id, once started.
     pub(crate) pgid: Arc<AtomicU32>,
+    /// The slice's agent, whose price table estimates the cost of its usage so far.
+    pub(crate) agent: Agent,
+    /// The latest cumulative usage the agent reported.
+    pub(crate) usage: Mutex<Option<omk_events::TokenUsage>>,
 }
 
 impl WorkerControl {
@@ -103,6 +107,14 @@ impl WorkerControl {
         if budget.wall_ms.is_some_and(|limit| wall >= limit) {
             return Some(format!("wall time ({} ms)", budget.wall_ms.unwrap_or_default()));
         }
+        // Cost counts as the agent reports usage, at its price table.
+        let usage = *self.usage.lock().unwrap_or_else(PoisonError::into_inner);
+        let usd = usage.and_then(|usage| self.agent.estimated_cost(&usage)).map(|it| it.usd);
+        if let (Some(limit), Some(usd)) = (budget.usd, usd)
+            && usd >= limit
+        {
+            return Some(format!("usd ({usd} of {limit})"));
+        }
         None
     }
 }
@@ -117,6 +129,7 @@ impl RunControl for WorkerControl {
             ActivityKind::Usage => {
                 if let Some(usage) = activity.usage {
                     self.tokens.store(usage.total(), Ordering::Relaxed);
+                    *self.usage.lock().unwrap_or_else(PoisonError::into_inner) = Some(usage);
                 }
             }
             ActivityKind::ToolCall | ActivityKind::ToolResult | ActivityKind::Message => {}
@@ -266,6 +279,8 @@ impl Controller<'_> {
             approvals: AtomicUsize::new(0),
             task_budget: Mutex::new(None),
             pgid: pgid.clone(),
+            agent: agent.clone(),
+            usage: Mutex::new(None),
         };
         let sandbox = self.sandbox.for_agent(&claim.worktree, &agent);
         let job = Job {

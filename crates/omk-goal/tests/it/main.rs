@@ -71,7 +71,7 @@ fn the_demo_goal_passes_its_gates_and_awaits_the_review_wall() -> TestResult {
     let seen = seen.join(" ");
     assert!(
         seen.starts_with(
-            "goal_created goal_classified worktree_created gate_finished gate_finished \
+            "goal_created checkout_fingerprinted goal_classified worktree_created gate_finished gate_finished \
              agent_started agent_finished changes_captured changes_committed \
              gate_surface_checked gate_finished gate_finished fail_to_pass_checked \
              review_started"
@@ -247,12 +247,12 @@ fn a_worktree_failure_is_recorded_and_the_proof_says_failed_infra() -> TestResul
     fs::create_dir_all(demo.repo.join(".omk/worktrees").join(&second_id).join("occupied"))?;
     let (second, seen) = run(&demo.repo, demo.prompt, &agent, &[])?;
     assert_eq!(second.proof.goal_id.as_str(), second_id);
-    assert_eq!(seen, ["goal_created", "goal_classified", "goal_failed"]);
+    assert_eq!(seen, ["goal_created", "checkout_fingerprinted", "goal_classified", "goal_failed"]);
     assert_eq!(second.proof.status, ProofStatus::FailedInfra);
     let gap = &second.proof.known_gaps[0].message;
     assert!(gap.starts_with("the worktree step failed: create worktree at "), "{gap}");
     assert!(matches!(
-        omk_events::read_log(&second.paths.events)?.events[2].event,
+        omk_events::read_log(&second.paths.events)?.events[3].event,
         Event::GoalFailed(_)
     ));
     Ok(())

@@ -55,6 +55,7 @@ impl Synthesizer {
         // Halts and questions first, then the rungs from the lowest up. The verdict orders the
         // gaps by rung and keeps this order within a rung.
         let mut gaps = self.halt_gaps();
+        gaps.extend(self.checkout_rung());
         let (oracle, gate_gaps) = self.gates_rung(&proposed);
         gaps.extend(gate_gaps);
         let (tests, test_gaps) = self.tests_rung(&proposed);
@@ -202,6 +203,15 @@ impl Synthesizer {
 
     /// The rungs [`Readiness::NoTestsRan`] and [`Readiness::GatesFailing`]: the latest
     /// proposed run of each required gate, and the gates the goal's kind requires.
+    /// Returns the gap of a user's checkout that changed while the goal ran: whatever wrote
+    /// there, nothing the run shows can be trusted to be all it did.
+    fn checkout_rung(&self) -> Vec<Gap> {
+        if self.checkout_changes.is_empty() {
+            return Vec::new();
+        }
+        vec![Gap::CheckoutChanged { changes: self.checkout_changes.iter().cloned().collect() }]
+    }
+
     fn gates_rung(&self, proposed: &[&ProofGate]) -> (Option<OracleEvidence>, Vec<Gap>) {
         let mut gaps = Vec::new();
         if proposed.is_empty() {
