@@ -5,7 +5,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use omk_events::{
-    Actor, BudgetResource, CheckoutDifference, COUNTED_RUNNERS, DecisionSubject, FailureCause, Step, TakeOutReason,
+    Actor, BudgetResource, COUNTED_RUNNERS, CheckoutDifference, DecisionSubject, FailureCause,
+    Step, TakeOutReason,
 };
 
 use crate::readiness::{ProofStatus, Readiness};
@@ -285,6 +286,7 @@ impl Gap {
             }
             Self::GateFlaky { .. } => {
                 Some("a gate is flaky on the proposed tree; a person must decide on it")
+            }
             Self::CheckoutChanged { .. } => {
                 Some("the user's checkout changed while the goal ran, outside its worktree")
             }

@@ -6,13 +6,13 @@ use std::{
     io::{self, Write as _},
     os::unix::process::ExitStatusExt,
     process::{Command, ExitCode, ExitStatus},
-    sync::mpsc,
+    sync::{Arc, atomic::AtomicBool, mpsc},
     thread,
     time::Duration,
 };
 
 use nix::{
-    sys::signal::{SigSet, SigmaskHow, Signal, killpg, pthread_sigmask, raise},
+    sys::signal::{Signal, killpg, raise},
     unistd::{Pid, getpgrp, getpid, getppid, setpgid},
 };
 
@@ -28,6 +28,10 @@ const PARENT_POLL: Duration = Duration::from_millis(50);
 /// The exit status when the launcher itself fails before the command starts, as a shell's
 /// "cannot execute".
 const CANNOT_RUN: u8 = 126;
+
+/// The signals that stop a command, which omk (or a terminal) sends its whole process group.
+const STOP_SIGNALS: [Signal; 4] =
+    [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP, Signal::SIGQUIT];
 
 /// The exit status when the command's program is not found, as a shell's.
 const NOT_FOUND: u8 = 127;
@@ -76,6 +80,17 @@ fn run(args: &[OsString]) -> ExitCode {
     {
         return fail(&omk_events::error_chain(&err));
     }
+    // The launcher outlives a signal sent to the group, so that it reports how the command
+    // ended. It catches them with a handler, from before the command starts, so that a signal
+    // sent right after the start cannot end the launcher first; exec resets a caught signal to
+    // its default, so the command starts as it would without the launcher. (Blocking them
+    // instead would leave them blocked in the command: std keeps the mask when it spawns.)
+    let caught = Arc::new(AtomicBool::new(false));
+    for signal in STOP_SIGNALS {
+        if let Err(err) = signal_hook::flag::register(signal as i32, Arc::clone(&caught)) {
+            return fail(&format!("catch {signal}: {err}"));
+        }
+    }
     let mut child = match Command::new(program).args(args).spawn() {
         Ok(child) => child,
         Err(err) => {
@@ -85,14 +100,6 @@ fn run(args: &[OsString]) -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    // The launcher outlives a signal sent to the group, so that it reports how the command
-    // ended. It blocks them only now: a child inherits the mask, and the command must start
-    // with none blocked.
-    let mut stop_signals = SigSet::empty();
-    for signal in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP, Signal::SIGQUIT] {
-        stop_signals.add(signal);
-    }
-    pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&stop_signals), None).ok();
     let (sender, receiver) = mpsc::channel();
     thread::spawn(move || sender.send(child.wait()).ok());
     loop {
@@ -119,10 +126,12 @@ fn exit_as(status: ExitStatus) -> ExitCode {
         return ExitCode::from(u8::try_from(code).unwrap_or(1));
     }
     if let Some(signal) = status.signal().and_then(|it| Signal::try_from(it).ok()) {
-        let mut only = SigSet::empty();
-        only.add(signal);
-        pthread_sigmask(SigmaskHow::SIG_UNBLOCK, Some(&only), None).ok();
-        raise(signal).ok();
+        if STOP_SIGNALS.contains(&signal) {
+            // The launcher's own handler catches it: end the way its default would.
+            signal_hook::low_level::emulate_default_handler(signal as i32).ok();
+        } else {
+            raise(signal).ok();
+        }
         // A signal whose default is not to terminate leaves the shell's convention.
         return ExitCode::from(128u8.saturating_add(u8::try_from(signal as i32).unwrap_or(0)));
     }

@@ -98,6 +98,7 @@ impl Controller<'_> {
             tests: &tests,
             copy: &self.config.worktree.copy,
             setup: &self.config.worktree.setup,
+            sandbox: self.sandbox.for_setup(&scratch_path),
         };
         let prepared = prepare_scratch(&repo, &prepare);
         let (scratch, checked_tree) = match prepared {
@@ -142,6 +143,9 @@ impl Controller<'_> {
             max_parallel: self.max_parallel_gates,
             env: self.gate_environment,
             cancel: Some(cancelled),
+            // The check runs the change's tests: confined to the scratch worktree, as every
+            // gate is to its own.
+            sandbox: self.sandbox.for_gates(dir),
         };
         // No cache: the check must run the tests, and a run on a tree no goal proposes is no
         // result to keep.
@@ -192,6 +196,9 @@ struct PrepareScratch<'a> {
     /// `[worktree] copy` and `setup`, applied as to every worktree omk makes.
     copy: &'a [String],
     setup: &'a [String],
+    /// The sandbox `setup` runs in, confined to the scratch worktree like every other process
+    /// of the goal.
+    sandbox: omk_sandbox::Sandbox,
 }
 
 /// Checks the base commit out into a fresh scratch worktree (removing one a killed run left),
@@ -225,6 +232,7 @@ fn prepare_scratch<'r>(
             parent: &base.commit,
             copy: prepare.copy,
             setup: prepare.setup,
+            sandbox: &prepare.sandbox,
         },
     )?;
     let scratch = Scratch { repo, path: path.to_owned(), removed: false };
