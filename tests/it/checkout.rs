@@ -19,6 +19,11 @@ command = "sh test.sh && echo 'test result: ok. 1 passed; 0 failed; 0 ignored; 0
 kind = "test"
 "#;
 
+/// What the escape tests add to `omk.toml`: with the sandbox on, the kernel refuses these writes
+/// (`sandbox.rs` shows it); here they must succeed, to show that the fingerprint alone catches
+/// every one of them.
+const SANDBOX_OFF: &str = "\n[sandbox]\nmode = \"off\"\n";
+
 /// Writes the repository's `omk.toml`: the test gate, then `extra` (more sections, such as a
 /// gate that escapes), and commits it.
 fn write_config(env: &TestEnv, repo: &Path, extra: &str) -> anyhow::Result<()> {
@@ -104,7 +109,7 @@ fn an_agent_that_writes_in_the_users_checkout_is_refused_with_a_gap_naming_it() 
         ),
     ];
     for (idx, (escape, expected)) in escapes.iter().enumerate() {
-        let repo = checkout_repo(&env, &format!("repo{idx}"), "")?;
+        let repo = checkout_repo(&env, &format!("repo{idx}"), SANDBOX_OFF)?;
         let main_before = env.git(&repo, &["rev-parse", "main"])?.trim().to_owned();
         let (code, proof) = run_agent(&env, &repo, escape)?;
         check_refused(&env, &repo, &main_before, code, &proof, expected)?;
@@ -140,7 +145,7 @@ fn a_gate_that_writes_in_the_users_checkout_is_refused_with_a_gap_naming_it() ->
             "\n[[gates]]\nname = \"sneaky\"\ncommand = {command}\n",
             command = Value::String((*escape).to_owned())
         );
-        let repo = checkout_repo(&env, &format!("repo{idx}"), &gate)?;
+        let repo = checkout_repo(&env, &format!("repo{idx}"), &format!("{gate}{SANDBOX_OFF}"))?;
         let main_before = env.git(&repo, &["rev-parse", "main"])?.trim().to_owned();
         let (code, proof) = run_agent(&env, &repo, "true")?;
         check_refused(&env, &repo, &main_before, code, &proof, expected)?;
@@ -164,7 +169,7 @@ fn an_untouched_checkout_has_no_gap_and_the_policy_accepts() -> anyhow::Result<(
 #[test]
 fn a_resumed_run_compares_the_checkout_with_its_first_fingerprint() -> anyhow::Result<()> {
     let env = TestEnv::new()?;
-    let repo = checkout_repo(&env, "repo", "")?;
+    let repo = checkout_repo(&env, "repo", SANDBOX_OFF)?;
     let agent = format!("cmd:{FIX}; echo hi > ../../../stray.txt");
     // The run dies right after its agent wrote outside the worktree; the resumed run must not
     // take the checkout as it is then for its baseline.

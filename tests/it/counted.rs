@@ -139,7 +139,8 @@ fn a_gate_that_flips_on_the_same_tree_is_flaky_and_never_served_from_the_cache()
 -> anyhow::Result<()> {
     let env = TestEnv::new()?;
     // On the fixed tree the gate fails, then passes, then fails, …: it flips a file outside the
-    // repository. On the base tree it always fails.
+    // repository (which the sandbox must let it write). On the base tree it always fails.
+    env.allow_writes_outside()?;
     let flag = env.root().join("flip");
     let flip_sh = format!(
         ". ./lib.sh\n[ \"$(add 2 3)\" = 5 ] || {{ echo '0 passed, 1 failed'; exit 1; }}\n\

@@ -443,6 +443,9 @@ fn rerun_fails_its_checkout_check_when_a_gate_writes_in_the_users_checkout() -> 
     // user's checkout; from the goal's own worktree it is outside the repository, so only the
     // re-run writes there.
     let gate = "if [ -d ../../../../../.git ]; then echo pwned > ../../../../../stray.txt; fi";
+    // The sandbox would refuse that write (`sandbox.rs` shows it); here the fingerprint must
+    // catch it on its own.
+    env.allow_writes_outside()?;
     let goal = run_goal(&env, &["sh test.sh", gate])?;
     let output = env.omk(&goal.repo, &["proof", "verify", "--rerun"])?;
     assert_eq!(output.code, Some(1), "{output}");

@@ -127,7 +127,7 @@ impl fmt::Display for GatePhase {
 
 /// The runner summaries omk-gates counts tests from, as the proof names them to a test gate
 /// whose output it could not count.
-pub const COUNTED_RUNNERS: &str = "cargo test, cargo nextest, pytest, go test -v or -json, jest, \
+pub const COUNTED_RUNNERS: &str = "cargo test, cargo nextest, pytest, Python unittest, go test -v or -json, jest, \
      vitest, mocha, node --test, Maven Surefire, ctest, RSpec, PHPUnit, dotnet test, or a last \
      `N passed, N failed` line";
 

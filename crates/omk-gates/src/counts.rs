@@ -26,6 +26,9 @@ pub(crate) struct CountParser {
     /// Counts from the last plain `N passed, N failed` line, used only when no runner format
     /// matched. The last, not the sum: `make` echoes the command that prints the line.
     plain: Option<TestCounts>,
+    /// Python's unittest said `Ran N tests`; its verdict line (`OK`, `FAILED (failures=1)`)
+    /// follows and says how many of them failed or were skipped.
+    unittest_ran: Option<u64>,
     /// `go test` said a package has no tests.
     go_no_tests: bool,
     /// `go test` printed an `ok` line that omk cannot count (it ran without `-v`).
@@ -75,6 +78,12 @@ static DOTNET: LazyLock<Regex> = LazyLock::new(|| {
         r"^\s*(?:Passed|Failed)!\s+-\s+Failed:\s+(\d+), Passed:\s+(\d+), Skipped:\s+(\d+), Total:",
     )
 });
+static UNITTEST_RAN: LazyLock<Regex> = LazyLock::new(|| regex(r"^Ran (\d+) tests? in [\d.]+s$"));
+static UNITTEST_VERDICT: LazyLock<Regex> =
+    LazyLock::new(|| regex(r"^(?:OK|FAILED)(?: \(([^)]*)\))?$"));
+static UNITTEST_PART: LazyLock<Regex> = LazyLock::new(|| {
+    regex(r"(failures|errors|skipped|expected failures|unexpected successes)=(\d+)")
+});
 static PLAIN: LazyLock<Regex> = LazyLock::new(|| regex(r"(?i)\b(\d+) passed,? (\d+) failed\b"));
 static PART: LazyLock<Regex> = LazyLock::new(|| {
     regex(
@@ -107,7 +116,15 @@ impl CountParser {
         } else {
             line
         };
-        if let Some(captures) = CARGO.captures(line) {
+        if let Some(ran) = self.unittest_ran
+            && let Some(captures) = UNITTEST_VERDICT.captures(line)
+        {
+            self.unittest_ran = None;
+            let counts = unittest(ran, captures.get(1).map_or("", |it| it.as_str()));
+            self.known = Some(add(self.known, counts));
+        } else if let Some(captures) = UNITTEST_RAN.captures(line) {
+            self.unittest_ran = Some(number(&captures[1]));
+        } else if let Some(captures) = CARGO.captures(line) {
             let counts = TestCounts {
                 passed: number(&captures[1]),
                 failed: number(&captures[2]),
@@ -147,6 +164,23 @@ impl CountParser {
             (None, None) => None,
         }
     }
+}
+
+/// Returns the counts of Python's unittest from its `Ran N tests` line and the parts of its
+/// verdict (`failures=1, errors=1, skipped=1, expected failures=1`): errors count as failures
+/// and expected failures as skipped, as pytest counts them.
+fn unittest(ran: u64, verdict: &str) -> TestCounts {
+    let mut counts = TestCounts::default();
+    for captures in UNITTEST_PART.captures_iter(verdict) {
+        let n = number(&captures[2]);
+        match &captures[1] {
+            "failures" | "errors" => counts.failed += n,
+            "skipped" | "expected failures" => counts.skipped += n,
+            _ => {}
+        }
+    }
+    counts.passed = ran.saturating_sub(counts.failed).saturating_sub(counts.skipped);
+    counts
 }
 
 /// Returns the counts of one summary line of a runner other than libtest and nextest.

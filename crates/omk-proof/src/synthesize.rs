@@ -373,6 +373,20 @@ impl Synthesizer {
                 detail: recovery.detail.clone(),
                 at: envelope.at,
             }),
+            Event::SandboxApplied(_)
+            | Event::FailToPassWaived(_)
+            | Event::FailToPassStarted(_)
+            | Event::FailToPassChecked(_)
+            | Event::CheckoutFingerprinted(_) => self.apply_safeguard(&envelope.event),
+            // `apply` hands the team's kinds (`Event::is_team`) to the team fold.
+            _ => {}
+        }
+    }
+
+    /// Folds what guards the evidence of a run: the sandbox it ran in, the fail-to-pass check,
+    /// and the fingerprints of the user's checkout.
+    fn apply_safeguard(&mut self, event: &Event) {
+        match event {
             Event::SandboxApplied(applied) => {
                 if applied.mode != SandboxMode::Landlock && self.unconfined.is_none() {
                     let why = applied.reason.clone().unwrap_or_else(|| applied.mode.to_string());
@@ -398,7 +412,6 @@ impl Synthesizer {
                     self.checkout_changes.extend(baseline.differences(&taken.fingerprint));
                 }
             },
-            // `apply` hands the team's kinds (`Event::is_team`) to the team fold.
             _ => {}
         }
     }

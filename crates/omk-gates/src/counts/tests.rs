@@ -33,6 +33,12 @@ const FIXTURES: &[(&str, &str, (u64, u64, u64))] = &[
     ("node-default-pass", include_str!("../../tests/data/counts/node-default-pass.txt"), (5, 0, 2)),
     ("pytest-verbose", include_str!("../../tests/data/counts/pytest-verbose.txt"), (4, 1, 1)),
     ("pytest-quiet", include_str!("../../tests/data/counts/pytest-quiet.txt"), (5, 1, 1)),
+    ("unittest-pass", include_str!("../../tests/data/counts/unittest-pass.txt"), (4, 0, 2)),
+    (
+        "unittest-verbose-fail",
+        include_str!("../../tests/data/counts/unittest-verbose-fail.txt"),
+        (2, 2, 2),
+    ),
     ("pytest-none", include_str!("../../tests/data/counts/pytest-none.txt"), (0, 0, 0)),
     ("go-verbose", include_str!("../../tests/data/counts/go-verbose.txt"), (1, 1, 1)),
     ("go-json", include_str!("../../tests/data/counts/go-json.txt"), (2, 1, 0)),
