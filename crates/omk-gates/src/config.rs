@@ -77,6 +77,8 @@ pub struct ConfigError {
 /// allow_no_tests = false       # a test gate that ran zero tests fails unless this is true
 /// tests = "exit-code"          # a test gate whose runner prints no count omk reads: its exit
 ///                              # code stands for its tests (weaker evidence, shown as such)
+/// junit = "reports/*.xml"      # JUnit XML the gate writes, relative to the worktree: the
+///                              # reports this run wrote count before the output's summary
 ///
 /// [detect]
 /// enabled = true               # run detected gates beside configured ones (default true)
@@ -165,6 +167,16 @@ pub fn parse_config(text: &str) -> Result<GateConfig, ConfigError> {
                 ),
             ));
         }
+        if let Some(junit) = &gate.junit
+            && (!is_relative_inside(Path::new(junit)) || globset::Glob::new(junit).is_err())
+        {
+            return Err(error_at(
+                name_at,
+                format!(
+                    "gate {name:?}: junit {junit:?} must be a relative path or glob inside the worktree, such as \"target/nextest/ci/junit.xml\""
+                ),
+            ));
+        }
         let kind = gate.kind.unwrap_or_else(|| infer_kind(&command));
         let tests_by_exit_code = tests_by_exit_code(name, kind, gate.tests.as_ref())?;
         gate_lines.insert(name.clone(), text[..name_at.min(text.len())].matches('\n').count() + 1);
@@ -179,6 +191,7 @@ pub fn parse_config(text: &str) -> Result<GateConfig, ConfigError> {
             inputs,
             allow_no_tests: gate.allow_no_tests.unwrap_or(false),
             tests_by_exit_code,
+            junit: gate.junit,
         });
     }
     let detect = file.detect.unwrap_or_default();
@@ -270,6 +283,7 @@ struct RawGate {
     inputs: Option<Vec<String>>,
     allow_no_tests: Option<bool>,
     tests: Option<toml::Spanned<String>>,
+    junit: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -389,7 +403,7 @@ mod tests {
     fn invalid_configs_name_line_and_column() {
         check(
             "[[gates]]\nname = \"t\"\ncommand = \"x\"\ntimout = 3\n",
-            "error: 4:1: unknown field `timout`, expected one of `name`, `command`, `kind`, `required`, `timeout_secs`, `cwd`, `env`, `inputs`, `allow_no_tests`, `tests`",
+            "error: 4:1: unknown field `timout`, expected one of `name`, `command`, `kind`, `required`, `timeout_secs`, `cwd`, `env`, `inputs`, `allow_no_tests`, `tests`, `junit`",
         );
         check(
             "[[gates]]\nname = \"t\"\ncommand = \"./check\"\ntests = \"exit-code\"\n",
