@@ -371,6 +371,7 @@ impl Synthesizer {
                     self.unconfined = Some(why);
                 }
                 self.sandbox = Some(applied.clone());
+            }
             Event::FailToPassWaived(waived) => self.fail_to_pass_waiver = Some(waived.by),
             // A check that started and did not finish says nothing; its rerun does.
             Event::FailToPassStarted(_) => {}

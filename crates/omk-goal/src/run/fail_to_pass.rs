@@ -98,6 +98,7 @@ impl Controller<'_> {
             tests: &tests,
             copy: &self.config.worktree.copy,
             setup: &self.config.worktree.setup,
+            sandbox: self.sandbox.for_setup(&scratch_path),
         };
         let prepared = prepare_scratch(&repo, &prepare);
         let (scratch, checked_tree) = match prepared {
@@ -142,6 +143,7 @@ impl Controller<'_> {
             max_parallel: self.max_parallel_gates,
             env: self.gate_environment,
             cancel: Some(cancelled),
+            sandbox: self.sandbox.for_gates(dir),
         };
         // No cache: the check must run the tests, and a run on a tree no goal proposes is no
         // result to keep.
@@ -192,6 +194,8 @@ struct PrepareScratch<'a> {
     /// `[worktree] copy` and `setup`, applied as to every worktree omk makes.
     copy: &'a [String],
     setup: &'a [String],
+    /// How `setup` commands start in the scratch worktree.
+    sandbox: omk_sandbox::Sandbox,
 }
 
 /// Checks the base commit out into a fresh scratch worktree (removing one a killed run left),
@@ -225,6 +229,7 @@ fn prepare_scratch<'r>(
             parent: &base.commit,
             copy: prepare.copy,
             setup: prepare.setup,
+            sandbox: &prepare.sandbox,
         },
     )?;
     let scratch = Scratch { repo, path: path.to_owned(), removed: false };
