@@ -381,6 +381,9 @@ fn gate_line(gate: &ProofGate) -> String {
         .map(|it| format!(", {} tests passed, {} failed", it.passed, it.failed))
         .unwrap_or_default();
     tests.push_str(&weaker_marks(gate));
+    if let Some(junit) = gate.junit.as_ref().filter(|it| it.counted) {
+        let _ = write!(tests, ", counted from JUnit {}", junit.files.join(", "));
+    }
     let output = gate.output.as_ref().map(|it| format!("  log {}", it.path)).unwrap_or_default();
     format!(
         "{:<7} {}  ({required}, {ending}, {} ms{when}{tests})  {}{output}",
