@@ -66,7 +66,12 @@ pub use crate::gap::{Gap, KnownGap, NotLanded};
 pub use crate::merge::{MergeRefused, RefusalReason, validate_for_merge};
 pub use crate::model::{
     AgentEvidence, AttemptEvidence, AttemptOutcome, BatchResult, BudgetEvidence, BudgetUsed,
-    CommitEvidence, DecisionRecord, FailToPassCheck, FailToPassCheckGate, FailToPassEvidence, FailToPassFlip, FailToPassRule, FailToPassSource, GateSurfaceEvidence, GitEvidence, HumanDecision, IntegrationDecision, IntegrationEvidence, IntegrationGate, OracleEvidence, OracleGate, OracleGateStatus, PROOF_VERSION, Proof, ProofGate, ProposalEvidence, QueueBatchEvidence, Recovery, ReviewSection, ReviewSectionStatus, SliceEvidence, SliceMerge, SliceStatus, TaskGraphSummary, TaskSummary, TeamEvidence, TestEvidence, TestRule,
+    CommitEvidence, DecisionRecord, FailToPassCheck, FailToPassCheckGate, FailToPassEvidence,
+    FailToPassFlip, FailToPassRule, FailToPassSource, GateSurfaceEvidence, GitEvidence,
+    HumanDecision, IntegrationDecision, IntegrationEvidence, IntegrationGate, OracleEvidence,
+    OracleGate, OracleGateStatus, PROOF_VERSION, Proof, ProofGate, ProposalEvidence,
+    QueueBatchEvidence, Recovery, ReviewSection, ReviewSectionStatus, SliceEvidence, SliceMerge,
+    SliceStatus, TaskGraphSummary, TaskSummary, TeamEvidence, TestEvidence, TestRule,
 };
 pub use crate::readiness::{ProofStatus, Readiness};
 pub use crate::render::{render_markdown, render_text};

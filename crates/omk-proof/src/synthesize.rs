@@ -12,7 +12,9 @@ use chrono::{DateTime, Utc};
 
 use omk_events::{
     ApprovalDecided, ArtifactRef, BudgetExhausted, ChangedFile, DecisionMade, DecisionSubject,
-    Envelope, Event, FailToPassChecked, FailToPassWaiver, GateFinished, GateKind, GatePhase, GateSurfaceChecked, GoalClassified, GoalCreated, GoalId, ReviewFinished, ReviewStarted, SandboxApplied, SandboxMode, Seq,
+    Envelope, Event, FailToPassChecked, FailToPassWaiver, GateFinished, GateKind, GatePhase,
+    GateSurfaceChecked, GoalClassified, GoalCreated, GoalId, ReviewFinished, ReviewStarted,
+    SandboxApplied, SandboxMode, Seq,
 };
 
 use crate::{
