@@ -116,21 +116,7 @@ pub fn parse_config(text: &str) -> Result<GateConfig, ConfigError> {
                 format!("duplicate gate name {name:?}: gate names must be unique"),
             ));
         }
-        let command_at = gate.command.span().start;
-        let command = match gate.command.into_inner() {
-            RawCommand::Line(line) if line.trim().is_empty() => None,
-            RawCommand::Line(line) => Some(GateCommand::Shell(line)),
-            RawCommand::Argv(argv) if argv.first().is_none_or(|program| program.is_empty()) => None,
-            RawCommand::Argv(argv) => Some(GateCommand::Argv(argv)),
-        };
-        let Some(command) = command else {
-            return Err(error_at(
-                command_at,
-                format!(
-                    "gate {name:?} has an empty command: give a shell line or a non-empty argv array"
-                ),
-            ));
-        };
+        let command = gate_command(name, gate.command)?;
         if gate.timeout_secs == Some(0) {
             return Err(error_at(
                 name_at,
@@ -167,16 +153,7 @@ pub fn parse_config(text: &str) -> Result<GateConfig, ConfigError> {
                 ),
             ));
         }
-        if let Some(junit) = &gate.junit
-            && (!is_relative_inside(Path::new(junit)) || globset::Glob::new(junit).is_err())
-        {
-            return Err(error_at(
-                name_at,
-                format!(
-                    "gate {name:?}: junit {junit:?} must be a relative path or glob inside the worktree, such as \"target/nextest/ci/junit.xml\""
-                ),
-            ));
-        }
+        check_junit(name, name_at, gate.junit.as_deref())?;
         let kind = gate.kind.unwrap_or_else(|| infer_kind(&command));
         let tests_by_exit_code = tests_by_exit_code(name, kind, gate.tests.as_ref())?;
         gate_lines.insert(name.clone(), text[..name_at.min(text.len())].matches('\n').count() + 1);
@@ -221,6 +198,43 @@ pub fn parse_config(text: &str) -> Result<GateConfig, ConfigError> {
         detect_exclude,
         cache_env,
     })
+}
+
+/// Reads a gate's `command`: a non-empty shell line or argv array.
+fn gate_command(
+    name: &str,
+    command: toml::Spanned<RawCommand>,
+) -> Result<GateCommand, ConfigError> {
+    let command_at = command.span().start;
+    let command = match command.into_inner() {
+        RawCommand::Line(line) if line.trim().is_empty() => None,
+        RawCommand::Line(line) => Some(GateCommand::Shell(line)),
+        RawCommand::Argv(argv) if argv.first().is_none_or(|program| program.is_empty()) => None,
+        RawCommand::Argv(argv) => Some(GateCommand::Argv(argv)),
+    };
+    command.ok_or_else(|| ConfigError {
+        offset: command_at,
+        message: format!(
+            "gate {name:?} has an empty command: give a shell line or a non-empty argv array"
+        ),
+    })
+}
+
+/// Checks a gate's `junit` key: a relative path or valid glob inside the worktree.
+fn check_junit(name: &str, name_at: usize, junit: Option<&str>) -> Result<(), ConfigError> {
+    match junit {
+        Some(junit)
+            if !is_relative_inside(Path::new(junit)) || globset::Glob::new(junit).is_err() =>
+        {
+            Err(ConfigError {
+                offset: name_at,
+                message: format!(
+                    "gate {name:?}: junit {junit:?} must be a relative path or glob inside the worktree, such as \"target/nextest/ci/junit.xml\""
+                ),
+            })
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Reads a gate's `tests` key: `"counted"` (the default) or `"exit-code"`, which only a test gate
