@@ -150,5 +150,12 @@ fn a_stale_junit_report_committed_or_written_by_the_agent_never_counts() -> anyh
     let next = gap["next_step"].as_str().unwrap_or_default();
     assert!(next.contains("JUnit XML") && next.contains("junit key"), "{next}");
     assert_eq!(env.git(&repo, &["rev-parse", "main"])?, before, "nothing was merged");
+    let shown = env.omk(&repo, &["proof", "show"])?;
+    assert!(
+        shown
+            .stdout
+            .contains("JUnit reports/agent.xml, reports/committed.xml not written by this run"),
+        "{shown}"
+    );
     Ok(())
 }
