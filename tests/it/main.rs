@@ -10,6 +10,7 @@ mod counted;
 mod env;
 mod fail_to_pass;
 mod gates;
+mod junit;
 mod proof_verify;
 mod real_kimi;
 mod replay;

@@ -126,6 +126,7 @@ pub(crate) const SECTIONS: &[Key] = &[
             "inputs",
             "allow_no_tests",
             "tests",
+            "junit",
         ]),
         user: false,
     },

@@ -56,6 +56,31 @@ pub struct GateFinished {
     /// from this one (one passed, the other failed): the gate is flaky there.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flaky_with: Option<String>,
+    /// What omk read from the JUnit XML reports the gate's `junit` key names, when it names any:
+    /// the reports this run wrote, and whether `tests` came from them rather than the output.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub junit: Option<JunitRead>,
+}
+
+/// The JUnit XML reports of one gate run, as omk read them after the gate exited.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct JunitRead {
+    /// The pattern of the gate's `junit` key, relative to the worktree.
+    pub pattern: String,
+    /// The matching files this run wrote (new, or changed since the gate started), relative to
+    /// the worktree; only these are read.
+    pub files: Vec<String>,
+    /// Matching files this run did not write, so they were not read: a stale report proves
+    /// nothing about this run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stale: Vec<String>,
+    /// Whether the gate's `tests` are the sum of `files`; otherwise they come from its output.
+    pub counted: bool,
+    /// Why a report could not be read (malformed, truncated, too large), if one could not; the
+    /// counts then come from the output.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 impl GateFinished {

@@ -83,6 +83,9 @@ struct KeyMaterial<'a> {
     inputs: &'a [String],
     allow_no_tests: bool,
     timeout_ms: u128,
+    // Absent from keys of gates without reports, so their cached results stay valid.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    junit: Option<&'a str>,
     tree: &'a str,
     cache_env: Vec<(&'a str, Option<&'a str>)>,
 }
@@ -133,6 +136,7 @@ fn cache_key(
         inputs: &spec.inputs,
         allow_no_tests: spec.allow_no_tests,
         timeout_ms: spec.timeout.as_millis(),
+        junit: spec.junit.as_deref(),
         tree,
         cache_env,
     };

@@ -77,6 +77,8 @@ pub struct ConfigError {
 /// allow_no_tests = false       # a test gate that ran zero tests fails unless this is true
 /// tests = "exit-code"          # a test gate whose runner prints no count omk reads: its exit
 ///                              # code stands for its tests (weaker evidence, shown as such)
+/// junit = "reports/*.xml"      # JUnit XML the gate writes, relative to the worktree: the
+///                              # reports this run wrote count before the output's summary
 ///
 /// [detect]
 /// enabled = true               # run detected gates beside configured ones (default true)
@@ -114,21 +116,7 @@ pub fn parse_config(text: &str) -> Result<GateConfig, ConfigError> {
                 format!("duplicate gate name {name:?}: gate names must be unique"),
             ));
         }
-        let command_at = gate.command.span().start;
-        let command = match gate.command.into_inner() {
-            RawCommand::Line(line) if line.trim().is_empty() => None,
-            RawCommand::Line(line) => Some(GateCommand::Shell(line)),
-            RawCommand::Argv(argv) if argv.first().is_none_or(|program| program.is_empty()) => None,
-            RawCommand::Argv(argv) => Some(GateCommand::Argv(argv)),
-        };
-        let Some(command) = command else {
-            return Err(error_at(
-                command_at,
-                format!(
-                    "gate {name:?} has an empty command: give a shell line or a non-empty argv array"
-                ),
-            ));
-        };
+        let command = gate_command(name, gate.command)?;
         if gate.timeout_secs == Some(0) {
             return Err(error_at(
                 name_at,
@@ -165,6 +153,7 @@ pub fn parse_config(text: &str) -> Result<GateConfig, ConfigError> {
                 ),
             ));
         }
+        check_junit(name, name_at, gate.junit.as_deref())?;
         let kind = gate.kind.unwrap_or_else(|| infer_kind(&command));
         let tests_by_exit_code = tests_by_exit_code(name, kind, gate.tests.as_ref())?;
         gate_lines.insert(name.clone(), text[..name_at.min(text.len())].matches('\n').count() + 1);
@@ -179,6 +168,7 @@ pub fn parse_config(text: &str) -> Result<GateConfig, ConfigError> {
             inputs,
             allow_no_tests: gate.allow_no_tests.unwrap_or(false),
             tests_by_exit_code,
+            junit: gate.junit,
         });
     }
     let detect = file.detect.unwrap_or_default();
@@ -208,6 +198,43 @@ pub fn parse_config(text: &str) -> Result<GateConfig, ConfigError> {
         detect_exclude,
         cache_env,
     })
+}
+
+/// Reads a gate's `command`: a non-empty shell line or argv array.
+fn gate_command(
+    name: &str,
+    command: toml::Spanned<RawCommand>,
+) -> Result<GateCommand, ConfigError> {
+    let command_at = command.span().start;
+    let command = match command.into_inner() {
+        RawCommand::Line(line) if line.trim().is_empty() => None,
+        RawCommand::Line(line) => Some(GateCommand::Shell(line)),
+        RawCommand::Argv(argv) if argv.first().is_none_or(|program| program.is_empty()) => None,
+        RawCommand::Argv(argv) => Some(GateCommand::Argv(argv)),
+    };
+    command.ok_or_else(|| ConfigError {
+        offset: command_at,
+        message: format!(
+            "gate {name:?} has an empty command: give a shell line or a non-empty argv array"
+        ),
+    })
+}
+
+/// Checks a gate's `junit` key: a relative path or valid glob inside the worktree.
+fn check_junit(name: &str, name_at: usize, junit: Option<&str>) -> Result<(), ConfigError> {
+    match junit {
+        Some(junit)
+            if !is_relative_inside(Path::new(junit)) || globset::Glob::new(junit).is_err() =>
+        {
+            Err(ConfigError {
+                offset: name_at,
+                message: format!(
+                    "gate {name:?}: junit {junit:?} must be a relative path or glob inside the worktree, such as \"target/nextest/ci/junit.xml\""
+                ),
+            })
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Reads a gate's `tests` key: `"counted"` (the default) or `"exit-code"`, which only a test gate
@@ -270,6 +297,7 @@ struct RawGate {
     inputs: Option<Vec<String>>,
     allow_no_tests: Option<bool>,
     tests: Option<toml::Spanned<String>>,
+    junit: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -389,7 +417,7 @@ mod tests {
     fn invalid_configs_name_line_and_column() {
         check(
             "[[gates]]\nname = \"t\"\ncommand = \"x\"\ntimout = 3\n",
-            "error: 4:1: unknown field `timout`, expected one of `name`, `command`, `kind`, `required`, `timeout_secs`, `cwd`, `env`, `inputs`, `allow_no_tests`, `tests`",
+            "error: 4:1: unknown field `timout`, expected one of `name`, `command`, `kind`, `required`, `timeout_secs`, `cwd`, `env`, `inputs`, `allow_no_tests`, `tests`, `junit`",
         );
         check(
             "[[gates]]\nname = \"t\"\ncommand = \"./check\"\ntests = \"exit-code\"\n",

@@ -5,7 +5,8 @@
 //! ones from `omk.toml` ([`parse_config`]), merges both into a [`GatePlan`] ([`plan_gates`]),
 //! runs them in parallel with timeouts and a cache ([`run_gates`]), and returns what it measured
 //! as [`omk_events::GateFinished`] payloads: exit code or signal, duration, the output artifact
-//! named by its SHA-256, and test counts parsed from the output. [`infer_kind`] is the one place
+//! named by its SHA-256, and test counts parsed from the output or from the JUnit XML reports
+//! the gate wrote ([`parse_report`]). [`infer_kind`] is the one place
 //! a gate's kind is decided from its command when `omk.toml` does not say.
 //! [`check_gate_surface`] compares the files that define what the gates check between two git
 //! trees.
@@ -32,6 +33,7 @@ mod config;
 mod counts;
 mod detect;
 mod git;
+mod junit;
 mod kind;
 mod plan;
 mod redact;
@@ -44,6 +46,7 @@ mod tree;
 pub use crate::cache::{CacheOptions, DEFAULT_CACHE_ENV};
 pub use crate::config::{ConfigError, GateConfig, parse_config};
 pub use crate::detect::{DetectedGate, detect_gates, find_program};
+pub use crate::junit::{JunitError, parse_report};
 pub use crate::kind::infer_kind;
 pub use crate::plan::{GatePlan, GateSource, PlannedGate, plan_gates};
 pub use crate::run::{

@@ -30,6 +30,7 @@ use omk_sandbox::Sandbox;
 use crate::{
     cache::{self, CacheOptions},
     counts::CountParser,
+    junit,
     redact::Redactor,
     spec::GateSpec,
     tree::{TreeFiles, hex, tree_files},
@@ -266,6 +267,7 @@ fn from_cache(spec: &GateSpec, options: &RunOptions, dir: &Path, key: &str) -> O
         timed_out: cached.timed_out,
         duration_ms: cached.duration_ms,
         tests: cached.tests,
+        junit: cached.junit.clone(),
         ..not_started(spec, options)
     };
     Some(GateRun { result, tail, cache_note: None })
@@ -285,6 +287,8 @@ async fn run_fresh(spec: &GateSpec, options: &RunOptions) -> GateRun {
             return GateRun { result, tail: String::new(), cache_note: None };
         }
     };
+    // Taken before the gate starts, so only reports this run writes count.
+    let junit_watch = spec.junit.as_deref().map(|pattern| junit::watch(&options.worktree, pattern));
     let outcome = spawn_and_wait(spec, options, log).await;
     let duration_ms = elapsed_ms();
     match outcome {
@@ -298,13 +302,22 @@ async fn run_fresh(spec: &GateSpec, options: &RunOptions) -> GateRun {
                 // The log is incomplete, so it is no evidence; the gate still ran.
                 Some(_) => None,
             };
+            // A report this run wrote counts in preference to the output's summary.
+            let (junit_counts, junit) = match &junit_watch {
+                Some(watch) => {
+                    let (counts, read) = junit::collect(&options.worktree, watch);
+                    (counts, Some(read))
+                }
+                None => (None, None),
+            };
             let result = GateFinished {
                 exit_code: status.code(),
                 signal: status.signal(),
                 timed_out,
                 duration_ms,
                 output,
-                tests: capture.counts,
+                tests: junit_counts.or(capture.counts),
+                junit,
                 ..not_started(spec, options)
             };
             let tail = tail_text(capture.tail.make_contiguous());
@@ -340,6 +353,7 @@ fn not_started(spec: &GateSpec, options: &RunOptions) -> GateFinished {
         cached_from: None,
         tests_by_exit_code: spec.tests_by_exit_code,
         flaky_with: None,
+        junit: None,
     }
 }
 

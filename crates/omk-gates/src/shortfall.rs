@@ -19,7 +19,7 @@ pub fn tests_shortfall(results: &[GateFinished], whole_plan: bool) -> Option<Str
         .collect();
     if !uncounted.is_empty() {
         return Some(format!(
-            "no test count in the output of {}: omk reads {COUNTED_RUNNERS}; or set tests = \"exit-code\" for the gate in omk.toml",
+            "no test count in the output of {}: omk reads {COUNTED_RUNNERS}; or name the JUnit XML the runner writes in the gate's junit key, or set tests = \"exit-code\" for the gate in omk.toml",
             uncounted.join(", ")
         ));
     }

@@ -32,6 +32,10 @@ pub struct GateSpec {
     /// (`tests = "exit-code"`): for a runner whose summary omk cannot count, weaker evidence
     /// that the proof shows as such.
     pub tests_by_exit_code: bool,
+    /// The JUnit XML report(s) the gate writes, as a path or glob relative to the worktree root
+    /// (`target/nextest/ci/junit.xml`, `build/test-results/test/*.xml`): omk counts the tests
+    /// of the reports this run wrote, in preference to the output's summary.
+    pub junit: Option<String>,
 }
 
 /// How a gate's command is given.
@@ -83,6 +87,7 @@ impl GateSpec {
             inputs: Vec::new(),
             allow_no_tests: false,
             tests_by_exit_code: false,
+            junit: None,
         }
     }
 

@@ -102,6 +102,7 @@ fn event(seq: u64) -> Envelope {
                 cached_from: None,
                 tests_by_exit_code: false,
                 flaky_with: None,
+                junit: None,
             })
         }
         (_, 8) => Event::GateSurfaceChecked(GateSurfaceChecked {

@@ -81,6 +81,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             cached_from: None,
             tests_by_exit_code: false,
             flaky_with: None,
+            junit: None,
         }),
         Event::GateSurfaceChecked(GateSurfaceChecked {
             tree_id: tree.into(),

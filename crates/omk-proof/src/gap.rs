@@ -333,7 +333,8 @@ impl Gap {
                     .to_owned()
             }
             Self::TestsNotCounted { gate } => format!(
-                "required test gate {gate} passed, but omk read no test count from its output"
+                "required test gate {gate} passed, but omk read no test count from its output \
+                 or from a JUnit report it wrote"
             ),
             Self::NoCountedTests { gates } => format!(
                 "no required test gate ({}) passed on the proposed tree with one or more tests \
@@ -456,9 +457,11 @@ impl Gap {
                  follows [oracle] in omk.toml instead"
                 .to_owned(),
             Self::TestsNotCounted { gate } => format!(
-                "make gate {gate} print a summary omk reads ({COUNTED_RUNNERS}; omk does not read \
-                 JUnit XML), or set tests = \"exit-code\" for it in omk.toml to let its exit \
-                 code stand for its tests, which the proof shows as weaker evidence"
+                "make gate {gate} print a summary omk reads ({COUNTED_RUNNERS}), or have its \
+                 runner write JUnit XML and name the file in the gate's junit key in omk.toml \
+                 (junit = \"target/nextest/ci/junit.xml\"; only a report this run wrote counts), \
+                 or set tests = \"exit-code\" for it to let its exit code stand for its tests, \
+                 which the proof shows as weaker evidence"
             ),
             Self::NoCountedTests { .. } => {
                 "make a required test gate run at least one test on the proposed tree".to_owned()

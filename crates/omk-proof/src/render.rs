@@ -381,6 +381,23 @@ fn gate_line(gate: &ProofGate) -> String {
         .map(|it| format!(", {} tests passed, {} failed", it.passed, it.failed))
         .unwrap_or_default();
     tests.push_str(&weaker_marks(gate));
+    match &gate.junit {
+        Some(junit) if junit.counted => {
+            let _ = write!(tests, ", counted from JUnit {}", junit.files.join(", "));
+        }
+        Some(junit) => match &junit.error {
+            Some(error) => {
+                let _ = write!(tests, ", JUnit not read: {error}");
+            }
+            None if junit.stale.is_empty() => {
+                let _ = write!(tests, ", no JUnit report written at {}", junit.pattern);
+            }
+            None => {
+                let _ = write!(tests, ", JUnit {} not written by this run", junit.stale.join(", "));
+            }
+        },
+        None => {}
+    }
     let output = gate.output.as_ref().map(|it| format!("  log {}", it.path)).unwrap_or_default();
     format!(
         "{:<7} {}  ({required}, {ending}, {} ms{when}{tests})  {}{output}",

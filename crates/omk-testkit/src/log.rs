@@ -279,6 +279,7 @@ pub fn gate_run(name: &str, required: bool, passed: bool, tree: Option<&str>) ->
         cached_from: None,
         tests_by_exit_code: false,
         flaky_with: None,
+        junit: None,
     }
 }
 

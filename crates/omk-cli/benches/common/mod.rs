@@ -52,6 +52,7 @@ fn event(n: u64) -> Event {
             cached_from: None,
             tests_by_exit_code: false,
             flaky_with: None,
+            junit: None,
         }),
         _ => chatty_activity(n),
     }

@@ -100,6 +100,7 @@ mod tests {
             cached_from: None,
             tests_by_exit_code: false,
             flaky_with: None,
+            junit: None,
         }));
         let mut fields = serde_json::Map::new();
         fields.insert("says".to_owned(), "\"hi\"\n".into());

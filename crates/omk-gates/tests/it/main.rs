@@ -2,6 +2,7 @@
 //! surface on real files and git repositories.
 
 mod detect;
+mod junit;
 mod runner;
 mod surface;
 

@@ -186,6 +186,7 @@ fn recorded_specs(
                     spec.required = gate.required;
                     spec.allow_no_tests = gate.allow_no_tests;
                     spec.tests_by_exit_code = gate.tests_by_exit_code;
+                    spec.junit = gate.junit.as_ref().map(|it| it.pattern.clone());
                     (spec, Some("the gate is no longer configured; its recorded command ran"))
                 }
             };

@@ -400,6 +400,7 @@ mod tests {
             inputs: Vec::new(),
             allow_no_tests: false,
             tests_by_exit_code: false,
+            junit: None,
         }
     }
 

@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use omk_events::{
     Actor, AgentStatus, ArtifactRef, BudgetExhausted, BudgetLimits, ClassificationSource, Cost,
-    DecisionSubject, GateKind, GatePhase, GoalKind, ProcessExit, RecoveryAction, TestCounts,
-    TokenUsage, ToolCallRecord,
+    DecisionSubject, GateKind, GatePhase, GoalKind, JunitRead, ProcessExit, RecoveryAction,
+    TestCounts, TokenUsage, ToolCallRecord,
 };
 
 /// What the goal was asked to do, and how long it has run.
@@ -133,6 +133,10 @@ pub struct ProofGate {
     /// run's, when the cache recorded one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flaky_with: Option<String>,
+    /// What omk read from the JUnit XML reports the gate's `junit` key names, when it names
+    /// any: the reports this run wrote and whether `tests` came from them (else from the output).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub junit: Option<JunitRead>,
 }
 
 /// Whether the change touched what the gates check.

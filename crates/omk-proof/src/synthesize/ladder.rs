@@ -169,6 +169,7 @@ impl Synthesizer {
                     flaky: on_tree.is_some_and(|it| it.failed > 0 && it.failed < it.runs)
                         || gate.flaky_with.is_some(),
                     flaky_with: gate.flaky_with.clone(),
+                    junit: gate.junit.clone(),
                 }
             })
             .collect()

@@ -76,6 +76,7 @@ fn gate(name: &str, exit_code: i32) -> GateFinished {
         cached_from: None,
         tests_by_exit_code: false,
         flaky_with: None,
+        junit: None,
     }
 }
 
