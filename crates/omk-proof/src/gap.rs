@@ -477,24 +477,7 @@ impl Gap {
             Self::SlicesUnfinished { .. } => {
                 "resume the run with `omk resume`; it runs the slices that are left".to_owned()
             }
-            Self::SliceNotLanded { task, why } => {
-                let first = match why {
-                    NotLanded::Failed { .. } => format!("read slice {task}'s transcript"),
-                    NotLanded::TakenOut(TakeOutReason::Conflict { paths }) => {
-                        format!("look at the conflict in {}", paths.join(", "))
-                    }
-                    NotLanded::TakenOut(TakeOutReason::BrokeGates { gates, .. }) => {
-                        format!("find out why {task} breaks {} once merged", gates.join(", "))
-                    }
-                    NotLanded::TakenOut(TakeOutReason::Dependency { task: dependency }) => {
-                        format!("land task {dependency} first")
-                    }
-                };
-                format!(
-                    "{first}, then do task {task} in a follow-up (`omk resume --prompt \"…\"`) \
-                     or in a new goal"
-                )
-            }
+            Self::SliceNotLanded { task, why } => slice_next_step(task, why),
             Self::ReviewNotRun | Self::ReviewCheckMissing { .. } => {
                 "run the review wall on the proposed tree".to_owned()
             }
@@ -544,6 +527,26 @@ impl Gap {
                 .to_owned(),
         }
     }
+}
+
+/// Returns the next step for a slice of a team goal that did not land.
+fn slice_next_step(task: &str, why: &NotLanded) -> String {
+    let first = match why {
+        NotLanded::Failed { .. } => format!("read slice {task}'s transcript"),
+        NotLanded::TakenOut(TakeOutReason::Conflict { paths }) => {
+            format!("look at the conflict in {}", paths.join(", "))
+        }
+        NotLanded::TakenOut(TakeOutReason::BrokeGates { gates, .. }) => {
+            format!("find out why {task} breaks {} once merged", gates.join(", "))
+        }
+        NotLanded::TakenOut(TakeOutReason::Dependency { task: dependency }) => {
+            format!("land task {dependency} first")
+        }
+    };
+    format!(
+        "{first}, then do task {task} in a follow-up (`omk resume --prompt \"…\"`) \
+             or in a new goal"
+    )
 }
 
 // Written `{"kind": "failed", ...}`, or a `TakeOutReason` with its kind under `kind`
