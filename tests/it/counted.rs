@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::{LIB_SH, TestEnv, env::Output};
+use crate::{LIB_SH, TestEnv, env::Output, gap_kinds};
 
 /// A scenario that fixes `add` in `lib.sh`.
 const FIX: &str = r#"text: Fixing the operator.
@@ -32,18 +32,6 @@ fn run(env: &TestEnv, repo: &Path, prompt: &str, args: &[&str]) -> anyhow::Resul
     anyhow::ensure!(!goal.is_empty(), "no goal id: {output}");
     let text = std::fs::read_to_string(repo.join(".omk/goals").join(&goal).join("proof.json"))?;
     Ok((output, serde_json::from_str(&text)?))
-}
-
-/// Returns the kinds of the proof's gaps.
-fn gap_kinds(proof: &Value) -> Vec<String> {
-    proof["known_gaps"]
-        .as_array()
-        .map(|gaps| {
-            gaps.iter()
-                .map(|it| it["gap"]["kind"].as_str().unwrap_or_default().to_owned())
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// Returns the proposed run of gate `name` in the proof.

@@ -6,7 +6,7 @@ use std::{fs, path::Path};
 
 use serde_json::Value;
 
-use crate::{LIB_SH, TestEnv};
+use crate::{LIB_SH, TestEnv, gap_kinds};
 
 /// The project's test gate: a kind `test` gate that runs every `tests/*.sh` and prints a cargo
 /// style summary omk counts, naming each failing test as cargo test does.
@@ -84,17 +84,6 @@ fn event_kinds(repo: &Path, goal: &str) -> anyhow::Result<Vec<String>> {
             Ok(event["event"]["kind"].as_str().unwrap_or_default().to_owned())
         })
         .collect()
-}
-
-fn gap_kinds(proof: &Value) -> Vec<String> {
-    proof["known_gaps"]
-        .as_array()
-        .map(|gaps| {
-            gaps.iter()
-                .map(|it| it["gap"]["kind"].as_str().unwrap_or_default().to_owned())
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// Returns the commit `main` is at.

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::{LIB_SH, TestEnv, env::Output};
+use crate::{LIB_SH, TestEnv, env::Output, gap_kinds};
 
 /// A test that checks `add`, prints nothing a test runner would, and writes a JUnit report of
 /// its one test case, failing or passing, as a runner configured to write one does.
@@ -57,17 +57,6 @@ fn gate<'a>(proof: &'a Value, name: &str, phase: &str) -> &'a Value {
         .as_array()
         .and_then(|gates| gates.iter().find(|it| it["name"] == name && it["phase"] == phase))
         .unwrap_or(&Value::Null)
-}
-
-fn gap_kinds(proof: &Value) -> Vec<String> {
-    proof["known_gaps"]
-        .as_array()
-        .map(|gaps| {
-            gaps.iter()
-                .map(|it| it["gap"]["kind"].as_str().unwrap_or_default().to_owned())
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 #[test]

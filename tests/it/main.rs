@@ -31,6 +31,18 @@ pub(crate) const TEST_SH: &str = ". ./lib.sh\n[ \"$(add 2 3)\" = 5 ] || { echo \
 pub(crate) const OMK_TOML: &str =
     "[[gates]]\nname = \"unit\"\nkind = \"test\"\ncommand = \"sh test.sh\"\ntimeout_secs = 60\n";
 
+/// Returns the kinds of a proof's gaps, in the proof's order.
+pub(crate) fn gap_kinds(proof: &serde_json::Value) -> Vec<String> {
+    proof["known_gaps"]
+        .as_array()
+        .map(|gaps| {
+            gaps.iter()
+                .map(|it| it["gap"]["kind"].as_str().unwrap_or_default().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Returns the proof's agent token usage as `uncached/cache-read/cache-write/output`.
 pub(crate) fn usage(agent: &serde_json::Value) -> String {
     let usage = &agent["usage"];

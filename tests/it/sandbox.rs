@@ -9,7 +9,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::TestEnv;
+use crate::{TestEnv, gap_kinds};
 
 /// The summary line of a test runner omk counts, so that a test gate counts one test.
 const COUNTED: &str =
@@ -97,15 +97,6 @@ fn goals(repo: &Path) -> anyhow::Result<Vec<String>> {
         .collect::<anyhow::Result<_>>()?;
     goals.sort();
     Ok(goals)
-}
-
-fn gap_kinds(proof: &serde_json::Value) -> Vec<String> {
-    proof["known_gaps"]
-        .as_array()
-        .map(|gaps| gaps.iter().map(|it| it["gap"]["kind"].as_str().unwrap_or("?").to_owned()))
-        .into_iter()
-        .flatten()
-        .collect()
 }
 
 #[test]
