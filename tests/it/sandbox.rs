@@ -146,6 +146,32 @@ fn every_escape_of_an_agent_and_a_gate_is_refused_and_the_run_goes_on() -> anyho
 }
 
 #[test]
+fn an_agent_that_rewrites_its_worktrees_git_file_fails_the_run_and_the_file_is_restored()
+-> anyhow::Result<()> {
+    // Landlock cannot keep the worktree's `.git` file read-only inside the writable worktree, so
+    // omk checks it before git reads the worktree: a `.git` file naming a repository of the
+    // agent's making would make omk capture and commit there.
+    let env = TestEnv::new()?;
+    let repo = checkout(&env)?;
+    let main_before = env.git(&repo, &["rev-parse", "main"])?;
+    let agent = "cmd:echo x=2 > a.sh; git init --quiet \"$TMPDIR/fake\"; \
+                 printf 'gitdir: %s\\n' \"$TMPDIR/fake/.git\" > .git";
+    let run = env.omk(&repo, &["run", "set x to 2", "--agent", agent, "--accept"])?;
+    assert_ne!(run.code, Some(0), "{run}");
+    let goal = only_goal_after(&repo, &[])?;
+    let proof = proof(&repo, &goal)?;
+    assert_eq!(proof["status"], "failed_infra", "{run}\n{proof:#}");
+    let rendered = proof.to_string();
+    assert!(rendered.contains(".git file was rewritten"), "{proof:#}");
+    assert!(rendered.contains("fake/.git"), "{proof:#}");
+    // Nothing merged, and the worktree names the goal's repository again.
+    assert_eq!(env.git(&repo, &["rev-parse", "main"])?, main_before);
+    let pointer = fs::read_to_string(repo.join(".omk/worktrees").join(&goal).join(".git"))?;
+    assert!(pointer.contains(".git/worktrees/"), "{pointer}");
+    Ok(())
+}
+
+#[test]
 fn an_unconfined_run_warns_once_carries_a_gap_and_only_a_person_merges_it() -> anyhow::Result<()> {
     let env = TestEnv::new()?;
     let repo = checkout(&env)?;

@@ -60,6 +60,18 @@ pub enum Error {
         /// The directory.
         path: PathBuf,
     },
+    /// Something other than omk rewrote a worktree's `.git` file, which names the repository
+    /// its git commands use: omk restored it, but what ran with it pointing elsewhere is unknown.
+    #[error(
+        "use worktree {path}: its .git file was rewritten to {found:?} by a process of the goal \
+         (omk restored it); the run cannot trust what git read there"
+    )]
+    PointerChanged {
+        /// The worktree.
+        path: PathBuf,
+        /// What the `.git` file said.
+        found: String,
+    },
     /// A file operation omk does itself failed.
     #[error("{action} {path}")]
     Io {

@@ -58,5 +58,5 @@ pub use crate::scratch::{
 };
 pub use crate::worktree::{
     CreateOptions, Worktree, WorktreeInfo, attach, create, lease_reason, list, lock,
-    parse_lease_reason, remove, unlock,
+    parse_lease_reason, remove, unlock, verify_pointer,
 };

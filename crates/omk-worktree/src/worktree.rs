@@ -402,3 +402,52 @@ fn copy_recursively(source: &Path, target: &Path) -> std::io::Result<()> {
         fs::copy(source, target).map(|_| ())
     }
 }
+
+/// Checks that the `.git` file of the worktree at `path` still names its registration in the
+/// repository, as omk created it; if a process rewrote it (the sandbox cannot keep one file of
+/// a writable tree read-only), restores it and fails with what it said.
+///
+/// Callers check before they let git read the worktree: a `.git` file that names another
+/// repository would make git read, and omk commit, there.
+pub fn verify_pointer(repo: &Repo, path: &Path) -> Result<(), Error> {
+    let git = gix_open(&repo.root)?;
+    let admin = git
+        .worktrees()
+        .map_err(Error::gix("list worktrees", &repo.root))?
+        .into_iter()
+        .find(|proxy| {
+            proxy.base().is_ok_and(|base| {
+                base == path || (fs::canonicalize(&base).ok() == fs::canonicalize(path).ok())
+            })
+        })
+        .map(|proxy| proxy.git_dir().to_owned())
+        .ok_or_else(|| Error::InvalidName {
+            what: "worktree",
+            name: path.display().to_string(),
+            problem: "the repository has no worktree registered there".to_owned(),
+        })?;
+    let pointer = path.join(".git");
+    let expected = format!("gitdir: {}", admin.display());
+    let io = |action: &'static str| {
+        let path = pointer.clone();
+        move |source| Error::Io { action, path, source }
+    };
+    let found = match fs::symlink_metadata(&pointer) {
+        Ok(meta) if meta.is_file() => {
+            fs::read_to_string(&pointer).map_err(io("read the .git file of"))?
+        }
+        Ok(_) => "(not a file)".to_owned(),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => "(removed)".to_owned(),
+        Err(source) => return Err(io("inspect the .git file of")(source)),
+    };
+    if found.trim_end() == expected {
+        return Ok(());
+    }
+    if fs::symlink_metadata(&pointer).is_ok_and(|meta| meta.is_dir()) {
+        fs::remove_dir_all(&pointer).map_err(io("remove the planted .git directory of"))?;
+    } else if fs::symlink_metadata(&pointer).is_ok() {
+        fs::remove_file(&pointer).map_err(io("remove the rewritten .git file of"))?;
+    }
+    fs::write(&pointer, format!("{expected}\n")).map_err(io("restore the .git file of"))?;
+    Err(Error::PointerChanged { path: path.to_owned(), found: found.trim_end().to_owned() })
+}

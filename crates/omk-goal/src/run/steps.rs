@@ -199,7 +199,8 @@ impl Controller<'_> {
         let state = &self.rec.state;
         let Some(worktree) = state.worktree.clone() else { return Ok(Flow::Stop) };
         let base_commit = state.base_commit.clone();
-        let captured = omk_worktree::capture_changes(&worktree.path, &base_commit)
+        let captured = omk_worktree::verify_pointer(&self.repo, &worktree.path)
+            .and_then(|()| omk_worktree::capture_changes(&worktree.path, &base_commit))
             .map_err(Error::from)
             .and_then(|changes| self.captured(&worktree.path, &base_commit, changes));
         match captured {
