@@ -144,6 +144,15 @@ fn a_bugfix_whose_test_fails_on_the_base_records_the_flip_and_merges() -> anyhow
     assert_eq!(fs::read_to_string(repo.join("tests/add.sh"))?, ADD_TEST, "merged into main");
     let verify = env.omk(&repo, &["proof", "verify", &goal])?;
     assert_eq!(verify.code, Some(0), "the check's log is verified with the rest: {verify}");
+    // The pull request body says where the test failed without the change.
+    let markdown = env.omk(&repo, &["proof", "show", &goal, "--format", "markdown"])?;
+    assert!(
+        markdown.stdout.contains(
+            "- **Fail-to-pass:** test fails without the change (on the base tree with the \
+             change's test files, failing tests/add.sh) and passes with it"
+        ),
+        "{markdown}"
+    );
     Ok(())
 }
 

@@ -6,7 +6,8 @@ use omk_events::{ChangedFile, FileOperation, GatePhase, PlanSource, short_id};
 
 use crate::{
     model::{
-        IntegrationDecision, IntegrationGate, Proof, ProofGate, ProposalEvidence, TeamEvidence,
+        FailToPassEvidence, FailToPassSource, IntegrationDecision, IntegrationGate, Proof,
+        ProofGate, ProposalEvidence, TeamEvidence,
     },
     readiness::ProofStatus,
 };
@@ -55,6 +56,9 @@ pub fn render_text(proof: &Proof) -> String {
     }
     if let Some(tests) = &proof.tests {
         line(format!("tests      {}", tests.why));
+    }
+    if let Some(evidence) = proof.oracle.as_ref().and_then(|it| it.fail_to_pass.as_ref()) {
+        line(format!("fail-to-pass  {}", fail_to_pass_summary(evidence)));
     }
     if let Some(team) = &proof.team {
         line(String::new());
@@ -109,6 +113,9 @@ pub fn render_markdown(proof: &Proof) -> String {
             "- **Agent:** `{}` {} ({} runs, {} steps{usage})",
             agent.agent, agent.status, agent.runs, agent.steps
         );
+    }
+    if let Some(evidence) = proof.oracle.as_ref().and_then(|it| it.fail_to_pass.as_ref()) {
+        let _ = writeln!(md, "- **Fail-to-pass:** {}", escape(&fail_to_pass_summary(evidence)));
     }
 
     md.push_str("\n### Gates\n\n");
@@ -406,6 +413,32 @@ fn gate_line(gate: &ProofGate) -> String {
         gate.duration_ms,
         gate.command.join(" ")
     )
+}
+
+/// Returns the fail-to-pass evidence in a sentence: which gates fail without the change and pass
+/// with it, and where; or why the goal needs none, or that it has none yet.
+fn fail_to_pass_summary(evidence: &FailToPassEvidence) -> String {
+    if evidence.flips.is_empty() {
+        let state = if evidence.rule.needs_evidence() { "none yet" } else { "not needed" };
+        return format!("{state}: {}", evidence.reason);
+    }
+    let flips: Vec<String> = evidence
+        .flips
+        .iter()
+        .map(|flip| {
+            let place = match flip.source {
+                FailToPassSource::Baseline => "in the baseline run",
+                FailToPassSource::Check => "on the base tree with the change's test files",
+            };
+            let failing = if flip.tests.is_empty() {
+                flip.failed.map(|it| format!(", {it} failed")).unwrap_or_default()
+            } else {
+                format!(", failing {}", flip.tests.join(", "))
+            };
+            format!("{} fails without the change ({place}{failing}) and passes with it", flip.gate)
+        })
+        .collect();
+    flips.join("; ")
 }
 
 /// Returns the marks of evidence weaker than it looks: tests judged by the exit code alone, and a
