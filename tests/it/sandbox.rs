@@ -145,18 +145,29 @@ fn every_escape_of_an_agent_and_a_gate_is_refused_and_the_run_goes_on() -> anyho
     Ok(())
 }
 
-#[test]
-fn an_agent_that_rewrites_its_worktrees_git_file_fails_the_run_and_the_file_is_restored()
--> anyhow::Result<()> {
+/// The shell that points the worktree's `.git` file at a repository of its own making.
+const REWRITE_GIT_FILE: &str = "git init --quiet \"$TMPDIR/fake\"; \
+                                printf 'gitdir: %s\\n' \"$TMPDIR/fake/.git\" > .git";
+
+/// Runs a goal in which the agent (or, with `by_gate`, a gate) runs [`REWRITE_GIT_FILE`], and
+/// checks that the run fails naming it, merges nothing, and leaves the `.git` file restored.
+fn check_git_file_rewrite(by_gate: bool) -> anyhow::Result<()> {
     // Landlock cannot keep the worktree's `.git` file read-only inside the writable worktree, so
     // omk checks it before git reads the worktree: a `.git` file naming a repository of the
     // agent's making would make omk capture and commit there.
     let env = TestEnv::new()?;
     let repo = checkout(&env)?;
+    if by_gate {
+        fs::write(repo.join("gate-escapes.sh"), format!("{REWRITE_GIT_FILE}\n"))?;
+        env.git(&repo, &["commit", "--quiet", "-am", "a gate that rewrites .git"])?;
+    }
     let main_before = env.git(&repo, &["rev-parse", "main"])?;
-    let agent = "cmd:echo x=2 > a.sh; git init --quiet \"$TMPDIR/fake\"; \
-                 printf 'gitdir: %s\\n' \"$TMPDIR/fake/.git\" > .git";
-    let run = env.omk(&repo, &["run", "set x to 2", "--agent", agent, "--accept"])?;
+    let agent = if by_gate {
+        "cmd:echo x=2 > a.sh".to_owned()
+    } else {
+        format!("cmd:echo x=2 > a.sh; {REWRITE_GIT_FILE}")
+    };
+    let run = env.omk(&repo, &["run", "set x to 2", "--agent", &agent, "--accept"])?;
     assert_ne!(run.code, Some(0), "{run}");
     let goal = only_goal_after(&repo, &[])?;
     let proof = proof(&repo, &goal)?;
@@ -169,6 +180,18 @@ fn an_agent_that_rewrites_its_worktrees_git_file_fails_the_run_and_the_file_is_r
     let pointer = fs::read_to_string(repo.join(".omk/worktrees").join(&goal).join(".git"))?;
     assert!(pointer.contains(".git/worktrees/"), "{pointer}");
     Ok(())
+}
+
+#[test]
+fn an_agent_that_rewrites_its_worktrees_git_file_fails_the_run_and_the_file_is_restored()
+-> anyhow::Result<()> {
+    check_git_file_rewrite(false)
+}
+
+#[test]
+fn a_gate_that_rewrites_the_worktrees_git_file_fails_the_run_and_the_file_is_restored()
+-> anyhow::Result<()> {
+    check_git_file_rewrite(true)
 }
 
 #[test]

@@ -187,6 +187,9 @@ impl Controller<'_> {
             "omk: merge {base_branch} into {}\n\nOmk-Goal: {}\n",
             worktree.branch, self.rec.state.goal_id
         );
+        // The gates ran in the worktree since it was last read: git must still read the goal's
+        // repository there, for the merge as for the capture.
+        omk_worktree::verify_pointer(&self.repo, &worktree.path)?;
         let merged = omk_worktree::merge_base_into(&worktree.path, base_commit, &message, who)?;
         let changes = omk_worktree::capture_changes(&worktree.path, base_commit)?;
         let captured = self.captured(&worktree.path, base_commit, changes)?;

@@ -39,7 +39,7 @@ impl Controller<'_> {
         let base_commit = state.base_commit.clone();
         // The test files are read from git now; a worktree someone changed since the gates ran
         // is recorded as a new tree, and the steps after a change run on it first.
-        let changes = match omk_worktree::capture_changes(&worktree.path, &base_commit) {
+        let changes = match self.capture_worktree(&worktree.path, &base_commit) {
             Ok(changes) => changes,
             Err(err) => {
                 self.rec.fail(Step::Gates, &err)?;
@@ -238,6 +238,8 @@ fn prepare_scratch<'r>(
     let scratch = Scratch { repo, path: path.to_owned(), removed: false };
     apply_test_files(prepare.worktree, path, prepare.tests)
         .map_err(|source| Error::Write { path: path.to_owned(), source })?;
+    // `setup` ran in the scratch worktree: git must still read the goal's repository there.
+    omk_worktree::verify_pointer(repo, path)?;
     let applied = omk_worktree::capture_changes(path, prepare.base_commit)?;
     Ok((scratch, applied.tree_id))
 }

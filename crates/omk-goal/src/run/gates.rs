@@ -35,10 +35,7 @@ impl Controller<'_> {
             GatePhase::Proposed => state.missing_gates(&self.config.gate_names),
             GatePhase::Integration => return Ok(Flow::Continue),
         };
-        // The gates before ran in the worktree too: git must still read the goal's repository.
-        let tree_id = match omk_worktree::verify_pointer(&self.repo, &worktree.path)
-            .and_then(|()| omk_worktree::capture_changes(&worktree.path, &state.base_commit))
-        {
+        let tree_id = match self.capture_worktree(&worktree.path, &state.base_commit) {
             Ok(changes) => changes,
             Err(err) => {
                 self.rec.fail(Step::Gates, &err)?;

@@ -194,13 +194,25 @@ impl Controller<'_> {
         Ok(Flow::Stop)
     }
 
+    /// Reads the changes of a worktree the goal's processes ran in, against `base_commit`. Its
+    /// `.git` file must still name its registration first (`verify_pointer`): the sandbox cannot
+    /// keep that one file read-only, and git reads the worktree through it.
+    pub(crate) fn capture_worktree(
+        &self,
+        path: &Path,
+        base_commit: &str,
+    ) -> Result<omk_worktree::Changes, omk_worktree::Error> {
+        omk_worktree::verify_pointer(&self.repo, path)?;
+        omk_worktree::capture_changes(path, base_commit)
+    }
+
     /// Reads the worktree's changes against the base from git.
     pub(crate) fn capture(&mut self) -> Result<Flow, Error> {
         let state = &self.rec.state;
         let Some(worktree) = state.worktree.clone() else { return Ok(Flow::Stop) };
         let base_commit = state.base_commit.clone();
-        let captured = omk_worktree::verify_pointer(&self.repo, &worktree.path)
-            .and_then(|()| omk_worktree::capture_changes(&worktree.path, &base_commit))
+        let captured = self
+            .capture_worktree(&worktree.path, &base_commit)
             .map_err(Error::from)
             .and_then(|changes| self.captured(&worktree.path, &base_commit, changes));
         match captured {

@@ -233,7 +233,7 @@ impl Controller<'_> {
             let task = slice.task.id.clone();
             Event::Slice(SliceEvent { task, attempt, event: Box::new(event) })
         };
-        let changes = match omk_worktree::capture_changes(&claim.worktree, &claim.base_commit) {
+        let changes = match self.capture_worktree(&claim.worktree, &claim.base_commit) {
             Ok(changes) => changes,
             Err(err) => return Ok(Err((FailureCause::Git, error_chain(&err)))),
         };
