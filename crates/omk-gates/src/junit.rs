@@ -45,7 +45,7 @@ pub enum JunitError {
         #[source]
         source: io::Error,
     },
-    /// The file is larger than [`MAX_REPORT_BYTES`].
+    /// The file is larger than omk reads of a report (16 MiB).
     #[error("read the JUnit report {path}: it is larger than {limit} bytes")]
     TooLarge {
         /// The report, relative to the worktree.

@@ -26,12 +26,13 @@
 //!   `git ls-tree` (the cache's tree digest, the gate surface) and no other git command.
 //!
 //! Entry points: [`detect_gates`], [`parse_config`], [`plan_gates`], [`run_gates`],
-//! [`check_gate_surface`].
+//! [`check_gate_surface`], [`failing_tests`] (the failed tests a runner's output names).
 
 mod cache;
 mod config;
 mod counts;
 mod detect;
+mod failing;
 mod git;
 mod junit;
 mod kind;
@@ -46,6 +47,7 @@ mod tree;
 pub use crate::cache::{CacheOptions, DEFAULT_CACHE_ENV};
 pub use crate::config::{ConfigError, GateConfig, parse_config};
 pub use crate::detect::{DetectedGate, detect_gates, find_program};
+pub use crate::failing::{MAX_FAILING_TESTS, failing_tests};
 pub use crate::junit::{JunitError, parse_report};
 pub use crate::kind::infer_kind;
 pub use crate::plan::{GatePlan, GateSource, PlannedGate, plan_gates};

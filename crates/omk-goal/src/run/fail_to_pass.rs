@@ -17,7 +17,7 @@ use tokio::sync::watch;
 
 use crate::{
     check::rerun::Scratch,
-    decide::fail_to_pass::{TestFiles, check_gates, failing_tests, test_files},
+    decide::fail_to_pass::{TestFiles, check_gates, test_files},
     error::Error,
     gate_run::{self, GateSite},
     layout::{Layout, artifacts},
@@ -178,7 +178,7 @@ impl Controller<'_> {
             .output
             .as_ref()
             .and_then(|output| fs::read(self.paths.goal_dir.join(&output.path)).ok())
-            .map(|bytes| failing_tests(&String::from_utf8_lossy(&bytes)))
+            .map(|bytes| omk_gates::failing_tests(&String::from_utf8_lossy(&bytes)))
             .unwrap_or_default();
         result.tree_id = None;
         FailToPassRun { run: result, failing_tests: failing }
