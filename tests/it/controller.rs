@@ -11,7 +11,7 @@ use std::{
 
 use serde_json::Value;
 
-use crate::{LIB_SH, OMK_TOML, TEST_SH, TestEnv, env::Output};
+use crate::{LIB_SH, OMK_TOML, TEST_SH, TestEnv, env::Output, proof};
 
 /// A scenario that fixes `add` in `lib.sh`, then says so.
 const FIX: &str = r#"text: Fixing the operator.
@@ -71,11 +71,6 @@ fn kinds(events: &[Value]) -> Vec<String> {
 
 fn count(events: &[Value], kind: &str) -> usize {
     kinds(events).iter().filter(|it| *it == kind).count()
-}
-
-fn proof(repo: &Path, goal: &str) -> anyhow::Result<Value> {
-    let text = fs::read_to_string(repo.join(".omk/goals").join(goal).join("proof.json"))?;
-    Ok(serde_json::from_str(&text)?)
 }
 
 /// Returns the goal directories of the repository.

@@ -75,6 +75,22 @@ impl TestEnv {
         self.omk_with(cwd, args, &[])
     }
 
+    /// Runs `omk ARGS` (a command that prints a goal's `--json` document, such as `omk run …
+    /// --json`) in `repo`; returns its output and the goal's stored proof.
+    pub(crate) fn omk_goal_proof(
+        &self,
+        repo: &Path,
+        args: &[&str],
+    ) -> anyhow::Result<(Output, serde_json::Value)> {
+        let output = self.omk(repo, args)?;
+        let document: serde_json::Value = serde_json::from_str(&output.stdout)
+            .map_err(|err| anyhow::anyhow!("{err}: {output}"))?;
+        let goal = document["goal_id"].as_str().unwrap_or_default();
+        anyhow::ensure!(!goal.is_empty(), "no goal id: {output}");
+        let proof = crate::proof(repo, goal)?;
+        Ok((output, proof))
+    }
+
     /// Runs the built `omk` with `args` in `cwd` and the extra environment variables `vars`.
     pub(crate) fn omk_with(
         &self,

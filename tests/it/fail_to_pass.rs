@@ -6,7 +6,7 @@ use std::{fs, path::Path};
 
 use serde_json::Value;
 
-use crate::{LIB_SH, TestEnv, gap_kinds};
+use crate::{LIB_SH, TestEnv, gap_kinds, proof};
 
 /// The project's test gate: a kind `test` gate that runs every `tests/*.sh` and prints a cargo
 /// style summary omk counts, naming each failing test as cargo test does.
@@ -69,11 +69,6 @@ fn latest_goal(env: &TestEnv, repo: &Path) -> anyhow::Result<String> {
     anyhow::ensure!(output.code == Some(0), "omk status: {output}");
     let status: Value = serde_json::from_str(&output.stdout)?;
     Ok(status["goal"]["goal_id"].as_str().unwrap_or_default().to_owned())
-}
-
-fn proof(repo: &Path, goal: &str) -> anyhow::Result<Value> {
-    let text = fs::read_to_string(repo.join(".omk/goals").join(goal).join("proof.json"))?;
-    Ok(serde_json::from_str(&text)?)
 }
 
 fn event_kinds(repo: &Path, goal: &str) -> anyhow::Result<Vec<String>> {

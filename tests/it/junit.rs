@@ -42,13 +42,7 @@ fn run(
     let agent = format!("script:{}", file.display());
     let mut command = vec!["run", "fix the bug in add", "--agent", agent.as_str(), "--json"];
     command.extend_from_slice(args);
-    let output = env.omk(repo, &command)?;
-    let document: Value =
-        serde_json::from_str(&output.stdout).map_err(|err| anyhow::anyhow!("{err}: {output}"))?;
-    let goal = document["goal_id"].as_str().unwrap_or_default().to_owned();
-    anyhow::ensure!(!goal.is_empty(), "no goal id: {output}");
-    let text = std::fs::read_to_string(repo.join(".omk/goals").join(&goal).join("proof.json"))?;
-    Ok((output, serde_json::from_str(&text)?))
+    env.omk_goal_proof(repo, &command)
 }
 
 /// Returns the run of gate `name` in `phase` in the proof.

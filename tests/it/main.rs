@@ -31,6 +31,12 @@ pub(crate) const TEST_SH: &str = ". ./lib.sh\n[ \"$(add 2 3)\" = 5 ] || { echo \
 pub(crate) const OMK_TOML: &str =
     "[[gates]]\nname = \"unit\"\nkind = \"test\"\ncommand = \"sh test.sh\"\ntimeout_secs = 60\n";
 
+/// Returns the stored proof of goal `goal` in `repo`.
+pub(crate) fn proof(repo: &std::path::Path, goal: &str) -> anyhow::Result<serde_json::Value> {
+    let path = repo.join(".omk/goals").join(goal).join("proof.json");
+    Ok(serde_json::from_str(&std::fs::read_to_string(path)?)?)
+}
+
 /// Returns the kinds of a proof's gaps, in the proof's order.
 pub(crate) fn gap_kinds(proof: &serde_json::Value) -> Vec<String> {
     proof["known_gaps"]

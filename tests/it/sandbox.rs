@@ -9,7 +9,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::{TestEnv, gap_kinds};
+use crate::{TestEnv, gap_kinds, proof};
 
 /// The summary line of a test runner omk counts, so that a test gate counts one test.
 const COUNTED: &str =
@@ -73,11 +73,6 @@ impl Targets {
         assert!(!self.link_target.exists(), "{who}: a write went through the planted link");
         Ok(())
     }
-}
-
-fn proof(repo: &Path, goal: &str) -> anyhow::Result<serde_json::Value> {
-    let text = fs::read_to_string(repo.join(".omk/goals").join(goal).join("proof.json"))?;
-    Ok(serde_json::from_str(&text)?)
 }
 
 fn only_goal_after(repo: &Path, known: &[String]) -> anyhow::Result<String> {
