@@ -11,14 +11,7 @@ use chrono::{TimeZone, Utc};
 use omk_events::{Event, EventLog, GoalPaused};
 use serde_json::Value;
 
-use crate::{LIB_SH, TEST_SH, TestEnv, env::Output, schemas::COUNTED_TEST_GATE};
-
-/// A scenario that fixes `add` in `lib.sh`, in the Kimi echo DSL.
-const FIX: &str = r#"text: Fixing the operator.
-tool_call: {"id": "tc-1", "name": "StrReplaceFile", "arguments": "{\"path\": \"lib.sh\", \"edit\": {\"old\": \"$1 - $2\", \"new\": \"$1 + $2\"}}"}
----
-text: Fixed add().
-"#;
+use crate::{FIX_ADD, LIB_SH, TEST_SH, TestEnv, env::Output, schemas::COUNTED_TEST_GATE};
 
 /// A finished goal: the repository, the goal's id and its log.
 struct Goal {
@@ -40,7 +33,7 @@ fn run_goal(env: &TestEnv) -> anyhow::Result<Goal> {
         "repo",
         &[("lib.sh", LIB_SH), ("test.sh", TEST_SH), ("omk.toml", COUNTED_TEST_GATE)],
     )?;
-    let fix = env.write("fix.scenario", FIX)?;
+    let fix = env.write("fix.scenario", FIX_ADD)?;
     let agent = format!("script:{}", fix.display());
     let output = env.omk(&repo, &["run", "fix add", "--agent", &agent, "--json"])?;
     let document: Value = serde_json::from_str(&output.stdout)?;

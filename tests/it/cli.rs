@@ -5,13 +5,7 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use crate::{LIB_SH, OMK_TOML, TEST_SH, TestEnv};
-
-const FIX: &str = r#"text: Fixing the operator.
-tool_call: {"id": "tc-1", "name": "StrReplaceFile", "arguments": "{\"path\": \"lib.sh\", \"edit\": {\"old\": \"$1 - $2\", \"new\": \"$1 + $2\"}}"}
----
-text: Fixed add().
-"#;
+use crate::{FIX_ADD, LIB_SH, OMK_TOML, TEST_SH, TestEnv};
 
 /// Returns the outputs of `commands` as one document, each under its command line.
 fn transcript(
@@ -44,7 +38,7 @@ fn every_goal_command_has_human_and_json_output() -> anyhow::Result<()> {
     let env = TestEnv::new()?;
     let repo =
         env.repo("repo", &[("lib.sh", LIB_SH), ("test.sh", TEST_SH), ("omk.toml", OMK_TOML)])?;
-    let fix = env.write("fix.scenario", FIX)?;
+    let fix = env.write("fix.scenario", FIX_ADD)?;
     let agent = format!("script:{}", fix.display());
     let run: &[&str] = &["run", "fix add", "--agent", &agent];
     let human = transcript(&env, &repo, &[run, &["status"], &["list"], &["show"]])?;
@@ -135,7 +129,7 @@ fn color_follows_the_flag_and_no_color() -> anyhow::Result<()> {
     let env = TestEnv::new()?;
     let repo =
         env.repo("repo", &[("lib.sh", LIB_SH), ("test.sh", TEST_SH), ("omk.toml", OMK_TOML)])?;
-    let fix = env.write("fix.scenario", FIX)?;
+    let fix = env.write("fix.scenario", FIX_ADD)?;
     let agent = format!("script:{}", fix.display());
     env.omk(&repo, &["run", "fix add", "--agent", &agent])?;
 
@@ -159,7 +153,7 @@ fn progress_and_logs_go_to_stderr_only_when_asked() -> anyhow::Result<()> {
     let env = TestEnv::new()?;
     let repo =
         env.repo("repo", &[("lib.sh", LIB_SH), ("test.sh", TEST_SH), ("omk.toml", OMK_TOML)])?;
-    let fix = env.write("fix.scenario", FIX)?;
+    let fix = env.write("fix.scenario", FIX_ADD)?;
     let agent = format!("script:{}", fix.display());
     let run = |extra: &[&str], vars: &[(&str, &str)]| {
         let mut args = vec!["run", "fix add", "--agent", &agent];

@@ -5,14 +5,7 @@ use std::fs;
 
 use serde_json::Value;
 
-use crate::{LIB_SH, OMK_TOML, TEST_SH, TestEnv};
-
-/// A scenario that fixes `add` in `lib.sh`, in the Kimi echo DSL.
-const FIX: &str = r#"text: Fixing the operator.
-tool_call: {"id": "tc-1", "name": "StrReplaceFile", "arguments": "{\"path\": \"lib.sh\", \"edit\": {\"old\": \"$1 - $2\", \"new\": \"$1 + $2\"}}"}
----
-text: Fixed add().
-"#;
+use crate::{FIX_ADD, LIB_SH, OMK_TOML, TEST_SH, TestEnv};
 
 /// A scenario that changes nothing.
 const NOOP: &str = "text: Nothing to do.\n";
@@ -54,7 +47,7 @@ fn the_user_default_agent_wins_over_omk_toml_and_a_flag_over_both() -> anyhow::R
 
     // The user's default wins over omk.toml's; its scenario is relative to the user config.
     let config_dir = env.user_config(USER_CONFIG)?;
-    fs::write(config_dir.join("user-fix.scenario"), FIX)?;
+    fs::write(config_dir.join("user-fix.scenario"), FIX_ADD)?;
     let output = env.omk(&repo, &["run", "fix add", "--json"])?;
     assert_eq!(output.code, Some(0), "{output}");
     let user_scenario = config_dir.join("user-fix.scenario");
@@ -130,7 +123,7 @@ fn unknown_keys_are_errors_naming_the_file_line_and_the_closest_key() -> anyhow:
     let env = TestEnv::new()?;
     let repo =
         env.repo("repo", &[("lib.sh", LIB_SH), ("omk.toml", "[agent]\ndefualt = \"kimi\"\n")])?;
-    let fix = env.write("fix.scenario", FIX)?;
+    let fix = env.write("fix.scenario", FIX_ADD)?;
     let agent = format!("script:{}", fix.display());
     let output = env.omk(&repo, &["run", "fix add", "--agent", &agent, "--gate", "true"])?;
     env.insta_settings().bind(|| {
@@ -181,7 +174,7 @@ fn a_malformed_user_config_is_an_error_naming_it_and_is_left_as_it_was() -> anyh
     let text = "[agent\ndefault = \"kimi\"\n";
     let config_dir = env.user_config(text)?;
     let repo = env.repo("repo", &[("lib.sh", LIB_SH)])?;
-    let fix = env.write("fix.scenario", FIX)?;
+    let fix = env.write("fix.scenario", FIX_ADD)?;
     let agent = format!("script:{}", fix.display());
     let output = env.omk(&repo, &["config", "show"])?;
     env.insta_settings().bind(|| {

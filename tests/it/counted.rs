@@ -6,22 +6,15 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::{LIB_SH, TestEnv, env::Output, gap_kinds};
-
-/// A scenario that fixes `add` in `lib.sh`.
-const FIX: &str = r#"text: Fixing the operator.
-tool_call: {"id": "tc-1", "name": "StrReplaceFile", "arguments": "{\"path\": \"lib.sh\", \"edit\": {\"old\": \"$1 - $2\", \"new\": \"$1 + $2\"}}"}
----
-text: Fixed add().
-"#;
+use crate::{FIX_ADD, LIB_SH, TestEnv, env::Output, gap_kinds};
 
 /// A test that checks `add` but prints nothing a test runner would.
 const QUIET_TEST_SH: &str = ". ./lib.sh\n[ \"$(add 2 3)\" = 5 ]\n";
 
-/// Runs `omk run PROMPT --agent <FIX> ARGS --json` in `repo`; returns the output and the goal's
+/// Runs `omk run PROMPT --agent <FIX_ADD> ARGS --json` in `repo`; returns the output and the goal's
 /// proof.
 fn run(env: &TestEnv, repo: &Path, prompt: &str, args: &[&str]) -> anyhow::Result<(Output, Value)> {
-    let fix = env.write("fix.scenario", FIX)?;
+    let fix = env.write("fix.scenario", FIX_ADD)?;
     let agent = format!("script:{}", fix.display());
     let mut command = vec!["run", prompt, "--agent", agent.as_str(), "--json"];
     command.extend_from_slice(args);

@@ -26,6 +26,12 @@ pub(crate) const LIB_SH: &str = "add() { echo $(($1 - $2)); }\n";
 /// The test that fails until `add` adds; its last line is the count omk reads.
 pub(crate) const TEST_SH: &str = ". ./lib.sh\n[ \"$(add 2 3)\" = 5 ] || { echo \"add 2 3 is $(add 2 3)\"; \
      echo '0 passed, 1 failed'; exit 1; }\necho '1 passed, 0 failed'\n";
+/// A scenario in the Kimi echo DSL that fixes `add` in `lib.sh`.
+pub(crate) const FIX_ADD: &str = r#"text: Fixing the operator.
+tool_call: {"id": "tc-1", "name": "StrReplaceFile", "arguments": "{\"path\": \"lib.sh\", \"edit\": {\"old\": \"$1 - $2\", \"new\": \"$1 + $2\"}}"}
+---
+text: Fixed add().
+"#;
 /// The repos' `omk.toml`: `sh test.sh` as a test gate. `sh` implies no kind, so it is declared,
 /// and the script prints a count omk reads, so the proof can be ready.
 pub(crate) const OMK_TOML: &str =

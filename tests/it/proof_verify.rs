@@ -15,14 +15,7 @@ use std::{
 
 use serde_json::Value;
 
-use crate::{LIB_SH, OMK_TOML, TEST_SH, TestEnv, env::Output};
-
-/// A scenario that fixes `add` in `lib.sh`, in the Kimi echo DSL.
-const FIX: &str = r#"text: Fixing the operator.
-tool_call: {"id": "tc-1", "name": "StrReplaceFile", "arguments": "{\"path\": \"lib.sh\", \"edit\": {\"old\": \"$1 - $2\", \"new\": \"$1 + $2\"}}"}
----
-text: Fixed add().
-"#;
+use crate::{FIX_ADD, LIB_SH, OMK_TOML, TEST_SH, TestEnv, env::Output};
 
 /// A finished goal: the repository, the goal's id and directory.
 struct Goal {
@@ -35,7 +28,7 @@ struct Goal {
 fn run_goal(env: &TestEnv, gates: &[&str]) -> anyhow::Result<Goal> {
     let repo =
         env.repo("repo", &[("lib.sh", LIB_SH), ("test.sh", TEST_SH), ("omk.toml", OMK_TOML)])?;
-    let fix = env.write("fix.scenario", FIX)?;
+    let fix = env.write("fix.scenario", FIX_ADD)?;
     let agent = format!("script:{}", fix.display());
     let mut args = vec!["run", "fix add", "--agent", &agent, "--json"];
     for gate in gates {

@@ -15,19 +15,13 @@ use omk_events::{
 };
 use serde_json::Value;
 
-use crate::{LIB_SH, OMK_TOML, TEST_SH, TestEnv};
-
-const FIX: &str = r#"text: Fixing the operator.
-tool_call: {"id": "tc-1", "name": "StrReplaceFile", "arguments": "{\"path\": \"lib.sh\", \"edit\": {\"old\": \"$1 - $2\", \"new\": \"$1 + $2\"}}"}
----
-text: Fixed add().
-"#;
+use crate::{FIX_ADD, LIB_SH, OMK_TOML, TEST_SH, TestEnv};
 
 /// Runs the fix in a new repository and returns the repository and the goal's log.
 fn fixed_repo(env: &TestEnv) -> anyhow::Result<(PathBuf, PathBuf)> {
     let repo =
         env.repo("repo", &[("lib.sh", LIB_SH), ("test.sh", TEST_SH), ("omk.toml", OMK_TOML)])?;
-    let fix = env.write("fix.scenario", FIX)?;
+    let fix = env.write("fix.scenario", FIX_ADD)?;
     let agent = format!("script:{}", fix.display());
     let output = env.omk(&repo, &["run", "fix add", "--agent", &agent])?;
     assert_eq!(output.code, Some(0), "{output}");

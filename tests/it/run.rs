@@ -4,14 +4,7 @@ use std::fs;
 
 use serde_json::Value;
 
-use crate::{LIB_SH, OMK_TOML, TEST_SH, TestEnv};
-
-/// A scenario that fixes `add` in `lib.sh`, in the Kimi echo DSL.
-const FIX: &str = r#"text: Fixing the operator.
-tool_call: {"id": "tc-1", "name": "StrReplaceFile", "arguments": "{\"path\": \"lib.sh\", \"edit\": {\"old\": \"$1 - $2\", \"new\": \"$1 + $2\"}}"}
----
-text: Fixed add().
-"#;
+use crate::{FIX_ADD, LIB_SH, OMK_TOML, TEST_SH, TestEnv};
 
 #[test]
 fn demo_proves_the_fix_and_says_what_to_try_next() -> anyhow::Result<()> {
@@ -52,7 +45,7 @@ fn run_with_a_passing_gate_exits_0_and_a_failing_one_exits_1() -> anyhow::Result
     let env = TestEnv::new()?;
     let repo =
         env.repo("repo", &[("lib.sh", LIB_SH), ("test.sh", TEST_SH), ("omk.toml", OMK_TOML)])?;
-    let fix = env.write("fix.scenario", FIX)?;
+    let fix = env.write("fix.scenario", FIX_ADD)?;
     let agent = format!("script:{}", fix.display());
 
     let output = env.omk(&repo, &["run", "fix add", "--agent", &agent])?;
@@ -77,7 +70,7 @@ fn run_with_a_passing_gate_exits_0_and_a_failing_one_exits_1() -> anyhow::Result
 fn run_without_gates_is_not_ready_and_says_how_to_add_one() -> anyhow::Result<()> {
     let env = TestEnv::new()?;
     let repo = env.repo("repo", &[("lib.sh", LIB_SH)])?;
-    let fix = env.write("fix.scenario", FIX)?;
+    let fix = env.write("fix.scenario", FIX_ADD)?;
     let output =
         env.omk(&repo, &["run", "fix add", "--agent", &format!("script:{}", fix.display())])?;
     assert_eq!(output.code, Some(1), "{output}");
@@ -95,7 +88,7 @@ fn bad_input_is_a_one_line_error_with_exit_2_and_no_goal() -> anyhow::Result<()>
     let repo = env.repo("repo", &[("lib.sh", LIB_SH)])?;
     let plain = env.root().join("plain");
     fs::create_dir(&plain)?;
-    let fix = env.write("fix.scenario", FIX)?;
+    let fix = env.write("fix.scenario", FIX_ADD)?;
     let agent = format!("script:{}", fix.display());
     let bad_scenario = env.write("bad.scenario", "text: ok\n---\nsay: hello\n")?;
 

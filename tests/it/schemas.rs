@@ -10,14 +10,7 @@ use std::{
 
 use serde_json::Value;
 
-use crate::{LIB_SH, TEST_SH, TestEnv};
-
-/// A scenario that fixes `add` in `lib.sh`, in the Kimi echo DSL.
-const FIX: &str = r#"text: Fixing the operator.
-tool_call: {"id": "tc-1", "name": "StrReplaceFile", "arguments": "{\"path\": \"lib.sh\", \"edit\": {\"old\": \"$1 - $2\", \"new\": \"$1 + $2\"}}"}
----
-text: Fixed add().
-"#;
+use crate::{FIX_ADD, LIB_SH, TEST_SH, TestEnv};
 
 /// A test gate whose runner summary omk counts, after the real check.
 pub(crate) const COUNTED_TEST_GATE: &str = "[[gates]]\nname = \"test\"\nkind = \"test\"\ncommand = \"sh test.sh && echo 'test result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out'\"\n";
@@ -145,7 +138,7 @@ fn every_json_document_of_real_commands_validates_against_its_published_schema()
         "repo",
         &[("lib.sh", LIB_SH), ("test.sh", TEST_SH), ("omk.toml", COUNTED_TEST_GATE)],
     )?;
-    let fix = env.write("fix.scenario", FIX)?;
+    let fix = env.write("fix.scenario", FIX_ADD)?;
     let agent = format!("script:{}", fix.display());
     let covered = &mut BTreeSet::new();
 
@@ -222,7 +215,7 @@ fn the_validator_refuses_a_document_that_breaks_its_schema_deep_inside() -> anyh
         "repo",
         &[("lib.sh", LIB_SH), ("test.sh", TEST_SH), ("omk.toml", COUNTED_TEST_GATE)],
     )?;
-    let fix = env.write("fix.scenario", FIX)?;
+    let fix = env.write("fix.scenario", FIX_ADD)?;
     let agent = format!("script:{}", fix.display());
     env.omk(&repo, &["run", "fix add", "--agent", &agent, "-q"])?;
     let shown: Value = serde_json::from_str(&env.omk(&repo, &["proof", "show", "--json"])?.stdout)?;
