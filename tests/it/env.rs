@@ -56,6 +56,12 @@ impl TestEnv {
             .env_remove("KIMI_MODEL_NAME")
             .env_remove("OPENAI_API_KEY")
             .env_remove("OPENAI_BASE_URL")
+            // Claude Code's and Codex's accounts and state stay the developer's own.
+            .env_remove("ANTHROPIC_API_KEY")
+            .env_remove("ANTHROPIC_AUTH_TOKEN")
+            .env_remove("ANTHROPIC_BASE_URL")
+            .env_remove("CLAUDE_CONFIG_DIR")
+            .env_remove("CODEX_HOME")
             // Output is piped: no color, no progress, no logs, whatever the developer's shell says.
             .env_remove("OMK_LOG")
             .env_remove("NO_COLOR")
@@ -110,8 +116,19 @@ impl TestEnv {
 
     /// Starts the built `omk` with `args` in `cwd`, its stdout and stderr piped.
     pub(crate) fn spawn_omk(&self, cwd: &Path, args: &[&str]) -> anyhow::Result<Child> {
+        self.spawn_omk_with(cwd, args, &[])
+    }
+
+    /// Starts the built `omk` with `args` in `cwd` and the extra environment variables `vars`,
+    /// its stdout and stderr piped.
+    pub(crate) fn spawn_omk_with(
+        &self,
+        cwd: &Path,
+        args: &[&str],
+        vars: &[(&str, &str)],
+    ) -> anyhow::Result<Child> {
         let mut command = self.command(env!("CARGO_BIN_EXE_omk-dup"), cwd);
-        command.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
+        command.args(args).envs(vars.iter().copied()).stdout(Stdio::piped()).stderr(Stdio::piped());
         Ok(command.spawn()?)
     }
 

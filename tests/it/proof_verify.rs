@@ -2,13 +2,12 @@
 //! end to end: a fresh run verifies, and one changed byte anywhere is named.
 //!
 //! The signed bundle is also checked with the in-toto Python library
-//! (`tests/data/verify-intoto.py`), installed by `scripts/install-in-toto.sh`; CI runs it from
-//! `.ci/run` and sets `OMK_IN_TOTO_PYTHON` and `OMK_REQUIRE_IN_TOTO=1`. Without it that part
-//! says so on stderr and passes, unless `OMK_REQUIRE_IN_TOTO` is set.
+//! (`tests/data/verify-intoto.py`), installed by `scripts/install-in-toto.sh`; `cargo xtask ci`
+//! runs it and sets `OMK_IN_TOTO_PYTHON` and `OMK_REQUIRE_IN_TOTO=1` (`real_client.rs` says
+//! how a missing library fails, is skipped, or is a note).
 
 use std::{
     env, fs,
-    io::Write,
     path::{Path, PathBuf},
     process::Command,
 };
@@ -371,24 +370,7 @@ fn change_base64_char(line: &str, offset: usize) -> String {
 
 /// Verifies `bundle` with the in-toto Python library; `accept` says whether it must pass.
 fn in_toto_check(bundle: &Path, key: &Path, accept: bool) -> anyhow::Result<()> {
-    let python = match env::var_os("OMK_IN_TOTO_PYTHON") {
-        Some(python) => PathBuf::from(python),
-        None => PathBuf::from(env::var_os("HOME").unwrap_or_default())
-            .join(".cache/omk/in-toto-3.1.0/venv/bin/python"),
-    };
-    if !python.is_file() {
-        anyhow::ensure!(
-            env::var_os("OMK_REQUIRE_IN_TOTO").is_none(),
-            "OMK_REQUIRE_IN_TOTO is set but {} does not exist; run scripts/install-in-toto.sh",
-            python.display()
-        );
-        writeln!(
-            std::io::stderr(),
-            "note: the in-toto Python library is not installed ({}); run scripts/install-in-toto.sh to check bundles with it",
-            python.display()
-        )?;
-        return Ok(());
-    }
+    let Some(python) = crate::real_client::IN_TOTO.find()? else { return Ok(()) };
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/verify-intoto.py");
     let output = Command::new(&python).arg(script).arg(bundle).arg(key).output()?;
     let stdout = String::from_utf8_lossy(&output.stdout);

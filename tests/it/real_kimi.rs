@@ -1,13 +1,12 @@
 //! The real Python Kimi CLI 1.51.0, offline with its scripted `_scripted_echo` model provider:
 //! kimi's own tools edit the repository, omk's gates judge the change.
 //!
-//! `scripts/install-kimi.sh` installs it (CI runs it from `.ci/run` and sets `OMK_REAL_KIMI`
-//! and `OMK_REQUIRE_REAL_KIMI=1`); without it these tests say so on stderr and pass, unless
-//! `OMK_REQUIRE_REAL_KIMI` is set.
+//! `scripts/install-kimi.sh` installs it (`cargo xtask ci` runs it and sets `OMK_REAL_KIMI` and
+//! `OMK_REQUIRE_REAL_KIMI=1`; `real_client.rs` says how a missing kimi fails, is skipped, or is
+//! a note).
 
 use std::{
-    env, fs,
-    io::Write,
+    fs,
     path::{Path, PathBuf},
 };
 
@@ -32,27 +31,9 @@ usage: {"input_other": 10, "output": 8}
 text: Fixed add().
 "#;
 
-/// Returns the real kimi, or `None` (after saying why) when it is not installed.
+/// Returns the real kimi, or `None` (after saying why) when the test need not run it.
 fn real_kimi() -> anyhow::Result<Option<PathBuf>> {
-    let path = match env::var_os("OMK_REAL_KIMI") {
-        Some(path) => PathBuf::from(path),
-        None => PathBuf::from(env::var_os("HOME").unwrap_or_default())
-            .join(".cache/omk/kimi-cli-1.51.0/venv/bin/kimi"),
-    };
-    if path.is_file() {
-        return Ok(Some(path));
-    }
-    anyhow::ensure!(
-        env::var_os("OMK_REQUIRE_REAL_KIMI").is_none(),
-        "OMK_REQUIRE_REAL_KIMI is set but {} does not exist; run scripts/install-kimi.sh",
-        path.display()
-    );
-    writeln!(
-        std::io::stderr(),
-        "note: the real kimi is not installed ({}); run scripts/install-kimi.sh to test against it",
-        path.display()
-    )?;
-    Ok(None)
+    crate::real_client::KIMI.find()
 }
 
 /// Runs `omk run --agent AGENT` with the real kimi on `scenario`; returns the `--json` document.

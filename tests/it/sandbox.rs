@@ -309,7 +309,7 @@ fn a_real_cargo_test_and_a_python_test_pass_confined() -> anyhow::Result<()> {
 
 /// Returns the processes whose working directory is beneath `dir`, with their command lines;
 /// zombies (ended, not yet reaped) do not count.
-fn processes_in(dir: &Path) -> Vec<String> {
+pub(crate) fn processes_in(dir: &Path) -> Vec<String> {
     let Ok(entries) = fs::read_dir("/proc") else { return Vec::new() };
     entries
         .flatten()

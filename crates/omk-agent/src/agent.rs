@@ -354,6 +354,14 @@ impl Agent {
                 (exit, claude.report)
             }
             AgentSpec::Codex => {
+                // Codex's own workspace-write sandbox (bubblewrap) cannot start inside omk's
+                // Landlock confinement, and Codex then reports success with every edit and
+                // command failed; omk's sandbox already confines it to the same writable roots.
+                let sandbox = if ctx.sandbox.is_confined() {
+                    "danger-full-access"
+                } else {
+                    "workspace-write"
+                };
                 launch.argv = args(&[
                     program,
                     "exec",
@@ -361,7 +369,7 @@ impl Agent {
                     "-C",
                     &worktree,
                     "--sandbox",
-                    "workspace-write",
+                    sandbox,
                     "--skip-git-repo-check",
                     ctx.prompt,
                 ]);
