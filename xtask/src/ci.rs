@@ -1,7 +1,8 @@
 //! `cargo xtask ci`: runs exactly what CI runs, in order, and stops at the first failing step.
 //!
-//! The steps are fmt, clippy, the tests (nextest when installed, else `cargo test`), the doc
-//! tests and tidy. Test steps run with `INSTA_UPDATE=no`, so a missing or changed snapshot fails
+//! The steps are fmt, clippy, the real clients' installs (`real_clients.rs`: cached, and their
+//! paths go to the tests' environment), the tests (nextest when installed, else `cargo test`),
+//! the doc tests and tidy. Test steps run with `INSTA_UPDATE=no`, so a missing or changed snapshot fails
 //! instead of being written, and with `CI=true` unless `CI` is already set. The test suite also
 //! runs with an odd git identity and dates in its environment, so that it stays hermetic.
 
@@ -16,10 +17,10 @@ use std::{
 
 use anyhow::{Context, Result, bail};
 
-use crate::tidy;
+use crate::{real_clients, tidy};
 
 /// The facts about this machine that decide the exact commands CI runs.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct PlanOptions {
     /// Whether the workspace has a Cargo.lock, so that clippy can run `--locked`.
     pub(crate) locked: bool,
@@ -27,6 +28,8 @@ pub(crate) struct PlanOptions {
     pub(crate) nextest: bool,
     /// Whether `CI` is already set in the environment.
     pub(crate) ci_set: bool,
+    /// The real clients to install, and those `OMK_SKIP_REAL` skips.
+    pub(crate) real: real_clients::Selection,
 }
 
 /// A git identity and dates that no test expects, set for the test suite's run.
@@ -49,8 +52,11 @@ pub(crate) struct Step {
 /// What a CI step runs.
 #[derive(Debug)]
 pub(crate) enum Action {
-    /// A cargo command, run from the workspace root with inherited stdio.
-    Cargo { args: Vec<&'static str>, env: Vec<(&'static str, &'static str)> },
+    /// A cargo command, run from the workspace root with inherited stdio; with `real`, the
+    /// real clients' paths and requirements are added to its environment.
+    Cargo { args: Vec<&'static str>, env: Vec<(&'static str, &'static str)>, real: bool },
+    /// The real clients' install scripts, run in turn.
+    RealClients(real_clients::Selection),
     /// `cargo xtask tidy`, run in this process.
     Tidy,
 }
@@ -58,12 +64,16 @@ pub(crate) enum Action {
 impl fmt::Display for Step {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.action {
-            Action::Cargo { args, env } => {
+            Action::Cargo { args, env, real } => {
                 for (key, value) in env {
                     write!(f, "{key}={value} ")?;
                 }
+                if *real {
+                    f.write_str("OMK_REAL_*… OMK_REQUIRE_*=1 ")?;
+                }
                 write!(f, "cargo {}", args.join(" "))
             }
+            Action::RealClients(selection) => selection.fmt(f),
             Action::Tidy => f.write_str("cargo xtask tidy (in process)"),
         }
     }
@@ -72,20 +82,27 @@ impl fmt::Display for Step {
 /// Runs every CI step in the workspace at `root`, stopping at the first failure.
 pub(crate) fn run(root: &Path) -> Result<()> {
     let cargo = crate::cargo();
+    let skip = env::var("OMK_SKIP_REAL").ok();
     let options = PlanOptions {
         locked: root.join("Cargo.lock").is_file(),
         nextest: nextest_available(&cargo, root),
         ci_set: env::var_os("CI").is_some(),
+        real: real_clients::Selection::parse(skip.as_deref())?,
     };
     if !options.nextest {
         println!("note: `cargo nextest` is not installed, so the tests run with `cargo test`");
     }
+    let warning = options.real.warning();
+    if let Some(warning) = &warning {
+        println!("{warning}");
+    }
     let steps = plan(options);
     let started = Instant::now();
+    let mut real_env = Vec::new();
     for (step_idx, step) in steps.iter().enumerate() {
         println!("==> [{}/{}] {}: {step}", step_idx + 1, steps.len(), step.name);
         let step_started = Instant::now();
-        let res = run_step(root, &cargo, step);
+        let res = run_step(root, &cargo, step, &mut real_env);
         let elapsed = seconds(step_started.elapsed());
         match res {
             Ok(()) => println!("<== {} passed in {elapsed}", step.name),
@@ -95,6 +112,9 @@ pub(crate) fn run(root: &Path) -> Result<()> {
         }
     }
     println!("ci: all {} steps passed in {}", steps.len(), seconds(started.elapsed()));
+    if let Some(warning) = &warning {
+        println!("{warning}");
+    }
     Ok(())
 }
 
@@ -115,15 +135,19 @@ pub(crate) fn plan(options: PlanOptions) -> Vec<Step> {
     // dates no test expects, so a test or an omk git call that reads them fails here.
     let mut suite_env = test_env.clone();
     suite_env.extend(OUTER_GIT_ENV);
-    let tests = if options.nextest {
+    let mut tests = if options.nextest {
         cargo_step("nextest", vec!["nextest", "run", "--workspace", "--profile", "ci"], &suite_env)
     } else {
         cargo_step("test", vec!["test", "--workspace"], &suite_env)
     };
+    if let Action::Cargo { real, .. } = &mut tests.action {
+        *real = true;
+    }
 
     vec![
         cargo_step("fmt", vec!["fmt", "--all", "--", "--check"], &[]),
         cargo_step("clippy", clippy, &[]),
+        Step { name: "real-clients", action: Action::RealClients(options.real) },
         tests,
         cargo_step("doctest", vec!["test", "--workspace", "--doc"], &test_env),
         Step { name: "tidy", action: Action::Tidy },
@@ -135,21 +159,33 @@ fn cargo_step(
     args: Vec<&'static str>,
     env: &[(&'static str, &'static str)],
 ) -> Step {
-    Step { name, action: Action::Cargo { args, env: env.to_vec() } }
+    Step { name, action: Action::Cargo { args, env: env.to_vec(), real: false } }
 }
 
-fn run_step(root: &Path, cargo: &OsStr, step: &Step) -> Result<()> {
+/// Runs `step`; the real clients' step sets `real_env`, which steps with `real` get.
+fn run_step(
+    root: &Path,
+    cargo: &OsStr,
+    step: &Step,
+    real_env: &mut Vec<(String, String)>,
+) -> Result<()> {
     match &step.action {
-        Action::Cargo { args, env } => {
+        Action::Cargo { args, env, real } => {
+            let real_env = if *real { real_env.as_slice() } else { &[] };
             let status = Command::new(cargo)
                 .args(args)
                 .envs(env.iter().copied())
+                .envs(real_env.iter().map(|(key, value)| (key, value)))
                 .current_dir(root)
                 .status()
                 .with_context(|| format!("failed to start `{step}`"))?;
             if !status.success() {
                 bail!("`{step}` exited with {status}");
             }
+            Ok(())
+        }
+        Action::RealClients(selection) => {
+            *real_env = real_clients::install(root, selection)?;
             Ok(())
         }
         Action::Tidy => {
@@ -176,6 +212,12 @@ fn seconds(duration: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::{PlanOptions, plan};
+    use crate::real_clients::Selection;
+
+    fn options(locked: bool, nextest: bool, ci_set: bool) -> PlanOptions {
+        let real = Selection::parse(None).expect("no skip list parses");
+        PlanOptions { locked, nextest, ci_set, real }
+    }
 
     fn check(options: PlanOptions, expect: &[&str]) {
         let steps: Vec<String> = plan(options).iter().map(ToString::to_string).collect();
@@ -185,14 +227,17 @@ mod tests {
     #[test]
     fn plan_with_lock_and_nextest() {
         check(
-            PlanOptions { locked: true, nextest: true, ci_set: false },
+            options(true, true, false),
             &[
                 "cargo fmt --all -- --check",
                 "cargo clippy --workspace --all-targets --locked -- -D warnings",
+                "scripts/install-kimi.sh scripts/install-in-toto.sh scripts/install-claude-code.sh \
+                 scripts/install-codex.sh scripts/install-chromium.sh (cached)",
                 "INSTA_UPDATE=no CI=true GIT_AUTHOR_NAME=Outer-Author \
                  GIT_AUTHOR_EMAIL=outer-author@ci.invalid GIT_AUTHOR_DATE=2001-02-03T04:05:06Z \
                  GIT_COMMITTER_NAME=Outer-Committer GIT_COMMITTER_EMAIL=outer-committer@ci.invalid \
-                 GIT_COMMITTER_DATE=2001-02-03T04:05:06Z cargo nextest run --workspace --profile ci",
+                 GIT_COMMITTER_DATE=2001-02-03T04:05:06Z OMK_REAL_*… OMK_REQUIRE_*=1 \
+                 cargo nextest run --workspace --profile ci",
                 "INSTA_UPDATE=no CI=true cargo test --workspace --doc",
                 "cargo xtask tidy (in process)",
             ],
@@ -202,14 +247,20 @@ mod tests {
     #[test]
     fn plan_without_lock_or_nextest_in_ci() {
         check(
-            PlanOptions { locked: false, nextest: false, ci_set: true },
+            PlanOptions {
+                real: Selection::parse(Some("claude,codex")).expect("known names"),
+                ..options(false, false, true)
+            },
             &[
                 "cargo fmt --all -- --check",
                 "cargo clippy --workspace --all-targets -- -D warnings",
+                "scripts/install-kimi.sh scripts/install-in-toto.sh scripts/install-chromium.sh \
+                 (cached); skipped by OMK_SKIP_REAL: claude, codex",
                 "INSTA_UPDATE=no GIT_AUTHOR_NAME=Outer-Author \
                  GIT_AUTHOR_EMAIL=outer-author@ci.invalid GIT_AUTHOR_DATE=2001-02-03T04:05:06Z \
                  GIT_COMMITTER_NAME=Outer-Committer GIT_COMMITTER_EMAIL=outer-committer@ci.invalid \
-                 GIT_COMMITTER_DATE=2001-02-03T04:05:06Z cargo test --workspace",
+                 GIT_COMMITTER_DATE=2001-02-03T04:05:06Z OMK_REAL_*… OMK_REQUIRE_*=1 \
+                 cargo test --workspace",
                 "INSTA_UPDATE=no cargo test --workspace --doc",
                 "cargo xtask tidy (in process)",
             ],
@@ -218,10 +269,8 @@ mod tests {
 
     #[test]
     fn step_names() {
-        let names: Vec<&str> = plan(PlanOptions { locked: true, nextest: true, ci_set: true })
-            .iter()
-            .map(|step| step.name)
-            .collect();
-        assert_eq!(names, ["fmt", "clippy", "nextest", "doctest", "tidy"]);
+        let names: Vec<&str> =
+            plan(options(true, true, true)).iter().map(|step| step.name).collect();
+        assert_eq!(names, ["fmt", "clippy", "real-clients", "nextest", "doctest", "tidy"]);
     }
 }

@@ -11,6 +11,7 @@ mod ci;
 mod codegen;
 mod dist;
 mod process;
+mod real_clients;
 mod release;
 mod tidy;
 
@@ -35,10 +36,14 @@ struct Cli {
 /// The tasks, one module each.
 #[derive(Debug, Subcommand)]
 enum Task {
-    /// Run exactly what CI runs: fmt, clippy, tests (codegen freshness too), doc tests and tidy
+    /// Run exactly what CI runs: fmt, clippy, the real clients' installs, tests (codegen
+    /// freshness too), doc tests and tidy
     Ci,
     /// Check the workspace for problems that rustc and clippy do not catch
     Tidy,
+    /// Install the real clients the tests run (as ci does, cached) and print their variables
+    /// as `export` lines; OMK_SKIP_REAL skips some
+    RealClients,
     /// Write the files generated from code (docs/proof.schema.json), or check them
     Codegen {
         /// Check that the generated files are up to date instead of writing them
@@ -58,6 +63,7 @@ fn main() -> ExitCode {
     let res = project_root().and_then(|root| match cli.task {
         Task::Ci => ci::run(&root),
         Task::Tidy => tidy::run(&root).and_then(|problems| tidy::report(&problems)),
+        Task::RealClients => real_clients::run(&root),
         Task::Codegen { check } => codegen::run(&root, check),
         Task::Dist(args) => dist::run(&root, &args),
         Task::Release(args) => release::run(&root, &args),
