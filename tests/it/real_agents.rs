@@ -412,3 +412,34 @@ fn real_claude_cancel_stops_it() -> anyhow::Result<()> {
 fn real_codex_cancel_stops_it() -> anyhow::Result<()> {
     cancel(Client::Codex)
 }
+
+#[test]
+fn omk_agents_reports_the_real_versions_against_the_tested_ones() -> anyhow::Result<()> {
+    let (Some(claude), Some(codex)) = (CLAUDE.find()?, CODEX.find()?) else { return Ok(()) };
+    let env = TestEnv::new()?;
+    let path = format!(
+        "{}:{}:/usr/bin:/bin",
+        claude.parent().unwrap_or(Path::new("/")).display(),
+        codex.parent().unwrap_or(Path::new("/")).display()
+    );
+    let output = env.omk_with(env.root(), &["agents", "--json"], &[("PATH", &path)])?;
+    let document: Value = serde_json::from_str(&output.stdout)?;
+    let entries: Vec<String> = document["agents"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|it| {
+            format!("{} {} {} {}", it["program"], it["status"], it["version"], it["tested_version"])
+        })
+        .collect();
+    assert_eq!(
+        entries,
+        [
+            r#""kimi" "missing" null "1.51.0""#,
+            r#""claude" "supported" "2.1.332" "2.1.332""#,
+            r#""codex" "supported" "0.171.0" "0.171.0""#,
+        ],
+        "{output}"
+    );
+    Ok(())
+}

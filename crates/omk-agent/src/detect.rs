@@ -20,6 +20,12 @@ use crate::agent::{AgentEnvironment, find_program};
 /// How long one probe (`--version`, `info --json`) may take; kimi needs seconds to start.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(20);
 
+/// The version of each agent program that omk's end-to-end tests run for real (`omk-tests`'
+/// `real_kimi.rs` and `real_agents.rs`, installed by `scripts/install-*.sh`); `omk agents`
+/// compares the installed version with it.
+pub const TESTED_VERSIONS: [(&str, &str); 3] =
+    [("kimi", "1.51.0"), ("claude", "2.1.332"), ("codex", "0.171.0")];
+
 /// One agent program and what omk can do with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DetectedAgent {
@@ -29,6 +35,8 @@ pub struct DetectedAgent {
     pub path: Option<PathBuf>,
     /// The version it reports.
     pub version: Option<String>,
+    /// The version omk's tests run against the real program ([`TESTED_VERSIONS`]).
+    pub tested_version: Option<String>,
     /// Whether omk can drive it.
     pub status: Detection,
     /// The `--agent` values that use it.
@@ -65,37 +73,70 @@ impl Detection {
 pub fn detect_agents(environment: &AgentEnvironment) -> Vec<DetectedAgent> {
     ["kimi", "claude", "codex"]
         .into_iter()
-        .map(|program| match find_program(program, environment) {
-            Ok(path) => match program {
-                "kimi" => detect_kimi(&path),
-                "claude" => simple(
-                    program,
-                    &path,
-                    &["claude"],
-                    "Claude Code: -p --output-format stream-json --verbose; reports cost",
-                ),
-                _ => simple(
-                    program,
-                    &path,
-                    &["codex"],
-                    "Codex: exec --json with the workspace-write sandbox",
-                ),
-            },
-            Err(_) => DetectedAgent {
-                program: program.to_owned(),
-                path: None,
-                version: None,
-                status: Detection::Missing,
-                agents: Vec::new(),
-                note: "not found on PATH".to_owned(),
-            },
-        })
+        .map(|program| compare_with_tested(detect_one(program, environment)))
         .collect()
+}
+
+fn detect_one(program: &str, environment: &AgentEnvironment) -> DetectedAgent {
+    match find_program(program, environment) {
+        Ok(path) => match program {
+            "kimi" => detect_kimi(&path),
+            "claude" => simple(
+                program,
+                &path,
+                &["claude"],
+                "Claude Code: -p --output-format stream-json --verbose; reports cost and its permission decisions",
+            ),
+            _ => simple(
+                program,
+                &path,
+                &["codex"],
+                "Codex: exec --json; inside omk's Landlock sandbox instead of its own",
+            ),
+        },
+        Err(_) => DetectedAgent {
+            program: program.to_owned(),
+            path: None,
+            version: None,
+            tested_version: None,
+            status: Detection::Missing,
+            agents: Vec::new(),
+            note: "not found on PATH".to_owned(),
+        },
+    }
+}
+
+/// Fills in the tested version and says in the note when the installed one differs.
+fn compare_with_tested(mut detected: DetectedAgent) -> DetectedAgent {
+    let tested = TESTED_VERSIONS.iter().find(|(program, _)| *program == detected.program);
+    detected.tested_version = tested.map(|(_, version)| (*version).to_owned());
+    if let (Some(tested), Some(version), Detection::Supported) =
+        (&detected.tested_version, &detected.version, detected.status)
+        && tested != version
+    {
+        let note = format!("; omk is tested with {} {tested}, this is {version}", detected.program);
+        detected.note.push_str(&note);
+    }
+    detected
+}
+
+/// Returns the version number in a `--version` line (`2.1.332 (Claude Code)`, `codex-cli
+/// 0.171.0`), else the line itself.
+fn version_number(line: &str) -> String {
+    line.split(|c: char| c.is_whitespace() || c == ',')
+        .find(|word| {
+            word.split('.').count() >= 2
+                && word
+                    .split('.')
+                    .all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_digit()))
+        })
+        .unwrap_or(line)
+        .to_owned()
 }
 
 fn simple(program: &str, path: &Path, agents: &[&str], note: &str) -> DetectedAgent {
     let version = probe(path, &["--version"])
-        .map(|out| out.trim().lines().next().unwrap_or_default().to_owned());
+        .map(|out| version_number(out.trim().lines().next().unwrap_or_default()));
     DetectedAgent {
         program: program.to_owned(),
         path: Some(path.to_owned()),
@@ -106,6 +147,7 @@ fn simple(program: &str, path: &Path, agents: &[&str], note: &str) -> DetectedAg
             format!("`{program} --version` failed")
         },
         version,
+        tested_version: None,
         agents: agents.iter().map(|&it| it.to_owned()).collect(),
     }
 }
@@ -117,6 +159,7 @@ pub(crate) fn detect_kimi(path: &Path) -> DetectedAgent {
         program: "kimi".to_owned(),
         path: Some(path.to_owned()),
         version: None,
+        tested_version: None,
         status: Detection::Unsupported,
         agents: Vec::new(),
         note: String::new(),
@@ -198,4 +241,39 @@ fn probe(program: &Path, args: &[&str]) -> Option<String> {
     }
     let text = reader.join().ok()?;
     status.filter(|status| status.success()).map(|_| text)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::{DetectedAgent, Detection, compare_with_tested, version_number};
+
+    #[test]
+    fn version_numbers_come_out_of_version_lines() {
+        assert_eq!(version_number("2.1.332 (Claude Code)"), "2.1.332");
+        assert_eq!(version_number("codex-cli 0.171.0"), "0.171.0");
+        assert_eq!(version_number("kimi, version 1.51.0"), "1.51.0");
+        assert_eq!(version_number("nightly build"), "nightly build");
+    }
+
+    #[test]
+    fn another_version_than_the_tested_one_is_named() {
+        let detected = |version: &str| DetectedAgent {
+            program: "codex".to_owned(),
+            path: Some(PathBuf::from("/bin/codex")),
+            version: Some(version.to_owned()),
+            tested_version: None,
+            status: Detection::Supported,
+            agents: vec!["codex".to_owned()],
+            note: "Codex".to_owned(),
+        };
+        let same = compare_with_tested(detected("0.171.0"));
+        assert_eq!(
+            (same.tested_version.as_deref(), same.note.as_str()),
+            (Some("0.171.0"), "Codex")
+        );
+        let newer = compare_with_tested(detected("0.172.0"));
+        assert_eq!(newer.note, "Codex; omk is tested with codex 0.171.0, this is 0.172.0");
+    }
 }

@@ -47,7 +47,7 @@ pub use crate::agent::{Agent, AgentEnvironment, AgentOutcome, AgentSpec, prepare
 pub use crate::config::{AgentConfig, Price, parse_config};
 pub use crate::context::RunContext;
 pub use crate::control::RunControl;
-pub use crate::detect::{DetectedAgent, Detection, detect_agents};
+pub use crate::detect::{DetectedAgent, Detection, TESTED_VERSIONS, detect_agents};
 pub use crate::error::Error;
 pub use crate::policy::{ApprovalPolicy, ApprovalRequest, Decision, Rule};
 pub use crate::process::Limits;

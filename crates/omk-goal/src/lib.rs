@@ -50,7 +50,9 @@ mod store;
 mod team;
 mod worktrees;
 
-pub use omk_agent::{AgentEnvironment, AgentSpec, DetectedAgent, Detection, detect_agents};
+pub use omk_agent::{
+    AgentEnvironment, AgentSpec, DetectedAgent, Detection, TESTED_VERSIONS, detect_agents,
+};
 pub use omk_gates::{
     GateEvent, GateRun, GateSource, GateSpec, PlannedGate, failure_reason, gate_passed,
 };

@@ -18,6 +18,7 @@ pub(crate) fn run_agents(ctx: &Context) -> Result<u8, CliError> {
                 program: agent.program.clone(),
                 path: agent.path.clone(),
                 version: agent.version.clone(),
+                tested_version: agent.tested_version.clone(),
                 status: agent.status.as_str().to_owned(),
                 agents: agent.agents.clone(),
                 note: agent.note.clone(),
@@ -35,6 +36,9 @@ pub(crate) fn run_agents(ctx: &Context) -> Result<u8, CliError> {
                 agent.status.as_str()
             ));
             lines.push(format!("        {}", agent.note));
+            if let Some(tested) = &agent.tested_version {
+                lines.push(format!("        tested with: {} {tested}", agent.program));
+            }
             if agent.status == Detection::Supported {
                 lines.push(format!("        use: --agent {}", agent.agents.join(" | --agent ")));
             }

@@ -32,6 +32,8 @@ pub(crate) struct AgentEntry {
     pub(crate) path: Option<PathBuf>,
     /// The version it reported.
     pub(crate) version: Option<String>,
+    /// The version omk's tests run against the real program.
+    pub(crate) tested_version: Option<String>,
     /// supported, unsupported or missing.
     pub(crate) status: String,
     /// The `--agent` values that drive it.
