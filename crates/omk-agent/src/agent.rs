@@ -34,7 +34,8 @@ pub enum AgentSpec {
     KimiPrint,
     /// `claude`: Claude Code in print mode with stream-json output.
     Claude,
-    /// `codex`: `codex exec --json` with the workspace-write sandbox.
+    /// `codex`: `codex exec --json`, confined by omk's sandbox (by its own `workspace-write`
+    /// sandbox when omk does not confine it).
     Codex,
     /// `cmd:COMMAND`: any command, run with `sh -c`; success is exit code 0.
     Cmd(String),

@@ -239,7 +239,8 @@ pub struct ApprovalDecided {
     pub decision: ApprovalDecision,
     /// The rule that matched, as written in the policy (`deny command "git push*"`).
     pub rule: String,
-    /// Where the rule comes from: `omk.toml` or `default`.
+    /// Where the rule comes from: `omk.toml` or `default`, or `claude` when Claude Code
+    /// decided itself.
     pub rule_source: String,
 }
 
