@@ -355,14 +355,7 @@ impl Agent {
                 (exit, claude.report)
             }
             AgentSpec::Codex => {
-                // Codex's own workspace-write sandbox (bubblewrap) cannot start inside omk's
-                // Landlock confinement, and Codex then reports success with every edit and
-                // command failed; omk's sandbox already confines it to the same writable roots.
-                let sandbox = if ctx.sandbox.is_confined() {
-                    "danger-full-access"
-                } else {
-                    "workspace-write"
-                };
+                let sandbox = codex_sandbox(ctx.sandbox);
                 launch.argv = args(&[
                     program,
                     "exec",
@@ -504,6 +497,13 @@ fn artifact_ref(root: &Path, relative: &str) -> Result<ArtifactRef, Error> {
 fn session_id(goal_id: &str) -> String {
     let hex = omk_events::sha256_hex(goal_id.as_bytes());
     format!("{}-{}-4{}-8{}-{}", &hex[..8], &hex[8..12], &hex[13..16], &hex[17..20], &hex[20..32])
+}
+
+/// Returns Codex's `--sandbox` mode under `sandbox`. Codex's own `workspace-write` sandbox
+/// (bubblewrap) cannot start inside omk's Landlock confinement, and Codex then reports success
+/// with every edit and command failed; omk's sandbox confines it to the same writable roots.
+fn codex_sandbox(sandbox: &omk_sandbox::Sandbox) -> &'static str {
+    if sandbox.is_confined() { "danger-full-access" } else { "workspace-write" }
 }
 
 fn shell_quote(text: &str) -> String {
