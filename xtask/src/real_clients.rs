@@ -147,7 +147,7 @@ pub(crate) fn install(root: &Path, selection: &Selection) -> Result<Vec<(String,
         if !Path::new(path).is_absolute() || !Path::new(path).is_file() {
             bail!("{} printed no executable as its last line (got {path:?})", client.script);
         }
-        println!("    {}: {path} ({:.1}s)", client.name, started.elapsed().as_secs_f64());
+        eprintln!("    {}: {path} ({:.1}s)", client.name, started.elapsed().as_secs_f64());
         env.push((client.var.to_owned(), path.to_owned()));
         env.push((client.require.to_owned(), "1".to_owned()));
     }
@@ -162,7 +162,7 @@ pub(crate) fn run(root: &Path) -> Result<()> {
         eprintln!("{warning}");
     }
     for (key, value) in install(root, &selection)? {
-        println!("export {key}={value}");
+        println!("export {key}='{}'", value.replace('\'', r"'\''"));
     }
     Ok(())
 }
