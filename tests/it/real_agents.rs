@@ -278,9 +278,16 @@ fn real_codex_edits_the_repo_and_runs_a_command() -> anyhow::Result<()> {
     let usd = agent["cost"]["usd"].as_f64().unwrap_or_default();
     assert!((usd - 0.000_686_5).abs() < 1e-12, "{agent:#}");
     assert_eq!(agent["cost"]["source"]["type"], "estimated", "{agent:#}");
-    // The command ran under omk's confinement, not Codex's own sandbox.
-    let argv = setup.server.requests();
-    assert!(argv.iter().all(|(path, _)| path == "/v1/responses"), "{argv:?}");
+    // Codex ran without its own sandbox, inside omk's: its requests' turn metadata says so.
+    let requests = setup.server.requests();
+    assert!(requests.iter().all(|(path, _)| path == "/v1/responses"), "{requests:?}");
+    let modes: Vec<String> = requests
+        .iter()
+        .filter_map(|(_, it)| it["client_metadata"]["x-codex-turn-metadata"].as_str())
+        .filter_map(|it| serde_json::from_str::<Value>(it).ok())
+        .map(|it| it["sandbox_mode"].to_string())
+        .collect();
+    assert_eq!(modes, [r#""danger-full-access""#; 3], "{requests:?}");
     Ok(())
 }
 
