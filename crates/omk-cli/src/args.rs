@@ -275,6 +275,11 @@ pub struct RunArgs {
     /// this policy as the one who accepted)
     #[arg(long)]
     pub accept: bool,
+
+    /// Also write the proof as a self-contained HTML page, report.html beside proof.json, and
+    /// print its path; `omk resume`, `omk accept` and `omk reject` keep it up to date
+    #[arg(long)]
+    pub html: bool,
 }
 
 /// A goal kind on the command line.
@@ -422,12 +427,16 @@ pub enum ProofCommand {
     ///
     /// Example: omk proof verify --rerun
     Verify(ProofVerifyArgs),
-    /// Export the proof of GOAL as a signed in-toto bundle or as a pull request description
+    /// Export the proof of GOAL as a signed in-toto bundle, a pull request description or an
+    /// HTML report
     ///
     /// `--format in-toto` writes one DSSE envelope per line (.intoto.jsonl): SLSA provenance
     /// of the run, a test result per gate and a verification summary (the verdict), about the
     /// goal's commit and tree; signed with --sign-key, unsigned without. `--format markdown`
-    /// writes the proof as a pull request description.
+    /// writes the proof as a pull request description. `--format html` writes one
+    /// self-contained page (no network, no script): the verdict and the readiness ladder, a
+    /// timeline of the run, the gates with their outputs, the changed files with their diffs,
+    /// reviews, budget, approvals, integration, and the log's anchors and signature.
     ///
     /// Example: omk proof export --format in-toto --sign-key .omk/keys/signing
     Export(ProofExportArgs),
@@ -507,6 +516,8 @@ pub enum ExportFormat {
     InToto,
     /// A pull request description.
     Markdown,
+    /// A self-contained HTML report.
+    Html,
 }
 
 /// Arguments of `omk proof export`.
@@ -524,7 +535,7 @@ pub struct ProofExportArgs {
     pub sign_key: Option<PathBuf>,
 
     /// Where to write; `-` is stdout [default: .omk/goals/<goal-id>/proof.intoto.jsonl for
-    /// in-toto, stdout for markdown]
+    /// in-toto, .omk/goals/<goal-id>/report.html for html, stdout for markdown]
     #[arg(long, short = 'o', value_name = "FILE")]
     pub out: Option<PathBuf>,
 

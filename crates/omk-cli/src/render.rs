@@ -3,9 +3,9 @@
 
 use std::fmt::Write as _;
 
-use omk_events::{BudgetResource, ChangedFile, DecisionSubject, FileOperation, GatePhase};
+use omk_events::{ChangedFile, FileOperation, GatePhase};
 use omk_proof::{
-    BatchResult, BudgetEvidence, Gap, Proof, ProofGate, ProofStatus, Readiness, SliceStatus,
+    BatchResult, BudgetEvidence, Proof, ProofGate, ProofStatus, Readiness, SliceStatus,
     TeamEvidence,
 };
 
@@ -66,45 +66,7 @@ fn status_word(status: ProofStatus) -> &'static str {
 
 /// Returns the command that moves the goal on, when there is one.
 pub(crate) fn next_command(proof: &Proof) -> Option<String> {
-    let goal = proof.goal_id.as_str();
-    Some(match proof.status {
-        ProofStatus::Ready => format!("omk proof show {goal} --format markdown"),
-        ProofStatus::Cancelled => return None,
-        ProofStatus::Paused | ProofStatus::FailedInfra | ProofStatus::BlockedOnExternal => {
-            format!("omk resume {goal}")
-        }
-        ProofStatus::NeedsMoreBudget => {
-            let add = match proof.budget.exhausted.as_ref().map(|it| it.resource) {
-                Some(BudgetResource::Tokens) => "--tokens 100000",
-                Some(BudgetResource::Usd) => "--usd 1",
-                Some(BudgetResource::Turns) => "--turns 10",
-                Some(BudgetResource::WallTime) | None => "--time 10m",
-            };
-            format!("omk budget add {goal} {add} && omk resume {goal}")
-        }
-        ProofStatus::BlockedOnHuman => {
-            let question = proof
-                .human_decisions_required
-                .iter()
-                .any(|it| matches!(it.subject, DecisionSubject::Question { .. }));
-            if question {
-                format!("omk resume {goal} --prompt \"ANSWER\"")
-            } else {
-                format!("omk accept {goal} --approve-gate-surface")
-            }
-        }
-        ProofStatus::NotReady if proof.readiness == Readiness::AwaitingAcceptance => {
-            format!("omk accept {goal}")
-        }
-        // A team run that did not finish goes on where it stopped; a follow-up prompt would
-        // leave its slices behind.
-        ProofStatus::NotReady
-            if proof.known_gaps.iter().any(|it| matches!(it.gap, Gap::SlicesUnfinished { .. })) =>
-        {
-            format!("omk resume {goal}")
-        }
-        ProofStatus::NotReady => format!("omk resume {goal} --prompt \"WHAT TO FIX\""),
-    })
+    omk_proof::next_command(proof)
 }
 
 /// Returns the gates table: one row per gate run, newest phase first.

@@ -43,6 +43,8 @@ pub struct GoalPaths {
     pub events: PathBuf,
     /// `.omk/goals/<goal-id>/proof.json`, derived from the events.
     pub proof: PathBuf,
+    /// `.omk/goals/<goal-id>/report.html`, the proof as a page, once asked for.
+    pub report: PathBuf,
     /// `.omk/worktrees/<goal-id>`, the goal's worktree.
     pub worktree: PathBuf,
 }
@@ -69,6 +71,7 @@ impl Layout {
         GoalPaths {
             events: goal_dir.join(EVENTS_FILE),
             proof: goal_dir.join("proof.json"),
+            report: goal_dir.join("report.html"),
             worktree: self.worktree(goal.as_str()),
             goal_dir,
             repo_root: self.repo_root.clone(),

@@ -29,7 +29,8 @@
 //! [`create_demo_project`], [`checkout_gates`]; for checking proofs, [`rebuild_proof`],
 //! [`verify_goal`] (with a rerun of the gates in a scratch worktree) and [`proof_since`];
 //! [`find_repo_root`] and [`resolve_commit`] for the commands that only need the repository;
-//! [`append_anchor`] and [`anchor_ref`], where a goal's log is anchored outside `.omk/`.
+//! [`append_anchor`] and [`anchor_ref`], where a goal's log is anchored outside `.omk/`;
+//! [`render_report`] and [`write_report`], the goal's HTML report.
 //! Signed in-toto bundles and their keys are omk-attest's.
 
 mod accept;
@@ -43,6 +44,7 @@ mod gate_run;
 mod goal_id;
 mod layout;
 mod repo;
+mod report;
 mod run;
 mod sandbox;
 mod status;
@@ -76,6 +78,7 @@ pub use crate::gate_run::{
 };
 pub use crate::layout::{GoalPaths, Layout};
 pub use crate::repo::{find_repo_root, resolve_commit};
+pub use crate::report::{render_report, write_report};
 pub use crate::run::accept_step::NOTES_REF;
 pub use crate::run::control::{ControlAction, StopOutcome};
 pub use crate::run::controller::{

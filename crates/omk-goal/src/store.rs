@@ -90,12 +90,14 @@ pub(crate) fn write_proof(paths: &GoalPaths) -> Result<RunOutcome, Error> {
 
 /// Writes `proof` as the goal's `proof.json` (atomically), after anchoring the log it was
 /// folded from outside `.omk/` ([`crate::anchor`]), so the proof never names a log end that is
-/// not anchored.
+/// not anchored; then refreshes the goal's `report.html` when it has one.
 pub(crate) fn write_proof_file(paths: &GoalPaths, proof: &Proof) -> Result<(), Error> {
     let repo = omk_worktree::open(&paths.repo_root)?;
     crate::anchor::anchor_log(&repo, &paths.goal_id, proof)?;
     omk_events::files::write_atomic(&paths.proof, proof.to_json().as_bytes())
-        .map_err(|source| Error::Write { path: paths.proof.clone(), source })
+        .map_err(|source| Error::Write { path: paths.proof.clone(), source })?;
+    crate::report::refresh_report(paths);
+    Ok(())
 }
 
 /// Folds the log at `path` into its proof, streaming: memory follows the proof, not the log.

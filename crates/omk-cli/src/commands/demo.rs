@@ -56,6 +56,7 @@ pub(crate) fn run_demo(ctx: &Context, args: &DemoArgs) -> Result<u8, CliError> {
         false,
     )?;
     drop(progress);
+    super::run::write_report(ctx, &outcome)?;
     if ctx.json {
         output::print_stdout(&shared::run_json(&outcome))?;
         return Ok(shared::exit_code_of(&outcome.proof));
@@ -72,6 +73,7 @@ pub(crate) fn run_demo(ctx: &Context, args: &DemoArgs) -> Result<u8, CliError> {
     let goal = outcome.proof.goal_id.as_str();
     let worktree = omk_goal::Layout::new(&demo.repo).worktree(goal);
     let tries = [
+        ("look at the run in a browser", outcome.paths.report.display().to_string()),
         ("replay the run from its event log", format!("omk -C {repo} replay {goal}")),
         (
             "read the proof as a PR description",

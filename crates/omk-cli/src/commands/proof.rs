@@ -233,11 +233,20 @@ pub(crate) fn run_proof_export(ctx: &Context, args: &ProofExportArgs) -> Result<
             }
             (omk_proof::render_markdown(&loaded.proof), None, None, "markdown")
         }
+        ExportFormat::Html => {
+            if args.sign_key.is_some() {
+                return Err(CliError::usage(
+                    "--sign-key signs in-toto bundles; use it with --format in-toto".to_owned(),
+                ));
+            }
+            (omk_goal::render_report(paths)?, None, None, "html")
+        }
     };
     let out = match (&args.out, args.format) {
         (Some(path), _) if path.as_os_str() == "-" => None,
         (Some(path), _) => Some(ctx.resolve(path)),
         (None, ExportFormat::InToto) => Some(paths.goal_dir.join("proof.intoto.jsonl")),
+        (None, ExportFormat::Html) => Some(paths.report.clone()),
         (None, ExportFormat::Markdown) => None,
     };
     let Some(out) = out else {

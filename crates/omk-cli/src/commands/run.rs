@@ -68,7 +68,20 @@ pub(crate) fn run_run(ctx: &Context, args: &RunArgs) -> Result<u8, CliError> {
         args.accept,
         args.no_fail_to_pass,
     )?;
+    if args.html {
+        write_report(ctx, &outcome)?;
+    }
     finish(ctx, &outcome)
+}
+
+/// Writes the goal's HTML report beside its proof; the text result names it, and with `--json`
+/// its path goes to stderr.
+pub(crate) fn write_report(ctx: &Context, outcome: &RunOutcome) -> Result<(), CliError> {
+    let path = omk_goal::write_report(&outcome.paths)?;
+    if ctx.json {
+        output::progress(&format!("report {}", path.display()));
+    }
+    Ok(())
 }
 
 pub(crate) fn run_resume(ctx: &Context, args: &ResumeArgs) -> Result<u8, CliError> {

@@ -181,11 +181,13 @@ pub(crate) fn run_text(outcome: &RunOutcome) -> String {
     text.push_str(&render::changed_files(&proof.changed_files));
     text.push_str(&render::budget(&proof.budget));
     text.push('\n');
-    for (label, path) in [
+    let report = Some(("report", &outcome.paths.report)).filter(|it| it.1.exists());
+    let files = [
         ("proof", &outcome.paths.proof),
         ("event log", &outcome.paths.events),
         ("worktree", &outcome.paths.worktree),
-    ] {
+    ];
+    for (label, path) in report.into_iter().chain(files) {
         let _ =
             writeln!(text, "{label:<10} {}", output::paint(output::style::DIM, &relative(path)));
     }
