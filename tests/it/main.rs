@@ -10,6 +10,7 @@ mod counted;
 mod env;
 mod fail_to_pass;
 mod gates;
+mod html_report;
 mod junit;
 mod model_server;
 mod proof_verify;

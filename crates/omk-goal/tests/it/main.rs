@@ -1,5 +1,7 @@
 //! Tests of the run controller on the demo project: real git, real processes.
 
+mod report;
+
 use std::{fs, path::Path};
 
 use chrono::{TimeZone, Utc};

@@ -110,7 +110,7 @@ pub(crate) fn collect(events: &[Envelope]) -> Lanes {
                     start,
                     end: now,
                     class,
-                    label: format!("{} {}", finished.agent, finished.status),
+                    label: finished.status.to_string(),
                     title,
                 });
                 if let Some(last) = runs.last_mut() {
@@ -263,6 +263,14 @@ fn step_marker(event: &Event, now: Ms) -> Item {
             ),
         ),
         Event::ChangesCommitted(_) => ("info", "the change was committed".to_owned()),
+        Event::ReviewFinished(review) => {
+            let class = match review.status {
+                omk_events::ReviewStatus::Passed => "good",
+                omk_events::ReviewStatus::Failed => "bad",
+                omk_events::ReviewStatus::Blocked => "wait",
+            };
+            (class, format!("review check {} {}", review.check, review.status))
+        }
         Event::ChangeAccepted(_) => ("good", "the change was accepted".to_owned()),
         Event::ChangeRejected(_) => ("bad", "the change was rejected".to_owned()),
         Event::GoalFailed(failed) => {
@@ -385,7 +393,7 @@ impl TeamLanes {
         let idx = match self.slices.iter().position(|it| it.0 == task) {
             Some(idx) => idx,
             None => {
-                let lane = Lane { label: format!("slice {task}"), ..Lane::default() };
+                let lane = Lane { label: task.to_owned(), ..Lane::default() };
                 self.slices.push((task.to_owned(), lane, BTreeMap::new()));
                 self.slices.len() - 1
             }
@@ -522,7 +530,7 @@ impl TeamLanes {
                 });
             }
             let attempts = lane.items.iter().filter(|it| matches!(it, Item::Bar { .. })).count();
-            lane.note = plural(attempts as u64, "attempt", "attempts");
+            lane.note = format!("slice · {}", plural(attempts as u64, "attempt", "attempts"));
             lanes.push(lane);
         }
         let mut queue = self.queue;

@@ -276,7 +276,7 @@ fn file_details(file: &ChangedFile, diff: Option<&str>) -> String {
     };
     let _ = writeln!(
         out,
-        "<details id=\"{}\">\n<summary>{} {path} <span class=\"dim\">{counts}</span></summary>\n<div class=\"body\">",
+        "<details class=\"file\" id=\"{}\">\n<summary>{} {path} <span class=\"dim\">{counts}</span></summary>\n<div class=\"body\">",
         anchor("file", &file.path),
         badge(class, &file.operation.to_string())
     );

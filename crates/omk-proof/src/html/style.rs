@@ -43,7 +43,7 @@ section, header.card { background: var(--card); border: 1px solid var(--line); b
 .badge.info { background: var(--info-bg); color: var(--info); }
 .verdict { display: grid; grid-template-columns: minmax(0, 3fr) minmax(260px, 2fr); gap: 20px; }
 .status { display: flex; align-items: center; gap: 12px; flex-wrap: wrap; margin-bottom: 8px; }
-.status .word { font-size: 26px; font-weight: 700; }
+.status .word { font-size: 26px; font-weight: 700; line-height: 1.2; }
 .status.good .word { color: var(--good); } .status.bad .word { color: var(--bad); } .status.wait .word { color: var(--wait); }
 .dot { width: 16px; height: 16px; border-radius: 50%; display: inline-block; }
 .status.good .dot { background: var(--good); } .status.bad .dot { background: var(--bad); } .status.wait .dot { background: var(--wait); }
@@ -52,7 +52,11 @@ dl.facts dt { color: var(--dim); }
 dl.facts dd { margin: 0; overflow-wrap: anywhere; }
 .next code { font-size: 14px; padding: 3px 8px; }
 ol.ladder { list-style: none; margin: 0; padding: 0; font-size: 13px; }
-ol.ladder li { display: grid; grid-template-columns: 18px minmax(0, 1fr); gap: 6px; padding: 2px 6px; border-radius: 5px; }
+ol.ladder li { display: grid; grid-template-columns: 18px minmax(0, 1fr); gap: 6px; padding: 0 6px; border-radius: 5px; line-height: 1.5; }
+ol.ladder code { padding: 0 4px; font-size: 12px; }
+header.card { padding: 12px 18px; }
+header.card h1 { margin: 0 0 4px; }
+.prompt { margin: 0; }
 ol.ladder li .mark { font-weight: 700; text-align: center; }
 ol.ladder li.holds .mark { color: var(--good); }
 ol.ladder li.fails { background: var(--bad-bg); }
@@ -67,6 +71,8 @@ ol.ladder li.above { color: var(--dim); }
 .timeline .legend span::before { content: ""; display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 5px; vertical-align: -1px; background: var(--sw); }
 svg text { fill: var(--fg); font-size: 12px; font-family: system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; }
 svg text.dim { fill: var(--dim); font-size: 11px; }
+svg text.barlabel { fill: #fff; font-size: 11px; pointer-events: none; }
+@media (prefers-color-scheme: dark) { svg text.barlabel { fill: #0f1216; } }
 svg .grid { stroke: var(--line); stroke-width: 1; }
 svg .lane { fill: var(--neutral-bg); opacity: 0.55; }
 svg .round { fill: var(--info-bg); opacity: 0.6; }
@@ -93,7 +99,10 @@ ul.plain { margin: 4px 0; padding-left: 20px; }
 footer { color: var(--dim); font-size: 12px; text-align: center; margin-top: 8px; }
 @media (max-width: 760px) { .verdict { grid-template-columns: 1fr; } main { padding: 12px; } }
 @media print {
-  :root { --bg: #ffffff; --card: #ffffff; }
+  :root {
+    --bg: #ffffff; --card: #ffffff; --fg: #1b1f24; --dim: #5b6470; --line: #c8cdd3;
+    --neutral-bg: #eef0f3; --code-bg: #f0f2f5; --add: #e6f7ea; --del: #fde8e8;
+  }
   body { font-size: 11pt; }
   main { max-width: none; padding: 0; }
   section, header.card { break-inside: avoid-page; border-color: #bbb; }

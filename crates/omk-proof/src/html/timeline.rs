@@ -66,7 +66,7 @@ fn svg(lanes: &Lanes) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "<svg viewBox=\"0 0 {WIDTH} {height:.0}\" role=\"img\" aria-label=\"timeline of the run over {}\" xmlns=\"http://www.w3.org/2000/svg\">",
+        "<svg viewBox=\"0 0 {WIDTH} {height:.0}\" role=\"img\" aria-label=\"timeline of the run over {}\">",
         duration(u64::try_from(span).unwrap_or(0))
     );
     for round in &lanes.rounds {
@@ -136,7 +136,10 @@ fn pack(lane: &Lane, x: &impl Fn(Ms) -> f64) -> Vec<usize> {
 fn draw_items(out: &mut String, lane: &Lane, placement: &[usize], y: f64, x: &impl Fn(Ms) -> f64) {
     let mut drawn: BTreeSet<(i64, &str, u8)> = BTreeSet::new();
     let center = y + PAD / 2.0 + ROW / 2.0;
-    for (item, row) in lane.items.iter().zip(placement) {
+    // Bars first, so the ticks and markers of the same time stay visible on top of them.
+    let mut items: Vec<(&Item, &usize)> = lane.items.iter().zip(placement).collect();
+    items.sort_by_key(|(item, _)| !matches!(item, Item::Bar { .. }));
+    for (item, row) in items {
         match item {
             Item::Bar { start, end, class, label, title } => {
                 let x0 = x(*start);
@@ -154,7 +157,7 @@ fn draw_items(out: &mut String, lane: &Lane, placement: &[usize], y: f64, x: &im
                 if fits >= 4 {
                     let _ = write!(
                         out,
-                        "<text x=\"{:.1}\" y=\"{:.1}\" style=\"fill: #fff; font-size: 11px\">",
+                        "<text x=\"{:.1}\" y=\"{:.1}\" class=\"barlabel\">",
                         x0 + 4.0,
                         top + ROW - 8.0
                     );

@@ -13,19 +13,21 @@ use crate::{
 
 use super::markup::{badge, code, escape, push_escaped};
 
-/// Returns the page's title line: the goal, its prompt, and where its change lives.
+/// Returns the page's title line: the goal and its prompt.
 pub(crate) fn header(proof: &Proof) -> String {
-    let mut out = String::from("<header class=\"card\">\n");
-    let _ = writeln!(
-        out,
-        "<h1>omk proof <span class=\"dim\">· goal</span> {}</h1>",
-        code(proof.goal_id.as_str())
-    );
-    out.push_str("<dl class=\"facts\">\n");
+    format!(
+        "<header class=\"card\">\n<h1>omk proof <span class=\"dim\">· goal</span> {}</h1>\n<p class=\"prompt\">{}</p>\n</header>\n",
+        code(proof.goal_id.as_str()),
+        escape(&proof.task.prompt).replace('\n', "<br>")
+    )
+}
+
+/// Returns where the change lives and what ran it, as rows of a `<dl>`.
+fn facts(proof: &Proof) -> String {
+    let mut out = String::new();
     let mut fact = |name: &str, html: String| {
         let _ = writeln!(out, "<dt>{name}</dt><dd>{html}</dd>");
     };
-    fact("prompt", escape(&proof.task.prompt).replace('\n', "<br>"));
     let base = proof.git.base_branch.as_deref().unwrap_or("(detached HEAD)");
     let branch = proof.git.branch.as_deref().map_or_else(
         || "no worktree yet".to_owned(),
@@ -39,20 +41,19 @@ pub(crate) fn header(proof: &Proof) -> String {
             .as_deref()
             .map(|it| format!(", commit {}", code(short_id(it))))
             .unwrap_or_default();
-        fact("tree", format!("{}{commit}", code(tree)));
+        fact("tree", format!("{}{commit}", code(short_id(tree))));
     }
     let kind = proof.task.goal_kind.map(|it| format!(" · {it} goal")).unwrap_or_default();
     fact("agent", format!("{}{}", code(&proof.task.agent), escape(&kind)));
     fact(
         "events",
         format!(
-            "{} over {}, last at {}",
+            "{} over {}, the last at {}",
             proof.task.events,
             super::markup::duration(proof.task.elapsed_ms),
             proof.generated_at.format("%Y-%m-%d %H:%M:%S UTC")
         ),
     );
-    out.push_str("</dl>\n</header>\n");
     out
 }
 
@@ -88,6 +89,7 @@ pub(crate) fn verdict(proof: &Proof) -> String {
     if let Some(next) = next_command(proof) {
         let _ = writeln!(out, "<dt>next</dt><dd class=\"next\">{}</dd>", code(&next));
     }
+    out.push_str(&facts(proof));
     out.push_str("</dl>\n</div>\n");
     out.push_str(&ladder(proof));
     out.push_str("</div>\n</section>\n");
