@@ -431,3 +431,32 @@ fn the_browser_check_catches_a_policy_violation() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+#[test]
+fn proof_export_writes_the_report_beside_the_proof_or_to_stdout() -> anyhow::Result<()> {
+    let env = TestEnv::new()?;
+    let repo =
+        env.repo("repo", &[("lib.sh", LIB_SH), ("test.sh", TEST_SH), ("omk.toml", OMK_TOML)])?;
+    let scenario = env.write("fix.scenario", crate::FIX_ADD)?;
+    let agent = format!("script:{}", scenario.display());
+    let output = env.omk(&repo, &["run", "Fix add", "--agent", &agent])?;
+    assert_eq!(output.code, Some(0), "{output}");
+    let (report, proof) = only_goal(&repo)?;
+    assert!(!report.exists(), "no report until one is asked for");
+    assert!(!output.stdout.contains("report "), "{output}");
+
+    let output = env.omk(&repo, &["proof", "export", "--format", "html"])?;
+    assert_eq!(output.code, Some(0), "{output}");
+    let goal = proof["goal_id"].as_str().unwrap_or_default();
+    assert_eq!(output.stdout, format!("wrote .omk/goals/{goal}/report.html\n"));
+    let page = fs::read_to_string(&report)?;
+    assert!(page.starts_with("<!DOCTYPE html>") && page.contains("<b>unit</b>"), "{page}");
+
+    let output = env.omk(&repo, &["proof", "export", "--format", "html", "--out", "-"])?;
+    assert_eq!(output.stdout, page, "stdout gets the same page");
+    let output =
+        env.omk(&repo, &["proof", "export", "--format", "html", "--sign-key", "key.pem"])?;
+    assert_eq!(output.code, Some(2), "{output}");
+    assert!(output.stderr.contains("--sign-key signs in-toto bundles"), "{output}");
+    Ok(())
+}

@@ -1444,7 +1444,7 @@ _omk() {
             fi
             case "${prev}" in
                 --format)
-                    COMPREPLY=($(compgen -W "in-toto markdown" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "in-toto markdown html" -- "${cur}"))
                     return 0
                     ;;
                 --sign-key)
@@ -1763,7 +1763,7 @@ _omk() {
             return 0
             ;;
         omk__subcmd__run)
-            opts="-C -q -v -h -V --slices --plan --max-agents --retries --lease --agent --gate --max-parallel-gates --no-gate-cache --no-fail-to-pass --kind --budget-time --budget-tokens --budget-usd --max-turns --accept --json --color --progress --quiet --verbose --help --version"
+            opts="-C -q -v -h -V --slices --plan --max-agents --retries --lease --agent --gate --max-parallel-gates --no-gate-cache --no-fail-to-pass --kind --budget-time --budget-tokens --budget-usd --max-turns --accept --html --json --color --progress --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -84,6 +84,7 @@ never\t'Never'"
 complete -c omk -n "__fish_omk_using_subcommand run" -l no-gate-cache -d 'Run every gate even when the gate cache has its result for the same tree (fresh results are still stored)'
 complete -c omk -n "__fish_omk_using_subcommand run" -l no-fail-to-pass -d 'Waive the fail-to-pass rule: a bugfix or test goal (or a feature goal that adds tests) then needs no test that fails without its change; the proof names the waiver ([oracle] fail_to_pass = false in omk.toml waives it for every goal)'
 complete -c omk -n "__fish_omk_using_subcommand run" -l accept -d 'Accept and merge the change when, and only when, every check passes (the proof names this policy as the one who accepted)'
+complete -c omk -n "__fish_omk_using_subcommand run" -l html -d 'Also write the proof as a self-contained HTML page, report.html beside proof.json, and print its path; `omk resume`, `omk accept` and `omk reject` keep it up to date'
 complete -c omk -n "__fish_omk_using_subcommand run" -l json -d 'Print results as JSON on stdout, with a schema_version, and no progress on stderr'
 complete -c omk -n "__fish_omk_using_subcommand run" -s q -l quiet -d 'Print nothing but the result and errors: no progress, no warnings'
 complete -c omk -n "__fish_omk_using_subcommand run" -s v -l verbose -d 'Log what omk does to stderr: -v for debug, -vv for trace (OMK_LOG takes a filter such as omk_gates=trace instead)'
@@ -240,7 +241,7 @@ complete -c omk -n "__fish_omk_using_subcommand proof; and not __fish_seen_subco
 complete -c omk -n "__fish_omk_using_subcommand proof; and not __fish_seen_subcommand_from show rebuild verify export help" -f -a "show" -d 'Show the proof of GOAL, or of the latest goal'
 complete -c omk -n "__fish_omk_using_subcommand proof; and not __fish_seen_subcommand_from show rebuild verify export help" -f -a "rebuild" -d 'Recompute the proof of GOAL from its log and compare it with proof.json, byte for byte'
 complete -c omk -n "__fish_omk_using_subcommand proof; and not __fish_seen_subcommand_from show rebuild verify export help" -f -a "verify" -d 'Check the proof of GOAL, or a signed in-toto bundle; exit 0 only when it is verified'
-complete -c omk -n "__fish_omk_using_subcommand proof; and not __fish_seen_subcommand_from show rebuild verify export help" -f -a "export" -d 'Export the proof of GOAL as a signed in-toto bundle or as a pull request description'
+complete -c omk -n "__fish_omk_using_subcommand proof; and not __fish_seen_subcommand_from show rebuild verify export help" -f -a "export" -d 'Export the proof of GOAL as a signed in-toto bundle, a pull request description or an HTML report'
 complete -c omk -n "__fish_omk_using_subcommand proof; and not __fish_seen_subcommand_from show rebuild verify export help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c omk -n "__fish_omk_using_subcommand proof; and __fish_seen_subcommand_from show" -l format -d 'How to render the proof [default: text, or json with --json]' -r -f -a "text\t'A terminal summary'
 markdown\t'A pull request description'
@@ -289,9 +290,10 @@ complete -c omk -n "__fish_omk_using_subcommand proof; and __fish_seen_subcomman
 complete -c omk -n "__fish_omk_using_subcommand proof; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c omk -n "__fish_omk_using_subcommand proof; and __fish_seen_subcommand_from verify" -s V -l version -d 'Print version'
 complete -c omk -n "__fish_omk_using_subcommand proof; and __fish_seen_subcommand_from export" -l format -d 'What to write' -r -f -a "in-toto\t'An in-toto bundle: one DSSE envelope per line'
-markdown\t'A pull request description'"
+markdown\t'A pull request description'
+html\t'A self-contained HTML report'"
 complete -c omk -n "__fish_omk_using_subcommand proof; and __fish_seen_subcommand_from export" -l sign-key -d 'Sign every envelope with this Ed25519 private key (PKCS#8 PEM, from `omk key generate`)' -r -F
-complete -c omk -n "__fish_omk_using_subcommand proof; and __fish_seen_subcommand_from export" -s o -l out -d 'Where to write; `-` is stdout [default: .omk/goals/<goal-id>/proof.intoto.jsonl for in-toto, stdout for markdown]' -r -F
+complete -c omk -n "__fish_omk_using_subcommand proof; and __fish_seen_subcommand_from export" -s o -l out -d 'Where to write; `-` is stdout [default: .omk/goals/<goal-id>/proof.intoto.jsonl for in-toto, .omk/goals/<goal-id>/report.html for html, stdout for markdown]' -r -F
 complete -c omk -n "__fish_omk_using_subcommand proof; and __fish_seen_subcommand_from export" -l repo-uri -d 'The repository\'s URI in the verdict, such as git+https://github.com/org/repo [default: urn:omk:goal:<goal-id>]' -r
 complete -c omk -n "__fish_omk_using_subcommand proof; and __fish_seen_subcommand_from export" -s C -d 'Run as if omk was started in DIR' -r -F
 complete -c omk -n "__fish_omk_using_subcommand proof; and __fish_seen_subcommand_from export" -l color -d 'Color the output: auto colors a terminal unless NO_COLOR is set' -r -f -a "auto\t'Color a terminal, unless NO_COLOR is set to a non-empty value'
@@ -308,7 +310,7 @@ complete -c omk -n "__fish_omk_using_subcommand proof; and __fish_seen_subcomman
 complete -c omk -n "__fish_omk_using_subcommand proof; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show the proof of GOAL, or of the latest goal'
 complete -c omk -n "__fish_omk_using_subcommand proof; and __fish_seen_subcommand_from help" -f -a "rebuild" -d 'Recompute the proof of GOAL from its log and compare it with proof.json, byte for byte'
 complete -c omk -n "__fish_omk_using_subcommand proof; and __fish_seen_subcommand_from help" -f -a "verify" -d 'Check the proof of GOAL, or a signed in-toto bundle; exit 0 only when it is verified'
-complete -c omk -n "__fish_omk_using_subcommand proof; and __fish_seen_subcommand_from help" -f -a "export" -d 'Export the proof of GOAL as a signed in-toto bundle or as a pull request description'
+complete -c omk -n "__fish_omk_using_subcommand proof; and __fish_seen_subcommand_from help" -f -a "export" -d 'Export the proof of GOAL as a signed in-toto bundle, a pull request description or an HTML report'
 complete -c omk -n "__fish_omk_using_subcommand proof; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c omk -n "__fish_omk_using_subcommand replay" -s C -d 'Run as if omk was started in DIR' -r -F
 complete -c omk -n "__fish_omk_using_subcommand replay" -l color -d 'Color the output: auto colors a terminal unless NO_COLOR is set' -r -f -a "auto\t'Color a terminal, unless NO_COLOR is set to a non-empty value'
@@ -530,7 +532,7 @@ complete -c omk -n "__fish_omk_using_subcommand help; and __fish_seen_subcommand
 complete -c omk -n "__fish_omk_using_subcommand help; and __fish_seen_subcommand_from proof" -f -a "show" -d 'Show the proof of GOAL, or of the latest goal'
 complete -c omk -n "__fish_omk_using_subcommand help; and __fish_seen_subcommand_from proof" -f -a "rebuild" -d 'Recompute the proof of GOAL from its log and compare it with proof.json, byte for byte'
 complete -c omk -n "__fish_omk_using_subcommand help; and __fish_seen_subcommand_from proof" -f -a "verify" -d 'Check the proof of GOAL, or a signed in-toto bundle; exit 0 only when it is verified'
-complete -c omk -n "__fish_omk_using_subcommand help; and __fish_seen_subcommand_from proof" -f -a "export" -d 'Export the proof of GOAL as a signed in-toto bundle or as a pull request description'
+complete -c omk -n "__fish_omk_using_subcommand help; and __fish_seen_subcommand_from proof" -f -a "export" -d 'Export the proof of GOAL as a signed in-toto bundle, a pull request description or an HTML report'
 complete -c omk -n "__fish_omk_using_subcommand help; and __fish_seen_subcommand_from gates" -f -a "list" -d 'List the gates of the repository: which run, where each comes from, and why'
 complete -c omk -n "__fish_omk_using_subcommand help; and __fish_seen_subcommand_from gates" -f -a "run" -d 'Run the gates in the checkout; exit 0 only when every required gate passed'
 complete -c omk -n "__fish_omk_using_subcommand help; and __fish_seen_subcommand_from worktree" -f -a "list" -d 'List the repository\'s linked worktrees with their branch, commit and lock'

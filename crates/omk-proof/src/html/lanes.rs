@@ -69,23 +69,70 @@ pub(crate) fn collect(events: &[Envelope]) -> Lanes {
     let at = |time: DateTime<Utc>| (time - origin).num_milliseconds().max(0);
     let span = events.last().map_or(0, |it| at(it.at));
     let mut steps = Lane { label: "steps".to_owned(), ..Lane::default() };
-    let mut agent = Lane { label: "agent".to_owned(), ..Lane::default() };
-    let mut tokens = Lane { label: "tokens".to_owned(), ..Lane::default() };
+    let mut agent = AgentLanes::default();
     let mut gates = GateLanes::default();
     let mut team = TeamLanes::default();
-    let mut runs: Vec<(Ms, Option<String>)> = Vec::new();
-    let mut run_tokens = TokenCounter::default();
-    let (mut n_tool_calls, mut n_approvals) = (0u64, 0u64);
     for envelope in events {
         let now = at(envelope.at);
         match &envelope.event {
-            Event::AgentStarted(started) => {
-                runs.push((now, None));
-                run_tokens.next_run();
-                agent.note = started.agent.clone();
+            Event::AgentStarted(_)
+            | Event::AgentFinished(_)
+            | Event::AgentActivity(_)
+            | Event::ApprovalDecided(_) => agent.apply(&envelope.event, now),
+            Event::GateStarted(started) => gates.start(&started.name, now),
+            Event::GateFinished(finished) => gates.finish(finished, now),
+            Event::FailToPassChecked(checked) => {
+                for run in &checked.gates {
+                    gates.finish_in("fail-to-pass", &run.run, now);
+                }
+            }
+            event if event.is_team() => team.apply(event, now),
+            event => steps.items.push(step_marker(event, now)),
+        }
+    }
+    let rounds = agent.rounds(span);
+    let mut lanes = vec![steps];
+    lanes.extend(agent.into_lanes(span));
+    lanes.extend(gates.into_lanes());
+    lanes.extend(team.into_lanes(span));
+    Lanes { span, lanes, rounds }
+}
+
+/// The lanes of the goal's own agent: its runs with their tool calls and approvals, and the
+/// tokens it used.
+#[derive(Debug)]
+struct AgentLanes {
+    agent: Lane,
+    tokens: Lane,
+    /// When each run started, and whether it ended.
+    runs: Vec<(Ms, bool)>,
+    counter: TokenCounter,
+    n_tool_calls: u64,
+    n_approvals: u64,
+}
+
+impl Default for AgentLanes {
+    fn default() -> Self {
+        Self {
+            agent: Lane { label: "agent".to_owned(), ..Lane::default() },
+            tokens: Lane { label: "tokens".to_owned(), ..Lane::default() },
+            runs: Vec::new(),
+            counter: TokenCounter::default(),
+            n_tool_calls: 0,
+            n_approvals: 0,
+        }
+    }
+}
+
+impl AgentLanes {
+    fn apply(&mut self, event: &Event, now: Ms) {
+        match event {
+            Event::AgentStarted(_) => {
+                self.runs.push((now, false));
+                self.counter.next_run();
             }
             Event::AgentFinished(finished) => {
-                let start = runs.last().filter(|it| it.1.is_none()).map_or_else(
+                let start = self.runs.last().filter(|it| !it.1).map_or_else(
                     || now - i64::try_from(finished.duration_ms).unwrap_or(0),
                     |it| it.0,
                 );
@@ -106,106 +153,95 @@ pub(crate) fn collect(events: &[Envelope]) -> Lanes {
                     title.push_str(": ");
                     title.push_str(error);
                 }
-                agent.items.push(Item::Bar {
-                    start,
-                    end: now,
-                    class,
-                    label: finished.status.to_string(),
-                    title,
-                });
-                if let Some(last) = runs.last_mut() {
-                    last.1 = Some(finished.status.to_string());
+                let label = finished.status.to_string();
+                self.agent.items.push(Item::Bar { start, end: now, class, label, title });
+                if let Some(last) = self.runs.last_mut() {
+                    last.1 = true;
                 }
                 if let Some(usage) = finished.usage {
-                    run_tokens.report(usage.total());
-                    tokens.tokens.push((now, run_tokens.total()));
+                    self.usage(now, usage.total());
                 }
             }
             Event::AgentActivity(activity) => {
                 if let Some(tick) = activity_tick(now, activity) {
-                    n_tool_calls += u64::from(activity.activity == ActivityKind::ToolCall);
-                    agent.items.push(tick);
+                    self.n_tool_calls += u64::from(activity.activity == ActivityKind::ToolCall);
+                    self.agent.items.push(tick);
                 }
                 if let Some(usage) = activity.usage {
-                    run_tokens.report(usage.total());
-                    tokens.tokens.push((now, run_tokens.total()));
+                    self.usage(now, usage.total());
                 }
             }
             Event::ApprovalDecided(approval) => {
-                n_approvals += 1;
+                self.n_approvals += 1;
                 let class = match approval.decision {
                     ApprovalDecision::Allow => "good",
                     ApprovalDecision::Deny => "bad",
                     ApprovalDecision::Ask => "wait",
                 };
                 let what = approval.command.as_deref().or(approval.path.as_deref()).unwrap_or("");
-                agent.items.push(Item::Marker {
-                    at: now,
-                    class,
-                    title: format!(
-                        "approval: {} {} {what} (rule {})",
-                        approval.decision, approval.tool, approval.rule
-                    ),
-                });
+                let title = format!(
+                    "approval: {} {} {what} (rule {})",
+                    approval.decision, approval.tool, approval.rule
+                );
+                self.agent.items.push(Item::Marker { at: now, class, title });
             }
-            Event::GateStarted(started) => gates.start(&started.name, now),
-            Event::GateFinished(finished) => gates.finish(finished, now),
-            Event::FailToPassChecked(checked) => {
-                for run in &checked.gates {
-                    gates.finish_in("fail-to-pass", &run.run, now);
-                }
-            }
-            event if event.is_team() => team.apply(event, now),
-            event => steps.items.push(step_marker(event, now)),
+            _ => {}
         }
     }
-    if let Some(last) = runs.last()
-        && last.1.is_none()
-    {
-        agent.items.push(Item::Bar {
-            start: last.0,
-            end: span,
-            class: "wait",
-            label: "running".to_owned(),
-            title: "the agent's run has no end in the log: it runs, or omk stopped".to_owned(),
-        });
+
+    fn usage(&mut self, now: Ms, run_total: u64) {
+        self.counter.report(run_total);
+        self.tokens.tokens.push((now, self.counter.total()));
     }
-    let mut notes = Vec::new();
-    if runs.len() > 1 {
-        notes.push(plural(runs.len() as u64, "run", "runs"));
-    }
-    if n_tool_calls > 0 {
-        notes.push(plural(n_tool_calls, "tool call", "tool calls"));
-    }
-    if n_approvals > 0 {
-        notes.push(plural(n_approvals, "approval", "approvals"));
-    }
-    if !notes.is_empty() || agent.note.is_empty() {
-        agent.note = notes.join(", ");
-    }
-    let mut lanes = vec![steps];
-    if !agent.items.is_empty() {
-        lanes.push(agent);
-    }
-    if let Some(&(_, total)) = tokens.tokens.last() {
-        tokens.note = format!("{} in all", super::markup::number(total));
-        lanes.push(tokens);
-    }
-    lanes.extend(gates.into_lanes());
-    lanes.extend(team.into_lanes(span));
-    let rounds = if runs.len() > 1 {
-        runs.iter()
+
+    /// Returns one round per run of the goal's agent, when it ran more than once.
+    fn rounds(&self, span: Ms) -> Vec<Round> {
+        if self.runs.len() < 2 {
+            return Vec::new();
+        }
+        self.runs
+            .iter()
             .enumerate()
             .map(|(idx, (start, _))| Round {
                 start: *start,
-                end: runs.get(idx + 1).map_or(span, |next| next.0),
+                end: self.runs.get(idx + 1).map_or(span, |next| next.0),
                 label: format!("round {}", idx + 1),
             })
             .collect()
-    } else {
-        Vec::new()
-    };
-    Lanes { span, lanes, rounds }
+    }
+
+    fn into_lanes(self, span: Ms) -> Vec<Lane> {
+        let Self { mut agent, mut tokens, runs, n_tool_calls, n_approvals, .. } = self;
+        if let Some(&(start, false)) = runs.last() {
+            agent.items.push(Item::Bar {
+                start,
+                end: span,
+                class: "wait",
+                label: "running".to_owned(),
+                title: "the agent's run has no end in the log: it runs, or omk stopped".to_owned(),
+            });
+        }
+        let mut notes = Vec::new();
+        if runs.len() > 1 {
+            notes.push(plural(runs.len() as u64, "run", "runs"));
+        }
+        if n_tool_calls > 0 {
+            notes.push(plural(n_tool_calls, "tool call", "tool calls"));
+        }
+        if n_approvals > 0 {
+            notes.push(plural(n_approvals, "approval", "approvals"));
+        }
+        agent.note = notes.join(", ");
+        let mut lanes = Vec::new();
+        if !agent.items.is_empty() {
+            lanes.push(agent);
+        }
+        if let Some(&(_, total)) = tokens.tokens.last() {
+            tokens.note = format!("{} in all", super::markup::number(total));
+            lanes.push(tokens);
+        }
+        lanes
+    }
 }
 
 /// Tokens over the goal's runs: each run reports its own running total.
