@@ -5,9 +5,9 @@
 //! The reports of the demo goal, a failing goal and a team goal load without a console error
 //! or a Content-Security-Policy violation, show the verdict and the timeline in the first
 //! screen, name every gate and changed file, switch to dark colors on request and print to PDF.
-//! `scripts/install-chromium.sh` installs the browser (CI sets `OMK_CHROMIUM` and
-//! `OMK_REQUIRE_CHROMIUM=1`); without it these tests say so on stderr and pass, unless
-//! `OMK_REQUIRE_CHROMIUM` is set. With `OMK_UPDATE_SCREENSHOTS=1` the demo goal's screenshots
+//! `scripts/install-chromium.sh` installs the browser (`cargo xtask ci` runs it and sets
+//! `OMK_CHROMIUM` and `OMK_REQUIRE_CHROMIUM=1`); without it these tests say so on stderr and
+//! pass, unless `OMK_REQUIRE_CHROMIUM` is set; `OMK_SKIP_REAL=chromium` skips them, loudly. With `OMK_UPDATE_SCREENSHOTS=1` the demo goal's screenshots
 //! are written to `docs/report-demo-light.png` and `docs/report-demo-dark.png`.
 
 use std::{
@@ -27,24 +27,10 @@ use crate::{LIB_SH, OMK_TOML, TEST_SH, TestEnv};
 /// The first screen the checks speak of.
 const VIEWPORT: (u32, u32) = (1280, 800);
 
-/// Returns the Chromium to test with, or `None` (after saying why) when it is not installed.
+/// Returns the Chromium to test with, or `None` (after saying why) when it is skipped or not
+/// installed and not required.
 fn chromium() -> anyhow::Result<Option<PathBuf>> {
-    let path = env::var_os("OMK_CHROMIUM")
-        .map_or_else(|| PathBuf::from("/usr/bin/chromium-headless-shell"), PathBuf::from);
-    if path.is_file() {
-        return Ok(Some(path));
-    }
-    anyhow::ensure!(
-        env::var_os("OMK_REQUIRE_CHROMIUM").is_none(),
-        "OMK_REQUIRE_CHROMIUM is set but {} does not exist; run scripts/install-chromium.sh",
-        path.display()
-    );
-    writeln!(
-        std::io::stderr(),
-        "note: headless Chromium is not installed ({}); run scripts/install-chromium.sh to test the HTML report in a browser",
-        path.display()
-    )?;
-    Ok(None)
+    crate::real_client::CHROMIUM.find()
 }
 
 /// A headless Chromium and one page of it, driven over the DevTools pipe.

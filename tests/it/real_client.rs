@@ -15,13 +15,14 @@ use std::{
 
 /// A real client a test needs.
 pub(crate) struct RealClient {
-    /// Its name in `OMK_SKIP_REAL`: `kimi`, `in-toto`, `claude`, `codex`.
+    /// Its name in `OMK_SKIP_REAL`: `kimi`, `in-toto`, `claude`, `codex`, `chromium`.
     pub(crate) name: &'static str,
     /// The variable that holds its path.
     pub(crate) var: &'static str,
     /// The variable that makes it required.
     pub(crate) require: &'static str,
-    /// Where its install script puts it, relative to `$HOME`.
+    /// Where its install script puts it, relative to `$HOME` (or absolute: joined to `$HOME`,
+    /// an absolute path stays itself).
     pub(crate) default: &'static str,
     /// The script that installs it.
     pub(crate) script: &'static str,
@@ -57,6 +58,14 @@ pub(crate) const CODEX: RealClient = RealClient {
     require: "OMK_REQUIRE_REAL_CODEX",
     default: ".cache/omk/codex-0.171.0/node_modules/.bin/codex",
     script: "scripts/install-codex.sh",
+};
+
+pub(crate) const CHROMIUM: RealClient = RealClient {
+    name: "chromium",
+    var: "OMK_CHROMIUM",
+    require: "OMK_REQUIRE_CHROMIUM",
+    default: "/usr/bin/chromium-headless-shell",
+    script: "scripts/install-chromium.sh",
 };
 
 impl RealClient {
