@@ -135,7 +135,11 @@ pub(crate) const SECTIONS: &[Key] = &[
         shape: Shape::Table(&[value("enabled", false), value("exclude", false)]),
         user: false,
     },
-    Key { name: "cache", shape: Shape::Table(&[value("env", false)]), user: false },
+    Key {
+        name: "cache",
+        shape: Shape::Table(&[value("env", false), value("shared_builds", false)]),
+        user: false,
+    },
     Key {
         name: "review",
         shape: Shape::Table(&[

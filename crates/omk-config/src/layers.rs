@@ -565,6 +565,7 @@ fn default_leaves() -> Vec<Leaf> {
         ("detect", "enabled", toml::Value::Boolean(gates.detect)),
         ("detect", "exclude", list(&gates.detect_exclude)),
         ("cache", "env", list(&gates.cache_env)),
+        ("cache", "shared_builds", toml::Value::Boolean(gates.shared_builds)),
         ("review", "max_files", int(goal.review.max_files)),
         ("review", "max_lines", int(goal.review.max_lines)),
         ("review", "max_binary_bytes", int(goal.review.max_binary_bytes)),

@@ -34,6 +34,10 @@ pub struct SandboxApplied {
     /// Where each toolchain's caches go, and the variables that point there.
     #[serde(default)]
     pub caches: Vec<ToolchainCache>,
+    /// Where the gates alone may also write: the warm build directory of the run's worktree
+    /// (`CARGO_TARGET_DIR` of a Cargo project's gates); empty when warm builds are off.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gate_writable: Vec<String>,
 }
 
 /// Whether a run's processes were confined.

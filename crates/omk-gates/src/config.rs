@@ -31,6 +31,9 @@ pub struct GateConfig {
     /// Environment variables whose values are part of every cache key, beside the built-in
     /// list (`[cache] env`).
     pub cache_env: Vec<String>,
+    /// Whether the gates of a goal build in a warm build directory of their worktree's own,
+    /// seeded from the user's checkout (`[cache] shared_builds`, default true).
+    pub shared_builds: bool,
 }
 
 impl Default for GateConfig {
@@ -41,6 +44,7 @@ impl Default for GateConfig {
             detect: true,
             detect_exclude: Vec::new(),
             cache_env: Vec::new(),
+            shared_builds: true,
         }
     }
 }
@@ -183,8 +187,10 @@ pub fn parse_config(text: &str) -> Result<GateConfig, ConfigError> {
         }
         detect_exclude.push(name.into_inner());
     }
+    let (cache_env_keys, shared_builds) =
+        file.cache.map_or((None, None), |it| (it.env, it.shared_builds));
     let mut cache_env = Vec::new();
-    for key in file.cache.and_then(|it| it.env).unwrap_or_default() {
+    for key in cache_env_keys.unwrap_or_default() {
         if !is_valid_env_name(key.get_ref()) {
             let message = format!("[cache] env: {:?} is not a variable name", key.get_ref());
             return Err(error_at(key.span().start, message));
@@ -197,6 +203,7 @@ pub fn parse_config(text: &str) -> Result<GateConfig, ConfigError> {
         detect: detect.enabled.unwrap_or(true),
         detect_exclude,
         cache_env,
+        shared_builds: shared_builds.unwrap_or(true),
     })
 }
 
@@ -311,6 +318,7 @@ struct RawDetect {
 #[serde(deny_unknown_fields)]
 struct RawCache {
     env: Option<Vec<toml::Spanned<String>>>,
+    shared_builds: Option<bool>,
 }
 
 enum RawCommand {
@@ -404,12 +412,23 @@ mod tests {
         assert!(!config.detect);
         assert_eq!(config.detect_exclude, ["cargo-fmt"]);
         assert_eq!(config.cache_env, ["DB_URL"]);
+        assert!(config.shared_builds, "shared builds are on unless [cache] says otherwise");
         assert_eq!(config.gate_lines.get("t"), Some(&8));
         let gate = &config.gates[0];
         assert_eq!(gate.env.get("RUST_LOG").map(String::as_str), Some("info"));
         assert_eq!(
             (gate.inputs.as_slice(), gate.allow_no_tests),
             (&["src/**".to_owned()][..], true)
+        );
+    }
+
+    #[test]
+    fn cache_shared_builds_turns_warm_builds_off() {
+        let config = parse_config("[cache]\nshared_builds = false\n").expect("valid config");
+        assert!(!config.shared_builds);
+        check(
+            "[cache]\nshared_builds = \"no\"\n",
+            "error: 2:17: invalid type: string \"no\", expected a boolean",
         );
     }
 
@@ -471,6 +490,9 @@ mod tests {
             "[detect]\nexclude = [\"ok\", \"no way\"]\n",
             "error: 2:18: [detect] exclude: \"no way\" is not a gate name; use the names `omk gates list` shows",
         );
-        check("[cache]\nenvs = []\n", "error: 2:1: unknown field `envs`, expected `env`");
+        check(
+            "[cache]\nenvs = []\n",
+            "error: 2:1: unknown field `envs`, expected `env` or `shared_builds`",
+        );
     }
 }

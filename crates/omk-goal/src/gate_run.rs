@@ -189,6 +189,10 @@ pub async fn run_checkout_gates(
         records: run_dir.join("processes"),
         worktree: &gates.repo_root,
         agent_state: Vec::new(),
+        // The user's own checkout builds where it always does.
+        builds: None,
+        environment: request.environment,
+        gates: &[],
     })?;
     let site = GateSite {
         worktree: &gates.repo_root,

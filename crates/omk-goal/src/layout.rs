@@ -112,6 +112,12 @@ impl Layout {
         self.root.join("cache").join("toolchains")
     }
 
+    /// Returns `.omk/cache/build`, where the gates of each worktree build when warm builds are
+    /// on (`docs/sandbox.md#warm-builds`).
+    pub fn build_cache_dir(&self) -> PathBuf {
+        self.root.join("cache").join("build")
+    }
+
     /// Returns `.omk/gate-runs`, one directory per `omk gates run`.
     pub fn gate_runs_dir(&self) -> PathBuf {
         self.root.join("gate-runs")

@@ -35,6 +35,7 @@
 
 mod accept;
 mod anchor;
+mod builds;
 mod check;
 mod clock;
 mod decide;

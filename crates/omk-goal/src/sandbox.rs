@@ -3,16 +3,22 @@
 //! and the event that records it; and the controller's step that starts a run's sandbox.
 
 use std::{
+    collections::HashMap,
     fs,
+    hash::{DefaultHasher, Hash, Hasher},
     path::{Path, PathBuf},
+    process::{Command, Stdio},
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
 };
 
 use omk_agent::Agent;
 use omk_config::{SandboxConfig, SandboxSetting};
 use omk_events::{Event, SandboxApplied, SandboxMode, ToolchainCache};
+use omk_gates::GateSpec;
 use omk_sandbox::{Policy, Sandbox};
 
-use crate::{error::Error, run::controller::Controller};
+use crate::{builds::SharedBuilds, error::Error, run::controller::Controller};
 
 /// Where one run's processes work, besides their worktree.
 pub(crate) struct SandboxSite<'a> {
@@ -31,6 +37,13 @@ pub(crate) struct SandboxSite<'a> {
     pub(crate) worktree: &'a Path,
     /// The state the run's agent writes outside the worktree ([`agent_state`]), for the record.
     pub(crate) agent_state: Vec<PathBuf>,
+    /// Where the gates build (`Layout::build_cache_dir`), when warm builds are on
+    /// ([`crate::builds::enabled`]); `None` leaves the gates' build directories alone.
+    pub(crate) builds: Option<PathBuf>,
+    /// The gates' environment: where the user's checkout builds and its cargo home are.
+    pub(crate) environment: &'a [(String, String)],
+    /// The gates the run may start, which decide what the user's cargo home must hold.
+    pub(crate) gates: &'a [GateSpec],
 }
 
 /// The sandbox of one run: what every process shares, and what the log records of it.
@@ -42,7 +55,27 @@ pub(crate) struct RunSandbox {
     gate_network: bool,
     /// What the log records when the run starts; `None` without a launcher.
     pub(crate) applied: Option<SandboxApplied>,
+    /// The gates' warm builds, when they are on.
+    builds: Option<Arc<GateBuilds>>,
 }
+
+/// The warm builds of a run's gates: their build directories, and whether the user's own cargo
+/// home serves a worktree's dependencies.
+#[derive(Debug)]
+struct GateBuilds {
+    builds: SharedBuilds,
+    /// The user's cargo home (`CARGO_HOME`, else `~/.cargo`), when it exists.
+    user_cargo_home: Option<PathBuf>,
+    /// The gates' environment, for the check of the user's cargo home.
+    environment: Vec<(String, String)>,
+    /// Whether the check asks for every feature's dependencies ([`needs_all_features`]).
+    all_features: bool,
+    /// Whether the user's cargo home has every dependency, by worktree and manifest digest.
+    offline: Mutex<HashMap<(PathBuf, u64), bool>>,
+}
+
+/// How long the check of the user's cargo home may take before it counts as failed.
+const CARGO_CHECK_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Each ecosystem's cache directory under the toolchain cache, and the variables that point
 /// there.
@@ -84,9 +117,19 @@ impl RunSandbox {
         let mut writable = vec![site.tmp.clone(), site.caches.clone()];
         writable.extend(site.config.writable.iter().map(|it| site.repo_root.join(it)));
         let records = Some(site.records.clone());
+        let builds = site.builds.as_ref().map(|root| {
+            let builds = SharedBuilds::new(root.clone(), site.repo_root, site.environment);
+            Arc::new(GateBuilds {
+                builds,
+                user_cargo_home: user_cargo_home(site.environment),
+                environment: site.environment.to_vec(),
+                all_features: needs_all_features(site.gates),
+                offline: Mutex::new(HashMap::new()),
+            })
+        });
         let Some(launcher) = site.launcher else {
             let shared = Sandbox { launcher: None, policy: Policy::unconfined(), env, records };
-            return Ok(Self { shared, gate_network: true, applied: None });
+            return Ok(Self { shared, gate_network: true, applied: None, builds });
         };
         let (mode, abi, reason) = match site.config.mode {
             SandboxSetting::Off => {
@@ -114,10 +157,14 @@ impl RunSandbox {
             network: site.config.network,
             network_enforced,
             caches,
+            gate_writable: builds
+                .iter()
+                .map(|it| shown(site.repo_root, &it.builds.cargo_dir(site.worktree)))
+                .collect(),
         };
         let policy = Policy { confine, ..Policy::confined(writable, true) };
         let shared = Sandbox { launcher: Some(launcher.to_owned()), policy, env, records };
-        Ok(Self { shared, gate_network: site.config.network, applied: Some(applied) })
+        Ok(Self { shared, gate_network: site.config.network, applied: Some(applied), builds })
     }
 
     /// Returns the sandbox of an agent working in `worktree`: it may also write the state its
@@ -128,10 +175,29 @@ impl RunSandbox {
         sandbox
     }
 
-    /// Returns the sandbox of gates running in `worktree`, with `[sandbox] network`.
+    /// Returns the sandbox of gates running in `worktree`, with `[sandbox] network`; with warm
+    /// builds, a Cargo project's gates also build in (and may write) the worktree's build
+    /// directory, prepared here, and read the user's cargo home when it has every dependency.
     pub(crate) fn for_gates(&self, worktree: &Path) -> Sandbox {
         let mut sandbox = self.shared.for_worktree(worktree);
         sandbox.policy.network = self.gate_network;
+        let Some(builds) = &self.builds else { return sandbox };
+        let dir = match builds.builds.prepare(worktree) {
+            Ok(Some(dir)) => dir,
+            Ok(None) => return sandbox,
+            Err(err) => {
+                // The gates then build as without warm builds: in the worktree.
+                tracing::warn!(worktree = %worktree.display(), %err, "no warm build directory");
+                return sandbox;
+            }
+        };
+        if let Some(home) = &builds.user_cargo_home
+            && builds.has_every_dependency(&self.shared, worktree, home)
+        {
+            set_env(&mut sandbox.env, "CARGO_HOME", home);
+        }
+        set_env(&mut sandbox.env, "CARGO_TARGET_DIR", &dir);
+        sandbox.policy.writable.push(dir);
         sandbox
     }
 
@@ -169,6 +235,106 @@ pub(crate) fn agent_state(agent: &Agent) -> Vec<PathBuf> {
     }
     paths.extend(agent.state_files());
     paths
+}
+
+impl GateBuilds {
+    /// Returns whether `cargo metadata --offline --locked` resolves the worktree's dependencies
+    /// from the cargo home `home`, run as a gate would (confined by `shared`, which does not let
+    /// it write there); the answer is kept per manifest and lock file.
+    fn has_every_dependency(&self, shared: &Sandbox, worktree: &Path, home: &Path) -> bool {
+        let mut hasher = DefaultHasher::new();
+        for file in ["Cargo.toml", "Cargo.lock"] {
+            fs::read(worktree.join(file)).ok().hash(&mut hasher);
+        }
+        let key = (worktree.to_owned(), hasher.finish());
+        let mut known = self.offline.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(answer) = known.get(&key) {
+            return *answer;
+        }
+        let answer = self.check_offline(shared, worktree, home);
+        tracing::debug!(worktree = %worktree.display(), answer, "the user's cargo home serves");
+        known.insert(key, answer);
+        answer
+    }
+
+    fn check_offline(&self, shared: &Sandbox, worktree: &Path, home: &Path) -> bool {
+        let mut argv: Vec<String> =
+            ["cargo", "metadata", "--offline", "--locked", "--format-version", "1"]
+                .iter()
+                .map(|it| (*it).to_owned())
+                .collect();
+        if self.all_features {
+            argv.push("--all-features".to_owned());
+        }
+        let line = shared.command_line(&argv);
+        let Some((program, args)) = line.split_first() else { return false };
+        let mut env = shared.env.clone();
+        set_env(&mut env, "CARGO_HOME", home);
+        let child = Command::new(program)
+            .args(args)
+            .current_dir(worktree)
+            .env_clear()
+            .envs(self.environment.iter().map(|(k, v)| (k, v)))
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
+        let Ok(mut child) = child else { return false };
+        let started = Instant::now();
+        loop {
+            match child.try_wait() {
+                Ok(Some(status)) => return status.success(),
+                Ok(None) if started.elapsed() < CARGO_CHECK_TIMEOUT => {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                _ => {
+                    child.kill().ok();
+                    child.wait().ok();
+                    return false;
+                }
+            }
+        }
+    }
+}
+
+/// Returns whether the check of the user's cargo home must ask for the dependencies of every
+/// feature: unless every gate is a plain `cargo` command line that names no features and is not
+/// `cargo nextest` (which reads the metadata of all features), a gate may need any of them.
+fn needs_all_features(gates: &[GateSpec]) -> bool {
+    gates.iter().any(|gate| {
+        let argv = gate.command.argv();
+        let line = match argv.as_slice() {
+            [sh, c, line] if sh == "sh" && c == "-c" => line.clone(),
+            _ => argv.join(" "),
+        };
+        let words: Vec<&str> = line.split_whitespace().collect();
+        words.first() != Some(&"cargo")
+            || words.iter().any(|it| {
+                ["nextest", "--all-features", "-F"].contains(it)
+                    || it.starts_with("--features")
+                    || ["&&", "||", ";", "|"].iter().any(|op| it.contains(op))
+            })
+    })
+}
+
+/// Returns the user's cargo home: `CARGO_HOME` of `environment`, else `~/.cargo`, when it is a
+/// directory.
+fn user_cargo_home(environment: &[(String, String)]) -> Option<PathBuf> {
+    let var = |name: &str| {
+        environment.iter().find(|(key, value)| key == name && !value.is_empty()).map(|it| &it.1)
+    };
+    let home = match var("CARGO_HOME") {
+        Some(home) => PathBuf::from(home),
+        None => Path::new(var("HOME")?).join(".cargo"),
+    };
+    home.is_dir().then_some(home)
+}
+
+/// Sets `name` to `value` in `env`, replacing an earlier value.
+fn set_env(env: &mut Vec<(String, String)>, name: &str, value: &Path) {
+    env.retain(|(key, _)| key != name);
+    env.push((name.to_owned(), value.display().to_string()));
 }
 
 /// Returns `path` relative to `root` when it is beneath it, else whole.

@@ -70,6 +70,10 @@ pub(crate) async fn rerun_gates(
         records: verify_dir.join("processes"),
         worktree: &scratch_path,
         agent_state: Vec::new(),
+        builds: crate::builds::enabled(config.gate_config.shared_builds, options.gate_environment)
+            .then(|| Layout::new(&paths.repo_root).build_cache_dir()),
+        environment: options.gate_environment,
+        gates: &config.gates,
     })?;
     omk_worktree::create_scratch(
         repo,

@@ -424,6 +424,10 @@ impl<'e> Controller<'e> {
             records: paths.processes(),
             worktree: &paths.worktree,
             agent_state: agent.as_ref().map(crate::sandbox::agent_state).unwrap_or_default(),
+            builds: crate::builds::enabled(config.gate_config.shared_builds, env.gate_environment)
+                .then(|| Layout::new(&repo.root).build_cache_dir()),
+            environment: env.gate_environment,
+            gates: &config.gates,
         })?;
         Ok(Self {
             rec: Recorder { log, state, clock: env.clock, observer: env.observer },

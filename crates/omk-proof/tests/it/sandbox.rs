@@ -18,6 +18,7 @@ fn applied(mode: SandboxMode) -> Event {
         network: true,
         network_enforced: true,
         caches: Vec::new(),
+        gate_writable: Vec::new(),
     })
 }
 
