@@ -22,6 +22,7 @@ mod run;
 mod sandbox;
 mod schemas;
 mod team;
+mod warm;
 
 pub(crate) use env::TestEnv;
 
