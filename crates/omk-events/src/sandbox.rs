@@ -67,8 +67,8 @@ impl fmt::Display for SandboxMode {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ToolchainCache {
-    /// The ecosystem: `cargo`, `npm`, `pip`, `go` or `xdg` (every tool that follows the XDG
-    /// cache directory).
+    /// The ecosystem: `cargo`, `npm`, `pip`, `uv`, `yarn`, `go` or `xdg` (every tool that
+    /// follows the XDG cache directory).
     pub ecosystem: String,
     /// The environment variables set to `dir` (or beneath it).
     pub variables: Vec<String>,

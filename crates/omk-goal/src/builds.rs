@@ -8,7 +8,7 @@
 //! copy gets a modification time before the oldest file of the worktree, so that Cargo rebuilds
 //! every unit of the worktree's own packages and keeps only what their sources cannot change
 //! (registry dependencies, which Cargo fingerprints by version, not by time). Before every gate
-//! run, a worktree file whose modification time is older than its change time (set back by
+//! run, a worktree source file whose modification time is older than its change time (set back by
 //! `touch -d`, or moved in by `mv`) gets the current time, so Cargo never takes a unit built
 //! before that file changed for fresh.
 //!
@@ -155,8 +155,9 @@ fn dir_name(repo_root: &Path, worktree: &Path) -> String {
     if parts.is_empty() { "root".to_owned() } else { parts.join("+") }
 }
 
-/// Gives every file of `worktree` (outside `.git` and `.omk`) whose modification time is older
-/// than its change time the current time, and returns the oldest modification time then.
+/// Gives every file of `worktree` (outside `.git`, `.omk`, `node_modules` and build output
+/// directories, which hold a `CACHEDIR.TAG`) whose modification time is older than its change
+/// time the current time, and returns the oldest modification time then.
 fn refresh_times(worktree: &Path) -> io::Result<SystemTime> {
     let mut oldest = SystemTime::now();
     let mut pending = vec![worktree.to_owned()];
@@ -168,7 +169,13 @@ fn refresh_times(worktree: &Path) -> io::Result<SystemTime> {
             }
             let kind = entry.file_type()?;
             if kind.is_dir() {
-                pending.push(entry.path());
+                // Build output (Cargo marks its target directories with CACHEDIR.TAG) is no
+                // source: its times are Cargo's own record, and moving one forward would make
+                // an output look newer than the change it predates.
+                let path = entry.path();
+                if entry.file_name() != "node_modules" && !path.join("CACHEDIR.TAG").exists() {
+                    pending.push(path);
+                }
                 continue;
             }
             if !kind.is_file() {
@@ -307,8 +314,16 @@ mod tests {
         let old = SystemTime::now() - Duration::from_secs(86_400);
         fs::File::open(one.join("Cargo.toml")).expect("open").set_modified(old).expect("set");
 
+        let output = one.join("target/debug/two");
+        fs::create_dir_all(output.parent().expect("parent")).expect("target");
+        fs::write(one.join("target/CACHEDIR.TAG"), "").expect("tag");
+        fs::write(&output, "").expect("output");
+        fs::File::open(&output).expect("open").set_modified(old).expect("set");
+
         builds.prepare(&one).expect("prepare");
 
+        let kept = fs::metadata(&output).expect("meta").modified().expect("time");
+        assert_eq!(kept, old, "build output keeps the time Cargo gave it");
         let modified = fs::metadata(one.join("Cargo.toml")).expect("meta").modified().expect("t");
         assert!(modified > old + Duration::from_secs(3600), "the set-back time is refreshed");
         assert!(!gone.exists(), "the build directory of a removed worktree is removed");

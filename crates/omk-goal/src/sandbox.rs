@@ -83,6 +83,8 @@ const CACHES: &[(&str, &str, &[&str])] = &[
     ("cargo", "cargo", &["CARGO_HOME"]),
     ("npm", "npm", &["npm_config_cache"]),
     ("pip", "pip", &["PIP_CACHE_DIR"]),
+    ("uv", "uv", &["UV_CACHE_DIR"]),
+    ("yarn", "yarn", &["YARN_CACHE_FOLDER"]),
     ("go", "go/build", &["GOCACHE"]),
     ("go", "go/mod", &["GOMODCACHE"]),
     ("xdg", "xdg", &["XDG_CACHE_HOME"]),
