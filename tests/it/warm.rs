@@ -130,8 +130,11 @@ fn gate<'a>(proof: &'a serde_json::Value, phase: &str) -> &'a serde_json::Value 
         .unwrap_or(&serde_json::Value::Null)
 }
 
+/// A file's size, modification time (seconds and nanoseconds) and content.
+type FileState = (u64, i64, i64, Vec<u8>);
+
 /// Every file beneath `dir` with its size, modification time and content.
-fn snapshot(dir: &Path) -> anyhow::Result<BTreeMap<PathBuf, (u64, i64, i64, Vec<u8>)>> {
+fn snapshot(dir: &Path) -> anyhow::Result<BTreeMap<PathBuf, FileState>> {
     let mut files = BTreeMap::new();
     let mut pending = vec![dir.to_owned()];
     while let Some(next) = pending.pop() {

@@ -22,6 +22,8 @@ use std::{
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
+use crate::layout::STATE_DIR;
+
 /// The environment variable that turns warm builds off (`0`, `false`, `off` or `no`).
 pub(crate) const SHARED_BUILDS_ENV: &str = "OMK_SHARED_BUILDS";
 
@@ -136,9 +138,9 @@ impl SharedBuilds {
 }
 
 /// Returns the name of the build directory of `worktree`: its path relative to the repository's
-/// `.omk/` (or root, or the whole path), with `/` as `+` and `+` and `%` escaped.
+/// state directory (or root, or the whole path), with `/` as `+` and `+` and `%` escaped.
 fn dir_name(repo_root: &Path, worktree: &Path) -> String {
-    let omk = repo_root.join(".omk");
+    let omk = repo_root.join(STATE_DIR);
     let relative = worktree
         .strip_prefix(&omk)
         .or_else(|_| worktree.strip_prefix(repo_root))
@@ -164,7 +166,7 @@ fn refresh_times(worktree: &Path) -> io::Result<SystemTime> {
     while let Some(dir) = pending.pop() {
         for entry in fs::read_dir(&dir)? {
             let entry = entry?;
-            if dir == worktree && matches!(entry.file_name().to_str(), Some(".git" | ".omk")) {
+            if dir == worktree && (entry.file_name() == ".git" || entry.file_name() == STATE_DIR) {
                 continue;
             }
             let kind = entry.file_type()?;

@@ -14,7 +14,7 @@ use std::{
 use omk_events::{GoalId, short_id};
 
 /// The state directory's name at the repository root.
-const STATE_DIR: &str = ".omk";
+pub(crate) const STATE_DIR: &str = ".omk";
 
 /// The `.git/info/exclude` pattern that keeps the state directory out of `git status`.
 pub(crate) const EXCLUDE_PATTERN: &str = "/.omk/";
