@@ -431,12 +431,19 @@ fn resume_kills_the_group_a_killed_launcher_left_by_its_record() -> anyhow::Resu
     let goal = only_goal_after(&repo, &[])?;
     // The launcher is the recorded group leader; killing it first leaves its command behind,
     // in its group, with nobody watching omk.
+    // Other groups of the goal (a baseline gate, a check before it) may be recorded at the same
+    // moment, and a record being written has a temporary name: the agent's launcher is the one
+    // `<pid>.json` whose leader works in the goal's worktree.
+    let worktree = repo.join(".omk/worktrees").join(&goal);
     let records: Vec<u32> = fs::read_dir(goal_dir(&goal).join("processes"))?
-        .map(|entry| {
-            let name = entry?.file_name().to_string_lossy().into_owned();
-            Ok(name.trim_end_matches(".json").parse()?)
+        .filter_map(|entry| {
+            let name = entry.ok()?.file_name().to_string_lossy().into_owned();
+            name.strip_suffix(".json")?.parse().ok()
         })
-        .collect::<anyhow::Result<_>>()?;
+        .filter(|pid| {
+            fs::read_link(format!("/proc/{pid}/cwd")).is_ok_and(|cwd| cwd.starts_with(&worktree))
+        })
+        .collect();
     let [launcher] = records[..] else { anyhow::bail!("expected one record, found {records:?}") };
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(i32::try_from(launcher)?),
@@ -453,7 +460,6 @@ fn resume_kills_the_group_a_killed_launcher_left_by_its_record() -> anyhow::Resu
     assert!(processes_in(&worktrees).is_empty(), "{:?}", processes_in(&worktrees));
     // The survivor would have written by now.
     thread::sleep(Duration::from_secs(7).saturating_sub(started.elapsed()));
-    let worktree = worktrees.join(&goal);
     assert_eq!(fs::read_to_string(worktree.join("notes.txt"))?, "edit\n");
     Ok(())
 }

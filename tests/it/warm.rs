@@ -40,6 +40,12 @@ impl Fixture {
             "[package]\nname = \"dep\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
         )?;
         fs::write(dep.join("src/lib.rs"), "pub fn one() -> u32 {\n    1\n}\n")?;
+        // A user's path dependency was written long before a goal starts; a file written in the
+        // same second as the goal's worktree would be newer than the seed, and rebuilt.
+        let long_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        for file in ["Cargo.toml", "src/lib.rs"] {
+            fs::File::options().write(true).open(dep.join(file))?.set_modified(long_ago)?;
+        }
         let manifest = format!(
             "[package]\nname = \"two\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
              [dependencies]\n{}dep = {{ path = {:?} }}\n\n[workspace]\n",
