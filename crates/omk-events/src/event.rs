@@ -77,6 +77,8 @@ pub enum Event {
     AgentStarted(AgentStarted),
     /// The agent stopped, successfully or not.
     AgentFinished(AgentFinished),
+    /// The agent ran gates on its own work through `omk mcp`: its own check, never a proof gate.
+    AgentCheckRan(crate::gate::AgentCheckRan),
     /// omk read the worktree's changes from git.
     ChangesCaptured(ChangesCaptured),
     /// A verification gate finished.
@@ -265,6 +267,7 @@ kinds! {
     "fail_to_pass_started" => FailToPassStarted,
     "fail_to_pass_checked" => FailToPassChecked,
     "checkout_fingerprinted" => CheckoutFingerprinted,
+    "agent_check_ran" => AgentCheckRan,
 }
 
 /// Deserializes an event, keeping one of a kind this build does not know as

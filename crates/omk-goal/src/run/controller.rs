@@ -423,7 +423,17 @@ impl<'e> Controller<'e> {
             caches: Layout::new(&repo.root).toolchain_cache_dir(),
             records: paths.processes(),
             worktree: &paths.worktree,
-            agent_state: agent.as_ref().map(crate::sandbox::agent_state).unwrap_or_default(),
+            agent_state: agent
+                .as_ref()
+                .map(|agent| {
+                    let mut state = crate::sandbox::agent_state(agent);
+                    // `omk mcp` runs in the agent's sandbox and keeps its checks there.
+                    if config.agent.mcp && env.sandbox_launcher.is_some() {
+                        state.push(paths.agent_checks());
+                    }
+                    state
+                })
+                .unwrap_or_default(),
         })?;
         Ok(Self {
             rec: Recorder { log, state, clock: env.clock, observer: env.observer },
