@@ -219,3 +219,97 @@ fn a_passing_agent_check_never_counts_as_a_gate() -> anyhow::Result<()> {
     assert_eq!(events.matches("\"kind\":\"agent_check_ran\"").count(), 1);
     Ok(())
 }
+
+/// The scripted model checks with omk's gates first (kimi registers `omk mcp` from omk's
+/// `--mcp-config`), then fixes the operator.
+const CHECK_THEN_FIX: &str = r#"id: s1
+usage: {"input_other": 100, "output": 10}
+text: Checking with the goal's gates first.
+tool_call: {"id": "tc-1", "name": "gates_run", "arguments": "{}"}
+---
+id: s2
+usage: {"input_other": 50, "output": 20}
+text: TestAdd fails; fixing the operator.
+tool_call: {"id": "tc-2", "name": "StrReplaceFile", "arguments": "{\"path\": \"lib.sh\", \"edit\": {\"old\": \"$1 - $2\", \"new\": \"$1 + $2\"}}"}
+---
+id: s3
+usage: {"input_other": 10, "output": 8}
+text: Fixed add().
+"#;
+
+#[test]
+fn real_kimi_calls_gates_run_and_sees_the_failing_test() -> anyhow::Result<()> {
+    let Some(kimi) = crate::real_client::KIMI.find()? else { return Ok(()) };
+    let env = TestEnv::new()?;
+    let repo = env
+        .repo("repo", &[("lib.sh", LIB_SH), ("test.sh", NAMED_TEST_SH), ("omk.toml", OMK_TOML)])?;
+    let scenario = env.write("scenario.txt", CHECK_THEN_FIX)?;
+    // Kimi's default config file, in the test's HOME: the offline scripted provider.
+    let share = env.root().join("home/.kimi");
+    fs::create_dir_all(&share)?;
+    fs::write(
+        share.join("config.toml"),
+        format!(
+            "default_model = \"scripted\"\ntelemetry = false\n\n[models.scripted]\nprovider = \"scripted\"\n\
+             model = \"scripted_echo\"\nmax_context_size = 100000\n\n[providers.scripted]\n\
+             type = \"_scripted_echo\"\nbase_url = \"\"\napi_key = \"\"\n\n[providers.scripted.env]\n\
+             KIMI_SCRIPTED_ECHO_SCRIPTS = {:?}\n",
+            scenario.display().to_string()
+        ),
+    )?;
+    let bin = kimi.parent().expect("the kimi executable is in a directory");
+    let output = env.omk_with(
+        &repo,
+        &["run", "fix add", "--agent", "kimi", "--json"],
+        &[("PATH", &TestEnv::path_with(bin))],
+    )?;
+    let document: Value =
+        serde_json::from_str(&output.stdout).map_err(|err| anyhow::anyhow!("{err}: {output}"))?;
+    let proof = &document["proof"];
+    let goal = proof["goal_id"].as_str().unwrap_or_default();
+    let stdout = fs::read_to_string(
+        repo.join(".omk/goals")
+            .join(goal)
+            .join(proof["agent"]["stdout"]["path"].as_str().unwrap_or_default()),
+    )?;
+    let result = stdout
+        .lines()
+        .find(|line| line.contains("\"ToolResult\"") && line.contains("\"tc-1\""))
+        .unwrap_or_default();
+    assert!(result.contains("failing tests: TestAdd"), "kimi's ToolResult of gates_run: {result}");
+    assert!(result.contains("\"is_error\":false"), "{result}");
+    // The agent's own check saw the failing test, before its fix.
+    let checks = &proof["agent"]["checks"];
+    assert_eq!(checks.as_array().map(Vec::len), Some(1), "{proof:#}");
+    assert_eq!(checks[0]["passed"], false);
+    assert_eq!(checks[0]["failing_tests"], json!(["TestAdd"]));
+    assert_eq!(checks[0]["gates"][0]["failure"], "exit 1");
+    // omk's policy allowed the call, and kimi got the result: the failing test by name.
+    let decisions: Vec<String> = proof["approvals"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|it| format!("{} {}", it["decision"], it["tool"]))
+        .collect();
+    assert_eq!(decisions, [r#""allow" "gates_run""#, r#""allow" "StrReplaceFile""#]);
+    let stdout = fs::read_to_string(
+        repo.join(".omk/goals")
+            .join(goal)
+            .join(proof["agent"]["stdout"]["path"].as_str().unwrap_or_default()),
+    )?;
+    let result = stdout
+        .lines()
+        .find(|line| line.contains("\"ToolResult\"") && line.contains("\"tc-1\""))
+        .unwrap_or_default();
+    assert!(result.contains("failing tests: TestAdd"), "kimi's ToolResult of gates_run: {result}");
+    assert!(result.contains("\"is_error\":false"), "{result}");
+    // omk's own gates judge the fixed change; the agent's check is not one of them.
+    assert_eq!(proof["readiness"], "awaiting_acceptance", "{proof:#}");
+    assert_eq!(
+        proof["gates"].as_array().map(Vec::len),
+        Some(2),
+        "baseline and proposed: {proof:#}"
+    );
+    assert_eq!(output.code, Some(0), "{output}");
+    Ok(())
+}

@@ -144,8 +144,12 @@ impl Controller<'_> {
         let mcp = self.mcp_server();
         let mut sandbox = self.sandbox.for_agent(&worktree.path, agent);
         if mcp.is_some() {
-            // The server runs in the agent's sandbox and keeps its checks there.
-            sandbox.policy.writable.push(self.paths.agent_checks());
+            // The server runs in the agent's sandbox and keeps its checks there; Landlock grants
+            // only directories that exist, and the goal directory is not the agent's to write.
+            let checks = self.paths.agent_checks();
+            std::fs::create_dir_all(&checks)
+                .map_err(|source| Error::Write { path: checks.clone(), source })?;
+            sandbox.policy.writable.push(checks);
         }
         let hold = Hold {
             agent,
