@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use serde_json::json;
 
+use crate::agent::AgentSpec;
+
 /// The name the server is registered under; Claude Code prefixes its tools with it
 /// (`mcp__omk__gates_run`).
 pub const MCP_SERVER_NAME: &str = "omk";
@@ -22,6 +24,14 @@ pub struct McpServer {
     pub args: Vec<String>,
     /// Variables it needs, which an agent may not pass on by itself (`PATH`).
     pub env: Vec<(String, String)>,
+}
+
+impl AgentSpec {
+    /// Returns whether the agent takes MCP configuration, so `omk run` can register
+    /// [`McpServer`] with it: the Kimi CLI, Claude Code and Codex.
+    pub fn takes_mcp(&self) -> bool {
+        matches!(self, Self::Kimi | Self::KimiPrint | Self::Claude | Self::Codex)
+    }
 }
 
 impl McpServer {

@@ -229,6 +229,7 @@ kinds! {
     "worktree_created" => WorktreeCreated,
     "agent_started" => AgentStarted,
     "agent_finished" => AgentFinished,
+    "agent_check_ran" => AgentCheckRan,
     "changes_captured" => ChangesCaptured,
     "gate_finished" => GateFinished,
     "goal_failed" => GoalFailed,
@@ -267,7 +268,6 @@ kinds! {
     "fail_to_pass_started" => FailToPassStarted,
     "fail_to_pass_checked" => FailToPassChecked,
     "checkout_fingerprinted" => CheckoutFingerprinted,
-    "agent_check_ran" => AgentCheckRan,
 }
 
 /// Deserializes an event, keeping one of a kind this build does not know as

@@ -187,13 +187,15 @@ fn read_records(dir: &Path, state: &GoalState) -> Vec<AgentCheckRan> {
         });
         match parsed {
             Ok(record) if record.check == number => records.push(record),
-            Ok(record) => tracing::warn!(
-                path = %path.display(),
-                "skipped an agent check record: it says check {} in file {number}",
-                record.check
-            ),
+            Ok(record) => {
+                tracing::warn!(
+                    path = %path.display(),
+                    "skipped an agent check record: it says check {} in file {number}",
+                    record.check
+                );
+            }
             Err(err) => {
-                tracing::warn!(path = %path.display(), "skipped an agent check record: {err}")
+                tracing::warn!(path = %path.display(), "skipped an agent check record: {err}");
             }
         }
     }
@@ -242,10 +244,10 @@ const MCP_ENV: &[&str] = &["PATH", "HOME", "XDG_CONFIG_HOME"];
 
 impl Controller<'_> {
     /// Returns omk's MCP server for the goal's agent: the launcher (the `omk` binary) with
-    /// `-C ROOT mcp --goal ID`; `None` when `[agent] mcp = false` or nothing starts through
-    /// the launcher (library tests).
+    /// `-C ROOT mcp --goal ID`; `None` when `[agent] mcp = false`, the agent takes no MCP
+    /// configuration, or nothing starts through the launcher (library tests).
     pub(crate) fn mcp_server(&self) -> Option<McpServer> {
-        if !self.config.agent.mcp {
+        if !self.config.agent.mcp || !self.agent.as_ref()?.spec().takes_mcp() {
             return None;
         }
         let program = self.sandbox.launcher()?.to_owned();

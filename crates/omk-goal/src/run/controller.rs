@@ -428,7 +428,10 @@ impl<'e> Controller<'e> {
                 .map(|agent| {
                     let mut state = crate::sandbox::agent_state(agent);
                     // `omk mcp` runs in the agent's sandbox and keeps its checks there.
-                    if config.agent.mcp && env.sandbox_launcher.is_some() {
+                    if config.agent.mcp
+                        && agent.spec().takes_mcp()
+                        && env.sandbox_launcher.is_some()
+                    {
                         state.push(paths.agent_checks());
                     }
                     state
