@@ -195,13 +195,22 @@ fn a_passing_agent_check_never_counts_as_a_gate() -> anyhow::Result<()> {
     assert_eq!(passed["structuredContent"]["passed"], true, "{passed}");
     client.finish()?;
     fs::write(worktree.join("lib.sh"), LIB_SH)?;
+    // It also forges a record of its own, copies one under another number, and leaves junk.
+    let checks_dir = repo.join(".omk/goals").join(&goal).join("agent-checks");
+    let real = fs::read_to_string(checks_dir.join("1.json"))?;
+    fs::write(checks_dir.join("2.json"), real.replacen("\"check\":1", "\"check\":2", 1))?;
+    fs::write(checks_dir.join("3.json"), &real)?;
+    fs::write(checks_dir.join("4.json"), "{\"passed\": true}")?;
 
-    // The next run of the goal's agent folds the record into the log.
+    // The next run of the goal's agent folds the records into the log.
     let output = env.omk(&repo, &["resume", &goal, "--prompt", "look again", "--json"])?;
     let proof = proof(&repo, &goal)?;
     let checks = &proof["agent"]["checks"];
-    assert_eq!(checks.as_array().map(Vec::len), Some(1), "{output}");
+    let numbers: Vec<&Value> =
+        checks.as_array().into_iter().flatten().map(|it| &it["check"]).collect();
+    assert_eq!(numbers, [&json!(1), &json!(2)], "3 names check 1, 4 is no record: {output}");
     assert_eq!(checks[0]["passed"], true);
+    assert_eq!(checks[1]["passed"], true);
     assert_eq!(checks[0]["gates"][0]["name"], "unit");
     assert_ne!(proof["status"], "ready", "{proof:#}");
     assert_eq!(proof["readiness"], "gates_failing", "{proof:#}");
@@ -211,12 +220,12 @@ fn a_passing_agent_check_never_counts_as_a_gate() -> anyhow::Result<()> {
         gap_kinds(&proof)
     );
     let events = fs::read_to_string(repo.join(".omk/goals").join(&goal).join("events.jsonl"))?;
-    assert_eq!(events.matches("\"kind\":\"agent_check_ran\"").count(), 1);
+    assert_eq!(events.matches("\"kind\":\"agent_check_ran\"").count(), 2);
 
     // A second resume does not fold it twice.
     env.omk(&repo, &["resume", &goal, "--prompt", "once more", "--json"])?;
     let events = fs::read_to_string(repo.join(".omk/goals").join(&goal).join("events.jsonl"))?;
-    assert_eq!(events.matches("\"kind\":\"agent_check_ran\"").count(), 1);
+    assert_eq!(events.matches("\"kind\":\"agent_check_ran\"").count(), 2);
     Ok(())
 }
 
@@ -311,5 +320,90 @@ fn real_kimi_calls_gates_run_and_sees_the_failing_test() -> anyhow::Result<()> {
         "baseline and proposed: {proof:#}"
     );
     assert_eq!(output.code, Some(0), "{output}");
+    Ok(())
+}
+
+/// A scenario whose shell call keeps the agent program's own command line (its parent's, for
+/// the shell) in the worktree.
+const KEEP_ARGV: &str = r#"tool_call: {"id": "tc-1", "name": "Shell", "arguments": "{\"command\": \"tr '\\\\0' '\\\\n' < /proc/$PPID/cmdline > argv.txt\"}"}
+---
+text: Kept my command line.
+"#;
+
+/// Returns the command line the fake `agent` was started with by `omk run`, with `omk_toml`.
+fn agent_argv(agent: &str, omk_toml: &str) -> anyhow::Result<(Vec<String>, TestEnv)> {
+    let env = TestEnv::new()?;
+    let omk_toml = format!("{OMK_TOML}\n{omk_toml}");
+    let repo = env
+        .repo("repo", &[("lib.sh", LIB_SH), ("test.sh", NAMED_TEST_SH), ("omk.toml", &omk_toml)])?;
+    let scenario = env.write("scenario.txt", KEEP_ARGV)?;
+    let bin = env.fake_agents()?;
+    let output = env.omk_with(
+        &repo,
+        &["run", "fix add", "--agent", agent, "--json"],
+        &[
+            ("PATH", &TestEnv::path_with(&bin)),
+            ("KIMI_SCRIPTED_ECHO_SCRIPTS", &scenario.display().to_string()),
+            ("KIMI_SHARE_DIR", &env.root().join("home/.kimi").display().to_string()),
+        ],
+    )?;
+    let document: Value =
+        serde_json::from_str(&output.stdout).map_err(|err| anyhow::anyhow!("{err}: {output}"))?;
+    let goal = document["proof"]["goal_id"].as_str().unwrap_or_default();
+    let argv = fs::read_to_string(repo.join(".omk/worktrees").join(goal).join("argv.txt"))
+        .map_err(|err| anyhow::anyhow!("{err}: {output}"))?;
+    Ok((argv.lines().map(str::to_owned).collect(), env))
+}
+
+#[test]
+fn omk_run_registers_the_server_with_each_agent_unless_agent_mcp_is_false() -> anyhow::Result<()> {
+    let after = |argv: &[String], flag: &str| {
+        argv.iter().position(|it| it == flag).and_then(|idx| argv.get(idx + 1)).cloned()
+    };
+    for agent in ["kimi", "kimi-print", "claude"] {
+        let (argv, env) = agent_argv(agent, "")?;
+        let config = after(&argv, "--mcp-config").unwrap_or_default();
+        let config: Value = serde_json::from_str(&config)
+            .map_err(|err| anyhow::anyhow!("{agent}: {err}: {argv:?}"))?;
+        let server = &config["mcpServers"]["omk"];
+        assert_eq!(
+            server["command"].as_str().map(|it| it.ends_with("omk-dup")),
+            Some(true),
+            "{agent}: {config}"
+        );
+        let args = server["args"].as_array().cloned().unwrap_or_default();
+        assert_eq!(args.len(), 5, "{agent}: {config}");
+        assert_eq!((&args[0], &args[2], &args[3]), (&json!("-C"), &json!("mcp"), &json!("--goal")));
+        assert_eq!(server["env"]["HOME"], env.root().join("home").display().to_string());
+        if agent == "claude" {
+            let allowed: Vec<&String> =
+                argv.iter().filter(|it| it.contains("mcp__omk__")).collect();
+            assert_eq!(
+                allowed,
+                ["mcp__omk__gates_list,mcp__omk__gates_run,mcp__omk__goal_status"],
+                "{argv:?}"
+            );
+        }
+        let (off, _) = agent_argv(agent, "[agent]\nmcp = false\n")?;
+        assert!(
+            !off.iter().any(|it| it == "--mcp-config" || it.contains("mcp__omk__")),
+            "{agent} with mcp = false: {off:?}"
+        );
+    }
+    let (codex, _) = agent_argv("codex", "")?;
+    let (codex_off, _) = agent_argv("codex", "[agent]\nmcp = false\n")?;
+    assert!(!codex_off.iter().any(|it| it.starts_with("mcp_servers.")), "{codex_off:?}");
+    assert!(
+        codex
+            .iter()
+            .any(|it| it.starts_with("mcp_servers.omk.command=\"") && it.ends_with("omk-dup\"")),
+        "{codex:?}"
+    );
+    assert!(codex.iter().any(|it| it.starts_with("mcp_servers.omk.args=[\"-C\"")), "{codex:?}");
+    assert_eq!(
+        codex.last().map(String::as_str),
+        Some("fix add"),
+        "the prompt stays last: {codex:?}"
+    );
     Ok(())
 }
