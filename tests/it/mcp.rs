@@ -222,6 +222,13 @@ fn a_passing_agent_check_never_counts_as_a_gate() -> anyhow::Result<()> {
     let events = fs::read_to_string(repo.join(".omk/goals").join(&goal).join("events.jsonl"))?;
     assert_eq!(events.matches("\"kind\":\"agent_check_ran\"").count(), 2);
 
+    let shown = env.omk(&repo, &["proof", "show", &goal])?;
+    assert!(
+        shown
+            .stdout
+            .contains("2 own checks through omk mcp, the last passed; not gates of this proof"),
+        "{shown}"
+    );
     // A second resume does not fold it twice.
     env.omk(&repo, &["resume", &goal, "--prompt", "once more", "--json"])?;
     let events = fs::read_to_string(repo.join(".omk/goals").join(&goal).join("events.jsonl"))?;
