@@ -132,6 +132,14 @@ impl TestEnv {
         Ok(command.spawn()?)
     }
 
+    /// Starts the built `omk` with `args` in `cwd`, its stdin and stdout piped (a protocol
+    /// client's end) and its stderr kept for the test's message.
+    pub(crate) fn spawn_omk_stdio(&self, cwd: &Path, args: &[&str]) -> anyhow::Result<Child> {
+        let mut command = self.command(env!("CARGO_BIN_EXE_omk-dup"), cwd);
+        command.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        Ok(command.spawn()?)
+    }
+
     /// Runs git with `args` in `cwd` and returns its stdout; fails when git fails.
     pub(crate) fn git(&self, cwd: &Path, args: &[&str]) -> anyhow::Result<String> {
         let output = self.command("git", cwd).args(args).output()?;

@@ -12,6 +12,7 @@ mod fail_to_pass;
 mod gates;
 mod html_report;
 mod junit;
+mod mcp;
 mod model_server;
 mod proof_verify;
 mod real_agents;

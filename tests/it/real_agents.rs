@@ -450,3 +450,26 @@ fn omk_agents_reports_the_real_versions_against_the_tested_ones() -> anyhow::Res
     );
     Ok(())
 }
+
+/// `omk run` registers `omk mcp` with Claude Code, which starts the server and lists its tools,
+/// as its `init` event says (it offers MCP tools to the model through its ToolSearch).
+#[test]
+fn real_claude_starts_omk_mcp_and_lists_its_tools() -> anyhow::Result<()> {
+    let Some(setup) = Setup::new(Client::Claude, fix_and_push(false), OMK_TOML)? else {
+        return Ok(());
+    };
+    let (_, proof) = setup.run()?;
+    let lines = setup.stdout_lines(&proof)?;
+    let init = lines.iter().find(|it| it["subtype"] == "init").cloned().unwrap_or_default();
+    assert_eq!(
+        init["mcp_servers"],
+        serde_json::json!([{"name": "omk", "source": "dynamic", "status": "connected"}]),
+        "{init}"
+    );
+    let tools: Vec<&str> =
+        init["tools"].as_array().into_iter().flatten().filter_map(|it| it.as_str()).collect();
+    for tool in ["mcp__omk__gates_list", "mcp__omk__gates_run", "mcp__omk__goal_status"] {
+        assert!(tools.contains(&tool), "{tool} is not among Claude's tools: {tools:?}");
+    }
+    Ok(())
+}

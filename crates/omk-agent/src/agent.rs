@@ -18,6 +18,7 @@ use crate::{
     control::{Hold, stopped_error},
     error::Error,
     kimi,
+    mcp::McpServer,
     process::{self, Launch, Limits, Protocol, StdinMode},
     report::Report,
     scenario, scripted, streams,
@@ -303,6 +304,7 @@ impl Agent {
             AgentSpec::Kimi => {
                 launch.argv =
                     args(&[program, "--wire", "--work-dir", &worktree, "--session", session_id]);
+                launch.argv.extend(ctx.mcp.map(McpServer::kimi_args).unwrap_or_default());
                 launch.stdin = StdinMode::Protocol;
                 let mut wire = kimi::Wire::new(ctx.prompt, &self.config.approvals, ctx.worktree);
                 let exit = run_process(launch, limits, &mut wire, hold, stdout_rel)?;
@@ -322,6 +324,7 @@ impl Agent {
                     "-p",
                     ctx.prompt,
                 ]);
+                launch.argv.extend(ctx.mcp.map(McpServer::kimi_args).unwrap_or_default());
                 let mut print = kimi::Print::default();
                 let exit = run_process(launch, limits, &mut print, hold, stdout_rel)?;
                 let record = self
@@ -348,6 +351,7 @@ impl Agent {
                     "Bash(git push:*),Bash(curl:*),Bash(wget:*),WebFetch,WebSearch",
                     &session,
                 ]);
+                launch.argv.extend(ctx.mcp.map(McpServer::claude_args).unwrap_or_default());
                 launch.stdin = StdinMode::Text(ctx.prompt.to_owned());
                 let mut claude = streams::Claude::default();
                 let exit = run_process(launch, limits, &mut claude, hold, stdout_rel)?;
@@ -365,8 +369,10 @@ impl Agent {
                     "--sandbox",
                     sandbox,
                     "--skip-git-repo-check",
-                    ctx.prompt,
                 ]);
+                // Options go before the prompt, which is the last argument.
+                launch.argv.extend(ctx.mcp.map(McpServer::codex_args).unwrap_or_default());
+                launch.argv.push(ctx.prompt.to_owned());
                 let mut codex = streams::Codex::default();
                 let exit = run_process(launch, limits, &mut codex, hold, stdout_rel)?;
                 codex.finish(exit.exit_code);

@@ -33,6 +33,9 @@ pub struct AgentConfig {
     /// The wait before the first retry, doubled for each further one (`[agent]
     /// retry_backoff_ms`, default 1000).
     pub retry_backoff: Duration,
+    /// Whether `omk run` registers omk's MCP server (`omk mcp`: the goal's gates as tools)
+    /// with agents that take MCP configuration (`[agent] mcp`, default true).
+    pub mcp: bool,
 }
 
 /// Prices in US dollars per million tokens.
@@ -61,6 +64,7 @@ impl Default for AgentConfig {
             price_files: BTreeMap::new(),
             retries: 2,
             retry_backoff: Duration::from_millis(1000),
+            mcp: true,
         }
     }
 }
@@ -104,6 +108,9 @@ pub fn parse_config(text: &str) -> Result<AgentConfig, Error> {
         }
         if let Some(ms) = agent.retry_backoff_ms {
             config.retry_backoff = Duration::from_millis(ms);
+        }
+        if let Some(mcp) = agent.mcp {
+            config.mcp = mcp;
         }
     }
     let mut rules = Vec::new();
@@ -158,6 +165,7 @@ struct RawAgent {
     programs: BTreeMap<String, PathBuf>,
     retries: Option<u32>,
     retry_backoff_ms: Option<u64>,
+    mcp: Option<bool>,
 }
 
 #[derive(Deserialize)]

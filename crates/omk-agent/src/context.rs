@@ -5,7 +5,7 @@ use std::{fmt, path::Path};
 
 use omk_sandbox::Sandbox;
 
-use crate::control::RunControl;
+use crate::{control::RunControl, mcp::McpServer};
 
 /// What a run needs: where to work, what to do, where to keep the transcript.
 #[derive(Clone)]
@@ -27,6 +27,9 @@ pub struct RunContext<'a> {
     /// How the agent's processes (and the scripted agent's Shell tool) start: confined to the
     /// goal's writable roots, and ended with omk.
     pub sandbox: &'a Sandbox,
+    /// omk's MCP server (`omk mcp`), registered with the agents that take MCP configuration
+    /// (Kimi, Claude Code, Codex); `None` registers nothing.
+    pub mcp: Option<&'a McpServer>,
 }
 
 impl fmt::Debug for RunContext<'_> {
@@ -39,6 +42,7 @@ impl fmt::Debug for RunContext<'_> {
             .field("transcript_path", &self.transcript_path)
             .field("control", &self.control.map(|_| "RunControl"))
             .field("sandbox", &self.sandbox)
+            .field("mcp", &self.mcp)
             .finish()
     }
 }

@@ -24,6 +24,9 @@
 //!   omk's own machinery (an artifact that cannot be written, a program that cannot start).
 //! - This crate does not read the environment: [`AgentEnvironment`] is a parameter.
 //!
+//! [`McpServer`] is omk's own MCP server (`omk mcp`), which `RunContext::mcp` registers with the
+//! agents that take MCP configuration.
+//!
 //! Entry points: [`AgentSpec::parse`], [`parse_config`], [`prepare`], [`Agent::run`] (with
 //! an optional [`RunControl`]), [`detect_agents`].
 
@@ -34,6 +37,7 @@ mod control;
 mod detect;
 mod error;
 mod kimi;
+mod mcp;
 mod policy;
 mod process;
 mod report;
@@ -49,6 +53,7 @@ pub use crate::context::RunContext;
 pub use crate::control::RunControl;
 pub use crate::detect::{DetectedAgent, Detection, TESTED_VERSIONS, detect_agents};
 pub use crate::error::Error;
+pub use crate::mcp::{MCP_SERVER_NAME, MCP_TOOLS, McpServer};
 pub use crate::policy::{ApprovalPolicy, ApprovalRequest, Decision, Rule};
 pub use crate::process::Limits;
 pub use crate::scenario::{Scenario, ScenarioStep, ToolCall, parse_scenario};

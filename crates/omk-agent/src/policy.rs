@@ -194,6 +194,17 @@ fn default_rules() -> Vec<Rule> {
             ..rule(Decision::Allow)
         },
         Rule { tools: strings(&["Shell", "Bash"]), ..rule(Decision::Allow) },
+        // omk's own MCP server: the goal's gates, run in the agent's sandbox (Kimi names the
+        // tools bare, Claude Code `mcp__omk__<tool>`).
+        Rule {
+            tools: crate::mcp::MCP_TOOLS
+                .iter()
+                .flat_map(|tool| {
+                    [(*tool).to_owned(), format!("mcp__{}__{tool}", crate::mcp::MCP_SERVER_NAME)]
+                })
+                .collect(),
+            ..rule(Decision::Allow)
+        },
         rule(Decision::Ask),
     ]
 }

@@ -163,6 +163,16 @@ pub enum Command {
     /// justfile) and configured with `[[gates]]` in omk.toml; see docs/gates.md.
     #[command(subcommand)]
     Gates(GatesCommand),
+    /// Serve a goal's gates to its agent over the Model Context Protocol (stdio)
+    ///
+    /// Tools: gates_list (the gates that will judge the goal), gates_run (run them, or the ones
+    /// named, in the goal's worktree with omk's configuration, sandbox and redaction) and
+    /// goal_status. `omk run` registers this server with agents that take MCP configuration
+    /// (Kimi, Claude Code, Codex) unless `[agent] mcp = false`. The agent's runs are recorded
+    /// as its own checks (`agent_check_ran`, the proof's agent.checks) and never count as gates.
+    ///
+    /// Example: omk -C /path/to/repo mcp --goal 20260101-120000-fix-add
+    Mcp(McpArgs),
     /// Run the whole pipeline on a sample project with a scripted agent, offline
     ///
     /// Creates a small git project with a failing test, lets the built-in scripted agent fix it,
@@ -610,6 +620,18 @@ pub struct GatesRunArgs {
     /// Run every gate even when the cache has its result (fresh results are still stored)
     #[arg(long)]
     pub no_cache: bool,
+}
+
+/// Arguments of `omk mcp`.
+#[derive(Debug, Args)]
+pub struct McpArgs {
+    /// Serve the gates of GOAL (an id, a unique prefix, or latest) [default: latest]
+    #[arg(long, value_name = "GOAL")]
+    pub goal: Option<String>,
+
+    /// Run at most N gates at once [default: the number of CPUs]
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<usize>,
 }
 
 /// The subcommands of `omk worktree`.

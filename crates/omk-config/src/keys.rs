@@ -73,6 +73,7 @@ pub(crate) const SECTIONS: &[Key] = &[
             value("idle_timeout_secs", true),
             value("retries", true),
             value("retry_backoff_ms", true),
+            value("mcp", true),
             Key { name: "programs", shape: Shape::Map { names: None, entry: None }, user: true },
         ]),
         user: true,

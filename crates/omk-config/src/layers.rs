@@ -581,6 +581,7 @@ fn default_leaves() -> Vec<Leaf> {
             "retry_backoff_ms",
             int(agent.retry_backoff.as_millis().try_into().unwrap_or(u64::MAX)),
         ),
+        ("agent", "mcp", toml::Value::Boolean(agent.mcp)),
     ];
     values
         .into_iter()

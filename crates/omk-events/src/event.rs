@@ -77,6 +77,8 @@ pub enum Event {
     AgentStarted(AgentStarted),
     /// The agent stopped, successfully or not.
     AgentFinished(AgentFinished),
+    /// The agent ran gates on its own work through `omk mcp`: its own check, never a proof gate.
+    AgentCheckRan(crate::gate::AgentCheckRan),
     /// omk read the worktree's changes from git.
     ChangesCaptured(ChangesCaptured),
     /// A verification gate finished.
@@ -227,6 +229,7 @@ kinds! {
     "worktree_created" => WorktreeCreated,
     "agent_started" => AgentStarted,
     "agent_finished" => AgentFinished,
+    "agent_check_ran" => AgentCheckRan,
     "changes_captured" => ChangesCaptured,
     "gate_finished" => GateFinished,
     "goal_failed" => GoalFailed,

@@ -215,3 +215,29 @@ impl fmt::Display for GateKind {
         })
     }
 }
+
+/// The payload of [`Event::AgentCheckRan`]: gates the agent ran on its own work, through
+/// `omk mcp`'s `gates_run` tool, while it worked.
+///
+/// The server runs inside the agent's sandbox and writes its record where the agent can write,
+/// so this is the agent's own account: a proof shows it as `agent.checks` and never counts it as
+/// a gate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct AgentCheckRan {
+    /// The check's number in the goal, from 1 (`agent-checks/<n>.json` beside the log).
+    pub check: u32,
+    /// Each gate's result, in the order they were asked for; their `phase` is `proposed` and
+    /// their logs are under `agent-checks/<n>/`.
+    pub gates: Vec<GateFinished>,
+    /// The failed tests the gates' output names, at most 50 per gate, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failing_tests: Vec<String>,
+}
+
+impl AgentCheckRan {
+    /// Returns whether every required gate of the check passed.
+    pub fn passed(&self) -> bool {
+        self.gates.iter().all(|gate| !gate.required || gate.failure().is_none())
+    }
+}

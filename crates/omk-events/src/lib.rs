@@ -60,7 +60,9 @@ pub use crate::evidence::{
     ReviewStarted, ReviewStatus,
 };
 pub use crate::format::{FORMAT_VERSION, TornTail};
-pub use crate::gate::{COUNTED_RUNNERS, GateFinished, GateKind, GatePhase, JunitRead, TestCounts};
+pub use crate::gate::{
+    AgentCheckRan, COUNTED_RUNNERS, GateFinished, GateKind, GatePhase, JunitRead, TestCounts,
+};
 pub use crate::hash::EventHash;
 pub use crate::ids::{GoalId, InvalidGoalId, Seq, short_id};
 pub use crate::log::{EventLog, Opened};

@@ -327,6 +327,7 @@ impl Event {
             | Self::WorktreeCreated(_)
             | Self::AgentStarted(_)
             | Self::AgentFinished(_)
+            | Self::AgentCheckRan(_)
             | Self::ChangesCaptured(_)
             | Self::GateFinished(_)
             | Self::GoalFailed(_)

@@ -133,6 +133,12 @@ pub enum Error {
         /// The commit HEAD points at.
         commit: String,
     },
+    /// `omk mcp` was asked to run gates for a goal whose worktree does not exist yet.
+    #[error("goal {goal} has no worktree yet; its gates run once its agent has started")]
+    NoWorktreeYet {
+        /// The goal.
+        goal: String,
+    },
     /// The log does not start with `goal_created`.
     #[error("{path} is not a goal's event log: its first event is not goal_created")]
     NotAGoalLog {
@@ -261,6 +267,7 @@ impl Error {
             | Self::DuplicateGate { .. }
             | Self::UnknownGate { .. }
             | Self::NoGateToRun
+            | Self::NoWorktreeYet { .. }
             | Self::NoGoals { .. }
             | Self::NoSuchGoal { .. }
             | Self::GoalId(_)

@@ -204,6 +204,13 @@ impl GoalPaths {
         self.goal_dir.join("processes")
     }
 
+    /// Returns `agent-checks/`, where `omk mcp` keeps the agent's own checks: `<n>.json`, the
+    /// record the controller folds into the log as `agent_check_ran`, and `<n>/`, the gate logs.
+    /// The agent's sandbox may write it, as the server runs inside it.
+    pub fn agent_checks(&self) -> PathBuf {
+        self.goal_dir.join(artifacts::AGENT_CHECKS)
+    }
+
     /// Returns `leases/`, the leases of a team goal's running slices.
     pub fn leases_dir(&self) -> PathBuf {
         self.goal_dir.join("leases")
@@ -249,6 +256,9 @@ pub(crate) mod artifacts {
 
     /// Returns the directory of the gate logs of an `omk gates run`, in its run directory.
     pub(crate) const CHECKOUT_GATE_LOGS: &str = "artifacts/gates";
+
+    /// The directory of the agent's own checks, relative to the goal directory.
+    pub(crate) const AGENT_CHECKS: &str = "agent-checks";
 
     /// Returns the directory of the logs of the fail-to-pass check of the proposed tree
     /// `tree_id`: its required test gates on the base tree with the change's test files.

@@ -26,7 +26,8 @@
 //!
 //! Entry points: [`run_goal`], [`resume_goal`], [`accept_goal`], [`reject_goal`],
 //! [`stop_goal`], [`add_budget`], [`goal_status`], [`list_goals`], [`load_proof`],
-//! [`create_demo_project`], [`checkout_gates`]; for checking proofs, [`rebuild_proof`],
+//! [`create_demo_project`], [`checkout_gates`]; for `omk mcp`, [`goal_gates`] and
+//! [`run_agent_check`]; for checking proofs, [`rebuild_proof`],
 //! [`verify_goal`] (with a rerun of the gates in a scratch worktree) and [`proof_since`];
 //! [`find_repo_root`] and [`resolve_commit`] for the commands that only need the repository;
 //! [`append_anchor`] and [`anchor_ref`], where a goal's log is anchored outside `.omk/`;
@@ -34,6 +35,7 @@
 //! Signed in-toto bundles and their keys are omk-attest's.
 
 mod accept;
+mod agent_check;
 mod anchor;
 mod builds;
 mod check;
@@ -62,6 +64,9 @@ pub use omk_gates::{
 pub use omk_worktree::{GcEntry, GcVerdict, KeepReason, WorktreeInfo};
 
 pub use crate::accept::{DecideRequest, accept_goal, reject_goal};
+pub use crate::agent_check::{
+    AgentCheck, AgentCheckRequest, GoalGates, goal_gates, run_agent_check,
+};
 pub use crate::anchor::{ANCHOR_REF_PREFIX, Anchor, anchor_ref, append_anchor};
 pub use crate::check::anchors::check_bundle_log;
 pub use crate::check::history::{Since, proof_since};

@@ -169,6 +169,11 @@ impl RunSandbox {
         Ok(Self { shared, gate_network: site.config.network, applied: Some(applied), builds })
     }
 
+    /// Returns the launcher the run's processes start through (the `omk` binary), if any.
+    pub(crate) fn launcher(&self) -> Option<&Path> {
+        self.shared.launcher.as_deref()
+    }
+
     /// Returns the sandbox of an agent working in `worktree`: it may also write the state its
     /// adapter declares, and use the network.
     pub(crate) fn for_agent(&self, worktree: &Path, agent: &Agent) -> Sandbox {

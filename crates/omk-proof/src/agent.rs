@@ -1,9 +1,30 @@
 //! The fold of an agent's finished runs into the proof's agent evidence, for the goal's own
 //! agent and for each slice of a team goal alike.
 
-use omk_events::{AgentFinished, Cost, CostSource, TokenUsage};
+use chrono::{DateTime, Utc};
+use omk_events::{AgentCheckRan, AgentFinished, Cost, CostSource, TokenUsage};
 
-use crate::model::AgentEvidence;
+use crate::model::{AgentCheck, AgentCheckGate, AgentEvidence};
+
+/// Returns the proof's account of an agent's own check, recorded `at`.
+pub(crate) fn agent_check(check: &AgentCheckRan, at: DateTime<Utc>) -> AgentCheck {
+    AgentCheck {
+        check: check.check,
+        at,
+        passed: check.passed(),
+        gates: check
+            .gates
+            .iter()
+            .map(|gate| AgentCheckGate {
+                name: gate.name.clone(),
+                failure: gate.failure(),
+                tests: gate.tests,
+                output: gate.output.clone(),
+            })
+            .collect(),
+        failing_tests: check.failing_tests.clone(),
+    }
+}
 
 /// Adds a finished agent run to `agent`: the latest run's details, totals over all runs.
 pub(crate) fn add_agent_run(agent: &mut Option<AgentEvidence>, finished: &AgentFinished) {
@@ -29,6 +50,7 @@ pub(crate) fn add_agent_run(agent: &mut Option<AgentEvidence>, finished: &AgentF
         stdout: None,
         stderr: None,
         duration_ms: 0,
+        checks: Vec::new(),
     });
     agent.agent.clone_from(&finished.agent);
     agent.version.clone_from(&finished.agent_version);

@@ -73,13 +73,14 @@ pub use crate::html::{
 };
 pub use crate::merge::{MergeRefused, RefusalReason, validate_for_merge};
 pub use crate::model::{
-    AgentEvidence, AttemptEvidence, AttemptOutcome, BatchResult, BudgetEvidence, BudgetUsed,
-    CommitEvidence, DecisionRecord, FailToPassCheck, FailToPassCheckGate, FailToPassEvidence,
-    FailToPassFlip, FailToPassRule, FailToPassSource, GateSurfaceEvidence, GitEvidence,
-    HumanDecision, IntegrationDecision, IntegrationEvidence, IntegrationGate, OracleEvidence,
-    OracleGate, OracleGateStatus, PROOF_VERSION, Proof, ProofGate, ProposalEvidence,
-    QueueBatchEvidence, Recovery, ReviewSection, ReviewSectionStatus, SliceEvidence, SliceMerge,
-    SliceStatus, TaskGraphSummary, TaskSummary, TeamEvidence, TestEvidence, TestRule,
+    AgentCheck, AgentCheckGate, AgentEvidence, AttemptEvidence, AttemptOutcome, BatchResult,
+    BudgetEvidence, BudgetUsed, CommitEvidence, DecisionRecord, FailToPassCheck,
+    FailToPassCheckGate, FailToPassEvidence, FailToPassFlip, FailToPassRule, FailToPassSource,
+    GateSurfaceEvidence, GitEvidence, HumanDecision, IntegrationDecision, IntegrationEvidence,
+    IntegrationGate, OracleEvidence, OracleGate, OracleGateStatus, PROOF_VERSION, Proof, ProofGate,
+    ProposalEvidence, QueueBatchEvidence, Recovery, ReviewSection, ReviewSectionStatus,
+    SliceEvidence, SliceMerge, SliceStatus, TaskGraphSummary, TaskSummary, TeamEvidence,
+    TestEvidence, TestRule,
 };
 pub use crate::next::next_command;
 pub use crate::readiness::{ProofStatus, Readiness};

@@ -22,10 +22,10 @@ pub use self::fail_to_pass::{
     FailToPassSource,
 };
 pub use self::run::{
-    AgentEvidence, BudgetEvidence, BudgetUsed, CommitEvidence, DecisionRecord, GateSurfaceEvidence,
-    GitEvidence, HumanDecision, IntegrationDecision, IntegrationEvidence, OracleEvidence,
-    OracleGate, OracleGateStatus, ProofGate, Recovery, ReviewSection, ReviewSectionStatus,
-    TaskSummary, TestEvidence, TestRule,
+    AgentCheck, AgentCheckGate, AgentEvidence, BudgetEvidence, BudgetUsed, CommitEvidence,
+    DecisionRecord, GateSurfaceEvidence, GitEvidence, HumanDecision, IntegrationDecision,
+    IntegrationEvidence, OracleEvidence, OracleGate, OracleGateStatus, ProofGate, Recovery,
+    ReviewSection, ReviewSectionStatus, TaskSummary, TestEvidence, TestRule,
 };
 
 /// The version of the proof format this build writes.

@@ -43,6 +43,9 @@ pub fn render_text(proof: &Proof) -> String {
             let _ = write!(text, ", ${:.4} ({})", cost.usd, cost_source(&cost.source));
         }
         line(text);
+        if let Some(checks) = agent_checks_summary(agent) {
+            line(format!("           {checks}"));
+        }
     }
     line(String::new());
     line(format!("changed files ({})", proof.changed_files.len()));
@@ -113,6 +116,9 @@ pub fn render_markdown(proof: &Proof) -> String {
             "- **Agent:** `{}` {} ({} runs, {} steps{usage})",
             agent.agent, agent.status, agent.runs, agent.steps
         );
+        if let Some(checks) = agent_checks_summary(agent) {
+            let _ = writeln!(md, "- **Agent's own checks:** {}", escape(&checks));
+        }
     }
     if let Some(evidence) = proof.oracle.as_ref().and_then(|it| it.fail_to_pass.as_ref()) {
         let _ = writeln!(md, "- **Fail-to-pass:** {}", escape(&fail_to_pass_summary(evidence)));
@@ -473,4 +479,22 @@ fn escape(text: &str) -> String {
 fn one_line(text: &str) -> String {
     let first = text.lines().next().unwrap_or_default();
     if text.lines().nth(1).is_some() { format!("{first} …") } else { first.to_owned() }
+}
+
+/// Returns a line about the agent's own checks through `omk mcp`, `None` without any: how many,
+/// how the last one went, and that they are no gate.
+fn agent_checks_summary(agent: &crate::model::AgentEvidence) -> Option<String> {
+    let last = agent.checks.last()?;
+    let verdict = if last.passed {
+        "passed".to_owned()
+    } else if last.failing_tests.is_empty() {
+        "failed".to_owned()
+    } else {
+        format!("failed ({})", last.failing_tests.join(", "))
+    };
+    Some(format!(
+        "{} own check{} through omk mcp, the last {verdict}; not gates of this proof",
+        agent.checks.len(),
+        if agent.checks.len() == 1 { "" } else { "s" }
+    ))
 }

@@ -61,6 +61,8 @@ pub struct Synthesizer {
     meter: BudgetMeter,
     exhausted: Option<BudgetExhausted>,
     agent: Option<AgentEvidence>,
+    /// The agent's own checks through `omk mcp`, shown with the agent and never judged.
+    agent_checks: Vec<crate::model::AgentCheck>,
     last_agent_start: Option<Seq>,
     last_agent_finish: Option<Seq>,
     /// The proposed tree: the latest captured or committed tree.
@@ -283,6 +285,10 @@ impl Synthesizer {
             | Event::BudgetWarned(_)
             | Event::Unknown(_) => {}
             Event::AgentStarted(_) => self.last_agent_start = Some(seq),
+            // The agent's own account: shown, never a gate, never a mutation of the tree.
+            Event::AgentCheckRan(check) => {
+                self.agent_checks.push(crate::agent::agent_check(check, envelope.at));
+            }
             Event::WorktreeCreated(worktree) => self.branch = Some(worktree.branch.clone()),
             Event::GoalClassified(classified) => self.classified = Some(classified.clone()),
             Event::BudgetSet(_) => {}

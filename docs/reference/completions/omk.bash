@@ -46,6 +46,9 @@ _omk() {
             omk,list)
                 cmd="omk__subcmd__list"
                 ;;
+            omk,mcp)
+                cmd="omk__subcmd__mcp"
+                ;;
             omk,pause)
                 cmd="omk__subcmd__pause"
                 ;;
@@ -150,6 +153,9 @@ _omk() {
                 ;;
             omk__subcmd__help,list)
                 cmd="omk__subcmd__help__subcmd__list"
+                ;;
+            omk__subcmd__help,mcp)
+                cmd="omk__subcmd__help__subcmd__mcp"
                 ;;
             omk__subcmd__help,pause)
                 cmd="omk__subcmd__help__subcmd__pause"
@@ -281,7 +287,7 @@ _omk() {
 
     case "${cmd}" in
         omk)
-            opts="-C -q -v -h -V --json --color --progress --quiet --verbose --help --version run resume pause cancel accept reject budget status list show proof replay agents gates demo worktree config key help"
+            opts="-C -q -v -h -V --json --color --progress --quiet --verbose --help --version run resume pause cancel accept reject budget status list show proof replay agents gates mcp demo worktree config key help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -813,7 +819,7 @@ _omk() {
             return 0
             ;;
         omk__subcmd__help)
-            opts="run resume pause cancel accept reject budget status list show proof replay agents gates demo worktree config key help"
+            opts="run resume pause cancel accept reject budget status list show proof replay agents gates mcp demo worktree config key help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1037,6 +1043,20 @@ _omk() {
             return 0
             ;;
         omk__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        omk__subcmd__help__subcmd__mcp)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1361,6 +1381,44 @@ _omk() {
                 return 0
             fi
             case "${prev}" in
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --progress)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        omk__subcmd__mcp)
+            opts="-j -C -q -v -h -V --goal --jobs --json --color --progress --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --goal)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 -C)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -5,6 +5,7 @@ mod config;
 mod demo;
 mod gates;
 mod goal;
+mod mcp;
 mod proof;
 mod replay;
 mod run;
@@ -43,6 +44,7 @@ pub(crate) fn run(cli: &Cli) -> Result<u8, CliError> {
         Command::Demo(args) => demo::run_demo(&ctx, args),
         Command::Gates(GatesCommand::List) => gates::run_gates_list(&ctx),
         Command::Gates(GatesCommand::Run(args)) => gates::run_gates_run(&ctx, args),
+        Command::Mcp(args) => mcp::run_mcp(&ctx, args),
         Command::Worktree(WorktreeCommand::List) => worktree::run_worktree_list(&ctx),
         Command::Worktree(WorktreeCommand::Gc(args)) => worktree::run_worktree_gc(&ctx, args),
         Command::Config(ConfigCommand::Show(args)) => config::run_config_show(&ctx, args),

@@ -21,6 +21,7 @@ pub(crate) fn describe(event: &Event, root: Option<&Path>) -> (&'static str, Str
         Event::AgentStarted(_)
         | Event::AgentActivity(_)
         | Event::AgentFinished(_)
+        | Event::AgentCheckRan(_)
         | Event::ApprovalDecided(_) => ("agent", describe_agent(event)),
         Event::ChangesCaptured(_)
         | Event::ChangesCommitted(_)
@@ -195,6 +196,25 @@ fn describe_agent(event: &Event) -> String {
             format!(
                 "agent {} after {} steps and {} tool calls{tokens}{said}",
                 finished.status, finished.steps, finished.tool_calls
+            )
+        }
+        Event::AgentCheckRan(check) => {
+            let gates: Vec<String> = check
+                .gates
+                .iter()
+                .map(|gate| match gate.failure() {
+                    None => format!("{} passed", gate.name),
+                    Some(why) => format!("{} failed ({why})", gate.name),
+                })
+                .collect();
+            let failing = match check.failing_tests.as_slice() {
+                [] => String::new(),
+                names => format!("; failing: {}", names.join(", ")),
+            };
+            format!(
+                "agent's own check #{} through omk mcp (not a proof gate): {}{failing}",
+                check.check,
+                gates.join(", ")
             )
         }
         Event::ApprovalDecided(decided) => {

@@ -124,6 +124,8 @@ pub(crate) struct GoalState {
     pub(crate) agent_running: bool,
     /// The number of agent runs started.
     pub(crate) agent_runs: u32,
+    /// The agent's own checks through `omk mcp` already in the log, by number.
+    pub(crate) agent_checks: BTreeSet<u32>,
     /// Whether the agent's latest run is complete: finished by itself, not stopped by omk.
     agent_complete: bool,
     /// The latest agent run's final message and status.
@@ -197,6 +199,7 @@ impl GoalState {
             team: None,
             agent_running: false,
             agent_runs: 0,
+            agent_checks: BTreeSet::new(),
             agent_complete: false,
             agent_final_message: None,
             agent_failed: false,
@@ -279,6 +282,9 @@ impl GoalState {
                 self.captured = None;
             }
             Event::AgentFinished(finished) => self.fold_agent_finished(finished),
+            Event::AgentCheckRan(check) => {
+                self.agent_checks.insert(check.check);
+            }
             Event::ChangesCaptured(changes) => {
                 self.captured = Some(changes.clone());
                 self.base_commit.clone_from(&changes.base_commit);

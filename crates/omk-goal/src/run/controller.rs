@@ -423,7 +423,20 @@ impl<'e> Controller<'e> {
             caches: Layout::new(&repo.root).toolchain_cache_dir(),
             records: paths.processes(),
             worktree: &paths.worktree,
-            agent_state: agent.as_ref().map(crate::sandbox::agent_state).unwrap_or_default(),
+            agent_state: agent
+                .as_ref()
+                .map(|agent| {
+                    let mut state = crate::sandbox::agent_state(agent);
+                    // `omk mcp` runs in the agent's sandbox and keeps its checks there.
+                    if config.agent.mcp
+                        && agent.spec().takes_mcp()
+                        && env.sandbox_launcher.is_some()
+                    {
+                        state.push(paths.agent_checks());
+                    }
+                    state
+                })
+                .unwrap_or_default(),
             builds: crate::builds::enabled(config.gate_config.shared_builds, env.gate_environment)
                 .then(|| Layout::new(&repo.root).build_cache_dir()),
             environment: env.gate_environment,

@@ -141,6 +141,16 @@ impl Controller<'_> {
         let Some(agent) = &self.agent else { return Ok(Flow::Stop) };
         self.rec.record(Event::AgentStarted(AgentStarted { agent: agent.spec().to_string() }))?;
 
+        let mcp = self.mcp_server();
+        let mut sandbox = self.sandbox.for_agent(&worktree.path, agent);
+        if mcp.is_some() {
+            // The server runs in the agent's sandbox and keeps its checks there; Landlock grants
+            // only directories that exist, and the goal directory is not the agent's to write.
+            let checks = self.paths.agent_checks();
+            std::fs::create_dir_all(&checks)
+                .map_err(|source| Error::Write { path: checks.clone(), source })?;
+            sandbox.policy.writable.push(checks);
+        }
         let hold = Hold {
             agent,
             used_usd: used.usd.unwrap_or_default(),
@@ -161,7 +171,8 @@ impl Controller<'_> {
             artifact_root: &self.paths.goal_dir,
             transcript_path: &transcript_path,
             control: Some(&hold),
-            sandbox: &self.sandbox.for_agent(&worktree.path, agent),
+            sandbox: &sandbox,
+            mcp: mcp.as_ref(),
         };
         let outcome = agent.run(&ctx);
         let Hold { stop, error, approvals, .. } = hold;
@@ -171,6 +182,9 @@ impl Controller<'_> {
             return Err(error);
         }
         let stop = stop.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+        // What the agent checked through `omk mcp` goes in before its finish, so a crash between
+        // them runs the agent step again and folds them then.
+        self.fold_agent_checks()?;
         match outcome {
             Ok(outcome) => {
                 // Answers sent while the agent ran are in the log already.

@@ -188,6 +188,8 @@ fn spawn_worker(job: Job, control: WorkerControl) -> thread::JoinHandle<()> {
             transcript_path: &job.transcript_path,
             control: Some(&control),
             sandbox: &job.sandbox,
+            // A slice's agent gets no MCP server: its gates are the merge queue's.
+            mcp: None,
         };
         let outcome = job.agent.run(&ctx);
         // Answers sent while the agent ran were sent already.

@@ -344,6 +344,43 @@ pub struct AgentEvidence {
     pub stderr: Option<ArtifactRef>,
     /// Wall time over all runs, in milliseconds.
     pub duration_ms: u64,
+    /// The gates the agent ran on its own work through `omk mcp` (`agent_check_ran`), in
+    /// order: the agent's own account, never counted as gates of the proof.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<AgentCheck>,
+}
+
+/// One check the agent ran through `omk mcp`'s `gates_run` tool.
+///
+/// The server runs in the agent's sandbox and writes its record where the agent can write, so
+/// this is what the agent saw, not evidence: readiness never reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct AgentCheck {
+    /// The check's number in the goal, from 1.
+    pub check: u32,
+    /// When omk recorded it.
+    pub at: DateTime<Utc>,
+    /// Whether every required gate of the check passed.
+    pub passed: bool,
+    /// Each gate's result.
+    pub gates: Vec<AgentCheckGate>,
+    /// The failed tests the gates' output named.
+    pub failing_tests: Vec<String>,
+}
+
+/// One gate of an [`AgentCheck`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct AgentCheckGate {
+    /// The gate's name.
+    pub name: String,
+    /// Why it failed, `None` when it passed.
+    pub failure: Option<String>,
+    /// The tests its output counted, when it counted any.
+    pub tests: Option<TestCounts>,
+    /// Its redacted output, under `agent-checks/<n>/`.
+    pub output: Option<ArtifactRef>,
 }
 
 /// The goal's budget: limits and use.

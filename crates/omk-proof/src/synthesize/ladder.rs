@@ -105,7 +105,10 @@ impl Synthesizer {
             reviews,
             oracle,
             tests: Some(tests),
-            agent: self.agent.clone(),
+            agent: self.agent.clone().map(|mut agent| {
+                agent.checks.clone_from(&self.agent_checks);
+                agent
+            }),
             team: self.team.as_ref().map(TeamFold::evidence),
             approvals: self.approvals.clone(),
             budget: BudgetEvidence {

@@ -4,9 +4,9 @@
 //! and status is reached often.
 
 use omk_events::{
-    AgentStatus, BudgetExhausted, BudgetResource, DecisionSubject, Event, GateSurfaceChecked,
-    GoalBlocked, GoalCancelled, GoalFailed, GoalPaused, GoalResumed, ReviewStarted, ReviewStatus,
-    Step, TestCounts,
+    AgentCheckRan, AgentStatus, BudgetExhausted, BudgetResource, DecisionSubject, Event,
+    GateSurfaceChecked, GoalBlocked, GoalCancelled, GoalFailed, GoalPaused, GoalResumed,
+    ReviewStarted, ReviewStatus, Step, TestCounts,
 };
 use omk_proof::{Proof, ProofStatus, Readiness};
 use proptest::prelude::*;
@@ -286,6 +286,37 @@ proptest! {
     fn adding_failing_evidence_never_helps(log in any_log()) {
         let may_move_rung = |step: &Move| matches!(step, Move::Agent(_));
         monotone::appending_failure_never_helps(&log, &failing_moves(), apply, may_move_rung)?;
+    }
+
+    /// The agent's own checks through `omk mcp` are shown, never judged: a passing one inserted
+    /// anywhere leaves the status, the rung and the gaps as they were, even when it ran every
+    /// gate on the proposed tree.
+    #[test]
+    fn an_agent_check_never_changes_the_verdict(log in any_log(), at in any::<prop::sample::Index>(), tree in 0..TREES.len()) {
+        let before = proof_of(&log.events);
+        let check = AgentCheckRan {
+            check: 1,
+            gates: GATES
+                .iter()
+                .enumerate()
+                .map(|(idx, name)| gate_run(name, idx == 0, true, Some(TREES[tree])))
+                .collect(),
+            failing_tests: Vec::new(),
+        };
+        let mut events: Vec<Event> = log.events.iter().map(|it| it.event.clone()).collect();
+        events.insert(1 + at.index(events.len()), Event::AgentCheckRan(check));
+        let mut with_check = Log::new();
+        for event in events.into_iter().skip(1) {
+            with_check = with_check.with(event);
+        }
+        let after = proof_of(&with_check.events);
+        prop_assert_eq!(after.status, before.status);
+        prop_assert_eq!(after.readiness, before.readiness);
+        prop_assert_eq!(after.known_gaps, before.known_gaps);
+        prop_assert_eq!(after.gates, before.gates);
+        if let Some(agent) = &after.agent {
+            prop_assert_eq!(agent.checks.len(), 1);
+        }
     }
 
     /// Paused and cancelled stay until a resume, whatever else happens.
