@@ -355,6 +355,7 @@ impl Event {
             | Self::FailToPassStarted(_)
             | Self::FailToPassChecked(_)
             | Self::CheckoutFingerprinted(_)
+            | Self::GateLeftFiles(_)
             | Self::Unknown(_) => false,
         }
     }

@@ -19,11 +19,14 @@ pub(crate) enum Next {
     Classify,
     /// Create (or adopt) the goal's worktree.
     Worktree,
-    /// Run the gates on the base tree, those not yet finished there.
+    /// Run the gates on the base tree, those not yet finished there, in their own scratch
+    /// worktree: a team goal's before its slices, otherwise when the agent step is done and a
+    /// baseline gate still has no result (the agent step runs them beside the agent).
     Baseline,
     /// Run the team's slices and merge queue until every slice landed or is out.
     Team,
-    /// Run the agent, with the follow-up instruction when there is one.
+    /// Run the agent, with the follow-up instruction when there is one, and beside it the
+    /// baseline gates that have no result yet.
     Agent {
         /// The follow-up of `omk resume --prompt`, if this run answers one.
         follow_up: Option<String>,
@@ -138,6 +141,9 @@ pub(crate) struct GoalState {
     pub(crate) head_commit: Option<String>,
     /// The proposed tree: the latest captured or committed tree.
     pub(crate) tree: Option<String>,
+    /// Whether a gate started on the proposed tree in the goal's worktree since it was
+    /// captured, so what the worktree holds beyond that tree was left by gates.
+    pub(crate) gates_ran_on_tree: bool,
     surface_checked: BTreeSet<String>,
     /// Proposed-phase gates that finished, by tree, by name.
     gates_done: BTreeMap<String, BTreeSet<String>>,
@@ -205,6 +211,7 @@ impl GoalState {
             committed_trees: BTreeSet::new(),
             head_commit: None,
             tree: None,
+            gates_ran_on_tree: false,
             surface_checked: BTreeSet::new(),
             gates_done: BTreeMap::new(),
             reviews: BTreeMap::new(),
@@ -277,12 +284,14 @@ impl GoalState {
                 self.agent_retry_pending = false;
                 self.agent_run_follow_up = self.follow_up.take();
                 self.captured = None;
+                self.gates_ran_on_tree = false;
             }
             Event::AgentFinished(finished) => self.fold_agent_finished(finished),
             Event::ChangesCaptured(changes) => {
                 self.captured = Some(changes.clone());
                 self.base_commit.clone_from(&changes.base_commit);
                 self.tree = Some(changes.tree_id.clone());
+                self.gates_ran_on_tree = false;
             }
             Event::ChangesCommitted(commit) => {
                 self.committed_trees.insert(commit.tree_id.clone());
@@ -291,6 +300,12 @@ impl GoalState {
                     self.base_commit.clone_from(base);
                 }
                 self.tree = Some(commit.tree_id.clone());
+                self.gates_ran_on_tree = false;
+            }
+            // Baseline gates run before the capture (beside the agent, or right after it), in
+            // their own worktree; a gate started once a tree is captured is a proposed one.
+            Event::GateStarted(_) if self.captured.is_some() => {
+                self.gates_ran_on_tree = true;
             }
             Event::GateSurfaceChecked(check) => {
                 self.surface_checked.insert(check.tree_id.clone());
@@ -331,6 +346,7 @@ impl GoalState {
             | Event::AgentActivity(_)
             | Event::RecoveryPerformed(_)
             | Event::FailToPassStarted(_)
+            | Event::GateLeftFiles(_)
             | Event::Unknown(_) => {}
             Event::TaskGraphPlanned(planned) => {
                 self.team = Some(crate::team::fold::TeamState::new(planned));
@@ -465,11 +481,11 @@ impl GoalState {
         if self.worktree.is_none() {
             return Next::Worktree;
         }
-        // Baseline gates run on the base tree, so only before any agent touched the worktree.
-        if let Some(gates) = gates
-            && self.agent_runs == 0
-            && !self.missing_baseline(gates).is_empty()
-        {
+        // Baseline gates run on the base tree in a scratch worktree of their own, so the agent's
+        // work never mixes with theirs: beside the agent, or (a team goal's, or after a run
+        // stopped while they ran) on their own.
+        let baseline_missing = gates.is_some_and(|gates| !self.missing_baseline(gates).is_empty());
+        if baseline_missing && self.team.is_some() {
             return Next::Baseline;
         }
         // A team goal's slices do its agent work, all of it before anything else; a follow-up
@@ -486,6 +502,9 @@ impl GoalState {
         }
         if self.agent_retry_pending {
             return Next::Agent { follow_up: self.agent_run_follow_up.clone() };
+        }
+        if baseline_missing {
+            return Next::Baseline;
         }
         let Some(captured) = &self.captured else { return Next::Capture };
         if !captured.files.is_empty()
