@@ -112,6 +112,21 @@ impl Controller<'_> {
         self.end_baseline(stopper, end)
     }
 
+    /// Removes the scratch worktrees a killed run of the goal left (the baseline's, the
+    /// fail-to-pass check's): a step that needs one makes it afresh, and one whose step is done
+    /// would otherwise wait for `omk worktree gc`.
+    pub(crate) fn remove_scratch_leftovers(&self) {
+        let layout = Layout::new(&self.repo.root);
+        let goal = &self.rec.state.goal_id;
+        for path in [layout.baseline_worktree(goal), layout.fail_to_pass_worktree(goal)] {
+            if path.symlink_metadata().is_ok()
+                && let Err(err) = omk_worktree::remove_scratch(&self.repo, &path)
+            {
+                tracing::warn!(error = %crate::error::error_chain(&err), "scratch worktree left");
+            }
+        }
+    }
+
     /// Records how a baseline run ended, when it did not end with its gates done: the stop
     /// (as a halt) or the failure; returns whether the run goes on.
     pub(crate) fn end_baseline(
