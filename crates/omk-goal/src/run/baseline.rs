@@ -103,12 +103,13 @@ impl Controller<'_> {
     /// slices, or a goal's whose agent step ended while they ran (a stop, a crash).
     pub(crate) fn run_baseline(&mut self, stopper: &Stopper<'_>) -> Result<Flow, Error> {
         let Some(job) = self.baseline_job() else { return Ok(Flow::Continue) };
-        let rec = Mutex::new(&mut self.rec);
-        let end = std::thread::scope(|scope| {
-            let gates = scope.spawn(|| run_baseline_job(&job, &rec, &|| stopper.check()));
-            gates.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-        })?;
-        drop(rec);
+        let end = {
+            let rec = Mutex::new(&mut self.rec);
+            std::thread::scope(|scope| {
+                let gates = scope.spawn(|| run_baseline_job(&job, &rec, &|| stopper.check()));
+                gates.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })?
+        };
         self.end_baseline(stopper, end)
     }
 
