@@ -149,10 +149,15 @@ fn the_baseline_gates_run_beside_the_agent_on_the_base_tree() -> anyhow::Result<
     assert_eq!(proof["agent"]["status"], "completed", "{proof:#}");
     assert_eq!(fs::read_to_string(env.root().join("gate.log"))?, "base\nproposed\n");
     let log = events(&repo, &goal)?;
-    // The baseline gate started while the agent ran (the agent waited for it).
-    let gate_started = seq_of(&log, "gate_started");
-    let (started, finished) = (seq_of(&log, "agent_started"), seq_of(&log, "agent_finished"));
-    assert!(started < gate_started && gate_started < finished, "{log:#?}");
+    // The baseline ran while the agent did (the agent waited for it); its results follow the
+    // agent's events in the log, so the log's order does not depend on which finished first.
+    let kinds: Vec<&str> = log.iter().filter_map(|it| it["event"]["kind"].as_str()).collect();
+    let agent_finished = kinds.iter().position(|it| *it == "agent_finished");
+    assert_eq!(
+        agent_finished.map(|idx| &kinds[idx..idx + 4]),
+        Some(&["agent_finished", "gate_started", "gate_finished", "changes_captured"][..]),
+        "{kinds:?}"
+    );
     // The baseline means what it meant: the gate on the base tree, the base commit's tree.
     let base_tree = env.git(&repo, &["rev-parse", "main^{tree}"])?;
     let baseline = log
@@ -169,18 +174,26 @@ fn the_baseline_gates_run_beside_the_agent_on_the_base_tree() -> anyhow::Result<
 #[test]
 fn a_run_killed_while_agent_and_baseline_run_resumes_to_the_same_result() -> anyhow::Result<()> {
     let env = TestEnv::new()?;
-    let agent = "cmd:sleep 1; echo hi > a.txt";
-    let gate = "sleep 0.5; sh t.sh";
+    env.allow_writes_outside()?;
+    let (agent_ran, gate_ran) = (env.root().join("agent-ran"), env.root().join("gate-ran"));
+    let agent = format!("cmd:touch '{}'; sleep 2; echo hi > a.txt", agent_ran.display());
+    let gate = format!("[ -e a.txt ] || touch '{}'; sleep 1; sh t.sh", gate_ran.display());
     let reference = repo(&env, "reference")?;
-    let (_, expected) = run(&env, &reference, agent, &[gate])?;
+    let (_, expected) = run(&env, &reference, &agent, &[&gate])?;
+    fs::remove_file(&agent_ran)?;
+    fs::remove_file(&gate_ran)?;
 
     let repo = repo(&env, "repo")?;
-    let args = ["run", "add a.txt", "--agent", agent, "--gate", gate];
-    let killed = env.omk_with(&repo, &args, &[("OMK_TEST_KILL_AFTER", "gate_started")])?;
+    let mut omk =
+        env.spawn_omk(&repo, &["run", "add a.txt", "--agent", &agent, "--gate", &gate])?;
+    wait_for(&[&agent_ran, &gate_ran])?;
+    omk.kill()?;
+    let killed = finish(omk)?;
     assert_eq!(killed.code, None, "{killed}");
     let goal = only_goal(&repo)?;
     let log = events(&repo, &goal)?;
     assert_eq!(seq_of(&log, "agent_finished"), None, "the agent was running: {log:#?}");
+    assert_eq!(gate_results(&log, "baseline"), Vec::<String>::new());
     assert!(repo.join(".omk/verify").join(&goal).join("baseline").exists());
 
     let resumed = env.omk(&repo, &["resume"])?;
@@ -257,8 +270,11 @@ fn pause_budget_and_cancel_stop_the_agent_and_the_baseline_together() -> anyhow:
 
     // `omk cancel` too.
     let repo = self::repo(&env, "cancel")?;
-    let run = env.spawn_omk(&repo, &["run", "add a.txt", "--agent", hang, "--gate", "sleep 30"])?;
-    let goal = wait_for_goal_event(&repo, "gate_started")?;
+    let gate_ran = env.root().join("cancel-gate-ran");
+    let gate = format!("touch '{}'; sleep 30", gate_ran.display());
+    let run = env.spawn_omk(&repo, &["run", "add a.txt", "--agent", hang, "--gate", &gate])?;
+    wait_for(&[&gate_ran])?;
+    let goal = wait_for_goal_event(&repo, "agent_started")?;
     let cancelled = env.omk(&repo, &["cancel", &goal])?;
     assert_eq!(cancelled.code, Some(0), "{cancelled}");
     finish(run)?;

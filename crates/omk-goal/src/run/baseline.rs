@@ -27,7 +27,7 @@ use crate::{
     layout::{Layout, artifacts},
     run::{
         control::{Stop, Stopper},
-        controller::{Controller, Flow, Recorder},
+        controller::{Controller, Flow},
         fail_to_pass::{PrepareScratch, prepare_scratch},
     },
 };
@@ -56,11 +56,20 @@ pub(crate) struct BaselineJob {
     read_cache: bool,
 }
 
+/// How a run of the baseline gates ended, with the events of the gates that ran to their end.
+pub(crate) struct BaselineRun {
+    /// The `gate_started` and `gate_finished` events of the gates that finished before any stop,
+    /// in the order the runner reported them: the caller records them once the agent's events
+    /// are in the log, so the log's order does not depend on which of the two finished first.
+    pub(crate) events: Vec<Event>,
+    pub(crate) end: BaselineEnd,
+}
+
 /// How a run of the baseline gates ended.
 pub(crate) enum BaselineEnd {
-    /// Every gate's result is recorded.
+    /// Every gate ran to its end.
     Done,
-    /// A stop cut the gates short; results after it are not recorded.
+    /// A stop cut the gates short; results after it are dropped.
     Stopped(Stop),
     /// The scratch worktree could not be made: a failure of the gate step, recorded by the
     /// caller.
@@ -103,14 +112,11 @@ impl Controller<'_> {
     /// slices, or a goal's whose agent step ended while they ran (a stop, a crash).
     pub(crate) fn run_baseline(&mut self, stopper: &Stopper<'_>) -> Result<Flow, Error> {
         let Some(job) = self.baseline_job() else { return Ok(Flow::Continue) };
-        let end = {
-            let rec = Mutex::new(&mut self.rec);
-            std::thread::scope(|scope| {
-                let gates = scope.spawn(|| run_baseline_job(&job, &rec, &|| stopper.check()));
-                gates.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })?
-        };
-        self.end_baseline(stopper, end)
+        let run = std::thread::scope(|scope| {
+            let gates = scope.spawn(|| run_baseline_job(&job, &|| stopper.check()));
+            gates.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        })?;
+        self.end_baseline(stopper, run)
     }
 
     /// Removes the scratch worktrees a killed run of the goal left (the baseline's, the
@@ -128,14 +134,17 @@ impl Controller<'_> {
         }
     }
 
-    /// Records how a baseline run ended, when it did not end with its gates done: the stop
-    /// (as a halt) or the failure; returns whether the run goes on.
+    /// Records a baseline run: its gates' events, then, when it did not end with its gates
+    /// done, the stop (as a halt) or the failure; returns whether the run goes on.
     pub(crate) fn end_baseline(
         &mut self,
         stopper: &Stopper<'_>,
-        end: BaselineEnd,
+        run: BaselineRun,
     ) -> Result<Flow, Error> {
-        match end {
+        for event in run.events {
+            self.rec.record(event)?;
+        }
+        match run.end {
             BaselineEnd::Done => Ok(Flow::Continue),
             BaselineEnd::Stopped(stop) => {
                 self.rec.halt(&stop)?;
@@ -151,19 +160,19 @@ impl Controller<'_> {
 }
 
 /// Runs `job`'s gates on the base tree in its scratch worktree (made afresh, and removed
-/// afterwards), recording their events through `rec`, until they finish or `stop` says to
-/// stop; `stop` is asked at least every 100 ms.
+/// afterwards), until they finish or `stop` says to stop; `stop` is asked at least every
+/// 100 ms. Returns the events of the gates that finished before any stop, for the caller to
+/// record.
 ///
 /// Blocks the calling thread: the gates run on a runtime of its own, so the caller's thread can
-/// run the agent meanwhile. Errors are the log's; a scratch worktree that cannot be made is
-/// [`BaselineEnd::Failed`].
+/// run the agent meanwhile. A scratch worktree that cannot be made is [`BaselineEnd::Failed`].
 pub(crate) fn run_baseline_job(
     job: &BaselineJob,
-    rec: &Mutex<&mut Recorder<'_>>,
     stop: &(dyn Fn() -> Option<Stop> + Sync),
-) -> Result<BaselineEnd, Error> {
+) -> Result<BaselineRun, Error> {
+    let ended = |end| Ok(BaselineRun { events: Vec::new(), end });
     if let Some(stop) = stop() {
-        return Ok(BaselineEnd::Stopped(stop));
+        return ended(BaselineEnd::Stopped(stop));
     }
     let tests = TestFiles::default();
     let prepare = PrepareScratch {
@@ -177,7 +186,7 @@ pub(crate) fn run_baseline_job(
     };
     let (scratch, tree_id) = match prepare_scratch(&job.repo, &prepare) {
         Ok(prepared) => prepared,
-        Err(err) => return Ok(BaselineEnd::Failed(err)),
+        Err(err) => return ended(BaselineEnd::Failed(err)),
     };
     let (cancel, cancelled) = watch::channel(false);
     let site = GateSite {
@@ -203,19 +212,24 @@ pub(crate) fn run_baseline_job(
         .build()
         .map_err(|source| Error::Write { path: "tokio runtime".into(), source })?;
     let stopped: Mutex<Option<Stop>> = Mutex::new(None);
-    let recorded: Mutex<Result<(), Error>> = Mutex::new(Ok(()));
+    let mut started: Vec<(String, Event)> = Vec::new();
+    let mut events: Vec<Event> = Vec::new();
     let mut observer = |event: GateEvent<'_>| {
         // Results of gates the stop cut short say nothing about the base tree.
         if stopped.lock().unwrap_or_else(PoisonError::into_inner).is_some() {
             return;
         }
-        let event = match event {
-            GateEvent::Started(started) => Event::GateStarted(started.clone()),
-            GateEvent::Finished(run) => Event::GateFinished(run.result.clone()),
-        };
-        let mut recorded = recorded.lock().unwrap_or_else(PoisonError::into_inner);
-        if recorded.is_ok() {
-            *recorded = rec.lock().unwrap_or_else(PoisonError::into_inner).record(event);
+        match event {
+            GateEvent::Started(gate) => {
+                started.push((gate.name.clone(), Event::GateStarted(gate.clone())));
+            }
+            GateEvent::Finished(run) => {
+                // Each result follows its start, and a start without a result is dropped.
+                if let Some(idx) = started.iter().position(|(name, _)| *name == run.result.name) {
+                    events.push(started.remove(idx).1);
+                }
+                events.push(Event::GateFinished(run.result.clone()));
+            }
         }
     };
     let watcher = async {
@@ -240,9 +254,9 @@ pub(crate) fn run_baseline_job(
         // or `omk worktree gc` once the process is gone, removes it.
         tracing::warn!(error = %crate::error::error_chain(&err), "baseline worktree left");
     }
-    recorded.into_inner().unwrap_or_else(PoisonError::into_inner)?;
-    Ok(match stopped.into_inner().unwrap_or_else(PoisonError::into_inner) {
+    let end = match stopped.into_inner().unwrap_or_else(PoisonError::into_inner) {
         Some(stop) => BaselineEnd::Stopped(stop),
         None => BaselineEnd::Done,
-    })
+    };
+    Ok(BaselineRun { events, end })
 }

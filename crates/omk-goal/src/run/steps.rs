@@ -185,8 +185,8 @@ impl Controller<'_> {
             };
             let (ran, baseline_end) = std::thread::scope(|scope| {
                 let beside = baseline.as_ref().map(|job| {
-                    let (rec, stop) = (&rec, &stop);
-                    scope.spawn(move || crate::run::baseline::run_baseline_job(job, rec, stop))
+                    let stop = &stop;
+                    scope.spawn(move || crate::run::baseline::run_baseline_job(job, stop))
                 });
                 let outcome = agent.run(&ctx);
                 // The agent's end is recorded as it ends, while the baseline may still run.
@@ -202,14 +202,20 @@ impl Controller<'_> {
             (ran, baseline_end, stop)
         };
         let agent_error = ran?;
-        let baseline_end = baseline_end.transpose()?;
+        // The baseline's results follow the agent's events, whichever finished first.
+        let mut baseline_end = baseline_end.transpose()?;
+        if let Some(run) = &mut baseline_end {
+            for event in std::mem::take(&mut run.events) {
+                self.rec.record(event)?;
+            }
+        }
         if let Some(err) = agent_error {
             self.rec.fail(Step::Agent, &err)?;
             return Ok(Flow::Stop);
         }
         let Some(stop) = stop else {
             return match baseline_end {
-                Some(end) => self.end_baseline(stopper, end),
+                Some(run) => self.end_baseline(stopper, run),
                 None => Ok(Flow::Continue),
             };
         };
