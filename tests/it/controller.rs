@@ -150,8 +150,8 @@ fn the_ready_path_runs_every_step_and_accept_merges_with_a_note() -> anyhow::Res
         .collect();
     assert_eq!(
         steps.join(" "),
-        "goal_created checkout_fingerprinted sandbox_applied goal_classified worktree_created gate_finished agent_started \
-         agent_finished changes_captured changes_committed gate_surface_checked gate_finished \
+        "goal_created checkout_fingerprinted sandbox_applied goal_classified worktree_created agent_started \
+         agent_finished gate_finished changes_captured changes_committed gate_surface_checked gate_finished \
          fail_to_pass_checked review_started review_finished review_finished review_finished review_finished \
          review_finished review_finished review_finished checkout_fingerprinted"
     );

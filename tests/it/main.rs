@@ -2,6 +2,7 @@
 
 mod agents;
 mod anchor;
+mod baseline;
 mod checkout;
 mod cli;
 mod config;

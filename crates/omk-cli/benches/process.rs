@@ -13,7 +13,11 @@
 //! - `process_gates_run_8_true`: `omk gates run --no-cache` with 8 gates of `/bin/true` against
 //!   one `sh` running `/bin/true` 8 times in a loop;
 //! - `process_goals_1000`: `omk list` and `omk status` in a repository with 1,000 goals against
-//!   `git rev-parse HEAD` there.
+//!   `git rev-parse HEAD` there;
+//! - `process_time_to_verdict`: `omk run` with a `cmd:` agent that works for 3 s and a test gate
+//!   that takes 3 s, in a fresh repository each run (so no gate result comes from the cache),
+//!   against the agent's command and one run of the gate one after the other. The baseline gates
+//!   run beside the agent, so the ratio is near 1 (before they did, it was about 1.5).
 //!
 //! Every fixture is built here, with omk-testkit's hermetic git and a fresh `HOME`. With
 //! `OMK_BENCH_PROCESS_DIR` set (as `cargo xtask bench` sets it), each group's figures are also
@@ -324,6 +328,58 @@ fn goals(settings: &Settings, home: &Path) {
     drop(repo);
 }
 
+/// What the agent of `process_time_to_verdict` does: 3 s of work, then a new file.
+const VERDICT_AGENT: &str = "sleep 3; echo hi > a.txt";
+/// The test gate of `process_time_to_verdict`: 3 s, then a count omk reads.
+const VERDICT_GATE: &str = "sleep 3; echo '1 passed, 0 failed'\n";
+
+fn time_to_verdict(settings: &Settings, home: &Path) {
+    let group = "process_time_to_verdict";
+    if !settings.wants(group) {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("a directory for the repositories");
+    let root = dir.path().to_owned();
+    let home = home.to_owned();
+    let runs = std::sync::atomic::AtomicUsize::new(0);
+    let scratch = root.join("baseline");
+    fs::create_dir_all(&scratch).expect("create the baseline's directory");
+    fs::write(scratch.join("test.sh"), VERDICT_GATE).expect("write the gate");
+    let mut benches = [
+        Bench::new("baseline_agent_then_gate", move || {
+            let mut command = Command::new("sh");
+            command.args(["-c", &format!("{VERDICT_AGENT}; sh test.sh")]).current_dir(&scratch);
+            command
+        }),
+        Bench::new("omk_run", move || {
+            let n = runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let repo = verdict_repo(&root.join(format!("repo-{n}")));
+            let agent = format!("cmd:{VERDICT_AGENT}");
+            omk(&repo, &home, &["run", "add a.txt", "--agent", &agent, "--no-fail-to-pass"])
+        }),
+    ];
+    measure(&mut benches, settings.rounds(true));
+    report(settings, group, &benches, None, None);
+    drop(dir);
+}
+
+/// Creates a repository at `path` whose `omk.toml` declares the 3 s test gate.
+fn verdict_repo(path: &Path) -> PathBuf {
+    fs::create_dir_all(path).expect("create the repository");
+    let toml = "[[gates]]\nname = \"unit\"\nkind = \"test\"\ncommand = \"sh test.sh\"\n";
+    fs::write(path.join("omk.toml"), toml).expect("write omk.toml");
+    fs::write(path.join("test.sh"), VERDICT_GATE).expect("write the gate");
+    for args in [
+        &["init", "--quiet", "--initial-branch=main"][..],
+        &["add", "--all"],
+        &["commit", "--quiet", "-m", "base"],
+    ] {
+        let status = omk_testkit::git_command(path).args(args).status().expect("git starts");
+        assert!(status.success(), "git {args:?} failed in {}", path.display());
+    }
+    path.to_owned()
+}
+
 fn main() {
     let settings = Settings::from_env();
     let home = tempfile::tempdir().expect("the bench needs a temporary home");
@@ -331,4 +387,5 @@ fn main() {
     version(&settings, home.path());
     gates_run(&settings, home.path());
     goals(&settings, home.path());
+    time_to_verdict(&settings, home.path());
 }

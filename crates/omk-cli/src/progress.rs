@@ -73,6 +73,9 @@ struct Inner {
     agent: Option<AgentLive>,
     /// Whether an agent has started: gates before that are the baseline.
     agent_started: bool,
+    /// Whether the change was captured (or a team's slice claimed): gates from then on run on
+    /// the change; the baseline's run beside the agent, on the base tree.
+    on_change: bool,
     gates: Option<GatesLive>,
     /// A team goal's slices, from its task graph on.
     team: Option<TeamLive>,
@@ -209,6 +212,7 @@ impl Inner {
             explained: Vec::new(),
             agent: None,
             agent_started: false,
+            on_change: false,
             gates: None,
             team: None,
             status_shown: false,
@@ -221,7 +225,7 @@ impl Inner {
         let entry = self.timeline.entry(envelope);
         let mut lines = Vec::new();
         if self.explain
-            && let Some((stage, text)) = explanation(&envelope.event, self.agent_started)
+            && let Some((stage, text)) = explanation(&envelope.event, self.on_change)
             && !self.explained.contains(&stage)
         {
             self.explained.push(stage);
@@ -245,6 +249,7 @@ impl Inner {
     /// Follows what is running, for the status line.
     fn track(&mut self, event: &Event) {
         match event {
+            Event::ChangesCaptured(_) => self.on_change = true,
             Event::AgentStarted(_) => {
                 self.agent_started = true;
                 self.agent =
@@ -284,6 +289,7 @@ impl Inner {
             Event::TaskClaimed(claimed) => {
                 // Gates from now on run on the change, not on the base.
                 self.agent_started = true;
+                self.on_change = true;
                 if let Some(team) = &mut self.team {
                     team.put(&claimed.task, Some(Place::Running));
                 }
@@ -325,7 +331,7 @@ impl Inner {
                 }
             }
             Event::GateStarted(started) => {
-                let baseline = !self.agent_started;
+                let baseline = !self.on_change;
                 let gates = self.gates.get_or_insert_with(|| GatesLive {
                     started: Instant::now(),
                     baseline,
@@ -536,7 +542,7 @@ fn team_narration(event: &Event) -> Option<(anstyle::Style, String)> {
 }
 
 /// Returns the explanation `omk demo` shows before the first event of each stage.
-fn explanation(event: &Event, agent_started: bool) -> Option<(&'static str, &'static str)> {
+fn explanation(event: &Event, on_change: bool) -> Option<(&'static str, &'static str)> {
     Some(match event {
         Event::GoalCreated(_) => (
             "1. Intake",
@@ -547,15 +553,15 @@ fn explanation(event: &Event, agent_started: bool) -> Option<(&'static str, &'st
             "2. Worktree",
             "the agent gets its own git worktree and branch, so your checkout is never touched.",
         ),
-        Event::GateStarted(_) if !agent_started => (
-            "3. Baseline gates",
-            "omk runs the project's gates on the untouched base first, so the proof can show \
-             what was broken before the agent started.",
-        ),
         Event::AgentStarted(_) => (
-            "4. Agent",
+            "3. Agent",
             "the agent works in the worktree; omk drives it from outside and records each step, \
              tool call and token.",
+        ),
+        Event::GateStarted(_) if !on_change => (
+            "4. Baseline gates",
+            "meanwhile omk ran the project's gates on the untouched base, in a worktree of their \
+             own, so the proof can show what was broken before the agent's change.",
         ),
         Event::ChangesCaptured(_) => (
             "5. Change",

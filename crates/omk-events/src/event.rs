@@ -158,6 +158,8 @@ pub enum Event {
     FailToPassChecked(crate::oracle::FailToPassChecked),
     /// The user's checkout was fingerprinted, before the agent started or after the last gate.
     CheckoutFingerprinted(crate::checkout::CheckoutFingerprinted),
+    /// Gates left files in a worktree whose tree omk captures; omk put the tree back.
+    GateLeftFiles(crate::evidence::GateLeftFiles),
     /// An event of a kind this build does not know, written by a newer omk: kept whole, shown
     /// by replay, ignored by the proof.
     ///
@@ -268,6 +270,7 @@ kinds! {
     "fail_to_pass_started" => FailToPassStarted,
     "fail_to_pass_checked" => FailToPassChecked,
     "checkout_fingerprinted" => CheckoutFingerprinted,
+    "gate_left_files" => GateLeftFiles,
 }
 
 /// Deserializes an event, keeping one of a kind this build does not know as

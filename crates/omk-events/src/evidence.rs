@@ -165,6 +165,25 @@ pub struct GateSurfaceChecked {
     pub changed_paths: Vec<String>,
 }
 
+/// The payload of [`crate::Event::GateLeftFiles`]: files the gates of one phase left in a
+/// worktree whose tree omk captures, which omk then put back as they were before the gates.
+///
+/// What a gate writes is never the agent's work: files it created (outside what `.gitignore`
+/// ignores) are removed, and tracked files of the tree it changed or deleted are restored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct GateLeftFiles {
+    /// The phase of the gates that ran.
+    pub phase: crate::GatePhase,
+    /// The tree the worktree held before the gates, and holds again.
+    pub tree_id: String,
+    /// Files the gates created, removed again, sorted.
+    pub created: Vec<String>,
+    /// Files of the tree the gates changed or deleted, restored, sorted: the gates ran on a tree
+    /// that changed under them.
+    pub rewritten: Vec<String>,
+}
+
 /// The payload of [`crate::Event::ChangesCommitted`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]

@@ -55,9 +55,9 @@ pub use crate::event::{
 pub use crate::evidence::{
     Actor, BudgetExhausted, BudgetLimits, BudgetResource, BudgetSet, BudgetWarned, ChangeAccepted,
     ChangeRejected, ChangesCommitted, ClassificationSource, DecisionMade, DecisionRequested,
-    DecisionSubject, GateStarted, GateSurfaceChecked, GoalBlocked, GoalCancelled, GoalClassified,
-    GoalKind, GoalPaused, GoalResumed, RecoveryAction, RecoveryPerformed, ReviewFinished,
-    ReviewStarted, ReviewStatus,
+    DecisionSubject, GateLeftFiles, GateStarted, GateSurfaceChecked, GoalBlocked, GoalCancelled,
+    GoalClassified, GoalKind, GoalPaused, GoalResumed, RecoveryAction, RecoveryPerformed,
+    ReviewFinished, ReviewStarted, ReviewStatus,
 };
 pub use crate::format::{FORMAT_VERSION, TornTail};
 pub use crate::gate::{

@@ -356,6 +356,7 @@ impl Event {
             | Self::FailToPassStarted(_)
             | Self::FailToPassChecked(_)
             | Self::CheckoutFingerprinted(_)
+            | Self::GateLeftFiles(_)
             | Self::Unknown(_) => false,
         }
     }

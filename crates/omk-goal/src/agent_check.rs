@@ -14,7 +14,7 @@ use std::{
 
 use omk_agent::McpServer;
 use omk_config::ConfigEnv;
-use omk_events::{AgentCheckRan, Event, GatePhase};
+use omk_events::{AgentCheckRan, GatePhase};
 use omk_gates::{GateRun, GateSpec};
 
 use crate::{
@@ -156,22 +156,14 @@ pub async fn run_agent_check(
     Ok(AgentCheck { record, runs })
 }
 
-impl Controller<'_> {
-    /// Appends the agent's checks that `omk mcp` recorded and the log does not have yet, in
-    /// order of their numbers, as `agent_check_ran`.
-    ///
-    /// A record that cannot be read or does not match its file name is skipped with a warning:
-    /// the agent could write that directory, and its own account is never evidence.
-    pub(crate) fn fold_agent_checks(&mut self) -> Result<(), Error> {
-        for record in read_records(&self.paths.agent_checks(), &self.rec.state) {
-            self.rec.record(Event::AgentCheckRan(record))?;
-        }
-        Ok(())
-    }
-}
 
-/// Returns the records in `dir` that `state` has not folded, by number.
-fn read_records(dir: &Path, state: &GoalState) -> Vec<AgentCheckRan> {
+/// Returns the records in `dir` that `state` has not folded, by number: the agent's checks that
+/// `omk mcp` recorded and the log does not have yet, appended as `agent_check_ran` when the
+/// agent's run ends.
+///
+/// A record that cannot be read or does not match its file name is skipped with a warning:
+/// the agent could write that directory, and its own account is never evidence.
+pub(crate) fn read_records(dir: &Path, state: &GoalState) -> Vec<AgentCheckRan> {
     let Ok(entries) = fs::read_dir(dir) else { return Vec::new() };
     let mut records: Vec<AgentCheckRan> = Vec::new();
     for entry in entries.flatten() {

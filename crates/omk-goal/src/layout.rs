@@ -152,6 +152,12 @@ impl Layout {
         self.verify_dir(goal).join("fail-to-pass")
     }
 
+    /// Returns `.omk/verify/<goal-id>/baseline`, the scratch worktree in which a goal's gates run
+    /// on the base tree while its agent works; removed afterwards.
+    pub fn baseline_worktree(&self, goal: &GoalId) -> PathBuf {
+        self.verify_dir(goal).join("baseline")
+    }
+
     /// Returns `.omk/keys/signing`, the signing key `omk key generate` writes by default (its
     /// public key is beside it, with `.pub`).
     pub fn default_signing_key(&self) -> PathBuf {

@@ -182,6 +182,12 @@ pub enum Gap {
         /// The tree it ran on, when recorded.
         tree_id: Option<String>,
     },
+    /// A proposed gate changed or deleted files of the proposed tree while the gates ran: omk
+    /// put them back, but the gates' results are for a tree that changed under them.
+    GateRewroteTree {
+        /// The files the gates changed, sorted.
+        paths: Vec<String>,
+    },
     /// Nobody has accepted the proposed tree.
     AcceptanceMissing,
     /// An acceptance exists, but for another tree than the proposed one.
@@ -261,7 +267,9 @@ impl Gap {
                 Readiness::GateSurfaceChanged
             }
             Self::GateNotRunAfterChange { .. } => Readiness::NotRerunAfterChange,
-            Self::GateRanOnDifferentTree { .. } => Readiness::GatesOnDifferentTree,
+            Self::GateRanOnDifferentTree { .. } | Self::GateRewroteTree { .. } => {
+                Readiness::GatesOnDifferentTree
+            }
             Self::AcceptanceMissing
             | Self::AcceptedOtherTree { .. }
             | Self::ChangeRejected { .. }
@@ -385,6 +393,11 @@ impl Gap {
             Self::GateRanOnDifferentTree { gate, tree_id: None } => {
                 format!("required gate {gate} did not record the tree it ran on")
             }
+            Self::GateRewroteTree { paths } => format!(
+                "the gates changed {} of the proposed tree while they ran; omk put the files \
+                 back, but the gates judged a tree that changed under them",
+                paths.join(", ")
+            ),
             Self::AcceptanceMissing => "nobody has accepted the change yet".to_owned(),
             Self::AcceptedOtherTree { tree_id } => {
                 format!("the accepted tree {tree_id} is not the proposed one")
@@ -497,6 +510,10 @@ impl Gap {
             Self::GateNotRunAfterChange { .. } | Self::GateRanOnDifferentTree { .. } => {
                 "run the gates on the proposed tree".to_owned()
             }
+            Self::GateRewroteTree { .. } => "make the gates check files without rewriting \
+                them (a formatter gate with its check flag, such as `cargo fmt --check`), then \
+                run the gates again with `omk resume --prompt`"
+                .to_owned(),
             Self::AcceptanceMissing | Self::AcceptedOtherTree { .. } => {
                 "review the change on the goal's branch and accept it if you agree".to_owned()
             }

@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use omk_events::{
-    ApprovalDecided, ArtifactRef, ChangedFile, FailureCause, GatePhase, GoalId, PlanSource,
-    SandboxApplied, TakeOutReason, TestCounts, short_id,
+    ApprovalDecided, ArtifactRef, ChangedFile, FailureCause, GateLeftFiles, GatePhase, GoalId,
+    PlanSource, SandboxApplied, TakeOutReason, TestCounts, short_id,
 };
 
 use crate::{
@@ -104,6 +104,10 @@ pub struct Proof {
     /// launcher).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sandbox: Option<SandboxApplied>,
+    /// Files gates left in the goal's worktree, which omk put back before anything read the
+    /// worktree again: never part of the change. Empty when no gate left any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gates_left_files: Vec<GateLeftFiles>,
 }
 
 impl Proof {

@@ -102,6 +102,8 @@ pub struct Synthesizer {
     /// What any fingerprint after the gates found changed since its baseline; a later baseline
     /// does not take a difference back.
     checkout_changes: std::collections::BTreeSet<omk_events::CheckoutDifference>,
+    /// What gates left in the goal's worktree, in order.
+    gates_left_files: Vec<omk_events::GateLeftFiles>,
 }
 
 #[derive(Debug)]
@@ -384,6 +386,7 @@ impl Synthesizer {
             | Event::FailToPassStarted(_)
             | Event::FailToPassChecked(_)
             | Event::CheckoutFingerprinted(_) => self.apply_safeguard(&envelope.event),
+            Event::GateLeftFiles(left) => self.gates_left_files.push(left.clone()),
             // `apply` hands the team's kinds (`Event::is_team`) to the team fold.
             _ => {}
         }

@@ -83,6 +83,16 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    /// A worktree still differs from the tree it was put back to.
+    #[error("restore worktree {worktree} to tree {tree_id}: it holds tree {holds} afterwards")]
+    NotRestored {
+        /// The worktree.
+        worktree: PathBuf,
+        /// The tree it should hold.
+        tree_id: String,
+        /// The tree it holds.
+        holds: String,
+    },
     /// Git reported the worktree removed, but its directory is still on disk.
     #[error("remove worktree {path}: git reported success but the directory is still there")]
     StillOnDisk {

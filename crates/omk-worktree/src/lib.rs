@@ -15,7 +15,8 @@
 //!
 //! Entry points: [`open`], [`head`], [`create`], [`capture_changes`], [`diff_trees`] and
 //! [`unified_patch`] (the lines a change adds and removes), [`remove`], [`create_scratch`] and
-//! [`remove_scratch`] (a recorded tree on a detached HEAD, to re-run gates),
+//! [`remove_scratch`] (a recorded tree on a detached HEAD, to re-run gates), [`restore_tree`]
+//! (a worktree put back to a tree it held, undoing what a gate wrote),
 //! [`fingerprint_checkout`] (what the user's checkout looks like, to notice any write to it),
 //! [`init_with_commit`] for sample projects, and [`read_blob_ref`] and [`write_blob_ref`] (a
 //! small record a reference names, replaced with compare-and-swap).
@@ -33,6 +34,7 @@ mod init;
 mod integrate;
 mod merge;
 mod repo;
+mod restore;
 mod scratch;
 mod worktree;
 
@@ -52,6 +54,7 @@ pub use crate::merge::{
     MergeCheck, MergeKind, MergeOptions, MergeStrategy, Merged, merge, merge_check,
 };
 pub use crate::repo::{Head, Repo, exclude, head, open};
+pub use crate::restore::{TreeRestore, restore_tree};
 pub use crate::scratch::{
     ScratchOptions, Tip, branch_tip, commit_tip, create_scratch, remove_scratch,
     scratch_lease_reason,

@@ -62,7 +62,24 @@ pub(crate) fn describe(event: &Event, root: Option<&Path>) -> (&'static str, Str
             ("oracle", describe_fail_to_pass(event))
         }
         Event::CheckoutFingerprinted(taken) => ("checkout", describe_checkout(taken)),
+        Event::GateLeftFiles(left) => ("gates", describe_gate_left_files(left)),
     }
+}
+
+/// Describes files the gates left in a worktree and omk put back.
+fn describe_gate_left_files(left: &omk_events::GateLeftFiles) -> String {
+    let mut parts = Vec::new();
+    if !left.created.is_empty() {
+        parts.push(format!("removed {} they created", left.created.join(", ")));
+    }
+    if !left.rewritten.is_empty() {
+        parts.push(format!("restored {} they changed", left.rewritten.join(", ")));
+    }
+    format!(
+        "{} gates left files in the worktree, not part of the change: {}",
+        left.phase,
+        parts.join("; ")
+    )
 }
 
 /// Describes the fail-to-pass step: its waiver, its start and which gates fail without the

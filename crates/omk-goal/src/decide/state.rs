@@ -19,11 +19,14 @@ pub(crate) enum Next {
     Classify,
     /// Create (or adopt) the goal's worktree.
     Worktree,
-    /// Run the gates on the base tree, those not yet finished there.
+    /// Run the gates on the base tree, those not yet finished there, in their own scratch
+    /// worktree: a team goal's before its slices, otherwise when the agent step is done and a
+    /// baseline gate still has no result (the agent step runs them beside the agent).
     Baseline,
     /// Run the team's slices and merge queue until every slice landed or is out.
     Team,
-    /// Run the agent, with the follow-up instruction when there is one.
+    /// Run the agent, with the follow-up instruction when there is one, and beside it the
+    /// baseline gates that have no result yet.
     Agent {
         /// The follow-up of `omk resume --prompt`, if this run answers one.
         follow_up: Option<String>,
@@ -140,6 +143,9 @@ pub(crate) struct GoalState {
     pub(crate) head_commit: Option<String>,
     /// The proposed tree: the latest captured or committed tree.
     pub(crate) tree: Option<String>,
+    /// Whether a gate started on the proposed tree in the goal's worktree since it was
+    /// captured, so what the worktree holds beyond that tree was left by gates.
+    pub(crate) gates_ran_on_tree: bool,
     surface_checked: BTreeSet<String>,
     /// Proposed-phase gates that finished, by tree, by name.
     gates_done: BTreeMap<String, BTreeSet<String>>,
@@ -208,6 +214,7 @@ impl GoalState {
             committed_trees: BTreeSet::new(),
             head_commit: None,
             tree: None,
+            gates_ran_on_tree: false,
             surface_checked: BTreeSet::new(),
             gates_done: BTreeMap::new(),
             reviews: BTreeMap::new(),
@@ -280,6 +287,7 @@ impl GoalState {
                 self.agent_retry_pending = false;
                 self.agent_run_follow_up = self.follow_up.take();
                 self.captured = None;
+                self.gates_ran_on_tree = false;
             }
             Event::AgentFinished(finished) => self.fold_agent_finished(finished),
             Event::AgentCheckRan(check) => {
@@ -289,6 +297,7 @@ impl GoalState {
                 self.captured = Some(changes.clone());
                 self.base_commit.clone_from(&changes.base_commit);
                 self.tree = Some(changes.tree_id.clone());
+                self.gates_ran_on_tree = false;
             }
             Event::ChangesCommitted(commit) => {
                 self.committed_trees.insert(commit.tree_id.clone());
@@ -297,6 +306,12 @@ impl GoalState {
                     self.base_commit.clone_from(base);
                 }
                 self.tree = Some(commit.tree_id.clone());
+                self.gates_ran_on_tree = false;
+            }
+            // Baseline gates run before the capture (beside the agent, or right after it), in
+            // their own worktree; a gate started once a tree is captured is a proposed one.
+            Event::GateStarted(_) if self.captured.is_some() => {
+                self.gates_ran_on_tree = true;
             }
             Event::GateSurfaceChecked(check) => {
                 self.surface_checked.insert(check.tree_id.clone());
@@ -337,6 +352,7 @@ impl GoalState {
             | Event::AgentActivity(_)
             | Event::RecoveryPerformed(_)
             | Event::FailToPassStarted(_)
+            | Event::GateLeftFiles(_)
             | Event::Unknown(_) => {}
             Event::TaskGraphPlanned(planned) => {
                 self.team = Some(crate::team::fold::TeamState::new(planned));
@@ -471,11 +487,11 @@ impl GoalState {
         if self.worktree.is_none() {
             return Next::Worktree;
         }
-        // Baseline gates run on the base tree, so only before any agent touched the worktree.
-        if let Some(gates) = gates
-            && self.agent_runs == 0
-            && !self.missing_baseline(gates).is_empty()
-        {
+        // Baseline gates run on the base tree in a scratch worktree of their own, so the agent's
+        // work never mixes with theirs: beside the agent, or (a team goal's, or after a run
+        // stopped while they ran) on their own.
+        let baseline_missing = gates.is_some_and(|gates| !self.missing_baseline(gates).is_empty());
+        if baseline_missing && self.team.is_some() {
             return Next::Baseline;
         }
         // A team goal's slices do its agent work, all of it before anything else; a follow-up
@@ -492,6 +508,9 @@ impl GoalState {
         }
         if self.agent_retry_pending {
             return Next::Agent { follow_up: self.agent_run_follow_up.clone() };
+        }
+        if baseline_missing {
+            return Next::Baseline;
         }
         let Some(captured) = &self.captured else { return Next::Capture };
         if !captured.files.is_empty()
@@ -567,210 +586,4 @@ fn runs_processes(event: &Event) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use chrono::{TimeZone, Utc};
-    use omk_events::{
-        AgentFinished, AgentStarted, ChangesCommitted, ClassificationSource, GoalClassified,
-        GoalPaused, GoalResumed, ReviewFinished, ReviewStarted, ReviewStatus,
-    };
-
-    use super::*;
-
-    struct Log {
-        events: Vec<Envelope>,
-    }
-
-    impl Log {
-        fn new() -> Self {
-            let mut log = Self { events: Vec::new() };
-            log.push(Event::GoalCreated(GoalCreated {
-                prompt: "fix it".into(),
-                repo_root: "/repo".into(),
-                base_branch: Some("main".into()),
-                base_commit: "base".into(),
-                agent: "script:x".into(),
-                omk_version: "0".into(),
-                extra_gates: Vec::new(),
-            }));
-            log
-        }
-
-        fn push(&mut self, event: Event) -> &mut Self {
-            let seq = Seq(self.events.len() as u64 + 1);
-            let at = Utc.timestamp_millis_opt(1_000 * self.events.len() as i64).unwrap();
-            self.events.push(Envelope::new(seq, at, GoalId::parse("g").unwrap(), event));
-            self
-        }
-
-        fn state(&self) -> GoalState {
-            GoalState::fold(&self.events).unwrap()
-        }
-    }
-
-    fn finished(stopped: Option<&str>) -> Event {
-        let mut finished = AgentFinished::new("script:x");
-        finished.status =
-            if stopped.is_some() { AgentStatus::Failed } else { AgentStatus::Completed };
-        finished.stopped = stopped.map(str::to_owned);
-        Event::AgentFinished(finished)
-    }
-
-    fn captured(tree: &str, files: usize) -> Event {
-        let file = omk_events::ChangedFile {
-            path: "a".into(),
-            operation: omk_events::FileOperation::Modified,
-            renamed_from: None,
-            lines_added: Some(1),
-            lines_removed: Some(0),
-            blob_id: None,
-        };
-        Event::ChangesCaptured(ChangesCaptured {
-            base_commit: "base".into(),
-            tree_id: tree.into(),
-            files: vec![file; files],
-            patch: None,
-        })
-    }
-
-    fn through_agent(log: &mut Log) {
-        log.push(Event::GoalClassified(GoalClassified {
-            goal_kind: GoalKind::Bugfix,
-            source: ClassificationSource::Inferred,
-            oracle_gates: Vec::new(),
-        }))
-        .push(Event::WorktreeCreated(WorktreeCreated {
-            path: "/wt".into(),
-            branch: "omk/g".into(),
-            base_commit: "base".into(),
-        }))
-        .push(Event::AgentStarted(AgentStarted { agent: "script:x".into() }))
-        .push(finished(None));
-    }
-
-    #[test]
-    fn each_step_follows_the_last_completed_one() {
-        let mut log = Log::new();
-        assert_eq!(log.state().next(), Next::Classify);
-        through_agent(&mut log);
-        assert_eq!(log.state().next(), Next::Capture);
-        log.push(captured("t1", 1));
-        assert_eq!(log.state().next(), Next::Commit);
-        log.push(Event::ChangesCommitted(ChangesCommitted {
-            commit: "c1".into(),
-            tree_id: "t1".into(),
-            parent: "base".into(),
-            branch: "omk/g".into(),
-            merged_base: None,
-        }));
-        assert_eq!(log.state().next(), Next::Surface);
-        log.push(Event::GateSurfaceChecked(omk_events::GateSurfaceChecked {
-            tree_id: "t1".into(),
-            base_digest: "a".into(),
-            proposed_digest: "a".into(),
-            changed_paths: Vec::new(),
-        }));
-        let gates = ["test".to_owned()];
-        assert_eq!(log.state().next_with(Some(&gates)), Next::Gates);
-        assert_eq!(log.state().missing_gates(&gates), gates);
-        assert_eq!(log.state().next(), Next::FailToPass);
-        log.push(Event::FailToPassChecked(omk_events::FailToPassChecked {
-            tree_id: "t1".into(),
-            base_commit: "base".into(),
-            test_paths: Vec::new(),
-            checked_tree_id: None,
-            gates: Vec::new(),
-            skipped: Some(omk_events::FailToPassSkip::NoTestFiles),
-        }));
-        assert_eq!(log.state().next(), Next::Review);
-        log.push(Event::ReviewStarted(ReviewStarted {
-            tree_id: "t1".into(),
-            checks: vec!["secrets".into(), "claims".into()],
-        }));
-        log.push(Event::ReviewFinished(ReviewFinished {
-            check: "secrets".into(),
-            tree_id: "t1".into(),
-            status: ReviewStatus::Passed,
-            evidence: Vec::new(),
-            risks: Vec::new(),
-            next_step: None,
-        }));
-        assert_eq!(log.state().missing_reviews(), Some(vec!["claims".to_owned()]));
-        assert!(!log.state().ended_cleanly);
-        log.push(Event::ReviewFinished(ReviewFinished {
-            check: "claims".into(),
-            tree_id: "t1".into(),
-            status: ReviewStatus::Passed,
-            evidence: Vec::new(),
-            risks: Vec::new(),
-            next_step: None,
-        }));
-        assert_eq!(log.state().next(), Next::Done);
-        assert!(log.state().ended_cleanly);
-    }
-
-    #[test]
-    fn an_agent_stopped_by_omk_runs_again_and_a_crashed_one_too() {
-        let mut log = Log::new();
-        through_agent(&mut log);
-        log.push(Event::AgentStarted(AgentStarted { agent: "script:x".into() }));
-        assert_eq!(log.state().next(), Next::Agent { follow_up: None });
-        assert!(log.state().agent_running);
-        log.push(finished(Some("paused")));
-        log.push(Event::GoalPaused(GoalPaused { reason: "omk pause".into() }));
-        assert_eq!(log.state().halt, Some(Halt::Paused));
-        log.push(Event::GoalResumed(GoalResumed { reason: "omk resume".into(), follow_up: None }));
-        assert_eq!(log.state().halt, None);
-        assert_eq!(log.state().next(), Next::Agent { follow_up: None });
-    }
-
-    #[test]
-    fn an_empty_change_is_not_committed_and_a_follow_up_runs_the_agent_again() {
-        let mut log = Log::new();
-        through_agent(&mut log);
-        log.push(captured("base-tree", 0));
-        assert_eq!(log.state().next(), Next::Surface);
-        log.push(Event::GoalResumed(GoalResumed {
-            reason: "omk resume".into(),
-            follow_up: Some("also add a test".into()),
-        }));
-        assert_eq!(log.state().next(), Next::Agent { follow_up: Some("also add a test".into()) });
-        log.push(Event::AgentStarted(AgentStarted { agent: "script:x".into() }));
-        assert_eq!(log.state().next(), Next::Agent { follow_up: None });
-    }
-
-    #[test]
-    fn a_waived_or_docs_goal_has_no_fail_to_pass_step() {
-        let mut log = Log::new();
-        through_agent(&mut log);
-        log.push(captured("t1", 1)).push(Event::GateSurfaceChecked(
-            omk_events::GateSurfaceChecked {
-                tree_id: "t1".into(),
-                base_digest: "a".into(),
-                proposed_digest: "a".into(),
-                changed_paths: Vec::new(),
-            },
-        ));
-        let mut waived = Log { events: log.events.clone() };
-        assert_eq!(log.state().next(), Next::Commit);
-        waived.push(Event::FailToPassWaived(omk_events::FailToPassWaived {
-            by: omk_events::FailToPassWaiver::Flag,
-        }));
-        assert!(log.state().needs_fail_to_pass());
-        assert!(!waived.state().needs_fail_to_pass());
-        let mut docs = Log::new();
-        docs.push(Event::GoalClassified(GoalClassified {
-            goal_kind: GoalKind::Docs,
-            source: ClassificationSource::User,
-            oracle_gates: Vec::new(),
-        }));
-        assert!(!docs.state().needs_fail_to_pass());
-    }
-
-    #[test]
-    fn cancelled_is_final() {
-        let mut log = Log::new();
-        log.push(Event::GoalCancelled(omk_events::GoalCancelled { reason: "no".into() }));
-        log.push(Event::GoalResumed(GoalResumed { reason: "omk resume".into(), follow_up: None }));
-        assert_eq!(log.state().halt, Some(Halt::Cancelled));
-    }
-}
+mod tests;

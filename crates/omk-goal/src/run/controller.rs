@@ -523,6 +523,7 @@ impl Controller<'_> {
             return Ok(());
         }
         self.lease_worktree();
+        self.remove_scratch_leftovers();
         loop {
             if let Some(stop) = stopper.check() {
                 self.rec.halt(&stop)?;

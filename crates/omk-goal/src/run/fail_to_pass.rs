@@ -47,6 +47,10 @@ impl Controller<'_> {
             }
         };
         if changes.tree_id != tree_id {
+            if state.gates_ran_on_tree {
+                // The gates' run on this tree was cut short before it put the tree back.
+                return self.restore_after_gates(&worktree.path, &tree_id, GatePhase::Proposed);
+            }
             let captured = self.captured(&worktree.path, &base_commit, changes)?;
             self.rec.record(Event::ChangesCaptured(captured))?;
             return Ok(Flow::Continue);
@@ -186,24 +190,24 @@ impl Controller<'_> {
 }
 
 /// Where the fail-to-pass check's scratch worktree goes and what it holds.
-struct PrepareScratch<'a> {
+pub(crate) struct PrepareScratch<'a> {
     /// The scratch worktree's directory.
-    path: &'a Path,
-    base_commit: &'a str,
+    pub(crate) path: &'a Path,
+    pub(crate) base_commit: &'a str,
     /// The goal's worktree, which has the change's test files.
-    worktree: &'a Path,
-    tests: &'a TestFiles,
+    pub(crate) worktree: &'a Path,
+    pub(crate) tests: &'a TestFiles,
     /// `[worktree] copy` and `setup`, applied as to every worktree omk makes.
-    copy: &'a [String],
-    setup: &'a [String],
+    pub(crate) copy: &'a [String],
+    pub(crate) setup: &'a [String],
     /// The sandbox `setup` runs in, confined to the scratch worktree like every other process
     /// of the goal.
-    sandbox: omk_sandbox::Sandbox,
+    pub(crate) sandbox: omk_sandbox::Sandbox,
 }
 
 /// Checks the base commit out into a fresh scratch worktree (removing one a killed run left),
 /// applies the change's test files, and returns the scratch worktree with the tree it now holds.
-fn prepare_scratch<'r>(
+pub(crate) fn prepare_scratch<'r>(
     repo: &'r Repo,
     prepare: &PrepareScratch<'_>,
 ) -> Result<(Scratch<'r>, String), Error> {

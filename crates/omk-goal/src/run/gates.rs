@@ -3,7 +3,7 @@
 
 use std::{cell::RefCell, path::Path, time::Duration};
 
-use omk_events::{Event, GateFinished, GatePhase, Step};
+use omk_events::{Event, GateFinished, GateLeftFiles, GatePhase, Step};
 use omk_gates::{GateEvent, GateSpec, RunOptions};
 use tokio::sync::watch;
 
@@ -18,11 +18,13 @@ use crate::{
 };
 
 impl Controller<'_> {
-    /// Runs the gates of `phase` that have no result yet: baseline ones on the base tree,
-    /// proposed ones on the proposed tree.
+    /// Runs the gates of `phase` that have no result yet: baseline ones on the base tree, in
+    /// their own scratch worktree; proposed ones on the proposed tree, in the goal's worktree,
+    /// which is put back to that tree afterwards ([`Controller::restore_after_gates`]).
     ///
-    /// Before proposed gates the worktree is captured again: if someone changed it since the
-    /// last capture, the new tree is recorded instead, and the steps after a change run on it.
+    /// Before proposed gates the worktree is captured again: what an interrupted run of the
+    /// gates left there is removed; otherwise, if someone changed it since the last capture, the
+    /// new tree is recorded instead, and the steps after a change run on it.
     pub(crate) async fn run_gate_step(
         &mut self,
         stopper: &Stopper<'_>,
@@ -31,7 +33,7 @@ impl Controller<'_> {
         let state = &self.rec.state;
         let Some(worktree) = state.worktree.clone() else { return Ok(Flow::Stop) };
         let names = match phase {
-            GatePhase::Baseline => state.missing_baseline(&self.config.gate_names),
+            GatePhase::Baseline => return self.run_baseline(stopper),
             GatePhase::Proposed => state.missing_gates(&self.config.gate_names),
             GatePhase::Integration => return Ok(Flow::Continue),
         };
@@ -42,7 +44,11 @@ impl Controller<'_> {
                 return Ok(Flow::Stop);
             }
         };
-        if phase == GatePhase::Proposed && state.tree.as_deref() != Some(tree_id.tree_id.as_str()) {
+        if let Some(tree) = state.tree.clone().filter(|it| *it != tree_id.tree_id) {
+            if state.gates_ran_on_tree {
+                // A run of the gates on this tree was cut short before it put the tree back.
+                return self.restore_after_gates(&worktree.path, &tree, phase);
+            }
             let base_commit = state.base_commit.clone();
             let captured = self.captured(&worktree.path, &base_commit, tree_id)?;
             self.rec.record(Event::ChangesCaptured(captured))?;
@@ -52,15 +58,61 @@ impl Controller<'_> {
         let specs: Vec<GateSpec> =
             self.config.gates.iter().filter(|it| names.contains(&it.name)).cloned().collect();
         let (cancel, cancelled) = watch::channel(false);
-        let options = self.gate_options(&worktree.path, phase, tree_id, cancelled);
+        let options = self.gate_options(&worktree.path, phase, tree_id.clone(), cancelled);
         let stop =
             self.run_gates_recorded(stopper, &specs, &options, cancel, |_| {}, |_| {}).await?;
+        if let Flow::Stop = self.restore_after_gates(&worktree.path, &tree_id, phase)? {
+            stopper.clear();
+            return Ok(Flow::Stop);
+        }
         if let Some(stop) = stop {
             self.rec.halt(&stop)?;
             stopper.clear();
             return Ok(Flow::Stop);
         }
         Ok(Flow::Continue)
+    }
+
+    /// Puts the worktree at `worktree`, in which gates of `phase` ran, back to `tree_id`, the
+    /// tree it held before them: what a gate writes is never the agent's work, so it is never
+    /// captured, committed or handed to a later step. Records `gate_left_files` when the gates
+    /// left anything; a worktree that cannot be put back fails the gate step.
+    pub(crate) fn restore_after_gates(
+        &mut self,
+        worktree: &Path,
+        tree_id: &str,
+        phase: GatePhase,
+    ) -> Result<Flow, Error> {
+        match self.put_back_after_gates(worktree, tree_id, phase) {
+            Ok(()) => Ok(Flow::Continue),
+            Err(Error::Repo(err)) => {
+                self.rec.fail(Step::Gates, &err)?;
+                Ok(Flow::Stop)
+            }
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Like [`Controller::restore_after_gates`], with a worktree that cannot be put back as an
+    /// error.
+    pub(crate) fn put_back_after_gates(
+        &mut self,
+        worktree: &Path,
+        tree_id: &str,
+        phase: GatePhase,
+    ) -> Result<(), Error> {
+        // A gate may have rewritten the `.git` file, and git reads the worktree through it.
+        omk_worktree::verify_pointer(&self.repo, worktree)?;
+        let restored = omk_worktree::restore_tree(worktree, tree_id)?;
+        if !restored.is_empty() {
+            self.rec.record(Event::GateLeftFiles(GateLeftFiles {
+                phase,
+                tree_id: tree_id.to_owned(),
+                created: restored.removed,
+                rewritten: restored.restored,
+            }))?;
+        }
+        Ok(())
     }
 
     /// Runs `specs` with `options`, recording their events, until they finish or `stopper`

@@ -6,6 +6,7 @@
 //! a method of the controller, in the file of its concern.
 
 pub(crate) mod accept_step;
+pub(crate) mod baseline;
 pub(crate) mod checkout;
 pub(crate) mod control;
 pub(crate) mod controller;

@@ -1,6 +1,12 @@
 //! The steps of a goal, each ending with its event; see [`crate::decide::state::Next`] for the order.
 
-use std::{path::Path, sync::Mutex};
+use std::{
+    path::Path,
+    sync::{
+        Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
+};
 
 use omk_agent::{RunContext, RunControl};
 use omk_events::{
@@ -121,7 +127,9 @@ impl Controller<'_> {
     }
 
     /// Runs the agent in the worktree, with omk's hold on it: its activity becomes events as it
-    /// happens, and a pause, a cancel, Ctrl-C or a budget stops it.
+    /// happens, and a pause, a cancel, Ctrl-C or a budget stops it. Beside it, on a thread of
+    /// their own, the baseline gates with no result yet run in their scratch worktree; the step
+    /// ends when both are done, and a stop ends both.
     pub(crate) fn run_agent(
         &mut self,
         stopper: &Stopper<'_>,
@@ -138,6 +146,7 @@ impl Controller<'_> {
         let goal_id = state.goal_id.to_string();
         let used = state.meter.used();
         let limits = state.meter.limits();
+        let baseline = self.baseline_job();
         let Some(agent) = &self.agent else { return Ok(Flow::Stop) };
         self.rec.record(Event::AgentStarted(AgentStarted { agent: agent.spec().to_string() }))?;
 
@@ -151,54 +160,77 @@ impl Controller<'_> {
                 .map_err(|source| Error::Write { path: checks.clone(), source })?;
             sandbox.policy.writable.push(checks);
         }
-        let hold = Hold {
-            agent,
-            used_usd: used.usd.unwrap_or_default(),
-            rec: Mutex::new(&mut self.rec),
-            stopper,
-            stop: Mutex::new(None),
-            error: Mutex::new(None),
-            live: Mutex::new(Live::default()),
-            approvals: Mutex::new(0),
-            used_tokens: used.tokens,
-            used_turns: used.turns,
-            limits,
-        };
-        let ctx = RunContext {
-            worktree: &worktree.path,
-            prompt: &prompt,
-            goal_id: &goal_id,
-            artifact_root: &self.paths.goal_dir,
-            transcript_path: &transcript_path,
-            control: Some(&hold),
-            sandbox: &sandbox,
-            mcp: mcp.as_ref(),
-        };
-        let outcome = agent.run(&ctx);
-        let Hold { stop, error, approvals, .. } = hold;
-        let recorded_live =
-            approvals.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(error) = error.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner) {
-            return Err(error);
-        }
-        let stop = stop.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
-        // What the agent checked through `omk mcp` goes in before its finish, so a crash between
-        // them runs the agent step again and folds them then.
-        self.fold_agent_checks()?;
-        match outcome {
-            Ok(outcome) => {
-                // Answers sent while the agent ran are in the log already.
-                for decided in outcome.approvals.into_iter().skip(recorded_live) {
-                    self.rec.record(Event::ApprovalDecided(decided))?;
+        let checks_dir = self.paths.agent_checks();
+        let (ran, baseline_end, stop) = {
+            let rec = Mutex::new(&mut self.rec);
+            let hold = Hold {
+                agent,
+                used_usd: used.usd.unwrap_or_default(),
+                rec: &rec,
+                stopper,
+                stop: Mutex::new(None),
+                error: Mutex::new(None),
+                live: Mutex::new(Live::default()),
+                approvals: Mutex::new(0),
+                used_tokens: used.tokens,
+                used_turns: used.turns,
+                limits,
+            };
+            let ctx = RunContext {
+                worktree: &worktree.path,
+                prompt: &prompt,
+                goal_id: &goal_id,
+                artifact_root: &self.paths.goal_dir,
+                transcript_path: &transcript_path,
+                control: Some(&hold),
+                sandbox: &sandbox,
+                mcp: mcp.as_ref(),
+            };
+            let agent_failed = AtomicBool::new(false);
+            // The baseline stops with the agent: on a stop the agent heard (its budget too), and
+            // when the agent step fails.
+            let stop = || {
+                let failed = agent_failed
+                    .load(Ordering::Relaxed)
+                    .then(|| Stop::Pause("the agent step failed".to_owned()));
+                stopper.check().or_else(|| lock(&hold.stop).clone()).or(failed)
+            };
+            let (ran, baseline_end) = std::thread::scope(|scope| {
+                let beside = baseline.as_ref().map(|job| {
+                    let stop = &stop;
+                    scope.spawn(move || crate::run::baseline::run_baseline_job(job, stop))
+                });
+                let outcome = agent.run(&ctx);
+                // The agent's end is recorded as it ends, while the baseline may still run.
+                let ran = hold.finish(outcome, &checks_dir);
+                if !matches!(ran, Ok(None)) {
+                    agent_failed.store(true, Ordering::Relaxed);
                 }
-                self.rec.record(Event::AgentFinished(outcome.finished))?;
-            }
-            Err(err) => {
-                self.rec.fail(Step::Agent, &err)?;
-                return Ok(Flow::Stop);
+                let end =
+                    beside.map(|it| it.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+                (ran, end)
+            });
+            let stop = lock(&hold.stop).take();
+            (ran, baseline_end, stop)
+        };
+        let agent_error = ran?;
+        // The baseline's results follow the agent's events, whichever finished first.
+        let mut baseline_end = baseline_end.transpose()?;
+        if let Some(run) = &mut baseline_end {
+            for event in std::mem::take(&mut run.events) {
+                self.rec.record(event)?;
             }
         }
-        let Some(stop) = stop else { return Ok(Flow::Continue) };
+        if let Some(err) = agent_error {
+            self.rec.fail(Step::Agent, &err)?;
+            return Ok(Flow::Stop);
+        }
+        let Some(stop) = stop else {
+            return match baseline_end {
+                Some(run) => self.end_baseline(stopper, run),
+                None => Ok(Flow::Continue),
+            };
+        };
         if matches!(stop, Stop::Budget(_)) {
             // The partial work is evidence: the proof lists what the agent changed so far.
             self.capture()?;
@@ -375,7 +407,7 @@ struct Hold<'h, 'e> {
     agent: &'h omk_agent::Agent,
     /// The cost of the goal's earlier agent runs.
     used_usd: f64,
-    rec: Mutex<&'h mut Recorder<'e>>,
+    rec: &'h Mutex<&'h mut Recorder<'e>>,
     stopper: &'h Stopper<'h>,
     stop: Mutex<Option<Stop>>,
     error: Mutex<Option<Error>>,
@@ -388,6 +420,41 @@ struct Hold<'h, 'e> {
 }
 
 impl Hold<'_, '_> {
+    /// Records how the agent's run ended: the approvals not recorded yet and `agent_finished`.
+    /// Returns the agent step's failure, which the caller records once the baseline is done
+    /// too; an error is the log's.
+    fn finish(
+        &self,
+        outcome: Result<omk_agent::AgentOutcome, omk_agent::Error>,
+        checks: &Path,
+    ) -> Result<Option<omk_agent::Error>, Error> {
+        // What the agent checked through `omk mcp` goes in before its finish, so a crash between
+        // them runs the agent step again and folds them then.
+        let records = {
+            let rec = self.rec.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            crate::agent_check::read_records(checks, &rec.state)
+        };
+        for record in records {
+            self.record(Event::AgentCheckRan(record));
+        }
+        let failed = match outcome {
+            Ok(outcome) => {
+                let recorded_live = *lock(&self.approvals);
+                // Answers sent while the agent ran are in the log already.
+                for decided in outcome.approvals.into_iter().skip(recorded_live) {
+                    self.record(Event::ApprovalDecided(decided));
+                }
+                self.record(Event::AgentFinished(outcome.finished));
+                None
+            }
+            Err(err) => Some(err),
+        };
+        match lock(&self.error).take() {
+            Some(error) => Err(error),
+            None => Ok(failed),
+        }
+    }
+
     fn record(&self, event: Event) {
         let mut error = self.error.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if error.is_none() {
@@ -475,4 +542,9 @@ impl RunControl for Hold<'_, '_> {
         }
         stop.as_ref().map(Stop::reason)
     }
+}
+
+/// Locks `mutex`, whatever a panicking holder left in it.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }

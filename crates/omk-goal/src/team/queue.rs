@@ -156,6 +156,8 @@ impl Controller<'_> {
                 },
             )
             .await?;
+        // The integration branch's tree is what the goal proposes: nothing a gate wrote joins it.
+        self.put_back_after_gates(worktree, tree_id, GatePhase::Integration)?;
         if let Some(stop) = stop {
             crew.stopping.get_or_insert(stop);
             return Ok(None);

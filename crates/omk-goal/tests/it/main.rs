@@ -71,12 +71,12 @@ fn the_demo_goal_passes_its_gates_and_awaits_the_review_wall() -> TestResult {
     let (outcome, seen) = run(&demo.repo, demo.prompt, &agent, &[])?;
 
     let seen = seen.join(" ");
+    // The baseline gates run beside the agent; their results follow its events in the log.
     assert!(
         seen.starts_with(
-            "goal_created checkout_fingerprinted goal_classified worktree_created gate_finished gate_finished \
-             agent_started agent_finished changes_captured changes_committed \
-             gate_surface_checked gate_finished gate_finished fail_to_pass_checked \
-             review_started"
+            "goal_created checkout_fingerprinted goal_classified worktree_created \
+             agent_started agent_finished gate_finished gate_finished \
+             changes_captured changes_committed gate_surface_checked"
         ),
         "{seen}"
     );

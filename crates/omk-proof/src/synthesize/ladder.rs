@@ -67,6 +67,7 @@ impl Synthesizer {
         let (surface, surface_gaps) = self.surface_rung();
         gaps.extend(surface_gaps);
         gaps.extend(self.rerun_rung(&proposed));
+        gaps.extend(self.rewrite_rung());
         let (integration, acceptance_gaps) = self.acceptance_rung();
         gaps.extend(acceptance_gaps);
         gaps.extend(self.flaky_rung(&proposed, integration.as_ref()));
@@ -122,7 +123,24 @@ impl Synthesizer {
             known_gaps: verdict.known_gaps,
             artifacts,
             sandbox: self.sandbox.clone(),
+            gates_left_files: self.gates_left_files.clone(),
         })
+    }
+
+    /// Returns the gap of proposed gates that changed files of the proposed tree as they ran.
+    fn rewrite_rung(&self) -> Vec<Gap> {
+        let mut paths: Vec<String> = self
+            .gates_left_files
+            .iter()
+            .filter(|left| {
+                left.phase == GatePhase::Proposed
+                    && Some(left.tree_id.as_str()) == self.proposed_tree.as_deref()
+            })
+            .flat_map(|left| left.rewritten.iter().cloned())
+            .collect();
+        paths.sort();
+        paths.dedup();
+        if paths.is_empty() { Vec::new() } else { vec![Gap::GateRewroteTree { paths }] }
     }
 
     /// Returns every gate: baseline first, then proposed, each in the order first seen.
