@@ -299,17 +299,30 @@ impl Agent {
             sandbox: ctx.sandbox,
         };
         let args = |items: &[&str]| items.iter().map(|&it| it.to_owned()).collect::<Vec<_>>();
+        // The session a repair round resumes, and what the agent is told: the follow-up in a
+        // resumed conversation, the prompt and the follow-up in a new one.
+        let resumed = ctx.continuation.and_then(|it| it.session_id);
+        let prompt = |resuming: bool| match ctx.continuation {
+            Some(continuation) if resuming => continuation.follow_up.to_owned(),
+            Some(continuation) => continuation.fresh_prompt(ctx.prompt),
+            None => ctx.prompt.to_owned(),
+        };
         Ok(match &self.spec {
             AgentSpec::Kimi => {
+                // A repair round is a new turn in the same session: Kimi resumes the session
+                // `--session` names, whose history holds the prompt and the earlier turns.
+                let session_id = resumed.unwrap_or(session_id);
                 launch.argv =
                     args(&[program, "--wire", "--work-dir", &worktree, "--session", session_id]);
                 launch.stdin = StdinMode::Protocol;
-                let mut wire = kimi::Wire::new(ctx.prompt, &self.config.approvals, ctx.worktree);
+                let prompt = ctx.continuation.map_or(ctx.prompt, |it| it.follow_up);
+                let mut wire = kimi::Wire::new(prompt, &self.config.approvals, ctx.worktree);
                 let exit = run_process(launch, limits, &mut wire, hold, stdout_rel)?;
                 wire.finish();
                 (exit, wire.report)
             }
             AgentSpec::KimiPrint => {
+                let session_id = resumed.unwrap_or(session_id);
                 launch.argv = args(&[
                     program,
                     "--print",
@@ -320,7 +333,7 @@ impl Agent {
                     "--session",
                     session_id,
                     "-p",
-                    ctx.prompt,
+                    ctx.continuation.map_or(ctx.prompt, |it| it.follow_up),
                 ]);
                 let mut print = kimi::Print::default();
                 let exit = run_process(launch, limits, &mut print, hold, stdout_rel)?;
@@ -329,11 +342,16 @@ impl Agent {
                     .as_deref()
                     .and_then(|share| kimi::find_session_record(share, session_id));
                 print.finish(exit.exit_code, record.as_deref());
-                print.report.session_id = Some(session_id.clone());
+                print.report.session_id = Some(session_id.to_owned());
                 (exit, print.report)
             }
             AgentSpec::Claude => {
-                let session = format!("--session-id={session_id}");
+                // A repair round resumes the session of the previous run; `--session-id` of a
+                // session that exists is refused.
+                let session = match resumed {
+                    Some(id) => format!("--resume={id}"),
+                    None => format!("--session-id={session_id}"),
+                };
                 launch.argv = args(&[
                     program,
                     "-p",
@@ -348,7 +366,7 @@ impl Agent {
                     "Bash(git push:*),Bash(curl:*),Bash(wget:*),WebFetch,WebSearch",
                     &session,
                 ]);
-                launch.stdin = StdinMode::Text(ctx.prompt.to_owned());
+                launch.stdin = StdinMode::Text(prompt(resumed.is_some()));
                 let mut claude = streams::Claude::default();
                 let exit = run_process(launch, limits, &mut claude, hold, stdout_rel)?;
                 claude.finish(exit.exit_code);
@@ -356,6 +374,7 @@ impl Agent {
             }
             AgentSpec::Codex => {
                 let sandbox = codex_sandbox(ctx.sandbox);
+                let text = prompt(resumed.is_some());
                 launch.argv = args(&[
                     program,
                     "exec",
@@ -365,8 +384,13 @@ impl Agent {
                     "--sandbox",
                     sandbox,
                     "--skip-git-repo-check",
-                    ctx.prompt,
                 ]);
+                // `codex exec resume` takes exec's options before it, and continues the thread
+                // its previous run reported in `thread.started`.
+                if let Some(thread) = resumed {
+                    launch.argv.extend(args(&["resume", "--", thread]));
+                }
+                launch.argv.push(text);
                 let mut codex = streams::Codex::default();
                 let exit = run_process(launch, limits, &mut codex, hold, stdout_rel)?;
                 codex.finish(exit.exit_code);
@@ -383,7 +407,15 @@ impl Agent {
                     .replace("{prompt}", &shell_quote(ctx.prompt));
                 launch.argv = args(&[program, "-c", &line]);
                 launch.env.push(("OMK_PROMPT_FILE".to_owned(), prompt_path.display().to_string()));
-                if !uses_placeholder {
+                if let Some(continuation) = ctx.continuation {
+                    // A repair round: the follow-up on stdin and in a file; the prompt as before.
+                    let file = continuation.follow_up_file.display().to_string();
+                    launch.env.push(("OMK_FOLLOW_UP_FILE".to_owned(), file));
+                    launch
+                        .env
+                        .push(("OMK_REPAIR_ROUND".to_owned(), continuation.round.to_string()));
+                    launch.stdin = StdinMode::Text(continuation.follow_up.to_owned());
+                } else if !uses_placeholder {
                     launch.stdin = StdinMode::Text(ctx.prompt.to_owned());
                 }
                 let mut plain = streams::Plain::default();

@@ -156,6 +156,12 @@ pub enum Event {
     FailToPassChecked(crate::oracle::FailToPassChecked),
     /// The user's checkout was fingerprinted, before the agent started or after the last gate.
     CheckoutFingerprinted(crate::checkout::CheckoutFingerprinted),
+    /// The goal's limit on repair rounds was set (`--repair`, `[run] repair_rounds`).
+    RepairRoundsSet(crate::repair::RepairRoundsSet),
+    /// A repair round started: the agent gets a follow-up about what failed.
+    RepairRoundStarted(crate::repair::RepairRoundStarted),
+    /// A repair round ended: the checks ran on what its agent left.
+    RepairRoundEnded(crate::repair::RepairRoundEnded),
     /// An event of a kind this build does not know, written by a newer omk: kept whole, shown
     /// by replay, ignored by the proof.
     ///
@@ -265,6 +271,9 @@ kinds! {
     "fail_to_pass_started" => FailToPassStarted,
     "fail_to_pass_checked" => FailToPassChecked,
     "checkout_fingerprinted" => CheckoutFingerprinted,
+    "repair_rounds_set" => RepairRoundsSet,
+    "repair_round_started" => RepairRoundStarted,
+    "repair_round_ended" => RepairRoundEnded,
 }
 
 /// Deserializes an event, keeping one of a kind this build does not know as

@@ -355,6 +355,9 @@ impl Event {
             | Self::FailToPassStarted(_)
             | Self::FailToPassChecked(_)
             | Self::CheckoutFingerprinted(_)
+            | Self::RepairRoundsSet(_)
+            | Self::RepairRoundStarted(_)
+            | Self::RepairRoundEnded(_)
             | Self::Unknown(_) => false,
         }
     }

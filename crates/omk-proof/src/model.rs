@@ -1,6 +1,7 @@
 //! The proof's data model: every field explicit and typed, in the order it is written.
 
 mod fail_to_pass;
+mod repair;
 mod run;
 
 use chrono::{DateTime, Utc};
@@ -21,6 +22,7 @@ pub use self::fail_to_pass::{
     FailToPassCheck, FailToPassCheckGate, FailToPassEvidence, FailToPassFlip, FailToPassRule,
     FailToPassSource,
 };
+pub use self::repair::{RepairEvidence, RepairRound, RoundAgent, RoundGate};
 pub use self::run::{
     AgentEvidence, BudgetEvidence, BudgetUsed, CommitEvidence, DecisionRecord, GateSurfaceEvidence,
     GitEvidence, HumanDecision, IntegrationDecision, IntegrationEvidence, OracleEvidence,
@@ -104,6 +106,10 @@ pub struct Proof {
     /// launcher).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sandbox: Option<SandboxApplied>,
+    /// The repair rounds, when omk gave the agent any: each round's follow-up, agent run, tree
+    /// and gates, and how it ended. The other sections judge the last round's tree.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repair: Option<RepairEvidence>,
 }
 
 impl Proof {

@@ -5,6 +5,7 @@
 
 mod fail_to_pass;
 mod ladder;
+mod repair;
 
 use std::borrow::Borrow;
 
@@ -100,6 +101,8 @@ pub struct Synthesizer {
     /// What any fingerprint after the gates found changed since its baseline; a later baseline
     /// does not take a difference back.
     checkout_changes: std::collections::BTreeSet<omk_events::CheckoutDifference>,
+    /// The repair rounds.
+    repair: repair::RepairFold,
 }
 
 #[derive(Debug)]
@@ -116,8 +119,11 @@ struct GateRecord {
     latest: (Seq, GateFinished),
     /// Every run.
     all: Counts,
-    /// The latest run before the last change: it still counts against the gate until it reruns.
+    /// The latest run before the last change: it counts against the gate until the gate runs
+    /// on another tree (a repair round's fix); a rerun on the same tree does not take it back.
     stale: Counts,
+    /// The tree the stale run ran on.
+    stale_tree: Option<String>,
     /// The runs since the last change, by the tree they ran on.
     current: Vec<(Option<String>, Counts)>,
 }
@@ -132,9 +138,15 @@ impl GateRecord {
         self.latest = (seq, gate.clone());
     }
 
-    /// Returns the runs that count against the gate: the stale one and all since the change.
+    /// Returns the runs that count against the gate: all since the change, and the stale one
+    /// unless the gate has run since on a tree other than the stale run's. A pass on a new tree
+    /// speaks for that tree; a failure, then a pass on the same files, is a flaky gate.
     fn counting(&self) -> Counts {
-        self.current.iter().fold(self.stale, |sum, (_, counts)| sum + *counts)
+        let moved_on = self.current.iter().any(|(tree, _)| {
+            tree.is_some() && self.stale_tree.is_some() && *tree != self.stale_tree
+        });
+        let stale = if moved_on { Counts::default() } else { self.stale };
+        self.current.iter().fold(stale, |sum, (_, counts)| sum + *counts)
     }
 }
 
@@ -274,6 +286,7 @@ impl Synthesizer {
     /// Folds an event of the goal's own run.
     fn apply_goal(&mut self, envelope: &Envelope) {
         let seq = envelope.seq;
+        self.repair.apply(&envelope.event);
         match &envelope.event {
             // Activity is detail the agent's finish summarizes; a newer omk's kinds say nothing
             // this build could weigh, so they cannot raise readiness.
@@ -378,6 +391,10 @@ impl Synthesizer {
             | Event::FailToPassStarted(_)
             | Event::FailToPassChecked(_)
             | Event::CheckoutFingerprinted(_) => self.apply_safeguard(&envelope.event),
+            // The repair section is folded above, from every event of the goal's own run.
+            Event::RepairRoundsSet(_)
+            | Event::RepairRoundStarted(_)
+            | Event::RepairRoundEnded(_) => {}
             // `apply` hands the team's kinds (`Event::is_team`) to the team fold.
             _ => {}
         }
@@ -475,6 +492,7 @@ impl Synthesizer {
         for record in &mut self.gates {
             record.current.clear();
             record.stale = Counts::of(&record.latest.1);
+            record.stale_tree.clone_from(&record.latest.1.tree_id);
         }
     }
 
@@ -487,6 +505,7 @@ impl Synthesizer {
                 latest: (seq, gate.clone()),
                 all: Counts::of(gate),
                 stale: Counts::default(),
+                stale_tree: None,
                 current: vec![(gate.tree_id.clone(), Counts::of(gate))],
             }),
         }

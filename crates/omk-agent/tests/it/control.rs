@@ -120,6 +120,7 @@ impl Setup {
             transcript_path: "artifacts/agent/transcript.jsonl",
             control,
             sandbox: &omk_sandbox::Sandbox::direct(),
+            continuation: None,
         })?;
         Ok(outcome)
     }

@@ -34,6 +34,7 @@ fn check(
             transcript_path: "artifacts/agent/transcript.jsonl",
             control: None,
             sandbox: &omk_sandbox::Sandbox::direct(),
+            continuation: None,
         })?
         .finished;
     Ok((finished, dir))

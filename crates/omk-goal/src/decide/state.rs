@@ -27,7 +27,16 @@ pub(crate) enum Next {
     Agent {
         /// The follow-up of `omk resume --prompt`, if this run answers one.
         follow_up: Option<String>,
+        /// The repair round this run belongs to; its follow-up is the round's artifact.
+        round: Option<u32>,
     },
+    /// Start a repair round: write the follow-up about what fails on the proposed tree.
+    Repair {
+        /// The round, from 1.
+        round: u32,
+    },
+    /// End the repair round under way: its checks are in.
+    EndRound(crate::decide::repair::RoundEnd),
     /// Read the worktree's changes from git.
     Capture,
     /// Commit the captured changes on the goal's branch.
@@ -178,6 +187,10 @@ pub(crate) struct GoalState {
     pub(crate) agent_run_follow_up: Option<String>,
     /// The latest agent run's error, as the agent said it.
     pub(crate) agent_error: Option<String>,
+    /// The session id the agent's latest run reported, which a repair round continues.
+    pub(crate) agent_session: Option<String>,
+    /// The repair loop: its limit, the round under way, what fails on each tree.
+    pub(crate) repair: crate::decide::repair::RepairState,
 }
 
 impl GoalState {
@@ -223,6 +236,8 @@ impl GoalState {
             agent_retryable_failures: 0,
             agent_run_follow_up: None,
             agent_error: None,
+            agent_session: None,
+            repair: crate::decide::repair::RepairState::default(),
         }
     }
 
@@ -254,6 +269,9 @@ impl GoalState {
         self.meter.apply(envelope);
         self.last_seq = Some(envelope.seq);
         self.ended_cleanly = false;
+        if self.team.is_none() {
+            self.repair.apply(&envelope.event, &self.oracle_gates);
+        }
         match &envelope.event {
             Event::GoalClassified(classified) => {
                 self.classified = true;
@@ -331,6 +349,9 @@ impl GoalState {
             | Event::AgentActivity(_)
             | Event::RecoveryPerformed(_)
             | Event::FailToPassStarted(_)
+            | Event::RepairRoundsSet(_)
+            | Event::RepairRoundStarted(_)
+            | Event::RepairRoundEnded(_)
             | Event::Unknown(_) => {}
             Event::TaskGraphPlanned(planned) => {
                 self.team = Some(crate::team::fold::TeamState::new(planned));
@@ -370,6 +391,9 @@ impl GoalState {
         self.agent_failed = finished.status == AgentStatus::Failed;
         self.agent_final_message.clone_from(&finished.final_message);
         self.agent_error.clone_from(&finished.error);
+        if finished.session_id.is_some() {
+            self.agent_session.clone_from(&finished.session_id);
+        }
         self.agent_retry_pending =
             self.agent_failed && finished.retryable && finished.stopped.is_none();
         if self.agent_retry_pending {
@@ -472,6 +496,11 @@ impl GoalState {
         {
             return Next::Baseline;
         }
+        // A repair round's agent runs (again, when stopped or failing retryably) on the round's
+        // follow-up.
+        if let Some(round) = self.repair.agent_due(self.agent_complete, self.agent_retry_pending) {
+            return Next::Agent { follow_up: None, round: Some(round) };
+        }
         // A team goal's slices do its agent work, all of it before anything else; a follow-up
         // then runs the goal's agent on the integrated tree, as for a single run.
         if let Some(team) = &self.team {
@@ -479,13 +508,13 @@ impl GoalState {
                 return Next::Team;
             }
             if self.follow_up.is_some() || (self.agent_runs > 0 && !self.agent_complete) {
-                return Next::Agent { follow_up: self.follow_up.clone() };
+                return Next::Agent { follow_up: self.follow_up.clone(), round: None };
             }
         } else if self.follow_up.is_some() || !self.agent_complete {
-            return Next::Agent { follow_up: self.follow_up.clone() };
+            return Next::Agent { follow_up: self.follow_up.clone(), round: None };
         }
         if self.agent_retry_pending {
-            return Next::Agent { follow_up: self.agent_run_follow_up.clone() };
+            return Next::Agent { follow_up: self.agent_run_follow_up.clone(), round: None };
         }
         let Some(captured) = &self.captured else { return Next::Capture };
         if !captured.files.is_empty()
@@ -509,6 +538,15 @@ impl GoalState {
         match self.reviews.get(tree) {
             Some((checks, done)) if checks.iter().all(|it| done.contains(it)) => {}
             _ => return Next::Review,
+        }
+        // With the checks of the tree in, a round under way ends, or a new one starts.
+        if let Some(end) = self.repair.end_due(tree, self.agent_failed) {
+            return Next::EndRound(end);
+        }
+        if self.team.is_none()
+            && let Some(round) = self.repair.start_due(tree)
+        {
+            return Next::Repair { round };
         }
         // After the last gate, the checkout is compared with its first fingerprint.
         if self.checkout_pending { Next::Checkout } else { Next::Done }
@@ -707,14 +745,14 @@ mod tests {
         let mut log = Log::new();
         through_agent(&mut log);
         log.push(Event::AgentStarted(AgentStarted { agent: "script:x".into() }));
-        assert_eq!(log.state().next(), Next::Agent { follow_up: None });
+        assert_eq!(log.state().next(), Next::Agent { follow_up: None, round: None });
         assert!(log.state().agent_running);
         log.push(finished(Some("paused")));
         log.push(Event::GoalPaused(GoalPaused { reason: "omk pause".into() }));
         assert_eq!(log.state().halt, Some(Halt::Paused));
         log.push(Event::GoalResumed(GoalResumed { reason: "omk resume".into(), follow_up: None }));
         assert_eq!(log.state().halt, None);
-        assert_eq!(log.state().next(), Next::Agent { follow_up: None });
+        assert_eq!(log.state().next(), Next::Agent { follow_up: None, round: None });
     }
 
     #[test]
@@ -727,9 +765,12 @@ mod tests {
             reason: "omk resume".into(),
             follow_up: Some("also add a test".into()),
         }));
-        assert_eq!(log.state().next(), Next::Agent { follow_up: Some("also add a test".into()) });
+        assert_eq!(
+            log.state().next(),
+            Next::Agent { follow_up: Some("also add a test".into()), round: None }
+        );
         log.push(Event::AgentStarted(AgentStarted { agent: "script:x".into() }));
-        assert_eq!(log.state().next(), Next::Agent { follow_up: None });
+        assert_eq!(log.state().next(), Next::Agent { follow_up: None, round: None });
     }
 
     #[test]

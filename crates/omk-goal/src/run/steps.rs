@@ -121,13 +121,30 @@ impl Controller<'_> {
     }
 
     /// Runs the agent in the worktree, with omk's hold on it: its activity becomes events as it
-    /// happens, and a pause, a cancel, Ctrl-C or a budget stops it.
+    /// happens, and a pause, a cancel, Ctrl-C or a budget stops it. In repair round `round`,
+    /// the agent continues its conversation with the round's follow-up.
     pub(crate) fn run_agent(
         &mut self,
         stopper: &Stopper<'_>,
         follow_up: Option<&str>,
+        round: Option<u32>,
     ) -> Result<Flow, Error> {
+        let round_follow_up = match round.map(|_| self.round_follow_up()).transpose() {
+            Ok(it) => it,
+            Err(err) => {
+                self.rec.fail(Step::Agent, &err)?;
+                return Ok(Flow::Stop);
+            }
+        };
         let state = &self.rec.state;
+        let session = state.agent_session.clone();
+        let continuation =
+            round.zip(round_follow_up.as_ref()).map(|(round, it)| omk_agent::Continuation {
+                round,
+                follow_up: &it.text,
+                follow_up_file: &it.path,
+                session_id: session.as_deref(),
+            });
         let Some(worktree) = state.worktree.clone() else { return Ok(Flow::Stop) };
         let run = state.agent_runs + 1;
         let transcript_path = artifacts::agent_transcript(run.into());
@@ -162,6 +179,7 @@ impl Controller<'_> {
             transcript_path: &transcript_path,
             control: Some(&hold),
             sandbox: &self.sandbox.for_agent(&worktree.path, agent),
+            continuation,
         };
         let outcome = agent.run(&ctx);
         let Hold { stop, error, approvals, .. } = hold;

@@ -188,6 +188,7 @@ fn spawn_worker(job: Job, control: WorkerControl) -> thread::JoinHandle<()> {
             transcript_path: &job.transcript_path,
             control: Some(&control),
             sandbox: &job.sandbox,
+            continuation: None,
         };
         let outcome = job.agent.run(&ctx);
         // Answers sent while the agent ran were sent already.

@@ -119,6 +119,7 @@ impl Synthesizer {
             known_gaps: verdict.known_gaps,
             artifacts,
             sandbox: self.sandbox.clone(),
+            repair: self.repair.evidence(),
         })
     }
 
