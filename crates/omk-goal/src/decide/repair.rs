@@ -21,8 +21,8 @@ pub(crate) const ACTIONABLE_CHECKS: [&str; 5] =
 /// The repair loop, folded from the goal's events.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct RepairState {
-    /// The most rounds (`repair_rounds_set`); `None` in logs from before repair rounds, which
-    /// run none.
+    /// The most rounds (`repair_rounds_set`); `None` until recorded: with `--repair`, with the
+    /// goal, else from `[run] repair_rounds` when a round is first due.
     pub(crate) limit: Option<u32>,
     /// The number of rounds started.
     pub(crate) started: u32,
@@ -161,9 +161,10 @@ impl RepairState {
     }
 
     /// Returns the next round to start on `tree`, when something fails there that the agent
-    /// can fix, the loop did not end and a round is left.
+    /// can fix, the loop did not end and a round is left (or the limit is not recorded yet: the
+    /// step records it first).
     pub(crate) fn start_due(&self, tree: &str) -> Option<u32> {
-        let left = self.limit.unwrap_or(0) > self.started;
+        let left = self.limit.is_none_or(|limit| limit > self.started);
         (self.open.is_none() && !self.ended && left && self.needs_repair(tree))
             .then_some(self.started + 1)
     }
@@ -298,7 +299,9 @@ mod tests {
         state.apply(&gate("test", "t1", 1, true), &[]);
         state.apply(&gate("lint", "t1", 1, false), &[]);
         assert_eq!(state.failing_gates("t1"), ["test"]);
-        // A log from before repair rounds runs none.
+        // Without a limit yet, the step is due that records one.
+        assert_eq!(state.start_due("t1"), Some(1));
+        state.apply(&Event::RepairRoundsSet(RepairRoundsSet { rounds: 0 }), &[]);
         assert_eq!(state.start_due("t1"), None);
         state.apply(&Event::RepairRoundsSet(RepairRoundsSet { rounds: 2 }), &[]);
         assert_eq!(state.start_due("t1"), Some(1));

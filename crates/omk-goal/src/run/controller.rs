@@ -230,11 +230,12 @@ pub async fn run_goal(request: RunRequest<'_>) -> Result<RunOutcome, Error> {
     }
     match planned {
         Some(planned) => ctl.rec.record(Event::TaskGraphPlanned(planned))?,
-        // The limit is recorded once, with the goal: a resumed run keeps it whatever the
-        // configuration says then.
+        // `--repair` is recorded with the goal, so a resumed run keeps it; without it, the limit
+        // of `[run] repair_rounds` is recorded when a round is first due.
         None => {
-            let rounds = repair_rounds.unwrap_or(ctl.config.goal.run.repair_rounds);
-            ctl.rec.record(Event::RepairRoundsSet(omk_events::RepairRoundsSet { rounds }))?;
+            if let Some(rounds) = repair_rounds {
+                ctl.rec.record(Event::RepairRoundsSet(omk_events::RepairRoundsSet { rounds }))?;
+            }
         }
     }
     ctl.fingerprint_checkout(omk_events::CheckoutMoment::Baseline)?;

@@ -34,7 +34,8 @@ pub(crate) struct RoundFollowUp {
 }
 
 impl Controller<'_> {
-    /// Starts repair round `round` on the proposed tree: writes the follow-up (the failing
+    /// Starts repair round `round` on the proposed tree (recording the limit first, when the
+    /// goal has none yet): writes the follow-up (the failing
     /// required gates with their commands, failing tests and last lines of output, and the
     /// review's actionable findings; secrets masked) to `artifacts/repair/round-<n>.txt` and
     /// records `repair_round_started`.
@@ -42,6 +43,13 @@ impl Controller<'_> {
     /// The text is a function of the log and the gate logs, so a run that crashed before
     /// recording the start writes the same file again.
     pub(crate) fn start_round(&mut self, round: u32) -> Result<Flow, Error> {
+        if self.rec.state.repair.limit.is_none() {
+            // The first time a round is due, the limit is recorded, once, from `[run]
+            // repair_rounds`; the next decision reads it.
+            let rounds = self.config.goal.run.repair_rounds;
+            self.rec.record(Event::RepairRoundsSet(omk_events::RepairRoundsSet { rounds }))?;
+            return Ok(Flow::Continue);
+        }
         let state = &self.rec.state;
         let Some(tree) = state.tree.clone() else { return Ok(Flow::Stop) };
         let failed_gates = state.repair.failing_gates(&tree);
