@@ -375,49 +375,14 @@ impl Agent {
             AgentSpec::Codex => {
                 let sandbox = codex_sandbox(ctx.sandbox);
                 let text = prompt(resumed.is_some());
-                launch.argv = args(&[
-                    program,
-                    "exec",
-                    "--json",
-                    "-C",
-                    &worktree,
-                    "--sandbox",
-                    sandbox,
-                    "--skip-git-repo-check",
-                ]);
-                // `codex exec resume` takes exec's options before it, and continues the thread
-                // its previous run reported in `thread.started`.
-                if let Some(thread) = resumed {
-                    launch.argv.extend(args(&["resume", "--", thread]));
-                }
-                launch.argv.push(text);
+                launch.argv = codex_argv(program, &worktree, sandbox, resumed, text);
                 let mut codex = streams::Codex::default();
                 let exit = run_process(launch, limits, &mut codex, hold, stdout_rel)?;
                 codex.finish(exit.exit_code);
                 (exit, codex.report)
             }
             AgentSpec::Cmd(command) => {
-                let prompt_path = ctx.artifact_root.join(run.artifact("prompt.txt"));
-                fs::write(&prompt_path, ctx.prompt)
-                    .map_err(|source| Error::Transcript { path: prompt_path.clone(), source })?;
-                let uses_placeholder =
-                    command.contains("{prompt_file}") || command.contains("{prompt}");
-                let line = command
-                    .replace("{prompt_file}", &shell_quote(&prompt_path.display().to_string()))
-                    .replace("{prompt}", &shell_quote(ctx.prompt));
-                launch.argv = args(&[program, "-c", &line]);
-                launch.env.push(("OMK_PROMPT_FILE".to_owned(), prompt_path.display().to_string()));
-                if let Some(continuation) = ctx.continuation {
-                    // A repair round: the follow-up on stdin and in a file; the prompt as before.
-                    let file = continuation.follow_up_file.display().to_string();
-                    launch.env.push(("OMK_FOLLOW_UP_FILE".to_owned(), file));
-                    launch
-                        .env
-                        .push(("OMK_REPAIR_ROUND".to_owned(), continuation.round.to_string()));
-                    launch.stdin = StdinMode::Text(continuation.follow_up.to_owned());
-                } else if !uses_placeholder {
-                    launch.stdin = StdinMode::Text(ctx.prompt.to_owned());
-                }
+                cmd_launch(ctx, run, command, &mut launch)?;
                 let mut plain = streams::Plain::default();
                 let mut exit = run_process(launch, limits, &mut plain, hold, stdout_rel)?;
                 exit.garbage_lines = 0;
@@ -505,6 +470,67 @@ impl Agent {
     }
 }
 
+/// Returns Codex's command line: `codex exec` on `text` with its `sandbox` mode, or, resuming
+/// the thread `resumed`, `codex exec … resume -- THREAD TEXT` (`exec resume` takes exec's
+/// options before it).
+fn codex_argv(
+    program: &str,
+    worktree: &str,
+    sandbox: &str,
+    resumed: Option<&str>,
+    text: String,
+) -> Vec<String> {
+    let mut argv: Vec<String> = [
+        program,
+        "exec",
+        "--json",
+        "-C",
+        worktree,
+        "--sandbox",
+        sandbox,
+        "--skip-git-repo-check",
+    ]
+    .iter()
+    .map(|&it| it.to_owned())
+    .collect();
+    if let Some(thread) = resumed {
+        argv.extend(["resume".to_owned(), "--".to_owned(), thread.to_owned()]);
+    }
+    argv.push(text);
+    argv
+}
+
+/// Sets up the launch of a `cmd:` agent: `sh -c COMMAND` with its placeholders filled in, the
+/// prompt in `prompt.txt` (`OMK_PROMPT_FILE`) and on stdin unless the command takes it as a
+/// placeholder; in a repair round, the follow-up on stdin and in `OMK_FOLLOW_UP_FILE`, with
+/// `OMK_REPAIR_ROUND`.
+fn cmd_launch(
+    ctx: &RunContext<'_>,
+    run: &ProgramRun,
+    command: &str,
+    launch: &mut Launch<'_>,
+) -> Result<(), Error> {
+    let prompt_path = ctx.artifact_root.join(run.artifact("prompt.txt"));
+    fs::write(&prompt_path, ctx.prompt)
+        .map_err(|source| Error::Transcript { path: prompt_path.clone(), source })?;
+    let uses_placeholder = command.contains("{prompt_file}") || command.contains("{prompt}");
+    let line = command
+        .replace("{prompt_file}", &shell_quote(&prompt_path.display().to_string()))
+        .replace("{prompt}", &shell_quote(ctx.prompt));
+    launch.argv = vec![run.program.clone(), "-c".to_owned(), line];
+    launch.env.push(("OMK_PROMPT_FILE".to_owned(), prompt_path.display().to_string()));
+    if let Some(continuation) = ctx.continuation {
+        // A repair round: the follow-up on stdin and in a file; the prompt as before.
+        let file = continuation.follow_up_file.display().to_string();
+        launch.env.push(("OMK_FOLLOW_UP_FILE".to_owned(), file));
+        launch.env.push(("OMK_REPAIR_ROUND".to_owned(), continuation.round.to_string()));
+        launch.stdin = StdinMode::Text(continuation.follow_up.to_owned());
+    } else if !uses_placeholder {
+        launch.stdin = StdinMode::Text(ctx.prompt.to_owned());
+    }
+    Ok(())
+}
+
 fn run_process(
     launch: Launch<'_>,
     limits: Limits,
@@ -574,5 +600,26 @@ fn install_hint(spec: &AgentSpec) -> &'static str {
         _ => {
             "install the Python Kimi CLI 1.51.0 (scripts/install-kimi.sh, or pip install kimi-cli==1.51.0) or set [agent.programs] kimi in omk.toml"
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::codex_argv;
+
+    #[test]
+    fn a_repair_round_resumes_codex_thread_after_execs_options() {
+        let fresh = codex_argv("codex", "/wt", "workspace-write", None, "fix it".to_owned());
+        assert_eq!(
+            fresh.join(" "),
+            "codex exec --json -C /wt --sandbox workspace-write --skip-git-repo-check fix it"
+        );
+        let resumed =
+            codex_argv("codex", "/wt", "workspace-write", Some("0199a2"), "-the tests fail".to_owned());
+        assert_eq!(
+            resumed[8..].join(" "),
+            "resume -- 0199a2 -the tests fail",
+            "a follow-up that starts with `-` stays the prompt"
+        );
     }
 }

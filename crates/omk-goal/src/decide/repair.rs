@@ -35,6 +35,10 @@ pub(crate) struct RepairState {
     failing: BTreeMap<String, BTreeSet<String>>,
     /// The actionable review checks that failed on a tree, by tree.
     findings: BTreeMap<String, BTreeSet<String>>,
+    /// The session id the agent's latest run reported, which a round continues.
+    pub(crate) session: Option<String>,
+    /// Whether the goal is a team goal, which runs no rounds.
+    team: bool,
 }
 
 /// A round under way.
@@ -61,7 +65,11 @@ impl RepairState {
     /// Folds one event of the goal's own run; `oracle` names the gates the goal's kind requires,
     /// which count as required.
     pub(crate) fn apply(&mut self, event: &Event, oracle: &[String]) {
+        if self.team {
+            return;
+        }
         match event {
+            Event::TaskGraphPlanned(_) => self.team = true,
             Event::RepairRoundsSet(set) => {
                 self.limit = Some(set.rounds);
                 self.ended = false;
@@ -85,6 +93,9 @@ impl RepairState {
                 if let Some(open) = &mut self.open {
                     open.agent_started = true;
                 }
+            }
+            Event::AgentFinished(finished) if finished.session_id.is_some() => {
+                self.session.clone_from(&finished.session_id);
             }
             Event::GateFinished(gate) => self.fold_gate(gate, oracle),
             Event::ReviewStarted(started) => {
@@ -165,7 +176,7 @@ impl RepairState {
     /// step records it first).
     pub(crate) fn start_due(&self, tree: &str) -> Option<u32> {
         let left = self.limit.is_none_or(|limit| limit > self.started);
-        (self.open.is_none() && !self.ended && left && self.needs_repair(tree))
+        (!self.team && self.open.is_none() && !self.ended && left && self.needs_repair(tree))
             .then_some(self.started + 1)
     }
 }

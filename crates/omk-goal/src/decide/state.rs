@@ -27,14 +27,11 @@ pub(crate) enum Next {
     Agent {
         /// The follow-up of `omk resume --prompt`, if this run answers one.
         follow_up: Option<String>,
-        /// The repair round this run belongs to; its follow-up is the round's artifact.
+        /// The repair round this run belongs to, whose follow-up it answers.
         round: Option<u32>,
     },
-    /// Start a repair round: write the follow-up about what fails on the proposed tree.
-    Repair {
-        /// The round, from 1.
-        round: u32,
-    },
+    /// Start repair round `round`: the follow-up about what fails on the proposed tree.
+    Repair { round: u32 },
     /// End the repair round under way: its checks are in.
     EndRound(crate::decide::repair::RoundEnd),
     /// Read the worktree's changes from git.
@@ -187,8 +184,6 @@ pub(crate) struct GoalState {
     pub(crate) agent_run_follow_up: Option<String>,
     /// The latest agent run's error, as the agent said it.
     pub(crate) agent_error: Option<String>,
-    /// The session id the agent's latest run reported, which a repair round continues.
-    pub(crate) agent_session: Option<String>,
     /// The repair loop: its limit, the round under way, what fails on each tree.
     pub(crate) repair: crate::decide::repair::RepairState,
 }
@@ -236,7 +231,6 @@ impl GoalState {
             agent_retryable_failures: 0,
             agent_run_follow_up: None,
             agent_error: None,
-            agent_session: None,
             repair: crate::decide::repair::RepairState::default(),
         }
     }
@@ -269,9 +263,7 @@ impl GoalState {
         self.meter.apply(envelope);
         self.last_seq = Some(envelope.seq);
         self.ended_cleanly = false;
-        if self.team.is_none() {
-            self.repair.apply(&envelope.event, &self.oracle_gates);
-        }
+        self.repair.apply(&envelope.event, &self.oracle_gates);
         match &envelope.event {
             Event::GoalClassified(classified) => {
                 self.classified = true;
@@ -391,9 +383,6 @@ impl GoalState {
         self.agent_failed = finished.status == AgentStatus::Failed;
         self.agent_final_message.clone_from(&finished.final_message);
         self.agent_error.clone_from(&finished.error);
-        if finished.session_id.is_some() {
-            self.agent_session.clone_from(&finished.session_id);
-        }
         self.agent_retry_pending =
             self.agent_failed && finished.retryable && finished.stopped.is_none();
         if self.agent_retry_pending {
@@ -543,9 +532,7 @@ impl GoalState {
         if let Some(end) = self.repair.end_due(tree, self.agent_failed) {
             return Next::EndRound(end);
         }
-        if self.team.is_none()
-            && let Some(round) = self.repair.start_due(tree)
-        {
+        if let Some(round) = self.repair.start_due(tree) {
             return Next::Repair { round };
         }
         // After the last gate, the checkout is compared with its first fingerprint.

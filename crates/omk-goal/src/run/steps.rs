@@ -137,7 +137,7 @@ impl Controller<'_> {
             }
         };
         let state = &self.rec.state;
-        let session = state.agent_session.clone();
+        let session = state.repair.session.clone();
         let continuation =
             round.zip(round_follow_up.as_ref()).map(|(round, it)| omk_agent::Continuation {
                 round,
