@@ -139,12 +139,19 @@ impl GateRecord {
     }
 
     /// Returns the runs that count against the gate: all since the change, and the stale one
-    /// unless the gate has run since on a tree other than the stale run's. A pass on a new tree
-    /// speaks for that tree; a failure, then a pass on the same files, is a flaky gate.
+    /// unless every run since passed cleanly (counted tests) on a tree other than the stale
+    /// run's. A clean pass on a new tree (a repair round's fix) speaks for that tree; a failure,
+    /// then a pass on the same files, is a flaky gate; and a run since that is no clean pass
+    /// never takes the stale one back, so failing evidence cannot help.
     fn counting(&self) -> Counts {
-        let moved_on = self.current.iter().any(|(tree, _)| {
-            tree.is_some() && self.stale_tree.is_some() && *tree != self.stale_tree
-        });
+        let clean =
+            |counts: &Counts| counts.failed == 0 && counts.no_tests == 0 && counts.uncounted == 0;
+        let moved_on = self.stale_tree.is_some()
+            && !self.current.is_empty()
+            && self
+                .current
+                .iter()
+                .all(|(tree, counts)| tree.is_some() && *tree != self.stale_tree && clean(counts));
         let stale = if moved_on { Counts::default() } else { self.stale };
         self.current.iter().fold(stale, |sum, (_, counts)| sum + *counts)
     }
