@@ -172,12 +172,13 @@ impl RepairState {
     }
 
     /// Returns the next round to start on `tree`, when something fails there that the agent
-    /// can fix, the loop did not end and a round is left (or the limit is not recorded yet: the
-    /// step records it first).
-    pub(crate) fn start_due(&self, tree: &str) -> Option<u32> {
+    /// can fix, the agent's latest run did not fail (`agent_failed`: an agent that gave up gets
+    /// no follow-up), the loop did not end and a round is left (or the limit is not recorded
+    /// yet: the step records it first).
+    pub(crate) fn start_due(&self, tree: &str, agent_failed: bool) -> Option<u32> {
         let left = self.limit.is_none_or(|limit| limit > self.started);
-        (!self.team && self.open.is_none() && !self.ended && left && self.needs_repair(tree))
-            .then_some(self.started + 1)
+        let due = !self.team && !agent_failed && self.open.is_none() && !self.ended;
+        (due && left && self.needs_repair(tree)).then_some(self.started + 1)
     }
 }
 
@@ -311,11 +312,12 @@ mod tests {
         state.apply(&gate("lint", "t1", 1, false), &[]);
         assert_eq!(state.failing_gates("t1"), ["test"]);
         // Without a limit yet, the step is due that records one.
-        assert_eq!(state.start_due("t1"), Some(1));
+        assert_eq!(state.start_due("t1", false), Some(1));
+        assert_eq!(state.start_due("t1", true), None, "an agent that failed gets no follow-up");
         state.apply(&Event::RepairRoundsSet(RepairRoundsSet { rounds: 0 }), &[]);
-        assert_eq!(state.start_due("t1"), None);
+        assert_eq!(state.start_due("t1", false), None);
         state.apply(&Event::RepairRoundsSet(RepairRoundsSet { rounds: 2 }), &[]);
-        assert_eq!(state.start_due("t1"), Some(1));
+        assert_eq!(state.start_due("t1", false), Some(1));
         state.apply(&started(1, "t1"), &[]);
         assert_eq!(state.agent_due(true, false), Some(1));
         state.apply(&Event::AgentStarted(omk_events::AgentStarted { agent: "x".into() }), &[]);
@@ -337,7 +339,7 @@ mod tests {
         let mut state = RepairState::default();
         state.apply(&Event::RepairRoundsSet(RepairRoundsSet { rounds: 1 }), &[]);
         state.apply(&gate("test", "t1", 1, false), &["test".to_owned()]);
-        assert_eq!(state.start_due("t1"), Some(1));
+        assert_eq!(state.start_due("t1", false), Some(1));
         state.apply(&started(1, "t1"), &[]);
         state.apply(&gate("test", "t2", 1, false), &["test".to_owned()]);
         let end = state.end_due("t2", false).expect("the round is open");
@@ -350,9 +352,9 @@ mod tests {
             }),
             &[],
         );
-        assert_eq!(state.start_due("t2"), None);
+        assert_eq!(state.start_due("t2", false), None);
         state.apply(&Event::RepairRoundsSet(RepairRoundsSet { rounds: 3 }), &[]);
-        assert_eq!(state.start_due("t2"), Some(2));
+        assert_eq!(state.start_due("t2", false), Some(2));
     }
 
     #[test]
@@ -375,10 +377,10 @@ mod tests {
         );
         state.apply(&review("claims", ReviewStatus::Failed), &[]);
         state.apply(&review("gate_surface", ReviewStatus::Blocked), &[]);
-        assert_eq!(state.start_due("t1"), None);
+        assert_eq!(state.start_due("t1", false), None);
         state.apply(&review("gate_surface", ReviewStatus::Failed), &[]);
         assert_eq!(state.findings("t1"), ["gate_surface"]);
-        assert_eq!(state.start_due("t1"), Some(1));
+        assert_eq!(state.start_due("t1", false), Some(1));
         let finished = ReviewFinished {
             check: "gate_surface".into(),
             tree_id: "t1".into(),

@@ -532,7 +532,7 @@ impl GoalState {
         if let Some(end) = self.repair.end_due(tree, self.agent_failed) {
             return Next::EndRound(end);
         }
-        if let Some(round) = self.repair.start_due(tree) {
+        if let Some(round) = self.repair.start_due(tree, self.agent_failed) {
             return Next::Repair { round };
         }
         // After the last gate, the checkout is compared with its first fingerprint.
