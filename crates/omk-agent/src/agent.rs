@@ -480,19 +480,11 @@ fn codex_argv(
     resumed: Option<&str>,
     text: String,
 ) -> Vec<String> {
-    let mut argv: Vec<String> = [
-        program,
-        "exec",
-        "--json",
-        "-C",
-        worktree,
-        "--sandbox",
-        sandbox,
-        "--skip-git-repo-check",
-    ]
-    .iter()
-    .map(|&it| it.to_owned())
-    .collect();
+    let mut argv: Vec<String> =
+        [program, "exec", "--json", "-C", worktree, "--sandbox", sandbox, "--skip-git-repo-check"]
+            .iter()
+            .map(|&it| it.to_owned())
+            .collect();
     if let Some(thread) = resumed {
         argv.extend(["resume".to_owned(), "--".to_owned(), thread.to_owned()]);
     }
@@ -614,8 +606,13 @@ mod tests {
             fresh.join(" "),
             "codex exec --json -C /wt --sandbox workspace-write --skip-git-repo-check fix it"
         );
-        let resumed =
-            codex_argv("codex", "/wt", "workspace-write", Some("0199a2"), "-the tests fail".to_owned());
+        let resumed = codex_argv(
+            "codex",
+            "/wt",
+            "workspace-write",
+            Some("0199a2"),
+            "-the tests fail".to_owned(),
+        );
         assert_eq!(
             resumed[8..].join(" "),
             "resume -- 0199a2 -the tests fail",
