@@ -128,14 +128,14 @@ fn a_gate_that_flips_on_the_same_tree_is_flaky_and_never_served_from_the_cache()
         env.repo("repo", &[("lib.sh", LIB_SH), ("flip.sh", &flip_sh), ("omk.toml", omk_toml)])?;
     let before = main_commit(&env, &repo)?;
 
-    // Goal 1: the gate fails on the fixed tree.
-    let (_, first) = run(&env, &repo, "fix the bug in add", &["--accept"])?;
+    // Goal 1: the gate fails on the fixed tree (no repair round, which would run it again).
+    let (_, first) = run(&env, &repo, "fix the bug in add", &["--accept", "--repair", "0"])?;
     assert_eq!(proposed(&first, "flip")["passed"], false, "{first:#}");
     let first_goal = first["goal_id"].as_str().unwrap_or_default().to_owned();
 
     // Goal 2, the same change: the recorded failure keeps any pass from being served, the gate
     // runs and passes, and the proof shows it flaky; the policy does not accept it.
-    let (output, second) = run(&env, &repo, "fix the bug in add", &["--accept"])?;
+    let (output, second) = run(&env, &repo, "fix the bug in add", &["--accept", "--repair", "0"])?;
     let gate = proposed(&second, "flip");
     assert_eq!(gate["passed"], true, "{second:#}");
     assert!(gate["cached_from"].is_null(), "the gate ran: {second:#}");

@@ -130,3 +130,80 @@ fn real_kimi_print_edits_the_repo_and_usage_comes_from_its_session() -> anyhow::
     assert_eq!(agent["tool_calls"], 2);
     Ok(())
 }
+
+/// Returns the text of every file under `dir`, recursively.
+fn texts_under(dir: &Path) -> anyhow::Result<Vec<(PathBuf, String)>> {
+    let mut found = Vec::new();
+    for entry in fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            found.extend(texts_under(&path)?);
+        } else if let Ok(text) = fs::read_to_string(&path) {
+            found.push((path, text));
+        }
+    }
+    Ok(found)
+}
+
+#[test]
+fn real_kimi_continues_its_session_in_a_repair_round() -> anyhow::Result<()> {
+    let Some(kimi) = real_kimi()? else { return Ok(()) };
+    // Each kimi process plays the scenario from its first step: the first run only leaves a
+    // mark in kimi's data directory (outside the worktree), so its change fails the gate; the
+    // repair round, a new turn of the same session, fixes `add`.
+    let env = TestEnv::new()?;
+    let share = env.root().join("home/.kimi");
+    let marker = share.join("first-run-done");
+    let command = format!(
+        "if [ -e {m} ]; then sed -i 's/\\$1 - \\$2/$1 + $2/' lib.sh; else touch {m}; fi",
+        m = marker.display()
+    );
+    let arguments = serde_json::json!({ "command": command }).to_string();
+    let call = serde_json::json!({ "id": "tc-1", "name": "Shell", "arguments": arguments });
+    let scenario = format!(
+        "id: s1\nusage: {{\"input_other\": 50, \"output\": 5}}\ntext: Working on it.\n\
+         tool_call: {call}\n---\nid: s2\nusage: {{\"input_other\": 10, \"output\": 2}}\ntext: Done.\n"
+    );
+    let repo =
+        env.repo("repo", &[("lib.sh", LIB_SH), ("test.sh", TEST_SH), ("omk.toml", OMK_TOML)])?;
+    let scenario_path = env.write("scenario.txt", &scenario)?;
+    fs::create_dir_all(&share)?;
+    fs::write(
+        share.join("config.toml"),
+        format!(
+            "default_model = \"scripted\"\ntelemetry = false\n\n[models.scripted]\nprovider = \"scripted\"\n\
+             model = \"scripted_echo\"\nmax_context_size = 100000\n\n[providers.scripted]\n\
+             type = \"_scripted_echo\"\nbase_url = \"\"\napi_key = \"\"\n\n[providers.scripted.env]\n\
+             KIMI_SCRIPTED_ECHO_SCRIPTS = {:?}\n",
+            scenario_path.display().to_string()
+        ),
+    )?;
+    let bin = kimi.parent().expect("the kimi executable is in a directory");
+    let output = env.omk_with(
+        &repo,
+        &["run", "fix add", "--agent", "kimi", "--json"],
+        &[("PATH", &TestEnv::path_with(bin))],
+    )?;
+    let document: Value =
+        serde_json::from_str(&output.stdout).map_err(|err| anyhow::anyhow!("{err}: {output}"))?;
+    let proof = &document["proof"];
+    assert_eq!(proof["readiness"], "awaiting_acceptance", "{output}");
+    let round = &proof["repair"]["rounds"][0];
+    assert_eq!(round["outcome"], "passed", "{proof:#}");
+    assert_eq!(proof["agent"]["runs"], 2);
+    let session = round["agent"]["session_id"].as_str().unwrap_or_default().to_owned();
+    assert!(!session.is_empty(), "{round:#}");
+    // The session's own record holds the goal's prompt and, in a later turn, the follow-up.
+    let records: Vec<String> = texts_under(&share.join("sessions"))?
+        .into_iter()
+        .filter(|(path, _)| path.components().any(|it| it.as_os_str() == session.as_str()))
+        .map(|(_, text)| text)
+        .collect();
+    let joined = records.join("\n");
+    let prompt_at = joined.find("fix add").ok_or_else(|| anyhow::anyhow!("no prompt: {joined}"))?;
+    let follow_up_at = joined
+        .find("repair round 1 of 2")
+        .ok_or_else(|| anyhow::anyhow!("the session has no follow-up turn: {joined}"))?;
+    assert!(prompt_at < follow_up_at, "the follow-up is a later turn of the same session");
+    Ok(())
+}

@@ -300,18 +300,31 @@ impl Agent {
             sandbox: ctx.sandbox,
         };
         let args = |items: &[&str]| items.iter().map(|&it| it.to_owned()).collect::<Vec<_>>();
+        // The session a repair round resumes, and what the agent is told: the follow-up in a
+        // resumed conversation, the prompt and the follow-up in a new one.
+        let resumed = ctx.continuation.and_then(|it| it.session_id);
+        let prompt = |resuming: bool| match ctx.continuation {
+            Some(continuation) if resuming => continuation.follow_up.to_owned(),
+            Some(continuation) => continuation.fresh_prompt(ctx.prompt),
+            None => ctx.prompt.to_owned(),
+        };
         Ok(match &self.spec {
             AgentSpec::Kimi => {
+                // A repair round is a new turn in the same session: Kimi resumes the session
+                // `--session` names, whose history holds the prompt and the earlier turns.
+                let session_id = resumed.unwrap_or(session_id);
                 launch.argv =
                     args(&[program, "--wire", "--work-dir", &worktree, "--session", session_id]);
                 launch.argv.extend(ctx.mcp.map(McpServer::kimi_args).unwrap_or_default());
                 launch.stdin = StdinMode::Protocol;
-                let mut wire = kimi::Wire::new(ctx.prompt, &self.config.approvals, ctx.worktree);
+                let prompt = ctx.continuation.map_or(ctx.prompt, |it| it.follow_up);
+                let mut wire = kimi::Wire::new(prompt, &self.config.approvals, ctx.worktree);
                 let exit = run_process(launch, limits, &mut wire, hold, stdout_rel)?;
                 wire.finish();
                 (exit, wire.report)
             }
             AgentSpec::KimiPrint => {
+                let session_id = resumed.unwrap_or(session_id);
                 launch.argv = args(&[
                     program,
                     "--print",
@@ -322,7 +335,7 @@ impl Agent {
                     "--session",
                     session_id,
                     "-p",
-                    ctx.prompt,
+                    ctx.continuation.map_or(ctx.prompt, |it| it.follow_up),
                 ]);
                 launch.argv.extend(ctx.mcp.map(McpServer::kimi_args).unwrap_or_default());
                 let mut print = kimi::Print::default();
@@ -332,11 +345,16 @@ impl Agent {
                     .as_deref()
                     .and_then(|share| kimi::find_session_record(share, session_id));
                 print.finish(exit.exit_code, record.as_deref());
-                print.report.session_id = Some(session_id.clone());
+                print.report.session_id = Some(session_id.to_owned());
                 (exit, print.report)
             }
             AgentSpec::Claude => {
-                let session = format!("--session-id={session_id}");
+                // A repair round resumes the session of the previous run; `--session-id` of a
+                // session that exists is refused.
+                let session = match resumed {
+                    Some(id) => format!("--resume={id}"),
+                    None => format!("--session-id={session_id}"),
+                };
                 launch.argv = args(&[
                     program,
                     "-p",
@@ -352,7 +370,7 @@ impl Agent {
                     &session,
                 ]);
                 launch.argv.extend(ctx.mcp.map(McpServer::claude_args).unwrap_or_default());
-                launch.stdin = StdinMode::Text(ctx.prompt.to_owned());
+                launch.stdin = StdinMode::Text(prompt(resumed.is_some()));
                 let mut claude = streams::Claude::default();
                 let exit = run_process(launch, limits, &mut claude, hold, stdout_rel)?;
                 claude.finish(exit.exit_code);
@@ -360,38 +378,15 @@ impl Agent {
             }
             AgentSpec::Codex => {
                 let sandbox = codex_sandbox(ctx.sandbox);
-                launch.argv = args(&[
-                    program,
-                    "exec",
-                    "--json",
-                    "-C",
-                    &worktree,
-                    "--sandbox",
-                    sandbox,
-                    "--skip-git-repo-check",
-                ]);
-                // Options go before the prompt, which is the last argument.
-                launch.argv.extend(ctx.mcp.map(McpServer::codex_args).unwrap_or_default());
-                launch.argv.push(ctx.prompt.to_owned());
+                let text = prompt(resumed.is_some());
+                launch.argv = codex_argv(program, &worktree, sandbox, ctx.mcp, resumed, text);
                 let mut codex = streams::Codex::default();
                 let exit = run_process(launch, limits, &mut codex, hold, stdout_rel)?;
                 codex.finish(exit.exit_code);
                 (exit, codex.report)
             }
             AgentSpec::Cmd(command) => {
-                let prompt_path = ctx.artifact_root.join(run.artifact("prompt.txt"));
-                fs::write(&prompt_path, ctx.prompt)
-                    .map_err(|source| Error::Transcript { path: prompt_path.clone(), source })?;
-                let uses_placeholder =
-                    command.contains("{prompt_file}") || command.contains("{prompt}");
-                let line = command
-                    .replace("{prompt_file}", &shell_quote(&prompt_path.display().to_string()))
-                    .replace("{prompt}", &shell_quote(ctx.prompt));
-                launch.argv = args(&[program, "-c", &line]);
-                launch.env.push(("OMK_PROMPT_FILE".to_owned(), prompt_path.display().to_string()));
-                if !uses_placeholder {
-                    launch.stdin = StdinMode::Text(ctx.prompt.to_owned());
-                }
+                cmd_launch(ctx, run, command, &mut launch)?;
                 let mut plain = streams::Plain::default();
                 let mut exit = run_process(launch, limits, &mut plain, hold, stdout_rel)?;
                 exit.garbage_lines = 0;
@@ -479,6 +474,62 @@ impl Agent {
     }
 }
 
+/// Returns Codex's command line: `codex exec` on `text` with its `sandbox` mode, or, resuming
+/// the thread `resumed`, `codex exec … resume -- THREAD TEXT` (`exec resume` takes exec's
+/// options before it).
+fn codex_argv(
+    program: &str,
+    worktree: &str,
+    sandbox: &str,
+    mcp: Option<&McpServer>,
+    resumed: Option<&str>,
+    text: String,
+) -> Vec<String> {
+    let mut argv: Vec<String> =
+        [program, "exec", "--json", "-C", worktree, "--sandbox", sandbox, "--skip-git-repo-check"]
+            .iter()
+            .map(|&it| it.to_owned())
+            .collect();
+    // exec's options, the MCP registration too, go before `resume` and the prompt.
+    argv.extend(mcp.map(McpServer::codex_args).unwrap_or_default());
+    if let Some(thread) = resumed {
+        argv.extend(["resume".to_owned(), "--".to_owned(), thread.to_owned()]);
+    }
+    argv.push(text);
+    argv
+}
+
+/// Sets up the launch of a `cmd:` agent: `sh -c COMMAND` with its placeholders filled in, the
+/// prompt in `prompt.txt` (`OMK_PROMPT_FILE`) and on stdin unless the command takes it as a
+/// placeholder; in a repair round, the follow-up on stdin and in `OMK_FOLLOW_UP_FILE`, with
+/// `OMK_REPAIR_ROUND`.
+fn cmd_launch(
+    ctx: &RunContext<'_>,
+    run: &ProgramRun,
+    command: &str,
+    launch: &mut Launch<'_>,
+) -> Result<(), Error> {
+    let prompt_path = ctx.artifact_root.join(run.artifact("prompt.txt"));
+    fs::write(&prompt_path, ctx.prompt)
+        .map_err(|source| Error::Transcript { path: prompt_path.clone(), source })?;
+    let uses_placeholder = command.contains("{prompt_file}") || command.contains("{prompt}");
+    let line = command
+        .replace("{prompt_file}", &shell_quote(&prompt_path.display().to_string()))
+        .replace("{prompt}", &shell_quote(ctx.prompt));
+    launch.argv = vec![run.program.clone(), "-c".to_owned(), line];
+    launch.env.push(("OMK_PROMPT_FILE".to_owned(), prompt_path.display().to_string()));
+    if let Some(continuation) = ctx.continuation {
+        // A repair round: the follow-up on stdin and in a file; the prompt as before.
+        let file = continuation.follow_up_file.display().to_string();
+        launch.env.push(("OMK_FOLLOW_UP_FILE".to_owned(), file));
+        launch.env.push(("OMK_REPAIR_ROUND".to_owned(), continuation.round.to_string()));
+        launch.stdin = StdinMode::Text(continuation.follow_up.to_owned());
+    } else if !uses_placeholder {
+        launch.stdin = StdinMode::Text(ctx.prompt.to_owned());
+    }
+    Ok(())
+}
+
 fn run_process(
     launch: Launch<'_>,
     limits: Limits,
@@ -548,5 +599,38 @@ fn install_hint(spec: &AgentSpec) -> &'static str {
         _ => {
             "install the Python Kimi CLI 1.51.0 (scripts/install-kimi.sh, or pip install kimi-cli==1.51.0) or set [agent.programs] kimi in omk.toml"
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::codex_argv;
+    use crate::McpServer;
+
+    #[test]
+    fn a_repair_round_resumes_codex_thread_after_execs_options() {
+        let fresh = codex_argv("codex", "/wt", "workspace-write", None, None, "fix it".to_owned());
+        assert_eq!(
+            fresh.join(" "),
+            "codex exec --json -C /wt --sandbox workspace-write --skip-git-repo-check fix it"
+        );
+        let server =
+            McpServer { program: "/bin/omk".into(), args: vec!["mcp".into()], env: Vec::new() };
+        let resumed = codex_argv(
+            "codex",
+            "/wt",
+            "workspace-write",
+            Some(&server),
+            Some("0199a2"),
+            "-the tests fail".to_owned(),
+        );
+        let resume = resumed.iter().position(|it| it == "resume").expect("resume");
+        assert!(resumed[8..resume].iter().any(|it| it == "-c"), "{resumed:?}");
+        assert_eq!(
+            resumed[resume..].join(" "),
+            "resume -- 0199a2 -the tests fail",
+            "exec's options, the MCP server's too, go before `resume`; a follow-up that starts \
+             with `-` stays the prompt"
+        );
     }
 }

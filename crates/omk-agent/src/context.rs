@@ -30,6 +30,37 @@ pub struct RunContext<'a> {
     /// omk's MCP server (`omk mcp`), registered with the agents that take MCP configuration
     /// (Kimi, Claude Code, Codex); `None` registers nothing.
     pub mcp: Option<&'a McpServer>,
+    /// A repair round: the run continues the agent's conversation with a follow-up instead of
+    /// starting on `prompt`. `None` for a goal's first run.
+    pub continuation: Option<Continuation<'a>>,
+}
+
+/// What a repair round hands the agent: a follow-up in the conversation of its previous run.
+///
+/// Each adapter continues the conversation where its CLI can: Kimi's Wire and print modes
+/// resume the session (`--session`), Claude Code resumes it (`--resume`), Codex resumes its
+/// thread (`codex exec resume`), a `cmd:` agent reads the follow-up on stdin and from the file
+/// `OMK_FOLLOW_UP_FILE` names (with `OMK_REPAIR_ROUND`), and the scripted agent plays its
+/// scenario's round. Without a session to resume, a CLI agent starts a new conversation on the
+/// prompt followed by the follow-up.
+#[derive(Debug, Clone, Copy)]
+pub struct Continuation<'a> {
+    /// The repair round, from 1.
+    pub round: u32,
+    /// The follow-up: what failed and what to fix.
+    pub follow_up: &'a str,
+    /// The follow-up's file, which a `cmd:` agent is told about.
+    pub follow_up_file: &'a Path,
+    /// The session (or thread) id the agent's previous run reported, to resume.
+    pub session_id: Option<&'a str>,
+}
+
+impl Continuation<'_> {
+    /// Returns the text a new conversation starts on when there is no session to resume: the
+    /// prompt, then the follow-up.
+    pub fn fresh_prompt(&self, prompt: &str) -> String {
+        format!("{prompt}\n\n{}", self.follow_up)
+    }
 }
 
 impl fmt::Debug for RunContext<'_> {
@@ -43,6 +74,7 @@ impl fmt::Debug for RunContext<'_> {
             .field("control", &self.control.map(|_| "RunControl"))
             .field("sandbox", &self.sandbox)
             .field("mcp", &self.mcp)
+            .field("continuation", &self.continuation)
             .finish()
     }
 }

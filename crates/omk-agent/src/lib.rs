@@ -49,7 +49,7 @@ pub use omk_events::AgentStatus;
 
 pub use crate::agent::{Agent, AgentEnvironment, AgentOutcome, AgentSpec, prepare};
 pub use crate::config::{AgentConfig, Price, parse_config};
-pub use crate::context::RunContext;
+pub use crate::context::{Continuation, RunContext};
 pub use crate::control::RunControl;
 pub use crate::detect::{DetectedAgent, Detection, TESTED_VERSIONS, detect_agents};
 pub use crate::error::Error;

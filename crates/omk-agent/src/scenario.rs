@@ -9,11 +9,24 @@ use omk_events::TokenUsage;
 
 use crate::error::Error;
 
-/// A scripted agent's scenario: one step per model response, in order.
+/// A scripted agent's scenario: one step per model response, in order, and the steps of each
+/// repair round.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scenario {
-    /// The steps.
+    /// The steps of the goal's first run.
     pub steps: Vec<ScenarioStep>,
+    /// The steps of each repair round, from round 1: the parts after each `===` line.
+    pub rounds: Vec<Vec<ScenarioStep>>,
+}
+
+impl Scenario {
+    /// Returns the steps of repair round `round` (0 is the first run), `None` past the last.
+    pub fn round(&self, round: u32) -> Option<&[ScenarioStep]> {
+        match round {
+            0 => Some(&self.steps),
+            round => self.rounds.get(usize::try_from(round - 1).ok()?).map(Vec::as_slice),
+        }
+    }
 }
 
 /// One model response.
@@ -55,27 +68,56 @@ pub(crate) fn load(path: &Path) -> Result<Scenario, Error> {
     })
 }
 
-/// Parses a scenario: a JSON array of step strings, or steps separated by lines `---`.
+/// Parses a scenario: a JSON array of step strings, or steps separated by lines `---`, with a
+/// line `===` before the steps of each repair round (text form only).
 ///
-/// Returns the 1-based step and the problem on error.
+/// Returns the 1-based step (counted through the whole file) and the problem on error.
 pub fn parse_scenario(text: &str) -> Result<Scenario, (usize, String)> {
-    let chunks: Vec<String> = if text.trim_start().starts_with('[') {
-        serde_json::from_str(text)
-            .map_err(|err| (1, format!("not a JSON array of strings: {err}")))?
+    let parts: Vec<Vec<String>> = if text.trim_start().starts_with('[') {
+        let chunks = serde_json::from_str(text)
+            .map_err(|err| (1, format!("not a JSON array of strings: {err}")))?;
+        vec![chunks]
     } else {
         let normalized = text.replace("\r\n", "\n");
-        normalized.split("\n---\n").map(str::to_owned).collect()
+        let mut rounds = vec![String::new()];
+        for line in normalized.split_inclusive('\n') {
+            if line.trim_end() == "===" {
+                rounds.push(String::new());
+            } else if let Some(round) = rounds.last_mut() {
+                round.push_str(line);
+            }
+        }
+        rounds
+            .iter()
+            .map(|round| {
+                let round = format!("\n{round}\n");
+                round.split("\n---\n").map(str::to_owned).collect()
+            })
+            .collect()
     };
-    let steps = chunks
-        .iter()
-        .filter(|chunk| !chunk.trim().is_empty())
-        .enumerate()
-        .map(|(idx, chunk)| parse_step(chunk).map_err(|problem| (idx + 1, problem)))
-        .collect::<Result<Vec<_>, _>>()?;
-    if steps.is_empty() {
-        return Err((1, "the scenario has no steps; write at least one `text:` line".to_owned()));
+    let mut numbered = 0;
+    let mut rounds = Vec::with_capacity(parts.len());
+    for (round, chunks) in parts.iter().enumerate() {
+        let mut steps = Vec::new();
+        for chunk in chunks.iter().filter(|chunk| !chunk.trim().is_empty()) {
+            numbered += 1;
+            steps.push(parse_step(chunk).map_err(|problem| (numbered, problem))?);
+        }
+        if steps.is_empty() {
+            let problem = match round {
+                0 => "the scenario has no steps; write at least one `text:` line".to_owned(),
+                round => format!(
+                    "repair round {round} (after `===` number {round}) has no steps; write at \
+                     least one `text:` line"
+                ),
+            };
+            return Err((numbered + 1, problem));
+        }
+        rounds.push(steps);
     }
-    Ok(Scenario { steps })
+    let mut rounds = rounds.into_iter();
+    let steps = rounds.next().unwrap_or_default();
+    Ok(Scenario { steps, rounds: rounds.collect() })
 }
 
 fn parse_step(chunk: &str) -> Result<ScenarioStep, String> {
@@ -163,6 +205,17 @@ mod tests {
     }
 
     #[test]
+    fn rounds_follow_lines_of_three_equals_signs() {
+        let text = "text: first\n---\ntext: done\n===\ntext: round one\n===\r\ntext: two\n";
+        let scenario = parse_scenario(text).expect("rounds parse");
+        assert_eq!(scenario.steps.len(), 2);
+        assert_eq!(scenario.round(1).map(|it| it[0].text.clone()), Some(vec!["round one".into()]));
+        assert_eq!(scenario.round(2).map(|it| it[0].text.clone()), Some(vec!["two".into()]));
+        assert_eq!(scenario.round(3), None);
+        assert_eq!(parse_scenario("text: only\n").map(|it| it.rounds.len()), Ok(0));
+    }
+
+    #[test]
     fn bad_scenarios_name_the_step_and_the_fix() {
         let check = |text: &str, expect: &str| {
             let (step, problem) = parse_scenario(text).expect_err("the scenario is invalid");
@@ -174,6 +227,11 @@ mod tests {
             "step 2: unknown directive \"say\"; expected id, usage, think, text, tool_call or error",
         );
         check("hello", "step 1: line \"hello\" is not `directive: value`");
+        check(
+            "text: a\n===\n",
+            "step 2: repair round 1 (after `===` number 1) has no steps; write at least one \
+             `text:` line",
+        );
         check(
             "tool_call: {\"id\":\"t\",\"name\":\"WriteFile\",\"arguments\":\"{nope\"}",
             "step 1: tool_call t: arguments are not JSON: key must be a string at line 1 column 2",

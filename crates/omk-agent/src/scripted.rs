@@ -46,11 +46,27 @@ pub(crate) fn run(
     let mut transcript = Transcript::create(ctx.artifact_root.join(ctx.transcript_path))?;
     let mut hold = Hold::new(ctx.control);
 
-    transcript.record("TurnBegin", json!({ "user_input": ctx.prompt }))?;
+    let round = ctx.continuation.map_or(0, |it| it.round);
+    let user_input = ctx.continuation.map_or(ctx.prompt, |it| it.follow_up);
+    transcript.record("TurnBegin", json!({ "user_input": user_input }))?;
     let mut finished = AgentFinished::new(agent);
     finished.agent_version = Some(format!("omk-scripted {}", env!("CARGO_PKG_VERSION")));
     let mut turn_ended = false;
-    'steps: for (step_idx, step) in scenario.steps.iter().enumerate() {
+    // A repair round plays the scenario's part after its `===`; past the last, the agent gives
+    // up.
+    let Some(steps) = scenario.round(round) else {
+        finished.error = Some(format!(
+            "the scenario has no repair round {round}: it describes {}; the agent gives up",
+            match scenario.rounds.len() {
+                0 => "none".to_owned(),
+                1 => "1 round".to_owned(),
+                n => format!("{n} rounds"),
+            }
+        ));
+        transcript.record("StepInterrupted", json!({ "error": finished.error }))?;
+        return finish(finished, transcript, ctx, started);
+    };
+    'steps: for (step_idx, step) in steps.iter().enumerate() {
         if hold.stop_requested() {
             break;
         }
@@ -124,10 +140,20 @@ pub(crate) fn run(
     } else if !turn_ended {
         finished.error = Some(format!(
             "the scenario ran out after step {}, which made tool calls; end it with a step without tool_call",
-            scenario.steps.len()
+            steps.len()
         ));
         transcript.record("StepInterrupted", json!({ "error": finished.error }))?;
     }
+    finish(finished, transcript, ctx, started)
+}
+
+/// Closes the transcript and completes `finished` with it and the run's duration.
+fn finish(
+    mut finished: AgentFinished,
+    transcript: Transcript,
+    ctx: &RunContext<'_>,
+    started: Instant,
+) -> Result<AgentFinished, Error> {
     let path = transcript.finish()?;
     let artifact = ArtifactRef::of_file(ctx.artifact_root, ctx.transcript_path);
     finished.transcript = Some(artifact.map_err(|source| Error::Transcript { path, source })?);

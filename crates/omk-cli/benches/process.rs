@@ -18,6 +18,10 @@
 //!   that takes 3 s, in a fresh repository each run (so no gate result comes from the cache),
 //!   against the agent's command and one run of the gate one after the other. The baseline gates
 //!   run beside the agent, so the ratio is near 1 (before they did, it was about 1.5).
+//! - `process_repair_round`: `omk run` with the scripted agent on a shell project whose test
+//!   fails, the agent fixing the code in a repair round (its second run) and the goal reaching
+//!   `awaiting_acceptance` in that one `omk run`, against the same goal with an agent that fixes
+//!   it in its first run (`--repair 0`).
 //!
 //! Every fixture is built here, with omk-testkit's hermetic git and a fresh `HOME`. With
 //! `OMK_BENCH_PROCESS_DIR` set (as `cargo xtask bench` sets it), each group's figures are also
@@ -380,6 +384,55 @@ fn verdict_repo(path: &Path) -> PathBuf {
     path.to_owned()
 }
 
+/// The bug every repair scenario fixes, its test and its gate.
+const LIB_SH: &str = "add() { echo $(($1 - $2)); }\n";
+const TEST_SH: &str = ". ./lib.sh\n[ \"$(add 2 3)\" = 5 ] || { echo \"add 2 3 is $(add 2 3)\"; \
+     echo '0 passed, 1 failed'; exit 1; }\necho '1 passed, 0 failed'\n";
+const OMK_TOML: &str = "[[gates]]\nname = \"unit\"\nkind = \"test\"\ncommand = \"sh test.sh\"\n";
+const FIX_ADD: &str = r#"text: Fixing the operator.
+tool_call: {"id": "tc-1", "name": "StrReplaceFile", "arguments": "{\"path\": \"lib.sh\", \"edit\": {\"old\": \"$1 - $2\", \"new\": \"$1 + $2\"}}"}
+---
+text: Fixed add().
+"#;
+const NOTES: &str = r##"text: Notes first.
+tool_call: {"id": "tc-0", "name": "WriteFile", "arguments": "{\"path\": \"notes.md\", \"content\": \"# notes\\n\"}"}
+"##;
+
+fn repair_round(settings: &Settings, home: &Path) {
+    let group = "process_repair_round";
+    if !settings.wants(group) {
+        return;
+    }
+    let repo =
+        TestRepo::with_files(&[("lib.sh", LIB_SH), ("test.sh", TEST_SH), ("omk.toml", OMK_TOML)]);
+    let scenarios = tempfile::tempdir().expect("a directory for the scenarios");
+    let one_round = scenarios.path().join("fix.txt");
+    // The first run writes notes and leaves the test failing; the repair round fixes `add`.
+    let two_rounds = scenarios.path().join("notes-then-fix.txt");
+    fs::write(&one_round, format!("{NOTES}---\n{FIX_ADD}")).expect("write the scenario");
+    fs::write(&two_rounds, format!("{NOTES}---\ntext: Done.\n===\n{FIX_ADD}"))
+        .expect("write the scenario");
+    let run = |scenario: &Path, repair: &str| {
+        let (root, home) = (repo.root().to_owned(), home.to_owned());
+        let agent = format!("script:{}", scenario.display());
+        let repair = repair.to_owned();
+        move || omk(&root, &home, &["run", "fix add", "--agent", &agent, "--repair", &repair])
+    };
+    // Each run is a new goal; check once that the repair round gets the goal ready.
+    let output = run(&two_rounds, "2")().arg("--json").output().expect("omk run starts");
+    let document: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("omk run --json prints a document");
+    assert_eq!(document["proof"]["readiness"], "awaiting_acceptance", "{document:#}");
+    assert_eq!(document["proof"]["repair"]["rounds"][0]["outcome"], "passed", "{document:#}");
+    let mut benches = [
+        Bench::new("baseline_fixed_in_one_run", run(&one_round, "0")),
+        Bench::new("omk_run_fixed_in_repair_round", run(&two_rounds, "2")),
+    ];
+    measure(&mut benches, settings.rounds(true));
+    report(settings, group, &benches, None, None);
+    drop(repo);
+}
+
 fn main() {
     let settings = Settings::from_env();
     let home = tempfile::tempdir().expect("the bench needs a temporary home");
@@ -388,4 +441,5 @@ fn main() {
     gates_run(&settings, home.path());
     goals(&settings, home.path());
     time_to_verdict(&settings, home.path());
+    repair_round(&settings, home.path());
 }

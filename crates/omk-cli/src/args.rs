@@ -258,6 +258,12 @@ pub struct RunArgs {
     #[arg(long)]
     pub no_fail_to_pass: bool,
 
+    /// When required gates fail (or the review finds weakened tests or the like), give the
+    /// agent up to N follow-ups with what failed, in the same conversation, and check again; 0
+    /// turns repair off [default: [run] repair_rounds in omk.toml, else 2]
+    #[arg(long, value_name = "N")]
+    pub repair: Option<u32>,
+
     /// The goal's kind, instead of the one omk infers from the prompt; it picks the oracle gates
     /// ([oracle] in omk.toml)
     #[arg(long, value_enum, value_name = "KIND")]
@@ -327,6 +333,10 @@ pub struct ResumeArgs {
     /// A follow-up for the agent, which then runs again on the goal's worktree
     #[arg(long, value_name = "TEXT")]
     pub prompt: Option<String>,
+
+    /// A new limit on the goal's repair rounds, counting those already run (0 stops the loop)
+    #[arg(long, value_name = "N")]
+    pub repair: Option<u32>,
 
     /// Run at most N gates at once [default: the number of CPUs]
     #[arg(long, value_name = "N")]

@@ -63,6 +63,9 @@ pub(crate) const REVIEW_KEYS: &[&str] = &[
     "secrets_allow",
 ];
 
+/// The keys of `[run]`.
+pub(crate) const RUN_KEYS: &[&str] = &["repair_rounds"];
+
 /// Every top-level key (section), in the order `omk config show` prints them.
 pub(crate) const SECTIONS: &[Key] = &[
     Key {
@@ -158,6 +161,7 @@ pub(crate) const SECTIONS: &[Key] = &[
         shape: Shape::Map { names: Some(&ORACLE_NAMES), entry: None },
         user: false,
     },
+    Key { name: "run", shape: Shape::Table(&[value("repair_rounds", true)]), user: true },
     Key {
         name: "sandbox",
         shape: Shape::Table(&[

@@ -572,6 +572,7 @@ fn default_leaves() -> Vec<Leaf> {
         ("review", "allow_binary", toml::Value::Boolean(goal.review.allow_binary)),
         ("review", "forbidden_paths", list(&goal.review.forbidden_paths)),
         ("review", "secrets_allow", list(&goal.review.secrets_allow)),
+        ("run", "repair_rounds", int(goal.run.repair_rounds.into())),
         ("sandbox", "mode", text(sandbox.mode.as_str())),
         ("sandbox", "writable", list(&sandbox.writable)),
         ("sandbox", "network", toml::Value::Boolean(sandbox.network)),

@@ -38,4 +38,6 @@ pub use crate::layers::{
     effective_config, load_settings,
 };
 pub use crate::sandbox::{SandboxConfig, SandboxSetting};
-pub use crate::sections::{GoalConfig, OracleConfig, ReviewConfig};
+pub use crate::sections::{
+    DEFAULT_REPAIR_ROUNDS, GoalConfig, OracleConfig, ReviewConfig, RunConfig,
+};

@@ -1,4 +1,4 @@
-//! The `[review]` and `[oracle]` sections of `omk.toml`, which the run controller reads.
+//! The `[review]`, `[oracle]` and `[run]` sections of `omk.toml`, which the run controller reads.
 
 use std::collections::BTreeMap;
 
@@ -7,7 +7,7 @@ use toml::Spanned;
 
 use omk_events::GoalKind;
 
-use crate::keys::{FAIL_TO_PASS_KEY, ORACLE_NAMES, Problem, REVIEW_KEYS, unknown_key};
+use crate::keys::{FAIL_TO_PASS_KEY, ORACLE_NAMES, Problem, REVIEW_KEYS, RUN_KEYS, unknown_key};
 
 /// The sections of `omk.toml` the controller reads itself.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -16,6 +16,25 @@ pub struct GoalConfig {
     pub review: ReviewConfig,
     /// Which gates prove each kind of goal (`[oracle]`).
     pub oracle: OracleConfig,
+    /// How a run goes on by itself (`[run]`).
+    pub run: RunConfig,
+}
+
+/// How a run goes on by itself (`[run]` in omk.toml); see `docs/config.md`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunConfig {
+    /// How many repair rounds a run may give the agent when required gates fail or the review
+    /// finds something it can fix (`repair_rounds`, default 2; 0 turns repair off).
+    pub repair_rounds: u32,
+}
+
+/// The number of repair rounds when neither `[run] repair_rounds` nor `--repair` says.
+pub const DEFAULT_REPAIR_ROUNDS: u32 = 2;
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        Self { repair_rounds: DEFAULT_REPAIR_ROUNDS }
+    }
 }
 
 /// The limits and lists of the review wall (`[review]` in omk.toml); see `docs/review.md`.
@@ -142,6 +161,20 @@ pub(crate) fn parse_goal_config(text: &str) -> Result<GoalConfig, Problem> {
         let gates = strings(&value, "oracle", key.get_ref(), at, &error_at)?;
         config.oracle.gates.insert(*kind, gates);
     }
+    for (key, value) in file.run.unwrap_or_default() {
+        let at = value.span().start;
+        match key.get_ref().as_str() {
+            "repair_rounds" => {
+                let rounds = count(&value, "run", "repair_rounds", at, &error_at)?;
+                config.run.repair_rounds = u32::try_from(rounds).map_err(|_| {
+                    error_at(at, "[run] repair_rounds must be at most 4294967295".to_owned())
+                })?;
+            }
+            other => {
+                return Err(error_at(key.span().start, unknown_key("in [run]", other, RUN_KEYS)));
+            }
+        }
+    }
     Ok(config)
 }
 
@@ -161,6 +194,7 @@ type Section = BTreeMap<Spanned<String>, Spanned<toml::Value>>;
 struct File {
     review: Option<Section>,
     oracle: Option<Section>,
+    run: Option<Section>,
 }
 
 fn count(
@@ -240,6 +274,9 @@ mod tests {
         let waived = parse_goal_config("[oracle]\nfail_to_pass = false\n").unwrap();
         assert!(waived.oracle.waive_fail_to_pass);
         assert!(waived.oracle.gates.is_empty());
+        assert_eq!(config.run.repair_rounds, 2);
+        let off = parse_goal_config("[run]\nrepair_rounds = 0\n").unwrap();
+        assert_eq!(off.run.repair_rounds, 0);
     }
 
     #[test]
@@ -252,6 +289,14 @@ mod tests {
             "[review]\nbananas = 1\n",
             "2:1: unknown key `bananas` in [review]; expected one of max_files, \
              max_lines, max_binary_bytes, allow_binary, forbidden_paths, secrets_allow",
+        );
+        check(
+            "[run]\nrepair = 3\n",
+            "2:1: unknown key `repair` in [run]; did you mean `repair_rounds`?",
+        );
+        check(
+            "[run]\nrepair_rounds = -1\n",
+            "2:17: [run] repair_rounds must be a whole number, 0 or more",
         );
         check(
             "[oracle]\nfeatuer = [\"test\"]\n",

@@ -160,6 +160,12 @@ pub enum Event {
     CheckoutFingerprinted(crate::checkout::CheckoutFingerprinted),
     /// Gates left files in a worktree whose tree omk captures; omk put the tree back.
     GateLeftFiles(crate::evidence::GateLeftFiles),
+    /// The goal's limit on repair rounds was set (`--repair`, `[run] repair_rounds`).
+    RepairRoundsSet(crate::repair::RepairRoundsSet),
+    /// A repair round started: the agent gets a follow-up about what failed.
+    RepairRoundStarted(crate::repair::RepairRoundStarted),
+    /// A repair round ended: the checks ran on what its agent left.
+    RepairRoundEnded(crate::repair::RepairRoundEnded),
     /// An event of a kind this build does not know, written by a newer omk: kept whole, shown
     /// by replay, ignored by the proof.
     ///
@@ -271,6 +277,9 @@ kinds! {
     "fail_to_pass_checked" => FailToPassChecked,
     "checkout_fingerprinted" => CheckoutFingerprinted,
     "gate_left_files" => GateLeftFiles,
+    "repair_rounds_set" => RepairRoundsSet,
+    "repair_round_started" => RepairRoundStarted,
+    "repair_round_ended" => RepairRoundEnded,
 }
 
 /// Deserializes an event, keeping one of a kind this build does not know as

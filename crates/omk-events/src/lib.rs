@@ -35,6 +35,7 @@ mod ids;
 mod log;
 mod oracle;
 mod read;
+mod repair;
 mod sandbox;
 mod team;
 pub mod timestamp;
@@ -71,6 +72,7 @@ pub use crate::oracle::{
     FailToPassWaiver,
 };
 pub use crate::read::{LogReader, Poll, ReadLog, Verified, read_log, verify};
+pub use crate::repair::{RepairOutcome, RepairRoundEnded, RepairRoundStarted, RepairRoundsSet};
 pub use crate::sandbox::{SandboxApplied, SandboxMode, ToolchainCache};
 pub use crate::team::{
     FailureCause, PlanSource, QueueLanded, QueueMerged, QueueReverted, SliceEvent, TakeOutReason,

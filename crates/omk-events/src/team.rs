@@ -357,6 +357,9 @@ impl Event {
             | Self::FailToPassChecked(_)
             | Self::CheckoutFingerprinted(_)
             | Self::GateLeftFiles(_)
+            | Self::RepairRoundsSet(_)
+            | Self::RepairRoundStarted(_)
+            | Self::RepairRoundEnded(_)
             | Self::Unknown(_) => false,
         }
     }

@@ -156,7 +156,6 @@ pub async fn run_agent_check(
     Ok(AgentCheck { record, runs })
 }
 
-
 /// Returns the records in `dir` that `state` has not folded, by number: the agent's checks that
 /// `omk mcp` recorded and the log does not have yet, appended as `agent_check_ran` when the
 /// agent's run ends.

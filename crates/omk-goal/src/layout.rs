@@ -272,6 +272,11 @@ pub(crate) mod artifacts {
         gate_logs("fail-to-pass", tree_id)
     }
 
+    /// Returns where the follow-up of repair round `round` is kept.
+    pub(crate) fn repair_follow_up(round: u32) -> String {
+        format!("artifacts/repair/round-{round}.txt")
+    }
+
     /// Returns where the diff of the proposed tree `tree_id` is kept.
     pub(crate) fn diff(tree_id: &str) -> String {
         format!("artifacts/diff/{}.patch", short_id(tree_id))

@@ -61,7 +61,7 @@ mod team;
 pub use omk_events::{
     Actor, AgentStatus, ArtifactRef, BudgetLimits, BudgetResource, ChangedFile, Cost, CostSource,
     DecisionSubject, FailureCause, FileOperation, GateKind, GatePhase, GoalKind, PlanSource,
-    TestCounts, TokenUsage,
+    RepairOutcome, TestCounts, TokenUsage,
 };
 
 pub use crate::budget::BudgetMeter;
@@ -78,9 +78,9 @@ pub use crate::model::{
     FailToPassCheckGate, FailToPassEvidence, FailToPassFlip, FailToPassRule, FailToPassSource,
     GateSurfaceEvidence, GitEvidence, HumanDecision, IntegrationDecision, IntegrationEvidence,
     IntegrationGate, OracleEvidence, OracleGate, OracleGateStatus, PROOF_VERSION, Proof, ProofGate,
-    ProposalEvidence, QueueBatchEvidence, Recovery, ReviewSection, ReviewSectionStatus,
-    SliceEvidence, SliceMerge, SliceStatus, TaskGraphSummary, TaskSummary, TeamEvidence,
-    TestEvidence, TestRule,
+    ProposalEvidence, QueueBatchEvidence, Recovery, RepairEvidence, RepairRound, ReviewSection,
+    ReviewSectionStatus, RoundAgent, RoundGate, SliceEvidence, SliceMerge, SliceStatus,
+    TaskGraphSummary, TaskSummary, TeamEvidence, TestEvidence, TestRule,
 };
 pub use crate::next::next_command;
 pub use crate::readiness::{ProofStatus, Readiness};

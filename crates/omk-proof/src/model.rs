@@ -1,6 +1,7 @@
 //! The proof's data model: every field explicit and typed, in the order it is written.
 
 mod fail_to_pass;
+mod repair;
 mod run;
 
 use chrono::{DateTime, Utc};
@@ -21,6 +22,7 @@ pub use self::fail_to_pass::{
     FailToPassCheck, FailToPassCheckGate, FailToPassEvidence, FailToPassFlip, FailToPassRule,
     FailToPassSource,
 };
+pub use self::repair::{RepairEvidence, RepairRound, RoundAgent, RoundGate};
 pub use self::run::{
     AgentCheck, AgentCheckGate, AgentEvidence, BudgetEvidence, BudgetUsed, CommitEvidence,
     DecisionRecord, GateSurfaceEvidence, GitEvidence, HumanDecision, IntegrationDecision,
@@ -108,6 +110,10 @@ pub struct Proof {
     /// worktree again: never part of the change. Empty when no gate left any.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub gates_left_files: Vec<GateLeftFiles>,
+    /// The repair rounds, when omk gave the agent any: each round's follow-up, agent run, tree
+    /// and gates, and how it ended. The other sections judge the last round's tree.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repair: Option<RepairEvidence>,
 }
 
 impl Proof {

@@ -63,6 +63,13 @@ pub fn render_text(proof: &Proof) -> String {
     if let Some(evidence) = proof.oracle.as_ref().and_then(|it| it.fail_to_pass.as_ref()) {
         line(format!("fail-to-pass  {}", fail_to_pass_summary(evidence)));
     }
+    if let Some(repair) = &proof.repair {
+        line(String::new());
+        line(format!("repair rounds ({} of at most {})", repair.rounds.len(), repair.limit));
+        for round in &repair.rounds {
+            line(format!("  {}", round_line(round)));
+        }
+    }
     if let Some(team) = &proof.team {
         line(String::new());
         for text in team_text(team).lines() {
@@ -122,6 +129,17 @@ pub fn render_markdown(proof: &Proof) -> String {
     }
     if let Some(evidence) = proof.oracle.as_ref().and_then(|it| it.fail_to_pass.as_ref()) {
         let _ = writeln!(md, "- **Fail-to-pass:** {}", escape(&fail_to_pass_summary(evidence)));
+    }
+    if let Some(repair) = &proof.repair {
+        let _ = writeln!(
+            md,
+            "- **Repair rounds:** {} of at most {}",
+            repair.rounds.len(),
+            repair.limit
+        );
+        for round in &repair.rounds {
+            let _ = writeln!(md, "  - {}", escape(&round_line(round)));
+        }
     }
 
     md.push_str("\n### Gates\n\n");
@@ -338,6 +356,22 @@ fn plan_source(source: &PlanSource) -> String {
             format!("planned in {} ({})", path.display(), short_id(sha256))
         }
     }
+}
+
+/// Returns a repair round in one line: what it was told, what its agent left, how it ended.
+fn round_line(round: &crate::model::RepairRound) -> String {
+    let mut told: Vec<String> = round.failed_gates.iter().map(|it| format!("gate {it}")).collect();
+    told.extend(round.findings.iter().map(|it| format!("review {it}")));
+    let agent = round
+        .agent
+        .as_ref()
+        .map_or("agent not finished".to_owned(), |agent| format!("agent {}", agent.status));
+    let tree = round.tree_id.as_deref().map_or("no tree yet".to_owned(), |tree| {
+        let passed = round.gates.iter().filter(|it| it.passed).count();
+        format!("tree {}, {passed}/{} gates passed", short_id(tree), round.gates.len())
+    });
+    let outcome = round.outcome.map_or("not ended".to_owned(), |it| it.to_string());
+    format!("{}: told {}; {agent}; {tree}; {outcome}", round.round, told.join(", "))
 }
 
 fn attempts(count: usize) -> String {

@@ -5,6 +5,7 @@
 
 mod fail_to_pass;
 mod ladder;
+mod repair;
 
 use std::borrow::Borrow;
 
@@ -104,6 +105,8 @@ pub struct Synthesizer {
     checkout_changes: std::collections::BTreeSet<omk_events::CheckoutDifference>,
     /// What gates left in the goal's worktree, in order.
     gates_left_files: Vec<omk_events::GateLeftFiles>,
+    /// The repair rounds.
+    repair: repair::RepairFold,
 }
 
 #[derive(Debug)]
@@ -120,8 +123,11 @@ struct GateRecord {
     latest: (Seq, GateFinished),
     /// Every run.
     all: Counts,
-    /// The latest run before the last change: it still counts against the gate until it reruns.
+    /// The latest run before the last change: it counts against the gate until the gate runs
+    /// on another tree (a repair round's fix); a rerun on the same tree does not take it back.
     stale: Counts,
+    /// The tree the stale run ran on.
+    stale_tree: Option<String>,
     /// The runs since the last change, by the tree they ran on.
     current: Vec<(Option<String>, Counts)>,
 }
@@ -136,9 +142,22 @@ impl GateRecord {
         self.latest = (seq, gate.clone());
     }
 
-    /// Returns the runs that count against the gate: the stale one and all since the change.
+    /// Returns the runs that count against the gate: all since the change, and the stale one
+    /// unless every run since passed cleanly (counted tests) on a tree other than the stale
+    /// run's. A clean pass on a new tree (a repair round's fix) speaks for that tree; a failure,
+    /// then a pass on the same files, is a flaky gate; and a run since that is no clean pass
+    /// never takes the stale one back, so failing evidence cannot help.
     fn counting(&self) -> Counts {
-        self.current.iter().fold(self.stale, |sum, (_, counts)| sum + *counts)
+        let clean =
+            |counts: &Counts| counts.failed == 0 && counts.no_tests == 0 && counts.uncounted == 0;
+        let moved_on = self.stale_tree.is_some()
+            && !self.current.is_empty()
+            && self
+                .current
+                .iter()
+                .all(|(tree, counts)| tree.is_some() && *tree != self.stale_tree && clean(counts));
+        let stale = if moved_on { Counts::default() } else { self.stale };
+        self.current.iter().fold(stale, |sum, (_, counts)| sum + *counts)
     }
 }
 
@@ -278,6 +297,7 @@ impl Synthesizer {
     /// Folds an event of the goal's own run.
     fn apply_goal(&mut self, envelope: &Envelope) {
         let seq = envelope.seq;
+        self.repair.apply(&envelope.event);
         match &envelope.event {
             // Activity is detail the agent's finish summarizes; a newer omk's kinds say nothing
             // this build could weigh, so they cannot raise readiness.
@@ -387,6 +407,10 @@ impl Synthesizer {
             | Event::FailToPassChecked(_)
             | Event::CheckoutFingerprinted(_) => self.apply_safeguard(&envelope.event),
             Event::GateLeftFiles(left) => self.gates_left_files.push(left.clone()),
+            // The repair section is folded above, from every event of the goal's own run.
+            Event::RepairRoundsSet(_)
+            | Event::RepairRoundStarted(_)
+            | Event::RepairRoundEnded(_) => {}
             // `apply` hands the team's kinds (`Event::is_team`) to the team fold.
             _ => {}
         }
@@ -484,6 +508,7 @@ impl Synthesizer {
         for record in &mut self.gates {
             record.current.clear();
             record.stale = Counts::of(&record.latest.1);
+            record.stale_tree.clone_from(&record.latest.1.tree_id);
         }
     }
 
@@ -496,6 +521,7 @@ impl Synthesizer {
                 latest: (seq, gate.clone()),
                 all: Counts::of(gate),
                 stale: Counts::default(),
+                stale_tree: None,
                 current: vec![(gate.tree_id.clone(), Counts::of(gate))],
             }),
         }

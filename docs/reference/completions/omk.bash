@@ -1787,13 +1787,17 @@ _omk() {
             return 0
             ;;
         omk__subcmd__resume)
-            opts="-C -q -v -h -V --prompt --max-parallel-gates --accept --json --color --progress --quiet --verbose --help --version"
+            opts="-C -q -v -h -V --prompt --repair --max-parallel-gates --accept --json --color --progress --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --prompt)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --repair)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1821,7 +1825,7 @@ _omk() {
             return 0
             ;;
         omk__subcmd__run)
-            opts="-C -q -v -h -V --slices --plan --max-agents --retries --lease --agent --gate --max-parallel-gates --no-gate-cache --no-fail-to-pass --kind --budget-time --budget-tokens --budget-usd --max-turns --accept --html --json --color --progress --quiet --verbose --help --version"
+            opts="-C -q -v -h -V --slices --plan --max-agents --retries --lease --agent --gate --max-parallel-gates --no-gate-cache --no-fail-to-pass --repair --kind --budget-time --budget-tokens --budget-usd --max-turns --accept --html --json --color --progress --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1856,6 +1860,10 @@ _omk() {
                     return 0
                     ;;
                 --max-parallel-gates)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --repair)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -64,6 +64,7 @@ complete -c omk -n "__fish_omk_using_subcommand run" -l lease -d 'Give a slice\'
 complete -c omk -n "__fish_omk_using_subcommand run" -l agent -d 'The agent to run: kimi, kimi-print, claude, codex, cmd:COMMAND or script:FILE [default: `[agent] default` in the user config, else in omk.toml]' -r
 complete -c omk -n "__fish_omk_using_subcommand run" -l gate -d 'Run CMD with `sh -c` in the worktree as a required gate named gate-N (can be repeated)' -r
 complete -c omk -n "__fish_omk_using_subcommand run" -l max-parallel-gates -d 'Run at most N gates at once [default: the number of CPUs]' -r
+complete -c omk -n "__fish_omk_using_subcommand run" -l repair -d 'When required gates fail (or the review finds weakened tests or the like), give the agent up to N follow-ups with what failed, in the same conversation, and check again; 0 turns repair off [default: [run] repair_rounds in omk.toml, else 2]' -r
 complete -c omk -n "__fish_omk_using_subcommand run" -l kind -d 'The goal\'s kind, instead of the one omk infers from the prompt; it picks the oracle gates ([oracle] in omk.toml)' -r -f -a "feature\t'New behaviour'
 bugfix\t'A fix for wrong behaviour'
 refactor\t'A change of structure that keeps behaviour'
@@ -92,6 +93,7 @@ complete -c omk -n "__fish_omk_using_subcommand run" -s v -l verbose -d 'Log wha
 complete -c omk -n "__fish_omk_using_subcommand run" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c omk -n "__fish_omk_using_subcommand run" -s V -l version -d 'Print version'
 complete -c omk -n "__fish_omk_using_subcommand resume" -l prompt -d 'A follow-up for the agent, which then runs again on the goal\'s worktree' -r
+complete -c omk -n "__fish_omk_using_subcommand resume" -l repair -d 'A new limit on the goal\'s repair rounds, counting those already run (0 stops the loop)' -r
 complete -c omk -n "__fish_omk_using_subcommand resume" -l max-parallel-gates -d 'Run at most N gates at once [default: the number of CPUs]' -r
 complete -c omk -n "__fish_omk_using_subcommand resume" -s C -d 'Run as if omk was started in DIR' -r -F
 complete -c omk -n "__fish_omk_using_subcommand resume" -l color -d 'Color the output: auto colors a terminal unless NO_COLOR is set' -r -f -a "auto\t'Color a terminal, unless NO_COLOR is set to a non-empty value'

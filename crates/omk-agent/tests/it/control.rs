@@ -121,6 +121,7 @@ impl Setup {
             control,
             sandbox: &omk_sandbox::Sandbox::direct(),
             mcp: None,
+            continuation: None,
         })?;
         Ok(outcome)
     }

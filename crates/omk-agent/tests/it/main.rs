@@ -35,6 +35,7 @@ fn check(
             control: None,
             sandbox: &omk_sandbox::Sandbox::direct(),
             mcp: None,
+            continuation: None,
         })?
         .finished;
     Ok((finished, dir))

@@ -54,6 +54,7 @@ pub(crate) fn run_demo(ctx: &Context, args: &DemoArgs) -> Result<u8, CliError> {
         super::run::GateRun { max_parallel_gates: None, reuse_cache: true },
         false,
         false,
+        None,
     )?;
     drop(progress);
     super::run::write_report(ctx, &outcome)?;

@@ -67,6 +67,7 @@ pub(crate) fn run_run(ctx: &Context, args: &RunArgs) -> Result<u8, CliError> {
         GateRun { max_parallel_gates: args.max_parallel_gates, reuse_cache: !args.no_gate_cache },
         args.accept,
         args.no_fail_to_pass,
+        args.repair,
     )?;
     if args.html {
         write_report(ctx, &outcome)?;
@@ -90,6 +91,7 @@ pub(crate) fn run_resume(ctx: &Context, args: &ResumeArgs) -> Result<u8, CliErro
             repo_dir: &ctx.dir,
             goal: args.goal.as_deref(),
             follow_up: args.prompt.as_deref(),
+            repair_rounds: args.repair,
             env,
         }))
     })?;
@@ -130,6 +132,7 @@ pub(crate) fn run_goal(
     gate_run: GateRun,
     accept: bool,
     waive_fail_to_pass: bool,
+    repair_rounds: Option<u32>,
 ) -> Result<RunOutcome, CliError> {
     with_progress(ctx, progress, gate_run, accept, |env| {
         shared::runtime()?.block_on(omk_goal::run_goal(RunRequest {
@@ -142,6 +145,7 @@ pub(crate) fn run_goal(
             team,
             env,
             waive_fail_to_pass,
+            repair_rounds,
         }))
     })
 }

@@ -63,6 +63,35 @@ pub(crate) fn describe(event: &Event, root: Option<&Path>) -> (&'static str, Str
         }
         Event::CheckoutFingerprinted(taken) => ("checkout", describe_checkout(taken)),
         Event::GateLeftFiles(left) => ("gates", describe_gate_left_files(left)),
+        Event::RepairRoundsSet(_) | Event::RepairRoundStarted(_) | Event::RepairRoundEnded(_) => {
+            ("repair", describe_repair(event))
+        }
+    }
+}
+
+/// Describes the repair loop: its limit, and each round's start and end.
+fn describe_repair(event: &Event) -> String {
+    match event {
+        Event::RepairRoundsSet(set) if set.rounds == 0 => "repair rounds off".to_owned(),
+        Event::RepairRoundsSet(set) => {
+            format!("at most {} of repair", crate::text::plural(set.rounds.into(), "round"))
+        }
+        Event::RepairRoundStarted(started) => {
+            let mut what: Vec<String> =
+                started.failed_gates.iter().map(|gate| format!("gate {gate}")).collect();
+            what.extend(started.findings.iter().map(|check| format!("review {check}")));
+            format!(
+                "repair round {} on tree {}: the agent is told what failed ({}); {}",
+                started.round,
+                short_id(&started.tree_id),
+                what.join(", "),
+                started.follow_up.path
+            )
+        }
+        Event::RepairRoundEnded(ended) => {
+            format!("repair round {} ended: {}", ended.round, ended.outcome)
+        }
+        other => elsewhere(other),
     }
 }
 

@@ -36,6 +36,7 @@ pub(crate) fn run(
             team: goal.team,
             env: environment.run_env(&SystemClock, on_event, goal.reuse_cached_gates),
             waive_fail_to_pass: false,
+            repair_rounds: Some(0),
         }))
         .expect("the goal runs")
 }

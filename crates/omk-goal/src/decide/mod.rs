@@ -6,5 +6,6 @@
 
 pub(crate) mod fail_to_pass;
 pub(crate) mod intake;
+pub(crate) mod repair;
 pub(crate) mod review;
 pub(crate) mod state;

@@ -30,7 +30,13 @@ pub(crate) enum Next {
     Agent {
         /// The follow-up of `omk resume --prompt`, if this run answers one.
         follow_up: Option<String>,
+        /// The repair round this run belongs to, whose follow-up it answers.
+        round: Option<u32>,
     },
+    /// Start repair round `round`: the follow-up about what fails on the proposed tree.
+    Repair { round: u32 },
+    /// End the repair round under way: its checks are in.
+    EndRound(crate::decide::repair::RoundEnd),
     /// Read the worktree's changes from git.
     Capture,
     /// Commit the captured changes on the goal's branch.
@@ -186,6 +192,8 @@ pub(crate) struct GoalState {
     pub(crate) agent_run_follow_up: Option<String>,
     /// The latest agent run's error, as the agent said it.
     pub(crate) agent_error: Option<String>,
+    /// The repair loop: its limit, the round under way, what fails on each tree.
+    pub(crate) repair: crate::decide::repair::RepairState,
 }
 
 impl GoalState {
@@ -233,6 +241,7 @@ impl GoalState {
             agent_retryable_failures: 0,
             agent_run_follow_up: None,
             agent_error: None,
+            repair: crate::decide::repair::RepairState::default(),
         }
     }
 
@@ -264,6 +273,7 @@ impl GoalState {
         self.meter.apply(envelope);
         self.last_seq = Some(envelope.seq);
         self.ended_cleanly = false;
+        self.repair.apply(&envelope.event, &self.oracle_gates);
         match &envelope.event {
             Event::GoalClassified(classified) => {
                 self.classified = true;
@@ -334,18 +344,7 @@ impl GoalState {
             Event::BudgetExhausted(_) => self.halt_with(Halt::Budget),
             Event::GoalBlocked(_) => self.halt_with(Halt::Blocked),
             Event::GoalFailed(_) => self.halt_with(Halt::Failed),
-            Event::GoalResumed(resumed) => {
-                if !matches!(self.halt, Some(Halt::Cancelled | Halt::Accepted)) {
-                    self.halt = None;
-                }
-                // A resume gives a retryable failure a fresh set of retries.
-                self.agent_retryable_failures = 0;
-                if let Some(follow_up) = &resumed.follow_up {
-                    self.agent_retry_pending = false;
-                    self.follow_up = Some(follow_up.clone());
-                    self.rejected = false;
-                }
-            }
+            Event::GoalResumed(resumed) => self.fold_resumed(resumed),
             Event::GoalCreated(_)
             | Event::GateStarted(_)
             | Event::ApprovalDecided(_)
@@ -353,6 +352,9 @@ impl GoalState {
             | Event::RecoveryPerformed(_)
             | Event::FailToPassStarted(_)
             | Event::GateLeftFiles(_)
+            | Event::RepairRoundsSet(_)
+            | Event::RepairRoundStarted(_)
+            | Event::RepairRoundEnded(_)
             | Event::Unknown(_) => {}
             Event::TaskGraphPlanned(planned) => {
                 self.team = Some(crate::team::fold::TeamState::new(planned));
@@ -378,6 +380,20 @@ impl GoalState {
         // A run whose steps are all done ended as it should.
         if self.next() == Next::Done {
             self.ended_cleanly = true;
+        }
+    }
+
+    /// Folds a resume: it lifts a halt that is not final, gives a retryable failure a fresh set
+    /// of retries, and a follow-up makes the agent run again.
+    fn fold_resumed(&mut self, resumed: &omk_events::GoalResumed) {
+        if !matches!(self.halt, Some(Halt::Cancelled | Halt::Accepted)) {
+            self.halt = None;
+        }
+        self.agent_retryable_failures = 0;
+        if let Some(follow_up) = &resumed.follow_up {
+            self.agent_retry_pending = false;
+            self.follow_up = Some(follow_up.clone());
+            self.rejected = false;
         }
     }
 
@@ -494,6 +510,11 @@ impl GoalState {
         if baseline_missing && self.team.is_some() {
             return Next::Baseline;
         }
+        // A repair round's agent runs (again, when stopped or failing retryably) on the round's
+        // follow-up.
+        if let Some(round) = self.repair.agent_due(self.agent_complete, self.agent_retry_pending) {
+            return Next::Agent { follow_up: None, round: Some(round) };
+        }
         // A team goal's slices do its agent work, all of it before anything else; a follow-up
         // then runs the goal's agent on the integrated tree, as for a single run.
         if let Some(team) = &self.team {
@@ -501,13 +522,13 @@ impl GoalState {
                 return Next::Team;
             }
             if self.follow_up.is_some() || (self.agent_runs > 0 && !self.agent_complete) {
-                return Next::Agent { follow_up: self.follow_up.clone() };
+                return Next::Agent { follow_up: self.follow_up.clone(), round: None };
             }
         } else if self.follow_up.is_some() || !self.agent_complete {
-            return Next::Agent { follow_up: self.follow_up.clone() };
+            return Next::Agent { follow_up: self.follow_up.clone(), round: None };
         }
         if self.agent_retry_pending {
-            return Next::Agent { follow_up: self.agent_run_follow_up.clone() };
+            return Next::Agent { follow_up: self.agent_run_follow_up.clone(), round: None };
         }
         if baseline_missing {
             return Next::Baseline;
@@ -534,6 +555,13 @@ impl GoalState {
         match self.reviews.get(tree) {
             Some((checks, done)) if checks.iter().all(|it| done.contains(it)) => {}
             _ => return Next::Review,
+        }
+        // With the checks of the tree in, a round under way ends, or a new one starts.
+        if let Some(end) = self.repair.end_due(tree, self.agent_failed) {
+            return Next::EndRound(end);
+        }
+        if let Some(round) = self.repair.start_due(tree, self.agent_failed) {
+            return Next::Repair { round };
         }
         // After the last gate, the checkout is compared with its first fingerprint.
         if self.checkout_pending { Next::Checkout } else { Next::Done }

@@ -90,6 +90,9 @@ pub struct RunRequest<'a> {
     /// without its change; the proof names the waiver. `[oracle] fail_to_pass = false` in
     /// `omk.toml` waives it too.
     pub waive_fail_to_pass: bool,
+    /// How many repair rounds the agent may get when checks fail (`--repair`); `None` takes
+    /// `[run] repair_rounds` (default 2). Recorded with the goal, so a resumed run keeps it.
+    pub repair_rounds: Option<u32>,
 }
 
 /// What a team run asks for: where its tasks come from and how many agents run at once.
@@ -125,6 +128,9 @@ pub struct ResumeRequest<'a> {
     /// A follow-up for the agent, which then runs again on the goal's worktree (after a
     /// rejection, or as the answer to the question a vague prompt raised).
     pub follow_up: Option<&'a str>,
+    /// A new limit on repair rounds (`omk resume --repair N`), counting the rounds already run;
+    /// `None` keeps the goal's.
+    pub repair_rounds: Option<u32>,
     /// What the run needs from its caller.
     pub env: RunEnv<'a>,
 }
@@ -145,6 +151,7 @@ pub async fn run_goal(request: RunRequest<'_>) -> Result<RunOutcome, Error> {
         team,
         env,
         waive_fail_to_pass,
+        repair_rounds,
     } = request;
     let prompt = prompt.trim();
     if prompt.is_empty() {
@@ -221,8 +228,15 @@ pub async fn run_goal(request: RunRequest<'_>) -> Result<RunOutcome, Error> {
     if let Some(by) = waiver {
         ctl.rec.record(Event::FailToPassWaived(omk_events::FailToPassWaived { by }))?;
     }
-    if let Some(planned) = planned {
-        ctl.rec.record(Event::TaskGraphPlanned(planned))?;
+    match planned {
+        Some(planned) => ctl.rec.record(Event::TaskGraphPlanned(planned))?,
+        // `--repair` is recorded with the goal, so a resumed run keeps it; without it, the limit
+        // of `[run] repair_rounds` is recorded when a round is first due.
+        None => {
+            if let Some(rounds) = repair_rounds {
+                ctl.rec.record(Event::RepairRoundsSet(omk_events::RepairRoundsSet { rounds }))?;
+            }
+        }
     }
     ctl.fingerprint_checkout(omk_events::CheckoutMoment::Baseline)?;
     ctl.drive().await
@@ -234,7 +248,7 @@ pub async fn run_goal(request: RunRequest<'_>) -> Result<RunOutcome, Error> {
 /// A goal whose previous run crashed gets a `recovery_performed` event saying so; a torn last
 /// line of its log is cut off and kept beside it first.
 pub async fn resume_goal(request: ResumeRequest<'_>) -> Result<RunOutcome, Error> {
-    let ResumeRequest { repo_dir, goal, follow_up, env } = request;
+    let ResumeRequest { repo_dir, goal, follow_up, repair_rounds, env } = request;
     let paths = crate::store::find_goal(repo_dir, goal)?;
     let repo = omk_worktree::open(&paths.repo_root)?;
     let (log, _) = EventLog::open(&paths.events, env.clock.now())?;
@@ -244,7 +258,20 @@ pub async fn resume_goal(request: ResumeRequest<'_>) -> Result<RunOutcome, Error
     if let (Some(halt @ Halt::Question(_)), None) = (&state.halt, follow_up) {
         return Err(Error::Halted { goal: state.goal_id.to_string(), halt: halt.describe() });
     }
-    if state.halt.is_none() && follow_up.is_none() && state.next() == Next::Done {
+    // A new limit on repair rounds is something to do when it lets a round start.
+    let repair_rounds = repair_rounds.filter(|it| state.repair.limit != Some(*it));
+    let next_with_limit = match repair_rounds {
+        Some(rounds) => {
+            let mut probe = state.clone();
+            probe.repair.apply(
+                &Event::RepairRoundsSet(omk_events::RepairRoundsSet { rounds }),
+                &state.oracle_gates,
+            );
+            probe.next()
+        }
+        None => state.next(),
+    };
+    if state.halt.is_none() && follow_up.is_none() && next_with_limit == Next::Done {
         // A run killed after its last step left no proof, or an old one, and its lease.
         let proof = crate::store::fold_log(&paths.events)?;
         let stored = fs::read(&paths.proof).ok();
@@ -295,6 +322,9 @@ pub async fn resume_goal(request: ResumeRequest<'_>) -> Result<RunOutcome, Error
             reason: Some(answer.to_owned()),
         }))?;
     }
+    if let Some(rounds) = repair_rounds.filter(|_| ctl.rec.state.team.is_none()) {
+        ctl.rec.record(Event::RepairRoundsSet(omk_events::RepairRoundsSet { rounds }))?;
+    }
     ctl.rec.record(Event::GoalResumed(omk_events::GoalResumed {
         reason: "omk resume".to_owned(),
         follow_up: follow_up.map(str::to_owned),
@@ -322,7 +352,10 @@ pub(crate) fn describe_next(next: &Next) -> &'static str {
         Next::Worktree => "the worktree step",
         Next::Baseline => "the baseline gates",
         Next::Team => "the team's slices and merge queue",
+        Next::Agent { round: Some(_), .. } => "the repair round's agent step",
         Next::Agent { .. } => "the agent step",
+        Next::Repair { .. } => "the start of a repair round",
+        Next::EndRound(_) => "the end of the repair round",
         Next::Capture => "the change capture",
         Next::Commit => "the commit",
         Next::Surface => "the gate surface check",
@@ -535,7 +568,9 @@ impl Controller<'_> {
             if next == Next::Done {
                 return Ok(());
             }
-            if self.check_budget(stopper, matches!(next, Next::Agent { .. }))? {
+            // A repair round spends what an agent run does, so its start is checked as one.
+            let agent_next = matches!(next, Next::Agent { .. } | Next::Repair { .. });
+            if self.check_budget(stopper, agent_next)? {
                 return Ok(());
             }
             let flow = match next {
@@ -543,8 +578,8 @@ impl Controller<'_> {
                 Next::Worktree => self.create_worktree()?,
                 Next::Baseline => self.run_gate_step(stopper, GatePhase::Baseline).await?,
                 Next::Team => self.run_team(stopper).await?,
-                Next::Agent { follow_up } => match self.prepare_retry(stopper)? {
-                    Flow::Continue => self.run_agent(stopper, follow_up.as_deref())?,
+                Next::Agent { follow_up, round } => match self.prepare_retry(stopper)? {
+                    Flow::Continue => self.run_agent(stopper, follow_up.as_deref(), round)?,
                     // A stop asked for during the wait is recorded at the loop's top.
                     Flow::Stop if self.rec.state.halt.is_none() => Flow::Continue,
                     Flow::Stop => Flow::Stop,
@@ -556,6 +591,8 @@ impl Controller<'_> {
                 Next::FailToPass => self.run_fail_to_pass(stopper).await?,
                 Next::Review => self.review()?,
                 Next::Checkout => self.check_checkout()?,
+                Next::Repair { round } => self.start_round(round)?,
+                Next::EndRound(end) => self.end_round(end)?,
                 Next::Done => Flow::Stop,
             };
             if matches!(flow, Flow::Stop) || self.rec.state.halt.is_some() {

@@ -12,6 +12,7 @@ pub(crate) mod control;
 pub(crate) mod controller;
 pub(crate) mod fail_to_pass;
 pub(crate) mod gates;
+pub(crate) mod repair;
 pub(crate) mod retry;
 pub(crate) mod review;
 pub(crate) mod steps;

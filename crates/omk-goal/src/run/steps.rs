@@ -127,15 +127,32 @@ impl Controller<'_> {
     }
 
     /// Runs the agent in the worktree, with omk's hold on it: its activity becomes events as it
-    /// happens, and a pause, a cancel, Ctrl-C or a budget stops it. Beside it, on a thread of
-    /// their own, the baseline gates with no result yet run in their scratch worktree; the step
-    /// ends when both are done, and a stop ends both.
+    /// happens, and a pause, a cancel, Ctrl-C or a budget stops it. In repair round `round`,
+    /// the agent continues its conversation with the round's follow-up. Beside it, on a thread
+    /// of their own, the baseline gates with no result yet run in their scratch worktree; the
+    /// step ends when both are done, and a stop ends both.
     pub(crate) fn run_agent(
         &mut self,
         stopper: &Stopper<'_>,
         follow_up: Option<&str>,
+        round: Option<u32>,
     ) -> Result<Flow, Error> {
+        let round_follow_up = match round.map(|_| self.round_follow_up()).transpose() {
+            Ok(it) => it,
+            Err(err) => {
+                self.rec.fail(Step::Agent, &err)?;
+                return Ok(Flow::Stop);
+            }
+        };
         let state = &self.rec.state;
+        let session = state.repair.session.clone();
+        let continuation =
+            round.zip(round_follow_up.as_ref()).map(|(round, it)| omk_agent::Continuation {
+                round,
+                follow_up: &it.text,
+                follow_up_file: &it.path,
+                session_id: session.as_deref(),
+            });
         let Some(worktree) = state.worktree.clone() else { return Ok(Flow::Stop) };
         let run = state.agent_runs + 1;
         let transcript_path = artifacts::agent_transcript(run.into());
@@ -150,16 +167,7 @@ impl Controller<'_> {
         let Some(agent) = &self.agent else { return Ok(Flow::Stop) };
         self.rec.record(Event::AgentStarted(AgentStarted { agent: agent.spec().to_string() }))?;
 
-        let mcp = self.mcp_server();
-        let mut sandbox = self.sandbox.for_agent(&worktree.path, agent);
-        if mcp.is_some() {
-            // The server runs in the agent's sandbox and keeps its checks there; Landlock grants
-            // only directories that exist, and the goal directory is not the agent's to write.
-            let checks = self.paths.agent_checks();
-            std::fs::create_dir_all(&checks)
-                .map_err(|source| Error::Write { path: checks.clone(), source })?;
-            sandbox.policy.writable.push(checks);
-        }
+        let (mcp, sandbox) = self.agent_sandbox(&worktree.path, agent)?;
         let checks_dir = self.paths.agent_checks();
         let (ran, baseline_end, stop) = {
             let rec = Mutex::new(&mut self.rec);
@@ -185,6 +193,7 @@ impl Controller<'_> {
                 control: Some(&hold),
                 sandbox: &sandbox,
                 mcp: mcp.as_ref(),
+                continuation,
             };
             let agent_failed = AtomicBool::new(false);
             // The baseline stops with the agent: on a stop the agent heard (its budget too), and
@@ -238,6 +247,26 @@ impl Controller<'_> {
         self.rec.halt(&stop)?;
         stopper.clear();
         Ok(Flow::Stop)
+    }
+
+    /// Returns omk's MCP server for the agent, when it gets one, and the agent's sandbox: the
+    /// server runs in it and keeps its checks there, so their directory is made writable
+    /// (Landlock grants only directories that exist, and the goal directory is not the agent's to
+    /// write).
+    fn agent_sandbox(
+        &self,
+        worktree: &Path,
+        agent: &omk_agent::Agent,
+    ) -> Result<(Option<omk_agent::McpServer>, omk_sandbox::Sandbox), Error> {
+        let mcp = self.mcp_server();
+        let mut sandbox = self.sandbox.for_agent(worktree, agent);
+        if mcp.is_some() {
+            let checks = self.paths.agent_checks();
+            std::fs::create_dir_all(&checks)
+                .map_err(|source| Error::Write { path: checks.clone(), source })?;
+            sandbox.policy.writable.push(checks);
+        }
+        Ok((mcp, sandbox))
     }
 
     /// Reads the changes of a worktree the goal's processes ran in, against `base_commit`. Its

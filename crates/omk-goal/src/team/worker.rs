@@ -190,6 +190,7 @@ fn spawn_worker(job: Job, control: WorkerControl) -> thread::JoinHandle<()> {
             sandbox: &job.sandbox,
             // A slice's agent gets no MCP server: its gates are the merge queue's.
             mcp: None,
+            continuation: None,
         };
         let outcome = job.agent.run(&ctx);
         // Answers sent while the agent ran were sent already.

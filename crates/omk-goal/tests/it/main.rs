@@ -49,6 +49,7 @@ fn run(
         team: None,
         env: environment.run_env(&clock, observer, true),
         waive_fail_to_pass: false,
+        repair_rounds: None,
     }))?;
     Ok((outcome, seen.into_inner().expect("not poisoned")))
 }

@@ -37,6 +37,7 @@ fn demo(dir: &std::path::Path) -> Result<(omk_goal::DemoProject, RunOutcome), om
         team: None,
         env,
         waive_fail_to_pass: false,
+        repair_rounds: None,
     }))?;
     Ok((demo, outcome))
 }

@@ -124,6 +124,7 @@ impl Synthesizer {
             artifacts,
             sandbox: self.sandbox.clone(),
             gates_left_files: self.gates_left_files.clone(),
+            repair: self.repair.evidence(),
         })
     }
 

@@ -58,6 +58,10 @@ cases! {
     gates_on_different_tree_when_the_gate_recorded_another_tree,
     awaiting_acceptance_when_everything_passed_on_the_tree,
     awaiting_acceptance_when_the_change_was_rejected,
+    // Repair rounds: a clean pass on the round's new tree supersedes the failure on the first;
+    // a pass on the same tree does not.
+    awaiting_acceptance_when_a_repair_round_fixed_the_failing_gate,
+    gates_failing_when_a_repair_round_changed_nothing_and_the_gate_then_passed,
     awaiting_acceptance_when_a_follow_up_after_a_rejection_is_verified,
     ready_when_accepted_on_the_verified_tree,
     // What stands for tests: exit codes as weaker evidence, a goal kind that needs no tests,

@@ -172,7 +172,7 @@ fn baseline_gates_run_beside_the_agent_and_gates_on_the_tree_mark_it() {
     through_agent(&mut log);
     log.events.pop();
     // The agent step runs the missing baseline gates beside the agent.
-    assert_eq!(log.state().next_with(Some(&gates)), Next::Agent { follow_up: None });
+    assert_eq!(log.state().next_with(Some(&gates)), Next::Agent { follow_up: None, round: None });
     log.push(Event::GateStarted(omk_events::GateStarted {
         name: "test".into(),
         gate_kind: omk_events::GateKind::Test,
@@ -197,14 +197,14 @@ fn an_agent_stopped_by_omk_runs_again_and_a_crashed_one_too() {
     let mut log = Log::new();
     through_agent(&mut log);
     log.push(Event::AgentStarted(AgentStarted { agent: "script:x".into() }));
-    assert_eq!(log.state().next(), Next::Agent { follow_up: None });
+    assert_eq!(log.state().next(), Next::Agent { follow_up: None, round: None });
     assert!(log.state().agent_running);
     log.push(finished(Some("paused")));
     log.push(Event::GoalPaused(GoalPaused { reason: "omk pause".into() }));
     assert_eq!(log.state().halt, Some(Halt::Paused));
     log.push(Event::GoalResumed(GoalResumed { reason: "omk resume".into(), follow_up: None }));
     assert_eq!(log.state().halt, None);
-    assert_eq!(log.state().next(), Next::Agent { follow_up: None });
+    assert_eq!(log.state().next(), Next::Agent { follow_up: None, round: None });
 }
 
 #[test]
@@ -217,9 +217,12 @@ fn an_empty_change_is_not_committed_and_a_follow_up_runs_the_agent_again() {
         reason: "omk resume".into(),
         follow_up: Some("also add a test".into()),
     }));
-    assert_eq!(log.state().next(), Next::Agent { follow_up: Some("also add a test".into()) });
+    assert_eq!(
+        log.state().next(),
+        Next::Agent { follow_up: Some("also add a test".into()), round: None }
+    );
     log.push(Event::AgentStarted(AgentStarted { agent: "script:x".into() }));
-    assert_eq!(log.state().next(), Next::Agent { follow_up: None });
+    assert_eq!(log.state().next(), Next::Agent { follow_up: None, round: None });
 }
 
 #[test]
