@@ -105,7 +105,7 @@ fn kimi_wire_answers_approvals_by_policy_and_the_proof_shows_the_denial() -> any
         .collect();
     assert_eq!(
         steps.join(" "),
-        r#""goal_created" "checkout_fingerprinted" "sandbox_applied" "goal_classified" "worktree_created" "gate_finished" "agent_started" "approval_decided" "approval_decided" "agent_finished" "changes_captured" "changes_committed" "gate_surface_checked" "gate_finished" "fail_to_pass_checked" "review_started" "checkout_fingerprinted""#
+        r#""goal_created" "checkout_fingerprinted" "sandbox_applied" "goal_classified" "worktree_created" "agent_started" "approval_decided" "approval_decided" "agent_finished" "gate_finished" "changes_captured" "changes_committed" "gate_surface_checked" "gate_finished" "fail_to_pass_checked" "review_started" "checkout_fingerprinted""#
     );
     assert_eq!(kinds.iter().filter(|it| *it == "\"agent_activity\"").count(), 13);
     Ok(())

@@ -347,7 +347,8 @@ fn agent_argv(agent: &str, omk_toml: &str) -> anyhow::Result<(Vec<String>, TestE
     let bin = env.fake_agents()?;
     let output = env.omk_with(
         &repo,
-        &["run", "fix add", "--agent", agent, "--json"],
+        // One run of the agent: the command line of a repair round is not what this checks.
+        &["run", "fix add", "--agent", agent, "--json", "--repair", "0"],
         &[
             ("PATH", &TestEnv::path_with(&bin)),
             ("KIMI_SCRIPTED_ECHO_SCRIPTS", &scenario.display().to_string()),

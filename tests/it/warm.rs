@@ -173,9 +173,9 @@ fn a_goal_builds_from_the_checkout_target_and_judges_a_change_set_back_in_time()
     let (goal, proof) = fixture.run(agent, &[])?;
 
     assert_eq!(proof["readiness"], "awaiting_acceptance", "{proof:#}");
-    assert_eq!(gate(&proof, "baseline")["tests"]["failed"], 1, "the base fails: {proof:#}");
-    assert_eq!(gate(&proof, "proposed")["tests"]["passed"], 1, "the change passes: {proof:#}");
     let baseline = fixture.gate_log(&goal, &proof, "baseline")?;
+    assert_eq!(gate(&proof, "baseline")["tests"]["failed"], 1, "the base fails: {baseline}");
+    assert_eq!(gate(&proof, "proposed")["tests"]["passed"], 1, "the change passes: {proof:#}");
     assert!(baseline.contains("Compiling two"), "{baseline}");
     for dependency in ["Compiling itoa", "Compiling dep"] {
         assert!(!baseline.contains(dependency), "the seed is fresh for {dependency}: {baseline}");

@@ -122,6 +122,7 @@ fn archive_holds_binary_docs_completions_and_man_pages() -> Result<()> {
     - 644 0:0 : 1700000000 omk-0.1.0-x86_64-unknown-linux-gnu/man/man1/omk-key-generate.1
     - 644 0:0 : 1700000000 omk-0.1.0-x86_64-unknown-linux-gnu/man/man1/omk-key.1
     - 644 0:0 : 1700000000 omk-0.1.0-x86_64-unknown-linux-gnu/man/man1/omk-list.1
+    - 644 0:0 : 1700000000 omk-0.1.0-x86_64-unknown-linux-gnu/man/man1/omk-mcp.1
     - 644 0:0 : 1700000000 omk-0.1.0-x86_64-unknown-linux-gnu/man/man1/omk-pause.1
     - 644 0:0 : 1700000000 omk-0.1.0-x86_64-unknown-linux-gnu/man/man1/omk-proof-export.1
     - 644 0:0 : 1700000000 omk-0.1.0-x86_64-unknown-linux-gnu/man/man1/omk-proof-rebuild.1

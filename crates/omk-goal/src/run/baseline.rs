@@ -46,7 +46,9 @@ pub(crate) struct BaselineJob {
     copy: Vec<String>,
     setup: Vec<String>,
     setup_sandbox: omk_sandbox::Sandbox,
-    gate_sandbox: omk_sandbox::Sandbox,
+    /// The run's sandbox, which makes the gates' once the scratch worktree exists: warm builds
+    /// look at the worktree's own files (its lockfile, its dependencies).
+    sandbox: crate::sandbox::RunSandbox,
     goal_dir: PathBuf,
     max_parallel: usize,
     env: Vec<(String, String)>,
@@ -96,7 +98,7 @@ impl Controller<'_> {
             copy: self.config.worktree.copy.clone(),
             setup: self.config.worktree.setup.clone(),
             setup_sandbox: self.sandbox.for_setup(&path),
-            gate_sandbox: self.sandbox.for_gates(&path),
+            sandbox: self.sandbox.clone(),
             goal_dir: self.paths.goal_dir.clone(),
             max_parallel: self.max_parallel_gates,
             env: self.gate_environment.to_vec(),
@@ -198,7 +200,7 @@ pub(crate) fn run_baseline_job(
         max_parallel: job.max_parallel,
         env: &job.env,
         cancel: Some(cancelled),
-        sandbox: job.gate_sandbox.clone(),
+        sandbox: job.sandbox.for_gates(&job.path),
     };
     let cache = GateCache {
         layout: &job.layout,
