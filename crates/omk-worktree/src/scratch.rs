@@ -140,8 +140,41 @@ pub fn create_scratch(repo: &Repo, options: &ScratchOptions<'_>) -> Result<Tip, 
 
 /// Removes a scratch worktree made by [`create_scratch`], discarding whatever ran in it left
 /// behind and its lease, and verifies it is gone.
+///
+/// A scratch worktree whose making a killed run cut short has no `.git` file yet, which git
+/// cannot read as a worktree: its directory and any registration of it are removed as they are.
 pub fn remove_scratch(repo: &Repo, path: &Path) -> Result<(), Error> {
+    if path.join(".git").symlink_metadata().is_err() {
+        return remove_half_made(repo, path);
+    }
     remove_with(repo, path, gix::worktree::remove::Force::OverrideLock)
+}
+
+/// Removes the directory of a scratch worktree that has no `.git` file, and the registration
+/// that names it, if git got as far as writing one.
+fn remove_half_made(repo: &Repo, path: &Path) -> Result<(), Error> {
+    let io_error = |action, path: &Path| {
+        let path = path.to_owned();
+        move |source| Error::Io { action, path, source }
+    };
+    let git = gix_open(&repo.root)?;
+    let wanted = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
+    let proxies = git.worktrees().map_err(Error::gix("list worktrees", &repo.root))?;
+    for proxy in proxies {
+        let names_it = proxy.base().is_ok_and(|base| {
+            base == path
+                || base == wanted
+                || std::fs::canonicalize(&base).is_ok_and(|it| it == wanted)
+        });
+        if names_it {
+            let admin = proxy.git_dir().to_owned();
+            std::fs::remove_dir_all(&admin).map_err(io_error("remove", &admin))?;
+        }
+    }
+    if path.symlink_metadata().is_ok() {
+        std::fs::remove_dir_all(path).map_err(io_error("remove", path))?;
+    }
+    Ok(())
 }
 
 /// Returns the lock reason of a scratch worktree that process `pid` made.

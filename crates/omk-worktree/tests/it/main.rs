@@ -726,6 +726,15 @@ fn scratch_worktrees_check_out_an_uncommitted_tree_and_leave_nothing_behind() ->
     omk_worktree::remove_scratch(&repo, &scratch)?;
     assert!(!scratch.exists());
     assert_eq!(git(&root, &["worktree", "list"]).lines().count(), 2);
+    // A killed run can leave a scratch worktree without its `.git` file: it is still removed,
+    // registration and all, and a new one can be made at its path.
+    omk_worktree::create_scratch(&repo, &options)?;
+    fs::remove_file(scratch.join(".git"))?;
+    omk_worktree::remove_scratch(&repo, &scratch)?;
+    assert!(!scratch.exists());
+    assert_eq!(git(&root, &["worktree", "list"]).lines().count(), 2, "no registration is left");
+    omk_worktree::create_scratch(&repo, &options)?;
+    omk_worktree::remove_scratch(&repo, &scratch)?;
 
     let err = omk_worktree::create_scratch(
         &repo,
