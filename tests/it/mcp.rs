@@ -10,7 +10,7 @@ use std::{
 
 use serde_json::{Value, json};
 
-use crate::{LIB_SH, OMK_TOML, TestEnv, gap_kinds, proof};
+use crate::{LIB_SH, OMK_TOML, TestEnv, gap_kinds, proof, real_kimi::write_kimi_config};
 
 /// The test of the end-to-end repos, naming its failed test as go test does, so the check
 /// can name it.
@@ -260,19 +260,7 @@ fn real_kimi_calls_gates_run_and_sees_the_failing_test() -> anyhow::Result<()> {
     let repo = env
         .repo("repo", &[("lib.sh", LIB_SH), ("test.sh", NAMED_TEST_SH), ("omk.toml", OMK_TOML)])?;
     let scenario = env.write("scenario.txt", CHECK_THEN_FIX)?;
-    // Kimi's default config file, in the test's HOME: the offline scripted provider.
-    let share = env.root().join("home/.kimi");
-    fs::create_dir_all(&share)?;
-    fs::write(
-        share.join("config.toml"),
-        format!(
-            "default_model = \"scripted\"\ntelemetry = false\n\n[models.scripted]\nprovider = \"scripted\"\n\
-             model = \"scripted_echo\"\nmax_context_size = 100000\n\n[providers.scripted]\n\
-             type = \"_scripted_echo\"\nbase_url = \"\"\napi_key = \"\"\n\n[providers.scripted.env]\n\
-             KIMI_SCRIPTED_ECHO_SCRIPTS = {:?}\n",
-            scenario.display().to_string()
-        ),
-    )?;
+    write_kimi_config(&env, &scenario)?;
     let bin = kimi.parent().expect("the kimi executable is in a directory");
     let output = env.omk_with(
         &repo,

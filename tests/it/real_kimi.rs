@@ -37,12 +37,9 @@ fn real_kimi() -> anyhow::Result<Option<PathBuf>> {
 }
 
 /// Runs `omk run --agent AGENT` with the real kimi on `scenario`; returns the `--json` document.
-fn check(kimi: &Path, agent: &str, scenario: &str) -> anyhow::Result<Value> {
-    let env = TestEnv::new()?;
-    let repo =
-        env.repo("repo", &[("lib.sh", LIB_SH), ("test.sh", TEST_SH), ("omk.toml", OMK_TOML)])?;
-    let scenario_path = env.write("scenario.txt", scenario)?;
-    // Kimi's default config file, in the test's HOME: the offline scripted provider.
+/// Writes Kimi's default config file in the test's HOME, `home/.kimi/config.toml`: the offline
+/// scripted provider playing `scenario`. Returns Kimi's data directory.
+pub(crate) fn write_kimi_config(env: &TestEnv, scenario: &Path) -> anyhow::Result<PathBuf> {
     let share = env.root().join("home/.kimi");
     fs::create_dir_all(&share)?;
     fs::write(
@@ -52,9 +49,18 @@ fn check(kimi: &Path, agent: &str, scenario: &str) -> anyhow::Result<Value> {
              model = \"scripted_echo\"\nmax_context_size = 100000\n\n[providers.scripted]\n\
              type = \"_scripted_echo\"\nbase_url = \"\"\napi_key = \"\"\n\n[providers.scripted.env]\n\
              KIMI_SCRIPTED_ECHO_SCRIPTS = {:?}\n",
-            scenario_path.display().to_string()
+            scenario.display().to_string()
         ),
     )?;
+    Ok(share)
+}
+
+fn check(kimi: &Path, agent: &str, scenario: &str) -> anyhow::Result<Value> {
+    let env = TestEnv::new()?;
+    let repo =
+        env.repo("repo", &[("lib.sh", LIB_SH), ("test.sh", TEST_SH), ("omk.toml", OMK_TOML)])?;
+    let scenario_path = env.write("scenario.txt", scenario)?;
+    write_kimi_config(&env, &scenario_path)?;
     let bin = kimi.parent().expect("the kimi executable is in a directory");
     let output = env.omk_with(
         &repo,
@@ -167,17 +173,7 @@ fn real_kimi_continues_its_session_in_a_repair_round() -> anyhow::Result<()> {
     let repo =
         env.repo("repo", &[("lib.sh", LIB_SH), ("test.sh", TEST_SH), ("omk.toml", OMK_TOML)])?;
     let scenario_path = env.write("scenario.txt", &scenario)?;
-    fs::create_dir_all(&share)?;
-    fs::write(
-        share.join("config.toml"),
-        format!(
-            "default_model = \"scripted\"\ntelemetry = false\n\n[models.scripted]\nprovider = \"scripted\"\n\
-             model = \"scripted_echo\"\nmax_context_size = 100000\n\n[providers.scripted]\n\
-             type = \"_scripted_echo\"\nbase_url = \"\"\napi_key = \"\"\n\n[providers.scripted.env]\n\
-             KIMI_SCRIPTED_ECHO_SCRIPTS = {:?}\n",
-            scenario_path.display().to_string()
-        ),
-    )?;
+    write_kimi_config(&env, &scenario_path)?;
     let bin = kimi.parent().expect("the kimi executable is in a directory");
     let output = env.omk_with(
         &repo,

@@ -22,9 +22,9 @@ pub(crate) fn verdict(proof: &Proof) -> String {
             ("not ready", style::WAIT)
         }
         ProofStatus::NotReady | ProofStatus::FailedInfra | ProofStatus::Cancelled => {
-            (status_word(proof.status), style::BAD)
+            (proof.status.word(), style::BAD)
         }
-        other => (status_word(other), style::WAIT),
+        other => (other.word(), style::WAIT),
     };
     let mut out = format!(
         "{} {} {}\n",
@@ -49,19 +49,6 @@ pub(crate) fn verdict(proof: &Proof) -> String {
         let _ = writeln!(out, "  next  {}", paint(style::COMMAND, &next));
     }
     out
-}
-
-fn status_word(status: ProofStatus) -> &'static str {
-    match status {
-        ProofStatus::Ready => "ready",
-        ProofStatus::NotReady => "not ready",
-        ProofStatus::BlockedOnHuman => "blocked on you",
-        ProofStatus::BlockedOnExternal => "blocked",
-        ProofStatus::NeedsMoreBudget => "out of budget",
-        ProofStatus::FailedInfra => "failed",
-        ProofStatus::Cancelled => "cancelled",
-        ProofStatus::Paused => "paused",
-    }
 }
 
 /// Returns the command that moves the goal on, when there is one.

@@ -31,6 +31,20 @@ pub enum ProofStatus {
 }
 
 impl ProofStatus {
+    /// The status in a few plain words, as the terminal result and the HTML report show it.
+    pub fn word(self) -> &'static str {
+        match self {
+            Self::Ready => "ready",
+            Self::NotReady => "not ready",
+            Self::BlockedOnHuman => "blocked on you",
+            Self::BlockedOnExternal => "blocked",
+            Self::NeedsMoreBudget => "out of budget",
+            Self::FailedInfra => "failed",
+            Self::Cancelled => "cancelled",
+            Self::Paused => "paused",
+        }
+    }
+
     /// Every status, in declaration order.
     pub const ALL: [Self; 8] = [
         Self::Ready,

@@ -65,7 +65,7 @@ pub(crate) fn verdict(proof: &Proof) -> String {
     let _ = writeln!(
         out,
         "<div class=\"status {class}\"><span class=\"dot\"></span><span class=\"word\">{}</span>{}</div>",
-        status_word(proof.status),
+        proof.status.word(),
         badge("", proof.readiness.as_str())
     );
     let _ = writeln!(out, "<p>{}</p>", escape(&proof.summary));
@@ -160,18 +160,5 @@ pub(crate) fn status_class(proof: &Proof) -> &'static str {
         | ProofStatus::BlockedOnExternal
         | ProofStatus::NeedsMoreBudget
         | ProofStatus::Paused => "wait",
-    }
-}
-
-fn status_word(status: ProofStatus) -> &'static str {
-    match status {
-        ProofStatus::Ready => "ready",
-        ProofStatus::NotReady => "not ready",
-        ProofStatus::BlockedOnHuman => "blocked on you",
-        ProofStatus::BlockedOnExternal => "blocked",
-        ProofStatus::NeedsMoreBudget => "out of budget",
-        ProofStatus::FailedInfra => "failed",
-        ProofStatus::Cancelled => "cancelled",
-        ProofStatus::Paused => "paused",
     }
 }
