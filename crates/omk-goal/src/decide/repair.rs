@@ -269,26 +269,13 @@ mod tests {
     use super::*;
 
     fn gate(name: &str, tree: &str, exit_code: i32, required: bool) -> Event {
-        Event::GateFinished(GateFinished {
-            name: name.to_owned(),
-            gate_kind: GateKind::Test,
-            command: vec!["sh".to_owned(), "-c".to_owned(), "sh t.sh".to_owned()],
-            required,
-            phase: GatePhase::Proposed,
-            tree_id: Some(tree.to_owned()),
-            allow_no_tests: false,
-            exit_code: Some(exit_code),
-            signal: None,
-            timed_out: false,
-            spawn_error: None,
-            duration_ms: 10,
-            output: None,
-            tests: None,
-            cached_from: None,
-            tests_by_exit_code: false,
-            flaky_with: None,
-            junit: None,
-        })
+        let mut run = omk_testkit::gate_run(name, required, exit_code == 0, Some(tree));
+        run.gate_kind = GateKind::Test;
+        run.command = vec!["sh".to_owned(), "-c".to_owned(), "sh t.sh".to_owned()];
+        run.exit_code = Some(exit_code);
+        run.output = None;
+        run.tests = None;
+        Event::GateFinished(run)
     }
 
     fn started(round: u32, tree: &str) -> Event {

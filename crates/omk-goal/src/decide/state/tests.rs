@@ -64,26 +64,7 @@ fn captured(tree: &str, files: usize) -> Event {
 }
 
 fn gate_finished(name: &str, phase: GatePhase, tree_id: Option<&str>) -> Event {
-    Event::GateFinished(GateFinished {
-        name: name.into(),
-        gate_kind: omk_events::GateKind::Test,
-        command: vec!["true".into()],
-        required: true,
-        phase,
-        tree_id: tree_id.map(str::to_owned),
-        allow_no_tests: false,
-        exit_code: Some(0),
-        signal: None,
-        timed_out: false,
-        spawn_error: None,
-        duration_ms: 1,
-        output: None,
-        tests: None,
-        cached_from: None,
-        tests_by_exit_code: false,
-        flaky_with: None,
-        junit: None,
-    })
+    Event::GateFinished(GateFinished { phase, ..omk_testkit::gate_run(name, true, true, tree_id) })
 }
 
 fn through_agent(log: &mut Log) {
