@@ -179,7 +179,7 @@ fn write_new(path: &Path, bytes: &[u8], mode: u32, replace: bool) -> Result<(), 
         _ => PathBuf::from("."),
     };
     fs::create_dir_all(&dir).map_err(write_error)?;
-    write_atomic_with(path, bytes, &WriteOptions { mode, replace }).map_err(|err| {
+    write_atomic_with(path, bytes, &WriteOptions { mode, replace, durable: true }).map_err(|err| {
         if !replace && err.kind() == io::ErrorKind::AlreadyExists {
             Error::KeyExists { path: path.to_owned() }
         } else {

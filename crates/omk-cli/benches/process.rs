@@ -10,7 +10,8 @@
 //! - `process_replay_1m`: `omk replay` of a 1,000,000-event goal log (the one the
 //!   `event_log_replay_1m` bench replays in process) against `wc -l` of the same file, with the
 //!   peak resident memory of the children;
-//! - `process_gates_run_8_true`: `omk gates run --no-cache` with 8 gates of `/bin/true` against
+//! - `process_gates_run_8_true`: `omk gates run --no-cache` with 8 test gates of `/bin/true` (their
+//!   exit code standing for their tests) against
 //!   one `sh` running `/bin/true` 8 times in a loop;
 //! - `process_goals_1000`: `omk list` and `omk status` in a repository with 1,000 goals against
 //!   `git rev-parse HEAD` there;
@@ -279,7 +280,13 @@ fn gates_run(settings: &Settings, home: &Path) {
     }
     let repo = TestRepo::new();
     let gates: String = (1..=8)
-        .map(|n| format!("[[gates]]\nname = \"g{n}\"\ncommand = [\"/bin/true\"]\n\n"))
+        .map(|n| {
+            // Test gates whose exit code stands for their tests, so the run passes (exit 0)
+            // as a user's would: without a test gate `omk gates run` says the tests are unknown.
+            format!(
+                "[[gates]]\nname = \"g{n}\"\ncommand = [\"/bin/true\"]\nkind = \"test\"\ntests = \"exit-code\"\n\n"
+            )
+        })
         .collect();
     repo.write("omk.toml", &gates);
     repo.commit("eight gates");

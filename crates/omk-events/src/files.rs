@@ -20,12 +20,18 @@ pub struct WriteOptions {
     /// place only while the path is still free, and an existing file is left alone with an
     /// [`io::ErrorKind::AlreadyExists`] error.
     pub replace: bool,
+    /// Whether the file must survive a crash of the machine: the temporary file and then the
+    /// directory are synced. Without it the write is still atomic for every reader while the
+    /// machine runs (a rename), which is all a file needs that is checked when read (a gate
+    /// cache entry) or that speaks only of what this boot runs (a process record).
+    pub durable: bool,
 }
 
 impl Default for WriteOptions {
-    /// Mode 0644, as `fs::write` gives under the usual umask, replacing an existing file.
+    /// Mode 0644, as `fs::write` gives under the usual umask, replacing an existing file,
+    /// durable.
     fn default() -> Self {
-        Self { mode: 0o644, replace: true }
+        Self { mode: 0o644, replace: true, durable: true }
     }
 }
 
@@ -35,11 +41,13 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     write_atomic_with(path, bytes, &WriteOptions::default())
 }
 
-/// Writes `bytes` to `path` through a synced temporary file in the same directory, which is
-/// renamed over `path` (or linked, when `options` forbid replacing); then syncs the directory.
+/// Writes `bytes` to `path` through a temporary file in the same directory, which is renamed
+/// over `path` (or linked, when `options` forbid replacing); when `options` ask for a durable
+/// write, the temporary file is synced before and the directory after.
 ///
-/// A reader sees the old file or the whole new one, never part of it, and after a crash the
-/// file is either the old one or the new one. The directory must exist.
+/// A reader sees the old file or the whole new one, never part of it, and after a crash of omk
+/// the file is either the old one or the new one; after a crash of the machine too when the
+/// write is durable. The directory must exist.
 pub fn write_atomic_with(path: &Path, bytes: &[u8], options: &WriteOptions) -> io::Result<()> {
     let dir = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
@@ -48,14 +56,19 @@ pub fn write_atomic_with(path: &Path, bytes: &[u8], options: &WriteOptions) -> i
     let mut temp = tempfile::NamedTempFile::new_in(dir)?;
     temp.write_all(bytes)?;
     temp.as_file().set_permissions(fs::Permissions::from_mode(options.mode))?;
-    temp.as_file().sync_all()?;
+    if options.durable {
+        temp.as_file().sync_all()?;
+    }
     if options.replace {
         temp.persist(path).map_err(|err| err.error)?;
     } else {
         temp.persist_noclobber(path).map_err(|err| err.error)?;
     }
-    // Syncing the directory makes the rename itself durable.
-    fs::File::open(dir)?.sync_all()
+    if options.durable {
+        // Syncing the directory makes the rename itself durable.
+        fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -70,13 +83,16 @@ mod tests {
         write_atomic(&path, b"two")?;
         assert_eq!(fs::read(&path)?, b"two");
         assert_eq!(fs::metadata(&path)?.permissions().mode() & 0o777, 0o644);
-        let keep = WriteOptions { mode: 0o600, replace: false };
+        let keep = WriteOptions { mode: 0o600, replace: false, durable: true };
         let err = write_atomic_with(&path, b"three", &keep).expect_err("the file exists");
         assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
         assert_eq!(fs::read(&path)?, b"two");
         let private = dir.path().join("private");
         write_atomic_with(&private, b"key", &keep)?;
         assert_eq!(fs::metadata(&private)?.permissions().mode() & 0o777, 0o600);
+        let quick = WriteOptions { durable: false, ..WriteOptions::default() };
+        write_atomic_with(&path, b"four", &quick)?;
+        assert_eq!(fs::read(&path)?, b"four");
         // Nothing but the two files is left in the directory.
         assert_eq!(fs::read_dir(dir.path())?.count(), 2);
         Ok(())

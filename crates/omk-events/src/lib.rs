@@ -71,7 +71,7 @@ pub use crate::oracle::{
     FailToPassChecked, FailToPassRun, FailToPassSkip, FailToPassStarted, FailToPassWaived,
     FailToPassWaiver,
 };
-pub use crate::read::{LogReader, Poll, ReadLog, Verified, read_log, verify};
+pub use crate::read::{LogReader, Poll, ReadLog, Verified, first_event_time, read_log, verify};
 pub use crate::repair::{RepairOutcome, RepairRoundEnded, RepairRoundStarted, RepairRoundsSet};
 pub use crate::sandbox::{SandboxApplied, SandboxMode, ToolchainCache};
 pub use crate::team::{

@@ -47,6 +47,29 @@ pub fn read_log(path: &Path) -> Result<ReadLog, Error> {
     Ok(ReadLog { events, torn_tail: reader.torn_tail })
 }
 
+/// Returns when the log at `path` began: the time of its first event, if that line is whole
+/// and passes the checks a line passes on its own; `None` otherwise, or when it cannot be read.
+///
+/// Reads only as far as the first newline, so ordering many goals by when they were created
+/// does not read their logs.
+pub fn first_event_time(path: &Path) -> Option<chrono::DateTime<chrono::Utc>> {
+    let mut file = File::open(path).ok()?;
+    let mut bytes = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let end = loop {
+        let read = io::Read::read(&mut file, &mut chunk).ok()?;
+        if read == 0 {
+            return None;
+        }
+        let start = bytes.len();
+        bytes.extend_from_slice(&chunk[..read]);
+        if let Some(at) = bytes[start..].iter().position(|&c| c == b'\n') {
+            break start + at;
+        }
+    };
+    check_alone(path, 1, &bytes[..end], None).ok().map(|first| first.at)
+}
+
 /// Walks the log at `path` and reports the first event that was changed, removed, inserted or
 /// reordered since it was written, in flat memory whatever the log's length.
 pub fn verify(path: &Path) -> Result<Verified, Error> {

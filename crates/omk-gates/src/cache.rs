@@ -157,10 +157,19 @@ pub(crate) fn lookup(dir: &Path, key: &str) -> Option<(String, GateFinished, Pat
         return None;
     }
     let log = dir.join(format!("{key}.log"));
-    if entry.result.output.is_some() && !log.is_file() {
+    if let Some(output) = &entry.result.output
+        && !log_matches(&log, output)
+    {
         return None;
     }
     Some((entry.run_id, entry.result, log))
+}
+
+/// Returns whether the stored log at `log` is the one `output` describes: its size and digest.
+fn log_matches(log: &Path, output: &omk_events::ArtifactRef) -> bool {
+    fs::read(log).is_ok_and(|bytes| {
+        bytes.len() as u64 == output.bytes && omk_events::sha256_hex(&bytes) == output.sha256
+    })
 }
 
 /// Returns the run that recorded the result opposite to `passed` for `key`: for a pass, the run
@@ -185,7 +194,9 @@ pub(crate) fn record_failure(
     let entry = Entry { version: ENTRY_VERSION, run_id: run_id.to_owned(), result: result.clone() };
     let json = serde_json::to_vec_pretty(&entry)
         .expect("a cache entry serializes because it is plain data with string keys");
-    let options = WriteOptions { mode: 0o600, replace: true };
+    // A failure record stays durable: after a crash it must still keep the pass from being
+    // served (the cache fails closed).
+    let options = WriteOptions { mode: 0o600, replace: true, durable: true };
     write_atomic_with(&dir.join(format!("{key}.failed.json")), &json, &options)
 }
 
@@ -217,7 +228,9 @@ pub(crate) fn store(
     let entry = Entry { version: ENTRY_VERSION, run_id: run_id.to_owned(), result: result.clone() };
     let json = serde_json::to_vec_pretty(&entry)
         .expect("a cache entry serializes because it is plain data with string keys");
-    // Entries keep the mode 0600 they have always had: only omk reads them.
-    let options = WriteOptions { mode: 0o600, replace: true };
+    // Entries keep the mode 0600 they have always had: only omk reads them. They are not
+    // synced: a cache entry is checked when read (its JSON, and its log against the digest it
+    // records), so one a crash of the machine cut short is a miss, never a wrong result.
+    let options = WriteOptions { mode: 0o600, replace: true, durable: false };
     write_atomic_with(&dir.join(format!("{key}.json")), &json, &options)
 }

@@ -3,6 +3,8 @@
 
 use std::{path::Path, time::Duration};
 
+use chrono::{DateTime, Utc};
+
 use omk_events::{BudgetLimits, BudgetSet, Event, EventLog, GoalCancelled, GoalPaused};
 use omk_proof::{BudgetEvidence, Proof};
 
@@ -12,7 +14,7 @@ use crate::{
     error::Error,
     layout::{GoalPaths, Layout},
     run::control::{ControlAction, StopOutcome, ask_live_run},
-    store::{all_goals, find_goal, fold_log, map_parallel, read_state, write_proof},
+    store::{GoalOrder, find_goal, fold_log, goal_ids, map_parallel, read_state, write_proof},
 };
 
 /// One goal as `omk status` and `omk list` show it.
@@ -33,19 +35,31 @@ pub struct GoalStatus {
 /// Returns the status of `goal` (id, unique prefix or `latest`; `None` is the latest).
 pub fn goal_status(dir: &Path, goal: Option<&str>) -> Result<GoalStatus, Error> {
     let paths = find_goal(dir, goal)?;
-    status_of(paths)
+    Ok(status_of(paths)?.0)
 }
 
-/// Returns the status of every goal in the repository at `dir`, oldest first.
+/// Returns the status of every goal in the repository at `dir`, oldest first, in the order
+/// `omk_goal`'s goal lookup uses (when each goal was created, then when its log was, then id).
+///
+/// Each log is read once: its first event gives the order, its fold the status.
 pub fn list_goals(dir: &Path) -> Result<Vec<GoalStatus>, Error> {
     let repo = omk_worktree::open(dir)?;
     let layout = Layout::new(&repo.root);
-    map_parallel(all_goals(&repo.root)?, |goal| status_of(layout.goal(&goal))).into_iter().collect()
+    let mut goals = map_parallel(goal_ids(&repo.root)?, |goal| {
+        let (status, created_at) = status_of(layout.goal(&goal))?;
+        Ok((GoalOrder::of(created_at, &status.paths.events, goal), status))
+    })
+    .into_iter()
+    .collect::<Result<Vec<_>, Error>>()?;
+    goals.sort_by(|(a, _), (b, _)| a.cmp(b));
+    Ok(goals.into_iter().map(|(_, status)| status).collect())
 }
 
-fn status_of(paths: GoalPaths) -> Result<GoalStatus, Error> {
+/// Returns the goal's status and when it was created (its first event).
+fn status_of(paths: GoalPaths) -> Result<(GoalStatus, Option<DateTime<Utc>>), Error> {
     // One read of the log serves both folds.
     let (events, state) = read_state(&paths)?;
+    let created_at = events.first().map(|first| first.at);
     let proof = omk_proof::synthesize(&events)?;
     let running = EventLog::holder(&paths.events)?;
     let step = match (&state.halt, running) {
@@ -66,7 +80,7 @@ fn status_of(paths: GoalPaths) -> Result<GoalStatus, Error> {
         ),
     };
     let budget = proof.budget.clone();
-    Ok(GoalStatus { paths, proof, running, step, budget })
+    Ok((GoalStatus { paths, proof, running, step, budget }, created_at))
 }
 
 /// Asks the goal to pause or be cancelled, and returns what happened and the proof after it.

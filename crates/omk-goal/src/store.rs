@@ -118,26 +118,37 @@ fn latest_goal(repo_root: &Path) -> Result<Option<GoalId>, Error> {
 /// `goal_created` event, then (for goals created in the same millisecond, as with a fixed clock)
 /// by when their log file was created, then by id.
 pub(crate) fn all_goals(repo_root: &Path) -> Result<Vec<GoalId>, Error> {
-    let mut goals: Vec<(
-        Option<chrono::DateTime<chrono::Utc>>,
-        Option<std::time::SystemTime>,
-        GoalId,
-    )> = map_parallel(goal_ids(repo_root)?, |goal| {
+    let mut goals: Vec<GoalOrder> = map_parallel(goal_ids(repo_root)?, |goal| {
         let log = Layout::new(repo_root).goal(&goal).events;
-        let created_at = omk_events::LogReader::open(&log)
-            .ok()
-            .and_then(|mut reader| reader.next())
-            .and_then(Result::ok)
-            .map(|first| first.at);
-        let born = fs::metadata(&log).ok().and_then(|meta| meta.created().or(meta.modified()).ok());
-        (created_at, born, goal)
+        GoalOrder::of(omk_events::first_event_time(&log), &log, goal)
     });
     goals.sort();
-    Ok(goals.into_iter().map(|(_, _, goal)| goal).collect())
+    Ok(goals.into_iter().map(|order| order.goal).collect())
+}
+
+/// Where a goal sorts among the others: by when it was created (its first event), then by when
+/// its log file was created, then by id.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct GoalOrder {
+    created_at: Option<chrono::DateTime<chrono::Utc>>,
+    born: Option<std::time::SystemTime>,
+    goal: GoalId,
+}
+
+impl GoalOrder {
+    /// Returns the order of `goal`, created at `created_at`, whose log is `log`.
+    pub(crate) fn of(
+        created_at: Option<chrono::DateTime<chrono::Utc>>,
+        log: &Path,
+        goal: GoalId,
+    ) -> Self {
+        let born = fs::metadata(log).ok().and_then(|meta| meta.created().or(meta.modified()).ok());
+        Self { created_at, born, goal }
+    }
 }
 
 /// Returns the ids of every goal with a log in the repository, sorted.
-fn goal_ids(repo_root: &Path) -> Result<Vec<GoalId>, Error> {
+pub(crate) fn goal_ids(repo_root: &Path) -> Result<Vec<GoalId>, Error> {
     let dir = Layout::new(repo_root).goals_dir();
     let entries = match fs::read_dir(&dir) {
         Ok(entries) => entries,

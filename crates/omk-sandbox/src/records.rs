@@ -49,7 +49,10 @@ pub fn record_process(dir: Option<&Path>, pid: u32) -> io::Result<RecordGuard> {
     let path = dir.join(format!("{pid}.json"));
     let record = ProcessRecord { pid, start_time };
     let bytes = serde_json::to_vec(&record).map_err(io::Error::other)?;
-    omk_events::files::write_atomic(&path, &bytes)?;
+    // A record speaks of a process of this boot, which a crash of the machine ends too: it
+    // needs no sync, only to be whole (the rename), and syncs would cost every start.
+    let options = omk_events::files::WriteOptions { durable: false, ..Default::default() };
+    omk_events::files::write_atomic_with(&path, &bytes, &options)?;
     Ok(RecordGuard { path: Some(path) })
 }
 
