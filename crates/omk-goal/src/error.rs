@@ -76,6 +76,9 @@ pub enum Error {
         /// What is wrong and the accepted forms.
         problem: String,
     },
+    /// A goal's evidence cannot be pushed or fetched, or a fetched goal's origin read.
+    #[error(transparent)]
+    Remote(#[from] crate::remote::error::RemoteError),
     /// The goal's log cannot be written or read.
     #[error(transparent)]
     Log(#[from] omk_events::Error),
@@ -291,6 +294,7 @@ impl Error {
             | Self::StopTimedOut { .. }
             | Self::NotAGoalLog { .. } => false,
             Self::Write { .. } | Self::Log(_) | Self::Proof(_) => false,
+            Self::Remote(remote) => remote.is_bad_input(),
         }
     }
 }

@@ -194,6 +194,12 @@ pub(crate) fn create_fresh_dir<T>(
 pub(crate) const EVENTS_FILE: &str = "events.jsonl";
 
 impl GoalPaths {
+    /// Returns `origin.json`, where a goal fetched from a remote ran and when it was pushed
+    /// ([`crate::Origin`]); a goal that ran here has none.
+    pub fn origin(&self) -> PathBuf {
+        self.goal_dir.join("origin.json")
+    }
+
     /// Returns `control.json`, a pending `omk pause`/`omk cancel` request to the live run.
     pub fn control(&self) -> PathBuf {
         self.goal_dir.join("control.json")
