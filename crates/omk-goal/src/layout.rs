@@ -158,6 +158,12 @@ impl Layout {
         self.verify_dir(goal).join("baseline")
     }
 
+    /// Returns `.omk/fetch`, where `omk fetch` writes a fetched goal's directory before it
+    /// renames it into `.omk/goals/`.
+    pub fn fetch_dir(&self) -> PathBuf {
+        self.root.join("fetch")
+    }
+
     /// Returns `.omk/keys/signing`, the signing key `omk key generate` writes by default (its
     /// public key is beside it, with `.pub`).
     pub fn default_signing_key(&self) -> PathBuf {

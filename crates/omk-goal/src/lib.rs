@@ -86,7 +86,10 @@ pub use crate::gate_run::{
 };
 pub use crate::layout::{GoalPaths, Layout};
 pub use crate::remote::error::RemoteError;
+pub use crate::remote::fetch::{FetchReport, FetchedGoal, GoalOutcome, RefOutcome, fetch_goals};
 pub use crate::remote::origin::{ORIGIN_FORMAT, Origin, read_origin};
+pub use crate::remote::push::{BundleState, PushRequest, Pushed, push_goal};
+pub use crate::remote::{FETCHED_REF_PREFIX, GOALS_REF_PREFIX, check_push_remote, evidence_ref};
 pub use crate::repo::{find_repo_root, resolve_commit};
 pub use crate::report::{render_report, write_report};
 pub use crate::run::accept_step::NOTES_REF;

@@ -58,7 +58,8 @@ pub use crate::merge::{
 };
 pub use crate::remote::{
     FilesCommit, PushOutcome, PushedRef, TreeFile, fetch, has_object, is_ancestor, ls_remote, push,
-    read_files_commit, ref_target, refs_under, remote_names, set_ref, write_files_commit,
+    read_blob, read_files_commit, ref_target, refs_under, remote_names, set_ref,
+    write_files_commit,
 };
 pub use crate::repo::{Head, Repo, exclude, head, open};
 pub use crate::restore::{TreeRestore, restore_tree};

@@ -167,11 +167,23 @@ pub fn set_ref(
         Some(old) => PreviousValue::MustExistAndMatch(Target::Object(object_id(old)?)),
         None => PreviousValue::MustNotExist,
     };
-    git.reference(full, object_id(target)?, previous, message).map_err(|_| Error::RefMoved {
-        reference: name.to_owned(),
-        expected: expected.unwrap_or("nothing (a new reference)").to_owned(),
-    })?;
-    Ok(())
+    let Err(err) = git.reference(full, object_id(target)?, previous, message) else {
+        return Ok(());
+    };
+    // Only a reference that holds something else moved; anything else (a lock file a killed
+    // process left, a full disk) is gix's error.
+    let now = git
+        .try_find_reference(name)
+        .ok()
+        .flatten()
+        .and_then(|it| it.target().try_id().map(|id| id.to_string()));
+    if now.as_deref() != expected {
+        return Err(Error::RefMoved {
+            reference: name.to_owned(),
+            expected: expected.unwrap_or("nothing (a new reference)").to_owned(),
+        });
+    }
+    Err(Error::gix(format!("update reference {name}"), &repo.root)(err))
 }
 
 /// Returns whether `ancestor` is `descendant` or one of its ancestors; `false` when the
@@ -188,6 +200,16 @@ pub fn is_ancestor(repo: &Repo, ancestor: &str, descendant: &str) -> Result<bool
     Ok(git
         .merge_base(ancestor, descendant)
         .is_ok_and(|base| base.is_some_and(|it| it.detach() == ancestor)))
+}
+
+/// Returns the bytes of the blob `id`; `None` when the repository has no such blob.
+pub fn read_blob(repo: &Repo, id: &str) -> Result<Option<Vec<u8>>, Error> {
+    let git = gix_open(&repo.root)?;
+    match git.try_find_object(object_id(id)?) {
+        Ok(Some(object)) if object.kind == gix::object::Kind::Blob => Ok(Some(object.data.clone())),
+        Ok(_) => Ok(None),
+        Err(err) => Err(Error::gix(format!("read blob {id}"), &repo.root)(err)),
+    }
 }
 
 /// Returns whether the repository has the object `id`.
