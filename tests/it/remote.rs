@@ -451,8 +451,7 @@ fn a_fetch_killed_or_failing_leaves_no_half_written_goal() -> anyhow::Result<()>
             interrupted += 1;
         }
     }
-    eprintln!("{interrupted} of 40 kills left a staging directory");
-    assert!(interrupted > 0, "no kill landed while a goal was being written");
+    assert!(interrupted > 0, "none of 40 kills landed while a goal was being written");
     let fetched = machines.omk(&delta, &["fetch"])?;
     assert_eq!(fetched.code, Some(0), "{fetched}");
     assert_eq!(
@@ -461,5 +460,42 @@ fn a_fetch_killed_or_failing_leaves_no_half_written_goal() -> anyhow::Result<()>
     );
     // What killed fetches left behind is gone.
     assert_eq!(fs::read_dir(delta.repo.join(".omk/fetch"))?.count(), 0);
+    Ok(())
+}
+
+#[test]
+fn a_goal_that_is_still_running_is_not_pushed() -> anyhow::Result<()> {
+    let machines = Machines::new()?;
+    let alpha = machines.machine("alpha", "2026-11-21T20:00:00Z")?;
+    let vars: Vec<(&str, &str)> =
+        alpha.vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let mut run = machines.env.spawn_omk_with(
+        &alpha.repo,
+        &["run", "wait", "--agent", "cmd:sleep 30"],
+        &vars,
+    )?;
+    let goals = alpha.repo.join(".omk/goals");
+    let started = std::time::Instant::now();
+    let goal = loop {
+        let found = fs::read_dir(&goals).ok().and_then(|mut it| it.next()).and_then(Result::ok);
+        if let Some(entry) = found
+            && fs::read_to_string(entry.path().join("events.jsonl"))?.contains("\"agent_started\"")
+        {
+            break entry.file_name().to_string_lossy().into_owned();
+        }
+        anyhow::ensure!(started.elapsed() < Duration::from_secs(30), "the agent never started");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let refused = machines.omk(&alpha, &["push", &goal])?;
+    let cancelled = machines.omk(&alpha, &["cancel", &goal]);
+    run.wait()?;
+    assert_eq!(refused.code, Some(2), "{refused}");
+    assert!(
+        refused.stderr.contains(&format!("push goal {goal}: it is still running (pid ")),
+        "{refused}"
+    );
+    assert!(refused.stderr.contains("push it once its run ends"), "{refused}");
+    assert!(machines.remote_refs("refs/omk/")?.is_empty());
+    assert_eq!(cancelled?.code, Some(0));
     Ok(())
 }

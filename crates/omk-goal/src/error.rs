@@ -78,7 +78,7 @@ pub enum Error {
     },
     /// A goal's evidence cannot be pushed or fetched, or a fetched goal's origin read.
     #[error(transparent)]
-    Remote(#[from] crate::remote::error::RemoteError),
+    Remote(Box<crate::remote::error::RemoteError>),
     /// The goal's log cannot be written or read.
     #[error(transparent)]
     Log(#[from] omk_events::Error),
@@ -296,6 +296,12 @@ impl Error {
             Self::Write { .. } | Self::Log(_) | Self::Proof(_) => false,
             Self::Remote(remote) => remote.is_bad_input(),
         }
+    }
+}
+
+impl From<crate::remote::error::RemoteError> for Error {
+    fn from(error: crate::remote::error::RemoteError) -> Self {
+        Self::Remote(Box::new(error))
     }
 }
 

@@ -252,11 +252,13 @@ fn status_text(status: &GoalStatus) -> String {
             .as_deref()
             .map(|it| format!(", evidence {}", omk_events::short_id(it)))
             .unwrap_or_default();
-        text.push_str(&format!(
-            "origin     {} as {} (fetched{from}{evidence})\n",
+        writeln!(
+            text,
+            "origin     {} as {} (fetched{from}{evidence})",
             super::remote::origin_words(origin),
             origin.user
-        ));
+        )
+        .expect("writing to a String cannot fail");
     }
     text.push_str(&render::verdict(proof));
     text
