@@ -245,16 +245,45 @@ fn a_second_push_fast_forwards_and_a_fetch_updates_the_fetched_goal() -> anyhow:
     assert!(again.stdout.contains(&format!("refs/omk/goals/{id}")), "{again}");
     assert!(again.stdout.contains("[up to date]"), "{again}");
 
+    // A signed bundle speaks for the proof it was exported for: pushed while it does.
+    assert_eq!(machines.omk(&alpha, &["key", "generate"])?.code, Some(0));
+    let export = ["proof", "export", "--format", "in-toto", "--sign-key", ".omk/keys/signing"];
+    assert_eq!(machines.omk(&alpha, &export)?.code, Some(0));
+    let signed = machines.omk(&alpha, &["push", "--json"])?;
+    let signed: Value = serde_json::from_str(&signed.stdout)?;
+    assert_eq!(signed["bundle"], "included", "{signed}");
+    assert_eq!(signed["previous"], evidence.as_str());
+    let evidence = signed["evidence"].as_str().unwrap_or_default().to_owned();
+    let tree = machines.env.git(&machines.remote, &["ls-tree", "--name-only", &evidence])?;
+    assert!(tree.lines().any(|it| it == "proof.intoto.jsonl"), "{tree}");
+
     let delta = machines.machine("delta", "2026-11-21T21:00:00Z")?;
     let fetched = machines.omk(&delta, &["fetch"])?;
     assert!(fetched.stdout.contains("1 added"), "{fetched}");
+    assert!(delta.repo.join(".omk/goals").join(&id).join("proof.intoto.jsonl").is_file());
 
     // The goal moves on (it is accepted): the next push follows the first, without force.
     let accepted = machines.omk(&alpha, &["accept", &id])?;
     assert_eq!(accepted.code, Some(0), "{accepted}");
-    let second = machines.omk(&alpha, &["push", &id, "--json"])?;
+    // The bundle now speaks for an earlier log: it is left out, and --sign-key signs anew.
+    let stale = machines.omk(&alpha, &["push", &id])?;
+    assert_eq!(stale.code, Some(0), "{stale}");
+    assert!(
+        stale.stdout.contains(
+            "signed bundle  left out: proof.intoto.jsonl was exported for an earlier log"
+        ),
+        "{stale}"
+    );
+    let stale_evidence =
+        machines.env.git(&alpha.repo, &["rev-parse", &format!("refs/omk/goals/{id}")])?;
+    let tree = machines.env.git(&alpha.repo, &["ls-tree", "--name-only", stale_evidence.trim()])?;
+    assert!(!tree.lines().any(|it| it == "proof.intoto.jsonl"), "{tree}");
+    let evidence = stale_evidence.trim().to_owned();
+    let second =
+        machines.omk(&alpha, &["push", &id, "--sign-key", ".omk/keys/signing", "--json"])?;
     assert_eq!(second.code, Some(0), "{second}");
     let second: Value = serde_json::from_str(&second.stdout)?;
+    assert_eq!(second["bundle"], "included", "{second}");
     assert_eq!(second["previous"], evidence.as_str());
     let new = second["evidence"].as_str().unwrap_or_default();
     let parent = machines.env.git(&machines.remote, &["rev-parse", &format!("{new}^")])?;
