@@ -31,8 +31,9 @@
 //! [`verify_goal`] (with a rerun of the gates in a scratch worktree) and [`proof_since`];
 //! [`find_repo_root`] and [`resolve_commit`] for the commands that only need the repository;
 //! [`append_anchor`] and [`anchor_ref`], where a goal's log is anchored outside `.omk/`;
-//! [`render_report`] and [`write_report`], the goal's HTML report; [`read_origin`], where a
-//! goal fetched from a remote ran ([`Origin`]).
+//! [`render_report`] and [`write_report`], the goal's HTML report; [`push_goal`] and
+//! [`fetch_goals`], goals that travel in git, and [`read_origin`], where a fetched goal ran
+//! ([`Origin`]).
 //! Signed in-toto bundles and their keys are omk-attest's.
 
 mod accept;
