@@ -228,18 +228,29 @@ fn check_tree(tree: &[TreeFile]) -> Option<String> {
     None
 }
 
-/// Writes every file of `tree` under the new directory `staging`, each synced.
+/// Writes every file of `tree` under the new directory `staging`, each file and directory
+/// synced. The directory is invisible to every reader until it is renamed into place, so its
+/// files need no temporary names of their own: the rename is what makes the goal appear whole.
 fn stage(staging: &Path, tree: &[TreeFile]) -> io::Result<()> {
     if staging.exists() {
         fs::remove_dir_all(staging)?;
     }
     fs::create_dir_all(staging)?;
+    let mut dirs = std::collections::BTreeSet::from([staging.to_owned()]);
     for file in tree {
         let path = staging.join(&file.path);
         if let Some(parent) = path.parent() {
             fs::create_dir_all(parent)?;
+            dirs.extend(
+                parent.ancestors().take_while(|it| it.starts_with(staging)).map(Path::to_owned),
+            );
         }
-        omk_events::files::write_atomic(&path, &file.content)?;
+        let mut out = fs::File::create(&path)?;
+        io::Write::write_all(&mut out, &file.content)?;
+        out.sync_all()?;
+    }
+    for dir in dirs {
+        fs::File::open(dir)?.sync_all()?;
     }
     Ok(())
 }
