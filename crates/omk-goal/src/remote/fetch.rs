@@ -98,6 +98,7 @@ pub fn fetch_goals(repo_dir: &Path, remote: &str) -> Result<FetchReport, Error> 
     omk_worktree::exclude(&repo, EXCLUDE_PATTERN)?;
     clean_staging(&layout);
     let mut goals = Vec::new();
+    let mut to_write = Vec::new();
     for (name, evidence) in omk_worktree::refs_under(&repo, &format!("{prefix}goals/"))? {
         let id = name.trim_start_matches(&format!("{prefix}goals/")).to_owned();
         let mut fetched = FetchedGoal {
@@ -108,42 +109,79 @@ pub fn fetch_goals(repo_dir: &Path, remote: &str) -> Result<FetchReport, Error> 
             anchors: RefOutcome::Skipped,
             origin: None,
         };
-        let goal = match GoalId::parse(&id) {
-            Ok(goal) => goal,
-            Err(err) => {
-                fetched.outcome = GoalOutcome::Invalid(format!("not a goal id: {err}"));
-                goals.push(fetched);
-                continue;
+        match GoalId::parse(&id) {
+            Ok(goal) => {
+                let paths = layout.goal(&goal);
+                match prepare_goal(&repo, &paths, remote, &evidence, &mut fetched)? {
+                    Prepared::Done(outcome) => fetched.outcome = outcome,
+                    Prepared::Write { tree, existing } => {
+                        to_write.push((goals.len(), paths, tree, existing));
+                    }
+                }
             }
-        };
-        let paths = layout.goal(&goal);
-        fetched.outcome = write_goal(&repo, &layout, &paths, remote, &evidence, &mut fetched)?;
+            Err(err) => fetched.outcome = GoalOutcome::Invalid(format!("not a goal id: {err}")),
+        }
+        goals.push(fetched);
+    }
+    // Writing is mostly waiting for the disk to sync each file, so goals are staged at once.
+    let staged = stage_all(&layout, &to_write);
+    if let Some(failed) = staged.iter().position(Result::is_err) {
+        // Nothing is placed when one goal cannot be written: what was staged goes.
+        for staging in staged.iter().flatten() {
+            fs::remove_dir_all(staging).ok();
+        }
+        let goal = to_write[failed].1.goal_id.to_string();
+        let (path, source) = staged
+            .into_iter()
+            .nth(failed)
+            .and_then(Result::err)
+            .expect("the failed position holds an error because position found it");
+        return Err(RemoteError::Materialize { goal, path, source }.into());
+    }
+    let goals_dir = layout.goals_dir();
+    for ((idx, paths, _, existing), staging) in to_write.iter().zip(staged.into_iter().flatten()) {
+        goals[*idx].outcome = place(&layout, paths, &staging, *existing)?;
+    }
+    if !to_write.is_empty() {
+        fs::File::open(&goals_dir).and_then(|dir| dir.sync_all()).map_err(|source| {
+            RemoteError::Materialize { goal: String::new(), path: goals_dir.clone(), source }
+        })?;
+    }
+    for fetched in &mut goals {
         if matches!(
             fetched.outcome,
             GoalOutcome::Added | GoalOutcome::Updated | GoalOutcome::Unchanged
-        ) {
+        ) && let Ok(goal) = GoalId::parse(&fetched.goal)
+        {
             fetched.branch = adopt_branch(&repo, &prefix, &goal)?;
             fetched.anchors = adopt_anchors(&repo, &prefix, &goal)?;
         }
-        goals.push(fetched);
     }
     Ok(FetchReport { remote: remote.to_owned(), goals })
 }
 
-/// Writes the goal's directory from its evidence, unless it ran here or is up to date.
-fn write_goal(
+/// What to do with a fetched goal's directory.
+enum Prepared {
+    /// Nothing: the outcome is decided.
+    Done(GoalOutcome),
+    /// Write these files; `existing` when they replace an earlier fetch of the goal.
+    Write { tree: Vec<TreeFile>, existing: bool },
+}
+
+/// Decides what to do with the goal's directory: nothing when it ran here or is up to date,
+/// else the files to write from its evidence, `origin.json` completed.
+fn prepare_goal(
     repo: &Repo,
-    layout: &Layout,
     paths: &GoalPaths,
     remote: &str,
     evidence: &str,
     fetched: &mut FetchedGoal,
-) -> Result<GoalOutcome, Error> {
+) -> Result<Prepared, Error> {
     let existing = if paths.goal_dir.exists() {
         match read_origin(paths) {
             Ok(Some(origin)) => Some(origin),
             // A directory without origin.json (or with one omk cannot read) is not omk fetch's.
-            Ok(None) | Err(_) => return Ok(GoalOutcome::LocalRun),
+            Ok(None) | Err(_) => return Ok(Prepared::Done(GoalOutcome::LocalRun)),
         }
     } else {
         None
@@ -152,62 +190,96 @@ fn write_goal(
         && origin.evidence.as_deref() == Some(evidence)
     {
         fetched.origin = Some(origin.clone());
-        return Ok(GoalOutcome::Unchanged);
+        return Ok(Prepared::Done(GoalOutcome::Unchanged));
     }
-    let goal = paths.goal_id.as_str();
+    let invalid = |problem: String| Ok(Prepared::Done(GoalOutcome::Invalid(problem)));
     let Some(mut tree) = omk_worktree::read_files_commit(repo, evidence)? else {
-        return Ok(GoalOutcome::Invalid(format!("the evidence commit {evidence} is missing")));
+        return invalid(format!("the evidence commit {evidence} is missing"));
     };
     if let Some(problem) = check_tree(&tree) {
-        return Ok(GoalOutcome::Invalid(problem));
+        return invalid(problem);
     }
-    let origin_file = tree.iter_mut().find(|it| it.path == files::ORIGIN);
-    let Some(origin_file) = origin_file else {
-        return Ok(GoalOutcome::Invalid("the evidence has no origin.json".to_owned()));
+    let Some(origin_file) = tree.iter_mut().find(|it| it.path == files::ORIGIN) else {
+        return invalid("the evidence has no origin.json".to_owned());
     };
-    let mut origin = match Origin::parse(&origin_file.content, goal) {
+    let mut origin = match Origin::parse(&origin_file.content, paths.goal_id.as_str()) {
         Ok(origin) => origin,
-        Err(problem) => return Ok(GoalOutcome::Invalid(format!("origin.json: {problem}"))),
+        Err(problem) => return invalid(format!("origin.json: {problem}")),
     };
     origin.remote = Some(remote.to_owned());
     origin.evidence = Some(evidence.to_owned());
     origin_file.content = origin.to_json().into_bytes();
     fetched.origin = Some(origin);
+    Ok(Prepared::Write { tree, existing: existing.is_some() })
+}
+
+/// Stages every goal of `to_write` in `.omk/fetch/<goal-id>.<pid>`, on up to four threads;
+/// returns each staging directory, or the path that failed and why (its staging removed).
+fn stage_all(
+    layout: &Layout,
+    to_write: &[(usize, GoalPaths, Vec<TreeFile>, bool)],
+) -> Vec<Result<PathBuf, (PathBuf, io::Error)>> {
+    let stage_one = |(_, paths, tree, _): &(usize, GoalPaths, Vec<TreeFile>, bool)| {
+        let staging = layout.fetch_dir().join(format!("{}.{}", paths.goal_id, std::process::id()));
+        match stage(&staging, tree) {
+            Ok(()) => Ok(staging),
+            Err(err) => {
+                fs::remove_dir_all(&staging).ok();
+                Err((staging, err))
+            }
+        }
+    };
+    let threads = to_write.len().clamp(1, 4);
+    let chunk = to_write.len().div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = to_write
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(stage_one).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|handle| {
+                // A panic in a worker is a bug; it goes on in this thread as it would have.
+                handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
+}
+
+/// Renames a staged goal directory into `.omk/goals/`, replacing an earlier fetch of it.
+fn place(
+    layout: &Layout,
+    paths: &GoalPaths,
+    staging: &Path,
+    existing: bool,
+) -> Result<GoalOutcome, Error> {
+    let goal = paths.goal_id.as_str();
     let materialize = |path: &Path| {
         let path = path.to_owned();
         let goal = goal.to_owned();
         move |source| RemoteError::Materialize { goal, path, source }
     };
-    let staging = layout.fetch_dir().join(format!("{goal}.{}", std::process::id()));
-    let written = stage(&staging, &tree).map_err(materialize(&staging));
-    if let Err(err) = written {
-        fs::remove_dir_all(&staging).ok();
-        return Err(err.into());
-    }
     let goals_dir = layout.goals_dir();
     fs::create_dir_all(&goals_dir).map_err(materialize(&goals_dir))?;
-    let outcome = if existing.is_some() {
+    if existing {
         let old = layout.fetch_dir().join(format!("{goal}.{}.old", std::process::id()));
         fs::rename(&paths.goal_dir, &old).map_err(materialize(&paths.goal_dir))?;
-        fs::rename(&staging, &paths.goal_dir).map_err(materialize(&paths.goal_dir))?;
+        fs::rename(staging, &paths.goal_dir).map_err(materialize(&paths.goal_dir))?;
         fs::remove_dir_all(&old).ok();
-        GoalOutcome::Updated
-    } else {
-        match fs::rename(&staging, &paths.goal_dir) {
-            Ok(()) => GoalOutcome::Added,
-            // A run here created the goal meanwhile: it wins.
-            Err(_) if paths.goal_dir.exists() => {
-                fs::remove_dir_all(&staging).ok();
-                return Ok(GoalOutcome::LocalRun);
-            }
-            Err(source) => {
-                fs::remove_dir_all(&staging).ok();
-                return Err(materialize(&paths.goal_dir)(source).into());
-            }
+        return Ok(GoalOutcome::Updated);
+    }
+    match fs::rename(staging, &paths.goal_dir) {
+        Ok(()) => Ok(GoalOutcome::Added),
+        // A run here created the goal meanwhile: it wins.
+        Err(_) if paths.goal_dir.exists() => {
+            fs::remove_dir_all(staging).ok();
+            Ok(GoalOutcome::LocalRun)
         }
-    };
-    fs::File::open(&goals_dir).and_then(|dir| dir.sync_all()).map_err(materialize(&goals_dir))?;
-    Ok(outcome)
+        Err(source) => {
+            fs::remove_dir_all(staging).ok();
+            Err(materialize(&paths.goal_dir)(source).into())
+        }
+    }
 }
 
 /// Returns why an evidence tree cannot be written as a goal's directory, if it cannot: a path
