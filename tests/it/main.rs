@@ -19,6 +19,7 @@ mod proof_verify;
 mod real_agents;
 mod real_client;
 mod real_kimi;
+mod remote;
 mod repair;
 mod replay;
 mod run;

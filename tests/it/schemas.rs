@@ -180,6 +180,10 @@ fn every_json_document_of_real_commands_validates_against_its_published_schema()
     let decision = &accepted["proof"]["integration"]["decision"];
     anyhow::ensure!(decision == "accepted", "{accepted}");
     validated(&env, &repo, covered, &["proof", "verify", "--json"], "proof-verify")?;
+    env.git(env.root(), &["init", "--quiet", "--bare", "remote.git"])?;
+    env.git(&repo, &["remote", "add", "origin", "../remote.git"])?;
+    validated(&env, &repo, covered, &["push", &goal, "--json"], "push")?;
+    validated(&env, &repo, covered, &["fetch", "--json"], "fetch")?;
 
     // A second goal, rejected and cancelled; then the finished worktrees are collected.
     let args = ["run", "fix add again", "--agent", &agent, "--json"];

@@ -138,6 +138,26 @@ pub enum Command {
     List,
     /// Show GOAL in full: its status, gates, changed files and proof
     Show(GoalArgs),
+    /// Push GOAL's branch and evidence to a remote, for other clones to fetch, verify and merge
+    ///
+    /// The evidence is a commit under refs/omk/goals/<goal-id>: the log, the proof, every
+    /// artifact (checked against its recorded digest first), the signed bundle when there is
+    /// one, and origin.json (this machine, OMK_HOST or the host name, and the time). One `git
+    /// push --atomic` sends it with the branch omk/<goal-id>, the log's anchors and
+    /// refs/notes/omk. A second push follows the first (a fast-forward); a remote that holds
+    /// another history for the goal id is refused. See docs/remote.md.
+    ///
+    /// Example: omk push --remote origin --sign-key .omk/keys/signing
+    Push(PushArgs),
+    /// Fetch the goals other machines pushed to a remote
+    ///
+    /// Fetches refs/omk/goals/*, refs/omk/anchors/* and the goals' branches into
+    /// refs/omk/fetched/<remote>/, then writes each goal into .omk/goals/<goal-id>/ with its
+    /// origin.json, whole or not at all. A goal that ran in this clone is left alone; a goal's
+    /// branch and anchors are set when absent. `omk list` then shows where each ran.
+    ///
+    /// Example: omk fetch && omk list
+    Fetch(FetchArgs),
     /// Inspect proofs
     #[command(subcommand)]
     Proof(ProofCommand),
@@ -296,6 +316,43 @@ pub struct RunArgs {
     /// print its path; `omk resume`, `omk accept` and `omk reject` keep it up to date
     #[arg(long)]
     pub html: bool,
+
+    /// After the run, push the goal's branch and evidence as `omk push` does; the exit code is
+    /// the verdict's, or 6 when the push fails
+    #[arg(long)]
+    pub push: bool,
+
+    /// The remote --push pushes to
+    #[arg(long, value_name = "REMOTE", default_value = "origin", requires = "push")]
+    pub remote: String,
+
+    /// With --push, sign the goal's in-toto bundle with this Ed25519 private key first
+    #[arg(long, value_name = "FILE", requires = "push")]
+    pub sign_key: Option<PathBuf>,
+}
+
+/// Arguments of `omk push`.
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// The goal: its id, a unique prefix of it, or `latest` [default: latest]
+    pub goal: Option<String>,
+
+    /// The remote to push to
+    #[arg(long, value_name = "REMOTE", default_value = "origin")]
+    pub remote: String,
+
+    /// Export the goal's in-toto bundle signed with this Ed25519 private key (as `omk proof
+    /// export --format in-toto --sign-key FILE`) and push it with the evidence
+    #[arg(long, value_name = "FILE")]
+    pub sign_key: Option<PathBuf>,
+}
+
+/// Arguments of `omk fetch`.
+#[derive(Debug, Args)]
+pub struct FetchArgs {
+    /// The remote to fetch from
+    #[arg(long, value_name = "REMOTE", default_value = "origin")]
+    pub remote: String,
 }
 
 /// A goal kind on the command line.

@@ -24,6 +24,10 @@ impl ExitCodes {
     pub const BUDGET: u8 = 4;
     /// omk's own machinery failed: git, disk, a log that cannot be written.
     pub const INFRA: u8 = 5;
+    /// `omk push`, `omk fetch` and the push of `omk run --push`: the remote refused the push or
+    /// could not be reached, or the evidence was refused before it was pushed (an artifact that
+    /// differs from its digest, another history of the goal id on the remote).
+    pub const TRANSFER: u8 = 6;
     /// The run was paused (Ctrl-C or `omk pause`) or cancelled; `omk gates run` stopped its
     /// gates on Ctrl-C.
     pub const INTERRUPTED: u8 = 130;
@@ -38,6 +42,8 @@ pub enum ErrorKind {
     Infra,
     /// The proof does not allow what was asked (`omk accept` of a change that is not ready).
     NotReady,
+    /// A push or fetch failed or was refused.
+    Transfer,
 }
 
 impl ErrorKind {
@@ -47,6 +53,7 @@ impl ErrorKind {
             Self::Usage => ExitCodes::USAGE,
             Self::Infra => ExitCodes::INFRA,
             Self::NotReady => ExitCodes::NOT_READY,
+            Self::Transfer => ExitCodes::TRANSFER,
         }
     }
 }
@@ -83,6 +90,7 @@ impl From<omk_goal::Error> for CliError {
     fn from(error: omk_goal::Error) -> Self {
         let kind = match &error {
             _ if error.is_refusal() => ErrorKind::NotReady,
+            omk_goal::Error::Remote(remote) if remote.is_transfer_failure() => ErrorKind::Transfer,
             omk_goal::Error::Log(omk_events::Error::Locked { .. }) => ErrorKind::Usage,
             _ if error.is_bad_input() => ErrorKind::Usage,
             _ => ErrorKind::Infra,

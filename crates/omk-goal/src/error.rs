@@ -76,6 +76,9 @@ pub enum Error {
         /// What is wrong and the accepted forms.
         problem: String,
     },
+    /// A goal's evidence cannot be pushed or fetched, or a fetched goal's origin read.
+    #[error(transparent)]
+    Remote(Box<crate::remote::error::RemoteError>),
     /// The goal's log cannot be written or read.
     #[error(transparent)]
     Log(#[from] omk_events::Error),
@@ -291,7 +294,14 @@ impl Error {
             | Self::StopTimedOut { .. }
             | Self::NotAGoalLog { .. } => false,
             Self::Write { .. } | Self::Log(_) | Self::Proof(_) => false,
+            Self::Remote(remote) => remote.is_bad_input(),
         }
+    }
+}
+
+impl From<crate::remote::error::RemoteError> for Error {
+    fn from(error: crate::remote::error::RemoteError) -> Self {
+        Self::Remote(Box::new(error))
     }
 }
 

@@ -158,6 +158,12 @@ impl Layout {
         self.verify_dir(goal).join("baseline")
     }
 
+    /// Returns `.omk/fetch`, where `omk fetch` writes a fetched goal's directory before it
+    /// renames it into `.omk/goals/`.
+    pub fn fetch_dir(&self) -> PathBuf {
+        self.root.join("fetch")
+    }
+
     /// Returns `.omk/keys/signing`, the signing key `omk key generate` writes by default (its
     /// public key is beside it, with `.pub`).
     pub fn default_signing_key(&self) -> PathBuf {
@@ -194,6 +200,12 @@ pub(crate) fn create_fresh_dir<T>(
 pub(crate) const EVENTS_FILE: &str = "events.jsonl";
 
 impl GoalPaths {
+    /// Returns `origin.json`, where a goal fetched from a remote ran and when it was pushed
+    /// ([`crate::Origin`]); a goal that ran here has none.
+    pub fn origin(&self) -> PathBuf {
+        self.goal_dir.join("origin.json")
+    }
+
     /// Returns `control.json`, a pending `omk pause`/`omk cancel` request to the live run.
     pub fn control(&self) -> PathBuf {
         self.goal_dir.join("control.json")

@@ -31,7 +31,9 @@
 //! [`verify_goal`] (with a rerun of the gates in a scratch worktree) and [`proof_since`];
 //! [`find_repo_root`] and [`resolve_commit`] for the commands that only need the repository;
 //! [`append_anchor`] and [`anchor_ref`], where a goal's log is anchored outside `.omk/`;
-//! [`render_report`] and [`write_report`], the goal's HTML report.
+//! [`render_report`] and [`write_report`], the goal's HTML report; [`push_goal`] and
+//! [`fetch_goals`], goals that travel in git, and [`read_origin`], where a fetched goal ran
+//! ([`Origin`]).
 //! Signed in-toto bundles and their keys are omk-attest's.
 
 mod accept;
@@ -46,6 +48,7 @@ mod error;
 mod gate_run;
 mod goal_id;
 mod layout;
+mod remote;
 mod repo;
 mod report;
 mod run;
@@ -83,6 +86,11 @@ pub use crate::gate_run::{
     CheckoutGateRequest, CheckoutGateRun, CheckoutGates, checkout_gates, run_checkout_gates,
 };
 pub use crate::layout::{GoalPaths, Layout};
+pub use crate::remote::error::RemoteError;
+pub use crate::remote::fetch::{FetchReport, FetchedGoal, GoalOutcome, RefOutcome, fetch_goals};
+pub use crate::remote::origin::{ORIGIN_FORMAT, Origin, read_origin};
+pub use crate::remote::push::{BundleState, PushRequest, Pushed, push_goal};
+pub use crate::remote::{FETCHED_REF_PREFIX, GOALS_REF_PREFIX, check_push_remote, evidence_ref};
 pub use crate::repo::{find_repo_root, resolve_commit};
 pub use crate::report::{render_report, write_report};
 pub use crate::run::accept_step::NOTES_REF;

@@ -30,6 +30,9 @@ pub struct GoalStatus {
     pub step: String,
     /// The goal's budget: limits and use.
     pub budget: BudgetEvidence,
+    /// Where the goal ran, when it was fetched from a remote (`origin.json`); `None` when it
+    /// ran here.
+    pub origin: Option<crate::Origin>,
 }
 
 /// Returns the status of `goal` (id, unique prefix or `latest`; `None` is the latest).
@@ -80,7 +83,8 @@ fn status_of(paths: GoalPaths) -> Result<(GoalStatus, Option<DateTime<Utc>>), Er
         ),
     };
     let budget = proof.budget.clone();
-    Ok((GoalStatus { paths, proof, running, step, budget }, created_at))
+    let origin = crate::read_origin(&paths)?;
+    Ok((GoalStatus { paths, proof, running, step, budget, origin }, created_at))
 }
 
 /// Asks the goal to pause or be cancelled, and returns what happened and the proof after it.

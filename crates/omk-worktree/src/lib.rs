@@ -19,7 +19,9 @@
 //! (a worktree put back to a tree it held, undoing what a gate wrote),
 //! [`fingerprint_checkout`] (what the user's checkout looks like, to notice any write to it),
 //! [`init_with_commit`] for sample projects, and [`read_blob_ref`] and [`write_blob_ref`] (a
-//! small record a reference names, replaced with compare-and-swap).
+//! small record a reference names, replaced with compare-and-swap); for goals that travel
+//! between clones, [`write_files_commit`], [`read_files_commit`], [`set_ref`], [`push`] and
+//! [`fetch`].
 
 mod blob_ref;
 mod changes;
@@ -33,6 +35,7 @@ mod git;
 mod init;
 mod integrate;
 mod merge;
+mod remote;
 mod repo;
 mod restore;
 mod scratch;
@@ -52,6 +55,11 @@ pub use crate::integrate::{
 };
 pub use crate::merge::{
     MergeCheck, MergeKind, MergeOptions, MergeStrategy, Merged, merge, merge_check,
+};
+pub use crate::remote::{
+    FilesCommit, PushOutcome, PushedRef, TreeFile, fetch, has_object, is_ancestor, ls_remote, push,
+    read_blob, read_files_commit, ref_target, refs_under, remote_names, set_ref,
+    write_files_commit,
 };
 pub use crate::repo::{Head, Repo, exclude, head, open};
 pub use crate::restore::{TreeRestore, restore_tree};

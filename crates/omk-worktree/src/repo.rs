@@ -67,9 +67,21 @@ pub(crate) fn head_of(git: &gix::Repository, path: &Path) -> Result<Head, Error>
 /// only; an index omk writes still gets its checksum). git verifies it only in `git fsck`, and
 /// hashing the index of a 20,000-file worktree with collision-detecting SHA-1 costs more than
 /// decoding it.
+///
+/// A reference update writes a reflog entry, which needs a committer: on a machine where git has
+/// none (a fresh CI runner, a container), omk's own identity stands in, in memory only.
 pub(crate) fn gix_open(path: &Path) -> Result<gix::Repository, Error> {
     let options = gix::open::Options::default().config_overrides(["index.skipHash=true"]);
-    gix::open_opts(path, options).map_err(Error::gix("open the repository", path))
+    let mut git = gix::open_opts(path, options).map_err(Error::gix("open the repository", path))?;
+    if git.committer().is_none_or(|it| it.is_err()) {
+        let mut config = git.config_snapshot_mut();
+        config
+            .set_value(&gix::config::tree::Committer::NAME, "omk")
+            .and_then(|_| config.set_value(&gix::config::tree::Committer::EMAIL, "omk@localhost"))
+            .map_err(Error::gix("set omk as the reflog's committer", path))?;
+        config.commit().map_err(Error::gix("set omk as the reflog's committer", path))?;
+    }
+    Ok(git)
 }
 
 /// Resolves `revision` (a commit id, branch or other revision) in `git` to a commit id.

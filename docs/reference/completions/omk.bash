@@ -34,6 +34,9 @@ _omk() {
             omk,demo)
                 cmd="omk__subcmd__demo"
                 ;;
+            omk,fetch)
+                cmd="omk__subcmd__fetch"
+                ;;
             omk,gates)
                 cmd="omk__subcmd__gates"
                 ;;
@@ -54,6 +57,9 @@ _omk() {
                 ;;
             omk,proof)
                 cmd="omk__subcmd__proof"
+                ;;
+            omk,push)
+                cmd="omk__subcmd__push"
                 ;;
             omk,reject)
                 cmd="omk__subcmd__reject"
@@ -142,6 +148,9 @@ _omk() {
             omk__subcmd__help,demo)
                 cmd="omk__subcmd__help__subcmd__demo"
                 ;;
+            omk__subcmd__help,fetch)
+                cmd="omk__subcmd__help__subcmd__fetch"
+                ;;
             omk__subcmd__help,gates)
                 cmd="omk__subcmd__help__subcmd__gates"
                 ;;
@@ -162,6 +171,9 @@ _omk() {
                 ;;
             omk__subcmd__help,proof)
                 cmd="omk__subcmd__help__subcmd__proof"
+                ;;
+            omk__subcmd__help,push)
+                cmd="omk__subcmd__help__subcmd__push"
                 ;;
             omk__subcmd__help,reject)
                 cmd="omk__subcmd__help__subcmd__reject"
@@ -287,7 +299,7 @@ _omk() {
 
     case "${cmd}" in
         omk)
-            opts="-C -q -v -h -V --json --color --progress --quiet --verbose --help --version run resume pause cancel accept reject budget status list show proof replay agents gates mcp demo worktree config key help"
+            opts="-C -q -v -h -V --json --color --progress --quiet --verbose --help --version run resume pause cancel accept reject budget status list show push fetch proof replay agents gates mcp demo worktree config key help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -676,6 +688,36 @@ _omk() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        omk__subcmd__fetch)
+            opts="-C -q -v -h -V --remote --json --color --progress --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --remote)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --progress)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         omk__subcmd__gates)
             opts="-C -q -v -h -V --json --color --progress --quiet --verbose --help --version list run help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -819,7 +861,7 @@ _omk() {
             return 0
             ;;
         omk__subcmd__help)
-            opts="run resume pause cancel accept reject budget status list show proof replay agents gates mcp demo worktree config key help"
+            opts="run resume pause cancel accept reject budget status list show push fetch proof replay agents gates mcp demo worktree config key help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -945,6 +987,20 @@ _omk() {
             return 0
             ;;
         omk__subcmd__help__subcmd__demo)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        omk__subcmd__help__subcmd__fetch)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1143,6 +1199,20 @@ _omk() {
         omk__subcmd__help__subcmd__proof__subcmd__verify)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        omk__subcmd__help__subcmd__push)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1730,6 +1800,40 @@ _omk() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        omk__subcmd__push)
+            opts="-C -q -v -h -V --remote --sign-key --json --color --progress --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --remote)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sign-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --progress)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         omk__subcmd__reject)
             opts="-C -q -v -h -V --reason --json --color --progress --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1825,7 +1929,7 @@ _omk() {
             return 0
             ;;
         omk__subcmd__run)
-            opts="-C -q -v -h -V --slices --plan --max-agents --retries --lease --agent --gate --max-parallel-gates --no-gate-cache --no-fail-to-pass --repair --kind --budget-time --budget-tokens --budget-usd --max-turns --accept --html --json --color --progress --quiet --verbose --help --version"
+            opts="-C -q -v -h -V --slices --plan --max-agents --retries --lease --agent --gate --max-parallel-gates --no-gate-cache --no-fail-to-pass --repair --kind --budget-time --budget-tokens --budget-usd --max-turns --accept --html --push --remote --sign-key --json --color --progress --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1884,6 +1988,14 @@ _omk() {
                     return 0
                     ;;
                 --max-turns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --remote)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sign-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -192,9 +192,14 @@ pub(crate) fn run_list(ctx: &Context) -> Result<u8, CliError> {
         let proof = &goal.proof;
         let prompt: String =
             proof.task.prompt.lines().next().unwrap_or_default().chars().take(50).collect();
+        let origin = goal
+            .origin
+            .as_ref()
+            .map(|it| format!("; {}", super::remote::origin_words(it)))
+            .unwrap_or_default();
         writeln!(
             text,
-            "{:<40} {:<18} {:>8}  {}  ({})",
+            "{:<40} {:<18} {:>8}  {}  ({}{origin})",
             proof.goal_id.as_str(),
             proof.status.as_str(),
             text::seconds(proof.budget.used.wall_ms),
@@ -240,6 +245,21 @@ fn status_text(status: &GoalStatus) -> String {
         proof.task.events,
         render::budget(&status.budget).trim_end(),
     );
+    if let Some(origin) = &status.origin {
+        let from = origin.remote.as_deref().map(|it| format!(" from {it}")).unwrap_or_default();
+        let evidence = origin
+            .evidence
+            .as_deref()
+            .map(|it| format!(", evidence {}", omk_events::short_id(it)))
+            .unwrap_or_default();
+        writeln!(
+            text,
+            "origin     {} as {} (fetched{from}{evidence})",
+            super::remote::origin_words(origin),
+            origin.user
+        )
+        .expect("writing to a String cannot fail");
+    }
     text.push_str(&render::verdict(proof));
     text
 }

@@ -7,6 +7,7 @@ mod gates;
 mod goal;
 mod mcp;
 mod proof;
+mod remote;
 mod replay;
 mod run;
 mod shared;
@@ -34,6 +35,8 @@ pub(crate) fn run(cli: &Cli) -> Result<u8, CliError> {
         Command::Status(args) => goal::run_status(&ctx, args),
         Command::List => goal::run_list(&ctx),
         Command::Show(args) => goal::run_show(&ctx, args),
+        Command::Push(args) => remote::run_push(&ctx, args),
+        Command::Fetch(args) => remote::run_fetch(&ctx, args),
         Command::Proof(ProofCommand::Show(args)) => proof::run_proof_show(&ctx, args),
         Command::Proof(ProofCommand::Rebuild(args)) => proof::run_proof_rebuild(&ctx, args),
         Command::Proof(ProofCommand::Verify(args)) => proof::run_proof_verify(&ctx, args),

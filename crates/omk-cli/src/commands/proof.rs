@@ -215,14 +215,12 @@ pub(crate) fn run_proof_export(ctx: &Context, args: &ProofExportArgs) -> Result<
     let paths = &loaded.paths;
     let (content, envelopes, keyid, format) = match args.format {
         ExportFormat::InToto => {
-            let key = args
-                .sign_key
-                .as_ref()
-                .map(|it| omk_attest::load_signing_key(&ctx.resolve(it)))
-                .transpose()?;
-            let options =
-                ExportOptions { resource_uri: args.repo_uri.clone(), ..ExportOptions::default() };
-            let bundle = omk_attest::export_bundle(&loaded.proof, &options, key.as_ref())?;
+            let bundle = in_toto_bundle(
+                ctx,
+                &loaded.proof,
+                args.sign_key.as_deref(),
+                args.repo_uri.as_deref(),
+            )?;
             (bundle.text, Some(bundle.envelopes), bundle.keyid, "in-toto")
         }
         ExportFormat::Markdown => {
@@ -245,7 +243,7 @@ pub(crate) fn run_proof_export(ctx: &Context, args: &ProofExportArgs) -> Result<
     let out = match (&args.out, args.format) {
         (Some(path), _) if path.as_os_str() == "-" => None,
         (Some(path), _) => Some(ctx.resolve(path)),
-        (None, ExportFormat::InToto) => Some(paths.goal_dir.join("proof.intoto.jsonl")),
+        (None, ExportFormat::InToto) => Some(in_toto_path(paths)),
         (None, ExportFormat::Html) => Some(paths.report.clone()),
         (None, ExportFormat::Markdown) => None,
     };
@@ -278,6 +276,25 @@ pub(crate) fn run_proof_export(ctx: &Context, args: &ProofExportArgs) -> Result<
     };
     output::print_stdout(&text)?;
     Ok(ExitCodes::SUCCESS)
+}
+
+/// Returns the goal's in-toto bundle, its envelopes signed with `sign_key` when given: what
+/// `omk proof export --format in-toto` writes, and `omk push --sign-key` before it pushes.
+pub(crate) fn in_toto_bundle(
+    ctx: &Context,
+    proof: &omk_proof::Proof,
+    sign_key: Option<&Path>,
+    repo_uri: Option<&str>,
+) -> Result<omk_attest::Bundle, CliError> {
+    let key = sign_key.map(|it| omk_attest::load_signing_key(&ctx.resolve(it))).transpose()?;
+    let options =
+        ExportOptions { resource_uri: repo_uri.map(str::to_owned), ..ExportOptions::default() };
+    Ok(omk_attest::export_bundle(proof, &options, key.as_ref())?)
+}
+
+/// Returns where a goal's in-toto bundle is kept: `proof.intoto.jsonl` beside its proof.
+pub(crate) fn in_toto_path(paths: &GoalPaths) -> std::path::PathBuf {
+    paths.goal_dir.join("proof.intoto.jsonl")
 }
 
 pub(crate) fn run_key_generate(ctx: &Context, args: &KeyGenerateArgs) -> Result<u8, CliError> {

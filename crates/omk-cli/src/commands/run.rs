@@ -37,6 +37,13 @@ pub(crate) fn run_run(ctx: &Context, args: &RunArgs) -> Result<u8, CliError> {
         usd: args.budget_usd,
         turns: args.max_turns,
     };
+    if args.push {
+        // A push that cannot happen is bad input, found before the run creates anything.
+        omk_goal::check_push_remote(&ctx.dir, &args.remote)?;
+        if let Some(key) = &args.sign_key {
+            omk_attest::load_signing_key(&ctx.resolve(key))?;
+        }
+    }
     let plan = args.plan.as_deref().map(|path| ctx.resolve(path));
     let team = match (&plan, args.slices) {
         (Some(path), _) => Some(TeamSource::Plan(path)),
@@ -72,7 +79,41 @@ pub(crate) fn run_run(ctx: &Context, args: &RunArgs) -> Result<u8, CliError> {
     if args.html {
         write_report(ctx, &outcome)?;
     }
-    finish(ctx, &outcome)
+    let code = finish(ctx, &outcome)?;
+    if args.push {
+        push_after_run(ctx, &outcome, &args.remote, args.sign_key.as_deref())?;
+    }
+    Ok(code)
+}
+
+/// `omk run --push`: pushes the finished goal as `omk push` does; its report goes to stdout
+/// after the run's, or to stderr with `--json`. A failed push is an error of its own kind
+/// (exit 6), whatever the verdict.
+fn push_after_run(
+    ctx: &Context,
+    outcome: &RunOutcome,
+    remote: &str,
+    sign_key: Option<&Path>,
+) -> Result<(), CliError> {
+    let goal = outcome.proof.goal_id.as_str();
+    match super::remote::push(ctx, Some(goal), remote, sign_key) {
+        Ok(pushed) => {
+            let text = super::remote::push_text(&pushed);
+            if ctx.json {
+                output::progress(text.trim_end());
+            } else {
+                output::print_stdout(&format!("\n{text}"))?;
+            }
+            Ok(())
+        }
+        Err(mut err) => {
+            err.kind = crate::error::ErrorKind::Transfer;
+            err.hints.push(format!(
+                "the run finished and its evidence is intact here; `omk push {goal} --remote {remote}` pushes it again"
+            ));
+            Err(err)
+        }
+    }
 }
 
 /// Writes the goal's HTML report beside its proof; the text result names it, and with `--json`

@@ -88,6 +88,42 @@ pub(crate) struct GoalSummary<'a> {
     pub(crate) tree_id: Option<&'a str>,
     /// The command that moves the goal on, when there is one.
     pub(crate) next_command: Option<String>,
+    /// Where the goal ran, when it was fetched from a remote (`omk fetch`); absent for a goal
+    /// that ran in this clone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) origin: Option<OriginDocument<'a>>,
+}
+
+/// Where a fetched goal ran: its `origin.json`.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub(crate) struct OriginDocument<'a> {
+    /// The machine that ran and pushed the goal (its `OMK_HOST`, else its host name).
+    pub(crate) host: &'a str,
+    /// Who pushed it.
+    pub(crate) user: &'a str,
+    /// When it was pushed (RFC 3339, UTC).
+    #[cfg_attr(feature = "schema", schemars(with = "String"))]
+    pub(crate) pushed_at: DateTime<Utc>,
+    /// The version of the omk that pushed it.
+    pub(crate) omk_version: &'a str,
+    /// The remote it was fetched from.
+    pub(crate) remote: Option<&'a str>,
+    /// The evidence commit it was fetched from (`refs/omk/goals/<goal-id>` on the remote).
+    pub(crate) evidence: Option<&'a str>,
+}
+
+impl<'a> OriginDocument<'a> {
+    pub(crate) fn new(origin: &'a omk_goal::Origin) -> Self {
+        Self {
+            host: &origin.host,
+            user: &origin.user,
+            pushed_at: origin.pushed_at,
+            omk_version: &origin.omk_version,
+            remote: origin.remote.as_deref(),
+            evidence: origin.evidence.as_deref(),
+        }
+    }
 }
 
 impl<'a> GoalSummary<'a> {
@@ -108,6 +144,7 @@ impl<'a> GoalSummary<'a> {
             branch: proof.git.branch.as_deref(),
             tree_id: proof.git.tree_id.as_deref(),
             next_command: crate::render::next_command(proof),
+            origin: status.origin.as_ref().map(OriginDocument::new),
         }
     }
 }

@@ -7,6 +7,7 @@
 mod checkout;
 mod goal;
 mod proof;
+mod remote;
 mod replay;
 #[cfg(feature = "schema")]
 mod schemas;
@@ -14,6 +15,7 @@ mod schemas;
 pub(crate) use crate::json::checkout::*;
 pub(crate) use crate::json::goal::*;
 pub(crate) use crate::json::proof::*;
+pub(crate) use crate::json::remote::*;
 pub(crate) use crate::json::replay::*;
 #[cfg(feature = "schema")]
 pub use crate::json::schemas::json_schemas;

@@ -6,9 +6,9 @@ use omk_proof::Proof;
 
 use crate::json::{
     AgentsDocument, BudgetDocument, ConfigDocument, ConfigPathDocument, ExportDocument,
-    GatesListDocument, GatesRunDocument, KeyDocument, ListDocument, ProofDiffDocument,
-    RebuildDocument, ReplayDocument, RunDocument, ShowDocument, StatusDocument, StopDocument,
-    VerifyDocument, WorktreeGcDocument, WorktreeListDocument,
+    FetchDocument, GatesListDocument, GatesRunDocument, KeyDocument, ListDocument,
+    ProofDiffDocument, PushDocument, RebuildDocument, ReplayDocument, RunDocument, ShowDocument,
+    StatusDocument, StopDocument, VerifyDocument, WorktreeGcDocument, WorktreeListDocument,
 };
 
 /// Returns the JSON Schema of every `--json` document, by document name.
@@ -18,6 +18,8 @@ pub fn json_schemas() -> Vec<(&'static str, schemars::Schema)> {
         ("status", schema_for!(StatusDocument<'static>)),
         ("list", schema_for!(ListDocument<'static>)),
         ("show", schema_for!(ShowDocument<'static>)),
+        ("push", schema_for!(PushDocument<'static>)),
+        ("fetch", schema_for!(FetchDocument<'static>)),
         ("stop", schema_for!(StopDocument<'static>)),
         ("budget", schema_for!(BudgetDocument<'static>)),
         ("agents", schema_for!(AgentsDocument)),
