@@ -528,3 +528,28 @@ fn a_goal_that_is_still_running_is_not_pushed() -> anyhow::Result<()> {
     assert_eq!(cancelled?.code, Some(0));
     Ok(())
 }
+
+#[test]
+fn a_runner_without_a_git_identity_runs_pushes_and_fetches() -> anyhow::Result<()> {
+    let machines = Machines::new()?;
+    let runner = machines.machine("runner", "2026-11-21T20:00:00Z")?;
+    let laptop = machines.machine("laptop", "2026-11-21T21:00:00Z")?;
+    let vars = |machine: &Machine| -> Vec<(String, String)> { machine.vars.clone() };
+    let run_vars = vars(&runner);
+    let run_vars: Vec<(&str, &str)> =
+        run_vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let agent = machines.agent();
+    let args = ["run", "fix add", "--agent", &agent, "--push", "--json"];
+    let run = machines.env.omk_without_git_identity(&runner.repo, &args, &run_vars)?;
+    assert_eq!(run.code, Some(0), "{run}");
+    let id = goal_id(&run)?;
+    assert!(machines.remote_refs("refs/omk/goals/")?.contains_key(&format!("refs/omk/goals/{id}")));
+    let fetch_vars = vars(&laptop);
+    let fetch_vars: Vec<(&str, &str)> =
+        fetch_vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let fetched = machines.env.omk_without_git_identity(&laptop.repo, &["fetch"], &fetch_vars)?;
+    assert_eq!(fetched.code, Some(0), "{fetched}");
+    assert!(fetched.stdout.contains("1 added"), "{fetched}");
+    machines.env.git(&laptop.repo, &["rev-parse", &format!("omk/{id}")])?;
+    Ok(())
+}
