@@ -220,6 +220,24 @@ fn three_machines_push_at_once_and_a_fourth_fetches_lists_and_shows_where_each_r
         document["goal"]["origin"]["evidence"],
         goals[&format!("refs/omk/goals/{}", ids[2])]
     );
+    // A fetched goal's log is the other machine's evidence: nothing here appends to it.
+    let log = fs::read(fourth.repo.join(".omk/goals").join(&ids[0]).join("events.jsonl"))?;
+    for args in [
+        vec!["resume", ids[0].as_str()],
+        vec!["cancel", ids[0].as_str()],
+        vec!["budget", "add", ids[0].as_str(), "--tokens", "5"],
+    ] {
+        let refused = machines.omk(&fourth, &args)?;
+        assert_eq!(refused.code, Some(2), "{refused}");
+        assert!(
+            refused.stderr.contains(&format!(
+                "goal {}: it was fetched from a remote (it ran on alpha.example)",
+                ids[0]
+            )),
+            "{refused}"
+        );
+    }
+    assert_eq!(fs::read(fourth.repo.join(".omk/goals").join(&ids[0]).join("events.jsonl"))?, log);
     // A goal that ran here has no origin.
     let own = machines.omk(&clones[0], &["status", &ids[0], "--json"])?;
     let document: Value = serde_json::from_str(&own.stdout)?;
