@@ -321,6 +321,15 @@ fn a_second_push_fast_forwards_and_a_fetch_updates_the_fetched_goal() -> anyhow:
 
     let fetched = machines.omk(&delta, &["fetch"])?;
     assert!(fetched.stdout.contains("1 updated"), "{fetched}");
+    // The acceptance's note comes along, where this clone had none.
+    assert!(
+        fetched.stdout.contains("acceptance notes  refs/notes/omk set from the remote's"),
+        "{fetched}"
+    );
+    assert_eq!(
+        machines.env.git(&delta.repo, &["rev-parse", "refs/notes/omk"])?,
+        machines.env.git(&alpha.repo, &["rev-parse", "refs/notes/omk"])?
+    );
     let proof = crate::proof(&delta.repo, &id)?;
     assert_eq!(proof["readiness"], "ready");
     let origin: Value = serde_json::from_slice(&fs::read(
