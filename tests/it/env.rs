@@ -114,6 +114,33 @@ impl TestEnv {
         })
     }
 
+    /// Runs the built `omk` with `args` in `cwd` and the extra variables `vars`, with no git
+    /// identity at all (no `GIT_AUTHOR_*`, `GIT_COMMITTER_*` or `EMAIL`), as on a fresh CI runner.
+    pub(crate) fn omk_without_git_identity(
+        &self,
+        cwd: &Path,
+        args: &[&str],
+        vars: &[(&str, &str)],
+    ) -> anyhow::Result<Output> {
+        let mut command = self.command(env!("CARGO_BIN_EXE_omk-dup"), cwd);
+        command.args(args).envs(vars.iter().copied());
+        for var in [
+            "GIT_AUTHOR_NAME",
+            "GIT_AUTHOR_EMAIL",
+            "GIT_COMMITTER_NAME",
+            "GIT_COMMITTER_EMAIL",
+            "EMAIL",
+        ] {
+            command.env_remove(var);
+        }
+        let output = command.output()?;
+        Ok(Output {
+            stdout: String::from_utf8(output.stdout)?,
+            stderr: String::from_utf8(output.stderr)?,
+            code: output.status.code(),
+        })
+    }
+
     /// Starts the built `omk` with `args` in `cwd`, its stdout and stderr piped.
     pub(crate) fn spawn_omk(&self, cwd: &Path, args: &[&str]) -> anyhow::Result<Child> {
         self.spawn_omk_with(cwd, args, &[])

@@ -220,6 +220,24 @@ fn three_machines_push_at_once_and_a_fourth_fetches_lists_and_shows_where_each_r
         document["goal"]["origin"]["evidence"],
         goals[&format!("refs/omk/goals/{}", ids[2])]
     );
+    // A fetched goal's log is the other machine's evidence: nothing here appends to it.
+    let log = fs::read(fourth.repo.join(".omk/goals").join(&ids[0]).join("events.jsonl"))?;
+    for args in [
+        vec!["resume", ids[0].as_str()],
+        vec!["cancel", ids[0].as_str()],
+        vec!["budget", "add", ids[0].as_str(), "--tokens", "5"],
+    ] {
+        let refused = machines.omk(&fourth, &args)?;
+        assert_eq!(refused.code, Some(2), "{refused}");
+        assert!(
+            refused.stderr.contains(&format!(
+                "goal {}: it was fetched from a remote (it ran on alpha.example)",
+                ids[0]
+            )),
+            "{refused}"
+        );
+    }
+    assert_eq!(fs::read(fourth.repo.join(".omk/goals").join(&ids[0]).join("events.jsonl"))?, log);
     // A goal that ran here has no origin.
     let own = machines.omk(&clones[0], &["status", &ids[0], "--json"])?;
     let document: Value = serde_json::from_str(&own.stdout)?;
@@ -303,6 +321,15 @@ fn a_second_push_fast_forwards_and_a_fetch_updates_the_fetched_goal() -> anyhow:
 
     let fetched = machines.omk(&delta, &["fetch"])?;
     assert!(fetched.stdout.contains("1 updated"), "{fetched}");
+    // The acceptance's note comes along, where this clone had none.
+    assert!(
+        fetched.stdout.contains("acceptance notes  refs/notes/omk set from the remote's"),
+        "{fetched}"
+    );
+    assert_eq!(
+        machines.env.git(&delta.repo, &["rev-parse", "refs/notes/omk"])?,
+        machines.env.git(&alpha.repo, &["rev-parse", "refs/notes/omk"])?
+    );
     let proof = crate::proof(&delta.repo, &id)?;
     assert_eq!(proof["readiness"], "ready");
     let origin: Value = serde_json::from_slice(&fs::read(
@@ -526,5 +553,30 @@ fn a_goal_that_is_still_running_is_not_pushed() -> anyhow::Result<()> {
     assert!(refused.stderr.contains("push it once its run ends"), "{refused}");
     assert!(machines.remote_refs("refs/omk/")?.is_empty());
     assert_eq!(cancelled?.code, Some(0));
+    Ok(())
+}
+
+#[test]
+fn a_runner_without_a_git_identity_runs_pushes_and_fetches() -> anyhow::Result<()> {
+    let machines = Machines::new()?;
+    let runner = machines.machine("runner", "2026-11-21T20:00:00Z")?;
+    let laptop = machines.machine("laptop", "2026-11-21T21:00:00Z")?;
+    let vars = |machine: &Machine| -> Vec<(String, String)> { machine.vars.clone() };
+    let run_vars = vars(&runner);
+    let run_vars: Vec<(&str, &str)> =
+        run_vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let agent = machines.agent();
+    let args = ["run", "fix add", "--agent", &agent, "--push", "--json"];
+    let run = machines.env.omk_without_git_identity(&runner.repo, &args, &run_vars)?;
+    assert_eq!(run.code, Some(0), "{run}");
+    let id = goal_id(&run)?;
+    assert!(machines.remote_refs("refs/omk/goals/")?.contains_key(&format!("refs/omk/goals/{id}")));
+    let fetch_vars = vars(&laptop);
+    let fetch_vars: Vec<(&str, &str)> =
+        fetch_vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let fetched = machines.env.omk_without_git_identity(&laptop.repo, &["fetch"], &fetch_vars)?;
+    assert_eq!(fetched.code, Some(0), "{fetched}");
+    assert!(fetched.stdout.contains("1 added"), "{fetched}");
+    machines.env.git(&laptop.repo, &["rev-parse", &format!("omk/{id}")])?;
     Ok(())
 }

@@ -100,6 +100,11 @@ pub fn stop_goal(
     clock: &dyn Clock,
 ) -> Result<(StopOutcome, RunOutcome), Error> {
     let paths = find_goal(dir, goal)?;
+    let verb = match action {
+        ControlAction::Pause => "pause",
+        ControlAction::Cancel => "cancel",
+    };
+    crate::remote::origin::refuse_fetched(&paths, verb)?;
     if let Some(outcome) = ask_live_run(&paths, action, reason, wait)? {
         let proof = fold_log(&paths.events)?;
         return Ok((outcome, RunOutcome { paths, proof }));
@@ -156,6 +161,7 @@ pub fn add_budget(
         return Err(Error::EmptyBudgetAdd);
     }
     let paths = find_goal(dir, goal)?;
+    crate::remote::origin::refuse_fetched(&paths, "raise the budget of")?;
     let (mut log, _) = EventLog::open(&paths.events, clock.now())?;
     let proof = fold_log(&paths.events)?;
     let (old, used) = (proof.budget.limits, proof.budget.used);

@@ -71,17 +71,17 @@ pub(crate) fn head_of(git: &gix::Repository, path: &Path) -> Result<Head, Error>
 /// A reference update writes a reflog entry, which needs a committer: on a machine where git has
 /// none (a fresh CI runner, a container), omk's own identity stands in, in memory only.
 pub(crate) fn gix_open(path: &Path) -> Result<gix::Repository, Error> {
-    let options = gix::open::Options::default().config_overrides(["index.skipHash=true"]);
-    let mut git = gix::open_opts(path, options).map_err(Error::gix("open the repository", path))?;
-    if git.committer().is_none_or(|it| it.is_err()) {
-        let mut config = git.config_snapshot_mut();
-        config
-            .set_value(&gix::config::tree::Committer::NAME, "omk")
-            .and_then(|_| config.set_value(&gix::config::tree::Committer::EMAIL, "omk@localhost"))
-            .map_err(Error::gix("set omk as the reflog's committer", path))?;
-        config.commit().map_err(Error::gix("set omk as the reflog's committer", path))?;
+    let open = |overrides: &[&str]| {
+        let options = gix::open::Options::default().config_overrides(overrides.iter().copied());
+        gix::open_opts(path, options).map_err(Error::gix("open the repository", path))
+    };
+    let git = open(&["index.skipHash=true"])?;
+    if git.committer().is_some_and(|it| it.is_ok()) {
+        return Ok(git);
     }
-    Ok(git)
+    // As overrides of the open options, so that the repositories gix opens from this one (a new
+    // linked worktree's) have the committer too.
+    open(&["index.skipHash=true", "committer.name=omk", "committer.email=omk@localhost"])
 }
 
 /// Resolves `revision` (a commit id, branch or other revision) in `git` to a commit id.

@@ -168,6 +168,14 @@ fn fetch_text(report: &FetchReport) -> String {
     if report.goals.is_empty() {
         return format!("{} holds no goals (nothing under refs/omk/goals/)\n", report.remote);
     }
+    let notes = match report.notes {
+        RefOutcome::Set => "acceptance notes  refs/notes/omk set from the remote's\n",
+        RefOutcome::Updated => "acceptance notes  refs/notes/omk moved forward to the remote's\n",
+        RefOutcome::LeftAlone => {
+            "acceptance notes  refs/notes/omk left alone: it and the remote's diverged (git notes --ref=omk merge joins them)\n"
+        }
+        RefOutcome::Same | RefOutcome::Skipped => "",
+    };
     let count = |outcome: fn(&GoalOutcome) -> bool| {
         report.goals.iter().filter(|it| outcome(&it.outcome)).count()
     };
@@ -211,6 +219,7 @@ fn fetch_text(report: &FetchReport) -> String {
             .ok();
         }
     }
+    out.push_str(notes);
     out
 }
 
@@ -218,6 +227,7 @@ fn fetch_json(report: &FetchReport) -> String {
     crate::json::to_string(&FetchDocument {
         schema_version: SCHEMA_VERSION,
         remote: &report.remote,
+        notes: ref_word(&report.notes),
         goals: report
             .goals
             .iter()

@@ -65,6 +65,9 @@ pub(crate) struct FetchDocument<'a> {
     pub(crate) schema_version: u32,
     /// The remote fetched from.
     pub(crate) remote: &'a str,
+    /// `refs/notes/omk`, the acceptance notes: `set` (absent here), `updated` (moved forward),
+    /// `same`, `left_alone` (diverged) or `skipped` (the remote has none).
+    pub(crate) notes: &'static str,
     /// Every goal the remote holds.
     pub(crate) goals: Vec<FetchedGoalDocument<'a>>,
 }

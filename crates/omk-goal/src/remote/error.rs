@@ -55,6 +55,18 @@ pub enum RemoteError {
         /// Where it ran.
         host: String,
     },
+    /// A command that would append to a fetched goal's log.
+    #[error(
+        "{verb} goal {goal}: it was fetched from a remote (it ran on {host}); its log is that machine's evidence and is not continued here"
+    )]
+    FetchedLog {
+        /// What was asked, such as `resume`.
+        verb: &'static str,
+        /// The goal.
+        goal: String,
+        /// Where it ran.
+        host: String,
+    },
     /// The goal has no `proof.json`.
     #[error(
         "push goal {goal}: it has no proof ({path} is missing; its run was interrupted): `omk resume {goal}` finishes it"
@@ -175,7 +187,13 @@ impl RemoteError {
     /// Returns whether the error is caused by the user's input (a goal that is running, an
     /// unknown remote), which the message names; push and fetch failures are not.
     pub fn is_bad_input(&self) -> bool {
-        matches!(self, Self::NoSuchRemote { .. } | Self::Running { .. } | Self::FetchedGoal { .. })
+        matches!(
+            self,
+            Self::NoSuchRemote { .. }
+                | Self::Running { .. }
+                | Self::FetchedGoal { .. }
+                | Self::FetchedLog { .. }
+        )
     }
 
     /// Returns whether the error is a push or fetch that failed or was refused (exit code 6):

@@ -15,7 +15,7 @@ use crate::{
     error::Error,
     layout::{EXCLUDE_PATTERN, GoalPaths, Layout},
     remote::{
-        FETCHED_REF_PREFIX, check_remote, error::RemoteError, files, origin::Origin,
+        FETCHED_REF_PREFIX, NOTES_REF, check_remote, error::RemoteError, files, origin::Origin,
         origin::read_origin,
     },
 };
@@ -27,6 +27,8 @@ pub struct FetchReport {
     pub remote: String,
     /// Every goal the remote holds, by id.
     pub goals: Vec<FetchedGoal>,
+    /// What happened to `refs/notes/omk`, the acceptance notes.
+    pub notes: RefOutcome,
 }
 
 /// One goal the remote holds and what became of it here.
@@ -91,6 +93,8 @@ pub fn fetch_goals(repo_dir: &Path, remote: &str) -> Result<FetchReport, Error> 
         format!("+refs/omk/goals/*:{prefix}goals/*"),
         format!("+refs/omk/anchors/*:{prefix}anchors/*"),
         format!("+refs/heads/omk/*:{prefix}branches/*"),
+        // A pattern, so that a remote without notes is no error.
+        format!("+refs/notes/*:{prefix}notes/*"),
     ];
     omk_worktree::fetch(&repo, remote, &refspecs)
         .map_err(|source| RemoteError::Fetch { remote: remote.to_owned(), source })?;
@@ -157,7 +161,30 @@ pub fn fetch_goals(repo_dir: &Path, remote: &str) -> Result<FetchReport, Error> 
             fetched.anchors = adopt_anchors(&repo, &prefix, &goal)?;
         }
     }
-    Ok(FetchReport { remote: remote.to_owned(), goals })
+    let notes = adopt_notes(&repo, &prefix)?;
+    Ok(FetchReport { remote: remote.to_owned(), goals, notes })
+}
+
+/// Sets `refs/notes/omk` to the fetched notes when absent here, or moves it forward when they
+/// extend it; diverged notes are left alone (`git notes --ref=omk merge` joins them).
+fn adopt_notes(repo: &Repo, prefix: &str) -> Result<RefOutcome, Error> {
+    let fetched = format!("{prefix}notes/omk");
+    let Some(theirs) = omk_worktree::ref_target(repo, &fetched)? else {
+        return Ok(RefOutcome::Skipped);
+    };
+    let message = "omk fetch: acceptance notes";
+    Ok(match omk_worktree::ref_target(repo, NOTES_REF)? {
+        None => {
+            omk_worktree::set_ref(repo, NOTES_REF, &theirs, None, message)?;
+            RefOutcome::Set
+        }
+        Some(ours) if ours == theirs => RefOutcome::Same,
+        Some(ours) if omk_worktree::is_ancestor(repo, &ours, &theirs)? => {
+            omk_worktree::set_ref(repo, NOTES_REF, &theirs, Some(&ours), message)?;
+            RefOutcome::Updated
+        }
+        Some(_) => RefOutcome::LeftAlone,
+    })
 }
 
 /// What to do with a fetched goal's directory.

@@ -76,6 +76,20 @@ pub fn read_origin(paths: &GoalPaths) -> Result<Option<Origin>, crate::Error> {
         .map_err(|problem| RemoteError::BadOrigin { path, problem }.into())
 }
 
+/// Refuses `verb` (such as `resume`) on a fetched goal, whose log is another machine's evidence:
+/// appending to it here would make it differ from what that machine pushed.
+pub(crate) fn refuse_fetched(paths: &GoalPaths, verb: &'static str) -> Result<(), crate::Error> {
+    match read_origin(paths)? {
+        Some(origin) => Err(RemoteError::FetchedLog {
+            verb,
+            goal: paths.goal_id.to_string(),
+            host: origin.host,
+        }
+        .into()),
+        None => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

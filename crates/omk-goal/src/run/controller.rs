@@ -250,6 +250,7 @@ pub async fn run_goal(request: RunRequest<'_>) -> Result<RunOutcome, Error> {
 pub async fn resume_goal(request: ResumeRequest<'_>) -> Result<RunOutcome, Error> {
     let ResumeRequest { repo_dir, goal, follow_up, repair_rounds, env } = request;
     let paths = crate::store::find_goal(repo_dir, goal)?;
+    crate::remote::origin::refuse_fetched(&paths, "resume")?;
     let repo = omk_worktree::open(&paths.repo_root)?;
     let (log, _) = EventLog::open(&paths.events, env.clock.now())?;
     let (events, state) = crate::store::read_state(&paths)?;

@@ -13,6 +13,7 @@ use crate::fixture::git;
 
 mod diff;
 mod fixture;
+mod remote;
 mod restore;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
