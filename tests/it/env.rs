@@ -106,12 +106,7 @@ impl TestEnv {
     ) -> anyhow::Result<Output> {
         let mut command = self.command(env!("CARGO_BIN_EXE_omk-dup"), cwd);
         command.args(args).envs(vars.iter().copied());
-        let output = command.output()?;
-        Ok(Output {
-            stdout: String::from_utf8(output.stdout)?,
-            stderr: String::from_utf8(output.stderr)?,
-            code: output.status.code(),
-        })
+        run_to_end(command)
     }
 
     /// Runs the built `omk` with `args` in `cwd` and the extra variables `vars`, with no git
@@ -133,12 +128,7 @@ impl TestEnv {
         ] {
             command.env_remove(var);
         }
-        let output = command.output()?;
-        Ok(Output {
-            stdout: String::from_utf8(output.stdout)?,
-            stderr: String::from_utf8(output.stderr)?,
-            code: output.status.code(),
-        })
+        run_to_end(command)
     }
 
     /// Starts the built `omk` with `args` in `cwd`, its stdout and stderr piped.
@@ -260,4 +250,14 @@ fn regex_escape(text: &str) -> String {
         escaped.push(c);
     }
     escaped
+}
+
+/// Runs `command` to its end and returns its output as text and its exit code.
+fn run_to_end(mut command: std::process::Command) -> anyhow::Result<Output> {
+    let output = command.output()?;
+    Ok(Output {
+        stdout: String::from_utf8(output.stdout)?,
+        stderr: String::from_utf8(output.stderr)?,
+        code: output.status.code(),
+    })
 }

@@ -173,7 +173,17 @@ pub(crate) fn map_parallel<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R +
     } else {
         std::thread::available_parallelism().map_or(1, usize::from).min(4)
     };
-    if threads == 1 {
+    map_on_threads(items, threads, f)
+}
+
+/// Returns `f` of every item, in order, with the items split into `threads` runs of
+/// consecutive items, each on a thread of its own (no thread for one run).
+pub(crate) fn map_on_threads<T: Send, R: Send>(
+    items: Vec<T>,
+    threads: usize,
+    f: impl Fn(T) -> R + Sync,
+) -> Vec<R> {
+    if threads <= 1 || items.len() <= 1 {
         return items.into_iter().map(f).collect();
     }
     let chunk = items.len().div_ceil(threads);

@@ -256,21 +256,7 @@ fn stage_all(
             }
         }
     };
-    let threads = to_write.len().clamp(1, 4);
-    let chunk = to_write.len().div_ceil(threads).max(1);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = to_write
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(stage_one).collect::<Vec<_>>()))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|handle| {
-                // A panic in a worker is a bug; it goes on in this thread as it would have.
-                handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
-    })
+    crate::store::map_on_threads(to_write.iter().collect(), to_write.len().clamp(1, 4), stage_one)
 }
 
 /// Renames a staged goal directory into `.omk/goals/`, replacing an earlier fetch of it.
