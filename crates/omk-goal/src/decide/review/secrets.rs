@@ -93,6 +93,11 @@ static DETECTORS: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {
         ("GitHub token", r"\b(github_pat_[A-Za-z0-9_]{22,})"),
         ("Slack token", r"\b(xox[baprs]-[A-Za-z0-9-]{10,})"),
         ("JWT", r"\b(eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})"),
+        // OpenAI, Anthropic, Moonshot and other model providers' keys; only when the part after
+        // the prefix looks generated, so `sk-learn-compatible-estimators` is no finding.
+        ("API key", r"\b(sk-[A-Za-z0-9_-]{20,})"),
+        ("GitLab token", r"\b(glpat-[A-Za-z0-9_-]{20,})"),
+        ("Google API key", r"\b(AIza[0-9A-Za-z_-]{35})"),
         (
             "secret assignment",
             r#"(?i)(?:api[_-]?key|secret|password|passwd|token)[a-z0-9_.-]*["']?\s*[:=]\s*["']([^"'\s]{16,})["']"#,
@@ -112,7 +117,12 @@ fn find_secrets(line: &str) -> Vec<(&'static str, &str)> {
         for captures in regex.captures_iter(line) {
             let Some(secret) = captures.get(1) else { continue };
             let secret = secret.as_str();
-            if *what == "secret assignment" && !looks_random(secret) {
+            let judged = match *what {
+                "secret assignment" => secret,
+                "API key" => secret.trim_start_matches("sk-"),
+                _ => "",
+            };
+            if !judged.is_empty() && !looks_random(judged) {
                 continue;
             }
             // A token the specific detectors found is not reported again as an assignment.
@@ -192,6 +202,17 @@ mod tests {
         assert_eq!(check(r#"token = "${GITHUB_TOKEN}""#), [""; 0]);
         assert_eq!(check("let tokens = tokenize(input);"), [""; 0]);
         assert_eq!(check("AKIA is the prefix of AWS access key ids"), [""; 0]);
+        let model_key = "sk-proj-Q7vX2mLp9RtZ4bNc8WkY1dHf";
+        assert_eq!(check(&format!("KIMI_API_KEY={model_key}")), [format!("API key {model_key}")]);
+        assert_eq!(
+            check("sk-ant-api03-Zx81kQp0LmN3vB7rT2yWq9"),
+            ["API key sk-ant-api03-Zx81kQp0LmN3vB7rT2yWq9"]
+        );
+        assert_eq!(check("pip install sk-learn-compatible-estimators"), [""; 0], "words");
+        let gitlab = "glpat-a1B2c3D4e5F6g7H8i9J0";
+        assert_eq!(check(gitlab), [format!("GitLab token {gitlab}")]);
+        let google = format!("AIza{}", "Sy0aB1cD2eF3gH4iJ5kL6mN7oP8qR9sT0uV");
+        assert_eq!(check(&google), [format!("Google API key {google}")]);
     }
 
     #[test]
