@@ -158,7 +158,14 @@ fn key_id(key: &ed25519_dalek::VerifyingKey) -> String {
     omk_events::sha256_hex(key.as_bytes())
 }
 
+/// Reads a PEM key file as the PEM parser wants it: line ends made `\n` and the blank lines
+/// around the block dropped, which a key pasted into a secret store and written back by a job
+/// (`printf '%s\n' "$KEY"`, a Windows editor) often gains.
 fn read_key_file(path: &Path) -> Result<String, Error> {
+    read_key_text(path).map(|text| format!("{}\n", text.replace("\r\n", "\n").trim()))
+}
+
+fn read_key_text(path: &Path) -> Result<String, Error> {
     fs::read_to_string(path).map_err(|err| Error::Key {
         path: path.to_owned(),
         problem: match err.kind() {
@@ -255,6 +262,11 @@ mod tests {
         let before = fs::read(&path)?;
         assert!(matches!(generate_key(&path, false), Err(Error::KeyExists { .. })));
         assert_eq!(fs::read(&path)?, before);
+        // Blank lines around the block and Windows line ends, as a secret store may give back.
+        let pasted = dir.path().join("pasted");
+        let text = fs::read_to_string(&path)?.replace('\n', "\r\n");
+        fs::write(&pasted, format!("\n{text}\n\n"))?;
+        assert_eq!(load_signing_key(&pasted)?.keyid(), files.keyid);
         let replaced = generate_key(&path, true)?;
         assert_ne!(replaced.keyid, files.keyid);
         assert!(matches!(load_public_key(&path), Err(Error::Key { .. })));
