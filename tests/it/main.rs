@@ -10,6 +10,7 @@ mod controller;
 mod counted;
 mod env;
 mod fail_to_pass;
+mod fetched;
 mod gates;
 mod html_report;
 mod junit;

@@ -15,6 +15,7 @@
 //!
 //! Entry points: [`export_bundle`] and [`write_export`], [`read_bundle`], [`verify_bundle`] and
 //! [`bundle_log`] (the log digest a bundle's verdict binds, for the caller to compare),
+//! [`bundle_signers`] (which of several trusted keys signed a bundle's verdict),
 //! [`generate_key`], [`load_signing_key`] and [`load_public_key`].
 
 mod bundle;
@@ -30,4 +31,4 @@ pub use crate::keys::{
     KeyFiles, PublicKey, SigningKey, generate_key, load_public_key, load_signing_key,
     public_key_path,
 };
-pub use crate::verify::{BundleLog, bundle_log, verify_bundle};
+pub use crate::verify::{BundleLog, Signers, bundle_log, bundle_signers, verify_bundle};

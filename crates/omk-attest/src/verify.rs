@@ -84,6 +84,49 @@ pub fn bundle_log(text: &str) -> Option<BundleLog> {
     })
 }
 
+/// The signatures of a bundle's verification summary (the verdict): the key ids they name and
+/// which of the caller's keys, if any, verifies one.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Signers {
+    /// The key ids the verdict's signatures name (an unauthenticated hint), sorted, each once.
+    pub named: Vec<String>,
+    /// How many signatures the verdict has.
+    pub signatures: usize,
+    /// The index in the caller's keys of the first key whose signature of the verdict verifies.
+    pub verified_by: Option<usize>,
+}
+
+/// Returns who signed the bundle's verification summary, checked against `keys`; the other
+/// envelopes' signatures are [`verify_bundle`]'s to check, with the key found here.
+pub fn bundle_signers(text: &str, keys: &[PublicKey]) -> Signers {
+    let mut signers = Signers::default();
+    for line in text.lines() {
+        let Ok(envelope) = serde_json::from_str::<DsseEnvelope>(line) else { continue };
+        let Ok(payload) = envelope.payload_bytes() else { continue };
+        let is_verdict = serde_json::from_slice::<Statement>(&payload)
+            .is_ok_and(|it| it.predicate_type == intoto::VSA_PREDICATE);
+        if !is_verdict {
+            continue;
+        }
+        let signing_input = intoto::pae(&envelope.payload_type, &payload);
+        for signature in &envelope.signatures {
+            signers.signatures += 1;
+            signers.named.extend(signature.keyid.clone());
+            let bytes =
+                STANDARD.decode(&signature.sig).or_else(|_| URL_SAFE.decode(&signature.sig));
+            if signers.verified_by.is_none()
+                && let Ok(bytes) = bytes
+            {
+                signers.verified_by =
+                    keys.iter().position(|key| key.verifies(&signing_input, &bytes));
+            }
+        }
+    }
+    signers.named.sort();
+    signers.named.dedup();
+    signers
+}
+
 /// An in-toto statement read from a line of a bundle.
 struct Read {
     /// The 1-based line.
@@ -322,5 +365,62 @@ fn describe(statement: &Statement) -> String {
             format!("test result {}", gate.unwrap_or("?"))
         }
         other => other.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::keys::SigningKey;
+
+    /// Returns a bundle line: an envelope of a statement of `predicate_type`, signed by each of
+    /// `signers` (a key, and the key id its signature names).
+    fn line(predicate_type: &str, signers: &[(&SigningKey, Option<&str>)]) -> String {
+        let statement = Statement {
+            statement_type: intoto::STATEMENT_TYPE.to_owned(),
+            subject: Vec::new(),
+            predicate_type: predicate_type.to_owned(),
+            predicate: json!({}),
+        };
+        let mut envelope = DsseEnvelope::new(&statement);
+        for (key, keyid) in signers {
+            let signature = key.sign(&envelope.signing_input().expect("the payload is base64"));
+            envelope.add_signature(keyid.map(str::to_owned), &signature);
+        }
+        serde_json::to_string(&envelope).expect("an envelope serializes")
+    }
+
+    #[test]
+    fn the_key_that_signed_the_verdict_is_found_among_several() {
+        let [alice, bob, mallory] = [1u8, 2, 3].map(|seed| SigningKey::from_seed(&[seed; 32]));
+        let keys = [alice.public_key(), bob.public_key()];
+        let id = |key: &SigningKey| key.keyid().to_owned();
+        // Only the verdict's signature counts: the provenance is alice's, the verdict bob's.
+        let bundle = format!(
+            "{}\n{}\n",
+            line(intoto::PROVENANCE_PREDICATE, &[(&alice, Some(alice.keyid()))]),
+            line(intoto::VSA_PREDICATE, &[(&bob, Some(bob.keyid()))])
+        );
+        let signers = bundle_signers(&bundle, &keys);
+        assert_eq!(signers, Signers { named: vec![id(&bob)], signatures: 1, verified_by: Some(1) });
+        // An unknown key is named by its id and verified by none.
+        let bundle = line(intoto::VSA_PREDICATE, &[(&mallory, Some(mallory.keyid()))]);
+        let signers = bundle_signers(&bundle, &keys);
+        assert_eq!(
+            signers,
+            Signers { named: vec![id(&mallory)], signatures: 1, verified_by: None }
+        );
+        // A signature that claims alice's key id does not make it alice's.
+        let bundle = line(intoto::VSA_PREDICATE, &[(&mallory, Some(alice.keyid()))]);
+        assert_eq!(bundle_signers(&bundle, &keys).verified_by, None);
+        // Without a key id hint, the key that verifies is still found.
+        let bundle = line(intoto::VSA_PREDICATE, &[(&mallory, None), (&alice, None)]);
+        let signers = bundle_signers(&bundle, &keys);
+        assert_eq!(signers, Signers { named: Vec::new(), signatures: 2, verified_by: Some(0) });
+        // Unsigned.
+        let bundle = line(intoto::VSA_PREDICATE, &[]);
+        assert_eq!(bundle_signers(&bundle, &keys), Signers::default());
     }
 }

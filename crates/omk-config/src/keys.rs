@@ -171,6 +171,11 @@ pub(crate) const SECTIONS: &[Key] = &[
         ]),
         user: true,
     },
+    Key {
+        name: "trust",
+        shape: Shape::Table(&[value("keys", false), value("require_signature", false)]),
+        user: false,
+    },
 ];
 
 /// Returns the message for the unknown `key` found at `place` (such as `in [review]` or `at the

@@ -30,6 +30,7 @@ use crate::{
     keys::{self, Key, SECTIONS, Shape},
     sandbox::{SandboxConfig, parse_sandbox_config},
     sections::{GoalConfig, parse_goal_config},
+    trust::{TrustConfig, parse_trust_config},
 };
 
 /// Where the configuration files are, as omk-cli found them in the environment.
@@ -127,6 +128,8 @@ pub struct Settings {
     pub goal: GoalConfig,
     /// `[sandbox]`.
     pub sandbox: SandboxConfig,
+    /// `[trust]` (only `omk.toml` sets it).
+    pub trust: TrustConfig,
 }
 
 impl Settings {
@@ -253,6 +256,7 @@ pub fn load_settings(
     let worktree = omk_worktree::parse_config(&text).map_err(|err| effective(err.to_string()))?;
     let goal = parse_goal_config(&text).map_err(|problem| effective(problem.message))?;
     let sandbox = parse_sandbox_config(&text).map_err(|problem| effective(problem.message))?;
+    let trust = parse_trust_config(&text).map_err(|problem| effective(problem.message))?;
     // The merged document numbers the rules across files; each rule is named by its own file.
     let rule_sources = leaves.iter().filter(|it| it.entry.item && it.entry.path == ["approvals"]);
     for (rule, leaf) in agent.approvals.rules.iter_mut().zip(rule_sources) {
@@ -276,6 +280,7 @@ pub fn load_settings(
         worktree,
         goal,
         sandbox,
+        trust,
     })
 }
 
@@ -488,6 +493,7 @@ fn check_sections(text: &str, file: &ConfigFile) -> Result<GateConfig, Error> {
     })?;
     parse_goal_config(text).map_err(|problem| located(problem.offset, problem.message))?;
     parse_sandbox_config(text).map_err(|problem| located(problem.offset, problem.message))?;
+    parse_trust_config(text).map_err(|problem| located(problem.offset, problem.message))?;
     Ok(gates)
 }
 
@@ -576,6 +582,7 @@ fn default_leaves() -> Vec<Leaf> {
         ("sandbox", "mode", text(sandbox.mode.as_str())),
         ("sandbox", "writable", list(&sandbox.writable)),
         ("sandbox", "network", toml::Value::Boolean(sandbox.network)),
+        ("trust", "keys", list(&TrustConfig::default().keys)),
         ("agent", "retries", int(agent.retries.into())),
         (
             "agent",

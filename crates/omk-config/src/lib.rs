@@ -15,7 +15,7 @@
 //! Invariants:
 //! - Each file is checked on its own before the layers merge: every key against the table of
 //!   keys ([`keys`]), then each section's parser (omk-agent, omk-gates and omk-worktree parse
-//!   their own sections, this crate `[review]`, `[oracle]` and `[sandbox]`), so an error names the file,
+//!   their own sections, this crate `[review]`, `[oracle]`, `[sandbox]` and `[trust]`), so an error names the file,
 //!   line and column, and an unknown key anywhere is an error with the closest known key.
 //! - No layer falls back to defaults silently: a file that cannot be read, or layers that are
 //!   invalid together, are errors.
@@ -31,6 +31,7 @@ pub mod keys;
 mod layers;
 mod sandbox;
 mod sections;
+mod trust;
 
 pub use crate::error::Error;
 pub use crate::layers::{
@@ -41,3 +42,4 @@ pub use crate::sandbox::{SandboxConfig, SandboxSetting};
 pub use crate::sections::{
     DEFAULT_REPAIR_ROUNDS, GoalConfig, OracleConfig, ReviewConfig, RunConfig,
 };
+pub use crate::trust::TrustConfig;

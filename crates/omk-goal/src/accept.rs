@@ -10,12 +10,23 @@
 //! `ready` for that tree ([`omk_proof::validate_for_merge`]), does it merge and record the
 //! acceptance, with the merge commit; the proof is linked to that commit by a git note under
 //! `refs/notes/omk`, and merge commits carry an `Omk-Goal:` trailer.
+//!
+//! A fetched goal (another machine ran it; `omk fetch` brought its evidence) is first checked as
+//! `omk proof verify` checks it, signature against `[trust]` included, and refused with the
+//! failed checks named; its branch must still hold the tree the proof speaks for when it is
+//! merged.
 
 use std::path::Path;
 
+use omk_attest::CheckStatus;
+use omk_config::ConfigEnv;
 use omk_events::{ChangeRejected, Event, EventLog};
 
 use crate::{
+    check::{
+        trust::{is_fetched, load_trust},
+        verify::{VerifyOptions, verify_goal},
+    },
     decide::state::Next,
     error::Error,
     layout::GoalPaths,
@@ -69,7 +80,11 @@ pub async fn accept_goal(request: DecideRequest<'_>) -> Result<RunOutcome, Error
     let DecideRequest { repo_dir, goal, reason, fallback_name, approve_gate_surface, env } =
         request;
     let reason = reason.map(str::to_owned);
-    let (mut ctl, _) = open_for_decision(repo_dir, goal, env)?;
+    let paths = crate::store::find_goal(repo_dir, goal)?;
+    if is_fetched(&paths) {
+        refuse_unverified(&paths, env.config).await?;
+    }
+    let (mut ctl, _) = open_for_decision(repo_dir, Some(paths.goal_id.as_str()), env)?;
     let state = &ctl.rec.state;
     if let Some(halt) = &state.halt {
         return Err(Error::Halted { goal: state.goal_id.to_string(), halt: halt.describe() });
@@ -87,6 +102,25 @@ pub async fn accept_goal(request: DecideRequest<'_>) -> Result<RunOutcome, Error
         return Err(Error::MergeRefused { goal: ctl.rec.state.goal_id.to_string(), refused });
     }
     ctl.write_proof()
+}
+
+/// Refuses a fetched goal whose evidence does not verify: the log chain, the proof as its fold,
+/// the anchors, the artifacts, the branch's tree, and the signed bundle against `[trust]` of
+/// the user's checkout (`omk proof verify`'s checks, without a rerun).
+async fn refuse_unverified(paths: &GoalPaths, config: &ConfigEnv) -> Result<(), Error> {
+    let trust = load_trust(&paths.repo_root, config)?;
+    let options = VerifyOptions { rerun: None, trust: Some(&trust) };
+    let verification = verify_goal(paths, &options).await?;
+    let failed: Vec<String> = verification
+        .checks
+        .iter()
+        .filter(|it| it.status == CheckStatus::Failed)
+        .map(|it| format!("{}: {}", it.name, it.message))
+        .collect();
+    if failed.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Untrusted { goal: paths.goal_id.to_string(), failed })
 }
 
 /// Rejects the goal's proposed change with `request.reason`; the branch and worktree stay.

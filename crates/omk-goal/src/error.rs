@@ -66,6 +66,43 @@ pub enum Error {
         /// The repository's root.
         repo: PathBuf,
     },
+    /// A key `[trust] keys` lists is missing or not a public key.
+    #[error(
+        "load the key {path} that [trust] keys in omk.toml lists (paths are relative to the repository root; commit the .pub file `omk key generate` writes there, or remove the entry)"
+    )]
+    TrustedKey {
+        /// The file, as omk.toml names it.
+        path: String,
+        /// What is wrong with it.
+        #[source]
+        source: omk_attest::Error,
+    },
+    /// `omk accept` of a fetched goal whose evidence does not verify, or is not signed by a
+    /// trusted key when a signature is required.
+    #[error(
+        "accept goal {goal}: its evidence does not verify, so nothing was merged: {}; `omk proof verify {goal}` shows every check",
+        failed.join("; ")
+    )]
+    Untrusted {
+        /// The goal.
+        goal: String,
+        /// Each failed check, as `name: message`.
+        failed: Vec<String>,
+    },
+    /// The goal's branch no longer holds the tree its proof speaks for.
+    #[error(
+        "merge goal {goal}: branch {branch} is at tree {found}, not the tree {recorded} the proof speaks for; it moved after the proof, so nothing was merged"
+    )]
+    BranchMoved {
+        /// The goal.
+        goal: String,
+        /// The branch.
+        branch: String,
+        /// The tree the branch holds, short.
+        found: String,
+        /// The tree the proof records, short.
+        recorded: String,
+    },
     /// `--since` names no earlier proof of the goal.
     #[error("use {since:?} as an earlier proof of goal {goal}: {problem}")]
     BadSince {
@@ -245,7 +282,10 @@ impl Error {
     pub fn is_refusal(&self) -> bool {
         matches!(
             self,
-            Self::MergeRefused { .. } | Self::Repo(omk_worktree::Error::Conflicts { .. })
+            Self::MergeRefused { .. }
+                | Self::Untrusted { .. }
+                | Self::BranchMoved { .. }
+                | Self::Repo(omk_worktree::Error::Conflicts { .. })
         )
     }
 
@@ -287,10 +327,13 @@ impl Error {
             | Self::ReadInput { .. }
             | Self::BadSince { .. }
             | Self::NoSuchCommit { .. }
+            | Self::TrustedKey { .. }
             | Self::EmptyBudgetAdd
             | Self::Plan { .. } => true,
             Self::ReadGoals { .. }
             | Self::MergeRefused { .. }
+            | Self::Untrusted { .. }
+            | Self::BranchMoved { .. }
             | Self::StopTimedOut { .. }
             | Self::NotAGoalLog { .. } => false,
             Self::Write { .. } | Self::Log(_) | Self::Proof(_) => false,

@@ -211,6 +211,12 @@ impl GoalPaths {
         self.goal_dir.join("control.json")
     }
 
+    /// Returns `proof.intoto.jsonl`, the signed bundle of the proof (`omk proof export --format
+    /// in-toto`; carried with a fetched goal's evidence).
+    pub fn bundle(&self) -> PathBuf {
+        self.goal_dir.join("proof.intoto.jsonl")
+    }
+
     /// Returns `tmp/`, the private temporary directory of the goal's processes (`TMPDIR`).
     pub fn tmp(&self) -> PathBuf {
         self.goal_dir.join("tmp")

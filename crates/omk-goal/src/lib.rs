@@ -73,6 +73,7 @@ pub use crate::agent_check::{
 pub use crate::anchor::{ANCHOR_REF_PREFIX, Anchor, anchor_ref, append_anchor};
 pub use crate::check::anchors::check_bundle_log;
 pub use crate::check::history::{Since, proof_since};
+pub use crate::check::trust::{Trust, TrustedKey, is_fetched, load_trust};
 pub use crate::check::verify::{
     Difference, Rebuild, RerunOptions, Verification, VerifyOptions, is_tampered_log, rebuild_proof,
     verify_goal,

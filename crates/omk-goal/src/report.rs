@@ -10,13 +10,17 @@ use std::{
 };
 
 use omk_attest::{Check, CheckStatus};
+use omk_config::ConfigEnv;
 use omk_events::{ArtifactRef, Envelope};
 use omk_proof::{
     ArtifactContent, ArtifactText, Proof, ReportCheck, ReportCheckStatus, ReportContext,
 };
 
 use crate::{
-    check::anchors::{GoalAnchors, LogEnd},
+    check::{
+        anchors::{GoalAnchors, LogEnd},
+        trust::{Against, GoalBundle, check_bundle, is_fetched, trust_from},
+    },
     error::Error,
     layout::{GoalPaths, Layout},
 };
@@ -151,7 +155,9 @@ fn seal_checks(
 ) -> Result<Vec<ReportCheck>, Error> {
     let repo = omk_worktree::open(&paths.repo_root)?;
     let anchors = GoalAnchors::read(&repo, &paths.goal_id)?;
-    let wanted: BTreeSet<u64> = anchors.wanted();
+    let bundle = GoalBundle::read(paths)?;
+    let mut wanted: BTreeSet<u64> = anchors.wanted();
+    wanted.extend(bundle.wanted());
     let hashes = events
         .iter()
         .filter(|it| wanted.contains(&it.seq.0))
@@ -163,8 +169,46 @@ fn seal_checks(
     if let Some(commit) = merge_commit {
         checks.extend(crate::check::anchors::check_note(&repo, &paths.events, commit, &log_end)?);
     }
-    checks.extend(bundle_checks(paths, proof)?);
+    checks.extend(trusted_bundle_checks(paths, &bundle, &log_end, proof)?);
     Ok(checks.into_iter().map(report_check).collect())
+}
+
+/// Returns the checks of the goal's bundle as `omk proof verify` makes them, against the keys
+/// `[trust]` in `omk.toml` lists (a fetched goal, or a goal with a bundle and listed keys);
+/// otherwise [`bundle_checks`]'s, against the repository's default key.
+fn trusted_bundle_checks(
+    paths: &GoalPaths,
+    bundle: &GoalBundle,
+    log_end: &LogEnd,
+    proof: &Proof,
+) -> Result<Vec<Check>, Error> {
+    // `[trust]` is the project's: only `omk.toml` sets it, so no user config is read.
+    let settings = omk_config::load_settings(Some(&paths.repo_root), &ConfigEnv::default(), &[]);
+    let trust = match settings
+        .map_err(Error::from)
+        .and_then(|it| trust_from(&paths.repo_root, &it.trust))
+    {
+        Ok(trust) => trust,
+        Err(err) => {
+            return Ok(vec![Check::new(
+                "signature",
+                CheckStatus::Skipped,
+                format!(
+                    "[trust] in omk.toml cannot be read, so the bundle is not checked: {}",
+                    crate::error_chain(&err)
+                ),
+            )]);
+        }
+    };
+    let against = Against {
+        paths,
+        trust: &trust,
+        fetched: is_fetched(paths),
+        log: Some(log_end),
+        proof: Some(proof),
+    };
+    let checks = check_bundle(bundle, &against)?;
+    if checks.is_empty() { bundle_checks(paths, proof) } else { Ok(checks) }
 }
 
 /// Returns the checks of the goal's exported bundle: its signatures against the repository's

@@ -109,7 +109,8 @@ pub(crate) fn run_proof_verify(ctx: &Context, args: &ProofVerifyArgs) -> Result<
             paths.goal_id
         ));
     }
-    let options = VerifyOptions { rerun };
+    let trust = omk_goal::load_trust(&paths.repo_root, &ctx.config_env)?;
+    let options = VerifyOptions { rerun, trust: Some(&trust) };
     let verification =
         super::shared::runtime()?.block_on(omk_goal::verify_goal(&paths, &options))?;
     let verified = verification.verified();
@@ -294,7 +295,7 @@ pub(crate) fn in_toto_bundle(
 
 /// Returns where a goal's in-toto bundle is kept: `proof.intoto.jsonl` beside its proof.
 pub(crate) fn in_toto_path(paths: &GoalPaths) -> std::path::PathBuf {
-    paths.goal_dir.join("proof.intoto.jsonl")
+    paths.bundle()
 }
 
 pub(crate) fn run_key_generate(ctx: &Context, args: &KeyGenerateArgs) -> Result<u8, CliError> {

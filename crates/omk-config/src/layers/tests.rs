@@ -175,6 +175,10 @@ fn project_sections_come_from_omk_toml_only() {
     assert_eq!(settings.gates.gates[0].name, "test");
     assert_eq!(settings.gates.gate_lines["test"], 2);
     assert_eq!(settings.goal.review.max_files, 3);
+    let trusted =
+        Files::new(None, Some("[trust]\nkeys = [\"keys/ci.pub\"]\n")).load(&[]).expect("loads");
+    assert_eq!(trusted.trust.keys, ["keys/ci.pub"]);
+    assert!(trusted.trust.requires_signature());
     for (user, expect) in [
         (
             "[[gates]]\nname = \"t\"\ncommand = \"true\"\n",
@@ -185,6 +189,8 @@ fn project_sections_come_from_omk_toml_only() {
             "[worktree]\nsetup = [\"make\"]\n",
             "2:1: [worktree] setup is the project's configuration",
         ),
+        // Whose signatures count comes with the code, never from one person's machine.
+        ("[trust]\nkeys = [\"mine.pub\"]\n", "1:2: [trust] is the project's configuration"),
     ] {
         let files = Files::new(Some(user), None);
         let err = files.load(&[]).expect_err(user);

@@ -202,7 +202,7 @@ pub fn check_bundle_log(paths: &GoalPaths, events: u64, head: &str) -> Result<Ve
 
 /// Returns how an anchor of `events` events ending in `head` disagrees with the log, as the
 /// end of a sentence; `None` when the log holds it.
-fn disagreement(events: u64, head: &str, log: &LogEnd) -> Option<String> {
+pub(crate) fn disagreement(events: u64, head: &str, log: &LogEnd) -> Option<String> {
     if events > log.events {
         return Some(format!(
             "records {events} events ending in {}; the log has {}: its last {} event(s) were removed",

@@ -4,7 +4,9 @@
 //! digest the log recorded, `proof.json` is byte for byte the fold of the log, and the recorded
 //! tree is the one on the goal's branch, and the log's end matches every anchor of it omk
 //! recorded outside `.omk/` (`check/anchors.rs`): a log cut short and folded again into
-//! `proof.json` still disagrees with them. With a rerun, every proposed gate also runs again on
+//! `proof.json` still disagrees with them. A signed bundle beside the log is checked against
+//! the keys `[trust]` lists and against the log (`check/trust.rs`); a fetched goal must have one
+//! when a signature is required. With a rerun, every proposed gate also runs again on
 //! that tree, in a scratch worktree, and must give the recorded outcome and test counts.
 
 use std::{
@@ -21,9 +23,12 @@ use omk_proof::Proof;
 use omk_worktree::Repo;
 
 use crate::{
-    check::anchors::{GoalAnchors, LogEnd},
+    check::{
+        anchors::{GoalAnchors, LogEnd},
+        trust::{Against, GoalBundle, Trust, check_bundle, is_fetched},
+    },
     error::Error,
-    layout::GoalPaths,
+    layout::{EXCLUDE_PATTERN, GoalPaths},
 };
 
 /// What [`verify_goal`] found.
@@ -60,6 +65,9 @@ pub struct RerunOptions<'a> {
 pub struct VerifyOptions<'a> {
     /// Re-run every proposed gate on the recorded tree; `None` to trust the recorded results.
     pub rerun: Option<RerunOptions<'a>>,
+    /// The keys `[trust]` lists ([`load_trust`](crate::load_trust)), which the goal's signed
+    /// bundle is checked against; `None` trusts no key and requires no signature.
+    pub trust: Option<&'a Trust>,
 }
 
 /// The first place where `proof.json` and the fold of the log differ.
@@ -164,11 +172,20 @@ pub async fn verify_goal(
 ) -> Result<Verification, Error> {
     let mut checks = Vec::new();
     let repo = omk_worktree::open(&paths.repo_root)?;
+    let fetched = is_fetched(paths);
+    if fetched {
+        // A clone that only fetched goals may never have run omk: `.omk/` stays out of its
+        // `git status`, so a rerun's checkout check sees only what the gates write.
+        omk_worktree::exclude(&repo, EXCLUDE_PATTERN)?;
+    }
     // The anchors are read first, so the one pass over the log collects the hashes they name.
     let anchors = GoalAnchors::read(&repo, &paths.goal_id)?;
+    let bundle = GoalBundle::read(paths)?;
+    let mut wanted = anchors.wanted();
+    wanted.extend(bundle.wanted());
     let mut log_end = None;
     // One pass over the log both checks every line and folds it.
-    let (log_ok, folded) = match read_and_fold(&paths.events, &anchors.wanted())? {
+    let (log_ok, folded) = match read_and_fold(&paths.events, &wanted)? {
         Ok(read) => match read.torn {
             Some(torn) => {
                 checks.push(Check::new(
@@ -229,6 +246,17 @@ pub async fn verify_goal(
         }
     });
     checks.extend(check_log_anchors(&repo, paths, &anchors, log_end.as_ref(), folded.as_ref())?);
+    let no_trust = Trust::default();
+    checks.extend(check_bundle(
+        &bundle,
+        &Against {
+            paths,
+            trust: options.trust.unwrap_or(&no_trust),
+            fetched,
+            log: log_end.as_ref(),
+            proof: folded.as_ref(),
+        },
+    )?);
     // What the checks below compare with: the fold, else (the log being broken) the stored
     // proof, so that a tampered artifact is still named.
     let reference = folded.or_else(|| {
@@ -245,17 +273,33 @@ pub async fn verify_goal(
     checks.extend(check_artifacts(&paths.goal_dir, &proof.artifacts));
     checks.push(check_tree(&repo, &proof)?);
     if let Some(rerun) = &options.rerun {
-        if log_ok {
-            checks.extend(crate::check::rerun::rerun_gates(paths, &repo, &proof, rerun).await?);
-        } else {
-            checks.push(Check::new(
-                "rerun",
-                CheckStatus::Skipped,
-                "the log does not verify, so its gates are not re-run".to_owned(),
-            ));
-        }
+        let trusted =
+            log_ok && !(fetched && checks.iter().any(|it| it.status == CheckStatus::Failed));
+        checks.extend(rerun_checks(paths, &repo, &proof, rerun, (log_ok, trusted)).await?);
     }
     Ok(Verification { goal_id: paths.goal_id.clone(), checks })
+}
+
+/// Returns the rerun's checks, or why it was skipped: `log_ok` when the log verifies, `trusted`
+/// when it does and, for a fetched goal, every other check passed too.
+async fn rerun_checks(
+    paths: &GoalPaths,
+    repo: &Repo,
+    proof: &Proof,
+    rerun: &RerunOptions<'_>,
+    (log_ok, trusted): (bool, bool),
+) -> Result<Vec<Check>, Error> {
+    // A fetched goal's log names command lines from another machine (its `--gate`s, its gates'
+    // recorded commands): they run here only once everything else verified.
+    if trusted {
+        return crate::check::rerun::rerun_gates(paths, repo, proof, rerun).await;
+    }
+    let why = if log_ok {
+        "the fetched goal's evidence does not verify, so the commands its log names are not run here"
+    } else {
+        "the log does not verify, so its gates are not re-run"
+    };
+    Ok(vec![Check::new("rerun", CheckStatus::Skipped, why.to_owned())])
 }
 
 /// Returns the checks of the log's end against its anchors: the goal's anchor reference and,

@@ -11,11 +11,12 @@
 
 use omk_events::{
     Actor, ChangeAccepted, ChangesCommitted, CheckoutMoment, DecisionMade, DecisionSubject,
-    Envelope, Event, Seq, WorktreeCreated,
+    Envelope, Event, Seq, WorktreeCreated, short_id,
 };
 use omk_worktree::{GitIdentity, Identity, MergeKind, MergeOptions, Merged, Repo};
 
 use crate::{
+    check::trust::is_fetched,
     error::Error,
     run::{
         control::Stopper,
@@ -79,6 +80,7 @@ impl Controller<'_> {
         match check.kind {
             MergeKind::UpToDate | MergeKind::FastForward => {}
             MergeKind::ThreeWay => {
+                let worktree = self.worktree_here(worktree.clone())?;
                 self.integrate_moved_base(&worktree, &base_branch, &check.base_commit, identity)
                     .await?;
             }
@@ -86,6 +88,9 @@ impl Controller<'_> {
         let Some(tree_id) = self.rec.state.tree.clone() else {
             return Err(Error::NothingToDecide { goal: self.rec.state.goal_id.to_string() });
         };
+        if is_fetched(&self.paths) {
+            self.refuse_moved_branch(&worktree.branch, &tree_id)?;
+        }
 
         // The proof as it would be with the acceptance (and the surface approval).
         let mut pending = Vec::new();
@@ -160,6 +165,43 @@ impl Controller<'_> {
             GitIdentity { identity, time },
         )?;
         Ok(Ok(()))
+    }
+
+    /// Returns the goal's worktree in this repository: for a goal another machine ran, whose
+    /// log names a worktree there, one is made here on the goal's branch (at the commit the
+    /// proof speaks for) and recorded, so the moved base can be merged in and checked again.
+    fn worktree_here(&mut self, recorded: WorktreeCreated) -> Result<WorktreeCreated, Error> {
+        if !is_fetched(&self.paths) || recorded.path == self.paths.worktree {
+            return Ok(recorded);
+        }
+        let path = self.paths.worktree.clone();
+        let made = self.ensure_worktree(&path, &recorded.branch, &recorded.base_commit)?;
+        let here = WorktreeCreated {
+            path: made.path,
+            branch: made.branch,
+            base_commit: recorded.base_commit,
+        };
+        self.rec.record(Event::WorktreeCreated(here.clone()))?;
+        self.lease_worktree();
+        Ok(here)
+    }
+
+    /// Refuses to merge `branch` unless it holds `tree_id`, the tree the proof speaks for: a
+    /// fetched goal's branch is whatever the remote had, and it may have moved since.
+    fn refuse_moved_branch(&self, branch: &str, tree_id: &str) -> Result<(), Error> {
+        let tip = omk_worktree::branch_tip(&self.repo, branch)?;
+        match tip {
+            Some(tip) if tip.tree_id == tree_id => Ok(()),
+            found => Err(Error::BranchMoved {
+                goal: self.rec.state.goal_id.to_string(),
+                branch: branch.to_owned(),
+                found: found.map_or_else(
+                    || "(no branch)".to_owned(),
+                    |it| short_id(&it.tree_id).to_owned(),
+                ),
+                recorded: short_id(tree_id).to_owned(),
+            }),
+        }
     }
 
     /// Merges the moved base into the goal's branch and runs the steps after a change again on

@@ -413,6 +413,8 @@ pub(crate) struct Config {
     pub(crate) goal: omk_config::GoalConfig,
     /// `[sandbox]`.
     pub(crate) sandbox: omk_config::SandboxConfig,
+    /// The key files `[trust]` lists: gate surface, as they decide whose proofs are merged.
+    pub(crate) trust_keys: Vec<String>,
 }
 
 /// A goal being run: its log and state, and what its steps need.
@@ -697,7 +699,7 @@ pub(crate) fn load_config(
         }
         _ => repo.root.clone(),
     };
-    let Settings { gates: gate_config, agent, worktree, goal, sandbox, .. } = settings;
+    let Settings { gates: gate_config, agent, worktree, goal, sandbox, trust, .. } = settings;
     let search_path =
         environment.iter().find(|(name, _)| name == "PATH").map(|(_, it)| OsStr::new(it));
     let detected = omk_gates::detect_gates(&repo.root, search_path);
@@ -715,7 +717,17 @@ pub(crate) fn load_config(
         }
         gate_names.push(gate.name.clone());
     }
-    Ok(Config { default_agent_dir, gates, gate_names, gate_config, agent, worktree, goal, sandbox })
+    Ok(Config {
+        default_agent_dir,
+        gates,
+        gate_names,
+        gate_config,
+        agent,
+        worktree,
+        goal,
+        sandbox,
+        trust_keys: trust.keys,
+    })
 }
 
 /// Creates `.omk/goals/<goal-id>` for a new goal, choosing an id no other goal has.

@@ -385,7 +385,10 @@ impl Controller<'_> {
         let (Some(worktree), Some(tree)) = (state.worktree.clone(), state.tree.clone()) else {
             return Ok(Flow::Stop);
         };
-        let named = omk_gates::files_named_by(&self.config.gates);
+        let mut named = omk_gates::files_named_by(&self.config.gates);
+        // Whose signatures count is part of what judges a change, as the gates are.
+        named
+            .extend(self.config.trust_keys.iter().map(|it| it.trim_start_matches("./").to_owned()));
         let base = state.base_commit.clone();
         match omk_gates::check_gate_surface(
             &worktree.path,
