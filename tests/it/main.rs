@@ -12,6 +12,7 @@ mod env;
 mod fail_to_pass;
 mod gates;
 mod html_report;
+mod jobs;
 mod junit;
 mod mcp;
 mod model_server;
