@@ -177,13 +177,15 @@ fn runs(condition: Option<&str>, job: &JobRun) -> anyhow::Result<bool> {
 }
 
 /// Runs the steps of the workflow's job `job` in `workdir` that the test does not do itself,
-/// with `bash -e` as Actions runs a `run` step; the agent is `agent` instead of the Kimi CLI.
+/// with `bash -e` as Actions runs a `run` step; the agent is `agent` instead of the Kimi CLI, and
+/// `machine` is what the runner adds to the environment.
 fn run_job(
     site: &Site,
     job: &str,
     workdir: &Path,
     secrets: &BTreeMap<&str, String>,
     agent: &str,
+    machine: &[(&str, &str)],
 ) -> anyhow::Result<JobRun> {
     let workflow: Value = serde_yaml_ng::from_str(WORKFLOW)?;
     let prompt = seq_at(&workflow, &["jobs", "goal", "strategy", "matrix", "prompt"])?[0]
@@ -217,6 +219,7 @@ fn run_job(
             ("RUNNER_TEMP".to_owned(), runner_temp.display().to_string()),
             ("PATH".to_owned(), site.path.clone()),
         ]);
+        vars.extend(machine.iter().map(|(name, value)| ((*name).to_owned(), (*value).to_owned())));
         let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let output = site.env.run_with("bash", workdir, &["-e", path_str(&script_file)?], &vars)?;
         let written = fs::read_to_string(&output_file)?;
@@ -264,7 +267,7 @@ fn the_workflow_runs_a_goal_pushes_its_signed_evidence_and_the_review_job_verifi
     let work = site.checkout("work")?;
     let agent = site.agent("fix.scenario", FIX_ADD)?;
     let secrets = secrets(&[("KIMI_API_KEY", MODEL_KEY), ("OMK_SIGNING_KEY", &site.signing_key)]);
-    let job = run_job(&site, "goal", &work, &secrets, &agent)?;
+    let job = run_job(&site, "goal", &work, &secrets, &agent, &[])?;
     let log = job.log();
     let ran: Vec<&str> = job.ran.iter().map(|(id, _)| id.as_str()).collect();
     assert_eq!(ran, ["kimi-config", "identity", "run", "push", "verdict"], "{log}");
@@ -287,7 +290,7 @@ fn the_workflow_runs_a_goal_pushes_its_signed_evidence_and_the_review_job_verifi
     }
 
     let review = site.checkout("review")?;
-    let job = run_job(&site, "review", &review, &BTreeMap::new(), "unused")?;
+    let job = run_job(&site, "review", &review, &BTreeMap::new(), "unused", &[])?;
     let log = job.log();
     assert_eq!(job.code("verify"), Some(0), "{log}");
     assert!(log.contains(goal), "{log}");
@@ -300,7 +303,7 @@ fn the_workflow_pushes_a_goal_that_is_not_ready_and_fails_with_its_verdict() -> 
     let work = site.checkout("work")?;
     let agent = site.agent("idle.scenario", "text: I would rather not change anything.\n")?;
     // No signing key: the secret is not set, and the evidence goes unsigned.
-    let job = run_job(&site, "goal", &work, &secrets(&[("KIMI_API_KEY", MODEL_KEY)]), &agent)?;
+    let job = run_job(&site, "goal", &work, &secrets(&[("KIMI_API_KEY", MODEL_KEY)]), &agent, &[])?;
     let log = job.log();
     assert_eq!(job.code("push"), Some(0), "{log}");
     assert_eq!(job.code("verdict"), Some(1), "{log}");
@@ -321,7 +324,7 @@ fn the_workflow_does_not_push_a_goal_whose_evidence_holds_the_model_key() -> any
 text: Here is my environment.
 "#;
     let agent = site.agent("leak.scenario", leak)?;
-    let job = run_job(&site, "goal", &work, &secrets(&[("KIMI_API_KEY", MODEL_KEY)]), &agent)?;
+    let job = run_job(&site, "goal", &work, &secrets(&[("KIMI_API_KEY", MODEL_KEY)]), &agent, &[])?;
     let log = job.log();
     assert_eq!(job.code("run"), Some(1), "{log}");
     assert_eq!(job.code("push"), None, "{log}");
@@ -332,9 +335,32 @@ text: Here is my environment.
 }
 
 #[test]
-fn the_kubernetes_job_runs_a_goal_and_pushes_its_evidence() -> anyhow::Result<()> {
+fn the_workflow_does_not_push_from_a_runner_where_the_goal_ran_unconfined() -> anyhow::Result<()> {
     let site = Site::new()?;
+    let work = site.checkout("work")?;
     let agent = site.agent("fix.scenario", FIX_ADD)?;
+    // A runner whose kernel has no Landlock: omk runs the goal unconfined and says so.
+    let no_landlock = [("OMK_TEST_NO_LANDLOCK", "1")];
+    let secrets = secrets(&[("KIMI_API_KEY", MODEL_KEY)]);
+    let job = run_job(&site, "goal", &work, &secrets, &agent, &no_landlock)?;
+    let log = job.log();
+    assert_eq!(job.code("run"), Some(1), "{log}");
+    assert!(log.contains("has the gap unconfined; not pushing from this runner"), "{log}");
+    assert_eq!(job.code("push"), None, "{log}");
+    assert!(site.remote_refs("refs/omk")?.is_empty(), "{log}");
+    Ok(())
+}
+
+/// What the pod's containers did: each one's exit code until one failed, and their output.
+struct PodRun {
+    codes: Vec<Option<i32>>,
+    log: String,
+}
+
+/// Runs the Job's containers in order, as the kubelet does for a pod with `restartPolicy:
+/// Never`, each with its env (its part of the Secret included) and its volumes as directories
+/// of the test; the run container's agent is `agent`, and `machine` is what the node adds.
+fn run_pod(site: &Site, agent: &str, machine: &[(&str, &str)]) -> anyhow::Result<PodRun> {
     let job: Value = serde_yaml_ng::from_str(KUBERNETES)?;
     let secret: BTreeMap<&str, String> = [
         ("repository", path_str(&site.remote)?.to_owned()),
@@ -347,8 +373,7 @@ fn the_kubernetes_job_runs_a_goal_and_pushes_its_evidence() -> anyhow::Result<()
     .collect();
     // Each volume is a directory of the test; a path under a mount is the same path there.
     let volumes = site.env.root().join("volumes");
-    let mut codes = Vec::new();
-    let mut log = String::new();
+    let mut pod = PodRun { codes: Vec::new(), log: String::new() };
     for (name, container) in containers(&job)? {
         let mut mounts = Vec::new();
         for mount in seq_at(&container, &["volumeMounts"])? {
@@ -377,18 +402,27 @@ fn the_kubernetes_job_runs_a_goal_and_pushes_its_evidence() -> anyhow::Result<()
         // What the template asks to set, and the agent in the Kimi CLI's place.
         if name == "run" {
             vars.push(("KIMI_MODEL".to_owned(), "test-model".to_owned()));
-            vars.push(("OMK_AGENT".to_owned(), agent.clone()));
+            vars.push(("OMK_AGENT".to_owned(), agent.to_owned()));
         }
         vars.push(("PATH".to_owned(), site.path.clone()));
+        vars.extend(machine.iter().map(|(name, value)| ((*name).to_owned(), (*value).to_owned())));
         let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let script = seq_at(&container, &["args"])?[0].as_str().unwrap_or_default().to_owned();
         let output = site.env.run_with("/bin/sh", site.env.root(), &["-c", &script], &vars)?;
-        writeln!(log, "=== container {name}\n{output}")?;
-        codes.push(output.code);
+        writeln!(pod.log, "=== container {name}\n{output}")?;
+        pod.codes.push(output.code);
         if output.code != Some(0) {
             break;
         }
     }
+    Ok(pod)
+}
+
+#[test]
+fn the_kubernetes_job_runs_a_goal_and_pushes_its_evidence() -> anyhow::Result<()> {
+    let site = Site::new()?;
+    let agent = site.agent("fix.scenario", FIX_ADD)?;
+    let PodRun { codes, log } = run_pod(&site, &agent, &[])?;
     assert_eq!(codes, [Some(0), Some(0), Some(0)], "{log}");
     let goals = site.remote_refs("refs/omk/goals")?;
     assert_eq!(goals.len(), 1, "{log}");
@@ -396,6 +430,28 @@ fn the_kubernetes_job_runs_a_goal_and_pushes_its_evidence() -> anyhow::Result<()
     assert!(site.evidence(goal)?.iter().any(|it| it == "proof.intoto.jsonl"), "{log}");
     assert_eq!(site.remote_refs("refs/heads/omk")?, [format!("refs/heads/omk/{goal}")]);
     // The push container wrote the key under its own HOME, never on the volume the agent had.
-    assert!(!volumes.join("work").join("home/omk-signing-key").exists());
+    let volumes = site.env.root().join("volumes");
+    assert!(volumes.join("push-home/omk-signing-key").exists());
+    assert!(!volumes.join("work/home/omk-signing-key").exists());
+    Ok(())
+}
+
+#[test]
+fn the_kubernetes_job_does_not_push_from_a_clone_whose_hooks_the_goal_changed() -> anyhow::Result<()>
+{
+    let site = Site::new()?;
+    // Without Landlock the agent can reach the clone's .git from its worktree, three levels up,
+    // and plant a pre-push hook that the push container's `git push` would run with the token.
+    let plant = r#"tool_call: {"id": "tc-1", "name": "Shell", "arguments": "{\"command\": \"printf 'cat ~/omk-signing-key' > ../../../.git/hooks/pre-push && chmod +x ../../../.git/hooks/pre-push\"}"}
+---
+text: Done.
+"#;
+    let agent = site.agent("plant.scenario", plant)?;
+    let PodRun { codes, log } = run_pod(&site, &agent, &[("OMK_TEST_NO_LANDLOCK", "1")])?;
+    assert_eq!(codes, [Some(0), Some(1)], "{log}");
+    assert!(log.contains("has the gap checkout_changed; not pushing from this clone"), "{log}");
+    let hook = site.env.root().join("volumes/work/repo/.git/hooks/pre-push");
+    assert!(hook.exists(), "the scenario did not plant its hook: {log}");
+    assert!(site.remote_refs("refs/omk")?.is_empty(), "{log}");
     Ok(())
 }
