@@ -455,3 +455,17 @@ text: Done.
     assert!(site.remote_refs("refs/omk")?.is_empty(), "{log}");
     Ok(())
 }
+
+#[test]
+fn the_kubernetes_job_pushes_a_goal_that_is_not_ready_and_fails_with_its_verdict()
+-> anyhow::Result<()> {
+    let site = Site::new()?;
+    let agent = site.agent("idle.scenario", "text: I would rather not change anything.\n")?;
+    let PodRun { codes, log } = run_pod(&site, &agent, &[])?;
+    // The push container pushes, then exits with the verdict: the Job fails.
+    assert_eq!(codes, [Some(0), Some(0), Some(1)], "{log}");
+    assert!(log.contains("omk run exited 1"), "{log}");
+    let goals = site.remote_refs("refs/omk/goals")?;
+    assert_eq!(goals.len(), 1, "{log}");
+    Ok(())
+}
