@@ -469,3 +469,23 @@ fn the_kubernetes_job_pushes_a_goal_that_is_not_ready_and_fails_with_its_verdict
     assert_eq!(goals.len(), 1, "{log}");
     Ok(())
 }
+
+#[test]
+fn the_kubernetes_job_does_not_push_a_goal_whose_change_holds_the_model_key() -> anyhow::Result<()>
+{
+    let site = Site::new()?;
+    // An agent that writes the key into a file of its change, printing nothing: the evidence's
+    // patch of the change holds it, as the commit on the goal's branch does.
+    let commit = r#"tool_call: {"id": "tc-1", "name": "Shell", "arguments": "{\"command\": \"printenv KIMI_API_KEY > key.txt\"}"}
+---
+text: Saved.
+"#;
+    let agent = site.agent("commit.scenario", commit)?;
+    let PodRun { codes, log } = run_pod(&site, &agent, &[])?;
+    assert_eq!(codes, [Some(0), Some(1)], "{log}");
+    assert!(log.contains("the model key appears in goal"), "{log}");
+    assert!(log.contains("/artifacts/diff/"), "{log}");
+    assert!(!log.contains(MODEL_KEY), "{log}");
+    assert!(site.remote_refs("refs/omk")?.is_empty(), "{log}");
+    Ok(())
+}
