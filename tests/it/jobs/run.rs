@@ -266,7 +266,9 @@ fn the_workflow_runs_a_goal_pushes_its_signed_evidence_and_the_review_job_verifi
     let site = Site::new()?;
     let work = site.checkout("work")?;
     let agent = site.agent("fix.scenario", FIX_ADD)?;
-    let secrets = secrets(&[("KIMI_API_KEY", MODEL_KEY), ("OMK_SIGNING_KEY", &site.signing_key)]);
+    // The key as a secret store may keep it: with a blank line after the PEM's last line.
+    let key = format!("{}\n", site.signing_key);
+    let secrets = secrets(&[("KIMI_API_KEY", MODEL_KEY), ("OMK_SIGNING_KEY", &key)]);
     let job = run_job(&site, "goal", &work, &secrets, &agent, &[])?;
     let log = job.log();
     let ran: Vec<&str> = job.ran.iter().map(|(id, _)| id.as_str()).collect();
