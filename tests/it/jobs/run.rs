@@ -151,6 +151,7 @@ impl Expressions<'_> {
             // The omk repository and commit, and the model API: only the install steps and
             // the Kimi CLI read them.
             ["vars", "OMK_GIT" | "OMK_REV" | "KIMI_BASE_URL"] => String::new(),
+            ["github", "run_id"] => "4242".to_owned(),
             ["github", "token"] => "ghs_jobtesttoken0123456789abcdefghijklmnop".to_owned(),
             ["steps", id, "outputs", name] => {
                 self.outputs.get(*id).and_then(|it| it.get(*name)).cloned().unwrap_or_default()
@@ -281,6 +282,10 @@ fn the_workflow_runs_a_goal_pushes_its_signed_evidence_and_the_review_job_verifi
     for file in ["events.jsonl", "proof.json", "proof.intoto.jsonl", "origin.json"] {
         assert!(evidence.iter().any(|it| it == file), "{file} missing from {evidence:?}");
     }
+    let origin = format!("refs/omk/goals/{goal}:origin.json");
+    let origin: serde_json::Value =
+        serde_json::from_str(&site.env.git(&site.remote, &["show", &origin])?)?;
+    assert_eq!(origin["host"], "github-actions-run-4242", "{origin}");
     // The key file and the token's header are gone once the push step ends, and neither the
     // keys nor the token reached the job's log.
     assert!(!site.env.root().join("runner-temp-goal/omk-signing-key").exists());
