@@ -234,6 +234,24 @@ fn run_job(
     Ok(run)
 }
 
+/// Loads `config` with the real Kimi CLI's own loader and returns what it made of it (the
+/// default model, its model name, its provider's type), or `None` when kimi is not installed.
+fn kimi_loads(site: &Site, config: &Path) -> anyhow::Result<Option<String>> {
+    let Some(kimi) = crate::real_client::KIMI.find()? else { return Ok(None) };
+    let python = kimi.with_file_name("python");
+    let load = "import sys; from pathlib import Path; from kimi_cli.config import load_config; \
+                c = load_config(Path(sys.argv[1])); m = c.models[c.default_model]; \
+                print(c.default_model, m.model, c.providers[m.provider].type)";
+    let output = site.env.run_with(
+        path_str(&python)?,
+        site.env.root(),
+        &["-c", load, path_str(config)?],
+        &[],
+    )?;
+    anyhow::ensure!(output.code == Some(0), "kimi does not load {}: {output}", config.display());
+    Ok(Some(output.stdout.trim().to_owned()))
+}
+
 fn secrets(pairs: &[(&'static str, &str)]) -> BTreeMap<&'static str, String> {
     pairs.iter().map(|(name, value)| (*name, (*value).to_owned())).collect()
 }
@@ -295,6 +313,14 @@ fn the_workflow_runs_a_goal_pushes_its_signed_evidence_and_the_review_job_verifi
     for secret in [MODEL_KEY, key_body, "ghs_jobtesttoken"] {
         assert!(!log.contains(secret), "the log shows a secret: {log}");
     }
+
+    // The Kimi CLI's config the job wrote is one the real Kimi CLI loads, the key left to
+    // KIMI_API_KEY.
+    let config = site.env.root().join("home/.kimi/config.toml");
+    if let Some(loaded) = kimi_loads(&site, &config)? {
+        assert_eq!(loaded, "job test-model kimi");
+    }
+    assert!(!fs::read_to_string(&config)?.contains(MODEL_KEY));
 
     let review = site.checkout("review")?;
     let job = run_job(&site, "review", &review, &BTreeMap::new(), "unused", &[])?;
@@ -436,8 +462,12 @@ fn the_kubernetes_job_runs_a_goal_and_pushes_its_evidence() -> anyhow::Result<()
     let goal = goals[0].trim_start_matches("refs/omk/goals/");
     assert!(site.evidence(goal)?.iter().any(|it| it == "proof.intoto.jsonl"), "{log}");
     assert_eq!(site.remote_refs("refs/heads/omk")?, [format!("refs/heads/omk/{goal}")]);
-    // The push container wrote the key under its own HOME, never on the volume the agent had.
     let volumes = site.env.root().join("volumes");
+    let config = volumes.join("work/home/.kimi/config.toml");
+    if let Some(loaded) = kimi_loads(&site, &config)? {
+        assert_eq!(loaded, "job test-model kimi");
+    }
+    // The push container wrote the key under its own HOME, never on the volume the agent had.
     assert!(volumes.join("push-home/omk-signing-key").exists());
     assert!(!volumes.join("work/home/omk-signing-key").exists());
     Ok(())
