@@ -157,6 +157,25 @@ impl TestEnv {
         Ok(command.spawn()?)
     }
 
+    /// Runs `program` with `args` in `cwd` and the extra environment variables `vars`, in the
+    /// test's environment (as omk runs in it).
+    pub(crate) fn run_with(
+        &self,
+        program: &str,
+        cwd: &Path,
+        args: &[&str],
+        vars: &[(&str, &str)],
+    ) -> anyhow::Result<Output> {
+        let mut command = self.command(program, cwd);
+        command.args(args).envs(vars.iter().copied());
+        let output = command.output()?;
+        Ok(Output {
+            stdout: String::from_utf8(output.stdout)?,
+            stderr: String::from_utf8(output.stderr)?,
+            code: output.status.code(),
+        })
+    }
+
     /// Runs git with `args` in `cwd` and returns its stdout; fails when git fails.
     pub(crate) fn git(&self, cwd: &Path, args: &[&str]) -> anyhow::Result<String> {
         let output = self.command("git", cwd).args(args).output()?;

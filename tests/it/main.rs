@@ -13,6 +13,7 @@ mod fail_to_pass;
 mod fetched;
 mod gates;
 mod html_report;
+mod jobs;
 mod junit;
 mod mcp;
 mod model_server;
