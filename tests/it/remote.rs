@@ -280,6 +280,14 @@ fn a_second_push_fast_forwards_and_a_fetch_updates_the_fetched_goal() -> anyhow:
     assert!(fetched.stdout.contains("1 added"), "{fetched}");
     assert!(delta.repo.join(".omk/goals").join(&id).join("proof.intoto.jsonl").is_file());
 
+    // Another clone fetches it too, and records a decision of its own in the goal's log.
+    let echo = machines.machine("echo", "2026-11-21T21:30:00Z")?;
+    assert!(machines.omk(&echo, &["fetch"])?.stdout.contains("1 added"));
+    let rejected = machines.omk(&echo, &["reject", &id, "--reason", "not this way"])?;
+    assert_eq!(rejected.code, Some(0), "{rejected}");
+    let echo_log = echo.repo.join(".omk/goals").join(&id).join("events.jsonl");
+    let echo_log_bytes = fs::read(&echo_log)?;
+
     // The goal moves on (it is accepted): the next push follows the first, without force.
     let accepted = machines.omk(&alpha, &["accept", &id])?;
     assert_eq!(accepted.code, Some(0), "{accepted}");
@@ -342,6 +350,12 @@ fn a_second_push_fast_forwards_and_a_fetch_updates_the_fetched_goal() -> anyhow:
     let theirs =
         machines.env.git(&alpha.repo, &["cat-file", "-p", &format!("refs/omk/anchors/{id}")])?;
     assert_eq!(anchors, theirs);
+
+    // The clone whose log has its own decision keeps it: the goal is left alone, not rewritten.
+    let kept = machines.omk(&echo, &["fetch"])?;
+    assert_eq!(kept.code, Some(0), "{kept}");
+    assert!(kept.stdout.contains("its log here has events the remote's does not"), "{kept}");
+    assert_eq!(fs::read(&echo_log)?, echo_log_bytes, "the rejection recorded here is not lost");
     Ok(())
 }
 

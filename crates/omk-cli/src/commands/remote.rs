@@ -150,6 +150,7 @@ fn outcome_word(outcome: &GoalOutcome) -> &'static str {
         GoalOutcome::Updated => "updated",
         GoalOutcome::Unchanged => "unchanged",
         GoalOutcome::LocalRun => "local_run",
+        GoalOutcome::LocalEvents => "local_events",
         GoalOutcome::Invalid(_) => "invalid",
     }
 }
@@ -186,18 +187,24 @@ fn fetch_text(report: &FetchReport) -> String {
         count(|it| *it == GoalOutcome::Added),
         count(|it| *it == GoalOutcome::Updated),
         count(|it| *it == GoalOutcome::Unchanged),
-        count(|it| matches!(it, GoalOutcome::LocalRun | GoalOutcome::Invalid(_))),
+        count(|it| {
+            matches!(it, GoalOutcome::LocalRun | GoalOutcome::LocalEvents | GoalOutcome::Invalid(_))
+        }),
     );
     for goal in &report.goals {
         let what = match &goal.outcome {
             GoalOutcome::LocalRun => {
                 "left alone: it ran in this clone (its directory has no origin.json)".to_owned()
             }
+            GoalOutcome::LocalEvents => "left alone: its log here has events the remote's does not \
+                 (a decision recorded in this clone); move its directory aside and fetch again to take \
+                 the remote's"
+                .to_owned(),
             GoalOutcome::Invalid(problem) => format!("left out: {problem}"),
             _ => goal.origin.as_ref().map(origin_words).unwrap_or_default(),
         };
         let word = match &goal.outcome {
-            GoalOutcome::LocalRun => "left alone",
+            GoalOutcome::LocalRun | GoalOutcome::LocalEvents => "left alone",
             GoalOutcome::Invalid(_) => "left out",
             other => outcome_word(other),
         };

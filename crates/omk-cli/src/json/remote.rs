@@ -80,8 +80,9 @@ pub(crate) struct FetchedGoalDocument<'a> {
     pub(crate) goal_id: &'a str,
     /// Its evidence commit on the remote.
     pub(crate) evidence: &'a str,
-    /// `added`, `updated`, `unchanged`, `local_run` (it ran in this clone: left alone) or
-    /// `invalid`.
+    /// `added`, `updated`, `unchanged`, `local_run` (it ran in this clone: left alone),
+    /// `local_events` (its log here has events the remote's does not, such as an acceptance
+    /// recorded in this clone: left alone) or `invalid`.
     pub(crate) outcome: &'static str,
     /// Why the evidence is invalid, for `invalid`.
     pub(crate) problem: Option<&'a str>,

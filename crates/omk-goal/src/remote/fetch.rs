@@ -59,6 +59,9 @@ pub enum GoalOutcome {
     Unchanged,
     /// The goal ran here (its directory has no `origin.json`): left alone.
     LocalRun,
+    /// It was fetched before and its log here has events the remote's does not (a decision
+    /// recorded in this clone, such as `omk accept`): left alone, so they are not lost.
+    LocalEvents,
     /// The evidence is not a goal omk can write; the text says why. Nothing was written.
     Invalid(String),
 }
@@ -226,6 +229,12 @@ fn prepare_goal(
     if let Some(problem) = check_tree(&tree) {
         return invalid(problem);
     }
+    if let Some(origin) = &existing
+        && has_events_of_its_own(paths, &tree)
+    {
+        fetched.origin = Some(origin.clone());
+        return Ok(Prepared::Done(GoalOutcome::LocalEvents));
+    }
     let Some(origin_file) = tree.iter_mut().find(|it| it.path == files::ORIGIN) else {
         return invalid("the evidence has no origin.json".to_owned());
     };
@@ -238,6 +247,15 @@ fn prepare_goal(
     origin_file.content = origin.to_json().into_bytes();
     fetched.origin = Some(origin);
     Ok(Prepared::Write { tree, existing: existing.is_some() })
+}
+
+/// Returns whether the log of an earlier fetch of the goal has events that the fetched log does
+/// not start with: this clone appended to it (an acceptance, a rejection), and rewriting the
+/// directory would lose them. A log that cannot be read has none.
+fn has_events_of_its_own(paths: &GoalPaths, tree: &[TreeFile]) -> bool {
+    let Ok(here) = fs::read(&paths.events) else { return false };
+    let fetched = tree.iter().find(|it| it.path == files::EVENTS).map(|it| it.content.as_slice());
+    !fetched.unwrap_or_default().starts_with(&here)
 }
 
 /// Stages every goal of `to_write` in `.omk/fetch/<goal-id>.<pid>`, on up to four threads;
