@@ -412,7 +412,8 @@ fn a_changed_artifact_refuses_the_push_naming_the_file() -> anyhow::Result<()> {
     let id = machines.run(&alpha, "fix add")?;
     let transcript =
         alpha.repo.join(".omk/goals").join(&id).join("artifacts/agent/transcript.jsonl");
-    let mut bytes = fs::read(&transcript)?;
+    let pristine = fs::read(&transcript)?;
+    let mut bytes = pristine.clone();
     bytes.extend_from_slice(b"{\"forged\":true}\n");
     fs::write(&transcript, bytes)?;
     let refused = machines.omk(&alpha, &["push"])?;
@@ -429,6 +430,32 @@ fn a_changed_artifact_refuses_the_push_naming_the_file() -> anyhow::Result<()> {
         "",
         "no evidence commit was made"
     );
+    fs::write(&transcript, &pristine)?;
+    // A secret of the pushing environment in any file of the evidence: refused, naming the
+    // file and the variable, never the value.
+    let secret = "Qm7vR2xL9pT4kW8zN3cB6yH1";
+    let args = serde_json::json!({ "path": "note.txt", "content": format!("key {secret}\n") });
+    let call =
+        serde_json::json!({ "id": "tc-1", "name": "WriteFile", "arguments": args.to_string() });
+    let leaky = machines.env.write(
+        "leaky.scenario",
+        &format!("text: Noting it.\ntool_call: {call}\n---\ntext: Noted.\n"),
+    )?;
+    let leaked = machines.omk(
+        &alpha,
+        &["run", "note it", "--agent", &format!("script:{}", leaky.display()), "--json"],
+    )?;
+    let leaked_id = goal_id(&leaked)?;
+    let mut with_secret = alpha.vars.clone();
+    with_secret.push(("DEMO_API_KEY".to_owned(), secret.to_owned()));
+    let vars: Vec<(&str, &str)> =
+        with_secret.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let refused = machines.env.omk_with(&alpha.repo, &["push", &leaked_id], &vars)?;
+    assert_eq!(refused.code, Some(6), "{refused}");
+    assert!(refused.stderr.contains("holds the value of DEMO_API_KEY"), "{refused}");
+    assert!(refused.stderr.contains("nothing was pushed"), "{refused}");
+    assert!(!refused.stderr.contains(secret), "the value is never shown: {refused}");
+    assert!(machines.remote_refs("refs/omk/")?.is_empty(), "nothing was pushed");
     // `omk run --push` to a remote that does not exist runs nothing.
     let unknown = machines.omk(
         &alpha,

@@ -134,6 +134,23 @@ pub fn redact_text(text: &str, env: &[(String, String)]) -> String {
         .collect()
 }
 
+/// Returns the names of the secret-looking variables among `env` whose values `bytes` holds,
+/// sorted: what a gate's output would have masked, for files that were not masked (an agent's
+/// transcript) before they leave the machine.
+pub fn secrets_held(bytes: &[u8], env: &[(String, String)]) -> Vec<String> {
+    let text = String::from_utf8_lossy(bytes);
+    let mut names: Vec<String> = env
+        .iter()
+        .filter(|(name, value)| {
+            is_secret_name(name) && value.len() >= MIN_SECRET_LEN && text.contains(value.as_str())
+        })
+        .map(|(name, _)| name.clone())
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
 fn is_secret_name(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
     SECRET_NAME_PARTS.iter().any(|part| upper.contains(part))
@@ -178,5 +195,21 @@ mod tests {
             "a\n-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\nBBBB\n-----END OPENSSH PRIVATE KEY-----\nb\n",
             "a\n[REDACTED PRIVATE KEY]\n[REDACTED PRIVATE KEY]\n[REDACTED PRIVATE KEY]\n[REDACTED PRIVATE KEY]\nb\n",
         );
+    }
+
+    #[test]
+    fn secrets_held_names_the_secret_variables_whose_values_a_file_holds() {
+        let env: Vec<(String, String)> = [
+            ("MY_API_TOKEN", "hunter2hunter2"),
+            ("OTHER_SECRET", "not-in-the-file"),
+            ("HOME", "/home/someone"),
+            ("PW_TOKEN", "x"),
+        ]
+        .iter()
+        .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+        .collect();
+        let file = b"{\"text\":\"hunter2hunter2 in /home/someone, x\"}\n\xff";
+        assert_eq!(secrets_held(file, &env), ["MY_API_TOKEN"]);
+        assert!(secrets_held(b"nothing here", &env).is_empty());
     }
 }

@@ -46,6 +46,10 @@ pub(crate) fn push(
     }
     let host = host_name();
     let user = env::var("USER").ok().filter(|it| !it.is_empty());
+    // Variables whose names or values are not UTF-8 are none omk could have masked either.
+    let secret_env: Vec<(String, String)> = env::vars_os()
+        .filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)))
+        .collect();
     let request = PushRequest {
         repo_dir: &ctx.dir,
         goal,
@@ -53,6 +57,7 @@ pub(crate) fn push(
         host: &host,
         user: user.as_deref(),
         clock: ctx.clock.as_ref(),
+        secret_env: &secret_env,
     };
     omk_goal::push_goal(&request).map_err(transfer_error)
 }

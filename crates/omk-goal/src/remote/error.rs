@@ -107,6 +107,18 @@ pub enum RemoteError {
         /// The file's digest, shortened.
         found: String,
     },
+    /// A file of the evidence holds the value of a secret-looking variable of the environment.
+    #[error(
+        "push goal {goal}: {path} holds the value of {variables}, a secret of this environment; nothing was pushed (the evidence cannot be published without it: rotate the secret, and run the goal again with the agent kept from printing or writing it)"
+    )]
+    SecretInEvidence {
+        /// The goal.
+        goal: String,
+        /// The file's path in the evidence.
+        path: String,
+        /// The variables whose values it holds, joined.
+        variables: String,
+    },
     /// An artifact's file is gone.
     #[error("push goal {goal}: artifact {path} is missing; nothing was pushed")]
     ArtifactMissing {

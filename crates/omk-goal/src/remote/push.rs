@@ -33,6 +33,10 @@ pub struct PushRequest<'a> {
     pub user: Option<&'a str>,
     /// The clock that dates the evidence commit and `pushed_at`.
     pub clock: &'a dyn Clock,
+    /// The pushing process's environment: no file of the evidence may hold the value of one of
+    /// its secret-looking variables (`*_API_KEY`, `*TOKEN*`, …), since an agent's transcript is
+    /// stored as the agent wrote it.
+    pub secret_env: &'a [(String, String)],
 }
 
 /// What `omk push` did.
@@ -97,6 +101,17 @@ pub fn push_goal(request: &PushRequest<'_>) -> Result<Pushed, Error> {
     let repo = omk_worktree::open(&paths.repo_root)?;
     check_remote(&repo, request.remote)?;
     let (proof, mut tree, bundle) = evidence_files(&paths)?;
+    for file in &tree {
+        let held = omk_gates::secrets_held(&file.content, request.secret_env);
+        if !held.is_empty() {
+            return Err(RemoteError::SecretInEvidence {
+                goal: goal.to_string(),
+                path: file.path.clone(),
+                variables: held.join(", "),
+            }
+            .into());
+        }
+    }
     let origin = Origin {
         format: ORIGIN_FORMAT,
         goal: goal.to_string(),
