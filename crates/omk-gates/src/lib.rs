@@ -51,7 +51,7 @@ pub use crate::failing::{MAX_FAILING_TESTS, failing_tests};
 pub use crate::junit::{JunitError, parse_report};
 pub use crate::kind::infer_kind;
 pub use crate::plan::{GatePlan, GateSource, PlannedGate, plan_gates};
-pub use crate::redact::{redact_text, secrets_held};
+pub use crate::redact::{SecretValues, redact_text};
 pub use crate::run::{
     GateEvent, GateRun, RunOptions, TAIL_BYTES, failure_reason, gate_passed, run_gate, run_gates,
 };

@@ -69,9 +69,14 @@ static PRIVATE_KEY_END: LazyLock<Regex> = LazyLock::new(|| {
         .expect("the private-key pattern is valid because it is a literal tested below")
 });
 
-impl Redactor {
-    /// Returns a redactor for the secret-looking variables among `env`.
-    pub(crate) fn new<'a>(env: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+/// The values of the secret-looking variables of an environment (8 characters or more), each
+/// with the variable that holds it, longest first: what a gate's output has masked.
+#[derive(Debug, Clone)]
+pub struct SecretValues(Vec<(String, String)>);
+
+impl SecretValues {
+    /// Returns the secret values among `env`.
+    pub fn new<'a>(env: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
         let mut secrets: Vec<(String, String)> = env
             .into_iter()
             .filter(|(name, value)| is_secret_name(name) && value.len() >= MIN_SECRET_LEN)
@@ -80,7 +85,29 @@ impl Redactor {
         // Longest first, so a secret that contains another is masked whole.
         secrets.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.cmp(b)));
         secrets.dedup_by(|a, b| a.0 == b.0);
-        Self { secrets, in_private_key: false }
+        Self(secrets)
+    }
+
+    /// Returns the names of the variables whose values `bytes` holds, sorted: for files that
+    /// were not masked (an agent's transcript) before they leave the machine.
+    pub fn held_in(&self, bytes: &[u8]) -> Vec<String> {
+        let text = String::from_utf8_lossy(bytes);
+        let mut names: Vec<String> = self
+            .0
+            .iter()
+            .filter(|(value, _)| text.contains(value.as_str()))
+            .map(|(_, name)| name.clone())
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+}
+
+impl Redactor {
+    /// Returns a redactor for the secret-looking variables among `env`.
+    pub(crate) fn new<'a>(env: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        Self { secrets: SecretValues::new(env).0, in_private_key: false }
     }
 
     /// Returns `line` with its secrets masked, or `None` when it has none.
@@ -134,23 +161,6 @@ pub fn redact_text(text: &str, env: &[(String, String)]) -> String {
         .collect()
 }
 
-/// Returns the names of the secret-looking variables among `env` whose values `bytes` holds,
-/// sorted: what a gate's output would have masked, for files that were not masked (an agent's
-/// transcript) before they leave the machine.
-pub fn secrets_held(bytes: &[u8], env: &[(String, String)]) -> Vec<String> {
-    let text = String::from_utf8_lossy(bytes);
-    let mut names: Vec<String> = env
-        .iter()
-        .filter(|(name, value)| {
-            is_secret_name(name) && value.len() >= MIN_SECRET_LEN && text.contains(value.as_str())
-        })
-        .map(|(name, _)| name.clone())
-        .collect();
-    names.sort();
-    names.dedup();
-    names
-}
-
 fn is_secret_name(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
     SECRET_NAME_PARTS.iter().any(|part| upper.contains(part))
@@ -198,7 +208,7 @@ mod tests {
     }
 
     #[test]
-    fn secrets_held_names_the_secret_variables_whose_values_a_file_holds() {
+    fn held_in_names_the_secret_variables_whose_values_a_file_holds() {
         let env: Vec<(String, String)> = [
             ("MY_API_TOKEN", "hunter2hunter2"),
             ("OTHER_SECRET", "not-in-the-file"),
@@ -208,8 +218,9 @@ mod tests {
         .iter()
         .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
         .collect();
+        let secrets = SecretValues::new(env.iter().map(|(n, v)| (n.as_str(), v.as_str())));
         let file = b"{\"text\":\"hunter2hunter2 in /home/someone, x\"}\n\xff";
-        assert_eq!(secrets_held(file, &env), ["MY_API_TOKEN"]);
-        assert!(secrets_held(b"nothing here", &env).is_empty());
+        assert_eq!(secrets.held_in(file), ["MY_API_TOKEN"]);
+        assert!(secrets.held_in(b"nothing here").is_empty());
     }
 }

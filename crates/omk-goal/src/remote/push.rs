@@ -101,8 +101,11 @@ pub fn push_goal(request: &PushRequest<'_>) -> Result<Pushed, Error> {
     let repo = omk_worktree::open(&paths.repo_root)?;
     check_remote(&repo, request.remote)?;
     let (proof, mut tree, bundle) = evidence_files(&paths)?;
+    let secrets = omk_gates::SecretValues::new(
+        request.secret_env.iter().map(|(name, value)| (name.as_str(), value.as_str())),
+    );
     for file in &tree {
-        let held = omk_gates::secrets_held(&file.content, request.secret_env);
+        let held = secrets.held_in(&file.content);
         if !held.is_empty() {
             return Err(RemoteError::SecretInEvidence {
                 goal: goal.to_string(),
