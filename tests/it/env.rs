@@ -104,9 +104,14 @@ impl TestEnv {
         args: &[&str],
         vars: &[(&str, &str)],
     ) -> anyhow::Result<Output> {
+        run_to_end(self.omk_command(cwd, args, vars))
+    }
+
+    /// Returns the command of the built `omk` with `args` in `cwd` and the extra variables `vars`.
+    fn omk_command(&self, cwd: &Path, args: &[&str], vars: &[(&str, &str)]) -> Command {
         let mut command = self.command(env!("CARGO_BIN_EXE_omk-dup"), cwd);
         command.args(args).envs(vars.iter().copied());
-        run_to_end(command)
+        command
     }
 
     /// Runs the built `omk` with `args` in `cwd` and the extra variables `vars`, with no git
@@ -117,8 +122,7 @@ impl TestEnv {
         args: &[&str],
         vars: &[(&str, &str)],
     ) -> anyhow::Result<Output> {
-        let mut command = self.command(env!("CARGO_BIN_EXE_omk-dup"), cwd);
-        command.args(args).envs(vars.iter().copied());
+        let mut command = self.omk_command(cwd, args, vars);
         for var in [
             "GIT_AUTHOR_NAME",
             "GIT_AUTHOR_EMAIL",
@@ -144,16 +148,16 @@ impl TestEnv {
         args: &[&str],
         vars: &[(&str, &str)],
     ) -> anyhow::Result<Child> {
-        let mut command = self.command(env!("CARGO_BIN_EXE_omk-dup"), cwd);
-        command.args(args).envs(vars.iter().copied()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut command = self.omk_command(cwd, args, vars);
+        command.stdout(Stdio::piped()).stderr(Stdio::piped());
         Ok(command.spawn()?)
     }
 
     /// Starts the built `omk` with `args` in `cwd`, its stdin and stdout piped (a protocol
     /// client's end) and its stderr kept for the test's message.
     pub(crate) fn spawn_omk_stdio(&self, cwd: &Path, args: &[&str]) -> anyhow::Result<Child> {
-        let mut command = self.command(env!("CARGO_BIN_EXE_omk-dup"), cwd);
-        command.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut command = self.omk_command(cwd, args, &[]);
+        command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
         Ok(command.spawn()?)
     }
 
@@ -168,12 +172,7 @@ impl TestEnv {
     ) -> anyhow::Result<Output> {
         let mut command = self.command(program, cwd);
         command.args(args).envs(vars.iter().copied());
-        let output = command.output()?;
-        Ok(Output {
-            stdout: String::from_utf8(output.stdout)?,
-            stderr: String::from_utf8(output.stderr)?,
-            code: output.status.code(),
-        })
+        run_to_end(command)
     }
 
     /// Runs git with `args` in `cwd` and returns its stdout; fails when git fails.

@@ -10,7 +10,7 @@ use std::{
 
 use serde_json::{Value, json};
 
-use crate::{LIB_SH, OMK_TOML, TestEnv, gap_kinds, proof, real_kimi::write_kimi_config};
+use crate::{LIB_SH, OMK_TOML, TestEnv, gap_kinds, proof};
 
 /// The test of the end-to-end repos, naming its failed test as go test does, so the check
 /// can name it.
@@ -260,15 +260,8 @@ fn real_kimi_calls_gates_run_and_sees_the_failing_test() -> anyhow::Result<()> {
     let repo = env
         .repo("repo", &[("lib.sh", LIB_SH), ("test.sh", NAMED_TEST_SH), ("omk.toml", OMK_TOML)])?;
     let scenario = env.write("scenario.txt", CHECK_THEN_FIX)?;
-    write_kimi_config(&env, &scenario)?;
-    let bin = kimi.parent().expect("the kimi executable is in a directory");
-    let output = env.omk_with(
-        &repo,
-        &["run", "fix add", "--agent", "kimi", "--json"],
-        &[("PATH", &TestEnv::path_with(bin))],
-    )?;
-    let document: Value =
-        serde_json::from_str(&output.stdout).map_err(|err| anyhow::anyhow!("{err}: {output}"))?;
+    let (output, document) =
+        crate::real_kimi::run_real_kimi(&env, &kimi, &repo, "kimi", &scenario)?;
     let proof = &document["proof"];
     let goal = proof["goal_id"].as_str().unwrap_or_default();
     let stdout = fs::read_to_string(

@@ -12,7 +12,7 @@ use std::{
 
 use serde_json::Value;
 
-use crate::{LIB_SH, OMK_TOML, TEST_SH, TestEnv, usage};
+use crate::{LIB_SH, OMK_TOML, TEST_SH, TestEnv, env::Output, usage};
 
 /// Fixes `add` with kimi's StrReplaceFile, runs a harmless command, then tries `git push`.
 const FIX_AND_PUSH: &str = r#"id: s1
@@ -60,17 +60,30 @@ fn check(kimi: &Path, agent: &str, scenario: &str) -> anyhow::Result<Value> {
     let repo =
         env.repo("repo", &[("lib.sh", LIB_SH), ("test.sh", TEST_SH), ("omk.toml", OMK_TOML)])?;
     let scenario_path = env.write("scenario.txt", scenario)?;
-    write_kimi_config(&env, &scenario_path)?;
+    let (output, document) = run_real_kimi(&env, kimi, &repo, agent, &scenario_path)?;
+    anyhow::ensure!(output.code == Some(0), "{output}");
+    Ok(document)
+}
+
+/// Runs `omk run "fix add" --agent AGENT --json` in `repo` with the real Kimi CLI `kimi` on
+/// `PATH`, its scripted model playing `scenario`; returns the output and its JSON document.
+pub(crate) fn run_real_kimi(
+    env: &TestEnv,
+    kimi: &Path,
+    repo: &Path,
+    agent: &str,
+    scenario: &Path,
+) -> anyhow::Result<(Output, Value)> {
+    write_kimi_config(env, scenario)?;
     let bin = kimi.parent().expect("the kimi executable is in a directory");
     let output = env.omk_with(
-        &repo,
+        repo,
         &["run", "fix add", "--agent", agent, "--json"],
         &[("PATH", &TestEnv::path_with(bin))],
     )?;
     let document: Value =
         serde_json::from_str(&output.stdout).map_err(|err| anyhow::anyhow!("{err}: {output}"))?;
-    anyhow::ensure!(output.code == Some(0), "{output}");
-    Ok(document)
+    Ok((output, document))
 }
 
 #[test]
@@ -173,15 +186,7 @@ fn real_kimi_continues_its_session_in_a_repair_round() -> anyhow::Result<()> {
     let repo =
         env.repo("repo", &[("lib.sh", LIB_SH), ("test.sh", TEST_SH), ("omk.toml", OMK_TOML)])?;
     let scenario_path = env.write("scenario.txt", &scenario)?;
-    write_kimi_config(&env, &scenario_path)?;
-    let bin = kimi.parent().expect("the kimi executable is in a directory");
-    let output = env.omk_with(
-        &repo,
-        &["run", "fix add", "--agent", "kimi", "--json"],
-        &[("PATH", &TestEnv::path_with(bin))],
-    )?;
-    let document: Value =
-        serde_json::from_str(&output.stdout).map_err(|err| anyhow::anyhow!("{err}: {output}"))?;
+    let (output, document) = run_real_kimi(&env, &kimi, &repo, "kimi", &scenario_path)?;
     let proof = &document["proof"];
     assert_eq!(proof["readiness"], "awaiting_acceptance", "{output}");
     let round = &proof["repair"]["rounds"][0];
