@@ -333,6 +333,21 @@ pub(crate) fn processes_in(dir: &Path) -> Vec<String> {
         .collect()
 }
 
+/// Returns the pid of the watcher that `omk` (pid `omk`) started, if it runs.
+fn watcher_of(omk: u32) -> Option<u32> {
+    let entries = fs::read_dir("/proc").ok()?;
+    entries.flatten().filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok()).find(
+        |pid| {
+            let parent = fs::read_to_string(format!("/proc/{pid}/stat")).ok().and_then(|it| {
+                it.rsplit_once(')')?.1.split_whitespace().nth(1)?.parse::<u32>().ok()
+            });
+            parent == Some(omk)
+                && fs::read(format!("/proc/{pid}/cmdline"))
+                    .is_ok_and(|it| it.ends_with(b"__omk-sandbox\0watch\0"))
+        },
+    )
+}
+
 fn wait_for(what: &str, mut condition: impl FnMut() -> bool) -> anyhow::Result<()> {
     let started = Instant::now();
     while !condition() {
@@ -412,7 +427,7 @@ fn kill_9_during_a_gate_leaves_no_process_and_resume_writes_once() -> anyhow::Re
 }
 
 #[test]
-fn resume_kills_the_group_a_killed_launcher_left_by_its_record() -> anyhow::Result<()> {
+fn resume_kills_the_group_a_killed_omk_and_watcher_left_by_its_record() -> anyhow::Result<()> {
     let env = TestEnv::new()?;
     let repo = checkout(&env)?;
     // The first attempt sleeps long before it writes; the second writes at once.
@@ -429,31 +444,19 @@ fn resume_kills_the_group_a_killed_launcher_left_by_its_record() -> anyhow::Resu
             .is_some_and(|goal| goal_dir(&goal).join("tmp/agent-started").exists())
     })?;
     let goal = only_goal_after(&repo, &[])?;
-    // The launcher is the recorded group leader; killing it first leaves its command behind,
-    // in its group, with nobody watching omk.
-    // Other groups of the goal (a baseline gate, a check before it) may be recorded at the same
-    // moment, and a record being written has a temporary name: the agent's launcher is the one
-    // `<pid>.json` whose leader works in the goal's worktree.
     let worktree = repo.join(".omk/worktrees").join(&goal);
-    let records: Vec<u32> = fs::read_dir(goal_dir(&goal).join("processes"))?
-        .filter_map(|entry| {
-            let name = entry.ok()?.file_name().to_string_lossy().into_owned();
-            name.strip_suffix(".json")?.parse().ok()
-        })
-        .filter(|pid| {
-            fs::read_link(format!("/proc/{pid}/cwd")).is_ok_and(|cwd| cwd.starts_with(&worktree))
-        })
-        .collect();
-    let [launcher] = records[..] else { anyhow::bail!("expected one record, found {records:?}") };
+    // Killing omk's watcher first, then omk, leaves the agent behind, in its group, with nobody
+    // to end it but the record.
+    let watcher = watcher_of(run.id()).ok_or_else(|| anyhow::anyhow!("omk has no watcher"))?;
     nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(i32::try_from(launcher)?),
+        nix::unistd::Pid::from_raw(i32::try_from(watcher)?),
         nix::sys::signal::Signal::SIGKILL,
     )?;
     run.kill()?;
     run.wait()?;
     let worktrees = repo.join(".omk/worktrees");
     thread::sleep(Duration::from_millis(200));
-    assert!(!processes_in(&worktrees).is_empty(), "the agent survived its launcher");
+    assert!(!processes_in(&worktrees).is_empty(), "the agent survived omk and its watcher");
 
     let resumed = env.omk(&repo, &["resume", &goal])?;
     assert!(resumed.code.is_some(), "{resumed}");

@@ -10,7 +10,8 @@
 //! - every manifest inherits the workspace lints and takes internal crates from the workspace;
 //! - no trailing whitespace in Rust, TOML and Markdown files;
 //! - no non-test source file over 800 lines and no non-test function over 120 (`source.rs`);
-//! - the `.omk` state directory is spelled only by omk-goal's `Layout` (`source.rs`).
+//! - the `.omk` state directory is spelled only by omk-goal's `Layout` (`source.rs`);
+//! - `unsafe` code and `pre_exec` hooks appear only in omk-sandbox's `child.rs` (`source.rs`).
 //!
 //! Each check returns all of its problems, so one run shows everything there is to fix. The
 //! checks work on text, line by line: they are heuristics for our own code, not parsers.
@@ -135,6 +136,7 @@ pub(crate) fn run(root: &Path) -> Result<Vec<Problem>> {
     problems.extend(check_trailing_whitespace(root)?);
     problems.extend(source::check_sizes(root)?);
     problems.extend(source::check_layout_literals(root)?);
+    problems.extend(source::check_unsafe(root)?);
     Ok(problems)
 }
 

@@ -3,9 +3,9 @@
 use std::{
     fs::File,
     io::{self, BufRead, BufReader, Write},
-    os::unix::process::{CommandExt, ExitStatusExt},
+    os::unix::process::ExitStatusExt,
     path::PathBuf,
-    process::{Child, ChildStdin, Command, ExitStatus, Stdio},
+    process::{Child, ChildStdin, ExitStatus, Stdio},
     sync::mpsc,
     thread,
     time::{Duration, Instant},
@@ -114,8 +114,8 @@ pub(crate) fn run(
     let stderr_file = File::create(&launch.stderr_path)?;
     let mut child = spawn(&launch, stderr_file)?;
     let pgid = i32::try_from(child.id()).ok().map(Pid::from_raw);
-    // The record lets a later run end this group if omk and the launcher are both killed.
-    let _record = match omk_sandbox::record_process(launch.sandbox.records.as_deref(), child.id()) {
+    // The record lets a later run end this group if omk and its watcher are both killed.
+    let _supervised = match launch.sandbox.supervise(child.id()) {
         Ok(record) => record,
         Err(err) => {
             signal_group(pgid, Signal::SIGKILL);
@@ -211,14 +211,9 @@ fn spawn(launch: &Launch<'_>, stderr_file: File) -> io::Result<Child> {
     if launch.argv.is_empty() {
         return Err(io::Error::new(io::ErrorKind::InvalidInput, "empty command line"));
     }
-    let line = launch.sandbox.command_line(&launch.argv);
-    let (program, args) = line
-        .split_first()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "empty command line"))?;
     tracing::debug!(argv = ?launch.argv, cwd = %launch.cwd.display(), "start the agent");
-    let mut command = Command::new(program);
+    let mut command = launch.sandbox.command(&launch.argv)?;
     command
-        .args(args)
         .current_dir(&launch.cwd)
         .envs(launch.env.iter().map(|(key, value)| (key, value)))
         .envs(launch.sandbox.env.iter().map(|(key, value)| (key, value)))
@@ -227,8 +222,7 @@ fn spawn(launch: &Launch<'_>, stderr_file: File) -> io::Result<Child> {
             StdinMode::Text(_) | StdinMode::Protocol => Stdio::piped(),
         })
         .stdout(Stdio::piped())
-        .stderr(stderr_file)
-        .process_group(0);
+        .stderr(stderr_file);
     command.spawn()
 }
 

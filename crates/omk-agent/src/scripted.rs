@@ -3,9 +3,8 @@
 use std::{
     fs::{self, File},
     io::{BufWriter, Read, Write},
-    os::unix::process::CommandExt,
     path::{Component, Path, PathBuf},
-    process::{Command, Stdio},
+    process::Stdio,
     thread,
     time::{Duration, Instant},
 };
@@ -358,26 +357,24 @@ fn confine(worktree: &Path, relative: &str) -> Result<PathBuf, String> {
 /// Runs `command` with `sh -c` in the worktree through the sandbox, in its own process group,
 /// which is killed after [`SHELL_TIMEOUT`] or when omk asks to stop the run.
 fn run_shell(command: &str, site: &ToolSite<'_>, hold: &mut Hold<'_>) -> Result<String, String> {
-    let line = site.sandbox.command_line(&["sh".to_owned(), "-c".to_owned(), command.to_owned()]);
-    let (program, args) = line.split_first().ok_or("Shell: empty command line")?;
-    let mut child = Command::new(program)
-        .args(args)
+    let mut child = site
+        .sandbox
+        .command(&["sh".to_owned(), "-c".to_owned(), command.to_owned()])
+        .map_err(|err| format!("Shell: start sh: {err}"))?
         .envs(site.sandbox.env.iter().map(|(key, value)| (key, value)))
         .current_dir(site.worktree)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
-        .process_group(0)
         .spawn()
         .map_err(|err| format!("Shell: start sh: {err}"))?;
     let pgid = i32::try_from(child.id()).ok().map(Pid::from_raw);
-    let _record = omk_sandbox::record_process(site.sandbox.records.as_deref(), child.id())
-        .map_err(|err| {
-            if let Some(pgid) = pgid {
-                killpg(pgid, Signal::SIGKILL).ok();
-            }
-            format!("Shell: record the process: {err}")
-        })?;
+    let _supervised = site.sandbox.supervise(child.id()).map_err(|err| {
+        if let Some(pgid) = pgid {
+            killpg(pgid, Signal::SIGKILL).ok();
+        }
+        format!("Shell: record the process: {err}")
+    })?;
     // The reader drains the pipe while the command runs, so a large output cannot block it.
     let stdout = child.stdout.take();
     let reader = thread::spawn(move || {

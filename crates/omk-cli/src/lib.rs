@@ -38,12 +38,12 @@ pub use crate::json::json_schemas;
 /// Runs the `omk` command line with the process's arguments and returns its exit code.
 pub fn main() -> ExitCode {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    // The sandbox's launcher is this binary with a hidden first argument: it reads no config
-    // and parses no flags, so starting a confined process costs one exec.
+    // The sandbox's watcher is this binary with a hidden first argument: it reads no config
+    // and parses no flags, so it starts in about a millisecond.
     if let Some((first, rest)) = args.get(1..).and_then(<[_]>::split_first)
-        && first == omk_sandbox::LAUNCHER_ARG
+        && first == omk_sandbox::WATCHER_ARG
     {
-        return omk_sandbox::launcher_main(rest);
+        return omk_sandbox::watcher_main(rest);
     }
     // Help and usage errors come before the parsed flags, so `--color` is read ahead.
     let color = color_flag(&args);

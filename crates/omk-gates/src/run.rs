@@ -405,11 +405,12 @@ async fn spawn_and_wait(
         None => options.worktree.clone(),
     };
     tracing::debug!(gate = %spec.name, program, ?args, cwd = %cwd.display(), "start the gate");
-    let line = options.sandbox.command_line(&argv);
-    let (launcher, launcher_args) = line.split_first().ok_or("the gate's command is empty")?;
-    let mut command = Command::new(launcher);
+    let sandboxed = options
+        .sandbox
+        .command(&argv)
+        .map_err(|err| format!("{program}: {err} (in {})", cwd.display()))?;
+    let mut command = Command::from(sandboxed);
     command
-        .args(launcher_args)
         .current_dir(&cwd)
         .env_clear()
         .envs(options.env.iter().map(|(k, v)| (k, v)))
@@ -419,7 +420,6 @@ async fn spawn_and_wait(
         .stdin(Stdio::null())
         .stdout(writer)
         .stderr(writer_for_stderr)
-        .process_group(0)
         .kill_on_drop(true);
     let spawned = command.spawn();
     // The command holds the pipe's write ends; only the gate's processes may keep them open, so
@@ -428,9 +428,9 @@ async fn spawn_and_wait(
     let mut child = spawned.map_err(|err| format!("{program}: {err} (in {})", cwd.display()))?;
     let pgid = child.id().and_then(|id| i32::try_from(id).ok()).map(Pid::from_raw);
     let _group = GroupGuard(pgid);
-    let _record = child
+    let _supervised = child
         .id()
-        .map(|pid| omk_sandbox::record_process(options.sandbox.records.as_deref(), pid))
+        .map(|pid| options.sandbox.supervise(pid))
         .transpose()
         .map_err(|err| format!("record the gate's process: {err}"))?;
 

@@ -52,8 +52,9 @@ pub struct AgentCheckRequest<'a> {
     pub environment: &'a [(String, String)],
     /// How many gates run at once.
     pub max_parallel: usize,
-    /// The launcher the gates start through (the `omk` binary); `None` starts them directly.
-    pub sandbox_launcher: Option<&'a Path>,
+    /// The `omk` binary, which watches the gates it starts (omk-sandbox's watcher); `None`
+    /// starts them directly, unconfined and unwatched.
+    pub omk_binary: Option<&'a Path>,
 }
 
 /// A finished agent check.
@@ -104,7 +105,7 @@ pub async fn run_agent_check(
     })
     .map_err(|(path, source)| Error::Write { path, source })?;
     let sandbox = RunSandbox::new(SandboxSite {
-        launcher: request.sandbox_launcher,
+        omk_binary: request.omk_binary,
         config: &gates.sandbox,
         repo_root: &paths.repo_root,
         tmp: paths.tmp(),
@@ -239,14 +240,14 @@ fn gate_output(goal_dir: &Path, run: &GateRun) -> String {
 const MCP_ENV: &[&str] = &["PATH", "HOME", "XDG_CONFIG_HOME"];
 
 impl Controller<'_> {
-    /// Returns omk's MCP server for the goal's agent: the launcher (the `omk` binary) with
+    /// Returns omk's MCP server for the goal's agent: the `omk` binary with
     /// `-C ROOT mcp --goal ID`; `None` when `[agent] mcp = false`, the agent takes no MCP
-    /// configuration, or nothing starts through the launcher (library tests).
+    /// configuration, or there is no `omk` binary (library tests).
     pub(crate) fn mcp_server(&self) -> Option<McpServer> {
         if !self.config.agent.mcp || !self.agent.as_ref()?.spec().takes_mcp() {
             return None;
         }
-        let program = self.sandbox.launcher()?.to_owned();
+        let program = self.sandbox.omk_binary()?.to_owned();
         let env = self
             .gate_environment
             .iter()

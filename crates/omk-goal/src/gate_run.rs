@@ -138,8 +138,9 @@ pub struct CheckoutGateRequest<'a> {
     pub at: DateTime<Utc>,
     /// Set (by Ctrl-C) to stop the gates; they are reported as cancelled.
     pub interrupt: Option<&'a AtomicBool>,
-    /// The launcher the gates start through (the `omk` binary); `None` starts them directly.
-    pub sandbox_launcher: Option<&'a Path>,
+    /// The `omk` binary, which watches the gates it starts (omk-sandbox's watcher); `None`
+    /// starts them directly, unconfined and unwatched.
+    pub omk_binary: Option<&'a Path>,
 }
 
 /// How an `omk gates run` ended.
@@ -181,7 +182,7 @@ pub async fn run_checkout_gates(
     let (cancel, cancelled) = watch::channel(false);
     // Gates run on the user's own checkout here, so it is their writable root.
     let sandbox = RunSandbox::new(SandboxSite {
-        launcher: request.sandbox_launcher,
+        omk_binary: request.omk_binary,
         config: &gates.sandbox,
         repo_root: &gates.repo_root,
         tmp: run_dir.join("tmp"),

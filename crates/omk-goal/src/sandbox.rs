@@ -7,7 +7,7 @@ use std::{
     fs,
     hash::{DefaultHasher, Hash, Hasher},
     path::{Path, PathBuf},
-    process::{Command, Stdio},
+    process::Stdio,
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
@@ -22,9 +22,10 @@ use crate::{builds::SharedBuilds, error::Error, run::controller::Controller};
 
 /// Where one run's processes work, besides their worktree.
 pub(crate) struct SandboxSite<'a> {
-    /// The launcher (the `omk` binary); `None` starts processes directly and records nothing,
+    /// The `omk` binary, the watcher of the processes (omk-sandbox); `None` starts processes
+    /// directly and records nothing,
     /// which only library tests do.
-    pub(crate) launcher: Option<&'a Path>,
+    pub(crate) omk_binary: Option<&'a Path>,
     pub(crate) config: &'a SandboxConfig,
     pub(crate) repo_root: &'a Path,
     /// The run's private temporary directory (`TMPDIR`, `TMP`, `TEMP`).
@@ -53,7 +54,7 @@ pub(crate) struct RunSandbox {
     /// environment and the records; each process adds its worktree.
     shared: Sandbox,
     gate_network: bool,
-    /// What the log records when the run starts; `None` without a launcher.
+    /// What the log records when the run starts; `None` without the `omk` binary.
     pub(crate) applied: Option<SandboxApplied>,
     /// The gates' warm builds, when they are on.
     builds: Option<Arc<GateBuilds>>,
@@ -92,7 +93,7 @@ const CACHES: &[(&str, &str, &[&str])] = &[
 
 impl RunSandbox {
     /// Returns the sandbox of a run at `site`, creating its temporary and cache directories,
-    /// and asking the launcher what the kernel supports.
+    /// and asking the kernel what it supports.
     pub(crate) fn new(site: SandboxSite<'_>) -> Result<Self, Error> {
         let create = |dir: &Path| {
             fs::create_dir_all(dir).map_err(|source| Error::Write { path: dir.to_owned(), source })
@@ -129,8 +130,8 @@ impl RunSandbox {
                 offline: Mutex::new(HashMap::new()),
             })
         });
-        let Some(launcher) = site.launcher else {
-            let shared = Sandbox { launcher: None, policy: Policy::unconfined(), env, records };
+        let Some(omk_binary) = site.omk_binary else {
+            let shared = Sandbox { watcher: None, policy: Policy::unconfined(), env, records };
             return Ok(Self { shared, gate_network: true, applied: None, builds });
         };
         let (mode, abi, reason) = match site.config.mode {
@@ -138,7 +139,7 @@ impl RunSandbox {
                 (SandboxMode::Off, None, Some("[sandbox] mode = \"off\" in omk.toml".to_owned()))
             }
             SandboxSetting::Landlock => {
-                let support = omk_sandbox::probe(launcher);
+                let support = omk_sandbox::probe();
                 match support.abi {
                     Some(abi) => (SandboxMode::Landlock, Some(abi), None),
                     None => (SandboxMode::Unavailable, None, support.reason),
@@ -165,13 +166,13 @@ impl RunSandbox {
                 .collect(),
         };
         let policy = Policy { confine, ..Policy::confined(writable, true) };
-        let shared = Sandbox { launcher: Some(launcher.to_owned()), policy, env, records };
+        let shared = Sandbox { watcher: Some(omk_binary.to_owned()), policy, env, records };
         Ok(Self { shared, gate_network: site.config.network, applied: Some(applied), builds })
     }
 
-    /// Returns the launcher the run's processes start through (the `omk` binary), if any.
-    pub(crate) fn launcher(&self) -> Option<&Path> {
-        self.shared.launcher.as_deref()
+    /// Returns the `omk` binary, which watches the run's processes, if any.
+    pub(crate) fn omk_binary(&self) -> Option<&Path> {
+        self.shared.watcher.as_deref()
     }
 
     /// Returns the sandbox of an agent working in `worktree`: it may also write the state its
@@ -273,12 +274,10 @@ impl GateBuilds {
         if self.all_features {
             argv.push("--all-features".to_owned());
         }
-        let line = shared.command_line(&argv);
-        let Some((program, args)) = line.split_first() else { return false };
+        let Ok(mut command) = shared.command(&argv) else { return false };
         let mut env = shared.env.clone();
         set_env(&mut env, "CARGO_HOME", home);
-        let child = Command::new(program)
-            .args(args)
+        let child = command
             .current_dir(worktree)
             .env_clear()
             .envs(self.environment.iter().map(|(k, v)| (k, v)))
@@ -288,20 +287,31 @@ impl GateBuilds {
             .stderr(Stdio::null())
             .spawn();
         let Ok(mut child) = child else { return false };
+        let supervised = shared.supervise(child.id());
         let started = Instant::now();
-        loop {
+        let answer = loop {
             match child.try_wait() {
-                Ok(Some(status)) => return status.success(),
+                Ok(Some(status)) => break status.success(),
                 Ok(None) if started.elapsed() < CARGO_CHECK_TIMEOUT => {
                     std::thread::sleep(Duration::from_millis(20));
                 }
                 _ => {
                     child.kill().ok();
                     child.wait().ok();
-                    return false;
+                    break false;
                 }
             }
+        };
+        // Nothing cargo started may outlive the check.
+        if let Ok(group) = i32::try_from(child.id()) {
+            nix::sys::signal::killpg(
+                nix::unistd::Pid::from_raw(group),
+                nix::sys::signal::Signal::SIGKILL,
+            )
+            .ok();
         }
+        drop(supervised);
+        answer
     }
 }
 

@@ -102,8 +102,8 @@ pub struct Proof {
     pub artifacts: Vec<ArtifactRef>,
     /// The sandbox the latest run started the goal's processes in (agent, worktree setup,
     /// gates): its mode, writable roots, network and toolchain caches; absent when the log
-    /// recorded none (a log from before omk recorded sandboxes, or a library run without a
-    /// launcher).
+    /// recorded none (a log from before omk recorded sandboxes, or a library run without the
+    /// `omk` binary).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sandbox: Option<SandboxApplied>,
     /// Files gates left in the goal's worktree, which omk put back before anything read the

@@ -2,20 +2,19 @@
 //! the kernel supports ([`probe`]).
 
 use std::{
-    ffi::OsString,
+    io,
+    os::{fd::RawFd, unix::process::CommandExt},
     path::{Path, PathBuf},
-    process::{Command, Stdio},
+    process::Command,
 };
 
-use serde::{Deserialize, Serialize};
+use crate::{
+    records::{RecordGuard, record_process},
+    rules,
+};
 
-use crate::launcher::LAUNCHER_ARG;
-
-/// What a process started through the launcher may do.
-///
-/// It travels to the launcher as JSON on its command line, between two copies of the same omk
-/// binary, so it is not a stored format.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// What a sandboxed process may do.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Policy {
     /// Whether Landlock applies; `false` runs the command unconfined but still supervised (its
     /// process group dies with omk).
@@ -25,71 +24,86 @@ pub struct Policy {
     pub writable: Vec<PathBuf>,
     /// Whether the command may bind and connect TCP ports.
     pub network: bool,
-    /// The pid of the process that starts the launcher: when the launcher's parent is another
-    /// process, that one died, and the launcher kills the command's whole process group.
-    pub parent: u32,
 }
 
 impl Policy {
-    /// Returns a policy for processes started by this process, writing only beneath `writable`.
+    /// Returns a policy that writes only beneath `writable`.
     pub fn confined(writable: Vec<PathBuf>, network: bool) -> Self {
-        Self { confine: true, writable, network, parent: std::process::id() }
+        Self { confine: true, writable, network }
     }
 
     /// Returns a policy that confines nothing but still ends the command with this process.
     pub fn unconfined() -> Self {
-        Self { confine: false, writable: Vec::new(), network: true, parent: std::process::id() }
+        Self { confine: false, writable: Vec::new(), network: true }
     }
 }
 
 /// How a caller starts a process for a goal.
 ///
-/// Each caller (agent, gate, worktree setup) builds its own command for the program to run and
-/// hands the argument vector to [`Sandbox::command_line`], which wraps it in the launcher, and
-/// adds [`Sandbox::env`] to the command's environment. The caller starts the result in a new
-/// process group, as it did the bare command, and signals that group as before: the launcher is
-/// its leader and the command its member.
+/// Each caller (agent, gate, worktree setup) gets its command from [`Sandbox::command`], adds
+/// its directory, environment (after [`Sandbox::env`]) and standard streams, spawns it, and
+/// keeps the guard of [`Sandbox::supervise`] until the process group has ended. The command
+/// leads a process group of its own, which the caller signals to stop it.
 #[derive(Debug, Clone)]
 pub struct Sandbox {
-    /// The launcher program (the `omk` binary); `None` starts commands directly, unconfined and
-    /// unsupervised, which only library tests do.
-    pub launcher: Option<PathBuf>,
+    /// The program whose hidden `__omk-sandbox watch` mode watches this process (the `omk`
+    /// binary); `None` starts commands directly, unconfined and unwatched, which only library
+    /// tests do.
+    pub watcher: Option<PathBuf>,
     /// What the command may do.
     pub policy: Policy,
     /// Variables set in the command's environment after the caller's own: the private temporary
     /// directory and the toolchain caches.
     pub env: Vec<(String, String)>,
     /// The directory where each running group's leader is recorded ([`crate::record_process`]),
-    /// so a later run can end what a killed launcher left; `None` keeps no record.
+    /// so a later run can end what a killed omk and watcher left; `None` keeps no record.
     pub records: Option<PathBuf>,
 }
 
 impl Sandbox {
-    /// Returns a sandbox that starts commands directly: no launcher, no confinement, no record.
+    /// Returns a sandbox that starts commands directly: no watcher, no confinement, no record.
     pub fn direct() -> Self {
-        Self { launcher: None, policy: Policy::unconfined(), env: Vec::new(), records: None }
+        Self { watcher: None, policy: Policy::unconfined(), env: Vec::new(), records: None }
     }
 
-    /// Returns the command line that runs `argv` (program first) under this sandbox.
-    pub fn command_line(&self, argv: &[String]) -> Vec<OsString> {
-        let Some(launcher) = &self.launcher else {
-            return argv.iter().map(OsString::from).collect();
+    /// Returns the command that runs `argv` (program first) under this sandbox, in a process
+    /// group of its own: before it execs, the child registers with this process's watcher
+    /// (started on first use) and, when the policy confines, applies the policy's Landlock
+    /// ruleset to itself. A child that cannot do either fails to spawn instead of running.
+    pub fn command(&self, argv: &[String]) -> io::Result<Command> {
+        let (program, args) = argv.split_first().ok_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidInput, "the command line is empty")
+        })?;
+        let mut command = Command::new(program);
+        command.args(args).process_group(0);
+        let Some(watcher) = &self.watcher else { return Ok(command) };
+        let socket = crate::watcher::socket(watcher)?;
+        let ruleset = if self.policy.confine {
+            let ruleset = rules::ruleset(&self.policy)
+                .map_err(|err| io::Error::other(omk_events::error_chain(&err)))?;
+            Some(ruleset)
+        } else {
+            None
         };
-        let policy = serde_json::to_string(&self.policy)
-            .expect("a policy serializes because it holds only paths, booleans and a number");
-        let mut line = vec![
-            launcher.as_os_str().to_owned(),
-            OsString::from(LAUNCHER_ARG),
-            OsString::from("run"),
-            OsString::from(policy),
-        ];
-        line.extend(argv.iter().map(OsString::from));
-        line
+        crate::child::prepare(&mut command, Some(socket), ruleset);
+        Ok(command)
+    }
+
+    /// Supervises the group led by `pid`, which [`Sandbox::command`] started, until the guard
+    /// is dropped: records it for [`crate::kill_leftovers`] and, on drop, removes the record and
+    /// tells the watcher the group has ended. Drop the guard only after the group has ended.
+    pub fn supervise(&self, pid: u32) -> io::Result<Supervised> {
+        let record = record_process(self.records.as_deref(), pid)?;
+        let watcher = match &self.watcher {
+            Some(watcher) => Some(crate::watcher::socket(watcher)?),
+            None => None,
+        };
+        Ok(Supervised { pid, watcher, _record: record })
     }
 
     /// Returns whether commands run confined by Landlock.
     pub fn is_confined(&self) -> bool {
-        self.launcher.is_some() && self.policy.confine
+        self.watcher.is_some() && self.policy.confine
     }
 
     /// Returns this sandbox with `root` as its first writable root, for a command that works in
@@ -101,10 +115,26 @@ impl Sandbox {
     }
 }
 
+/// A running group under supervision: see [`Sandbox::supervise`].
+#[derive(Debug)]
+pub struct Supervised {
+    pid: u32,
+    watcher: Option<RawFd>,
+    _record: RecordGuard,
+}
+
+impl Drop for Supervised {
+    fn drop(&mut self) {
+        if let Some(socket) = self.watcher {
+            crate::watcher::release(socket, self.pid);
+        }
+    }
+}
+
 /// What the kernel offers for confinement.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Support {
-    /// The Landlock ABI version the launcher could enforce, or `None` without Landlock.
+    /// The Landlock ABI version the kernel supports, or `None` without Landlock.
     pub abi: Option<u32>,
     /// Why there is no Landlock, when there is none.
     pub reason: Option<String>,
@@ -120,36 +150,19 @@ impl Support {
 /// The variable that makes [`probe`] report no Landlock, for tests of what omk does then.
 const SIMULATE_NO_LANDLOCK: &str = "OMK_TEST_NO_LANDLOCK";
 
-/// Returns what the kernel offers, by asking `launcher` to apply an empty ruleset to itself.
+/// Returns what the kernel offers: the Landlock ABI it supports, or why there is none.
 ///
 /// `OMK_TEST_NO_LANDLOCK` set to a non-empty value reports no Landlock without asking: tests
 /// use it to see what omk does on a kernel without it.
-pub fn probe(launcher: &Path) -> Support {
+pub fn probe() -> Support {
     if std::env::var_os(SIMULATE_NO_LANDLOCK).is_some_and(|it| !it.is_empty()) {
         return Support {
             abi: None,
             reason: Some(format!("{SIMULATE_NO_LANDLOCK} is set (a test simulates it)")),
         };
     }
-    let output = Command::new(launcher)
-        .args([LAUNCHER_ARG, "probe"])
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .output();
-    let text = match output {
-        Ok(output) => String::from_utf8_lossy(&output.stdout).trim().to_owned(),
-        Err(err) => {
-            return Support {
-                abi: None,
-                reason: Some(format!("cannot start {}: {err}", launcher.display())),
-            };
-        }
-    };
-    match text.strip_prefix("abi ").map(str::parse::<u32>) {
-        Some(Ok(abi)) => Support { abi: Some(abi), reason: None },
-        _ => Support {
-            abi: None,
-            reason: Some(text.strip_prefix("none ").unwrap_or(&text).to_owned()),
-        },
+    match crate::child::landlock_abi() {
+        Ok(abi) => Support { abi: Some(abi), reason: None },
+        Err(reason) => Support { abi: None, reason: Some(reason) },
     }
 }

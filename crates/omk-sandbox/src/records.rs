@@ -91,12 +91,12 @@ pub fn kill_leftovers(dir: &Path) -> io::Result<Vec<u32>> {
 }
 
 /// What omk reads of `/proc/<pid>/stat`.
-struct Stat {
-    group: u32,
-    start_time: u64,
+pub(crate) struct Stat {
+    pub(crate) group: u32,
+    pub(crate) start_time: u64,
 }
 
-fn stat(pid: u32) -> Option<Stat> {
+pub(crate) fn stat(pid: u32) -> Option<Stat> {
     let text = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name (field 2) may hold spaces and parentheses; the fields after its closing
     // parenthesis start at field 3 (state).
@@ -105,7 +105,7 @@ fn stat(pid: u32) -> Option<Stat> {
     Some(Stat { group: fields.get(2)?.parse().ok()?, start_time: fields.get(19)?.parse().ok()? })
 }
 
-fn group_alive(record: ProcessRecord) -> bool {
+pub(crate) fn group_alive(record: ProcessRecord) -> bool {
     if let Some(leader) = stat(record.pid) {
         return leader.start_time == record.start_time && leader.group == record.pid;
     }

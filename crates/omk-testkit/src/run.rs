@@ -52,7 +52,7 @@ impl RunEnvironment {
             observer: Box::new(observer),
             interrupt: None,
             accept: false,
-            sandbox_launcher: None,
+            omk_binary: None,
         }
     }
 }

@@ -2,9 +2,8 @@
 
 use std::{
     fs,
-    os::unix::process::CommandExt,
     path::{Path, PathBuf},
-    process::{Command, Output, Stdio},
+    process::{Output, Stdio},
     sync::atomic::AtomicBool,
 };
 
@@ -350,25 +349,20 @@ pub(crate) fn prepare(
 /// Runs one setup command with `sh -c` in `dir` through `sandbox`, in its own process group,
 /// and returns its output; whatever it left running is killed when it ends.
 fn run_setup(command: &str, dir: &Path, sandbox: &Sandbox) -> std::io::Result<Output> {
-    let line = sandbox.command_line(&["sh".to_owned(), "-c".to_owned(), command.to_owned()]);
-    let (program, args) = line
-        .split_first()
-        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "empty command"))?;
-    let child = Command::new(program)
-        .args(args)
+    let child = sandbox
+        .command(&["sh".to_owned(), "-c".to_owned(), command.to_owned()])?
         .envs(sandbox.env.iter().map(|(key, value)| (key, value)))
         .current_dir(dir)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .process_group(0)
         .spawn()?;
     let group = child.id();
-    let record = omk_sandbox::record_process(sandbox.records.as_deref(), group);
+    let supervised = sandbox.supervise(group);
     let output = child.wait_with_output();
     // Only the group's leader was waited for; nothing it started may go on.
     kill_group(group);
-    drop(record);
+    drop(supervised);
     output
 }
 

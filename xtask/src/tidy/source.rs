@@ -1,5 +1,5 @@
-//! Checks of the shape of non-test source code: how long files and functions are, and where the
-//! `.omk` state directory may be spelled.
+//! Checks of the shape of non-test source code: how long files and functions are, where the
+//! `.omk` state directory may be spelled, and where `unsafe` code may be.
 //!
 //! Test code is exempt: files named `tests.rs`, anything under a `tests/`, `benches/` or
 //! `examples/` directory, a file that says `#![cfg(test)]`, the body of a
@@ -31,6 +31,48 @@ const SIZE_EXCEPTIONS: &[(&str, &str, &str)] = &[];
 const LAYOUT_FILE: &str = "crates/omk-goal/src/layout.rs";
 /// The state directory's name, split so that this file does not contain it.
 const STATE_DIR: &str = concat!(".", "omk");
+
+/// The one file with `unsafe` code: omk-sandbox's hook between fork and exec.
+pub(crate) const UNSAFE_FILE: &str = "crates/omk-sandbox/src/child.rs";
+/// What marks `unsafe` code or code between fork and exec, split so that this file does not
+/// contain them.
+const UNSAFE_MARKS: &[&str] = &[
+    concat!("unsafe", " {"),
+    concat!("unsafe", " fn"),
+    concat!("unsafe", " impl"),
+    concat!("(unsafe", "_code"),
+    concat!(".pre", "_exec("),
+];
+
+/// Checks that `unsafe` code and `pre_exec` hooks appear only in [`UNSAFE_FILE`], test code
+/// included: the workspace denies `unsafe_code`, and this keeps the one exception in one place.
+pub(crate) fn check_unsafe(root: &Path) -> Result<Vec<Problem>> {
+    let mut problems = Vec::new();
+    for dir in ["crates", "xtask/src", "tests"] {
+        for file in rust_files(&root.join(dir), &["target", "fixtures"])? {
+            let path = display_path(root, &file);
+            if path != UNSAFE_FILE {
+                problems.extend(unsafe_problems(&path, &read(&file)?));
+            }
+        }
+    }
+    Ok(problems)
+}
+
+/// Returns the lines of `text` with `unsafe` code or a `pre_exec` hook.
+pub(crate) fn unsafe_problems(path: &str, text: &str) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    for (line_idx, line) in text.lines().enumerate() {
+        if !is_comment(line) && UNSAFE_MARKS.iter().any(|mark| line.contains(mark)) {
+            problems.push(Problem::at(
+                path,
+                line_idx + 1,
+                format!("`unsafe` code outside {UNSAFE_FILE}: use or extend its safe API instead"),
+            ));
+        }
+    }
+    problems
+}
 
 /// Checks that no non-test source file is longer than [`MAX_FILE_LINES`] and no non-test
 /// function longer than [`MAX_FN_LINES`], except those in `SIZE_EXCEPTIONS`.

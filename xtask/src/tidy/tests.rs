@@ -12,7 +12,10 @@ use super::{
     load_workspace,
     manifest::manifest_problems,
     parse_dependency_table, parse_metadata,
-    source::{MAX_FILE_LINES, MAX_FN_LINES, check_layout_literals, layout_problems, size_problems},
+    source::{
+        MAX_FILE_LINES, MAX_FN_LINES, check_layout_literals, layout_problems, size_problems,
+        unsafe_problems,
+    },
 };
 
 /// Runs tidy on the omk workspace itself; this is what makes tidy part of `cargo test`.
@@ -469,4 +472,27 @@ fn the_state_directory_is_spelled_by_layout_alone() -> Result<()> {
         check_layout_literals,
         &[&format!("crates/omk-cli/src/demo.rs:2: {message}")],
     )
+}
+
+#[test]
+fn unsafe_code_is_reported_outside_the_sandbox_hook() {
+    let message = "`unsafe` code outside crates/omk-sandbox/src/child.rs: use or extend its safe \
+                   API instead";
+    let source = concat!(
+        "//! X.\n",
+        "// A comment may say unsafe", " { here }.\n",
+        "fn f() {\n",
+        "    let csp = \"style-src 'unsafe-inline'\";\n",
+        "    unsafe",
+        " { g() }\n",
+        "    command.pre",
+        "_exec(hook);\n",
+        "}\n",
+        "#![expect(unsafe",
+        "_code, reason = \"x\")]\n",
+    );
+    assert_eq!(
+        render(&unsafe_problems("a.rs", source)),
+        [format!("a.rs:5: {message}"), format!("a.rs:6: {message}"), format!("a.rs:8: {message}")]
+    );
 }

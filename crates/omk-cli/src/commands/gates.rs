@@ -41,7 +41,7 @@ pub(crate) fn run_gates_run(ctx: &Context, args: &GatesRunArgs) -> Result<u8, Cl
         read_cache: !args.no_cache,
         at: ctx.clock.now(),
         interrupt: Some(&INTERRUPTED),
-        sandbox_launcher: ctx.launcher.as_deref(),
+        omk_binary: ctx.omk_binary.as_deref(),
     };
     let show_progress = ctx.progress != ProgressMode::Off;
     let mut observer = |event: GateEvent<'_>| {

@@ -38,7 +38,7 @@ pub(crate) fn run_mcp(ctx: &Context, args: &McpArgs) -> Result<u8, CliError> {
         goal: gates.paths.goal_id.to_string(),
         config_env: ctx.config_env.clone(),
         environment: Arc::new(environment),
-        launcher: ctx.launcher.clone(),
+        omk_binary: ctx.omk_binary.clone(),
         max_parallel: shared::parallelism(args.jobs),
     };
     runtime()?.block_on(async {
@@ -62,7 +62,7 @@ struct GateServer {
     goal: String,
     config_env: omk_config::ConfigEnv,
     environment: Arc<Vec<(String, String)>>,
-    launcher: Option<PathBuf>,
+    omk_binary: Option<PathBuf>,
     max_parallel: usize,
 }
 
@@ -103,15 +103,15 @@ impl GateServer {
             Ok(gates) => gates,
             Err(err) => return tool_error(&err),
         };
-        let (environment, launcher, max_parallel) =
-            (Arc::clone(&self.environment), self.launcher.clone(), self.max_parallel);
+        let (environment, omk_binary, max_parallel) =
+            (Arc::clone(&self.environment), self.omk_binary.clone(), self.max_parallel);
         // The gate runner's future is not `Send`, so the check runs on a thread of its own.
         let check = tokio::task::spawn_blocking(move || {
             let request = AgentCheckRequest {
                 names: &names,
                 environment: &environment,
                 max_parallel,
-                sandbox_launcher: launcher.as_deref(),
+                omk_binary: omk_binary.as_deref(),
             };
             runtime()?.block_on(omk_goal::run_agent_check(&gates, &request))
         })

@@ -275,7 +275,7 @@ pub(crate) fn with_progress<T>(
         observer: Box::new(observer),
         interrupt: Some(&INTERRUPTED),
         accept,
-        sandbox_launcher: ctx.launcher.as_deref(),
+        omk_binary: ctx.omk_binary.as_deref(),
     };
     Ok(f(env)?)
 }

@@ -36,9 +36,10 @@ pub(crate) struct Context {
     pub(crate) agent_environment: AgentEnvironment,
     /// Where the user config is ([`config_env`]).
     pub(crate) config_env: ConfigEnv,
-    /// The `omk` binary itself, which every process of a goal starts through to be confined
-    /// (omk-sandbox's launcher); `None` when it cannot be found, which runs them unconfined.
-    pub(crate) launcher: Option<PathBuf>,
+    /// The `omk` binary itself, which watches every process of a goal (omk-sandbox's watcher)
+    /// and serves the agent's MCP tools; `None` when it cannot be found, which runs them
+    /// unconfined and unwatched.
+    pub(crate) omk_binary: Option<PathBuf>,
 }
 
 impl Context {
@@ -89,7 +90,7 @@ impl Context {
             clock,
             agent_environment,
             config_env: config_env(),
-            launcher: env::current_exe().ok(),
+            omk_binary: env::current_exe().ok(),
         })
     }
 

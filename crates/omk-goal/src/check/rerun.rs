@@ -62,7 +62,7 @@ pub(crate) async fn rerun_gates(
     let verify_dir = create_verify_dir(&paths.repo_root, &paths.goal_id)?;
     let scratch_path = verify_dir.join(rerun::WORKTREE);
     let sandbox = RunSandbox::new(SandboxSite {
-        launcher: options.sandbox_launcher,
+        omk_binary: options.omk_binary,
         config: &config.sandbox,
         repo_root: &paths.repo_root,
         tmp: verify_dir.join("tmp"),

@@ -56,8 +56,9 @@ pub struct RerunOptions<'a> {
     pub max_parallel: usize,
     /// Where the user config is: the gates are read through the same layers as a run's.
     pub config: &'a ConfigEnv,
-    /// The launcher the gates start through (the `omk` binary); `None` starts them directly.
-    pub sandbox_launcher: Option<&'a Path>,
+    /// The `omk` binary, which watches the gates it starts (omk-sandbox's watcher); `None`
+    /// starts them directly, unconfined and unwatched.
+    pub omk_binary: Option<&'a Path>,
 }
 
 /// What [`verify_goal`] checks beyond the files on disk.

@@ -59,10 +59,10 @@ pub struct RunEnv<'a> {
     /// Accept the change when, and only when, every check passes (`omk run --accept`); the
     /// proof names the policy as the one who accepted.
     pub accept: bool,
-    /// The launcher every process of the goal starts through (omk-cli passes the `omk` binary
+    /// The `omk` binary, which watches every process of the goal (omk-sandbox's watcher) (omk-cli passes the `omk` binary
     /// itself; see omk-sandbox). `None` starts them directly, unconfined, and records no
     /// sandbox, which only library tests do.
-    pub sandbox_launcher: Option<&'a Path>,
+    pub omk_binary: Option<&'a Path>,
 }
 
 /// What `omk run` asks for.
@@ -452,7 +452,7 @@ impl<'e> Controller<'e> {
         env: RunEnv<'e>,
     ) -> Result<Self, Error> {
         let sandbox = RunSandbox::new(SandboxSite {
-            launcher: env.sandbox_launcher,
+            omk_binary: env.omk_binary,
             config: &config.sandbox,
             repo_root: &repo.root,
             tmp: paths.tmp(),
@@ -464,10 +464,7 @@ impl<'e> Controller<'e> {
                 .map(|agent| {
                     let mut state = crate::sandbox::agent_state(agent);
                     // `omk mcp` runs in the agent's sandbox and keeps its checks there.
-                    if config.agent.mcp
-                        && agent.spec().takes_mcp()
-                        && env.sandbox_launcher.is_some()
-                    {
+                    if config.agent.mcp && agent.spec().takes_mcp() && env.omk_binary.is_some() {
                         state.push(paths.agent_checks());
                     }
                     state

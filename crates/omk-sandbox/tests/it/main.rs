@@ -1,5 +1,5 @@
-//! The sandbox on real processes: the launcher binary confines real commands, ends as they do,
-//! and takes their process group with it when its parent dies.
+//! The sandbox on real processes: it confines real commands, which end as they would alone, and
+//! its watcher takes their process groups with it when the process that started them dies.
 
 use std::{
     error::Error,
@@ -19,11 +19,11 @@ use omk_sandbox::{Policy, Sandbox};
 
 type TestResult = Result<(), Box<dyn Error>>;
 
-const LAUNCHER: &str = env!("CARGO_BIN_EXE_omk-sandbox-launcher");
+const WATCHER: &str = env!("CARGO_BIN_EXE_omk-sandbox-watcher");
 
 fn sandbox(writable: &[&Path], network: bool) -> Sandbox {
     Sandbox {
-        launcher: Some(PathBuf::from(LAUNCHER)),
+        watcher: Some(PathBuf::from(WATCHER)),
         policy: Policy::confined(writable.iter().map(|it| it.to_path_buf()).collect(), network),
         env: Vec::new(),
         records: None,
@@ -32,15 +32,11 @@ fn sandbox(writable: &[&Path], network: bool) -> Sandbox {
 
 /// Runs `script` with `sh -c` under `sandbox`, in its own process group, as omk does.
 fn run(sandbox: &Sandbox, script: &str) -> Result<ExitStatus, Box<dyn Error>> {
-    let line = sandbox.command_line(&["sh".to_owned(), "-c".to_owned(), script.to_owned()]);
-    let (program, args) = line.split_first().ok_or("empty command line")?;
-    let status = Command::new(program)
-        .args(args)
-        .envs(sandbox.env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
-        .process_group(0)
-        .status()?;
-    Ok(status)
+    let mut command = sandbox.command(&["sh".to_owned(), "-c".to_owned(), script.to_owned()])?;
+    let mut child =
+        command.envs(sandbox.env.iter().map(|(k, v)| (k, v))).stdin(Stdio::null()).spawn()?;
+    let _supervised = sandbox.supervise(child.id())?;
+    Ok(child.wait()?)
 }
 
 #[test]
@@ -90,17 +86,19 @@ fn network_off_refuses_tcp_connect_and_on_allows_it() -> TestResult {
 }
 
 #[test]
-fn the_launcher_ends_as_the_command_did() -> TestResult {
+fn a_sandboxed_command_ends_as_it_would_alone() -> TestResult {
     let sandbox = sandbox(&[], true);
     assert_eq!(run(&sandbox, "exit 3")?.code(), Some(3));
     let killed = run(&sandbox, "kill -TERM $$; sleep 5")?;
     assert_eq!(killed.signal(), Some(15), "{killed}");
     assert_eq!(run(&sandbox, "exec /no/such/program")?.code(), Some(127));
+    let missing = sandbox.command(&["/no/such/program".to_owned()])?.spawn();
+    assert_eq!(missing.err().map(|it| it.kind()), Some(std::io::ErrorKind::NotFound));
     Ok(())
 }
 
 #[test]
-fn a_group_signal_reaches_the_command_once_and_the_launcher_reports_it() -> TestResult {
+fn a_group_signal_reaches_the_command_once() -> TestResult {
     let dir = tempfile::tempdir()?;
     let sandbox = sandbox(&[dir.path()], true);
     let script = format!(
@@ -108,9 +106,7 @@ fn a_group_signal_reaches_the_command_once_and_the_launcher_reports_it() -> Test
         log = dir.path().join("log").display(),
         ready = dir.path().join("ready").display(),
     );
-    let line = sandbox.command_line(&["sh".to_owned(), "-c".to_owned(), script]);
-    let (program, args) = line.split_first().ok_or("empty command line")?;
-    let mut child = Command::new(program).args(args).process_group(0).spawn()?;
+    let mut child = sandbox.command(&["sh".to_owned(), "-c".to_owned(), script])?.spawn()?;
     wait_for(|| dir.path().join("ready").exists())?;
     let pgid = nix::unistd::Pid::from_raw(i32::try_from(child.id())?);
     nix::sys::signal::killpg(pgid, nix::sys::signal::Signal::SIGTERM)?;
@@ -120,24 +116,86 @@ fn a_group_signal_reaches_the_command_once_and_the_launcher_reports_it() -> Test
     Ok(())
 }
 
+/// Set in a child of this test binary, which then plays a role in [`role_in_a_child`] (for the
+/// tests that kill the process that started a command, or its watcher).
+const ROLE: &str = "OMK_SANDBOX_TEST_ROLE";
+/// The directory the child's role works in.
+const ROLE_DIR: &str = "OMK_SANDBOX_TEST_DIR";
+
+/// Runs this test binary as a child that plays `role` in `dir`.
+fn spawn_role(role: &str, dir: &Path) -> Result<std::process::Child, Box<dyn Error>> {
+    let child = Command::new(std::env::current_exe()?)
+        .args(["role_in_a_child", "--exact", "--nocapture", "--test-threads=1"])
+        .env(ROLE, role)
+        .env(ROLE_DIR, dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .process_group(0)
+        .spawn()?;
+    Ok(child)
+}
+
+/// Not a test of its own: the roles that [`spawn_role`] starts.
+#[test]
+fn role_in_a_child() -> TestResult {
+    let (Ok(role), Some(dir)) = (std::env::var(ROLE), std::env::var_os(ROLE_DIR)) else {
+        return Ok(());
+    };
+    let dir = PathBuf::from(dir);
+    let pids = dir.join("pids");
+    let sandbox = sandbox(&[&dir], true);
+    // A group leader and a background member, which print their pids.
+    let script = format!("echo $$ >> {0}; sleep 30 & echo $! >> {0}; wait", pids.display());
+    match role.as_str() {
+        "parent" => {
+            // Waits until the test kills this process with SIGKILL.
+            let mut child =
+                sandbox.command(&["sh".to_owned(), "-c".to_owned(), script])?.spawn()?;
+            let _supervised = sandbox.supervise(child.id())?;
+            child.wait()?;
+        }
+        "releases" => {
+            // The leader ends and the group is released, while its member still runs.
+            let script = format!("sleep 30 & echo $! >> {}", pids.display());
+            let mut child =
+                sandbox.command(&["sh".to_owned(), "-c".to_owned(), script])?.spawn()?;
+            let supervised = sandbox.supervise(child.id())?;
+            child.wait()?;
+            drop(supervised);
+        }
+        "watcher-killed" => {
+            sandbox.command(&["true".to_owned()])?.status()?;
+            let watcher = children_of(std::process::id())
+                .into_iter()
+                .find(|&pid| {
+                    fs::read(format!("/proc/{pid}/cmdline"))
+                        .is_ok_and(|it| it.ends_with(b"__omk-sandbox\0watch\0"))
+                })
+                .ok_or("no watcher among the children")?;
+            nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(i32::try_from(watcher)?),
+                nix::sys::signal::Signal::SIGKILL,
+            )?;
+            wait_for(|| !running(watcher))?;
+            let ran = dir.join("ran");
+            let script = format!("echo ran > {}", ran.display());
+            let spawned = sandbox.command(&["sh".to_owned(), "-c".to_owned(), script])?.spawn();
+            let refused = spawned.as_ref().err().map(ToString::to_string).unwrap_or_default();
+            fs::write(dir.join("refused"), refused)?;
+            if let Ok(mut child) = spawned {
+                child.wait()?;
+            }
+        }
+        other => return Err(format!("no role {other}").into()),
+    }
+    Ok(())
+}
+
 #[test]
 fn the_command_group_dies_within_a_second_of_its_parent() -> TestResult {
     let dir = tempfile::tempdir()?;
     let pids = dir.path().join("pids");
-    // A parent that is not the test: a shell that starts the launcher, then is killed -9.
-    let inner = format!("echo $$ >> {0}; sleep 30 & echo $! >> {0}; wait", pids.display());
-    let policy = Policy::confined(vec![dir.path().to_owned()], true);
-    // The parent is the shell, whose pid it prints into the policy's template.
-    let template = serde_json::to_string(&policy)?
-        .replace(&format!("\"parent\":{}", policy.parent), "\"parent\":%d");
-    let middle = r#""$L" __omk-sandbox run "$(printf "$POLICY" $$)" sh -c "$INNER"; :"#;
-    let mut parent = Command::new("sh")
-        .args(["-c", middle])
-        .env("L", LAUNCHER)
-        .env("POLICY", template)
-        .env("INNER", inner)
-        .process_group(0)
-        .spawn()?;
+    let mut parent = spawn_role("parent", dir.path())?;
     wait_for(|| fs::read_to_string(&pids).is_ok_and(|it| it.lines().count() == 2))?;
     let inner_pids: Vec<u32> =
         fs::read_to_string(&pids)?.lines().map(str::parse).collect::<Result<_, _>>()?;
@@ -148,6 +206,51 @@ fn the_command_group_dies_within_a_second_of_its_parent() -> TestResult {
     wait_for(|| inner_pids.iter().all(|&pid| !running(pid)))?;
     assert!(killed.elapsed() < Duration::from_secs(1), "took {:?}", killed.elapsed());
     Ok(())
+}
+
+#[test]
+fn a_released_group_is_left_alone_when_its_parent_exits() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let status = spawn_role("releases", dir.path())?.wait()?;
+    assert!(status.success(), "{status}");
+    let member: u32 = fs::read_to_string(dir.path().join("pids"))?.trim().parse()?;
+    // The watcher has had the end of its input; give it time to act, wrongly.
+    thread::sleep(Duration::from_millis(300));
+    let alive = running(member);
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(i32::try_from(member)?),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .ok();
+    assert!(alive, "the watcher killed a group that was released");
+    Ok(())
+}
+
+#[test]
+fn without_its_watcher_a_sandboxed_command_does_not_start() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let status = spawn_role("watcher-killed", dir.path())?.wait()?;
+    assert!(status.success(), "{status}");
+    let refused = fs::read_to_string(dir.path().join("refused"))?;
+    assert!(!refused.is_empty(), "a command started without its watcher");
+    assert!(!dir.path().join("ran").exists());
+    Ok(())
+}
+
+/// Returns the pids whose parent is `parent`.
+fn children_of(parent: u32) -> Vec<u32> {
+    let Ok(entries) = fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|it| {
+                it.rsplit_once(')')
+                    .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok())
+                    == Some(parent)
+            })
+        })
+        .collect()
 }
 
 #[test]
@@ -181,7 +284,7 @@ fn a_record_is_removed_when_its_group_ends() -> TestResult {
 
 #[test]
 fn probe_names_the_abi_or_why_there_is_none() {
-    let support = omk_sandbox::probe(Path::new(LAUNCHER));
+    let support = omk_sandbox::probe();
     // This machine and CI have Landlock; elsewhere the reason must say why not.
     assert!(support.abi.is_some() != support.reason.is_some(), "{support:?}");
 }

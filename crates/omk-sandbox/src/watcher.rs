@@ -1,0 +1,166 @@
+//! The watcher: one process per omk process, started with the first sandboxed command, that
+//! kills every process group omk started and has not ended when omk dies, even by SIGKILL.
+//!
+//! omk and the watcher share a sequenced-packet socket: the watcher's end is its standard input,
+//! omk's end is close-on-exec, so only omk (and its children between fork and exec) hold it.
+//! Each sandboxed child sends `+PID` before it execs ([`crate::child`]), omk sends `-PID` once
+//! the group has ended; when omk's end closes (omk exited or died), the watcher reads the end of
+//! the stream, kills the groups still registered, and exits.
+
+use std::{
+    collections::HashMap,
+    ffi::OsString,
+    io::{self, Write as _},
+    os::{
+        fd::{AsFd, AsRawFd, OwnedFd, RawFd},
+        unix::process::CommandExt,
+    },
+    path::Path,
+    process::{Command, ExitCode, Stdio},
+    sync::{Arc, Mutex, atomic::AtomicBool},
+};
+
+use nix::{
+    errno::Errno,
+    sys::{
+        signal::{Signal, killpg},
+        socket::{AddressFamily, MsgFlags, SockFlag, SockType, recv, socketpair},
+    },
+    unistd::Pid,
+};
+
+use crate::{
+    child::{self, MESSAGE_MAX},
+    records::{self, ProcessRecord},
+};
+
+/// The first argument that makes the `omk` binary the watcher instead of the CLI.
+pub const WATCHER_ARG: &str = "__omk-sandbox";
+
+/// The signals a terminal or a job runner sends a whole process group; the watcher outlives them
+/// so that it can end omk's groups after omk.
+const STOP_SIGNALS: [Signal; 4] =
+    [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP, Signal::SIGQUIT];
+
+/// Runs the watcher mode with the arguments after [`WATCHER_ARG`]: `watch`, which reads
+/// registrations on its standard input until it closes, then kills the groups still registered.
+pub fn watcher_main(args: &[OsString]) -> ExitCode {
+    match args {
+        [mode] if mode == "watch" => watch(),
+        _ => {
+            writeln!(io::stderr().lock(), "omk sandbox: usage: omk {WATCHER_ARG} watch").ok();
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn watch() -> ExitCode {
+    let ignored = Arc::new(AtomicBool::new(false));
+    for signal in STOP_SIGNALS {
+        // A handler that only sets a flag: the signal no longer ends the watcher.
+        signal_hook::flag::register(signal as i32, Arc::clone(&ignored)).ok();
+    }
+    let stdin = io::stdin();
+    let socket = stdin.as_fd();
+    let mut groups: HashMap<u32, ProcessRecord> = HashMap::new();
+    let mut buf = [0u8; MESSAGE_MAX];
+    loop {
+        match recv(socket.as_raw_fd(), &mut buf, MsgFlags::empty()) {
+            Ok(0) => break,
+            Ok(len) => match parse(&buf[..len]) {
+                Some((b'+', pid)) => {
+                    // A leader already gone reads as start time 0: its group is ended only while
+                    // it still has members (see `records::group_alive`).
+                    let start_time = records::stat(pid).map_or(0, |it| it.start_time);
+                    groups.insert(pid, ProcessRecord { pid, start_time });
+                }
+                Some((_, pid)) => {
+                    groups.remove(&pid);
+                }
+                None => {}
+            },
+            Err(Errno::EINTR) => {}
+            Err(_) => break,
+        }
+    }
+    for record in groups.into_values() {
+        if records::group_alive(record)
+            && let Ok(pgid) = i32::try_from(record.pid)
+        {
+            killpg(Pid::from_raw(pgid), Signal::SIGKILL).ok();
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+fn parse(message: &[u8]) -> Option<(u8, u32)> {
+    let (&sign, digits) = message.split_first()?;
+    if sign != b'+' && sign != b'-' {
+        return None;
+    }
+    let pid = std::str::from_utf8(digits).ok()?.parse().ok()?;
+    Some((sign, pid))
+}
+
+/// omk's end of the socket to its watcher.
+#[derive(Debug)]
+struct Connection {
+    socket: OwnedFd,
+}
+
+/// The watcher of this process, started once; an error says why it could not start.
+static WATCHER: Mutex<Option<Result<Arc<Connection>, String>>> = Mutex::new(None);
+
+/// Returns the socket of this process's watcher, starting it with `program` (the `omk` binary)
+/// the first time; every later call gets the same watcher, whatever its `program`.
+pub(crate) fn socket(program: &Path) -> io::Result<RawFd> {
+    let mut watcher = WATCHER.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let connection = watcher.get_or_insert_with(|| start(program).map(Arc::new));
+    match connection {
+        // The connection is never dropped: it lives in the static for the rest of the process.
+        Ok(connection) => Ok(connection.socket.as_raw_fd()),
+        Err(reason) => Err(io::Error::other(reason.clone())),
+    }
+}
+
+fn start(program: &Path) -> Result<Connection, String> {
+    let (ours, theirs) =
+        socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)
+            .map_err(|err| format!("create the socket to the process watcher: {err}"))?;
+    // Its own process group: a signal to omk's group (a terminal's Ctrl-C, a job runner's
+    // SIGKILL of the group) must not end the watcher before it ends omk's commands.
+    let child = Command::new(program)
+        .args([WATCHER_ARG, "watch"])
+        .stdin(Stdio::from(theirs))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .map_err(|err| format!("start the process watcher {}: {err}", program.display()))?;
+    // Nobody waits for it: it exits after omk, and init reaps it.
+    drop(child);
+    Ok(Connection { socket: ours })
+}
+
+/// Tells the watcher that the group led by `pid` has ended; a watcher that is gone needs no
+/// telling.
+pub(crate) fn release(socket: RawFd, pid: u32) {
+    let mut message = [0u8; MESSAGE_MAX];
+    let len = child::encode(b'-', pid, &mut message);
+    child::send(socket, &message[..len]).ok();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_reads_a_sign_and_a_pid_and_nothing_else() {
+        assert_eq!(parse(b"+12"), Some((b'+', 12)));
+        assert_eq!(parse(b"-7"), Some((b'-', 7)));
+        assert_eq!(parse(b"*7"), None);
+        assert_eq!(parse(b"+"), None);
+        assert_eq!(parse(b"+1x"), None);
+        assert_eq!(parse(b""), None);
+    }
+}
