@@ -221,8 +221,17 @@ pub(crate) fn store(
 ) -> io::Result<()> {
     fs::create_dir_all(dir)?;
     if let Some(log) = log {
-        let temp = tempfile::NamedTempFile::new_in(dir)?;
-        fs::copy(log, temp.path())?;
+        // A second name for the run's log, not a copy: nothing writes either after the run,
+        // and a lookup checks the log against the digest the entry records anyway. A copy is
+        // the fallback where links are refused (another file system, say).
+        let temp = tempfile::Builder::new()
+            .make_in(dir, |path| fs::hard_link(log, path))
+            .map(tempfile::NamedTempFile::into_temp_path)
+            .or_else(|_| {
+                let temp = tempfile::NamedTempFile::new_in(dir)?;
+                fs::copy(log, temp.path())?;
+                Ok::<_, io::Error>(temp.into_temp_path())
+            })?;
         temp.persist(dir.join(format!("{key}.log"))).map_err(|err| err.error)?;
     }
     let entry = Entry { version: ENTRY_VERSION, run_id: run_id.to_owned(), result: result.clone() };

@@ -100,7 +100,7 @@ pub async fn run_agent_check(
         .as_deref()
         .ok_or_else(|| Error::NoWorktreeYet { goal: gates.paths.goal_id.to_string() })?;
     let paths = &gates.paths;
-    let (check, check_dir) = create_fresh_dir(&paths.agent_checks(), |attempt| {
+    let (check, _) = create_fresh_dir(&paths.agent_checks(), |attempt| {
         (attempt, paths.agent_checks().join(attempt.to_string()))
     })
     .map_err(|(path, source)| Error::Write { path, source })?;
@@ -110,7 +110,7 @@ pub async fn run_agent_check(
         repo_root: &paths.repo_root,
         tmp: paths.tmp(),
         caches: Layout::new(&paths.repo_root).toolchain_cache_dir(),
-        records: check_dir.join("processes"),
+        records: None,
         worktree,
         agent_state: Vec::new(),
         // The agent's sandbox cannot write the goal's shared build directory: the agent's own

@@ -187,7 +187,7 @@ pub async fn run_checkout_gates(
         repo_root: &gates.repo_root,
         tmp: run_dir.join("tmp"),
         caches: layout.toolchain_cache_dir(),
-        records: run_dir.join("processes"),
+        records: None,
         worktree: &gates.repo_root,
         agent_state: Vec::new(),
         // The user's own checkout builds where it always does.

@@ -23,8 +23,7 @@ use crate::{builds::SharedBuilds, error::Error, run::controller::Controller};
 /// Where one run's processes work, besides their worktree.
 pub(crate) struct SandboxSite<'a> {
     /// The `omk` binary, the watcher of the processes (omk-sandbox); `None` starts processes
-    /// directly and records nothing,
-    /// which only library tests do.
+    /// directly and records nothing, which only library tests do.
     pub(crate) omk_binary: Option<&'a Path>,
     pub(crate) config: &'a SandboxConfig,
     pub(crate) repo_root: &'a Path,
@@ -32,8 +31,10 @@ pub(crate) struct SandboxSite<'a> {
     pub(crate) tmp: PathBuf,
     /// Where the toolchain caches go (`Layout::toolchain_cache_dir`).
     pub(crate) caches: PathBuf,
-    /// Where running process groups are recorded.
-    pub(crate) records: PathBuf,
+    /// Where running process groups are recorded, for a run that can be resumed (`omk resume`
+    /// first ends what a killed run left); `None` for a run nobody resumes (checkout gates, an
+    /// agent check, a re-verification), whose processes the watcher alone ends with omk.
+    pub(crate) records: Option<PathBuf>,
     /// The worktree the run's processes write, for the record.
     pub(crate) worktree: &'a Path,
     /// The state the run's agent writes outside the worktree ([`agent_state`]), for the record.
@@ -119,7 +120,7 @@ impl RunSandbox {
         }
         let mut writable = vec![site.tmp.clone(), site.caches.clone()];
         writable.extend(site.config.writable.iter().map(|it| site.repo_root.join(it)));
-        let records = Some(site.records.clone());
+        let records = site.records.clone();
         let builds = site.builds.as_ref().map(|root| {
             let builds = SharedBuilds::new(root.clone(), site.repo_root, site.environment);
             Arc::new(GateBuilds {

@@ -17,6 +17,7 @@ use std::{
         unix::process::CommandExt,
     },
     process::Command,
+    sync::Arc,
 };
 
 /// The largest message sent to the watcher: a sign and a pid.
@@ -61,7 +62,11 @@ pub(crate) fn send(socket: RawFd, message: &[u8]) -> io::Result<()> {
 ///
 /// When either fails the child does not exec, and spawning returns the error: a command that
 /// should be watched or confined never runs unwatched or unconfined.
-pub(crate) fn prepare(command: &mut Command, watcher: Option<RawFd>, ruleset: Option<OwnedFd>) {
+pub(crate) fn prepare(
+    command: &mut Command,
+    watcher: Option<RawFd>,
+    ruleset: Option<Arc<OwnedFd>>,
+) {
     let hook = move || -> io::Result<()> {
         if let Some(socket) = watcher {
             let mut message = [0u8; MESSAGE_MAX];
@@ -74,8 +79,8 @@ pub(crate) fn prepare(command: &mut Command, watcher: Option<RawFd>, ruleset: Op
             if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
                 return Err(io::Error::last_os_error());
             }
-            // SAFETY: landlock_restrict_self takes a descriptor, which the closure owns and keeps
-            // open, and flags.
+            // SAFETY: landlock_restrict_self takes a descriptor, which the closure shares and
+            // keeps open, and flags.
             let restricted =
                 unsafe { libc::syscall(libc::SYS_landlock_restrict_self, ruleset.as_raw_fd(), 0) };
             if restricted != 0 {

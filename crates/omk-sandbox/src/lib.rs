@@ -21,7 +21,7 @@
 //!   except `OMK_TEST_NO_LANDLOCK`, which [`probe`] reads so that tests can simulate a kernel
 //!   without Landlock.
 //!
-//! Entry points: [`probe`], [`Sandbox`], [`watcher_main`], [`record_process`],
+//! Entry points: [`probe`], [`Sandbox`], [`start_watcher`], [`watcher_main`], [`record_process`],
 //! [`kill_leftovers`].
 
 mod child;
@@ -33,4 +33,4 @@ mod watcher;
 pub use crate::policy::{Policy, Sandbox, Supervised, Support, probe};
 pub use crate::records::{ProcessRecord, RecordGuard, kill_leftovers, record_process};
 pub use crate::rules::DEVICES;
-pub use crate::watcher::{WATCHER_ARG, watcher_main};
+pub use crate::watcher::{WATCHER_ARG, start_watcher, watcher_main};

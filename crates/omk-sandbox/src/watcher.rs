@@ -18,6 +18,7 @@ use std::{
     path::Path,
     process::{Command, ExitCode, Stdio},
     sync::{Arc, Mutex, atomic::AtomicBool},
+    thread,
 };
 
 use nix::{
@@ -108,19 +109,57 @@ struct Connection {
     socket: OwnedFd,
 }
 
-/// The watcher of this process, started once; an error says why it could not start.
-static WATCHER: Mutex<Option<Result<Arc<Connection>, String>>> = Mutex::new(None);
+/// The watcher of this process: being started on a thread of its own, or started (an error
+/// says why it could not start).
+#[derive(Debug)]
+enum State {
+    /// The thread that starts it.
+    Starting(thread::JoinHandle<Result<Connection, String>>),
+    /// The connection, kept for the rest of the process, or why there is none.
+    Started(Result<Connection, String>),
+}
+
+/// The watcher of this process, started once.
+static WATCHER: Mutex<Option<State>> = Mutex::new(None);
+
+/// Starts this process's watcher with `program` (the `omk` binary) on a thread of its own, if
+/// it is not started yet, and returns at once: a command that will start sandboxed processes
+/// calls it first, so that the watcher's start overlaps the command's own work instead of
+/// delaying its first process.
+pub fn start_watcher(program: &Path) {
+    let mut watcher = WATCHER.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if watcher.is_none() {
+        let program = program.to_owned();
+        let spawned = thread::Builder::new()
+            .name("omk-watcher-start".to_owned())
+            .spawn(move || start(&program));
+        *watcher = Some(match spawned {
+            Ok(handle) => State::Starting(handle),
+            Err(err) => State::Started(Err(format!("start the process watcher: {err}"))),
+        });
+    }
+}
 
 /// Returns the socket of this process's watcher, starting it with `program` (the `omk` binary)
-/// the first time; every later call gets the same watcher, whatever its `program`.
+/// the first time, or waiting for the start [`start_watcher`] began; every later call gets the
+/// same watcher, whatever its `program`.
 pub(crate) fn socket(program: &Path) -> io::Result<RawFd> {
     let mut watcher = WATCHER.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let connection = watcher.get_or_insert_with(|| start(program).map(Arc::new));
-    match connection {
-        // The connection is never dropped: it lives in the static for the rest of the process.
+    let connection = match watcher.take() {
+        None => start(program),
+        Some(State::Starting(handle)) => {
+            handle.join().unwrap_or_else(|_| Err("the watcher's start panicked".to_owned()))
+        }
+        Some(State::Started(connection)) => connection,
+    };
+    let socket = match &connection {
+        // The connection is never dropped: it stays in the static for the rest of the process,
+        // so the descriptor stays valid.
         Ok(connection) => Ok(connection.socket.as_raw_fd()),
         Err(reason) => Err(io::Error::other(reason.clone())),
-    }
+    };
+    *watcher = Some(State::Started(connection));
+    socket
 }
 
 fn start(program: &Path) -> Result<Connection, String> {

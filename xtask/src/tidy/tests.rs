@@ -480,7 +480,8 @@ fn unsafe_code_is_reported_outside_the_sandbox_hook() {
                    API instead";
     let source = concat!(
         "//! X.\n",
-        "// A comment may say unsafe", " { here }.\n",
+        "// A comment may say unsafe",
+        " { here }.\n",
         "fn f() {\n",
         "    let csp = \"style-src 'unsafe-inline'\";\n",
         "    unsafe",

@@ -32,6 +32,7 @@ pub(crate) fn run_gates_list(ctx: &Context) -> Result<u8, CliError> {
 }
 
 pub(crate) fn run_gates_run(ctx: &Context, args: &GatesRunArgs) -> Result<u8, CliError> {
+    let omk_binary = ctx.process_omk_binary();
     let environment = shared::gate_environment();
     let gates = omk_goal::checkout_gates(&ctx.dir, &environment, &ctx.config_env)?;
     let request = CheckoutGateRequest {
@@ -41,7 +42,7 @@ pub(crate) fn run_gates_run(ctx: &Context, args: &GatesRunArgs) -> Result<u8, Cl
         read_cache: !args.no_cache,
         at: ctx.clock.now(),
         interrupt: Some(&INTERRUPTED),
-        omk_binary: ctx.omk_binary.as_deref(),
+        omk_binary,
     };
     let show_progress = ctx.progress != ProgressMode::Off;
     let mut observer = |event: GateEvent<'_>| {

@@ -101,7 +101,7 @@ pub(crate) fn run_proof_verify(ctx: &Context, args: &ProofVerifyArgs) -> Result<
         gate_environment: &environment,
         max_parallel: parallelism(args.jobs),
         config: &ctx.config_env,
-        omk_binary: ctx.omk_binary.as_deref(),
+        omk_binary: ctx.process_omk_binary(),
     });
     if rerun.is_some() && ctx.progress != ProgressMode::Off {
         output::progress(&format!(

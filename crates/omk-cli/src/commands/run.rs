@@ -275,7 +275,7 @@ pub(crate) fn with_progress<T>(
         observer: Box::new(observer),
         interrupt: Some(&INTERRUPTED),
         accept,
-        omk_binary: ctx.omk_binary.as_deref(),
+        omk_binary: ctx.process_omk_binary(),
     };
     Ok(f(env)?)
 }

@@ -94,6 +94,15 @@ impl Context {
         })
     }
 
+    /// Returns the `omk` binary for a command that starts a goal's processes, and begins
+    /// starting the sandbox's watcher with it now, so that the watcher's start overlaps the
+    /// command's own work instead of delaying its first process.
+    pub(crate) fn process_omk_binary(&self) -> Option<&Path> {
+        let binary = self.omk_binary.as_deref()?;
+        omk_sandbox::start_watcher(binary);
+        Some(binary)
+    }
+
     /// Returns `path` resolved against the directory omk runs in.
     pub(crate) fn resolve(&self, path: &Path) -> PathBuf {
         self.dir.join(path)

@@ -67,7 +67,7 @@ pub(crate) async fn rerun_gates(
         repo_root: &paths.repo_root,
         tmp: verify_dir.join("tmp"),
         caches: Layout::new(&paths.repo_root).toolchain_cache_dir(),
-        records: verify_dir.join("processes"),
+        records: None,
         worktree: &scratch_path,
         agent_state: Vec::new(),
         builds: crate::builds::enabled(config.gate_config.shared_builds, options.gate_environment)

@@ -457,7 +457,7 @@ impl<'e> Controller<'e> {
             repo_root: &repo.root,
             tmp: paths.tmp(),
             caches: Layout::new(&repo.root).toolchain_cache_dir(),
-            records: paths.processes(),
+            records: Some(paths.processes()),
             worktree: &paths.worktree,
             agent_state: agent
                 .as_ref()

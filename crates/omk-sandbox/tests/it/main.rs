@@ -306,3 +306,22 @@ fn wait_for(mut condition: impl FnMut() -> bool) -> TestResult {
     }
     Ok(())
 }
+
+#[test]
+fn a_writable_root_removed_and_made_again_stays_writable() -> TestResult {
+    let parent = tempfile::tempdir()?;
+    let root = parent.path().join("root");
+    fs::create_dir(&root)?;
+    let sandbox = sandbox(&[&root], true);
+    let write = format!("echo one > {}/file", root.display());
+    assert!(run(&sandbox, &write)?.success());
+    // The same policy again, now for a new directory at the same path.
+    fs::remove_dir_all(&root)?;
+    fs::create_dir(&root)?;
+    assert!(run(&sandbox, &write)?.success(), "the new directory was not writable");
+    assert_eq!(fs::read_to_string(root.join("file"))?, "one\n");
+    let outside = format!("echo two > {}/escaped", parent.path().display());
+    assert!(!run(&sandbox, &outside)?.success());
+    assert!(!parent.path().join("escaped").exists());
+    Ok(())
+}
