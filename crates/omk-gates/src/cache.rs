@@ -220,26 +220,29 @@ pub(crate) fn store(
     log: Option<&Path>,
 ) -> io::Result<()> {
     fs::create_dir_all(dir)?;
+    // Both files are written in place, not through a temporary file and a rename, which would
+    // allocate a new inode for each (the costliest part of writing a file on ext4) for every
+    // gate of every run. Nothing is synced. An entry is checked whenever it is used: its JSON
+    // must parse whole, its log must match the digest it records when it is looked up, and the
+    // copy a run takes of the log must match it again. A write that a crash (or another omk
+    // writing the same key) cut short leaves a prefix of a JSON object, which never parses, or
+    // a log that does not match: a miss, never a wrong result.
     if let Some(log) = log {
-        // A second name for the run's log, not a copy: nothing writes either after the run,
-        // and a lookup checks the log against the digest the entry records anyway. A copy is
-        // the fallback where links are refused (another file system, say).
-        let temp = tempfile::Builder::new()
-            .make_in(dir, |path| fs::hard_link(log, path))
-            .map(tempfile::NamedTempFile::into_temp_path)
-            .or_else(|_| {
-                let temp = tempfile::NamedTempFile::new_in(dir)?;
-                fs::copy(log, temp.path())?;
-                Ok::<_, io::Error>(temp.into_temp_path())
-            })?;
-        temp.persist(dir.join(format!("{key}.log"))).map_err(|err| err.error)?;
+        // A copy, not a second name (a hard link) for the run's log: the run's log is evidence,
+        // and nothing done to the cache may change it.
+        fs::copy(log, dir.join(format!("{key}.log")))?;
     }
     let entry = Entry { version: ENTRY_VERSION, run_id: run_id.to_owned(), result: result.clone() };
     let json = serde_json::to_vec_pretty(&entry)
         .expect("a cache entry serializes because it is plain data with string keys");
-    // Entries keep the mode 0600 they have always had: only omk reads them. They are not
-    // synced: a cache entry is checked when read (its JSON, and its log against the digest it
-    // records), so one a crash of the machine cut short is a miss, never a wrong result.
-    let options = WriteOptions { mode: 0o600, replace: true, durable: false };
-    write_atomic_with(&dir.join(format!("{key}.json")), &json, &options)
+    write_entry_in_place(&dir.join(format!("{key}.json")), &json)
+}
+
+/// Writes a cache entry over the one at `path`, in place (see [`store`]). Entries keep the mode
+/// 0600 they have always had: only omk reads them.
+fn write_entry_in_place(path: &Path, json: &[u8]) -> io::Result<()> {
+    use std::{io::Write as _, os::unix::fs::OpenOptionsExt as _};
+    let mut file =
+        fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+    file.write_all(json)
 }

@@ -246,11 +246,19 @@ fn record_in_cache(cache: &CacheOptions, key: &str, options: &RunOptions, run: &
 fn from_cache(spec: &GateSpec, options: &RunOptions, dir: &Path, key: &str) -> Option<GateRun> {
     let (run_id, cached, cached_log) = cache::lookup(dir, key)?;
     let output = match &cached.output {
-        Some(_) => {
+        Some(recorded) => {
             let (mut file, _path, relative) = create_log(spec, options).ok()?;
             let mut source = File::open(&cached_log).ok()?;
             io::copy(&mut source, &mut file).ok()?;
-            Some(ArtifactRef::of_file(&options.artifact_root, &relative).ok()?)
+            let copied = ArtifactRef::of_file(&options.artifact_root, &relative).ok()?;
+            // The log may have been rewritten since the lookup checked it (another omk storing
+            // the same key): only the log the entry speaks of is served.
+            if copied.sha256 != recorded.sha256 || copied.bytes != recorded.bytes {
+                drop(file);
+                fs::remove_file(options.artifact_root.join(&relative)).ok();
+                return None;
+            }
+            Some(copied)
         }
         None => None,
     };
