@@ -9,7 +9,8 @@
 //! Entries are written to a temporary file and renamed, so a reader never sees half an entry.
 
 use std::{
-    fs, io,
+    fs,
+    io::{self, Write as _},
     path::{Path, PathBuf},
 };
 
@@ -230,19 +231,52 @@ pub(crate) fn store(
     if let Some(log) = log {
         // A copy, not a second name (a hard link) for the run's log: the run's log is evidence,
         // and nothing done to the cache may change it.
-        fs::copy(log, dir.join(format!("{key}.log")))?;
+        let mut source = fs::File::open(log)?;
+        let mut target = open_in_place(&dir.join(format!("{key}.log")))?;
+        io::copy(&mut source, &mut target)?;
     }
     let entry = Entry { version: ENTRY_VERSION, run_id: run_id.to_owned(), result: result.clone() };
     let json = serde_json::to_vec_pretty(&entry)
         .expect("a cache entry serializes because it is plain data with string keys");
-    write_entry_in_place(&dir.join(format!("{key}.json")), &json)
+    open_in_place(&dir.join(format!("{key}.json")))?.write_all(&json)
 }
 
-/// Writes a cache entry over the one at `path`, in place (see [`store`]). Entries keep the mode
-/// 0600 they have always had: only omk reads them.
-fn write_entry_in_place(path: &Path, json: &[u8]) -> io::Result<()> {
-    use std::{io::Write as _, os::unix::fs::OpenOptionsExt as _};
-    let mut file =
-        fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
-    file.write_all(json)
+/// Opens the cache file at `path` to be written over, emptied, with mode 0600 when it is made
+/// (only omk reads the cache).
+///
+/// omk writes here unconfined, while a gate of `omk gates run` may write anywhere in the
+/// checkout, the cache included: so it never writes through a symbolic link (which would let
+/// a gate point the write at any file of the user), and never into a file with another name
+/// (a hard link): either is removed and the file made anew.
+fn open_in_place(path: &Path) -> io::Result<fs::File> {
+    use std::os::unix::fs::{MetadataExt as _, OpenOptionsExt as _};
+    let open = || {
+        fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(path)
+    };
+    let file = match open() {
+        Ok(file) => {
+            let metadata = file.metadata()?;
+            if metadata.is_file() && metadata.nlink() == 1 {
+                file
+            } else {
+                drop(file);
+                fs::remove_file(path)?;
+                open()?
+            }
+        }
+        // ELOOP: the path is a symbolic link.
+        Err(err) if err.raw_os_error() == Some(libc::ELOOP) => {
+            fs::remove_file(path)?;
+            open()?
+        }
+        Err(err) => return Err(err),
+    };
+    file.set_len(0)?;
+    Ok(file)
 }

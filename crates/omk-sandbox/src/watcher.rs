@@ -168,8 +168,10 @@ fn start(program: &Path) -> Result<Connection, String> {
             .map_err(|err| format!("create the socket to the process watcher: {err}"))?;
     // Its own process group: a signal to omk's group (a terminal's Ctrl-C, a job runner's
     // SIGKILL of the group) must not end the watcher before it ends omk's commands.
+    // In `/`, so that it keeps no directory of omk's busy in the moment it outlives omk.
     let child = Command::new(program)
         .args([WATCHER_ARG, "watch"])
+        .current_dir("/")
         .stdin(Stdio::from(theirs))
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -141,10 +141,12 @@ pub fn create_scratch(repo: &Repo, options: &ScratchOptions<'_>) -> Result<Tip, 
 /// Removes a scratch worktree made by [`create_scratch`], discarding whatever ran in it left
 /// behind and its lease, and verifies it is gone.
 ///
-/// A scratch worktree whose making a killed run cut short has no `.git` file yet, which git
-/// cannot read as a worktree: its directory and any registration of it are removed as they are.
+/// A scratch worktree whose making a killed run cut short has no `.git` file yet, or one not
+/// yet written whole, which git cannot read as a worktree: its directory and any registration
+/// of it are removed as they are.
 pub fn remove_scratch(repo: &Repo, path: &Path) -> Result<(), Error> {
-    if path.join(".git").symlink_metadata().is_err() {
+    let pointer = std::fs::read(path.join(".git"));
+    if !pointer.is_ok_and(|it| it.starts_with(b"gitdir: ") && it.ends_with(b"\n")) {
         return remove_half_made(repo, path);
     }
     remove_with(repo, path, gix::worktree::remove::Force::OverrideLock)

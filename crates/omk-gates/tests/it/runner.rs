@@ -227,6 +227,54 @@ fn a_passed_gate_is_reused_on_an_unchanged_tree_and_rerun_after_a_change() -> Te
     Ok(())
 }
 
+/// omk writes the cache unconfined, while a gate of `omk gates run` may write anywhere in the
+/// checkout, the cache included: a symbolic or hard link it leaves at a cache file's name is
+/// replaced, and never written through.
+#[test]
+fn the_cache_never_writes_through_a_link_left_at_its_files() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let wt = dir.path().join("wt");
+    fs::create_dir(&wt)?;
+    git(&wt, &["init", "-q"]);
+    fs::write(wt.join("a.txt"), "a\n")?;
+    let cache = dir.path().join("cache");
+    let run = |run_id: &str| {
+        let options = RunOptions {
+            cache: Some(CacheOptions {
+                dir: cache.clone(),
+                run_id: run_id.to_owned(),
+                env_names: Vec::new(),
+                read: false,
+                state_dir: None,
+            }),
+            artifact_root: dir.path().join(run_id),
+            ..options(dir.path(), 1)
+        };
+        run_with(&[shell("all", "echo gate output", Duration::from_secs(60))], &options)
+    };
+    run("r1");
+    let mut names: Vec<_> =
+        fs::read_dir(&cache)?.map(|it| it.map(|it| it.path())).collect::<Result<_, _>>()?;
+    names.sort();
+    let [entry, log] = &names[..] else { return Err(format!("cache files: {names:?}").into()) };
+    // The user's files, which a gate points the cache's names at.
+    let bashrc = dir.path().join("bashrc");
+    let notes = dir.path().join("notes");
+    fs::write(&bashrc, "user's own\n")?;
+    fs::write(&notes, "user's notes\n")?;
+    fs::remove_file(log)?;
+    std::os::unix::fs::symlink(&bashrc, log)?;
+    fs::remove_file(entry)?;
+    fs::hard_link(&notes, entry)?;
+    run("r2");
+    assert_eq!(fs::read_to_string(&bashrc)?, "user's own\n");
+    assert_eq!(fs::read_to_string(&notes)?, "user's notes\n");
+    assert!(!fs::symlink_metadata(log)?.file_type().is_symlink());
+    assert_eq!(fs::read_to_string(log)?, "gate output\n");
+    assert!(fs::read_to_string(entry)?.contains("\"run_id\": \"r2\""));
+    Ok(())
+}
+
 /// A gate that fails, then passes, on the same files: its pass is marked flaky and never served
 /// from the cache, so no later run takes the pass for granted.
 #[test]

@@ -734,6 +734,14 @@ fn scratch_worktrees_check_out_an_uncommitted_tree_and_leave_nothing_behind() ->
     omk_worktree::remove_scratch(&repo, &scratch)?;
     assert!(!scratch.exists());
     assert_eq!(git(&root, &["worktree", "list"]).lines().count(), 2, "no registration is left");
+    // Or with a `.git` file cut short while it was written (empty, or without its end).
+    for torn in ["", "gitdir: "] {
+        omk_worktree::create_scratch(&repo, &options)?;
+        fs::write(scratch.join(".git"), torn)?;
+        omk_worktree::remove_scratch(&repo, &scratch)?;
+        assert!(!scratch.exists(), "{torn:?}");
+        assert_eq!(git(&root, &["worktree", "list"]).lines().count(), 2, "{torn:?}");
+    }
     omk_worktree::create_scratch(&repo, &options)?;
     omk_worktree::remove_scratch(&repo, &scratch)?;
 
