@@ -142,14 +142,26 @@ pub fn create_scratch(repo: &Repo, options: &ScratchOptions<'_>) -> Result<Tip, 
 /// behind and its lease, and verifies it is gone.
 ///
 /// A scratch worktree whose making a killed run cut short has no `.git` file yet, or one not
-/// yet written whole, which git cannot read as a worktree: its directory and any registration
-/// of it are removed as they are.
+/// yet written whole, or other state git cannot read as a worktree: its directory and any
+/// registration of it are removed as they are (a scratch worktree holds nothing of the user's).
 pub fn remove_scratch(repo: &Repo, path: &Path) -> Result<(), Error> {
     let pointer = std::fs::read(path.join(".git"));
-    if !pointer.is_ok_and(|it| it.starts_with(b"gitdir: ") && it.ends_with(b"\n")) {
-        return remove_half_made(repo, path);
+    let removed = if pointer.is_ok_and(|it| it.starts_with(b"gitdir: ") && it.ends_with(b"\n")) {
+        remove_with(repo, path, gix::worktree::remove::Force::OverrideLock)
+    } else {
+        remove_half_made(repo, path)
+    };
+    match removed {
+        Ok(()) => Ok(()),
+        Err(err) => {
+            tracing::debug!(path = %path.display(), %err, "remove the scratch worktree as it is");
+            remove_half_made(repo, path).map_err(|_| err)?;
+            if path.symlink_metadata().is_ok() {
+                return Err(Error::StillOnDisk { path: path.to_owned() });
+            }
+            Ok(())
+        }
     }
-    remove_with(repo, path, gix::worktree::remove::Force::OverrideLock)
 }
 
 /// Removes the directory of a scratch worktree that has no `.git` file, and the registration
