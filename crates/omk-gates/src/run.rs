@@ -193,7 +193,9 @@ async fn run_cached(
         return run;
     }
 
-    let Ok(permit) = permits.acquire().await else { unreachable!("the semaphore is never closed") };
+    let Ok(_permit) = permits.acquire().await else {
+        unreachable!("the semaphore is never closed")
+    };
     if options.cancel.as_ref().is_some_and(|it| *it.borrow()) {
         let result = GateFinished {
             spawn_error: Some("the run was cancelled before the gate started".to_owned()),
@@ -209,22 +211,9 @@ async fn run_cached(
         }))
         .ok();
     let mut run = run_fresh(spec, options).await;
-    // The gate's processes are gone: the next gate may start while this one's result is
-    // recorded in the cache, which writes files on a thread of the blocking pool.
-    drop(permit);
     run.cache_note = cache_note;
-    if let (Some(cache), Some(key)) = (&options.cache, key) {
-        let cancelled = options.cancel.as_ref().is_some_and(|it| *it.borrow());
-        let (cache, root) = (cache.clone(), options.artifact_root.clone());
-        let recorded = tokio::task::spawn_blocking(move || {
-            record_in_cache(&cache, &key, &root, cancelled, &mut run);
-            run
-        });
-        run = match recorded.await {
-            Ok(run) => run,
-            // As if it had panicked on this thread.
-            Err(err) => std::panic::resume_unwind(err.into_panic()),
-        };
+    if let (Some(cache), Some(key)) = (&options.cache, &key) {
+        record_in_cache(cache, key, options, &mut run);
     }
     run
 }
@@ -232,26 +221,18 @@ async fn run_cached(
 /// Records a fresh result in the cache: a pass as an entry that may be served, a failure as the
 /// record that keeps passes of the same gate on the same files from being served. A result that
 /// differs from the one recorded for the same files marks the gate flaky (`flaky_with`).
-///
-/// `artifact_root` is the run's, which the gate's log path is relative to; `cancelled` says
-/// whether the run was cancelled by the time the gate ended.
-fn record_in_cache(
-    cache: &CacheOptions,
-    key: &str,
-    artifact_root: &Path,
-    cancelled: bool,
-    run: &mut GateRun,
-) {
+fn record_in_cache(cache: &CacheOptions, key: &str, options: &RunOptions, run: &mut GateRun) {
     let passed = gate_passed(&run.result);
     // A gate that could not start, timed out or was cut short by a cancel says nothing about
     // the files.
+    let cancelled = options.cancel.as_ref().is_some_and(|it| *it.borrow());
     let judged = run.result.spawn_error.is_none() && !run.result.timed_out && !cancelled;
     if !judged {
         return;
     }
     run.result.flaky_with = cache::differing_run(&cache.dir, key, passed);
     let written = if passed {
-        let log = run.result.output.as_ref().map(|it| artifact_root.join(&it.path));
+        let log = run.result.output.as_ref().map(|it| options.artifact_root.join(&it.path));
         cache::store(&cache.dir, key, &cache.run_id, &run.result, log.as_deref())
     } else {
         cache::record_failure(&cache.dir, key, &cache.run_id, &run.result)
