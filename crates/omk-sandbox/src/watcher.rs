@@ -23,6 +23,7 @@ use std::{
 
 use nix::{
     errno::Errno,
+    poll::{PollFd, PollFlags, PollTimeout, poll},
     sys::{
         signal::{Signal, killpg},
         socket::{AddressFamily, MsgFlags, SockFlag, SockType, recv, socketpair},
@@ -107,6 +108,28 @@ fn parse(message: &[u8]) -> Option<(u8, u32)> {
 #[derive(Debug)]
 struct Connection {
     socket: OwnedFd,
+    /// The watcher's pid, for the error that says it is gone.
+    pid: u32,
+}
+
+impl Connection {
+    /// Returns an error when the watcher has exited: its end of the socket is closed.
+    fn check_alive(&self) -> io::Result<()> {
+        let mut fds = [PollFd::new(self.socket.as_fd(), PollFlags::empty())];
+        let hung_up = poll(&mut fds, PollTimeout::ZERO).is_ok()
+            && fds[0].revents().is_some_and(|it| it.intersects(PollFlags::POLLHUP));
+        if hung_up {
+            return Err(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                format!(
+                    "omk's process watcher (pid {}) has exited, and omk starts no process it \
+                     could not end: run the command again",
+                    self.pid
+                ),
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// The watcher of this process: being started on a thread of its own, or started (an error
@@ -155,7 +178,7 @@ pub(crate) fn socket(program: &Path) -> io::Result<RawFd> {
     let socket = match &connection {
         // The connection is never dropped: it stays in the static for the rest of the process,
         // so the descriptor stays valid.
-        Ok(connection) => Ok(connection.socket.as_raw_fd()),
+        Ok(connection) => connection.check_alive().map(|()| connection.socket.as_raw_fd()),
         Err(reason) => Err(io::Error::other(reason.clone())),
     };
     *watcher = Some(State::Started(connection));
@@ -178,9 +201,10 @@ fn start(program: &Path) -> Result<Connection, String> {
         .process_group(0)
         .spawn()
         .map_err(|err| format!("start the process watcher {}: {err}", program.display()))?;
+    let pid = child.id();
     // Nobody waits for it: it exits after omk, and init reaps it.
     drop(child);
-    Ok(Connection { socket: ours })
+    Ok(Connection { socket: ours, pid })
 }
 
 /// Tells the watcher that the group led by `pid` has ended; a watcher that is gone needs no

@@ -179,7 +179,9 @@ fn role_in_a_child() -> TestResult {
             wait_for(|| !running(watcher))?;
             let ran = dir.join("ran");
             let script = format!("echo ran > {}", ran.display());
-            let spawned = sandbox.command(&["sh".to_owned(), "-c".to_owned(), script])?.spawn();
+            let spawned = sandbox
+                .command(&["sh".to_owned(), "-c".to_owned(), script])
+                .and_then(|mut command| command.spawn());
             let refused = spawned.as_ref().err().map(ToString::to_string).unwrap_or_default();
             fs::write(dir.join("refused"), refused)?;
             if let Ok(mut child) = spawned {
@@ -232,7 +234,8 @@ fn without_its_watcher_a_sandboxed_command_does_not_start() -> TestResult {
     let status = spawn_role("watcher-killed", dir.path())?.wait()?;
     assert!(status.success(), "{status}");
     let refused = fs::read_to_string(dir.path().join("refused"))?;
-    assert!(!refused.is_empty(), "a command started without its watcher");
+    assert!(refused.contains("omk's process watcher (pid "), "{refused:?}");
+    assert!(refused.contains("has exited"), "{refused:?}");
     assert!(!dir.path().join("ran").exists());
     Ok(())
 }
