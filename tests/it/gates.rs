@@ -83,6 +83,49 @@ fn a_failing_required_gate_exits_1_and_names_are_checked() -> anyhow::Result<()>
     Ok(())
 }
 
+/// `omk gates run` keeps no process records (nothing resumes it): when it is killed with
+/// SIGKILL, its watcher alone must end every process of its gates.
+#[test]
+fn kill_9_of_omk_gates_run_ends_its_gates_and_what_they_started() -> anyhow::Result<()> {
+    let env = TestEnv::new()?;
+    let omk_toml = r#"[[gates]]
+name = "slow"
+command = "sleep 30 & echo $! > slow.pids; echo $$ >> slow.pids; wait"
+"#;
+    let repo = env.repo("project", &[("omk.toml", omk_toml)])?;
+    let mut run = env.spawn_omk(&repo, &["gates", "run", "--no-cache"])?;
+    let pid_file = repo.join("slow.pids");
+    let started = Instant::now();
+    let pids: Vec<i32> = loop {
+        let text = std::fs::read_to_string(&pid_file).unwrap_or_default();
+        let pids: Vec<i32> = text.lines().filter_map(|it| it.trim().parse().ok()).collect();
+        if pids.len() == 2 {
+            break pids;
+        }
+        anyhow::ensure!(started.elapsed() < Duration::from_secs(30), "the gate never started");
+        thread::sleep(Duration::from_millis(20));
+    };
+    run.kill()?;
+    run.wait()?;
+    let killed = Instant::now();
+    let alive = |pid: i32| {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|it| {
+            it.rsplit_once(')').is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z'))
+        })
+    };
+    while pids.iter().any(|&pid| alive(pid)) {
+        anyhow::ensure!(
+            killed.elapsed() < Duration::from_secs(5),
+            "the gate's processes outlived omk: {pids:?}"
+        );
+        thread::sleep(Duration::from_millis(10));
+    }
+    // Within a second on an idle machine; a loaded one gets some slack above.
+    let took = killed.elapsed();
+    assert!(took < Duration::from_secs(2), "took {took:?}");
+    Ok(())
+}
+
 #[test]
 fn ctrl_c_stops_omk_gates_run_and_its_gates_and_exits_130() -> anyhow::Result<()> {
     let env = TestEnv::new()?;
