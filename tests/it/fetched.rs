@@ -11,7 +11,7 @@ use std::{
 };
 
 use chrono::{TimeZone, Utc};
-use omk_events::{Event, EventLog, GoalPaused};
+use omk_events::{Actor, ChangeAccepted, Event, EventLog, GoalPaused};
 use serde_json::Value;
 
 use crate::{TEST_SH, TestEnv, env::Output, schemas::COUNTED_TEST_GATE};
@@ -427,6 +427,35 @@ fn tampering_is_refused(env: &TestEnv, at: &Machine, goals: &[String]) -> anyhow
     assert!(verify.stdout.contains("the log has 1 more, and no acceptance or rejection was recorded here: they were added after the bundle was signed"), "{verify}");
     fs::write(&log, &original)?;
     fs::write(&proof_file, &proof)?;
+
+    // A forged tail that came with the evidence and records an acceptance: not a decision made
+    // here, since the log already had it when it was fetched (origin.json's count, which
+    // `omk fetch` writes from the log it fetched).
+    let origin_file = dir.join("origin.json");
+    let origin = fs::read(&origin_file)?;
+    {
+        let at = Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).single().unwrap_or_default();
+        let (mut forged, _) = EventLog::open(&log, at)?;
+        let accepted = ChangeAccepted {
+            tree_id: "forged".to_owned(),
+            by: Actor::Person { name: "mallory".to_owned() },
+            reason: None,
+            merge_commit: None,
+        };
+        forged.append(at, Event::ChangeAccepted(accepted))?;
+    }
+    let shown = at.omk(env, &["proof", "show", goal, "--json"])?;
+    fs::write(&proof_file, shown.stdout.replacen("\n  \"schema_version\": 1,", "", 1))?;
+    let events = fs::read_to_string(&log)?.lines().count();
+    let mut fetched: Value = serde_json::from_slice(&origin)?;
+    fetched["fetched_events"] = Value::from(events);
+    fs::write(&origin_file, serde_json::to_vec_pretty(&fetched)?)?;
+    assert_refused(env, at, goal, "bundle log: the bundle's verdict records ")?;
+    let verify = at.omk(env, &["proof", "verify", goal])?;
+    assert!(verify.stdout.contains("the log came with 1 more when it was fetched: they were added after the bundle was signed"), "{verify}");
+    fs::write(&log, &original)?;
+    fs::write(&proof_file, &proof)?;
+    fs::write(&origin_file, &origin)?;
 
     // A swapped bundle: another goal's, signed by a trusted key, is not this goal's.
     let signed = fs::read(&bundle)?;

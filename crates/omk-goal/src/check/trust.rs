@@ -7,8 +7,9 @@
 //! listed). The bundle's verdict must speak for this goal's log (its event count and head hash)
 //! and for the commit the proof of that log records, so a bundle swapped in from another goal,
 //! or a log and proof swapped under a bundle, fail. Events after the signed ones fail a fetched
-//! goal unless they record a decision made here (`omk accept` appends to the fetched log): no
-//! trusted key vouches for them. A local goal's bundle is checked the same
+//! goal unless they record a decision made here (`omk accept` appends to the fetched log), and
+//! always when they came with the evidence (before the count `omk fetch` recorded in
+//! `origin.json`): no trusted key vouches for them. A local goal's bundle is checked the same
 //! way when `[trust]` lists keys; a local goal without a bundle needs none.
 
 use std::{fs, io, path::Path};
@@ -203,7 +204,13 @@ pub(crate) fn check_bundle(
             checks.push(Check::new("signature", unchecked, message));
         }
     }
-    checks.push(check_bundle_log(bundle, against));
+    // A fetched goal's events up to the count `omk fetch` recorded came with the evidence.
+    let fetched_events = if against.fetched {
+        crate::remote::origin::read_origin(against.paths)?.and_then(|it| it.fetched_events)
+    } else {
+        None
+    };
+    checks.push(check_bundle_log(bundle, against, fetched_events));
     Ok(checks)
 }
 
@@ -222,8 +229,13 @@ fn signed_commit(bundle: &GoalBundle, against: &Against<'_>) -> Result<Option<St
     Ok(omk_proof::synthesize(prefix)?.git.head_commit)
 }
 
-/// Returns the check of the log digest the bundle's verdict records against the goal's log.
-fn check_bundle_log(bundle: &GoalBundle, against: &Against<'_>) -> Check {
+/// Returns the check of the log digest the bundle's verdict records against the goal's log;
+/// `fetched_events` is how many events a fetched goal's log had when it was fetched, when known.
+fn check_bundle_log(
+    bundle: &GoalBundle,
+    against: &Against<'_>,
+    fetched_events: Option<u64>,
+) -> Check {
     let name = "bundle log";
     let Some(signed) = &bundle.log else {
         return Check::new(
@@ -255,6 +267,18 @@ fn check_bundle_log(bundle: &GoalBundle, against: &Against<'_>) -> Check {
             name,
             CheckStatus::Failed,
             format!("the bundle's verdict {problem}: the log and proof are not the ones it signed"),
+        ),
+        // Events the evidence itself carried after the signed ones: no trusted key vouches for
+        // them, whatever they record (a decision included).
+        None if fetched_events.is_some_and(|fetched| fetched > signed.events) => Check::new(
+            name,
+            CheckStatus::Failed,
+            format!(
+                "the bundle's verdict records {} events, head {}; the log came with {} more when it was fetched: they were added after the bundle was signed, and no trusted key vouches for them",
+                signed.events,
+                short_id(&signed.head),
+                fetched_events.unwrap_or_default() - signed.events
+            ),
         ),
         // A fetched goal's events after the signed ones are this clone's own only when they
         // record a decision here (an acceptance or rejection, with what it ran); any other tail

@@ -235,6 +235,12 @@ fn prepare_goal(
         fetched.origin = Some(origin.clone());
         return Ok(Prepared::Done(GoalOutcome::LocalEvents));
     }
+    // Counted here from the log itself, never taken from the pushed file: the checks tell the
+    // events that came with the evidence from those recorded here by it.
+    let fetched_events = tree
+        .iter()
+        .find(|it| it.path == files::EVENTS)
+        .map(|log| log.content.iter().filter(|byte| **byte == b'\n').count() as u64);
     let Some(origin_file) = tree.iter_mut().find(|it| it.path == files::ORIGIN) else {
         return invalid("the evidence has no origin.json".to_owned());
     };
@@ -244,6 +250,7 @@ fn prepare_goal(
     };
     origin.remote = Some(remote.to_owned());
     origin.evidence = Some(evidence.to_owned());
+    origin.fetched_events = fetched_events;
     origin_file.content = origin.to_json().into_bytes();
     fetched.origin = Some(origin);
     Ok(Prepared::Write { tree, existing: existing.is_some() })

@@ -35,6 +35,11 @@ pub struct Origin {
     /// The evidence commit it was fetched from; only in a fetched goal's directory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evidence: Option<String>,
+    /// How many events the log had when it was fetched; only in a fetched goal's directory
+    /// (absent in one an older omk fetched). Events after them were recorded here; events
+    /// before them came with the evidence, whatever they record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fetched_events: Option<u64>,
 }
 
 impl Origin {
@@ -105,6 +110,7 @@ mod tests {
             readiness: "awaiting_acceptance".to_owned(),
             remote: None,
             evidence: None,
+            fetched_events: None,
         }
     }
 

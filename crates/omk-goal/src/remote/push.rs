@@ -131,6 +131,7 @@ pub fn push_goal(request: &PushRequest<'_>) -> Result<Pushed, Error> {
         readiness: proof.readiness.to_string(),
         remote: None,
         evidence: None,
+        fetched_events: None,
     };
     tree.push(TreeFile { path: files::ORIGIN.to_owned(), content: origin.to_json().into_bytes() });
     let bytes = tree.iter().map(|it| it.content.len() as u64).sum();
