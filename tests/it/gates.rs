@@ -96,9 +96,9 @@ command = "sleep 30 & echo $! > slow.pids; echo $$ >> slow.pids; wait"
     let mut run = env.spawn_omk(&repo, &["gates", "run", "--no-cache"])?;
     let pid_file = repo.join("slow.pids");
     let started = Instant::now();
-    let pids: Vec<i32> = loop {
+    let pids: Vec<u32> = loop {
         let text = std::fs::read_to_string(&pid_file).unwrap_or_default();
-        let pids: Vec<i32> = text.lines().filter_map(|it| it.trim().parse().ok()).collect();
+        let pids: Vec<u32> = text.lines().filter_map(|it| it.trim().parse().ok()).collect();
         if pids.len() == 2 {
             break pids;
         }
@@ -108,12 +108,7 @@ command = "sleep 30 & echo $! > slow.pids; echo $$ >> slow.pids; wait"
     run.kill()?;
     run.wait()?;
     let killed = Instant::now();
-    let alive = |pid: i32| {
-        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|it| {
-            it.rsplit_once(')').is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z'))
-        })
-    };
-    while pids.iter().any(|&pid| alive(pid)) {
+    while pids.iter().any(|&pid| crate::sandbox::running(pid)) {
         anyhow::ensure!(
             killed.elapsed() < Duration::from_secs(5),
             "the gate's processes outlived omk: {pids:?}"

@@ -318,9 +318,7 @@ pub(crate) fn processes_in(dir: &Path) -> Vec<String> {
             fs::read_link(entry.path().join("cwd")).is_ok_and(|cwd| cwd.starts_with(dir))
         })
         .filter(|entry| {
-            fs::read_to_string(entry.path().join("stat")).is_ok_and(|stat| {
-                stat.rsplit_once(')').is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z'))
-            })
+            entry.file_name().to_str().and_then(|it| it.parse().ok()).is_some_and(running)
         })
         .map(|entry| {
             let cmdline = fs::read(entry.path().join("cmdline")).unwrap_or_default();
@@ -331,6 +329,13 @@ pub(crate) fn processes_in(dir: &Path) -> Vec<String> {
             )
         })
         .collect()
+}
+
+/// Returns whether process `pid` runs: it exists and is not a zombie (ended, not yet reaped).
+pub(crate) fn running(pid: u32) -> bool {
+    fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rsplit_once(')').is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z'))
+    })
 }
 
 /// Returns the pid of the watcher that `omk` (pid `omk`) started, if it runs.

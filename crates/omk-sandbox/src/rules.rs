@@ -1,11 +1,9 @@
 //! The Landlock ruleset of a policy: read and execute everywhere, write beneath the writable
 //! roots and the devices every program needs.
 
-use std::path::PathBuf;
-
 use std::{
     os::{fd::OwnedFd, unix::fs::MetadataExt},
-    path::Path,
+    path::{Path, PathBuf},
     sync::{Arc, Mutex},
 };
 
