@@ -359,3 +359,35 @@ fn the_generator_reaches_every_rung() {
     assert_eq!(rungs.len(), Readiness::LADDER.len(), "{rungs:?}");
     assert_eq!(statuses.len(), ProofStatus::ALL.len(), "{statuses:?}");
 }
+
+/// The case proptest found that `monotone::shows_a_flake` exempts: a gate fails on the base,
+/// the change lands, and the gate then passes on the base as well as on the change. The pass on
+/// the base shows the gate flaky there, so the failure keeps counting against it; without that
+/// pass the clean pass on the change supersedes the failure. Removing the flake's pass helps,
+/// which is why it is not supporting evidence.
+#[test]
+fn a_pass_on_the_tree_a_gate_failed_on_shows_it_flaky_after_a_change() {
+    let start = Log::new().worktree().gate("test", true, false, BASE).agent(AgentStatus::Completed);
+    let start = start.capture(T1, 1);
+    let with_flake = start.clone().gate("test", true, true, BASE).gate("test", true, true, T1);
+    let without = start.gate("test", true, true, T1);
+    assert_eq!(proof_of(&with_flake.events).readiness, Readiness::GatesFailing);
+    assert!(monotone::shows_a_flake(&with_flake.events, with_flake.events.len() - 2));
+    assert!(!monotone::shows_a_flake(&with_flake.events, with_flake.events.len() - 1));
+    assert!(proof_of(&without.events).readiness > Readiness::GatesFailing);
+}
+
+/// The same for a run that printed no test count: a pass on that tree after the change that does
+/// count tests disagrees with it, so the uncounted run keeps the gate at `no_tests_ran`.
+#[test]
+fn a_counted_pass_on_the_tree_a_gate_printed_no_count_on_shows_it_flaky() {
+    let mut uncounted = gate_run("test", true, true, Some(T1));
+    uncounted.tests = None;
+    let start = Log::new().worktree().with(Event::GateFinished(uncounted)).capture(T1, 1);
+    let with_flake = start.clone().gate("test", true, true, T2).gate("test", true, true, T1);
+    let without = start.gate("test", true, true, T2);
+    assert_eq!(proof_of(&with_flake.events).readiness, Readiness::NoTestsRan);
+    assert!(monotone::shows_a_flake(&with_flake.events, with_flake.events.len() - 1));
+    assert!(!monotone::shows_a_flake(&with_flake.events, with_flake.events.len() - 2));
+    assert!(proof_of(&without.events).readiness > Readiness::NoTestsRan);
+}
