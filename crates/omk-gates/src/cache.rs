@@ -1,12 +1,14 @@
 //! The gate cache: a passed gate's result, keyed by the gate's spec, the content of the files it
 //! depends on and an allow-list of environment variables.
 //!
-//! An entry is `<dir>/<key>.json` (format version 1: `{"version":1,"run_id":…,"result":…}`,
-//! the result a `gate_finished` payload) beside `<key>.log`, the output the result names. Only
-//! passed gates are served, so a failure is always re-run; a failure is recorded too, as
-//! `<key>.failed.json` (same format), so that a pass is never served for files on which the same
-//! gate also failed, and a fresh result that differs from the recorded one is marked flaky.
-//! Entries are written to a temporary file and renamed, so a reader never sees half an entry.
+//! An entry is `<dir>/<key>.json` (format version 2:
+//! `{"version":2,"run_id":…,"result":…,"digest":…}`, the result a `gate_finished` payload and the
+//! digest the SHA-256 of the entry's other fields) beside `<key>.log`, the output the result
+//! names. Only passed gates are served, so a failure is always re-run; a failure is recorded too,
+//! as `<key>.failed.json` (same format), so that a pass is never served for files on which the
+//! same gate also failed, and a fresh result that differs from the recorded one is marked flaky.
+//! A pass is written over the old entry in place (see [`store`]) and served only when its digest
+//! and its log check out; a failure is written to a temporary file, synced and renamed.
 
 use std::{
     fs,
@@ -62,14 +64,59 @@ pub const DEFAULT_CACHE_ENV: &[&str] = &[
     "CGO_ENABLED",
 ];
 
-/// The version of the entry format.
-const ENTRY_VERSION: u32 = 1;
+/// The version of the entry format; it is part of every key, so entries of another version are
+/// never looked up.
+const ENTRY_VERSION: u32 = 2;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Entry {
     version: u32,
     run_id: String,
     result: GateFinished,
+    /// The SHA-256 of the other fields (see [`Entry::body_digest`]): an entry written over
+    /// another in place and cut short by a crash mixes the two, and then its digest fails.
+    digest: String,
+}
+
+/// The fields of an entry its digest covers, in their order.
+#[derive(Serialize)]
+struct EntryBody<'a> {
+    version: u32,
+    run_id: &'a str,
+    result: &'a GateFinished,
+}
+
+impl Entry {
+    fn new(run_id: &str, result: &GateFinished) -> Self {
+        let mut entry = Self {
+            version: ENTRY_VERSION,
+            run_id: run_id.to_owned(),
+            result: result.clone(),
+            digest: String::new(),
+        };
+        entry.digest = entry.body_digest();
+        entry
+    }
+
+    fn body_digest(&self) -> String {
+        let body = EntryBody { version: self.version, run_id: &self.run_id, result: &self.result };
+        let json = serde_json::to_vec(&body)
+            .expect("a cache entry serializes because it is plain data with string keys");
+        hex(&Sha256::digest(&json))
+    }
+
+    fn to_json(&self) -> Vec<u8> {
+        serde_json::to_vec_pretty(self)
+            .expect("a cache entry serializes because it is plain data with string keys")
+    }
+
+    /// Reads the entry at `path`: `None` when it is missing, does not parse, is of another
+    /// version or fails its digest.
+    fn read(path: &Path) -> Option<Self> {
+        let text = fs::read_to_string(path).ok()?;
+        let entry: Self = serde_json::from_str(&text).ok()?;
+        (entry.version == ENTRY_VERSION && entry.digest == entry.body_digest()).then_some(entry)
+    }
 }
 
 /// What the key is computed from, serialized to JSON in this field order.
@@ -152,11 +199,7 @@ pub(crate) fn lookup(dir: &Path, key: &str) -> Option<(String, GateFinished, Pat
     if recorded_failure(dir, key).is_some() {
         return None;
     }
-    let text = fs::read_to_string(dir.join(format!("{key}.json"))).ok()?;
-    let entry: Entry = serde_json::from_str(&text).ok()?;
-    if entry.version != ENTRY_VERSION {
-        return None;
-    }
+    let entry = Entry::read(&dir.join(format!("{key}.json")))?;
     let log = dir.join(format!("{key}.log"));
     if let Some(output) = &entry.result.output
         && !log_matches(&log, output)
@@ -179,8 +222,7 @@ pub(crate) fn differing_run(dir: &Path, key: &str, passed: bool) -> Option<Strin
     if passed {
         return recorded_failure(dir, key);
     }
-    let text = fs::read_to_string(dir.join(format!("{key}.json"))).ok()?;
-    let entry: Entry = serde_json::from_str(&text).ok()?;
+    let entry = Entry::read(&dir.join(format!("{key}.json")))?;
     Some(entry.result.cached_from.clone().unwrap_or(entry.run_id))
 }
 
@@ -192,9 +234,7 @@ pub(crate) fn record_failure(
     result: &GateFinished,
 ) -> io::Result<()> {
     fs::create_dir_all(dir)?;
-    let entry = Entry { version: ENTRY_VERSION, run_id: run_id.to_owned(), result: result.clone() };
-    let json = serde_json::to_vec_pretty(&entry)
-        .expect("a cache entry serializes because it is plain data with string keys");
+    let json = Entry::new(run_id, result).to_json();
     // A failure record stays durable: after a crash it must still keep the pass from being
     // served (the cache fails closed).
     let options = WriteOptions { mode: 0o600, replace: true, durable: true };
@@ -221,34 +261,44 @@ pub(crate) fn store(
     log: Option<&Path>,
 ) -> io::Result<()> {
     fs::create_dir_all(dir)?;
-    // Both files are written in place, not through a temporary file and a rename, which would
-    // allocate a new inode for each (the costliest part of writing a file on ext4) for every
-    // gate of every run. Nothing is synced. An entry is checked whenever it is used: its JSON
-    // must parse whole, its log must match the digest it records when it is looked up, and the
-    // copy a run takes of the log must match it again. A write that a crash (or another omk
-    // writing the same key) cut short leaves a prefix of a JSON object, which never parses, or
-    // a log that does not match: a miss, never a wrong result.
+    // Both files are written over the old ones in place, not through a temporary file and a
+    // rename, which would allocate a new inode for each (the costliest part of writing a file
+    // on ext4) for every gate of every run; and not emptied first, which makes ext4 free the
+    // file's blocks and flush the new ones when it is closed. Nothing is synced. So a write that
+    // a crash (or another omk writing the same key) cut short leaves the new bytes over part of
+    // the old ones. An entry is checked whenever it is used: it must parse, its digest must
+    // match its fields, its log must match the size and digest it records when it is looked
+    // up, and the copy a run takes of the log must match them again. A mixed entry or log is a
+    // miss, never a wrong result.
     if let Some(log) = log {
         // A copy, not a second name (a hard link) for the run's log: the run's log is evidence,
         // and nothing done to the cache may change it.
         let mut source = fs::File::open(log)?;
-        let mut target = open_in_place(&dir.join(format!("{key}.log")))?;
-        io::copy(&mut source, &mut target)?;
+        let (mut target, old_len) = open_in_place(&dir.join(format!("{key}.log")))?;
+        let written = io::copy(&mut source, &mut target)?;
+        cut_to(&target, old_len, written)?;
     }
-    let entry = Entry { version: ENTRY_VERSION, run_id: run_id.to_owned(), result: result.clone() };
-    let json = serde_json::to_vec_pretty(&entry)
-        .expect("a cache entry serializes because it is plain data with string keys");
-    open_in_place(&dir.join(format!("{key}.json")))?.write_all(&json)
+    let json = Entry::new(run_id, result).to_json();
+    let (mut target, old_len) = open_in_place(&dir.join(format!("{key}.json")))?;
+    target.write_all(&json)?;
+    cut_to(&target, old_len, json.len() as u64)
 }
 
-/// Opens the cache file at `path` to be written over, emptied, with mode 0600 when it is made
-/// (only omk reads the cache).
+/// Cuts a file written over from its start, which was `old_len` bytes long, to the `written`
+/// bytes of its new content; a file as long as before (the usual case: the same gate on the
+/// same files) is left as it is.
+fn cut_to(file: &fs::File, old_len: u64, written: u64) -> io::Result<()> {
+    if old_len > written { file.set_len(written) } else { Ok(()) }
+}
+
+/// Opens the cache file at `path` to be written over from its start, with mode 0600 when it is
+/// made (only omk reads the cache); returns it and its length.
 ///
 /// omk writes here unconfined, while a gate of `omk gates run` may write anywhere in the
 /// checkout, the cache included: so it never writes through a symbolic link (which would let
 /// a gate point the write at any file of the user), and never into a file with another name
 /// (a hard link): either is removed and the file made anew.
-fn open_in_place(path: &Path) -> io::Result<fs::File> {
+fn open_in_place(path: &Path) -> io::Result<(fs::File, u64)> {
     use std::os::unix::fs::{MetadataExt as _, OpenOptionsExt as _};
     let open = || {
         fs::OpenOptions::new()
@@ -259,24 +309,22 @@ fn open_in_place(path: &Path) -> io::Result<fs::File> {
             .custom_flags(libc::O_NOFOLLOW)
             .open(path)
     };
-    let file = match open() {
+    match open() {
         Ok(file) => {
             let metadata = file.metadata()?;
             if metadata.is_file() && metadata.nlink() == 1 {
-                file
+                Ok((file, metadata.len()))
             } else {
                 drop(file);
                 fs::remove_file(path)?;
-                open()?
+                Ok((open()?, 0))
             }
         }
         // ELOOP: the path is a symbolic link.
         Err(err) if err.raw_os_error() == Some(libc::ELOOP) => {
             fs::remove_file(path)?;
-            open()?
+            Ok((open()?, 0))
         }
-        Err(err) => return Err(err),
-    };
-    file.set_len(0)?;
-    Ok(file)
+        Err(err) => Err(err),
+    }
 }

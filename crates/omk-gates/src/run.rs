@@ -429,10 +429,14 @@ async fn spawn_and_wait(
         .stdout(writer)
         .stderr(writer_for_stderr)
         .kill_on_drop(true);
-    let spawned = command.spawn();
-    // The command holds the pipe's write ends; only the gate's processes may keep them open, so
-    // the capture sees the end of output when they are gone.
-    drop(command);
+    // Spawning forks omk and waits until the child has confined itself and exec'd (up to a
+    // millisecond each): on the blocking pool, the runtime's one thread goes on with the other
+    // gates meanwhile, and two gates start at once on two cores. The command is dropped there:
+    // it holds the pipe's write ends, and only the gate's processes may keep them open, so the
+    // capture sees the end of output when they are gone.
+    let spawned = tokio::task::spawn_blocking(move || command.spawn())
+        .await
+        .unwrap_or_else(|err| Err(io::Error::other(format!("the spawning task failed: {err}"))));
     let mut child = spawned.map_err(|err| format!("{program}: {err} (in {})", cwd.display()))?;
     let pgid = child.id().and_then(|id| i32::try_from(id).ok()).map(Pid::from_raw);
     let _group = GroupGuard(pgid);

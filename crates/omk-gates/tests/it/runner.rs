@@ -224,6 +224,65 @@ fn a_passed_gate_is_reused_on_an_unchanged_tree_and_rerun_after_a_change() -> Te
     }
     assert_eq!(run("r9", true), ["ran", "ran", "ran"]);
     assert_eq!(run("r10", true), ["r9", "r9", "ran"]);
+    // Entries are written over in place, so a write cut short mixes a new entry with the old
+    // one: one that parses, with a field of another run, fails its digest and is a miss.
+    let mut mixed = 0;
+    for entry in fs::read_dir(&cache)? {
+        let path = entry?.path();
+        let text = fs::read_to_string(&path)?;
+        if !path.to_string_lossy().ends_with(".failed.json") && text.contains("\"run_id\": \"r9\"")
+        {
+            fs::write(&path, text.replace("\"run_id\": \"r9\"", "\"run_id\": \"r0\""))?;
+            mixed += 1;
+        }
+    }
+    assert_eq!(mixed, 2, "the entries r10 was served");
+    assert_eq!(run("r11", true), ["ran", "ran", "ran"]);
+    assert_eq!(run("r12", true), ["r11", "r11", "ran"]);
+    Ok(())
+}
+
+/// A cache file written over in place is cut to its new content: a shorter log of a later run
+/// leaves nothing of the longer one behind, and is the log served.
+#[test]
+fn a_cache_log_written_over_a_longer_one_is_cut_to_its_length() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let wt = dir.path().join("wt");
+    fs::create_dir(&wt)?;
+    git(&wt, &["init", "-q"]);
+    fs::write(wt.join("a.txt"), "a\n")?;
+    // The gate prints a file outside the worktree, so its output changes and its key does not.
+    let outside = dir.path().join("outside.txt");
+    let run = |run_id: &str, read: bool| {
+        let options = RunOptions {
+            cache: Some(CacheOptions {
+                dir: dir.path().join("cache"),
+                run_id: run_id.to_owned(),
+                env_names: Vec::new(),
+                read,
+                state_dir: None,
+            }),
+            artifact_root: dir.path().join(run_id),
+            ..options(dir.path(), 1)
+        };
+        let gate = shell("print", &format!("cat {}", outside.display()), Duration::from_secs(60));
+        run_with(&[gate], &options).remove(0).result
+    };
+    fs::write(&outside, "a long line of output from the first run\n".repeat(200))?;
+    run("r1", false);
+    fs::write(&outside, "short\n")?;
+    run("r2", false);
+    let served = run("r3", true);
+    assert_eq!(served.cached_from.as_deref(), Some("r2"));
+    assert_eq!(fs::read_to_string(dir.path().join("r3/artifacts/gates/print.log"))?, "short\n");
+    let mut logs = Vec::new();
+    for entry in fs::read_dir(dir.path().join("cache"))? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|it| it == "log") {
+            logs.push(fs::read_to_string(&path)?);
+        }
+    }
+    assert_eq!(logs, ["short\n"]);
     Ok(())
 }
 
