@@ -136,6 +136,7 @@ fn cache_hit(criterion: &mut Criterion) {
             env_names: omk_gates::DEFAULT_CACHE_ENV.iter().map(|it| (*it).to_owned()).collect(),
             read,
             state_dir: None,
+            listing: None,
         }),
         ..options(worktree.path(), artifacts, 8)
     };

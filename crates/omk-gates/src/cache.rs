@@ -26,11 +26,11 @@ use omk_events::{
 
 use crate::{
     spec::GateSpec,
-    tree::{TreeFiles, hex},
+    tree::{TreeFiles, TreeListing, hex},
 };
 
 /// How a run uses the cache.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct CacheOptions {
     /// The directory of the entries, such as `.omk/cache/gates`.
     pub dir: PathBuf,
@@ -44,6 +44,9 @@ pub struct CacheOptions {
     /// A directory of the worktree, relative and `/`-terminated, whose files are never part of
     /// the key: the caller's own state (omk's `.omk/`), which the gates do not check.
     pub state_dir: Option<String>,
+    /// The worktree's files, listed ahead by the caller ([`TreeListing::start`] with this
+    /// worktree, environment and `state_dir`); `None` lists them when the run starts.
+    pub listing: Option<std::sync::Arc<TreeListing>>,
 }
 
 /// The variables whose values key every cache entry: they change what builds and tests do.

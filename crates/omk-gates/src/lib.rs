@@ -60,4 +60,4 @@ pub use crate::spec::{GateCommand, GateSpec};
 pub use crate::surface::{
     SurfaceError, check_gate_surface, files_named_by, is_gate_config, is_gate_surface, is_test_file,
 };
-pub use crate::tree::{TreeError, TreeFiles, tree_files};
+pub use crate::tree::{TreeError, TreeFiles, TreeListing, tree_files};

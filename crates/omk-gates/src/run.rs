@@ -102,8 +102,11 @@ pub async fn run_gates(
     observer: &mut dyn FnMut(GateEvent<'_>),
 ) -> Vec<GateRun> {
     let tree = options.cache.as_ref().map(|cache| {
-        tree_files(&options.worktree, &options.env, cache.state_dir.as_deref())
-            .map_err(|err| err.to_string())
+        let listed = match &cache.listing {
+            Some(listing) if listing.worktree() == options.worktree => listing.wait(),
+            _ => tree_files(&options.worktree, &options.env, cache.state_dir.as_deref()),
+        };
+        listed.map_err(|err| err.to_string())
     });
     let tree = Arc::new(tree);
     let permits = Arc::new(Semaphore::new(options.max_parallel.max(1)));

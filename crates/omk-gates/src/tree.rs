@@ -5,7 +5,14 @@
 //! call, so it needs no git library and stays below omk-worktree) and hashes them itself, so the
 //! digest covers uncommitted and untracked changes exactly as the gates see them.
 
-use std::{fmt::Write as _, fs, io, os::unix::fs::PermissionsExt, path::Path};
+use std::{
+    fmt::Write as _,
+    fs, io,
+    os::unix::fs::PermissionsExt,
+    path::{Path, PathBuf},
+    sync::Mutex,
+    thread::JoinHandle,
+};
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use sha2::{Digest, Sha256};
@@ -72,6 +79,55 @@ pub fn tree_files(
         })
         .collect();
     Ok(TreeFiles { files })
+}
+
+/// A listing of a worktree's files ([`tree_files`]) started on a thread of its own, so that the
+/// `git ls-files` and the hashing overlap what the caller does before its gates start (loading
+/// the configuration, detecting gates, making the run's directories); [`crate::run_gates`] takes
+/// its result instead of listing the files itself.
+///
+/// Start it only where nothing changes the worktree's files between the start and the first
+/// gate: the listing is what the cache keys say the gates ran on.
+#[derive(Debug)]
+pub struct TreeListing {
+    worktree: PathBuf,
+    env: Vec<(String, String)>,
+    state_dir: Option<String>,
+    thread: Mutex<Option<JoinHandle<Result<TreeFiles, TreeError>>>>,
+}
+
+impl TreeListing {
+    /// Starts listing the files of `worktree` as [`tree_files`] does, with the same arguments.
+    pub fn start(worktree: &Path, env: &[(String, String)], state_dir: Option<&str>) -> Self {
+        let (dir, thread_env, thread_state) =
+            (worktree.to_owned(), env.to_vec(), state_dir.map(ToOwned::to_owned));
+        // A thread that cannot start leaves the listing to `wait`, on the caller's thread.
+        let thread = std::thread::Builder::new()
+            .name("omk-tree-listing".to_owned())
+            .spawn(move || tree_files(&dir, &thread_env, thread_state.as_deref()))
+            .ok();
+        Self {
+            worktree: worktree.to_owned(),
+            env: env.to_vec(),
+            state_dir: state_dir.map(ToOwned::to_owned),
+            thread: Mutex::new(thread),
+        }
+    }
+
+    /// Returns the worktree whose files are listed.
+    pub fn worktree(&self) -> &Path {
+        &self.worktree
+    }
+
+    /// Waits for the listing and returns it; a second call lists the files again.
+    pub fn wait(&self) -> Result<TreeFiles, TreeError> {
+        let thread = self.thread.lock().map(|mut it| it.take()).unwrap_or_default();
+        match thread.map(JoinHandle::join) {
+            Some(Ok(listed)) => listed,
+            // The thread panicked or never started: list the files here.
+            Some(Err(_)) | None => tree_files(&self.worktree, &self.env, self.state_dir.as_deref()),
+        }
+    }
 }
 
 impl TreeFiles {

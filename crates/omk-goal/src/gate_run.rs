@@ -5,14 +5,19 @@
 use std::{
     ffi::OsStr,
     path::{Path, PathBuf},
-    sync::atomic::{AtomicBool, Ordering},
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
     time::Duration,
 };
 
 use chrono::{DateTime, Utc};
 use omk_config::ConfigEnv;
 use omk_events::{GateFinished, GatePhase};
-use omk_gates::{CacheOptions, GateConfig, GateEvent, GatePlan, GateRun, GateSpec, RunOptions};
+use omk_gates::{
+    CacheOptions, GateConfig, GateEvent, GatePlan, GateRun, GateSpec, RunOptions, TreeListing,
+};
 use tokio::sync::watch;
 
 use crate::{
@@ -72,6 +77,7 @@ pub(crate) fn run_options(site: GateSite<'_>, cache: Option<GateCache<'_>>) -> R
             env_names,
             read: cache.read,
             state_dir: Some(STATE_DIR_PREFIX.to_owned()),
+            listing: None,
         }
     });
     RunOptions {
@@ -100,6 +106,9 @@ pub struct CheckoutGates {
     pub config: GateConfig,
     /// `[sandbox]` of the configuration.
     pub sandbox: omk_config::SandboxConfig,
+    /// The checkout's files for the gate cache, listed while the rest was read
+    /// ([`checkout_gates_to_run`]); `None` lists them when the gates start.
+    pub listing: Option<Arc<TreeListing>>,
 }
 
 /// Returns the gates of the repository containing `dir`: `omk.toml` at its root and the gates
@@ -113,7 +122,31 @@ pub fn checkout_gates(
     environment: &[(String, String)],
     config_env: &ConfigEnv,
 ) -> Result<CheckoutGates, Error> {
+    load_checkout_gates(dir, environment, config_env, false)
+}
+
+/// Returns the gates of the repository containing `dir`, as [`checkout_gates`] does, to be run
+/// with [`run_checkout_gates`]: the listing of the checkout's files that keys the gate cache
+/// starts as soon as the repository is found, on a thread of its own, and overlaps the rest.
+pub fn checkout_gates_to_run(
+    dir: &Path,
+    environment: &[(String, String)],
+    config_env: &ConfigEnv,
+) -> Result<CheckoutGates, Error> {
+    load_checkout_gates(dir, environment, config_env, true)
+}
+
+fn load_checkout_gates(
+    dir: &Path,
+    environment: &[(String, String)],
+    config_env: &ConfigEnv,
+    list_files: bool,
+) -> Result<CheckoutGates, Error> {
     let repo = omk_worktree::open(dir)?;
+    // Nothing below changes the checkout's files before the gates start (the run's directory
+    // is under `.omk/`, which the listing leaves out).
+    let listing = list_files
+        .then(|| Arc::new(TreeListing::start(&repo.root, environment, Some(STATE_DIR_PREFIX))));
     omk_worktree::exclude(&repo, EXCLUDE_PATTERN)?;
     let settings = omk_config::load_settings(Some(&repo.root), config_env, &[])?;
     let (config, sandbox) = (settings.gates, settings.sandbox);
@@ -121,7 +154,7 @@ pub fn checkout_gates(
         environment.iter().find(|(name, _)| name == "PATH").map(|(_, it)| OsStr::new(it));
     let detected = omk_gates::detect_gates(&repo.root, search_path);
     let plan = omk_gates::plan_gates(&config, detected, &[]);
-    Ok(CheckoutGates { repo_root: repo.root, plan, config, sandbox })
+    Ok(CheckoutGates { repo_root: repo.root, plan, config, sandbox, listing })
 }
 
 /// What `omk gates run` asks for.
@@ -212,7 +245,10 @@ pub async fn run_checkout_gates(
         cache_env: &gates.config.cache_env,
         read: request.read_cache,
     };
-    let options = run_options(site, Some(cache));
+    let mut options = run_options(site, Some(cache));
+    if let Some(cache) = &mut options.cache {
+        cache.listing.clone_from(&gates.listing);
+    }
     let run = omk_gates::run_gates(&specs, &options, observer);
     tokio::pin!(run);
     let interrupted = async {

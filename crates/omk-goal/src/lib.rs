@@ -84,7 +84,8 @@ pub use crate::decide::review::{CHECKS, MAX_FINDINGS, ReviewInput, review};
 pub use crate::demo::{DemoProject, create_demo_project};
 pub use crate::error::{Error, error_chain};
 pub use crate::gate_run::{
-    CheckoutGateRequest, CheckoutGateRun, CheckoutGates, checkout_gates, run_checkout_gates,
+    CheckoutGateRequest, CheckoutGateRun, CheckoutGates, checkout_gates, checkout_gates_to_run,
+    run_checkout_gates,
 };
 pub use crate::layout::{GoalPaths, Layout};
 pub use crate::remote::error::RemoteError;

@@ -34,7 +34,7 @@ pub(crate) fn run_gates_list(ctx: &Context) -> Result<u8, CliError> {
 pub(crate) fn run_gates_run(ctx: &Context, args: &GatesRunArgs) -> Result<u8, CliError> {
     let omk_binary = ctx.process_omk_binary();
     let environment = shared::gate_environment();
-    let gates = omk_goal::checkout_gates(&ctx.dir, &environment, &ctx.config_env)?;
+    let gates = omk_goal::checkout_gates_to_run(&ctx.dir, &environment, &ctx.config_env)?;
     let request = CheckoutGateRequest {
         names: &args.names,
         environment: &environment,

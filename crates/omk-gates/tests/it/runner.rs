@@ -4,7 +4,9 @@
 use std::{fs, time::Duration};
 
 use omk_events::{GateKind, TestCounts};
-use omk_gates::{CacheOptions, GateEvent, GateSpec, RunOptions, gate_passed};
+use omk_gates::{
+    CacheOptions, GateEvent, GateSpec, RunOptions, TreeListing, gate_passed, tree_files,
+};
 
 use crate::{TestResult, git, log_of, options, run_with, shell};
 
@@ -164,6 +166,7 @@ fn a_passed_gate_is_reused_on_an_unchanged_tree_and_rerun_after_a_change() -> Te
         env_names: vec!["PATH".to_owned(), "CI".to_owned()],
         read,
         state_dir: Some(".omk/".to_owned()),
+        listing: None,
     };
     let run = |run_id: &str, read: bool| {
         let options = RunOptions {
@@ -261,6 +264,7 @@ fn a_cache_log_written_over_a_longer_one_is_cut_to_its_length() -> TestResult {
                 env_names: Vec::new(),
                 read,
                 state_dir: None,
+                listing: None,
             }),
             artifact_root: dir.path().join(run_id),
             ..options(dir.path(), 1)
@@ -305,6 +309,7 @@ fn the_cache_never_writes_through_a_link_left_at_its_files() -> TestResult {
                 env_names: Vec::new(),
                 read: false,
                 state_dir: None,
+                listing: None,
             }),
             artifact_root: dir.path().join(run_id),
             ..options(dir.path(), 1)
@@ -357,6 +362,7 @@ fn a_gate_whose_result_differs_on_the_same_files_is_flaky_and_never_served() -> 
                 env_names: vec!["PATH".to_owned()],
                 read: true,
                 state_dir: None,
+                listing: None,
             }),
             artifact_root: dir.path().join(run_id),
             ..options(dir.path(), 1)
@@ -384,6 +390,7 @@ fn outside_a_git_repository_the_cache_is_not_used_and_says_why() -> TestResult {
             env_names: Vec::new(),
             read: true,
             state_dir: None,
+            listing: None,
         }),
         ..options(dir.path(), 1)
     };
@@ -391,5 +398,56 @@ fn outside_a_git_repository_the_cache_is_not_used_and_says_why() -> TestResult {
     assert!(runs[0].result.passed());
     let note = runs[0].cache_note.as_deref().unwrap_or_default();
     assert!(note.starts_with("cache not used: list the files of"), "{note}");
+    Ok(())
+}
+
+/// A listing of the files started ahead of the run (`omk gates run` starts it while it reads the
+/// configuration) is the listing the run would take itself: it keys the cache the same way, so
+/// a result stored with it is served to a run that lists the files itself, and the reverse.
+#[test]
+fn a_listing_started_ahead_keys_the_cache_as_the_run_would() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let wt = dir.path().join("wt");
+    fs::create_dir(&wt)?;
+    git(&wt, &["init", "-q"]);
+    fs::write(wt.join("a.txt"), "a\n")?;
+    fs::write(wt.join("b.txt"), "b\n")?;
+    let base = options(dir.path(), 1);
+    let state_dir = Some(".omk/");
+    let listing = TreeListing::start(&base.worktree, &base.env, state_dir);
+    let listed = listing.wait()?;
+    assert_eq!(listed, tree_files(&base.worktree, &base.env, state_dir)?);
+    let paths: Vec<&str> = listed.files.iter().map(|(path, _)| path.as_str()).collect();
+    assert_eq!(paths, ["a.txt", "b.txt"]);
+    // Waited for twice, it lists again: a later change is seen.
+    fs::write(wt.join("c.txt"), "c\n")?;
+    assert_eq!(listing.wait()?.files.len(), 3);
+    let run = |run_id: &str, read: bool, ahead: bool| {
+        let listing = ahead
+            .then(|| std::sync::Arc::new(TreeListing::start(&base.worktree, &base.env, state_dir)));
+        let options = RunOptions {
+            cache: Some(CacheOptions {
+                dir: dir.path().join("cache"),
+                run_id: run_id.to_owned(),
+                env_names: vec!["PATH".to_owned()],
+                read,
+                state_dir: state_dir.map(ToOwned::to_owned),
+                listing,
+            }),
+            artifact_root: dir.path().join(run_id),
+            ..options(dir.path(), 1)
+        };
+        let result = run_with(&[shell("all", "cat a.txt", Duration::from_secs(60))], &options)
+            .remove(0)
+            .result;
+        result.cached_from.unwrap_or_else(|| "ran".to_owned())
+    };
+    assert_eq!(run("r1", false, true), "ran");
+    assert_eq!(run("r2", true, false), "r1");
+    assert_eq!(run("r3", false, false), "ran");
+    assert_eq!(run("r4", true, true), "r3");
+    // A changed file makes a listing started ahead key the gate anew.
+    fs::write(wt.join("a.txt"), "changed\n")?;
+    assert_eq!(run("r5", true, true), "ran");
     Ok(())
 }
