@@ -152,3 +152,39 @@ command = "echo $$ > slow.pid; exec sleep 30"
     assert_eq!(document["gates"][0]["passed"], false);
     Ok(())
 }
+
+/// Each `omk gates run` adds a directory under `.omk/gate-runs/`; only the newest 50 are kept,
+/// oldest first out (by the time in their names, then the attempt), and nothing else there is
+/// touched.
+#[test]
+fn omk_gates_run_keeps_the_newest_50_runs() -> anyhow::Result<()> {
+    let env = TestEnv::new()?;
+    let toml =
+        "[[gates]]\nname = \"test\"\nkind = \"test\"\ncommand = \"echo '1 passed, 0 failed'\"\n";
+    let repo = env.repo("project", &[("omk.toml", toml)])?;
+    let runs = repo.join(".omk/gate-runs");
+    // 60 older runs, two of them in the same millisecond (attempts 2 and 10), and a directory
+    // and a file of the user's.
+    let mut older: Vec<String> =
+        (0..58).map(|n| format!("gates-20261120-{:06}-000", 100_000 + n)).collect();
+    older.push("gates-20261120-100057-000-2".to_owned());
+    older.push("gates-20261120-100057-000-10".to_owned());
+    for name in &older {
+        std::fs::create_dir_all(runs.join(name).join("artifacts"))?;
+    }
+    std::fs::create_dir_all(runs.join("notes"))?;
+    std::fs::write(runs.join("README"), "mine\n")?;
+
+    let run = env.omk(&repo, &["gates", "run"])?;
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let mut left: Vec<String> = std::fs::read_dir(&runs)?
+        .map(|it| it.map(|it| it.file_name().to_string_lossy().into_owned()))
+        .collect::<Result<_, _>>()?;
+    left.sort();
+    let mut expected: Vec<String> = older[11..].to_vec();
+    expected.extend(["README", "gates-20261121-200000-000", "notes"].map(str::to_owned));
+    expected.sort();
+    assert_eq!(left, expected);
+    assert!(older[11].ends_with("100011-000"));
+    Ok(())
+}

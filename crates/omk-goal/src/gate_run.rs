@@ -269,7 +269,56 @@ pub async fn run_checkout_gates(
     };
     let results: Vec<GateFinished> = runs.iter().map(|it| it.result.clone()).collect();
     let tests_shortfall = omk_gates::tests_shortfall(&results, request.names.is_empty());
+    prune_gate_runs(&layout.gate_runs_dir(), &run_id, KEEP_GATE_RUNS);
     Ok(CheckoutGateRun { run_id, run_dir, runs, interrupted, tests_shortfall })
+}
+
+/// How many `omk gates run` directories `.omk/gate-runs/` keeps: each run adds one, and nothing
+/// reads an old one (a goal that takes a result from the cache copies its log).
+pub(crate) const KEEP_GATE_RUNS: usize = 50;
+
+/// Removes the oldest gate runs in `dir` beyond the newest `keep`, never `current`; only
+/// directories named as omk names gate runs are counted or removed. A run that cannot be
+/// removed stays, and the next run tries again.
+fn prune_gate_runs(dir: &Path, current: &str, keep: usize) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let mut runs: Vec<((String, u32), PathBuf)> = entries
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_type().is_ok_and(|it| it.is_dir()))
+        .filter_map(|entry| {
+            let name = entry.file_name().into_string().ok()?;
+            let order = gate_run_order(&name)?;
+            (name != current).then(|| (order, entry.path()))
+        })
+        .collect();
+    // The current run is one of the `keep`.
+    let keep_others = keep.saturating_sub(1);
+    if runs.len() <= keep_others {
+        return;
+    }
+    runs.sort();
+    let excess = runs.len() - keep_others;
+    for (_, path) in runs.into_iter().take(excess) {
+        if let Err(err) = std::fs::remove_dir_all(&path) {
+            tracing::debug!(path = %path.display(), %err, "an old gate run stays");
+        }
+    }
+}
+
+/// Returns the order of a gate run named `gates-<YYYYMMDD-HHMMSS-mmm>[-<attempt>]`: its time,
+/// then its attempt (the first is 1); `None` for any other name.
+fn gate_run_order(name: &str) -> Option<(String, u32)> {
+    let rest = name.strip_prefix("gates-")?;
+    let (stamp, attempt) = match rest.get(19..) {
+        Some("") => (rest, 1),
+        Some(suffix) => (&rest[..19], suffix.strip_prefix('-')?.parse().ok()?),
+        None => return None,
+    };
+    let shape = stamp.bytes().enumerate().all(|(idx, byte)| match idx {
+        8 | 15 => byte == b'-',
+        _ => byte.is_ascii_digit(),
+    });
+    (shape && stamp.len() == 19).then(|| (stamp.to_owned(), attempt))
 }
 
 /// Returns the gates named `names` in the plan, in the order given, or every gate it runs when
@@ -310,4 +359,30 @@ fn create_gate_run_dir(layout: &Layout, at: DateTime<Utc>) -> Result<(String, Pa
         (run_id, dir)
     })
     .map_err(|(path, source)| Error::Write { path, source })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gate_runs_are_ordered_by_time_then_attempt_and_other_names_are_not_runs() {
+        let order = |name| gate_run_order(name);
+        assert_eq!(order("gates-20261121-200000-000"), Some(("20261121-200000-000".into(), 1)));
+        assert_eq!(order("gates-20261121-200000-000-10"), Some(("20261121-200000-000".into(), 10)));
+        assert!(order("gates-20261121-200000-000-2") < order("gates-20261121-200000-000-10"));
+        assert!(order("gates-20261121-200000-000-10") < order("gates-20261121-200000-001"));
+        for other in [
+            "notes",
+            "gates-",
+            "gates-2026112-200000-000",
+            "gates-20261121-200000-0000",
+            "gates-20261121-200000-000-",
+            "gates-20261121-200000-000-x",
+            "gates-20261121_200000-000",
+            "gates-2026112é-200000-000",
+        ] {
+            assert_eq!(order(other), None, "{other}");
+        }
+    }
 }
