@@ -257,18 +257,7 @@ fn a_cache_log_written_over_a_longer_one_is_cut_to_its_length() -> TestResult {
     // The gate prints a file outside the worktree, so its output changes and its key does not.
     let outside = dir.path().join("outside.txt");
     let run = |run_id: &str, read: bool| {
-        let options = RunOptions {
-            cache: Some(CacheOptions {
-                dir: dir.path().join("cache"),
-                run_id: run_id.to_owned(),
-                env_names: Vec::new(),
-                read,
-                state_dir: None,
-                listing: None,
-            }),
-            artifact_root: dir.path().join(run_id),
-            ..options(dir.path(), 1)
-        };
+        let options = cached_run(dir.path(), run_id, cache_in(dir.path(), run_id, read, &[]));
         let gate = shell("print", &format!("cat {}", outside.display()), Duration::from_secs(60));
         run_with(&[gate], &options).remove(0).result
     };
@@ -302,18 +291,7 @@ fn the_cache_never_writes_through_a_link_left_at_its_files() -> TestResult {
     fs::write(wt.join("a.txt"), "a\n")?;
     let cache = dir.path().join("cache");
     let run = |run_id: &str| {
-        let options = RunOptions {
-            cache: Some(CacheOptions {
-                dir: cache.clone(),
-                run_id: run_id.to_owned(),
-                env_names: Vec::new(),
-                read: false,
-                state_dir: None,
-                listing: None,
-            }),
-            artifact_root: dir.path().join(run_id),
-            ..options(dir.path(), 1)
-        };
+        let options = cached_run(dir.path(), run_id, cache_in(dir.path(), run_id, false, &[]));
         run_with(&[shell("all", "echo gate output", Duration::from_secs(60))], &options)
     };
     run("r1");
@@ -355,18 +333,7 @@ fn a_gate_whose_result_differs_on_the_same_files_is_flaky_and_never_served() -> 
         flip.display()
     );
     let run = |run_id: &str| {
-        let options = RunOptions {
-            cache: Some(CacheOptions {
-                dir: dir.path().join("cache"),
-                run_id: run_id.to_owned(),
-                env_names: vec!["PATH".to_owned()],
-                read: true,
-                state_dir: None,
-                listing: None,
-            }),
-            artifact_root: dir.path().join(run_id),
-            ..options(dir.path(), 1)
-        };
+        let options = cached_run(dir.path(), run_id, cache_in(dir.path(), run_id, true, &["PATH"]));
         let run = run_with(&[test_gate("flaky", &line)], &options).remove(0).result;
         (gate_passed(&run), run.cached_from, run.flaky_with)
     };
@@ -383,17 +350,8 @@ fn a_gate_whose_result_differs_on_the_same_files_is_flaky_and_never_served() -> 
 fn outside_a_git_repository_the_cache_is_not_used_and_says_why() -> TestResult {
     let dir = tempfile::tempdir()?;
     fs::create_dir(dir.path().join("wt"))?;
-    let options = RunOptions {
-        cache: Some(CacheOptions {
-            dir: dir.path().join("cache"),
-            run_id: "r1".to_owned(),
-            env_names: Vec::new(),
-            read: true,
-            state_dir: None,
-            listing: None,
-        }),
-        ..options(dir.path(), 1)
-    };
+    let options =
+        RunOptions { cache: Some(cache_in(dir.path(), "r1", true, &[])), ..options(dir.path(), 1) };
     let runs = run_with(&[shell("t", "true", Duration::from_secs(60))], &options);
     assert!(runs[0].result.passed());
     let note = runs[0].cache_note.as_deref().unwrap_or_default();
@@ -425,18 +383,12 @@ fn a_listing_started_ahead_keys_the_cache_as_the_run_would() -> TestResult {
     let run = |run_id: &str, read: bool, ahead: bool| {
         let listing = ahead
             .then(|| std::sync::Arc::new(TreeListing::start(&base.worktree, &base.env, state_dir)));
-        let options = RunOptions {
-            cache: Some(CacheOptions {
-                dir: dir.path().join("cache"),
-                run_id: run_id.to_owned(),
-                env_names: vec!["PATH".to_owned()],
-                read,
-                state_dir: state_dir.map(ToOwned::to_owned),
-                listing,
-            }),
-            artifact_root: dir.path().join(run_id),
-            ..options(dir.path(), 1)
+        let cache = CacheOptions {
+            state_dir: state_dir.map(ToOwned::to_owned),
+            listing,
+            ..cache_in(dir.path(), run_id, read, &["PATH"])
         };
+        let options = cached_run(dir.path(), run_id, cache);
         let result = run_with(&[shell("all", "cat a.txt", Duration::from_secs(60))], &options)
             .remove(0)
             .result;
@@ -450,4 +402,21 @@ fn a_listing_started_ahead_keys_the_cache_as_the_run_would() -> TestResult {
     fs::write(wt.join("a.txt"), "changed\n")?;
     assert_eq!(run("r5", true, true), "ran");
     Ok(())
+}
+
+/// A gate cache in `dir/cache`, for run `run_id`, keyed by the variables `env_names`.
+fn cache_in(dir: &std::path::Path, run_id: &str, read: bool, env_names: &[&str]) -> CacheOptions {
+    CacheOptions {
+        dir: dir.join("cache"),
+        run_id: run_id.to_owned(),
+        env_names: env_names.iter().map(|it| (*it).to_owned()).collect(),
+        read,
+        state_dir: None,
+        listing: None,
+    }
+}
+
+/// The options of run `run_id` in `dir`, one gate at a time, with its logs in `dir/<run_id>`.
+fn cached_run(dir: &std::path::Path, run_id: &str, cache: CacheOptions) -> RunOptions {
+    RunOptions { cache: Some(cache), artifact_root: dir.join(run_id), ..options(dir, 1) }
 }
