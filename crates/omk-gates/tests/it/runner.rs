@@ -249,11 +249,7 @@ fn a_passed_gate_is_reused_on_an_unchanged_tree_and_rerun_after_a_change() -> Te
 /// leaves nothing of the longer one behind, and is the log served.
 #[test]
 fn a_cache_log_written_over_a_longer_one_is_cut_to_its_length() -> TestResult {
-    let dir = tempfile::tempdir()?;
-    let wt = dir.path().join("wt");
-    fs::create_dir(&wt)?;
-    git(&wt, &["init", "-q"]);
-    fs::write(wt.join("a.txt"), "a\n")?;
+    let (dir, _) = git_worktree()?;
     // The gate prints a file outside the worktree, so its output changes and its key does not.
     let outside = dir.path().join("outside.txt");
     let run = |run_id: &str, read: bool| {
@@ -284,11 +280,7 @@ fn a_cache_log_written_over_a_longer_one_is_cut_to_its_length() -> TestResult {
 /// replaced, and never written through.
 #[test]
 fn the_cache_never_writes_through_a_link_left_at_its_files() -> TestResult {
-    let dir = tempfile::tempdir()?;
-    let wt = dir.path().join("wt");
-    fs::create_dir(&wt)?;
-    git(&wt, &["init", "-q"]);
-    fs::write(wt.join("a.txt"), "a\n")?;
+    let (dir, _) = git_worktree()?;
     let cache = dir.path().join("cache");
     let run = |run_id: &str| {
         let options = cached_run(dir.path(), run_id, cache_in(dir.path(), run_id, false, &[]));
@@ -321,11 +313,7 @@ fn the_cache_never_writes_through_a_link_left_at_its_files() -> TestResult {
 /// from the cache, so no later run takes the pass for granted.
 #[test]
 fn a_gate_whose_result_differs_on_the_same_files_is_flaky_and_never_served() -> TestResult {
-    let dir = tempfile::tempdir()?;
-    let wt = dir.path().join("wt");
-    fs::create_dir(&wt)?;
-    git(&wt, &["init", "-q"]);
-    fs::write(wt.join("a.txt"), "a\n")?;
+    let (dir, _) = git_worktree()?;
     // The gate flips a file outside the worktree: fails on odd runs, passes on even ones.
     let flip = dir.path().join("flip");
     let line = format!(
@@ -364,11 +352,7 @@ fn outside_a_git_repository_the_cache_is_not_used_and_says_why() -> TestResult {
 /// a result stored with it is served to a run that lists the files itself, and the reverse.
 #[test]
 fn a_listing_started_ahead_keys_the_cache_as_the_run_would() -> TestResult {
-    let dir = tempfile::tempdir()?;
-    let wt = dir.path().join("wt");
-    fs::create_dir(&wt)?;
-    git(&wt, &["init", "-q"]);
-    fs::write(wt.join("a.txt"), "a\n")?;
+    let (dir, wt) = git_worktree()?;
     fs::write(wt.join("b.txt"), "b\n")?;
     let base = options(dir.path(), 1);
     let state_dir = Some(".omk/");
@@ -419,4 +403,14 @@ fn cache_in(dir: &std::path::Path, run_id: &str, read: bool, env_names: &[&str])
 /// The options of run `run_id` in `dir`, one gate at a time, with its logs in `dir/<run_id>`.
 fn cached_run(dir: &std::path::Path, run_id: &str, cache: CacheOptions) -> RunOptions {
     RunOptions { cache: Some(cache), artifact_root: dir.join(run_id), ..options(dir, 1) }
+}
+
+/// A temporary directory with a git worktree `wt` in it that holds `a.txt`.
+fn git_worktree() -> Result<(tempfile::TempDir, std::path::PathBuf), std::io::Error> {
+    let dir = tempfile::tempdir()?;
+    let wt = dir.path().join("wt");
+    fs::create_dir(&wt)?;
+    git(&wt, &["init", "-q"]);
+    fs::write(wt.join("a.txt"), "a\n")?;
+    Ok((dir, wt))
 }
