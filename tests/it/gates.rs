@@ -174,6 +174,13 @@ fn omk_gates_run_keeps_the_newest_50_runs() -> anyhow::Result<()> {
     }
     std::fs::create_dir_all(runs.join("notes"))?;
     std::fs::write(runs.join("README"), "mine\n")?;
+    // A gate may write anywhere in the checkout: a link to the user's files named as the oldest
+    // run is no run and stays; a link inside an old run goes with the run, never followed.
+    let users = env.root().join("users-files");
+    std::fs::create_dir_all(&users)?;
+    std::fs::write(users.join("keep.txt"), "keep\n")?;
+    std::os::unix::fs::symlink(&users, runs.join("gates-20200101-000000-000"))?;
+    std::os::unix::fs::symlink(&users, runs.join(&older[0]).join("artifacts/link"))?;
 
     let run = env.omk(&repo, &["gates", "run"])?;
     assert_eq!(run.code, Some(0), "{}", run.stderr);
@@ -182,9 +189,13 @@ fn omk_gates_run_keeps_the_newest_50_runs() -> anyhow::Result<()> {
         .collect::<Result<_, _>>()?;
     left.sort();
     let mut expected: Vec<String> = older[11..].to_vec();
-    expected.extend(["README", "gates-20261121-200000-000", "notes"].map(str::to_owned));
+    expected.extend(
+        ["README", "gates-20200101-000000-000", "gates-20261121-200000-000", "notes"]
+            .map(str::to_owned),
+    );
     expected.sort();
     assert_eq!(left, expected);
     assert!(older[11].ends_with("100011-000"));
+    assert_eq!(std::fs::read_to_string(users.join("keep.txt"))?, "keep\n");
     Ok(())
 }
