@@ -11,9 +11,11 @@
 //! and its log check out; a failure is written to a temporary file, synced and renamed.
 
 use std::{
+    collections::HashMap,
     fs,
     io::{self, Write as _},
     path::{Path, PathBuf},
+    time::SystemTime,
 };
 
 use serde::{Deserialize, Serialize};
@@ -329,5 +331,144 @@ fn open_in_place(path: &Path) -> io::Result<(fs::File, u64)> {
             Ok((open()?, 0))
         }
         Err(err) => Err(err),
+    }
+}
+
+/// How many keys the cache keeps: at the end of a run that used it, the keys written longest
+/// ago beyond these are removed (see [`prune`]). Each new state of the files a gate depends on
+/// is a new key, and its log can be megabytes of test output.
+pub(crate) const MAX_KEYS: usize = 1000;
+
+/// The kinds of file a key has, in the order [`prune`] removes them: the pass and its log
+/// before the failure record, so that a pass is never left without the failure that must keep
+/// it from being served.
+const KEY_FILES: [&str; 3] = ["json", "log", "failed.json"];
+
+/// Removes every file of the keys in `dir` written longest ago (by the newest modification
+/// time among a key's files) beyond the newest `keep`. Only files named as the cache names them
+/// (`<64 hex digits>.json`, `.log`, `.failed.json`) count, and links are removed, never
+/// followed. A file that cannot be removed stays, and the next run tries again; a reader that
+/// loses an entry meanwhile has a miss.
+pub(crate) fn prune(dir: &Path, keep: usize) {
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    let mut keys: HashMap<String, Vec<PathBuf>> = HashMap::new();
+    for entry in entries.filter_map(Result::ok) {
+        let Ok(name) = entry.file_name().into_string() else { continue };
+        if let Some(key) = key_of(&name) {
+            keys.entry(key.to_owned()).or_default().push(entry.path());
+        }
+    }
+    if keys.len() <= keep {
+        return;
+    }
+    let written = |paths: &[PathBuf]| {
+        paths
+            .iter()
+            .filter_map(|path| fs::symlink_metadata(path).and_then(|it| it.modified()).ok())
+            .max()
+            .unwrap_or(SystemTime::UNIX_EPOCH)
+    };
+    let mut by_age: Vec<(SystemTime, String)> =
+        keys.iter().map(|(key, paths)| (written(paths), key.clone())).collect();
+    by_age.sort();
+    let excess = by_age.len() - keep;
+    for (_, key) in by_age.into_iter().take(excess) {
+        for kind in KEY_FILES {
+            let path = dir.join(format!("{key}.{kind}"));
+            if let Err(err) = fs::remove_file(&path)
+                && err.kind() != io::ErrorKind::NotFound
+            {
+                tracing::debug!(path = %path.display(), %err, "a cache file stays");
+                // Never leave the pass without its failure record: stop at this key.
+                break;
+            }
+        }
+    }
+}
+
+/// Returns the key of a cache file named `name`, or `None` for a name the cache does not use.
+fn key_of(name: &str) -> Option<&str> {
+    let (key, kind) = name.split_once('.')?;
+    let is_key = key.len() == 64 && key.bytes().all(|it| it.is_ascii_hexdigit());
+    (is_key && KEY_FILES.contains(&kind)).then_some(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn touch(path: &Path, at: u64) {
+        fs::write(path, "x").expect("write a cache file");
+        let file = fs::File::options().write(true).open(path).expect("open a cache file");
+        file.set_modified(SystemTime::UNIX_EPOCH + Duration::from_secs(at)).expect("set its time");
+    }
+
+    #[test]
+    fn pruning_removes_the_keys_written_longest_ago_with_all_their_files() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let key = |n: u8| format!("{n:064x}");
+        // Five keys written at 10, 20, ..., 50; key 1's failure was recorded last, at 60.
+        for n in 0..5u8 {
+            touch(&dir.path().join(format!("{}.json", key(n))), 10 * (u64::from(n) + 1));
+            touch(&dir.path().join(format!("{}.log", key(n))), 10 * (u64::from(n) + 1));
+        }
+        touch(&dir.path().join(format!("{}.failed.json", key(0))), 5);
+        touch(&dir.path().join(format!("{}.failed.json", key(1))), 60);
+        // Names the cache does not use, however old, and a link to a file of the user's.
+        touch(&dir.path().join("notes.txt"), 1);
+        touch(&dir.path().join(format!("{}.json.tmp", key(9))), 1);
+        let users = dir.path().join("users-file");
+        touch(&users, 1);
+        std::os::unix::fs::symlink(&users, dir.path().join(format!("{}.log", key(7))))
+            .expect("a link");
+
+        let left = || {
+            let mut left: Vec<String> = fs::read_dir(dir.path())
+                .expect("read the cache")
+                .map(|it| it.expect("an entry").file_name().to_string_lossy().into_owned())
+                .collect();
+            left.sort();
+            left
+        };
+        // The link is a key's file too, written now: the newest key.
+        prune(dir.path(), 3);
+        let mut expected = vec![
+            format!("{}.failed.json", key(1)),
+            format!("{}.json", key(1)),
+            format!("{}.log", key(1)),
+            format!("{}.json", key(4)),
+            format!("{}.log", key(4)),
+            format!("{}.log", key(7)),
+            format!("{}.json.tmp", key(9)),
+            "notes.txt".to_owned(),
+            "users-file".to_owned(),
+        ];
+        expected.sort();
+        assert_eq!(left(), expected);
+        prune(dir.path(), 0);
+        assert_eq!(
+            left(),
+            [format!("{}.json.tmp", key(9)), "notes.txt".into(), "users-file".into()]
+        );
+        assert_eq!(fs::read_to_string(&users).expect("the user's file"), "x");
+    }
+
+    #[test]
+    fn only_names_the_cache_uses_are_keys() {
+        let key = "a".repeat(64);
+        for kind in ["json", "log", "failed.json"] {
+            assert_eq!(key_of(&format!("{key}.{kind}")), Some(key.as_str()));
+        }
+        for name in [
+            format!("{key}.json.tmp"),
+            format!("{key}.txt"),
+            format!("{}.json", "a".repeat(63)),
+            format!("{}.json", "g".repeat(64)),
+            "notes".to_owned(),
+        ] {
+            assert_eq!(key_of(&name), None, "{name}");
+        }
     }
 }

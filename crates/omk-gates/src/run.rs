@@ -151,6 +151,9 @@ pub async fn run_gates(
         observer(GateEvent::Finished(run));
         next += 1;
     }
+    if let Some(cache) = &options.cache {
+        cache::prune(&cache.dir, cache::MAX_KEYS);
+    }
     finished.into_iter().flatten().collect()
 }
 
