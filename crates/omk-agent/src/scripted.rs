@@ -9,10 +9,6 @@ use std::{
     time::{Duration, Instant},
 };
 
-use nix::{
-    sys::signal::{Signal, killpg},
-    unistd::Pid,
-};
 use serde_json::{Value, json};
 
 use omk_events::{
@@ -368,11 +364,9 @@ fn run_shell(command: &str, site: &ToolSite<'_>, hold: &mut Hold<'_>) -> Result<
         .stderr(Stdio::null())
         .spawn()
         .map_err(|err| format!("Shell: start sh: {err}"))?;
-    let pgid = i32::try_from(child.id()).ok().map(Pid::from_raw);
-    let _supervised = site.sandbox.supervise(child.id()).map_err(|err| {
-        if let Some(pgid) = pgid {
-            killpg(pgid, Signal::SIGKILL).ok();
-        }
+    let group = child.id();
+    let _supervised = site.sandbox.supervise(group).map_err(|err| {
+        omk_sandbox::kill_group(group);
         format!("Shell: record the process: {err}")
     })?;
     // The reader drains the pipe while the command runs, so a large output cannot block it.
@@ -401,9 +395,7 @@ fn run_shell(command: &str, site: &ToolSite<'_>, hold: &mut Hold<'_>) -> Result<
             Err(err) => return Err(format!("Shell: wait for {command:?}: {err}")),
         };
         // Killing the whole group also ends what the command started, which holds the pipe.
-        if let Some(pgid) = pgid {
-            killpg(pgid, Signal::SIGKILL).ok();
-        }
+        omk_sandbox::kill_group(group);
         child.wait().ok();
         return Err(ended);
     };

@@ -304,13 +304,7 @@ impl GateBuilds {
             }
         };
         // Nothing cargo started may outlive the check.
-        if let Ok(group) = i32::try_from(child.id()) {
-            nix::sys::signal::killpg(
-                nix::unistd::Pid::from_raw(group),
-                nix::sys::signal::Signal::SIGKILL,
-            )
-            .ok();
-        }
+        omk_sandbox::kill_group(child.id());
         drop(supervised);
         answer
     }

@@ -31,6 +31,6 @@ mod rules;
 mod watcher;
 
 pub use crate::policy::{Policy, Sandbox, Supervised, Support, probe};
-pub use crate::records::{ProcessRecord, RecordGuard, kill_leftovers, record_process};
+pub use crate::records::{ProcessRecord, RecordGuard, kill_group, kill_leftovers, record_process};
 pub use crate::rules::DEVICES;
 pub use crate::watcher::{WATCHER_ARG, start_watcher, watcher_main};

@@ -79,15 +79,26 @@ pub fn kill_leftovers(dir: &Path) -> io::Result<Vec<u32>> {
             .and_then(|bytes| serde_json::from_slice::<ProcessRecord>(&bytes).ok());
         if let Some(record) = record
             && group_alive(record)
-            && let Ok(pgid) = i32::try_from(record.pid)
         {
-            killpg(Pid::from_raw(pgid), Signal::SIGKILL).ok();
+            kill_group(record.pid);
             killed.push(record.pid);
         }
         fs::remove_file(&path)?;
     }
     killed.sort_unstable();
     Ok(killed)
+}
+
+/// Kills the process group led by `pid` with SIGKILL: the leader and everything it started that
+/// stayed in its group. A group already gone is no error, since gone is the goal.
+///
+/// Call it only for a group this process started and has not yet known to be ended, or one whose
+/// leader was checked by its start time ([`kill_leftovers`]): a group id is a pid, which the
+/// system reuses once the group is empty.
+pub fn kill_group(pid: u32) {
+    if let Ok(pgid) = i32::try_from(pid) {
+        killpg(Pid::from_raw(pgid), Signal::SIGKILL).ok();
+    }
 }
 
 /// What omk reads of `/proc/<pid>/stat`.

@@ -25,10 +25,9 @@ use nix::{
     errno::Errno,
     poll::{PollFd, PollFlags, PollTimeout, poll},
     sys::{
-        signal::{Signal, killpg},
+        signal::Signal,
         socket::{AddressFamily, MsgFlags, SockFlag, SockType, recv, socketpair},
     },
-    unistd::Pid,
 };
 
 use crate::{
@@ -86,10 +85,8 @@ fn watch() -> ExitCode {
         }
     }
     for record in groups.into_values() {
-        if records::group_alive(record)
-            && let Ok(pgid) = i32::try_from(record.pid)
-        {
-            killpg(Pid::from_raw(pgid), Signal::SIGKILL).ok();
+        if records::group_alive(record) {
+            records::kill_group(record.pid);
         }
     }
     ExitCode::SUCCESS

@@ -361,20 +361,9 @@ fn run_setup(command: &str, dir: &Path, sandbox: &Sandbox) -> std::io::Result<Ou
     let supervised = sandbox.supervise(group);
     let output = child.wait_with_output();
     // Only the group's leader was waited for; nothing it started may go on.
-    kill_group(group);
+    omk_sandbox::kill_group(group);
     drop(supervised);
     output
-}
-
-fn kill_group(group: u32) {
-    if let Ok(pgid) = i32::try_from(group) {
-        // ESRCH means the group is already gone, which is the goal.
-        nix::sys::signal::killpg(
-            nix::unistd::Pid::from_raw(pgid),
-            nix::sys::signal::Signal::SIGKILL,
-        )
-        .ok();
-    }
 }
 
 /// Copies a file, or a directory with its content, refusing to overwrite anything.

@@ -59,8 +59,8 @@ pub struct RunEnv<'a> {
     /// Accept the change when, and only when, every check passes (`omk run --accept`); the
     /// proof names the policy as the one who accepted.
     pub accept: bool,
-    /// The `omk` binary, which watches every process of the goal (omk-sandbox's watcher) (omk-cli passes the `omk` binary
-    /// itself; see omk-sandbox). `None` starts them directly, unconfined, and records no
+    /// The `omk` binary, whose watcher mode ends every process of the goal with omk (omk-cli
+    /// passes itself; see omk-sandbox). `None` starts them directly, unconfined, and records no
     /// sandbox, which only library tests do.
     pub omk_binary: Option<&'a Path>,
 }
