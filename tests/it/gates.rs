@@ -95,26 +95,18 @@ command = "sleep 30 & echo $! > slow.pids; echo $$ >> slow.pids; wait"
     let repo = env.repo("project", &[("omk.toml", omk_toml)])?;
     let mut run = env.spawn_omk(&repo, &["gates", "run", "--no-cache"])?;
     let pid_file = repo.join("slow.pids");
-    let started = Instant::now();
-    let pids: Vec<u32> = loop {
+    let pids = || -> Vec<u32> {
         let text = std::fs::read_to_string(&pid_file).unwrap_or_default();
-        let pids: Vec<u32> = text.lines().filter_map(|it| it.trim().parse().ok()).collect();
-        if pids.len() == 2 {
-            break pids;
-        }
-        anyhow::ensure!(started.elapsed() < Duration::from_secs(30), "the gate never started");
-        thread::sleep(Duration::from_millis(20));
+        text.lines().filter_map(|it| it.trim().parse().ok()).collect()
     };
+    crate::sandbox::wait_for("the gate to start", || pids().len() == 2)?;
+    let pids = pids();
     run.kill()?;
     run.wait()?;
     let killed = Instant::now();
-    while pids.iter().any(|&pid| crate::sandbox::running(pid)) {
-        anyhow::ensure!(
-            killed.elapsed() < Duration::from_secs(5),
-            "the gate's processes outlived omk: {pids:?}"
-        );
-        thread::sleep(Duration::from_millis(10));
-    }
+    crate::sandbox::wait_for("the gate's processes to end with omk", || {
+        pids.iter().all(|&pid| !crate::sandbox::running(pid))
+    })?;
     // Within a second on an idle machine; a loaded one gets some slack above.
     let took = killed.elapsed();
     assert!(took < Duration::from_secs(2), "took {took:?}");

@@ -353,7 +353,8 @@ fn watcher_of(omk: u32) -> Option<u32> {
     )
 }
 
-fn wait_for(what: &str, mut condition: impl FnMut() -> bool) -> anyhow::Result<()> {
+/// Waits until `condition` holds, for a minute at most; the error names `what` it waited for.
+pub(crate) fn wait_for(what: &str, mut condition: impl FnMut() -> bool) -> anyhow::Result<()> {
     let started = Instant::now();
     while !condition() {
         anyhow::ensure!(

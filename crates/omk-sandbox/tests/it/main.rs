@@ -172,10 +172,7 @@ fn role_in_a_child() -> TestResult {
                         .is_ok_and(|it| it.ends_with(b"__omk-sandbox\0watch\0"))
                 })
                 .ok_or("no watcher among the children")?;
-            nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(i32::try_from(watcher)?),
-                nix::sys::signal::Signal::SIGKILL,
-            )?;
+            kill_9(watcher)?;
             wait_for(|| !running(watcher))?;
             let ran = dir.join("ran");
             let script = format!("echo ran > {}", ran.display());
@@ -219,11 +216,7 @@ fn a_released_group_is_left_alone_when_its_parent_exits() -> TestResult {
     // The watcher has had the end of its input; give it time to act, wrongly.
     thread::sleep(Duration::from_millis(300));
     let alive = running(member);
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(i32::try_from(member)?),
-        nix::sys::signal::Signal::SIGKILL,
-    )
-    .ok();
+    kill_9(member).ok();
     assert!(alive, "the watcher killed a group that was released");
     Ok(())
 }
@@ -237,6 +230,13 @@ fn without_its_watcher_a_sandboxed_command_does_not_start() -> TestResult {
     assert!(refused.contains("omk's process watcher (pid "), "{refused:?}");
     assert!(refused.contains("has exited"), "{refused:?}");
     assert!(!dir.path().join("ran").exists());
+    Ok(())
+}
+
+/// Kills process `pid` with SIGKILL.
+fn kill_9(pid: u32) -> TestResult {
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(pid)?);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL)?;
     Ok(())
 }
 
