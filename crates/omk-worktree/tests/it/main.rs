@@ -15,6 +15,7 @@ mod diff;
 mod fixture;
 mod remote;
 mod restore;
+mod scratch;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -676,141 +677,6 @@ fn a_20000_file_repository_gives_the_same_trees_and_changes_as_git() -> TestResu
     assert_eq!(git(&path, &["status", "--porcelain"]), "");
     let check = omk_worktree::merge_check(&repo, "main", "omk/big")?;
     assert_eq!(check.kind, omk_worktree::MergeKind::FastForward);
-    Ok(())
-}
-
-#[test]
-fn scratch_worktrees_check_out_an_uncommitted_tree_and_leave_nothing_behind() -> TestResult {
-    let (dir, root) = repo_with(&[("a.txt", "base\n")]);
-    let repo = omk_worktree::open(&root)?;
-    let base = omk_worktree::head(&repo)?.commit;
-    let path = dir.path().join("wt");
-    omk_worktree::create(
-        &repo,
-        &CreateOptions {
-            path: &path,
-            branch: "omk/g",
-            base_commit: &base,
-            copy: &[],
-            setup: &[],
-            sandbox: &Sandbox::direct(),
-        },
-    )?;
-    write(&path, "a.txt", "changed\n");
-    write(&path, "new.txt", "untracked\n");
-    // The tree is captured but never committed: the branch stays at the base.
-    let tree = omk_worktree::capture_changes(&path, &base)?.tree_id;
-    let tip = omk_worktree::branch_tip(&repo, "omk/g")?.ok_or("the branch exists")?;
-    assert_eq!(tip.commit, base);
-    assert_ne!(tip.tree_id, tree);
-    assert_eq!(omk_worktree::branch_tip(&repo, "omk/none")?, None);
-    assert_eq!(omk_worktree::commit_tip(&repo, &base)?.map(|it| it.tree_id), Some(tip.tree_id));
-
-    let scratch = dir.path().join("scratch");
-    let options = omk_worktree::ScratchOptions {
-        path: &scratch,
-        tree_id: &tree,
-        commit: Some(&base),
-        parent: &base,
-        copy: &[],
-        setup: &[],
-        sandbox: &Sandbox::direct(),
-    };
-    let checked_out = omk_worktree::create_scratch(&repo, &options)?;
-    assert_ne!(checked_out.commit, base, "the base has another tree, so a new commit holds it");
-    assert_eq!(fs::read_to_string(scratch.join("a.txt"))?, "changed\n");
-    assert_eq!(fs::read_to_string(scratch.join("new.txt"))?, "untracked\n");
-    assert_eq!(git(&scratch, &["branch", "--show-current"]), "");
-    assert_eq!(git(&root, &["branch", "--list"]).lines().count(), 2, "no branch was made");
-    // Gates leave files behind; removing the scratch worktree discards them.
-    write(&scratch, "target/out", "build output\n");
-    omk_worktree::remove_scratch(&repo, &scratch)?;
-    assert!(!scratch.exists());
-    assert_eq!(git(&root, &["worktree", "list"]).lines().count(), 2);
-    // A killed run can leave a scratch worktree without its `.git` file: it is still removed,
-    // registration and all, and a new one can be made at its path.
-    omk_worktree::create_scratch(&repo, &options)?;
-    fs::remove_file(scratch.join(".git"))?;
-    omk_worktree::remove_scratch(&repo, &scratch)?;
-    assert!(!scratch.exists());
-    assert_eq!(git(&root, &["worktree", "list"]).lines().count(), 2, "no registration is left");
-    // Or with a `.git` file cut short while it was written (empty, or without its end).
-    for torn in ["", "gitdir: "] {
-        omk_worktree::create_scratch(&repo, &options)?;
-        fs::write(scratch.join(".git"), torn)?;
-        omk_worktree::remove_scratch(&repo, &scratch)?;
-        assert!(!scratch.exists(), "{torn:?}");
-        assert_eq!(git(&root, &["worktree", "list"]).lines().count(), 2, "{torn:?}");
-    }
-    omk_worktree::create_scratch(&repo, &options)?;
-    omk_worktree::remove_scratch(&repo, &scratch)?;
-
-    let err = omk_worktree::create_scratch(
-        &repo,
-        &omk_worktree::ScratchOptions { tree_id: &"0".repeat(40), ..options },
-    )
-    .unwrap_err();
-    assert!(err.to_string().contains("the repository has no such tree"), "{err}");
-    assert!(!scratch.exists());
-    Ok(())
-}
-
-#[test]
-fn gc_removes_scratch_worktrees_whose_maker_is_gone_and_keeps_live_ones() -> TestResult {
-    let (dir, root) = repo_with(&[("a.txt", "base\n")]);
-    let repo = omk_worktree::open(&root)?;
-    let base = omk_worktree::head(&repo)?.commit;
-    let tree = omk_worktree::commit_tip(&repo, &base)?.ok_or("the base exists")?.tree_id;
-    let scratch_root = root.join(".omk/verify");
-    let make = |name: &str| -> Result<std::path::PathBuf, Box<dyn std::error::Error>> {
-        let path = scratch_root.join(name).join("rerun-1/worktree");
-        let options = omk_worktree::ScratchOptions {
-            path: &path,
-            tree_id: &tree,
-            commit: Some(&base),
-            parent: &base,
-            copy: &[],
-            setup: &[],
-            sandbox: &Sandbox::direct(),
-        };
-        omk_worktree::create_scratch(&repo, &options)?;
-        Ok(path)
-    };
-    let live = make("live-goal")?;
-    let dead = make("dead-goal")?;
-    // A verifier killed mid-rerun: its lease names a process that has exited.
-    let mut child = std::process::Command::new("true").spawn()?;
-    child.wait()?;
-    omk_worktree::lock(&repo, &dead, &omk_worktree::scratch_lease_reason(child.id()))?;
-
-    let finished = |_: &str| true;
-    let omk_root = root.join(".omk/worktrees");
-    let options = omk_worktree::GcOptions {
-        dry_run: true,
-        root: &omk_root,
-        is_finished: &finished,
-        scratch_root: Some(&scratch_root),
-    };
-    let verdicts = |entries: Vec<omk_worktree::GcEntry>| -> Vec<(String, String)> {
-        entries.into_iter().map(|it| (it.goal, format!("{:?}", it.verdict))).collect()
-    };
-    let planned = verdicts(omk_worktree::gc(&repo, &options)?);
-    let pid = std::process::id();
-    assert!(planned.contains(&("dead-goal".to_owned(), "WouldRemove".to_owned())), "{planned:?}");
-    assert!(
-        planned.contains(&("live-goal".to_owned(), format!("Kept(Leased {{ pid: {pid} }})"))),
-        "{planned:?}"
-    );
-    assert!(dead.exists(), "a dry run removes nothing");
-
-    let done =
-        verdicts(omk_worktree::gc(&repo, &omk_worktree::GcOptions { dry_run: false, ..options })?);
-    assert!(done.contains(&("dead-goal".to_owned(), "Removed".to_owned())), "{done:?}");
-    assert!(!dead.exists());
-    assert!(live.exists(), "the live verifier's worktree stays");
-    omk_worktree::remove_scratch(&repo, &live)?;
-    assert_eq!(git(&root, &["worktree", "list"]).lines().count(), 1);
-    drop(dir);
     Ok(())
 }
 
