@@ -305,20 +305,27 @@ fn prune_gate_runs(dir: &Path, current: &str, keep: usize) {
     }
 }
 
-/// Returns the order of a gate run named `gates-<YYYYMMDD-HHMMSS-mmm>[-<attempt>]`: its time,
-/// then its attempt (the first is 1); `None` for any other name.
+/// How a gate run's id begins; the start time ([`GATE_RUN_STAMP`]) follows, then `-<attempt>`
+/// from the second attempt in the same millisecond on.
+const GATE_RUN_PREFIX: &str = "gates-";
+
+/// The format of a gate run's start time in its id: fixed width, so ids sort by time.
+const GATE_RUN_STAMP: &str = "%Y%m%d-%H%M%S-%3f";
+
+/// How many characters [`GATE_RUN_STAMP`] writes.
+const GATE_RUN_STAMP_LEN: usize = "YYYYMMDD-HHMMSS-mmm".len();
+
+/// Returns the order of a gate run named as [`create_gate_run_dir`] names them: its time, then
+/// its attempt (the first is 1); `None` for any other name.
 fn gate_run_order(name: &str) -> Option<(String, u32)> {
-    let rest = name.strip_prefix("gates-")?;
-    let (stamp, attempt) = match rest.get(19..) {
+    let rest = name.strip_prefix(GATE_RUN_PREFIX)?;
+    let (stamp, attempt) = match rest.get(GATE_RUN_STAMP_LEN..) {
         Some("") => (rest, 1),
-        Some(suffix) => (&rest[..19], suffix.strip_prefix('-')?.parse().ok()?),
+        Some(suffix) => (&rest[..GATE_RUN_STAMP_LEN], suffix.strip_prefix('-')?.parse().ok()?),
         None => return None,
     };
-    let shape = stamp.bytes().enumerate().all(|(idx, byte)| match idx {
-        8 | 15 => byte == b'-',
-        _ => byte.is_ascii_digit(),
-    });
-    (shape && stamp.len() == 19).then(|| (stamp.to_owned(), attempt))
+    chrono::NaiveDateTime::parse_from_str(stamp, GATE_RUN_STAMP).ok()?;
+    Some((stamp.to_owned(), attempt))
 }
 
 /// Returns the gates named `names` in the plan, in the order given, or every gate it runs when
@@ -349,11 +356,11 @@ fn select_gates(gates: &CheckoutGates, names: &[String]) -> Result<Vec<GateSpec>
 /// Creates `.omk/gate-runs/<run-id>` for a standalone gate run started at `at`, and returns the
 /// run id and the directory; the id is unique in the repository.
 fn create_gate_run_dir(layout: &Layout, at: DateTime<Utc>) -> Result<(String, PathBuf), Error> {
-    let stamp = at.format("%Y%m%d-%H%M%S-%3f");
+    let stamp = at.format(GATE_RUN_STAMP);
     create_fresh_dir(&layout.gate_runs_dir(), |attempt| {
         let run_id = match attempt {
-            1 => format!("gates-{stamp}"),
-            n => format!("gates-{stamp}-{n}"),
+            1 => format!("{GATE_RUN_PREFIX}{stamp}"),
+            n => format!("{GATE_RUN_PREFIX}{stamp}-{n}"),
         };
         let dir = layout.gate_run_dir(&run_id);
         (run_id, dir)
