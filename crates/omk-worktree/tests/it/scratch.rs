@@ -3,28 +3,15 @@
 
 use std::fs;
 
+use crate::{TestResult, fixture::git, repo_with, worktree, write};
 use omk_sandbox::Sandbox;
-use omk_worktree::CreateOptions;
-
-use crate::{TestResult, fixture::git, repo_with, write};
 
 #[test]
 fn scratch_worktrees_check_out_an_uncommitted_tree_and_leave_nothing_behind() -> TestResult {
     let (dir, root) = repo_with(&[("a.txt", "base\n")]);
     let repo = omk_worktree::open(&root)?;
     let base = omk_worktree::head(&repo)?.commit;
-    let path = dir.path().join("wt");
-    omk_worktree::create(
-        &repo,
-        &CreateOptions {
-            path: &path,
-            branch: "omk/g",
-            base_commit: &base,
-            copy: &[],
-            setup: &[],
-            sandbox: &Sandbox::direct(),
-        },
-    )?;
+    let path = worktree(&repo, dir.path(), "g", &base);
     write(&path, "a.txt", "changed\n");
     write(&path, "new.txt", "untracked\n");
     // The tree is captured but never committed: the branch stays at the base.
