@@ -7,7 +7,7 @@ use std::{
     io::{self, Write as _},
     os::unix::process::ExitStatusExt,
     path::{Path, PathBuf},
-    process::{ExitStatus, Stdio},
+    process::ExitStatus,
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -20,12 +20,11 @@ use sha2::{Digest, Sha256};
 use tokio::{
     io::AsyncReadExt as _,
     net::unix::pipe,
-    process::Command,
     sync::{Semaphore, mpsc, oneshot, watch},
 };
 
 use omk_events::{ArtifactRef, GateFinished, GatePhase, GateStarted, TestCounts};
-use omk_sandbox::Sandbox;
+use omk_sandbox::{Sandbox, Spawn};
 
 use crate::{
     cache::{self, CacheOptions},
@@ -419,37 +418,34 @@ async fn spawn_and_wait(
         None => options.worktree.clone(),
     };
     tracing::debug!(gate = %spec.name, program, ?args, cwd = %cwd.display(), "start the gate");
-    let sandboxed = options
-        .sandbox
-        .command(&argv)
-        .map_err(|err| format!("{program}: {err} (in {})", cwd.display()))?;
-    let mut command = Command::from(sandboxed);
-    command
-        .current_dir(&cwd)
-        .env_clear()
-        .envs(options.env.iter().map(|(k, v)| (k, v)))
-        // The sandbox's temporary and cache directories, unless the gate sets its own.
-        .envs(options.sandbox.env.iter().map(|(k, v)| (k, v)))
-        .envs(&spec.env)
-        .stdin(Stdio::null())
-        .stdout(writer)
-        .stderr(writer_for_stderr)
-        .kill_on_drop(true);
-    // Spawning forks omk and waits until the child has confined itself and exec'd (up to a
-    // millisecond each): on the blocking pool, the runtime's one thread goes on with the other
-    // gates meanwhile, and two gates start at once on two cores. The command is dropped there:
-    // it holds the pipe's write ends, and only the gate's processes may keep them open, so the
-    // capture sees the end of output when they are gone.
-    let spawned = tokio::task::spawn_blocking(move || command.spawn())
+    // The whole environment: the run's, then the sandbox's temporary and cache directories
+    // unless the gate sets its own, then the gate's.
+    let env = (options.env.iter().chain(&options.sandbox.env))
+        .map(|(name, value)| (name.into(), value.into()))
+        .chain(spec.env.iter().map(|(name, value)| (name.into(), value.into())))
+        .collect();
+    let spawn = Spawn {
+        argv: argv.clone(),
+        cwd: cwd.clone(),
+        env,
+        stdin: None,
+        stdout: Some(writer.into()),
+        stderr: Some(writer_for_stderr.into()),
+    };
+    // Spawning waits until the child has registered, confined itself and exec'd: on the
+    // blocking pool, the runtime's one thread goes on with the other gates meanwhile. The spawn
+    // is dropped there: it holds the pipe's write ends, and only the gate's processes may keep
+    // them open, so the capture sees the end of output when they are gone.
+    let sandbox = options.sandbox.clone();
+    let spawned = tokio::task::spawn_blocking(move || sandbox.spawn(spawn))
         .await
         .unwrap_or_else(|err| Err(io::Error::other(format!("the spawning task failed: {err}"))));
     let mut child = spawned.map_err(|err| format!("{program}: {err} (in {})", cwd.display()))?;
-    let pgid = child.id().and_then(|id| i32::try_from(id).ok()).map(Pid::from_raw);
+    let pgid = i32::try_from(child.id()).ok().map(Pid::from_raw);
     let _group = GroupGuard(pgid);
-    let _supervised = child
-        .id()
-        .map(|pid| options.sandbox.supervise(pid))
-        .transpose()
+    let _supervised = options
+        .sandbox
+        .supervise(child.id())
         .map_err(|err| format!("record the gate's process: {err}"))?;
 
     let redactor = Redactor::new(
@@ -499,7 +495,7 @@ async fn spawn_and_wait(
 /// Stops a gate that ran too long or was cancelled: SIGTERM to its group, then SIGKILL after
 /// the grace period; returns the leader's status.
 async fn stop(
-    child: &mut tokio::process::Child,
+    child: &mut omk_sandbox::Child,
     pgid: Option<Pid>,
     grace: Duration,
 ) -> Result<ExitStatus, String> {

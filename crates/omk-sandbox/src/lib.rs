@@ -28,9 +28,11 @@ mod child;
 mod policy;
 mod records;
 mod rules;
+mod spawn;
 mod watcher;
 
 pub use crate::policy::{Policy, Sandbox, Supervised, Support, probe};
 pub use crate::records::{ProcessRecord, RecordGuard, kill_group, kill_leftovers, record_process};
 pub use crate::rules::DEVICES;
+pub use crate::spawn::{Child, Spawn};
 pub use crate::watcher::{WATCHER_ARG, start_watcher, watcher_main};

@@ -17,6 +17,8 @@ use std::{
 
 use omk_sandbox::{Policy, Sandbox};
 
+mod spawn;
+
 type TestResult = Result<(), Box<dyn Error>>;
 
 const WATCHER: &str = env!("CARGO_BIN_EXE_omk-sandbox-watcher");
@@ -163,6 +165,7 @@ fn role_in_a_child() -> TestResult {
             child.wait()?;
             drop(supervised);
         }
+        "spawn-parent" => spawn::spawn_parent(&sandbox, &dir)?,
         "watcher-killed" => {
             sandbox.command(&["true".to_owned()])?.status()?;
             let watcher = children_of(std::process::id())

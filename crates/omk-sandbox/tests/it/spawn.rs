@@ -1,0 +1,234 @@
+//! `Sandbox::spawn` on real processes: the command gets exactly its directory, environment,
+//! streams and signal state, ends as it would alone, is confined and watched like a `Command`'s
+//! child, and is never left running or unreaped.
+
+use std::{
+    ffi::OsString,
+    fs,
+    io::{self, Read as _, Write as _},
+    os::{fd::OwnedFd, unix::process::ExitStatusExt},
+    path::Path,
+    process::ExitStatus,
+    time::Duration,
+};
+
+use omk_sandbox::{Child, Sandbox, Spawn};
+
+use super::{TestResult, running, sandbox, spawn_role, wait_for};
+
+fn runtime() -> io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build()
+}
+
+fn env(pairs: &[(&str, &str)]) -> Vec<(OsString, OsString)> {
+    pairs.iter().map(|(name, value)| (name.into(), value.into())).collect()
+}
+
+fn argv(args: &[&str]) -> Vec<String> {
+    args.iter().map(|it| (*it).to_owned()).collect()
+}
+
+/// A spawn of `argv` in `cwd` with `PATH` only, output and errors to one pipe.
+fn spawn_of(argv: Vec<String>, cwd: &Path) -> io::Result<(Spawn, io::PipeReader)> {
+    let (reader, writer) = io::pipe()?;
+    let spawn = Spawn {
+        argv,
+        cwd: cwd.to_owned(),
+        env: env(&[("PATH", "/usr/bin:/bin")]),
+        stdin: None,
+        stdout: Some(writer.try_clone()?.into()),
+        stderr: Some(writer.into()),
+    };
+    Ok((spawn, reader))
+}
+
+/// Spawns `spawn`, waits for it, and returns its status and everything it wrote.
+fn run_to_end(
+    sandbox: &Sandbox,
+    spawn: Spawn,
+    output: io::PipeReader,
+) -> io::Result<(ExitStatus, String)> {
+    let mut child = sandbox.spawn(spawn)?;
+    let _supervised = sandbox.supervise(child.id())?;
+    let status = runtime()?.block_on(child.wait())?;
+    let mut text = String::new();
+    let mut output = output;
+    output.read_to_string(&mut text)?;
+    Ok((status, text))
+}
+
+fn sh(script: &str) -> Vec<String> {
+    argv(&["sh", "-c", script])
+}
+
+#[test]
+fn the_command_gets_exactly_its_directory_environment_and_streams() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let (stdin_reader, mut stdin_writer) = io::pipe()?;
+    stdin_writer.write_all(b"from stdin\n")?;
+    drop(stdin_writer);
+    let (mut spawn, output) =
+        spawn_of(sh("pwd; echo \"$A ${HOME-no home}\"; cat; echo to stderr >&2"), dir.path())?;
+    // Of two entries with one name the later wins; nothing of this process is inherited.
+    spawn.env.extend(env(&[("A", "first"), ("A", "second")]));
+    spawn.stdin = Some(OwnedFd::from(stdin_reader));
+    let (status, text) = run_to_end(&sandbox(&[], true), spawn, output)?;
+    assert!(status.success(), "{status}");
+    let cwd = fs::canonicalize(dir.path())?;
+    assert_eq!(text, format!("{}\nsecond no home\nfrom stdin\nto stderr\n", cwd.display()));
+    Ok(())
+}
+
+#[test]
+fn the_command_ends_as_it_would_alone() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let sandbox = sandbox(&[], true);
+    let (spawn, output) = spawn_of(sh("exit 3"), dir.path())?;
+    assert_eq!(run_to_end(&sandbox, spawn, output)?.0.code(), Some(3));
+    let (spawn, output) = spawn_of(sh("kill -TERM $$; sleep 5"), dir.path())?;
+    assert_eq!(run_to_end(&sandbox, spawn, output)?.0.signal(), Some(15));
+    Ok(())
+}
+
+#[test]
+fn a_command_that_cannot_start_is_an_error_naming_why() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let sandbox = sandbox(&[], true);
+    let error = |argv: Vec<String>, cwd: &Path, path: &str| -> io::Result<io::Error> {
+        let (mut spawn, _output) = spawn_of(argv, cwd)?;
+        spawn.env = env(&[("PATH", path)]);
+        sandbox.spawn(spawn).err().ok_or_else(|| io::Error::other("it started"))
+    };
+    let missing = error(argv(&["/no/such/program"]), dir.path(), "/bin")?;
+    assert_eq!(missing.kind(), io::ErrorKind::NotFound, "{missing}");
+    let nowhere = error(argv(&["no-such-program-anywhere"]), dir.path(), "/bin:/usr/bin")?;
+    assert_eq!(nowhere.kind(), io::ErrorKind::NotFound, "{nowhere}");
+    // Found in PATH but not executable, as execvp reports it.
+    fs::write(dir.path().join("tool"), "#!/bin/sh\n")?;
+    let denied = error(argv(&["tool"]), dir.path(), &format!("/nowhere:{}", dir.path().display()))?;
+    assert_eq!(denied.kind(), io::ErrorKind::PermissionDenied, "{denied}");
+    let gone = dir.path().join("gone");
+    let no_dir = error(argv(&["true"]), &gone, "/bin:/usr/bin")?;
+    assert_eq!(no_dir.kind(), io::ErrorKind::NotFound, "{no_dir}");
+    assert!(no_dir.to_string().contains("could not change to the working directory"), "{no_dir}");
+    let empty = error(Vec::new(), dir.path(), "/bin")?;
+    assert_eq!(empty.kind(), io::ErrorKind::InvalidInput, "{empty}");
+    let nul = error(argv(&["echo", "a\0b"]), dir.path(), "/bin")?;
+    assert_eq!(nul.kind(), io::ErrorKind::InvalidInput, "{nul}");
+    // Each child that failed was reaped: none is left as a zombie of this process.
+    assert_eq!(zombie_children(), Vec::<u32>::new());
+    Ok(())
+}
+
+#[test]
+fn the_command_starts_with_no_signal_blocked_and_sigpipe_default() -> TestResult {
+    use nix::sys::signal::{SigSet, SigmaskHow, Signal, pthread_sigmask};
+    let dir = tempfile::tempdir()?;
+    // This thread blocks a signal and (as every Rust program) ignores SIGPIPE.
+    let mut blocked = SigSet::empty();
+    blocked.add(Signal::SIGUSR2);
+    pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&blocked), None)?;
+    let (spawn, output) = spawn_of(argv(&["cat", "/proc/self/status"]), dir.path())?;
+    let (status, text) = run_to_end(&sandbox(&[], true), spawn, output)?;
+    assert!(status.success(), "{status}");
+    let field = |name: &str| -> Result<u64, Box<dyn std::error::Error>> {
+        let line = text.lines().find(|it| it.starts_with(name)).ok_or(format!("no {name}"))?;
+        Ok(u64::from_str_radix(line[name.len()..].trim(), 16)?)
+    };
+    assert_eq!(field("SigBlk:")?, 0, "{text}");
+    let sigpipe = 1u64 << (libc::SIGPIPE - 1);
+    assert_eq!(field("SigIgn:")? & sigpipe, 0, "{text}");
+    Ok(())
+}
+
+#[test]
+fn a_spawned_command_is_confined_like_a_commands_child() -> TestResult {
+    let inside = tempfile::tempdir()?;
+    let outside = tempfile::tempdir()?;
+    let script = format!(
+        "echo ok > {inside}/made.txt; echo escaped > {outside}/new.txt; exit 0",
+        inside = inside.path().display(),
+        outside = outside.path().display(),
+    );
+    let (spawn, output) = spawn_of(sh(&script), inside.path())?;
+    let (status, _) = run_to_end(&sandbox(&[inside.path()], true), spawn, output)?;
+    assert!(status.success(), "{status}");
+    assert_eq!(fs::read_to_string(inside.path().join("made.txt"))?, "ok\n");
+    assert!(!outside.path().join("new.txt").exists());
+    Ok(())
+}
+
+#[test]
+fn a_spawned_group_dies_within_a_second_of_its_parent() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let pids = dir.path().join("pids");
+    let mut parent = spawn_role("spawn-parent", dir.path())?;
+    wait_for(|| fs::read_to_string(&pids).is_ok_and(|it| it.lines().count() == 2))?;
+    let inner: Vec<u32> =
+        fs::read_to_string(&pids)?.lines().map(str::parse).collect::<Result<_, _>>()?;
+    assert!(inner.iter().all(|&pid| running(pid)));
+    parent.kill()?;
+    parent.wait()?;
+    wait_for(|| inner.iter().all(|&pid| !running(pid)))?;
+    Ok(())
+}
+
+/// The role of [`a_spawned_group_dies_within_a_second_of_its_parent`]'s parent: starts a group
+/// of two with `Sandbox::spawn` and waits until the test kills it with SIGKILL.
+pub(crate) fn spawn_parent(sandbox: &Sandbox, dir: &Path) -> TestResult {
+    let script =
+        format!("echo $$ >> {0}; sleep 30 & echo $! >> {0}; wait", dir.join("pids").display());
+    let (spawn, _output) = spawn_of(sh(&script), dir)?;
+    let mut child = sandbox.spawn(spawn)?;
+    let _supervised = sandbox.supervise(child.id())?;
+    runtime()?.block_on(child.wait())?;
+    Ok(())
+}
+
+#[test]
+fn a_child_dropped_unwaited_is_killed_and_reaped() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let (spawn, _output) = spawn_of(argv(&["sleep", "30"]), dir.path())?;
+    let child = sandbox(&[], true).spawn(spawn)?;
+    let pid = child.id();
+    assert!(running(pid));
+    drop(child);
+    // Gone from /proc altogether: killed and reaped, not a zombie.
+    wait_for(|| !Path::new(&format!("/proc/{pid}")).exists())?;
+    Ok(())
+}
+
+#[test]
+fn waiting_is_cancel_safe() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let (spawn, _output) = spawn_of(sh("sleep 0.3; exit 4"), dir.path())?;
+    let mut child: Child = sandbox(&[], true).spawn(spawn)?;
+    let runtime = runtime()?;
+    let first = runtime
+        .block_on(async { tokio::time::timeout(Duration::from_millis(20), child.wait()).await });
+    assert!(first.is_err(), "the command ended within 20 ms: {first:?}");
+    assert_eq!(child.try_wait()?, None);
+    let status = runtime.block_on(child.wait())?;
+    assert_eq!(status.code(), Some(4));
+    // Asked again, it keeps its status.
+    assert_eq!(child.try_wait()?.and_then(|it| it.code()), Some(4));
+    Ok(())
+}
+
+/// The pids of this process's children that are zombies.
+fn zombie_children() -> Vec<u32> {
+    let me = std::process::id();
+    let Ok(entries) = fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+                let Some((_, rest)) = stat.rsplit_once(')') else { return false };
+                let mut fields = rest.split_whitespace();
+                fields.next() == Some("Z")
+                    && fields.next().and_then(|it| it.parse().ok()) == Some(me)
+            })
+        })
+        .collect()
+}
