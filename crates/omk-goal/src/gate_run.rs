@@ -212,6 +212,12 @@ pub async fn run_checkout_gates(
     let specs = select_gates(gates, request.names)?;
     let layout = Layout::new(&gates.repo_root);
     let (run_id, run_dir) = create_gate_run_dir(&layout, request.at)?;
+    // Old runs are removed while the gates run (it is file-system work the gates need not
+    // wait for), and before this returns.
+    let pruning = {
+        let (dir, current) = (layout.gate_runs_dir(), run_id.clone());
+        tokio::task::spawn_blocking(move || prune_gate_runs(&dir, &current, KEEP_GATE_RUNS))
+    };
     let (cancel, cancelled) = watch::channel(false);
     // Gates run on the user's own checkout here, so it is their writable root.
     let sandbox = RunSandbox::new(SandboxSite {
@@ -269,7 +275,9 @@ pub async fn run_checkout_gates(
     };
     let results: Vec<GateFinished> = runs.iter().map(|it| it.result.clone()).collect();
     let tests_shortfall = omk_gates::tests_shortfall(&results, request.names.is_empty());
-    prune_gate_runs(&layout.gate_runs_dir(), &run_id, KEEP_GATE_RUNS);
+    if let Err(err) = pruning.await {
+        tracing::debug!(%err, "removing old gate runs failed");
+    }
     Ok(CheckoutGateRun { run_id, run_dir, runs, interrupted, tests_shortfall })
 }
 
