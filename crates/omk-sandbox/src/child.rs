@@ -168,6 +168,10 @@ pub(crate) struct Exec<'a> {
     /// The paths to exec, tried in order as `execvp` would: one for a program named with a
     /// slash, one per `PATH` entry otherwise.
     pub(crate) candidates: &'a [CString],
+    /// For each candidate, the arguments that run it as a shell script, as `execvp` does with a
+    /// file the kernel cannot exec (`ENOEXEC`: a script without a `#!` line): `/bin/sh`, the
+    /// candidate, the other arguments, a null pointer.
+    pub(crate) as_scripts: &'a [Vec<*const c_char>],
     /// The arguments, program first, ending with a null pointer.
     pub(crate) argv: &'a [*const c_char],
     /// The whole environment as `NAME=value`, ending with a null pointer.
@@ -331,10 +335,15 @@ fn run_child(exec: &Exec<'_>) -> Result<Infallible, (Stage, i32)> {
     }
     let mut denied = false;
     let mut last = libc::ENOENT;
-    for candidate in exec.candidates {
+    for (candidate, as_script) in exec.candidates.iter().zip(exec.as_scripts) {
         // SAFETY: all three are NUL-terminated, the arrays end with a null pointer.
         unsafe { libc::execve(candidate.as_ptr(), exec.argv.as_ptr(), exec.envp.as_ptr()) };
         last = errno();
+        if last == libc::ENOEXEC {
+            // SAFETY: as above; `as_script` starts with "/bin/sh" and ends with a null pointer.
+            unsafe { libc::execve(as_script[0], as_script.as_ptr(), exec.envp.as_ptr()) };
+            return Err((Stage::Exec, errno()));
+        }
         match last {
             // As `execvp`: a permission error is remembered, a missing file tries the next.
             libc::EACCES => denied = true,

@@ -2,9 +2,11 @@
 //! process group of its own, and gone as soon as omk dies.
 //!
 //! Every agent, agent tool, `[worktree] setup` command and gate of a goal starts from
-//! [`Sandbox::command`]. Its child, after the fork and before the exec, registers its process
-//! group with this process's watcher and applies the [`Policy`]'s Landlock ruleset to itself
-//! (the only `unsafe` code of the workspace, in `child.rs`). The watcher is the `omk` binary
+//! [`Sandbox::command`], or [`Sandbox::spawn`] (the same, without forking omk: a vfork-style
+//! clone, waited for on a pidfd; the gate runner's way). Its child, after the fork or clone and
+//! before the exec, registers its process group with this process's watcher and applies the
+//! [`Policy`]'s Landlock ruleset to itself (the only `unsafe` code of the workspace, in
+//! `child.rs`). The watcher is the `omk` binary
 //! with the hidden first argument [`WATCHER_ARG`] (code: [`watcher_main`]), started once per omk
 //! process: when omk dies, even by SIGKILL, it kills every registered group that has not ended.
 //! [`Sandbox::supervise`] keeps each group's leader (pid and start time) in the goal's state
@@ -21,8 +23,8 @@
 //!   except `OMK_TEST_NO_LANDLOCK`, which [`probe`] reads so that tests can simulate a kernel
 //!   without Landlock.
 //!
-//! Entry points: [`probe`], [`Sandbox`], [`start_watcher`], [`watcher_main`], [`record_process`],
-//! [`kill_leftovers`].
+//! Entry points: [`probe`], [`Sandbox`], [`Sandbox::spawn`], [`start_watcher`],
+//! [`watcher_main`], [`record_process`], [`kill_leftovers`].
 
 mod child;
 mod policy;

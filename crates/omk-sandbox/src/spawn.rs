@@ -156,10 +156,23 @@ impl Sandbox {
         let stdin = null(spawn.stdin, false)?;
         let stdout = null(spawn.stdout, true)?;
         let stderr = null(spawn.stderr, true)?;
+        let shell = c"/bin/sh";
+        let as_scripts: Vec<Vec<*const c_char>> = candidates
+            .iter()
+            .map(|candidate| {
+                let rest = argv[1..].iter().map(|it| it.as_ptr());
+                [shell.as_ptr(), candidate.as_ptr()]
+                    .into_iter()
+                    .chain(rest)
+                    .chain(std::iter::once(std::ptr::null()))
+                    .collect()
+            })
+            .collect();
         let argv_ptrs = pointers(&argv);
         let envp_ptrs = pointers(&envp);
         let exec = child::Exec {
             candidates: &candidates,
+            as_scripts: &as_scripts,
             argv: &argv_ptrs,
             envp: &envp_ptrs,
             cwd: &cwd,

@@ -80,6 +80,20 @@ fn the_command_gets_exactly_its_directory_environment_and_streams() -> TestResul
 }
 
 #[test]
+fn a_script_without_a_hash_bang_line_runs_with_the_shell_as_execvp_runs_it() -> TestResult {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir()?;
+    let script = dir.path().join("check");
+    fs::write(&script, "echo \"script $1\"\nexit 6\n")?;
+    fs::set_permissions(&script, fs::Permissions::from_mode(0o755))?;
+    let (mut spawn, output) = spawn_of(argv(&["check", "one"]), dir.path())?;
+    spawn.env = env(&[("PATH", &format!("/nowhere:{}", dir.path().display()))]);
+    let (status, text) = run_to_end(&sandbox(&[], true), spawn, output)?;
+    assert_eq!((status.code(), text.as_str()), (Some(6), "script one\n"));
+    Ok(())
+}
+
+#[test]
 fn the_command_ends_as_it_would_alone() -> TestResult {
     let dir = tempfile::tempdir()?;
     let sandbox = sandbox(&[], true);
