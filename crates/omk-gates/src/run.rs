@@ -439,8 +439,8 @@ async fn spawn_and_wait(
     // sees the end of output when they are gone.
     let spawned = options.sandbox.spawn(spawn);
     let mut child = spawned.map_err(|err| format!("{program}: {err} (in {})", cwd.display()))?;
+    // The group's id, which stays the gate's until its leader is reaped (by `wait`).
     let pgid = i32::try_from(child.id()).ok().map(Pid::from_raw);
-    let _group = GroupGuard(pgid);
     let _supervised = options
         .sandbox
         .supervise(child.id())
@@ -475,8 +475,9 @@ async fn spawn_and_wait(
         () = tokio::time::sleep(spec.timeout) => (stop(&mut child, pgid, options.kill_grace).await?, true),
         () = cancelled => (stop(&mut child, pgid, options.kill_grace).await?, false),
     };
-    // Whatever the leader's fate, no process of the gate may outlive it and keep writing.
-    signal_group(pgid, Signal::SIGKILL);
+    // Whatever the leader's fate, no process of the gate outlives it and keeps writing: waiting
+    // for the leader killed the rest of its group before reaping it (and dropping the child
+    // unwaited kills the whole group), so the group's id was still the gate's.
     // A process that left the group can hold the pipe open; stop reading after the grace period.
     let mut capture = capture;
     let captured = tokio::select! {
@@ -603,15 +604,6 @@ fn tail_text(bytes: &[u8]) -> String {
     match text.find('\n') {
         Some(idx) => text[idx + 1..].to_owned(),
         None => text.into_owned(),
-    }
-}
-
-/// Kills the gate's process group when dropped, so a cancelled run leaves no process behind.
-struct GroupGuard(Option<Pid>);
-
-impl Drop for GroupGuard {
-    fn drop(&mut self) {
-        signal_group(self.0, Signal::SIGKILL);
     }
 }
 

@@ -24,7 +24,7 @@ use std::{
 use nix::{
     errno::Errno,
     sys::{
-        signal::{Signal, kill},
+        signal::{Signal, killpg},
         wait::{Id, WaitPidFlag, WaitStatus, waitid},
     },
     unistd::Pid,
@@ -57,8 +57,9 @@ pub struct Spawn {
 
 /// A command started by [`Sandbox::spawn`], leader of its own process group.
 ///
-/// Dropped before it was waited for, it kills the leader (not the group: that is the caller's,
-/// through its group id, which is [`Child::id`]) and reaps it.
+/// When its leader ends, waiting for it kills the rest of its group ([`Child::try_wait`]);
+/// dropped before that, it kills the whole group and reaps the leader. The caller signals the
+/// group through its id, which is [`Child::id`], to stop it earlier.
 #[derive(Debug)]
 pub struct Child {
     pid: u32,
@@ -215,16 +216,36 @@ impl Child {
     }
 
     /// Returns the leader's status if it has ended, reaping it; `None` while it runs.
+    ///
+    /// When the leader has ended, this first kills what is left of its process group: no
+    /// process of a command outlives its leader. It does so before reaping the leader, whose
+    /// pid (the group's id) the kernel cannot give to another process until then, so the kill
+    /// never hits a group that is not the command's. (The fallback for kernels without pidfds
+    /// can only kill the group after std reaped the leader.)
     pub fn try_wait(&mut self) -> io::Result<Option<ExitStatus>> {
         match &mut self.inner {
-            Inner::Forked(child) => child.try_wait(),
+            Inner::Forked(child) => {
+                let status = child.try_wait()?;
+                if status.is_some() {
+                    end_group(self.pid);
+                }
+                Ok(status)
+            }
             Inner::Pidfd { fd, status } => {
                 if let Some(status) = status {
                     return Ok(Some(*status));
                 }
                 let Some(pidfd) = fd else { return Err(lost()) };
-                let Some(reaped) = reap(pidfd.fd(), WaitPidFlag::WNOHANG)? else {
+                // Seen, not yet reaped.
+                let flags = WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
+                if reap(pidfd.fd(), flags)?.is_none() {
                     return Ok(None);
+                }
+                end_group(self.pid);
+                let Some(reaped) = reap(pidfd.fd(), WaitPidFlag::WNOHANG)? else {
+                    return Err(io::Error::other(
+                        "the command's leader ended but could not be reaped",
+                    ));
                 };
                 *status = Some(reaped);
                 *fd = None;
@@ -264,25 +285,43 @@ fn lost() -> io::Error {
 }
 
 impl Drop for Child {
+    /// Kills the whole group of a command not yet waited for (the leader included), then reaps
+    /// the leader.
     fn drop(&mut self) {
-        let Inner::Pidfd { fd, status: None } = &mut self.inner else { return };
-        let Some(pidfd) = fd.take() else { return };
-        // Not yet reaped, so the pid is still this child's.
-        if let Ok(pid) = i32::try_from(self.pid) {
-            kill(Pid::from_raw(pid), Signal::SIGKILL).ok();
-        }
-        let fd = match pidfd {
-            PidFd::Plain(fd) => fd,
-            PidFd::Polled(fd) => fd.into_inner(),
-        };
-        if matches!(reap(&fd, WaitPidFlag::WNOHANG), Ok(None)) {
-            // Killed but not yet ended: reap it when it is, off the caller's thread.
-            std::thread::spawn(move || reap(&fd, WaitPidFlag::empty()));
+        match &mut self.inner {
+            // std's child, when dropped by tokio, kills its leader and reaps it in the background.
+            Inner::Forked(child) => {
+                if child.id().is_some() {
+                    end_group(self.pid);
+                }
+            }
+            Inner::Pidfd { fd, status: None } => {
+                let Some(pidfd) = fd.take() else { return };
+                // Not yet reaped, so the group's id is still this command's.
+                end_group(self.pid);
+                let fd = match pidfd {
+                    PidFd::Plain(fd) => fd,
+                    PidFd::Polled(fd) => fd.into_inner(),
+                };
+                if matches!(reap(&fd, WaitPidFlag::WNOHANG), Ok(None)) {
+                    // Killed but not yet ended: reap it when it is, off the caller's thread.
+                    std::thread::spawn(move || reap(&fd, WaitPidFlag::empty()));
+                }
+            }
+            Inner::Pidfd { status: Some(_), .. } => {}
         }
     }
 }
 
-/// Reaps the process of `pidfd` if it has ended (or, without `WNOHANG`, once it ends).
+/// Kills the process group `pgid` with SIGKILL; a group already gone is what was wanted.
+fn end_group(pgid: u32) {
+    if let Ok(pgid) = i32::try_from(pgid) {
+        killpg(Pid::from_raw(pgid), Signal::SIGKILL).ok();
+    }
+}
+
+/// Returns the status of the process of `pidfd` if it has ended (or, without `WNOHANG`, once
+/// it ends), reaping it unless `flags` has `WNOWAIT`.
 fn reap(pidfd: &OwnedFd, flags: WaitPidFlag) -> io::Result<Option<ExitStatus>> {
     loop {
         return match waitid(Id::PIDFd(pidfd.as_fd()), WaitPidFlag::WEXITED | flags) {

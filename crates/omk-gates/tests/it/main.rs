@@ -110,8 +110,26 @@ fn a_timed_out_gate_and_its_whole_process_group_are_killed() -> TestResult {
     assert!(slow.timed_out && !slow.passed());
     assert_eq!((slow.exit_code, slow.signal), (None, Some(15)));
     let grandchild = fs::read_to_string(&pid_file)?.trim().to_owned();
-    // SIGKILL is delivered asynchronously, so give the kernel a moment to finish the kill.
-    let is_gone = || match fs::read_to_string(format!("/proc/{grandchild}/stat")) {
+    assert!(gone_soon(&grandchild), "the background sleep {grandchild} was killed with its group");
+    Ok(())
+}
+
+#[test]
+fn what_a_gate_leaves_in_its_group_ends_with_it() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let pid_file = dir.path().join("left.pid");
+    let line = format!("sleep 30 & echo $! > {}; exit 0", pid_file.display());
+    let (results, _dir) = run(&[shell("leaves", &line, Duration::from_secs(20))], 1);
+    assert!(results[0].passed(), "{:?}", results[0]);
+    let left = fs::read_to_string(&pid_file)?.trim().to_owned();
+    assert!(gone_soon(&left), "the background sleep {left} outlived its gate");
+    Ok(())
+}
+
+/// Returns whether process `pid` is gone or a zombie within 5 s (SIGKILL is delivered
+/// asynchronously).
+fn gone_soon(pid: &str) -> bool {
+    let is_gone = || match fs::read_to_string(format!("/proc/{pid}/stat")) {
         Ok(stat) => stat.contains(") Z "),
         Err(_) => true,
     };
@@ -119,8 +137,7 @@ fn a_timed_out_gate_and_its_whole_process_group_are_killed() -> TestResult {
     while !is_gone() && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert!(is_gone(), "the background sleep {grandchild} was killed with its group");
-    Ok(())
+    is_gone()
 }
 
 #[test]

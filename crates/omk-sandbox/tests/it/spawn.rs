@@ -200,15 +200,35 @@ pub(crate) fn spawn_parent(sandbox: &Sandbox, dir: &Path) -> TestResult {
 }
 
 #[test]
-fn a_child_dropped_unwaited_is_killed_and_reaped() -> TestResult {
+fn a_child_dropped_unwaited_is_killed_with_its_group_and_reaped() -> TestResult {
     let dir = tempfile::tempdir()?;
-    let (spawn, _output) = spawn_of(argv(&["sleep", "30"]), dir.path())?;
-    let child = sandbox(&[], true).spawn(spawn)?;
+    let member = dir.path().join("member");
+    let script = format!("sleep 30 & echo $! > {}; wait", member.display());
+    let (spawn, _output) = spawn_of(sh(&script), dir.path())?;
+    let child = sandbox(&[dir.path()], true).spawn(spawn)?;
     let pid = child.id();
-    assert!(running(pid));
+    wait_for(|| fs::read_to_string(&member).is_ok_and(|it| it.ends_with('\n')))?;
+    let member: u32 = fs::read_to_string(&member)?.trim().parse()?;
+    assert!(running(pid) && running(member));
     drop(child);
-    // Gone from /proc altogether: killed and reaped, not a zombie.
-    wait_for(|| !Path::new(&format!("/proc/{pid}")).exists())?;
+    // The leader is gone from /proc altogether (killed and reaped, not a zombie), and so is the
+    // rest of its group.
+    wait_for(|| !Path::new(&format!("/proc/{pid}")).exists() && !running(member))?;
+    Ok(())
+}
+
+#[test]
+fn waiting_for_the_leader_ends_what_it_left_in_its_group() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let member = dir.path().join("member");
+    let script = format!("sleep 30 & echo $! > {}; exit 0", member.display());
+    let (spawn, _output) = spawn_of(sh(&script), dir.path())?;
+    let sandbox = sandbox(&[dir.path()], true);
+    let mut child = sandbox.spawn(spawn)?;
+    let status = runtime()?.block_on(child.wait())?;
+    assert!(status.success(), "{status}");
+    let member: u32 = fs::read_to_string(&member)?.trim().parse()?;
+    wait_for(|| !running(member))?;
     Ok(())
 }
 
