@@ -171,9 +171,61 @@ pub(crate) fn add_worktree(
             source,
         })?;
     }
+    // One addition at a time per repository, across omk processes: while this holds the lock,
+    // a registration still marked as being made is one a killed addition left.
+    let _additions = lock_additions(git)?;
+    clear_cut_short_registrations(git)?;
     let should_interrupt = AtomicBool::new(false);
     git.add_worktree(path, head, gix::progress::Discard, &should_interrupt)
         .map_err(Error::gix(format!("add worktree {}", path.display()), &repo.root))?;
+    Ok(())
+}
+
+/// The file in the common git directory that omk locks while it adds a worktree.
+const ADDITIONS_LOCK: &str = "omk-worktree-add.lock";
+
+/// Takes the lock on [`ADDITIONS_LOCK`] (an advisory `flock`, released when the file closes,
+/// even by a killed process), waiting while another omk adds a worktree to the repository.
+fn lock_additions(git: &gix::Repository) -> Result<fs::File, Error> {
+    let path = git.common_dir().join(ADDITIONS_LOCK);
+    let io_error = |action| {
+        let path = path.clone();
+        move |source| Error::Io { action, path, source }
+    };
+    let file = fs::File::options()
+        .create(true)
+        .write(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(io_error("open"))?;
+    file.lock().map_err(io_error("lock"))?;
+    Ok(file)
+}
+
+/// Removes the registrations (`<common dir>/worktrees/<id>/`) that an addition killed part way
+/// left: still locked as `initializing`, which git and gix write first, with a `gitdir` file
+/// missing, empty or without its end. gix refuses to add any worktree while such a
+/// registration exists ("Refusing to read an empty path"), so a run killed while it made its
+/// baseline worktree would keep every later run of the repository from making one.
+///
+/// Called with [`lock_additions`] held, so no addition of omk's is under way; an addition by
+/// another tool in the same instant is the one case this could cut short.
+fn clear_cut_short_registrations(git: &gix::Repository) -> Result<(), Error> {
+    let Ok(entries) = fs::read_dir(git.common_dir().join("worktrees")) else { return Ok(()) };
+    for entry in entries.flatten() {
+        let admin = entry.path();
+        let initializing = fs::read(admin.join("locked")).is_ok_and(|it| it == b"initializing\n");
+        let readable =
+            fs::read(admin.join("gitdir")).is_ok_and(|it| it.len() > 1 && it.ends_with(b"\n"));
+        if initializing && !readable {
+            tracing::debug!(admin = %admin.display(), "remove a registration a killed addition left");
+            fs::remove_dir_all(&admin).map_err(|source| Error::Io {
+                action: "remove",
+                path: admin.clone(),
+                source,
+            })?;
+        }
+    }
     Ok(())
 }
 

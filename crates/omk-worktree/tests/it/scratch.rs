@@ -129,3 +129,40 @@ fn gc_removes_scratch_worktrees_whose_maker_is_gone_and_keeps_live_ones() -> Tes
     drop(dir);
     Ok(())
 }
+
+#[test]
+fn a_registration_a_killed_addition_left_does_not_block_the_next() -> TestResult {
+    let (dir, root) = repo_with(&[("a.txt", "base\n")]);
+    let repo = omk_worktree::open(&root)?;
+    let base = omk_worktree::head(&repo)?.commit;
+    // What an addition killed after it marked its registration and before it wrote its
+    // `gitdir` leaves behind; and a registration being made right now by someone else, whose
+    // `gitdir` is already written, which is left alone.
+    let admin = root.join(".git/worktrees");
+    for (id, gitdir) in
+        [("baseline", ""), ("torn", "/some/where/.g"), ("other", "/elsewhere/.git\n")]
+    {
+        fs::create_dir_all(admin.join(id))?;
+        fs::write(admin.join(id).join("locked"), "initializing\n")?;
+        fs::write(admin.join(id).join("gitdir"), gitdir)?;
+    }
+    let scratch = dir.path().join("verify/baseline");
+    let options = omk_worktree::ScratchOptions {
+        path: &scratch,
+        tree_id: &omk_worktree::commit_tip(&repo, &base)?.ok_or("the base exists")?.tree_id,
+        commit: Some(&base),
+        parent: &base,
+        copy: &[],
+        setup: &[],
+        sandbox: &Sandbox::direct(),
+    };
+    omk_worktree::create_scratch(&repo, &options)?;
+    assert_eq!(fs::read_to_string(scratch.join("a.txt"))?, "base\n");
+    assert!(!admin.join("torn").exists());
+    assert_eq!(fs::read_to_string(admin.join("other/gitdir"))?, "/elsewhere/.git\n");
+    // The new worktree took the freed id, with a `gitdir` that names it.
+    let gitdir = fs::read_to_string(admin.join("baseline/gitdir"))?;
+    assert!(gitdir.trim_end().ends_with("verify/baseline/.git"), "{gitdir:?}");
+    omk_worktree::remove_scratch(&repo, &scratch)?;
+    Ok(())
+}
