@@ -2,10 +2,10 @@
 
 use std::{
     fs::File,
-    io::{self, BufRead, BufReader, Write},
+    io::{self, BufRead, BufReader, PipeReader, PipeWriter, Write},
     os::unix::process::ExitStatusExt,
     path::PathBuf,
-    process::{Child, ChildStdin, ExitStatus, Stdio},
+    process::ExitStatus,
     sync::mpsc,
     thread,
     time::{Duration, Instant},
@@ -18,7 +18,7 @@ use nix::{
 use serde_json::Value;
 
 use omk_events::ProcessExit;
-use omk_sandbox::Sandbox;
+use omk_sandbox::{Child, Sandbox, Spawn};
 
 use crate::{
     control::{Hold, POLL_INTERVAL},
@@ -112,19 +112,18 @@ pub(crate) fn run(
 ) -> io::Result<ProcessExit> {
     let stdout_file = File::create(&launch.stdout_path)?;
     let stderr_file = File::create(&launch.stderr_path)?;
-    let mut child = spawn(&launch, stderr_file)?;
+    let Started { mut child, mut stdin, stdout } = spawn(&launch, stderr_file)?;
+    // The group's id, which stays the agent's until its leader is reaped.
     let pgid = i32::try_from(child.id()).ok().map(Pid::from_raw);
     // The record lets a later run end this group if omk and its watcher are both killed.
     let _supervised = match launch.sandbox.supervise(child.id()) {
         Ok(record) => record,
         Err(err) => {
-            signal_group(pgid, Signal::SIGKILL);
-            child.wait().ok();
+            child.end().ok();
             return Err(err);
         }
     };
     hold.spawned(child.id());
-    let mut stdin = child.stdin.take();
     if let StdinMode::Text(text) = &launch.stdin {
         // The prompt is written from a thread so a child that does not read cannot block omk.
         if let Some(mut pipe) = stdin.take() {
@@ -133,7 +132,6 @@ pub(crate) fn run(
         }
     }
     let (lines_tx, lines_rx) = mpsc::channel();
-    let stdout = child.stdout.take().expect("stdout is piped because it was set so above");
     let reader = thread::spawn(move || read_lines(stdout, stdout_file, &lines_tx));
 
     let started = Instant::now();
@@ -177,8 +175,10 @@ pub(crate) fn run(
         }
     }
     drop(stdin);
+    // Waiting for the leader ends the rest of its group before the leader is reaped: no process
+    // of the agent outlives it and keeps writing.
     let status = if stopped {
-        child.wait()?
+        child.wait_blocking()?
     } else {
         // Stdout is closed, but the agent may still run: the wall clock and omk's control
         // still hold.
@@ -194,36 +194,51 @@ pub(crate) fn run(
                 };
                 let mut none = None;
                 stop(&mut child, pgid, &mut none, protocol, grace);
-                child.wait()?
+                child.wait_blocking()?
             }
         }
     };
-    // Whatever the leader's fate, no process of the agent may outlive it and keep writing.
-    signal_group(pgid, Signal::SIGKILL);
     reader.join().ok();
     exit.exit_code = status.code();
     exit.signal = status.signal();
     Ok(exit)
 }
 
+/// A started agent: its process, and omk's ends of its stdin (when it reads one) and stdout.
+struct Started {
+    child: Child,
+    stdin: Option<PipeWriter>,
+    stdout: PipeReader,
+}
+
 /// Starts the program of `launch` in its own process group, stderr going to `stderr_file`.
-fn spawn(launch: &Launch<'_>, stderr_file: File) -> io::Result<Child> {
+fn spawn(launch: &Launch<'_>, stderr_file: File) -> io::Result<Started> {
     if launch.argv.is_empty() {
         return Err(io::Error::new(io::ErrorKind::InvalidInput, "empty command line"));
     }
     tracing::debug!(argv = ?launch.argv, cwd = %launch.cwd.display(), "start the agent");
-    let mut command = launch.sandbox.command(&launch.argv)?;
-    command
-        .current_dir(&launch.cwd)
-        .envs(launch.env.iter().map(|(key, value)| (key, value)))
-        .envs(launch.sandbox.env.iter().map(|(key, value)| (key, value)))
-        .stdin(match launch.stdin {
-            StdinMode::Closed => Stdio::null(),
-            StdinMode::Text(_) | StdinMode::Protocol => Stdio::piped(),
-        })
-        .stdout(Stdio::piped())
-        .stderr(stderr_file);
-    command.spawn()
+    let (stdout, stdout_writer) = io::pipe()?;
+    let (stdin_reader, stdin) = match launch.stdin {
+        StdinMode::Closed => (None, None),
+        StdinMode::Text(_) | StdinMode::Protocol => {
+            let (reader, writer) = io::pipe()?;
+            (Some(reader.into()), Some(writer))
+        }
+    };
+    // omk's own environment, then the launch's, then the sandbox's variables.
+    let env = std::env::vars_os()
+        .chain(launch.env.iter().map(|(key, value)| (key.into(), value.into())))
+        .chain(launch.sandbox.env.iter().map(|(key, value)| (key.into(), value.into())))
+        .collect();
+    let child = launch.sandbox.spawn(Spawn {
+        argv: launch.argv.clone(),
+        cwd: launch.cwd.clone(),
+        env,
+        stdin: stdin_reader,
+        stdout: Some(stdout_writer.into()),
+        stderr: Some(stderr_file.into()),
+    })?;
+    Ok(Started { child, stdin, stdout })
 }
 
 /// Hands one line of stdout to `protocol`, writes its replies, and passes on what it queued.
@@ -231,7 +246,7 @@ fn on_line(
     line: &Line,
     exit: &mut ProcessExit,
     protocol: &mut dyn Protocol,
-    stdin: &mut Option<ChildStdin>,
+    stdin: &mut Option<PipeWriter>,
     hold: &mut Hold<'_>,
 ) {
     if line.oversized {
@@ -299,7 +314,7 @@ fn read_lines(stdout: impl io::Read, mut raw: File, lines: &mpsc::Sender<Line>) 
     raw.sync_all().ok();
 }
 
-fn write_lines(stdin: &mut Option<ChildStdin>, lines: &[String]) {
+fn write_lines(stdin: &mut Option<PipeWriter>, lines: &[String]) {
     if let Some(pipe) = stdin {
         for line in lines {
             if pipe.write_all(line.as_bytes()).and_then(|()| pipe.write_all(b"\n")).is_err() {
@@ -316,7 +331,7 @@ fn write_lines(stdin: &mut Option<ChildStdin>, lines: &[String]) {
 fn stop(
     child: &mut Child,
     pgid: Option<Pid>,
-    stdin: &mut Option<ChildStdin>,
+    stdin: &mut Option<PipeWriter>,
     protocol: &mut dyn Protocol,
     grace: Duration,
 ) {

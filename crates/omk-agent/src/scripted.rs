@@ -2,9 +2,8 @@
 
 use std::{
     fs::{self, File},
-    io::{BufWriter, Read, Write},
+    io::{self, BufWriter, Read, Write},
     path::{Component, Path, PathBuf},
-    process::Stdio,
     thread,
     time::{Duration, Instant},
 };
@@ -15,7 +14,7 @@ use omk_events::{
     ActivityKind, AgentActivity, AgentFinished, AgentStatus, ArtifactRef, TokenUsage,
     ToolCallRecord,
 };
-use omk_sandbox::Sandbox;
+use omk_sandbox::{Sandbox, Spawn};
 
 use crate::{
     context::RunContext,
@@ -353,29 +352,28 @@ fn confine(worktree: &Path, relative: &str) -> Result<PathBuf, String> {
 /// Runs `command` with `sh -c` in the worktree through the sandbox, in its own process group,
 /// which is killed after [`SHELL_TIMEOUT`] or when omk asks to stop the run.
 fn run_shell(command: &str, site: &ToolSite<'_>, hold: &mut Hold<'_>) -> Result<String, String> {
-    let mut child = site
-        .sandbox
-        .command(&["sh".to_owned(), "-c".to_owned(), command.to_owned()])
-        .map_err(|err| format!("Shell: start sh: {err}"))?
-        .envs(site.sandbox.env.iter().map(|(key, value)| (key, value)))
-        .current_dir(site.worktree)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|err| format!("Shell: start sh: {err}"))?;
-    let group = child.id();
-    let _supervised = site.sandbox.supervise(group).map_err(|err| {
-        omk_sandbox::kill_group(group);
+    let start_error = |err: io::Error| format!("Shell: start sh: {err}");
+    let (mut stdout, writer) = io::pipe().map_err(start_error)?;
+    let spawn = Spawn {
+        argv: vec!["sh".to_owned(), "-c".to_owned(), command.to_owned()],
+        cwd: site.worktree.to_owned(),
+        // omk's own environment, then the sandbox's variables.
+        env: std::env::vars_os()
+            .chain(site.sandbox.env.iter().map(|(key, value)| (key.into(), value.into())))
+            .collect(),
+        stdin: None,
+        stdout: Some(writer.into()),
+        stderr: None,
+    };
+    let mut child = site.sandbox.spawn(spawn).map_err(start_error)?;
+    let _supervised = site.sandbox.supervise(child.id()).map_err(|err| {
+        child.end().ok();
         format!("Shell: record the process: {err}")
     })?;
     // The reader drains the pipe while the command runs, so a large output cannot block it.
-    let stdout = child.stdout.take();
     let reader = thread::spawn(move || {
         let mut output = String::new();
-        if let Some(mut stdout) = stdout {
-            stdout.read_to_string(&mut output).ok();
-        }
+        stdout.read_to_string(&mut output).ok();
         output
     });
     let started = Instant::now();
@@ -394,9 +392,8 @@ fn run_shell(command: &str, site: &ToolSite<'_>, hold: &mut Hold<'_>) -> Result<
             }
             Err(err) => return Err(format!("Shell: wait for {command:?}: {err}")),
         };
-        // Killing the whole group also ends what the command started, which holds the pipe.
-        omk_sandbox::kill_group(group);
-        child.wait().ok();
+        // Ending the whole group also ends what the command started, which holds the pipe.
+        child.end().ok();
         return Err(ended);
     };
     let output = reader.join().unwrap_or_default();

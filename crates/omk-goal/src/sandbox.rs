@@ -7,7 +7,6 @@ use std::{
     fs,
     hash::{DefaultHasher, Hash, Hasher},
     path::{Path, PathBuf},
-    process::Stdio,
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
@@ -275,21 +274,22 @@ impl GateBuilds {
         if self.all_features {
             argv.push("--all-features".to_owned());
         }
-        let Ok(mut command) = shared.command(&argv) else { return false };
         let mut env = shared.env.clone();
         set_env(&mut env, "CARGO_HOME", home);
-        let child = command
-            .current_dir(worktree)
-            .env_clear()
-            .envs(self.environment.iter().map(|(k, v)| (k, v)))
-            .envs(env.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn();
-        let Ok(mut child) = child else { return false };
+        let spawn = omk_sandbox::Spawn {
+            argv,
+            cwd: worktree.to_owned(),
+            env: (self.environment.iter().chain(&env))
+                .map(|(name, value)| (name.into(), value.into()))
+                .collect(),
+            stdin: None,
+            stdout: None,
+            stderr: None,
+        };
+        let Ok(mut child) = shared.spawn(spawn) else { return false };
         let supervised = shared.supervise(child.id());
         let started = Instant::now();
+        // Nothing cargo started outlives the check: the child ends its group with its leader.
         let answer = loop {
             match child.try_wait() {
                 Ok(Some(status)) => break status.success(),
@@ -297,14 +297,11 @@ impl GateBuilds {
                     std::thread::sleep(Duration::from_millis(20));
                 }
                 _ => {
-                    child.kill().ok();
-                    child.wait().ok();
+                    child.end().ok();
                     break false;
                 }
             }
         };
-        // Nothing cargo started may outlive the check.
-        omk_sandbox::kill_group(child.id());
         drop(supervised);
         answer
     }

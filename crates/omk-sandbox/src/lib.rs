@@ -2,12 +2,12 @@
 //! process group of its own, and gone as soon as omk dies.
 //!
 //! Every agent, agent tool, `[worktree] setup` command and gate of a goal starts from
-//! [`Sandbox::command`], or [`Sandbox::spawn`] (the same, without forking omk: a vfork-style
-//! clone, waited for on a pidfd; the gate runner's way). Its child, after the fork or clone and
-//! before the exec, registers its process group with this process's watcher and applies the
-//! [`Policy`]'s Landlock ruleset to itself (the only `unsafe` code of the workspace, in
-//! `child.rs`). The watcher is the `omk` binary
-//! with the hidden first argument [`WATCHER_ARG`] (code: [`watcher_main`]), started once per omk
+//! [`Sandbox::spawn`]: a vfork-style clone of omk that does not copy it, waited for on a pidfd
+//! ([`Sandbox::command`], a std `Command` that forks, is the fallback for kernels without
+//! pidfds). Its child, after the clone and before the exec, registers its process group with
+//! this process's watcher and applies the [`Policy`]'s Landlock ruleset to itself (the only
+//! `unsafe` code of the workspace, in `child.rs`). A [`Child`]'s group ends with its leader. The
+//! watcher is the `omk` binary with the hidden first argument [`WATCHER_ARG`] (code: [`watcher_main`]), started once per omk
 //! process: when omk dies, even by SIGKILL, it kills every registered group that has not ended.
 //! [`Sandbox::supervise`] keeps each group's leader (pid and start time) in the goal's state
 //! while it runs, so that [`kill_leftovers`] can end what a killed omk and watcher left, never
@@ -34,7 +34,7 @@ mod spawn;
 mod watcher;
 
 pub use crate::policy::{Policy, Sandbox, Supervised, Support, probe};
-pub use crate::records::{ProcessRecord, RecordGuard, kill_group, kill_leftovers, record_process};
+pub use crate::records::{ProcessRecord, RecordGuard, kill_leftovers, record_process};
 pub use crate::rules::DEVICES;
 pub use crate::spawn::{Child, Spawn};
 pub use crate::watcher::{WATCHER_ARG, start_watcher, watcher_main};

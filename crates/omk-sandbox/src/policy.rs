@@ -19,8 +19,8 @@ pub struct Policy {
     /// Whether Landlock applies; `false` runs the command unconfined but still supervised (its
     /// process group dies with omk).
     pub confine: bool,
-    /// The directories (and files) beneath which the command may write, besides [`DEVICES`]
-    /// (crate::DEVICES); paths that do not exist are left out.
+    /// The directories (and files) beneath which the command may write, besides
+    /// [`DEVICES`](crate::DEVICES); paths that do not exist are left out.
     pub writable: Vec<PathBuf>,
     /// Whether the command may bind and connect TCP ports.
     pub network: bool,
@@ -40,9 +40,9 @@ impl Policy {
 
 /// How a caller starts a process for a goal.
 ///
-/// Each caller (agent, gate, worktree setup) gets its command from [`Sandbox::command`], adds
-/// its directory, environment (after [`Sandbox::env`]) and standard streams, spawns it, and
-/// keeps the guard of [`Sandbox::supervise`] until the process group has ended. The command
+/// Each caller (agent, gate, worktree setup) starts its command with [`Sandbox::spawn`], giving
+/// its directory, environment (ending with [`Sandbox::env`]) and standard streams, and keeps
+/// the guard of [`Sandbox::supervise`] until the process group has ended. The command
 /// leads a process group of its own, which the caller signals to stop it.
 #[derive(Debug, Clone)]
 pub struct Sandbox {

@@ -95,7 +95,7 @@ pub fn kill_leftovers(dir: &Path) -> io::Result<Vec<u32>> {
 /// Call it only for a group this process started and has not yet known to be ended, or one whose
 /// leader was checked by its start time ([`kill_leftovers`]): a group id is a pid, which the
 /// system reuses once the group is empty.
-pub fn kill_group(pid: u32) {
+pub(crate) fn kill_group(pid: u32) {
     if let Ok(pgid) = i32::try_from(pid) {
         killpg(Pid::from_raw(pgid), Signal::SIGKILL).ok();
     }

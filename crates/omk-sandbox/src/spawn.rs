@@ -23,15 +23,12 @@ use std::{
 
 use nix::{
     errno::Errno,
-    sys::{
-        signal::{Signal, killpg},
-        wait::{Id, WaitPidFlag, WaitStatus, waitid},
-    },
+    sys::wait::{Id, WaitPidFlag, WaitStatus, waitid},
     unistd::Pid,
 };
 use tokio::io::unix::AsyncFd;
 
-use crate::{Sandbox, child, rules};
+use crate::{Sandbox, child, records::kill_group, rules};
 
 /// The `PATH` a command gets when its environment has none, as `execvp` uses.
 const DEFAULT_PATH: &str = "/bin:/usr/bin";
@@ -71,7 +68,7 @@ enum Inner {
     /// Started by the clone; `None` once reaped.
     Pidfd { fd: Option<PidFd>, status: Option<ExitStatus> },
     /// Started by std's `Command` (the fallback).
-    Forked(tokio::process::Child),
+    Forked(std::process::Child),
 }
 
 #[derive(Debug)]
@@ -104,8 +101,8 @@ impl Sandbox {
     ///
     /// Returns once the command has exec'd; a program that cannot be found or run, a directory
     /// that cannot be entered, or a child that cannot register or confine itself is an error.
-    /// Call [`Sandbox::supervise`] with [`Child::id`] as with a `Command`'s child. Call it
-    /// within a tokio runtime's context (a `spawn_blocking` task is): the fallback needs one.
+    /// Call [`Sandbox::supervise`] with [`Child::id`] as with a `Command`'s child. Needs no
+    /// runtime; only [`Child::wait`] does.
     pub fn spawn(&self, spawn: Spawn) -> io::Result<Child> {
         let method = if pidfds_work() { Method::Clone } else { Method::Fork };
         self.spawn_by(spawn, method)
@@ -186,12 +183,7 @@ impl Sandbox {
     }
 
     fn spawn_by_fork(&self, spawn: Spawn) -> io::Result<Child> {
-        if tokio::runtime::Handle::try_current().is_err() {
-            return Err(io::Error::other(
-                "on this kernel (no pidfds) starting a command needs a tokio runtime's context",
-            ));
-        }
-        let mut command = tokio::process::Command::from(self.command(&spawn.argv)?);
+        let mut command = self.command(&spawn.argv)?;
         let stdio = |fd: Option<OwnedFd>| fd.map_or_else(Stdio::null, Stdio::from);
         command
             .current_dir(&spawn.cwd)
@@ -199,13 +191,9 @@ impl Sandbox {
             .envs(environment(&spawn.env))
             .stdin(stdio(spawn.stdin))
             .stdout(stdio(spawn.stdout))
-            .stderr(stdio(spawn.stderr))
-            .kill_on_drop(true);
+            .stderr(stdio(spawn.stderr));
         let child = command.spawn()?;
-        let pid = child
-            .id()
-            .ok_or_else(|| io::Error::other("the command ended before omk saw its pid"))?;
-        Ok(Child { pid, inner: Inner::Forked(child) })
+        Ok(Child { pid: child.id(), inner: Inner::Forked(child) })
     }
 }
 
@@ -223,11 +211,33 @@ impl Child {
     /// never hits a group that is not the command's. (The fallback for kernels without pidfds
     /// can only kill the group after std reaped the leader.)
     pub fn try_wait(&mut self) -> io::Result<Option<ExitStatus>> {
+        self.wait_with(WaitPidFlag::WNOHANG)
+    }
+
+    /// Waits for the leader to end, blocking this thread, and returns its status; ends the rest
+    /// of the group as [`Child::try_wait`] does.
+    pub fn wait_blocking(&mut self) -> io::Result<ExitStatus> {
+        self.wait_with(WaitPidFlag::empty())?.ok_or_else(lost)
+    }
+
+    /// Kills the command's whole group, its leader included, and reaps the leader; returns the
+    /// leader's status (a command that had already ended gives the status it ended with). The
+    /// kill comes before the reaping, so it never hits a reused group id.
+    pub fn end(&mut self) -> io::Result<ExitStatus> {
+        if let Some(status) = self.try_wait()? {
+            return Ok(status);
+        }
+        kill_group(self.pid);
+        self.wait_blocking()
+    }
+
+    fn wait_with(&mut self, hang: WaitPidFlag) -> io::Result<Option<ExitStatus>> {
         match &mut self.inner {
             Inner::Forked(child) => {
-                let status = child.try_wait()?;
+                let status =
+                    if hang.is_empty() { Some(child.wait()?) } else { child.try_wait()? };
                 if status.is_some() {
-                    end_group(self.pid);
+                    kill_group(self.pid);
                 }
                 Ok(status)
             }
@@ -237,15 +247,12 @@ impl Child {
                 }
                 let Some(pidfd) = fd else { return Err(lost()) };
                 // Seen, not yet reaped.
-                let flags = WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
-                if reap(pidfd.fd(), flags)?.is_none() {
+                if reap(pidfd.fd(), hang | WaitPidFlag::WNOWAIT)?.is_none() {
                     return Ok(None);
                 }
-                end_group(self.pid);
+                kill_group(self.pid);
                 let Some(reaped) = reap(pidfd.fd(), WaitPidFlag::WNOHANG)? else {
-                    return Err(io::Error::other(
-                        "the command's leader ended but could not be reaped",
-                    ));
+                    return Err(io::Error::other("the command's leader ended but was not reaped"));
                 };
                 *status = Some(reaped);
                 *fd = None;
@@ -254,21 +261,26 @@ impl Child {
         }
     }
 
-    /// Waits for the leader to end and returns its status. Cancel-safe: dropping the future
-    /// loses nothing, and a later call waits on.
+    /// Waits for the leader to end and returns its status; ends the rest of the group as
+    /// [`Child::try_wait`] does. Cancel-safe: dropping the future loses nothing, and a later
+    /// call waits on. Needs a tokio runtime with I/O and time enabled.
     pub async fn wait(&mut self) -> io::Result<ExitStatus> {
         loop {
             if let Some(status) = self.try_wait()? {
                 return Ok(status);
             }
             let pidfd = match &mut self.inner {
-                Inner::Forked(child) => return child.wait().await,
+                // The fallback has no descriptor to wait on: it asks again shortly.
+                Inner::Forked(_) => {
+                    tokio::time::sleep(FORKED_POLL).await;
+                    continue;
+                }
                 Inner::Pidfd { fd: Some(pidfd), .. } => pidfd,
                 Inner::Pidfd { fd: None, .. } => return Err(lost()),
             };
             if let PidFd::Plain(plain) = pidfd {
                 // Registered with the reactor on the first wait: a child may be spawned where
-                // no runtime runs (a blocking thread), and waited for where one does.
+                // no runtime runs, and waited for where one does.
                 let fd = plain.try_clone()?;
                 *pidfd = PidFd::Polled(child::poll_pidfd(fd)?);
             }
@@ -280,43 +292,43 @@ impl Child {
     }
 }
 
+/// How often [`Child::wait`] asks again after a command started by the fallback.
+const FORKED_POLL: std::time::Duration = std::time::Duration::from_millis(5);
+
 fn lost() -> io::Error {
     io::Error::other("the command's status was lost")
 }
 
 impl Drop for Child {
     /// Kills the whole group of a command not yet waited for (the leader included), then reaps
-    /// the leader.
+    /// the leader, off the caller's thread if it has not ended yet.
     fn drop(&mut self) {
         match &mut self.inner {
-            // std's child, when dropped by tokio, kills its leader and reaps it in the background.
             Inner::Forked(child) => {
-                if child.id().is_some() {
-                    end_group(self.pid);
+                if matches!(child.try_wait(), Ok(None)) {
+                    kill_group(self.pid);
+                    if matches!(child.try_wait(), Ok(None)) {
+                        let pid = self.pid;
+                        std::thread::spawn(move || {
+                            nix::sys::wait::waitpid(Pid::from_raw(pid.cast_signed()), None)
+                        });
+                    }
                 }
             }
             Inner::Pidfd { fd, status: None } => {
                 let Some(pidfd) = fd.take() else { return };
                 // Not yet reaped, so the group's id is still this command's.
-                end_group(self.pid);
+                kill_group(self.pid);
                 let fd = match pidfd {
                     PidFd::Plain(fd) => fd,
                     PidFd::Polled(fd) => fd.into_inner(),
                 };
                 if matches!(reap(&fd, WaitPidFlag::WNOHANG), Ok(None)) {
-                    // Killed but not yet ended: reap it when it is, off the caller's thread.
                     std::thread::spawn(move || reap(&fd, WaitPidFlag::empty()));
                 }
             }
             Inner::Pidfd { status: Some(_), .. } => {}
         }
-    }
-}
-
-/// Kills the process group `pgid` with SIGKILL; a group already gone is what was wanted.
-fn end_group(pgid: u32) {
-    if let Ok(pgid) = i32::try_from(pgid) {
-        killpg(Pid::from_raw(pgid), Signal::SIGKILL).ok();
     }
 }
 

@@ -2,13 +2,14 @@
 
 use std::{
     fs,
+    io::Read as _,
     path::{Path, PathBuf},
-    process::{Output, Stdio},
+    process::Output,
     sync::atomic::AtomicBool,
 };
 
 use gix::refs::transaction::PreviousValue;
-use omk_sandbox::Sandbox;
+use omk_sandbox::{Sandbox, Spawn};
 
 use crate::{
     error::Error,
@@ -401,21 +402,37 @@ pub(crate) fn prepare(
 /// Runs one setup command with `sh -c` in `dir` through `sandbox`, in its own process group,
 /// and returns its output; whatever it left running is killed when it ends.
 fn run_setup(command: &str, dir: &Path, sandbox: &Sandbox) -> std::io::Result<Output> {
-    let child = sandbox
-        .command(&["sh".to_owned(), "-c".to_owned(), command.to_owned()])?
-        .envs(sandbox.env.iter().map(|(key, value)| (key, value)))
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()?;
-    let group = child.id();
-    let supervised = sandbox.supervise(group);
-    let output = child.wait_with_output();
-    // Only the group's leader was waited for; nothing it started may go on.
-    omk_sandbox::kill_group(group);
+    let (stdout, stdout_writer) = std::io::pipe()?;
+    let (stderr, stderr_writer) = std::io::pipe()?;
+    // omk's own environment, then the sandbox's variables.
+    let env = std::env::vars_os()
+        .chain(sandbox.env.iter().map(|(name, value)| (name.into(), value.into())))
+        .collect();
+    let spawn = Spawn {
+        argv: vec!["sh".to_owned(), "-c".to_owned(), command.to_owned()],
+        cwd: dir.to_owned(),
+        env,
+        stdin: None,
+        stdout: Some(stdout_writer.into()),
+        stderr: Some(stderr_writer.into()),
+    };
+    let mut child = sandbox.spawn(spawn)?;
+    let supervised = sandbox.supervise(child.id());
+    let read_all = |mut pipe: std::io::PipeReader| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            pipe.read_to_end(&mut bytes).map(|_| bytes)
+        })
+    };
+    let (stdout, stderr) = (read_all(stdout), read_all(stderr));
+    // Waiting ends what the leader left in its group, so the pipes close once it has ended.
+    let status = child.wait_blocking();
     drop(supervised);
-    output
+    let joined = |reader: std::thread::JoinHandle<std::io::Result<Vec<u8>>>| {
+        reader.join().unwrap_or_else(|_| Err(std::io::Error::other("reading the output panicked")))
+    };
+    let (stdout, stderr) = (joined(stdout), joined(stderr));
+    Ok(Output { status: status?, stdout: stdout?, stderr: stderr? })
 }
 
 /// Copies a file, or a directory with its content, refusing to overwrite anything.

@@ -233,6 +233,26 @@ fn waiting_for_the_leader_ends_what_it_left_in_its_group() -> TestResult {
 }
 
 #[test]
+fn end_kills_the_whole_group_and_wait_blocking_needs_no_runtime() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let sandbox = sandbox(&[dir.path()], true);
+    let member = dir.path().join("member");
+    let script = format!("sleep 30 & echo $! > {}; wait", member.display());
+    let (spawn, _output) = spawn_of(sh(&script), dir.path())?;
+    let mut child = sandbox.spawn(spawn)?;
+    wait_for(|| fs::read_to_string(&member).is_ok_and(|it| it.ends_with('\n')))?;
+    let member: u32 = fs::read_to_string(&member)?.trim().parse()?;
+    let ended = child.end()?;
+    assert_eq!(ended.signal(), Some(9), "{ended}");
+    wait_for(|| !running(member))?;
+    // Asked again, it keeps the status it ended with.
+    assert_eq!(child.end()?.signal(), Some(9));
+    let (spawn, _output) = spawn_of(sh("exit 5"), dir.path())?;
+    assert_eq!(sandbox.spawn(spawn)?.wait_blocking()?.code(), Some(5));
+    Ok(())
+}
+
+#[test]
 fn waiting_is_cancel_safe() -> TestResult {
     let dir = tempfile::tempdir()?;
     let (spawn, _output) = spawn_of(sh("sleep 0.3; exit 4"), dir.path())?;
