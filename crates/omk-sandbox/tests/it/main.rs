@@ -195,9 +195,15 @@ fn role_in_a_child() -> TestResult {
 
 #[test]
 fn the_command_group_dies_within_a_second_of_its_parent() -> TestResult {
+    group_dies_within_a_second_of_its_parent("parent")
+}
+
+/// Runs `role` (a parent that starts a group of two and waits), kills it with SIGKILL, and
+/// checks that the watcher ends the group within a second.
+pub(crate) fn group_dies_within_a_second_of_its_parent(role: &str) -> TestResult {
     let dir = tempfile::tempdir()?;
     let pids = dir.path().join("pids");
-    let mut parent = spawn_role("parent", dir.path())?;
+    let mut parent = spawn_role(role, dir.path())?;
     wait_for(|| fs::read_to_string(&pids).is_ok_and(|it| it.lines().count() == 2))?;
     let inner_pids: Vec<u32> =
         fs::read_to_string(&pids)?.lines().map(str::parse).collect::<Result<_, _>>()?;

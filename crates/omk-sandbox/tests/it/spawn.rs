@@ -14,7 +14,7 @@ use std::{
 
 use omk_sandbox::{Child, Sandbox, Spawn};
 
-use super::{TestResult, running, sandbox, spawn_role, wait_for};
+use super::{TestResult, group_dies_within_a_second_of_its_parent, running, sandbox, wait_for};
 
 fn runtime() -> io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread().enable_all().build()
@@ -174,17 +174,7 @@ fn a_spawned_command_is_confined_like_a_commands_child() -> TestResult {
 
 #[test]
 fn a_spawned_group_dies_within_a_second_of_its_parent() -> TestResult {
-    let dir = tempfile::tempdir()?;
-    let pids = dir.path().join("pids");
-    let mut parent = spawn_role("spawn-parent", dir.path())?;
-    wait_for(|| fs::read_to_string(&pids).is_ok_and(|it| it.lines().count() == 2))?;
-    let inner: Vec<u32> =
-        fs::read_to_string(&pids)?.lines().map(str::parse).collect::<Result<_, _>>()?;
-    assert!(inner.iter().all(|&pid| running(pid)));
-    parent.kill()?;
-    parent.wait()?;
-    wait_for(|| inner.iter().all(|&pid| !running(pid)))?;
-    Ok(())
+    group_dies_within_a_second_of_its_parent("spawn-parent")
 }
 
 /// The role of [`a_spawned_group_dies_within_a_second_of_its_parent`]'s parent: starts a group

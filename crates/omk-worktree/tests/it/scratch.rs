@@ -1,10 +1,26 @@
 //! Scratch worktrees (`create_scratch`, `remove_scratch`): an uncommitted tree checked out for a
 //! check, removed with whatever ran in it, even when a killed run left it half made.
 
-use std::fs;
+use std::{fs, path::Path, sync::LazyLock};
 
 use crate::{TestResult, fixture::git, repo_with, worktree, write};
 use omk_sandbox::Sandbox;
+use omk_worktree::ScratchOptions;
+
+/// The options of a scratch worktree at `path` that checks out `tree_id` in a commit on `base`,
+/// copying nothing and running no setup, started directly.
+fn plain<'a>(path: &'a Path, tree_id: &'a str, base: &'a str) -> ScratchOptions<'a> {
+    static DIRECT: LazyLock<Sandbox> = LazyLock::new(Sandbox::direct);
+    ScratchOptions {
+        path,
+        tree_id,
+        commit: Some(base),
+        parent: base,
+        copy: &[],
+        setup: &[],
+        sandbox: &DIRECT,
+    }
+}
 
 #[test]
 fn scratch_worktrees_check_out_an_uncommitted_tree_and_leave_nothing_behind() -> TestResult {
@@ -23,15 +39,7 @@ fn scratch_worktrees_check_out_an_uncommitted_tree_and_leave_nothing_behind() ->
     assert_eq!(omk_worktree::commit_tip(&repo, &base)?.map(|it| it.tree_id), Some(tip.tree_id));
 
     let scratch = dir.path().join("scratch");
-    let options = omk_worktree::ScratchOptions {
-        path: &scratch,
-        tree_id: &tree,
-        commit: Some(&base),
-        parent: &base,
-        copy: &[],
-        setup: &[],
-        sandbox: &Sandbox::direct(),
-    };
+    let options = plain(&scratch, &tree, &base);
     let checked_out = omk_worktree::create_scratch(&repo, &options)?;
     assert_ne!(checked_out.commit, base, "the base has another tree, so a new commit holds it");
     assert_eq!(fs::read_to_string(scratch.join("a.txt"))?, "changed\n");
@@ -63,7 +71,7 @@ fn scratch_worktrees_check_out_an_uncommitted_tree_and_leave_nothing_behind() ->
 
     let err = omk_worktree::create_scratch(
         &repo,
-        &omk_worktree::ScratchOptions { tree_id: &"0".repeat(40), ..options },
+        &ScratchOptions { tree_id: &"0".repeat(40), ..options },
     )
     .unwrap_err();
     assert!(err.to_string().contains("the repository has no such tree"), "{err}");
@@ -80,16 +88,7 @@ fn gc_removes_scratch_worktrees_whose_maker_is_gone_and_keeps_live_ones() -> Tes
     let scratch_root = root.join(".omk/verify");
     let make = |name: &str| -> Result<std::path::PathBuf, Box<dyn std::error::Error>> {
         let path = scratch_root.join(name).join("rerun-1/worktree");
-        let options = omk_worktree::ScratchOptions {
-            path: &path,
-            tree_id: &tree,
-            commit: Some(&base),
-            parent: &base,
-            copy: &[],
-            setup: &[],
-            sandbox: &Sandbox::direct(),
-        };
-        omk_worktree::create_scratch(&repo, &options)?;
+        omk_worktree::create_scratch(&repo, &plain(&path, &tree, &base))?;
         Ok(path)
     };
     let live = make("live-goal")?;
@@ -147,16 +146,8 @@ fn a_registration_a_killed_addition_left_does_not_block_the_next() -> TestResult
         fs::write(admin.join(id).join("gitdir"), gitdir)?;
     }
     let scratch = dir.path().join("verify/baseline");
-    let options = omk_worktree::ScratchOptions {
-        path: &scratch,
-        tree_id: &omk_worktree::commit_tip(&repo, &base)?.ok_or("the base exists")?.tree_id,
-        commit: Some(&base),
-        parent: &base,
-        copy: &[],
-        setup: &[],
-        sandbox: &Sandbox::direct(),
-    };
-    omk_worktree::create_scratch(&repo, &options)?;
+    let tree = omk_worktree::commit_tip(&repo, &base)?.ok_or("the base exists")?.tree_id;
+    omk_worktree::create_scratch(&repo, &plain(&scratch, &tree, &base))?;
     assert_eq!(fs::read_to_string(scratch.join("a.txt"))?, "base\n");
     assert!(!admin.join("torn").exists());
     assert_eq!(fs::read_to_string(admin.join("other/gitdir"))?, "/elsewhere/.git\n");
