@@ -243,6 +243,56 @@ fn end_kills_the_whole_group_and_wait_blocking_needs_no_runtime() -> TestResult 
 }
 
 #[test]
+fn concurrent_spawns_from_many_threads_keep_their_own_streams() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let sandbox = sandbox(&[dir.path()], true);
+    // Long sleepers started beside the others: a write end of another command's pipe that
+    // leaked into one of them would hold that pipe open for 20 s.
+    let mut sleepers = Vec::new();
+    for _ in 0..4 {
+        let (spawn, _output) = spawn_of(argv(&["sleep", "20"]), dir.path())?;
+        sleepers.push(sandbox.spawn(spawn)?);
+    }
+    let threads: Vec<_> = (0..4)
+        .map(|thread| {
+            let (sandbox, cwd) = (sandbox.clone(), dir.path().to_owned());
+            std::thread::spawn(move || -> Result<(), String> {
+                for round in 0..25 {
+                    let token = format!("{thread}-{round}");
+                    let (spawn, output) =
+                        spawn_of(argv(&["echo", &token]), &cwd).map_err(|err| err.to_string())?;
+                    let (sleeper_spawn, _sleeper_output) =
+                        spawn_of(argv(&["sleep", "20"]), &cwd).map_err(|err| err.to_string())?;
+                    let mut child = sandbox.spawn(spawn).map_err(|err| err.to_string())?;
+                    // Another long sleeper, started between this command's spawn and its read.
+                    let sleeper = sandbox.spawn(sleeper_spawn).map_err(|err| err.to_string())?;
+                    let started = std::time::Instant::now();
+                    let mut text = String::new();
+                    let mut output = output;
+                    output.read_to_string(&mut text).map_err(|err| err.to_string())?;
+                    if started.elapsed() > Duration::from_secs(10) || text != format!("{token}\n") {
+                        return Err(format!("{token}: read {text:?} in {:?}", started.elapsed()));
+                    }
+                    let status = child.wait_blocking().map_err(|err| err.to_string())?;
+                    if !status.success() {
+                        return Err(format!("{token}: {status}"));
+                    }
+                    drop(sleeper);
+                }
+                Ok(())
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().map_err(|_| "a spawning thread panicked")??;
+    }
+    drop(sleepers);
+    // A dropped child still running is reaped on a thread of its own once its kill lands.
+    wait_for(|| zombie_children().is_empty())?;
+    Ok(())
+}
+
+#[test]
 fn waiting_is_cancel_safe() -> TestResult {
     let dir = tempfile::tempdir()?;
     let (spawn, _output) = spawn_of(sh("sleep 0.3; exit 4"), dir.path())?;
