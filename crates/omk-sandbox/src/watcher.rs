@@ -107,15 +107,20 @@ struct Connection {
     socket: OwnedFd,
     /// The watcher's pid, for the error that says it is gone.
     pid: u32,
+    /// The watcher's process, reaped once it is found gone (it normally outlives omk, and then
+    /// init reaps it).
+    process: std::process::Child,
 }
 
 impl Connection {
-    /// Returns an error when the watcher has exited: its end of the socket is closed.
-    fn check_alive(&self) -> io::Result<()> {
+    /// Returns an error when the watcher has exited: its end of the socket is closed. A watcher
+    /// that has exited is reaped, so that it does not stay a zombie until omk exits.
+    fn check_alive(&mut self) -> io::Result<()> {
         let mut fds = [PollFd::new(self.socket.as_fd(), PollFlags::empty())];
         let hung_up = poll(&mut fds, PollTimeout::ZERO).is_ok()
             && fds[0].revents().is_some_and(|it| it.intersects(PollFlags::POLLHUP));
         if hung_up {
+            self.process.try_wait().ok();
             return Err(io::Error::new(
                 io::ErrorKind::BrokenPipe,
                 format!(
@@ -165,14 +170,14 @@ pub fn start_watcher(program: &Path) {
 /// same watcher, whatever its `program`.
 pub(crate) fn socket(program: &Path) -> io::Result<RawFd> {
     let mut watcher = WATCHER.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let connection = match watcher.take() {
+    let mut connection = match watcher.take() {
         None => start(program),
         Some(State::Starting(handle)) => {
             handle.join().unwrap_or_else(|_| Err("the watcher's start panicked".to_owned()))
         }
         Some(State::Started(connection)) => connection,
     };
-    let socket = match &connection {
+    let socket = match &mut connection {
         // The connection is never dropped: it stays in the static for the rest of the process,
         // so the descriptor stays valid.
         Ok(connection) => connection.check_alive().map(|()| connection.socket.as_raw_fd()),
@@ -198,10 +203,7 @@ fn start(program: &Path) -> Result<Connection, String> {
         .process_group(0)
         .spawn()
         .map_err(|err| format!("start the process watcher {}: {err}", program.display()))?;
-    let pid = child.id();
-    // Nobody waits for it: it exits after omk, and init reaps it.
-    drop(child);
-    Ok(Connection { socket: ours, pid })
+    Ok(Connection { socket: ours, pid: child.id(), process: child })
 }
 
 /// Tells the watcher that the group led by `pid` has ended; a watcher that is gone needs no

@@ -184,6 +184,9 @@ fn role_in_a_child() -> TestResult {
                 .and_then(|mut command| command.spawn());
             let refused = spawned.as_ref().err().map(ToString::to_string).unwrap_or_default();
             fs::write(dir.join("refused"), refused)?;
+            // Found gone, the watcher was reaped: not even a zombie is left.
+            let reaped = !Path::new(&format!("/proc/{watcher}")).exists();
+            fs::write(dir.join("reaped"), reaped.to_string())?;
             if let Ok(mut child) = spawned {
                 child.wait()?;
             }
@@ -238,6 +241,7 @@ fn without_its_watcher_a_sandboxed_command_does_not_start() -> TestResult {
     let refused = fs::read_to_string(dir.path().join("refused"))?;
     assert!(refused.contains("omk's process watcher (pid "), "{refused:?}");
     assert!(refused.contains("has exited"), "{refused:?}");
+    assert_eq!(fs::read_to_string(dir.path().join("reaped"))?, "true");
     assert!(!dir.path().join("ran").exists());
     Ok(())
 }
