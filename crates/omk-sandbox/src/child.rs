@@ -102,8 +102,12 @@ pub(crate) fn prepare(
 /// Sends this process's pid (its process group's id) to the watcher on `socket`.
 /// Async-signal-safe: `getpid` and one `send` of a buffer on the stack.
 fn register(socket: RawFd) -> io::Result<()> {
+    // The system call itself, not the C library's `getpid`: a C library that caches the pid per
+    // thread (glibc before 2.25) would give omk's pid in the child of a `CLONE_VM` clone.
+    // SAFETY: `getpid` takes no arguments and cannot fail.
+    let pid = unsafe { libc::syscall(libc::SYS_getpid) };
     let mut message = [0u8; MESSAGE_MAX];
-    let len = encode(b'+', std::process::id(), &mut message);
+    let len = encode(b'+', u32::try_from(pid).unwrap_or(0), &mut message);
     send(socket, &message[..len])
 }
 
@@ -232,6 +236,16 @@ pub(crate) fn clone_exec(exec: &Exec<'_>) -> io::Result<(u32, OwnedFd)> {
     unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &raw const previous, ptr::null_mut()) };
     drop(stack);
     let Ok(pid) = u32::try_from(pid) else { return Err(cloned) };
+    if pidfd < 0 {
+        // A kernel that ignored CLONE_PIDFD (callers check for pidfds first): a child omk could
+        // not wait for safely runs nothing more.
+        if let Ok(raw) = i32::try_from(pid) {
+            let child = nix::unistd::Pid::from_raw(raw);
+            nix::sys::signal::kill(child, nix::sys::signal::Signal::SIGKILL).ok();
+            nix::sys::wait::waitpid(child, None).ok();
+        }
+        return Err(io::Error::other("the kernel gave no pidfd for the new process"));
+    }
     // SAFETY: with CLONE_PIDFD the kernel returned a new descriptor that nothing else owns.
     let pidfd = unsafe { OwnedFd::from_raw_fd(pidfd) };
     match shared.failure.load(Ordering::Acquire) {
