@@ -173,9 +173,13 @@ pub(crate) fn add_worktree(
         })?;
     }
     // One addition at a time per repository, across omk processes: while this holds the lock,
-    // a registration still marked as being made is one a killed addition left.
-    let _additions = lock_additions(git)?;
-    clear_cut_short_registrations(git)?;
+    // a registration still marked as being made is one a killed addition left. Anyone can
+    // take the lock (an agent can open the file to read), so a lock not had within
+    // `ADDITIONS_LOCK_WAIT` only skips the clearing: the addition goes on as it would without.
+    let additions = lock_additions(git, ADDITIONS_LOCK_WAIT)?;
+    if additions.is_some() {
+        clear_cut_short_registrations(git)?;
+    }
     let should_interrupt = AtomicBool::new(false);
     git.add_worktree(path, head, gix::progress::Discard, &should_interrupt)
         .map_err(Error::gix(format!("add worktree {}", path.display()), &repo.root))?;
@@ -185,9 +189,16 @@ pub(crate) fn add_worktree(
 /// The file in the common git directory that omk locks while it adds a worktree.
 const ADDITIONS_LOCK: &str = "omk-worktree-add.lock";
 
+/// How long an addition waits for [`ADDITIONS_LOCK`] before it goes on without clearing.
+const ADDITIONS_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Takes the lock on [`ADDITIONS_LOCK`] (an advisory `flock`, released when the file closes,
-/// even by a killed process), waiting while another omk adds a worktree to the repository.
-fn lock_additions(git: &gix::Repository) -> Result<fs::File, Error> {
+/// even by a killed process), waiting up to `wait` while another omk adds a worktree to the
+/// repository; `None` when it stayed taken that long.
+fn lock_additions(
+    git: &gix::Repository,
+    wait: std::time::Duration,
+) -> Result<Option<fs::File>, Error> {
     let path = git.common_dir().join(ADDITIONS_LOCK);
     let io_error = |action| {
         let path = path.clone();
@@ -199,8 +210,20 @@ fn lock_additions(git: &gix::Repository) -> Result<fs::File, Error> {
         .truncate(false)
         .open(&path)
         .map_err(io_error("open"))?;
-    file.lock().map_err(io_error("lock"))?;
-    Ok(file)
+    let started = std::time::Instant::now();
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(Some(file)),
+            Err(fs::TryLockError::WouldBlock) if started.elapsed() < wait => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(fs::TryLockError::WouldBlock) => {
+                tracing::debug!(path = %path.display(), "the worktree additions lock stays taken");
+                return Ok(None);
+            }
+            Err(fs::TryLockError::Error(err)) => return Err(io_error("lock")(err)),
+        }
+    }
 }
 
 /// Removes the registrations (`<common dir>/worktrees/<id>/`) that an addition killed part way

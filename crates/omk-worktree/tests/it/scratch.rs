@@ -157,3 +157,25 @@ fn a_registration_a_killed_addition_left_does_not_block_the_next() -> TestResult
     omk_worktree::remove_scratch(&repo, &scratch)?;
     Ok(())
 }
+
+#[test]
+fn a_process_holding_the_additions_lock_delays_an_addition_but_never_blocks_it() -> TestResult {
+    let (dir, root) = repo_with(&[("a.txt", "base\n")]);
+    let repo = omk_worktree::open(&root)?;
+    let base = omk_worktree::head(&repo)?.commit;
+    let tree = omk_worktree::commit_tip(&repo, &base)?.ok_or("the base exists")?.tree_id;
+    // What an agent can do: open the lock file to read (reading is allowed everywhere) and
+    // take the lock, holding it for as long as it runs.
+    let lock_path = root.join(".git/omk-worktree-add.lock");
+    fs::write(&lock_path, "")?;
+    let held = fs::File::open(&lock_path)?;
+    held.lock()?;
+    let scratch = dir.path().join("verify/baseline");
+    let started = std::time::Instant::now();
+    omk_worktree::create_scratch(&repo, &plain(&scratch, &tree, &base))?;
+    assert!(started.elapsed() < std::time::Duration::from_secs(30), "{:?}", started.elapsed());
+    assert_eq!(fs::read_to_string(scratch.join("a.txt"))?, "base\n");
+    drop(held);
+    omk_worktree::remove_scratch(&repo, &scratch)?;
+    Ok(())
+}
