@@ -11,10 +11,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use nix::{
-    sys::signal::{Signal, killpg},
-    unistd::Pid,
-};
+use nix::sys::signal::Signal;
 use serde_json::Value;
 
 use omk_events::ProcessExit;
@@ -113,8 +110,6 @@ pub(crate) fn run(
     let stdout_file = File::create(&launch.stdout_path)?;
     let stderr_file = File::create(&launch.stderr_path)?;
     let Started { mut child, mut stdin, stdout } = spawn(&launch, stderr_file)?;
-    // The group's id, which stays the agent's until its leader is reaped.
-    let pgid = i32::try_from(child.id()).ok().map(Pid::from_raw);
     // The record lets a later run end this group if omk and its watcher are both killed.
     let _supervised = match launch.sandbox.supervise(child.id()) {
         Ok(record) => record,
@@ -148,7 +143,7 @@ pub(crate) fn run(
     let mut stopped = false;
     loop {
         if hold.stop_requested() {
-            stop(&mut child, pgid, &mut stdin, protocol, limits.stop_grace);
+            stop(&mut child, &mut stdin, protocol, limits.stop_grace);
             stopped = true;
             break;
         }
@@ -168,7 +163,7 @@ pub(crate) fn run(
                 } else {
                     continue;
                 }
-                stop(&mut child, pgid, &mut stdin, protocol, limits.grace);
+                stop(&mut child, &mut stdin, protocol, limits.grace);
                 stopped = true;
                 break;
             }
@@ -193,7 +188,7 @@ pub(crate) fn run(
                     limits.grace
                 };
                 let mut none = None;
-                stop(&mut child, pgid, &mut none, protocol, grace);
+                stop(&mut child, &mut none, protocol, grace);
                 child.wait_blocking()?
             }
         }
@@ -330,24 +325,23 @@ fn write_lines(stdin: &mut Option<PipeWriter>, lines: &[String]) {
 /// Stops the agent: a polite cancel, then SIGTERM, then SIGKILL to its process group.
 fn stop(
     child: &mut Child,
-    pgid: Option<Pid>,
     stdin: &mut Option<PipeWriter>,
     protocol: &mut dyn Protocol,
     grace: Duration,
 ) {
     match (stdin.is_some(), protocol.cancel_line()) {
         (true, Some(line)) => write_lines(stdin, &[line]),
-        _ => signal_group(pgid, Signal::SIGINT),
+        _ => child.signal_group(Signal::SIGINT),
     }
     let mut no_control = Hold::new(None);
     if matches!(wait_timeout(child, grace, &mut no_control), Ok(Some(_))) {
         return;
     }
-    signal_group(pgid, Signal::SIGTERM);
+    child.signal_group(Signal::SIGTERM);
     if matches!(wait_timeout(child, grace, &mut no_control), Ok(Some(_))) {
         return;
     }
-    signal_group(pgid, Signal::SIGKILL);
+    child.signal_group(Signal::SIGKILL);
 }
 
 /// Waits up to `limit` for `child` to exit; `None` when it did not, or when omk asked to stop.
@@ -365,12 +359,5 @@ fn wait_timeout(
             return Ok(None);
         }
         thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn signal_group(pgid: Option<Pid>, signal: Signal) {
-    if let Some(pgid) = pgid {
-        // ESRCH means the group is already gone, which is the goal.
-        killpg(pgid, signal).ok();
     }
 }

@@ -12,10 +12,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use nix::{
-    sys::signal::{Signal, killpg},
-    unistd::Pid,
-};
+use nix::sys::signal::Signal;
 use sha2::{Digest, Sha256};
 use tokio::{
     io::AsyncReadExt as _,
@@ -439,8 +436,6 @@ async fn spawn_and_wait(
     // sees the end of output when they are gone.
     let spawned = options.sandbox.spawn(spawn);
     let mut child = spawned.map_err(|err| format!("{program}: {err} (in {})", cwd.display()))?;
-    // The group's id, which stays the gate's until its leader is reaped (by `wait`).
-    let pgid = i32::try_from(child.id()).ok().map(Pid::from_raw);
     let _supervised = options
         .sandbox
         .supervise(child.id())
@@ -472,8 +467,8 @@ async fn spawn_and_wait(
     };
     let (status, timed_out) = tokio::select! {
         status = child.wait() => (status.map_err(|err| format!("wait for the gate: {err}"))?, false),
-        () = tokio::time::sleep(spec.timeout) => (stop(&mut child, pgid, options.kill_grace).await?, true),
-        () = cancelled => (stop(&mut child, pgid, options.kill_grace).await?, false),
+        () = tokio::time::sleep(spec.timeout) => (stop(&mut child, options.kill_grace).await?, true),
+        () = cancelled => (stop(&mut child, options.kill_grace).await?, false),
     };
     // Whatever the leader's fate, no process of the gate outlives it and keeps writing: waiting
     // for the leader killed the rest of its group before reaping it (and dropping the child
@@ -493,16 +488,12 @@ async fn spawn_and_wait(
 
 /// Stops a gate that ran too long or was cancelled: SIGTERM to its group, then SIGKILL after
 /// the grace period; returns the leader's status.
-async fn stop(
-    child: &mut omk_sandbox::Child,
-    pgid: Option<Pid>,
-    grace: Duration,
-) -> Result<ExitStatus, String> {
-    signal_group(pgid, Signal::SIGTERM);
+async fn stop(child: &mut omk_sandbox::Child, grace: Duration) -> Result<ExitStatus, String> {
+    child.signal_group(Signal::SIGTERM);
     let status = match tokio::time::timeout(grace, child.wait()).await {
         Ok(status) => status,
         Err(_elapsed) => {
-            signal_group(pgid, Signal::SIGKILL);
+            child.signal_group(Signal::SIGKILL);
             child.wait().await
         }
     };
@@ -604,12 +595,5 @@ fn tail_text(bytes: &[u8]) -> String {
     match text.find('\n') {
         Some(idx) => text[idx + 1..].to_owned(),
         None => text.into_owned(),
-    }
-}
-
-fn signal_group(pgid: Option<Pid>, signal: Signal) {
-    if let Some(pgid) = pgid {
-        // ESRCH means the group is already gone, which is the goal.
-        killpg(pgid, signal).ok();
     }
 }

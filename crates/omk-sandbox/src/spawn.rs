@@ -23,7 +23,10 @@ use std::{
 
 use nix::{
     errno::Errno,
-    sys::wait::{Id, WaitPidFlag, WaitStatus, waitid},
+    sys::{
+        signal::{Signal, killpg},
+        wait::{Id, WaitPidFlag, WaitStatus, waitid, waitpid},
+    },
     unistd::Pid,
 };
 use tokio::io::unix::AsyncFd;
@@ -55,18 +58,20 @@ pub struct Spawn {
 /// A command started by [`Sandbox::spawn`], leader of its own process group.
 ///
 /// When its leader ends, waiting for it kills the rest of its group ([`Child::try_wait`]);
-/// dropped before that, it kills the whole group and reaps the leader. The caller signals the
-/// group through its id, which is [`Child::id`], to stop it earlier.
+/// dropped before that, it kills the whole group and reaps the leader. The caller stops it
+/// earlier with [`Child::signal_group`].
 #[derive(Debug)]
 pub struct Child {
     pid: u32,
+    /// The leader's status, once it is reaped; from then on its id may be another process's.
+    status: Option<ExitStatus>,
     inner: Inner,
 }
 
 #[derive(Debug)]
 enum Inner {
-    /// Started by the clone; `None` once reaped.
-    Pidfd { fd: Option<PidFd>, status: Option<ExitStatus> },
+    /// Started by the clone.
+    Pidfd(PidFd),
     /// Started by std's `Command` (the fallback).
     Forked(std::process::Child),
 }
@@ -179,7 +184,7 @@ impl Sandbox {
             ruleset: ruleset.as_ref().map(|it| it.as_fd()),
         };
         let (pid, fd) = child::clone_exec(&exec)?;
-        Ok(Child { pid, inner: Inner::Pidfd { fd: Some(PidFd::Plain(fd)), status: None } })
+        Ok(Child { pid, status: None, inner: Inner::Pidfd(PidFd::Plain(fd)) })
     }
 
     fn spawn_by_fork(&self, spawn: Spawn) -> io::Result<Child> {
@@ -193,7 +198,7 @@ impl Sandbox {
             .stdout(stdio(spawn.stdout))
             .stderr(stdio(spawn.stderr));
         let child = command.spawn()?;
-        Ok(Child { pid: child.id(), inner: Inner::Forked(child) })
+        Ok(Child { pid: child.id(), status: None, inner: Inner::Forked(child) })
     }
 }
 
@@ -231,34 +236,44 @@ impl Child {
         self.wait_blocking()
     }
 
+    /// Sends `signal` to the command's whole group while its leader is not reaped (until then
+    /// the group's id is the command's); afterwards the group has ended with its leader, and
+    /// nothing is sent.
+    pub fn signal_group(&self, signal: Signal) {
+        if self.status.is_none()
+            && let Ok(pgid) = i32::try_from(self.pid)
+        {
+            // ESRCH means the group is already gone, which is the goal.
+            killpg(Pid::from_raw(pgid), signal).ok();
+        }
+    }
+
     fn wait_with(&mut self, hang: WaitPidFlag) -> io::Result<Option<ExitStatus>> {
-        match &mut self.inner {
+        if let Some(status) = self.status {
+            return Ok(Some(status));
+        }
+        let status = match &mut self.inner {
             Inner::Forked(child) => {
                 let status =
                     if hang.is_empty() { Some(child.wait()?) } else { child.try_wait()? };
-                if status.is_some() {
-                    kill_group(self.pid);
-                }
-                Ok(status)
+                let Some(status) = status else { return Ok(None) };
+                // std has reaped the leader: the fallback can end the group only now.
+                kill_group(self.pid);
+                status
             }
-            Inner::Pidfd { fd, status } => {
-                if let Some(status) = status {
-                    return Ok(Some(*status));
-                }
-                let Some(pidfd) = fd else { return Err(lost()) };
+            Inner::Pidfd(pidfd) => {
                 // Seen, not yet reaped.
                 if reap(pidfd.fd(), hang | WaitPidFlag::WNOWAIT)?.is_none() {
                     return Ok(None);
                 }
                 kill_group(self.pid);
-                let Some(reaped) = reap(pidfd.fd(), WaitPidFlag::WNOHANG)? else {
-                    return Err(io::Error::other("the command's leader ended but was not reaped"));
-                };
-                *status = Some(reaped);
-                *fd = None;
-                Ok(Some(reaped))
+                reap(pidfd.fd(), WaitPidFlag::WNOHANG)?.ok_or_else(|| {
+                    io::Error::other("the command's leader ended but was not reaped")
+                })?
             }
-        }
+        };
+        self.status = Some(status);
+        Ok(Some(status))
     }
 
     /// Waits for the leader to end and returns its status; ends the rest of the group as
@@ -275,8 +290,7 @@ impl Child {
                     tokio::time::sleep(FORKED_POLL).await;
                     continue;
                 }
-                Inner::Pidfd { fd: Some(pidfd), .. } => pidfd,
-                Inner::Pidfd { fd: None, .. } => return Err(lost()),
+                Inner::Pidfd(pidfd) => pidfd,
             };
             if let PidFd::Plain(plain) = pidfd {
                 // Registered with the reactor on the first wait: a child may be spawned where
@@ -300,34 +314,17 @@ fn lost() -> io::Error {
 }
 
 impl Drop for Child {
-    /// Kills the whole group of a command not yet waited for (the leader included), then reaps
-    /// the leader, off the caller's thread if it has not ended yet.
+    /// Kills the whole group of a command not yet reaped (the leader included), then reaps the
+    /// leader, off the caller's thread if it has not ended yet.
     fn drop(&mut self) {
-        match &mut self.inner {
-            Inner::Forked(child) => {
-                if matches!(child.try_wait(), Ok(None)) {
-                    kill_group(self.pid);
-                    if matches!(child.try_wait(), Ok(None)) {
-                        let pid = self.pid;
-                        std::thread::spawn(move || {
-                            nix::sys::wait::waitpid(Pid::from_raw(pid.cast_signed()), None)
-                        });
-                    }
-                }
-            }
-            Inner::Pidfd { fd, status: None } => {
-                let Some(pidfd) = fd.take() else { return };
-                // Not yet reaped, so the group's id is still this command's.
-                kill_group(self.pid);
-                let fd = match pidfd {
-                    PidFd::Plain(fd) => fd,
-                    PidFd::Polled(fd) => fd.into_inner(),
-                };
-                if matches!(reap(&fd, WaitPidFlag::WNOHANG), Ok(None)) {
-                    std::thread::spawn(move || reap(&fd, WaitPidFlag::empty()));
-                }
-            }
-            Inner::Pidfd { status: Some(_), .. } => {}
+        if self.status.is_some() {
+            return;
+        }
+        // Not yet reaped, so the group's id is still this command's.
+        kill_group(self.pid);
+        let pid = Pid::from_raw(self.pid.cast_signed());
+        if matches!(waitpid(pid, Some(WaitPidFlag::WNOHANG)), Ok(WaitStatus::StillAlive)) {
+            std::thread::spawn(move || waitpid(pid, None));
         }
     }
 }
