@@ -189,16 +189,26 @@ pub(crate) fn spawn_parent(sandbox: &Sandbox, dir: &Path) -> TestResult {
     Ok(())
 }
 
+/// Starts `sh` in `dir` with a `sleep 30` in the background of its group, then `then` (such as
+/// `wait`); returns the child and the sleep's pid, once the shell has written it.
+fn with_member(
+    sandbox: &Sandbox,
+    dir: &Path,
+    then: &str,
+) -> Result<(Child, u32), Box<dyn std::error::Error>> {
+    let member = dir.join("member");
+    let script = format!("sleep 30 & echo $! > {}; {then}", member.display());
+    let (spawn, _output) = spawn_of(sh(&script), dir)?;
+    let child = sandbox.spawn(spawn)?;
+    wait_for(|| fs::read_to_string(&member).is_ok_and(|it| it.ends_with('\n')))?;
+    Ok((child, fs::read_to_string(&member)?.trim().parse()?))
+}
+
 #[test]
 fn a_child_dropped_unwaited_is_killed_with_its_group_and_reaped() -> TestResult {
     let dir = tempfile::tempdir()?;
-    let member = dir.path().join("member");
-    let script = format!("sleep 30 & echo $! > {}; wait", member.display());
-    let (spawn, _output) = spawn_of(sh(&script), dir.path())?;
-    let child = sandbox(&[dir.path()], true).spawn(spawn)?;
+    let (child, member) = with_member(&sandbox(&[dir.path()], true), dir.path(), "wait")?;
     let pid = child.id();
-    wait_for(|| fs::read_to_string(&member).is_ok_and(|it| it.ends_with('\n')))?;
-    let member: u32 = fs::read_to_string(&member)?.trim().parse()?;
     assert!(running(pid) && running(member));
     drop(child);
     // The leader is gone from /proc altogether (killed and reaped, not a zombie), and so is the
@@ -210,14 +220,9 @@ fn a_child_dropped_unwaited_is_killed_with_its_group_and_reaped() -> TestResult 
 #[test]
 fn waiting_for_the_leader_ends_what_it_left_in_its_group() -> TestResult {
     let dir = tempfile::tempdir()?;
-    let member = dir.path().join("member");
-    let script = format!("sleep 30 & echo $! > {}; exit 0", member.display());
-    let (spawn, _output) = spawn_of(sh(&script), dir.path())?;
-    let sandbox = sandbox(&[dir.path()], true);
-    let mut child = sandbox.spawn(spawn)?;
+    let (mut child, member) = with_member(&sandbox(&[dir.path()], true), dir.path(), "exit 0")?;
     let status = runtime()?.block_on(child.wait())?;
     assert!(status.success(), "{status}");
-    let member: u32 = fs::read_to_string(&member)?.trim().parse()?;
     wait_for(|| !running(member))?;
     Ok(())
 }
@@ -226,12 +231,7 @@ fn waiting_for_the_leader_ends_what_it_left_in_its_group() -> TestResult {
 fn end_kills_the_whole_group_and_wait_blocking_needs_no_runtime() -> TestResult {
     let dir = tempfile::tempdir()?;
     let sandbox = sandbox(&[dir.path()], true);
-    let member = dir.path().join("member");
-    let script = format!("sleep 30 & echo $! > {}; wait", member.display());
-    let (spawn, _output) = spawn_of(sh(&script), dir.path())?;
-    let mut child = sandbox.spawn(spawn)?;
-    wait_for(|| fs::read_to_string(&member).is_ok_and(|it| it.ends_with('\n')))?;
-    let member: u32 = fs::read_to_string(&member)?.trim().parse()?;
+    let (mut child, member) = with_member(&sandbox, dir.path(), "wait")?;
     let ended = child.end()?;
     assert_eq!(ended.signal(), Some(9), "{ended}");
     wait_for(|| !running(member))?;
