@@ -14,7 +14,9 @@ use std::{
 
 use omk_sandbox::{Child, Sandbox, Spawn};
 
-use super::{TestResult, group_dies_within_a_second_of_its_parent, running, sandbox, wait_for};
+use super::{
+    TestResult, children_of, group_dies_within_a_second_of_its_parent, running, sandbox, wait_for,
+};
 
 fn runtime() -> io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread().enable_all().build()
@@ -311,18 +313,9 @@ fn waiting_is_cancel_safe() -> TestResult {
 
 /// The pids of this process's children that are zombies.
 fn zombie_children() -> Vec<u32> {
-    let me = std::process::id();
-    let Ok(entries) = fs::read_dir("/proc") else { return Vec::new() };
-    entries
-        .flatten()
-        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-                let Some((_, rest)) = stat.rsplit_once(')') else { return false };
-                let mut fields = rest.split_whitespace();
-                fields.next() == Some("Z")
-                    && fields.next().and_then(|it| it.parse().ok()) == Some(me)
-            })
-        })
+    // A child that is no longer running but still has its /proc entry is a zombie.
+    children_of(std::process::id())
+        .into_iter()
+        .filter(|&pid| !running(pid) && Path::new(&format!("/proc/{pid}")).exists())
         .collect()
 }
