@@ -22,6 +22,24 @@ fn plain<'a>(path: &'a Path, tree_id: &'a str, base: &'a str) -> ScratchOptions<
     }
 }
 
+/// A repository of one committed file, `a.txt`: its directory, root, base commit and the base's
+/// tree.
+struct Base {
+    dir: tempfile::TempDir,
+    root: std::path::PathBuf,
+    repo: omk_worktree::Repo,
+    base: String,
+    tree: String,
+}
+
+fn one_file_repo() -> Result<Base, Box<dyn std::error::Error>> {
+    let (dir, root) = repo_with(&[("a.txt", "base\n")]);
+    let repo = omk_worktree::open(&root)?;
+    let base = omk_worktree::head(&repo)?.commit;
+    let tree = omk_worktree::commit_tip(&repo, &base)?.ok_or("the base exists")?.tree_id;
+    Ok(Base { dir, root, repo, base, tree })
+}
+
 #[test]
 fn scratch_worktrees_check_out_an_uncommitted_tree_and_leave_nothing_behind() -> TestResult {
     let (dir, root) = repo_with(&[("a.txt", "base\n")]);
@@ -81,10 +99,7 @@ fn scratch_worktrees_check_out_an_uncommitted_tree_and_leave_nothing_behind() ->
 
 #[test]
 fn gc_removes_scratch_worktrees_whose_maker_is_gone_and_keeps_live_ones() -> TestResult {
-    let (dir, root) = repo_with(&[("a.txt", "base\n")]);
-    let repo = omk_worktree::open(&root)?;
-    let base = omk_worktree::head(&repo)?.commit;
-    let tree = omk_worktree::commit_tip(&repo, &base)?.ok_or("the base exists")?.tree_id;
+    let Base { dir, root, repo, base, tree } = one_file_repo()?;
     let scratch_root = root.join(".omk/verify");
     let make = |name: &str| -> Result<std::path::PathBuf, Box<dyn std::error::Error>> {
         let path = scratch_root.join(name).join("rerun-1/worktree");
@@ -131,9 +146,7 @@ fn gc_removes_scratch_worktrees_whose_maker_is_gone_and_keeps_live_ones() -> Tes
 
 #[test]
 fn a_registration_a_killed_addition_left_does_not_block_the_next() -> TestResult {
-    let (dir, root) = repo_with(&[("a.txt", "base\n")]);
-    let repo = omk_worktree::open(&root)?;
-    let base = omk_worktree::head(&repo)?.commit;
+    let Base { dir, root, repo, base, tree } = one_file_repo()?;
     // What an addition killed after it marked its registration and before it wrote its
     // `gitdir` leaves behind; and a registration being made right now by someone else, whose
     // `gitdir` is already written, which is left alone.
@@ -146,7 +159,6 @@ fn a_registration_a_killed_addition_left_does_not_block_the_next() -> TestResult
         fs::write(admin.join(id).join("gitdir"), gitdir)?;
     }
     let scratch = dir.path().join("verify/baseline");
-    let tree = omk_worktree::commit_tip(&repo, &base)?.ok_or("the base exists")?.tree_id;
     omk_worktree::create_scratch(&repo, &plain(&scratch, &tree, &base))?;
     assert_eq!(fs::read_to_string(scratch.join("a.txt"))?, "base\n");
     assert!(!admin.join("torn").exists());
@@ -160,10 +172,7 @@ fn a_registration_a_killed_addition_left_does_not_block_the_next() -> TestResult
 
 #[test]
 fn a_process_holding_the_additions_lock_delays_an_addition_but_never_blocks_it() -> TestResult {
-    let (dir, root) = repo_with(&[("a.txt", "base\n")]);
-    let repo = omk_worktree::open(&root)?;
-    let base = omk_worktree::head(&repo)?.commit;
-    let tree = omk_worktree::commit_tip(&repo, &base)?.ok_or("the base exists")?.tree_id;
+    let Base { dir, root, repo, base, tree } = one_file_repo()?;
     // What an agent can do: open the lock file to read (reading is allowed everywhere) and
     // take the lock, holding it for as long as it runs.
     let lock_path = root.join(".git/omk-worktree-add.lock");
