@@ -109,7 +109,9 @@ pub fn merge_check(repo: &Repo, base: &str, branch: &str) -> Result<MergeCheck, 
     } else if merge_base == Some(ours) {
         (MergeKind::FastForward, tree_of(theirs)?, Vec::new())
     } else {
-        let (tree, conflicts) = three_way(&git, ours, theirs).map_err(check_error())?;
+        let outcome = three_way(&git, ours, theirs).map_err(check_error())?;
+        let conflicts = unresolved_paths(&outcome);
+        let tree = tree_id_of(&git, outcome).map_err(check_error())?;
         (MergeKind::ThreeWay, tree.to_string(), conflicts)
     };
     Ok(MergeCheck {
@@ -146,7 +148,8 @@ pub fn merge(repo: &Repo, options: &MergeOptions<'_>) -> Result<Merged, Error> {
     let new_tip = if merge_base == Some(target_tip) && !squash {
         branch_tip
     } else {
-        let (tree, conflicts) = three_way(&git, target_tip, branch_tip).map_err(merge_error())?;
+        let mut outcome = three_way(&git, target_tip, branch_tip).map_err(merge_error())?;
+        let conflicts = unresolved_paths(&outcome);
         if !conflicts.is_empty() {
             return Err(Error::Conflicts {
                 branch: options.branch.to_owned(),
@@ -158,6 +161,7 @@ pub fn merge(repo: &Repo, options: &MergeOptions<'_>) -> Result<Merged, Error> {
         let mut time_buf = gix::date::parse::TimeBuf::default();
         let signature = signature.to_ref(&mut time_buf);
         let parents = if squash { vec![target_tip] } else { vec![target_tip, branch_tip] };
+        let tree = outcome.tree_merge.tree.write().map_err(merge_error())?.detach();
         git.new_commit_as(signature, signature, options.message, tree, parents)
             .map_err(merge_error())?
             .id
@@ -201,20 +205,24 @@ pub fn merge(repo: &Repo, options: &MergeOptions<'_>) -> Result<Merged, Error> {
     })
 }
 
-/// Merges the trees of `ours` and `theirs` with git's rules; returns the tree and the
-/// unresolved conflicts' paths.
-fn three_way(
-    git: &gix::Repository,
+/// Merges the trees of `ours` and `theirs` with git's rules; the merged tree is still to be
+/// written.
+fn three_way<'repo>(
+    git: &'repo gix::Repository,
     ours: gix::ObjectId,
     theirs: gix::ObjectId,
-) -> Result<(gix::ObjectId, Vec<String>), gix::Error> {
+) -> Result<gix::merge::commit::Outcome<'repo>, gix::Error> {
     let options = gix::merge::commit::Options::from(git.tree_merge_options()?);
     let labels = gix::merge::blob::builtin_driver::text::Labels {
         ancestor: Some("base".into()),
         current: Some("ours".into()),
         other: Some("theirs".into()),
     };
-    let mut outcome = git.merge_commits(ours, theirs, labels, options)?;
+    git.merge_commits(ours, theirs, labels, options)
+}
+
+/// Returns the paths of the conflicts `outcome` leaves unresolved by git's rules, sorted.
+fn unresolved_paths(outcome: &gix::merge::commit::Outcome<'_>) -> Vec<String> {
     let how = gix::merge::tree::TreatAsUnresolved::git();
     let mut conflicts = BTreeSet::new();
     for conflict in &outcome.tree_merge.conflicts {
@@ -224,8 +232,29 @@ fn three_way(
             conflicts.insert(theirs.location().to_string());
         }
     }
-    let tree = outcome.tree_merge.tree.write()?.detach();
-    Ok((tree, conflicts.into_iter().collect()))
+    conflicts.into_iter().collect()
+}
+
+/// Returns the id the merged tree of `outcome` would have, without writing it anywhere.
+///
+/// gix's own write looks up every entry of every changed tree in the object database first
+/// (a file-system call for each loose object), which was a sixth of a merge check; the trees
+/// of a check are never read back, so their ids are all it needs.
+fn tree_id_of(
+    git: &gix::Repository,
+    outcome: gix::merge::commit::Outcome<'_>,
+) -> Result<gix::ObjectId, gix::Error> {
+    use gix::objs::WriteTo as _;
+    let hash_kind = git.object_hash();
+    let mut editor = outcome.tree_merge.tree.detach();
+    let mut buf = Vec::new();
+    let id = editor.write(|tree| -> Result<gix::ObjectId, gix::Error> {
+        buf.clear();
+        tree.write_to(&mut buf).map_err(gix::Error::from_error)?;
+        gix::objs::compute_hash(hash_kind, gix::objs::Kind::Tree, &buf)
+            .map_err(gix::Error::from_error)
+    })?;
+    Ok(id)
 }
 
 /// Returns the worktree (main or linked) that has branch `short` checked out.

@@ -356,11 +356,13 @@ fn commit_records_everything_with_a_goal_trailer_and_leaves_status_clean() -> Te
 
 #[test]
 fn merge_check_lists_conflicts_like_git_merge_tree() -> TestResult {
-    let (dir, root) = repo_with(&[("a.txt", "one\n"), ("b.txt", "b\n")]);
+    let (dir, root) = repo_with(&[("a.txt", "one\n"), ("b.txt", "b\n"), ("src/deep/x.txt", "x\n")]);
     let repo = omk_worktree::open(&root)?;
     let base = omk_worktree::head(&repo)?.commit;
     let clean = worktree(&repo, dir.path(), "clean", &base);
     write(&clean, "c.txt", "c\n");
+    // Both sides change the same nested directories, so the merged tree is written at depth.
+    write(&clean, "src/deep/theirs.txt", "theirs\n");
     commit_all(&clean, "clean");
     let clash = worktree(&repo, dir.path(), "clash", &base);
     write(&clash, "a.txt", "theirs\n");
@@ -371,7 +373,10 @@ fn merge_check_lists_conflicts_like_git_merge_tree() -> TestResult {
     assert_eq!(check.tree_id, git(&root, &["rev-parse", "omk/clean^{tree}"]));
 
     write(&root, "a.txt", "ours\n");
-    git(&root, &["commit", "--quiet", "-am", "main moves"]);
+    write(&root, "src/deep/ours.txt", "ours\n");
+    write(&root, "src/top.txt", "ours\n");
+    git(&root, &["add", "--all"]);
+    git(&root, &["commit", "--quiet", "-m", "main moves"]);
     let objects_before = git(&root, &["count-objects"]);
     let check = omk_worktree::merge_check(&repo, "main", "omk/clash")?;
     assert_eq!(check.kind, omk_worktree::MergeKind::ThreeWay);
