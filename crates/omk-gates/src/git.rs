@@ -2,7 +2,6 @@
 //! environment less the `GIT_*` variables that would point git at another repository.
 
 use std::{
-    os::unix::fs::PermissionsExt,
     path::{Path, PathBuf},
     process::{Command, Stdio},
 };
@@ -46,9 +45,8 @@ fn program_on_path(name: &str, env: &[(String, String)]) -> PathBuf {
             return PathBuf::from(name);
         }
         let candidate = Path::new(dir).join(name);
-        let executable = candidate
-            .metadata()
-            .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0);
+        let executable = candidate.metadata().is_ok_and(|meta| meta.is_file())
+            && nix::unistd::access(&candidate, nix::unistd::AccessFlags::X_OK).is_ok();
         if executable {
             return candidate;
         }
