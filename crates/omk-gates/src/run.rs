@@ -372,8 +372,11 @@ fn not_started(spec: &GateSpec, options: &RunOptions) -> GateFinished {
 /// Returns the open file, its path, and its path relative to the artifact root.
 fn create_log(spec: &GateSpec, options: &RunOptions) -> io::Result<(File, PathBuf, String)> {
     let dir = options.artifact_root.join(&options.artifact_dir);
-    fs::create_dir_all(&dir)?;
-    for attempt in 1u32.. {
+    // The directory is made when a log finds it missing: the run's first gate makes it, and
+    // the others are spared a `mkdir` of an existing directory each.
+    let mut dir_made = false;
+    let mut attempt = 1u32;
+    while attempt < u32::MAX {
         let file_name = match attempt {
             1 => format!("{}.log", spec.name),
             n => format!("{}.{n}.log", spec.name),
@@ -383,7 +386,11 @@ fn create_log(spec: &GateSpec, options: &RunOptions) -> io::Result<(File, PathBu
             Ok(file) => {
                 return Ok((file, path, format!("{}/{file_name}", options.artifact_dir)));
             }
-            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => attempt += 1,
+            Err(err) if err.kind() == io::ErrorKind::NotFound && !dir_made => {
+                fs::create_dir_all(&dir)?;
+                dir_made = true;
+            }
             Err(err) => return Err(err),
         }
     }
