@@ -278,37 +278,29 @@ pub(crate) fn store(
     result: &GateFinished,
     log: Option<&Path>,
 ) -> io::Result<()> {
-    in_dir(dir, || store_in(dir, key, run_id, result, log))
-}
-
-fn store_in(
-    dir: &Path,
-    key: &str,
-    run_id: &str,
-    result: &GateFinished,
-    log: Option<&Path>,
-) -> io::Result<()> {
-    // Both files are written over the old ones in place, not through a temporary file and a
-    // rename, which would allocate a new inode for each (the costliest part of writing a file
-    // on ext4) for every gate of every run; and not emptied first, which makes ext4 free the
-    // file's blocks and flush the new ones when it is closed. Nothing is synced. So a write that
-    // a crash (or another omk writing the same key) cut short leaves the new bytes over part of
-    // the old ones. An entry is checked whenever it is used: it must parse, its digest must
-    // match its fields, its log must match the size and digest it records when it is looked
-    // up, and the copy a run takes of the log must match them again. A mixed entry or log is a
-    // miss, never a wrong result.
-    if let Some(log) = log {
-        // A copy, not a second name (a hard link) for the run's log: the run's log is evidence,
-        // and nothing done to the cache may change it.
-        let mut source = fs::File::open(log)?;
-        let (mut target, old_len) = open_in_place(&dir.join(format!("{key}.log")))?;
-        let written = io::copy(&mut source, &mut target)?;
-        cut_to(&target, old_len, written)?;
-    }
-    let json = Entry::new(run_id, result).to_json();
-    let (mut target, old_len) = open_in_place(&dir.join(format!("{key}.json")))?;
-    target.write_all(&json)?;
-    cut_to(&target, old_len, json.len() as u64)
+    in_dir(dir, || {
+        // Both files are written over the old ones in place, not through a temporary file and a
+        // rename, which would allocate a new inode for each (the costliest part of writing a file
+        // on ext4) for every gate of every run; and not emptied first, which makes ext4 free the
+        // file's blocks and flush the new ones when it is closed. Nothing is synced. So a write
+        // that a crash (or another omk writing the same key) cut short leaves the new bytes over
+        // part of the old ones. An entry is checked whenever it is used: it must parse, its digest
+        // must match its fields, its log must match the size and digest it records when it is
+        // looked up, and the copy a run takes of the log must match them again. A mixed entry or
+        // log is a miss, never a wrong result.
+        if let Some(log) = log {
+            // A copy, not a second name (a hard link) for the run's log: the run's log is evidence,
+            // and nothing done to the cache may change it.
+            let mut source = fs::File::open(log)?;
+            let (mut target, old_len) = open_in_place(&dir.join(format!("{key}.log")))?;
+            let written = io::copy(&mut source, &mut target)?;
+            cut_to(&target, old_len, written)?;
+        }
+        let json = Entry::new(run_id, result).to_json();
+        let (mut target, old_len) = open_in_place(&dir.join(format!("{key}.json")))?;
+        target.write_all(&json)?;
+        cut_to(&target, old_len, json.len() as u64)
+    })
 }
 
 /// Cuts a file written over from its start, which was `old_len` bytes long, to the `written`
