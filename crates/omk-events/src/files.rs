@@ -71,6 +71,19 @@ pub fn write_atomic_with(path: &Path, bytes: &[u8], options: &WriteOptions) -> i
     Ok(())
 }
 
+/// Runs `write`, and once more after making `dir` (with its parents) when it failed with
+/// [`io::ErrorKind::NotFound`]: for files written into a directory that usually exists, which
+/// are spared a `mkdir` of it before each write.
+pub fn in_dir<T>(dir: &Path, mut write: impl FnMut() -> io::Result<T>) -> io::Result<T> {
+    match write() {
+        Err(err) if err.kind() == io::ErrorKind::NotFound => {
+            fs::create_dir_all(dir)?;
+            write()
+        }
+        written => written,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,6 +108,30 @@ mod tests {
         assert_eq!(fs::read(&path)?, b"four");
         // Nothing but the two files is left in the directory.
         assert_eq!(fs::read_dir(dir.path())?.count(), 2);
+        Ok(())
+    }
+
+    #[test]
+    fn in_dir_makes_a_missing_directory_once_and_passes_other_errors_on() -> io::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let nested = dir.path().join("a/b");
+        let mut calls = 0;
+        in_dir(&nested, || {
+            calls += 1;
+            fs::write(nested.join("file"), b"x")
+        })?;
+        assert_eq!((calls, fs::read(nested.join("file"))?), (2, b"x".to_vec()));
+        calls = 0;
+        in_dir(&nested, || {
+            calls += 1;
+            fs::write(nested.join("file"), b"y")
+        })?;
+        assert_eq!(calls, 1, "an existing directory is not made again");
+        // A write that still finds something missing fails after the one retry.
+        let err = in_dir(&nested, || fs::write(nested.join("gone/file"), b"z")).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::NotFound);
+        let err = in_dir(&nested, || fs::create_dir(&nested)).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
         Ok(())
     }
 }

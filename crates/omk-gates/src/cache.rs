@@ -23,7 +23,7 @@ use sha2::{Digest, Sha256};
 
 use omk_events::{
     GateFinished, GateKind,
-    files::{WriteOptions, write_atomic_with},
+    files::{WriteOptions, in_dir, write_atomic_with},
 };
 
 use crate::{
@@ -244,19 +244,6 @@ pub(crate) fn record_failure(
     let options = WriteOptions { mode: 0o600, replace: true, durable: true };
     let path = dir.join(format!("{key}.failed.json"));
     in_dir(dir, || write_atomic_with(&path, &json, &options))
-}
-
-/// Runs `write`, and once more after making `dir` when it failed with `NotFound`: a run's
-/// gates find the cache directory there but for the first, and each is spared a `mkdir` of an
-/// existing directory (measured on the run's log directory: about 0.1 ms a gate).
-fn in_dir<T>(dir: &Path, mut write: impl FnMut() -> io::Result<T>) -> io::Result<T> {
-    match write() {
-        Err(err) if err.kind() == io::ErrorKind::NotFound => {
-            fs::create_dir_all(dir)?;
-            write()
-        }
-        written => written,
-    }
 }
 
 /// Returns the run whose failure of the gate is recorded for `key`, if any.

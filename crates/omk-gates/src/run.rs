@@ -20,7 +20,7 @@ use tokio::{
     sync::{Semaphore, mpsc, oneshot, watch},
 };
 
-use omk_events::{ArtifactRef, GateFinished, GatePhase, GateStarted, TestCounts};
+use omk_events::{ArtifactRef, GateFinished, GatePhase, GateStarted, TestCounts, files::in_dir};
 use omk_sandbox::{Sandbox, Spawn};
 
 use crate::{
@@ -372,25 +372,18 @@ fn not_started(spec: &GateSpec, options: &RunOptions) -> GateFinished {
 /// Returns the open file, its path, and its path relative to the artifact root.
 fn create_log(spec: &GateSpec, options: &RunOptions) -> io::Result<(File, PathBuf, String)> {
     let dir = options.artifact_root.join(&options.artifact_dir);
-    // The directory is made when a log finds it missing: the run's first gate makes it, and
-    // the others are spared a `mkdir` of an existing directory each.
-    let mut dir_made = false;
-    let mut attempt = 1u32;
-    while attempt < u32::MAX {
+    for attempt in 1u32.. {
         let file_name = match attempt {
             1 => format!("{}.log", spec.name),
             n => format!("{}.{n}.log", spec.name),
         };
         let path = dir.join(&file_name);
-        match File::options().write(true).create_new(true).open(&path) {
+        // The run's first log makes the directory; the others are spared a `mkdir` each.
+        match in_dir(&dir, || File::options().write(true).create_new(true).open(&path)) {
             Ok(file) => {
                 return Ok((file, path, format!("{}/{file_name}", options.artifact_dir)));
             }
-            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => attempt += 1,
-            Err(err) if err.kind() == io::ErrorKind::NotFound && !dir_made => {
-                fs::create_dir_all(&dir)?;
-                dir_made = true;
-            }
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {}
             Err(err) => return Err(err),
         }
     }
