@@ -220,15 +220,10 @@ fn spawn(launch: &Launch<'_>, stderr_file: File) -> io::Result<Started> {
             (Some(reader.into()), Some(writer))
         }
     };
-    // omk's own environment, then the launch's, then the sandbox's variables.
-    let env = std::env::vars_os()
-        .chain(launch.env.iter().map(|(key, value)| (key.into(), value.into())))
-        .chain(launch.sandbox.env.iter().map(|(key, value)| (key.into(), value.into())))
-        .collect();
     let child = launch.sandbox.spawn(Spawn {
         argv: launch.argv.clone(),
         cwd: launch.cwd.clone(),
-        env,
+        env: launch.sandbox.inherited_env(&launch.env),
         stdin: stdin_reader,
         stdout: Some(stdout_writer.into()),
         stderr: Some(stderr_file.into()),

@@ -357,10 +357,7 @@ fn run_shell(command: &str, site: &ToolSite<'_>, hold: &mut Hold<'_>) -> Result<
     let spawn = Spawn {
         argv: vec!["sh".to_owned(), "-c".to_owned(), command.to_owned()],
         cwd: site.worktree.to_owned(),
-        // omk's own environment, then the sandbox's variables.
-        env: std::env::vars_os()
-            .chain(site.sandbox.env.iter().map(|(key, value)| (key.into(), value.into())))
-            .collect(),
+        env: site.sandbox.inherited_env(&[]),
         stdin: None,
         stdout: Some(writer.into()),
         stderr: None,

@@ -99,6 +99,14 @@ pub(crate) enum Method {
 }
 
 impl Sandbox {
+    /// Returns the environment of a command that inherits omk's: omk's own variables, then
+    /// `extra`, then this sandbox's ([`Sandbox::env`]); of two entries with one name, the later
+    /// wins.
+    pub fn inherited_env(&self, extra: &[(String, String)]) -> Vec<(OsString, OsString)> {
+        let set = extra.iter().chain(&self.env).map(|(name, value)| (name.into(), value.into()));
+        std::env::vars_os().chain(set).collect()
+    }
+
     /// Starts `spawn` under this sandbox, as [`Sandbox::command`] would (own process group,
     /// registered with the watcher, confined by the policy) but without copying omk: on a
     /// kernel with pidfds (Linux 5.4 or later) by a vfork-style clone, otherwise through

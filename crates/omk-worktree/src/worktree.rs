@@ -427,14 +427,10 @@ pub(crate) fn prepare(
 fn run_setup(command: &str, dir: &Path, sandbox: &Sandbox) -> std::io::Result<Output> {
     let (stdout, stdout_writer) = std::io::pipe()?;
     let (stderr, stderr_writer) = std::io::pipe()?;
-    // omk's own environment, then the sandbox's variables.
-    let env = std::env::vars_os()
-        .chain(sandbox.env.iter().map(|(name, value)| (name.into(), value.into())))
-        .collect();
     let spawn = Spawn {
         argv: vec!["sh".to_owned(), "-c".to_owned(), command.to_owned()],
         cwd: dir.to_owned(),
-        env,
+        env: sandbox.inherited_env(&[]),
         stdin: None,
         stdout: Some(stdout_writer.into()),
         stderr: Some(stderr_writer.into()),

@@ -82,6 +82,25 @@ fn the_command_gets_exactly_its_directory_environment_and_streams() -> TestResul
 }
 
 #[test]
+fn an_inherited_environment_is_omks_then_the_callers_then_the_sandboxs() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let mut sandbox = sandbox(&[], true);
+    sandbox.env = vec![("TMPDIR".to_owned(), "/sandbox/tmp".to_owned())];
+    let extra = [
+        ("OMK_TEST_EXTRA".to_owned(), "extra".to_owned()),
+        ("TMPDIR".to_owned(), "/caller/tmp".to_owned()),
+    ];
+    let (mut spawn, output) = spawn_of(sh("echo \"$HOME|$OMK_TEST_EXTRA|$TMPDIR\""), dir.path())?;
+    spawn.env = sandbox.inherited_env(&extra);
+    let (status, text) = run_to_end(&sandbox, spawn, output)?;
+    assert!(status.success(), "{status}");
+    // HOME comes from this process; the sandbox's TMPDIR wins over the caller's.
+    let home = std::env::var("HOME").unwrap_or_default();
+    assert_eq!(text, format!("{home}|extra|/sandbox/tmp\n"));
+    Ok(())
+}
+
+#[test]
 fn a_script_without_a_hash_bang_line_runs_with_the_shell_as_execvp_runs_it() -> TestResult {
     use std::os::unix::fs::PermissionsExt as _;
     let dir = tempfile::tempdir()?;
