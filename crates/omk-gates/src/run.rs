@@ -465,10 +465,11 @@ async fn spawn_and_wait(
             None => std::future::pending().await,
         }
     };
+    let (grace, wait_error) = (options.kill_grace, |err| format!("wait for the gate: {err}"));
     let (status, timed_out) = tokio::select! {
-        status = child.wait() => (status.map_err(|err| format!("wait for the gate: {err}"))?, false),
-        () = tokio::time::sleep(spec.timeout) => (stop(&mut child, options.kill_grace).await?, true),
-        () = cancelled => (stop(&mut child, options.kill_grace).await?, false),
+        status = child.wait() => (status.map_err(wait_error)?, false),
+        () = tokio::time::sleep(spec.timeout) => (stop(&mut child, grace).await?, true),
+        () = cancelled => (stop(&mut child, grace).await?, false),
     };
     // Whatever the leader's fate, no process of the gate outlives it and keeps writing: waiting
     // for the leader killed the rest of its group before reaping it (and dropping the child

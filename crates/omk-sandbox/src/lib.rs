@@ -7,8 +7,9 @@
 //! pidfds). Its child, after the clone and before the exec, registers its process group with
 //! this process's watcher and applies the [`Policy`]'s Landlock ruleset to itself (the only
 //! `unsafe` code of the workspace, in `child.rs`). A [`Child`]'s group ends with its leader. The
-//! watcher is the `omk` binary with the hidden first argument [`WATCHER_ARG`] (code: [`watcher_main`]), started once per omk
-//! process: when omk dies, even by SIGKILL, it kills every registered group that has not ended.
+//! watcher is the `omk` binary with the hidden first argument [`WATCHER_ARG`] (code:
+//! [`watcher_main`]), started once per omk process: when omk dies, even by SIGKILL, it kills
+//! every registered group that has not ended.
 //! [`Sandbox::supervise`] keeps each group's leader (pid and start time) in the goal's state
 //! while it runs, so that [`kill_leftovers`] can end what a killed omk and watcher left, never
 //! hitting a reused pid.

@@ -105,10 +105,8 @@ fn parse(message: &[u8]) -> Option<(u8, u32)> {
 #[derive(Debug)]
 struct Connection {
     socket: OwnedFd,
-    /// The watcher's pid, for the error that says it is gone.
-    pid: u32,
-    /// The watcher's process, reaped once it is found gone (it normally outlives omk, and then
-    /// init reaps it).
+    /// The watcher's process (its pid is in the error that says it is gone), reaped once it is
+    /// found gone (it normally outlives omk, and then init reaps it).
     process: std::process::Child,
 }
 
@@ -126,7 +124,7 @@ impl Connection {
                 format!(
                     "omk's process watcher (pid {}) has exited, and omk starts no process it \
                      could not end: run the command again",
-                    self.pid
+                    self.process.id()
                 ),
             ));
         }
@@ -203,7 +201,7 @@ fn start(program: &Path) -> Result<Connection, String> {
         .process_group(0)
         .spawn()
         .map_err(|err| format!("start the process watcher {}: {err}", program.display()))?;
-    Ok(Connection { socket: ours, pid: child.id(), process: child })
+    Ok(Connection { socket: ours, process: child })
 }
 
 /// Tells the watcher that the group led by `pid` has ended; a watcher that is gone needs no
