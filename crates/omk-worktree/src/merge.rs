@@ -239,16 +239,31 @@ fn unresolved_paths(outcome: &gix::merge::commit::Outcome<'_>) -> Vec<String> {
 ///
 /// gix's own write looks up every entry of every changed tree in the object database first
 /// (a file-system call for each loose object), which was a sixth of a merge check; the trees
-/// of a check are never read back, so their ids are all it needs.
+/// of a check are never read back, so their ids are all it needs. The entries' names are still
+/// checked as gix's write checks them (with its defaults on Linux), so that a branch with a
+/// name no checkout may hold (`.git`, `..`) fails the check as it would fail the merge.
 fn tree_id_of(
     git: &gix::Repository,
     outcome: gix::merge::commit::Outcome<'_>,
 ) -> Result<gix::ObjectId, gix::Error> {
-    use gix::objs::WriteTo as _;
+    use gix::{objs::WriteTo as _, validate::path::component};
+    let names = component::Options {
+        protect_windows: cfg!(windows),
+        protect_hfs: cfg!(target_os = "macos"),
+        protect_ntfs: true,
+    };
     let hash_kind = git.object_hash();
     let mut editor = outcome.tree_merge.tree.detach();
     let mut buf = Vec::new();
     let id = editor.write(|tree| -> Result<gix::ObjectId, gix::Error> {
+        for entry in &tree.entries {
+            let mode = entry.mode.is_link().then_some(component::Mode::Symlink);
+            component(entry.filename.as_ref(), mode, names).map_err(|err| {
+                let name = &entry.filename;
+                let problem = format!("the merged tree would hold the name {name:?}: {err}");
+                gix::Error::from_error(std::io::Error::other(problem))
+            })?;
+        }
         buf.clear();
         tree.write_to(&mut buf).map_err(gix::Error::from_error)?;
         gix::objs::compute_hash(hash_kind, gix::objs::Kind::Tree, &buf)

@@ -2,6 +2,7 @@
 
 use std::{
     fs,
+    io::Write as _,
     path::{Path, PathBuf},
     process::Command,
 };
@@ -386,6 +387,42 @@ fn merge_check_lists_conflicts_like_git_merge_tree() -> TestResult {
     assert_eq!(git(&root, &["count-objects"]), objects_before, "nothing was written");
     let git_tree = git(&root, &["merge-tree", "--write-tree", "main", "omk/clean"]);
     assert_eq!(check.tree_id, git_tree, "the same tree as git merge-tree");
+    Ok(())
+}
+
+/// Writes the tree `entries` (as `git ls-tree` prints them) with `git mktree`, which takes names
+/// git never checks out; returns its id.
+fn mktree(root: &Path, entries: &str) -> String {
+    let mut child = omk_testkit::git_command(root)
+        .arg("mktree")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("git mktree starts");
+    child.stdin.take().expect("piped").write_all(entries.as_bytes()).expect("write entries");
+    let output = child.wait_with_output().expect("git mktree ends");
+    assert!(output.status.success(), "git mktree failed");
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+#[test]
+fn merge_check_refuses_a_merged_tree_with_a_name_git_forbids() -> TestResult {
+    let (_dir, root) = repo_with(&[("a.txt", "one\n"), ("src/x.txt", "x\n")]);
+    let repo = omk_worktree::open(&root)?;
+    // A branch (an agent can make one with plumbing) whose src/ holds an entry named `.git`.
+    let (a_blob, x_blob) =
+        (git(&root, &["rev-parse", "HEAD:a.txt"]), git(&root, &["rev-parse", "HEAD:src/x.txt"]));
+    let src = mktree(&root, &format!("100644 blob {x_blob}\t.git\n100644 blob {x_blob}\tx.txt\n"));
+    let top = mktree(&root, &format!("100644 blob {a_blob}\ta.txt\n040000 tree {src}\tsrc\n"));
+    let commit = git(&root, &["commit-tree", &top, "-p", "HEAD", "-m", "a .git entry"]);
+    git(&root, &["branch", "omk/sneaky", &commit]);
+    // main changes src/ too, so the merge writes a new src/ with the branch's entry in it.
+    write(&root, "src/y.txt", "y\n");
+    git(&root, &["add", "--all"]);
+    git(&root, &["commit", "--quiet", "-m", "main moves"]);
+    let err = omk_worktree::merge_check(&repo, "main", "omk/sneaky")
+        .expect_err("a merged tree with a .git entry is no merge omk can make");
+    assert!(format!("{err:?}").contains(".git"), "{err:?}");
     Ok(())
 }
 
